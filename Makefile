@@ -1,0 +1,46 @@
+# Two commands: `make run` and `make test`. Both create .venv and install when needed.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run test test-fast lint proto proto-check smoke bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found %s)" % sys.version.split()[0])'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Start NATS, the MongoDB-protocol server and all four services with demo data (Ctrl-C stops).
+run: install
+	$(VENV)/bin/omni run
+
+## The whole suite against real servers.
+test: install
+	$(PY) -m pytest
+
+## Everything but the slow end-to-end tests.
+test-fast: install
+	$(PY) -m pytest -m "not slow"
+
+lint: install
+	$(VENV)/bin/ruff check services tests scripts bench operator
+	$(VENV)/bin/mypy
+
+## Regenerate services/omnichannel/ from protos/.
+proto: install
+	$(PY) scripts/gen_protos.py
+
+proto-check: install
+	$(PY) scripts/gen_protos.py --check
+
+## Bring the stack up, check every service is SERVING, tear it down.
+smoke: install
+	$(PY) -m pytest tests/test_devstack.py
+
+clean:
+	rm -rf $(VENV) .omni .mypy_cache .ruff_cache

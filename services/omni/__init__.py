@@ -1,0 +1,1 @@
+"""omnichannel: hand-written code. Generated protobuf code lives in the `omnichannel` package."""

@@ -1,0 +1,68 @@
+"""`omni`: run the local stack, mint tokens, and (as they land) the agent client, tour and reports."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+from omni.runtime.auth import Role, TokenAuthority
+
+DEFAULT_DATA_DIR = Path(".omni")
+
+
+def _secret(data_dir: Path) -> str:
+    secret = os.environ.get("OMNI_JWT_SECRET")
+    if secret:
+        return secret
+    path = data_dir / "jwt_secret"
+    if not path.exists():
+        raise SystemExit(f"set OMNI_JWT_SECRET or start the stack once (`make run`) so that {path} exists")
+    return path.read_text().strip()
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    authority = TokenAuthority(_secret(args.data_dir))
+    groups = [g for g in args.groups.split(",") if g]
+    print(authority.mint(args.subject, Role(args.role), groups=groups, session_id=args.session,
+                         ttl_seconds=args.ttl))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from omni.devstack import run
+
+    # SIGTERM (e.g. from a test or a process manager) stops the stack like Ctrl-C.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    return run(args.data_dir, ephemeral=args.ephemeral, seed=not args.no_seed)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="omni", description=__doc__)
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="local stack state (default .omni)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    token = commands.add_parser("token", help="mint a signed bearer token for local use")
+    token.add_argument("--role", choices=[r.value for r in Role], default=Role.AGENT.value)
+    token.add_argument("--subject", default="A-1001", help="agent / customer / service id")
+    token.add_argument("--groups", default="", help="comma-separated groups the caller belongs to")
+    token.add_argument("--session", default="", help="customer tokens: the session they may see")
+    token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
+    token.set_defaults(func=cmd_token)
+
+    run = commands.add_parser("run", help="start NATS, MongoDB and every service locally with demo data")
+    run.add_argument("--ephemeral", action="store_true", help="use free ports instead of the defaults")
+    run.add_argument("--no-seed", action="store_true", help="do not load demo data")
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

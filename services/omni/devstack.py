@@ -1,0 +1,183 @@
+"""The one-machine stack behind `make run`: nats-server, the MongoDB-protocol server and the
+four services as separate processes, demo data, and a clean stop on Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import importlib
+import json
+import logging
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from omni.runtime.auth import Role, TokenAuthority
+from omni.runtime.processes import ManagedProcess, free_port, mongo_server, nats_server
+
+log = logging.getLogger("omni.devstack")
+
+SERVICES = ("tickets", "sessions", "knowledge", "routing")
+# Ports of `make run`; `--ephemeral` picks free ones instead (tests).
+DEFAULT_PORTS = {
+    "nats": 4222,
+    "mongo": 27017,
+    "tickets": 50051,
+    "sessions": 50052,
+    "knowledge": 50053,
+    "routing": 50054,
+    "smtp": 2525,
+    "websocket": 8765,
+}
+DEMO_AGENT = "A-1001"
+DEMO_GROUPS = ("general", "billing", "complaints")
+
+
+def load_or_create_secret(data_dir: Path) -> str:
+    """The dev stack's token secret, kept in the data dir so `omni token` can mint for it."""
+    path = data_dir / "jwt_secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@dataclasses.dataclass
+class StackInfo:
+    nats_url: str
+    mongo_url: str
+    addresses: dict[str, str]
+    ports: dict[str, int]
+    data_dir: str
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(dataclasses.asdict(self), indent=2))
+
+    @classmethod
+    def load(cls, path: Path) -> StackInfo:
+        return cls(**json.loads(path.read_text()))
+
+
+def wait_serving(address: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            try:
+                status = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1.0).status
+                if status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+                last = health_pb2.HealthCheckResponse.ServingStatus.Name(status)
+            except grpc.RpcError as exc:
+                last = exc.code().name
+            time.sleep(0.1)
+    raise TimeoutError(f"service at {address} not SERVING within {timeout:.0f}s (last: {last})")
+
+
+class DevStack:
+    def __init__(self, data_dir: Path, *, ephemeral: bool = False) -> None:
+        self.data_dir = data_dir
+        self.ports = {name: free_port() for name in DEFAULT_PORTS} if ephemeral else dict(DEFAULT_PORTS)
+        self.secret = load_or_create_secret(data_dir)
+        self.processes: list[ManagedProcess] = []
+        self.info: StackInfo | None = None
+
+    def service_env(self, nats_url: str, mongo_url: str) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "OMNI_NATS_URL": nats_url,
+            "OMNI_MONGO_URL": mongo_url,
+            "OMNI_JWT_SECRET": self.secret,
+            "OMNI_SMTP_LISTEN": f"127.0.0.1:{self.ports['smtp']}",
+            "OMNI_WEBSOCKET_LISTEN": f"127.0.0.1:{self.ports['websocket']}",
+            "OMNI_SHUTDOWN_DELAY": "0.2",
+        }
+        for name in SERVICES:
+            env[f"OMNI_{name.upper()}_ADDR"] = f"127.0.0.1:{self.ports[name]}"
+        return env
+
+    def start(self) -> StackInfo:
+        logs = self.data_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        nats = nats_server(self.ports["nats"], self.data_dir / "nats", logs / "nats.log")
+        self.processes.append(nats)
+        mongo = mongo_server(self.ports["mongo"], self.data_dir / "mongo", logs / "mongo.log")
+        self.processes.append(mongo)
+        env = self.service_env(nats.url, mongo.url)
+        addresses: dict[str, str] = {}
+        for name in SERVICES:
+            address = f"127.0.0.1:{self.ports[name]}"
+            proc = ManagedProcess(
+                name,
+                [sys.executable, "-m", f"omni.{name}"],
+                env={**env, "OMNI_GRPC_LISTEN": address},
+                log_path=logs / f"{name}.log",
+            ).start()
+            self.processes.append(proc)
+            addresses[name] = address
+        for name, address in addresses.items():
+            wait_serving(address)
+        self.info = StackInfo(nats.url, mongo.url, addresses, self.ports, str(self.data_dir))
+        self.info.save(self.data_dir / "stack.json")
+        return self.info
+
+    def service_token(self) -> str:
+        return TokenAuthority(self.secret).mint("devstack", Role.SERVICE)
+
+    def agent_token(self) -> str:
+        return TokenAuthority(self.secret).mint(DEMO_AGENT, Role.AGENT, groups=DEMO_GROUPS)
+
+    async def seed(self) -> list[str]:
+        """Load each service's demo data (`omni.<service>.demo.seed`), where a service has some."""
+        assert self.info is not None
+        done: list[str] = []
+        for name in SERVICES:
+            try:
+                module = importlib.import_module(f"omni.{name}.demo")
+            except ModuleNotFoundError:
+                continue
+            await module.seed(self.info, self.service_token())
+            done.append(name)
+        return done
+
+    def stop(self) -> None:
+        for proc in reversed(self.processes):
+            proc.stop()
+        self.processes.clear()
+
+
+def run(data_dir: Path, *, ephemeral: bool, seed: bool) -> int:
+    stack = DevStack(data_dir, ephemeral=ephemeral)
+    try:
+        info = stack.start()
+        seeded = asyncio.run(stack.seed()) if seed else []
+        print("omnichannel is running (Ctrl-C stops everything)\n")
+        for name, address in info.addresses.items():
+            print(f"  {name:<10} grpc  {address}")
+        print(f"  {'email':<10} smtp  127.0.0.1:{info.ports['smtp']}")
+        print(f"  {'chat':<10} ws    ws://127.0.0.1:{info.ports['websocket']}/chat")
+        print(f"  {'nats':<10}       {info.nats_url}")
+        print(f"  {'mongodb':<10}       {info.mongo_url}")
+        print(f"\n  demo data loaded for: {', '.join(seeded) or 'none'}")
+        print(f"  logs: {data_dir / 'logs'}   stack description: {data_dir / 'stack.json'}")
+        print(f"\n  demo agent {DEMO_AGENT} token:\n  {stack.agent_token()}\n")
+        print("  next: .venv/bin/omni tour      (a customer calls, chats and emails)")
+        print("        .venv/bin/omni token --role supervisor --subject S-1   (more tokens)")
+        print("ready", flush=True)
+        while all(p.running for p in stack.processes):
+            time.sleep(0.5)
+        dead = [p.name for p in stack.processes if not p.running]
+        print(f"stopping: {', '.join(dead)} exited; see {data_dir / 'logs'}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping ...", flush=True)
+        return 0
+    finally:
+        stack.stop()

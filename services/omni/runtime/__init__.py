@@ -1,0 +1,1 @@
+"""The runtime every service, the operator and the bot worker share."""

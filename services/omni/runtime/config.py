@@ -1,0 +1,97 @@
+"""Configuration from environment variables, one typed settings object per service.
+
+Every variable is prefixed `OMNI_`. A service subclasses `ServiceSettings` to add its own
+fields; each field's env name is `OMNI_<FIELD_NAME_UPPER>`. Required fields (no default) fail
+at start-up with an error that names the missing variable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, Self
+
+PREFIX = "OMNI_"
+
+
+class ConfigError(Exception):
+    pass
+
+
+def env_name(field: str) -> str:
+    return PREFIX + field.upper()
+
+
+def _parse(raw: str, kind: Any, name: str) -> Any:
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off", ""}:
+            return False
+        raise ConfigError(f"{name}={raw!r} is not a boolean (use true/false)")
+    if kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r} is not a {kind.__name__}") from None
+    if typing.get_origin(kind) in (tuple, list):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
+        inner = [a for a in typing.get_args(kind) if a is not type(None)]
+        return _parse(raw, inner[0], name) if raw else None
+    return raw
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ServiceSettings:
+    """Settings every service has. Documented in docs/configuration.md."""
+
+    # host:port the gRPC server listens on.
+    grpc_listen: str = "127.0.0.1:50051"
+    nats_url: str = "nats://127.0.0.1:4222"
+    mongo_url: str = "mongodb://127.0.0.1:27017/"
+    # Each service owns one database; the default is omnichannel_<service>.
+    mongo_database: str = ""
+    # HS256 secret that signs and verifies bearer tokens. Required.
+    jwt_secret: str
+    # "json" in the cluster, "text" on a terminal.
+    log_format: str = "text"
+    log_level: str = "INFO"
+    # OTLP/gRPC collector endpoint; no traces are exported when empty.
+    otlp_endpoint: str = ""
+    # Seconds health says NOT_SERVING before the server stops taking RPCs.
+    shutdown_delay: float = 1.0
+    # Seconds in-flight RPCs get to finish once the server stops.
+    shutdown_grace: float = 10.0
+    # Largest request the server accepts.
+    max_message_bytes: int = 8 * 1024 * 1024
+    # Redelivery policy of every durable consumer: attempts, then dead letter.
+    event_max_attempts: int = 5
+    event_backoff_seconds: tuple[str, ...] = ("1", "5", "30")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        environ = os.environ if environ is None else environ
+        hints = typing.get_type_hints(cls)
+        values: dict[str, Any] = {}
+        missing: list[str] = []
+        for field in dataclasses.fields(cls):
+            name = env_name(field.name)
+            if name in environ:
+                values[field.name] = _parse(environ[name], hints[field.name], name)
+            elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+                missing.append(name)
+        if missing:
+            raise ConfigError(f"required environment variable(s) not set: {', '.join(missing)}")
+        return cls(**values)
+
+    def database_for(self, service: str) -> str:
+        return self.mongo_database or f"omnichannel_{service}"
+
+    @property
+    def backoff(self) -> tuple[float, ...]:
+        return tuple(float(x) for x in self.event_backoff_seconds)

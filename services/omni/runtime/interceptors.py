@@ -1,0 +1,184 @@
+"""Server interceptors: structured call logs, domain-error mapping and bearer-token auth.
+
+Tracing comes from opentelemetry-instrumentation-grpc (see server.py). Health checking and
+reflection are left alone by all three so probes and grpcurl work without a token.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
+
+import grpc
+from grpc.aio import AbortError
+
+from omni.runtime.auth import Principal, Role, TokenAuthority, acting_as
+from omni.runtime.errors import DomainError, PermissionDenied, Unauthenticated
+
+OPEN_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+log = logging.getLogger("omni.rpc")
+
+Behaviour = Callable[[Any, grpc.aio.ServicerContext], Any]
+# Runs `call` (which performs the RPC) with whatever the interceptor adds around it.
+Around = Callable[[grpc.aio.ServicerContext, Callable[[], Awaitable[None]]], Awaitable[None]]
+
+
+def _wrap(handler: grpc.RpcMethodHandler, around: Around) -> grpc.RpcMethodHandler:
+    """Return `handler` with every behaviour run inside `around`, whatever its streaming kind."""
+    if handler.response_streaming:
+        kind = "stream_stream" if handler.request_streaming else "unary_stream"
+        behaviour: Behaviour = getattr(handler, kind)
+
+        async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            # Items are written through the context so that `around` sees the whole call.
+            async def call() -> None:
+                if inspect.isasyncgenfunction(behaviour):
+                    async for item in behaviour(request, context):
+                        await context.write(item)
+                else:
+                    await behaviour(request, context)
+
+            await around(context, call)
+            return
+            yield  # makes this an async generator, as grpc.aio expects for streams
+
+        return handler._replace(**{kind: streaming})  # type: ignore[attr-defined, no-any-return]
+
+    kind = "stream_unary" if handler.request_streaming else "unary_unary"
+    behaviour = getattr(handler, kind)
+
+    async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        result: list[Any] = []
+
+        async def call() -> None:
+            result.append(await behaviour(request, context))
+
+        await around(context, call)
+        return result[0] if result else None
+
+    return handler._replace(**{kind: unary})  # type: ignore[attr-defined, no-any-return]
+
+
+def _is_open(method: str) -> bool:
+    return method.startswith(OPEN_PREFIXES)
+
+
+class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
+    """Domain errors become status codes with their message; surprises become INTERNAL."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or _is_open(method):
+            return handler
+
+        async def around(context: grpc.aio.ServicerContext, call: Callable[[], Awaitable[None]]) -> None:
+            try:
+                await call()
+            except DomainError as exc:
+                await context.abort(exc.code, exc.message)
+            except (AbortError, grpc.RpcError):
+                raise
+            except Exception:
+                log.exception("unhandled error in %s", method)
+                await context.abort(grpc.StatusCode.INTERNAL, f"internal error in {method}; see the service log")
+
+        return _wrap(handler, around)
+
+
+class LoggingInterceptor(grpc.aio.ServerInterceptor):
+    """One structured line per call: method, status code, duration, caller."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or _is_open(method):
+            return handler
+
+        async def around(context: grpc.aio.ServicerContext, call: Callable[[], Awaitable[None]]) -> None:
+            started = time.perf_counter()
+            try:
+                await call()
+            finally:
+                code = context.code() or grpc.StatusCode.OK
+                level = logging.WARNING if code in _SERVER_FAULTS else logging.INFO
+                log.log(
+                    level,
+                    "rpc %s %s",
+                    method,
+                    getattr(code, "name", code),
+                    extra={"duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+                )
+
+        return _wrap(handler, around)
+
+
+_SERVER_FAULTS = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.UNAVAILABLE}
+
+
+def _bearer_token(metadata: Any) -> str | None:
+    for key, value in metadata or ():
+        if key == "authorization":
+            text = value.decode() if isinstance(value, bytes) else value
+            scheme, _, token = text.partition(" ")
+            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return None
+
+
+class AuthInterceptor(grpc.aio.ServerInterceptor):
+    """Bearer-token authentication and per-method role checks (fail closed).
+
+    `rules` maps a full method name ("/pkg.Service/Method") to the roles allowed to call it;
+    a method without a rule is refused, so a new RPC cannot ship open by accident.
+    """
+
+    def __init__(self, authority: TokenAuthority, rules: Mapping[str, frozenset[Role]]) -> None:
+        self._authority = authority
+        self._rules = rules
+
+    def authenticate(self, method: str, metadata: Any) -> Principal:
+        token = _bearer_token(metadata)
+        if token is None:
+            raise Unauthenticated(f"{method} needs an 'authorization: Bearer <token>' header")
+        principal = self._authority.verify(token)
+        allowed = self._rules.get(method)
+        if allowed is None:
+            raise PermissionDenied(f"{method} has no access rule; refusing by default")
+        if principal.role not in allowed:
+            roles = ", ".join(sorted(allowed))
+            raise PermissionDenied(f"role '{principal.role}' may not call {method}; allowed: {roles}")
+        return principal
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or _is_open(method):
+            return handler
+        metadata = handler_call_details.invocation_metadata
+
+        async def around(context: grpc.aio.ServicerContext, call: Callable[[], Awaitable[None]]) -> None:
+            try:
+                principal = self.authenticate(method, metadata)
+            except DomainError as exc:
+                await context.abort(exc.code, exc.message)
+            with acting_as(principal):
+                await call()
+
+        return _wrap(handler, around)
+

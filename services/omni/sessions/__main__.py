@@ -1,0 +1,4 @@
+from omni.sessions.service import SPEC
+from omni.runtime.server import run_service
+
+run_service(SPEC)

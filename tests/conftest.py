@@ -1,0 +1,111 @@
+"""Real servers for the whole suite: nats-server (fresh per test, it starts in ~50 ms) and
+the MongoDB-protocol server (one per session, a fresh database per test)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from omni.runtime.auth import Role, TokenAuthority, bearer
+from omni.runtime.config import ServiceSettings
+from omni.runtime.processes import ManagedProcess, free_port, mongo_server, nats_server
+from omni.runtime.server import ServiceHost, ServiceSpec
+
+TEST_SECRET = "test-secret-for-the-suite-only-0123456789"
+
+# One tracer provider for the session, recording in memory, installed before any service
+# configures its own (configure_tracing leaves an existing SDK provider alone).
+SPAN_EXPORTER = InMemorySpanExporter()
+_provider = TracerProvider()
+_provider.add_span_processor(SimpleSpanProcessor(SPAN_EXPORTER))
+trace.set_tracer_provider(_provider)
+
+
+@pytest.fixture(scope="session")
+def mongo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
+    proc = mongo_server(free_port(), tmp_path_factory.mktemp("mongo"))
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def nats(tmp_path: Path) -> Iterator[ManagedProcess]:
+    proc = nats_server(free_port(), tmp_path / "nats")
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def authority() -> TokenAuthority:
+    return TokenAuthority(TEST_SECRET)
+
+
+@pytest.fixture
+def token_for(authority: TokenAuthority) -> Callable[..., tuple[tuple[str, str], ...]]:
+    """Call metadata for a caller: token_for(Role.AGENT, "A-1", groups=("billing",))."""
+
+    def make(role: Role, subject: str = "tester", groups: tuple[str, ...] = (), session_id: str = "") -> tuple[
+        tuple[str, str], ...
+    ]:
+        return bearer(authority.mint(subject, role, groups=groups, session_id=session_id))
+
+    return make
+
+
+@pytest.fixture
+def settings(nats: ManagedProcess, mongo: ManagedProcess, request: pytest.FixtureRequest) -> ServiceSettings:
+    """Settings pointing at this test's NATS and a database of its own."""
+    name = re.sub(r"[^a-zA-Z0-9]", "_", request.node.name)[:40]
+    return ServiceSettings(
+        grpc_listen="127.0.0.1:0",
+        nats_url=nats.url,
+        mongo_url=mongo.url,
+        mongo_database=f"t_{name}_{uuid.uuid4().hex[:8]}",
+        jwt_secret=TEST_SECRET,
+        shutdown_delay=0.1,
+        shutdown_grace=5.0,
+        event_max_attempts=3,
+        event_backoff_seconds=("0.05",),
+    )
+
+
+StartService = Callable[..., Awaitable[ServiceHost]]
+
+
+@pytest.fixture
+async def start_service(settings: ServiceSettings) -> AsyncIterator[StartService]:
+    """Start a service in-process on a free port; stopped (gracefully) after the test.
+
+    `await start_service(SPEC)` or with overrides: `await start_service(SPEC, shutdown_delay=1)`;
+    pass `settings=` for a service's own settings type.
+    """
+    hosts: list[ServiceHost] = []
+
+    async def start(spec: ServiceSpec, settings_override: ServiceSettings | None = None, **changes: object) -> ServiceHost:
+        chosen = settings_override or settings
+        host = ServiceHost(spec, dataclasses.replace(chosen, **changes))  # type: ignore[arg-type]
+        await host.start()
+        hosts.append(host)
+        return host
+
+    yield start
+    for host in reversed(hosts):
+        await host.stop()
+
+
+@pytest.fixture
+def spans() -> InMemorySpanExporter:
+    SPAN_EXPORTER.clear()
+    return SPAN_EXPORTER
+
+
+__all__ = ["Role", "StartService"]

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import pytest
+
+from omni.runtime.config import ConfigError, ServiceSettings
+
+
+def test_missing_required_variable_is_named() -> None:
+    with pytest.raises(ConfigError, match="OMNI_JWT_SECRET"):
+        ServiceSettings.from_env({})
+
+
+def test_values_are_parsed_to_their_types() -> None:
+    settings = ServiceSettings.from_env(
+        {"OMNI_JWT_SECRET": "x" * 32, "OMNI_SHUTDOWN_GRACE": "2.5", "OMNI_EVENT_MAX_ATTEMPTS": "7",
+         "OMNI_EVENT_BACKOFF_SECONDS": "0.5, 2"}
+    )
+    assert settings.shutdown_grace == 2.5
+    assert settings.event_max_attempts == 7
+    assert settings.backoff == (0.5, 2.0)
+    assert settings.database_for("tickets") == "omnichannel_tickets"
+
+
+def test_bad_number_is_reported_with_its_variable() -> None:
+    with pytest.raises(ConfigError, match="OMNI_EVENT_MAX_ATTEMPTS='many' is not a int"):
+        ServiceSettings.from_env({"OMNI_JWT_SECRET": "x" * 32, "OMNI_EVENT_MAX_ATTEMPTS": "many"})

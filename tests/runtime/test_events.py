@@ -1,0 +1,209 @@
+"""Event bus on a real nats-server: dedup, redelivery, dead letters, crash recovery, tracing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import grpc
+import pytest
+from google.protobuf.wrappers_pb2 import StringValue
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from omni.runtime import storage
+from omni.runtime.auth import Role
+from omni.runtime.events import Consumer, Delivery, EventBus, PermanentError, read_dead_letters, unpack
+from omni.runtime.server import ServiceHost
+from tests.runtime import probe
+
+WORKER = Path(__file__).with_name("event_worker.py")
+
+
+async def wait_until(predicate, timeout: float = 20.0, interval: float = 0.05) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        if await predicate():
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
+
+
+async def test_duplicate_publish_with_same_id_is_dropped(nats) -> None:
+    bus = await EventBus.connect(nats.url, "test")
+    try:
+        await bus.publish("tickets", "ticket_created", "tickets/T-1", StringValue(value="a"), event_id="evt-1")
+        await bus.publish("tickets", "ticket_created", "tickets/T-1", StringValue(value="a"), event_id="evt-1")
+        await bus.publish("tickets", "ticket_created", "tickets/T-2", StringValue(value="b"), event_id="evt-2")
+        info = await bus.js.stream_info("TICKETS")
+        assert info.state.messages == 2
+    finally:
+        await bus.close()
+
+
+async def test_streams_are_provisioned_idempotently(nats) -> None:
+    first = await EventBus.connect(nats.url, "a")
+    second = await EventBus.connect(nats.url, "b")  # same streams again: no error
+    try:
+        names = {s.config.name for s in await second.js.streams_info()}
+        assert {"SESSIONS", "TICKETS", "ROUTING", "KNOWLEDGE", "DEADLETTER"} <= names
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_transient_failure_is_retried_then_handled(nats) -> None:
+    bus = await EventBus.connect(nats.url, "test")
+    attempts: list[int] = []
+    handled = asyncio.Event()
+
+    async def flaky(delivery: Delivery) -> None:
+        attempts.append(delivery.attempt)
+        if delivery.attempt < 3:
+            raise ConnectionError("database briefly away")
+        handled.set()
+
+    consumer = Consumer(bus, name="flaky", domain="tickets", handler=flaky, max_attempts=5, backoff=(0.05,))
+    await consumer.start()
+    try:
+        await bus.publish("tickets", "ticket_created", "tickets/T-1", StringValue(value="x"))
+        await asyncio.wait_for(handled.wait(), 10)
+        assert attempts == [1, 2, 3]
+        assert await read_dead_letters(bus, consumer.durable) == []
+    finally:
+        await consumer.stop()
+        await bus.close()
+
+
+async def test_always_failing_event_lands_in_dead_letter_stream_with_its_error(nats) -> None:
+    bus = await EventBus.connect(nats.url, "test")
+    attempts: list[int] = []
+
+    async def broken(delivery: Delivery) -> None:
+        attempts.append(delivery.attempt)
+        raise ValueError("customer C-404 has no identities")
+
+    consumer = Consumer(bus, name="broken", domain="sessions", handler=broken, max_attempts=3, backoff=(0.05,))
+    await consumer.start()
+    try:
+        sent = await bus.publish("sessions", "interaction_received", "sessions/S-1", StringValue(value="x"))
+
+        async def dead() -> bool:
+            return bool(await read_dead_letters(bus, consumer.durable))
+
+        await wait_until(dead)
+        [letter] = await read_dead_letters(bus, consumer.durable)
+        assert letter.event.id == sent.id
+        assert letter.attempts == 3
+        assert "customer C-404 has no identities" in letter.error
+        assert letter.original_subject == "omnichannel.sessions.interaction_received"
+        await asyncio.sleep(0.3)
+        assert attempts == [1, 2, 3]  # terminated: never delivered again
+    finally:
+        await consumer.stop()
+        await bus.close()
+
+
+async def test_permanent_error_is_dead_lettered_without_retries(nats) -> None:
+    bus = await EventBus.connect(nats.url, "test")
+    attempts: list[int] = []
+
+    async def strict(delivery: Delivery) -> None:
+        attempts.append(delivery.attempt)
+        unpack(delivery.envelope, Delivery.__class__)  # type: ignore[arg-type]
+
+    async def reject(delivery: Delivery) -> None:
+        attempts.append(delivery.attempt)
+        raise PermanentError("payload is not an Interaction")
+
+    consumer = Consumer(bus, name="strict", domain="routing", handler=reject, max_attempts=5, backoff=(0.05,))
+    await consumer.start()
+    try:
+        await bus.publish("routing", "work_offered", "work/W-1", StringValue(value="x"))
+
+        async def dead() -> bool:
+            return bool(await read_dead_letters(bus, consumer.durable))
+
+        await wait_until(dead)
+        assert attempts == [1]
+    finally:
+        await consumer.stop()
+        await bus.close()
+
+
+@pytest.mark.slow
+async def test_consumer_killed_half_way_handles_every_event_once_in_effect(nats, mongo, settings) -> None:
+    total = 1000
+    bus = await EventBus.connect(nats.url, "test")
+    client = storage.connect(mongo.url)
+    db = client[settings.mongo_database]
+    env = {**os.environ, "NATS_URL": nats.url, "MONGO_URL": mongo.url, "MONGO_DB": settings.mongo_database}
+    try:
+        for i in range(total):
+            await bus.publish("sessions", "interaction_received", f"sessions/S-{i}", StringValue(value=str(i)),
+                              event_id=f"evt-{i}")
+
+        async def effects() -> int:
+            doc = await db["effects"].find_one({"_id": "counter"})
+            return int(doc["n"]) if doc else 0
+
+        worker = subprocess.Popen([sys.executable, str(WORKER)], env=env)
+        try:
+            async def half() -> bool:
+                return await effects() >= total // 2
+
+            await wait_until(half, timeout=120)
+            worker.send_signal(signal.SIGKILL)  # no goodbye: in-flight events are unacked
+            worker.wait()
+            killed_at = await effects()
+            assert killed_at < total
+        finally:
+            worker.kill()
+
+        restarted = subprocess.Popen([sys.executable, str(WORKER)], env=env)
+        try:
+            async def all_done() -> bool:
+                return await effects() >= total
+
+            await wait_until(all_done, timeout=120)
+            await asyncio.sleep(1.0)  # let any redelivery of the killed batch arrive
+        finally:
+            restarted.send_signal(signal.SIGTERM)
+            restarted.wait(10)
+        assert await effects() == total
+        assert await db["seen"].count_documents({}) == total
+        assert await db["processed_events"].count_documents({}) == total
+    finally:
+        await bus.close()
+        await client.close()
+
+
+async def test_trace_started_in_grpc_call_continues_in_the_consumer(start_service, token_for, spans: InMemorySpanExporter) -> None:
+    host: ServiceHost = await start_service(probe.SPEC)
+    assert host.runtime is not None
+    consumed = asyncio.Event()
+
+    async def on_probed(delivery: Delivery) -> None:
+        consumed.set()
+
+    consumer = host.runtime.consumer("tickets", on_probed, event_types=["probed"], name="tracer")
+    await consumer.start()
+    await probe.call(host.address, "Publish", b"hello", token_for(Role.AGENT))
+    await asyncio.wait_for(consumed.wait(), 10)
+    await asyncio.sleep(0.1)
+    finished = spans.get_finished_spans()
+    server_span = next(s for s in finished if s.name.endswith("Probe/Publish") and s.kind.name == "SERVER")
+    consumer_span = next(s for s in finished if s.name.startswith("consume omnichannel.tickets.probed"))
+    assert consumer_span.context.trace_id == server_span.context.trace_id
+    by_id = {s.context.span_id: s for s in finished}
+    ancestor = consumer_span
+    while ancestor.parent is not None and ancestor.parent.span_id in by_id:
+        ancestor = by_id[ancestor.parent.span_id]
+        if ancestor is server_span:
+            break
+    assert ancestor is server_span, "consumer span does not descend from the gRPC server span"
+    _ = grpc  # the gRPC hop is real: probe.call went over TCP

@@ -1,0 +1,110 @@
+"""gRPC runtime: auth, error mapping, health and graceful shutdown, against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from omni.runtime.auth import Role, TokenAuthority, bearer
+from tests.runtime import probe
+
+
+async def test_valid_token_reaches_the_method_with_its_principal(start_service, token_for) -> None:
+    host = await start_service(probe.SPEC)
+    reply = await probe.call(host.address, "WhoAmI", b"", token_for(Role.AGENT, "A-7"))
+    assert reply == b"A-7:agent"
+
+
+@pytest.mark.parametrize(
+    ("metadata", "code", "fragment"),
+    [
+        ((), grpc.StatusCode.UNAUTHENTICATED, "Bearer"),
+        ((("authorization", "Bearer not-a-jwt"),), grpc.StatusCode.UNAUTHENTICATED, "invalid token"),
+        ((("authorization", "Basic dXNlcjpwYXNz"),), grpc.StatusCode.UNAUTHENTICATED, "Bearer"),
+    ],
+)
+async def test_missing_or_bad_token_is_unauthenticated(start_service, metadata, code, fragment) -> None:
+    host = await start_service(probe.SPEC)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await probe.call(host.address, "WhoAmI", b"", metadata)
+    assert err.value.code() == code
+    assert fragment in (err.value.details() or "")
+
+
+async def test_token_signed_with_another_secret_or_expired_is_rejected(start_service) -> None:
+    host = await start_service(probe.SPEC)
+    forged = TokenAuthority("some-other-secret-0123456789-abcdefghij").mint("A-1", Role.ADMIN)
+    expired = TokenAuthority(host.settings.jwt_secret).mint("A-1", Role.ADMIN, ttl_seconds=-10)
+    for token, fragment in ((forged, "invalid token"), (expired, "expired")):
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await probe.call(host.address, "WhoAmI", b"", bearer(token))
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert fragment in (err.value.details() or "")
+
+
+async def test_wrong_role_is_permission_denied_and_names_allowed_roles(start_service, token_for) -> None:
+    host = await start_service(probe.SPEC)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await probe.call(host.address, "Bump", b"d1:0", token_for(Role.AGENT))
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "supervisor" in (err.value.details() or "")
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await probe.call(host.address, "WhoAmI", b"", token_for(Role.CUSTOMER))
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_method_without_access_rule_is_refused(start_service, token_for) -> None:
+    spec = probe.SPEC.__class__(name="probe", register=probe.register, access_rules={})
+    host = await start_service(spec)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await probe.call(host.address, "WhoAmI", b"", token_for(Role.ADMIN))
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "no access rule" in (err.value.details() or "")
+
+
+async def test_domain_errors_map_to_status_codes_and_crashes_to_internal(start_service, token_for) -> None:
+    host = await start_service(probe.SPEC)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await probe.call(host.address, "Missing", b"T-9", token_for(Role.AGENT))
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    assert err.value.details() == "ticket T-9 does not exist; check the number"
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await probe.call(host.address, "Crash", b"", token_for(Role.AGENT))
+    assert err.value.code() == grpc.StatusCode.INTERNAL
+    assert "boom" not in (err.value.details() or "")  # internals are logged, not leaked
+
+
+async def test_health_and_reflection_need_no_token(start_service) -> None:
+    host = await start_service(probe.SPEC)
+    async with grpc.aio.insecure_channel(host.address) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        reply = await health.Check(health_pb2.HealthCheckRequest(service=probe.SERVICE))
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        responses = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+        names = [s.name async for r in responses for s in r.list_services_response.service]
+        assert probe.SERVICE in names and "grpc.health.v1.Health" in names
+
+
+async def test_shutdown_flips_health_and_lets_in_flight_rpc_finish(start_service, token_for) -> None:
+    host = await start_service(probe.SPEC, shutdown_delay=0.6, shutdown_grace=5.0)
+    in_flight = asyncio.create_task(probe.call(host.address, "Slow", b"1.5", token_for(Role.AGENT)))
+    await asyncio.sleep(0.2)
+    started = time.monotonic()
+    stopping = asyncio.create_task(host.stop())
+    await asyncio.sleep(0.2)
+    async with grpc.aio.insecure_channel(host.address) as channel:
+        reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""))
+    assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
+    assert await in_flight == b"finished"
+    await stopping
+    assert time.monotonic() - started < 5.0
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await probe.call(host.address, "WhoAmI", b"", token_for(Role.AGENT), timeout=1.0)
+    assert err.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
