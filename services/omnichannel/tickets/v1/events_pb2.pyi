@@ -75,3 +75,40 @@ class CustomerMerged(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CustomerMerged: _TypeAlias = CustomerMerged  # noqa: Y015
+
+@_typing.final
+class InteractionThreaded(_message.Message):
+    """omnichannel.tickets.interaction_threaded: an interaction landed on a ticket.
+    Sessions uses it to learn its session's ticket and customer (reply subject
+    token, screen pop); subject "tickets/{ticket_id}".
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INTERACTION_ID_FIELD_NUMBER: _builtins.int
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    TICKET_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    CREATED_TICKET_FIELD_NUMBER: _builtins.int
+    interaction_id: _builtins.str
+    session_id: _builtins.str
+    ticket_id: _builtins.str
+    customer_id: _builtins.str
+    created_ticket: _builtins.bool
+    """True when this interaction created the ticket."""
+    def __init__(
+        self,
+        *,
+        interaction_id: _builtins.str = ...,
+        session_id: _builtins.str = ...,
+        ticket_id: _builtins.str = ...,
+        customer_id: _builtins.str = ...,
+        created_ticket: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_ticket", b"created_ticket", "customer_id", b"customer_id", "interaction_id", b"interaction_id", "session_id", b"session_id", "ticket_id", b"ticket_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InteractionThreaded: _TypeAlias = InteractionThreaded  # noqa: Y015
