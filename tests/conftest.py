@@ -10,15 +10,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
 from omni.runtime.auth import Role, TokenAuthority, bearer
 from omni.runtime.config import ServiceSettings
 from omni.runtime.processes import ManagedProcess, free_port, mongo_server, nats_server
 from omni.runtime.server import ServiceHost, ServiceSpec
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 TEST_SECRET = "test-secret-for-the-suite-only-0123456789"
 
@@ -90,7 +89,9 @@ async def start_service(settings: ServiceSettings) -> AsyncIterator[StartService
     """
     hosts: list[ServiceHost] = []
 
-    async def start(spec: ServiceSpec, settings_override: ServiceSettings | None = None, **changes: object) -> ServiceHost:
+    async def start(
+        spec: ServiceSpec, settings_override: ServiceSettings | None = None, **changes: object
+    ) -> ServiceHost:
         chosen = settings_override or settings
         host = ServiceHost(spec, dataclasses.replace(chosen, **changes))  # type: ignore[arg-type]
         await host.start()

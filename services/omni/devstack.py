@@ -122,7 +122,7 @@ class DevStack:
             ).start()
             self.processes.append(proc)
             addresses[name] = address
-        for name, address in addresses.items():
+        for address in addresses.values():
             wait_serving(address)
         self.info = StackInfo(nats.url, mongo.url, addresses, self.ports, str(self.data_dir))
         self.info.save(self.data_dir / "stack.json")

@@ -6,12 +6,11 @@ import asyncio
 from collections.abc import Sequence
 
 import grpc
-from pymongo import IndexModel
-
 from omni.runtime import storage
 from omni.runtime.auth import STAFF, Role, current_principal
 from omni.runtime.errors import NotFound
 from omni.runtime.server import Runtime, ServiceSpec
+from pymongo import IndexModel
 
 SERVICE = "omnichannel.test.Probe"
 
@@ -78,8 +77,8 @@ SPEC = ServiceSpec(
 
 
 async def call(address: str, name: str, payload: bytes, metadata: Sequence[tuple[str, str]] = (),
-               timeout: float = 10.0) -> bytes:
+               deadline: float = 10.0) -> bytes:
     async with grpc.aio.insecure_channel(address) as channel:
         rpc = channel.unary_unary(method(name))
-        result: bytes = await rpc(payload, metadata=tuple(metadata), timeout=timeout)
+        result: bytes = await rpc(payload, metadata=tuple(metadata), timeout=deadline)
         return result

@@ -9,27 +9,26 @@ import subprocess
 import sys
 from pathlib import Path
 
-import grpc
 import pytest
-from google.protobuf.wrappers_pb2 import StringValue
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
+from google.protobuf.wrappers_pb2 import Int32Value, StringValue
 from omni.runtime import storage
 from omni.runtime.auth import Role
 from omni.runtime.events import Consumer, Delivery, EventBus, PermanentError, read_dead_letters, unpack
 from omni.runtime.server import ServiceHost
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
 from tests.runtime import probe
 
 WORKER = Path(__file__).with_name("event_worker.py")
 
 
-async def wait_until(predicate, timeout: float = 20.0, interval: float = 0.05) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_until(predicate, within: float = 20.0, interval: float = 0.05) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         if await predicate():
             return
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
+            raise AssertionError(f"condition not met within {within}s")
         await asyncio.sleep(interval)
 
 
@@ -112,10 +111,6 @@ async def test_permanent_error_is_dead_lettered_without_retries(nats) -> None:
     bus = await EventBus.connect(nats.url, "test")
     attempts: list[int] = []
 
-    async def strict(delivery: Delivery) -> None:
-        attempts.append(delivery.attempt)
-        unpack(delivery.envelope, Delivery.__class__)  # type: ignore[arg-type]
-
     async def reject(delivery: Delivery) -> None:
         attempts.append(delivery.attempt)
         raise PermanentError("payload is not an Interaction")
@@ -151,12 +146,12 @@ async def test_consumer_killed_half_way_handles_every_event_once_in_effect(nats,
             doc = await db["effects"].find_one({"_id": "counter"})
             return int(doc["n"]) if doc else 0
 
-        worker = subprocess.Popen([sys.executable, str(WORKER)], env=env)
+        worker = subprocess.Popen([sys.executable, str(WORKER)], env=env)  # noqa: ASYNC220
         try:
             async def half() -> bool:
                 return await effects() >= total // 2
 
-            await wait_until(half, timeout=120)
+            await wait_until(half, within=120)
             worker.send_signal(signal.SIGKILL)  # no goodbye: in-flight events are unacked
             worker.wait()
             killed_at = await effects()
@@ -164,12 +159,12 @@ async def test_consumer_killed_half_way_handles_every_event_once_in_effect(nats,
         finally:
             worker.kill()
 
-        restarted = subprocess.Popen([sys.executable, str(WORKER)], env=env)
+        restarted = subprocess.Popen([sys.executable, str(WORKER)], env=env)  # noqa: ASYNC220
         try:
             async def all_done() -> bool:
                 return await effects() >= total
 
-            await wait_until(all_done, timeout=120)
+            await wait_until(all_done, within=120)
             await asyncio.sleep(1.0)  # let any redelivery of the killed batch arrive
         finally:
             restarted.send_signal(signal.SIGTERM)
@@ -182,7 +177,9 @@ async def test_consumer_killed_half_way_handles_every_event_once_in_effect(nats,
         await client.close()
 
 
-async def test_trace_started_in_grpc_call_continues_in_the_consumer(start_service, token_for, spans: InMemorySpanExporter) -> None:
+async def test_trace_started_in_grpc_call_continues_in_the_consumer(
+    start_service, token_for, spans: InMemorySpanExporter
+) -> None:
     host: ServiceHost = await start_service(probe.SPEC)
     assert host.runtime is not None
     consumed = asyncio.Event()
@@ -206,4 +203,14 @@ async def test_trace_started_in_grpc_call_continues_in_the_consumer(start_servic
         if ancestor is server_span:
             break
     assert ancestor is server_span, "consumer span does not descend from the gRPC server span"
-    _ = grpc  # the gRPC hop is real: probe.call went over TCP
+
+
+async def test_unpack_rejects_a_payload_of_another_type(nats) -> None:
+    bus = await EventBus.connect(nats.url, "test")
+    try:
+        envelope = await bus.publish("tickets", "ticket_created", "tickets/T-1", StringValue(value="x"))
+        assert unpack(envelope, StringValue).value == "x"
+        with pytest.raises(PermanentError, match=r"expected google\.protobuf\.Int32Value"):
+            unpack(envelope, Int32Value)
+    finally:
+        await bus.close()

@@ -8,8 +8,8 @@ import time
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from omni.runtime.auth import Role, TokenAuthority, bearer
+
 from tests.runtime import probe
 
 
@@ -106,5 +106,5 @@ async def test_shutdown_flips_health_and_lets_in_flight_rpc_finish(start_service
     await stopping
     assert time.monotonic() - started < 5.0
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await probe.call(host.address, "WhoAmI", b"", token_for(Role.AGENT), timeout=1.0)
+        await probe.call(host.address, "WhoAmI", b"", token_for(Role.AGENT), deadline=1.0)
     assert err.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)

@@ -40,7 +40,7 @@ class _TokenInterceptor(
 
 def channel(address: str, token: str | Callable[[], str] | None = None) -> grpc.aio.Channel:
     """An insecure channel (mTLS is the mesh's job in the cluster) with tracing and the token."""
-    interceptors: list[Any] = list(aio_client_interceptors())
+    interceptors: list[Any] = list(aio_client_interceptors())  # type: ignore[no-untyped-call]
     if token is not None:
         interceptors.append(_TokenInterceptor(token if callable(token) else (lambda: token)))
     return grpc.aio.insecure_channel(address, interceptors=interceptors)

@@ -10,7 +10,7 @@ import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc.aio import AbortError
@@ -22,18 +22,25 @@ OPEN_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 log = logging.getLogger("omni.rpc")
 
-Behaviour = Callable[[Any, grpc.aio.ServicerContext], Any]
+if TYPE_CHECKING:  # the stubs make these generic; the runtime classes are not subscriptable
+    Context = grpc.aio.ServicerContext[Any, Any]
+    MethodHandler = grpc.RpcMethodHandler[Any, Any]
+else:
+    Context = grpc.aio.ServicerContext
+    MethodHandler = grpc.RpcMethodHandler
+Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[MethodHandler | None]]
+Behaviour = Callable[[Any, Context], Any]
 # Runs `call` (which performs the RPC) with whatever the interceptor adds around it.
-Around = Callable[[grpc.aio.ServicerContext, Callable[[], Awaitable[None]]], Awaitable[None]]
+Around = Callable[[Context, Callable[[], Awaitable[None]]], Awaitable[None]]
 
 
-def _wrap(handler: grpc.RpcMethodHandler, around: Around) -> grpc.RpcMethodHandler:
+def _wrap(handler: MethodHandler, around: Around) -> MethodHandler:
     """Return `handler` with every behaviour run inside `around`, whatever its streaming kind."""
     if handler.response_streaming:
         kind = "stream_stream" if handler.request_streaming else "unary_stream"
         behaviour: Behaviour = getattr(handler, kind)
 
-        async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async def streaming(request: Any, context: Context) -> AsyncIterator[Any]:
             # Items are written through the context so that `around` sees the whole call.
             async def call() -> None:
                 if inspect.isasyncgenfunction(behaviour):
@@ -51,7 +58,7 @@ def _wrap(handler: grpc.RpcMethodHandler, around: Around) -> grpc.RpcMethodHandl
     kind = "stream_unary" if handler.request_streaming else "unary_unary"
     behaviour = getattr(handler, kind)
 
-    async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def unary(request: Any, context: Context) -> Any:
         result: list[Any] = []
 
         async def call() -> None:
@@ -63,24 +70,28 @@ def _wrap(handler: grpc.RpcMethodHandler, around: Around) -> grpc.RpcMethodHandl
     return handler._replace(**{kind: unary})  # type: ignore[attr-defined, no-any-return]
 
 
-def _is_open(method: str) -> bool:
-    return method.startswith(OPEN_PREFIXES)
+class _AroundInterceptor(grpc.aio.ServerInterceptor):
+    """Runs every RPC (except health and reflection) inside `around`."""
 
-
-class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
-    """Domain errors become status codes with their message; surprises become INTERNAL."""
+    def around(self, details: grpc.HandlerCallDetails) -> Around:
+        raise NotImplementedError
 
     async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> MethodHandler | None:
         handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or _is_open(method):
+        if handler is None or handler_call_details.method.startswith(OPEN_PREFIXES):
             return handler
+        return _wrap(handler, self.around(handler_call_details))
 
-        async def around(context: grpc.aio.ServicerContext, call: Callable[[], Awaitable[None]]) -> None:
+
+class ErrorMappingInterceptor(_AroundInterceptor):
+    """Domain errors become status codes with their message; surprises become INTERNAL."""
+
+    def around(self, details: grpc.HandlerCallDetails) -> Around:
+        method = details.method
+
+        async def around(context: Context, call: Callable[[], Awaitable[None]]) -> None:
             try:
                 await call()
             except DomainError as exc:
@@ -91,23 +102,16 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
                 log.exception("unhandled error in %s", method)
                 await context.abort(grpc.StatusCode.INTERNAL, f"internal error in {method}; see the service log")
 
-        return _wrap(handler, around)
+        return around
 
 
-class LoggingInterceptor(grpc.aio.ServerInterceptor):
-    """One structured line per call: method, status code, duration, caller."""
+class LoggingInterceptor(_AroundInterceptor):
+    """One structured line per call: method, status code, duration."""
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or _is_open(method):
-            return handler
+    def around(self, details: grpc.HandlerCallDetails) -> Around:
+        method = details.method
 
-        async def around(context: grpc.aio.ServicerContext, call: Callable[[], Awaitable[None]]) -> None:
+        async def around(context: Context, call: Callable[[], Awaitable[None]]) -> None:
             started = time.perf_counter()
             try:
                 await call()
@@ -122,7 +126,7 @@ class LoggingInterceptor(grpc.aio.ServerInterceptor):
                     extra={"duration_ms": round((time.perf_counter() - started) * 1000, 2)},
                 )
 
-        return _wrap(handler, around)
+        return around
 
 
 _SERVER_FAULTS = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.UNAVAILABLE}
@@ -137,7 +141,7 @@ def _bearer_token(metadata: Any) -> str | None:
     return None
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):
+class AuthInterceptor(_AroundInterceptor):
     """Bearer-token authentication and per-method role checks (fail closed).
 
     `rules` maps a full method name ("/pkg.Service/Method") to the roles allowed to call it;
@@ -161,18 +165,11 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             raise PermissionDenied(f"role '{principal.role}' may not call {method}; allowed: {roles}")
         return principal
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or _is_open(method):
-            return handler
-        metadata = handler_call_details.invocation_metadata
+    def around(self, details: grpc.HandlerCallDetails) -> Around:
+        method = details.method
+        metadata = details.invocation_metadata
 
-        async def around(context: grpc.aio.ServicerContext, call: Callable[[], Awaitable[None]]) -> None:
+        async def around(context: Context, call: Callable[[], Awaitable[None]]) -> None:
             try:
                 principal = self.authenticate(method, metadata)
             except DomainError as exc:
@@ -180,5 +177,5 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             with acting_as(principal):
                 await call()
 
-        return _wrap(handler, around)
+        return around
 

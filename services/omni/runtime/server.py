@@ -112,7 +112,7 @@ class ServiceHost:
 
         server = grpc.aio.server(
             interceptors=[
-                aio_server_interceptor(),
+                aio_server_interceptor(),  # type: ignore[no-untyped-call]
                 LoggingInterceptor(),
                 AuthInterceptor(authority, self.spec.access_rules),
                 ErrorMappingInterceptor(),
