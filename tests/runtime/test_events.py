@@ -214,3 +214,16 @@ async def test_unpack_rejects_a_payload_of_another_type(nats) -> None:
             unpack(envelope, Int32Value)
     finally:
         await bus.close()
+
+
+async def test_existing_stream_settings_survive_a_service_start(nats) -> None:
+    bus = await EventBus.connect(nats.url, "test")
+    try:
+        config = (await bus.js.stream_info("TICKETS")).config
+        config.max_msgs = 12345  # an operator tuned the stream
+        await bus.js.update_stream(config)
+        again = await EventBus.connect(nats.url, "tickets")  # a service (re)starts
+        await again.close()
+        assert (await bus.js.stream_info("TICKETS")).config.max_msgs == 12345
+    finally:
+        await bus.close()

@@ -104,7 +104,11 @@ class EventBus:
             try:
                 await self.js.add_stream(config)
             except BadRequestError:
-                await self.js.update_stream(config)
+                # Exists with other settings (e.g. replicas raised by an operator): keep them.
+                existing = (await self.js.stream_info(config.name)).config
+                if set(existing.subjects or ()) != set(config.subjects or ()):
+                    existing.subjects = config.subjects
+                    await self.js.update_stream(existing)
 
     async def publish(
         self,
