@@ -1,0 +1,1 @@
+"""Workforce mathematics shared by routing (wait estimates), the operator (staffing) and the simulator."""
