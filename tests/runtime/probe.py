@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import Sequence
 
 import grpc
+from pymongo import IndexModel
+
 from omni.runtime import storage
 from omni.runtime.auth import STAFF, Role, current_principal
 from omni.runtime.errors import NotFound
 from omni.runtime.server import Runtime, ServiceSpec
-from pymongo import IndexModel
 
 SERVICE = "omnichannel.test.Probe"
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from google.protobuf.wrappers_pb2 import Int32Value, StringValue
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
 from omni.runtime import storage
 from omni.runtime.auth import Role
 from omni.runtime.events import Consumer, Delivery, EventBus, PermanentError, read_dead_letters, unpack
 from omni.runtime.server import ServiceHost
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
 from tests.runtime import probe
 
 WORKER = Path(__file__).with_name("event_worker.py")

@@ -8,8 +8,8 @@ import time
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from omni.runtime.auth import Role, TokenAuthority, bearer
 
+from omni.runtime.auth import Role, TokenAuthority, bearer
 from tests.runtime import probe
 
 

@@ -6,10 +6,10 @@ import asyncio
 
 import grpc
 import pytest
+
 from omni.runtime import storage
 from omni.runtime.auth import Role
 from omni.runtime.errors import Conflict, NotFound
-
 from tests.runtime import probe
 
 

@@ -24,11 +24,11 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
-from omnichannel.common.v1.event_pb2 import DeadLetter, EventEnvelope
 from opentelemetry import trace
 
 from omni.runtime.storage import utcnow
 from omni.runtime.telemetry import extract_context, inject_headers, tracer
+from omnichannel.common.v1.event_pb2 import DeadLetter, EventEnvelope
 
 log = logging.getLogger("omni.events")
 
