@@ -61,6 +61,21 @@ class SessionServiceStub:
                 request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.UpdateSessionStateRequest.SerializeToString,
                 response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.Session.FromString,
                 _registered_method=True)
+        self.SendTyping = channel.unary_unary(
+                '/omnichannel.sessions.v1.SessionService/SendTyping',
+                request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SendTypingRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SendTypingResponse.FromString,
+                _registered_method=True)
+        self.MarkRead = channel.unary_unary(
+                '/omnichannel.sessions.v1.SessionService/MarkRead',
+                request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.MarkReadRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.MarkReadResponse.FromString,
+                _registered_method=True)
+        self.GetAttachment = channel.unary_unary(
+                '/omnichannel.sessions.v1.SessionService/GetAttachment',
+                request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.GetAttachmentRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.Attachment.FromString,
+                _registered_method=True)
 
 
 class SessionServiceServicer:
@@ -102,6 +117,26 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SendTyping(self, request, context):
+        """Chat: tell the customer the agent is typing / has read up to a message.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkRead(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAttachment(self, request, context):
+        """Content of an email attachment (absent when it exceeded the size limit).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -129,6 +164,21 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.UpdateSessionState,
                     request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.UpdateSessionStateRequest.FromString,
                     response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.Session.SerializeToString,
+            ),
+            'SendTyping': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendTyping,
+                    request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SendTypingRequest.FromString,
+                    response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SendTypingResponse.SerializeToString,
+            ),
+            'MarkRead': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkRead,
+                    request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.MarkReadRequest.FromString,
+                    response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.MarkReadResponse.SerializeToString,
+            ),
+            'GetAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAttachment,
+                    request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.GetAttachmentRequest.FromString,
+                    response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.Attachment.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -268,6 +318,87 @@ class SessionService:
             '/omnichannel.sessions.v1.SessionService/UpdateSessionState',
             omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.UpdateSessionStateRequest.SerializeToString,
             omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.Session.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendTyping(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.sessions.v1.SessionService/SendTyping',
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SendTypingRequest.SerializeToString,
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SendTypingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.sessions.v1.SessionService/MarkRead',
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.MarkReadRequest.SerializeToString,
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.MarkReadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.sessions.v1.SessionService/GetAttachment',
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.GetAttachmentRequest.SerializeToString,
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.Attachment.FromString,
             options,
             channel_credentials,
             insecure,

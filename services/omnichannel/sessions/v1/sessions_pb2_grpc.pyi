@@ -45,6 +45,11 @@ class SessionServiceStub:
     """
     UpdateSessionState: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.UpdateSessionStateRequest, _sessions_pb2.Session]
     """Session lifecycle driven by routing and agents."""
+    SendTyping: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.SendTypingRequest, _sessions_pb2.SendTypingResponse]
+    """Chat: tell the customer the agent is typing / has read up to a message."""
+    MarkRead: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.MarkReadRequest, _sessions_pb2.MarkReadResponse]
+    GetAttachment: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.GetAttachmentRequest, _sessions_pb2.Attachment]
+    """Content of an email attachment (absent when it exceeded the size limit)."""
 
 @_typing.type_check_only
 class SessionServiceAsyncStub(SessionServiceStub):
@@ -63,6 +68,11 @@ class SessionServiceAsyncStub(SessionServiceStub):
     """
     UpdateSessionState: _aio.UnaryUnaryMultiCallable[_sessions_pb2.UpdateSessionStateRequest, _sessions_pb2.Session]  # type: ignore[assignment]
     """Session lifecycle driven by routing and agents."""
+    SendTyping: _aio.UnaryUnaryMultiCallable[_sessions_pb2.SendTypingRequest, _sessions_pb2.SendTypingResponse]  # type: ignore[assignment]
+    """Chat: tell the customer the agent is typing / has read up to a message."""
+    MarkRead: _aio.UnaryUnaryMultiCallable[_sessions_pb2.MarkReadRequest, _sessions_pb2.MarkReadResponse]  # type: ignore[assignment]
+    GetAttachment: _aio.UnaryUnaryMultiCallable[_sessions_pb2.GetAttachmentRequest, _sessions_pb2.Attachment]  # type: ignore[assignment]
+    """Content of an email attachment (absent when it exceeded the size limit)."""
 
 class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
     """Live conversations on every channel. Every inbound call, chat message and
@@ -108,6 +118,29 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_sessions_pb2.Session, _abc.Awaitable[_sessions_pb2.Session]]:
         """Session lifecycle driven by routing and agents."""
+
+    @_abc_1.abstractmethod
+    def SendTyping(
+        self,
+        request: _sessions_pb2.SendTypingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sessions_pb2.SendTypingResponse, _abc.Awaitable[_sessions_pb2.SendTypingResponse]]:
+        """Chat: tell the customer the agent is typing / has read up to a message."""
+
+    @_abc_1.abstractmethod
+    def MarkRead(
+        self,
+        request: _sessions_pb2.MarkReadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sessions_pb2.MarkReadResponse, _abc.Awaitable[_sessions_pb2.MarkReadResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetAttachment(
+        self,
+        request: _sessions_pb2.GetAttachmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sessions_pb2.Attachment, _abc.Awaitable[_sessions_pb2.Attachment]]:
+        """Content of an email attachment (absent when it exceeded the size limit)."""
 
 def add_SessionServiceServicer_to_server(servicer: SessionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 

@@ -1,0 +1,67 @@
+"""Events sessions consumes: tickets tells it a session's ticket and customer; routing moves
+the session through offered → connected → ended."""
+
+from __future__ import annotations
+
+import logging
+
+from omni.runtime.errors import FailedPrecondition, NotFound
+from omni.runtime.events import Delivery, PermanentError, unpack
+from omni.sessions.conversations import Conversations
+from omni.sessions.model import Session, State
+from omnichannel.routing.v1.events_pb2 import WorkEvent
+from omnichannel.tickets.v1.events_pb2 import InteractionThreaded
+
+log = logging.getLogger("omni.sessions.consumers")
+
+# Routing event → the session state it means (and whether it names the agent).
+WORK_STATES: dict[str, tuple[State, bool]] = {
+    "work_offered": (State.OFFERED, True),
+    "offer_rejected": (State.QUEUED, False),
+    "offer_timed_out": (State.QUEUED, False),
+    "work_assigned": (State.CONNECTED, True),
+    "work_transferred": (State.QUEUED, False),
+    "work_abandoned": (State.ABANDONED, False),
+    "work_completed": (State.ENDED, False),
+}
+TICKET_EVENTS = ("interaction_threaded",)
+
+
+class SessionConsumers:
+    def __init__(self, conversations: Conversations) -> None:
+        self._c = conversations
+
+    async def on_ticket_event(self, delivery: Delivery) -> None:
+        threaded = unpack(delivery.envelope, InteractionThreaded)
+        if not threaded.session_id:
+            raise PermanentError(f"interaction_threaded {delivery.envelope.id} has no session_id")
+
+        def learn(session: Session) -> None:
+            session.ticket_id = threaded.ticket_id or session.ticket_id
+            session.customer_id = threaded.customer_id or session.customer_id
+
+        try:
+            await self._c.repo.mutate(threaded.session_id, learn)
+        except NotFound as exc:
+            raise PermanentError(exc.message) from exc
+
+    async def on_work_event(self, delivery: Delivery) -> None:
+        event_type = delivery.envelope.type
+        if event_type not in WORK_STATES:
+            return
+        event = unpack(delivery.envelope, WorkEvent)
+        session_id = event.work.session_id or event.work.id
+        if not session_id:
+            raise PermanentError(f"{event_type} {delivery.envelope.id} names no session")
+        state, names_agent = WORK_STATES[event_type]
+        agent_id = (event.agent_id or event.work.assigned_agent_id or event.work.offered_agent_id) if names_agent \
+            else ("" if state is State.QUEUED else None)
+        reason = event.reason or event_type.replace("_", " ")
+        try:
+            await self._c.move(session_id, state, reason=reason, agent_id=agent_id, event_id=delivery.envelope.id)
+        except NotFound as exc:
+            raise PermanentError(exc.message) from exc
+        except FailedPrecondition as exc:
+            # Out of order or stale (the customer already hung up): the session's own record wins.
+            log.info("ignoring %s for session %s: %s", event_type, session_id, exc.message)
+

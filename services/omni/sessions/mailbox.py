@@ -1,0 +1,73 @@
+"""Inbound email: one email exchange is one session; replies join it by their thread headers."""
+
+from __future__ import annotations
+
+import hashlib
+
+from omni.sessions.conversations import Conversations
+from omni.sessions.mime import parse_email
+from omni.sessions.model import Attachment, Channel, Direction, Identity, Message, Session, State, new_id
+
+
+class Mailbox:
+    def __init__(self, conversations: Conversations, *, attachment_limit: int) -> None:
+        self._c = conversations
+        self._limit = attachment_limit
+
+    async def receive(self, raw: bytes, envelope_sender: str, recipients: list[str]) -> Session:
+        """Store and announce one delivered email. Safe to call again for the same message."""
+        parsed = parse_email(raw, attachment_limit=self._limit)
+        facts = parsed.facts
+        if not facts.message_id:
+            # Stable for a re-delivery of the same bytes, so a retry still dedupes.
+            facts.message_id = f"<{hashlib.sha256(raw).hexdigest()[:32]}@missing-message-id.invalid>"
+            facts.defects.append("no Message-ID header; one was assigned")
+        repo = self._c.repo
+        seen = await repo.find_by_email_ids([facts.message_id])
+        if seen is not None:
+            stored = next(m for m in seen.messages if m.email and m.email.message_id == facts.message_id)
+            await self._c.announce(seen, stored)
+            return seen
+        sender = facts.sender or envelope_sender
+        facts.to = facts.to or recipients
+        attachments = [
+            Attachment(new_id("A"), part.filename, part.content_type, part.size, part.sha256, part.truncated)
+            for part in parsed.attachments
+        ]
+        message = Message(
+            id=new_id("I"), direction=Direction.INBOUND, sender=sender,
+            text=f"{facts.subject}\n\n{parsed.text}".strip() if facts.subject else parsed.text,
+            time=self._c.clock(), attachments=attachments, email=facts, html=parsed.html,
+        )
+        automatic = facts.auto_submitted or facts.delivery_status_report
+        thread = await repo.find_by_email_ids([facts.in_reply_to, *facts.references])
+        if thread is not None and not thread.terminal:
+            session_id = thread.id
+        else:
+            opened = await self._c.open(
+                Channel.EMAIL, [Identity("email", sender)] if sender else [],
+                display_name=parsed.sender_name, previous=thread,
+            )
+            session_id = opened.id
+        for attachment, part in zip(attachments, parsed.attachments, strict=True):
+            await repo.store_attachment(session_id, attachment, part.content)
+
+        def add(current: Session) -> State:
+            previous = current.state
+            current.note(self._c.classifier.classify(message.text))
+            current.add_message(message)
+            if current.state is State.IVR:
+                current.queue = self._c.flow.queue_for_intent(current.intent, self._c.flow.mailbox_queue(recipients))
+                if automatic:
+                    # Out-of-office and bounce mail never wakes an agent.
+                    current.move(State.ENDED, message.time, "automatic reply or delivery report; not queued")
+                else:
+                    current.move(State.QUEUED, message.time, "email received")
+            return previous
+
+        session, previous = await repo.mutate(session_id, add)
+        await self._c.announce(session, message)
+        if previous is not session.state:
+            await self._c.publish_state(session, previous, session.transitions[-1].reason)
+        return session
+

@@ -1,0 +1,223 @@
+"""The live session: one conversation (a call, a chat, an email exchange) and its state machine.
+
+Pure domain code: no gRPC, MongoDB or NATS. The KPIs (wait, handle time, abandonment) are
+computed from `transitions`, so every state change is recorded with its time and reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import uuid
+
+from omni.runtime.errors import FailedPrecondition
+from omni.sessions.classifier import Classification
+
+
+class Channel(enum.StrEnum):
+    PHONE = "phone"
+    CHAT = "chat"
+    EMAIL = "email"
+
+
+class State(enum.StrEnum):
+    # Before routing: the IVR menu on a call, the greeting before a chat's first message.
+    IVR = "ivr"
+    QUEUED = "queued"
+    OFFERED = "offered"
+    CONNECTED = "connected"
+    WRAP_UP = "wrap_up"
+    ENDED = "ended"
+    ABANDONED = "abandoned"
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+TERMINAL = frozenset({State.ENDED, State.ABANDONED})
+
+# Which states may follow which. Transfers go back to QUEUED (or straight to OFFERED for a
+# named agent); a customer who leaves before an agent answered is ABANDONED.
+_NEXT: dict[State, frozenset[State]] = {
+    State.IVR: frozenset({State.QUEUED, State.ENDED, State.ABANDONED}),
+    State.QUEUED: frozenset({State.OFFERED, State.CONNECTED, State.ENDED, State.ABANDONED}),
+    State.OFFERED: frozenset({State.QUEUED, State.CONNECTED, State.ENDED, State.ABANDONED}),
+    State.CONNECTED: frozenset({State.QUEUED, State.OFFERED, State.WRAP_UP, State.ENDED}),
+    State.WRAP_UP: frozenset({State.ENDED}),
+    State.ENDED: frozenset(),
+    State.ABANDONED: frozenset(),
+}
+
+
+@dataclasses.dataclass
+class Identity:
+    # "phone", "email", "chat_handle" or "external", as presented on the channel.
+    kind: str
+    value: str
+
+
+@dataclasses.dataclass
+class Attachment:
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    truncated: bool = False
+
+
+@dataclasses.dataclass
+class EmailFacts:
+    """Headers of one email; what tickets threads on."""
+
+    message_id: str = ""
+    in_reply_to: str = ""
+    references: list[str] = dataclasses.field(default_factory=list)
+    subject: str = ""
+    sender: str = ""
+    to: list[str] = dataclasses.field(default_factory=list)
+    cc: list[str] = dataclasses.field(default_factory=list)
+    auto_submitted: bool = False
+    delivery_status_report: bool = False
+    defects: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Message:
+    id: str
+    direction: Direction
+    # Customer handle/number/address, or the agent id.
+    sender: str
+    text: str
+    time: dt.datetime
+    attachments: list[Attachment] = dataclasses.field(default_factory=list)
+    email: EmailFacts | None = None
+    html: str = ""
+    # The caller's idempotency key (SendReply.request_id, ChatText.client_message_id).
+    request_id: str = ""
+
+
+@dataclasses.dataclass
+class Transition:
+    state: State
+    time: dt.datetime
+    reason: str = ""
+
+
+@dataclasses.dataclass
+class Session:
+    id: str
+    channel: Channel
+    identities: list[Identity]
+    state: State
+    create_time: dt.datetime
+    update_time: dt.datetime
+    transitions: list[Transition] = dataclasses.field(default_factory=list)
+    display_name: str = ""
+    customer_id: str = ""
+    language: str = ""
+    intent: str = ""
+    queue: str = ""
+    emotion_score: int = 0
+    urgent: bool = False
+    messages: list[Message] = dataclasses.field(default_factory=list)
+    agent_id: str = ""
+    ticket_id: str = ""
+    previous_session_id: str = ""
+    attributes: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Events (routing, tickets) already applied, so a redelivery changes nothing twice.
+    applied_events: list[str] = dataclasses.field(default_factory=list)
+    version: int = 0
+
+    @classmethod
+    def open(
+        cls,
+        channel: Channel,
+        identities: list[Identity],
+        at: dt.datetime,
+        *,
+        state: State = State.IVR,
+        display_name: str = "",
+        language: str = "",
+        previous: Session | None = None,
+    ) -> Session:
+        session = cls(
+            id=new_id("S"),
+            channel=channel,
+            identities=identities,
+            state=state,
+            create_time=at,
+            update_time=at,
+            transitions=[Transition(state, at, "session opened")],
+            display_name=display_name,
+            language=language,
+        )
+        if previous is not None:
+            session.link(previous)
+        return session
+
+    def link(self, previous: Session) -> None:
+        """Keep the context of the customer's previous session (chat → phone, say)."""
+        self.previous_session_id = previous.id
+        self.ticket_id = self.ticket_id or previous.ticket_id
+        self.customer_id = self.customer_id or previous.customer_id
+        self.language = self.language or previous.language
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in TERMINAL
+
+    def move(self, state: State, at: dt.datetime, reason: str = "") -> bool:
+        """Change state, recording when and why. False when the session is already there."""
+        if state == self.state:
+            return False
+        if state not in _NEXT[self.state]:
+            raise FailedPrecondition(
+                f"session {self.id} is {self.state.value}; it cannot become {state.value}"
+                + (" (the conversation is over)" if self.terminal else "")
+            )
+        self.state = state
+        self.transitions.append(Transition(state, at, reason))
+        self.update_time = at
+        return True
+
+    def note(self, classification: Classification) -> None:
+        """Fold what a message revealed into the session: the first intent and language stick,
+        the emotion score is the highest seen, urgency once raised stays."""
+        self.intent = self.intent or classification.intent
+        self.language = self.language or classification.language
+        self.emotion_score = max(self.emotion_score, classification.emotion_score)
+        self.urgent = self.urgent or classification.urgent
+
+    def add_message(self, message: Message) -> None:
+        self.messages.append(message)
+        self.update_time = message.time
+
+    def message_for_request(self, request_id: str) -> Message | None:
+        if not request_id:
+            return None
+        return next((m for m in self.messages if m.request_id == request_id), None)
+
+    def last_inbound_email(self) -> Message | None:
+        return next((m for m in reversed(self.messages) if m.direction is Direction.INBOUND and m.email), None)
+
+    def email_message_ids(self) -> list[str]:
+        return [m.email.message_id for m in self.messages if m.email and m.email.message_id]
+
+    def first_identity(self, kind: str) -> str:
+        return next((i.value for i in self.identities if i.kind == kind), "")
+
+    def mark_applied(self, event_id: str) -> bool:
+        """Remember an event; False if it was applied before."""
+        if event_id in self.applied_events:
+            return False
+        # The newest few are enough: brokers redeliver recent events, not ancient ones.
+        self.applied_events = [*self.applied_events[-49:], event_id]
+        return True
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:20]}"

@@ -1,0 +1,80 @@
+"""Agent replies on the customer's channel: chat messages live, email through the relay.
+
+Every reply is published as an OUTBOUND interaction (agent, ticket, and for email the outbound
+Message-ID) so tickets records it and threads the customer's answer to it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from omni.runtime.auth import Principal
+from omni.runtime.errors import FailedPrecondition
+from omni.runtime.requests import check_length, require
+from omni.sessions.access import check_agent
+from omni.sessions.conversations import Conversations, require_open
+from omni.sessions.model import Channel, Direction, EmailFacts, Message, Session, new_id
+from omni.sessions.smtp_outbound import RelayMailer, build_reply
+
+
+@dataclasses.dataclass(frozen=True)
+class SentReply:
+    session: Session
+    message: Message
+
+
+class Replies:
+    def __init__(self, conversations: Conversations, mailer: RelayMailer, *, mail_from: str,
+                 accepted_domains: tuple[str, ...]) -> None:
+        self._c = conversations
+        self._mailer = mailer
+        self._mail_from = mail_from
+        self._domains = {d.casefold() for d in accepted_domains}
+
+    async def send(self, principal: Principal, session_id: str, text: str, html: str, request_id: str) -> SentReply:
+        session = await self._c.repo.get(require(session_id, "session_id"))
+        check_agent(principal, session)
+        check_length(request_id, "request_id", 200)
+        earlier = session.message_for_request(request_id)
+        if earlier is not None:
+            # A retried call: the reply went out already; publish again (deduplicated), send nothing.
+            await self._c.announce(session, earlier)
+            return SentReply(session, earlier)
+        text = self._c.check_text(require(text, "text"), "text")
+        check_length(html, "html", self._c.max_text_chars * 4)
+        message = Message(id=new_id("I"), direction=Direction.OUTBOUND, sender=principal.subject, text=text,
+                          time=self._c.clock(), html=html, request_id=request_id)
+        if session.channel is Channel.PHONE:
+            raise FailedPrecondition(f"session {session.id} is a phone call; answer the caller on the call")
+        if session.channel is Channel.CHAT:
+            require_open(session)
+        else:
+            message.email = await self._email(session, text, html)
+        session, _ = await self._c.repo.mutate(session.id, lambda current: current.add_message(message))
+        await self._c.announce(session, message)
+        return SentReply(session, message)
+
+    async def _email(self, session: Session, text: str, html: str) -> EmailFacts:
+        last = session.last_inbound_email()
+        if last is None or last.email is None:
+            raise FailedPrecondition(f"session {session.id} has no customer email to reply to")
+        ours = next((a for a in last.email.to if a.rpartition("@")[2].casefold() in self._domains), "")
+        mail = build_reply(
+            from_address=ours or self._mail_from,
+            to_address=last.email.sender or last.sender,
+            subject=last.email.subject,
+            in_reply_to=last.email.message_id,
+            references=last.email.references,
+            ticket_id=session.ticket_id,
+            text=text,
+            html=html,
+        )
+        await self._mailer.send(mail)
+        return EmailFacts(
+            message_id=str(mail["Message-ID"]),
+            in_reply_to=str(mail["In-Reply-To"] or ""),
+            references=str(mail["References"] or "").split(),
+            subject=str(mail["Subject"]),
+            sender=str(mail["From"]),
+            to=[str(mail["To"])],
+        )

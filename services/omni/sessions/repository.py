@@ -1,0 +1,210 @@
+"""Sessions, calls and attachments in MongoDB (the sessions service's own database)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from bson.binary import Binary
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from omni.runtime.errors import Conflict, NotFound
+from omni.runtime.requests import decode_page_token, encode_page_token
+from omni.runtime.storage import Document, IndexDeclarations, update_versioned
+from omni.sessions.identities import match_keys
+from omni.sessions.model import (
+    Attachment,
+    Channel,
+    Direction,
+    EmailFacts,
+    Identity,
+    Message,
+    Session,
+    State,
+    Transition,
+)
+
+SESSIONS = "sessions"
+CALLS = "calls"
+ATTACHMENTS = "attachments"
+
+INDEXES: IndexDeclarations = {
+    SESSIONS: [
+        IndexModel([("identity_keys", ASCENDING), ("create_time", DESCENDING)], name="identity_recent"),
+        IndexModel([("email_message_ids", ASCENDING)], name="email_message_ids"),
+        IndexModel([("create_time", DESCENDING), ("_id", DESCENDING)], name="recent"),
+        IndexModel([("customer_id", ASCENDING), ("create_time", DESCENDING)], name="customer_recent"),
+    ],
+    ATTACHMENTS: [IndexModel([("session_id", ASCENDING)], name="session")],
+}
+
+# Attempts at a read-modify-write before giving the caller ABORTED.
+_MUTATE_ATTEMPTS = 8
+T = TypeVar("T")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _message(doc: Document) -> Message:
+    email = doc.get("email")
+    return Message(
+        id=doc["id"],
+        direction=Direction(doc["direction"]),
+        sender=doc.get("sender", ""),
+        text=doc.get("text", ""),
+        time=doc["time"],
+        attachments=[Attachment(**a) for a in doc.get("attachments", [])],
+        email=EmailFacts(**email) if email else None,
+        html=doc.get("html", ""),
+        request_id=doc.get("request_id", ""),
+    )
+
+
+def session_from_doc(doc: Document) -> Session:
+    return Session(
+        id=doc["_id"],
+        channel=Channel(doc["channel"]),
+        identities=[Identity(**i) for i in doc.get("identities", [])],
+        state=State(doc["state"]),
+        create_time=doc["create_time"],
+        update_time=doc["update_time"],
+        transitions=[Transition(State(t["state"]), t["time"], t.get("reason", "")) for t in doc.get("transitions", [])],
+        display_name=doc.get("display_name", ""),
+        customer_id=doc.get("customer_id", ""),
+        language=doc.get("language", ""),
+        intent=doc.get("intent", ""),
+        queue=doc.get("queue", ""),
+        emotion_score=doc.get("emotion_score", 0),
+        urgent=doc.get("urgent", False),
+        messages=[_message(m) for m in doc.get("messages", [])],
+        agent_id=doc.get("agent_id", ""),
+        ticket_id=doc.get("ticket_id", ""),
+        previous_session_id=doc.get("previous_session_id", ""),
+        attributes=dict(doc.get("attributes", {})),
+        applied_events=list(doc.get("applied_events", [])),
+        version=doc.get("version", 0),
+    )
+
+
+class SessionRepository:
+    def __init__(self, db: AsyncDatabase[Document], default_region: str) -> None:
+        self._sessions = db[SESSIONS]
+        self._calls = db[CALLS]
+        self._attachments = db[ATTACHMENTS]
+        self._region = default_region
+
+    def _doc(self, session: Session) -> Document:
+        doc: Document = _plain(dataclasses.asdict(session))
+        doc["_id"] = doc.pop("id")
+        # Derived fields, stored only to be queried.
+        doc["identity_keys"] = match_keys(session.identities, self._region)
+        doc["email_message_ids"] = session.email_message_ids()
+        return doc
+
+    async def insert(self, session: Session) -> None:
+        await self._sessions.insert_one(self._doc(session))
+
+    async def get(self, session_id: str) -> Session:
+        doc = await self._sessions.find_one({"_id": session_id})
+        if doc is None:
+            raise NotFound(f"session {session_id} does not exist")
+        return session_from_doc(doc)
+
+    async def save(self, session: Session) -> Session:
+        """Write back a session read at `session.version`; Conflict if someone wrote in between."""
+        doc = self._doc(session)
+        del doc["_id"], doc["version"]
+        await update_versioned(self._sessions, {"_id": session.id}, session.version, {"$set": doc},
+                               what=f"session {session.id}")
+        session.version += 1
+        return session
+
+    async def mutate(self, session_id: str, change: Callable[[Session], T]) -> tuple[Session, T]:
+        """Read, apply `change` (pure), write; re-run on a concurrent write."""
+        for _ in range(_MUTATE_ATTEMPTS):
+            session = await self.get(session_id)
+            result = change(session)
+            try:
+                return await self.save(session), result
+            except Conflict:
+                continue
+        raise Conflict(f"session {session_id} is changing too fast; try again")
+
+    async def find_by_email_ids(self, message_ids: Sequence[str]) -> Session | None:
+        ids = [m for m in message_ids if m]
+        if not ids:
+            return None
+        doc = await self._sessions.find_one({"email_message_ids": {"$in": ids}}, sort=[("create_time", DESCENDING)])
+        return session_from_doc(doc) if doc else None
+
+    async def latest_for(self, identities: Sequence[Identity], since: dt.datetime, exclude: str) -> Session | None:
+        """The customer's most recent session (by any identity) that started after `since`."""
+        keys = match_keys(list(identities), self._region)
+        if not keys:
+            return None
+        doc = await self._sessions.find_one(
+            {"identity_keys": {"$in": keys}, "create_time": {"$gte": since}, "_id": {"$ne": exclude}},
+            sort=[("create_time", DESCENDING)],
+        )
+        return session_from_doc(doc) if doc else None
+
+    async def list(
+        self, *, filters: Document, page_size: int, page_token: str
+    ) -> tuple[list[Session], str]:
+        query = dict(filters)
+        position = decode_page_token(page_token)
+        if position is not None:
+            after = dt.datetime.fromisoformat(str(position.get("t")))
+            query["$or"] = [{"create_time": {"$lt": after}},
+                            {"create_time": after, "_id": {"$lt": str(position.get("id"))}}]
+        cursor = self._sessions.find(query, sort=[("create_time", DESCENDING), ("_id", DESCENDING)],
+                                     limit=page_size + 1)
+        sessions = [session_from_doc(d) async for d in cursor]
+        if len(sessions) <= page_size:
+            return sessions, ""
+        last = sessions[page_size - 1]
+        return sessions[:page_size], encode_page_token({"t": last.create_time.isoformat(), "id": last.id})
+
+    async def claim_call(self, call_id: str, session_id: str) -> str | None:
+        """Bind a PBX call id to a session; returns the session that already had it, if any."""
+        try:
+            await self._calls.insert_one({"_id": call_id, "session_id": session_id})
+        except DuplicateKeyError:
+            existing = await self._calls.find_one({"_id": call_id})
+            return str(existing["session_id"]) if existing else None
+        return None
+
+    async def session_for_call(self, call_id: str) -> Session:
+        doc = await self._calls.find_one({"_id": call_id})
+        if doc is None:
+            raise NotFound(f"call {call_id} is unknown; send StartCall for it first")
+        return await self.get(str(doc["session_id"]))
+
+    async def store_attachment(self, session_id: str, attachment: Attachment, content: bytes | None) -> None:
+        await self._attachments.replace_one(
+            {"_id": attachment.id},
+            {**_plain(dataclasses.asdict(attachment)), "_id": attachment.id, "session_id": session_id,
+             "content": Binary(content) if content is not None else None},
+            upsert=True,
+        )
+
+
+    async def attachment_content(self, attachment_id: str) -> bytes | None:
+        doc = await self._attachments.find_one({"_id": attachment_id})
+        if doc is None:
+            raise NotFound(f"attachment {attachment_id} was not stored")
+        content = doc.get("content")
+        return bytes(content) if content is not None else None

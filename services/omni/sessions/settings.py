@@ -1,0 +1,49 @@
+"""Settings of the sessions service (OMNI_* environment variables)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from omni.runtime.config import ServiceSettings
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SessionSettings(ServiceSettings):
+    # host:port of the inbound SMTP server; empty: no SMTP listener.
+    smtp_listen: str = ""
+    # Domains we accept mail for; mail to any other domain is refused (we are no open relay).
+    smtp_accepted_domains: tuple[str, ...] = ("example.com",)
+    # Largest inbound message (SMTP SIZE); larger ones are refused with 552.
+    smtp_max_message_bytes: int = 25 * 1024 * 1024
+    # Largest attachment whose content is stored; larger ones keep name, type, size and hash.
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    # host:port of the relay agent replies go out through.
+    smtp_relay: str = "127.0.0.1:25"
+    smtp_relay_timeout: float = 30.0
+    # From address of agent replies, unless the customer wrote to one of our addresses.
+    mail_from: str = "support@example.com"
+    # host:port of the WebSocket chat endpoint (path /chat); empty: no WebSocket listener.
+    websocket_listen: str = ""
+    # JSON file with the IVR menu and intent rules; empty: the built-in flow.
+    contact_flow_file: str = ""
+    # "package.module:factory" of another classifier; empty: the offline keyword classifier.
+    classifier: str = ""
+    # Region for phone numbers given without a country code.
+    default_region: str = "CN"
+    # A new session links to the customer's previous one if it started within this window.
+    link_window_hours: float = 72.0
+    # Longest chat message / agent reply accepted.
+    max_text_chars: int = 8000
+    # How long a chat session token stays valid.
+    chat_token_ttl_seconds: int = 24 * 3600
+
+
+def from_runtime(base: ServiceSettings) -> SessionSettings:
+    """The settings the host was started with, completed from the environment if needed."""
+    if isinstance(base, SessionSettings):
+        return base
+    own = SessionSettings.from_env({"OMNI_JWT_SECRET": base.jwt_secret, **os.environ})
+    shared = {f.name: getattr(base, f.name) for f in dataclasses.fields(ServiceSettings)}
+    return dataclasses.replace(own, **shared)
+

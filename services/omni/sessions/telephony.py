@@ -1,0 +1,190 @@
+"""Phone calls, as a PBX/CPaaS adapter reports them: start, IVR input, answer, transfer, end.
+
+The call's interaction is published when the IVR has decided its queue (the moment the call
+enters the queue), not when it starts: routing enqueues one work item per interaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from omni.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from omni.runtime.requests import check_length, require
+from omni.sessions.conversations import Conversations, require_open
+from omni.sessions.ivr import HUMAN_INTENT, IvrStep
+from omni.sessions.model import Channel, Identity, Message, Session, State
+
+DTMF_KEYS = frozenset("0123456789*#")
+
+
+@dataclasses.dataclass(frozen=True)
+class CallStep:
+    session: Session
+    # What to play next; empty when the call has left the IVR.
+    prompt: str = ""
+
+
+class Calls:
+    def __init__(self, conversations: Conversations) -> None:
+        self._c = conversations
+        self._flow = conversations.flow
+
+    async def start(self, call_id: str, ani: str, dnis: str, language: str, previous_session_id: str) -> CallStep:
+        call_id = check_length(require(call_id, "call_id"), "call_id", 200)
+        ani = check_length(require(ani, "ani (the caller's number)"), "ani", 64)
+        repo = self._c.repo
+        session_id = Session.open(Channel.PHONE, [], self._c.clock()).id
+        # The call id is bound first, so a PBX retrying StartCall gets the same session back.
+        earlier = await repo.claim_call(call_id, session_id)
+        if earlier is not None:
+            try:
+                session = await repo.get(earlier)
+                in_ivr = session.state is State.IVR
+                return CallStep(session, self._flow.menu_at(_path(session)).prompt if in_ivr else "")
+            except NotFound:
+                session_id = earlier  # claimed, but the session write never happened: make it now
+        session = await self._c.open(
+            Channel.PHONE, [Identity("phone", ani)], language=language, previous_session_id=previous_session_id,
+            attributes={"call_id": call_id, "ani": ani, "dnis": dnis, "ivr_path": "", "ivr_invalid": "0"},
+            session_id=session_id,
+        )
+        return CallStep(session, self._flow.menu.prompt)
+
+    async def ivr_input(self, call_id: str, digits: str, speech_text: str) -> CallStep:
+        if bool(digits) == bool(speech_text):
+            raise InvalidArgument("send either digits (DTMF) or speech_text (recognised speech), not both or neither")
+        if digits and not set(digits) <= DTMF_KEYS:
+            raise InvalidArgument(f"digits {digits!r} may contain only 0-9, * and #")
+        self._c.check_text(speech_text, "speech_text")
+        session = await self._c.repo.session_for_call(call_id)
+        if session.state is not State.IVR:
+            raise FailedPrecondition(f"call {call_id} has left the IVR (session {session.id} is "
+                                     f"{session.state.value}); IVR input is no longer accepted")
+        step = self._press_all(session, digits) if digits else self._understand(session, speech_text)
+        invalid = int(session.attributes.get("ivr_invalid", "0")) + int(step.invalid)
+        if not step.queue and invalid >= self._flow.max_invalid:
+            step = IvrStep(step.path, queue=self._flow.human_queue, intent=HUMAN_INTENT, label="agent")
+
+        def record(current: Session) -> Message | None:
+            if current.state is not State.IVR:
+                raise FailedPrecondition(f"call {call_id} has just left the IVR; IVR input is no longer accepted")
+            current.attributes["ivr_path"] = ">".join(step.path)
+            current.attributes["ivr_invalid"] = str(invalid)
+            if speech_text:
+                current.note(self._c.classifier.classify(speech_text))
+            if not step.queue:
+                return None
+            current.queue = step.queue
+            current.intent = current.intent or step.intent
+            labels = self._flow.labels(step.path)
+            message = self._c.inbound(current, speech_text or f"IVR: {labels or step.label}")
+            current.add_message(message)
+            current.move(State.QUEUED, message.time, f"IVR chose queue {step.queue}")
+            return message
+
+        session, message = await self._c.repo.mutate(session.id, record)
+        if message is None:
+            return CallStep(session, step.prompt)
+        await self._c.announce(session, message)
+        await self._c.publish_state(session, State.IVR, session.transitions[-1].reason)
+        return CallStep(session)
+
+    def _press_all(self, session: Session, digits: str) -> IvrStep:
+        path = _path(session)
+        step = IvrStep(path)
+        for key in digits:
+            step = self._flow.press(path, key)
+            if step.queue:
+                break
+            path = step.path
+        return step
+
+    def _understand(self, session: Session, speech_text: str) -> IvrStep:
+        classification = self._c.classifier.classify(speech_text)
+        path = _path(session)
+        if not classification.intent:
+            prompt = self._flow.menu_at(path).prompt
+            return IvrStep(path, prompt=f"Sorry, I did not understand. {prompt}", invalid=True)
+        queue = self._flow.queue_for_intent(classification.intent, self._flow.human_queue)
+        return IvrStep(path, queue=queue, intent=classification.intent, label=classification.intent)
+
+    async def answer(self, call_id: str, agent_id: str) -> CallStep:
+        agent_id = require(agent_id, "agent_id")
+        session = await self._c.repo.session_for_call(call_id)
+        moved = await self._c.move(session.id, State.CONNECTED, reason="answered", agent_id=agent_id)
+        return CallStep(moved.session)
+
+    async def transfer(self, call_id: str, reason: str, target_queue: str, target_agent_id: str) -> CallStep:
+        reason = require(reason, "reason (transfers always need one)")
+        if bool(target_queue) == bool(target_agent_id):
+            raise InvalidArgument("name exactly one of target_queue or target_agent_id")
+        session = await self._c.repo.session_for_call(call_id)
+        if session.state is not State.CONNECTED:
+            raise FailedPrecondition(f"call {call_id} is {session.state.value}; only a connected call can be "
+                                     "transferred")
+
+        def retarget(current: Session) -> None:
+            current.attributes["transfers"] = str(int(current.attributes.get("transfers", "0")) + 1)
+            current.queue = target_queue or current.queue
+
+        if target_queue:
+            moved = await self._c.move(session.id, State.QUEUED, reason=f"transfer: {reason}", agent_id="",
+                                       change=retarget)
+        else:
+            moved = await self._c.move(session.id, State.OFFERED, reason=f"transfer: {reason}",
+                                       agent_id=target_agent_id, change=retarget)
+        return CallStep(moved.session)
+
+    async def end(self, call_id: str, abandoned: bool) -> CallStep:
+        session = await self._c.repo.session_for_call(call_id)
+        if session.terminal:
+            return CallStep(session)
+        if session.state in (State.CONNECTED, State.WRAP_UP):
+            state, reason = State.WRAP_UP, "call ended"
+        elif session.attributes.get("callback_number"):
+            # The caller hung up after asking to be called back: the place in the queue stays.
+            return CallStep(session)
+        elif abandoned or session.state in (State.QUEUED, State.OFFERED):
+            state, reason = State.ABANDONED, "caller hung up before an agent answered"
+        else:
+            state, reason = State.ENDED, "caller finished in the IVR"
+        moved = await self._c.move(session.id, state, reason=reason)
+        return CallStep(moved.session)
+
+    async def attach_recording(self, call_id: str, recording_url: str, transcript: str) -> CallStep:
+        if not recording_url and not transcript:
+            raise InvalidArgument("send a recording_url, a transcript or both")
+        check_length(recording_url, "recording_url", 2000)
+        session = await self._c.repo.session_for_call(call_id)
+
+        def attach(current: Session) -> None:
+            if recording_url:
+                current.attributes["recording_url"] = recording_url
+            if transcript:
+                current.attributes["transcript"] = transcript[: self._c.max_text_chars * 10]
+
+        session, _ = await self._c.repo.mutate(session.id, attach)
+        return CallStep(session)
+
+    async def request_callback(self, call_id: str, number: str, not_before: dt.datetime | None) -> CallStep:
+        session = await self._c.repo.session_for_call(call_id)
+        require_open(session)
+        if session.state not in (State.QUEUED, State.OFFERED):
+            raise FailedPrecondition(f"call {call_id} is {session.state.value}; a callback keeps a place in a "
+                                     "queue, so the call must be waiting in one")
+        number = check_length(number or session.attributes.get("ani", ""), "number", 64)
+
+        def remember(current: Session) -> None:
+            current.attributes["callback_number"] = number
+            current.attributes["callbacks"] = str(int(current.attributes.get("callbacks", "0")) + 1)
+
+        session, _ = await self._c.repo.mutate(session.id, remember)
+        await self._c.events.callback_requested(session, number, not_before)
+        return CallStep(session)
+
+
+def _path(session: Session) -> tuple[str, ...]:
+    raw = session.attributes.get("ivr_path", "")
+    return tuple(raw.split(">")) if raw else ()
+
