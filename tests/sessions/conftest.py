@@ -1,0 +1,134 @@
+"""A sessions service with real listeners (SMTP, WebSocket), a test SMTP sink as its relay,
+and a recorder of what it publishes."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import grpc
+import nats as nats_client
+import pytest
+from aiosmtpd.controller import Controller
+from google.protobuf.message import Message
+
+from omni.runtime.auth import Role, TokenAuthority, bearer
+from omni.runtime.config import ServiceSettings
+from omni.runtime.events import EventBus, unpack
+from omni.runtime.processes import ManagedProcess, free_port
+from omni.runtime.server import ServiceHost
+from omni.sessions.service import SPEC
+from omni.sessions.settings import SessionSettings
+from omnichannel.common.v1.event_pb2 import EventEnvelope
+from omnichannel.sessions.v1 import sessions_pb2_grpc
+
+
+class Sink:
+    """The relay agent replies go through: an aiosmtpd Controller keeping what it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 OK"
+
+
+@pytest.fixture
+def sink() -> Iterator[tuple[Sink, int]]:
+    handler = Sink()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+@dataclasses.dataclass
+class Recorder:
+    envelopes: list[EventEnvelope]
+
+    async def wait(self, event_type: str, payload: type[Message], count: int = 1, timeout: float = 10.0,
+                   where: Any = None) -> list[Any]:
+        async def matching() -> list[Any]:
+            found = [unpack(e, payload) for e in self.envelopes if e.type == event_type]
+            return [f for f in found if where is None or where(f)]
+
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (found := await matching()) and len(found) < count or not found:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"expected {count} {event_type}, got {len(found)}: "
+                                     f"{[e.type for e in self.envelopes]}")
+            await asyncio.sleep(0.05)
+        return found
+
+    def types(self) -> list[str]:
+        return [e.type for e in self.envelopes]
+
+
+@pytest.fixture
+async def published(nats: ManagedProcess) -> AsyncIterator[Recorder]:
+    nc = await nats_client.connect(nats.url)
+    recorder = Recorder([])
+
+    async def received(msg: Any) -> None:
+        recorder.envelopes.append(EventEnvelope.FromString(msg.data))
+
+    await nc.subscribe("omnichannel.sessions.>", cb=received)
+    await nc.flush()
+    yield recorder
+    await nc.drain()
+
+
+@dataclasses.dataclass
+class Stack:
+    host: ServiceHost
+    settings: SessionSettings
+    authority: TokenAuthority
+    channel: grpc.aio.Channel
+    sink: Sink
+
+    @property
+    def smtp_port(self) -> int:
+        return int(self.settings.smtp_listen.rsplit(":", 1)[1])
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.settings.websocket_listen}/chat"
+
+    def token(self, role: Role, subject: str = "tester", groups: tuple[str, ...] = (), session_id: str = "") -> Any:
+        return bearer(self.authority.mint(subject, role, groups=groups, session_id=session_id))
+
+    @property
+    def sessions(self) -> sessions_pb2_grpc.SessionServiceStub:
+        return sessions_pb2_grpc.SessionServiceStub(self.channel)
+
+    @property
+    def telephony(self) -> sessions_pb2_grpc.TelephonyServiceStub:
+        return sessions_pb2_grpc.TelephonyServiceStub(self.channel)
+
+    @property
+    def chat(self) -> sessions_pb2_grpc.ChatServiceStub:
+        return sessions_pb2_grpc.ChatServiceStub(self.channel)
+
+    async def bus(self) -> EventBus:
+        return await EventBus.connect(self.settings.nats_url, "test")
+
+
+@pytest.fixture
+async def stack(start_service: Any, settings: ServiceSettings, sink: tuple[Sink, int],
+                authority: TokenAuthority, published: Recorder) -> AsyncIterator[Stack]:
+    handler, sink_port = sink
+    own = SessionSettings(
+        **{f.name: getattr(settings, f.name) for f in dataclasses.fields(ServiceSettings)},
+        smtp_listen=f"127.0.0.1:{free_port()}",
+        websocket_listen=f"127.0.0.1:{free_port()}",
+        smtp_relay=f"127.0.0.1:{sink_port}",
+        smtp_accepted_domains=("example.com", "help.example.org"),
+    )
+    host = await start_service(SPEC, settings_override=own)
+    channel = grpc.aio.insecure_channel(host.address)
+    yield Stack(host, own, authority, channel, handler)
+    await channel.close()
