@@ -1,0 +1,143 @@
+"""Chat over the WebSocket endpoint and the gRPC stream, agents replying, resume with the token."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import grpc
+import pytest
+import websockets
+
+from omni.runtime.auth import Role
+from omnichannel.common.v1 import common_pb2
+from omnichannel.sessions.v1 import events_pb2
+from omnichannel.sessions.v1 import sessions_pb2 as pb
+
+
+async def _next(ws: Any, key: str) -> dict[str, Any]:
+    """The next frame carrying `key`, skipping others (echoes, state)."""
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if key in frame:
+            return frame[key]
+
+
+async def _read(call: Any, field: str) -> Any:
+    """The next gRPC server frame carrying `field`."""
+    while True:
+        frame = await asyncio.wait_for(call.read(), 10)
+        assert frame != grpc.aio.EOF, f"stream ended before a {field} frame"
+        if frame.WhichOneof("frame") == field:
+            return getattr(frame, field)
+
+
+async def test_websocket_chat_with_agent_reply_and_resume_after_a_dropped_connection(stack, published) -> None:
+    agent = stack.token(Role.AGENT, "A-1", groups=("billing",))
+    async with websockets.connect(stack.ws_url) as ws:
+        await ws.send(json.dumps({"start": {"handle": "web-42", "display_name": "Wang Fang",
+                                            "identities": [{"kind": "IDENTITY_KIND_EMAIL", "value": "w@f.cn"}]}}))
+        started = await _next(ws, "started")
+        session_id, token = started["session_id"], started["session_token"]
+        await ws.send(json.dumps({"text": {"text": "我的账单扣费两次了", "client_message_id": "c1"}}))
+        echo = await _next(ws, "message")
+        assert echo["text"] == "我的账单扣费两次了" and echo["direction"] == "DIRECTION_INBOUND"
+
+        [received] = await published.wait("interaction_received", events_pb2.InteractionReceived)
+        assert received.interaction.session_id == session_id
+        assert (received.interaction.queue, received.interaction.intent, received.interaction.language) == (
+            "billing", "billing", "zh")
+        assert {i.value for i in received.interaction.customer.identities} == {"web-42", "w@f.cn"}
+
+        await stack.sessions.SendTyping(pb.SendTypingRequest(session_id=session_id), metadata=agent)
+        assert await _next(ws, "agent_typing") == {}
+        await stack.sessions.SendReply(pb.SendReplyRequest(session_id=session_id, text="我来帮您查一下"),
+                                       metadata=agent)
+        reply = await _next(ws, "message")
+        assert (reply["text"], reply["sender"], reply["direction"]) == ("我来帮您查一下", "A-1", "DIRECTION_OUTBOUND")
+    # The connection is gone; the agent's next reply waits in the transcript.
+    await stack.sessions.SendReply(pb.SendReplyRequest(session_id=session_id, text="已退款"), metadata=agent)
+
+    async with websockets.connect(stack.ws_url) as ws:
+        await ws.send(json.dumps({"resume": {"session_token": token}}))
+        resumed = await _next(ws, "started")
+        assert resumed["session_id"] == session_id
+        assert [m["text"] for m in resumed["transcript"]] == ["我的账单扣费两次了", "我来帮您查一下", "已退款"]
+        await ws.send(json.dumps({"text": {"text": "谢谢"}}))
+        assert (await _next(ws, "message"))["text"] == "谢谢"
+
+    # The customer's token opens only their own session.
+    customer = stack.token(Role.CUSTOMER, "web-42", session_id=session_id)
+    own = await stack.sessions.GetSession(pb.GetSessionRequest(id=session_id), metadata=customer)
+    assert len(own.messages) == 4
+
+
+async def test_websocket_rejects_bad_frames_and_forged_tokens_without_dropping(stack) -> None:
+    async with websockets.connect(stack.ws_url) as ws:
+        await ws.send(json.dumps({"resume": {"session_token": "forged"}}))
+        assert "invalid token" in await _next(ws, "error")
+    async with websockets.connect(stack.ws_url) as ws:
+        await ws.send(json.dumps({"start": {"handle": "web-7"}}))
+        await _next(ws, "started")
+        await ws.send("not json")
+        assert "not a chat frame" in await _next(ws, "error")
+        await ws.send(json.dumps({"text": {"text": ""}}))
+        assert "text.text is required" in await _next(ws, "error")
+        await ws.send(json.dumps({"text": {"text": "still here"}}))
+        assert (await _next(ws, "message"))["text"] == "still here"
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        async with websockets.connect(stack.ws_url.replace("/chat", "/other")):
+            pass
+
+
+async def test_grpc_chat_stream_with_agent_reply_and_ending(stack, published) -> None:
+    customer = stack.token(Role.CUSTOMER, "app-user-9")
+    outgoing: asyncio.Queue[pb.ChatClientFrame | None] = asyncio.Queue()
+
+    async def frames() -> Any:
+        while (frame := await outgoing.get()) is not None:
+            yield frame
+
+    call = stack.chat.Chat(frames(), metadata=customer)
+    await outgoing.put(pb.ChatClientFrame(start=pb.ChatStart(handle="app-user-9", language="en")))
+    started = await _read(call, "started")
+    await outgoing.put(pb.ChatClientFrame(text=pb.ChatText(text="My internet is not working!", client_message_id="m1")))
+    assert (await _read(call, "message")).text == "My internet is not working!"
+    [received] = await published.wait("interaction_received", events_pb2.InteractionReceived)
+    assert (received.interaction.intent, received.interaction.queue) == ("technical", "tech_internet")
+
+    agent = stack.token(Role.AGENT, "A-2", groups=("tech_internet",))
+    await stack.sessions.SendReply(pb.SendReplyRequest(session_id=started.session_id, text="Restarting your line."),
+                                   metadata=agent)
+    reply = await _read(call, "message")
+    assert reply.text == "Restarting your line."
+    assert reply.direction == common_pb2.DIRECTION_OUTBOUND
+
+    await outgoing.put(pb.ChatClientFrame(read=pb.ChatRead(message_id=reply.id)))
+    await outgoing.put(pb.ChatClientFrame(end=pb.ChatEnd()))
+    while (frame := await call.read()) != grpc.aio.EOF:
+        last = frame
+    assert last.state == pb.SESSION_STATE_ABANDONED  # nobody had answered on the routing side
+    await outgoing.put(None)
+
+    # A token bound to the session cannot be used to start another chat.
+    bound = stack.token(Role.CUSTOMER, "app-user-9", session_id=started.session_id)
+    other = stack.chat.Chat(iter([pb.ChatClientFrame(start=pb.ChatStart(handle="x"))]), metadata=bound)
+    assert "your token is for session" in await _read(other, "error")
+
+
+async def test_customer_token_cannot_read_another_session_or_call_agent_methods(stack) -> None:
+    async with websockets.connect(stack.ws_url) as ws:
+        await ws.send(json.dumps({"start": {"handle": "a"}}))
+        first = (await _next(ws, "started"))["session_id"]
+    async with websockets.connect(stack.ws_url) as ws:
+        await ws.send(json.dumps({"start": {"handle": "b"}}))
+        second = (await _next(ws, "started"))["session_id"]
+    customer = stack.token(Role.CUSTOMER, "a", session_id=first)
+    with pytest.raises(grpc.aio.AioRpcError) as denied:
+        await stack.sessions.GetSession(pb.GetSessionRequest(id=second), metadata=customer)
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.aio.AioRpcError) as denied:
+        await stack.sessions.SendReply(pb.SendReplyRequest(session_id=first, text="x"), metadata=customer)
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
