@@ -50,19 +50,18 @@ def sink() -> Iterator[tuple[Sink, int]]:
 class Recorder:
     envelopes: list[EventEnvelope]
 
-    async def wait(self, event_type: str, payload: type[Message], count: int = 1, timeout: float = 10.0,
-                   where: Any = None) -> list[Any]:
-        async def matching() -> list[Any]:
+    async def wait(self, event_type: str, payload: type[Message], count: int = 1, where: Any = None) -> list[Any]:
+        """The (at least `count`) published `event_type` payloads matching `where`, within 10 s."""
+
+        def matching() -> list[Any]:
             found = [unpack(e, payload) for e in self.envelopes if e.type == event_type]
             return [f for f in found if where is None or where(f)]
 
-        deadline = asyncio.get_running_loop().time() + timeout
-        while (found := await matching()) and len(found) < count or not found:
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"expected {count} {event_type}, got {len(found)}: "
-                                     f"{[e.type for e in self.envelopes]}")
+        for _ in range(200):
+            if len(found := matching()) >= count:
+                return found
             await asyncio.sleep(0.05)
-        return found
+        raise AssertionError(f"expected {count} {event_type}, got {len(found)}: {self.types()}")
 
     def types(self) -> list[str]:
         return [e.type for e in self.envelopes]

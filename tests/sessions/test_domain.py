@@ -1,0 +1,111 @@
+"""Pure domain: classifier, contact flow, MIME parsing, state machine, reply headers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from omni.runtime.errors import FailedPrecondition, Unavailable
+from omni.runtime.processes import free_port
+from omni.sessions.classifier import KeywordClassifier, detect_language
+from omni.sessions.identities import match_key
+from omni.sessions.ivr import DEFAULT_FLOW, ContactFlowError, parse_flow
+from omni.sessions.mime import parse_email
+from omni.sessions.model import Channel, Identity, Session, State
+from omni.sessions.smtp_outbound import RelayMailer, build_reply, reply_subject
+
+NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "language", "urgent", "min_emotion"),
+    [
+        ("我要投诉", "complaint", "zh", True, 8),
+        ("This is URGENT, my internet is not working!!", "technical", "en", True, 5),
+        ("宽带断网了", "technical", "zh", False, 0),
+        ("I want a refund, this is ridiculous", "refund", "en", False, 2),
+        ("hello", "", "en", False, 0),
+    ],
+)
+def test_keyword_classifier(text, intent, language, urgent, min_emotion) -> None:
+    result = KeywordClassifier().classify(text)
+    assert (result.intent, result.language, result.urgent) == (intent, language, urgent)
+    assert min_emotion <= result.emotion_score <= 10
+
+
+def test_language_detection_by_script() -> None:
+    assert [detect_language(t) for t in ("こんにちは", "안녕하세요", "你好 ok", "hi", "123")] == [
+        "ja", "ko", "zh", "en", ""]
+
+
+def test_contact_flow_limits_depth_and_reserves_the_agent_key() -> None:
+    flow = parse_flow(DEFAULT_FLOW)
+    assert flow.press((), "2").prompt.startswith("Internet")
+    assert flow.press(("2",), "1").queue == "tech_internet"
+    assert flow.press(("2",), "0").queue == "general"  # the human shortcut works at every level
+    assert flow.press(("2",), "*").path == ()
+    assert flow.press((), "9").invalid
+    deep = {"human_queue": "g", "menu": {"prompt": "1", "options": {"1": {"prompt": "2", "options": {
+        "1": {"prompt": "3", "options": {"1": {"prompt": "4", "options": {"1": {"queue": "q"}}}}}}}}}}
+    with pytest.raises(ContactFlowError, match="at most 3 levels"):
+        parse_flow(deep)
+    with pytest.raises(ContactFlowError, match="reserved"):
+        parse_flow({"human_queue": "g", "menu": {"prompt": "", "options": {"0": {"queue": "q"}}}})
+    with pytest.raises(ContactFlowError, match="human_queue"):
+        parse_flow({"menu": {"prompt": "", "options": {"1": {"queue": "q"}}}})
+
+
+def test_state_machine_records_transitions_and_refuses_illegal_moves() -> None:
+    session = Session.open(Channel.PHONE, [Identity("phone", "1")], NOW)
+    assert session.move(State.QUEUED, NOW, "ivr")
+    assert not session.move(State.QUEUED, NOW)
+    session.move(State.CONNECTED, NOW)
+    with pytest.raises(FailedPrecondition, match="cannot become abandoned"):
+        session.move(State.ABANDONED, NOW)
+    session.move(State.ENDED, NOW)
+    with pytest.raises(FailedPrecondition, match="over"):
+        session.move(State.QUEUED, NOW)
+    assert [t.state for t in session.transitions] == [State.IVR, State.QUEUED, State.CONNECTED, State.ENDED]
+    assert session.mark_applied("e1") and not session.mark_applied("e1")
+
+
+def test_phone_match_keys_agree_across_formats() -> None:
+    keys = {match_key(Identity("phone", v), "CN") for v in ("13800138000", "+86 138 0013 8000", "+8613800138000")}
+    assert keys == {"phone:+8613800138000"}
+    assert match_key(Identity("email", "Li.Wei+x@Mail.CN"), "CN") == "email:li.wei+x@mail.cn"
+
+
+def test_oversize_attachment_keeps_metadata_only_and_garbage_does_not_raise() -> None:
+    raw = (b"From: a@b.cn\r\nMessage-ID: <m@b>\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+           b"Content-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: image/png\r\n"
+           b"Content-Disposition: attachment; filename=big.png\r\n\r\n" + b"x" * 500 + b"\r\n--b--\r\n")
+    parsed = parse_email(raw, attachment_limit=100)
+    [part] = parsed.attachments
+    assert part.truncated and part.size >= 500 and part.content is None
+    assert any("limit" in d for d in parsed.facts.defects)
+    for garbage in (b"", b"\x00\xff\xfe", b"From: <<<>>>\r\nSubject: =?bogus?q?x?=\r\n\r\n\xff"):
+        parse_email(garbage, attachment_limit=100)
+
+
+def test_auto_replies_and_bounces_are_flagged() -> None:
+    auto = parse_email(b"Auto-Submitted: auto-replied\r\nSubject: Out of office\r\n\r\naway", attachment_limit=10)
+    bounce = parse_email(b"Content-Type: multipart/report; report-type=delivery-status; boundary=x\r\n\r\n--x\r\n"
+                         b"Content-Type: text/plain\r\n\r\nfailed\r\n--x--\r\n", attachment_limit=10)
+    assert auto.facts.auto_submitted and bounce.facts.delivery_status_report
+
+
+def test_reply_subject_and_threading_headers() -> None:
+    assert reply_subject("RE: Re: 回复: Invoice", "T-9") == "Re: Invoice [#T-9]"
+    assert reply_subject("Re: Invoice [#T-9]", "T-9") == "Re: Invoice [#T-9]"
+    mail = build_reply(from_address="s@example.com", to_address="c@x.cn", subject="Hi", in_reply_to="<b@x>",
+                       references=["<a@x>", "<b@x>"], ticket_id="", text="ok")
+    assert (mail["In-Reply-To"], mail["References"], mail["Subject"]) == ("<b@x>", "<a@x> <b@x>", "Re: Hi")
+
+
+async def test_relay_down_is_unavailable_with_a_clear_message() -> None:
+    mailer = RelayMailer(f"127.0.0.1:{free_port()}", timeout=2)
+    mail = build_reply(from_address="s@example.com", to_address="c@x.cn", subject="Hi", in_reply_to="",
+                       references=[], ticket_id="T-1", text="ok")
+    with pytest.raises(Unavailable, match="was not sent, try again"):
+        await mailer.send(mail)
