@@ -1,0 +1,1 @@
+"""Kopf operator that scales AgentPool bot workers from live queue statistics."""
