@@ -1,0 +1,64 @@
+"""What a simulation (or the live stack) leaves behind: one record per contact and per agent shift.
+
+Both modes produce these; KPIs and reports are computed from them alone, so the fast mode, the
+live tour and the stored session data all give the same report format.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+Outcome = Literal["answered", "abandoned", "overflowed", "unanswered"]
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class ContactRecord:
+    contact_id: str
+    customer_id: str
+    # The customer's matter (ticket): follow-ups of an unresolved matter share it.
+    matter_id: str
+    channel: str
+    queue: str
+    intent: str
+    language: str = ""
+    vip: bool = False
+    urgent: bool = False
+    emotion: int = 0
+    # POSIX seconds.
+    arrived: float
+    answered: float | None = None
+    ended: float | None = None
+    outcome: Outcome
+    handle_seconds: float = 0.0
+    agent_id: str = ""
+    transfers: int = 0
+    # What the customer was told at arrival (seconds), None when nothing was announced.
+    estimated_wait: float | None = None
+    # The customer took a callback instead of holding; `answered` is when we called back.
+    callback: bool = False
+    # A later contact about the same matter (the first one did not resolve it).
+    follow_up: bool = False
+    # The matter was resolved by this contact (False: the customer had to come back).
+    resolved: bool = False
+
+    @property
+    def wait(self) -> float | None:
+        """Seconds from arrival until answered, or until the customer gave up."""
+        if self.answered is not None:
+            return self.answered - self.arrived
+        if self.outcome == "abandoned" and self.ended is not None:
+            return self.ended - self.arrived
+        return None
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class AgentRecord:
+    agent_id: str
+    team: str
+    # POSIX seconds of the shift start (the day it belongs to).
+    shift_start: float
+    logged_in_seconds: float
+    # Load-weighted: a chat agent holding 1 of 2 chats for 60 s is busy 30 s.
+    busy_seconds: float
+    handled: int = 0
