@@ -20,10 +20,10 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")  # no display: reports are written by servers and CI too
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from omni.simulator import kpis  # noqa: E402
-from omni.simulator.records import AgentRecord, ContactRecord  # noqa: E402
+from omni.simulator import kpis
+from omni.simulator.records import AgentRecord, ContactRecord
 
 REPORT_VERSION = 1
 _ROLLUPS: tuple[tuple[str, kpis.Period], ...] = (("daily", "day"), ("weekly", "week"), ("monthly", "month"))
