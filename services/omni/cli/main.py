@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ephemeral", action="store_true", help="use free ports instead of the defaults")
     run.add_argument("--no-seed", action="store_true", help="do not load demo data")
     run.set_defaults(func=cmd_run)
+
+    from omni.cli import report, simulate
+
+    simulate.add_parser(commands)
+    report.add_parser(commands)
     return parser
 
 

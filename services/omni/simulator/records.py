@@ -7,7 +7,10 @@ live tour and the stored session data all give the same report format.
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
 
 Outcome = Literal["answered", "abandoned", "overflowed", "unanswered"]
 
@@ -62,3 +65,31 @@ class AgentRecord:
     # Load-weighted: a chat agent holding 1 of 2 chats for 60 s is busy 30 s.
     busy_seconds: float
     handled: int = 0
+
+
+def save(path: Path, contacts: Sequence[ContactRecord], agents: Sequence[AgentRecord]) -> None:
+    """One JSON object per line: `{"contact": {...}}` or `{"agent": {...}}`."""
+    with path.open("w") as out:
+        for contact in contacts:
+            out.write(json.dumps({"contact": dataclasses.asdict(contact)}) + "\n")
+        for agent in agents:
+            out.write(json.dumps({"agent": dataclasses.asdict(agent)}) + "\n")
+
+
+def load(path: Path) -> tuple[list[ContactRecord], list[AgentRecord]]:
+    contacts: list[ContactRecord] = []
+    agents: list[AgentRecord] = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row: dict[str, Any] = json.loads(line)
+            if "contact" in row:
+                contacts.append(ContactRecord(**row["contact"]))
+            elif "agent" in row:
+                agents.append(AgentRecord(**row["agent"]))
+            else:
+                raise ValueError("expected a 'contact' or 'agent' object")
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path}:{number}: not a contact or agent record ({exc})") from exc
+    return contacts, agents

@@ -1,0 +1,79 @@
+"""Live mode: a client of the running stack (`make run`), through its public interfaces only.
+
+`StackAccess` finds the stack (`<data-dir>/stack.json`, written by `omni run`) and mints the
+tokens a customer, an agent or a supervisor would hold. `fetch_sessions` reads the stored
+session data the KPI report is computed from. The tour (`omni.simulator.tour`) drives
+customers and an agent against it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from pathlib import Path
+
+import grpc
+
+from omni.devstack import StackInfo
+from omni.runtime import clients
+from omni.runtime.auth import Role, TokenAuthority
+from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
+
+
+class StackNotRunning(RuntimeError):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class StackAccess:
+    info: StackInfo
+    authority: TokenAuthority
+
+    @classmethod
+    def open(cls, data_dir: Path) -> StackAccess:
+        path = data_dir / "stack.json"
+        if not path.exists():
+            raise StackNotRunning(f"{path} not found: start the stack first (`make run`, or `omni run`)")
+        secret = os.environ.get("OMNI_JWT_SECRET") or _read(data_dir / "jwt_secret")
+        return cls(StackInfo.load(path), TokenAuthority(secret))
+
+    def token(self, role: Role, subject: str, *, groups: tuple[str, ...] = (), session_id: str = "") -> str:
+        return self.authority.mint(subject, role, groups=list(groups), session_id=session_id, ttl_seconds=3600)
+
+    def channel(self, service: str, token: str) -> grpc.aio.Channel:
+        return clients.channel(self.info.addresses[service], token)
+
+    @property
+    def smtp(self) -> tuple[str, int]:
+        return "127.0.0.1", self.info.ports["smtp"]
+
+    @property
+    def websocket_url(self) -> str:
+        return f"ws://127.0.0.1:{self.info.ports['websocket']}/chat"
+
+
+def _read(path: Path) -> str:
+    if not path.exists():
+        raise StackNotRunning(f"set OMNI_JWT_SECRET or start the stack once (`make run`) so that {path} exists")
+    return path.read_text().strip()
+
+
+async def fetch_sessions(access: StackAccess, *, since: dt.datetime | None = None,
+                         until: dt.datetime | None = None) -> list[sessions_pb2.Session]:
+    """Every stored session created in [since, until), as a supervisor sees them."""
+    token = access.token(Role.SUPERVISOR, "omni-report")
+    sessions: list[sessions_pb2.Session] = []
+    async with access.channel("sessions", token) as channel:
+        stub = sessions_pb2_grpc.SessionServiceStub(channel)
+        page_token = ""
+        while True:
+            page = await stub.ListSessions(sessions_pb2.ListSessionsRequest(page_size=500, page_token=page_token),
+                                           timeout=30)
+            for session in page.sessions:
+                created = session.create_time.ToDatetime(tzinfo=dt.UTC)
+                if (since is None or created >= since) and (until is None or created < until):
+                    sessions.append(session)
+            page_token = page.next_page_token
+            if not page_token:
+                return sessions

@@ -1,0 +1,80 @@
+"""Contact records from the sessions the live stack stored (`SessionService.ListSessions`).
+
+A session's state transitions carry the times the KPIs need: queued (arrival), connected
+(answered), abandoned / ended. A session that went back to the queue after being connected was
+transferred. Sessions sharing a ticket are one matter: the first is resolved when no later
+session came back about the same ticket (first-contact resolution from follow-ups).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from omni.simulator.records import ContactRecord, Outcome
+from omnichannel.common.v1 import common_pb2
+from omnichannel.sessions.v1 import sessions_pb2
+
+_CHANNELS = {common_pb2.CHANNEL_PHONE: "phone", common_pb2.CHANNEL_CHAT: "chat", common_pb2.CHANNEL_EMAIL: "email"}
+S = sessions_pb2
+
+
+def contact_record(session: sessions_pb2.Session) -> ContactRecord | None:
+    """None for sessions that never reached a queue (e.g. still in the IVR)."""
+    times: dict[int, list[float]] = {}
+    for transition in session.transitions:
+        times.setdefault(transition.state, []).append(transition.time.ToMicroseconds() / 1e6)
+    queued = times.get(S.SESSION_STATE_QUEUED)
+    arrived = queued[0] if queued else (session.create_time.ToMicroseconds() / 1e6 or None)
+    if arrived is None or session.state in (S.SESSION_STATE_IVR, S.SESSION_STATE_UNSPECIFIED):
+        return None
+    connected = times.get(S.SESSION_STATE_CONNECTED, [])
+    answered = connected[0] if connected else None
+    ends = times.get(S.SESSION_STATE_ENDED, []) + times.get(S.SESSION_STATE_ABANDONED, [])
+    ended = max(ends) if ends else None
+    outcome: Outcome
+    if answered is not None:
+        outcome = "answered"
+    elif session.state == S.SESSION_STATE_ABANDONED:
+        outcome = "abandoned"
+    else:
+        outcome = "unanswered"
+    attributes = dict(session.attributes)
+    estimate = attributes.get("estimated_wait_seconds")
+    customer = session.customer.customer_id or (session.customer.identities[0].value
+                                                 if session.customer.identities else session.id)
+    return ContactRecord(
+        contact_id=session.id,
+        customer_id=customer,
+        matter_id=session.ticket_id or session.id,
+        channel=_CHANNELS.get(session.channel, "unknown"),
+        queue=session.queue or "unrouted",
+        intent=session.intent,
+        language=session.language,
+        vip=attributes.get("vip", "").lower() in ("1", "true", "yes"),
+        urgent=session.urgent,
+        emotion=session.emotion_score,
+        arrived=arrived,
+        answered=answered,
+        ended=ended,
+        outcome=outcome,
+        handle_seconds=(ended - answered) if ended is not None and answered is not None else 0.0,
+        agent_id=session.agent_id,
+        transfers=sum(1 for t in queued or [] if answered is not None and t > answered),
+        estimated_wait=float(estimate) if estimate else None,
+        callback="callback" in attributes or any("callback" in t.reason for t in session.transitions),
+    )
+
+
+def contact_records(sessions: Iterable[sessions_pb2.Session]) -> list[ContactRecord]:
+    records = sorted((r for s in sessions if (r := contact_record(s)) is not None), key=lambda r: r.arrived)
+    first_of_matter: dict[str, ContactRecord] = {}
+    came_back: set[str] = set()
+    for record in records:
+        if record.matter_id in first_of_matter:
+            record.follow_up = True
+            came_back.add(record.matter_id)
+        else:
+            first_of_matter[record.matter_id] = record
+    for record in records:
+        record.resolved = record.outcome == "answered" and record.matter_id not in came_back
+    return records
