@@ -1,0 +1,175 @@
+"""The Helm chart: lint, render (in-chart and external NATS/MongoDB), Kubernetes schemas, values schema, CRD."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import helm_python as helm
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.charts.conftest import CHART, CRD, EXAMPLE_POOL, EXTERNAL, by_kind, objects, render
+
+SERVICES = ("sessions", "tickets", "knowledge", "routing")
+
+
+def first_container(workload: dict[str, Any]) -> dict[str, Any]:
+    return workload["spec"]["template"]["spec"]["containers"][0]  # type: ignore[no-any-return]
+
+
+def test_chart_lints_clean() -> None:
+    result = helm.lint(str(CHART), strict=True)
+    assert result["errors"] == []
+    # Severity 1 is "info" (e.g. "icon is recommended"); nothing at warning level or above.
+    assert [m for m in result["messages"] if m["severity"] > 1] == []
+
+
+@pytest.mark.parametrize("values", [{}, EXTERNAL], ids=["in-chart", "external"])
+@pytest.mark.parametrize("kube_version", ["1.30", "1.33"])
+def test_every_rendered_object_is_valid_kubernetes(values: dict[str, Any], kube_version: str) -> None:
+    rendered = objects(values)
+    assert rendered
+    for obj in rendered:
+        kubernetes_validate.validate(obj, kube_version, strict=True)
+
+
+def test_crd_is_a_valid_kubernetes_object() -> None:
+    kubernetes_validate.validate(yaml.safe_load(CRD.read_text()), "1.33", strict=True)
+
+
+def test_default_install_has_services_probes_budgets_and_dev_backends() -> None:
+    rendered = objects()
+    deployments = by_kind(rendered, "Deployment")
+    assert set(deployments) == {*(f"omni-omnichannel-{s}" for s in SERVICES), "omni-omnichannel-operator"}
+    assert set(by_kind(rendered, "Service")) >= {f"omni-omnichannel-{s}" for s in SERVICES}
+    assert set(by_kind(rendered, "PodDisruptionBudget")) == {f"omni-omnichannel-{s}" for s in SERVICES}
+    assert set(by_kind(rendered, "StatefulSet")) == {"omni-omnichannel-nats", "omni-omnichannel-mongodb"}
+    for service in SERVICES:
+        pod = deployments[f"omni-omnichannel-{service}"]["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        assert container["command"] == ["python", "-m", f"omni.{service}"]
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            assert container[probe]["grpc"] == {"port": 50051}
+        assert container["resources"]["requests"]["cpu"]
+        assert container["resources"]["limits"]["memory"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    config = by_kind(rendered, "ConfigMap")["omni-omnichannel-config"]["data"]
+    assert config["OMNI_NATS_URL"] == "nats://omni-omnichannel-nats:4222"
+    assert config["OMNI_ROUTING_ADDR"] == "omni-omnichannel-routing:50051"
+    secrets = by_kind(rendered, "Secret")
+    assert len(base64.b64decode(secrets["omni-omnichannel-secrets"]["data"]["jwt-secret"])) >= 32
+    assert "directConnection=true" in secrets["omni-omnichannel-mongodb-url"]["stringData"]["url"]
+
+
+def test_sessions_exposes_email_and_chat_listeners() -> None:
+    rendered = objects()
+    container = first_container(by_kind(rendered, "Deployment")["omni-omnichannel-sessions"])
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["OMNI_SMTP_LISTEN"] == "0.0.0.0:2525"
+    assert env["OMNI_WEBSOCKET_LISTEN"] == "0.0.0.0:8765"
+    ports = {p["name"] for p in by_kind(rendered, "Service")["omni-omnichannel-sessions"]["spec"]["ports"]}
+    assert ports == {"grpc", "smtp", "websocket"}
+
+
+def test_external_backends_replace_the_in_chart_ones() -> None:
+    rendered = objects(EXTERNAL)
+    assert by_kind(rendered, "StatefulSet") == {}
+    config = by_kind(rendered, "ConfigMap")["omni-omnichannel-config"]["data"]
+    assert config["OMNI_NATS_URL"] == EXTERNAL["nats"]["url"]
+    assert config["OMNI_OTLP_ENDPOINT"] == EXTERNAL["telemetry"]["otlpEndpoint"]
+    secrets = by_kind(rendered, "Secret")
+    assert secrets["omni-omnichannel-mongodb-url"]["stringData"]["url"] == EXTERNAL["mongodb"]["url"]
+    # The token secret is the operator's own Secret: the chart neither creates nor overwrites it.
+    assert "omni-omnichannel-secrets" not in secrets
+    container = first_container(by_kind(rendered, "Deployment")["omni-omnichannel-tickets"])
+    jwt = next(e for e in container["env"] if e["name"] == "OMNI_JWT_SECRET")
+    assert jwt["valueFrom"]["secretKeyRef"]["name"] == "omnichannel-tokens"
+
+
+def test_operator_rbac_is_least_privilege() -> None:
+    rendered = objects()
+    role = by_kind(rendered, "ClusterRole")["omni-omnichannel-operator"]
+    granted = {(group, resource): set(rule["verbs"]) for rule in role["rules"]
+               for group in rule["apiGroups"] for resource in rule["resources"]}
+    assert not any("*" in verbs or "delete" in verbs for verbs in granted.values())
+    assert granted[("apps", "deployments")] == {"get", "list", "watch", "create", "patch"}
+    assert granted[("omnichannel.dev", "agentpools/status")] == {"get", "patch"}
+    assert granted[("", "events")] == {"create"}
+    assert ("", "secrets") not in granted
+    operator = by_kind(rendered, "Deployment")["omni-omnichannel-operator"]
+    pod = operator["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "omni-omnichannel-operator"
+    assert operator["spec"]["replicas"] == 1
+    binding = by_kind(rendered, "ClusterRoleBinding")["omni-omnichannel-operator"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "omni-omnichannel-operator",
+                                    "namespace": "contact"}]
+
+
+def test_disabled_parts_are_not_rendered() -> None:
+    rendered = objects({"operator": {"enabled": False}, "services": {"knowledge": {"enabled": False}}})
+    assert "omni-omnichannel-operator" not in by_kind(rendered, "Deployment")
+    assert "omni-omnichannel-knowledge" not in by_kind(rendered, "Deployment")
+    assert by_kind(rendered, "ClusterRole") == {}
+
+
+def test_notes_tell_how_to_reach_the_services() -> None:
+    notes = render()["omnichannel/templates/NOTES.txt"]
+    assert "omni-omnichannel-routing.contact.svc:50051" in notes
+    assert "kubectl -n contact apply -f examples/agentpool.yaml" in notes
+
+
+@pytest.mark.parametrize(("values", "complaint"), [
+    ({"services": {"tickets": {"replicas": 0}}}, "/services/tickets/replicas"),
+    ({"nats": {"enabled": False}}, "/nats/url"),
+    ({"mongodb": {"enabled": False, "url": "postgres://db"}}, "/mongodb/url"),
+    ({"auth": {"jwtSecret": "too-short"}}, "/auth/jwtSecret"),
+    ({"image": {"pullPolicy": "Sometimes"}}, "/image/pullPolicy"),
+    ({"services": {"routing": {"resources": {"requests": {"cpu": "lots"}}}}}, "/services/routing/resources"),
+    ({"telemetry": {"otlpEndpoint": "collector:4317"}}, "/telemetry/otlpEndpoint"),
+    ({"operator": {"pollSeconds": 0}}, "/operator/pollSeconds"),
+    ({"replicaCount": 3}, "additional properties 'replicaCount' not allowed"),
+])
+def test_bad_values_are_rejected_by_the_schema(values: dict[str, Any], complaint: str) -> None:
+    with pytest.raises(helm.HelmValuesError) as raised:
+        render(values)
+    assert complaint in str(raised.value)
+
+
+def crd_schema() -> dict[str, Any]:
+    crd = yaml.safe_load(CRD.read_text())
+    return crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]  # type: ignore[no-any-return]
+
+
+def test_example_agentpool_validates_against_the_crd_schema() -> None:
+    pool = yaml.safe_load(EXAMPLE_POOL.read_text())
+    crd = yaml.safe_load(CRD.read_text())
+    assert pool["apiVersion"] == f"{crd['spec']['group']}/{crd['spec']['versions'][0]['name']}"
+    assert pool["kind"] == crd["spec"]["names"]["kind"]
+    # Kubernetes' structural schemas are OpenAPI v3 = JSON Schema draft 4 semantics (boolean exclusiveMinimum).
+    jsonschema.Draft4Validator(crd_schema()).validate(pool)
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"queues": []}, "queues"),
+    ({"sessionsPerReplica": 0}, "sessionsPerReplica"),
+    ({"serviceLevel": {"percent": 100, "seconds": 20}}, "percent"),
+    ({"worker": {"deploymentName": "Bad_Name"}}, "deploymentName"),
+])
+def test_bad_agentpools_are_rejected_by_the_crd_schema(change: dict[str, Any], field: str) -> None:
+    pool = yaml.safe_load(EXAMPLE_POOL.read_text())
+    pool["spec"].update(change)
+    with pytest.raises(jsonschema.ValidationError) as raised:
+        jsonschema.Draft4Validator(crd_schema()).validate(pool)
+    assert field in "/".join(str(p) for p in raised.value.absolute_path) or field in raised.value.message
+
+
+def test_crd_has_status_scale_and_printer_columns() -> None:
+    version = yaml.safe_load(CRD.read_text())["spec"]["versions"][0]
+    assert version["subresources"]["status"] == {}
+    assert version["subresources"]["scale"]["statusReplicasPath"] == ".status.currentReplicas"
+    columns = {c["name"] for c in version["additionalPrinterColumns"]}
+    assert {"Desired", "Current", "Waiting", "Agents-Needed"} <= columns
