@@ -67,14 +67,13 @@ def contact_record(session: sessions_pb2.Session) -> ContactRecord | None:
 
 def contact_records(sessions: Iterable[sessions_pb2.Session]) -> list[ContactRecord]:
     records = sorted((r for s in sessions if (r := contact_record(s)) is not None), key=lambda r: r.arrived)
-    first_of_matter: dict[str, ContactRecord] = {}
-    came_back: set[str] = set()
+    seen: set[str] = set()
+    last_of_matter: dict[str, ContactRecord] = {}
     for record in records:
-        if record.matter_id in first_of_matter:
-            record.follow_up = True
-            came_back.add(record.matter_id)
-        else:
-            first_of_matter[record.matter_id] = record
+        record.follow_up = record.matter_id in seen
+        seen.add(record.matter_id)
+        last_of_matter[record.matter_id] = record
+    # A contact resolved its matter when nobody came back about it afterwards.
     for record in records:
-        record.resolved = record.outcome == "answered" and record.matter_id not in came_back
+        record.resolved = record.outcome == "answered" and last_of_matter[record.matter_id] is record
     return records

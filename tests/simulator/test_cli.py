@@ -1,0 +1,57 @@
+"""`omni simulate` and `omni report` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from omni.cli.main import main
+from omni.cli.simulate import COMPARISON_BEGIN, COMPARISON_END
+
+
+def test_simulate_writes_json_html_and_records_that_report_can_reread(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "night-holiday", "--strategy", "fifo", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "fifo" in out and "report.html" in out
+    report = json.loads((tmp_path / "fifo" / "report.json").read_text())
+    assert report["meta"]["scenario"] == "night-holiday" and report["meta"]["mode"] == "fast"
+    assert {"overall", "by_queue", "by_channel", "daily", "weekly", "monthly", "intervals"} <= set(report)
+    assert set(report["by_queue"]) == {"billing", "support", "orders", "complaints"}
+    html = (tmp_path / "fifo" / "report.html").read_text()
+    assert html.count("data:image/png;base64") >= 3 and "Service level" in html
+
+    assert main(["report", "--records", str(tmp_path / "fifo" / "records.jsonl"), "--out", str(tmp_path / "again")]) == 0
+    again = json.loads((tmp_path / "again" / "report.json").read_text())
+    assert again["overall"]["offered"] == report["overall"]["offered"]
+    assert again["overall"]["service_level"] == report["overall"]["service_level"]
+
+
+def test_compare_replaces_only_its_section_of_the_docs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = tmp_path / "kpis.md"
+    docs.write_text("# KPIs\n\nintro\n")
+    argv = ["simulate", "night-holiday", "--compare", "--strategy", "fifo", "--write-docs", str(docs)]
+    assert main(argv) == 0
+    assert main(argv) == 0
+    text = docs.read_text()
+    assert text.startswith("# KPIs\n\nintro\n")
+    assert text.count(COMPARISON_BEGIN) == 1 and text.count(COMPARISON_END) == 1
+    assert "### night-holiday" in text and "| answer rate |" in text
+    assert "| answer rate |" in capsys.readouterr().out
+
+
+def test_bad_input_gets_an_actionable_message(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="bundled scenarios"):
+        main(["simulate", "no-such-day"])
+    with pytest.raises(SystemExit, match="unknown strategy 'lifo'"):
+        main(["simulate", "normal-day", "--strategy", "lifo"])
+    with pytest.raises(SystemExit, match="--contacts must be positive"):
+        main(["simulate", "normal-day", "--contacts", "0"])
+    broken = tmp_path / "records.jsonl"
+    broken.write_text('{"contact": {"contact_id": "x"}}\n')
+    with pytest.raises(SystemExit, match="records.jsonl:1: not a contact or agent record"):
+        main(["report", "--records", str(broken)])
+    with pytest.raises(SystemExit, match="start the stack first"):
+        main(["--data-dir", str(tmp_path), "report"])

@@ -1,0 +1,91 @@
+"""KPI arithmetic on hand-made records, where every figure can be checked by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from omni.simulator import kpis
+from omni.simulator.records import AgentRecord, ContactRecord
+
+T0 = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC).timestamp()
+
+
+def contact(n: int, *, wait: float | None, outcome: str = "answered", channel: str = "phone", queue: str = "billing",
+            handle: float = 300.0, transfers: int = 0, estimate: float | None = None, vip: bool = False,
+            matter: str = "", follow_up: bool = False, resolved: bool = True, callback: bool = False,
+            day: int = 0) -> ContactRecord:
+    arrived = T0 + day * 86_400 + n * 10
+    return ContactRecord(
+        contact_id=f"C{n}", customer_id=f"CU{n}", matter_id=matter or f"M{n}", channel=channel, queue=queue,
+        intent=queue, arrived=arrived, outcome=outcome,  # type: ignore[arg-type]
+        answered=arrived + wait if outcome == "answered" and wait is not None else None,
+        ended=arrived + (wait or 0) + (handle if outcome == "answered" else 0),
+        handle_seconds=handle if outcome == "answered" else 0.0, transfers=transfers, estimated_wait=estimate,
+        vip=vip, follow_up=follow_up, resolved=resolved and outcome == "answered", callback=callback,
+    )
+
+
+def test_headline_kpis_by_hand() -> None:
+    records = [
+        contact(1, wait=5, estimate=10, vip=True),
+        contact(2, wait=30, estimate=0, transfers=1, resolved=False, matter="M-A"),
+        contact(3, wait=15, transfers=2, handle=600),
+        contact(4, wait=40, outcome="abandoned"),
+        contact(5, wait=None, outcome="overflowed"),
+        contact(6, wait=200, callback=True, matter="M-A", follow_up=True),
+    ]
+    agents = [AgentRecord(agent_id="A", team="t", shift_start=T0, logged_in_seconds=1000, busy_seconds=600)]
+    k = kpis.compute(records, agents)
+    assert (k.offered, k.answered, k.abandoned, k.overflowed) == (6, 4, 1, 1)
+    assert k.answer_rate == pytest.approx(4 / 6)
+    assert k.abandon_rate == pytest.approx(1 / 6)
+    # Held and answered: waits 5, 30, 15 (the callback did not hold); within 20 s: 2 of (3 + 1 abandoned).
+    assert k.service_level == pytest.approx(2 / 4)
+    assert k.asa_seconds == pytest.approx(50 / 3)
+    assert k.longest_wait_seconds == pytest.approx(40)
+    assert k.aht_seconds == pytest.approx((300 + 300 + 600 + 300) / 4)
+    assert k.occupancy == pytest.approx(0.6)
+    assert k.transfer_rate == pytest.approx(2 / 4)
+    assert k.repeat_transfer_rate == pytest.approx(1 / 4)
+    # First contacts answered: 1, 2, 3; contact 2 did not resolve its matter.
+    assert k.fcr == pytest.approx(2 / 3)
+    assert k.callback_share == pytest.approx(1 / 6)
+    assert k.vip_asa_seconds == pytest.approx(5)
+    assert k.ewt_error.samples == 2
+    assert k.ewt_error.mean == pytest.approx(((10 - 5) + (0 - 30)) / 2)
+    assert k.ewt_error.within_10s == pytest.approx(0.5)
+    assert sum(k.ewt_error.histogram) == 2
+
+
+def test_empty_input_gives_counts_of_zero_and_no_ratios() -> None:
+    k = kpis.compute([])
+    assert k.offered == 0 and k.service_level is None and k.asa_seconds is None and k.occupancy is None
+
+
+def test_service_level_uses_each_channels_target() -> None:
+    records = [contact(1, wait=50, channel="chat"), contact(2, wait=50, channel="phone")]
+    assert kpis.compute(records, targets={"phone": 20, "chat": 60}).service_level == pytest.approx(0.5)
+
+
+def test_daily_weekly_monthly_rollups_split_by_calendar() -> None:
+    # Mon 2026-11-23, Tue 24th, Mon 30th (next ISO week), Tue 1 Dec (next month).
+    records = [contact(1, wait=1, day=0), contact(2, wait=1, day=1), contact(3, wait=1, day=7),
+               contact(4, wait=1, day=8)]
+    agents = [AgentRecord(agent_id="A", team="t", shift_start=T0 + 86_400, logged_in_seconds=100, busy_seconds=50)]
+    assert list(kpis.rollup(records, agents, "day")) == ["2026-11-23", "2026-11-24", "2026-11-30", "2026-12-01"]
+    weekly = kpis.rollup(records, agents, "week")
+    assert {k: v.offered for k, v in weekly.items()} == {"2026-W48": 2, "2026-W49": 2}
+    assert weekly["2026-W48"].occupancy == pytest.approx(0.5)
+    assert {k: v.offered for k, v in kpis.rollup(records, agents, "month").items()} == {"2026-11": 3, "2026-12": 1}
+
+
+def test_grouping_and_intervals() -> None:
+    records = [contact(1, wait=1, queue="billing"), contact(2, wait=1, queue="support"),
+               contact(200, wait=1, queue="support")]
+    assert {k: v.offered for k, v in kpis.grouped(records, lambda r: r.queue).items()} == {"billing": 1,
+                                                                                           "support": 2}
+    series = kpis.intervals(records, 1800)
+    assert [i.offered for i in series] == [2, 1]
+    assert series[1].start - series[0].start == 1800

@@ -1,0 +1,49 @@
+"""Stored sessions (what the live stack keeps) become contact records for the KPI report."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from omni.simulator import kpis, stored
+from omnichannel.common.v1 import common_pb2
+from omnichannel.sessions.v1 import sessions_pb2 as S
+
+T0 = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)
+
+
+def at(seconds: float) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(T0 + dt.timedelta(seconds=seconds))
+    return stamp
+
+
+def session(sid: str, ticket: str, steps: list[tuple[int, float, str]], state: int,
+            channel: int = common_pb2.CHANNEL_PHONE) -> S.Session:
+    return S.Session(
+        id=sid, channel=channel, state=state, queue="billing", ticket_id=ticket, agent_id="A-1",
+        customer=common_pb2.CustomerRef(customer_id="CU-1"), create_time=at(steps[0][1]),
+        transitions=[S.StateTransition(state=s, time=at(t), reason=r) for s, t, r in steps],
+    )
+
+
+def test_sessions_become_records_with_waits_transfers_and_fcr() -> None:
+    first = session("s1", "T-1", [(S.SESSION_STATE_QUEUED, 0, ""), (S.SESSION_STATE_CONNECTED, 12, ""),
+                                  (S.SESSION_STATE_QUEUED, 100, "transfer: billing expert"),
+                                  (S.SESSION_STATE_CONNECTED, 130, ""), (S.SESSION_STATE_ENDED, 400, "")],
+                    S.SESSION_STATE_ENDED)
+    again = session("s2", "T-1", [(S.SESSION_STATE_QUEUED, 3600, ""), (S.SESSION_STATE_CONNECTED, 3605, ""),
+                                  (S.SESSION_STATE_ENDED, 3700, "")], S.SESSION_STATE_ENDED,
+                    channel=common_pb2.CHANNEL_CHAT)
+    gave_up = session("s3", "T-2", [(S.SESSION_STATE_QUEUED, 50, ""), (S.SESSION_STATE_ABANDONED, 95, "")],
+                      S.SESSION_STATE_ABANDONED)
+    in_ivr = S.Session(id="s4", state=S.SESSION_STATE_IVR, create_time=at(5))
+    records = stored.contact_records([again, gave_up, first, in_ivr])
+    assert [r.contact_id for r in records] == ["s1", "s3", "s2"]
+    one, three, two = records
+    assert one.wait == 12 and one.transfers == 1 and one.handle_seconds == 388
+    assert not one.resolved and two.follow_up and two.resolved and two.channel == "chat"
+    assert three.outcome == "abandoned" and three.wait == 45
+    k = kpis.compute(records)
+    assert k.fcr == 0.0 and k.transfer_rate == 0.5 and k.abandoned == 1
