@@ -44,7 +44,7 @@ def test_broken_scenario_lists_every_problem_with_its_path(tmp_path: Path) -> No
 
 
 def test_missing_and_unparsable_files_say_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(scenario.ScenarioError, match="bundled scenarios: .*normal-day"):
+    with pytest.raises(scenario.ScenarioError, match=r"bundled scenarios: .*normal-day"):
         scenario.load("no-such-scenario")
     bad = tmp_path / "bad.yaml"
     bad.write_text("intents: [\n")
