@@ -57,10 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-seed", action="store_true", help="do not load demo data")
     run.set_defaults(func=cmd_run)
 
-    from omni.cli import report, simulate
+    from omni.cli import report, simulate, tour
 
     simulate.add_parser(commands)
     report.add_parser(commands)
+    tour.add_parser(commands)
     return parser
 
 
