@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 
 from omni.simulator import kpis
@@ -17,10 +18,11 @@ def strategy_factories() -> dict[str, StrategyFactory]:
     policy when its engine is importable."""
     factories: dict[str, StrategyFactory] = {"fifo": lambda scenario: FifoAcd(handle_estimates(scenario))}
     try:
-        from omni.simulator.routing_policy import RoutingPolicyStrategy
+        # The adapter exists once routing's engine (omni.routing.engine) is importable.
+        adapter = importlib.import_module("omni.simulator.routing_policy")
     except ImportError:
         return factories
-    factories["routing"] = RoutingPolicyStrategy.for_scenario
+    factories["routing"] = adapter.RoutingPolicyStrategy.for_scenario
     return factories
 
 
