@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import websockets
 
 from omni.cli.main import main
 from omni.devstack import DevStack
@@ -44,6 +46,28 @@ def test_tour_customer_calls_chats_and_emails_into_one_ticket(stack_dir: Path,
     assert main(["--data-dir", str(stack_dir), "report", "--out", str(stack_dir / "report")]) == 0
     assert (stack_dir / "report" / "report.html").exists()
     capsys.readouterr()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_live_report_reads_the_stacks_stored_sessions(stack_dir: Path) -> None:
+    async def chat() -> str:
+        access = StackAccess.open(stack_dir)
+        async with websockets.connect(access.websocket_url) as ws:
+            await ws.send(json.dumps({"start": {"handle": "web-report", "display_name": "Zhang San"}}))
+            while "started" not in (frame := json.loads(await asyncio.wait_for(ws.recv(), 10))):
+                pass
+            await ws.send(json.dumps({"text": {"text": "my invoice was charged twice"}}))
+            return str(frame["started"]["session_id"])
+
+    session_id = asyncio.run(chat())
+    out = stack_dir / "live-report"
+    assert main(["--data-dir", str(stack_dir), "report", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["meta"]["mode"] == "live"
+    assert report["overall"]["offered"] >= 1 and "billing" in report["by_queue"]
+    records = stored.contact_records(asyncio.run(fetch_sessions(StackAccess.open(stack_dir))))
+    assert session_id in {r.contact_id for r in records}
 
 
 def test_tour_without_a_stack_says_how_to_start_one(tmp_path: Path) -> None:
