@@ -13,17 +13,19 @@ from agentpool_operator.handlers import handle_reconcile_pool, handle_scale_pool
 from agentpool_operator.pool import GROUP, PLURAL, VERSION
 from agentpool_operator.settings import OperatorSettings
 
-SETTINGS = OperatorSettings.from_env()
+# Kopf's timer decorator needs the interval when this module is imported; everything else reads
+# the environment again at start-up, so a re-run in the same process (tests) sees fresh settings.
+POLL_SECONDS = OperatorSettings.from_env().operator_poll_seconds
 
 
 @kopf.on.login()
 def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-    return handle_startup.login(SETTINGS, **kwargs)
+    return handle_startup.login(OperatorSettings.from_env(), **kwargs)
 
 
 @kopf.on.startup()
 async def startup(memo: kopf.Memo, settings: kopf.OperatorSettings, **_: Any) -> None:
-    await handle_startup.start(SETTINGS, memo, settings)
+    await handle_startup.start(OperatorSettings.from_env(), memo, settings)
 
 
 @kopf.on.cleanup()
@@ -38,6 +40,6 @@ async def reconcile(**kwargs: Any) -> None:
     await handle_reconcile_pool.reconcile(**kwargs)
 
 
-@kopf.timer(GROUP, VERSION, PLURAL, interval=SETTINGS.operator_poll_seconds, initial_delay=1.0)
+@kopf.timer(GROUP, VERSION, PLURAL, interval=POLL_SECONDS, initial_delay=1.0)
 async def scale(**kwargs: Any) -> None:
     await handle_scale_pool.scale(**kwargs)

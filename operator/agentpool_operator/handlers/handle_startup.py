@@ -29,8 +29,8 @@ async def stop(memo: Any) -> None:
         await from_memo(memo).channel.close()
 
 
-def login(settings: OperatorSettings, **kwargs: Any) -> kopf.ConnectionInfo | None:
+def login(config: OperatorSettings, **kwargs: Any) -> kopf.ConnectionInfo | None:
     """The configured API URL (tests, out-of-cluster), else the service account or kubeconfig."""
-    if settings.kubernetes_url:
-        return kopf.ConnectionInfo(server=settings.kubernetes_url, insecure=True)
+    if config.kubernetes_url:
+        return kopf.ConnectionInfo(server=config.kubernetes_url, insecure=True)
     return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)

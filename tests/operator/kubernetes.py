@@ -1,0 +1,78 @@
+"""The Kubernetes side of operator tests: kmock's API emulator, a plain HTTP client, the Kopf runner."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import kmock
+from kopf.testing import KopfRunner
+
+NAMESPACE = "contact"
+VERBS = {"list", "watch", "get", "create", "patch", "update", "delete"}
+POOLS = f"/apis/omnichannel.dev/v1alpha1/namespaces/{NAMESPACE}/agentpools"
+DEPLOYMENTS = f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments"
+EVENTS = f"/api/v1/namespaces/{NAMESPACE}/events"
+
+
+def serve_resources(emulator: Any) -> None:
+    """Declare what the operator watches and writes, as a real API server's discovery would."""
+    emulator.resources["omnichannel.dev/v1alpha1/agentpools"] = kmock.ResourceInfo(
+        kind="AgentPool", namespaced=True, verbs=VERBS, subresources={"status"})
+    emulator.resources["apps/v1/deployments"] = kmock.ResourceInfo(
+        kind="Deployment", namespaced=True, verbs=VERBS, subresources={"scale", "status"})
+    emulator.resources["v1/events"] = kmock.ResourceInfo(kind="Event", namespaced=True, verbs=VERBS)
+    emulator.resources["v1/namespaces"] = kmock.ResourceInfo(kind="Namespace", namespaced=False, verbs=VERBS)
+    # kube-apiserver answers /version/ as well as /version; kr8s asks the former at connect time.
+    emulator["get /version/"] << {"major": "1", "minor": "33", "gitVersion": "v1.33.0"}
+
+
+class Cluster:
+    def __init__(self, emulator: Any) -> None:
+        self.emulator = emulator
+        self.url = str(emulator.url).rstrip("/")
+
+    async def request(self, method: str, path: str, body: Any = None) -> Any:
+        async with aiohttp.ClientSession() as http, http.request(method, self.url + path, json=body) as response:
+            if response.status == 404:
+                return None
+            response.raise_for_status()
+            return await response.json()
+
+    async def get(self, path: str) -> Any:
+        return await self.request("GET", path)
+
+    async def events(self, reason: str) -> list[dict[str, Any]]:
+        """Events the operator posted. Read from the requests, not the store: Kopf names events by
+        `generateName`, which a real API server expands and the emulator does not (it keeps one)."""
+        return [r.data for r in self.emulator
+                if r.method == "POST" and r.url.path == EVENTS and (r.data or {}).get("reason") == reason]
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20.0, what: str = "") -> Any:
+    """Poll until `check` returns something truthy; fail naming what never happened."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not within {timeout:.0f}s: {what} (last seen: {last!r})")
+
+
+class Operator:
+    """The real operator (`kopf run`) in a thread, stopped without blocking the emulator's loop."""
+
+    def __init__(self) -> None:
+        self.runner = KopfRunner(["run", "-A", "--standalone", "-m", "agentpool_operator.main"], timeout=30)
+
+    async def __aenter__(self) -> KopfRunner:
+        self.runner.__enter__()
+        return self.runner
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.to_thread(self.runner.__exit__, None, None, None)
