@@ -52,16 +52,16 @@ class Cluster:
                 if r.method == "POST" and r.url.path == EVENTS and (r.data or {}).get("reason") == reason]
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20.0, what: str = "") -> Any:
+async def eventually(check: Callable[[], Awaitable[Any]], within: float = 20.0, what: str = "") -> Any:
     """Poll until `check` returns something truthy; fail naming what never happened."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     last: Any = None
     while time.monotonic() < deadline:
         last = await check()
         if last:
             return last
         await asyncio.sleep(0.1)
-    raise AssertionError(f"not within {timeout:.0f}s: {what} (last seen: {last!r})")
+    raise AssertionError(f"not within {within:.0f}s: {what} (last seen: {last!r})")
 
 
 class Operator:

@@ -94,6 +94,10 @@ async def test_pool_gets_its_worker_deployment_and_holds_when_routing_is_unreach
 async def test_raising_the_queue_scales_up_and_draining_scales_down_after_the_window(
         cluster: Cluster, monkeypatch: pytest.MonkeyPatch, start_service: StartService,
         token_for: Callable[..., Any]) -> None:
+    missing = [m for m in ("CreateQueue", "EnqueueWork", "AbandonWork", "GetQueueStats")
+               if f"/omnichannel.routing.v1.RoutingService/{m}" not in ROUTING.access_rules]
+    if missing:
+        pytest.skip(f"routing service does not serve {', '.join(missing)} yet (no access rule)")
     host = await start_service(ROUTING)
     service = token_for(Role.SERVICE, "load-test")
     async with grpc.aio.insecure_channel(host.address) as channel:
@@ -139,7 +143,7 @@ async def test_raising_the_queue_scales_up_and_draining_scales_down_after_the_wi
                 deployment = await cluster.get(f"{DEPLOYMENTS}/billing-bots-worker")
                 return deployment if deployment["spec"]["replicas"] == 1 else None
 
-            await eventually(back_to_one, timeout=30, what="scale-down to minReplicas after the window")
+            await eventually(back_to_one, within=30, what="scale-down to minReplicas after the window")
             status = (await cluster.get(f"{POOLS}/billing-bots"))["status"]
             assert status["observed"]["waiting"] == 0
             assert status["currentReplicas"] == 1
