@@ -1,4 +1,4 @@
-from omni.tickets.service import SPEC
 from omni.runtime.server import run_service
+from omni.tickets.service import SPEC
 
 run_service(SPEC)

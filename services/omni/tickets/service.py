@@ -1,18 +1,58 @@
-"""Wiring of the tickets service: servicers, access rules, indexes, consumers."""
+"""Wiring of the tickets service: servicer, consumers, SLA loop, access rules, indexes."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import grpc
 
+from omni.runtime.auth import MANAGERS, STAFF, Role
 from omni.runtime.server import Runtime, ServiceSpec
+from omni.tickets import repository, sla_watch
+from omni.tickets.consumers import INTERACTION_EVENTS, ROUTING_EVENTS, TicketConsumers
+from omni.tickets.customers import Customers
+from omni.tickets.desk import Desk
+from omni.tickets.ingestion import Ingestion, Rules
+from omni.tickets.publishing import TicketEvents
+from omni.tickets.servicer import TicketServicer
+from omni.tickets.settings import from_runtime
+from omni.tickets.sla import policy_from
+from omni.tickets.threading import Windows
 from omnichannel.tickets.v1 import tickets_pb2, tickets_pb2_grpc
 
 
 async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
-    tickets_pb2_grpc.add_TicketServiceServicer_to_server(tickets_pb2_grpc.TicketServiceServicer(), server)
+    settings = from_runtime(runtime.settings)
+    policy = policy_from(settings.sla_first_response_minutes, settings.sla_resolution_minutes)
+    repo = repository.TicketRepository(runtime.db)
+    events = TicketEvents(runtime.bus)
+    desk = Desk(repo, events, policy, settings)
+    people = Customers(repo, events, settings)
+    rules = Rules(Windows(same_topic=dt.timedelta(hours=settings.same_topic_window_hours),
+                          follow_up=dt.timedelta(hours=settings.follow_up_window_hours)),
+                  policy, settings.default_region)
+    ingestion = Ingestion(repo, events, runtime.processed_events("tickets-threading"), rules)
+    tickets_pb2_grpc.add_TicketServiceServicer_to_server(TicketServicer(desk, people, runtime.bus.nc), server)
+
+    consumers = TicketConsumers(ingestion, desk)
+    runtime.consumer("sessions", consumers.on_interaction, event_types=INTERACTION_EVENTS)
+    runtime.consumer("routing", consumers.on_work_assigned, event_types=ROUTING_EVENTS)
+    runtime.background(sla_watch.run(repo, events, settings.sla_check_seconds), name="sla")
     return [tickets_pb2.DESCRIPTOR.services_by_name["TicketService"].full_name]
 
 
-SPEC = ServiceSpec(name="tickets", register=register, access_rules={})
+def _rules() -> dict[str, frozenset[Role]]:
+    table = {
+        "GetTicket": STAFF, "ListTickets": STAFF, "CreateTicket": STAFF, "UpdateTicket": STAFF, "AddNote": STAFF,
+        "AssignTicket": STAFF, "MergeTickets": STAFF, "SplitTicket": STAFF, "WatchTickets": STAFF,
+        "GetCustomer": STAFF, "ListCustomers": STAFF, "CreateCustomer": STAFF, "UpdateCustomer": STAFF,
+        "LookupCustomer": STAFF, "AddIdentity": STAFF, "GetCustomerContext": STAFF,
+        # Merging customers rewrites identity ownership: a supervisor's decision.
+        "MergeCustomers": MANAGERS,
+    }
+    return {f"/omnichannel.tickets.v1.TicketService/{method}": roles for method, roles in table.items()}
+
+
+ACCESS = _rules()
+SPEC = ServiceSpec(name="tickets", register=register, access_rules=ACCESS, indexes=repository.INDEXES)

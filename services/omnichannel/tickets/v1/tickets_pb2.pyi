@@ -103,6 +103,7 @@ class Customer(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    IDENTITY_CONFLICTS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"customers/{id}" style id without the prefix, e.g. "C-1001"."""
     display_name: _builtins.str
@@ -124,6 +125,12 @@ class Customer(_message.Message):
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def identity_conflicts(self) -> _containers.RepeatedCompositeFieldContainer[Global___IdentityConflict]:
+        """Identities presented together with this customer's but owned by another
+        customer: reported for a person to decide (usually MergeCustomers).
+        """
+
     def __init__(
         self,
         *,
@@ -139,14 +146,47 @@ class Customer(_message.Message):
         version: _builtins.int = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        identity_conflicts: _abc.Iterable[Global___IdentityConflict] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "display_name", b"display_name", "id", b"id", "identities", b"identities", "language", b"language", "last_agent_id", b"last_agent_id", "merged_into", b"merged_into", "preferred_agent_id", b"preferred_agent_id", "tags", b"tags", "tier", b"tier", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "display_name", b"display_name", "id", b"id", "identities", b"identities", "identity_conflicts", b"identity_conflicts", "language", b"language", "last_agent_id", b"last_agent_id", "merged_into", b"merged_into", "preferred_agent_id", b"preferred_agent_id", "tags", b"tags", "tier", b"tier", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Customer: _TypeAlias = Customer  # noqa: Y015
+
+@_typing.final
+class IdentityConflict(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IDENTITY_FIELD_NUMBER: _builtins.int
+    OWNER_CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    INTERACTION_ID_FIELD_NUMBER: _builtins.int
+    DETECT_TIME_FIELD_NUMBER: _builtins.int
+    owner_customer_id: _builtins.str
+    """The customer that owns `identity`."""
+    interaction_id: _builtins.str
+    """The interaction that presented both."""
+    @_builtins.property
+    def identity(self) -> _common_pb2.Identity: ...
+    @_builtins.property
+    def detect_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        identity: _common_pb2.Identity | None = ...,
+        owner_customer_id: _builtins.str = ...,
+        interaction_id: _builtins.str = ...,
+        detect_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["detect_time", b"detect_time", "identity", b"identity"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["detect_time", b"detect_time", "identity", b"identity", "interaction_id", b"interaction_id", "owner_customer_id", b"owner_customer_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IdentityConflict: _TypeAlias = IdentityConflict  # noqa: Y015
 
 @_typing.final
 class Note(_message.Message):
@@ -259,6 +299,7 @@ class Ticket(_message.Message):
     SOLVE_TIME_FIELD_NUMBER: _builtins.int
     CLOSE_TIME_FIELD_NUMBER: _builtins.int
     REOPEN_COUNT_FIELD_NUMBER: _builtins.int
+    INTERACTION_COUNT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Human-readable number, e.g. "T-1042"."""
     subject: _builtins.str
@@ -275,6 +316,8 @@ class Ticket(_message.Message):
     version: _builtins.int
     reopen_count: _builtins.int
     """How many times the ticket was reopened (feeds first-contact resolution)."""
+    interaction_count: _builtins.int
+    """Interactions on the ticket; `interactions` holds at most the first 500."""
     @_builtins.property
     def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -320,10 +363,11 @@ class Ticket(_message.Message):
         solve_time: _timestamp_pb2.Timestamp | None = ...,
         close_time: _timestamp_pb2.Timestamp | None = ...,
         reopen_count: _builtins.int = ...,
+        interaction_count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["close_time", b"close_time", "create_time", b"create_time", "sla", b"sla", "solve_time", b"solve_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignee_id", b"assignee_id", "close_time", b"close_time", "create_time", b"create_time", "csat", b"csat", "customer_id", b"customer_id", "disposition", b"disposition", "group", b"group", "id", b"id", "interactions", b"interactions", "links", b"links", "notes", b"notes", "origin_channel", b"origin_channel", "priority", b"priority", "queue", b"queue", "reopen_count", b"reopen_count", "sla", b"sla", "solve_time", b"solve_time", "status", b"status", "subject", b"subject", "tags", b"tags", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignee_id", b"assignee_id", "close_time", b"close_time", "create_time", b"create_time", "csat", b"csat", "customer_id", b"customer_id", "disposition", b"disposition", "group", b"group", "id", b"id", "interaction_count", b"interaction_count", "interactions", b"interactions", "links", b"links", "notes", b"notes", "origin_channel", b"origin_channel", "priority", b"priority", "queue", b"queue", "reopen_count", b"reopen_count", "sla", b"sla", "solve_time", b"solve_time", "status", b"status", "subject", b"subject", "tags", b"tags", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

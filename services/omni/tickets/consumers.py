@@ -1,0 +1,27 @@
+"""Events tickets consumes: sessions' interactions (threading) and routing's assignments."""
+
+from __future__ import annotations
+
+from omni.runtime.events import Delivery, unpack
+from omni.tickets.desk import Desk
+from omni.tickets.ingestion import Ingestion
+from omnichannel.routing.v1.events_pb2 import WorkEvent
+from omnichannel.sessions.v1.events_pb2 import InteractionReceived
+
+INTERACTION_EVENTS = ("interaction_received",)
+ROUTING_EVENTS = ("work_assigned",)
+
+
+class TicketConsumers:
+    def __init__(self, ingestion: Ingestion, desk: Desk) -> None:
+        self._ingestion = ingestion
+        self._desk = desk
+
+    async def on_interaction(self, delivery: Delivery) -> None:
+        await self._ingestion.ingest(unpack(delivery.envelope, InteractionReceived).interaction)
+
+    async def on_work_assigned(self, delivery: Delivery) -> None:
+        event = unpack(delivery.envelope, WorkEvent)
+        await self._desk.session_assigned(event.work.session_id or event.work.id,
+                                          event.agent_id or event.work.assigned_agent_id,
+                                          event_id=delivery.envelope.id)
