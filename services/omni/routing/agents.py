@@ -1,0 +1,105 @@
+"""Agents as routing sees them: skills, languages, per-channel capacity and presence."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+
+class Channel(enum.StrEnum):
+    PHONE = "phone"
+    CHAT = "chat"
+    EMAIL = "email"
+
+
+class AgentStatus(enum.StrEnum):
+    OFFLINE = "offline"
+    AVAILABLE = "available"
+    BUSY = "busy"
+    WRAP_UP = "wrap_up"
+    BREAK = "break"
+
+
+# Used when an agent is created without capacities: one call, or three chats, or five emails.
+DEFAULT_CAPACITY: dict[Channel, int] = {Channel.PHONE: 1, Channel.CHAT: 3, Channel.EMAIL: 5}
+# Ready agents take new work; BUSY is AVAILABLE while holding assigned work.
+READY = frozenset({AgentStatus.AVAILABLE, AgentStatus.BUSY})
+
+
+def primary_language(tag: str) -> str:
+    """"en-US" and "en" are the same language for routing."""
+    return tag.strip().lower().replace("_", "-").split("-", 1)[0]
+
+
+@dataclasses.dataclass
+class Agent:
+    id: str
+    display_name: str = ""
+    groups: tuple[str, ...] = ()
+    # Skill name -> proficiency 1..5.
+    skills: dict[str, int] = dataclasses.field(default_factory=dict)
+    languages: tuple[str, ...] = ()
+    capacity: dict[Channel, int] = dataclasses.field(default_factory=lambda: dict(DEFAULT_CAPACITY))
+    supervisor: bool = False
+    status: AgentStatus = AgentStatus.OFFLINE
+    status_reason: str = ""
+    status_time: float = 0.0
+    # Work held (offered or assigned) -> its channel; offered ones are also in `offered`.
+    holding: dict[str, Channel] = dataclasses.field(default_factory=dict)
+    offered: set[str] = dataclasses.field(default_factory=set)
+    # Offers rejected or not answered since the agent last accepted one (RONA).
+    missed_offers: int = 0
+    # When the agent last became free of all work: "longest idle" goes first.
+    idle_since: float = 0.0
+    version: int = 0
+
+    @property
+    def ready(self) -> bool:
+        return self.status in READY
+
+    @property
+    def logged_in(self) -> bool:
+        return self.status is not AgentStatus.OFFLINE
+
+    def active(self, channel: Channel) -> int:
+        return sum(1 for held in self.holding.values() if held is channel)
+
+    def can_take(self, channel: Channel) -> bool:
+        """Free capacity on `channel`; a call needs the agent's full attention, both ways."""
+        if not self.ready or self.capacity.get(channel, 0) <= 0:
+            return False
+        if channel is Channel.PHONE:
+            return not self.holding
+        if Channel.PHONE in self.holding.values():
+            return False
+        return self.active(channel) < self.capacity[channel]
+
+    def load(self) -> float:
+        """Occupancy of the busiest channel, 0..1 (a call fills the agent)."""
+        if Channel.PHONE in self.holding.values():
+            return 1.0
+        return max((self.active(c) / n for c, n in self.capacity.items() if n > 0), default=1.0)
+
+    def speaks(self, language: str) -> bool:
+        if not language or not self.languages:
+            return True
+        wanted = primary_language(language)
+        return any(primary_language(spoken) == wanted for spoken in self.languages)
+
+    def has_skills(self, required: tuple[str, ...]) -> bool:
+        return all(self.skills.get(skill, 0) >= 1 for skill in required)
+
+    def proficiency(self, required: tuple[str, ...]) -> int:
+        return sum(self.skills.get(skill, 0) for skill in required)
+
+    def settle_status(self, now: float) -> None:
+        """BUSY while holding assigned work, AVAILABLE when not, for an agent who is ready."""
+        if not self.ready:
+            return
+        assigned = len(self.holding) > len(self.offered)
+        wanted = AgentStatus.BUSY if assigned else AgentStatus.AVAILABLE
+        if wanted is not self.status:
+            self.status = wanted
+            self.status_time = now
+        if not self.holding:
+            self.idle_since = self.idle_since if self.idle_since else now

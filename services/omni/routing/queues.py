@@ -1,0 +1,133 @@
+"""Business queues: service level, routing policy, overflow and business hours."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from omni.runtime.errors import InvalidArgument
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+EMERGENCY_WORDS = ("urgent", "emergency", "safety", "complaint", "紧急", "安全", "投诉")
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """Each routing step's knobs. Zero in the API means "use the default" here."""
+
+    required_skills: tuple[str, ...] = ()
+    vip_boost: int = 100
+    urgent_boost: int = 200
+    emotion_threshold: int = 8
+    emotion_boost: int = 150
+    # Priority points per second waited, so nobody starves.
+    aging_per_second: float = 0.1
+    escalate_to_supervisor: bool = False
+    # Urgent work waits this long for a supervisor before anyone in the group may take it.
+    supervisor_wait: float = 0.0
+    affinity_wait: float = 20.0
+    offer_timeout: float = 20.0
+    max_missed_offers: int = 3
+    emergency_words: tuple[str, ...] = EMERGENCY_WORDS
+
+
+_WINDOW = re.compile(r"^\s*([a-z]{3})(?:-([a-z]{3}))?\s+(\d{2}):(\d{2})-(\d{2}):(\d{2})\s*$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    days: frozenset[int]
+    start_minute: int
+    end_minute: int
+
+
+def parse_window(text: str) -> Window:
+    match = _WINDOW.match(text.lower())
+    if not match:
+        raise InvalidArgument(f"business hours window {text!r} is not like 'mon-fri 09:00-18:00'")
+    first, last, h1, m1, h2, m2 = match.groups()
+    if first not in DAYS or (last and last not in DAYS):
+        raise InvalidArgument(f"business hours window {text!r}: days are {', '.join(DAYS)}")
+    a, b = DAYS.index(first), DAYS.index(last or first)
+    days = frozenset(range(a, b + 1)) if a <= b else frozenset([*range(a, 7), *range(0, b + 1)])
+    start, end = int(h1) * 60 + int(m1), int(h2) * 60 + int(m2)
+    if not (0 <= start < end <= 24 * 60):
+        raise InvalidArgument(f"business hours window {text!r}: the start must be before the end, within a day")
+    return Window(days, start, end)
+
+
+@dataclasses.dataclass(frozen=True)
+class BusinessHours:
+    """Open hours in a time zone; no windows means always open."""
+
+    time_zone: str = "UTC"
+    windows: tuple[str, ...] = ()
+    holidays: tuple[str, ...] = ()
+    # What happens outside the hours: "callback" (next working day) or "self_service".
+    after_hours_action: str = "callback"
+
+    def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.time_zone or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidArgument(f"unknown time zone {self.time_zone!r}; use an IANA name like "
+                                  "Asia/Shanghai") from None
+        for window in self.windows:
+            parse_window(window)
+        for day in self.holidays:
+            try:
+                dt.date.fromisoformat(day)
+            except ValueError:
+                raise InvalidArgument(f"holiday {day!r} is not an ISO date like 2026-10-01") from None
+        if self.after_hours_action not in ("callback", "self_service"):
+            raise InvalidArgument("after_hours_action is 'callback' or 'self_service'")
+
+    def _local(self, at: float) -> dt.datetime:
+        return dt.datetime.fromtimestamp(at, ZoneInfo(self.time_zone or "UTC"))
+
+    def is_open(self, at: float) -> bool:
+        if not self.windows:
+            return True
+        local = self._local(at)
+        if local.date().isoformat() in self.holidays:
+            return False
+        minute = local.hour * 60 + local.minute
+        return any(local.weekday() in w.days and w.start_minute <= minute < w.end_minute
+                   for w in map(parse_window, self.windows))
+
+    def next_open(self, at: float) -> float:
+        """The next opening time at or after `at` (within two weeks; `at` if always open)."""
+        if self.is_open(at):
+            return at
+        local = self._local(at)
+        windows = [parse_window(w) for w in self.windows]
+        for offset in range(15):
+            day = (local + dt.timedelta(days=offset)).date()
+            if day.isoformat() in self.holidays:
+                continue
+            starts = sorted(w.start_minute for w in windows if day.weekday() in w.days)
+            for start in starts:
+                opening = dt.datetime.combine(day, dt.time(start // 60, start % 60), local.tzinfo)
+                if opening.timestamp() > at:
+                    return opening.timestamp()
+        return at
+
+
+@dataclasses.dataclass(frozen=True)
+class QueueConfig:
+    id: str
+    display_name: str = ""
+    intents: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    service_level_percent: float = 80.0
+    service_level_seconds: int = 20
+    policy: Policy = Policy()
+    hours: BusinessHours = BusinessHours()
+    callback_threshold: float = 60.0
+    overflow_threshold: int = 50
+    simple_intents: tuple[str, ...] = ()
+    # Handle time assumed for wait estimates until some work has been handled here.
+    expected_handle_time: float = 180.0
+    version: int = 0

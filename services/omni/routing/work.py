@@ -1,0 +1,87 @@
+"""A piece of work (one customer session) on its way through routing."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+from omni.routing.agents import Channel
+
+
+class WorkState(enum.StrEnum):
+    WAITING = "waiting"
+    OFFERED = "offered"
+    ASSIGNED = "assigned"
+    COMPLETED = "completed"
+    ABANDONED = "abandoned"
+    CALLBACK_SCHEDULED = "callback_scheduled"
+    OVERFLOWED_TO_BOT = "overflowed_to_bot"
+    TRANSFERRED = "transferred"
+
+
+# In line for a human agent (a scheduled callback keeps the customer's place).
+WAITING_STATES = frozenset({WorkState.WAITING, WorkState.CALLBACK_SCHEDULED})
+FINISHED_STATES = frozenset({WorkState.COMPLETED, WorkState.ABANDONED})
+
+
+@dataclasses.dataclass(frozen=True)
+class Reason:
+    """One step of a routing decision, machine-readable (`code`) and human-readable (`detail`)."""
+
+    code: str
+    detail: str = ""
+
+
+@dataclasses.dataclass
+class Work:
+    id: str
+    queue_id: str
+    channel: Channel = Channel.CHAT
+    session_id: str = ""
+    customer_id: str = ""
+    customer_name: str = ""
+    # (IdentityKind number, value) pairs as presented on the channel.
+    identities: tuple[tuple[int, str], ...] = ()
+    interaction_id: str = ""
+    language: str = ""
+    intent: str = ""
+    vip: bool = False
+    urgent: bool = False
+    emotion_score: int = 0
+    text: str = ""
+    ticket_id: str = ""
+    state: WorkState = WorkState.WAITING
+    # Priority the caller asked for; boosts are added to it.
+    base_priority: float = 0.0
+    # Priority without aging (base + boosts), and as of the last decision (with aging).
+    static_priority: float = 0.0
+    priority: float = 0.0
+    escalated: bool = False
+    preferred_agent_id: str = ""
+    affinity_until: float = 0.0
+    escalation_until: float = 0.0
+    # A callback is not due before this time (next working day, customer's choice).
+    not_before: float = 0.0
+    callback_number: str = ""
+    offered_agent_id: str = ""
+    assigned_agent_id: str = ""
+    offer_expires: float = 0.0
+    # The agent who last rejected or missed it is passed over next time.
+    last_missed_by: str = ""
+    missed_hold_until: float = 0.0
+    enqueue_time: float = 0.0
+    # Wait estimated when the work was queued (kept to measure estimate error).
+    estimated_wait: float = 0.0
+    answer_time: float = 0.0
+    end_time: float = 0.0
+    reasons: list[Reason] = dataclasses.field(default_factory=list)
+    offer_attempts: int = 0
+    transfer_count: int = 0
+    bot_worker: str = ""
+    bot_claim_expires: float = 0.0
+    disposition: str = ""
+    # Arrival order, kept across restarts so reloaded queues keep their order.
+    seq: int = 0
+
+    def snapshot(self) -> Work:
+        return dataclasses.replace(self, reasons=list(self.reasons))

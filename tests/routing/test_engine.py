@@ -1,0 +1,348 @@
+"""The routing policy and engine on a hand-driven clock (no servers)."""
+
+from __future__ import annotations
+
+import pytest
+
+from omni.routing.agents import Agent, AgentStatus, Channel
+from omni.routing.engine import RoutingEngine
+from omni.routing.queues import BusinessHours, Policy, QueueConfig
+from omni.routing.work import Work, WorkState
+from omni.runtime.errors import FailedPrecondition, InvalidArgument
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def make_engine(clock: Clock, **policy: object) -> RoutingEngine:
+    engine = RoutingEngine(clock)
+    engine.put_queue(QueueConfig(id="general", groups=("general",), policy=Policy(**policy)))  # type: ignore[arg-type]
+    return engine
+
+
+def agent(engine: RoutingEngine, agent_id: str, *, ready: bool = True, **fields: object) -> Agent:
+    fields.setdefault("groups", ("general",))
+    engine.put_agent(Agent(id=agent_id, **fields))  # type: ignore[arg-type]
+    if ready:
+        engine.set_agent_status(agent_id, AgentStatus.AVAILABLE)
+    return engine.agents[agent_id]
+
+
+def call(work_id: str, **fields: object) -> Work:
+    return Work(id=work_id, queue_id=str(fields.pop("queue_id", "general")), channel=Channel.PHONE, **fields)  # type: ignore[arg-type]
+
+
+def offered(engine: RoutingEngine, agent_id: str) -> list[str]:
+    return sorted(engine.agents[agent_id].offered)
+
+
+def test_vip_call_overtakes_twenty_normal_calls(clock: Clock) -> None:
+    engine = make_engine(clock)
+    for i in range(20):
+        engine.enqueue(call(f"normal-{i}"))
+        clock.advance(1)
+    vip = engine.enqueue(call("vip", vip=True))
+    assert [w.id for w in engine.waiting("general")][0] == "vip"
+    assert engine.position("vip").position == 1
+    agent(engine, "A-1")
+    assert offered(engine, "A-1") == ["vip"]
+    assert {"vip_boost"} <= {r.code for r in engine.get("vip").reasons}
+    assert vip.static_priority > engine.get("normal-0").static_priority
+
+
+def test_aging_lets_old_work_overtake_a_late_vip(clock: Clock) -> None:
+    engine = make_engine(clock, aging_per_second=1.0, vip_boost=100)
+    engine.enqueue(call("old"))
+    clock.advance(150)
+    engine.enqueue(call("vip", vip=True))
+    agent(engine, "A-1")
+    assert offered(engine, "A-1") == ["old"]
+
+
+def test_urgent_chinese_call_goes_to_the_supervisor_first(clock: Clock) -> None:
+    engine = make_engine(clock, escalate_to_supervisor=True)
+    agent(engine, "A-1")
+    agent(engine, "SUP-1", supervisor=True)
+    engine.enqueue(call("urgent", text="我的燃气有安全问题,紧急!", language="zh"))
+    assert offered(engine, "SUP-1") == ["urgent"]
+    codes = [r.code for r in engine.get("urgent").reasons]
+    assert "urgent_keyword" in codes and "supervisor_escalation" in codes
+    # An ordinary call still goes to the free agent.
+    engine.enqueue(call("normal"))
+    assert offered(engine, "A-1") == ["normal"]
+
+
+def test_escalated_work_waits_for_a_busy_supervisor_then_goes_to_anyone(clock: Clock) -> None:
+    engine = make_engine(clock, escalate_to_supervisor=True, supervisor_wait=30)
+    agent(engine, "SUP-1", supervisor=True)
+    engine.enqueue(call("first"))
+    engine.accept("SUP-1", "first")
+    agent(engine, "A-1")
+    engine.enqueue(call("angry", emotion_score=9))
+    assert offered(engine, "A-1") == []
+    clock.advance(31)
+    engine.tick()
+    assert offered(engine, "A-1") == ["angry"]
+    assert "no_supervisor_free" in [r.code for r in engine.get("angry").reasons]
+
+
+def test_english_chat_never_reaches_a_chinese_only_agent(clock: Clock) -> None:
+    engine = make_engine(clock)
+    agent(engine, "ZH", languages=("zh",))
+    chat = engine.enqueue(Work(id="c1", queue_id="general", channel=Channel.CHAT, language="en-US"))
+    assert chat.state is WorkState.WAITING and offered(engine, "ZH") == []
+    clock.advance(3600)
+    engine.tick()
+    assert offered(engine, "ZH") == []
+    agent(engine, "EN", languages=("en",))
+    assert offered(engine, "EN") == ["c1"]
+    assert ("language_match", "en-US") in [(r.code, r.detail) for r in engine.get("c1").reasons]
+
+
+def test_last_agent_gets_the_offer_first_when_free(clock: Clock) -> None:
+    engine = make_engine(clock, affinity_wait=30)
+    agent(engine, "A-1")
+    agent(engine, "A-2")
+    clock.advance(100)  # A-1 has been idle longer: without affinity it would go to A-1
+    engine.agents["A-2"].idle_since = clock.now
+    engine.enqueue(call("c", preferred_agent_id="A-2"))
+    assert offered(engine, "A-2") == ["c"] and offered(engine, "A-1") == []
+    assert engine.get("c").reasons[-3].code in {"affinity", "language_match"} or "affinity" in [
+        r.code for r in engine.get("c").reasons]
+
+
+def test_colleague_gets_it_after_the_affinity_wait(clock: Clock) -> None:
+    engine = make_engine(clock, affinity_wait=30)
+    agent(engine, "A-1")
+    agent(engine, "A-2")
+    engine.enqueue(call("busy-with"))
+    engine.accept(offered(engine, "A-1")[0] and "A-1", "busy-with")
+    engine.enqueue(call("c", preferred_agent_id="A-1"))
+    assert offered(engine, "A-2") == []  # held for A-1, who is on a call
+    clock.advance(29)
+    engine.tick()
+    assert offered(engine, "A-2") == []
+    clock.advance(2)
+    engine.tick()
+    assert offered(engine, "A-2") == ["c"]
+    assert "affinity_expired" in [r.code for r in engine.get("c").reasons]
+
+
+def test_affinity_is_skipped_when_the_last_agent_is_not_logged_in(clock: Clock) -> None:
+    engine = make_engine(clock, affinity_wait=30)
+    agent(engine, "A-1", ready=False)
+    agent(engine, "A-2")
+    engine.enqueue(call("c", preferred_agent_id="A-1"))
+    assert offered(engine, "A-2") == ["c"]
+
+
+def test_three_chat_slots_take_exactly_three_chats_and_no_call(clock: Clock) -> None:
+    engine = make_engine(clock)
+    agent(engine, "A-1", capacity={Channel.CHAT: 3, Channel.PHONE: 1})
+    for i in range(5):
+        engine.enqueue(Work(id=f"chat-{i}", queue_id="general", channel=Channel.CHAT))
+    engine.enqueue(call("call"))
+    assert offered(engine, "A-1") == ["chat-0", "chat-1", "chat-2"]
+    for i in range(3):
+        engine.accept("A-1", f"chat-{i}")
+    assert engine.agents["A-1"].status is AgentStatus.BUSY
+    engine.complete("A-1", "chat-0", "solved")
+    assert offered(engine, "A-1") == ["chat-3"]
+    assert engine.get("call").state is WorkState.WAITING
+
+
+def test_never_a_call_while_on_a_call_nor_chats_during_a_call(clock: Clock) -> None:
+    engine = make_engine(clock)
+    agent(engine, "A-1", capacity={Channel.CHAT: 3, Channel.PHONE: 1})
+    engine.enqueue(call("call-1"))
+    engine.accept("A-1", "call-1")
+    engine.enqueue(call("call-2"))
+    engine.enqueue(Work(id="chat", queue_id="general", channel=Channel.CHAT))
+    assert offered(engine, "A-1") == []
+    engine.complete("A-1", "call-1", "done")
+    # call-2 came first and is eligible again: the agent gets it, and then still no chat.
+    assert offered(engine, "A-1") == ["call-2"]
+
+
+def test_unanswered_offer_moves_on_and_agent_goes_not_ready_after_k_misses(clock: Clock) -> None:
+    engine = make_engine(clock, offer_timeout=10, max_missed_offers=2)
+    agent(engine, "A-1")
+    engine.enqueue(call("c1"))
+    assert offered(engine, "A-1") == ["c1"]
+    agent(engine, "A-2")
+    engine.agents["A-2"].holding["x"] = Channel.EMAIL  # keep A-2 out of the first pick
+    del engine.agents["A-2"].holding["x"]
+    clock.advance(10)
+    engine.tick()
+    assert offered(engine, "A-2") == ["c1"] and offered(engine, "A-1") == []
+    kinds = [n.kind for n in engine.drain().notices]
+    assert "offer_timed_out" in kinds and "offer_revoked" in kinds
+    assert engine.agents["A-1"].missed_offers == 1
+    engine.enqueue(call("c2"))
+    assert offered(engine, "A-1") == ["c2"]
+    engine.reject("A-1", "c2", "not my topic")
+    assert engine.agents["A-1"].status is AgentStatus.BREAK
+    assert engine.agents["A-1"].status_reason.startswith("rona")
+    assert engine.get("c2").state is WorkState.WAITING
+
+
+def test_lost_desktop_makes_agent_unavailable_after_grace_and_reroutes_offer(clock: Clock) -> None:
+    engine = make_engine(clock)
+    agent(engine, "A-1")
+    engine.enqueue(call("c"))
+    assert offered(engine, "A-1") == ["c"]
+    engine.agent_disconnected("A-1", grace=5)
+    clock.advance(4)
+    engine.tick()
+    assert engine.agents["A-1"].status is AgentStatus.AVAILABLE
+    agent(engine, "A-2")
+    clock.advance(2)
+    engine.tick()
+    assert engine.agents["A-1"].status is AgentStatus.OFFLINE
+    assert offered(engine, "A-2") == ["c"]
+
+
+def test_reconnecting_within_grace_keeps_the_agent(clock: Clock) -> None:
+    engine = make_engine(clock)
+    agent(engine, "A-1")
+    engine.agent_disconnected("A-1", grace=5)
+    engine.agent_connected("A-1")
+    clock.advance(10)
+    engine.tick()
+    assert engine.agents["A-1"].status is AgentStatus.AVAILABLE
+
+
+def test_abandoned_while_offered_frees_the_agent_and_counts(clock: Clock) -> None:
+    engine = make_engine(clock)
+    agent(engine, "A-1")
+    engine.enqueue(call("c"))
+    clock.advance(7)
+    engine.abandon("c")
+    assert offered(engine, "A-1") == []
+    stats = engine.queue_stats("general", 900)
+    assert stats.window.abandoned == 1 and stats.waiting == 0
+
+
+def test_transfer_needs_a_reason_and_goes_to_the_target(clock: Clock) -> None:
+    engine = make_engine(clock)
+    engine.put_queue(QueueConfig(id="billing", groups=("billing",)))
+    agent(engine, "A-1")
+    agent(engine, "B-1", groups=("billing",))
+    engine.put_agent(Agent(id="B-1", groups=("billing",)))
+    engine.enqueue(call("c"))
+    engine.accept("A-1", "c")
+    with pytest.raises(InvalidArgument):
+        engine.transfer("c", "", target_queue_id="billing")
+    engine.transfer("c", "needs a refund specialist", target_queue_id="billing")
+    assert offered(engine, "B-1") == ["c"]
+    assert engine.get("c").transfer_count == 1
+    assert engine.queue_stats("general", 900).window.transfers == 1
+
+
+def test_position_and_estimate_recomputed_as_the_queue_moves(clock: Clock) -> None:
+    engine = RoutingEngine(clock)
+    engine.put_queue(QueueConfig(id="general", groups=("general",), expected_handle_time=120))
+    agent(engine, "A-1", capacity={Channel.PHONE: 1})
+    agent(engine, "A-2", capacity={Channel.PHONE: 1})
+    for i in range(6):
+        engine.enqueue(call(f"c{i}"))
+    # c0, c1 offered; c2..c5 wait with 2 agents busy at 120 s each: 60 s per place.
+    assert [engine.position(f"c{i}").position for i in range(2, 6)] == [1, 2, 3, 4]
+    assert engine.position("c3").estimated_wait == pytest.approx(120)
+    assert engine.position("c5").callback_offered and not engine.position("c2").callback_offered
+    engine.accept("A-1", "c0")
+    clock.advance(60)
+    engine.complete("A-1", "c0", "done")
+    assert engine.position("c3").position == 1
+
+
+def test_callback_keeps_the_place_in_line(clock: Clock) -> None:
+    engine = make_engine(clock)
+    for i in range(3):
+        engine.enqueue(call(f"c{i}"))
+    engine.schedule_callback("c0", "+8613800000000")
+    assert engine.position("c0").position == 1
+    assert engine.get("c0").state is WorkState.CALLBACK_SCHEDULED
+    agent(engine, "A-1")
+    assert offered(engine, "A-1") == ["c0"]
+
+
+def test_simple_intents_overflow_to_bots_above_the_threshold(clock: Clock) -> None:
+    engine = RoutingEngine(clock)
+    engine.put_queue(QueueConfig(id="general", groups=("general",), overflow_threshold=3,
+                                 simple_intents=("balance",)))
+    for i in range(3):
+        engine.enqueue(call(f"c{i}", intent="balance"))
+    bot = engine.enqueue(call("c3", intent="balance"))
+    human = engine.enqueue(call("c4", intent="dispute"))
+    assert bot.state is WorkState.OVERFLOWED_TO_BOT and human.state is WorkState.WAITING
+    assert engine.queue_stats("general", 900).bot_waiting == 1
+    taken = engine.take_bot_work("bot-1", ["general"])
+    assert taken is not None and taken.id == "c3"
+    assert engine.take_bot_work("bot-2", ["general"]) is None
+    engine.complete_bot_work("c3", resolved=False, reason="needs a person")
+    assert engine.get("c3").state is WorkState.WAITING
+    # It kept its arrival: ahead of c4 which came later.
+    assert [w.id for w in engine.waiting("general")].index("c3") < [w.id for w in engine.waiting("general")].index("c4")
+
+
+def test_after_hours_work_becomes_a_callback_at_the_next_opening(clock: Clock) -> None:
+    engine = RoutingEngine(clock)
+    # 1_800_000_000 is Friday 2027-01-15 08:00 UTC; the queue opens at 09:00.
+    hours = BusinessHours(time_zone="UTC", windows=("mon-fri 09:00-18:00",))
+    engine.put_queue(QueueConfig(id="general", groups=("general",), hours=hours))
+    agent(engine, "A-1")
+    work = engine.enqueue(call("night"))
+    assert work.state is WorkState.CALLBACK_SCHEDULED and offered(engine, "A-1") == []
+    assert work.not_before == pytest.approx(clock.now + 3600)
+    clock.advance(3601)
+    engine.tick()
+    assert offered(engine, "A-1") == ["night"]
+
+
+def test_bad_business_hours_are_refused_with_the_format() -> None:
+    with pytest.raises(InvalidArgument, match="mon-fri 09:00-18:00"):
+        BusinessHours(windows=("weekdays 9-5",))
+
+
+def test_only_the_assigned_agent_wraps_up(clock: Clock) -> None:
+    engine = make_engine(clock)
+    agent(engine, "A-1")
+    agent(engine, "A-2")
+    engine.enqueue(call("c"))
+    holder = "A-1" if offered(engine, "A-1") else "A-2"
+    engine.accept(holder, "c")
+    with pytest.raises(FailedPrecondition):
+        engine.complete("A-2" if holder == "A-1" else "A-1", "c")
+
+
+def test_queue_stats_over_the_window(clock: Clock) -> None:
+    engine = RoutingEngine(clock)
+    engine.put_queue(QueueConfig(id="general", groups=("general",), service_level_seconds=20))
+    agent(engine, "A-1")
+    engine.enqueue(call("fast"))
+    clock.advance(5)
+    engine.accept("A-1", "fast")
+    engine.enqueue(call("slow"))
+    clock.advance(100)
+    engine.complete("A-1", "fast", "done")
+    engine.accept("A-1", "slow")
+    view = engine.queue_stats("general", 900)
+    assert (view.window.offered, view.window.answered) == (2, 2)
+    assert view.window.service_level == pytest.approx(0.5)
+    assert view.window.average_speed_of_answer == pytest.approx(52.5)
+    assert view.window.average_handle_time == pytest.approx(100)
+    assert view.agents_logged_in == 1 and view.agents_available == 0
