@@ -1,4 +1,6 @@
+"""The knowledge service."""
 from omni.knowledge.service import SPEC
+from omni.knowledge.settings import KnowledgeSettings
 from omni.runtime.server import run_service
 
-run_service(SPEC)
+run_service(SPEC, KnowledgeSettings)

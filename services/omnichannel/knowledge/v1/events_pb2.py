@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from omnichannel.knowledge.v1 import knowledge_pb2 as omnichannel_dot_knowledge_dot_v1_dot_knowledge__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%omnichannel/knowledge/v1/events.proto\x12\x18omnichannel.knowledge.v1\x1a(omnichannel/knowledge/v1/knowledge.proto\"B\n\x0c\x41rticleEvent\x12\x32\n\x07\x61rticle\x18\x01 \x01(\x0b\x32!.omnichannel.knowledge.v1.Articleb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%omnichannel/knowledge/v1/events.proto\x12\x18omnichannel.knowledge.v1\x1a(omnichannel/knowledge/v1/knowledge.proto\"B\n\x0c\x41rticleEvent\x12\x32\n\x07\x61rticle\x18\x01 \x01(\x0b\x32!.omnichannel.knowledge.v1.Article\"`\n\x13\x41rticleStatsChanged\x12\x12\n\narticle_id\x18\x01 \x01(\t\x12\x35\n\x05stats\x18\x02 \x01(\x0b\x32&.omnichannel.knowledge.v1.ArticleStatsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,4 +34,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ARTICLEEVENT']._serialized_start=109
   _globals['_ARTICLEEVENT']._serialized_end=175
+  _globals['_ARTICLESTATSCHANGED']._serialized_start=177
+  _globals['_ARTICLESTATSCHANGED']._serialized_end=273
 # @@protoc_insertion_point(module_scope)

@@ -40,3 +40,30 @@ class ArticleEvent(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ArticleEvent: _TypeAlias = ArticleEvent  # noqa: Y015
+
+@_typing.final
+class ArticleStatsChanged(_message.Message):
+    """omnichannel.knowledge.article_stats_changed; subject "articles/{id}". Feedback or usage
+    changed an article's ranking.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ARTICLE_ID_FIELD_NUMBER: _builtins.int
+    STATS_FIELD_NUMBER: _builtins.int
+    article_id: _builtins.str
+    @_builtins.property
+    def stats(self) -> _knowledge_pb2.ArticleStats: ...
+    def __init__(
+        self,
+        *,
+        article_id: _builtins.str = ...,
+        stats: _knowledge_pb2.ArticleStats | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["stats", b"stats"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["article_id", b"article_id", "stats", b"stats"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ArticleStatsChanged: _TypeAlias = ArticleStatsChanged  # noqa: Y015

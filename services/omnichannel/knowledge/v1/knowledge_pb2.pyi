@@ -126,6 +126,8 @@ class Article(_message.Message):
     AUTHOR_ID_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    STATS_FIELD_NUMBER: _builtins.int
+    CATEGORY_PATH_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     category_id: _builtins.str
     title: _builtins.str
@@ -145,6 +147,14 @@ class Article(_message.Message):
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def stats(self) -> Global___ArticleStats:
+        """Feedback and usage, which steer ranking."""
+
+    @_builtins.property
+    def category_path(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Ids of the category and its ancestors, root first."""
+
     def __init__(
         self,
         *,
@@ -161,14 +171,45 @@ class Article(_message.Message):
         author_id: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        stats: Global___ArticleStats | None = ...,
+        category_path: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "stats", b"stats", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience", b"audience", "author_id", b"author_id", "body", b"body", "category_id", b"category_id", "create_time", b"create_time", "id", b"id", "language", b"language", "published_version", b"published_version", "status", b"status", "tags", b"tags", "title", b"title", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience", b"audience", "author_id", b"author_id", "body", b"body", "category_id", b"category_id", "category_path", b"category_path", "create_time", b"create_time", "id", b"id", "language", b"language", "published_version", b"published_version", "stats", b"stats", "status", b"status", "tags", b"tags", "title", b"title", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Article: _TypeAlias = Article  # noqa: Y015
+
+@_typing.final
+class ArticleStats(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HELPFUL_FIELD_NUMBER: _builtins.int
+    NOT_HELPFUL_FIELD_NUMBER: _builtins.int
+    USED_IN_REPLY_FIELD_NUMBER: _builtins.int
+    USAGE_FIELD_NUMBER: _builtins.int
+    helpful: _builtins.int
+    not_helpful: _builtins.int
+    used_in_reply: _builtins.int
+    usage: _builtins.int
+    """Agent replies quoting the article, counted from interaction events when configured."""
+    def __init__(
+        self,
+        *,
+        helpful: _builtins.int = ...,
+        not_helpful: _builtins.int = ...,
+        used_in_reply: _builtins.int = ...,
+        usage: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["helpful", b"helpful", "not_helpful", b"not_helpful", "usage", b"usage", "used_in_reply", b"used_in_reply"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ArticleStats: _TypeAlias = ArticleStats  # noqa: Y015
 
 @_typing.final
 class ArticleVersion(_message.Message):
@@ -181,11 +222,18 @@ class ArticleVersion(_message.Message):
     AUTHOR_ID_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     CHANGE_NOTE_FIELD_NUMBER: _builtins.int
+    CATEGORY_ID_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    AUDIENCE_FIELD_NUMBER: _builtins.int
     version: _builtins.int
     title: _builtins.str
     body: _builtins.str
     author_id: _builtins.str
     change_note: _builtins.str
+    category_id: _builtins.str
+    """Every edit snapshots these too, so a draft never changes what is served."""
+    language: _builtins.str
+    audience: Global___Audience.ValueType
     @_builtins.property
     def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -200,10 +248,13 @@ class ArticleVersion(_message.Message):
         author_id: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         change_note: _builtins.str = ...,
+        category_id: _builtins.str = ...,
+        language: _builtins.str = ...,
+        audience: Global___Audience.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "body", b"body", "change_note", b"change_note", "create_time", b"create_time", "tags", b"tags", "title", b"title", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience", b"audience", "author_id", b"author_id", "body", b"body", "category_id", b"category_id", "change_note", b"change_note", "create_time", b"create_time", "language", b"language", "tags", b"tags", "title", b"title", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -214,16 +265,20 @@ class CreateCategoryRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CATEGORY_FIELD_NUMBER: _builtins.int
+    CATEGORY_ID_FIELD_NUMBER: _builtins.int
+    category_id: _builtins.str
+    """Optional id chosen by the caller ([a-z0-9-], up to 64); generated when empty."""
     @_builtins.property
     def category(self) -> Global___Category: ...
     def __init__(
         self,
         *,
         category: Global___Category | None = ...,
+        category_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["category", b"category"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "category_id", b"category_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -234,15 +289,20 @@ class ListCategoriesRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     PARENT_ID_FIELD_NUMBER: _builtins.int
+    RECURSIVE_FIELD_NUMBER: _builtins.int
     parent_id: _builtins.str
+    """Children of this category; empty = the top level."""
+    recursive: _builtins.bool
+    """The whole tree below parent_id instead of its children only."""
     def __init__(
         self,
         *,
         parent_id: _builtins.str = ...,
+        recursive: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["parent_id", b"parent_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["parent_id", b"parent_id", "recursive", b"recursive"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -274,7 +334,11 @@ class CreateArticleRequest(_message.Message):
 
     ARTICLE_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ARTICLE_ID_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
+    """Retrying with the same request_id returns the article the first call created."""
+    article_id: _builtins.str
+    """Optional id chosen by the caller ([a-z0-9-], up to 64); generated when empty."""
     @_builtins.property
     def article(self) -> Global___Article: ...
     def __init__(
@@ -282,10 +346,11 @@ class CreateArticleRequest(_message.Message):
         *,
         article: Global___Article | None = ...,
         request_id: _builtins.str = ...,
+        article_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["article", b"article"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["article", b"article", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["article", b"article", "article_id", b"article_id", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -705,6 +770,7 @@ class RecordFeedbackRequest(_message.Message):
     kind: Global___FeedbackKind.ValueType
     session_id: _builtins.str
     agent_id: _builtins.str
+    """Who gives the feedback when a service (the bot) calls for someone; else the caller."""
     def __init__(
         self,
         *,
@@ -725,12 +791,21 @@ Global___RecordFeedbackRequest: _TypeAlias = RecordFeedbackRequest  # noqa: Y015
 class RecordFeedbackResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    STATS_FIELD_NUMBER: _builtins.int
+    COUNTED_FIELD_NUMBER: _builtins.int
+    counted: _builtins.bool
+    """False when the same person had already given this feedback on this article in this session."""
+    @_builtins.property
+    def stats(self) -> Global___ArticleStats: ...
     def __init__(
         self,
+        *,
+        stats: Global___ArticleStats | None = ...,
+        counted: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["stats", b"stats"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counted", b"counted", "stats", b"stats"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,90 @@
+"""gRPC ↔ domain for KnowledgeService."""
+
+from __future__ import annotations
+
+from omni.knowledge import convert
+from omni.knowledge.knowledge_base import UPDATABLE, KnowledgeBase
+from omni.runtime.auth import MANAGERS, current_principal
+from omni.runtime.errors import InvalidArgument
+from omni.runtime.interceptors import Context
+from omni.runtime.requests import mask_paths, page_size, require
+from omnichannel.knowledge.v1 import knowledge_pb2 as pb
+from omnichannel.knowledge.v1 import knowledge_pb2_grpc
+
+
+class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._kb = kb
+
+    async def CreateCategory(self, request: pb.CreateCategoryRequest, context: Context) -> pb.Category:
+        category = await self._kb.create_category(request.category_id or request.category.id, request.category.name,
+                                                  request.category.parent_id)
+        return convert.category_to_proto(category)
+
+    async def ListCategories(self, request: pb.ListCategoriesRequest, context: Context) -> pb.ListCategoriesResponse:
+        found = await self._kb.list_categories(request.parent_id, request.recursive)
+        return pb.ListCategoriesResponse(categories=[convert.category_to_proto(c) for c in found])
+
+    async def CreateArticle(self, request: pb.CreateArticleRequest, context: Context) -> pb.Article:
+        article = await self._kb.create_article(current_principal(), request.article_id or request.article.id,
+                                                convert.content_from(request.article), request.request_id)
+        return convert.article_to_proto(article)
+
+    async def GetArticle(self, request: pb.GetArticleRequest, context: Context) -> pb.Article:
+        article, version = await self._kb.get_article(current_principal(), require(request.id, "id"), request.version)
+        return convert.article_to_proto(article, version)
+
+    async def ListArticles(self, request: pb.ListArticlesRequest, context: Context) -> pb.ListArticlesResponse:
+        reader = current_principal()
+        status = None if request.status == pb.ARTICLE_STATUS_UNSPECIFIED else convert.status_from(request.status)
+        found, token = await self._kb.list_articles(reader, request.category_id, status, request.language,
+                                                    page_size(request.page_size), request.page_token)
+        managers = reader.role in MANAGERS
+        return pb.ListArticlesResponse(
+            articles=[convert.article_to_proto(a, None if managers else a.served) for a in found],
+            next_page_token=token)
+
+    async def UpdateArticle(self, request: pb.UpdateArticleRequest, context: Context) -> pb.Article:
+        paths = mask_paths(request.update_mask.paths, UPDATABLE, resource="article")
+        changes = request.article
+        if "audience" in paths and changes.audience == pb.AUDIENCE_UNSPECIFIED:
+            raise InvalidArgument("audience must be AUDIENCE_INTERNAL or AUDIENCE_PUBLIC")
+        content = convert.content_from(changes)
+        article = await self._kb.update_article(current_principal(), require(changes.id, "article.id"), content,
+                                                paths, request.change_note)
+        return convert.article_to_proto(article)
+
+    async def TransitionArticle(self, request: pb.TransitionArticleRequest, context: Context) -> pb.Article:
+        article = await self._kb.transition(require(request.id, "id"), convert.status_from(request.status))
+        return convert.article_to_proto(article)
+
+    async def ListArticleVersions(self, request: pb.ListArticleVersionsRequest,
+                                  context: Context) -> pb.ListArticleVersionsResponse:
+        versions = await self._kb.versions(require(request.id, "id"))
+        return pb.ListArticleVersionsResponse(versions=[convert.version_to_proto(v) for v in versions])
+
+    async def DiffArticleVersions(self, request: pb.DiffArticleVersionsRequest,
+                                  context: Context) -> pb.DiffArticleVersionsResponse:
+        diff = await self._kb.diff(require(request.id, "id"), request.from_version, request.to_version)
+        return pb.DiffArticleVersionsResponse(unified_diff=diff)
+
+    async def RollbackArticle(self, request: pb.RollbackArticleRequest, context: Context) -> pb.Article:
+        article = await self._kb.rollback(current_principal(), require(request.id, "id"), request.version)
+        return convert.article_to_proto(article)
+
+    async def SearchArticles(self, request: pb.SearchArticlesRequest, context: Context) -> pb.SearchArticlesResponse:
+        page = self._kb.search(current_principal(), request.query, convert.filter_from(request.filter),
+                               page_size(request.page_size), request.page_token)
+        return pb.SearchArticlesResponse(hits=[convert.hit_to_proto(h) for h in page.hits],
+                                         next_page_token=page.next_page_token, total_size=page.total)
+
+    async def Suggest(self, request: pb.SuggestRequest, context: Context) -> pb.SuggestResponse:
+        hits = self._kb.suggest(current_principal(), request.text, convert.filter_from(request.filter),
+                                [request.queue, request.intent], request.limit)
+        return pb.SuggestResponse(hits=[convert.hit_to_proto(h) for h in hits])
+
+    async def RecordFeedback(self, request: pb.RecordFeedbackRequest, context: Context) -> pb.RecordFeedbackResponse:
+        counted, stats = await self._kb.record_feedback(current_principal(), request.article_id,
+                                                        convert.feedback_from(request.kind), request.session_id,
+                                                        request.agent_id)
+        return pb.RecordFeedbackResponse(stats=convert.stats_to_proto(stats), counted=counted)
