@@ -1,0 +1,117 @@
+"""How many interactions per second does tickets thread end to end, next to the raw insert rate
+of the same MongoDB-protocol server?
+
+Starts nats-server and SecantusDB, a tickets service in-process, publishes N
+`interaction_received` events (N/10 customers, 10 contacts each over phone/chat/email on two
+topics, in shuffled order) and times publish → every interaction stored on its ticket. In the
+same run it times N/10 plain `insert_one` calls into a scratch collection of the same server.
+
+    .venv/bin/python bench/tickets_ingest.py [--interactions 10000] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import platform
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from omni.runtime import storage
+from omni.runtime.events import EventBus
+from omni.runtime.processes import free_port, mongo_server, nats_server
+from omni.runtime.server import ServiceHost
+from omni.tickets.service import SPEC
+from omni.tickets.settings import TicketSettings
+from omnichannel.common.v1 import common_pb2
+from omnichannel.sessions.v1.events_pb2 import InteractionReceived
+
+CHANNELS = (common_pb2.CHANNEL_PHONE, common_pb2.CHANNEL_CHAT, common_pb2.CHANNEL_EMAIL)
+
+
+def plan(count: int, seed: int) -> list[common_pb2.Interaction]:
+    base = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    found: list[common_pb2.Interaction] = []
+    for i in range(count):
+        customer, k = divmod(i, 10)
+        channel = CHANNELS[k % 3]
+        number = f"+86 139 {customer // 10000:04d} {customer % 10000:04d}"
+        identities = [common_pb2.Identity(kind=common_pb2.IDENTITY_KIND_PHONE, value=number)]
+        if channel == common_pb2.CHANNEL_EMAIL:
+            identities.insert(0, common_pb2.Identity(kind=common_pb2.IDENTITY_KIND_EMAIL, value=f"c{customer}@x.cn"))
+        msg = common_pb2.Interaction(id=f"bench-{i}", channel=channel, direction=common_pb2.DIRECTION_INBOUND,
+                                     session_id=f"bench-s-{i}", queue=("billing", "delivery")[k % 2], text="hi",
+                                     customer=common_pb2.CustomerRef(identities=identities))
+        msg.occurred_at.FromDatetime(base + dt.timedelta(seconds=customer + k * 600))
+        found.append(msg)
+    random.Random(seed).shuffle(found)
+    return found
+
+
+async def raw_insert_rate(mongo_url: str, count: int) -> float:
+    client = storage.connect(mongo_url)
+    scratch = client["bench_raw"]["docs"]
+    start = time.perf_counter()
+    for i in range(count):
+        await scratch.insert_one({"_id": i, "text": "hi", "at": storage.utcnow()})
+    elapsed = time.perf_counter() - start
+    await client.close()
+    return count / elapsed
+
+
+async def run(count: int, seed: int, work: Path) -> None:
+    nats = nats_server(free_port(), work / "nats")
+    mongo = mongo_server(free_port(), work / "mongo")
+    try:
+        settings = TicketSettings(grpc_listen="127.0.0.1:0", nats_url=nats.url, mongo_url=mongo.url,
+                                  mongo_database="bench_tickets", jwt_secret="bench-secret-0123456789-0123456789",
+                                  shutdown_delay=0.1, sla_check_seconds=3600)
+        raw = await raw_insert_rate(mongo.url, max(count // 10, 200))
+        host = ServiceHost(SPEC, settings)
+        await host.start()
+        assert host.runtime is not None
+        interactions = host.runtime.db["interactions"]
+        bus = await EventBus.connect(nats.url, "bench-sessions")
+        messages = plan(count, seed)
+        start = time.perf_counter()
+        for msg in messages:
+            await bus.publish("sessions", "interaction_received", f"sessions/{msg.session_id}",
+                              InteractionReceived(interaction=msg), event_id=msg.id)
+        published = time.perf_counter() - start
+        stored = 0
+        while stored < count:
+            await asyncio.sleep(1.0)
+            stored = await interactions.count_documents({})
+        elapsed = time.perf_counter() - start
+        tickets = await host.runtime.db["tickets"].count_documents({})
+        customers = await host.runtime.db["customers"].count_documents({})
+        await bus.close()
+        await host.stop()
+    finally:
+        nats.stop()
+        mongo.stop()
+    print(f"machine: {platform.platform()}, {platform.python_implementation()} {platform.python_version()}, "
+          f"{os.cpu_count()} cpus")
+    print(f"interactions: {count} (published in {published:.1f} s), customers: {customers}, tickets: {tickets} "
+          f"(expected {count // 10}, {count // 5})")
+    print(f"end to end (publish → threaded and stored): {count / elapsed:.1f} interactions/s ({elapsed:.1f} s)")
+    print(f"raw insert_one on the same server:          {raw:.1f} docs/s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--interactions", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    if args.interactions < 10 or args.interactions % 10:
+        parser.error("--interactions must be a positive multiple of 10 (10 contacts per customer)")
+    with tempfile.TemporaryDirectory(prefix="tickets-bench-") as work:
+        asyncio.run(run(args.interactions, args.seed, Path(work)))
+
+
+if __name__ == "__main__":
+    main()
