@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -160,7 +161,12 @@ class Consumer:
         backoff: Sequence[float] = (1.0, 5.0, 30.0),
         batch: int = 32,
         ack_wait: float = 30.0,
+        inactive_threshold: float | None = None,
+        start_time: dt.datetime | None = None,
     ) -> None:
+        """`inactive_threshold` (seconds): the server deletes the consumer after that long without a
+        fetch, so per-replica consumers of crashed replicas do not pile up. `start_time`: deliver
+        events from then on instead of the whole stream (a replica that just loaded its state)."""
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self._bus = bus
@@ -172,6 +178,8 @@ class Consumer:
         self._backoff = tuple(backoff) or (1.0,)
         self._batch = batch
         self._ack_wait = ack_wait
+        self._inactive_threshold = inactive_threshold
+        self._start_time = start_time
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
@@ -183,7 +191,9 @@ class Consumer:
         config = ConsumerConfig(
             durable_name=self.durable,
             ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
+            deliver_policy=DeliverPolicy.ALL if self._start_time is None else DeliverPolicy.BY_START_TIME,
+            opt_start_time=self._start_time,
+            inactive_threshold=self._inactive_threshold,
             ack_wait=self._ack_wait,
             # The dead-letter decision is ours (it needs the error), so the server never gives up.
             max_deliver=-1,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -49,8 +50,12 @@ class Runtime:
     tasks: list[asyncio.Task[Any]] = dataclasses.field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = dataclasses.field(default_factory=list)
 
-    def consumer(self, domain: str, handler: Handler, *, event_types: Sequence[str] = (), name: str = "") -> Consumer:
-        """Declare a durable consumer named after this service; started once set-up is done."""
+    def consumer(self, domain: str, handler: Handler, *, event_types: Sequence[str] = (), name: str = "",
+                 inactive_threshold: float | None = None, start_time: dt.datetime | None = None) -> Consumer:
+        """Declare a durable consumer named after this service; started once set-up is done.
+
+        A per-replica consumer (every replica sees every event) passes its own `name` and an
+        `inactive_threshold`; see `Consumer`."""
         consumer = Consumer(
             self.bus,
             name=name or self.name,
@@ -59,6 +64,8 @@ class Runtime:
             event_types=event_types,
             max_attempts=self.settings.event_max_attempts,
             backoff=self.settings.backoff,
+            inactive_threshold=inactive_threshold,
+            start_time=start_time,
         )
         self.consumers.append(consumer)
         return consumer
