@@ -69,8 +69,8 @@ class Recorder:
     def of(self, event_type: str) -> list[EventEnvelope]:
         return [e for e in self.envelopes if e.type == event_type]
 
-    async def threaded(self, interaction_id: str, timeout: float = 20.0) -> events_pb2.InteractionThreaded:
-        for _ in range(int(timeout / 0.05)):
+    async def threaded(self, interaction_id: str, within: float = 20.0) -> events_pb2.InteractionThreaded:
+        for _ in range(int(within / 0.05)):
             for envelope in self.of("interaction_threaded"):
                 payload = unpack(envelope, events_pb2.InteractionThreaded)
                 if payload.interaction_id == interaction_id:

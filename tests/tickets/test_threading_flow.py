@@ -142,7 +142,7 @@ async def test_500_shuffled_interactions_for_50_customers(harness: Harness) -> N
     for msg in plan:
         await harness.send(msg)
     for msg in plan:
-        await harness.published.threaded(msg.id, timeout=240)
+        await harness.published.threaded(msg.id, within=240)
     tickets: list[pb.Ticket] = []
     token = ""
     while True:
