@@ -55,7 +55,7 @@ def test_vip_call_overtakes_twenty_normal_calls(clock: Clock) -> None:
         engine.enqueue(call(f"normal-{i}"))
         clock.advance(1)
     vip = engine.enqueue(call("vip", vip=True))
-    assert [w.id for w in engine.waiting("general")][0] == "vip"
+    assert engine.waiting("general")[0].id == "vip"
     assert engine.position("vip").position == 1
     agent(engine, "A-1")
     assert offered(engine, "A-1") == ["vip"]

@@ -1,4 +1,6 @@
+"""The routing service."""
 from omni.routing.service import SPEC
+from omni.routing.settings import RoutingSettings
 from omni.runtime.server import run_service
 
-run_service(SPEC)
+run_service(SPEC, RoutingSettings)

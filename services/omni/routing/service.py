@@ -1,18 +1,72 @@
-"""Wiring of the routing service: servicers, access rules, indexes, consumers."""
+"""Wiring of the routing service: engine, repository, servicer, consumers, timers, metrics."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Sequence
 
 import grpc
+from opentelemetry import metrics
 
+from omni.routing.consumers import SESSION_EVENTS, RoutingConsumers
+from omni.routing.context import ContextSources
+from omni.routing.engine import RoutingEngine
+from omni.routing.repository import INDEXES, RoutingRepository
+from omni.routing.router import Router
+from omni.routing.servicer import RoutingServicer
+from omni.routing.settings import from_runtime
+from omni.runtime.auth import ADMINS, EVERYONE, MANAGERS, STAFF, Role
 from omni.runtime.server import Runtime, ServiceSpec
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 
+_SERVICE = "/omnichannel.routing.v1.RoutingService/"
+ACCESS = {
+    _SERVICE + name: roles
+    for roles, names in (
+        (MANAGERS, ("CreateAgent", "UpdateAgent", "CreateQueue", "UpdateQueue", "EnqueueWork")),
+        (STAFF, ("GetAgent", "ListAgents", "SetAgentState", "GetQueue", "ListQueues", "GetWorkItem",
+                 "ListWorkItems", "TransferWork", "AgentSession", "GetQueueStats", "ListQueueStats")),
+        # Customers may watch, abandon or ask a callback for the work of their own session.
+        (EVERYONE, ("WatchPosition", "AbandonWork", "ScheduleCallback")),
+        (ADMINS, ("TakeBotWork", "CompleteBotWork")),
+    )
+    for name in names
+}
+
+
+def _observe(engine: RoutingEngine) -> None:
+    """Queue depth, longest wait and service level as OpenTelemetry gauges."""
+    meter = metrics.get_meter("omni.routing")
+
+    def gauge(field: str) -> metrics.CallbackT:
+        def read(options: metrics.CallbackOptions) -> Iterable[metrics.Observation]:
+            for queue_id in list(engine.queues):
+                view = engine.queue_stats(queue_id, 900.0)
+                value = {"waiting": view.waiting, "longest_wait": view.longest_wait,
+                         "service_level": view.window.service_level, "agents_available": view.agents_available}[field]
+                yield metrics.Observation(value, {"queue": queue_id})
+        return read
+
+    for field, unit in (("waiting", "{work}"), ("longest_wait", "s"), ("service_level", "1"),
+                        ("agents_available", "{agent}")):
+        meter.create_observable_gauge(f"routing.queue.{field}", callbacks=[gauge(field)], unit=unit)
+
 
 async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
-    routing_pb2_grpc.add_RoutingServiceServicer_to_server(routing_pb2_grpc.RoutingServiceServicer(), server)
+    settings = from_runtime(runtime.settings)
+    token = runtime.authority.mint(runtime.name, Role.SERVICE, ttl_seconds=30 * 24 * 3600)
+    contexts = ContextSources(settings.tickets_addr, settings.knowledge_addr, lambda: token,
+                              settings.context_timeout)
+    engine = RoutingEngine(time.time)
+    router = Router(engine, RoutingRepository(runtime.db), runtime.bus, contexts,
+                    desktop_grace=settings.desktop_grace, timer_resolution=settings.timer_resolution)
+    await router.load()
+    routing_pb2_grpc.add_RoutingServiceServicer_to_server(RoutingServicer(router), server)
+    consumers = RoutingConsumers(router, settings.default_queue)
+    runtime.consumer("sessions", consumers.on_session_event, event_types=SESSION_EVENTS)
+    runtime.background(router.timer(), name="routing timer")
+    _observe(engine)
     return [routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name]
 
 
-SPEC = ServiceSpec(name="routing", register=register, access_rules={})
+SPEC = ServiceSpec(name="routing", register=register, access_rules=ACCESS, indexes=INDEXES)

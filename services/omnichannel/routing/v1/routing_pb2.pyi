@@ -234,6 +234,8 @@ class RoutingPolicy(_message.Message):
     AFFINITY_WAIT_FIELD_NUMBER: _builtins.int
     OFFER_TIMEOUT_FIELD_NUMBER: _builtins.int
     MAX_MISSED_OFFERS_FIELD_NUMBER: _builtins.int
+    SUPERVISOR_WAIT_FIELD_NUMBER: _builtins.int
+    EMERGENCY_WORDS_FIELD_NUMBER: _builtins.int
     vip_boost: _builtins.int
     """Add to priority for VIP tier, emergency words, emotion >= threshold."""
     urgent_boost: _builtins.int
@@ -253,6 +255,18 @@ class RoutingPolicy(_message.Message):
 
     @_builtins.property
     def offer_timeout(self) -> _duration_pb2.Duration: ...
+    @_builtins.property
+    def supervisor_wait(self) -> _duration_pb2.Duration:
+        """How long urgent / angry work waits for a supervisor before anyone in the
+        group may take it (0: only while a supervisor is free).
+        """
+
+    @_builtins.property
+    def emergency_words(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Words in the contact's text that make it urgent (default: complaint,
+        urgent, safety, emergency, 投诉, 紧急, 安全).
+        """
+
     def __init__(
         self,
         *,
@@ -266,10 +280,12 @@ class RoutingPolicy(_message.Message):
         affinity_wait: _duration_pb2.Duration | None = ...,
         offer_timeout: _duration_pb2.Duration | None = ...,
         max_missed_offers: _builtins.int = ...,
+        supervisor_wait: _duration_pb2.Duration | None = ...,
+        emergency_words: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["affinity_wait", b"affinity_wait", "offer_timeout", b"offer_timeout"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["affinity_wait", b"affinity_wait", "offer_timeout", b"offer_timeout", "supervisor_wait", b"supervisor_wait"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["affinity_wait", b"affinity_wait", "aging_per_second", b"aging_per_second", "emotion_boost", b"emotion_boost", "emotion_threshold", b"emotion_threshold", "escalate_to_supervisor", b"escalate_to_supervisor", "max_missed_offers", b"max_missed_offers", "offer_timeout", b"offer_timeout", "required_skills", b"required_skills", "urgent_boost", b"urgent_boost", "vip_boost", b"vip_boost"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["affinity_wait", b"affinity_wait", "aging_per_second", b"aging_per_second", "emergency_words", b"emergency_words", "emotion_boost", b"emotion_boost", "emotion_threshold", b"emotion_threshold", "escalate_to_supervisor", b"escalate_to_supervisor", "max_missed_offers", b"max_missed_offers", "offer_timeout", b"offer_timeout", "required_skills", b"required_skills", "supervisor_wait", b"supervisor_wait", "urgent_boost", b"urgent_boost", "vip_boost", b"vip_boost"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -291,6 +307,7 @@ class Queue(_message.Message):
     OVERFLOW_THRESHOLD_FIELD_NUMBER: _builtins.int
     SIMPLE_INTENTS_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
+    EXPECTED_HANDLE_TIME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     display_name: _builtins.str
     service_level_percent: _builtins.float
@@ -315,6 +332,12 @@ class Queue(_message.Message):
 
     @_builtins.property
     def simple_intents(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def expected_handle_time(self) -> _duration_pb2.Duration:
+        """Handle time assumed by wait estimates until work has been handled here
+        (default 180 s); observed handle times take over from then on.
+        """
+
     def __init__(
         self,
         *,
@@ -330,10 +353,11 @@ class Queue(_message.Message):
         overflow_threshold: _builtins.int = ...,
         simple_intents: _abc.Iterable[_builtins.str] | None = ...,
         version: _builtins.int = ...,
+        expected_handle_time: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["callback_threshold", b"callback_threshold", "hours", b"hours", "policy", b"policy"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["callback_threshold", b"callback_threshold", "expected_handle_time", b"expected_handle_time", "hours", b"hours", "policy", b"policy"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_threshold", b"callback_threshold", "display_name", b"display_name", "groups", b"groups", "hours", b"hours", "id", b"id", "intents", b"intents", "overflow_threshold", b"overflow_threshold", "policy", b"policy", "service_level_percent", b"service_level_percent", "service_level_seconds", b"service_level_seconds", "simple_intents", b"simple_intents", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_threshold", b"callback_threshold", "display_name", b"display_name", "expected_handle_time", b"expected_handle_time", "groups", b"groups", "hours", b"hours", "id", b"id", "intents", b"intents", "overflow_threshold", b"overflow_threshold", "policy", b"policy", "service_level_percent", b"service_level_percent", "service_level_seconds", b"service_level_seconds", "simple_intents", b"simple_intents", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -392,6 +416,11 @@ class WorkItem(_message.Message):
     TRANSFER_COUNT_FIELD_NUMBER: _builtins.int
     TICKET_ID_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
+    ESTIMATED_WAIT_FIELD_NUMBER: _builtins.int
+    CALLBACK_NUMBER_FIELD_NUMBER: _builtins.int
+    DISPOSITION_FIELD_NUMBER: _builtins.int
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    BOT_WORKER_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     queue_id: _builtins.str
     channel: _common_pb2.Channel.ValueType
@@ -412,6 +441,12 @@ class WorkItem(_message.Message):
     transfer_count: _builtins.int
     ticket_id: _builtins.str
     text: _builtins.str
+    callback_number: _builtins.str
+    disposition: _builtins.str
+    sequence: _builtins.int
+    """Arrival order in routing (kept across restarts)."""
+    bot_worker_id: _builtins.str
+    """The self-service worker holding overflow work."""
     @_builtins.property
     def customer(self) -> _common_pb2.CustomerRef: ...
     @_builtins.property
@@ -422,6 +457,10 @@ class WorkItem(_message.Message):
     def end_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def reasons(self) -> _containers.RepeatedCompositeFieldContainer[Global___RoutingReason]: ...
+    @_builtins.property
+    def estimated_wait(self) -> _duration_pb2.Duration:
+        """Estimated wait when the work was queued."""
+
     def __init__(
         self,
         *,
@@ -449,10 +488,15 @@ class WorkItem(_message.Message):
         transfer_count: _builtins.int = ...,
         ticket_id: _builtins.str = ...,
         text: _builtins.str = ...,
+        estimated_wait: _duration_pb2.Duration | None = ...,
+        callback_number: _builtins.str = ...,
+        disposition: _builtins.str = ...,
+        sequence: _builtins.int = ...,
+        bot_worker_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["answer_time", b"answer_time", "customer", b"customer", "end_time", b"end_time", "enqueue_time", b"enqueue_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answer_time", b"answer_time", "customer", b"customer", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_time", b"answer_time", "assigned_agent_id", b"assigned_agent_id", "channel", b"channel", "customer", b"customer", "emotion_score", b"emotion_score", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "id", b"id", "intent", b"intent", "interaction_id", b"interaction_id", "language", b"language", "offer_attempts", b"offer_attempts", "offered_agent_id", b"offered_agent_id", "preferred_agent_id", b"preferred_agent_id", "priority", b"priority", "queue_id", b"queue_id", "reasons", b"reasons", "session_id", b"session_id", "state", b"state", "text", b"text", "ticket_id", b"ticket_id", "transfer_count", b"transfer_count", "urgent", b"urgent", "vip", b"vip"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_time", b"answer_time", "assigned_agent_id", b"assigned_agent_id", "bot_worker_id", b"bot_worker_id", "callback_number", b"callback_number", "channel", b"channel", "customer", b"customer", "disposition", b"disposition", "emotion_score", b"emotion_score", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait", "id", b"id", "intent", b"intent", "interaction_id", b"interaction_id", "language", b"language", "offer_attempts", b"offer_attempts", "offered_agent_id", b"offered_agent_id", "preferred_agent_id", b"preferred_agent_id", "priority", b"priority", "queue_id", b"queue_id", "reasons", b"reasons", "sequence", b"sequence", "session_id", b"session_id", "state", b"state", "text", b"text", "ticket_id", b"ticket_id", "transfer_count", b"transfer_count", "urgent", b"urgent", "vip", b"vip"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1331,6 +1375,8 @@ class QueueStats(_message.Message):
     AGENTS_AVAILABLE_FIELD_NUMBER: _builtins.int
     AGENTS_LOGGED_IN_FIELD_NUMBER: _builtins.int
     BOT_WAITING_FIELD_NUMBER: _builtins.int
+    EXPECTED_WAIT_FIELD_NUMBER: _builtins.int
+    ANSWERED_WITHIN_TARGET_FIELD_NUMBER: _builtins.int
     queue_id: _builtins.str
     waiting: _builtins.int
     offered: _builtins.int
@@ -1346,6 +1392,7 @@ class QueueStats(_message.Message):
     agents_available: _builtins.int
     agents_logged_in: _builtins.int
     bot_waiting: _builtins.int
+    answered_within_target: _builtins.int
     @_builtins.property
     def as_of(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -1356,6 +1403,12 @@ class QueueStats(_message.Message):
     def average_speed_of_answer(self) -> _duration_pb2.Duration: ...
     @_builtins.property
     def average_handle_time(self) -> _duration_pb2.Duration: ...
+    @_builtins.property
+    def expected_wait(self) -> _duration_pb2.Duration:
+        """Erlang C average speed of answer for a new contact at the observed
+        arrival rate, handle time and ready agents (steady state).
+        """
+
     def __init__(
         self,
         *,
@@ -1376,10 +1429,12 @@ class QueueStats(_message.Message):
         agents_available: _builtins.int = ...,
         agents_logged_in: _builtins.int = ...,
         bot_waiting: _builtins.int = ...,
+        expected_wait: _duration_pb2.Duration | None = ...,
+        answered_within_target: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "average_handle_time", b"average_handle_time", "average_speed_of_answer", b"average_speed_of_answer", "longest_wait", b"longest_wait", "window", b"window"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "average_handle_time", b"average_handle_time", "average_speed_of_answer", b"average_speed_of_answer", "expected_wait", b"expected_wait", "longest_wait", b"longest_wait", "window", b"window"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["abandoned", b"abandoned", "agents_available", b"agents_available", "agents_logged_in", b"agents_logged_in", "answered", b"answered", "arrival_rate", b"arrival_rate", "as_of", b"as_of", "average_handle_time", b"average_handle_time", "average_speed_of_answer", b"average_speed_of_answer", "bot_waiting", b"bot_waiting", "longest_wait", b"longest_wait", "occupancy", b"occupancy", "offered", b"offered", "queue_id", b"queue_id", "service_level", b"service_level", "transfers", b"transfers", "waiting", b"waiting", "window", b"window"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["abandoned", b"abandoned", "agents_available", b"agents_available", "agents_logged_in", b"agents_logged_in", "answered", b"answered", "answered_within_target", b"answered_within_target", "arrival_rate", b"arrival_rate", "as_of", b"as_of", "average_handle_time", b"average_handle_time", "average_speed_of_answer", b"average_speed_of_answer", "bot_waiting", b"bot_waiting", "expected_wait", b"expected_wait", "longest_wait", b"longest_wait", "occupancy", b"occupancy", "offered", b"offered", "queue_id", b"queue_id", "service_level", b"service_level", "transfers", b"transfers", "waiting", b"waiting", "window", b"window"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

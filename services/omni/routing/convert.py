@@ -1,0 +1,244 @@
+"""Proto ↔ domain for routing: the only place that knows both shapes."""
+
+from __future__ import annotations
+
+import re
+
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from omni.routing.agents import DEFAULT_CAPACITY, Agent, AgentStatus, Channel
+from omni.routing.engine import Position, QueueView
+from omni.routing.queues import BusinessHours, Policy, QueueConfig
+from omni.routing.work import Work, WorkState
+from omni.runtime.errors import InvalidArgument
+from omni.runtime.requests import check_length, require
+from omnichannel.common.v1 import common_pb2
+from omnichannel.routing.v1 import routing_pb2
+
+CHANNELS = {common_pb2.CHANNEL_PHONE: Channel.PHONE, common_pb2.CHANNEL_CHAT: Channel.CHAT,
+            common_pb2.CHANNEL_EMAIL: Channel.EMAIL}
+CHANNEL_NUMBERS = {v: k for k, v in CHANNELS.items()}
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
+
+
+def check_id(value: str, field: str) -> str:
+    value = require(value, field)
+    if not _ID.match(value):
+        raise InvalidArgument(f"{field} {value!r} must be 1-128 letters, digits or _.:@- "
+                              "(starting with a letter or digit)")
+    return value
+
+
+def channel(number: int, field: str = "channel") -> Channel:
+    try:
+        return CHANNELS[number]  # type: ignore[index]
+    except KeyError:
+        raise InvalidArgument(f"{field} must be phone, chat or email") from None
+
+
+def agent_status(number: int) -> AgentStatus:
+    if number == routing_pb2.AGENT_STATUS_UNSPECIFIED:
+        raise InvalidArgument("status is required: available, wrap_up, break or offline")
+    return AgentStatus(routing_pb2.AgentStatus.Name(number).removeprefix("AGENT_STATUS_").lower())  # type: ignore[arg-type]
+
+
+def agent_status_number(status: AgentStatus) -> routing_pb2.AgentStatus.ValueType:
+    return routing_pb2.AgentStatus.Value(f"AGENT_STATUS_{status.value.upper()}")
+
+
+def work_state(number: int) -> WorkState:
+    return WorkState(routing_pb2.WorkState.Name(number).removeprefix("WORK_STATE_").lower())  # type: ignore[arg-type]
+
+
+def work_state_number(state: WorkState) -> routing_pb2.WorkState.ValueType:
+    return routing_pb2.WorkState.Value(f"WORK_STATE_{state.value.upper()}")
+
+
+def seconds(duration: Duration, default: float) -> float:
+    value = duration.ToTimedelta().total_seconds()
+    if value < 0:
+        raise InvalidArgument("durations must not be negative")
+    return value if value else default
+
+
+def duration(value: float) -> Duration:
+    result = Duration()
+    result.FromNanoseconds(int(max(0.0, value) * 1e9))
+    return result
+
+
+def timestamp(value: float) -> Timestamp:
+    result = Timestamp()
+    result.FromNanoseconds(int(value * 1e9))
+    return result
+
+
+# ----- agents ------------------------------------------------------------------------
+
+def agent_from_proto(message: routing_pb2.Agent) -> Agent:
+    skills: dict[str, int] = {}
+    for skill in message.skills:
+        name = require(skill.name, "skills.name")
+        if not 1 <= skill.proficiency <= 5:
+            raise InvalidArgument(f"skill {name!r}: proficiency is 1..5 (got {skill.proficiency})")
+        skills[name] = skill.proficiency
+    capacity = dict(DEFAULT_CAPACITY) if not message.capacities else {}
+    for entry in message.capacities:
+        if entry.max_concurrent < 0:
+            raise InvalidArgument("capacities.max_concurrent must not be negative")
+        capacity[channel(entry.channel, "capacities.channel")] = entry.max_concurrent
+    if capacity.get(Channel.PHONE, 0) > 1:
+        raise InvalidArgument("an agent takes at most one call at a time (phone capacity 0 or 1)")
+    return Agent(
+        id=check_id(message.id, "agent.id"),
+        display_name=check_length(message.display_name, "agent.display_name", 200),
+        groups=tuple(dict.fromkeys(g.strip() for g in message.groups if g.strip())),
+        skills=skills,
+        languages=tuple(dict.fromkeys(lang.strip() for lang in message.languages if lang.strip())),
+        capacity=capacity,
+        supervisor=message.supervisor,
+    )
+
+
+def agent_to_proto(agent: Agent) -> routing_pb2.Agent:
+    message = routing_pb2.Agent(
+        id=agent.id, display_name=agent.display_name, groups=agent.groups,
+        skills=[routing_pb2.Skill(name=n, proficiency=p) for n, p in sorted(agent.skills.items())],
+        languages=agent.languages,
+        capacities=[routing_pb2.ChannelCapacity(channel=CHANNEL_NUMBERS[c], max_concurrent=n)
+                    for c, n in agent.capacity.items()],
+        supervisor=agent.supervisor, status=agent_status_number(agent.status), status_reason=agent.status_reason,
+        active=[routing_pb2.ChannelCapacity(channel=CHANNEL_NUMBERS[c], max_concurrent=agent.active(c))
+                for c in agent.capacity if agent.active(c)],
+        missed_offers=agent.missed_offers, version=agent.version,
+    )
+    if agent.status_time:
+        message.status_time.CopyFrom(timestamp(agent.status_time))
+    return message
+
+
+# ----- queues ------------------------------------------------------------------------
+
+def queue_from_proto(message: routing_pb2.Queue) -> QueueConfig:
+    p = message.policy
+    defaults = Policy()
+    if not 0 <= message.service_level_percent <= 100:
+        raise InvalidArgument("service_level_percent is 0..100, e.g. 80")
+    if message.service_level_seconds < 0 or message.overflow_threshold < 0:
+        raise InvalidArgument("service_level_seconds and overflow_threshold must not be negative")
+    if p.max_missed_offers < 0 or p.emotion_threshold < 0 or p.emotion_threshold > 10:
+        raise InvalidArgument("policy.max_missed_offers >= 0 and policy.emotion_threshold 0..10")
+    policy = Policy(
+        required_skills=tuple(s for s in p.required_skills if s),
+        vip_boost=p.vip_boost or defaults.vip_boost,
+        urgent_boost=p.urgent_boost or defaults.urgent_boost,
+        emotion_threshold=p.emotion_threshold or defaults.emotion_threshold,
+        emotion_boost=p.emotion_boost or defaults.emotion_boost,
+        aging_per_second=p.aging_per_second or defaults.aging_per_second,
+        escalate_to_supervisor=p.escalate_to_supervisor,
+        supervisor_wait=seconds(p.supervisor_wait, defaults.supervisor_wait),
+        affinity_wait=seconds(p.affinity_wait, defaults.affinity_wait),
+        offer_timeout=seconds(p.offer_timeout, defaults.offer_timeout),
+        max_missed_offers=p.max_missed_offers or defaults.max_missed_offers,
+        emergency_words=tuple(p.emergency_words) or defaults.emergency_words,
+    )
+    h = message.hours
+    return QueueConfig(
+        id=check_id(message.id, "queue.id"),
+        display_name=check_length(message.display_name, "queue.display_name", 200),
+        intents=tuple(message.intents), groups=tuple(g for g in message.groups if g),
+        service_level_percent=message.service_level_percent or 80.0,
+        service_level_seconds=message.service_level_seconds or 20,
+        policy=policy,
+        hours=BusinessHours(time_zone=h.time_zone or "UTC", windows=tuple(h.windows), holidays=tuple(h.holidays),
+                            after_hours_action=h.after_hours_action or "callback"),
+        callback_threshold=seconds(message.callback_threshold, 60.0),
+        overflow_threshold=message.overflow_threshold or 50,
+        simple_intents=tuple(message.simple_intents),
+        expected_handle_time=seconds(message.expected_handle_time, 180.0),
+    )
+
+
+def queue_to_proto(queue: QueueConfig) -> routing_pb2.Queue:
+    p = queue.policy
+    return routing_pb2.Queue(
+        id=queue.id, display_name=queue.display_name, intents=queue.intents, groups=queue.groups,
+        service_level_percent=queue.service_level_percent, service_level_seconds=queue.service_level_seconds,
+        policy=routing_pb2.RoutingPolicy(
+            required_skills=p.required_skills, vip_boost=p.vip_boost, urgent_boost=p.urgent_boost,
+            emotion_threshold=p.emotion_threshold, emotion_boost=p.emotion_boost,
+            aging_per_second=p.aging_per_second, escalate_to_supervisor=p.escalate_to_supervisor,
+            affinity_wait=duration(p.affinity_wait), offer_timeout=duration(p.offer_timeout),
+            max_missed_offers=p.max_missed_offers, supervisor_wait=duration(p.supervisor_wait),
+            emergency_words=p.emergency_words),
+        hours=routing_pb2.BusinessHours(time_zone=queue.hours.time_zone, windows=queue.hours.windows,
+                                        holidays=queue.hours.holidays,
+                                        after_hours_action=queue.hours.after_hours_action),
+        callback_threshold=duration(queue.callback_threshold), overflow_threshold=queue.overflow_threshold,
+        simple_intents=queue.simple_intents, version=queue.version,
+        expected_handle_time=duration(queue.expected_handle_time),
+    )
+
+
+# ----- work --------------------------------------------------------------------------
+
+def work_from_proto(message: routing_pb2.WorkItem) -> Work:
+    if not 0 <= message.emotion_score <= 10:
+        raise InvalidArgument(f"emotion_score is 0..10 (got {message.emotion_score})")
+    return Work(
+        id=check_id(message.id or message.session_id, "work.id (or work.session_id)"),
+        queue_id=require(message.queue_id, "work.queue_id"),
+        channel=channel(message.channel, "work.channel"),
+        session_id=message.session_id or message.id,
+        customer_id=message.customer.customer_id,
+        customer_name=message.customer.display_name,
+        identities=tuple((i.kind, i.value) for i in message.customer.identities),
+        interaction_id=message.interaction_id, language=message.language, intent=message.intent,
+        vip=message.vip, urgent=message.urgent, emotion_score=message.emotion_score,
+        text=check_length(message.text, "work.text", 4000), ticket_id=message.ticket_id,
+        base_priority=message.priority, preferred_agent_id=message.preferred_agent_id,
+    )
+
+
+def work_to_proto(work: Work) -> routing_pb2.WorkItem:
+    message = routing_pb2.WorkItem(
+        id=work.id, queue_id=work.queue_id, channel=CHANNEL_NUMBERS[work.channel], session_id=work.session_id,
+        customer=common_pb2.CustomerRef(
+            customer_id=work.customer_id, display_name=work.customer_name,
+            identities=[common_pb2.Identity(kind=k, value=v) for k, v in work.identities]),  # type: ignore[arg-type]
+        interaction_id=work.interaction_id, language=work.language, intent=work.intent, vip=work.vip,
+        urgent=work.urgent, emotion_score=work.emotion_score, state=work_state_number(work.state),
+        priority=work.priority or work.static_priority, preferred_agent_id=work.preferred_agent_id,
+        offered_agent_id=work.offered_agent_id, assigned_agent_id=work.assigned_agent_id,
+        reasons=[routing_pb2.RoutingReason(code=r.code, detail=r.detail) for r in work.reasons],
+        offer_attempts=work.offer_attempts, transfer_count=work.transfer_count, ticket_id=work.ticket_id,
+        text=work.text, estimated_wait=duration(work.estimated_wait), callback_number=work.callback_number,
+        disposition=work.disposition, sequence=work.seq, bot_worker_id=work.bot_worker,
+    )
+    for field, value in (("enqueue_time", work.enqueue_time), ("answer_time", work.answer_time),
+                         ("end_time", work.end_time)):
+        if value:
+            getattr(message, field).CopyFrom(timestamp(value))
+    return message
+
+
+def position_to_proto(position: Position) -> routing_pb2.QueuePosition:
+    return routing_pb2.QueuePosition(
+        work_id=position.work_id, position=position.position, estimated_wait=duration(position.estimated_wait),
+        callback_offered=position.callback_offered, state=work_state_number(position.state))
+
+
+def stats_to_proto(view: QueueView) -> routing_pb2.QueueStats:
+    w = view.window
+    message = routing_pb2.QueueStats(
+        queue_id=view.queue_id, window=duration(w.window), waiting=view.waiting,
+        longest_wait=duration(view.longest_wait), offered=w.offered, answered=w.answered, abandoned=w.abandoned,
+        service_level=w.service_level, average_speed_of_answer=duration(w.average_speed_of_answer),
+        average_handle_time=duration(w.average_handle_time or view.average_handle_time), transfers=w.transfers,
+        occupancy=view.occupancy, arrival_rate=w.arrival_rate, agents_available=view.agents_available,
+        agents_logged_in=view.agents_logged_in, bot_waiting=view.bot_waiting,
+        expected_wait=duration(view.expected_wait), answered_within_target=w.answered_in_target,
+    )
+    message.as_of.CopyFrom(timestamp(view.as_of))
+    return message

@@ -1,0 +1,314 @@
+"""RoutingService over gRPC: proto ↔ domain, access checks, nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator
+
+import grpc
+
+from omni.routing import convert
+from omni.routing.router import Desktop, Router
+from omni.routing.work import FINISHED_STATES, Work, WorkState
+from omni.runtime.auth import MANAGERS, Role, current_principal
+from omni.runtime.errors import AlreadyExists, Conflict, DomainError, InvalidArgument, NotFound, PermissionDenied
+from omni.runtime.requests import decode_page_token, encode_page_token, mask_paths, page_size, require
+from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
+
+Context = grpc.aio.ServicerContext[object, object]
+AGENT_FIELDS = {"display_name", "groups", "skills", "languages", "capacities", "supervisor"}
+QUEUE_FIELDS = {"display_name", "intents", "groups", "service_level_percent", "service_level_seconds", "policy",
+                "hours", "callback_threshold", "overflow_threshold", "simple_intents", "expected_handle_time"}
+DEFAULT_WINDOW = 15 * 60.0
+MAX_BOT_WAIT = 30.0
+
+
+def _only_self_or_manager(agent_id: str) -> None:
+    principal = current_principal()
+    if principal.role not in MANAGERS and principal.subject != agent_id:
+        raise PermissionDenied(f"{principal.subject} may act only as themselves, not as agent {agent_id}")
+
+
+def _window(value: float) -> float:
+    if value > 24 * 3600:
+        raise InvalidArgument("window is at most 24 hours")
+    return value or DEFAULT_WINDOW
+
+
+class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self.engine = router.engine
+
+    # ----- agents ----------------------------------------------------------------------
+
+    async def CreateAgent(self, request: routing_pb2.CreateAgentRequest, context: Context) -> routing_pb2.Agent:
+        agent = convert.agent_from_proto(request.agent)
+        if agent.id in self.engine.agents:
+            raise AlreadyExists(f"agent {agent.id} exists; use UpdateAgent to change it")
+        return convert.agent_to_proto(await self.router.run(lambda: self.engine.put_agent(agent)))
+
+    async def GetAgent(self, request: routing_pb2.GetAgentRequest, context: Context) -> routing_pb2.Agent:
+        return convert.agent_to_proto(self.engine.agent(require(request.id, "id")))
+
+    async def ListAgents(self, request: routing_pb2.ListAgentsRequest, context: Context) -> \
+            routing_pb2.ListAgentsResponse:
+        size = page_size(request.page_size)
+        after = str((decode_page_token(request.page_token) or {}).get("after", ""))
+        status = convert.agent_status(request.status) if request.status else None
+        agents = sorted((a for a in self.engine.agents.values() if a.id > after
+                         and (not request.group or request.group in a.groups)
+                         and (status is None or a.status is status)), key=lambda a: a.id)
+        page = agents[:size]
+        token = encode_page_token({"after": page[-1].id}) if len(agents) > size else ""
+        return routing_pb2.ListAgentsResponse(agents=[convert.agent_to_proto(a) for a in page], next_page_token=token)
+
+    async def UpdateAgent(self, request: routing_pb2.UpdateAgentRequest, context: Context) -> routing_pb2.Agent:
+        paths = mask_paths(request.update_mask.paths, AGENT_FIELDS, resource="agent")
+        current = self.engine.agent(require(request.agent.id, "agent.id"))
+        if request.agent.version and request.agent.version != current.version:
+            raise Conflict(f"agent {current.id} is at version {current.version}, you sent {request.agent.version}; "
+                           "reload it and apply your change again")
+        merged = convert.agent_to_proto(current)
+        for path in paths:
+            merged.ClearField(path)  # type: ignore[arg-type]
+            field = getattr(request.agent, path)
+            if hasattr(field, "extend"):
+                getattr(merged, path).extend(field)
+            else:
+                setattr(merged, path, field)
+        agent = convert.agent_from_proto(merged)
+        return convert.agent_to_proto(await self.router.run(lambda: self.engine.put_agent(agent)))
+
+    async def SetAgentState(self, request: routing_pb2.SetAgentStateRequest, context: Context) -> routing_pb2.Agent:
+        agent_id = require(request.agent_id, "agent_id")
+        _only_self_or_manager(agent_id)
+        status = convert.agent_status(request.status)
+        agent = await self.router.run(lambda: self.engine.set_agent_status(agent_id, status, request.reason))
+        return convert.agent_to_proto(agent)
+
+    # ----- queues ----------------------------------------------------------------------
+
+    async def CreateQueue(self, request: routing_pb2.CreateQueueRequest, context: Context) -> routing_pb2.Queue:
+        queue = convert.queue_from_proto(request.queue)
+        if queue.id in self.engine.queues:
+            raise AlreadyExists(f"queue {queue.id} exists; use UpdateQueue to change it")
+        await self.router.repo.save_queue(queue)
+        await self.router.run(lambda: self.engine.put_queue(queue))
+        return convert.queue_to_proto(queue)
+
+    async def GetQueue(self, request: routing_pb2.GetQueueRequest, context: Context) -> routing_pb2.Queue:
+        return convert.queue_to_proto(self.engine.queue(require(request.id, "id")))
+
+    async def ListQueues(self, request: routing_pb2.ListQueuesRequest, context: Context) -> \
+            routing_pb2.ListQueuesResponse:
+        size = page_size(request.page_size)
+        after = str((decode_page_token(request.page_token) or {}).get("after", ""))
+        queues = sorted((q for q in self.engine.queues.values() if q.id > after), key=lambda q: q.id)
+        page = queues[:size]
+        token = encode_page_token({"after": page[-1].id}) if len(queues) > size else ""
+        return routing_pb2.ListQueuesResponse(queues=[convert.queue_to_proto(q) for q in page], next_page_token=token)
+
+    async def UpdateQueue(self, request: routing_pb2.UpdateQueueRequest, context: Context) -> routing_pb2.Queue:
+        paths = mask_paths(request.update_mask.paths, QUEUE_FIELDS, resource="queue")
+        current = self.engine.queue(require(request.queue.id, "queue.id"))
+        if request.queue.version and request.queue.version != current.version:
+            raise Conflict(f"queue {current.id} is at version {current.version}, you sent {request.queue.version}; "
+                           "reload it and apply your change again")
+        merged = convert.queue_to_proto(current)
+        for path in paths:
+            merged.ClearField(path)  # type: ignore[arg-type]
+            field = getattr(request.queue, path)
+            if hasattr(field, "extend"):
+                getattr(merged, path).extend(field)
+            elif hasattr(field, "CopyFrom"):
+                getattr(merged, path).CopyFrom(field)
+            else:
+                setattr(merged, path, field)
+        queue = dataclasses.replace(convert.queue_from_proto(merged), version=current.version + 1)
+        await self.router.repo.save_queue(queue)
+        await self.router.run(lambda: self.engine.put_queue(queue))
+        return convert.queue_to_proto(queue)
+
+    # ----- work ------------------------------------------------------------------------
+
+    async def EnqueueWork(self, request: routing_pb2.EnqueueWorkRequest, context: Context) -> routing_pb2.WorkItem:
+        work = convert.work_from_proto(request.work)
+        self.engine.queue(work.queue_id)
+        return convert.work_to_proto(await self.router.enqueue(work))
+
+    async def _work(self, work_id: str) -> Work:
+        work_id = require(work_id, "work_id")
+        live = self.engine.work.get(work_id)
+        found = live or await self.router.repo.get_work(work_id)
+        if found is None:
+            raise NotFound(f"work {work_id} does not exist")
+        principal = current_principal()
+        if principal.role is Role.CUSTOMER:
+            if principal.session_id != found.session_id:
+                raise PermissionDenied("customers may see only the work of their own session")
+        elif principal.role is Role.AGENT and found.queue_id in self.engine.queues and \
+                not principal.may_see_group(self.engine.queues[found.queue_id].groups):
+            raise PermissionDenied(f"work {work_id} is in queue {found.queue_id}, outside your groups")
+        return found
+
+    async def GetWorkItem(self, request: routing_pb2.GetWorkItemRequest, context: Context) -> routing_pb2.WorkItem:
+        return convert.work_to_proto(await self._work(request.id))
+
+    async def ListWorkItems(self, request: routing_pb2.ListWorkItemsRequest, context: Context) -> \
+            routing_pb2.ListWorkItemsResponse:
+        size = page_size(request.page_size)
+        after = int((decode_page_token(request.page_token) or {}).get("after", 0))
+        state = convert.work_state(request.state) if request.state else None
+        principal = current_principal()
+        if request.queue_id:
+            queue = self.engine.queue(request.queue_id)
+            if not principal.may_see_group(queue.groups):
+                raise PermissionDenied(f"queue {queue.id} is outside your groups")
+        if state in FINISHED_STATES:
+            assert state is not None
+            found = await self.router.repo.finished_work(request.queue_id, state, after, size + 1)
+        else:
+            found = sorted((w for w in self.engine.work.values() if w.seq > after
+                            and (not request.queue_id or w.queue_id == request.queue_id)
+                            and (state is None or w.state is state)
+                            and principal.may_see_group(self.engine.queues[w.queue_id].groups)),
+                           key=lambda w: w.seq)[:size + 1]
+        page = found[:size]
+        token = encode_page_token({"after": page[-1].seq}) if len(found) > size else ""
+        return routing_pb2.ListWorkItemsResponse(work_items=[convert.work_to_proto(w) for w in page],
+                                                 next_page_token=token)
+
+    async def WatchPosition(self, request: routing_pb2.WatchPositionRequest, context: Context) -> \
+            AsyncIterator[routing_pb2.QueuePosition]:
+        work = await self._work(request.work_id)
+        last: routing_pb2.QueuePosition | None = None
+        while True:
+            if work.id in self.engine.work:
+                position = convert.position_to_proto(self.engine.position(work.id))
+            else:
+                stored = await self.router.repo.get_work(work.id)
+                state = stored.state if stored else WorkState.COMPLETED
+                position = routing_pb2.QueuePosition(work_id=work.id, state=convert.work_state_number(state))
+            if position != last:
+                yield position
+                last = position
+            if position.position == 0:
+                return
+            await self.router.moved(5.0)
+
+    async def AbandonWork(self, request: routing_pb2.AbandonWorkRequest, context: Context) -> routing_pb2.WorkItem:
+        work = await self._work(request.work_id)
+        return convert.work_to_proto(await self.router.run(lambda: self.engine.abandon(work.id)))
+
+    async def ScheduleCallback(self, request: routing_pb2.ScheduleCallbackRequest, context: Context) -> \
+            routing_pb2.WorkItem:
+        work = await self._work(request.work_id)
+        return convert.work_to_proto(await self.router.run(
+            lambda: self.engine.schedule_callback(work.id, request.number)))
+
+    async def TransferWork(self, request: routing_pb2.TransferWorkRequest, context: Context) -> routing_pb2.WorkItem:
+        work = await self._work(request.work_id)
+        principal = current_principal()
+        if principal.role not in MANAGERS and principal.subject != work.assigned_agent_id:
+            raise PermissionDenied(f"only the agent holding work {work.id} or a supervisor may transfer it")
+        return convert.work_to_proto(await self.router.run(lambda: self.engine.transfer(
+            work.id, request.reason, request.target_queue_id, request.target_agent_id)))
+
+    # ----- agent desktop ---------------------------------------------------------------
+
+    async def AgentSession(self, request_iterator: AsyncIterator[routing_pb2.AgentCommand], context: Context) -> \
+            AsyncIterator[routing_pb2.AgentEvent]:
+        first = await anext(aiter(request_iterator), None)
+        if first is None or first.WhichOneof("command") != "login":
+            raise InvalidArgument("the first command on AgentSession must be login")
+        agent_id = require(first.login.agent_id, "login.agent_id")
+        _only_self_or_manager(agent_id)
+        self.engine.agent(agent_id)
+        desktop = await self.router.attach(agent_id)
+        reader = asyncio.create_task(self._commands(request_iterator, desktop), name=f"desktop {agent_id}")
+        try:
+            while True:
+                event = await desktop.events.get()
+                if event is None:
+                    return
+                yield event
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+            await self.router.detach(desktop)
+
+    async def _commands(self, commands: AsyncIterator[routing_pb2.AgentCommand], desktop: Desktop) -> None:
+        agent_id = desktop.agent_id
+        try:
+            async for command in commands:
+                try:
+                    await self._command(agent_id, command, desktop)
+                except DomainError as exc:
+                    desktop.send(routing_pb2.AgentEvent(error=exc.message))
+        except (grpc.aio.AioRpcError, asyncio.CancelledError):
+            pass
+        finally:
+            desktop.close()
+
+    async def _command(self, agent_id: str, command: routing_pb2.AgentCommand, desktop: Desktop) -> None:
+        kind = command.WhichOneof("command")
+        engine = self.engine
+        if kind == "set_state":
+            status = convert.agent_status(command.set_state.status)
+            await self.router.run(lambda: engine.set_agent_status(agent_id, status, command.set_state.reason))
+        elif kind == "accept":
+            work_id = self.router.resolve_offer(agent_id, command.accept.offer_id)
+            await self.router.run(lambda: engine.accept(agent_id, work_id))
+        elif kind == "reject":
+            work_id = self.router.resolve_offer(agent_id, command.reject.offer_id)
+            await self.router.run(lambda: engine.reject(agent_id, work_id, command.reject.reason or "rejected"))
+        elif kind == "wrap_up":
+            work_id = require(command.wrap_up.work_id, "wrap_up.work_id")
+            await self.router.run(lambda: engine.complete(agent_id, work_id, command.wrap_up.disposition))
+        elif kind == "heartbeat":
+            desktop.send(routing_pb2.AgentEvent(agent=convert.agent_to_proto(engine.agent(agent_id))))
+        elif kind == "login":
+            raise InvalidArgument("already logged in on this stream")
+
+    # ----- bots ------------------------------------------------------------------------
+
+    async def TakeBotWork(self, request: routing_pb2.TakeBotWorkRequest, context: Context) -> \
+            routing_pb2.TakeBotWorkResponse:
+        worker = require(request.worker_id, "worker_id")
+        for queue_id in request.queue_ids:
+            self.engine.queue(queue_id)
+        deadline = asyncio.get_running_loop().time() + min(MAX_BOT_WAIT, convert.seconds(request.wait, 0.0))
+        while True:
+            taken = await self.router.run(lambda: self.engine.take_bot_work(worker, request.queue_ids))
+            if taken is not None:
+                return routing_pb2.TakeBotWorkResponse(work=convert.work_to_proto(taken))
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return routing_pb2.TakeBotWorkResponse()
+            await self.router.moved(remaining)
+
+    async def CompleteBotWork(self, request: routing_pb2.CompleteBotWorkRequest, context: Context) -> \
+            routing_pb2.WorkItem:
+        work_id = require(request.work_id, "work_id")
+        return convert.work_to_proto(await self.router.run(lambda: self.engine.complete_bot_work(
+            work_id, request.resolved, request.handoff_queue_id, request.reason)))
+
+    # ----- statistics ------------------------------------------------------------------
+
+    async def GetQueueStats(self, request: routing_pb2.GetQueueStatsRequest, context: Context) -> \
+            routing_pb2.QueueStats:
+        window = _window(convert.seconds(request.window, DEFAULT_WINDOW))
+        return convert.stats_to_proto(self.engine.queue_stats(require(request.queue_id, "queue_id"), window))
+
+    async def ListQueueStats(self, request: routing_pb2.ListQueueStatsRequest, context: Context) -> \
+            routing_pb2.ListQueueStatsResponse:
+        window = _window(convert.seconds(request.window, DEFAULT_WINDOW))
+        return routing_pb2.ListQueueStatsResponse(stats=[
+            convert.stats_to_proto(self.engine.queue_stats(q, window)) for q in sorted(self.engine.queues)])
+
+
+__all__ = ["RoutingServicer"]

@@ -1,0 +1,32 @@
+"""Settings of the routing service (OMNI_* environment variables)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from omni.runtime.config import ServiceSettings
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RoutingSettings(ServiceSettings):
+    # Tickets service (customer context: VIP tier, last agent, screen pop); empty: none.
+    tickets_addr: str = ""
+    # Knowledge service (suggestions in the screen pop); empty: none.
+    knowledge_addr: str = ""
+    # Deadline of each call to tickets / knowledge; routing never waits longer.
+    context_timeout: float = 0.5
+    # An agent whose desktop stream is gone this long becomes offline; their offers move on.
+    desktop_grace: float = 15.0
+    # Contacts naming a queue routing does not know go here (if it exists).
+    default_queue: str = "general"
+    # Longest sleep of the timer loop (offer timeouts, holds) between deadlines.
+    timer_resolution: float = 0.2
+
+
+def from_runtime(base: ServiceSettings) -> RoutingSettings:
+    if isinstance(base, RoutingSettings):
+        return base
+    own = RoutingSettings.from_env({"OMNI_JWT_SECRET": base.jwt_secret, **os.environ})
+    shared = {f.name: getattr(base, f.name) for f in dataclasses.fields(ServiceSettings)}
+    return dataclasses.replace(own, **shared)

@@ -1,0 +1,72 @@
+"""The routing service over gRPC: queues, agents, work, statistics, access."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from omni.runtime.auth import Role
+from omnichannel.routing.v1 import routing_pb2
+from tests.routing.conftest import CHAT, RoutingClient, seconds
+
+
+async def test_queue_stats_for_the_operator(routing: RoutingClient) -> None:
+    await routing.queue("billing", service_level_percent=80, service_level_seconds=20)
+    for i in range(3):
+        await routing.enqueue(f"W-{i}", "billing", channel=CHAT, intent="refund")
+    service = routing.token_for(Role.SERVICE, "operator")
+    stats = await routing.stub.GetQueueStats(routing_pb2.GetQueueStatsRequest(queue_id="billing",
+                                                                              window=seconds(60)), metadata=service)
+    assert stats.waiting == 3 and stats.offered == 3 and stats.agents_logged_in == 0
+    assert stats.arrival_rate == pytest.approx(3 / 60)
+    assert stats.window.seconds == 60 and stats.HasField("as_of")
+    await routing.agent("A-1", groups=("billing",))
+    listed = await routing.stub.ListQueueStats(routing_pb2.ListQueueStatsRequest(), metadata=service)
+    [billing] = listed.stats
+    assert billing.agents_logged_in == 1 and billing.waiting == 0  # 3 chats offered to A-1's 3 slots
+    await routing.stub.AbandonWork(routing_pb2.AbandonWorkRequest(work_id="W-0"), metadata=service)
+    after = await routing.stub.GetQueueStats(routing_pb2.GetQueueStatsRequest(queue_id="billing"), metadata=service)
+    assert after.abandoned == 1
+
+
+async def test_bad_input_gets_actionable_errors(routing: RoutingClient) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as missing:
+        await routing.stub.GetQueueStats(routing_pb2.GetQueueStatsRequest(queue_id="nope"), metadata=routing.admin)
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND and "does not exist" in (missing.value.details() or "")
+    with pytest.raises(grpc.aio.AioRpcError) as skill:
+        await routing.stub.CreateAgent(routing_pb2.CreateAgentRequest(agent=routing_pb2.Agent(
+            id="A-1", skills=[routing_pb2.Skill(name="billing", proficiency=7)])), metadata=routing.admin)
+    assert skill.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "1..5" in (skill.value.details() or "")
+    await routing.queue("general")
+    with pytest.raises(grpc.aio.AioRpcError) as again:
+        await routing.queue("general")
+    assert again.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    await routing.enqueue("W-1")
+    with pytest.raises(grpc.aio.AioRpcError) as transfer:
+        await routing.stub.TransferWork(routing_pb2.TransferWorkRequest(work_id="W-1", target_queue_id="general"),
+                                        metadata=routing.admin)
+    assert transfer.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "reason" in (transfer.value.details() or "")
+
+
+async def test_agents_act_only_as_themselves_and_customers_see_only_their_session(routing: RoutingClient) -> None:
+    await routing.queue("general")
+    await routing.agent("A-1", available=False)
+    other = routing.token_for(Role.AGENT, "A-2", groups=("general",))
+    with pytest.raises(grpc.aio.AioRpcError) as denied:
+        await routing.stub.SetAgentState(routing_pb2.SetAgentStateRequest(
+            agent_id="A-1", status=routing_pb2.AGENT_STATUS_AVAILABLE), metadata=other)
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.aio.AioRpcError) as create:
+        await routing.stub.CreateQueue(routing_pb2.CreateQueueRequest(queue=routing_pb2.Queue(id="x")),
+                                       metadata=other)
+    assert create.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    await routing.enqueue("S-1")
+    stranger = routing.token_for(Role.CUSTOMER, "C-9", session_id="S-2")
+    with pytest.raises(grpc.aio.AioRpcError) as peek:
+        await routing.stub.GetWorkItem(routing_pb2.GetWorkItemRequest(id="S-1"), metadata=stranger)
+    assert peek.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    owner = routing.token_for(Role.CUSTOMER, "C-1", session_id="S-1")
+    positions = routing.stub.WatchPosition(routing_pb2.WatchPositionRequest(work_id="S-1"), metadata=owner)
+    first = await anext(aiter(positions))
+    assert first.position == 1 and first.state == routing_pb2.WORK_STATE_WAITING
+    positions.cancel()
