@@ -286,6 +286,10 @@ class RoutingEngine:
         self._seq = max(self._seq, work.seq)
         if work.queue_id not in self.queues:
             return
+        stats = self._stats[work.queue_id]
+        stats.record(work.enqueue_time, Kind.ARRIVED)
+        if work.answer_time:
+            stats.record(work.answer_time, Kind.ANSWERED, work.answer_time - work.enqueue_time)
         if work.state is WorkState.OFFERED:
             # The offer died with the old process; the agent's desktop will get a fresh one.
             work.state, work.offered_agent_id = WorkState.WAITING, ""
