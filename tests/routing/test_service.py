@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 import pytest
 
@@ -70,3 +72,20 @@ async def test_agents_act_only_as_themselves_and_customers_see_only_their_sessio
     first = await anext(aiter(positions))
     assert first.position == 1 and first.state == routing_pb2.WORK_STATE_WAITING
     positions.cancel()
+
+
+async def test_demo_seed_is_idempotent(routing: RoutingClient, authority: Any) -> None:
+    from omni.devstack import StackInfo
+    from omni.routing import demo
+
+    info = StackInfo(nats_url="", mongo_url="", addresses={"routing": routing.host.address}, ports={}, data_dir="")
+    token = authority.mint("devstack", Role.SERVICE)
+    await demo.seed(info, token)
+    await demo.seed(info, token)
+    queues = await routing.stub.ListQueues(routing_pb2.ListQueuesRequest(), metadata=routing.admin)
+    assert {"general", "billing", "complaints", "tech_internet"} <= {q.id for q in queues.queues}
+    agents = await routing.stub.ListAgents(routing_pb2.ListAgentsRequest(), metadata=routing.admin)
+    by_id = {a.id: a for a in agents.agents}
+    assert set(by_id["A-1001"].groups) >= {"general", "billing", "complaints"}
+    assert by_id["S-2001"].supervisor and list(by_id["A-1002"].languages) == ["en"]
+    assert list(by_id["A-1003"].languages) == ["zh"]
