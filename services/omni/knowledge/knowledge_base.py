@@ -198,7 +198,9 @@ class KnowledgeBase:
             raise InvalidArgument("query is required")
         where = self._visible(reader, where)
         fingerprint = hashlib.sha256(repr((query, where)).encode()).hexdigest()[:12]
-        position = decode_page_token(page_token) or {"offset": 0, "query": fingerprint}
+        position = decode_page_token(page_token)
+        if position is None:
+            position = {"offset": 0, "query": fingerprint}
         if position.get("query") != fingerprint or not isinstance(position.get("offset"), int):
             raise InvalidArgument("page_token belongs to another query or filter; start again without it")
         offset: int = position["offset"]
