@@ -23,7 +23,11 @@ def content(title: str, body: str = "", *, language: str = "en", audience: Audie
                    audience=audience, category_path=(category,) if category else ())
 
 
-def published(article_id: str, c: Content, stats: Stats = Stats()) -> Article:
+NO_STATS = Stats()
+ANY = Filter()
+
+
+def published(article_id: str, c: Content, stats: Stats = NO_STATS) -> Article:
     draft = articles.create(article_id, c, "S-1", NOW)
     review = articles.transition(draft, Status.REVIEW, NOW)
     return dataclasses.replace(articles.transition(review, Status.PUBLISHED, NOW), stats=stats)
@@ -33,7 +37,7 @@ def snapshot(*items: Article) -> IndexSnapshot:
     return IndexSnapshot(list(items), [document_terms(a) for a in items])
 
 
-def ids(snap: IndexSnapshot, query: str, where: Filter = Filter(), **kwargs: object) -> list[str]:
+def ids(snap: IndexSnapshot, query: str, where: Filter = ANY, **kwargs: object) -> list[str]:
     order, _ = snap.rank(text.query_terms(query), where, **kwargs)  # type: ignore[arg-type]
     return [snap.articles[int(i)].id for i in order]
 

@@ -169,13 +169,13 @@ async def test_publish_edit_rollback_change_the_served_version_and_drafts_never_
     assert await served_body(kb, "warranty", agent) == []
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
     """Wait for another replica to catch up (an event hop); not a timing assertion."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while not await check():
         if loop.time() > deadline:
-            raise AssertionError(f"{check.__name__} still false after {timeout:.0f}s")
+            raise AssertionError(f"{check.__name__} still false after {within:.0f}s")
         await asyncio.sleep(0.1)
 
 
@@ -277,8 +277,8 @@ async def test_callers_and_bad_input_get_actionable_errors(
                             metadata=editor)
     await kb.CreateCategory(pb.CreateCategoryRequest(category_id="refunds", category=pb.Category(
         name="Refunds", parent_id="orders")), metadata=editor)
-    status, message = await code(kb.CreateCategory(pb.CreateCategoryRequest(category_id="refunds-2", category=pb.Category(
-        name="Refunds", parent_id="orders")), metadata=editor))
+    twin = pb.CreateCategoryRequest(category_id="refunds-2", category=pb.Category(name="Refunds", parent_id="orders"))
+    status, message = await code(kb.CreateCategory(twin, metadata=editor))
     assert status == grpc.StatusCode.ALREADY_EXISTS and "named 'Refunds' already exists" in message
     tree = await kb.ListCategories(pb.ListCategoriesRequest(recursive=True), metadata=agent)
     assert [list(c.path) for c in tree.categories] == [["Orders"], ["Orders", "Refunds"]]
