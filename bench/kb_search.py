@@ -21,19 +21,28 @@ import re
 import statistics
 import time
 
+import jieba
+
 from omni.knowledge import articles, text
+from omni.knowledge.demo import demo_content
 from omni.knowledge.live_index import LiveIndex
 from omni.knowledge.model import Article, Audience, Content, Status
 from omni.knowledge.search import Filter, IndexSnapshot
 
-EN = ("refund return order parcel tracking delivery courier address invoice payment card membership renewal "
-      "password account sign-in locked complaint supervisor opening hours holiday weekend shipping fee express "
-      "warranty repair damaged missing late cancel subscription discount coupon voucher store credit exchange size "
-      "colour stock preorder gift wrapping receipt tax company bank transfer alipay wechat phone email chat callback "
-      "agent queue wait app update notification privacy data delete export").split()
-ZH = ("退款 退货 订单 包裹 物流 快递 配送 地址 发票 付款 银行卡 会员 续费 密码 账户 登录 锁定 投诉 主管 营业 时间 节假日 周末 运费 "
-      "次日达 保修 维修 破损 丢失 延误 取消 订阅 折扣 优惠券 代金券 余额 换货 尺码 颜色 库存 预售 礼品 包装 收据 税号 公司 转账 "
-      "支付宝 微信 电话 邮件 在线 回电 客服 排队 等待 应用 更新 通知 隐私 数据 删除 导出").split()
+
+def vocabulary(chinese: bool) -> list[str]:
+    """Words of the demo knowledge base, so generated articles read like support content."""
+    found: dict[str, None] = {}
+    for item in demo_content()["articles"]:
+        if item["language"].startswith("zh") != chinese:
+            continue
+        words = jieba.lcut(item["title"] + item["body"]) if chinese else re.findall(r"[a-z]+", item["body"].lower())
+        found.update(dict.fromkeys(w for w in words if len(w) >= (2 if chinese else 3) and w.isalpha()))
+    return list(found)
+
+
+EN = vocabulary(chinese=False)
+ZH = vocabulary(chinese=True)
 NOW = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
 
 
