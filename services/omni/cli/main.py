@@ -57,8 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-seed", action="store_true", help="do not load demo data")
     run.set_defaults(func=cmd_run)
 
-    from omni.cli import report, simulate, tour
+    from omni.cli import agent, report, simulate, tour
 
+    agent.add_parser(commands)
     simulate.add_parser(commands)
     report.add_parser(commands)
     tour.add_parser(commands)

@@ -1,0 +1,77 @@
+"""`omni agent` as an agent uses it: a subprocess reading commands on stdin."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from omni.runtime.auth import Role
+from omnichannel.routing.v1 import routing_pb2
+from tests.conftest import TEST_SECRET
+from tests.routing.conftest import CHAT, RoutingClient
+
+
+class Terminal:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.seen: list[str] = []
+
+    async def type(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write((line + "\n").encode())
+        await self.process.stdin.drain()
+
+    async def expect(self, prefix: str) -> str:
+        assert self.process.stdout is not None
+        while True:
+            try:
+                raw = await asyncio.wait_for(self.process.stdout.readline(), 15)
+            except TimeoutError:
+                raise AssertionError(f"omni agent did not print {prefix!r} within 15 s; saw {self.seen}") from None
+            assert raw, f"omni agent exited before printing {prefix!r}; saw {self.seen}"
+            line = raw.decode().rstrip()
+            self.seen.append(line)
+            if line.startswith(prefix):
+                return line
+
+
+async def test_agent_logs_in_takes_an_offer_and_wraps_up(routing: RoutingClient, authority: object) -> None:
+    await routing.queue("general")
+    await routing.agent("A-1", available=False)
+    token = routing.token_for(Role.AGENT, "A-1", groups=("general",))[0][1].removeprefix("Bearer ")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "omni.cli.main", "agent", "--agent", "A-1", "--routing", routing.host.address,
+        "--token", token, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={"OMNI_JWT_SECRET": TEST_SECRET, "PATH": "/usr/bin:/bin"})
+    terminal = Terminal(process)
+    try:
+        await terminal.expect("STATE offline")
+        await terminal.type("state available")
+        await terminal.expect("STATE available")
+        await routing.enqueue("S-1", channel=CHAT, text="退款还没到账", language="zh", vip=True)
+        offer = await terminal.expect("OFFER S-1#1 chat queue=general")
+        assert "vip_boost" in offer
+        assert "degraded:" in await terminal.expect("  degraded")
+        await terminal.type("accept")
+        await terminal.expect("ASSIGNED S-1")
+        await terminal.type("reply S-1 hello")
+        assert "sessions" in await terminal.expect("ERROR")
+        await terminal.type("wrap S-1 refund_explained")
+        await terminal.expect("WRAPPED S-1")
+        await terminal.expect("STATE available")
+        work = await routing.work("S-1")
+        assert work.state == routing_pb2.WORK_STATE_COMPLETED and work.disposition == "refund_explained"
+
+        await routing.enqueue("S-2", channel=CHAT)
+        await terminal.expect("OFFER S-2#1")
+        await terminal.type("reject S-2#1 not my topic")
+        await terminal.expect("REVOKED S-2#1")
+        await terminal.type("state bogus")
+        assert "state is one of" in await terminal.expect("ERROR")
+        await terminal.type("quit")
+        assert await asyncio.wait_for(process.wait(), 10) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
