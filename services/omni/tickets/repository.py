@@ -451,13 +451,5 @@ def _interaction_from_doc(doc: Document) -> StoredInteraction:
     )
 
 
-def conflicts_docs(conflicts: list[IdentityConflict]) -> list[Document]:
-    return [_plain(dataclasses.asdict(c)) for c in conflicts]
-
-
 def customer_changes(customer: Customer, paths: Sequence[str]) -> dict[str, Any]:
     return {path: _plain(getattr(customer, path)) for path in paths}
-
-
-def ticket_changes(ticket: Ticket, paths: Sequence[str]) -> dict[str, Any]:
-    return {path: _plain(getattr(ticket, path)) for path in paths}
