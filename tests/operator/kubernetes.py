@@ -11,6 +11,13 @@ import aiohttp
 import kmock
 from kopf.testing import KopfRunner
 
+# Import the operator (and kr8s → httpx_ws → anyio's lazy modules) here, in the main thread at
+# collection time. Otherwise KopfRunner's thread imports them while the test's thread also runs
+# pytest's assertion rewriter (anyio is a pytest plugin, so its modules are rewritten), and
+# CPython 3.11.7's AST constructor, whose recursion counter is shared per interpreter, fails with
+# "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905).
+import agentpool_operator.main  # noqa: F401
+
 NAMESPACE = "contact"
 VERBS = {"list", "watch", "get", "create", "patch", "update", "delete"}
 POOLS = f"/apis/omnichannel.dev/v1alpha1/namespaces/{NAMESPACE}/agentpools"
