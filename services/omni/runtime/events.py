@@ -95,8 +95,9 @@ class EventBus:
     async def ensure_streams(self) -> None:
         """Create or update every stream; safe for several services to run at once."""
         for domain in (*DOMAINS, "deadletter"):
+            name = stream_name(domain)
             config = StreamConfig(
-                name=stream_name(domain),
+                name=name,
                 subjects=[f"{SUBJECT_ROOT}.{domain}.>"],
                 num_replicas=self._replicas,
                 # Two minutes of publish-id memory: covers client retries after a reconnect.
@@ -106,7 +107,7 @@ class EventBus:
                 await self.js.add_stream(config)
             except BadRequestError:
                 # Exists with other settings (e.g. replicas raised by an operator): keep them.
-                existing = (await self.js.stream_info(config.name)).config
+                existing = (await self.js.stream_info(name)).config
                 if set(existing.subjects or ()) != set(config.subjects or ()):
                     existing.subjects = config.subjects
                     await self.js.update_stream(existing)
