@@ -4,6 +4,7 @@ and the record of processed events that makes consumers idempotent."""
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -14,6 +15,17 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from omni.runtime.errors import Conflict, NotFound
+
+
+def plain(value: Any) -> Any:
+    """A domain value as BSON can store it: enums by value, containers walked."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
 
 Document = dict[str, Any]
 # Collection name -> the indexes it needs. Each repository declares its own.

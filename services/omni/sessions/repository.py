@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import enum
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from bson.binary import Binary
 from pymongo import ASCENDING, DESCENDING, IndexModel
@@ -15,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 
 from omni.runtime.errors import Conflict, NotFound
 from omni.runtime.requests import decode_page_token, encode_page_token
-from omni.runtime.storage import Document, IndexDeclarations, update_versioned
+from omni.runtime.storage import Document, IndexDeclarations, plain, update_versioned
 from omni.sessions.identities import match_keys
 from omni.sessions.model import (
     Attachment,
@@ -46,16 +45,6 @@ INDEXES: IndexDeclarations = {
 # Attempts at a read-modify-write before giving the caller ABORTED.
 _MUTATE_ATTEMPTS = 8
 T = TypeVar("T")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _message(doc: Document) -> Message:
@@ -107,7 +96,7 @@ class SessionRepository:
         self._region = default_region
 
     def _doc(self, session: Session) -> Document:
-        doc: Document = _plain(dataclasses.asdict(session))
+        doc: Document = plain(dataclasses.asdict(session))
         doc["_id"] = doc.pop("id")
         # Derived fields, stored only to be queried.
         doc["identity_keys"] = match_keys(session.identities, self._region)
@@ -196,7 +185,7 @@ class SessionRepository:
     async def store_attachment(self, session_id: str, attachment: Attachment, content: bytes | None) -> None:
         await self._attachments.replace_one(
             {"_id": attachment.id},
-            {**_plain(dataclasses.asdict(attachment)), "_id": attachment.id, "session_id": session_id,
+            {**plain(dataclasses.asdict(attachment)), "_id": attachment.id, "session_id": session_id,
              "content": Binary(content) if content is not None else None},
             upsert=True,
         )

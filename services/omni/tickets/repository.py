@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,7 +21,7 @@ from pymongo.errors import DuplicateKeyError
 
 from omni.runtime.errors import NotFound
 from omni.runtime.requests import decode_page_token, encode_page_token
-from omni.runtime.storage import Document, IndexDeclarations, update_versioned, utcnow
+from omni.runtime.storage import Document, IndexDeclarations, plain, update_versioned, utcnow
 from omni.tickets.identities import Identity, Kind
 from omni.tickets.lifecycle import ACTIVE, Priority, Status
 from omni.tickets.model import Customer, IdentityConflict, Link, LinkKind, Note, Sla, Ticket
@@ -73,22 +72,12 @@ ORDERS: Mapping[str, tuple[str, int]] = {
 Session = AsyncClientSession | None
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _identity(doc: Mapping[str, str]) -> Identity:
     return Identity(Kind(doc["kind"]), doc["value"])
 
 
 def customer_to_doc(customer: Customer) -> Document:
-    doc: Document = _plain(dataclasses.asdict(customer))
+    doc: Document = plain(dataclasses.asdict(customer))
     doc["_id"] = doc.pop("id")
     return doc
 
@@ -113,7 +102,7 @@ def customer_from_doc(doc: Document) -> Customer:
 
 
 def ticket_to_doc(ticket: Ticket) -> Document:
-    doc: Document = _plain(dataclasses.asdict(ticket))
+    doc: Document = plain(dataclasses.asdict(ticket))
     doc["_id"] = doc.pop("id")
     doc["priority"] = int(ticket.priority)
     doc.update(_sla_watch(ticket))
@@ -258,21 +247,21 @@ class TicketRepository:
 
     async def report_conflict(self, customer_id: str, conflict: IdentityConflict, session: Session = None) -> None:
         await self.customers.update_one(
-            {"_id": customer_id, "conflicts.identity": {"$ne": _plain(dataclasses.asdict(conflict.identity))}},
-            {"$push": {"conflicts": _plain(dataclasses.asdict(conflict))}},
+            {"_id": customer_id, "conflicts.identity": {"$ne": plain(dataclasses.asdict(conflict.identity))}},
+            {"$push": {"conflicts": plain(dataclasses.asdict(conflict))}},
             session=session,
         )
 
     async def update_customer(self, customer_id: str, expected_version: int, changes: Mapping[str, Any],
                               session: Session = None) -> Customer:
         doc = await update_versioned(self.customers, {"_id": customer_id}, expected_version,
-                                     {"$set": {**_plain(dict(changes)), "updated_at": utcnow()}},
+                                     {"$set": {**plain(dict(changes)), "updated_at": utcnow()}},
                                      what=f"customer {customer_id}", session=session)
         return customer_from_doc(doc)
 
     async def set_customer_fields(self, customer_id: str, changes: Mapping[str, Any], session: Session = None) -> None:
         await self.customers.update_one({"_id": customer_id},
-                                        {"$set": {**_plain(dict(changes)), "updated_at": utcnow()},
+                                        {"$set": {**plain(dict(changes)), "updated_at": utcnow()},
                                          "$inc": {"version": 1}}, session=session)
 
     async def list_customers(self, *, tag: str, tier: str, size: int, token: str) -> tuple[list[Customer], str]:
@@ -398,7 +387,7 @@ class TicketRepository:
         return _interaction_from_doc(doc) if doc else None
 
     async def insert_interaction(self, record: StoredInteraction, session: Session = None) -> None:
-        doc = _plain(dataclasses.asdict(record))
+        doc = plain(dataclasses.asdict(record))
         doc["_id"] = doc.pop("id")
         doc["raw"] = Binary(record.raw)
         await self.interactions.insert_one(doc, session=session)
@@ -452,4 +441,4 @@ def _interaction_from_doc(doc: Document) -> StoredInteraction:
 
 
 def customer_changes(customer: Customer, paths: Sequence[str]) -> dict[str, Any]:
-    return {path: _plain(getattr(customer, path)) for path in paths}
+    return {path: plain(getattr(customer, path)) for path in paths}
