@@ -230,7 +230,9 @@ class Consumer:
         while not self._stopping.is_set():
             try:
                 messages = await self._subscription.fetch(self._batch, timeout=0.5)
-            except nats.errors.TimeoutError:
+            except TimeoutError:
+                # nats-py raises its own TimeoutError or, when the deadline runs out between its
+                # two pull requests, the builtin one: both only mean "nothing to fetch yet".
                 continue
             except (nats.errors.ConnectionClosedError, nats.errors.DrainTimeoutError):
                 return
