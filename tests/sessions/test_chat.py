@@ -141,3 +141,23 @@ async def test_customer_token_cannot_read_another_session_or_call_agent_methods(
     with pytest.raises(grpc.aio.AioRpcError) as denied:
         await stack.sessions.SendReply(pb.SendReplyRequest(session_id=first, text="x"), metadata=customer)
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_a_flooding_visitor_is_slowed_down_and_nothing_over_the_limit_is_stored(stack) -> None:
+    supervisor = stack.token(Role.SUPERVISOR, "S-1")
+    async with websockets.connect(stack.ws_url) as ws:
+        await ws.send(json.dumps({"start": {"handle": "web-flood"}}))
+        session_id = (await _next(ws, "started"))["session_id"]
+        for i in range(25):
+            await ws.send(json.dumps({"text": {"text": f"spam {i}"}}))
+        echoed, refused = 0, 0
+        while echoed + refused < 25:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            echoed += "message" in frame
+            if "error" in frame:
+                assert "too many messages" in frame["error"] and "send it again in" in frame["error"]
+                refused += 1
+    # A burst of 10 goes through, then about one a second (sending 25 frames takes well under 5 s).
+    assert 10 <= echoed <= 15 and refused == 25 - echoed
+    stored = await stack.sessions.GetSession(pb.GetSessionRequest(id=session_id), metadata=supervisor)
+    assert len(stored.messages) == echoed

@@ -9,6 +9,7 @@ import pytest
 from omni.runtime.errors import FailedPrecondition, Unavailable
 from omni.runtime.processes import free_port
 from omni.sessions.classifier import KeywordClassifier, detect_language
+from omni.sessions.flood import TokenBucket
 from omni.sessions.identities import match_key
 from omni.sessions.ivr import DEFAULT_FLOW, ContactFlowError, parse_flow
 from omni.sessions.mime import parse_email
@@ -109,3 +110,20 @@ async def test_relay_down_is_unavailable_with_a_clear_message() -> None:
                        references=[], ticket_id="T-1", text="ok")
     with pytest.raises(Unavailable, match="was not sent, try again"):
         await mailer.send(mail)
+
+
+def test_chat_flood_control_allows_a_burst_then_the_rate() -> None:
+    now = [0.0]
+    bucket = TokenBucket(rate=2.0, burst=3, clock=lambda: now[0])
+    assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+    assert bucket.wait_seconds() == pytest.approx(0.5)
+    now[0] = 0.5
+    assert [bucket.take(), bucket.take()] == [True, False]
+    now[0] = 100.0  # idle time refills only up to the burst
+    assert sum(bucket.take() for _ in range(10)) == 3
+
+
+@pytest.mark.parametrize(("rate", "burst"), [(0.0, 10), (1.0, 0)])
+def test_chat_flood_control_refuses_settings_that_would_block_every_message(rate: float, burst: int) -> None:
+    with pytest.raises(ValueError, match="rate > 0 and burst >= 1"):
+        TokenBucket(rate, burst)

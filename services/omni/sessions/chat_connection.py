@@ -12,9 +12,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from omni.runtime.errors import DomainError, InvalidArgument
+from omni.runtime.errors import DomainError, InvalidArgument, ResourceExhausted
 from omni.sessions import convert
 from omni.sessions.chat import ChatDesk, ChatOpened, check_session_claim
+from omni.sessions.flood import TokenBucket
 from omni.sessions.live import LiveFeed
 from omni.sessions.model import TERMINAL
 from omnichannel.common.v1 import common_pb2
@@ -25,9 +26,10 @@ Send = Callable[[pb.ChatServerFrame], Awaitable[None]]
 
 
 class ChatConnection:
-    def __init__(self, desk: ChatDesk, feed: LiveFeed, *, claimed_session: str = "") -> None:
+    def __init__(self, desk: ChatDesk, feed: LiveFeed, flood: TokenBucket, *, claimed_session: str = "") -> None:
         self._desk = desk
         self._feed = feed
+        self._flood = flood
         # Set when the caller authenticated with a session-bound token (gRPC).
         self._claimed = claimed_session
 
@@ -76,6 +78,10 @@ class ChatConnection:
         kind = frame.WhichOneof("frame")
         try:
             if kind == "text":
+                if not self._flood.take():
+                    raise ResourceExhausted(
+                        f"too many messages; this one was not sent, send it again in "
+                        f"{self._flood.wait_seconds():.1f}s")
                 await self._desk.say(session_id, frame.text.text, frame.text.client_message_id)
             elif kind == "typing":
                 await self._desk.typing(session_id)

@@ -15,6 +15,7 @@ from omni.sessions.chat_connection import ChatConnection
 from omni.sessions.classifier import load_classifier
 from omni.sessions.consumers import TICKET_EVENTS, WORK_STATES, SessionConsumers
 from omni.sessions.conversations import Conversations
+from omni.sessions.flood import TokenBucket
 from omni.sessions.ivr import load_flow
 from omni.sessions.live import LiveFeed
 from omni.sessions.mailbox import Mailbox
@@ -46,7 +47,13 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     replies = Replies(conversations, RelayMailer(settings.smtp_relay, settings.smtp_relay_timeout),
                       mail_from=settings.mail_from, accepted_domains=settings.smtp_accepted_domains)
     sessions_pb2_grpc.add_SessionServiceServicer_to_server(SessionServicer(conversations, replies), server)
-    sessions_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(desk, feed), server)
+
+    def chat_connection(claimed_session: str = "") -> ChatConnection:
+        flood = TokenBucket(settings.chat_messages_per_second, settings.chat_burst)
+        return ChatConnection(desk, feed, flood, claimed_session=claimed_session)
+
+    chat_connection()  # refuses a bad flood-control setting at start-up, not at the first chat
+    sessions_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(chat_connection), server)
     sessions_pb2_grpc.add_TelephonyServiceServicer_to_server(TelephonyServicer(Calls(conversations)), server)
 
     consumers = SessionConsumers(conversations)
@@ -64,7 +71,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
 
         runtime.on_stop.append(stop_smtp)
     if settings.websocket_listen:
-        websocket = await start_websocket(settings.websocket_listen, lambda: ChatConnection(desk, feed))
+        websocket = await start_websocket(settings.websocket_listen, chat_connection)
 
         async def stop_websocket() -> None:
             websocket.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from omni.runtime.auth import MANAGERS, Role, current_principal
@@ -11,10 +11,8 @@ from omni.runtime.interceptors import Context
 from omni.runtime.requests import page_size, require
 from omni.sessions import convert
 from omni.sessions.access import check_agent, check_view
-from omni.sessions.chat import ChatDesk
 from omni.sessions.chat_connection import ChatConnection
 from omni.sessions.conversations import Conversations
-from omni.sessions.live import LiveFeed
 from omni.sessions.model import TERMINAL, Direction
 from omni.sessions.replies import Replies
 from omni.sessions.telephony import Calls, CallStep
@@ -116,15 +114,14 @@ class SessionServicer(sessions_pb2_grpc.SessionServiceServicer):
 
 
 class ChatServicer(sessions_pb2_grpc.ChatServiceServicer):
-    def __init__(self, desk: ChatDesk, feed: LiveFeed) -> None:
-        self._desk = desk
-        self._feed = feed
+    def __init__(self, connection: Callable[[str], ChatConnection]) -> None:
+        self._connection = connection
 
     async def Chat(self, request_iterator: AsyncIterator[pb.ChatClientFrame], context: Context) -> None:  # type: ignore[override]
         # Frames go out through context.write while the client's frames are read: both ways at once.
         principal = current_principal()
         claimed = principal.session_id if principal.role is Role.CUSTOMER else ""
-        await ChatConnection(self._desk, self._feed, claimed_session=claimed).run(request_iterator, context.write)
+        await self._connection(claimed).run(request_iterator, context.write)
 
 
 def _call(step: CallStep) -> pb.CallResponse:

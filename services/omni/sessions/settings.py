@@ -35,6 +35,9 @@ class SessionSettings(ServiceSettings):
     link_window_hours: float = 72.0
     # Longest chat message / agent reply accepted.
     max_text_chars: int = 8000
+    # Customer chat flood control per connection: a burst, then this many messages per second.
+    chat_burst: int = 10
+    chat_messages_per_second: float = 1.0
     # How long a chat session token stays valid.
     chat_token_ttl_seconds: int = 24 * 3600
 
