@@ -8,8 +8,9 @@ import logging
 import grpc
 from google.protobuf.duration_pb2 import Duration
 
-from omni.worker.answering import Answer, Candidate, respond
+from omni.worker.answering import Answer, Candidate, Handoff, asks_for_person, handoff_note, respond
 from omni.worker.settings import WorkerSettings
+from omnichannel.common.v1 import common_pb2
 from omnichannel.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
@@ -34,9 +35,8 @@ class BotWorker:
         await asyncio.gather(*(self._loop(slot) for slot in range(self.settings.worker_concurrency)))
 
     async def _loop(self, slot: int) -> None:
-        wait = Duration(seconds=int(self.settings.worker_wait_seconds))
         request = routing_pb2.TakeBotWorkRequest(worker_id=f"{self.settings.worker_id}/{slot}",
-                                                 queue_ids=list(self.settings.worker_queues), wait=wait)
+                                                 queue_ids=list(self.settings.worker_queues), wait=self._wait)
         while not self._stopping.is_set():
             try:
                 taken = await self.routing.TakeBotWork(request, timeout=self.settings.worker_wait_seconds + 5)
@@ -45,23 +45,38 @@ class BotWorker:
                 await asyncio.sleep(2)
                 continue
             if taken.HasField("work"):
-                await self.handle(taken.work)
+                try:
+                    await self.handle(taken.work)
+                except Exception:
+                    # One bad item must not stop the slot; routing re-offers it when the claim lapses.
+                    log.exception("handling %s failed", taken.work.id)
+
+    @property
+    def _wait(self) -> Duration:
+        wait = Duration()
+        # Whole seconds would turn a sub-second long-poll into a busy loop of empty polls.
+        wait.FromNanoseconds(int(self.settings.worker_wait_seconds * 1e9))
+        return wait
 
     async def handle(self, work: routing_pb2.WorkItem) -> None:
-        outcome = respond(work.text, await self._candidates(work), min_score=self.settings.worker_min_score)
+        outcome = await self._decide(work)
         if isinstance(outcome, Answer):
-            try:
-                await self.sessions.SendReply(sessions_pb2.SendReplyRequest(
-                    session_id=work.session_id, text=outcome.text, request_id=f"{work.id}:bot-answer"), timeout=10)
-            except grpc.aio.AioRpcError as exc:
-                # The customer never saw the answer: a person takes over rather than losing them.
-                await self._complete(work, resolved=False, reason=f"could not reply ({exc.code().name})")
+            failed = await self._reply(work, outcome.text, "bot-answer")
+            if not failed:
+                await self._complete(work, resolved=True, reason=f"answered with article {outcome.article_id}")
                 return
-            await self._complete(work, resolved=True, reason=f"answered with article {outcome.article_id}")
-        else:
-            await self._complete(work, resolved=False, reason=outcome.reason)
+            # The customer never saw the answer: a person takes over rather than losing them.
+            outcome = Handoff(f"could not reply ({failed})")
+        elif work.channel != common_pb2.CHANNEL_PHONE:
+            await self._reply(work, handoff_note(work.language), "bot-handoff")
+        await self._complete(work, resolved=False, reason=outcome.reason)
 
-    async def _candidates(self, work: routing_pb2.WorkItem) -> list[Candidate]:
+    async def _decide(self, work: routing_pb2.WorkItem) -> Answer | Handoff:
+        min_score = self.settings.worker_min_score
+        if work.channel == common_pb2.CHANNEL_PHONE:
+            return Handoff("the bot answers in writing only; a caller needs a person")
+        if asks_for_person(work.text) or not work.text.strip():
+            return respond(work.text, [], min_score=min_score)
         try:
             found = await self.knowledge.Suggest(knowledge_pb2.SuggestRequest(
                 text=work.text, queue=work.queue_id, intent=work.intent, session_id=work.session_id, limit=3,
@@ -69,8 +84,19 @@ class BotWorker:
                 timeout=5)
         except grpc.aio.AioRpcError as exc:
             log.warning("Suggest failed for %s: %s; handing over", work.id, exc.code().name)
-            return []
-        return [Candidate(h.article.id, h.article.title, h.article.body, h.score) for h in found.hits]
+            return respond(work.text, [], min_score=min_score, search_error=exc.code().name)
+        candidates = [Candidate(h.article.id, h.article.title, h.article.body, h.score) for h in found.hits]
+        return respond(work.text, candidates, min_score=min_score)
+
+    async def _reply(self, work: routing_pb2.WorkItem, text: str, kind: str) -> str:
+        """Send `text` on the customer's session; the gRPC code when it failed, else ""."""
+        try:
+            await self.sessions.SendReply(sessions_pb2.SendReplyRequest(
+                session_id=work.session_id, text=text, request_id=f"{work.id}:{kind}"), timeout=10)
+        except grpc.aio.AioRpcError as exc:
+            log.warning("SendReply (%s) failed for %s: %s %s", kind, work.id, exc.code().name, exc.details())
+            return exc.code().name
+        return ""
 
     async def _complete(self, work: routing_pb2.WorkItem, *, resolved: bool, reason: str) -> None:
         handoff = "" if resolved else (self.settings.worker_handoff_queue or work.queue_id)

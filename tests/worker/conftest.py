@@ -1,0 +1,139 @@
+"""The services a bot worker talks to, all real and in-process: knowledge (seeded with the demo
+articles), routing and sessions (with its WebSocket chat), plus customers chatting on it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+import pytest
+import websockets
+
+from omni.devstack import StackInfo
+from omni.knowledge import demo
+from omni.knowledge.service import SPEC as KNOWLEDGE
+from omni.routing.service import SPEC as ROUTING
+from omni.runtime.auth import Role, TokenAuthority
+from omni.runtime.clients import channel
+from omni.runtime.config import ServiceSettings
+from omni.runtime.processes import free_port
+from omni.runtime.server import ServiceHost
+from omni.sessions.service import SPEC as SESSIONS
+from omni.sessions.settings import SessionSettings
+from omni.worker.bot import BotWorker
+from omni.worker.settings import WorkerSettings
+from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
+from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
+from tests.conftest import StartService
+from tests.routing.conftest import routing_settings
+
+# The worker's name: its token's subject, so the sender of what it writes to customers.
+BOT = "bot-0"
+
+
+def _shared(settings: ServiceSettings, database: str) -> dict[str, Any]:
+    """The test's settings, with a database of the service's own (as in a deployment)."""
+    base = {f.name: getattr(settings, f.name) for f in dataclasses.fields(ServiceSettings)}
+    return {**base, "mongo_database": f"{settings.mongo_database}_{database}"}
+
+
+async def next_frame(ws: Any, key: str) -> Any:
+    """The next frame carrying `key`, skipping others."""
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if key in frame:
+            return frame[key]
+
+
+@dataclasses.dataclass
+class Customer:
+    """A customer in the web chat widget (the WebSocket endpoint)."""
+
+    ws: Any
+    session_id: str
+
+    async def next(self, key: str) -> Any:
+        return await next_frame(self.ws, key)
+
+    async def reply_from(self, sender: str) -> str:
+        while (message := await self.next("message"))["sender"] != sender:
+            pass
+        assert message["direction"] == "DIRECTION_OUTBOUND"
+        return str(message["text"])
+
+
+@dataclasses.dataclass
+class Desk:
+    knowledge: ServiceHost
+    routing: routing_pb2_grpc.RoutingServiceAsyncStub
+    sessions: sessions_pb2_grpc.SessionServiceAsyncStub
+    ws_url: str
+    connections: contextlib.AsyncExitStack = dataclasses.field(default_factory=contextlib.AsyncExitStack)
+
+    async def chat(self, text: str, handle: str) -> Customer:
+        """A customer opens the chat and writes `text`; they stay connected until the test ends."""
+        ws = await self.connections.enter_async_context(websockets.connect(self.ws_url))
+        await ws.send(json.dumps({"start": {"handle": handle, "display_name": handle}}))
+        customer = Customer(ws, (await next_frame(ws, "started"))["session_id"])
+        await ws.send(json.dumps({"text": {"text": text, "client_message_id": "m1"}}))
+        await customer.next("message")
+        return customer
+
+    async def work(self, customer: Customer, where: Callable[[routing_pb2.WorkItem], bool]) -> routing_pb2.WorkItem:
+        """The customer's work item once it matches `where` (routing consumes the chat as an event)."""
+        work = None
+        for _ in range(200):
+            with contextlib.suppress(grpc.aio.AioRpcError):
+                work = await self.routing.GetWorkItem(routing_pb2.GetWorkItemRequest(id=customer.session_id))
+                if where(work):
+                    return work
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"work of {customer.session_id} never matched; last seen: {work}")
+
+    async def session(self, customer: Customer, state: int) -> sessions_pb2.Session:
+        for _ in range(200):
+            found = await self.sessions.GetSession(sessions_pb2.GetSessionRequest(id=customer.session_id))
+            if found.state == state:
+                return found
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"session {customer.session_id} is {found.state}, never {state}")
+
+
+@pytest.fixture
+async def desk(start_service: StartService, settings: ServiceSettings,
+               authority: TokenAuthority) -> AsyncIterator[Desk]:
+    """Knowledge, routing and sessions running, and a bot worker serving routing's "billing" queue."""
+    knowledge = await start_service(KNOWLEDGE, settings_override=ServiceSettings(**_shared(settings, "kb")))
+    service_token = authority.mint(BOT, Role.SERVICE, ttl_seconds=600)
+    await demo.seed(StackInfo("", "", {"knowledge": knowledge.address}, {}, ""), service_token)
+    routing = await start_service(ROUTING, settings_override=routing_settings(
+        ServiceSettings(**_shared(settings, "routing")), knowledge_addr=knowledge.address))
+    ws_listen = f"127.0.0.1:{free_port()}"
+    sessions = await start_service(SESSIONS, settings_override=SessionSettings(
+        **_shared(settings, "sessions"), websocket_listen=ws_listen))
+
+    worker_settings = WorkerSettings(**_shared(settings, "worker"), routing_addr=routing.address,
+                                     knowledge_addr=knowledge.address, sessions_addr=sessions.address,
+                                     worker_queues=("billing",), worker_concurrency=2, worker_id=BOT,
+                                     worker_wait_seconds=0.5)
+    channels = [channel(address, service_token) for address in (routing.address, knowledge.address,
+                                                                 sessions.address)]
+    worker = BotWorker(worker_settings, *channels)
+    desk = Desk(knowledge, routing_pb2_grpc.RoutingServiceStub(channels[0]),
+                sessions_pb2_grpc.SessionServiceStub(channels[2]),
+                f"ws://{ws_listen}/chat")
+    # Overflow to the bots as soon as one customer waits, for simple refund questions only.
+    await desk.routing.CreateQueue(routing_pb2.CreateQueueRequest(queue=routing_pb2.Queue(
+        id="billing", groups=["billing"], overflow_threshold=1, simple_intents=["refund"])))
+    running = asyncio.create_task(worker.run())
+    async with desk.connections:
+        yield desk
+    worker.stop()
+    await asyncio.wait_for(running, 10)
+    for chan in channels:
+        await chan.close()
