@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 
 from omni.simulator import kpis
 from omni.simulator.fast import FastSimulation, RunResult, handle_estimates
+from omni.simulator.routing_policy import RoutingPolicyStrategy
 from omni.simulator.scenario import Scenario
 from omni.simulator.strategies import FifoAcd, Strategy
 
@@ -14,16 +14,11 @@ StrategyFactory = Callable[[Scenario], Strategy]
 
 
 def strategy_factories() -> dict[str, StrategyFactory]:
-    """Every strategy the fast mode can run: the FIFO baseline, and the routing service's
-    policy when its engine is importable."""
-    factories: dict[str, StrategyFactory] = {"fifo": lambda scenario: FifoAcd(handle_estimates(scenario))}
-    try:
-        # The adapter exists once routing's engine (omni.routing.engine) is importable.
-        adapter = importlib.import_module("omni.simulator.routing_policy")
-    except ImportError:
-        return factories
-    factories["routing"] = adapter.RoutingPolicyStrategy.for_scenario
-    return factories
+    """Every strategy the fast mode can run: the FIFO ACD baseline and the routing service's policy."""
+    return {
+        "fifo": lambda scenario: FifoAcd(handle_estimates(scenario)),
+        "routing": RoutingPolicyStrategy.for_scenario,
+    }
 
 
 def run(scenario: Scenario, strategy: str, *, seed: int | None = None) -> RunResult:
@@ -38,15 +33,16 @@ def targets_of(scenario: Scenario) -> dict[str, float]:
 
 
 def compare(scenarios: Sequence[Scenario], strategies: Sequence[str], *,
-            seed: int | None = None) -> tuple[dict[str, dict[str, kpis.Kpis]], dict[str, dict[str, RunResult]]]:
-    """scenario name -> strategy -> KPIs (and the runs behind them)."""
-    table: dict[str, dict[str, kpis.Kpis]] = {}
+            seed: int | None = None) -> tuple[dict[str, dict[str, kpis.ChannelSplit]],
+                                              dict[str, dict[str, RunResult]]]:
+    """scenario name -> strategy -> KPIs, overall and per channel (and the runs behind them)."""
+    table: dict[str, dict[str, kpis.ChannelSplit]] = {}
     runs: dict[str, dict[str, RunResult]] = {}
     for scenario in scenarios:
         for strategy in strategies:
             result = run(scenario, strategy, seed=seed)
             runs.setdefault(scenario.name, {})[strategy] = result
-            table.setdefault(scenario.name, {})[strategy] = kpis.compute(
+            table.setdefault(scenario.name, {})[strategy] = kpis.split_by_channel(
                 result.contacts, result.agents, targets=targets_of(scenario))
     return table, runs
 

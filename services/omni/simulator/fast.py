@@ -109,6 +109,8 @@ class FastSimulation:
         self.finished_books: list[_AgentBook] = []
         self.agents = {a.id: a for a in self.traffic.agents()}
         self.events = 0
+        # The earliest wake-up the strategy has pending, so each deadline is scheduled once.
+        self.alarm: float | None = None
 
     def at(self, when: float, action: Callable[..., None], *args: Any) -> None:
         def fire(_: simpy.Event) -> None:
@@ -215,6 +217,15 @@ class FastSimulation:
     def flush(self) -> None:
         for contact, agent_id in self.strategy.dispatch(self.env.now):
             self.start(contact, self.agents[agent_id])
+        wakeup = self.strategy.next_wakeup()
+        if wakeup is not None and (self.alarm is None or wakeup < self.alarm):
+            self.alarm = wakeup
+            self.at(wakeup, self.wake)
+
+    def wake(self) -> None:
+        if self.alarm is not None and self.alarm <= self.env.now:
+            self.alarm = None
+        self.strategy.wake(self.env.now)
 
     def start(self, contact: Contact, agent: SimAgent) -> None:
         now = self.env.now

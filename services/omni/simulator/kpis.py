@@ -146,6 +146,21 @@ def grouped(records: Sequence[ContactRecord], key: Callable[[ContactRecord], str
     return {name: compute(group, targets=targets) for name, group in sorted(groups.items())}
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ChannelSplit:
+    """Overall KPIs and the same per channel: waits mean different things on a call (seconds)
+    and an email (hours), so a comparison of strategies reads them apart."""
+
+    overall: Kpis
+    by_channel: Mapping[str, Kpis]
+
+
+def split_by_channel(records: Sequence[ContactRecord], agents: Sequence[AgentRecord] = (), *,
+                     targets: Mapping[str, float] = DEFAULT_TARGETS) -> ChannelSplit:
+    return ChannelSplit(overall=compute(records, agents, targets=targets),
+                        by_channel=grouped(records, lambda r: r.channel, targets=targets))
+
+
 def occupancy_by_team(agents: Sequence[AgentRecord]) -> dict[str, float]:
     busy: dict[str, float] = {}
     logged: dict[str, float] = {}

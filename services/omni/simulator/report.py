@@ -211,22 +211,40 @@ _COMPARE_ROWS = (
     ("callback_share", "callbacks", "%"),
     ("occupancy", "occupancy", "%"),
 )
+# Read per channel as well: a call's wait is seconds, an email's hours.
+_CHANNEL_ROWS = (
+    ("asa_seconds", "ASA", "s"),
+    ("vip_asa_seconds", "VIP ASA", "s"),
+    ("vip_p90_wait_seconds", "VIP p90 wait", "s"),
+    ("abandon_rate", "abandoned", "%"),
+)
 
 
-def comparison_markdown(results: Mapping[str, Mapping[str, kpis.Kpis]]) -> str:
+def comparison_markdown(results: Mapping[str, Mapping[str, kpis.ChannelSplit]]) -> str:
     """scenario -> strategy -> KPIs, as one Markdown table per scenario."""
     out = []
     for scenario, by_strategy in results.items():
         strategies = list(by_strategy)
+        splits = list(by_strategy.values())
         out.append(f"### {scenario}\n")
         out.append("| KPI | " + " | ".join(strategies) + " |")
         out.append("| --- |" + " ---: |" * len(strategies))
-        offered = " | ".join(str(k.offered) for k in by_strategy.values())
-        out.append(f"| offered | {offered} |")
+        out.append("| offered | " + " | ".join(str(k.overall.offered) for k in splits) + " |")
         for key, label, unit in _COMPARE_ROWS:
-            cells = " | ".join(fmt(getattr(k, key), unit) for k in by_strategy.values())
-            out.append(f"| {label} | {cells} |")
-        ewt = " | ".join(fmt(k.ewt_error.mean_absolute, "s") for k in by_strategy.values())
-        out.append(f"| wait estimate mean abs error | {ewt} |")
+            out.append(f"| {label} | " + " | ".join(fmt(getattr(k.overall, key), unit) for k in splits) + " |")
+        out.append("| wait estimate mean abs error | "
+                   + " | ".join(fmt(k.overall.ewt_error.mean_absolute, "s") for k in splits) + " |")
+        channels = sorted({c for k in splits for c in k.by_channel}, key=_CHANNEL_ORDER.index)
+        for channel in channels:
+            for key, label, unit in _CHANNEL_ROWS:
+                cells = [fmt(getattr(k.by_channel[channel], key), unit) if channel in k.by_channel else "–"
+                         for k in splits]
+                out.append(f"| {channel}: {label} | " + " | ".join(cells) + " |")
+            cells = [fmt(k.by_channel[channel].ewt_error.mean_absolute, "s") if channel in k.by_channel else "–"
+                     for k in splits]
+            out.append(f"| {channel}: wait estimate mean abs error | " + " | ".join(cells) + " |")
         out.append("")
     return "\n".join(out)
+
+
+_CHANNEL_ORDER = ("phone", "chat", "email")

@@ -55,6 +55,13 @@ class Strategy(Protocol):
     def dispatch(self, now: float) -> list[tuple[Contact, str]]:
         """Assignments to make now: (contact, agent id); each is final (the agent takes it)."""
 
+    def next_wakeup(self) -> float | None:
+        """When the strategy next has something to do with no event prompting it (a hold on
+        waiting work ends, ...), in simulation seconds; None when nothing is due."""
+
+    def wake(self, now: float) -> None:
+        """The time from `next_wakeup` has come."""
+
 
 def weight(agent: SimAgent, channel: str) -> float:
     """Share of an agent's capacity one contact on `channel` takes (inf when they cannot take it)."""
@@ -159,6 +166,12 @@ class FifoAcd:
     def dispatch(self, now: float) -> list[tuple[Contact, str]]:
         pending, self._pending = self._pending, []
         return pending
+
+    def next_wakeup(self) -> float | None:
+        return None  # a FIFO line only moves when a contact or an agent does
+
+    def wake(self, now: float) -> None:
+        raise AssertionError("the FIFO ACD never asks to be woken")
 
     def _free_agent(self, pool: list[_AgentSlot], channel: str) -> _AgentSlot | None:
         best: _AgentSlot | None = None
