@@ -33,13 +33,16 @@ def test_simulate_writes_json_html_and_records_that_report_can_reread(tmp_path: 
 def test_compare_replaces_only_its_section_of_the_docs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     docs = tmp_path / "kpis.md"
     docs.write_text("# KPIs\n\nintro\n")
-    argv = ["simulate", "night-holiday", "--compare", "--strategy", "fifo", "--write-docs", str(docs)]
+    argv = ["simulate", "night-holiday", "--compare", "--write-docs", str(docs)]
     assert main(argv) == 0
     assert main(argv) == 0
     text = docs.read_text()
     assert text.startswith("# KPIs\n\nintro\n")
     assert text.count(COMPARISON_BEGIN) == 1 and text.count(COMPARISON_END) == 1
     assert "### night-holiday" in text and "| answer rate |" in text
+    # Both strategies side by side, and the waits per channel (a call's seconds, an email's hours).
+    assert "| KPI | fifo | routing |" in text
+    assert "| phone: VIP ASA |" in text and "| email: ASA |" in text
     assert "| answer rate |" in capsys.readouterr().out
 
 
