@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 
 import grpc
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from omni.runtime.auth import Role, TokenAuthority
@@ -33,6 +35,7 @@ DEFAULT_PORTS = {
     "routing": 50054,
     "smtp": 2525,
     "websocket": 8765,
+    "outbox": 2526,
 }
 DEMO_AGENT = "A-1001"
 DEMO_GROUPS = ("general", "billing", "complaints")
@@ -81,12 +84,39 @@ def wait_serving(address: str, timeout: float = 60.0) -> None:
     raise TimeoutError(f"service at {address} not SERVING within {timeout:.0f}s (last: {last})")
 
 
+class Outbox:
+    """The relay agent replies go out through: on one machine nobody's real mailbox should get them,
+    so each message is written to `<data dir>/outbox/` as an .eml file instead."""
+
+    def __init__(self, directory: Path, port: int) -> None:
+        self.directory = directory
+        self._controller = Controller(self, hostname="127.0.0.1", port=port)
+        self._running = False
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns()}-{secrets.token_hex(4)}.eml"
+        content = envelope.original_content or b""
+        (self.directory / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+        return "250 kept in the dev outbox"
+
+    def start(self) -> None:
+        self._controller.start()
+        self._running = True
+
+    def stop(self) -> None:
+        if self._running:
+            self._controller.stop()
+            self._running = False
+
+
 class DevStack:
     def __init__(self, data_dir: Path, *, ephemeral: bool = False) -> None:
         self.data_dir = data_dir
         self.ports = {name: free_port() for name in DEFAULT_PORTS} if ephemeral else dict(DEFAULT_PORTS)
         self.secret = load_or_create_secret(data_dir)
         self.processes: list[ManagedProcess] = []
+        self.outbox = Outbox(data_dir / "outbox", self.ports["outbox"])
         self.info: StackInfo | None = None
 
     def service_env(self, nats_url: str, mongo_url: str) -> dict[str, str]:
@@ -97,6 +127,7 @@ class DevStack:
             "OMNI_JWT_SECRET": self.secret,
             "OMNI_SMTP_LISTEN": f"127.0.0.1:{self.ports['smtp']}",
             "OMNI_WEBSOCKET_LISTEN": f"127.0.0.1:{self.ports['websocket']}",
+            "OMNI_SMTP_RELAY": f"127.0.0.1:{self.ports['outbox']}",
             "OMNI_SHUTDOWN_DELAY": "0.2",
         }
         for name in SERVICES:
@@ -110,6 +141,7 @@ class DevStack:
         self.processes.append(nats)
         mongo = mongo_server(self.ports["mongo"], self.data_dir / "mongo", logs / "mongo.log")
         self.processes.append(mongo)
+        self.outbox.start()
         env = self.service_env(nats.url, mongo.url)
         addresses: dict[str, str] = {}
         for name in SERVICES:
@@ -151,6 +183,7 @@ class DevStack:
         for proc in reversed(self.processes):
             proc.stop()
         self.processes.clear()
+        self.outbox.stop()
 
 
 def run(data_dir: Path, *, ephemeral: bool, seed: bool) -> int:
@@ -163,6 +196,7 @@ def run(data_dir: Path, *, ephemeral: bool, seed: bool) -> int:
             print(f"  {name:<10} grpc  {address}")
         print(f"  {'email':<10} smtp  127.0.0.1:{info.ports['smtp']}")
         print(f"  {'chat':<10} ws    ws://127.0.0.1:{info.ports['websocket']}/chat")
+        print(f"  {'replies':<10} smtp  127.0.0.1:{info.ports['outbox']} -> {data_dir / 'outbox'}")
         print(f"  {'nats':<10}       {info.nats_url}")
         print(f"  {'mongodb':<10}       {info.mongo_url}")
         print(f"\n  demo data loaded for: {', '.join(seeded) or 'none'}")

@@ -7,20 +7,28 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+import pytest
 
+from omni.routing.engine import RoutingEngine
+from omni.runtime import clients
 from omni.runtime.auth import Role
-from omnichannel.routing.v1 import routing_pb2
+from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from tests.routing.conftest import CHAT, RoutingClient
 
 
 class Desk:
     """A raw AgentSession stream, as a desktop would hold it."""
 
-    def __init__(self, routing: RoutingClient, agent_id: str) -> None:
+    def __init__(self, routing: RoutingClient, agent_id: str,
+                 stub: routing_pb2_grpc.RoutingServiceStub | None = None) -> None:
+        """With `stub`, the stub's channel carries the token (as `omni.runtime.clients.channel` does)."""
         self.commands: asyncio.Queue[routing_pb2.AgentCommand | None] = asyncio.Queue()
         self.commands.put_nowait(routing_pb2.AgentCommand(login=routing_pb2.AgentLogin(agent_id=agent_id)))
-        token = routing.token_for(Role.AGENT, agent_id, groups=("general",))
-        self.call = routing.stub.AgentSession(self._outgoing(), metadata=token)
+        if stub is None:
+            token = routing.token_for(Role.AGENT, agent_id, groups=("general",))
+            self.call = routing.stub.AgentSession(self._outgoing(), metadata=token)
+        else:
+            self.call = stub.AgentSession(self._outgoing())
 
     async def _outgoing(self) -> AsyncIterator[routing_pb2.AgentCommand]:
         while (command := await self.commands.get()) is not None:
@@ -125,3 +133,45 @@ async def test_login_as_someone_else_is_refused(routing: RoutingClient) -> None:
         assert exc.code() == grpc.StatusCode.PERMISSION_DENIED
     else:
         raise AssertionError("login as another agent was accepted")
+
+
+async def test_desktop_on_a_token_carrying_channel_logs_in_and_takes_work(routing: RoutingClient) -> None:
+    """The way the tour and every gRPC-backed client connect: the channel adds the bearer token.
+    (It used to reach only unary calls, so AgentSession was refused as unauthenticated.)"""
+    await routing.queue("general")
+    await routing.agent("A-1")
+    token = routing.token_for(Role.AGENT, "A-1", groups=("general",))[0][1].removeprefix("Bearer ")
+    async with clients.channel(routing.host.address, token) as channel:
+        desk = Desk(routing, "A-1", routing_pb2_grpc.RoutingServiceStub(channel))
+        assert (await desk.next("agent")).id == "A-1"
+        await routing.enqueue("S-1", channel=CHAT)
+        offer = await desk.next("offer")
+        desk.send(accept=routing_pb2.AcceptOffer(offer_id=offer.id))
+        assert (await desk.next("assigned")).assigned_agent_id == "A-1"
+        desk.commands.put_nowait(None)
+
+
+async def test_a_command_failing_inside_routing_is_reported_and_the_stream_stays_open(
+        routing: RoutingClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    await routing.queue("general")
+    await routing.agent("A-1")
+    desk = Desk(routing, "A-1")
+    await desk.next("agent")
+    await routing.enqueue("S-1", channel=CHAT)
+    offer = await desk.next("offer")
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("storage hiccup")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(RoutingEngine, "accept", broken)
+        desk.send(accept=routing_pb2.AcceptOffer(offer_id=offer.id))
+        error = await desk.next("error")
+    assert "accept failed inside routing" in error
+    assert any("the accept command failed" in r.getMessage() and r.exc_info for r in caplog.records)
+    # The stream is still open and the offer still stands: accepting again works.
+    desk.send(heartbeat=routing_pb2.Heartbeat())
+    assert (await desk.next("agent")).id == "A-1"
+    desk.send(accept=routing_pb2.AcceptOffer(offer_id=offer.id))
+    assert (await desk.next("assigned")).id == "S-1"
+    desk.commands.put_nowait(None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 from collections.abc import AsyncIterator
 
 import grpc
@@ -23,6 +24,7 @@ QUEUE_FIELDS = {"display_name", "intents", "groups", "service_level_percent", "s
                 "hours", "callback_threshold", "overflow_threshold", "simple_intents", "expected_handle_time"}
 DEFAULT_WINDOW = 15 * 60.0
 MAX_BOT_WAIT = 30.0
+log = logging.getLogger("omni.routing")
 
 
 def _only_self_or_manager(agent_id: str) -> None:
@@ -230,11 +232,10 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         desktop = await self.router.attach(agent_id)
         reader = asyncio.create_task(self._commands(request_iterator, desktop), name=f"desktop {agent_id}")
         try:
-            while True:
-                event = await desktop.events.get()
-                if event is None:
-                    return
+            while (event := await desktop.events.get()) is not None:
                 yield event
+            if reader.done() and not reader.cancelled() and (failure := reader.exception()) is not None:
+                raise failure  # INTERNAL for the agent, with the traceback in the log
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -242,6 +243,8 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
             await self.router.detach(desktop)
 
     async def _commands(self, commands: AsyncIterator[routing_pb2.AgentCommand], desktop: Desktop) -> None:
+        """Apply the agent's commands in order; a command that fails is answered with an error event
+        and the stream stays open, since the agent's other offers and work are still live."""
         agent_id = desktop.agent_id
         try:
             async for command in commands:
@@ -249,8 +252,13 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
                     await self._command(agent_id, command, desktop)
                 except DomainError as exc:
                     desktop.send(routing_pb2.AgentEvent(error=exc.message))
-        except (grpc.aio.AioRpcError, asyncio.CancelledError):
-            pass
+                except Exception:
+                    kind = command.WhichOneof("command")
+                    log.exception("agent %s: the %s command failed", agent_id, kind)
+                    desktop.send(routing_pb2.AgentEvent(
+                        error=f"{kind} failed inside routing and was not applied (logged); send it again"))
+        except grpc.aio.AioRpcError:
+            pass  # the client went away; the response side ends with it
         finally:
             desktop.close()
 

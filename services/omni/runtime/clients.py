@@ -9,13 +9,8 @@ import grpc
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
 
-class _TokenInterceptor(
-    grpc.aio.UnaryUnaryClientInterceptor,
-    grpc.aio.UnaryStreamClientInterceptor,
-    grpc.aio.StreamUnaryClientInterceptor,
-    grpc.aio.StreamStreamClientInterceptor,
-):
-    """Adds `authorization: Bearer` to every call (insecure channels cannot carry call credentials)."""
+class _Token:
+    """Adds `authorization: Bearer` to a call (insecure channels cannot carry call credentials)."""
 
     def __init__(self, token: Callable[[], str]) -> None:
         self._token = token
@@ -25,15 +20,26 @@ class _TokenInterceptor(
         metadata.append(("authorization", f"Bearer {self._token()}"))
         return details._replace(metadata=grpc.aio.Metadata(*metadata))  # type: ignore[attr-defined, no-any-return]
 
+
+# One object per call kind: grpc.aio.Channel files each interceptor under the *first* kind it
+# implements (an if/elif chain), so a single four-way interceptor would leave every streaming
+# call (AgentSession, WatchPosition, ...) without its token.
+class _UnaryUnaryToken(_Token, grpc.aio.UnaryUnaryClientInterceptor):
     async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
         return await continuation(self._with_token(details), request)
 
+
+class _UnaryStreamToken(_Token, grpc.aio.UnaryStreamClientInterceptor):
     async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
         return await continuation(self._with_token(details), request)
 
+
+class _StreamUnaryToken(_Token, grpc.aio.StreamUnaryClientInterceptor):
     async def intercept_stream_unary(self, continuation: Any, details: Any, request_iterator: Any) -> Any:
         return await continuation(self._with_token(details), request_iterator)
 
+
+class _StreamStreamToken(_Token, grpc.aio.StreamStreamClientInterceptor):
     async def intercept_stream_stream(self, continuation: Any, details: Any, request_iterator: Any) -> Any:
         return await continuation(self._with_token(details), request_iterator)
 
@@ -42,5 +48,7 @@ def channel(address: str, token: str | Callable[[], str] | None = None) -> grpc.
     """An insecure channel (mTLS is the mesh's job in the cluster) with tracing and the token."""
     interceptors: list[Any] = list(aio_client_interceptors())  # type: ignore[no-untyped-call]
     if token is not None:
-        interceptors.append(_TokenInterceptor(token if callable(token) else (lambda: token)))
+        source = token if callable(token) else (lambda: token)
+        interceptors.extend(kind(source) for kind in (_UnaryUnaryToken, _UnaryStreamToken, _StreamUnaryToken,
+                                                      _StreamStreamToken))
     return grpc.aio.insecure_channel(address, interceptors=interceptors)

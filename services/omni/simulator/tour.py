@@ -310,7 +310,9 @@ async def _collect_tickets(access: StackAccess, result: TourResult, step_seconds
             result.customer_id = context.customer.id
             page = await stub.ListTickets(tickets_pb2.ListTicketsRequest(customer_id=context.customer.id,
                                                                          page_size=50), timeout=step_seconds)
-            result.tickets = list(page.tickets)
+            # Listed tickets carry no timeline; GetTicket has the interactions.
+            result.tickets = [await stub.GetTicket(tickets_pb2.GetTicketRequest(id=t.id), timeout=step_seconds)
+                              for t in page.tickets]
             if result.one_ticket_for_all_channels or time.monotonic() > deadline:
                 return
             await asyncio.sleep(0.5)
