@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import grpc
-from opentelemetry import metrics
 
+from omni.routing import metrics
 from omni.routing.consumers import SESSION_EVENTS, RoutingConsumers
 from omni.routing.context import ContextSources
 from omni.routing.engine import RoutingEngine
@@ -34,24 +34,6 @@ ACCESS = {
 }
 
 
-def _observe(engine: RoutingEngine) -> None:
-    """Queue depth, longest wait and service level as OpenTelemetry gauges."""
-    meter = metrics.get_meter("omni.routing")
-
-    def gauge(field: str) -> metrics.CallbackT:
-        def read(options: metrics.CallbackOptions) -> Iterable[metrics.Observation]:
-            for queue_id in list(engine.queues):
-                view = engine.queue_stats(queue_id, 900.0)
-                value = {"waiting": view.waiting, "longest_wait": view.longest_wait,
-                         "service_level": view.window.service_level, "agents_available": view.agents_available}[field]
-                yield metrics.Observation(value, {"queue": queue_id})
-        return read
-
-    for field, unit in (("waiting", "{work}"), ("longest_wait", "s"), ("service_level", "1"),
-                        ("agents_available", "{agent}")):
-        meter.create_observable_gauge(f"routing.queue.{field}", callbacks=[gauge(field)], unit=unit)
-
-
 async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     settings = from_runtime(runtime.settings)
     token = runtime.authority.mint(runtime.name, Role.SERVICE, ttl_seconds=30 * 24 * 3600)
@@ -65,7 +47,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     consumers = RoutingConsumers(router, settings.default_queue)
     runtime.consumer("sessions", consumers.on_session_event, event_types=SESSION_EVENTS)
     runtime.background(router.timer(), name="routing timer")
-    _observe(engine)
+    metrics.observe(engine)
     return [routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name]
 
 

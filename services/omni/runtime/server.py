@@ -31,7 +31,7 @@ from omni.runtime.config import ServiceSettings
 from omni.runtime.events import Consumer, EventBus, Handler
 from omni.runtime.interceptors import AuthInterceptor, ErrorMappingInterceptor, LoggingInterceptor
 from omni.runtime.structured_logging import configure_logging
-from omni.runtime.telemetry import configure_tracing
+from omni.runtime.telemetry import configure_metrics, configure_tracing
 
 log = logging.getLogger("omni.server")
 
@@ -190,4 +190,5 @@ def run_service(spec: ServiceSpec, settings_type: type[ServiceSettings] = Servic
     settings = settings_type.from_env()
     configure_logging(settings.log_format, settings.log_level)
     configure_tracing(spec.name, settings.otlp_endpoint)
+    configure_metrics(spec.name, settings.otlp_endpoint)
     asyncio.run(ServiceHost(spec, settings).serve_until_stopped())

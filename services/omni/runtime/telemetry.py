@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from opentelemetry import propagate, trace
+from opentelemetry import metrics, propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -25,6 +25,21 @@ def configure_tracing(service: str, otlp_endpoint: str) -> None:
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint, insecure=True)))
     trace.set_tracer_provider(provider)
+
+
+def configure_metrics(service: str, otlp_endpoint: str) -> None:
+    """Export the service's OpenTelemetry metrics over OTLP every 15 s when an endpoint is set
+    (without one, instruments stay no-ops)."""
+    if not otlp_endpoint:
+        return
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+    reader = PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=otlp_endpoint, insecure=True),
+                                           export_interval_millis=15_000)
+    metrics.set_meter_provider(MeterProvider(
+        metric_readers=[reader], resource=Resource.create({"service.name": f"omnichannel-{service}"})))
 
 
 def inject_headers(headers: dict[str, str]) -> dict[str, str]:
