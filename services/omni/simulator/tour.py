@@ -189,6 +189,19 @@ def _handled(channel: str, offered_at: float, offer: routing_pb2.Offer) -> Handl
                    reasons=[r.code for r in work.reasons])
 
 
+async def _connected(sessions: sessions_pb2_grpc.SessionServiceAsyncStub, session_id: str, step_seconds: float) -> None:
+    """Sessions learns of the assignment from routing's event, a moment after the desk does; a
+    customer who ends the chat before that would leave a session that was never answered."""
+    deadline = time.monotonic() + step_seconds
+    while True:
+        session = await sessions.GetSession(sessions_pb2.GetSessionRequest(id=session_id), timeout=step_seconds)
+        if session.state == sessions_pb2.SESSION_STATE_CONNECTED:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"session {session_id} is still {sessions_pb2.SessionState.Name(session.state)}")
+        await asyncio.sleep(0.1)
+
+
 async def _ws_next(ws: Any, key: str, step_seconds: float) -> dict[str, Any]:
     while True:
         frame = json.loads(await asyncio.wait_for(ws.recv(), step_seconds))
@@ -241,6 +254,8 @@ async def run(access: StackAccess, say: Callable[[str], None] = print, *, step_s
                 async with step("offer of the chat", "routing"):
                     offered_at, offer = await desk.take(lambda w: w.session_id == chat_session, "the chat")
                 result.handled.append(_handled("chat", offered_at, offer))
+                async with step("chat connected to the agent", "sessions"):
+                    await _connected(sessions, chat_session, step_seconds)
                 await sessions.SendReply(sessions_pb2.SendReplyRequest(
                     session_id=chat_session, text="Sorry about that — I am checking the invoice now.",
                     request_id=f"tour-{tag}-chat"), timeout=step_seconds)
