@@ -13,9 +13,10 @@ from agentpool_operator.handlers import handle_reconcile_pool, handle_scale_pool
 from agentpool_operator.pool import GROUP, PLURAL, VERSION
 from agentpool_operator.settings import OperatorSettings
 
-# Kopf's timer decorator needs the interval when this module is imported; everything else reads
-# the environment again at start-up, so a re-run in the same process (tests) sees fresh settings.
-POLL_SECONDS = OperatorSettings.from_env().operator_poll_seconds
+# Kopf's timer decorator needs the interval when this module is imported, so only that one
+# variable is read here (importing must not need the token secret); everything else reads the
+# environment again at start-up, so a re-run in the same process (tests) sees fresh settings.
+POLL_SECONDS: float = OperatorSettings.field_from_env("operator_poll_seconds")
 
 
 @kopf.on.login()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,6 +17,9 @@ from kopf.testing import KopfRunner
 # pytest's assertion rewriter (anyio is a pytest plugin, so its modules are rewritten), and
 # CPython 3.11.7's AST constructor, whose recursion counter is shared per interpreter, fails with
 # "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905).
+# The timer interval is fixed when that module is imported, so the fast poll tests need is set
+# here, before the import, not per test.
+os.environ.setdefault("OMNI_OPERATOR_POLL_SECONDS", "0.5")
 import agentpool_operator.main  # noqa: F401
 
 NAMESPACE = "contact"

@@ -42,7 +42,6 @@ def operator_env(monkeypatch: pytest.MonkeyPatch, cluster: Cluster, routing_addr
     monkeypatch.setenv("OMNI_JWT_SECRET", TEST_SECRET)
     monkeypatch.setenv("OMNI_KUBERNETES_URL", cluster.url)
     monkeypatch.setenv("OMNI_ROUTING_ADDR", routing_addr)
-    monkeypatch.setenv("OMNI_OPERATOR_POLL_SECONDS", "0.5")
     monkeypatch.setenv("OMNI_STATS_TIMEOUT_SECONDS", "2")
     monkeypatch.setenv("OMNI_WORKER_IMAGE", "registry.example/omnichannel:test")
 
@@ -94,23 +93,13 @@ async def test_pool_gets_its_worker_deployment_and_holds_when_routing_is_unreach
 async def test_raising_the_queue_scales_up_and_draining_scales_down_after_the_window(
         cluster: Cluster, monkeypatch: pytest.MonkeyPatch, start_service: StartService,
         token_for: Callable[..., Any]) -> None:
-    missing = [m for m in ("CreateQueue", "EnqueueWork", "AbandonWork", "GetQueueStats")
-               if f"/omnichannel.routing.v1.RoutingService/{m}" not in ROUTING.access_rules]
-    if missing:
-        pytest.skip(f"routing service does not serve {', '.join(missing)} yet (no access rule)")
     host = await start_service(ROUTING)
     service = token_for(Role.SERVICE, "load-test")
     async with grpc.aio.insecure_channel(host.address) as channel:
         routing = routing_pb2_grpc.RoutingServiceStub(channel)
-        try:
-            await routing.CreateQueue(routing_pb2.CreateQueueRequest(queue=routing_pb2.Queue(
-                id="billing", display_name="Billing", groups=["billing"], service_level_percent=80,
-                service_level_seconds=20)), metadata=service)
-            await routing.GetQueueStats(routing_pb2.GetQueueStatsRequest(queue_id="billing"), metadata=service)
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
-                pytest.skip(f"routing service does not implement CreateQueue/GetQueueStats yet: {exc.details()}")
-            raise
+        await routing.CreateQueue(routing_pb2.CreateQueueRequest(queue=routing_pb2.Queue(
+            id="billing", display_name="Billing", groups=["billing"], service_level_percent=80,
+            service_level_seconds=20)), metadata=service)
 
         operator_env(monkeypatch, cluster, host.address)
         async with Operator():

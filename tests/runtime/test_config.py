@@ -24,3 +24,10 @@ def test_values_are_parsed_to_their_types() -> None:
 def test_bad_number_is_reported_with_its_variable() -> None:
     with pytest.raises(ConfigError, match="OMNI_EVENT_MAX_ATTEMPTS='many' is not a int"):
         ServiceSettings.from_env({"OMNI_JWT_SECRET": "x" * 32, "OMNI_EVENT_MAX_ATTEMPTS": "many"})
+
+
+def test_one_field_reads_without_the_required_ones() -> None:
+    assert ServiceSettings.field_from_env("shutdown_grace", {}) == 10.0
+    assert ServiceSettings.field_from_env("shutdown_grace", {"OMNI_SHUTDOWN_GRACE": "3"}) == 3.0
+    with pytest.raises(ConfigError, match="OMNI_JWT_SECRET"):
+        ServiceSettings.field_from_env("jwt_secret", {})

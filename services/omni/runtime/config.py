@@ -89,6 +89,18 @@ class ServiceSettings:
             raise ConfigError(f"required environment variable(s) not set: {', '.join(missing)}")
         return cls(**values)
 
+    @classmethod
+    def field_from_env(cls, field: str, environ: Mapping[str, str] | None = None) -> Any:
+        """One setting alone, for values needed at import time (before the rest may be set)."""
+        environ = os.environ if environ is None else environ
+        spec = next(f for f in dataclasses.fields(cls) if f.name == field)
+        name = env_name(field)
+        if name in environ:
+            return _parse(environ[name], typing.get_type_hints(cls)[field], name)
+        if spec.default is dataclasses.MISSING:
+            raise ConfigError(f"required environment variable not set: {name}")
+        return spec.default
+
     def database_for(self, service: str) -> str:
         return self.mongo_database or f"omnichannel_{service}"
 
