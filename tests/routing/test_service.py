@@ -89,3 +89,24 @@ async def test_demo_seed_is_idempotent(routing: RoutingClient, authority: Any) -
     assert set(by_id["A-1001"].groups) >= {"general", "billing", "complaints"}
     assert by_id["S-2001"].supervisor and list(by_id["A-1002"].languages) == ["en"]
     assert list(by_id["A-1003"].languages) == ["zh"]
+
+
+async def test_bot_first_queue_overflows_at_zero_and_the_bots_answer_is_the_disposition(
+        routing: RoutingClient) -> None:
+    await routing.queue("faq", overflow_threshold=0, simple_intents=["opening_hours"])
+    await routing.queue("billing", simple_intents=["refund"])  # unset threshold: the default 50
+    faq, billing = [await routing.stub.GetQueue(routing_pb2.GetQueueRequest(id=q), metadata=routing.admin)
+                    for q in ("faq", "billing")]
+    assert faq.overflow_threshold == 0 and billing.overflow_threshold == 50
+    first = await routing.enqueue("W-1", "faq", channel=CHAT, intent="opening_hours")
+    assert first.state == routing_pb2.WORK_STATE_OVERFLOWED_TO_BOT
+    second = await routing.enqueue("W-2", "billing", channel=CHAT, intent="refund")
+    assert second.state == routing_pb2.WORK_STATE_WAITING
+    bots = routing.token_for(Role.SERVICE, "bot-1")
+    taken = await routing.stub.TakeBotWork(routing_pb2.TakeBotWorkRequest(worker_id="bot-1", queue_ids=["faq"]),
+                                           metadata=bots)
+    assert taken.work.id == "W-1"
+    await routing.stub.CompleteBotWork(routing_pb2.CompleteBotWorkRequest(work_id="W-1", resolved=True),
+                                       metadata=bots)
+    done = await routing.work("W-1")
+    assert done.state == routing_pb2.WORK_STATE_COMPLETED and done.disposition == "resolved_by_bot"

@@ -154,7 +154,7 @@ def queue_from_proto(message: routing_pb2.Queue) -> QueueConfig:
         hours=BusinessHours(time_zone=h.time_zone or "UTC", windows=tuple(h.windows), holidays=tuple(h.holidays),
                             after_hours_action=h.after_hours_action or "callback"),
         callback_threshold=seconds(message.callback_threshold, 60.0),
-        overflow_threshold=message.overflow_threshold or 50,
+        overflow_threshold=message.overflow_threshold if message.HasField("overflow_threshold") else 50,
         simple_intents=tuple(message.simple_intents),
         expected_handle_time=seconds(message.expected_handle_time, 180.0),
     )

@@ -462,8 +462,9 @@ class RoutingEngine:
         self._bot_lines[work.queue_id].pop(work.id, None)
         if resolved:
             work.answer_time = now
+            work.disposition = "resolved_by_bot"
             self._finish(work, WorkState.COMPLETED, now)
-            self._notify("work_completed", work, agent_id=work.bot_worker, disposition="resolved_by_bot", reason=reason)
+            self._notify("work_completed", work, agent_id=work.bot_worker, disposition=work.disposition, reason=reason)
             return work
         target = self.queue(handoff_queue_id or work.queue_id)
         work.queue_id = target.id

@@ -314,7 +314,9 @@ class Queue(_message.Message):
     """Service level: `service_level_percent` answered within `service_level_seconds`."""
     service_level_seconds: _builtins.int
     overflow_threshold: _builtins.int
-    """Above this many waiting, simple intents overflow to the bot (default 50)."""
+    """At or above this many waiting, simple intents overflow to the bot (default
+    50 when unset; 0 sends every simple intent to the bot first).
+    """
     version: _builtins.int
     @_builtins.property
     def intents(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
@@ -350,16 +352,18 @@ class Queue(_message.Message):
         policy: Global___RoutingPolicy | None = ...,
         hours: Global___BusinessHours | None = ...,
         callback_threshold: _duration_pb2.Duration | None = ...,
-        overflow_threshold: _builtins.int = ...,
+        overflow_threshold: _builtins.int | None = ...,
         simple_intents: _abc.Iterable[_builtins.str] | None = ...,
         version: _builtins.int = ...,
         expected_handle_time: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["callback_threshold", b"callback_threshold", "expected_handle_time", b"expected_handle_time", "hours", b"hours", "policy", b"policy"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_overflow_threshold", b"_overflow_threshold", "callback_threshold", b"callback_threshold", "expected_handle_time", b"expected_handle_time", "hours", b"hours", "overflow_threshold", b"overflow_threshold", "policy", b"policy"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_threshold", b"callback_threshold", "display_name", b"display_name", "expected_handle_time", b"expected_handle_time", "groups", b"groups", "hours", b"hours", "id", b"id", "intents", b"intents", "overflow_threshold", b"overflow_threshold", "policy", b"policy", "service_level_percent", b"service_level_percent", "service_level_seconds", b"service_level_seconds", "simple_intents", b"simple_intents", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_overflow_threshold", b"_overflow_threshold", "callback_threshold", b"callback_threshold", "display_name", b"display_name", "expected_handle_time", b"expected_handle_time", "groups", b"groups", "hours", b"hours", "id", b"id", "intents", b"intents", "overflow_threshold", b"overflow_threshold", "policy", b"policy", "service_level_percent", b"service_level_percent", "service_level_seconds", b"service_level_seconds", "simple_intents", b"simple_intents", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__overflow_threshold: _TypeAlias = _typing.Literal["overflow_threshold"]  # noqa: Y015
+    _WhichOneofArgType__overflow_threshold: _TypeAlias = _typing.Literal["_overflow_threshold", b"_overflow_threshold"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__overflow_threshold) -> _WhichOneofReturnType__overflow_threshold | None: ...
 
 Global___Queue: _TypeAlias = Queue  # noqa: Y015
 
