@@ -6,6 +6,7 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.field_mask_pb2 import FieldMask
 
 from omni.runtime.auth import Role
 from omnichannel.routing.v1 import routing_pb2
@@ -110,3 +111,30 @@ async def test_bot_first_queue_overflows_at_zero_and_the_bots_answer_is_the_disp
                                        metadata=bots)
     done = await routing.work("W-1")
     assert done.state == routing_pb2.WORK_STATE_COMPLETED and done.disposition == "resolved_by_bot"
+
+
+async def test_updates_change_only_the_masked_fields_and_refuse_a_stale_version(routing: RoutingClient) -> None:
+    await routing.queue("billing", simple_intents=["refund"], service_level_seconds=30)
+    queue = await routing.stub.UpdateQueue(routing_pb2.UpdateQueueRequest(
+        queue=routing_pb2.Queue(id="billing", overflow_threshold=0, simple_intents=["invoice"], version=1),
+        update_mask=FieldMask(paths=["overflow_threshold", "simple_intents"])), metadata=routing.admin)
+    assert (queue.overflow_threshold, list(queue.simple_intents), queue.service_level_seconds, queue.version) == \
+        (0, ["invoice"], 30, 2)
+    with pytest.raises(grpc.aio.AioRpcError) as stale:
+        await routing.stub.UpdateQueue(routing_pb2.UpdateQueueRequest(
+            queue=routing_pb2.Queue(id="billing", display_name="Billing", version=1),
+            update_mask=FieldMask(paths=["display_name"])), metadata=routing.admin)
+    assert stale.value.code() == grpc.StatusCode.ABORTED and "version 2, you sent 1" in (stale.value.details() or "")
+
+    await routing.agent("A-1", groups=("billing",), languages=["zh"],
+                        skills=[routing_pb2.Skill(name="refund", proficiency=2)])
+    agent = await routing.stub.UpdateAgent(routing_pb2.UpdateAgentRequest(
+        agent=routing_pb2.Agent(id="A-1", skills=[routing_pb2.Skill(name="refund", proficiency=5)]),
+        update_mask=FieldMask(paths=["skills"])), metadata=routing.admin)
+    assert [(s.name, s.proficiency) for s in agent.skills] == [("refund", 5)]
+    assert list(agent.languages) == ["zh"] and list(agent.groups) == ["billing"]
+    assert agent.status == routing_pb2.AGENT_STATUS_AVAILABLE  # an edit does not log the agent out
+    with pytest.raises(grpc.aio.AioRpcError) as unknown:
+        await routing.stub.UpdateAgent(routing_pb2.UpdateAgentRequest(
+            agent=routing_pb2.Agent(id="A-1"), update_mask=FieldMask(paths=["status"])), metadata=routing.admin)
+    assert unknown.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "updatable" in (unknown.value.details() or "")

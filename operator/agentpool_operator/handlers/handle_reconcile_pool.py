@@ -6,17 +6,14 @@ from typing import Any
 import kopf
 
 from agentpool_operator import deployments, pool, worker_deployment
-from agentpool_operator.handlers.context import from_memo
+from agentpool_operator.handlers.context import from_memo, parse_pool
 
 
 async def reconcile(name: str, namespace: str, spec: Any, body: Any, memo: Any, patch: kopf.Patch,
                     logger: logging.Logger, **_: Any) -> None:
     """Create the pool's worker Deployment, or roll out a changed template to it."""
     context = from_memo(memo)
-    try:
-        agent_pool = pool.parse(name, namespace, spec, default_image=context.settings.worker_image)
-    except pool.InvalidPool as exc:
-        raise kopf.PermanentError(str(exc)) from None
+    agent_pool = parse_pool(context, name, namespace, spec)
     template = worker_deployment.pod_template(agent_pool, context.settings)
     existing = await deployments.find(context.api, agent_pool.deployment_name, namespace)
     if existing is None:

@@ -8,7 +8,7 @@ import kopf
 
 from agentpool_operator import deployments, pool
 from agentpool_operator.erlang import recommended_staffing
-from agentpool_operator.handlers.context import from_memo
+from agentpool_operator.handlers.context import from_memo, parse_pool
 from agentpool_operator.scaling import Reason, desired_replicas
 
 
@@ -16,10 +16,7 @@ async def scale(name: str, namespace: str, spec: Any, status: Any, body: Any, me
                 logger: logging.Logger, **_: Any) -> None:
     """One round: read the queues, decide, scale the Deployment, write the figures to the status."""
     context = from_memo(memo)
-    try:
-        agent_pool = pool.parse(name, namespace, spec, default_image=context.settings.worker_image)
-    except pool.InvalidPool as exc:
-        raise kopf.PermanentError(str(exc)) from None
+    agent_pool = parse_pool(context, name, namespace, spec)
     deployment = await deployments.find(context.api, agent_pool.deployment_name, namespace)
     if deployment is None:
         raise kopf.TemporaryError(f"worker Deployment {agent_pool.deployment_name} not found yet", delay=5)

@@ -51,7 +51,7 @@ class Agent:
     missed_offers: int = 0
     # When the agent last became free of all work: "longest idle" goes first.
     idle_since: float = 0.0
-    version: int = 0
+    version: int = 1  # 0 in an update means "unchecked", so the first version is 1
 
     @property
     def ready(self) -> bool:

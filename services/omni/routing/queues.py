@@ -130,4 +130,4 @@ class QueueConfig:
     simple_intents: tuple[str, ...] = ()
     # Handle time assumed for wait estimates until some work has been handled here.
     expected_handle_time: float = 180.0
-    version: int = 0
+    version: int = 1  # 0 in an update means "unchecked", so the first version is 1

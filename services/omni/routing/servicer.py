@@ -14,8 +14,16 @@ from omni.routing import convert
 from omni.routing.router import Desktop, Router
 from omni.routing.work import FINISHED_STATES, Work, WorkState
 from omni.runtime.auth import MANAGERS, Role, current_principal
-from omni.runtime.errors import AlreadyExists, Conflict, DomainError, InvalidArgument, NotFound, PermissionDenied
-from omni.runtime.requests import decode_page_token, encode_page_token, mask_paths, page_size, require
+from omni.runtime.errors import AlreadyExists, DomainError, InvalidArgument, NotFound, PermissionDenied
+from omni.runtime.requests import (
+    apply_mask,
+    check_version,
+    decode_page_token,
+    encode_page_token,
+    mask_paths,
+    page_size,
+    require,
+)
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 
 Context = grpc.aio.ServicerContext[object, object]
@@ -70,17 +78,9 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
     async def UpdateAgent(self, request: routing_pb2.UpdateAgentRequest, context: Context) -> routing_pb2.Agent:
         paths = mask_paths(request.update_mask.paths, AGENT_FIELDS, resource="agent")
         current = self.engine.agent(require(request.agent.id, "agent.id"))
-        if request.agent.version and request.agent.version != current.version:
-            raise Conflict(f"agent {current.id} is at version {current.version}, you sent {request.agent.version}; "
-                           "reload it and apply your change again")
+        check_version(f"agent {current.id}", current.version, request.agent.version)
         merged = convert.agent_to_proto(current)
-        for path in paths:
-            merged.ClearField(path)  # type: ignore[arg-type]
-            field = getattr(request.agent, path)
-            if hasattr(field, "extend"):
-                getattr(merged, path).extend(field)
-            else:
-                setattr(merged, path, field)
+        apply_mask(merged, request.agent, paths)
         agent = convert.agent_from_proto(merged)
         return convert.agent_to_proto(await self.router.run(lambda: self.engine.put_agent(agent)))
 
@@ -116,19 +116,9 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
     async def UpdateQueue(self, request: routing_pb2.UpdateQueueRequest, context: Context) -> routing_pb2.Queue:
         paths = mask_paths(request.update_mask.paths, QUEUE_FIELDS, resource="queue")
         current = self.engine.queue(require(request.queue.id, "queue.id"))
-        if request.queue.version and request.queue.version != current.version:
-            raise Conflict(f"queue {current.id} is at version {current.version}, you sent {request.queue.version}; "
-                           "reload it and apply your change again")
+        check_version(f"queue {current.id}", current.version, request.queue.version)
         merged = convert.queue_to_proto(current)
-        for path in paths:
-            merged.ClearField(path)  # type: ignore[arg-type]
-            field = getattr(request.queue, path)
-            if hasattr(field, "extend"):
-                getattr(merged, path).extend(field)
-            elif hasattr(field, "CopyFrom"):
-                getattr(merged, path).CopyFrom(field)
-            else:
-                setattr(merged, path, field)
+        apply_mask(merged, request.queue, paths)
         queue = dataclasses.replace(convert.queue_from_proto(merged), version=current.version + 1)
         await self.router.repo.save_queue(queue)
         await self.router.run(lambda: self.engine.put_queue(queue))

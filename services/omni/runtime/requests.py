@@ -8,7 +8,10 @@ import json
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from omni.runtime.errors import InvalidArgument
+from google.protobuf.field_mask_pb2 import FieldMask
+from google.protobuf.message import Message
+
+from omni.runtime.errors import Conflict, InvalidArgument
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -59,3 +62,17 @@ def mask_paths(paths: Sequence[str], allowed: Collection[str], *, resource: str)
             f"cannot update {resource} field(s) {', '.join(unknown)}; updatable: {', '.join(sorted(allowed))}"
         )
     return list(paths)
+
+
+def check_version(what: str, stored: int, sent: int) -> None:
+    """Optimistic concurrency of an Update: a sent version (0 = unchecked) must be the stored one."""
+    if sent and sent != stored:
+        raise Conflict(f"{what} was changed by someone else (version {stored}, you sent {sent}); "
+                       "reload it and apply your change again")
+
+
+def apply_mask(target: Message, changes: Message, paths: Sequence[str]) -> None:
+    """Replace the masked fields of `target` with those of `changes` (AIP-134 semantics: a masked
+    field left empty in the request is cleared, lists and messages are replaced, not merged)."""
+    FieldMask(paths=list(paths)).MergeMessage(changes, target, replace_message_field=True,
+                                              replace_repeated_field=True)
