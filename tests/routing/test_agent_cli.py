@@ -6,6 +6,7 @@ import asyncio
 import sys
 
 from omni.runtime.auth import Role
+from omni.runtime.processes import free_port
 from omnichannel.routing.v1 import routing_pb2
 from tests.conftest import TEST_SECRET
 from tests.routing.conftest import CHAT, RoutingClient
@@ -41,7 +42,10 @@ async def test_agent_logs_in_takes_an_offer_and_wraps_up(routing: RoutingClient,
     token = routing.token_for(Role.AGENT, "A-1", groups=("general",))[0][1].removeprefix("Bearer ")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "omni.cli.main", "agent", "--agent", "A-1", "--routing", routing.host.address,
-        "--token", token, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        "--token", token,
+        # Nothing listens at these, whatever else runs on this machine: replies and notes fail visibly.
+        "--sessions", f"127.0.0.1:{free_port()}", "--tickets", f"127.0.0.1:{free_port()}",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         env={"OMNI_JWT_SECRET": TEST_SECRET, "PATH": "/usr/bin:/bin"})
     terminal = Terminal(process)

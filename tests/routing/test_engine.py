@@ -120,8 +120,8 @@ def test_last_agent_gets_the_offer_first_when_free(clock: Clock) -> None:
     engine.agents["A-2"].idle_since = clock.now
     engine.enqueue(call("c", preferred_agent_id="A-2"))
     assert offered(engine, "A-2") == ["c"] and offered(engine, "A-1") == []
-    assert engine.get("c").reasons[-3].code in {"affinity", "language_match"} or "affinity" in [
-        r.code for r in engine.get("c").reasons]
+    reasons = [(r.code, r.detail) for r in engine.get("c").reasons]
+    assert ("affinity_wait", "held 30s for last agent A-2") in reasons and ("affinity", "last agent A-2") in reasons
 
 
 def test_colleague_gets_it_after_the_affinity_wait(clock: Clock) -> None:

@@ -16,8 +16,9 @@ import os
 import shlex
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
 
@@ -40,6 +41,20 @@ HELP = """commands:
   help | quit"""
 STATES = {"available": routing_pb2.AGENT_STATUS_AVAILABLE, "break": routing_pb2.AGENT_STATUS_BREAK,
           "wrap_up": routing_pb2.AGENT_STATUS_WRAP_UP, "offline": routing_pb2.AGENT_STATUS_OFFLINE}
+
+
+T = TypeVar("T")
+
+
+class ServiceFailed(Exception):
+    """A call to another service failed; the message names the service, so the agent knows which."""
+
+
+async def on(service: str, call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except grpc.aio.AioRpcError as exc:
+        raise ServiceFailed(f"{service} {exc.code().name}: {exc.details()}") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,8 +158,8 @@ class AgentConsole:
             if verb in ("quit", "exit"):
                 return False
             await self._dispatch(verb, args)
-        except grpc.aio.AioRpcError as exc:
-            self.write(f"ERROR {exc.code().name}: {exc.details()}")
+        except ServiceFailed as exc:
+            self.write(f"ERROR {exc}")
         except (IndexError, KeyError) as exc:
             self.write(f"ERROR missing or unknown argument ({exc}); type 'help'")
         return True
@@ -174,19 +189,19 @@ class AgentConsole:
                 return
             work = self.held.get(args[0])
             session = work.session_id if work else args[0]
-            sent = await self.sessions.SendReply(sessions_pb2.SendReplyRequest(
-                session_id=session, text=" ".join(args[1:]), request_id=uuid.uuid4().hex), timeout=10)
+            sent = await on("sessions", self.sessions.SendReply(sessions_pb2.SendReplyRequest(
+                session_id=session, text=" ".join(args[1:]), request_id=uuid.uuid4().hex), timeout=10))
             self.write(f"SENT {sent.message.id or sent.message_id}")
         elif verb == "note":
             if self.tickets is None:
                 self.write("ERROR no tickets service address (--tickets)")
                 return
-            await self.tickets.AddNote(tickets_pb2.AddNoteRequest(
-                ticket_id=args[0], text=" ".join(args[1:]), request_id=uuid.uuid4().hex), timeout=10)
+            await on("tickets", self.tickets.AddNote(tickets_pb2.AddNoteRequest(
+                ticket_id=args[0], text=" ".join(args[1:]), request_id=uuid.uuid4().hex), timeout=10))
             self.write(f"NOTED {args[0]}")
         elif verb == "transfer":
-            moved = await self.routing.TransferWork(routing_pb2.TransferWorkRequest(
-                work_id=args[0], target_queue_id=args[1], reason=" ".join(args[2:])), timeout=10)
+            moved = await on("routing", self.routing.TransferWork(routing_pb2.TransferWorkRequest(
+                work_id=args[0], target_queue_id=args[1], reason=" ".join(args[2:])), timeout=10))
             self.held.pop(moved.id, None)
             self.write(f"TRANSFERRED {moved.id} to {moved.queue_id}")
         elif verb == "wrap":

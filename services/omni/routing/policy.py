@@ -15,7 +15,7 @@ from omni.routing.work import Reason, Work
 
 # Reasons set when work is queued; kept on the work item through later decisions.
 CLASSIFY_CODES = frozenset({"base_priority", "vip_boost", "urgent_keyword", "urgent_boost", "emotion_boost",
-                            "supervisor_escalation", "affinity", "transfer", "after_hours_callback", "callback",
+                            "supervisor_escalation", "affinity_wait", "transfer", "after_hours_callback", "callback",
                             "bot_handoff", "customer_context_unavailable"})
 
 
@@ -50,8 +50,8 @@ def classify(work: Work, queue: QueueConfig, now: float) -> list[Reason]:
         reasons.append(Reason("supervisor_escalation", "offered to supervisors first"))
     if work.preferred_agent_id:
         work.affinity_until = now + policy.affinity_wait
-        reasons.append(Reason("affinity", f"held {policy.affinity_wait:g}s for last agent "
-                                          f"{work.preferred_agent_id}"))
+        reasons.append(Reason("affinity_wait", f"held {policy.affinity_wait:g}s for last agent "
+                                               f"{work.preferred_agent_id}"))
     return reasons
 
 
