@@ -1,4 +1,4 @@
-"""`omni`: run the local stack, mint tokens, and (as they land) the agent client, tour and reports."""
+"""`omni`: run the local stack, mint tokens, the agent desktop, the live tour, simulations and KPI reports."""
 
 from __future__ import annotations
 
