@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReturnDocument
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -14,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 from omni.knowledge.model import Article, Audience, Category, Content, FeedbackKind, Stats, Status, Version
 from omni.runtime.errors import AlreadyExists, Conflict, NotFound
 from omni.runtime.requests import decode_page_token, encode_page_token
-from omni.runtime.storage import Document, utcnow
+from omni.runtime.storage import Document, update_then_read, utcnow
 
 CATEGORIES = "categories"
 ARTICLES = "articles"
@@ -198,9 +198,8 @@ class KnowledgeRepository:
         return True, stats[0]
 
     async def _bump(self, article_id: str, field: str, session: AsyncClientSession) -> Stats:
-        doc = await self._articles.find_one_and_update(
-            {"_id": article_id}, {"$inc": {f"stats.{field}": 1}, "$set": {"sync_time": utcnow()}},
-            return_document=ReturnDocument.AFTER, session=session)
+        doc = await update_then_read(self._articles, {"_id": article_id},
+                                     {"$inc": {f"stats.{field}": 1}, "$set": {"sync_time": utcnow()}}, session=session)
         if doc is None:
             raise NotFound(f"article {article_id} does not exist")
         return _stats(doc.get("stats"))

