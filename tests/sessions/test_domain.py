@@ -104,6 +104,16 @@ def test_reply_subject_and_threading_headers() -> None:
     assert (mail["In-Reply-To"], mail["References"], mail["Subject"]) == ("<b@x>", "<a@x> <b@x>", "Re: Hi")
 
 
+def test_a_retried_reply_is_the_same_message_and_another_reply_is_not() -> None:
+    def reply(key: str) -> str:
+        return str(build_reply(from_address="s@example.com", to_address="c@x.cn", subject="Hi", in_reply_to="",
+                               references=[], ticket_id="T-1", text="ok", reply_key=key)["Message-ID"])
+
+    assert reply("S-1/req-1") == reply("S-1/req-1")
+    assert reply("S-1/req-1").endswith("@example.com>")
+    assert len({reply("S-1/req-1"), reply("S-1/req-2"), reply("S-2/req-1"), reply(""), reply("")}) == 5
+
+
 async def test_relay_down_is_unavailable_with_a_clear_message() -> None:
     mailer = RelayMailer(f"127.0.0.1:{free_port()}", timeout=2)
     mail = build_reply(from_address="s@example.com", to_address="c@x.cn", subject="Hi", in_reply_to="",

@@ -49,12 +49,12 @@ class Replies:
         if session.channel is Channel.CHAT:
             require_open(session)
         else:
-            message.email = await self._email(session, text, html)
+            message.email = await self._email(session, text, html, request_id)
         session, _ = await self._c.repo.mutate(session.id, lambda current: current.add_message(message))
         await self._c.announce(session, message)
         return SentReply(session, message)
 
-    async def _email(self, session: Session, text: str, html: str) -> EmailFacts:
+    async def _email(self, session: Session, text: str, html: str, request_id: str) -> EmailFacts:
         last = session.last_inbound_email()
         if last is None or last.email is None:
             raise FailedPrecondition(f"session {session.id} has no customer email to reply to")
@@ -68,6 +68,7 @@ class Replies:
             ticket_id=session.ticket_id,
             text=text,
             html=html,
+            reply_key=f"{session.id}/{request_id}" if request_id else "",
         )
         await self._mailer.send(mail)
         return EmailFacts(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -38,13 +39,19 @@ def build_reply(
     ticket_id: str,
     text: str,
     html: str = "",
+    reply_key: str = "",
 ) -> EmailMessage:
+    """`reply_key` (session and request id) fixes the Message-ID: if we crash after the relay took
+    the mail but before it was recorded, the retried call sends the same message again, and mail
+    clients and our own threading see one message, not two."""
     message = EmailMessage()
     message["From"] = from_address
     message["To"] = to_address
     message["Subject"] = reply_subject(subject, ticket_id)
     message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = make_msgid(domain=from_address.rpartition("@")[2] or None)
+    domain = from_address.rpartition("@")[2] or "omnichannel.invalid"
+    message["Message-ID"] = (f"<{hashlib.sha256(reply_key.encode()).hexdigest()[:32]}.reply@{domain}>" if reply_key
+                             else make_msgid(domain=domain))
     message["Auto-Submitted"] = "no"
     if in_reply_to:
         chain = [r for r in references if r != in_reply_to] + [in_reply_to]
