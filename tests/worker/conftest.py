@@ -1,5 +1,6 @@
 """The services a bot worker talks to, all real and in-process: knowledge (seeded with the demo
-articles), routing and sessions (with its WebSocket chat), plus customers chatting on it."""
+articles), routing and sessions (with its WebSocket chat), plus customers chatting on it and
+agents signing in on the desktop."""
 
 from __future__ import annotations
 
@@ -56,9 +57,14 @@ class Customer:
 
     ws: Any
     session_id: str
+    said: int = 0
 
     async def next(self, key: str) -> Any:
         return await next_frame(self.ws, key)
+
+    async def say(self, text: str) -> None:
+        self.said += 1
+        await self.ws.send(json.dumps({"text": {"text": text, "client_message_id": f"m{self.said}"}}))
 
     async def reply_from(self, sender: str) -> str:
         while (message := await self.next("message"))["sender"] != sender:
@@ -68,8 +74,32 @@ class Customer:
 
 
 @dataclasses.dataclass
+class Agent:
+    """A person on the agent desktop, reading what routing offers and the session history."""
+
+    desktop: grpc.aio.StreamStreamCall[routing_pb2.AgentCommand, routing_pb2.AgentEvent]
+    sessions: sessions_pb2_grpc.SessionServiceAsyncStub
+
+    async def offer_of(self, customer: Customer) -> routing_pb2.Offer:
+        while True:
+            event = await asyncio.wait_for(self.desktop.read(), 10)
+            assert isinstance(event, routing_pb2.AgentEvent), "the desktop stream ended"
+            if event.WhichOneof("event") == "offer" and event.offer.work.session_id == customer.session_id:
+                return event.offer
+
+    async def history(self, customer: Customer) -> list[tuple[str, str]]:
+        """(sender, text) of every message of the customer's session, as the agent's screen lists them."""
+        session = await self.sessions.GetSession(sessions_pb2.GetSessionRequest(id=customer.session_id))
+        return [(m.sender, m.text) for m in session.messages]
+
+
+@dataclasses.dataclass
 class Desk:
+    authority: TokenAuthority
     knowledge: ServiceHost
+    sessions_host: ServiceHost
+    routing_host: ServiceHost
+    worker: BotWorker
     routing: routing_pb2_grpc.RoutingServiceAsyncStub
     sessions: sessions_pb2_grpc.SessionServiceAsyncStub
     ws_url: str
@@ -80,9 +110,28 @@ class Desk:
         ws = await self.connections.enter_async_context(websockets.connect(self.ws_url))
         await ws.send(json.dumps({"start": {"handle": handle, "display_name": handle}}))
         customer = Customer(ws, (await next_frame(ws, "started"))["session_id"])
-        await ws.send(json.dumps({"text": {"text": text, "client_message_id": "m1"}}))
+        await customer.say(text)
         await customer.next("message")
         return customer
+
+    async def agent(self, agent_id: str) -> Agent:
+        """A billing agent signed in on the desktop (AgentSession) and available."""
+        await self.routing.CreateAgent(routing_pb2.CreateAgentRequest(agent=routing_pb2.Agent(id=agent_id,
+                                                                                              groups=["billing"])))
+        token = self.authority.mint(agent_id, Role.AGENT, groups=("billing",), ttl_seconds=600)
+        routing, sessions = (channel(host.address, token) for host in (self.routing_host, self.sessions_host))
+        for chan in (routing, sessions):
+            self.connections.push_async_callback(chan.close)
+
+        async def commands() -> AsyncIterator[routing_pb2.AgentCommand]:
+            yield routing_pb2.AgentCommand(login=routing_pb2.AgentLogin(agent_id=agent_id))
+            yield routing_pb2.AgentCommand(set_state=routing_pb2.SetAgentStateRequest(
+                agent_id=agent_id, status=routing_pb2.AGENT_STATUS_AVAILABLE))
+            await asyncio.Event().wait()  # the desktop stays signed in until the test ends
+
+        desktop = routing_pb2_grpc.RoutingServiceStub(routing).AgentSession(commands())
+        self.connections.callback(desktop.cancel)
+        return Agent(desktop, sessions_pb2_grpc.SessionServiceStub(sessions))
 
     async def work(self, customer: Customer, where: Callable[[routing_pb2.WorkItem], bool]) -> routing_pb2.WorkItem:
         """The customer's work item once it matches `where` (routing consumes the chat as an event)."""
@@ -105,8 +154,14 @@ class Desk:
 
 
 @pytest.fixture
-async def desk(start_service: StartService, settings: ServiceSettings,
-               authority: TokenAuthority) -> AsyncIterator[Desk]:
+def followup_seconds() -> float:
+    """How long the bot waits for a chat reply: plenty for a test customer who answers at once."""
+    return 5.0
+
+
+@pytest.fixture
+async def desk(start_service: StartService, settings: ServiceSettings, authority: TokenAuthority,
+               followup_seconds: float) -> AsyncIterator[Desk]:
     """Knowledge, routing and sessions running, and a bot worker serving routing's "billing" queue."""
     knowledge = await start_service(KNOWLEDGE, settings_override=ServiceSettings(**_shared(settings, "kb")))
     service_token = authority.mint(BOT, Role.SERVICE, ttl_seconds=600)
@@ -114,18 +169,20 @@ async def desk(start_service: StartService, settings: ServiceSettings,
     routing = await start_service(ROUTING, settings_override=routing_settings(
         ServiceSettings(**_shared(settings, "routing")), knowledge_addr=knowledge.address))
     ws_listen = f"127.0.0.1:{free_port()}"
+    # Stopped, sessions drops its watchers at once rather than after the suite's 5 s grace, well
+    # inside the bot's follow-up window.
     sessions = await start_service(SESSIONS, settings_override=SessionSettings(
-        **_shared(settings, "sessions"), websocket_listen=ws_listen))
+        **_shared(settings, "sessions"), websocket_listen=ws_listen), shutdown_grace=0.2)
 
     worker_settings = WorkerSettings(**_shared(settings, "worker"), routing_addr=routing.address,
                                      knowledge_addr=knowledge.address, sessions_addr=sessions.address,
                                      worker_queues=("billing",), worker_concurrency=2, worker_id=BOT,
-                                     worker_wait_seconds=0.5)
+                                     worker_wait_seconds=0.5, worker_followup_seconds=followup_seconds)
     channels = [channel(address, service_token) for address in (routing.address, knowledge.address,
                                                                  sessions.address)]
     worker = BotWorker(worker_settings, *channels)
-    desk = Desk(knowledge, routing_pb2_grpc.RoutingServiceStub(channels[0]),
-                sessions_pb2_grpc.SessionServiceStub(channels[2]),
+    desk = Desk(authority, knowledge, sessions, routing, worker,
+                routing_pb2_grpc.RoutingServiceStub(channels[0]), sessions_pb2_grpc.SessionServiceStub(channels[2]),
                 f"ws://{ws_listen}/chat")
     # Overflow to the bots as soon as one customer waits, for simple refund questions only.
     await desk.routing.CreateQueue(routing_pb2.CreateQueueRequest(queue=routing_pb2.Queue(

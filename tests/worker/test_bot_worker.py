@@ -1,8 +1,11 @@
 """The bot worker against the real knowledge, routing and sessions services: routing overflows a
-simple question to the bot, the bot answers on the customer's chat from the knowledge base, and
-hands the customer to people when asked, or when it cannot search."""
+simple question to the bot, the bot answers on the customer's chat from the knowledge base and
+keeps the chat for the customer's reply (thanks, another question, "that didn't help"), and hands
+the customer to people when asked, when it cannot help, or when it cannot follow the chat."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 
@@ -14,6 +17,7 @@ pytestmark = pytest.mark.slow
 
 WAITING, OFFERED, COMPLETED = (routing_pb2.WORK_STATE_WAITING, routing_pb2.WORK_STATE_OFFERED,
                                routing_pb2.WORK_STATE_COMPLETED)
+ZH_INVITATION = "这个回答解决您的问题了吗？回复“人工”可转接人工客服。"
 
 
 async def busy_billing_queue(desk: Desk) -> Customer:
@@ -28,20 +32,73 @@ def reasons(work: routing_pb2.WorkItem) -> dict[str, str]:
     return {r.code: r.detail for r in work.reasons}
 
 
-async def test_a_simple_question_overflowing_to_the_bot_is_answered_from_the_knowledge_base(desk: Desk) -> None:
+async def resolved_by_bot(desk: Desk, customer: Customer) -> str:
+    """The chat ended with the work resolved by the bot; the reason the session history records."""
+    assert await customer.next("state") == "SESSION_STATE_ENDED"
+    work = await desk.work(customer, lambda w: w.state == COMPLETED)
+    assert work.disposition == "resolved_by_bot" and work.bot_worker_id.startswith(f"{BOT}/")
+    return (await desk.session(customer, sessions_pb2.SESSION_STATE_ENDED)).transitions[-1].reason
+
+
+@pytest.mark.parametrize("followup_seconds", [0.5])
+async def test_an_answered_customer_who_stays_silent_is_resolved_once_the_followup_window_passes(
+        desk: Desk) -> None:
     first = await busy_billing_queue(desk)
     customer = await desk.chat("怎么申请退款", "second")
 
     answer = await customer.reply_from(BOT)
+    answered = asyncio.get_running_loop().time()
     assert answer.startswith("如何申请退款") and "签收后 30 天内可以申请退款" in answer
-    assert await customer.next("state") == "SESSION_STATE_ENDED"
+    assert answer.endswith(ZH_INVITATION)
 
-    work = await desk.work(customer, lambda w: w.state == COMPLETED)
-    assert work.bot_worker_id.startswith(f"{BOT}/") and "overflow" in reasons(work)
-    session = await desk.session(customer, sessions_pb2.SESSION_STATE_ENDED)
-    assert session.transitions[-1].reason == "answered with article zh-refund-request"
+    assert await resolved_by_bot(desk, customer) == "answered with article zh-refund-request; no reply within 0.5 s"
+    assert asyncio.get_running_loop().time() - answered >= 0.4
+    assert "overflow" in reasons(await desk.work(customer, lambda w: True))
     # The customer waiting for a person was left to people.
     assert (await desk.work(first, lambda w: True)).state == WAITING
+
+
+async def test_a_customer_who_says_thanks_after_the_answer_is_resolved_by_the_bot(desk: Desk) -> None:
+    await busy_billing_queue(desk)
+    customer = await desk.chat("怎么申请退款", "second")
+    await customer.reply_from(BOT)
+
+    await customer.say("好的，谢谢")
+    assert await resolved_by_bot(desk, customer) == "customer confirmed article zh-refund-request helped"
+
+
+async def test_a_second_question_in_the_same_chat_gets_a_second_answer(desk: Desk) -> None:
+    await busy_billing_queue(desk)
+    customer = await desk.chat("怎么申请退款", "second")
+    await customer.reply_from(BOT)
+
+    await customer.say("退款多久到账？")
+    second = await customer.reply_from(BOT)
+    assert second.startswith("退款多久到账") and second.endswith(ZH_INVITATION)
+    await customer.say("谢谢")
+    assert await resolved_by_bot(desk, customer) == "customer confirmed article zh-refund-timeline helped"
+
+
+async def test_a_customer_the_answer_did_not_help_goes_to_an_agent_whose_offer_says_why(desk: Desk) -> None:
+    await busy_billing_queue(desk)
+    question = "How do I request a refund?"
+    customer = await desk.chat(question, "second")
+    answer = await customer.reply_from(BOT)
+    assert answer.startswith("How to request a refund")
+    assert answer.endswith("Did this answer your question? Reply 'agent' to talk to a person.")
+
+    await customer.say("that didn't help, I want an agent")
+    note = await customer.reply_from(BOT)
+    assert note.startswith("I'm passing you to a colleague")
+    why = "customer said article en-refund-request did not help and asked for a person"
+    work = await desk.work(customer, lambda w: w.state == WAITING and "bot_handoff" in reasons(w))
+    assert (work.queue_id, reasons(work)["bot_handoff"], work.bot_worker_id) == ("billing", why, "")
+
+    agent = await desk.agent("A-1")
+    offer = await agent.offer_of(customer)
+    assert reasons(offer.work)["bot_handoff"] == why
+    assert await agent.history(customer) == [("second", question), (BOT, answer),
+                                             ("second", "that didn't help, I want an agent"), (BOT, note)]
 
 
 async def test_a_customer_asking_for_a_person_is_handed_to_the_human_queue_and_offered(desk: Desk) -> None:
@@ -55,12 +112,9 @@ async def test_a_customer_asking_for_a_person_is_handed_to_the_human_queue_and_o
     # The session was queued all along (sessions records no QUEUED → QUEUED step); it stays open.
     await desk.session(customer, sessions_pb2.SESSION_STATE_QUEUED)
 
-    await desk.routing.CreateAgent(routing_pb2.CreateAgentRequest(agent=routing_pb2.Agent(id="A-1",
-                                                                                          groups=["billing"])))
-    await desk.routing.SetAgentState(routing_pb2.SetAgentStateRequest(
-        agent_id="A-1", status=routing_pb2.AGENT_STATUS_AVAILABLE))
-    offered = await desk.work(customer, lambda w: w.state == OFFERED)
-    assert offered.offered_agent_id == "A-1"
+    offer = await (await desk.agent("A-1")).offer_of(customer)
+    assert reasons(offer.work)["bot_handoff"] == "customer asked for a person"
+    assert (await desk.work(customer, lambda w: w.state == OFFERED)).offered_agent_id == "A-1"
     assert (await desk.session(customer, sessions_pb2.SESSION_STATE_OFFERED)).agent_id == "A-1"
 
 
@@ -73,3 +127,27 @@ async def test_with_the_knowledge_base_down_the_bot_hands_over_instead_of_losing
     work = await desk.work(customer, lambda w: w.state == WAITING and "bot_handoff" in reasons(w))
     assert reasons(work)["bot_handoff"] == "the knowledge base could not be searched (UNAVAILABLE)"
     await desk.session(customer, sessions_pb2.SESSION_STATE_QUEUED)
+
+
+async def test_when_the_bot_loses_sight_of_the_chat_after_answering_a_person_takes_over(desk: Desk) -> None:
+    await busy_billing_queue(desk)
+    customer = await desk.chat("怎么申请退款", "second")
+    await customer.reply_from(BOT)
+
+    await desk.sessions_host.stop()
+    work = await desk.work(customer, lambda w: w.state == WAITING and "bot_handoff" in reasons(w))
+    assert reasons(work)["bot_handoff"].startswith("the bot cannot see the customer's replies (WatchSession ")
+
+
+async def test_a_worker_told_to_stop_hands_the_chat_it_waits_on_to_a_person_at_once(desk: Desk) -> None:
+    await busy_billing_queue(desk)
+    customer = await desk.chat("怎么申请退款", "second")
+    await customer.reply_from(BOT)
+
+    stopped = asyncio.get_running_loop().time()
+    desk.worker.stop()
+    assert await customer.reply_from(BOT) == "正在为您转接人工客服，请不要离开对话。"
+    work = await desk.work(customer, lambda w: w.state == WAITING and "bot_handoff" in reasons(w))
+    assert reasons(work)["bot_handoff"] == "the bot worker is shutting down"
+    # Not after the 5 s follow-up window: the pod's termination grace is shorter than a real window.
+    assert asyncio.get_running_loop().time() - stopped < 3

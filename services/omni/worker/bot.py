@@ -1,4 +1,5 @@
-"""The worker loop: TakeBotWork → Suggest → SendReply + CompleteBotWork(resolved), or hand over."""
+"""The worker loop: TakeBotWork → Suggest → SendReply, on chat the customer's replies through
+WatchSession, then CompleteBotWork (resolved, or handed to a person)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,25 @@ import logging
 import grpc
 from google.protobuf.duration_pb2 import Duration
 
-from omni.worker.answering import Answer, Candidate, Handoff, asks_for_person, handoff_note, respond
-from omni.worker.settings import WorkerSettings
+from omni.worker.answering import (
+    Answer,
+    Candidate,
+    Ended,
+    Handoff,
+    Heard,
+    OutOfTime,
+    Question,
+    Resolved,
+    ShuttingDown,
+    Silence,
+    Unwatchable,
+    after_answer,
+    asks_for_person,
+    cannot_follow,
+    handoff_note,
+    respond,
+)
+from omni.worker.settings import CONVERSATION_SECONDS, WorkerSettings
 from omnichannel.common.v1 import common_pb2
 from omnichannel.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
@@ -28,7 +46,7 @@ class BotWorker:
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
-        """Take no new work; conversations in hand are finished."""
+        """Take no new work; chats waiting for the customer's reply go to a person now."""
         self._stopping.set()
 
     async def run(self) -> None:
@@ -59,34 +77,93 @@ class BotWorker:
         return wait
 
     async def handle(self, work: routing_pb2.WorkItem) -> None:
-        outcome = await self._decide(work)
-        if isinstance(outcome, Answer):
-            failed = await self._reply(work, outcome.text, "bot-answer")
-            if not failed:
-                await self._complete(work, resolved=True, reason=f"answered with article {outcome.article_id}")
-                return
-            # The customer never saw the answer: a person takes over rather than losing them.
-            outcome = Handoff(f"could not reply ({failed})")
-        elif work.channel != common_pb2.CHANNEL_PHONE:
+        # Routing lets another bot take the work once the claim lapses; the chat must end before then.
+        deadline = asyncio.get_running_loop().time() + CONVERSATION_SECONDS
+        if work.channel == common_pb2.CHANNEL_CHAT:
+            outcome = await self._chat(work, deadline)
+        else:
+            outcome = await self._answer_once(work)
+        if isinstance(outcome, Handoff) and work.channel != common_pb2.CHANNEL_PHONE:
             await self._reply(work, handoff_note(work.language), "bot-handoff")
-        await self._complete(work, resolved=False, reason=outcome.reason)
+        await self._complete(work, resolved=isinstance(outcome, Resolved), reason=outcome.reason)
 
-    async def _decide(self, work: routing_pb2.WorkItem) -> Answer | Handoff:
+    async def _answer_once(self, work: routing_pb2.WorkItem) -> Resolved | Handoff:
+        """One answer and done: email has no live follow-up (a reply reaches the ticket anyway);
+        a call is handed over."""
+        outcome = await self._decide(work, work.text)
+        if isinstance(outcome, Handoff):
+            return outcome
+        failed = await self._reply(work, outcome.text, "bot-answer-1")
+        return self._not_replied(failed) if failed else Resolved(f"answered with article {outcome.article_id}")
+
+    async def _chat(self, work: routing_pb2.WorkItem, deadline: float) -> Resolved | Handoff:
+        """Answer, then read the customer's reply: another question is answered again."""
+        outcome = await self._decide(work, work.text)
+        if isinstance(outcome, Handoff):
+            return outcome
+        # Watching before the answer goes out, so a quick reply cannot slip past.
+        watch = self.sessions.WatchSession(sessions_pb2.WatchSessionRequest(session_id=work.session_id))
+        try:
+            unwatchable = await _opened(watch, work.session_id)
+            if unwatchable is not None:
+                return cannot_follow(unwatchable.why)
+            answers = 0
+            while True:
+                answers += 1
+                failed = await self._reply(work, outcome.text, f"bot-answer-{answers}")
+                if failed:
+                    return self._not_replied(failed)
+                step = after_answer(await self._listen(watch, work.session_id, deadline),
+                                    article_id=outcome.article_id, answers=answers,
+                                    max_answers=self.settings.worker_max_answers)
+                if not isinstance(step, Question):
+                    return step
+                outcome = await self._decide(work, step.text)
+                if isinstance(outcome, Handoff):
+                    return outcome
+        finally:
+            watch.cancel()
+
+    async def _listen(self, watch: _Watch, session_id: str, deadline: float) -> Heard:
+        """The customer's next message, or why none came; a shutdown stops the wait at once."""
+        followup = self.settings.worker_followup_seconds
+        left = deadline - asyncio.get_running_loop().time()
+        reading = asyncio.create_task(_next_from_customer(watch, session_id))
+        stopping = asyncio.create_task(self._stopping.wait())
+        try:
+            done, _ = await asyncio.wait((reading, stopping), timeout=max(0.0, min(followup, left)),
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (reading, stopping):
+                task.cancel()
+        if reading in done:
+            return reading.result()
+        if stopping in done:
+            return ShuttingDown()
+        return Silence(followup) if followup <= left else OutOfTime()
+
+    @staticmethod
+    def _not_replied(failed: str) -> Handoff:
+        # The customer never saw the answer: a person takes over rather than losing them.
+        return Handoff(f"could not reply ({failed})")
+
+    async def _decide(self, work: routing_pb2.WorkItem, text: str) -> Answer | Handoff:
         min_score = self.settings.worker_min_score
         if work.channel == common_pb2.CHANNEL_PHONE:
             return Handoff("the bot answers in writing only; a caller needs a person")
-        if asks_for_person(work.text) or not work.text.strip():
-            return respond(work.text, [], min_score=min_score)
+        if asks_for_person(text) or not text.strip():
+            return respond(text, [], min_score=min_score)
         try:
             found = await self.knowledge.Suggest(knowledge_pb2.SuggestRequest(
-                text=work.text, queue=work.queue_id, intent=work.intent, session_id=work.session_id, limit=3,
+                text=text, queue=work.queue_id, intent=work.intent, session_id=work.session_id, limit=3,
                 filter=knowledge_pb2.SearchFilter(audience=knowledge_pb2.AUDIENCE_PUBLIC, language=work.language)),
                 timeout=5)
         except grpc.aio.AioRpcError as exc:
             log.warning("Suggest failed for %s: %s; handing over", work.id, exc.code().name)
-            return respond(work.text, [], min_score=min_score, search_error=exc.code().name)
+            return respond(text, [], min_score=min_score, search_error=exc.code().name)
         candidates = [Candidate(h.article.id, h.article.title, h.article.body, h.score) for h in found.hits]
-        return respond(work.text, candidates, min_score=min_score)
+        return respond(text, candidates, min_score=min_score, language=work.language,
+                       by_email=work.channel == common_pb2.CHANNEL_EMAIL)
 
     async def _reply(self, work: routing_pb2.WorkItem, text: str, kind: str) -> str:
         """Send `text` on the customer's session; the gRPC code when it failed, else ""."""
@@ -104,12 +181,50 @@ class BotWorker:
             try:
                 await self.routing.CompleteBotWork(routing_pb2.CompleteBotWorkRequest(
                     work_id=work.id, resolved=resolved, handoff_queue_id=handoff, reason=reason), timeout=10)
-                log.info("work %s %s", work.id, "resolved" if resolved else f"handed to {handoff}: {reason}")
+                log.info("work %s %s: %s", work.id, "resolved" if resolved else f"handed to {handoff}", reason)
                 return
             except grpc.aio.AioRpcError as exc:
                 if exc.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND,
                                   grpc.StatusCode.FAILED_PRECONDITION):
-                    log.error("CompleteBotWork refused for %s: %s", work.id, exc.details())
+                    # Routing moved on meanwhile (the customer left and the work was abandoned).
+                    log.warning("CompleteBotWork refused for %s: %s", work.id, exc.details())
                     return
                 await asyncio.sleep(min(2**attempt, 10))
         log.error("CompleteBotWork for %s failed 5 times; routing will re-offer it when the claim lapses", work.id)
+
+
+_Watch = grpc.aio.UnaryStreamCall[sessions_pb2.WatchSessionRequest, sessions_pb2.SessionUpdate]
+_ENDED = (sessions_pb2.SESSION_STATE_ENDED, sessions_pb2.SESSION_STATE_ABANDONED)
+# Longest wait for WatchSession's first update (the snapshot) before the chat counts as unwatchable.
+_WATCH_OPEN_SECONDS = 10.0
+
+
+async def _opened(watch: _Watch, session_id: str) -> Unwatchable | None:
+    """None once the watch shows the session open; else why the bot cannot follow it."""
+    try:
+        snapshot = await asyncio.wait_for(watch.read(), _WATCH_OPEN_SECONDS)
+    except TimeoutError:
+        return _lost(session_id, f"no snapshot within {_WATCH_OPEN_SECONDS:g} s")
+    except grpc.aio.AioRpcError as exc:
+        return _lost(session_id, exc.code().name)
+    if not isinstance(snapshot, sessions_pb2.SessionUpdate) or snapshot.session.state in _ENDED:
+        return _lost(session_id, "the session is over")
+    return None
+
+
+async def _next_from_customer(watch: _Watch, session_id: str) -> Heard:
+    try:
+        while isinstance(update := await watch.read(), sessions_pb2.SessionUpdate):
+            if update.kind == "message" and update.message.direction == common_pb2.DIRECTION_INBOUND:
+                return update.message.text
+            if update.kind == "state" and update.session.state in _ENDED:
+                return Ended()
+    except grpc.aio.AioRpcError as exc:
+        return _lost(session_id, exc.code().name)
+    # Sessions ends a watch that falls too far behind without a final state.
+    return _lost(session_id, "the watch fell behind and was closed")
+
+
+def _lost(session_id: str, why: str) -> Unwatchable:
+    log.warning("cannot follow session %s (%s); a person takes over", session_id, why)
+    return Unwatchable(why)

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from omni.runtime.config import ServiceSettings
+from omni.routing.engine import BOT_CLAIM_SECONDS
+from omni.runtime.config import ConfigError, ServiceSettings, env_name
+
+# Routing gives bot work to another worker once its claim lapses, so a conversation ends before
+# that; this much of the claim is kept for the last answer and CompleteBotWork.
+CLAIM_RESERVE_SECONDS = 30.0
+CONVERSATION_SECONDS = BOT_CLAIM_SECONDS - CLAIM_RESERVE_SECONDS
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -21,3 +27,15 @@ class WorkerSettings(ServiceSettings):
     worker_min_score: float = 1.0
     # Long-poll of TakeBotWork.
     worker_wait_seconds: float = 10.0
+    # Chat: how long the bot waits for the customer's reply to an answer; silence means resolved.
+    worker_followup_seconds: float = 90.0
+    # Chat: answers the bot gives in one conversation; a further question goes to a person.
+    worker_max_answers: int = 3
+
+    def __post_init__(self) -> None:
+        if not 0 < self.worker_followup_seconds < CONVERSATION_SECONDS:
+            raise ConfigError(
+                f"{env_name('worker_followup_seconds')}={self.worker_followup_seconds:g} must be above 0 and below "
+                f"{CONVERSATION_SECONDS:g}: routing takes bot work back {BOT_CLAIM_SECONDS:g} s after the bot took it")
+        if self.worker_max_answers < 1:
+            raise ConfigError(f"{env_name('worker_max_answers')}={self.worker_max_answers} must be at least 1")
