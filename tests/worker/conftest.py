@@ -66,6 +66,9 @@ class Customer:
         self.said += 1
         await self.ws.send(json.dumps({"text": {"text": text, "client_message_id": f"m{self.said}"}}))
 
+    async def leave(self) -> None:
+        await self.ws.send(json.dumps({"end": {}}))
+
     async def reply_from(self, sender: str) -> str:
         while (message := await self.next("message"))["sender"] != sender:
             pass

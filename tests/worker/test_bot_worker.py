@@ -67,6 +67,21 @@ async def test_a_customer_who_says_thanks_after_the_answer_is_resolved_by_the_bo
     assert await resolved_by_bot(desk, customer) == "customer confirmed article zh-refund-request helped"
 
 
+async def test_a_customer_who_leaves_after_the_answer_was_served_by_the_bot_not_lost_from_a_queue(
+        desk: Desk) -> None:
+    await busy_billing_queue(desk)
+    customer = await desk.chat("怎么申请退款", "second")
+    await customer.reply_from(BOT)
+
+    await customer.leave()
+    session = await desk.session(customer, sessions_pb2.SESSION_STATE_ENDED)
+    assert session.transitions[-1].reason == "customer left during self-service"
+    work = await desk.work(customer, lambda w: w.state == COMPLETED)
+    assert work.disposition == "resolved_by_bot"
+    stats = await desk.routing.GetQueueStats(routing_pb2.GetQueueStatsRequest(queue_id="billing"))
+    assert stats.abandoned == 0
+
+
 async def test_a_second_question_in_the_same_chat_gets_a_second_answer(desk: Desk) -> None:
     await busy_billing_queue(desk)
     customer = await desk.chat("怎么申请退款", "second")

@@ -8,7 +8,7 @@ import logging
 from omni.routing.agents import Channel
 from omni.routing.convert import CHANNELS
 from omni.routing.router import Router
-from omni.routing.work import WAITING_STATES, Reason, Work
+from omni.routing.work import FINISHED_STATES, WAITING_STATES, Reason, Work, WorkState
 from omni.runtime.events import Delivery, PermanentError, unpack
 from omnichannel.common.v1 import common_pb2
 from omnichannel.sessions.v1 import events_pb2, sessions_pb2
@@ -66,12 +66,17 @@ class RoutingConsumers:
             await self.router.repo.save([work])
 
     async def session_state_changed(self, changed: events_pb2.SessionStateChanged) -> None:
-        if changed.session.state != sessions_pb2.SESSION_STATE_ABANDONED:
+        if changed.session.state not in (sessions_pb2.SESSION_STATE_ABANDONED, sessions_pb2.SESSION_STATE_ENDED):
             return
         work = self.engine.work.get(changed.session.id)
-        if work is None or work.assigned_agent_id:
+        if work is None or work.assigned_agent_id or work.state in FINISHED_STATES:
             return  # never queued, already finished, or with an agent who wraps it up
-        await self.router.run(lambda: self.engine.abandon(work.id, changed.reason or "customer left"))
+        reason = changed.reason or "customer left"
+        if work.state is WorkState.OVERFLOWED_TO_BOT and work.bot_worker:
+            # The customer leaving a bot's conversation ends it there: self-service, not abandonment.
+            await self.router.run(lambda: self.engine.complete_bot_work(work.id, resolved=True, reason=reason))
+        elif changed.session.state == sessions_pb2.SESSION_STATE_ABANDONED or work.state is WorkState.OVERFLOWED_TO_BOT:
+            await self.router.run(lambda: self.engine.abandon(work.id, reason))
 
     async def callback_requested(self, request: events_pb2.CallbackRequested) -> None:
         """Keep the customer's place if they are waiting; otherwise queue a callback call."""

@@ -102,6 +102,8 @@ class ChatDesk:
             state, reason = State.WRAP_UP, "customer left the chat"
         elif session.state is State.IVR:
             state, reason = State.ENDED, "customer left before writing"
+        elif session.self_service:
+            state, reason = State.ENDED, "customer left during self-service"
         else:
             state, reason = State.ABANDONED, "customer left before an agent answered"
         return (await self._c.move(session_id, state, reason=reason)).session

@@ -24,6 +24,8 @@ WORK_STATES: dict[str, tuple[State, bool]] = {
     "work_abandoned": (State.ABANDONED, False),
     "work_completed": (State.ENDED, False),
 }
+# work_overflowed adds no state: it marks the session as with the self-service bots.
+WORK_EVENTS = (*WORK_STATES, "work_overflowed")
 TICKET_EVENTS = ("interaction_threaded",)
 
 
@@ -47,12 +49,17 @@ class SessionConsumers:
 
     async def on_work_event(self, delivery: Delivery) -> None:
         event_type = delivery.envelope.type
-        if event_type not in WORK_STATES:
+        if event_type not in WORK_EVENTS:
             return
         event = unpack(delivery.envelope, WorkEvent)
         session_id = event.work.session_id or event.work.id
         if not session_id:
             raise PermanentError(f"{event_type} {delivery.envelope.id} names no session")
+        if event_type == "work_overflowed":
+            await self._self_service(session_id, True)
+            return
+        if event_type == "work_transferred":
+            await self._self_service(session_id, False)
         state, names_agent = WORK_STATES[event_type]
         agent_id = (event.agent_id or event.work.assigned_agent_id or event.work.offered_agent_id) if names_agent \
             else ("" if state is State.QUEUED else None)
@@ -65,3 +72,12 @@ class SessionConsumers:
             # Out of order or stale (the customer already hung up): the session's own record wins.
             log.info("ignoring %s for session %s: %s", event_type, session_id, exc.message)
 
+
+    async def _self_service(self, session_id: str, held: bool) -> None:
+        def mark(session: Session) -> None:
+            session.self_service = held
+
+        try:
+            await self._c.repo.mutate(session_id, mark)
+        except NotFound as exc:
+            raise PermanentError(exc.message) from exc

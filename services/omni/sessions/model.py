@@ -128,6 +128,9 @@ class Session:
     ticket_id: str = ""
     previous_session_id: str = ""
     attributes: dict[str, str] = dataclasses.field(default_factory=dict)
+    # With routing's self-service bots (from work_overflowed until a bot hands it back): a customer
+    # who leaves then was served by self-service, not lost from a queue.
+    self_service: bool = False
     # Events (routing, tickets) already applied, so a redelivery changes nothing twice.
     applied_events: list[str] = dataclasses.field(default_factory=list)
     version: int = 0

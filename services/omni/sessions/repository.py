@@ -83,6 +83,7 @@ def session_from_doc(doc: Document) -> Session:
         ticket_id=doc.get("ticket_id", ""),
         previous_session_id=doc.get("previous_session_id", ""),
         attributes=dict(doc.get("attributes", {})),
+        self_service=doc.get("self_service", False),
         applied_events=list(doc.get("applied_events", [])),
         version=doc.get("version", 0),
     )

@@ -13,7 +13,7 @@ from omni.sessions import repository
 from omni.sessions.chat import ChatDesk
 from omni.sessions.chat_connection import ChatConnection
 from omni.sessions.classifier import load_classifier
-from omni.sessions.consumers import TICKET_EVENTS, WORK_STATES, SessionConsumers
+from omni.sessions.consumers import TICKET_EVENTS, WORK_EVENTS, SessionConsumers
 from omni.sessions.conversations import Conversations
 from omni.sessions.flood import TokenBucket
 from omni.sessions.ivr import load_flow
@@ -58,7 +58,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
 
     consumers = SessionConsumers(conversations)
     runtime.consumer("tickets", consumers.on_ticket_event, event_types=TICKET_EVENTS)
-    runtime.consumer("routing", consumers.on_work_event, event_types=list(WORK_STATES))
+    runtime.consumer("routing", consumers.on_work_event, event_types=list(WORK_EVENTS))
 
     if settings.smtp_listen:
         mailbox = Mailbox(conversations, attachment_limit=settings.attachment_max_bytes)

@@ -186,7 +186,7 @@ class BotWorker:
             except grpc.aio.AioRpcError as exc:
                 if exc.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND,
                                   grpc.StatusCode.FAILED_PRECONDITION):
-                    # Routing moved on meanwhile (the customer left and the work was abandoned).
+                    # Routing moved on meanwhile: the customer left, and routing ended the work itself.
                     log.warning("CompleteBotWork refused for %s: %s", work.id, exc.details())
                     return
                 await asyncio.sleep(min(2**attempt, 10))
