@@ -10,7 +10,7 @@ a plain FIFO ACD (oldest call of the agent's queues, no policy) in the same proc
 Then a scripted run on a virtual clock measures the estimated wait told to each caller at
 arrival against the wait they actually had.
 
-    .venv/bin/python bench/routing_decisions.py [--decisions 20000] [--seed 7]
+    .venv/bin/python bench/routing_decisions.py [--decisions 20000] [--seed 7] [--only decisions|wait]
 """
 
 from __future__ import annotations
@@ -169,26 +169,32 @@ def wait_estimates(seed: int, agents: int = 12, calls: int = 3000, aht: float = 
     return errors
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--decisions", type=int, default=20_000)
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
-    print(f"machine: {platform.platform()}, {platform.python_implementation()} {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs")
-    print(f"{AGENTS} agents, {WAITING} waiting across {QUEUES} queues, {args.decisions} decisions each:")
-    runs: list[tuple[str, Callable[[int, int], list[float]]]] = [
-        ("routing engine (policy)", engine_run), ("plain FIFO baseline", fifo_run)]
-    for name, run in runs:
-        report(name, run(args.decisions, args.seed))
-
-    errors = wait_estimates(args.seed)
+def wait_report(seed: int) -> None:
+    errors = wait_estimates(seed)
     absolute = [abs(e) for e in errors]
     print(f"\nestimated − actual wait, {len(errors)} calls, 12 agents, AHT 180 s, load 0.92:")
     print(f"  mean {statistics.fmean(errors):+.1f} s   median |err| {statistics.median(absolute):.1f} s   "
           f"p90 |err| {percentile(absolute, 90):.1f} s   p99 |err| {percentile(absolute, 99):.1f} s   "
           f"within 10 s: {sum(a <= 10 for a in absolute) / len(absolute):.0%}   "
           f"within 30 s: {sum(a <= 30 for a in absolute) / len(absolute):.0%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--decisions", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--only", choices=("decisions", "wait"), help="run one of the two parts")
+    args = parser.parse_args()
+    print(f"machine: {platform.platform()}, {platform.python_implementation()} {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs")
+    if args.only != "wait":
+        print(f"{AGENTS} agents, {WAITING} waiting across {QUEUES} queues, {args.decisions} decisions each:")
+        runs: list[tuple[str, Callable[[int, int], list[float]]]] = [
+            ("routing engine (policy)", engine_run), ("plain FIFO baseline", fifo_run)]
+        for name, run in runs:
+            report(name, run(args.decisions, args.seed))
+    if args.only != "decisions":
+        wait_report(args.seed)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""A real routing service (in-process, real NATS and MongoDB-protocol server) and a client."""
+"""A real routing service (in-process, real NATS and MongoDB-protocol server) and a client; a
+hand-driven clock for the engine alone."""
 
 from __future__ import annotations
 
@@ -20,6 +21,22 @@ from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from tests.conftest import StartService
 
 PHONE, CHAT, EMAIL = common_pb2.CHANNEL_PHONE, common_pb2.CHANNEL_CHAT, common_pb2.CHANNEL_EMAIL
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
 
 
 @dataclasses.dataclass

@@ -9,22 +9,7 @@ from omni.routing.engine import RoutingEngine
 from omni.routing.queues import BusinessHours, Policy, QueueConfig
 from omni.routing.work import Work, WorkState
 from omni.runtime.errors import FailedPrecondition, InvalidArgument
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
+from tests.routing.conftest import Clock
 
 
 def make_engine(clock: Clock, **policy: object) -> RoutingEngine:
@@ -266,7 +251,9 @@ def test_position_and_estimate_recomputed_as_the_queue_moves(clock: Clock) -> No
     engine.accept("A-1", "c0")
     clock.advance(60)
     engine.complete("A-1", "c0", "done")
+    # The line moved as fast as the handle time says: one place less, 60 s less.
     assert engine.position("c3").position == 1
+    assert engine.position("c3").estimated_wait == pytest.approx(60)
 
 
 def test_callback_keeps_the_place_in_line(clock: Clock) -> None:

@@ -38,14 +38,17 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 
 from omni.routing import policy
-from omni.routing.agents import Agent, AgentStatus, Channel
-from omni.routing.estimates import HandleTime, live_wait, steady_state_wait
+from omni.routing.agents import Agent, AgentStatus, Channel, primary_language
+from omni.routing.estimates import HandleTime, Pace, steady_state_wait
 from omni.routing.queues import QueueConfig
 from omni.routing.stats import Kind, QueueStatistics, Snapshot
 from omni.routing.work import WAITING_STATES, Reason, Work, WorkState
 from omni.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 
 Clock = Callable[[], float]
+Key = tuple[float, int, str]
+# A channel and (primary) language of a queue's line: the work the same agents would take.
+Part = tuple[Channel, str]
 # Bot workers that took work and went silent lose it after this long.
 BOT_CLAIM_SECONDS = 300.0
 
@@ -97,22 +100,36 @@ class QueueView:
     average_handle_time: float
 
 
+def part_of(work: Work) -> Part:
+    return (work.channel, primary_language(work.language))
+
+
 class Line:
-    """One queue's waiting work, kept in routing order."""
+    """One queue's waiting work, kept in routing order, and the same order within each part."""
 
     def __init__(self) -> None:
-        self._keys: list[tuple[float, int, str]] = []
+        self._keys: list[Key] = []
+        self._parts: dict[Part, list[Key]] = {}
 
-    def add(self, key: tuple[float, int, str]) -> None:
+    def add(self, key: Key, part: Part) -> None:
         bisect.insort(self._keys, key)
+        bisect.insort(self._parts.setdefault(part, []), key)
 
-    def remove(self, key: tuple[float, int, str]) -> None:
-        index = bisect.bisect_left(self._keys, key)
-        if index < len(self._keys) and self._keys[index] == key:
-            del self._keys[index]
+    def remove(self, key: Key, part: Part) -> None:
+        for keys in (self._keys, self._parts.get(part, [])):
+            index = bisect.bisect_left(keys, key)
+            if index < len(keys) and keys[index] == key:
+                del keys[index]
 
-    def index(self, key: tuple[float, int, str]) -> int:
+    def index(self, key: Key) -> int:
         return bisect.bisect_left(self._keys, key)
+
+    def place(self, key: Key, part: Part) -> int:
+        """1-based place among the waiting work of `part`."""
+        return bisect.bisect_left(self._parts[part], key) + 1
+
+    def waiting(self, part: Part) -> int:
+        return len(self._parts.get(part, ()))
 
     def __iter__(self) -> Iterator[str]:
         return (key[2] for key in self._keys)
@@ -129,12 +146,15 @@ class RoutingEngine:
         # Live work only (waiting, offered, assigned, with the bots); finished work is drained.
         self.work: dict[str, Work] = {}
         self._lines: dict[str, Line] = {}
-        self._line_keys: dict[str, tuple[float, int, str]] = {}
+        self._line_keys: dict[str, Key] = {}
         self._bot_lines: dict[str, dict[str, None]] = {}
         self._group_agents: dict[str, set[str]] = {}
         self._group_queues: dict[str, set[str]] = {}
         self._stats: dict[str, QueueStatistics] = {}
         self._handle: dict[str, HandleTime] = {}
+        self._paces: dict[tuple[str, Part], Pace] = {}
+        # Slots per queue and part; forgotten whenever a queue, an agent or a presence changes.
+        self._slot_counts: dict[tuple[str, Part], int] = {}
         self._deadlines: list[tuple[float, int, str, str, float]] = []
         self._tie = itertools.count()
         self._seq = 0
@@ -150,6 +170,7 @@ class RoutingEngine:
     def put_queue(self, queue: QueueConfig) -> None:
         old = self.queues.get(queue.id)
         self.queues[queue.id] = queue
+        self._slot_counts.clear()
         self._stats.setdefault(queue.id, QueueStatistics())
         if queue.id not in self._handle:
             self._handle[queue.id] = HandleTime(queue.expected_handle_time)
@@ -183,6 +204,7 @@ class RoutingEngine:
             current.version += 1
         for group in current.groups:
             self._group_agents.setdefault(group, set()).add(agent.id)
+        self._slot_counts.clear()
         self._touch_agent(current)
         self._pending_agents[current.id] = None
         self._dispatch()
@@ -209,6 +231,7 @@ class RoutingEngine:
                                   "wrap_up, break or offline")
         now = self.clock()
         previous = agent.status
+        self._slot_counts.clear()
         target_ready = status is AgentStatus.AVAILABLE
         if target_ready and agent.ready:
             agent.status_reason = reason
@@ -274,11 +297,13 @@ class RoutingEngine:
             return work
         self._into_line(work)
         self._schedule_holds(work)
-        work.estimated_wait = self._estimate(work, queue)
-        self._notify("callback_scheduled" if work.state is WorkState.CALLBACK_SCHEDULED else "work_queued", work,
-                     reason=";".join(r.code for r in work.reasons))
+        queued = self._notify("callback_scheduled" if work.state is WorkState.CALLBACK_SCHEDULED else "work_queued",
+                              work, reason=";".join(r.code for r in work.reasons))
         self._pending_work[work.id] = None
         self._dispatch()
+        # Estimated once routing had its go, so work offered at once is told it will not wait;
+        # the queued event carries the same figure.
+        work.estimated_wait = queued.estimated_wait = self._estimate(work) if work.state in WAITING_STATES else 0.0
         return work
 
     def restore(self, work: Work) -> None:
@@ -511,7 +536,7 @@ class RoutingEngine:
         if work.state not in WAITING_STATES:
             return Position(work.id, 0, 0.0, False, work.state)
         place = self._lines[work.queue_id].index(self._line_keys[work.id]) + 1
-        wait = self._estimate(work, queue, place)
+        wait = self._estimate(work)
         return Position(work.id, place, wait, wait > queue.callback_threshold, work.state)
 
     def queue_stats(self, queue_id: str, window: float) -> QueueView:
@@ -550,9 +575,12 @@ class RoutingEngine:
     def _at(self, when: float, kind: str, key: str, token: float) -> None:
         heapq.heappush(self._deadlines, (when, next(self._tie), kind, key, token))
 
-    def _notify(self, kind: str, work: Work, *, agent_id: str = "", reason: str = "", disposition: str = "") -> None:
+    def _notify(self, kind: str, work: Work, *, agent_id: str = "", reason: str = "", disposition: str = "") -> Work:
+        """Record the notice; returns the work as the notice carries it."""
         self._dirty(work)
-        self._notices.append(Notice(kind, work.snapshot(), agent_id=agent_id, reason=reason, disposition=disposition))
+        snapshot = work.snapshot()
+        self._notices.append(Notice(kind, snapshot, agent_id=agent_id, reason=reason, disposition=disposition))
+        return snapshot
 
     def _dirty(self, work: Work) -> None:
         self._dirty_work[work.id] = work
@@ -576,26 +604,34 @@ class RoutingEngine:
     def _rebuild_line(self, queue: QueueConfig) -> None:
         line = Line()
         for work_id in list(self._lines[queue.id]):
-            key = self._key(self.work[work_id], queue)
+            work = self.work[work_id]
+            key = self._key(work, queue)
             self._line_keys[work_id] = key
-            line.add(key)
+            line.add(key, part_of(work))
         self._lines[queue.id] = line
 
     @staticmethod
-    def _key(work: Work, queue: QueueConfig) -> tuple[float, int, str]:
+    def _key(work: Work, queue: QueueConfig) -> Key:
         first, seq = policy.line_key(work, queue.policy)
         return (first, seq, work.id)
 
     def _into_line(self, work: Work) -> None:
         key = self._key(work, self.queues[work.queue_id])
+        part = part_of(work)
+        line = self._lines[work.queue_id]
+        if not line.waiting(part):
+            self._pace(work.queue_id, part).joined(self.clock())
         self._line_keys[work.id] = key
-        self._lines[work.queue_id].add(key)
+        line.add(key, part)
         self._dirty(work)
 
     def _leave_line(self, work: Work) -> None:
         key = self._line_keys.pop(work.id, None)
         if key is not None:
-            self._lines[work.queue_id].remove(key)
+            part = part_of(work)
+            line = self._lines[work.queue_id]
+            line.remove(key, part)
+            self._pace(work.queue_id, part).left(self.clock(), self._slots(work.queue_id, part), line.waiting(part))
 
     def _schedule_holds(self, work: Work) -> None:
         now = self.clock()
@@ -727,19 +763,33 @@ class RoutingEngine:
         self._offer(work, agent, policy.explain(agent, work, queue, now), now)
         return True
 
-    def _estimate(self, work: Work, queue: QueueConfig, place: int | None = None) -> float:
-        if place is None:
-            key = self._line_keys.get(work.id)
-            place = self._lines[queue.id].index(key) + 1 if key is not None else 0
-        servers = free = 0
-        for agent_id in self._queue_agent_ids(queue):
-            agent = self.agents[agent_id]
-            if agent.ready and agent.has_skills(queue.policy.required_skills) and agent.speaks(work.language):
-                slots = 1 if work.channel is Channel.PHONE else agent.capacity.get(work.channel, 0)
-                servers += slots
-                if agent.can_take(work.channel):
-                    free += 1 if work.channel is Channel.PHONE else slots - agent.active(work.channel)
-        return live_wait(place - free, servers, self._handle[queue.id].value)
+    def _estimate(self, work: Work) -> float:
+        """Waiting work: its place among the work of its part × how fast that part moves."""
+        part = part_of(work)
+        place = self._lines[work.queue_id].place(self._line_keys[work.id], part)
+        return self._pace(work.queue_id, part).wait(place, self._slots(work.queue_id, part))
+
+    def _pace(self, queue_id: str, part: Part) -> Pace:
+        pace = self._paces.get((queue_id, part))
+        if pace is None:
+            pace = self._paces[(queue_id, part)] = Pace(self._handle[queue_id].value)
+        return pace
+
+    def _slots(self, queue_id: str, part: Part) -> int:
+        """Slots on the part's channel of ready agents who have the skills and speak the language."""
+        slots = self._slot_counts.get((queue_id, part))
+        if slots is None:
+            queue = self.queues[queue_id]
+            channel, language = part
+            slots = 0
+            for agent_id in self._queue_agent_ids(queue):
+                agent = self.agents[agent_id]
+                if agent.ready and agent.has_skills(queue.policy.required_skills) and agent.speaks(language):
+                    capacity = agent.capacity.get(channel, 0)
+                    # A call takes the whole agent, whatever the number configured.
+                    slots += min(capacity, 1) if channel is Channel.PHONE else capacity
+            self._slot_counts[(queue_id, part)] = slots
+        return slots
 
 
 __all__ = ["Changes", "Notice", "Position", "QueueView", "RoutingEngine"]
