@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 
 
 class Channel(enum.StrEnum):
@@ -26,6 +27,8 @@ DEFAULT_CAPACITY: dict[Channel, int] = {Channel.PHONE: 1, Channel.CHAT: 3, Chann
 READY = frozenset({AgentStatus.AVAILABLE, AgentStatus.BUSY})
 
 
+# Routing asks for every candidate agent and every line move; the tags in use are few.
+@functools.lru_cache(maxsize=4096)
 def primary_language(tag: str) -> str:
     """"en-US" and "en" are the same language for routing."""
     return tag.strip().lower().replace("_", "-").split("-", 1)[0]
