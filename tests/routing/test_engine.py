@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from omni.routing.agents import Agent, AgentStatus, Channel
-from omni.routing.engine import RoutingEngine
+from omni.routing.engine import BOT_CLAIM_SECONDS, RoutingEngine
 from omni.routing.queues import BusinessHours, Policy, QueueConfig
 from omni.routing.work import Work, WorkState
 from omni.runtime.errors import FailedPrecondition, InvalidArgument
@@ -284,6 +284,22 @@ def test_simple_intents_overflow_to_bots_above_the_threshold(clock: Clock) -> No
     assert engine.get("c3").state is WorkState.WAITING
     # It kept its arrival: ahead of c4 which came later.
     assert [w.id for w in engine.waiting("general")].index("c3") < [w.id for w in engine.waiting("general")].index("c4")
+
+
+def test_a_bot_whose_claim_lapsed_cannot_finish_work_another_bot_took(clock: Clock) -> None:
+    engine = RoutingEngine(clock)
+    engine.put_queue(QueueConfig(id="general", groups=("general",), overflow_threshold=0,
+                                 simple_intents=("balance",)))
+    engine.enqueue(call("c", intent="balance"))
+    assert engine.take_bot_work("bot-1/0", ["general"]) is not None
+    clock.advance(BOT_CLAIM_SECONDS + 1)
+    engine.tick()
+    taken = engine.take_bot_work("bot-2/0", ["general"])
+    assert taken is not None and taken.id == "c"
+    with pytest.raises(FailedPrecondition, match=r"no longer with bot-1/0.*is with bot-2/0"):
+        engine.complete_bot_work("c", resolved=True, worker_id="bot-1/0")
+    assert engine.get("c").state is WorkState.OVERFLOWED_TO_BOT
+    assert engine.complete_bot_work("c", resolved=True, worker_id="bot-2/0").disposition == "resolved_by_bot"
 
 
 def test_after_hours_work_becomes_a_callback_at_the_next_opening(clock: Clock) -> None:

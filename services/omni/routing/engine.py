@@ -479,10 +479,14 @@ class RoutingEngine:
         self._dirty(best)
         return best
 
-    def complete_bot_work(self, work_id: str, resolved: bool, handoff_queue_id: str = "", reason: str = "") -> Work:
+    def complete_bot_work(self, work_id: str, resolved: bool, handoff_queue_id: str = "", reason: str = "",
+                          worker_id: str = "") -> Work:
         work = self.get(work_id)
         if work.state is not WorkState.OVERFLOWED_TO_BOT:
             raise FailedPrecondition(f"work {work_id} is {work.state.value}, not with the self-service bots")
+        if worker_id and work.bot_worker != worker_id:
+            raise FailedPrecondition(f"work {work_id} is no longer with {worker_id}: its claim lapsed and the work "
+                                     f"is with {work.bot_worker or 'no bot yet'}")
         now = self.clock()
         self._bot_lines[work.queue_id].pop(work.id, None)
         if resolved:

@@ -293,7 +293,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
             routing_pb2.WorkItem:
         work_id = require(request.work_id, "work_id")
         return convert.work_to_proto(await self.router.run(lambda: self.engine.complete_bot_work(
-            work_id, request.resolved, request.handoff_queue_id, request.reason)))
+            work_id, request.resolved, request.handoff_queue_id, request.reason, request.worker_id)))
 
     # ----- statistics ------------------------------------------------------------------
 

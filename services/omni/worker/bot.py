@@ -180,13 +180,15 @@ class BotWorker:
         for attempt in range(5):
             try:
                 await self.routing.CompleteBotWork(routing_pb2.CompleteBotWorkRequest(
-                    work_id=work.id, resolved=resolved, handoff_queue_id=handoff, reason=reason), timeout=10)
+                    work_id=work.id, resolved=resolved, handoff_queue_id=handoff, reason=reason,
+                    worker_id=work.bot_worker_id), timeout=10)
                 log.info("work %s %s: %s", work.id, "resolved" if resolved else f"handed to {handoff}", reason)
                 return
             except grpc.aio.AioRpcError as exc:
                 if exc.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND,
                                   grpc.StatusCode.FAILED_PRECONDITION):
-                    # Routing moved on meanwhile: the customer left, and routing ended the work itself.
+                    # Routing moved on meanwhile: the customer left and routing ended the work itself, or our
+                    # claim lapsed and another worker has it.
                     log.warning("CompleteBotWork refused for %s: %s", work.id, exc.details())
                     return
                 await asyncio.sleep(min(2**attempt, 10))

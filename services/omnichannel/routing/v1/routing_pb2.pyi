@@ -1312,11 +1312,16 @@ class CompleteBotWorkRequest(_message.Message):
     RESOLVED_FIELD_NUMBER: _builtins.int
     HANDOFF_QUEUE_ID_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    WORKER_ID_FIELD_NUMBER: _builtins.int
     work_id: _builtins.str
     resolved: _builtins.bool
     """Resolved by the bot, or handed to a human queue."""
     handoff_queue_id: _builtins.str
     reason: _builtins.str
+    worker_id: _builtins.str
+    """The worker_id it was taken with: refused if that claim lapsed and the
+    work went to another worker meanwhile (empty: not checked).
+    """
     def __init__(
         self,
         *,
@@ -1324,10 +1329,11 @@ class CompleteBotWorkRequest(_message.Message):
         resolved: _builtins.bool = ...,
         handoff_queue_id: _builtins.str = ...,
         reason: _builtins.str = ...,
+        worker_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["handoff_queue_id", b"handoff_queue_id", "reason", b"reason", "resolved", b"resolved", "work_id", b"work_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["handoff_queue_id", b"handoff_queue_id", "reason", b"reason", "resolved", b"resolved", "work_id", b"work_id", "worker_id", b"worker_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
