@@ -14,7 +14,7 @@ from omni.runtime.storage import utcnow
 from omni.tickets.identities import Identity, Kind, normalise
 from omni.tickets.model import Customer, Ticket
 from omni.tickets.publishing import TicketEvents
-from omni.tickets.repository import StoredInteraction, TicketRepository, customer_changes
+from omni.tickets.repository import StoredInteraction, TicketRepository, customer_changes, in_groups
 from omni.tickets.settings import TicketSettings
 
 UPDATABLE = frozenset({"display_name", "language", "tier", "tags", "preferred_agent_id"})
@@ -119,5 +119,8 @@ class Customers:
         else:
             raise InvalidArgument("give customer_id or identity")
         open_tickets = [t for t in await self.repo.active_tickets(customer.id) if principal.may_see_group(t.groups)]
-        recent = await self.repo.recent_for_customer(customer.id, min(limit or CONTEXT_DEFAULT, CONTEXT_MAX))
+        # An agent reads the conversations of their groups' tickets only.
+        visible = None if principal.is_staff_manager else await self.repo.ticket_ids(
+            {"customer_id": customer.id, **in_groups(principal.groups)})
+        recent = await self.repo.recent_for_customer(customer.id, min(limit or CONTEXT_DEFAULT, CONTEXT_MAX), visible)
         return CustomerContext(customer, open_tickets, recent, await self.repo.count_tickets(customer.id))

@@ -15,7 +15,7 @@ from omni.runtime.storage import Document, utcnow
 from omni.tickets.lifecycle import ACTIVE, DONE, Status, check_transition
 from omni.tickets.model import Link, LinkKind, Note, Sla, Ticket
 from omni.tickets.publishing import TicketEvents, ticket_event
-from omni.tickets.repository import ORDERS, StoredInteraction, TicketRepository
+from omni.tickets.repository import ORDERS, StoredInteraction, TicketRepository, in_groups
 from omni.tickets.settings import TicketSettings
 from omni.tickets.sla import SlaPolicy
 
@@ -58,9 +58,8 @@ class Desk:
         for field, value in (("queue", where.queue), ("assignee_id", where.assignee_id), ("tags", where.tag)):
             if value:
                 query[field] = value
-        if not principal.may_see_group(["*any*"]):
-            groups = list(principal.groups)
-            query["$or"] = [{"queue": {"$in": [*groups, ""]}}, {"group": {"$in": groups}}]
+        if not principal.is_staff_manager:
+            query.update(in_groups(principal.groups))
         return await self.repo.list_tickets(query, order, size, token)
 
     async def _visible(self, principal: Principal, ticket_id: str) -> Ticket:
@@ -107,10 +106,11 @@ class Desk:
         ticket = await self._visible(principal, change.id)
         if change.version != ticket.version:
             raise_stale(ticket.id, ticket.version, change.version)
-        previous = ticket.status
+        previous, groups_before = ticket.status, ticket.groups
         now = utcnow()
         for path in paths:
             setattr(ticket, path, getattr(change, path))
+        check_move(principal, groups_before, ticket)
         if "subject" in paths:
             require(ticket.subject, "ticket.subject")
         self._check_fields(ticket)
@@ -229,6 +229,20 @@ class Desk:
         assert moved == len(set(interaction_ids))
         await self._events.ticket("ticket_updated", f"{original.id}:v{original.version}", ticket_event(original))
         return original, created
+
+
+def check_move(principal: Principal, groups_before: Sequence[str], ticket: Ticket) -> None:
+    """An agent moves a ticket (queue, group) only into their own groups, and never out of every group."""
+    if principal.is_staff_manager:
+        return
+    outside = [g for g in ticket.groups if g not in groups_before and g not in principal.groups]
+    if outside:
+        raise PermissionDenied(f"you may move ticket {ticket.id} only into your groups "
+                               f"({', '.join(principal.groups) or 'none'}), not {', '.join(outside)}; "
+                               "ask a supervisor to move it elsewhere")
+    if groups_before and not ticket.groups:
+        raise PermissionDenied(f"without queue and group ticket {ticket.id} would be seen by every group; "
+                               "keep it in one of yours")
 
 
 def raise_stale(ticket_id: str, stored: int, sent: int) -> None:

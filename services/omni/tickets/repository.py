@@ -152,6 +152,11 @@ def ticket_from_doc(doc: Document) -> Ticket:
     )
 
 
+def in_groups(groups: Sequence[str]) -> Document:
+    """The tickets an agent of `groups` sees: queue or group one of theirs, or neither set (Ticket.groups)."""
+    return {"$or": [{"queue": {"$in": list(groups)}}, {"group": {"$in": list(groups)}}, {"queue": "", "group": ""}]}
+
+
 def candidate(ticket: Ticket) -> Candidate:
     created = ticket.created_at or utcnow()
     return Candidate(id=ticket.id, status=ticket.status, topic=ticket.topic, first_at=ticket.first_at or created,
@@ -410,8 +415,16 @@ class TicketRepository:
         cursor = self.interactions.find({"ticket_id": ticket_id}).sort("occurred_at", ASCENDING).limit(limit)
         return [_interaction_from_doc(d) async for d in cursor]
 
-    async def recent_for_customer(self, customer_id: str, limit: int) -> list[StoredInteraction]:
-        cursor = self.interactions.find({"customer_id": customer_id}).sort("occurred_at", DESCENDING).limit(limit)
+    async def ticket_ids(self, query: Document) -> list[str]:
+        return [str(d["_id"]) async for d in self.tickets.find(query, {"_id": 1})]
+
+    async def recent_for_customer(self, customer_id: str, limit: int,
+                                  ticket_ids: Sequence[str] | None = None) -> list[StoredInteraction]:
+        """The customer's latest interactions; with `ticket_ids`, only those on these tickets."""
+        query: Document = {"customer_id": customer_id}
+        if ticket_ids is not None:
+            query["ticket_id"] = {"$in": list(ticket_ids)}
+        cursor = self.interactions.find(query).sort("occurred_at", DESCENDING).limit(limit)
         return [_interaction_from_doc(d) async for d in cursor]
 
     async def move_interactions(self, from_ticket: str, to_ticket: str, ids: Sequence[str] | None = None,

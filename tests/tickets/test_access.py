@@ -1,0 +1,78 @@
+"""Who may do what on TicketService: a token on every call, agents held to their groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+import pytest
+
+from omni.runtime.auth import Role
+from omni.tickets.service import ACCESS
+from omnichannel.common.v1 import common_pb2
+from omnichannel.tickets.v1 import tickets_pb2 as pb
+from tests.rpc_access import assert_every_rpc_needs_a_token, assert_table_matches_protos
+from tests.tickets.conftest import Harness, at, interaction, phone
+
+
+async def code_of(call: Any) -> tuple[grpc.StatusCode, str]:
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await call
+    return failure.value.code(), failure.value.details() or ""
+
+
+async def test_every_rpc_has_a_rule_and_needs_a_token(harness: Harness) -> None:
+    assert_table_matches_protos(ACCESS, pb.DESCRIPTOR)
+    await assert_every_rpc_needs_a_token(harness.host.address, pb.DESCRIPTOR)
+
+
+async def test_a_ticket_of_another_group_is_not_listed_when_it_has_no_queue(harness: Harness, token_for: Any) -> None:
+    stub, md = harness.stub, harness.metadata
+    customer = await stub.CreateCustomer(pb.CreateCustomerRequest(customer=pb.Customer(display_name="Zhao")),
+                                         metadata=md)
+    await stub.CreateTicket(pb.CreateTicketRequest(ticket=pb.Ticket(
+        customer_id=customer.id, subject="About agent Wang", group="complaints")), metadata=md)
+    unsorted = await stub.CreateTicket(pb.CreateTicketRequest(ticket=pb.Ticket(
+        customer_id=customer.id, subject="Unsorted")), metadata=md)
+    agent = token_for(Role.AGENT, "A-1", groups=("billing",))
+    listed = await stub.ListTickets(pb.ListTicketsRequest(), metadata=agent)
+    assert [t.id for t in listed.tickets] == [unsorted.id]
+
+
+async def test_customer_context_shows_an_agent_only_the_interactions_of_their_groups(
+        harness: Harness, token_for: Any) -> None:
+    caller = phone("+86 138 0013 8101")
+    billing = await harness.thread(interaction(common_pb2.CHANNEL_PHONE, at(0), caller, queue="billing",
+                                               text="I was charged twice"))
+    complaint = await harness.thread(interaction(common_pb2.CHANNEL_PHONE, at(1), caller, queue="complaints",
+                                                 text="Agent Wang was rude to me"))
+    assert billing.customer_id == complaint.customer_id and billing.ticket_id != complaint.ticket_id
+    agent = token_for(Role.AGENT, "A-1", groups=("billing",))
+    seen = await harness.stub.GetCustomerContext(pb.GetCustomerContextRequest(customer_id=billing.customer_id),
+                                                 metadata=agent)
+    assert [t.id for t in seen.open_tickets] == [billing.ticket_id]
+    assert [i.text for i in seen.recent_interactions] == ["I was charged twice"]
+    everything = await harness.stub.GetCustomerContext(pb.GetCustomerContextRequest(
+        customer_id=billing.customer_id), metadata=harness.metadata)
+    assert len(everything.recent_interactions) == 2
+
+
+async def test_an_agent_moves_a_ticket_only_into_their_own_groups(harness: Harness, token_for: Any) -> None:
+    stub, md = harness.stub, harness.metadata
+    customer = await stub.CreateCustomer(pb.CreateCustomerRequest(customer=pb.Customer(display_name="Qian")),
+                                         metadata=md)
+    ticket = await stub.CreateTicket(pb.CreateTicketRequest(ticket=pb.Ticket(
+        customer_id=customer.id, subject="Invoice", queue="billing")), metadata=md)
+    agent = token_for(Role.AGENT, "A-1", groups=("billing", "sales"))
+
+    async def update(queue: str, group: str) -> pb.Ticket:
+        change = pb.Ticket(id=ticket.id, queue=queue, group=group, version=ticket.version)
+        return await stub.UpdateTicket(pb.UpdateTicketRequest(ticket=change, update_mask={"paths": ["queue", "group"]}),
+                                       metadata=agent)
+
+    code, message = await code_of(update("complaints", "complaints"))
+    assert code == grpc.StatusCode.PERMISSION_DENIED and "complaints" in message
+    code, message = await code_of(update("", ""))  # would show it to every agent of every group
+    assert code == grpc.StatusCode.PERMISSION_DENIED and "every group" in message
+    moved = await update("sales", "sales")
+    assert (moved.queue, moved.group) == ("sales", "sales")
