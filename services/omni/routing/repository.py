@@ -117,9 +117,11 @@ class RoutingRepository:
         doc = await self._work.find_one({"_id": work_id})
         return work_from_doc(doc) if doc else None
 
-    async def finished_work(self, queue_id: str, state: WorkState, after_seq: int, limit: int) -> list[Work]:
+    async def finished_work(self, queue_ids: Iterable[str] | None, state: WorkState, after_seq: int,
+                            limit: int) -> list[Work]:
+        """Finished work in `state`, of these queues (None: of every queue)."""
         query: Document = {"state": state.value, "seq": {"$gt": after_seq}}
-        if queue_id:
-            query["queue_id"] = queue_id
+        if queue_ids is not None:
+            query["queue_id"] = {"$in": list(queue_ids)}
         cursor = self._work.find(query).sort("seq", ASCENDING).limit(limit)
         return [work_from_doc(d) async for d in cursor]

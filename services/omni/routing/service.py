@@ -26,8 +26,10 @@ ACCESS = {
         (MANAGERS, ("CreateAgent", "UpdateAgent", "CreateQueue", "UpdateQueue", "EnqueueWork")),
         (STAFF, ("GetAgent", "ListAgents", "SetAgentState", "GetQueue", "ListQueues", "GetWorkItem",
                  "ListWorkItems", "TransferWork", "AgentSession", "GetQueueStats", "ListQueueStats")),
-        # Customers may watch, abandon or ask a callback for the work of their own session.
-        (EVERYONE, ("WatchPosition", "AbandonWork", "ScheduleCallback")),
+        # Customers may watch, abandon or ask a callback for the work of their own session; an
+        # agent may watch work of their groups but not drop a waiting customer or move their callback.
+        (EVERYONE, ("WatchPosition",)),
+        (MANAGERS | {Role.CUSTOMER}, ("AbandonWork", "ScheduleCallback")),
         (ADMINS, ("TakeBotWork", "CompleteBotWork")),
     )
     for name in names

@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 import grpc
 
 from omni.routing import convert
+from omni.routing.agents import Agent
+from omni.routing.queues import QueueConfig
 from omni.routing.router import Desktop, Router
 from omni.routing.work import FINISHED_STATES, Work, WorkState
 from omni.runtime.auth import MANAGERS, Role, current_principal
@@ -41,6 +43,19 @@ def _only_self_or_manager(agent_id: str) -> None:
         raise PermissionDenied(f"{principal.subject} may act only as themselves, not as agent {agent_id}")
 
 
+def _check_queue(queue: QueueConfig) -> QueueConfig:
+    """Agents see the queues of their groups; supervisors, admins and services every queue."""
+    if not current_principal().may_see_group(queue.groups):
+        raise PermissionDenied(f"queue {queue.id} is outside your groups")
+    return queue
+
+
+def _may_see_agent(agent: Agent) -> bool:
+    """Agents see themselves and the agents sharing a group with them."""
+    principal = current_principal()
+    return principal.subject == agent.id or principal.may_see_group(agent.groups)
+
+
 def _window(value: float) -> float:
     if value > 24 * 3600:
         raise InvalidArgument("window is at most 24 hours")
@@ -61,7 +76,10 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         return convert.agent_to_proto(await self.router.run(lambda: self.engine.put_agent(agent)))
 
     async def GetAgent(self, request: routing_pb2.GetAgentRequest, context: Context) -> routing_pb2.Agent:
-        return convert.agent_to_proto(self.engine.agent(require(request.id, "id")))
+        agent = self.engine.agent(require(request.id, "id"))
+        if not _may_see_agent(agent):
+            raise PermissionDenied(f"agent {agent.id} shares no group with you")
+        return convert.agent_to_proto(agent)
 
     async def ListAgents(self, request: routing_pb2.ListAgentsRequest, context: Context) -> \
             routing_pb2.ListAgentsResponse:
@@ -70,7 +88,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         status = convert.agent_status(request.status) if request.status else None
         agents = sorted((a for a in self.engine.agents.values() if a.id > after
                          and (not request.group or request.group in a.groups)
-                         and (status is None or a.status is status)), key=lambda a: a.id)
+                         and (status is None or a.status is status) and _may_see_agent(a)), key=lambda a: a.id)
         page = agents[:size]
         token = encode_page_token({"after": page[-1].id}) if len(agents) > size else ""
         return routing_pb2.ListAgentsResponse(agents=[convert.agent_to_proto(a) for a in page], next_page_token=token)
@@ -102,13 +120,15 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         return convert.queue_to_proto(queue)
 
     async def GetQueue(self, request: routing_pb2.GetQueueRequest, context: Context) -> routing_pb2.Queue:
-        return convert.queue_to_proto(self.engine.queue(require(request.id, "id")))
+        return convert.queue_to_proto(_check_queue(self.engine.queue(require(request.id, "id"))))
 
     async def ListQueues(self, request: routing_pb2.ListQueuesRequest, context: Context) -> \
             routing_pb2.ListQueuesResponse:
         size = page_size(request.page_size)
         after = str((decode_page_token(request.page_token) or {}).get("after", ""))
-        queues = sorted((q for q in self.engine.queues.values() if q.id > after), key=lambda q: q.id)
+        principal = current_principal()
+        queues = sorted((q for q in self.engine.queues.values() if q.id > after and principal.may_see_group(q.groups)),
+                        key=lambda q: q.id)
         page = queues[:size]
         token = encode_page_token({"after": page[-1].id}) if len(queues) > size else ""
         return routing_pb2.ListQueuesResponse(queues=[convert.queue_to_proto(q) for q in page], next_page_token=token)
@@ -156,12 +176,12 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         state = convert.work_state(request.state) if request.state else None
         principal = current_principal()
         if request.queue_id:
-            queue = self.engine.queue(request.queue_id)
-            if not principal.may_see_group(queue.groups):
-                raise PermissionDenied(f"queue {queue.id} is outside your groups")
+            _check_queue(self.engine.queue(request.queue_id))
         if state in FINISHED_STATES:
             assert state is not None
-            found = await self.router.repo.finished_work(request.queue_id, state, after, size + 1)
+            queue_ids = [request.queue_id] if request.queue_id else None if principal.is_staff_manager else [
+                q.id for q in self.engine.queues.values() if principal.may_see_group(q.groups)]
+            found = await self.router.repo.finished_work(queue_ids, state, after, size + 1)
         else:
             found = sorted((w for w in self.engine.work.values() if w.seq > after
                             and (not request.queue_id or w.queue_id == request.queue_id)
@@ -300,13 +320,16 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
     async def GetQueueStats(self, request: routing_pb2.GetQueueStatsRequest, context: Context) -> \
             routing_pb2.QueueStats:
         window = _window(convert.seconds(request.window, DEFAULT_WINDOW))
-        return convert.stats_to_proto(self.engine.queue_stats(require(request.queue_id, "queue_id"), window))
+        queue = _check_queue(self.engine.queue(require(request.queue_id, "queue_id")))
+        return convert.stats_to_proto(self.engine.queue_stats(queue.id, window))
 
     async def ListQueueStats(self, request: routing_pb2.ListQueueStatsRequest, context: Context) -> \
             routing_pb2.ListQueueStatsResponse:
         window = _window(convert.seconds(request.window, DEFAULT_WINDOW))
+        principal = current_principal()
         return routing_pb2.ListQueueStatsResponse(stats=[
-            convert.stats_to_proto(self.engine.queue_stats(q, window)) for q in sorted(self.engine.queues)])
+            convert.stats_to_proto(self.engine.queue_stats(q.id, window))
+            for q in sorted(self.engine.queues.values(), key=lambda q: q.id) if principal.may_see_group(q.groups)])
 
 
 __all__ = ["RoutingServicer"]
