@@ -280,8 +280,12 @@ def test_simple_intents_overflow_to_bots_above_the_threshold(clock: Clock) -> No
     taken = engine.take_bot_work("bot-1", ["general"])
     assert taken is not None and taken.id == "c3"
     assert engine.take_bot_work("bot-2", ["general"]) is None
+    engine.drain()
     engine.complete_bot_work("c3", resolved=False, reason="needs a person")
     assert engine.get("c3").state is WorkState.WAITING
+    # The event names the bot that handed over, as a transfer names the agent it came from.
+    [handoff] = [n for n in engine.drain().notices if n.kind == "work_transferred"]
+    assert (handoff.agent_id, handoff.reason) == ("bot-1", "needs a person")
     # It kept its arrival: ahead of c4 which came later.
     assert [w.id for w in engine.waiting("general")].index("c3") < [w.id for w in engine.waiting("general")].index("c4")
 

@@ -43,10 +43,12 @@ def _shared(settings: ServiceSettings, database: str) -> dict[str, Any]:
     return {**base, "mongo_database": f"{settings.mongo_database}_{database}"}
 
 
-async def next_frame(ws: Any, key: str) -> Any:
-    """The next frame carrying `key`, skipping others."""
+async def next_frame(ws: Any, key: str, received: list[Any] | None = None) -> Any:
+    """The next frame carrying `key`, skipping others; every frame read is added to `received`."""
     while True:
         frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if received is not None:
+            received.append(frame)
         if key in frame:
             return frame[key]
 
@@ -58,9 +60,11 @@ class Customer:
     ws: Any
     session_id: str
     said: int = 0
+    # Every frame the customer's chat has shown since they started it.
+    received: list[Any] = dataclasses.field(default_factory=list)
 
     async def next(self, key: str) -> Any:
-        return await next_frame(self.ws, key)
+        return await next_frame(self.ws, key, self.received)
 
     async def say(self, text: str) -> None:
         self.said += 1
@@ -94,6 +98,11 @@ class Agent:
         """(sender, text) of every message of the customer's session, as the agent's screen lists them."""
         session = await self.sessions.GetSession(sessions_pb2.GetSessionRequest(id=customer.session_id))
         return [(m.sender, m.text) for m in session.messages]
+
+    async def notes(self, customer: Customer) -> list[tuple[int, str, str]]:
+        """(kind, author, text) of the session's internal notes, as the agent's screen lists them."""
+        session = await self.sessions.GetSession(sessions_pb2.GetSessionRequest(id=customer.session_id))
+        return [(n.kind, n.author_id, n.text) for n in session.notes]
 
 
 @dataclasses.dataclass

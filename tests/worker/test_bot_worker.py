@@ -6,6 +6,7 @@ the customer to people when asked, when it cannot help, or when it cannot follow
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -114,6 +115,16 @@ async def test_a_customer_the_answer_did_not_help_goes_to_an_agent_whose_offer_s
     assert reasons(offer.work)["bot_handoff"] == why
     assert await agent.history(customer) == [("second", question), (BOT, answer),
                                              ("second", "that didn't help, I want an agent"), (BOT, note)]
+    # Why the bot handed over is in the session's record, from the bot that took the work, for staff only
+    # (sessions applies routing's events in order: the offer after the handoff).
+    await desk.session(customer, sessions_pb2.SESSION_STATE_OFFERED)
+    [(kind, author, text)] = await agent.notes(customer)
+    assert (kind, text) == (sessions_pb2.SESSION_NOTE_KIND_BOT_HANDOFF, f"handed to a person by the bot: {why}")
+    assert author.startswith(f"{BOT}/")
+    await agent.sessions.SendReply(sessions_pb2.SendReplyRequest(session_id=customer.session_id,
+                                                                 text="Hi, I'm Ana from billing."))
+    assert await customer.reply_from("A-1") == "Hi, I'm Ana from billing."
+    assert "handed to a person" not in json.dumps(customer.received, ensure_ascii=False)
 
 
 async def test_a_customer_asking_for_a_person_is_handed_to_the_human_queue_and_offered(desk: Desk) -> None:

@@ -498,11 +498,12 @@ class RoutingEngine:
         target = self.queue(handoff_queue_id or work.queue_id)
         work.queue_id = target.id
         work.state = WorkState.WAITING
-        work.bot_worker = ""
+        # Named in the event like the agent an agent's transfer comes from: sessions records who handed over.
+        bot, work.bot_worker = work.bot_worker, ""
         work.reasons.append(Reason("bot_handoff", reason or "the bot handed over to a person"))
         # Keeps its original arrival: the customer does not go to the back of the line.
         self._into_line(work)
-        self._notify("work_transferred", work, reason=reason or "bot handoff")
+        self._notify("work_transferred", work, agent_id=bot, reason=reason or "bot handoff")
         self._pending_work[work.id] = None
         self._dispatch()
         return work

@@ -103,6 +103,7 @@ class ChatConnection:
             if update is None:
                 await send(pb.ChatServerFrame(error="connection too slow; resume with your session token"))
                 return
+            # Only these kinds reach the customer: internal notes ("note") are for staff.
             if update.kind == "message":
                 await send(pb.ChatServerFrame(message=update.message))
             elif update.kind == "typing" and update.message.direction == common_pb2.DIRECTION_OUTBOUND:

@@ -1,5 +1,5 @@
 """Events sessions consumes: tickets tells it a session's ticket and customer; routing moves
-the session through offered → connected → ended."""
+the session through offered → connected → ended, and a self-service bot's handoff becomes a note."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 from omni.runtime.errors import FailedPrecondition, NotFound
 from omni.runtime.events import Delivery, PermanentError, unpack
 from omni.sessions.conversations import Conversations
-from omni.sessions.model import Session, State
+from omni.sessions.model import Note, NoteKind, Session, State, new_id
 from omnichannel.routing.v1.events_pb2 import WorkEvent
 from omnichannel.tickets.v1.events_pb2 import InteractionThreaded
 
@@ -60,6 +60,9 @@ class SessionConsumers:
             return
         if event_type == "work_transferred":
             await self._self_service(session_id, False)
+            handoff = bot_handoff_reason(event)
+            if handoff is not None:
+                await self._bot_handoff_note(session_id, event.agent_id, handoff, delivery.envelope.id)
         state, names_agent = WORK_STATES[event_type]
         agent_id = (event.agent_id or event.work.assigned_agent_id or event.work.offered_agent_id) if names_agent \
             else ("" if state is State.QUEUED else None)
@@ -72,6 +75,14 @@ class SessionConsumers:
             # Out of order or stale (the customer already hung up): the session's own record wins.
             log.info("ignoring %s for session %s: %s", event_type, session_id, exc.message)
 
+    async def _bot_handoff_note(self, session_id: str, worker_id: str, reason: str, event_id: str) -> None:
+        # Keyed by the event: a redelivery finds the note and adds none.
+        note = Note(id=new_id("N"), kind=NoteKind.BOT_HANDOFF, author_id=worker_id or "routing",
+                    text=f"handed to a person by the bot: {reason}", create_time=self._c.clock(), request_id=event_id)
+        try:
+            await self._c.add_note(session_id, note)
+        except NotFound as exc:
+            raise PermanentError(exc.message) from exc
 
     async def _self_service(self, session_id: str, held: bool) -> None:
         def mark(session: Session) -> None:
@@ -81,3 +92,13 @@ class SessionConsumers:
             await self._c.repo.mutate(session_id, mark)
         except NotFound as exc:
             raise PermanentError(exc.message) from exc
+
+
+def bot_handoff_reason(event: WorkEvent) -> str | None:
+    """The bot's reason when a transfer is a self-service bot handing the customer to a person."""
+    reasons = event.work.reasons
+    # Routing's handoff ends the reasons with bot_handoff; an agent's transfer starts them afresh with
+    # "transfer", so an earlier handoff of the same work does not count again.
+    if reasons and reasons[-1].code == "bot_handoff":
+        return reasons[-1].detail or event.reason
+    return None

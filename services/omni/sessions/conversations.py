@@ -18,7 +18,7 @@ from omni.sessions import convert
 from omni.sessions.classifier import Classifier
 from omni.sessions.ivr import ContactFlow
 from omni.sessions.live import LiveFeed
-from omni.sessions.model import Channel, Direction, Identity, Message, Session, State, new_id
+from omni.sessions.model import Channel, Direction, Identity, Message, Note, Session, State, new_id
 from omni.sessions.publishing import SessionEvents
 from omni.sessions.repository import SessionRepository
 from omnichannel.sessions.v1.sessions_pb2 import SessionUpdate
@@ -138,6 +138,16 @@ class Conversations:
     async def publish_state(self, session: Session, previous: State, reason: str) -> None:
         await self.events.state_changed(session, previous, reason)
         await self.feed.publish(session.id, SessionUpdate(session=convert.session_to_proto(session), kind="state"))
+
+    async def add_note(self, session_id: str, note: Note) -> Note:
+        """Record an internal note (once per request_id) and show it to whoever watches.
+
+        No interaction event: a note is not something said to the customer, and nothing sent to
+        the customer (chat frames, the customer's WatchSession) carries "note" updates."""
+        session, stored = await self.repo.mutate(session_id, lambda current: current.add_note(note))
+        await self.feed.publish(session.id, SessionUpdate(
+            session=convert.session_to_proto(session), note=convert.note_to_proto(stored), kind="note"))
+        return stored
 
     async def signal(self, session: Session, kind: str, direction: Direction, message_id: str = "") -> None:
         """Typing / read markers: live only, never stored as messages."""

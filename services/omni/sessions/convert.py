@@ -6,7 +6,18 @@ import datetime as dt
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from omni.sessions.model import Attachment, Channel, Direction, EmailFacts, Identity, Message, Session, State
+from omni.sessions.model import (
+    Attachment,
+    Channel,
+    Direction,
+    EmailFacts,
+    Identity,
+    Message,
+    Note,
+    NoteKind,
+    Session,
+    State,
+)
 from omnichannel.common.v1 import common_pb2
 from omnichannel.sessions.v1 import sessions_pb2
 
@@ -35,6 +46,8 @@ IDENTITY_KINDS = {
     "external": common_pb2.IDENTITY_KIND_EXTERNAL,
 }
 IDENTITY_KINDS_BACK = {v: k for k, v in IDENTITY_KINDS.items()}
+NOTE_KINDS = {NoteKind.STAFF: sessions_pb2.SESSION_NOTE_KIND_STAFF,
+              NoteKind.BOT_HANDOFF: sessions_pb2.SESSION_NOTE_KIND_BOT_HANDOFF}
 
 
 def timestamp(value: dt.datetime) -> Timestamp:
@@ -96,7 +109,13 @@ def message_to_proto(message: Message) -> sessions_pb2.Message:
     )
 
 
-def session_to_proto(session: Session) -> sessions_pb2.Session:
+def note_to_proto(note: Note) -> sessions_pb2.SessionNote:
+    return sessions_pb2.SessionNote(id=note.id, kind=NOTE_KINDS[note.kind], author_id=note.author_id, text=note.text,
+                                    create_time=timestamp(note.create_time))
+
+
+def session_to_proto(session: Session, *, notes: bool = True) -> sessions_pb2.Session:
+    """`notes=False` for the customer's own view: internal notes are for staff only."""
     return sessions_pb2.Session(
         id=session.id,
         channel=CHANNELS[session.channel],
@@ -112,6 +131,7 @@ def session_to_proto(session: Session) -> sessions_pb2.Session:
         emotion_score=session.emotion_score,
         urgent=session.urgent,
         messages=[message_to_proto(m) for m in session.messages],
+        notes=[note_to_proto(n) for n in session.notes] if notes else [],
         agent_id=session.agent_id,
         ticket_id=session.ticket_id,
         previous_session_id=session.previous_session_id,
@@ -120,6 +140,18 @@ def session_to_proto(session: Session) -> sessions_pb2.Session:
         attributes=session.attributes,
         version=session.version,
     )
+
+
+def customer_view(update: sessions_pb2.SessionUpdate) -> sessions_pb2.SessionUpdate | None:
+    """A live update (built for staff) as the session's customer may see it: without internal
+    notes; None for a note."""
+    if update.kind == "note":
+        return None
+    visible = sessions_pb2.SessionUpdate()
+    visible.CopyFrom(update)
+    if visible.HasField("session"):
+        visible.session.ClearField("notes")
+    return visible
 
 
 def interaction(session: Session, message: Message, *, interaction_id: str = "") -> common_pb2.Interaction:

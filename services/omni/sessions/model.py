@@ -100,6 +100,26 @@ class Message:
     request_id: str = ""
 
 
+class NoteKind(enum.StrEnum):
+    STAFF = "staff"
+    BOT_HANDOFF = "bot_handoff"
+
+
+@dataclasses.dataclass
+class Note:
+    """Part of the session's record for staff; kept apart from `messages` so that nothing built
+    for the customer (chat frames, the transcript on resume, email, interactions) can carry it."""
+
+    id: str
+    kind: NoteKind
+    # The staff member or service that wrote it; for a bot handoff, the bot worker.
+    author_id: str
+    text: str
+    create_time: dt.datetime
+    # AddSessionNote.request_id, or the id of the event that recorded it: a retry adds nothing.
+    request_id: str = ""
+
+
 @dataclasses.dataclass
 class Transition:
     state: State
@@ -124,6 +144,7 @@ class Session:
     emotion_score: int = 0
     urgent: bool = False
     messages: list[Message] = dataclasses.field(default_factory=list)
+    notes: list[Note] = dataclasses.field(default_factory=list)
     agent_id: str = ""
     ticket_id: str = ""
     previous_session_id: str = ""
@@ -198,6 +219,15 @@ class Session:
     def add_message(self, message: Message) -> None:
         self.messages.append(message)
         self.update_time = message.time
+
+    def add_note(self, note: Note) -> Note:
+        """Record an internal note; on a retry (same request_id) the note recorded the first time."""
+        earlier = next((n for n in self.notes if note.request_id and n.request_id == note.request_id), None)
+        if earlier is not None:
+            return earlier
+        self.notes.append(note)
+        self.update_time = note.create_time
+        return note
 
     def message_for_request(self, request_id: str) -> Message | None:
         if not request_id:

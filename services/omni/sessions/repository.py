@@ -23,6 +23,8 @@ from omni.sessions.model import (
     EmailFacts,
     Identity,
     Message,
+    Note,
+    NoteKind,
     Session,
     State,
     Transition,
@@ -62,6 +64,11 @@ def _message(doc: Document) -> Message:
     )
 
 
+def _note(doc: Document) -> Note:
+    return Note(id=doc["id"], kind=NoteKind(doc["kind"]), author_id=doc.get("author_id", ""), text=doc["text"],
+                create_time=doc["create_time"], request_id=doc.get("request_id", ""))
+
+
 def session_from_doc(doc: Document) -> Session:
     return Session(
         id=doc["_id"],
@@ -79,6 +86,7 @@ def session_from_doc(doc: Document) -> Session:
         emotion_score=doc.get("emotion_score", 0),
         urgent=doc.get("urgent", False),
         messages=[_message(m) for m in doc.get("messages", [])],
+        notes=[_note(n) for n in doc.get("notes", [])],
         agent_id=doc.get("agent_id", ""),
         ticket_id=doc.get("ticket_id", ""),
         previous_session_id=doc.get("previous_session_id", ""),

@@ -89,6 +89,7 @@ def _rules() -> dict[str, frozenset[Role]]:
         "SessionService": {
             "GetSession": EVERYONE, "WatchSession": EVERYONE, "ListSessions": STAFF, "SendReply": STAFF,
             "UpdateSessionState": STAFF, "SendTyping": STAFF, "MarkRead": STAFF, "GetAttachment": STAFF,
+            "AddSessionNote": STAFF,
         },
         "ChatService": {"Chat": customers},
         "TelephonyService": {name: pbx for name in (

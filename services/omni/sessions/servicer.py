@@ -8,12 +8,12 @@ from typing import Any
 from omni.runtime.auth import MANAGERS, Role, current_principal
 from omni.runtime.errors import InvalidArgument, NotFound, PermissionDenied
 from omni.runtime.interceptors import Context
-from omni.runtime.requests import page_size, require
+from omni.runtime.requests import check_length, page_size, require
 from omni.sessions import convert
 from omni.sessions.access import check_agent, check_view
 from omni.sessions.chat_connection import ChatConnection
 from omni.sessions.conversations import Conversations
-from omni.sessions.model import TERMINAL, Direction
+from omni.sessions.model import TERMINAL, Direction, Note, NoteKind, new_id
 from omni.sessions.replies import Replies
 from omni.sessions.telephony import Calls, CallStep
 from omnichannel.sessions.v1 import sessions_pb2 as pb
@@ -27,9 +27,10 @@ class SessionServicer(sessions_pb2_grpc.SessionServiceServicer):
         self._replies = replies
 
     async def GetSession(self, request: pb.GetSessionRequest, context: Context) -> pb.Session:
+        principal = current_principal()
         session = await self._repo.get(require(request.id, "id"))
-        check_view(current_principal(), session)
-        return convert.session_to_proto(session)
+        check_view(principal, session)
+        return convert.session_to_proto(session, notes=principal.role is not Role.CUSTOMER)
 
     async def ListSessions(self, request: pb.ListSessionsRequest, context: Context) -> pb.ListSessionsResponse:
         principal = current_principal()
@@ -54,14 +55,18 @@ class SessionServicer(sessions_pb2_grpc.SessionServiceServicer):
 
     async def WatchSession(self, request: pb.WatchSessionRequest, context: Context) -> AsyncIterator[pb.SessionUpdate]:
         session_id = require(request.session_id, "session_id")
+        principal = current_principal()
+        staff = principal.role is not Role.CUSTOMER
         async with self._c.feed.watch(session_id) as updates:
             session = await self._repo.get(session_id)
-            check_view(current_principal(), session)
-            yield pb.SessionUpdate(session=convert.session_to_proto(session), kind="snapshot")
+            check_view(principal, session)
+            yield pb.SessionUpdate(session=convert.session_to_proto(session, notes=staff), kind="snapshot")
             if session.terminal:
                 return
             while (update := await updates.get()) is not None:
-                yield update
+                visible = update if staff else convert.customer_view(update)
+                if visible is not None:
+                    yield visible
                 if update.kind == "state" and convert.STATES_BACK[update.session.state] in TERMINAL:
                     return
 
@@ -70,6 +75,15 @@ class SessionServicer(sessions_pb2_grpc.SessionServiceServicer):
                                         request.request_id)
         return pb.SendReplyResponse(message=convert.message_to_proto(sent.message),
                                     message_id=sent.message.email.message_id if sent.message.email else "")
+
+    async def AddSessionNote(self, request: pb.AddSessionNoteRequest, context: Context) -> pb.SessionNote:
+        principal = current_principal()
+        session = await self._repo.get(require(request.session_id, "session_id"))
+        check_agent(principal, session)
+        text = self._c.check_text(require(request.text, "text"), "text")
+        note = Note(id=new_id("N"), kind=NoteKind.STAFF, author_id=principal.subject, text=text,
+                    create_time=self._c.clock(), request_id=check_length(request.request_id, "request_id", 200))
+        return convert.note_to_proto(await self._c.add_note(session.id, note))
 
     async def UpdateSessionState(self, request: pb.UpdateSessionStateRequest, context: Context) -> pb.Session:
         if request.state not in convert.STATES_BACK:

@@ -48,6 +48,27 @@ SESSION_STATE_ENDED: SessionState.ValueType  # 6
 SESSION_STATE_ABANDONED: SessionState.ValueType  # 7
 Global___SessionState: _TypeAlias = SessionState  # noqa: Y015
 
+class _SessionNoteKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SessionNoteKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SessionNoteKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SESSION_NOTE_KIND_UNSPECIFIED: _SessionNoteKind.ValueType  # 0
+    SESSION_NOTE_KIND_STAFF: _SessionNoteKind.ValueType  # 1
+    """Written by an agent, supervisor, admin or service with AddSessionNote."""
+    SESSION_NOTE_KIND_BOT_HANDOFF: _SessionNoteKind.ValueType  # 2
+    """Recorded by sessions when routing's self-service bot handed the customer to a person."""
+
+class SessionNoteKind(_SessionNoteKind, metaclass=_SessionNoteKindEnumTypeWrapper): ...
+
+SESSION_NOTE_KIND_UNSPECIFIED: SessionNoteKind.ValueType  # 0
+SESSION_NOTE_KIND_STAFF: SessionNoteKind.ValueType  # 1
+"""Written by an agent, supervisor, admin or service with AddSessionNote."""
+SESSION_NOTE_KIND_BOT_HANDOFF: SessionNoteKind.ValueType  # 2
+"""Recorded by sessions when routing's self-service bot handed the customer to a person."""
+Global___SessionNoteKind: _TypeAlias = SessionNoteKind  # noqa: Y015
+
 @_typing.final
 class StateTransition(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -112,6 +133,43 @@ class Message(_message.Message):
 Global___Message: _TypeAlias = Message  # noqa: Y015
 
 @_typing.final
+class SessionNote(_message.Message):
+    """Part of the session's record for staff (agents, supervisors, reports), never for the customer:
+    not in the chat, the transcript on resume, an email or the customer's own GetSession.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    AUTHOR_ID_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    kind: Global___SessionNoteKind.ValueType
+    author_id: _builtins.str
+    """The staff member or service that wrote it; for a bot handoff, the bot worker."""
+    text: _builtins.str
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        kind: Global___SessionNoteKind.ValueType = ...,
+        author_id: _builtins.str = ...,
+        text: _builtins.str = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "create_time", b"create_time", "id", b"id", "kind", b"kind", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SessionNote: _TypeAlias = SessionNote  # noqa: Y015
+
+@_typing.final
 class Session(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -153,6 +211,7 @@ class Session(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     ATTRIBUTES_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     channel: _common_pb2.Channel.ValueType
     state: Global___SessionState.ValueType
@@ -179,6 +238,10 @@ class Session(_message.Message):
     def attributes(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Phone: IVR digits / speech so far, ANI, DNIS, recording URL."""
 
+    @_builtins.property
+    def notes(self) -> _containers.RepeatedCompositeFieldContainer[Global___SessionNote]:
+        """Internal notes, oldest first; empty when the customer reads their own session."""
+
     def __init__(
         self,
         *,
@@ -200,10 +263,11 @@ class Session(_message.Message):
         update_time: _timestamp_pb2.Timestamp | None = ...,
         attributes: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         version: _builtins.int = ...,
+        notes: _abc.Iterable[Global___SessionNote] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "customer", b"customer", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attributes", b"attributes", "channel", b"channel", "create_time", b"create_time", "customer", b"customer", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "messages", b"messages", "previous_session_id", b"previous_session_id", "queue", b"queue", "state", b"state", "ticket_id", b"ticket_id", "transitions", b"transitions", "update_time", b"update_time", "urgent", b"urgent", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attributes", b"attributes", "channel", b"channel", "create_time", b"create_time", "customer", b"customer", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "messages", b"messages", "notes", b"notes", "previous_session_id", b"previous_session_id", "queue", b"queue", "state", b"state", "ticket_id", b"ticket_id", "transitions", b"transitions", "update_time", b"update_time", "urgent", b"urgent", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -311,13 +375,18 @@ class SessionUpdate(_message.Message):
     SESSION_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
     kind: _builtins.str
-    """"typing", "read", "message", "state"."""
+    """"snapshot", "typing", "read", "message", "state", or "note" (staff watchers only)."""
     @_builtins.property
     def session(self) -> Global___Session: ...
     @_builtins.property
     def message(self) -> Global___Message:
         """Set when the update is a new message."""
+
+    @_builtins.property
+    def note(self) -> Global___SessionNote:
+        """Set when the update is a new internal note."""
 
     def __init__(
         self,
@@ -325,10 +394,11 @@ class SessionUpdate(_message.Message):
         session: Global___Session | None = ...,
         message: Global___Message | None = ...,
         kind: _builtins.str = ...,
+        note: Global___SessionNote | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["message", b"message", "session", b"session"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["message", b"message", "note", b"note", "session", b"session"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "message", b"message", "session", b"session"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "message", b"message", "note", b"note", "session", b"session"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -503,6 +573,32 @@ class Attachment(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Attachment: _TypeAlias = Attachment  # noqa: Y015
+
+@_typing.final
+class AddSessionNoteRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    text: _builtins.str
+    request_id: _builtins.str
+    """A retry with the same request_id returns the note added the first time."""
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        text: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_id", b"request_id", "session_id", b"session_id", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddSessionNoteRequest: _TypeAlias = AddSessionNoteRequest  # noqa: Y015
 
 @_typing.final
 class UpdateSessionStateRequest(_message.Message):

@@ -76,6 +76,11 @@ class SessionServiceStub:
                 request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.GetAttachmentRequest.SerializeToString,
                 response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.Attachment.FromString,
                 _registered_method=True)
+        self.AddSessionNote = channel.unary_unary(
+                '/omnichannel.sessions.v1.SessionService/AddSessionNote',
+                request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.AddSessionNoteRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SessionNote.FromString,
+                _registered_method=True)
 
 
 class SessionServiceServicer:
@@ -137,6 +142,13 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddSessionNote(self, request, context):
+        """An internal note on the session, for staff only: never shown to the customer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -179,6 +191,11 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.GetAttachment,
                     request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.GetAttachmentRequest.FromString,
                     response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.Attachment.SerializeToString,
+            ),
+            'AddSessionNote': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddSessionNote,
+                    request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.AddSessionNoteRequest.FromString,
+                    response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SessionNote.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -399,6 +416,33 @@ class SessionService:
             '/omnichannel.sessions.v1.SessionService/GetAttachment',
             omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.GetAttachmentRequest.SerializeToString,
             omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.Attachment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddSessionNote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.sessions.v1.SessionService/AddSessionNote',
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.AddSessionNoteRequest.SerializeToString,
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SessionNote.FromString,
             options,
             channel_credentials,
             insecure,

@@ -50,6 +50,8 @@ class SessionServiceStub:
     MarkRead: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.MarkReadRequest, _sessions_pb2.MarkReadResponse]
     GetAttachment: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.GetAttachmentRequest, _sessions_pb2.Attachment]
     """Content of an email attachment (absent when it exceeded the size limit)."""
+    AddSessionNote: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.AddSessionNoteRequest, _sessions_pb2.SessionNote]
+    """An internal note on the session, for staff only: never shown to the customer."""
 
 @_typing.type_check_only
 class SessionServiceAsyncStub(SessionServiceStub):
@@ -73,6 +75,8 @@ class SessionServiceAsyncStub(SessionServiceStub):
     MarkRead: _aio.UnaryUnaryMultiCallable[_sessions_pb2.MarkReadRequest, _sessions_pb2.MarkReadResponse]  # type: ignore[assignment]
     GetAttachment: _aio.UnaryUnaryMultiCallable[_sessions_pb2.GetAttachmentRequest, _sessions_pb2.Attachment]  # type: ignore[assignment]
     """Content of an email attachment (absent when it exceeded the size limit)."""
+    AddSessionNote: _aio.UnaryUnaryMultiCallable[_sessions_pb2.AddSessionNoteRequest, _sessions_pb2.SessionNote]  # type: ignore[assignment]
+    """An internal note on the session, for staff only: never shown to the customer."""
 
 class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
     """Live conversations on every channel. Every inbound call, chat message and
@@ -141,6 +145,14 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_sessions_pb2.Attachment, _abc.Awaitable[_sessions_pb2.Attachment]]:
         """Content of an email attachment (absent when it exceeded the size limit)."""
+
+    @_abc_1.abstractmethod
+    def AddSessionNote(
+        self,
+        request: _sessions_pb2.AddSessionNoteRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sessions_pb2.SessionNote, _abc.Awaitable[_sessions_pb2.SessionNote]]:
+        """An internal note on the session, for staff only: never shown to the customer."""
 
 def add_SessionServiceServicer_to_server(servicer: SessionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
