@@ -37,6 +37,8 @@ DEFAULT_PORTS = {
     "websocket": 8765,
     "outbox": 2526,
 }
+# The demo queues with simple intents (omni.routing.demo) that the stack's self-service bot serves.
+BOT_QUEUES = ("chat", "general", "billing")
 DEMO_AGENT = "A-1001"
 DEMO_GROUPS = ("general", "billing", "complaints")
 
@@ -160,6 +162,17 @@ class DevStack:
         self.info.save(self.data_dir / "stack.json")
         return self.info
 
+    def start_bots(self) -> None:
+        """One worker of the self-service bot pool the operator runs in a cluster; after the demo
+        queues exist, since it asks routing for work of those queues."""
+        assert self.info is not None
+        env = self.service_env(self.info.nats_url, self.info.mongo_url)
+        self.processes.append(ManagedProcess(
+            "worker", [sys.executable, "-m", "omni.worker"],
+            env={**env, "OMNI_WORKER_QUEUES": ",".join(BOT_QUEUES), "OMNI_WORKER_ID": "devstack-bot"},
+            log_path=self.data_dir / "logs" / "worker.log",
+        ).start())
+
     def service_token(self) -> str:
         return TokenAuthority(self.secret).mint("devstack", Role.SERVICE)
 
@@ -191,6 +204,8 @@ def run(data_dir: Path, *, ephemeral: bool, seed: bool) -> int:
     try:
         info = stack.start()
         seeded = asyncio.run(stack.seed()) if seed else []
+        if seeded:
+            stack.start_bots()
         print("omnichannel is running (Ctrl-C stops everything)\n")
         for name, address in info.addresses.items():
             print(f"  {name:<10} grpc  {address}")
@@ -199,6 +214,8 @@ def run(data_dir: Path, *, ephemeral: bool, seed: bool) -> int:
         print(f"  {'replies':<10} smtp  127.0.0.1:{info.ports['outbox']} -> {data_dir / 'outbox'}")
         print(f"  {'nats':<10}       {info.nats_url}")
         print(f"  {'mongodb':<10}       {info.mongo_url}")
+        if seeded:
+            print(f"  {'bot':<10}       self-service worker on queues {', '.join(BOT_QUEUES)}")
         print(f"\n  demo data loaded for: {', '.join(seeded) or 'none'}")
         print(f"  logs: {data_dir / 'logs'}   stack description: {data_dir / 'stack.json'}")
         print(f"\n  demo agent {DEMO_AGENT} token:\n  {stack.agent_token()}\n")

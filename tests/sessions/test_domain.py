@@ -27,6 +27,10 @@ NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
         ("宽带断网了", "technical", "zh", False, 0),
         ("I want a refund, this is ridiculous", "refund", "en", False, 2),
         ("hello", "", "en", False, 0),
+        ("Where is my parcel? I ordered it last week.", "order_status", "en", False, 0),
+        ("我的包裹到哪了", "order_status", "zh", False, 0),
+        ("你们几点开门？", "opening_hours", "zh", False, 0),
+        ("转人工，我的快递到哪了", "agent_request", "zh", False, 0),  # asking for a person wins
     ],
 )
 def test_keyword_classifier(text, intent, language, urgent, min_emotion) -> None:

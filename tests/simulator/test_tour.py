@@ -22,6 +22,7 @@ def stack_dir(tmp_path: Path) -> Iterator[Path]:
     try:
         stack.start()
         asyncio.run(stack.seed())
+        stack.start_bots()
         yield tmp_path
     finally:
         stack.stop()
@@ -37,6 +38,9 @@ def test_tour_customer_calls_chats_and_emails_into_one_ticket(stack_dir: Path,
     assert [h.channel for h in result.handled] == ["chat", "phone", "email"]
     assert result.one_ticket_for_all_channels, "\n".join(lines)
     assert any("one ticket holds the call, the chat and the email" in line for line in lines)
+    # The second customer's parcel question was answered by the stack's bot, from the knowledge base.
+    assert result.bot_answer.startswith("Where is my parcel? Tracking your order"), "\n".join(lines)
+    assert result.bot_resolved, "\n".join(lines)
 
     # The same stack's stored sessions feed the live KPI report.
     records = stored.contact_records(asyncio.run(fetch_sessions(access)))

@@ -16,22 +16,22 @@ from omnichannel.routing.v1 import routing_pb2_grpc
 
 OFFICE = pb.BusinessHours(time_zone="Asia/Shanghai")  # open around the clock in the demo
 
-# (id, name, intents, groups, policy changes, simple intents that overflow to the bot)
-QUEUES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...], dict[str, object], tuple[str, ...]], ...] = (
-    ("general", "General / 综合咨询", ("account", "agent_request"), ("general",), {}, ("faq", "opening_hours")),
-    ("billing", "Billing & refunds / 账单与退款", ("billing", "refund"), ("billing",), {},
-     ("balance", "invoice_copy")),
+# (id, name, intents, groups, policy changes, simple intents that overflow to the bot, overflow threshold)
+QUEUES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...], dict[str, object], tuple[str, ...], int], ...] = (
+    ("general", "General / 综合咨询", ("account", "agent_request"), ("general",), {},
+     ("opening_hours", "order_status"), 50),
+    ("billing", "Billing & refunds / 账单与退款", ("billing", "refund"), ("billing",), {}, ("refund",), 50),
     ("complaints", "Complaints / 投诉", ("complaint", "safety"), ("complaints",),
-     {"escalate_to_supervisor": True, "supervisor_wait": Duration(seconds=30)}, ()),
-    ("tech_internet", "Tech support: internet / 宽带", ("technical",), ("tech",), {}, ("reset_router",)),
-    ("tech_mobile", "Tech support: mobile / 手机", ("technical",), ("tech",), {}, ()),
-    ("tech_tv", "Tech support: TV / 电视", ("technical",), ("tech",), {}, ()),
-    ("sales", "Sales / 业务办理", ("sales",), ("general",), {}, ()),
-    ("retention", "Retention / 挽留", ("cancellation",), ("billing",), {}, ()),
-    ("chat", "Web chat / 在线客服", (), ("general",), {}, ("faq",)),
-    ("email", "Email / 邮件", (), ("general",), {}, ()),
+     {"escalate_to_supervisor": True, "supervisor_wait": Duration(seconds=30)}, (), 50),
+    ("tech_internet", "Tech support: internet / 宽带", ("technical",), ("tech",), {}, (), 50),
+    ("tech_mobile", "Tech support: mobile / 手机", ("technical",), ("tech",), {}, (), 50),
+    ("tech_tv", "Tech support: TV / 电视", ("technical",), ("tech",), {}, (), 50),
+    ("sales", "Sales / 业务办理", ("sales",), ("general",), {}, (), 50),
+    ("retention", "Retention / 挽留", ("cancellation",), ("billing",), {}, (), 50),
+    # Web chat answers opening hours and parcel questions with the bot first (threshold 0).
+    ("chat", "Web chat / 在线客服", (), ("general",), {}, ("opening_hours", "order_status"), 0),
+    ("email", "Email / 邮件", (), ("general",), {}, (), 50),
 )
-
 ALL_CHANNELS = (common_pb2.CHANNEL_PHONE, common_pb2.CHANNEL_CHAT, common_pb2.CHANNEL_EMAIL)
 LIMITS = {common_pb2.CHANNEL_PHONE: 1, common_pb2.CHANNEL_CHAT: 3, common_pb2.CHANNEL_EMAIL: 5}
 
@@ -56,11 +56,12 @@ AGENTS = (
 async def seed(info: StackInfo, token: str) -> None:
     async with channel(info.addresses["routing"], token) as chan:
         stub = routing_pb2_grpc.RoutingServiceStub(chan)
-        for queue_id, name, intents, groups, policy, simple in QUEUES:
+        for queue_id, name, intents, groups, policy, simple, overflow in QUEUES:
             queue = pb.Queue(id=queue_id, display_name=name, intents=intents, groups=groups,
                              service_level_percent=80, service_level_seconds=20, hours=OFFICE,
                              policy=pb.RoutingPolicy(offer_timeout=Duration(seconds=30), **policy),  # type: ignore[arg-type]
-                             callback_threshold=Duration(seconds=60), overflow_threshold=50, simple_intents=simple)
+                             callback_threshold=Duration(seconds=60), overflow_threshold=overflow,
+                             simple_intents=simple)
             await _create(stub.CreateQueue(pb.CreateQueueRequest(queue=queue), timeout=10))
         for agent in AGENTS:
             await _create(stub.CreateAgent(pb.CreateAgentRequest(agent=agent), timeout=10))

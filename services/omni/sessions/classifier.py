@@ -42,6 +42,11 @@ DEFAULT_INTENT_KEYWORDS: Mapping[str, Sequence[str]] = {
     "account": ("密码", "登录", "账号", "账户", "password", "login", "log in", "account", "sign in"),
     "sales": ("购买", "套餐", "升级", "办理", "buy", "purchase", "upgrade", "plan", "price"),
     "agent_request": ("人工", "客服", "转人工", "agent", "operator", "human", "representative"),
+    # Simple questions the self-service bot answers from the knowledge base (after a person is asked for).
+    "opening_hours": ("营业时间", "工作时间", "几点开门", "几点下班", "几点上班", "opening hours", "business hours",
+                      "when are you open", "what time do you open", "what time do you close"),
+    "order_status": ("物流", "快递", "包裹", "到哪了", "发货", "where is my parcel", "where is my order",
+                     "parcel", "tracking", "track my order", "delivery status"),
 }
 
 URGENT_WORDS: Sequence[str] = ("投诉", "紧急", "安全", "急", "马上", "complaint", "complain", "urgent",

@@ -1,5 +1,6 @@
 """The end-to-end tour: one customer calls, chats and emails about the same matter; one agent
 answers each through the routing desk; we then ask the tickets service what it made of it.
+Then a second customer asks web chat a simple question, which the self-service bot answers.
 
 Everything goes through the public interfaces a real deployment exposes: the WebSocket chat
 endpoint and SMTP as the customer, the TelephonyService as the PBX, routing's AgentSession
@@ -56,6 +57,10 @@ class TourResult:
     handled: list[Handled] = dataclasses.field(default_factory=list)
     customer_id: str = ""
     tickets: list[tickets_pb2.Ticket] = dataclasses.field(default_factory=list)
+    # The self-service bot's answer to the second customer ("" when no bot answered) and whether
+    # the chat ended with the customer's thanks, without an agent.
+    bot_answer: str = ""
+    bot_resolved: bool = False
 
     @property
     def one_ticket_for_all_channels(self) -> bool:
@@ -307,10 +312,42 @@ async def run(access: StackAccess, say: Callable[[str], None] = print, *, step_s
     finally:
         await desk.close()
 
+    # 4. Another customer asks web chat where their parcel is: bot first for that intent.
+    async with step("self-service chat over WebSocket", "sessions (WebSocket)"):
+        await _self_service(access, tag, result, say, step_seconds)
+
     async with step("reading the customer's tickets", "tickets"):
         await _collect_tickets(access, result, step_seconds)
     _summarise(result, say)
     return result
+
+
+async def _self_service(access: StackAccess, tag: str, result: TourResult, say: Callable[[str], None],
+                        step_seconds: float) -> None:
+    async with websockets.connect(access.websocket_url) as ws:
+        await ws.send(json.dumps({"start": {"handle": f"web-parcel-{tag}", "display_name": "Emma Brown"}}))
+        session_id = (await _ws_next(ws, "started", step_seconds))["session_id"]
+        await ws.send(json.dumps({"text": {"text": "Where is my parcel? I ordered it last week."}}))
+        say(f"\ncustomer Emma Brown started chat {session_id}: 'Where is my parcel?'")
+        try:
+            async with asyncio.timeout(step_seconds):
+                while (message := await _ws_next(ws, "message", step_seconds))["direction"] != "DIRECTION_OUTBOUND":
+                    pass
+        except TimeoutError:
+            # A stack without the bot worker, or whose chat queue predates bot-first, still tours.
+            say(f"  no self-service answer within {step_seconds:g}s (`make run` starts a bot worker)")
+            return
+        result.bot_answer = str(message["text"])
+        say(f"  the self-service bot ({message['sender']}) answered from the knowledge base: "
+            f"{result.bot_answer.splitlines()[0]!r}")
+        await ws.send(json.dumps({"text": {"text": "Thanks, that helps!"}}))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(step_seconds):
+                while json.loads(await ws.recv()).get("state") != "SESSION_STATE_ENDED":
+                    pass
+                result.bot_resolved = True
+        say("  customer said thanks: " + ("the chat ended, resolved by the bot without an agent"
+                                          if result.bot_resolved else "but the chat did not end"))
 
 
 async def _collect_tickets(access: StackAccess, result: TourResult, step_seconds: float) -> None:
