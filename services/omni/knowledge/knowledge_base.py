@@ -235,7 +235,8 @@ class KnowledgeBase:
             served = self.index.served(article_id)
             if served is None or served.served is None or served.served.content.audience is not Audience.PUBLIC:
                 raise NotFound(f"article {article_id} is not a published public article")
-            session_id = reader.session_id or session_id
+            # Their token's session, never one they name: naming new ones would count them again.
+            session_id = reader.session_id
         counted, stats = await self.repo.record_feedback(article_id, kind, rater, session_id)
         if counted:
             self.index.set_stats(article_id, stats)
