@@ -47,3 +47,15 @@ def test_sessions_become_records_with_waits_transfers_and_fcr() -> None:
     assert three.outcome == "abandoned" and three.wait == 45
     k = kpis.compute(records)
     assert k.fcr == 0.0 and k.transfer_rate == 0.5 and k.abandoned == 1
+
+
+def test_a_chat_the_bot_answered_counts_as_self_service_not_unanswered() -> None:
+    bot = session("s5", "T-3", [(S.SESSION_STATE_QUEUED, 0, ""), (S.SESSION_STATE_ENDED, 40, "customer thanked")],
+                  S.SESSION_STATE_ENDED, channel=common_pb2.CHANNEL_CHAT)
+    bot.messages.add(direction=common_pb2.DIRECTION_INBOUND, text="Where is my parcel?")
+    bot.messages.add(direction=common_pb2.DIRECTION_OUTBOUND, sender="devstack-bot", text="Tracking your order …")
+    silent = session("s6", "T-4", [(S.SESSION_STATE_QUEUED, 0, ""), (S.SESSION_STATE_ENDED, 40, "closed")],
+                     S.SESSION_STATE_ENDED, channel=common_pb2.CHANNEL_CHAT)
+    records = stored.contact_records([bot, silent])
+    assert [r.outcome for r in records] == ["overflowed", "unanswered"]
+    assert kpis.compute(records).overflowed == 1

@@ -59,6 +59,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     json_path, html_path = report.write(built, out)
     overall = built["overall"]
     print(f"{overall['offered']} contacts, answered {report.fmt(overall['answer_rate'], '%')}, "
+          f"self-service {overall['overflowed']}, abandoned {overall['abandoned']}, "
           f"SL {report.fmt(overall['service_level'], '%')}, ASA {report.fmt(overall['asa_seconds'], 's')}")
     print(f"report: {html_path}\n        {json_path}")
     return 0

@@ -36,6 +36,10 @@ def contact_record(session: sessions_pb2.Session) -> ContactRecord | None:
         outcome = "answered"
     elif session.state == S.SESSION_STATE_ABANDONED:
         outcome = "abandoned"
+    elif session.state == S.SESSION_STATE_ENDED and any(
+            m.direction == common_pb2.DIRECTION_OUTBOUND for m in session.messages):
+        # Answered, never by an agent (that would have connected it): the self-service bot.
+        outcome = "overflowed"
     else:
         outcome = "unanswered"
     attributes = dict(session.attributes)
