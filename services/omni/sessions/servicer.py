@@ -10,7 +10,7 @@ from omni.runtime.errors import InvalidArgument, NotFound, PermissionDenied
 from omni.runtime.interceptors import Context
 from omni.runtime.requests import check_length, page_size, require
 from omni.sessions import convert
-from omni.sessions.access import check_agent, check_view
+from omni.sessions.access import check_agent, check_assignee, check_still_viewable, check_view
 from omni.sessions.chat_connection import ChatConnection
 from omni.sessions.conversations import Conversations
 from omni.sessions.model import TERMINAL, Direction, Note, NoteKind, new_id
@@ -64,6 +64,7 @@ class SessionServicer(sessions_pb2_grpc.SessionServiceServicer):
             if session.terminal:
                 return
             while (update := await updates.get()) is not None:
+                check_still_viewable(principal, update)
                 visible = update if staff else convert.customer_view(update)
                 if visible is not None:
                     yield visible
@@ -90,6 +91,7 @@ class SessionServicer(sessions_pb2_grpc.SessionServiceServicer):
             raise InvalidArgument("state is required (e.g. SESSION_STATE_WRAP_UP)")
         session = await self._repo.get(require(request.session_id, "session_id"))
         check_agent(current_principal(), session)
+        check_assignee(current_principal(), session, request.agent_id)
         ticket_id = request.ticket_id
 
         def set_ticket(current: Any) -> None:
