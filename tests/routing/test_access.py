@@ -9,7 +9,8 @@ import pytest
 from omni.routing.service import ACCESS
 from omni.runtime.auth import Role
 from omnichannel.routing.v1 import routing_pb2
-from tests.routing.conftest import RoutingClient
+from tests.routing.conftest import CHAT, RoutingClient
+from tests.routing.test_desktop import Desk
 from tests.rpc_access import assert_every_rpc_needs_a_token, assert_table_matches_protos
 
 
@@ -76,3 +77,28 @@ async def test_an_agent_cannot_abandon_or_reschedule_a_waiting_customer(routing:
     owner = routing.token_for(Role.CUSTOMER, "C-1", session_id="S-1")
     left = await routing.stub.AbandonWork(routing_pb2.AbandonWorkRequest(work_id="S-1"), metadata=owner)
     assert left.state == routing_pb2.WORK_STATE_ABANDONED
+
+
+async def test_an_agent_cannot_take_finish_or_transfer_another_agents_work(routing: RoutingClient) -> None:
+    await routing.queue("general")
+    await routing.agent("A-1", available=False)
+    await routing.agent("A-2", available=False)
+    mine, theirs = Desk(routing, "A-1"), Desk(routing, "A-2")
+    await mine.next("agent")
+    await theirs.next("agent")
+    mine.send(set_state=routing_pb2.SetAgentStateRequest(agent_id="A-1", status=routing_pb2.AGENT_STATUS_AVAILABLE))
+    await mine.next("agent")
+    await routing.enqueue("S-1", channel=CHAT)
+    offer = await mine.next("offer")
+    theirs.send(accept=routing_pb2.AcceptOffer(offer_id=offer.id))
+    assert "no longer open for A-2" in await theirs.next("error")
+    mine.send(accept=routing_pb2.AcceptOffer(offer_id=offer.id))
+    await mine.next("assigned")
+    theirs.send(wrap_up=routing_pb2.WrapUp(work_id="S-1", disposition="resolved"))
+    assert "only the assigned agent" in await theirs.next("error")
+    a2 = routing.token_for(Role.AGENT, "A-2", groups=("general",))
+    assert "only the agent holding" in await denied(routing.stub.TransferWork(routing_pb2.TransferWorkRequest(
+        work_id="S-1", reason="not mine", target_queue_id="general"), metadata=a2))
+    assert (await routing.work("S-1")).assigned_agent_id == "A-1"
+    for desk in (mine, theirs):
+        desk.commands.put_nowait(None)

@@ -76,3 +76,26 @@ async def test_an_agent_moves_a_ticket_only_into_their_own_groups(harness: Harne
     assert code == grpc.StatusCode.PERMISSION_DENIED and "every group" in message
     moved = await update("sales", "sales")
     assert (moved.queue, moved.group) == ("sales", "sales")
+
+
+async def test_an_agent_cannot_touch_a_ticket_of_another_group(harness: Harness, token_for: Any) -> None:
+    stub, md = harness.stub, harness.metadata
+    customer = await stub.CreateCustomer(pb.CreateCustomerRequest(customer=pb.Customer(display_name="Sun")),
+                                         metadata=md)
+    theirs, ours = [await stub.CreateTicket(pb.CreateTicketRequest(ticket=pb.Ticket(
+        customer_id=customer.id, subject=queue, queue=queue)), metadata=md) for queue in ("complaints", "billing")]
+    agent = token_for(Role.AGENT, "A-1", groups=("billing",))
+    calls = [
+        stub.UpdateTicket(pb.UpdateTicketRequest(ticket=pb.Ticket(id=theirs.id, subject="x", version=theirs.version),
+                                                 update_mask={"paths": ["subject"]}), metadata=agent),
+        stub.AssignTicket(pb.AssignTicketRequest(ticket_id=theirs.id, assignee_id="A-1"), metadata=agent),
+        stub.AssignTicket(pb.AssignTicketRequest(ticket_id=ours.id, group="complaints"), metadata=agent),
+        stub.AddNote(pb.AddNoteRequest(ticket_id=theirs.id, text="n"), metadata=agent),
+        stub.MergeTickets(pb.MergeTicketsRequest(source_ticket_id=theirs.id, target_ticket_id=ours.id), metadata=agent),
+        stub.MergeTickets(pb.MergeTicketsRequest(source_ticket_id=ours.id, target_ticket_id=theirs.id), metadata=agent),
+        stub.SplitTicket(pb.SplitTicketRequest(ticket_id=theirs.id, interaction_ids=["I-1"]), metadata=agent),
+    ]
+    for call in calls:
+        assert (await code_of(call))[0] == grpc.StatusCode.PERMISSION_DENIED
+    listed = await stub.ListTickets(pb.ListTicketsRequest(queue="complaints"), metadata=agent)
+    assert list(listed.tickets) == []
