@@ -8,7 +8,7 @@ from omni.routing.agents import Agent, AgentStatus, Channel
 from omni.routing.engine import BOT_CLAIM_SECONDS, RoutingEngine
 from omni.routing.queues import BusinessHours, Policy, QueueConfig
 from omni.routing.work import Work, WorkState
-from omni.runtime.errors import FailedPrecondition, InvalidArgument
+from omni.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from tests.routing.conftest import Clock
 
 
@@ -304,6 +304,64 @@ def test_a_bot_whose_claim_lapsed_cannot_finish_work_another_bot_took(clock: Clo
         engine.complete_bot_work("c", resolved=True, worker_id="bot-1/0")
     assert engine.get("c").state is WorkState.OVERFLOWED_TO_BOT
     assert engine.complete_bot_work("c", resolved=True, worker_id="bot-2/0").disposition == "resolved_by_bot"
+
+
+def bot_first(clock: Clock, **engine: float) -> RoutingEngine:
+    bots = RoutingEngine(clock, **engine)
+    bots.put_queue(QueueConfig(id="general", groups=("general",), overflow_threshold=0, simple_intents=("balance",)))
+    bots.enqueue(call("c", intent="balance"))
+    return bots
+
+
+def test_a_bot_that_renews_its_claim_keeps_the_work_past_the_claim_time(clock: Clock) -> None:
+    engine = bot_first(clock, bot_claim_seconds=60)
+    taken = engine.take_bot_work("bot-1/0", ["general"])
+    assert taken is not None and taken.bot_claim_expires == clock.now + 60
+    for _ in range(5):
+        clock.advance(45)
+        assert engine.renew_bot_claim("c", "bot-1/0") == clock.now + 60
+        engine.tick()
+        assert engine.take_bot_work("bot-2/0", ["general"]) is None
+    clock.advance(61)
+    engine.tick()
+    assert engine.take_bot_work("bot-2/0", ["general"]) is not None
+
+
+def test_a_lapsed_or_foreign_claim_is_not_renewed(clock: Clock) -> None:
+    engine = bot_first(clock)
+    engine.take_bot_work("bot-1/0", ["general"])
+    with pytest.raises(FailedPrecondition, match=r"bot-2/0: its claim lapsed and the work is with bot-1/0$"):
+        engine.renew_bot_claim("c", "bot-2/0")
+    clock.advance(BOT_CLAIM_SECONDS)
+    # Lapsed, though no tick has freed it yet: another worker may take it the moment one does.
+    with pytest.raises(FailedPrecondition, match=r"no longer with bot-1/0: its claim lapsed$"):
+        engine.renew_bot_claim("c", "bot-1/0")
+    engine.tick()
+    engine.take_bot_work("bot-2/0", ["general"])
+    with pytest.raises(FailedPrecondition, match="the work is with bot-2/0"):
+        engine.renew_bot_claim("c", "bot-1/0")
+    engine.complete_bot_work("c", resolved=False, reason="needs a person", worker_id="bot-2/0")
+    with pytest.raises(FailedPrecondition, match="is waiting, not with the self-service bots"):
+        engine.renew_bot_claim("c", "bot-2/0")
+    with pytest.raises(NotFound):
+        engine.renew_bot_claim("nope", "bot-2/0")
+
+
+def test_a_running_bot_claim_survives_a_restart_and_a_lapsed_one_does_not(clock: Clock) -> None:
+    engine = bot_first(clock)
+    engine.enqueue(call("d", intent="balance"))
+    engine.take_bot_work("bot-1/0", ["general"])
+    clock.advance(BOT_CLAIM_SECONDS - 10)
+    engine.take_bot_work("bot-1/1", ["general"])
+    clock.advance(20)
+    restarted = RoutingEngine(clock)
+    restarted.put_queue(engine.queues["general"])
+    for work in sorted(engine.work.values(), key=lambda w: w.seq):
+        restarted.restore(work.snapshot())
+    assert restarted.renew_bot_claim("d", "bot-1/1") == clock.now + BOT_CLAIM_SECONDS
+    taken = restarted.take_bot_work("bot-2/0", ["general"])
+    assert taken is not None and taken.id == "c"
+    assert restarted.take_bot_work("bot-2/1", ["general"]) is None
 
 
 def test_after_hours_work_becomes_a_callback_at_the_next_opening(clock: Clock) -> None:

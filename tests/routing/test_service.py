@@ -113,6 +113,41 @@ async def test_bot_first_queue_overflows_at_zero_and_the_bots_answer_is_the_disp
     assert done.state == routing_pb2.WORK_STATE_COMPLETED and done.disposition == "resolved_by_bot"
 
 
+async def test_a_bot_worker_renews_its_claim_and_no_other_caller_can(routing: RoutingClient) -> None:
+    await routing.queue("faq", overflow_threshold=0, simple_intents=["opening_hours"])
+    await routing.enqueue("W-1", "faq", channel=CHAT, intent="opening_hours")
+    bots = routing.token_for(Role.SERVICE, "bot-1")
+    taken = (await routing.stub.TakeBotWork(routing_pb2.TakeBotWorkRequest(worker_id="bot-1/0", queue_ids=["faq"]),
+                                            metadata=bots)).work
+    first = taken.bot_claim_expire_time.ToDatetime()
+    assert (first - taken.enqueue_time.ToDatetime()).total_seconds() == pytest.approx(300, abs=5)
+
+    renewed = await routing.stub.RenewBotClaim(routing_pb2.RenewBotClaimRequest(work_id="W-1", worker_id="bot-1/0"),
+                                               metadata=bots)
+    assert renewed.expire_time.ToDatetime() >= first
+    assert (await routing.work("W-1")).bot_claim_expire_time == renewed.expire_time
+
+    refusals = [
+        (bots, routing_pb2.RenewBotClaimRequest(work_id="W-1", worker_id="bot-2/0"),
+         grpc.StatusCode.FAILED_PRECONDITION, "is with bot-1/0"),
+        (bots, routing_pb2.RenewBotClaimRequest(work_id="W-1"), grpc.StatusCode.INVALID_ARGUMENT, "worker_id"),
+        (bots, routing_pb2.RenewBotClaimRequest(work_id="W-9", worker_id="bot-1/0"), grpc.StatusCode.NOT_FOUND, ""),
+        (routing.token_for(Role.AGENT, "A-1", groups=("faq",)),
+         routing_pb2.RenewBotClaimRequest(work_id="W-1", worker_id="bot-1/0"), grpc.StatusCode.PERMISSION_DENIED, ""),
+    ]
+    for metadata, request, code, fragment in refusals:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await routing.stub.RenewBotClaim(request, metadata=metadata)
+        assert refused.value.code() == code and fragment in (refused.value.details() or "")
+
+    await routing.stub.CompleteBotWork(routing_pb2.CompleteBotWorkRequest(work_id="W-1", resolved=True,
+                                                                          worker_id="bot-1/0"), metadata=bots)
+    with pytest.raises(grpc.aio.AioRpcError) as finished:
+        await routing.stub.RenewBotClaim(routing_pb2.RenewBotClaimRequest(work_id="W-1", worker_id="bot-1/0"),
+                                         metadata=bots)
+    assert finished.value.code() == grpc.StatusCode.NOT_FOUND
+
+
 async def test_updates_change_only_the_masked_fields_and_refuse_a_stale_version(routing: RoutingClient) -> None:
     await routing.queue("billing", simple_intents=["refund"], service_level_seconds=30)
     queue = await routing.stub.UpdateQueue(routing_pb2.UpdateQueueRequest(

@@ -172,14 +172,21 @@ def followup_seconds() -> float:
 
 
 @pytest.fixture
+def bot_claim_seconds() -> float:
+    """How long routing's claim on bot work lasts unless the worker renews it."""
+    return 300.0
+
+
+@pytest.fixture
 async def desk(start_service: StartService, settings: ServiceSettings, authority: TokenAuthority,
-               followup_seconds: float) -> AsyncIterator[Desk]:
+               followup_seconds: float, bot_claim_seconds: float) -> AsyncIterator[Desk]:
     """Knowledge, routing and sessions running, and a bot worker serving routing's "billing" queue."""
     knowledge = await start_service(KNOWLEDGE, settings_override=ServiceSettings(**_shared(settings, "kb")))
     service_token = authority.mint(BOT, Role.SERVICE, ttl_seconds=600)
     await demo.seed(StackInfo("", "", {"knowledge": knowledge.address}, {}, ""), service_token)
     routing = await start_service(ROUTING, settings_override=routing_settings(
-        ServiceSettings(**_shared(settings, "routing")), knowledge_addr=knowledge.address))
+        ServiceSettings(**_shared(settings, "routing")), knowledge_addr=knowledge.address,
+        bot_claim_seconds=bot_claim_seconds))
     ws_listen = f"127.0.0.1:{free_port()}"
     # Stopped, sessions drops its watchers at once rather than after the suite's 5 s grace, well
     # inside the bot's follow-up window.

@@ -130,7 +130,7 @@ def test_after_the_last_allowed_answer_a_further_question_goes_to_a_person() -> 
 @pytest.mark.parametrize(("heard", "outcome"), [
     (Silence(90), Resolved("answered with article KB-7; no reply within 90 s")),
     (Ended(), Resolved("answered with article KB-7; the customer left the chat")),
-    (OutOfTime(), Handoff("the chat outlasted the bot's claim on it; a person takes over")),
+    (OutOfTime(), Handoff("the chat went on longer than the bot keeps one; a person takes over")),
     (ShuttingDown(), Handoff("the bot worker is shutting down")),
     (Unwatchable("UNAVAILABLE"), Handoff("the bot cannot see the customer's replies (WatchSession UNAVAILABLE)")),
 ])

@@ -95,6 +95,27 @@ async def test_a_second_question_in_the_same_chat_gets_a_second_answer(desk: Des
     assert await resolved_by_bot(desk, customer) == "customer confirmed article zh-refund-timeline helped"
 
 
+@pytest.mark.parametrize("bot_claim_seconds", [2.5])
+async def test_a_chat_longer_than_routings_claim_stays_with_the_bot_that_renews_it(desk: Desk) -> None:
+    await busy_billing_queue(desk)
+    customer = await desk.chat("怎么申请退款", "second")
+    await customer.reply_from(BOT)
+    held = await desk.work(customer, lambda w: bool(w.bot_worker_id))
+
+    # The customer thinks it over for longer than one claim; the worker's other slot polls all along.
+    await asyncio.sleep(4)
+    renewed = await desk.work(customer, lambda w: True)
+    assert renewed.bot_worker_id == held.bot_worker_id
+    assert renewed.bot_claim_expire_time.ToDatetime() > held.bot_claim_expire_time.ToDatetime()
+    await customer.say("好的，谢谢")
+    assert await resolved_by_bot(desk, customer) == "customer confirmed article zh-refund-request helped"
+    work = await desk.work(customer, lambda w: w.state == COMPLETED)
+    assert work.bot_worker_id == held.bot_worker_id
+    # Answered once: no other slot took the chat over and started again.
+    bot_messages = [m for m in customer.received if m.get("message", {}).get("sender") == BOT]
+    assert len(bot_messages) == 1
+
+
 async def test_a_customer_the_answer_did_not_help_goes_to_an_agent_whose_offer_says_why(desk: Desk) -> None:
     await busy_billing_queue(desk)
     question = "How do I request a refund?"

@@ -1,5 +1,5 @@
-"""The worker's follow-up settings fail at start-up, naming the variable, when routing would take
-the chat back from the bot before one follow-up could end."""
+"""The worker's follow-up settings fail at start-up, naming the variable, when one follow-up
+could not fit in a conversation; routing's claim no longer bounds them (the bot renews it)."""
 
 from __future__ import annotations
 
@@ -16,14 +16,24 @@ SECRET = {"OMNI_JWT_SECRET": "x" * 32}
 def test_the_defaults_wait_90_s_for_a_reply_and_answer_three_times() -> None:
     settings = WorkerSettings.from_env(SECRET)
     assert (settings.worker_followup_seconds, settings.worker_max_answers) == (90.0, 3)
+    assert settings.worker_conversation_seconds == 600.0
+
+
+def test_a_followup_longer_than_routings_claim_is_accepted_with_a_longer_conversation() -> None:
+    settings = WorkerSettings.from_env({**SECRET, "OMNI_WORKER_FOLLOWUP_SECONDS": "900",
+                                        "OMNI_WORKER_CONVERSATION_SECONDS": "1800"})
+    assert (settings.worker_followup_seconds, settings.worker_conversation_seconds) == (900.0, 1800.0)
 
 
 @pytest.mark.parametrize(("variable", "value", "message"), [
-    ("OMNI_WORKER_FOLLOWUP_SECONDS", "300", "OMNI_WORKER_FOLLOWUP_SECONDS=300 must be above 0 and below 270: "
-                                            "routing takes bot work back 300 s after the bot took it"),
+    ("OMNI_WORKER_FOLLOWUP_SECONDS", "600", "OMNI_WORKER_FOLLOWUP_SECONDS=600 must be above 0 and below "
+                                            "OMNI_WORKER_CONVERSATION_SECONDS=600: the bot waits for a reply within "
+                                            "one conversation"),
     ("OMNI_WORKER_FOLLOWUP_SECONDS", "0", "OMNI_WORKER_FOLLOWUP_SECONDS=0 must be above 0"),
+    ("OMNI_WORKER_CONVERSATION_SECONDS", "60", "OMNI_WORKER_FOLLOWUP_SECONDS=90 must be above 0 and below "
+                                               "OMNI_WORKER_CONVERSATION_SECONDS=60"),
     ("OMNI_WORKER_MAX_ANSWERS", "0", "OMNI_WORKER_MAX_ANSWERS=0 must be at least 1"),
 ])
-def test_a_followup_that_cannot_fit_in_routings_claim_is_refused(variable: str, value: str, message: str) -> None:
+def test_a_followup_that_cannot_fit_in_a_conversation_is_refused(variable: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match="^" + re.escape(message)):
         WorkerSettings.from_env({**SECRET, variable: value})

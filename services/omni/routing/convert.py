@@ -217,7 +217,8 @@ def work_to_proto(work: Work) -> routing_pb2.WorkItem:
         disposition=work.disposition, sequence=work.seq, bot_worker_id=work.bot_worker,
     )
     for field, value in (("enqueue_time", work.enqueue_time), ("answer_time", work.answer_time),
-                         ("end_time", work.end_time)):
+                         ("end_time", work.end_time),
+                         ("bot_claim_expire_time", work.bot_claim_expires if work.bot_worker else 0.0)):
         if value:
             getattr(message, field).CopyFrom(timestamp(value))
     return message

@@ -17,7 +17,8 @@ Public API
     engine.schedule_callback(work_id, number, not_before=0.0)          # keeps the place in line
     engine.transfer(work_id, reason, target_queue_id="", target_agent_id="")
     engine.agent_disconnected(agent_id, grace) / engine.agent_connected(agent_id)
-    engine.take_bot_work(worker_id, queue_ids) / engine.complete_bot_work(work_id, resolved, ...)
+    engine.take_bot_work(worker_id, queue_ids) / engine.renew_bot_claim(work_id, worker_id) -> expiry
+    engine.complete_bot_work(work_id, resolved, ...)
     engine.tick()                                    # offer timeouts, holds ending, lost desktops
     engine.next_deadline() -> float | None           # when tick() next has something to do
     engine.position(work_id) -> Position             # place in line and estimated wait
@@ -49,7 +50,8 @@ Clock = Callable[[], float]
 Key = tuple[float, int, str]
 # A channel and (primary) language of a queue's line: the work the same agents would take.
 Part = tuple[Channel, str]
-# Bot workers that took work and went silent lose it after this long.
+# A bot worker's claim on work it took lasts this long unless it renews it; a worker that went
+# silent loses the work to another then.
 BOT_CLAIM_SECONDS = 300.0
 
 
@@ -139,8 +141,9 @@ class Line:
 
 
 class RoutingEngine:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, *, bot_claim_seconds: float = BOT_CLAIM_SECONDS) -> None:
         self.clock = clock
+        self.bot_claim_seconds = bot_claim_seconds
         self.queues: dict[str, QueueConfig] = {}
         self.agents: dict[str, Agent] = {}
         # Live work only (waiting, offered, assigned, with the bots); finished work is drained.
@@ -324,7 +327,11 @@ class RoutingEngine:
             self._schedule_holds(work)
             self._pending_work[work.id] = None
         elif work.state is WorkState.OVERFLOWED_TO_BOT:
-            work.bot_worker = ""
+            # A claim still running survives the restart: its worker is mid-conversation and renews it.
+            if work.bot_worker and work.bot_claim_expires > self.clock():
+                self._at(work.bot_claim_expires, "bot_claim", work.id, work.bot_claim_expires)
+            else:
+                work.bot_worker = ""
             self._bot_lines[work.queue_id][work.id] = None
         elif work.state is WorkState.ASSIGNED and work.assigned_agent_id in self.agents:
             self.agents[work.assigned_agent_id].holding[work.id] = work.channel
@@ -474,10 +481,21 @@ class RoutingEngine:
         if best is None:
             return None
         best.bot_worker = worker_id
-        best.bot_claim_expires = self.clock() + BOT_CLAIM_SECONDS
-        self._at(best.bot_claim_expires, "bot_claim", best.id, best.bot_claim_expires)
-        self._dirty(best)
+        self._claim(best)
         return best
+
+    def renew_bot_claim(self, work_id: str, worker_id: str) -> float:
+        """Extend a bot worker's claim by another `bot_claim_seconds` from now; the new expiry."""
+        work = self.get(work_id)
+        if work.state is not WorkState.OVERFLOWED_TO_BOT:
+            raise FailedPrecondition(f"work {work_id} is {work.state.value}, not with the self-service bots")
+        # A lapsed claim is not renewed even before tick() noticed: another worker may take it any moment.
+        if work.bot_worker != worker_id or work.bot_claim_expires <= self.clock():
+            holder = work.bot_worker if work.bot_worker != worker_id else ""
+            raise FailedPrecondition(f"work {work_id} is no longer with {worker_id}: its claim lapsed"
+                                     + (f" and the work is with {holder}" if holder else ""))
+        self._claim(work)
+        return work.bot_claim_expires
 
     def complete_bot_work(self, work_id: str, resolved: bool, handoff_queue_id: str = "", reason: str = "",
                           worker_id: str = "") -> Work:
@@ -643,6 +661,11 @@ class RoutingEngine:
         for until in (work.affinity_until, work.escalation_until, work.not_before):
             if until > now:
                 self._at(until, "hold", work.id, 0)
+
+    def _claim(self, work: Work) -> None:
+        work.bot_claim_expires = self.clock() + self.bot_claim_seconds
+        self._at(work.bot_claim_expires, "bot_claim", work.id, work.bot_claim_expires)
+        self._dirty(work)
 
     def _to_bot(self, work: Work, reason: str) -> None:
         work.state = WorkState.OVERFLOWED_TO_BOT

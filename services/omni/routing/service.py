@@ -30,7 +30,7 @@ ACCESS = {
         # agent may watch work of their groups but not drop a waiting customer or move their callback.
         (EVERYONE, ("WatchPosition",)),
         (MANAGERS | {Role.CUSTOMER}, ("AbandonWork", "ScheduleCallback")),
-        (ADMINS, ("TakeBotWork", "CompleteBotWork")),
+        (ADMINS, ("TakeBotWork", "RenewBotClaim", "CompleteBotWork")),
     )
     for name in names
 }
@@ -41,7 +41,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     token = runtime.authority.mint(runtime.name, Role.SERVICE, ttl_seconds=30 * 24 * 3600)
     contexts = ContextSources(settings.tickets_addr, settings.knowledge_addr, lambda: token,
                               settings.context_timeout)
-    engine = RoutingEngine(time.time)
+    engine = RoutingEngine(time.time, bot_claim_seconds=settings.bot_claim_seconds)
     router = Router(engine, RoutingRepository(runtime.db), runtime.bus, contexts,
                     desktop_grace=settings.desktop_grace, timer_resolution=settings.timer_resolution)
     await router.load()

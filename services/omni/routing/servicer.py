@@ -309,6 +309,12 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
                 return routing_pb2.TakeBotWorkResponse()
             await self.router.moved(remaining)
 
+    async def RenewBotClaim(self, request: routing_pb2.RenewBotClaimRequest, context: Context) -> \
+            routing_pb2.RenewBotClaimResponse:
+        work_id, worker = require(request.work_id, "work_id"), require(request.worker_id, "worker_id")
+        expires = await self.router.run(lambda: self.engine.renew_bot_claim(work_id, worker))
+        return routing_pb2.RenewBotClaimResponse(expire_time=convert.timestamp(expires))
+
     async def CompleteBotWork(self, request: routing_pb2.CompleteBotWorkRequest, context: Context) -> \
             routing_pb2.WorkItem:
         work_id = require(request.work_id, "work_id")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from omni.runtime.config import ServiceSettings
+from omni.routing.engine import BOT_CLAIM_SECONDS
+from omni.runtime.config import ConfigError, ServiceSettings, env_name
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -22,6 +23,12 @@ class RoutingSettings(ServiceSettings):
     default_queue: str = "general"
     # Longest sleep of the timer loop (offer timeouts, holds) between deadlines.
     timer_resolution: float = 0.2
+    # A bot worker's claim on work it took lapses this long after it took or last renewed it.
+    bot_claim_seconds: float = BOT_CLAIM_SECONDS
+
+    def __post_init__(self) -> None:
+        if self.bot_claim_seconds <= 0:
+            raise ConfigError(f"{env_name('bot_claim_seconds')}={self.bot_claim_seconds:g} must be above 0")
 
 
 def from_runtime(base: ServiceSettings) -> RoutingSettings:

@@ -102,7 +102,7 @@ class Ended:
 
 @dataclasses.dataclass(frozen=True)
 class OutOfTime:
-    """Routing's claim on the work is about to lapse; it would hand the chat to another bot."""
+    """The conversation reached the longest the bot keeps one (OMNI_WORKER_CONVERSATION_SECONDS)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,7 +156,7 @@ def after_answer(heard: Heard, *, article_id: str, answers: int, max_answers: in
         case Ended():
             return Resolved(f"answered with article {article_id}; the customer left the chat")
         case OutOfTime():
-            return Handoff("the chat outlasted the bot's claim on it; a person takes over")
+            return Handoff("the chat went on longer than the bot keeps one; a person takes over")
         case ShuttingDown():
             return Handoff("the bot worker is shutting down")
         case Unwatchable(why):

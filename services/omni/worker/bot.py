@@ -1,10 +1,11 @@
 """The worker loop: TakeBotWork → Suggest → SendReply, on chat the customer's replies through
-WatchSession, then CompleteBotWork (resolved, or handed to a person)."""
+WatchSession, then CompleteBotWork (resolved, or handed to a person); RenewBotClaim meanwhile."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import grpc
 from google.protobuf.duration_pb2 import Duration
@@ -27,7 +28,7 @@ from omni.worker.answering import (
     handoff_note,
     respond,
 )
-from omni.worker.settings import CONVERSATION_SECONDS, WorkerSettings
+from omni.worker.settings import WorkerSettings
 from omnichannel.common.v1 import common_pb2
 from omnichannel.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
@@ -77,8 +78,42 @@ class BotWorker:
         return wait
 
     async def handle(self, work: routing_pb2.WorkItem) -> None:
-        # Routing lets another bot take the work once the claim lapses; the chat must end before then.
-        deadline = asyncio.get_running_loop().time() + CONVERSATION_SECONDS
+        """Serve the work while renewing routing's claim on it. Once routing refuses the claim,
+        another worker may have the customer: this one stops without a word or a completion."""
+        serving = asyncio.create_task(self._serve(work), name=f"serve {work.id}")
+        claiming = asyncio.create_task(self._keep_claim(work), name=f"claim {work.id}")
+        try:
+            await asyncio.wait((serving, claiming), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (serving, claiming):
+                task.cancel()
+            await asyncio.wait((serving, claiming))
+        if not serving.cancelled():
+            serving.result()
+
+    async def _keep_claim(self, work: routing_pb2.WorkItem) -> None:
+        """Renew the claim halfway to each expiry; return once routing refuses it (lapsed, the
+        work finished, or with another worker)."""
+        request = routing_pb2.RenewBotClaimRequest(work_id=work.id, worker_id=work.bot_worker_id)
+        expires = work.bot_claim_expire_time.ToNanoseconds() / 1e9
+        while True:
+            # Halfway leaves room for failed attempts; the floor keeps a clock that disagrees with
+            # routing's (or an expiry already past) from turning this into a busy loop.
+            await asyncio.sleep(max(_MIN_RENEWAL_GAP, (expires - time.time()) / 2))
+            try:
+                renewed = await self.routing.RenewBotClaim(request, timeout=10)
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() in _ROUTING_MOVED_ON:
+                    log.warning("work %s is no longer %s's (%s); leaving it", work.id, work.bot_worker_id,
+                                exc.details())
+                    return
+                log.warning("RenewBotClaim failed for %s: %s %s; trying again", work.id, exc.code().name,
+                            exc.details())
+                continue
+            expires = renewed.expire_time.ToNanoseconds() / 1e9
+
+    async def _serve(self, work: routing_pb2.WorkItem) -> None:
+        deadline = asyncio.get_running_loop().time() + self.settings.worker_conversation_seconds
         if work.channel == common_pb2.CHANNEL_CHAT:
             outcome = await self._chat(work, deadline)
         else:
@@ -185,8 +220,7 @@ class BotWorker:
                 log.info("work %s %s: %s", work.id, "resolved" if resolved else f"handed to {handoff}", reason)
                 return
             except grpc.aio.AioRpcError as exc:
-                if exc.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND,
-                                  grpc.StatusCode.FAILED_PRECONDITION):
+                if exc.code() in _ROUTING_MOVED_ON:
                     # Routing moved on meanwhile: the customer left and routing ended the work itself, or our
                     # claim lapsed and another worker has it.
                     log.warning("CompleteBotWork refused for %s: %s", work.id, exc.details())
@@ -195,6 +229,10 @@ class BotWorker:
         log.error("CompleteBotWork for %s failed 5 times; routing will re-offer it when the claim lapses", work.id)
 
 
+# Routing's answers meaning the work is no longer this worker's to serve.
+_ROUTING_MOVED_ON = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION)
+# Shortest pause between two renewals of one claim.
+_MIN_RENEWAL_GAP = 1.0
 _Watch = grpc.aio.UnaryStreamCall[sessions_pb2.WatchSessionRequest, sessions_pb2.SessionUpdate]
 _ENDED = (sessions_pb2.SESSION_STATE_ENDED, sessions_pb2.SESSION_STATE_ABANDONED)
 # Longest wait for WatchSession's first update (the snapshot) before the chat counts as unwatchable.

@@ -2,13 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from omni.routing.engine import BOT_CLAIM_SECONDS
 from omni.runtime.config import ConfigError, ServiceSettings, env_name
-
-# Routing gives bot work to another worker once its claim lapses, so a conversation ends before
-# that; this much of the claim is kept for the last answer and CompleteBotWork.
-CLAIM_RESERVE_SECONDS = 30.0
-CONVERSATION_SECONDS = BOT_CLAIM_SECONDS - CLAIM_RESERVE_SECONDS
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -31,11 +25,15 @@ class WorkerSettings(ServiceSettings):
     worker_followup_seconds: float = 90.0
     # Chat: answers the bot gives in one conversation; a further question goes to a person.
     worker_max_answers: int = 3
+    # Chat: longest the bot keeps one conversation (routing's claim is renewed meanwhile); a chat
+    # still going then goes to a person.
+    worker_conversation_seconds: float = 600.0
 
     def __post_init__(self) -> None:
-        if not 0 < self.worker_followup_seconds < CONVERSATION_SECONDS:
+        if not 0 < self.worker_followup_seconds < self.worker_conversation_seconds:
             raise ConfigError(
                 f"{env_name('worker_followup_seconds')}={self.worker_followup_seconds:g} must be above 0 and below "
-                f"{CONVERSATION_SECONDS:g}: routing takes bot work back {BOT_CLAIM_SECONDS:g} s after the bot took it")
+                f"{env_name('worker_conversation_seconds')}={self.worker_conversation_seconds:g}: the bot waits for "
+                "a reply within one conversation")
         if self.worker_max_answers < 1:
             raise ConfigError(f"{env_name('worker_max_answers')}={self.worker_max_answers} must be at least 1")

@@ -126,6 +126,11 @@ class RoutingServiceStub:
                 request_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.TakeBotWorkRequest.SerializeToString,
                 response_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.TakeBotWorkResponse.FromString,
                 _registered_method=True)
+        self.RenewBotClaim = channel.unary_unary(
+                '/omnichannel.routing.v1.RoutingService/RenewBotClaim',
+                request_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.RenewBotClaimRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.RenewBotClaimResponse.FromString,
+                _registered_method=True)
         self.CompleteBotWork = channel.unary_unary(
                 '/omnichannel.routing.v1.RoutingService/CompleteBotWork',
                 request_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.CompleteBotWorkRequest.SerializeToString,
@@ -264,6 +269,14 @@ class RoutingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RenewBotClaim(self, request, context):
+        """A worker still in the conversation keeps its claim on the work: without
+        renewal the claim lapses and another worker may take the work.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CompleteBotWork(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -375,6 +388,11 @@ def add_RoutingServiceServicer_to_server(servicer, server):
                     servicer.TakeBotWork,
                     request_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.TakeBotWorkRequest.FromString,
                     response_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.TakeBotWorkResponse.SerializeToString,
+            ),
+            'RenewBotClaim': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenewBotClaim,
+                    request_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.RenewBotClaimRequest.FromString,
+                    response_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.RenewBotClaimResponse.SerializeToString,
             ),
             'CompleteBotWork': grpc.unary_unary_rpc_method_handler(
                     servicer.CompleteBotWork,
@@ -880,6 +898,33 @@ class RoutingService:
             '/omnichannel.routing.v1.RoutingService/TakeBotWork',
             omnichannel_dot_routing_dot_v1_dot_routing__pb2.TakeBotWorkRequest.SerializeToString,
             omnichannel_dot_routing_dot_v1_dot_routing__pb2.TakeBotWorkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenewBotClaim(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.routing.v1.RoutingService/RenewBotClaim',
+            omnichannel_dot_routing_dot_v1_dot_routing__pb2.RenewBotClaimRequest.SerializeToString,
+            omnichannel_dot_routing_dot_v1_dot_routing__pb2.RenewBotClaimResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -63,6 +63,10 @@ class RoutingServiceStub:
     """
     TakeBotWork: _grpc.UnaryUnaryMultiCallable[_routing_pb2.TakeBotWorkRequest, _routing_pb2.TakeBotWorkResponse]
     """Self-service bot workers take overflow work here."""
+    RenewBotClaim: _grpc.UnaryUnaryMultiCallable[_routing_pb2.RenewBotClaimRequest, _routing_pb2.RenewBotClaimResponse]
+    """A worker still in the conversation keeps its claim on the work: without
+    renewal the claim lapses and another worker may take the work.
+    """
     CompleteBotWork: _grpc.UnaryUnaryMultiCallable[_routing_pb2.CompleteBotWorkRequest, _routing_pb2.WorkItem]
     GetQueueStats: _grpc.UnaryUnaryMultiCallable[_routing_pb2.GetQueueStatsRequest, _routing_pb2.QueueStats]
     """Live statistics per queue (the operator reads these)."""
@@ -103,6 +107,10 @@ class RoutingServiceAsyncStub(RoutingServiceStub):
     """
     TakeBotWork: _aio.UnaryUnaryMultiCallable[_routing_pb2.TakeBotWorkRequest, _routing_pb2.TakeBotWorkResponse]  # type: ignore[assignment]
     """Self-service bot workers take overflow work here."""
+    RenewBotClaim: _aio.UnaryUnaryMultiCallable[_routing_pb2.RenewBotClaimRequest, _routing_pb2.RenewBotClaimResponse]  # type: ignore[assignment]
+    """A worker still in the conversation keeps its claim on the work: without
+    renewal the claim lapses and another worker may take the work.
+    """
     CompleteBotWork: _aio.UnaryUnaryMultiCallable[_routing_pb2.CompleteBotWorkRequest, _routing_pb2.WorkItem]  # type: ignore[assignment]
     GetQueueStats: _aio.UnaryUnaryMultiCallable[_routing_pb2.GetQueueStatsRequest, _routing_pb2.QueueStats]  # type: ignore[assignment]
     """Live statistics per queue (the operator reads these)."""
@@ -248,6 +256,16 @@ class RoutingServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_routing_pb2.TakeBotWorkResponse, _abc.Awaitable[_routing_pb2.TakeBotWorkResponse]]:
         """Self-service bot workers take overflow work here."""
+
+    @_abc_1.abstractmethod
+    def RenewBotClaim(
+        self,
+        request: _routing_pb2.RenewBotClaimRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_routing_pb2.RenewBotClaimResponse, _abc.Awaitable[_routing_pb2.RenewBotClaimResponse]]:
+        """A worker still in the conversation keeps its claim on the work: without
+        renewal the claim lapses and another worker may take the work.
+        """
 
     @_abc_1.abstractmethod
     def CompleteBotWork(
