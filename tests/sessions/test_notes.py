@@ -79,11 +79,12 @@ async def test_a_bot_handoff_is_one_note_for_staff_however_often_delivered_and_n
         # Handled in order: once A-1 has the offer, the three deliveries before it were handled.
         await bus.publish("routing", "work_offered", f"work/{session_id}", WorkEvent(work=work, agent_id="A-1"),
                           event_id=f"{session_id}:work_offered:1:1:1")
-        for _ in range(100):
+        for _ in range(200):
             session = await stack.sessions.GetSession(pb.GetSessionRequest(id=session_id), metadata=agent)
             if session.state == pb.SESSION_STATE_OFFERED:
                 break
             await asyncio.sleep(0.05)
+        assert session.state == pb.SESSION_STATE_OFFERED, "sessions never applied routing's events"
 
         [note] = session.notes
         assert (note.kind, note.author_id, note.text) == (
