@@ -19,6 +19,7 @@ from omni.worker.answering import (
     Unwatchable,
     after_answer,
     handoff_note,
+    outside_skills,
     respond,
 )
 
@@ -137,3 +138,11 @@ def test_after_the_last_allowed_answer_a_further_question_goes_to_a_person() -> 
 def test_silence_or_leaving_resolves_and_losing_sight_of_the_chat_hands_over(heard: Heard,
                                                                             outcome: Resolved | Handoff) -> None:
     assert next_step(heard) == outcome
+
+
+def test_a_pool_with_skills_answers_only_those_intents() -> None:
+    assert outside_skills("refund", ()) is None
+    assert outside_skills("refund", ("billing", "refund")) is None
+    assert outside_skills("order_status", ("billing", "refund")) == Handoff(
+        "this bot pool answers billing, refund, not order_status questions")
+    assert outside_skills("", ("refund",)) == Handoff("this bot pool answers refund, not unclassified questions")

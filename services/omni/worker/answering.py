@@ -173,6 +173,13 @@ def after_answer(heard: Heard, *, article_id: str, answers: int, max_answers: in
     return Question(heard)
 
 
+def outside_skills(intent: str, skills: tuple[str, ...]) -> Handoff | None:
+    """A pool that names its skills (the intents it answers) hands anything else to a person at once."""
+    if not skills or intent in skills:
+        return None
+    return Handoff(f"this bot pool answers {', '.join(skills)}, not {intent or 'unclassified'} questions")
+
+
 def cannot_follow(why: str) -> Handoff:
     """A chat the bot cannot follow goes to a person: the customer may be replying to nobody."""
     return Handoff(f"the bot cannot see the customer's replies (WatchSession {why})")

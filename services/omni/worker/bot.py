@@ -26,6 +26,7 @@ from omni.worker.answering import (
     asks_for_person,
     cannot_follow,
     handoff_note,
+    outside_skills,
     respond,
 )
 from omni.worker.settings import WorkerSettings
@@ -186,6 +187,8 @@ class BotWorker:
         min_score = self.settings.worker_min_score
         if work.channel == common_pb2.CHANNEL_PHONE:
             return Handoff("the bot answers in writing only; a caller needs a person")
+        if (outside := outside_skills(work.intent, self.settings.worker_skills)) is not None:
+            return outside
         if asks_for_person(text) or not text.strip():
             return respond(text, [], min_score=min_score)
         try:

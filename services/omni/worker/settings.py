@@ -12,6 +12,7 @@ class WorkerSettings(ServiceSettings):
     sessions_addr: str = "127.0.0.1:50052"
     # Set by the operator: the pool's queues, skills, handoff queue and sessions per replica.
     worker_queues: tuple[str, ...] = ()
+    # The intents the pool's bot answers (AgentPool spec.skills); empty: any overflowed work.
     worker_skills: tuple[str, ...] = ()
     worker_handoff_queue: str = ""
     worker_concurrency: int = 10
