@@ -19,10 +19,14 @@ from omni.runtime.config import ServiceSettings
 from omni.runtime.events import EventBus, unpack
 from omni.runtime.processes import ManagedProcess, free_port
 from omni.runtime.server import ServiceHost
+from omni.sessions.chat_identity import mint_identity_token
 from omni.sessions.service import SPEC
 from omni.sessions.settings import SessionSettings
 from omnichannel.common.v1.event_pb2 import EventEnvelope
 from omnichannel.sessions.v1 import sessions_pb2_grpc
+
+# The key the company's website signs chat identity tokens with (OMNI_CHAT_IDENTITY_SECRET).
+IDENTITY_SECRET = "test-widget-identity-key-0123456789abcdef"
 
 
 class Sink:
@@ -100,6 +104,10 @@ class Stack:
     def token(self, role: Role, subject: str = "tester", groups: tuple[str, ...] = (), session_id: str = "") -> Any:
         return bearer(self.authority.mint(subject, role, groups=groups, session_id=session_id))
 
+    def identity_token(self, *, email: str = "", phone: str = "", name: str = "") -> str:
+        """What the company's website mints for its signed-in user."""
+        return mint_identity_token(IDENTITY_SECRET, email=email, phone=phone, name=name)
+
     @property
     def sessions(self) -> sessions_pb2_grpc.SessionServiceStub:
         return sessions_pb2_grpc.SessionServiceStub(self.channel)
@@ -126,6 +134,7 @@ async def stack(start_service: Any, settings: ServiceSettings, sink: tuple[Sink,
         websocket_listen=f"127.0.0.1:{free_port()}",
         smtp_relay=f"127.0.0.1:{sink_port}",
         smtp_accepted_domains=("example.com", "help.example.org"),
+        chat_identity_secret=IDENTITY_SECRET,
     )
     host = await start_service(SPEC, settings_override=own)
     channel = grpc.aio.insecure_channel(host.address)

@@ -37,7 +37,7 @@ async def test_websocket_chat_with_agent_reply_and_resume_after_a_dropped_connec
     agent = stack.token(Role.AGENT, "A-1", groups=("billing",))
     async with websockets.connect(stack.ws_url) as ws:
         await ws.send(json.dumps({"start": {"handle": "web-42", "display_name": "Wang Fang",
-                                            "identities": [{"kind": "IDENTITY_KIND_EMAIL", "value": "w@f.cn"}]}}))
+                                            "identity_token": stack.identity_token(email="w@f.cn")}}))
         started = await _next(ws, "started")
         session_id, token = started["session_id"], started["session_token"]
         await ws.send(json.dumps({"text": {"text": "我的账单扣费两次了", "client_message_id": "c1"}}))

@@ -119,8 +119,8 @@ async def test_routing_events_move_the_session_with_timestamps(stack, published)
 
 async def test_chat_then_phone_links_the_second_session_to_the_first(stack, published) -> None:
     async with websockets.connect(stack.ws_url) as ws:
-        await ws.send(json.dumps({"start": {"handle": "web-1", "identities": [
-            {"kind": "IDENTITY_KIND_PHONE", "value": "+86 138 0013 8000"}]}}))
+        await ws.send(json.dumps({"start": {"handle": "web-1", "identity_token": stack.identity_token(
+            phone="+86 138 0013 8000")}}))
         while "started" not in (frame := json.loads(await ws.recv())):
             pass
         chat_id = frame["started"]["session_id"]

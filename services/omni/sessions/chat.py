@@ -2,17 +2,27 @@
 
 Transport-neutral: the gRPC stream and the WebSocket endpoint both drive a `ChatDesk` through
 `chat_connection.ChatConnection`.
+
+Who the visitor is: the chat handle (the widget's own anonymous id) and the identities of a
+signed identity token are the session's identities; identities merely typed into the start
+frame are kept as `claimed_identities` for staff and find no customer, so a stranger cannot
+land on someone else's customer record, ticket and history by typing their email.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 from omni.runtime.auth import Role, TokenAuthority
-from omni.runtime.errors import InvalidArgument, PermissionDenied, Unauthenticated
+from omni.runtime.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from omni.runtime.requests import check_length, require
+from omni.sessions.chat_identity import IdentityVerifier
 from omni.sessions.conversations import Conversations, require_open
+from omni.sessions.identities import match_keys
 from omni.sessions.model import Channel, Direction, Identity, Message, Session, State
+
+log = logging.getLogger("omni.sessions.chat")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,28 +33,80 @@ class ChatOpened:
 
 
 class ChatDesk:
-    def __init__(self, conversations: Conversations, authority: TokenAuthority, token_ttl_seconds: int) -> None:
+    def __init__(
+        self,
+        conversations: Conversations,
+        authority: TokenAuthority,
+        token_ttl_seconds: int,
+        verifier: IdentityVerifier,
+        *,
+        trust_claimed_identities: bool = False,
+    ) -> None:
         self._c = conversations
         self._authority = authority
         self._ttl = token_ttl_seconds
+        self._verifier = verifier
+        self._trust_claimed = trust_claimed_identities
 
     def _token(self, session: Session) -> str:
         subject = session.first_identity("chat_handle") or session.id
         return self._authority.mint(subject, Role.CUSTOMER, session_id=session.id, ttl_seconds=self._ttl)
 
     async def start(
-        self, handle: str, display_name: str, language: str, identities: list[Identity], previous_session_id: str
+        self,
+        handle: str,
+        display_name: str,
+        language: str,
+        identities: list[Identity],
+        previous_session_id: str,
+        identity_token: str = "",
+        *,
+        trusted: bool = False,
     ) -> ChatOpened:
+        """A new chat. `trusted`: the caller vouches for the typed identities (a service)."""
         handle = check_length(require(handle, "start.handle"), "start.handle", 200)
         check_length(display_name, "start.display_name", 200)
+        check_length(previous_session_id, "start.previous_session_id", 200)
         for identity in identities:
             require(identity.value, "start.identities[].value")
             check_length(identity.value, "start.identities[].value", 320)
+        verified = [Identity("chat_handle", handle)]
+        if identity_token:
+            visitor = self._verifier.verify(identity_token)
+            verified += visitor.identities
+            display_name = visitor.name or display_name
+        claimed = list(identities)
+        if trusted or self._trust_claimed:
+            verified, claimed = verified + claimed, []
+        region = self._c.repo.region
+        known = set(match_keys(verified, region))
+        claimed = [i for i in claimed if not set(match_keys([i], region)) <= known]
+        previous = await self._previous(previous_session_id, verified, honour_any=trusted or self._trust_claimed)
         session = await self._c.open(
-            Channel.CHAT, [Identity("chat_handle", handle), *identities], display_name=display_name,
-            language=language, previous_session_id=previous_session_id,
+            Channel.CHAT, verified, display_name=display_name, language=language, previous=previous,
+            claimed_identities=claimed,
         )
         return ChatOpened(session, self._token(session))
+
+    async def _previous(
+        self, previous_session_id: str, verified: list[Identity], *, honour_any: bool
+    ) -> Session | None:
+        """The session a chat asks to continue, if it may: one sharing the chat handle or a
+        verified identity. Anyone else's is ignored (and no error tells a stranger whether it
+        exists); the chat then links by its own identities like any other."""
+        if not previous_session_id:
+            return None
+        if honour_any:
+            return await self._c.repo.get(previous_session_id)
+        try:
+            previous = await self._c.repo.get(previous_session_id)
+        except NotFound:
+            return None
+        region = self._c.repo.region
+        if set(match_keys(previous.identities, region)) & set(match_keys(verified, region)):
+            return previous
+        log.info("chat start: previous_session_id %s shares no verified identity; not linked", previous_session_id)
+        return None
 
     async def resume(self, token: str) -> ChatOpened:
         if not token:

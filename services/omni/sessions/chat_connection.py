@@ -2,7 +2,8 @@
 
 The first frame starts or resumes the chat; then client frames go to the `ChatDesk` while the
 session's live updates (agent replies, agent typing/read, state) go back to the customer.
-A bad frame gets an `error` frame and the connection stays up.
+A bad frame gets an `error` frame and the connection stays up; a refused start or resume (an
+expired identity token, say) may be sent again, a few times, on the same connection.
 """
 
 from __future__ import annotations
@@ -23,24 +24,25 @@ from omnichannel.sessions.v1 import sessions_pb2 as pb
 
 log = logging.getLogger("omni.sessions.chat")
 Send = Callable[[pb.ChatServerFrame], Awaitable[None]]
+# Refused start/resume frames one connection may send before it is closed: enough for a widget
+# that fetches a fresh identity token, too few to make the connection a token-guessing oracle.
+MAX_OPEN_ATTEMPTS = 10
 
 
 class ChatConnection:
-    def __init__(self, desk: ChatDesk, feed: LiveFeed, flood: TokenBucket, *, claimed_session: str = "") -> None:
+    def __init__(self, desk: ChatDesk, feed: LiveFeed, flood: TokenBucket, *, claimed_session: str = "",
+                 trusted: bool = False) -> None:
         self._desk = desk
         self._feed = feed
         self._flood = flood
         # Set when the caller authenticated with a session-bound token (gRPC).
         self._claimed = claimed_session
+        # A service caller vouches for the identities it starts chats with.
+        self._trusted = trusted
 
     async def run(self, frames: AsyncIterator[pb.ChatClientFrame], send: Send) -> None:
-        first = await anext(frames, None)
-        if first is None:
-            return
-        try:
-            opened = await self._open(first)
-        except DomainError as exc:
-            await send(pb.ChatServerFrame(error=exc.message))
+        opened = await self._opening(frames, send)
+        if opened is None:
             return
         session_id = opened.session.id
         async with self._feed.watch(session_id) as updates:
@@ -57,6 +59,19 @@ class ChatConnection:
                 with contextlib.suppress(asyncio.CancelledError):
                     await forward
 
+    async def _opening(self, frames: AsyncIterator[pb.ChatClientFrame], send: Send) -> ChatOpened | None:
+        """The chat the first accepted start/resume frame opens; None when the client gave up."""
+        for _ in range(MAX_OPEN_ATTEMPTS):
+            frame = await anext(frames, None)
+            if frame is None:
+                return None
+            try:
+                return await self._open(frame)
+            except DomainError as exc:
+                await send(pb.ChatServerFrame(error=exc.message))
+        await send(pb.ChatServerFrame(error=f"{MAX_OPEN_ATTEMPTS} start/resume frames refused; connect again"))
+        return None
+
     async def _open(self, frame: pb.ChatClientFrame) -> ChatOpened:
         kind = frame.WhichOneof("frame")
         if kind == "start":
@@ -66,6 +81,7 @@ class ChatConnection:
             return await self._desk.start(
                 start.handle, start.display_name, start.language,
                 [convert.identity_from_proto(i) for i in start.identities], start.previous_session_id,
+                start.identity_token, trusted=self._trusted,
             )
         if kind == "resume":
             opened = await self._desk.resume(frame.resume.session_token)

@@ -70,6 +70,7 @@ class Conversations:
         previous: Session | None = None,
         attributes: dict[str, str] | None = None,
         session_id: str = "",
+        claimed_identities: list[Identity] | None = None,
     ) -> Session:
         """A new session, linked to the customer's previous one (given, or found by identity)."""
         now = self.clock()
@@ -81,6 +82,7 @@ class Conversations:
                                language=language, previous=previous)
         session.id = session_id or session.id
         session.attributes.update(attributes or {})
+        session.claimed_identities = list(claimed_identities or [])
         await self.repo.insert(session)
         return session
 

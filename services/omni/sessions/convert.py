@@ -114,8 +114,9 @@ def note_to_proto(note: Note) -> sessions_pb2.SessionNote:
                                     create_time=timestamp(note.create_time))
 
 
-def session_to_proto(session: Session, *, notes: bool = True) -> sessions_pb2.Session:
-    """`notes=False` for the customer's own view: internal notes are for staff only."""
+def session_to_proto(session: Session, *, staff: bool = True) -> sessions_pb2.Session:
+    """`staff=False` for the customer's own view: internal notes and claimed identities are for
+    staff only."""
     return sessions_pb2.Session(
         id=session.id,
         channel=CHANNELS[session.channel],
@@ -131,7 +132,8 @@ def session_to_proto(session: Session, *, notes: bool = True) -> sessions_pb2.Se
         emotion_score=session.emotion_score,
         urgent=session.urgent,
         messages=[message_to_proto(m) for m in session.messages],
-        notes=[note_to_proto(n) for n in session.notes] if notes else [],
+        notes=[note_to_proto(n) for n in session.notes] if staff else [],
+        claimed_identities=[identity_to_proto(i) for i in session.claimed_identities] if staff else [],
         agent_id=session.agent_id,
         ticket_id=session.ticket_id,
         previous_session_id=session.previous_session_id,
@@ -144,13 +146,14 @@ def session_to_proto(session: Session, *, notes: bool = True) -> sessions_pb2.Se
 
 def customer_view(update: sessions_pb2.SessionUpdate) -> sessions_pb2.SessionUpdate | None:
     """A live update (built for staff) as the session's customer may see it: without internal
-    notes; None for a note."""
+    notes or claimed identities; None for a note."""
     if update.kind == "note":
         return None
     visible = sessions_pb2.SessionUpdate()
     visible.CopyFrom(update)
     if visible.HasField("session"):
         visible.session.ClearField("notes")
+        visible.session.ClearField("claimed_identities")
     return visible
 
 

@@ -149,6 +149,9 @@ class Session:
     ticket_id: str = ""
     previous_session_id: str = ""
     attributes: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Chat identities the visitor typed without proof: shown to staff, never used to find or
+    # link the customer (unlike `identities`).
+    claimed_identities: list[Identity] = dataclasses.field(default_factory=list)
     # With routing's self-service bots (from work_overflowed until a bot hands it back): a customer
     # who leaves then was served by self-service, not lost from a queue.
     self_service: bool = False

@@ -91,6 +91,7 @@ def session_from_doc(doc: Document) -> Session:
         ticket_id=doc.get("ticket_id", ""),
         previous_session_id=doc.get("previous_session_id", ""),
         attributes=dict(doc.get("attributes", {})),
+        claimed_identities=[Identity(**i) for i in doc.get("claimed_identities", [])],
         self_service=doc.get("self_service", False),
         applied_events=list(doc.get("applied_events", [])),
         version=doc.get("version", 0),
@@ -103,6 +104,11 @@ class SessionRepository:
         self._calls = db[CALLS]
         self._attachments = db[ATTACHMENTS]
         self._region = default_region
+
+    @property
+    def region(self) -> str:
+        """Region of phone numbers given without a country code (for identity match keys)."""
+        return self._region
 
     def _doc(self, session: Session) -> Document:
         doc: Document = plain(dataclasses.asdict(session))

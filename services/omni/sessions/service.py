@@ -12,6 +12,7 @@ from omni.runtime.server import Runtime, ServiceSpec
 from omni.sessions import repository
 from omni.sessions.chat import ChatDesk
 from omni.sessions.chat_connection import ChatConnection
+from omni.sessions.chat_identity import IdentityVerifier
 from omni.sessions.classifier import load_classifier
 from omni.sessions.consumers import TICKET_EVENTS, WORK_EVENTS, SessionConsumers
 from omni.sessions.conversations import Conversations
@@ -43,14 +44,16 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
         link_window=dt.timedelta(hours=settings.link_window_hours),
         max_text_chars=settings.max_text_chars,
     )
-    desk = ChatDesk(conversations, runtime.authority, settings.chat_token_ttl_seconds)
+    desk = ChatDesk(conversations, runtime.authority, settings.chat_token_ttl_seconds,
+                    IdentityVerifier(settings.chat_identity_secret, settings.default_region),
+                    trust_claimed_identities=settings.chat_trust_claimed_identities)
     replies = Replies(conversations, RelayMailer(settings.smtp_relay, settings.smtp_relay_timeout),
                       mail_from=settings.mail_from, accepted_domains=settings.smtp_accepted_domains)
     sessions_pb2_grpc.add_SessionServiceServicer_to_server(SessionServicer(conversations, replies), server)
 
-    def chat_connection(claimed_session: str = "") -> ChatConnection:
+    def chat_connection(claimed_session: str = "", trusted: bool = False) -> ChatConnection:
         flood = TokenBucket(settings.chat_messages_per_second, settings.chat_burst)
-        return ChatConnection(desk, feed, flood, claimed_session=claimed_session)
+        return ChatConnection(desk, feed, flood, claimed_session=claimed_session, trusted=trusted)
 
     chat_connection()  # refuses a bad flood-control setting at start-up, not at the first chat
     sessions_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(chat_connection), server)

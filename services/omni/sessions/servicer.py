@@ -30,7 +30,7 @@ class SessionServicer(sessions_pb2_grpc.SessionServiceServicer):
         principal = current_principal()
         session = await self._repo.get(require(request.id, "id"))
         check_view(principal, session)
-        return convert.session_to_proto(session, notes=principal.role is not Role.CUSTOMER)
+        return convert.session_to_proto(session, staff=principal.role is not Role.CUSTOMER)
 
     async def ListSessions(self, request: pb.ListSessionsRequest, context: Context) -> pb.ListSessionsResponse:
         principal = current_principal()
@@ -60,7 +60,7 @@ class SessionServicer(sessions_pb2_grpc.SessionServiceServicer):
         async with self._c.feed.watch(session_id) as updates:
             session = await self._repo.get(session_id)
             check_view(principal, session)
-            yield pb.SessionUpdate(session=convert.session_to_proto(session, notes=staff), kind="snapshot")
+            yield pb.SessionUpdate(session=convert.session_to_proto(session, staff=staff), kind="snapshot")
             if session.terminal:
                 return
             while (update := await updates.get()) is not None:
@@ -130,14 +130,18 @@ class SessionServicer(sessions_pb2_grpc.SessionServiceServicer):
 
 
 class ChatServicer(sessions_pb2_grpc.ChatServiceServicer):
-    def __init__(self, connection: Callable[[str], ChatConnection]) -> None:
+    def __init__(self, connection: Callable[[str, bool], ChatConnection]) -> None:
         self._connection = connection
 
     async def Chat(self, request_iterator: AsyncIterator[pb.ChatClientFrame], context: Context) -> None:  # type: ignore[override]
         # Frames go out through context.write while the client's frames are read: both ways at once.
         principal = current_principal()
         claimed = principal.session_id if principal.role is Role.CUSTOMER else ""
-        await self._connection(claimed).run(request_iterator, context.write)
+        # A service token is one of the platform's own (a messaging adapter that knows the
+        # customer's number, like the PBX's ANI): its identities are trusted. A customer token
+        # proves only its session, so a customer follows the web widget's rule.
+        trusted = principal.role is Role.SERVICE
+        await self._connection(claimed, trusted).run(request_iterator, context.write)
 
 
 def _call(step: CallStep) -> pb.CallResponse:

@@ -40,6 +40,12 @@ class SessionSettings(ServiceSettings):
     chat_messages_per_second: float = 1.0
     # How long a chat session token stays valid.
     chat_token_ttl_seconds: int = 24 * 3600
+    # HS256 key (>= 32 characters) the company's website signs chat identity tokens with; empty:
+    # no verified identities, every chat visitor is anonymous. From a Secret.
+    chat_identity_secret: str = ""
+    # Treat identities typed into the chat start frame as verified (the unsafe pre-verification
+    # behaviour), only for deployments where the chat is reachable by signed-in users alone.
+    chat_trust_claimed_identities: bool = False
 
 
 def from_runtime(base: ServiceSettings) -> SessionSettings:

@@ -212,6 +212,7 @@ class Session(_message.Message):
     ATTRIBUTES_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     NOTES_FIELD_NUMBER: _builtins.int
+    CLAIMED_IDENTITIES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     channel: _common_pb2.Channel.ValueType
     state: Global___SessionState.ValueType
@@ -242,6 +243,12 @@ class Session(_message.Message):
     def notes(self) -> _containers.RepeatedCompositeFieldContainer[Global___SessionNote]:
         """Internal notes, oldest first; empty when the customer reads their own session."""
 
+    @_builtins.property
+    def claimed_identities(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Identity]:
+        """Chat: identities the visitor typed without a signed identity token. Not verified, so the
+        session is neither linked nor published by them; staff only (empty for the customer).
+        """
+
     def __init__(
         self,
         *,
@@ -264,10 +271,11 @@ class Session(_message.Message):
         attributes: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         version: _builtins.int = ...,
         notes: _abc.Iterable[Global___SessionNote] | None = ...,
+        claimed_identities: _abc.Iterable[_common_pb2.Identity] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "customer", b"customer", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attributes", b"attributes", "channel", b"channel", "create_time", b"create_time", "customer", b"customer", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "messages", b"messages", "notes", b"notes", "previous_session_id", b"previous_session_id", "queue", b"queue", "state", b"state", "ticket_id", b"ticket_id", "transitions", b"transitions", "update_time", b"update_time", "urgent", b"urgent", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attributes", b"attributes", "channel", b"channel", "claimed_identities", b"claimed_identities", "create_time", b"create_time", "customer", b"customer", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "messages", b"messages", "notes", b"notes", "previous_session_id", b"previous_session_id", "queue", b"queue", "state", b"state", "ticket_id", b"ticket_id", "transitions", b"transitions", "update_time", b"update_time", "urgent", b"urgent", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -682,13 +690,21 @@ class ChatStart(_message.Message):
     LANGUAGE_FIELD_NUMBER: _builtins.int
     IDENTITIES_FIELD_NUMBER: _builtins.int
     PREVIOUS_SESSION_ID_FIELD_NUMBER: _builtins.int
+    IDENTITY_TOKEN_FIELD_NUMBER: _builtins.int
     handle: _builtins.str
     display_name: _builtins.str
     language: _builtins.str
     previous_session_id: _builtins.str
+    """Honoured only when that session shares the chat handle or a verified identity."""
+    identity_token: _builtins.str
+    """Optional: HS256 JWT signed by the company's website with the chat identity key (claims
+    email and/or phone, name, exp); its identities are the session's verified identities.
+    """
     @_builtins.property
     def identities(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Identity]:
-        """Optional: phone or email the customer gives up front."""
+        """Optional: phone or email the visitor types up front. Unverified: kept as the session's
+        claimed_identities for staff, not used to find the customer (see identity_token).
+        """
 
     def __init__(
         self,
@@ -698,10 +714,11 @@ class ChatStart(_message.Message):
         language: _builtins.str = ...,
         identities: _abc.Iterable[_common_pb2.Identity] | None = ...,
         previous_session_id: _builtins.str = ...,
+        identity_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "handle", b"handle", "identities", b"identities", "language", b"language", "previous_session_id", b"previous_session_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "handle", b"handle", "identities", b"identities", "identity_token", b"identity_token", "language", b"language", "previous_session_id", b"previous_session_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
