@@ -43,9 +43,11 @@ DEMO_AGENT = "A-1001"
 DEMO_GROUPS = ("general", "billing", "complaints")
 
 
-def load_or_create_secret(data_dir: Path) -> str:
-    """The dev stack's token secret, kept in the data dir so `omni token` can mint for it."""
-    path = data_dir / "jwt_secret"
+def load_or_create_secret(data_dir: Path, name: str = "jwt_secret") -> str:
+    """A dev stack secret, kept in the data dir so the dev tools can mint for it: `jwt_secret`
+    (bearer tokens, `omni token`) or `chat_identity_secret` (the chat widget's identity tokens,
+    as the company's website would sign them; `omni tour`)."""
+    path = data_dir / name
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(32))
@@ -117,6 +119,7 @@ class DevStack:
         self.data_dir = data_dir
         self.ports = {name: free_port() for name in DEFAULT_PORTS} if ephemeral else dict(DEFAULT_PORTS)
         self.secret = load_or_create_secret(data_dir)
+        self.identity_secret = load_or_create_secret(data_dir, "chat_identity_secret")
         self.processes: list[ManagedProcess] = []
         self.outbox = Outbox(data_dir / "outbox", self.ports["outbox"])
         self.info: StackInfo | None = None
@@ -127,6 +130,7 @@ class DevStack:
             "OMNI_NATS_URL": nats_url,
             "OMNI_MONGO_URL": mongo_url,
             "OMNI_JWT_SECRET": self.secret,
+            "OMNI_CHAT_IDENTITY_SECRET": self.identity_secret,
             "OMNI_SMTP_LISTEN": f"127.0.0.1:{self.ports['smtp']}",
             "OMNI_WEBSOCKET_LISTEN": f"127.0.0.1:{self.ports['websocket']}",
             "OMNI_SMTP_RELAY": f"127.0.0.1:{self.ports['outbox']}",

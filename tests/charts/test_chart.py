@@ -75,6 +75,21 @@ def test_sessions_exposes_email_and_chat_listeners() -> None:
     assert ports == {"grpc", "smtp", "websocket"}
 
 
+def test_only_sessions_gets_the_chat_identity_key_from_the_secret() -> None:
+    rendered = objects({"auth": {"chatIdentitySecret": "k" * 40}})
+    secret = by_kind(rendered, "Secret")["omni-omnichannel-secrets"]["data"]
+    assert base64.b64decode(secret["chat-identity-secret"]) == b"k" * 40
+    deployments = by_kind(rendered, "Deployment")
+    for service in SERVICES:
+        env = {e["name"]: e for e in first_container(deployments[f"omni-omnichannel-{service}"])["env"]}
+        assert ("OMNI_CHAT_IDENTITY_SECRET" in env) == (service == "sessions")
+    ref = next(e for e in first_container(deployments["omni-omnichannel-sessions"])["env"]
+               if e["name"] == "OMNI_CHAT_IDENTITY_SECRET")["valueFrom"]["secretKeyRef"]
+    assert ref == {"name": "omni-omnichannel-secrets", "key": "chat-identity-secret", "optional": True}
+    generated = by_kind(objects(), "Secret")["omni-omnichannel-secrets"]["data"]
+    assert len(base64.b64decode(generated["chat-identity-secret"])) >= 32
+
+
 def test_external_backends_replace_the_in_chart_ones() -> None:
     rendered = objects(EXTERNAL)
     assert by_kind(rendered, "StatefulSet") == {}
@@ -127,6 +142,7 @@ def test_notes_tell_how_to_reach_the_services() -> None:
     ({"nats": {"enabled": False}}, "/nats/url"),
     ({"mongodb": {"enabled": False, "url": "postgres://db"}}, "/mongodb/url"),
     ({"auth": {"jwtSecret": "too-short"}}, "/auth/jwtSecret"),
+    ({"auth": {"chatIdentitySecret": "too-short"}}, "/auth/chatIdentitySecret"),
     ({"image": {"pullPolicy": "Sometimes"}}, "/image/pullPolicy"),
     ({"services": {"routing": {"resources": {"requests": {"cpu": "lots"}}}}}, "/services/routing/resources"),
     ({"telemetry": {"otlpEndpoint": "collector:4317"}}, "/telemetry/otlpEndpoint"),

@@ -1,7 +1,8 @@
 """Live mode: a client of the running stack (`make run`), through its public interfaces only.
 
 `StackAccess` finds the stack (`<data-dir>/stack.json`, written by `omni run`) and mints the
-tokens a customer, an agent or a supervisor would hold. `fetch_sessions` reads the stored
+tokens a customer, an agent or a supervisor would hold, and the chat identity tokens the
+company's website would sign for a signed-in customer. `fetch_sessions` reads the stored
 session data the KPI report is computed from. The tour (`omni.simulator.tour`) drives
 customers and an agent against it.
 """
@@ -18,6 +19,7 @@ import grpc
 from omni.devstack import StackInfo
 from omni.runtime import clients
 from omni.runtime.auth import Role, TokenAuthority
+from omni.sessions.chat_identity import mint_identity_token
 from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 
 
@@ -29,6 +31,7 @@ class StackNotRunning(RuntimeError):
 class StackAccess:
     info: StackInfo
     authority: TokenAuthority
+    data_dir: Path
 
     @classmethod
     def open(cls, data_dir: Path) -> StackAccess:
@@ -36,10 +39,15 @@ class StackAccess:
         if not path.exists():
             raise StackNotRunning(f"{path} not found: start the stack first (`make run`, or `omni run`)")
         secret = os.environ.get("OMNI_JWT_SECRET") or _read(data_dir / "jwt_secret")
-        return cls(StackInfo.load(path), TokenAuthority(secret))
+        return cls(StackInfo.load(path), TokenAuthority(secret), data_dir)
 
     def token(self, role: Role, subject: str, *, groups: tuple[str, ...] = (), session_id: str = "") -> str:
         return self.authority.mint(subject, role, groups=list(groups), session_id=session_id, ttl_seconds=3600)
+
+    def identity_token(self, *, email: str = "", phone: str = "", name: str = "") -> str:
+        """A chat identity token as the company's website signs it for its signed-in user."""
+        secret = os.environ.get("OMNI_CHAT_IDENTITY_SECRET") or _read(self.data_dir / "chat_identity_secret")
+        return mint_identity_token(secret, email=email, phone=phone, name=name)
 
     def channel(self, service: str, token: str) -> grpc.aio.Channel:
         return clients.channel(self.info.addresses[service], token)
@@ -55,7 +63,8 @@ class StackAccess:
 
 def _read(path: Path) -> str:
     if not path.exists():
-        raise StackNotRunning(f"set OMNI_JWT_SECRET or start the stack once (`make run`) so that {path} exists")
+        variable = "OMNI_" + path.name.upper()
+        raise StackNotRunning(f"set {variable} or start the stack once (`make run`) so that {path} exists")
     return path.read_text().strip()
 
 
