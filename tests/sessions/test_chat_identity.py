@@ -19,8 +19,10 @@ import websockets
 
 from omni.runtime.auth import Role
 from omni.runtime.config import ServiceSettings
+from omni.runtime.processes import free_port
 from omni.sessions.chat_connection import MAX_OPEN_ATTEMPTS
 from omni.sessions.chat_identity import mint_identity_token
+from omni.sessions.service import SPEC as SESSIONS
 from omni.tickets.service import SPEC as TICKETS
 from omnichannel.common.v1 import common_pb2
 from omnichannel.sessions.v1 import events_pb2
@@ -182,3 +184,31 @@ async def test_the_grpc_chat_with_a_customer_token_follows_the_same_rule(stack, 
     [event] = await published.wait("interaction_received", events_pb2.InteractionReceived,
                                    where=lambda e: e.interaction.session_id == frame.started.session_id)
     assert [i.value for i in event.interaction.customer.identities] == ["app-user-3"]
+
+
+async def test_a_service_token_and_a_trusting_deployment_keep_the_typed_identities(stack, start_service,
+                                                                                    published) -> None:
+    # The platform's own adapter (service token) vouches for the number it starts a chat with.
+    adapter = stack.token(Role.SERVICE, "whatsapp-adapter")
+    start = pb.ChatStart(handle="wa-1", identities=[common_pb2.Identity(kind=common_pb2.IDENTITY_KIND_PHONE,
+                                                                        value="+86 139 1234 5678")])
+    call = stack.chat.Chat(iter([pb.ChatClientFrame(start=start), pb.ChatClientFrame(text=pb.ChatText(text="hi"))]),
+                           metadata=adapter)
+    while (frame := await asyncio.wait_for(call.read(), 10)).WhichOneof("frame") != "started":
+        pass
+    [event] = await published.wait("interaction_received", events_pb2.InteractionReceived,
+                                   where=lambda e: e.interaction.session_id == frame.started.session_id)
+    assert [i.value for i in event.interaction.customer.identities] == ["wa-1", "+86 139 1234 5678"]
+
+    # OMNI_CHAT_TRUST_CLAIMED_IDENTITIES=true: the widget's typed email is trusted as before.
+    trusting = dataclasses.replace(stack.settings, grpc_listen=f"127.0.0.1:{free_port()}", smtp_listen="",
+                                   websocket_listen=f"127.0.0.1:{free_port()}", chat_trust_claimed_identities=True)
+    await start_service(SESSIONS, settings_override=trusting)
+    async with websockets.connect(f"ws://{trusting.websocket_listen}/chat") as ws:
+        await ws.send(json.dumps({"start": {"handle": "web-intranet", "identities": [
+            {"kind": "IDENTITY_KIND_EMAIL", "value": VICTIM}]}}))
+        session_id = (await _next(ws, "started"))["session_id"]
+        await ws.send(json.dumps({"text": {"text": "hello"}}))
+        [event] = await published.wait("interaction_received", events_pb2.InteractionReceived,
+                                       where=lambda e: e.interaction.session_id == session_id)
+    assert [i.value for i in event.interaction.customer.identities] == ["web-intranet", VICTIM]

@@ -20,6 +20,8 @@ def mail(subject: str, message_id: str = "", in_reply_to: str = "", **flags: boo
 
 async def test_call_chat_email_make_one_customer_one_ticket_in_time_order(harness: Harness) -> None:
     call = interaction(PHONE, at(0), phone("+86 138 0013 8000"), text="my bill is wrong")
+    # The chat presents the number because the customer's identity token signed it: sessions
+    # publishes no typed identity (tests/sessions/test_chat_identity.py).
     chat = interaction(CHAT, at(30), handle("wx-li"), phone("13800138000"))
     first = await harness.thread(call)
     assert first.created_ticket
