@@ -7,11 +7,14 @@ import email
 import smtplib
 from email.message import EmailMessage
 from email.policy import default as default_policy
+from typing import Any
 
 import grpc
 import pytest
 
+from omni.runtime import storage
 from omni.runtime.auth import Role
+from omni.sessions.repository import SessionRepository
 from omnichannel.common.v1 import common_pb2
 from omnichannel.sessions.v1 import events_pb2
 from omnichannel.sessions.v1 import sessions_pb2 as pb
@@ -78,6 +81,42 @@ async def test_resent_email_is_not_a_second_interaction(stack, published) -> Non
     # publishes, so compare ids.
     ids = {e.id for e in published.envelopes if e.type == "interaction_received"}
     assert len(ids) == 1
+
+
+async def test_a_mail_whose_storing_failed_half_way_is_stored_once_when_the_sender_retries(
+        stack, published, monkeypatch) -> None:
+    # The database fails after the new session and the attachment were written, before the
+    # message was: the server answers 451 and the sender's MTA sends the same mail again.
+    real = SessionRepository.mutate
+    failures = [RuntimeError("the database went away")]
+
+    async def failing_once(self: SessionRepository, session_id: str, change: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return await real(self, session_id, change)
+
+    monkeypatch.setattr(SessionRepository, "mutate", failing_once)
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        await asyncio.to_thread(_send, stack.smtp_port, _customer_mail())
+    assert refused.value.smtp_code == 451
+    await asyncio.to_thread(_send, stack.smtp_port, _customer_mail())
+
+    [received] = await published.wait("interaction_received", events_pb2.InteractionReceived)
+    staff = stack.token(Role.SUPERVISOR, "S-1")
+    listed = await stack.sessions.ListSessions(pb.ListSessionsRequest(channel=common_pb2.CHANNEL_EMAIL),
+                                               metadata=staff)
+    [session] = listed.sessions  # no empty session left over from the failed try
+    assert session.id == received.interaction.session_id and len(session.messages) == 1
+    [attachment] = received.interaction.attachments
+    stored = await stack.sessions.GetAttachment(
+        pb.GetAttachmentRequest(session_id=session.id, attachment_id=attachment.attachment_id), metadata=staff)
+    assert stored.content == PDF
+    client = storage.connect(stack.settings.mongo_url)
+    try:
+        kept = await client[stack.settings.database_for("sessions")]["attachments"].count_documents({})
+    finally:
+        await client.close()
+    assert kept == 1  # the retry overwrote the first try's copy
 
 
 @pytest.mark.slow

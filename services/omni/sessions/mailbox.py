@@ -6,7 +6,7 @@ import hashlib
 
 from omni.sessions.conversations import Conversations
 from omni.sessions.mime import parse_email
-from omni.sessions.model import Attachment, Channel, Direction, Identity, Message, Session, State, new_id
+from omni.sessions.model import Attachment, Channel, Direction, Identity, Message, Session, State
 
 
 class Mailbox:
@@ -30,12 +30,16 @@ class Mailbox:
             return seen
         sender = facts.sender or envelope_sender
         facts.to = facts.to or recipients
+        # Ids derived from the Message-ID: when storing failed half-way (451, the sender retries),
+        # the retry overwrites the same attachments and reuses the same new session, leaving no
+        # orphans, and its interaction has the same id (deduplicated downstream).
+        key = hashlib.sha256(facts.message_id.encode()).hexdigest()[:20]
         attachments = [
-            Attachment(new_id("A"), part.filename, part.content_type, part.size, part.sha256, part.truncated)
-            for part in parsed.attachments
+            Attachment(f"A-{key}-{i}", part.filename, part.content_type, part.size, part.sha256, part.truncated)
+            for i, part in enumerate(parsed.attachments)
         ]
         message = Message(
-            id=new_id("I"), direction=Direction.INBOUND, sender=sender,
+            id=f"I-{key}", direction=Direction.INBOUND, sender=sender,
             text=f"{facts.subject}\n\n{parsed.text}".strip() if facts.subject else parsed.text,
             time=self._c.clock(), attachments=attachments, email=facts, html=parsed.html,
         )
@@ -43,12 +47,13 @@ class Mailbox:
         thread = await repo.find_by_email_ids([facts.in_reply_to, *facts.references])
         if thread is not None and not thread.terminal:
             session_id = thread.id
+        elif await repo.exists(session_id := f"S-{key}"):
+            pass  # opened by an earlier try of this very message that failed before storing it
         else:
-            opened = await self._c.open(
+            await self._c.open(
                 Channel.EMAIL, [Identity("email", sender)] if sender else [],
-                display_name=parsed.sender_name, previous=thread,
+                display_name=parsed.sender_name, previous=thread, session_id=session_id,
             )
-            session_id = opened.id
         for attachment, part in zip(attachments, parsed.attachments, strict=True):
             await repo.store_attachment(session_id, attachment, part.content)
 

@@ -136,6 +136,9 @@ class SessionRepository:
         session.version += 1
         return session
 
+    async def exists(self, session_id: str) -> bool:
+        return await self._sessions.find_one({"_id": session_id}, {"_id": 1}) is not None
+
     async def mutate(self, session_id: str, change: Callable[[Session], T]) -> tuple[Session, T]:
         """Read, apply `change` (pure), write; re-run on a concurrent write."""
         for _ in range(_MUTATE_ATTEMPTS):
