@@ -121,6 +121,17 @@ async def test_inbound_contacts_become_one_work_item_per_session(
         stats = await routing.stub.GetQueueStats(routing_pb2.GetQueueStatsRequest(queue_id="general"),
                                                  metadata=routing.admin)
         assert stats.abandoned == 1 and stats.waiting == 1
+
+        # A chat that ended (e.g. while a bot was handing it back) leaves no one in line to offer.
+        ended = events_pb2.SessionStateChanged(session=sessions_pb2.Session(
+            id="S-3", state=sessions_pb2.SESSION_STATE_ENDED), previous_state=sessions_pb2.SESSION_STATE_QUEUED,
+            reason="customer left during self-service")
+        await bus.publish("sessions", "session_state_changed", "sessions/S-3", ended, event_id="S-3:ended")
+
+        async def out_of_line() -> bool:
+            return (await routing.work("S-3")).state == routing_pb2.WORK_STATE_ABANDONED
+
+        assert await eventually(out_of_line)
     finally:
         await bus.close()
 

@@ -97,7 +97,8 @@ def next_step(heard: Heard, answers: int = 1) -> Resolved | Handoff | Question:
 
 
 @pytest.mark.parametrize("reply", ["thanks!", "Thank you, that solved it", "ok great", "yes", "got it",
-                                   "谢谢", "好的，明白了", "嗯"])
+                                   "谢谢", "好的，明白了", "嗯", "No problem, thanks!", "No worries, thank you",
+                                   "没问题，谢谢"])
 def test_thanks_or_yes_after_an_answer_resolves_the_chat(reply: str) -> None:
     assert next_step(reply) == Resolved("customer confirmed article KB-7 helped")
 
@@ -117,7 +118,10 @@ def test_a_reply_saying_it_did_not_help_or_asking_for_a_person_hands_over_saying
 
 
 @pytest.mark.parametrize("reply", ["Thanks! And how long does the refund take?", "ok, can I also get an invoice",
-                                   "where is my parcel", "谢谢，运费怎么算"])
+                                   "where is my parcel", "谢谢，运费怎么算",
+                                   # Thanks that go on are not the end of the matter: searched again.
+                                   "Thanks but my parcel is still missing", "ok, but it still has not arrived",
+                                   "谢谢，但是还没收到"])
 def test_another_question_is_searched_again_even_after_thanks(reply: str) -> None:
     assert next_step(reply) == Question(reply)
 

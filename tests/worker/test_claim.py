@@ -5,6 +5,7 @@ another word and without completing the work."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import grpc
@@ -90,5 +91,32 @@ async def test_a_worker_whose_claim_routing_refuses_leaves_the_chat_without_a_wo
     assert asyncio.get_running_loop().time() - started < 5
     assert len(sessions.replies) == 1 and sessions.replies[0].startswith("How to request a refund")
     assert routing.completions == []
+    for chan in channels:
+        await chan.close()
+
+
+async def test_a_worker_taking_over_a_chat_another_bot_answered_hands_it_to_a_person() -> None:
+    settings = WorkerSettings(jwt_secret="x" * 32, worker_queues=("billing",), worker_followup_seconds=60)
+    channels = [grpc.aio.insecure_channel("127.0.0.1:9") for _ in range(3)]
+    worker = BotWorker(settings, *channels)
+    routing, sessions = Routing(), Sessions()
+    worker.routing, worker.knowledge, worker.sessions = routing, Knowledge(), sessions  # type: ignore[assignment]
+    # The first bot died after answering; the customer's replies since are not this bot's to guess.
+    watch = Watch()
+    watch.updates.get_nowait()  # instead of the unanswered snapshot:
+    answered = sessions_pb2.SessionUpdate(kind="snapshot", session=sessions_pb2.Session(
+        state=sessions_pb2.SESSION_STATE_QUEUED, messages=[sessions_pb2.Message(
+            direction=common_pb2.DIRECTION_OUTBOUND, text="How to request a refund …")]))
+    watch.updates.put_nowait(answered)
+    sessions.WatchSession = lambda request: watch  # type: ignore[method-assign]
+    work = routing_pb2.WorkItem(id="S-1", session_id="S-1", queue_id="billing", channel=common_pb2.CHANNEL_CHAT,
+                                text="How do I request a refund?", language="en", bot_worker_id="bot-1/0")
+    work.bot_claim_expire_time.FromSeconds(int(time.time()) + 3600)  # no renewal due during the test
+
+    await asyncio.wait_for(worker.handle(work), 10)
+
+    assert [r.startswith("I'm passing you to a colleague") for r in sessions.replies] == [True]
+    [completed] = routing.completions
+    assert not completed.resolved and completed.reason == "taken over from a bot whose claim lapsed mid-conversation"
     for chan in channels:
         await chan.close()

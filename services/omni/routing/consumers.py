@@ -72,10 +72,13 @@ class RoutingConsumers:
         if work is None or work.assigned_agent_id or work.state in FINISHED_STATES:
             return  # never queued, already finished, or with an agent who wraps it up
         reason = changed.reason or "customer left"
-        if work.state is WorkState.OVERFLOWED_TO_BOT and work.bot_worker:
-            # The customer leaving a bot's conversation ends it there: self-service, not abandonment.
+        answered = any(m.direction == common_pb2.DIRECTION_OUTBOUND for m in changed.session.messages)
+        if work.state is WorkState.OVERFLOWED_TO_BOT and work.bot_worker and answered:
+            # The customer leaving a bot's conversation after its answer ends it there: self-service.
             await self.router.run(lambda: self.engine.complete_bot_work(work.id, resolved=True, reason=reason))
-        elif changed.session.state == sessions_pb2.SESSION_STATE_ABANDONED or work.state is WorkState.OVERFLOWED_TO_BOT:
+        else:
+            # Left before anyone answered; also a chat that ended while the bot was handing it back
+            # (its ENDED can arrive after the handoff put the work in line): nobody is there to take.
             await self.router.run(lambda: self.engine.abandon(work.id, reason))
 
     async def callback_requested(self, request: events_pb2.CallbackRequested) -> None:

@@ -83,9 +83,14 @@ async def update_versioned(
     """
     change: dict[str, Any] = {k: dict(v) for k, v in update.items()}
     change.setdefault("$inc", {})["version"] = 1
-    doc = await update_then_read(collection, key, change, condition={"version": expected_version}, session=session)
-    if doc is not None:
-        return doc
+    result = await collection.update_one({**key, "version": expected_version}, change, session=session)
+    if result.matched_count:
+        # The version this write made, not a later writer's (callers name events after it); that
+        # one only if another writer got in between.
+        written = await collection.find_one({**key, "version": expected_version + 1}, session=session) \
+            or await collection.find_one(key, session=session)
+        if written is not None:
+            return written
     current = await collection.find_one(key, {"version": 1}, session=session)
     if current is None:
         raise NotFound(f"{what} does not exist")

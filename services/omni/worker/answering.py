@@ -21,6 +21,10 @@ _NOT_HELPED = re.compile(
 )
 # "No" to "Did this answer your question?": meaningful only as a reply to an answer.
 _NO = re.compile(r"^\W*(no|nope|nah|not really|不是|没有|不)\b", re.IGNORECASE)
+# Polite phrases that start like a "no" but say all is well.
+_POLITE = re.compile(r"\bno (problem|worries)\b|没问题|没事", re.IGNORECASE)
+# A thanks that goes on ("thanks, but it still has not arrived") is not the end of the matter.
+_GOES_ON = re.compile(r"\b(but|still|however|although|yet)\b|但是|可是|不过|还是|仍然|还没", re.IGNORECASE)
 _SATISFIED = re.compile(
     r"^\W*(yes|yep|yeah|ok|okay|great|perfect|cool)\b"
     r"|\b(thanks?|thank you|thx|cheers|got it|helped|solved|sorted|all good)\b"
@@ -161,12 +165,15 @@ def after_answer(heard: Heard, *, article_id: str, answers: int, max_answers: in
             return Handoff("the bot worker is shutting down")
         case Unwatchable(why):
             return cannot_follow(why)
-    said = [f"said article {article_id} did not help"] if _NOT_HELPED.search(heard) or _NO.search(heard) else []
+    plain = _POLITE.sub("", heard)
+    said = [f"said article {article_id} did not help"] if _NOT_HELPED.search(plain) or _NO.search(plain) else []
     if asks_for_person(heard):
         said.append("asked for a person")
     if said:
         return Handoff("customer " + " and ".join(said))
-    if _SATISFIED.search(heard) and not _QUESTION.search(heard):
+    # Unsure means not resolved: a question, or a thanks that goes on, is searched again.
+    if (_SATISFIED.search(heard) or _POLITE.search(heard)) and not _QUESTION.search(heard) \
+            and not _GOES_ON.search(heard):
         return Resolved(f"customer confirmed article {article_id} helped")
     if answers >= max_answers:
         return Handoff(f"customer asked more after {answers} bot answers")

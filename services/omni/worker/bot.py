@@ -64,7 +64,10 @@ class BotWorker:
                 log.warning("TakeBotWork failed: %s %s; retrying", exc.code().name, exc.details())
                 await asyncio.sleep(2)
                 continue
-            if taken.HasField("work"):
+            if taken.HasField("work") and self._stopping.is_set():
+                # A long poll that outlived SIGTERM: answering now would leave no one to follow up.
+                await self._complete(taken.work, resolved=False, reason="the bot worker is shutting down")
+            elif taken.HasField("work"):
                 try:
                     await self.handle(taken.work)
                 except Exception:
@@ -140,9 +143,9 @@ class BotWorker:
         # Watching before the answer goes out, so a quick reply cannot slip past.
         watch = self.sessions.WatchSession(sessions_pb2.WatchSessionRequest(session_id=work.session_id))
         try:
-            unwatchable = await _opened(watch, work.session_id)
-            if unwatchable is not None:
-                return cannot_follow(unwatchable.why)
+            refused = await _opened(watch, work.session_id)
+            if refused is not None:
+                return refused
             answers = 0
             while True:
                 answers += 1
@@ -242,16 +245,20 @@ _ENDED = (sessions_pb2.SESSION_STATE_ENDED, sessions_pb2.SESSION_STATE_ABANDONED
 _WATCH_OPEN_SECONDS = 10.0
 
 
-async def _opened(watch: _Watch, session_id: str) -> Unwatchable | None:
-    """None once the watch shows the session open; else why the bot cannot follow it."""
+async def _opened(watch: _Watch, session_id: str) -> Handoff | None:
+    """None once the watch shows the session open and unanswered; else why a person takes over."""
     try:
         snapshot = await asyncio.wait_for(watch.read(), _WATCH_OPEN_SECONDS)
     except TimeoutError:
-        return _lost(session_id, f"no snapshot within {_WATCH_OPEN_SECONDS:g} s")
+        return cannot_follow(_lost(session_id, f"no snapshot within {_WATCH_OPEN_SECONDS:g} s").why)
     except grpc.aio.AioRpcError as exc:
-        return _lost(session_id, exc.code().name)
+        return cannot_follow(_lost(session_id, exc.code().name).why)
     if not isinstance(snapshot, sessions_pb2.SessionUpdate) or snapshot.session.state in _ENDED:
-        return _lost(session_id, "the session is over")
+        return cannot_follow(_lost(session_id, "the session is over").why)
+    if any(m.direction == common_pb2.DIRECTION_OUTBOUND for m in snapshot.session.messages):
+        # Another bot answered before its claim lapsed (it died): the customer's replies since then
+        # are unknown to this one, so starting over would ignore them.
+        return Handoff("taken over from a bot whose claim lapsed mid-conversation")
     return None
 
 
