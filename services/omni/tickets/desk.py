@@ -163,11 +163,13 @@ class Desk:
         ticket = await self.repo.resolve_ticket(ticket_id)
         if ticket is None:
             raise NotFound(f"ticket {ticket_id} of session {session_id} does not exist")
+        # The customer first: whoever sees the ticket assigned (an agent's screen, a test) then also
+        # sees the last agent; a redelivery after a failure in between repeats both harmlessly.
+        await self.repo.set_customer_fields(ticket.customer_id, {"last_agent_id": agent_id})
         if ticket.assignee_id != agent_id and ticket.status is not Status.CLOSED:
             ticket.assignee_id = agent_id
             saved = await self.repo.save_ticket(ticket, ticket.version)
             await self._events.ticket("ticket_assigned", f"{event_id}:assigned", ticket_event(saved))
-        await self.repo.set_customer_fields(ticket.customer_id, {"last_agent_id": agent_id})
 
     async def merge(self, principal: Principal, source_id: str, target_id: str) -> Ticket:
         if require(source_id, "source_ticket_id") == require(target_id, "target_ticket_id"):
