@@ -22,6 +22,8 @@ def test_run_starts_every_service_serving_and_stops_cleanly(tmp_path: Path) -> N
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # As a shell starts a background job: SIGINT ignored. Ctrl-C must stop the stack anyway.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     lines: list[str] = []
     try:

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import secrets
+import signal
 import sys
 import time
 from pathlib import Path
@@ -203,8 +204,20 @@ class DevStack:
         self.outbox.stop()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM stop the stack cleanly. Set explicitly: a shell starting us in the
+    background hands down SIGINT ignored, and libraries loaded at start-up may catch SIGTERM."""
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
 def run(data_dir: Path, *, ephemeral: bool, seed: bool) -> int:
     stack = DevStack(data_dir, ephemeral=ephemeral)
+    _stop_on_signals()
     try:
         info = stack.start()
         seeded = asyncio.run(stack.seed()) if seed else []
@@ -226,6 +239,8 @@ def run(data_dir: Path, *, ephemeral: bool, seed: bool) -> int:
         print("  next: .venv/bin/omni tour      (a customer calls, chats and emails)")
         print("        .venv/bin/omni token --role supervisor --subject S-1   (more tokens)")
         print("ready", flush=True)
+        # Again after start-up: a stuck launcher showed SIGTERM caught natively (not by Python).
+        _stop_on_signals()
         while all(p.running for p in stack.processes):
             time.sleep(0.5)
         dead = [p.name for p in stack.processes if not p.running]
