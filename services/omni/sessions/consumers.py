@@ -3,7 +3,9 @@ the session through offered → connected → ended, and a self-service bot's ha
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 
 from omni.runtime.errors import FailedPrecondition, NotFound
 from omni.runtime.events import Delivery, PermanentError, unpack
@@ -42,10 +44,8 @@ class SessionConsumers:
             session.ticket_id = threaded.ticket_id or session.ticket_id
             session.customer_id = threaded.customer_id or session.customer_id
 
-        try:
+        with _known_session():
             await self._c.repo.mutate(threaded.session_id, learn)
-        except NotFound as exc:
-            raise PermanentError(exc.message) from exc
 
     async def on_work_event(self, delivery: Delivery) -> None:
         event_type = delivery.envelope.type
@@ -56,21 +56,21 @@ class SessionConsumers:
         if not session_id:
             raise PermanentError(f"{event_type} {delivery.envelope.id} names no session")
         if event_type == "work_overflowed":
-            await self._self_service(session_id, True)
+            with _known_session():
+                await self._c.repo.mutate(session_id, _with_the_bots)
             return
-        if event_type == "work_transferred":
-            await self._self_service(session_id, False)
-            handoff = bot_handoff_reason(event)
-            if handoff is not None:
-                await self._bot_handoff_note(session_id, event.agent_id, handoff, delivery.envelope.id)
+        if event_type == "work_transferred" and (handoff := bot_handoff_reason(event)) is not None:
+            await self._bot_handoff_note(session_id, event.agent_id, handoff, delivery.envelope.id)
         state, names_agent = WORK_STATES[event_type]
         agent_id = (event.agent_id or event.work.assigned_agent_id or event.work.offered_agent_id) if names_agent \
             else ("" if state is State.QUEUED else None)
         reason = event.reason or event_type.replace("_", " ")
+        # A transfer (a bot's handoff included) puts the session back in a queue for people.
+        change = _back_with_people if event_type == "work_transferred" else None
         try:
-            await self._c.move(session_id, state, reason=reason, agent_id=agent_id, event_id=delivery.envelope.id)
-        except NotFound as exc:
-            raise PermanentError(exc.message) from exc
+            with _known_session():
+                await self._c.move(session_id, state, reason=reason, agent_id=agent_id,
+                                   event_id=delivery.envelope.id, change=change)
         except FailedPrecondition as exc:
             # Out of order or stale (the customer already hung up): the session's own record wins.
             log.info("ignoring %s for session %s: %s", event_type, session_id, exc.message)
@@ -79,19 +79,25 @@ class SessionConsumers:
         # Keyed by the event: a redelivery finds the note and adds none.
         note = Note(id=new_id("N"), kind=NoteKind.BOT_HANDOFF, author_id=worker_id or "routing",
                     text=f"handed to a person by the bot: {reason}", create_time=self._c.clock(), request_id=event_id)
-        try:
+        with _known_session():
             await self._c.add_note(session_id, note)
-        except NotFound as exc:
-            raise PermanentError(exc.message) from exc
 
-    async def _self_service(self, session_id: str, held: bool) -> None:
-        def mark(session: Session) -> None:
-            session.self_service = held
 
-        try:
-            await self._c.repo.mutate(session_id, mark)
-        except NotFound as exc:
-            raise PermanentError(exc.message) from exc
+@contextlib.contextmanager
+def _known_session() -> Iterator[None]:
+    """An event about a session that does not exist can never apply: dead-letter it."""
+    try:
+        yield
+    except NotFound as exc:
+        raise PermanentError(exc.message) from exc
+
+
+def _with_the_bots(session: Session) -> None:
+    session.self_service = True
+
+
+def _back_with_people(session: Session) -> None:
+    session.self_service = False
 
 
 def bot_handoff_reason(event: WorkEvent) -> str | None:
