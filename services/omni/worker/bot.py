@@ -250,11 +250,13 @@ async def _opened(watch: _Watch, session_id: str) -> Handoff | None:
     try:
         snapshot = await asyncio.wait_for(watch.read(), _WATCH_OPEN_SECONDS)
     except TimeoutError:
-        return cannot_follow(_lost(session_id, f"no snapshot within {_WATCH_OPEN_SECONDS:g} s").why)
+        snapshot, why = None, f"no snapshot within {_WATCH_OPEN_SECONDS:g} s"
     except grpc.aio.AioRpcError as exc:
-        return cannot_follow(_lost(session_id, exc.code().name).why)
+        snapshot, why = None, exc.code().name
+    else:
+        why = "the session is over"
     if not isinstance(snapshot, sessions_pb2.SessionUpdate) or snapshot.session.state in _ENDED:
-        return cannot_follow(_lost(session_id, "the session is over").why)
+        return cannot_follow(_lost(session_id, why).why)
     if any(m.direction == common_pb2.DIRECTION_OUTBOUND for m in snapshot.session.messages):
         # Another bot answered before its claim lapsed (it died): the customer's replies since then
         # are unknown to this one, so starting over would ignore them.
