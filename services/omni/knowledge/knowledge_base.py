@@ -21,8 +21,9 @@ from omni.knowledge.search import Filter, Hit
 from omni.knowledge.settings import KnowledgeSettings
 from omni.runtime.auth import MANAGERS, Principal, Role
 from omni.runtime.errors import InvalidArgument, NotFound, PermissionDenied
-from omni.runtime.requests import check_length, decode_page_token, encode_page_token
+from omni.runtime.paging import Page, PageRequest, Position
 from omni.runtime.storage import utcnow
+from omni.runtime.validation import check_length
 
 log = logging.getLogger("omni.knowledge")
 
@@ -33,7 +34,8 @@ UPDATABLE = ("title", "body", "tags", "category_id", "language", "audience")
 @dataclasses.dataclass(frozen=True)
 class SearchPage:
     hits: list[Hit]
-    next_page_token: str
+    # Where the next page starts; None on the last page.
+    next_after: Position | None
     total: int
 
 
@@ -157,7 +159,7 @@ class KnowledgeBase:
         return article, served
 
     async def list_articles(self, reader: Principal, category_id: str, status: Status | None, language: str,
-                            page_size: int, page_token: str) -> tuple[list[Article], str]:
+                            page: PageRequest) -> Page[Article]:
         filters: dict[str, object] = {}
         if reader.role not in MANAGERS:
             if status not in (None, Status.PUBLISHED):
@@ -169,7 +171,7 @@ class KnowledgeBase:
             filters["latest.category_path"] = category_id
         if language:
             filters["latest.language"] = articles.normalise_language(language)
-        return await self.repo.list_articles(filters, page_size, page_token)
+        return await self.repo.list_articles(filters, page)
 
     async def versions(self, article_id: str) -> list[Version]:
         await self.repo.get_article(article_id)
@@ -192,25 +194,20 @@ class KnowledgeBase:
                                    "AUDIENCE_PUBLIC")
         return dataclasses.replace(where, audience=Audience.PUBLIC)
 
-    def search(self, reader: Principal, query: str, where: Filter, page_size: int, page_token: str) -> SearchPage:
+    def search(self, reader: Principal, query: str, where: Filter, page: PageRequest) -> SearchPage:
+        """Hits ranked by relevance; a position is the offset into that ranking."""
         check_length(query, "query", self._settings.knowledge_max_query_chars)
         if not query.strip():
             raise InvalidArgument("query is required")
         where = self._visible(reader, where)
-        fingerprint = hashlib.sha256(repr((query, where)).encode()).hexdigest()[:12]
-        position = decode_page_token(page_token)
-        if position is None:
-            position = {"offset": 0, "query": fingerprint}
-        if position.get("query") != fingerprint or not isinstance(position.get("offset"), int):
-            raise InvalidArgument("page_token belongs to another query or filter; start again without it")
-        offset: int = position["offset"]
+        offset = int(page.after[0]) if page.after else 0
         terms = text.query_terms(query)
         snapshot = self.index.snapshot
         order, scores = snapshot.rank(terms, where)
-        page = slice(offset, offset + page_size)
-        more = offset + page_size < len(order)
-        token = encode_page_token({"offset": offset + page_size, "query": fingerprint}) if more else ""
-        return SearchPage(snapshot.hits(terms, order[page], scores[page]), token, len(order))
+        served = slice(offset, offset + page.size)
+        more = offset + page.size < len(order)
+        return SearchPage(snapshot.hits(terms, order[served], scores[served]),
+                          (offset + page.size,) if more else None, len(order))
 
     def suggest(self, reader: Principal, snippet: str, where: Filter, context: Sequence[str], limit: int) -> list[Hit]:
         if limit < 0:

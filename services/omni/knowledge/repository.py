@@ -13,8 +13,8 @@ from pymongo.errors import DuplicateKeyError
 
 from omni.knowledge.model import Article, Audience, Category, Content, FeedbackKind, Stats, Status, Version
 from omni.runtime.errors import AlreadyExists, Conflict, NotFound
-from omni.runtime.requests import decode_page_token, encode_page_token
-from omni.runtime.storage import Document, update_then_read, utcnow
+from omni.runtime.paging import Page, PageRequest
+from omni.runtime.storage import Document, find_page, update_then_read, utcnow
 
 CATEGORIES = "categories"
 ARTICLES = "articles"
@@ -159,16 +159,9 @@ class KnowledgeRepository:
         docs = self._versions.find({"article_id": article_id}).sort("number", ASCENDING)
         return [_version(d) async for d in docs]
 
-    async def list_articles(self, filters: dict[str, Any], page_size: int,
-                            page_token: str) -> tuple[list[Article], str]:
-        query = dict(filters)
-        position = decode_page_token(page_token)
-        if position is not None:
-            query["_id"] = {"$gt": str(position.get("after", ""))}
-        docs = [d async for d in self._articles.find(query).sort("_id", ASCENDING).limit(page_size + 1)]
-        more = len(docs) > page_size
-        articles = [_article(d) for d in docs[:page_size]]
-        return articles, encode_page_token({"after": articles[-1].id}) if more else ""
+    async def list_articles(self, filters: dict[str, Any], page: PageRequest) -> Page[Article]:
+        found = await find_page(self._articles, filters, [("_id", ASCENDING)], page)
+        return Page([_article(d) for d in found.items], found.next_after)
 
     async def served_articles(self) -> list[Article]:
         return [_article(d) async for d in self._articles.find({"status": str(Status.PUBLISHED)})]

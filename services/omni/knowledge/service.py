@@ -17,7 +17,7 @@ from omni.knowledge.knowledge_base import KnowledgeBase
 from omni.knowledge.live_index import LiveIndex
 from omni.knowledge.publishing import DOMAIN, EVENT_TYPES, ArticleEvents
 from omni.knowledge.servicer import KnowledgeServicer
-from omni.knowledge.settings import from_runtime
+from omni.knowledge.settings import KnowledgeSettings
 from omni.runtime.auth import EVERYONE, MANAGERS, STAFF, Role
 from omni.runtime.server import Runtime, ServiceSpec
 from omni.runtime.storage import utcnow
@@ -35,14 +35,14 @@ def replica_name() -> str:
 
 
 async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
-    settings = from_runtime(runtime.settings)
+    settings = KnowledgeSettings.extending(runtime.settings)
     await asyncio.to_thread(text.initialise)
     events = ArticleEvents(runtime.bus)
     kb = KnowledgeBase(repository.KnowledgeRepository(runtime.mongo, runtime.db), LiveIndex(), events, settings)
     # Events from just before the load on are replayed: re-reading an article is harmless.
     loaded_at = utcnow() - _RESYNC_OVERLAP
     await kb.load()
-    knowledge_pb2_grpc.add_KnowledgeServiceServicer_to_server(KnowledgeServicer(kb), server)
+    knowledge_pb2_grpc.add_KnowledgeServiceServicer_to_server(KnowledgeServicer(kb, runtime.page_tokens), server)
 
     consumers = KnowledgeConsumers(kb, events, runtime.processed_events("knowledge-usage"))
     runtime.consumer(DOMAIN, consumers.on_article_event, event_types=EVENT_TYPES, name=replica_name(),

@@ -7,14 +7,16 @@ from omni.knowledge.knowledge_base import UPDATABLE, KnowledgeBase
 from omni.runtime.auth import MANAGERS, current_principal
 from omni.runtime.errors import InvalidArgument
 from omni.runtime.interceptors import Context
-from omni.runtime.requests import mask_paths, page_size, require
+from omni.runtime.paging import PageRequest, PageTokens, page_size
+from omni.runtime.validation import mask_paths, require
 from omnichannel.knowledge.v1 import knowledge_pb2 as pb
 from omnichannel.knowledge.v1 import knowledge_pb2_grpc
 
 
 class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, page_tokens: PageTokens) -> None:
         self._kb = kb
+        self._tokens = page_tokens
 
     async def CreateCategory(self, request: pb.CreateCategoryRequest, context: Context) -> pb.Category:
         category = await self._kb.create_category(request.category_id or request.category.id, request.category.name,
@@ -37,12 +39,14 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
     async def ListArticles(self, request: pb.ListArticlesRequest, context: Context) -> pb.ListArticlesResponse:
         reader = current_principal()
         status = None if request.status == pb.ARTICLE_STATUS_UNSPECIFIED else convert.status_from(request.status)
-        found, token = await self._kb.list_articles(reader, request.category_id, status, request.language,
-                                                    page_size(request.page_size), request.page_token)
+        asked = [request.category_id, request.status, request.language]
+        after = self._tokens.read(request.page_token, listing="articles", filters=asked)
+        page = await self._kb.list_articles(reader, request.category_id, status, request.language,
+                                            PageRequest(page_size(request.page_size), after))
         managers = reader.role in MANAGERS
         return pb.ListArticlesResponse(
-            articles=[convert.article_to_proto(a, None if managers else a.served) for a in found],
-            next_page_token=token)
+            articles=[convert.article_to_proto(a, None if managers else a.served) for a in page.items],
+            next_page_token=self._tokens.issue(page.next_after, listing="articles", filters=asked))
 
     async def UpdateArticle(self, request: pb.UpdateArticleRequest, context: Context) -> pb.Article:
         paths = mask_paths(request.update_mask.paths, UPDATABLE, resource="article")
@@ -73,10 +77,14 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
         return convert.article_to_proto(article)
 
     async def SearchArticles(self, request: pb.SearchArticlesRequest, context: Context) -> pb.SearchArticlesResponse:
+        asked = [request.query, request.filter.SerializeToString(deterministic=True).hex()]
+        after = self._tokens.read(request.page_token, listing="search", filters=asked)
         page = self._kb.search(current_principal(), request.query, convert.filter_from(request.filter),
-                               page_size(request.page_size), request.page_token)
-        return pb.SearchArticlesResponse(hits=[convert.hit_to_proto(h) for h in page.hits],
-                                         next_page_token=page.next_page_token, total_size=page.total)
+                               PageRequest(page_size(request.page_size), after))
+        return pb.SearchArticlesResponse(
+            hits=[convert.hit_to_proto(h) for h in page.hits],
+            next_page_token=self._tokens.issue(page.next_after, listing="search", filters=asked),
+            total_size=page.total)
 
     async def Suggest(self, request: pb.SuggestRequest, context: Context) -> pb.SuggestResponse:
         hits = self._kb.suggest(current_principal(), request.text, convert.filter_from(request.filter),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 
 from omni.runtime.config import ServiceSettings
 
@@ -21,12 +20,3 @@ class KnowledgeSettings(ServiceSettings):
     knowledge_max_body_chars: int = 100_000
     # Most suggestions one Suggest call returns.
     knowledge_max_suggestions: int = 20
-
-
-def from_runtime(base: ServiceSettings) -> KnowledgeSettings:
-    """The settings the host was started with, completed from the environment if needed."""
-    if isinstance(base, KnowledgeSettings):
-        return base
-    own = KnowledgeSettings.from_env({"OMNI_JWT_SECRET": base.jwt_secret, **os.environ})
-    shared = {f.name: getattr(base, f.name) for f in dataclasses.fields(ServiceSettings)}
-    return dataclasses.replace(own, **shared)

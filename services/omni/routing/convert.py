@@ -12,7 +12,7 @@ from omni.routing.engine import Position, QueueView
 from omni.routing.queues import BusinessHours, Policy, QueueConfig
 from omni.routing.work import Work, WorkState
 from omni.runtime.errors import InvalidArgument
-from omni.runtime.requests import check_length, require
+from omni.runtime.validation import check_length, require
 from omnichannel.common.v1 import common_pb2
 from omnichannel.routing.v1 import routing_pb2
 

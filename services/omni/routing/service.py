@@ -14,7 +14,7 @@ from omni.routing.engine import RoutingEngine
 from omni.routing.repository import INDEXES, RoutingRepository
 from omni.routing.router import Router
 from omni.routing.servicer import RoutingServicer
-from omni.routing.settings import from_runtime
+from omni.routing.settings import RoutingSettings
 from omni.runtime.auth import ADMINS, EVERYONE, MANAGERS, STAFF, Role
 from omni.runtime.server import Runtime, ServiceSpec
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
@@ -37,7 +37,7 @@ ACCESS = {
 
 
 async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
-    settings = from_runtime(runtime.settings)
+    settings = RoutingSettings.extending(runtime.settings)
     token = runtime.authority.mint(runtime.name, Role.SERVICE, ttl_seconds=30 * 24 * 3600)
     contexts = ContextSources(settings.tickets_addr, settings.knowledge_addr, lambda: token,
                               settings.context_timeout)
@@ -45,7 +45,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     router = Router(engine, RoutingRepository(runtime.db), runtime.bus, contexts,
                     desktop_grace=settings.desktop_grace, timer_resolution=settings.timer_resolution)
     await router.load()
-    routing_pb2_grpc.add_RoutingServiceServicer_to_server(RoutingServicer(router), server)
+    routing_pb2_grpc.add_RoutingServiceServicer_to_server(RoutingServicer(router, runtime.page_tokens), server)
     consumers = RoutingConsumers(router, settings.default_queue)
     runtime.consumer("sessions", consumers.on_session_event, event_types=SESSION_EVENTS)
     runtime.background(router.timer(), name="routing timer")

@@ -17,15 +17,9 @@ from omni.routing.router import Desktop, Router
 from omni.routing.work import FINISHED_STATES, Work, WorkState
 from omni.runtime.auth import MANAGERS, Role, current_principal
 from omni.runtime.errors import AlreadyExists, DomainError, InvalidArgument, NotFound, PermissionDenied
-from omni.runtime.requests import (
-    apply_mask,
-    check_version,
-    decode_page_token,
-    encode_page_token,
-    mask_paths,
-    page_size,
-    require,
-)
+from omni.runtime.paging import PageRequest, PageTokens, page_of, page_size
+from omni.runtime.requests import apply_mask
+from omni.runtime.validation import check_version, mask_paths, require
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 
 Context = grpc.aio.ServicerContext[object, object]
@@ -63,8 +57,9 @@ def _window(value: float) -> float:
 
 
 class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
-    def __init__(self, router: Router) -> None:
+    def __init__(self, router: Router, page_tokens: PageTokens) -> None:
         self.router = router
+        self._tokens = page_tokens
         self.engine = router.engine
 
     # ----- agents ----------------------------------------------------------------------
@@ -83,15 +78,15 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
 
     async def ListAgents(self, request: routing_pb2.ListAgentsRequest, context: Context) -> \
             routing_pb2.ListAgentsResponse:
-        size = page_size(request.page_size)
-        after = str((decode_page_token(request.page_token) or {}).get("after", ""))
+        filters = [request.group, request.status]
+        after = self._tokens.read(request.page_token, listing="agents", filters=filters)
         status = convert.agent_status(request.status) if request.status else None
-        agents = sorted((a for a in self.engine.agents.values() if a.id > after
-                         and (not request.group or request.group in a.groups)
-                         and (status is None or a.status is status) and _may_see_agent(a)), key=lambda a: a.id)
-        page = agents[:size]
-        token = encode_page_token({"after": page[-1].id}) if len(agents) > size else ""
-        return routing_pb2.ListAgentsResponse(agents=[convert.agent_to_proto(a) for a in page], next_page_token=token)
+        agents = [a for a in self.engine.agents.values() if (not request.group or request.group in a.groups)
+                  and (status is None or a.status is status) and _may_see_agent(a)]
+        page = page_of(agents, lambda a: (a.id,), PageRequest(page_size(request.page_size), after))
+        return routing_pb2.ListAgentsResponse(
+            agents=[convert.agent_to_proto(a) for a in page.items],
+            next_page_token=self._tokens.issue(page.next_after, listing="agents", filters=filters))
 
     async def UpdateAgent(self, request: routing_pb2.UpdateAgentRequest, context: Context) -> routing_pb2.Agent:
         paths = mask_paths(request.update_mask.paths, AGENT_FIELDS, resource="agent")
@@ -124,14 +119,13 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
 
     async def ListQueues(self, request: routing_pb2.ListQueuesRequest, context: Context) -> \
             routing_pb2.ListQueuesResponse:
-        size = page_size(request.page_size)
-        after = str((decode_page_token(request.page_token) or {}).get("after", ""))
+        after = self._tokens.read(request.page_token, listing="queues", filters=[])
         principal = current_principal()
-        queues = sorted((q for q in self.engine.queues.values() if q.id > after and principal.may_see_group(q.groups)),
-                        key=lambda q: q.id)
-        page = queues[:size]
-        token = encode_page_token({"after": page[-1].id}) if len(queues) > size else ""
-        return routing_pb2.ListQueuesResponse(queues=[convert.queue_to_proto(q) for q in page], next_page_token=token)
+        queues = [q for q in self.engine.queues.values() if principal.may_see_group(q.groups)]
+        page = page_of(queues, lambda q: (q.id,), PageRequest(page_size(request.page_size), after))
+        return routing_pb2.ListQueuesResponse(
+            queues=[convert.queue_to_proto(q) for q in page.items],
+            next_page_token=self._tokens.issue(page.next_after, listing="queues", filters=[]))
 
     async def UpdateQueue(self, request: routing_pb2.UpdateQueueRequest, context: Context) -> routing_pb2.Queue:
         paths = mask_paths(request.update_mask.paths, QUEUE_FIELDS, resource="queue")
@@ -172,7 +166,9 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
     async def ListWorkItems(self, request: routing_pb2.ListWorkItemsRequest, context: Context) -> \
             routing_pb2.ListWorkItemsResponse:
         size = page_size(request.page_size)
-        after = int((decode_page_token(request.page_token) or {}).get("after", 0))
+        filters = [request.queue_id, request.state]
+        position = self._tokens.read(request.page_token, listing="work", filters=filters)
+        after = int(position[0]) if position else 0
         state = convert.work_state(request.state) if request.state else None
         principal = current_principal()
         if request.queue_id:
@@ -189,9 +185,10 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
                             and principal.may_see_group(self.engine.queues[w.queue_id].groups)),
                            key=lambda w: w.seq)[:size + 1]
         page = found[:size]
-        token = encode_page_token({"after": page[-1].seq}) if len(found) > size else ""
-        return routing_pb2.ListWorkItemsResponse(work_items=[convert.work_to_proto(w) for w in page],
-                                                 next_page_token=token)
+        next_after = (page[-1].seq,) if len(found) > size else None
+        return routing_pb2.ListWorkItemsResponse(
+            work_items=[convert.work_to_proto(w) for w in page],
+            next_page_token=self._tokens.issue(next_after, listing="work", filters=filters))
 
     async def WatchPosition(self, request: routing_pb2.WatchPositionRequest, context: Context) -> \
             AsyncIterator[routing_pb2.QueuePosition]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 
 from omni.routing.engine import BOT_CLAIM_SECONDS
 from omni.runtime.config import ConfigError, ServiceSettings, env_name
@@ -29,11 +28,3 @@ class RoutingSettings(ServiceSettings):
     def __post_init__(self) -> None:
         if self.bot_claim_seconds <= 0:
             raise ConfigError(f"{env_name('bot_claim_seconds')}={self.bot_claim_seconds:g} must be above 0")
-
-
-def from_runtime(base: ServiceSettings) -> RoutingSettings:
-    if isinstance(base, RoutingSettings):
-        return base
-    own = RoutingSettings.from_env({"OMNI_JWT_SECRET": base.jwt_secret, **os.environ})
-    shared = {f.name: getattr(base, f.name) for f in dataclasses.fields(ServiceSettings)}
-    return dataclasses.replace(own, **shared)

@@ -101,6 +101,19 @@ class ServiceSettings:
             raise ConfigError(f"required environment variable not set: {name}")
         return spec.default
 
+    @classmethod
+    def extending(cls, base: ServiceSettings) -> Self:
+        """A service's own settings around the shared ones its host was started with.
+
+        The host reads only `ServiceSettings` (tests build hosts from them); a service's own
+        fields come from the environment, the shared ones stay as the host has them.
+        """
+        if isinstance(base, cls):
+            return base
+        own = cls.from_env({env_name("jwt_secret"): base.jwt_secret, **os.environ})
+        shared = {f.name: getattr(base, f.name) for f in dataclasses.fields(ServiceSettings)}
+        return dataclasses.replace(own, **shared)
+
     def database_for(self, service: str) -> str:
         return self.mongo_database or f"omnichannel_{service}"
 

@@ -1,54 +1,49 @@
-"""Domain errors. Domain code raises these; one interceptor maps them to gRPC status codes.
+"""Domain errors: plain exceptions that domain and use-case code raise.
 
-Messages are written for the person who reads them: say what is wrong and what to do.
+They know nothing of gRPC; `runtime/status.py` maps each to a status code in one table. Messages
+are written for the person who reads them: say what is wrong and what to do.
 """
 
 from __future__ import annotations
 
-import grpc
-
 
 class DomainError(Exception):
-    code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
-
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
 
 class InvalidArgument(DomainError):
-    code = grpc.StatusCode.INVALID_ARGUMENT
+    """The request itself is wrong; sending it again will not help."""
 
 
 class NotFound(DomainError):
-    code = grpc.StatusCode.NOT_FOUND
+    pass
 
 
 class AlreadyExists(DomainError):
-    code = grpc.StatusCode.ALREADY_EXISTS
+    pass
 
 
 class FailedPrecondition(DomainError):
-    code = grpc.StatusCode.FAILED_PRECONDITION
+    """The resource is not in a state that allows this (e.g. a closed ticket)."""
 
 
 class Conflict(DomainError):
     """A concurrent writer changed the resource first (stale version): re-read and retry."""
 
-    code = grpc.StatusCode.ABORTED
-
 
 class PermissionDenied(DomainError):
-    code = grpc.StatusCode.PERMISSION_DENIED
+    pass
 
 
 class Unauthenticated(DomainError):
-    code = grpc.StatusCode.UNAUTHENTICATED
+    pass
 
 
 class ResourceExhausted(DomainError):
-    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    """A limit was reached (rate, size, capacity)."""
 
 
 class Unavailable(DomainError):
-    code = grpc.StatusCode.UNAVAILABLE
+    """A dependency is down for now; retrying later may succeed."""

@@ -17,6 +17,7 @@ from grpc.aio import AbortError
 
 from omni.runtime.auth import Principal, Role, TokenAuthority, acting_as
 from omni.runtime.errors import DomainError, PermissionDenied, Unauthenticated
+from omni.runtime.status import status_code
 
 OPEN_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
@@ -95,7 +96,7 @@ class ErrorMappingInterceptor(_AroundInterceptor):
             try:
                 await call()
             except DomainError as exc:
-                await context.abort(exc.code, exc.message)
+                await context.abort(status_code(exc), exc.message)
             except (AbortError, grpc.RpcError):
                 raise
             except Exception:
@@ -173,7 +174,7 @@ class AuthInterceptor(_AroundInterceptor):
             try:
                 principal = self.authenticate(method, metadata)
             except DomainError as exc:
-                await context.abort(exc.code, exc.message)
+                await context.abort(status_code(exc), exc.message)
             with acting_as(principal):
                 await call()
 

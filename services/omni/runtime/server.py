@@ -30,6 +30,7 @@ from omni.runtime.auth import Role, TokenAuthority
 from omni.runtime.config import ServiceSettings
 from omni.runtime.events import Consumer, EventBus, Handler
 from omni.runtime.interceptors import AuthInterceptor, ErrorMappingInterceptor, LoggingInterceptor
+from omni.runtime.paging import PageTokens
 from omni.runtime.structured_logging import configure_logging
 from omni.runtime.telemetry import configure_metrics, configure_tracing
 
@@ -46,6 +47,8 @@ class Runtime:
     mongo: AsyncMongoClient[storage.Document]
     db: AsyncDatabase[storage.Document]
     bus: EventBus
+    # Signs the page tokens of every List RPC; derived from the token secret so replicas agree.
+    page_tokens: PageTokens
     consumers: list[Consumer] = dataclasses.field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = dataclasses.field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = dataclasses.field(default_factory=list)
@@ -115,7 +118,8 @@ class ServiceHost:
         db = mongo[settings.database_for(self.spec.name)]
         await storage.ensure_indexes(db, {**storage.PROCESSED_EVENT_INDEXES, **self.spec.indexes})
         bus = await EventBus.connect(settings.nats_url, self.spec.name)
-        self.runtime = runtime = Runtime(self.spec.name, settings, authority, mongo, db, bus)
+        self.runtime = runtime = Runtime(self.spec.name, settings, authority, mongo, db, bus,
+                                         PageTokens.derived_from(settings.jwt_secret))
 
         server = grpc.aio.server(
             interceptors=[

@@ -14,7 +14,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from omni.runtime.errors import Conflict, NotFound
+from omni.runtime.errors import Conflict, InvalidArgument, NotFound
+from omni.runtime.paging import Page, PageRequest, Position
 
 
 def plain(value: Any) -> Any:
@@ -65,6 +66,59 @@ async def update_then_read(
     if not result.matched_count and result.upserted_id is None:
         return None
     return await collection.find_one(key, session=session)
+
+
+async def insert_once(
+    collection: AsyncCollection[Document],
+    doc: Document,
+    origin_key: str,
+    *,
+    session: AsyncClientSession | None = None,
+) -> tuple[Document, bool]:
+    """Insert `doc` under a unique `origin_key` (what the request or event that made it was);
+    a retry of the same origin returns the document the first try stored. Returns (doc, created).
+    The collection needs a unique index on `origin_key`."""
+    stored = {**doc, "origin_key": origin_key}
+    try:
+        await collection.insert_one(stored, session=session)
+    except DuplicateKeyError:
+        existing = await collection.find_one({"origin_key": origin_key}, session=session)
+        if existing is None:
+            raise
+        return existing, False
+    return stored, True
+
+
+# A sort order for keyset paging: (field, ASCENDING | DESCENDING), ending with a unique field.
+SortKey = Sequence[tuple[str, int]]
+
+
+def _after(sort: SortKey, position: Position) -> Document:
+    """Documents strictly after `position` in `sort` order (the keyset condition)."""
+    alternatives: list[Document] = []
+    for depth, (field, direction) in enumerate(sort):
+        beyond = "$gt" if direction == ASCENDING else "$lt"
+        equal = {f: position[i] for i, (f, _) in enumerate(sort[:depth])}
+        alternatives.append({**equal, field: {beyond: position[depth]}})
+    return {"$or": alternatives}
+
+
+async def find_page(
+    collection: AsyncCollection[Document],
+    query: Mapping[str, Any],
+    sort: SortKey,
+    page: PageRequest,
+) -> Page[Document]:
+    """One page of `query` in `sort` order. The position is ANDed with the query, never merged
+    into it, so no position can lift a condition of the caller's (an access filter included)."""
+    if page.after is not None and len(page.after) != len(sort):
+        raise InvalidArgument("page_token does not fit this list; start again without it")
+    condition: Document = dict(query) if page.after is None else {"$and": [dict(query), _after(sort, page.after)]}
+    docs = await collection.find(condition).sort(list(sort)).limit(page.size + 1).to_list()
+    if len(docs) <= page.size:
+        return Page(docs)
+    last = docs[page.size - 1]
+    return Page(docs[: page.size], tuple(last.get(field) for field, _ in sort))
 
 
 async def update_versioned(

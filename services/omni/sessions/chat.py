@@ -16,7 +16,7 @@ import logging
 
 from omni.runtime.auth import Role, TokenAuthority
 from omni.runtime.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
-from omni.runtime.requests import check_length, require
+from omni.runtime.validation import check_length, require
 from omni.sessions.chat_identity import IdentityVerifier
 from omni.sessions.conversations import Conversations, require_open
 from omni.sessions.identities import match_keys

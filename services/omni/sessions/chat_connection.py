@@ -14,10 +14,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from omni.runtime.errors import DomainError, InvalidArgument, ResourceExhausted
+from omni.runtime.live_feed import LiveFeed
 from omni.sessions import convert
 from omni.sessions.chat import ChatDesk, ChatOpened, check_session_claim
 from omni.sessions.flood import TokenBucket
-from omni.sessions.live import LiveFeed
 from omni.sessions.model import TERMINAL
 from omnichannel.common.v1 import common_pb2
 from omnichannel.sessions.v1 import sessions_pb2 as pb
@@ -30,8 +30,8 @@ MAX_OPEN_ATTEMPTS = 10
 
 
 class ChatConnection:
-    def __init__(self, desk: ChatDesk, feed: LiveFeed, flood: TokenBucket, *, claimed_session: str = "",
-                 trusted: bool = False) -> None:
+    def __init__(self, desk: ChatDesk, feed: LiveFeed[pb.SessionUpdate], flood: TokenBucket, *,
+                 claimed_session: str = "", trusted: bool = False) -> None:
         self._desk = desk
         self._feed = feed
         self._flood = flood

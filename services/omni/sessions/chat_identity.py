@@ -13,9 +13,9 @@ import dataclasses
 import time
 
 import jwt
-import phonenumbers
 
 from omni.runtime.errors import Unauthenticated
+from omni.runtime.phones import to_e164
 from omni.sessions.model import Identity
 
 ALGORITHM = "HS256"
@@ -67,11 +67,7 @@ class IdentityVerifier:
 
     def _normalised_phone(self, value: str) -> str:
         """E.164 like the rest of the platform; a number phonenumbers cannot read stays as signed."""
-        try:
-            number = phonenumbers.parse(value, self._region or None)
-        except phonenumbers.NumberParseException:
-            return value
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return to_e164(value, self._region) or value
 
 
 def _claim(claims: dict[str, object], name: str) -> str:

@@ -13,11 +13,11 @@ import datetime as dt
 from collections.abc import Callable
 
 from omni.runtime.errors import FailedPrecondition, InvalidArgument
+from omni.runtime.live_feed import LiveFeed
 from omni.runtime.storage import utcnow
 from omni.sessions import convert
 from omni.sessions.classifier import Classifier
 from omni.sessions.ivr import ContactFlow
-from omni.sessions.live import LiveFeed
 from omni.sessions.model import Channel, Direction, Identity, Message, Note, Session, State, new_id
 from omni.sessions.publishing import SessionEvents
 from omni.sessions.repository import SessionRepository
@@ -36,7 +36,7 @@ class Conversations:
         self,
         repo: SessionRepository,
         events: SessionEvents,
-        feed: LiveFeed,
+        feed: LiveFeed[SessionUpdate],
         classifier: Classifier,
         flow: ContactFlow,
         *,
@@ -101,7 +101,7 @@ class Conversations:
     async def announce(self, session: Session, message: Message, *, interaction: bool = True) -> None:
         if interaction:
             await self.events.interaction_received(session, message)
-        await self.feed.publish(session.id, SessionUpdate(
+        await self._show(session.id, SessionUpdate(
             session=convert.session_to_proto(session), message=convert.message_to_proto(message), kind="message"))
 
     async def move(
@@ -139,7 +139,7 @@ class Conversations:
 
     async def publish_state(self, session: Session, previous: State, reason: str) -> None:
         await self.events.state_changed(session, previous, reason)
-        await self.feed.publish(session.id, SessionUpdate(session=convert.session_to_proto(session), kind="state"))
+        await self._show(session.id, SessionUpdate(session=convert.session_to_proto(session), kind="state"))
 
     async def add_note(self, session_id: str, note: Note) -> Note:
         """Record an internal note (once per request_id) and show it to whoever watches.
@@ -147,14 +147,17 @@ class Conversations:
         No interaction event: a note is not something said to the customer, and nothing sent to
         the customer (chat frames, the customer's WatchSession) carries "note" updates."""
         session, stored = await self.repo.mutate(session_id, lambda current: current.add_note(note))
-        await self.feed.publish(session.id, SessionUpdate(
+        await self._show(session.id, SessionUpdate(
             session=convert.session_to_proto(session), note=convert.note_to_proto(stored), kind="note"))
         return stored
 
     async def signal(self, session: Session, kind: str, direction: Direction, message_id: str = "") -> None:
         """Typing / read markers: live only, never stored as messages."""
         marker = Message(id=message_id, direction=direction, sender="", text="", time=self.clock())
-        await self.feed.publish(session.id, SessionUpdate(message=convert.message_to_proto(marker), kind=kind))
+        await self._show(session.id, SessionUpdate(message=convert.message_to_proto(marker), kind=kind))
+
+    async def _show(self, session_id: str, update: SessionUpdate) -> None:
+        await self.feed.publish(session_id, update.SerializeToString())
 
 
 def require_open(session: Session) -> None:

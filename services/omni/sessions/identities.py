@@ -7,8 +7,7 @@ call whose ANI is `13800138000`.
 
 from __future__ import annotations
 
-import phonenumbers
-
+from omni.runtime.phones import to_e164
 from omni.sessions.model import Identity
 
 
@@ -17,12 +16,11 @@ def match_key(identity: Identity, default_region: str) -> str:
     if not value:
         return ""
     if identity.kind == "phone":
-        try:
-            number = phonenumbers.parse(value, default_region or None)
-        except phonenumbers.NumberParseException:
+        number = to_e164(value, default_region)
+        if number is None:
             digits = "".join(c for c in value if c.isdigit())
             return f"phone:{digits}" if digits else ""
-        return "phone:" + phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return "phone:" + number
     if identity.kind == "email":
         return "email:" + value.casefold()
     return f"{identity.kind}:{value}"

@@ -10,6 +10,8 @@ from omni.sessions.model import Message, Session, State
 from omnichannel.sessions.v1 import events_pb2
 
 DOMAIN = "sessions"
+# Conversation updates for watchers, outside every JetStream stream's subjects on purpose.
+LIVE_SUBJECT_ROOT = "omnichannel_live.sessions"
 
 
 class SessionEvents:

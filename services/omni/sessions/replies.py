@@ -10,7 +10,7 @@ import dataclasses
 
 from omni.runtime.auth import Principal
 from omni.runtime.errors import FailedPrecondition
-from omni.runtime.requests import check_length, require
+from omni.runtime.validation import check_length, require
 from omni.sessions.access import check_agent
 from omni.sessions.conversations import Conversations, require_open
 from omni.sessions.model import Channel, Direction, EmailFacts, Message, Session, new_id

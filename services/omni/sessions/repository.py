@@ -13,8 +13,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from omni.runtime.errors import Conflict, NotFound
-from omni.runtime.requests import decode_page_token, encode_page_token
-from omni.runtime.storage import Document, IndexDeclarations, plain, update_versioned
+from omni.runtime.paging import Page, PageRequest
+from omni.runtime.storage import Document, IndexDeclarations, find_page, plain, update_versioned
 from omni.sessions.identities import match_keys
 from omni.sessions.model import (
     Attachment,
@@ -168,22 +168,9 @@ class SessionRepository:
         )
         return session_from_doc(doc) if doc else None
 
-    async def list(
-        self, *, filters: Document, page_size: int, page_token: str
-    ) -> tuple[list[Session], str]:
-        query = dict(filters)
-        position = decode_page_token(page_token)
-        if position is not None:
-            after = dt.datetime.fromisoformat(str(position.get("t")))
-            query["$or"] = [{"create_time": {"$lt": after}},
-                            {"create_time": after, "_id": {"$lt": str(position.get("id"))}}]
-        cursor = self._sessions.find(query, sort=[("create_time", DESCENDING), ("_id", DESCENDING)],
-                                     limit=page_size + 1)
-        sessions = [session_from_doc(d) async for d in cursor]
-        if len(sessions) <= page_size:
-            return sessions, ""
-        last = sessions[page_size - 1]
-        return sessions[:page_size], encode_page_token({"t": last.create_time.isoformat(), "id": last.id})
+    async def list(self, filters: Document, page: PageRequest) -> Page[Session]:
+        found = await find_page(self._sessions, filters, [("create_time", DESCENDING), ("_id", DESCENDING)], page)
+        return Page([session_from_doc(d) for d in found.items], found.next_after)
 
     async def claim_call(self, call_id: str, session_id: str) -> str | None:
         """Bind a PBX call id to a session; returns the session that already had it, if any."""

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import grpc
 
 from omni.runtime.auth import ADMINS, EVERYONE, STAFF, Role
+from omni.runtime.live_feed import LiveFeed
 from omni.runtime.server import Runtime, ServiceSpec
 from omni.sessions import repository
 from omni.sessions.chat import ChatDesk
@@ -18,12 +19,11 @@ from omni.sessions.consumers import TICKET_EVENTS, WORK_EVENTS, SessionConsumers
 from omni.sessions.conversations import Conversations
 from omni.sessions.flood import TokenBucket
 from omni.sessions.ivr import load_flow
-from omni.sessions.live import LiveFeed
 from omni.sessions.mailbox import Mailbox
-from omni.sessions.publishing import SessionEvents
+from omni.sessions.publishing import LIVE_SUBJECT_ROOT, SessionEvents
 from omni.sessions.replies import Replies
 from omni.sessions.servicer import ChatServicer, SessionServicer, TelephonyServicer
-from omni.sessions.settings import from_runtime
+from omni.sessions.settings import SessionSettings
 from omni.sessions.smtp_inbound import InboundMailHandler, start_smtp
 from omni.sessions.smtp_outbound import RelayMailer
 from omni.sessions.telephony import Calls
@@ -32,9 +32,9 @@ from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 
 
 async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
-    settings = from_runtime(runtime.settings)
+    settings = SessionSettings.extending(runtime.settings)
     flow = load_flow(settings.contact_flow_file)
-    feed = LiveFeed(runtime.bus.nc)
+    feed = LiveFeed(runtime.bus.nc, LIVE_SUBJECT_ROOT, sessions_pb2.SessionUpdate.FromString)
     conversations = Conversations(
         repository.SessionRepository(runtime.db, settings.default_region),
         SessionEvents(runtime.bus),
@@ -49,7 +49,8 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
                     trust_claimed_identities=settings.chat_trust_claimed_identities)
     replies = Replies(conversations, RelayMailer(settings.smtp_relay, settings.smtp_relay_timeout),
                       mail_from=settings.mail_from, accepted_domains=settings.smtp_accepted_domains)
-    sessions_pb2_grpc.add_SessionServiceServicer_to_server(SessionServicer(conversations, replies), server)
+    sessions_pb2_grpc.add_SessionServiceServicer_to_server(
+        SessionServicer(conversations, replies, runtime.page_tokens), server)
 
     def chat_connection(claimed_session: str = "", trusted: bool = False) -> ChatConnection:
         flood = TokenBucket(settings.chat_messages_per_second, settings.chat_burst)

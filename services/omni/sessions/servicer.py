@@ -8,7 +8,8 @@ from typing import Any
 from omni.runtime.auth import MANAGERS, Role, current_principal
 from omni.runtime.errors import InvalidArgument, NotFound, PermissionDenied
 from omni.runtime.interceptors import Context
-from omni.runtime.requests import check_length, page_size, require
+from omni.runtime.paging import PageRequest, PageTokens, page_size
+from omni.runtime.validation import check_length, require
 from omni.sessions import convert
 from omni.sessions.access import check_agent, check_assignee, check_still_viewable, check_view
 from omni.sessions.chat_connection import ChatConnection
@@ -21,10 +22,11 @@ from omnichannel.sessions.v1 import sessions_pb2_grpc
 
 
 class SessionServicer(sessions_pb2_grpc.SessionServiceServicer):
-    def __init__(self, conversations: Conversations, replies: Replies) -> None:
+    def __init__(self, conversations: Conversations, replies: Replies, page_tokens: PageTokens) -> None:
         self._c = conversations
         self._repo = conversations.repo
         self._replies = replies
+        self._tokens = page_tokens
 
     async def GetSession(self, request: pb.GetSessionRequest, context: Context) -> pb.Session:
         principal = current_principal()
@@ -49,9 +51,12 @@ class SessionServicer(sessions_pb2_grpc.SessionServiceServicer):
             filters["$or"] = [{"agent_id": principal.subject}, {"queue": {"$in": list(principal.groups)}}]
             if "queue" in filters and filters["queue"] not in principal.groups:
                 filters["agent_id"] = principal.subject
-        sessions, token = await self._repo.list(filters=filters, page_size=page_size(request.page_size),
-                                                page_token=request.page_token)
-        return pb.ListSessionsResponse(sessions=[convert.session_to_proto(s) for s in sessions], next_page_token=token)
+        asked = [request.channel, request.state, request.customer_id, request.queue]
+        after = self._tokens.read(request.page_token, listing="sessions", filters=asked)
+        page = await self._repo.list(filters, PageRequest(page_size(request.page_size), after))
+        return pb.ListSessionsResponse(
+            sessions=[convert.session_to_proto(s) for s in page.items],
+            next_page_token=self._tokens.issue(page.next_after, listing="sessions", filters=asked))
 
     async def WatchSession(self, request: pb.WatchSessionRequest, context: Context) -> AsyncIterator[pb.SessionUpdate]:
         session_id = require(request.session_id, "session_id")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 
 from omni.runtime.config import ServiceSettings
 
@@ -46,13 +45,3 @@ class SessionSettings(ServiceSettings):
     # Treat identities typed into the chat start frame as verified (the unsafe pre-verification
     # behaviour), only for deployments where the chat is reachable by signed-in users alone.
     chat_trust_claimed_identities: bool = False
-
-
-def from_runtime(base: ServiceSettings) -> SessionSettings:
-    """The settings the host was started with, completed from the environment if needed."""
-    if isinstance(base, SessionSettings):
-        return base
-    own = SessionSettings.from_env({"OMNI_JWT_SECRET": base.jwt_secret, **os.environ})
-    shared = {f.name: getattr(base, f.name) for f in dataclasses.fields(ServiceSettings)}
-    return dataclasses.replace(own, **shared)
-

@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 
 from omni.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
-from omni.runtime.requests import check_length, require
+from omni.runtime.validation import check_length, require
 from omni.sessions.conversations import Conversations, require_open
 from omni.sessions.ivr import HUMAN_INTENT, IvrStep
 from omni.sessions.model import Channel, Identity, Message, Session, State

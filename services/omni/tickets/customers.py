@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from omni.runtime.auth import Principal
 from omni.runtime.errors import AlreadyExists, InvalidArgument, NotFound
-from omni.runtime.requests import check_length, require
 from omni.runtime.storage import utcnow
+from omni.runtime.validation import check_length, require
 from omni.tickets.identities import Identity, Kind, normalise
 from omni.tickets.model import Customer, Ticket
 from omni.tickets.publishing import TicketEvents

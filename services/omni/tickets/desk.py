@@ -10,8 +10,9 @@ from collections.abc import Sequence
 
 from omni.runtime.auth import Principal
 from omni.runtime.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from omni.runtime.requests import check_length, require
+from omni.runtime.paging import Page, PageRequest
 from omni.runtime.storage import Document, utcnow
+from omni.runtime.validation import check_length, require
 from omni.tickets.lifecycle import ACTIVE, DONE, Status, check_transition
 from omni.tickets.model import Link, LinkKind, Note, Sla, Ticket
 from omni.tickets.publishing import TicketEvents, ticket_event
@@ -45,8 +46,7 @@ class Desk:
         ticket = await self._visible(principal, ticket_id)
         return ticket, await self.repo.timeline(ticket.id)
 
-    async def list(self, principal: Principal, where: TicketFilter, order_by: str, size: int,
-                   token: str) -> tuple[list[Ticket], str]:
+    async def list(self, principal: Principal, where: TicketFilter, order_by: str, page: PageRequest) -> Page[Ticket]:
         order = " ".join(order_by.lower().split()) or "update_time desc"
         if order not in ORDERS:
             raise InvalidArgument(f"order_by {order_by!r} is not supported; use one of: {', '.join(ORDERS)}")
@@ -60,7 +60,7 @@ class Desk:
                 query[field] = value
         if not principal.is_staff_manager:
             query.update(in_groups(principal.groups))
-        return await self.repo.list_tickets(query, order, size, token)
+        return await self.repo.list_tickets(query, order, page)
 
     async def _visible(self, principal: Principal, ticket_id: str) -> Ticket:
         ticket = await self.repo.get_ticket(require(ticket_id, "ticket id"))

@@ -10,9 +10,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-import phonenumbers
-
 from omni.runtime.errors import InvalidArgument
+from omni.runtime.phones import to_e164
 
 MAX_IDENTITY_CHARS = 320
 
@@ -55,13 +54,10 @@ def normalise(kind: Kind, raw: str, default_region: str) -> Identity:
 def _e164(value: str, default_region: str) -> str:
     hint = (f"give it in international form (e.g. +86 138 0013 8000) or as a {default_region} number"
             if default_region else "give it in international form (e.g. +86 138 0013 8000)")
-    try:
-        number = phonenumbers.parse(value, default_region or None)
-    except phonenumbers.NumberParseException:
-        raise InvalidArgument(f"phone number {value!r} cannot be read; {hint}") from None
-    if not phonenumbers.is_valid_number(number):
+    number = to_e164(value, default_region)
+    if number is None:
         raise InvalidArgument(f"phone number {value!r} is not a valid number; {hint}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return number
 
 
 def readable(identities: list[tuple[Kind, str]], default_region: str) -> tuple[list[Identity], list[str]]:

@@ -20,8 +20,16 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from omni.runtime.errors import NotFound
-from omni.runtime.requests import decode_page_token, encode_page_token
-from omni.runtime.storage import Document, IndexDeclarations, plain, update_then_read, update_versioned, utcnow
+from omni.runtime.paging import Page, PageRequest
+from omni.runtime.storage import (
+    Document,
+    IndexDeclarations,
+    find_page,
+    plain,
+    update_then_read,
+    update_versioned,
+    utcnow,
+)
 from omni.tickets.identities import Identity, Kind
 from omni.tickets.lifecycle import ACTIVE, Priority, Status
 from omni.tickets.model import Customer, IdentityConflict, Link, LinkKind, Note, Sla, Ticket
@@ -269,19 +277,14 @@ class TicketRepository:
                                         {"$set": {**plain(dict(changes)), "updated_at": utcnow()},
                                          "$inc": {"version": 1}}, session=session)
 
-    async def list_customers(self, *, tag: str, tier: str, size: int, token: str) -> tuple[list[Customer], str]:
+    async def list_customers(self, *, tag: str, tier: str, page: PageRequest) -> Page[Customer]:
         query: Document = {"merged_into": ""}
         if tag:
             query["tags"] = tag
         if tier:
             query["tier"] = tier
-        after = decode_page_token(token)
-        if after is not None:
-            query["_id"] = {"$gt": str(after.get("id", ""))}
-        docs = await self.customers.find(query).sort("_id", ASCENDING).limit(size + 1).to_list()
-        customers = [customer_from_doc(d) for d in docs[:size]]
-        more = len(docs) > size
-        return customers, encode_page_token({"id": customers[-1].id}) if more else ""
+        found = await find_page(self.customers, query, [("_id", ASCENDING)], page)
+        return Page([customer_from_doc(d) for d in found.items], found.next_after)
 
     async def move_customer(self, source: Customer, target: Customer, session: Session = None) -> None:
         """Re-point everything of `source` at `target` and leave a redirect behind."""
@@ -353,23 +356,10 @@ class TicketRepository:
     async def count_tickets(self, customer_id: str) -> int:
         return await self.tickets.count_documents({"customer_id": customer_id})
 
-    async def list_tickets(self, query: Document, order_by: str, size: int, token: str) -> tuple[list[Ticket], str]:
+    async def list_tickets(self, query: Document, order_by: str, page: PageRequest) -> Page[Ticket]:
         field, direction = ORDERS[order_by]
-        after = decode_page_token(token)
-        if after is not None:
-            value, last_id = after.get("v"), str(after.get("id", ""))
-            if field.endswith("_at") and isinstance(value, str):
-                value = dt.datetime.fromisoformat(value)
-            beyond = "$lt" if direction == DESCENDING else "$gt"
-            query = {"$and": [query, {"$or": [{field: {beyond: value}}, {field: value, "_id": {beyond: last_id}}]}]}
-        docs = await self.tickets.find(query).sort([(field, direction), ("_id", direction)]).limit(size + 1).to_list()
-        tickets = [ticket_from_doc(d) for d in docs[:size]]
-        if len(docs) <= size:
-            return tickets, ""
-        last = docs[size - 1]
-        value = last.get(field)
-        return tickets, encode_page_token({"v": value.isoformat() if isinstance(value, dt.datetime) else value,
-                                           "id": last["_id"]})
+        found = await find_page(self.tickets, query, [(field, direction), ("_id", direction)], page)
+        return Page([ticket_from_doc(d) for d in found.items], found.next_after)
 
     async def overdue(self, field: str, now: dt.datetime, limit: int = 100) -> list[Ticket]:
         docs = await self.tickets.find({field: {"$lte": now}}).limit(limit).to_list()

@@ -16,14 +16,14 @@ from omni.tickets.desk import Desk
 from omni.tickets.ingestion import Ingestion, Rules
 from omni.tickets.publishing import TicketEvents
 from omni.tickets.servicer import TicketServicer
-from omni.tickets.settings import from_runtime
+from omni.tickets.settings import TicketSettings
 from omni.tickets.sla import policy_from
 from omni.tickets.threading import Windows
 from omnichannel.tickets.v1 import tickets_pb2, tickets_pb2_grpc
 
 
 async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
-    settings = from_runtime(runtime.settings)
+    settings = TicketSettings.extending(runtime.settings)
     policy = policy_from(settings.sla_first_response_minutes, settings.sla_resolution_minutes)
     repo = repository.TicketRepository(runtime.db)
     events = TicketEvents(runtime.bus)
@@ -33,7 +33,8 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
                           follow_up=dt.timedelta(hours=settings.follow_up_window_hours)),
                   policy, settings.default_region)
     ingestion = Ingestion(repo, events, runtime.processed_events("tickets-threading"), rules)
-    tickets_pb2_grpc.add_TicketServiceServicer_to_server(TicketServicer(desk, people, runtime.bus.nc), server)
+    tickets_pb2_grpc.add_TicketServiceServicer_to_server(
+        TicketServicer(desk, people, runtime.bus.nc, runtime.page_tokens), server)
 
     consumers = TicketConsumers(ingestion, desk)
     runtime.consumer("sessions", consumers.on_interaction, event_types=INTERACTION_EVENTS)

@@ -11,7 +11,8 @@ from nats.aio.client import Client as NatsClient
 from omni.runtime.auth import current_principal
 from omni.runtime.errors import InvalidArgument
 from omni.runtime.events import SUBJECT_ROOT, unpack
-from omni.runtime.requests import mask_paths, page_size, require
+from omni.runtime.paging import PageRequest, PageTokens, page_size
+from omni.runtime.validation import mask_paths, require
 from omni.tickets import convert, customers, desk
 from omni.tickets.identities import Identity
 from omni.tickets.lifecycle import Priority, Status
@@ -27,10 +28,12 @@ WATCH_BUFFER = 1000
 
 
 class TicketServicer(tickets_pb2_grpc.TicketServiceServicer):
-    def __init__(self, desk_: desk.Desk, customers_: customers.Customers, nc: NatsClient) -> None:
+    def __init__(self, desk_: desk.Desk, customers_: customers.Customers, nc: NatsClient,
+                 page_tokens: PageTokens) -> None:
         self._desk = desk_
         self._customers = customers_
         self._nc = nc
+        self._tokens = page_tokens
 
     # --- tickets ---------------------------------------------------------------------------
 
@@ -42,9 +45,14 @@ class TicketServicer(tickets_pb2_grpc.TicketServiceServicer):
         where = desk.TicketFilter(customer_id=request.customer_id,
                                   statuses=tuple(_status(s) for s in request.statuses), queue=request.queue,
                                   assignee_id=request.assignee_id, tag=request.tag)
-        tickets, token = await self._desk.list(current_principal(), where, request.order_by,
-                                               page_size(request.page_size), request.page_token)
-        return pb.ListTicketsResponse(tickets=[convert.ticket_to_proto(t) for t in tickets], next_page_token=token)
+        asked = [request.customer_id, list(request.statuses), request.queue, request.assignee_id, request.tag,
+                 request.order_by]
+        after = self._tokens.read(request.page_token, listing="tickets", filters=asked)
+        page = await self._desk.list(current_principal(), where, request.order_by,
+                                     PageRequest(page_size(request.page_size), after))
+        return pb.ListTicketsResponse(
+            tickets=[convert.ticket_to_proto(t) for t in page.items],
+            next_page_token=self._tokens.issue(page.next_after, listing="tickets", filters=asked))
 
     async def CreateTicket(self, request: pb.CreateTicketRequest, context: Context) -> pb.Ticket:
         ticket = await self._desk.create(current_principal(), _ticket(request.ticket), request.request_id)
@@ -108,11 +116,13 @@ class TicketServicer(tickets_pb2_grpc.TicketServiceServicer):
         return convert.customer_to_proto(await self._customers.repo.get_customer(require(request.id, "id")))
 
     async def ListCustomers(self, request: pb.ListCustomersRequest, context: Context) -> pb.ListCustomersResponse:
-        found, token = await self._customers.repo.list_customers(tag=request.tag, tier=request.tier,
-                                                                 size=page_size(request.page_size),
-                                                                 token=request.page_token)
-        return pb.ListCustomersResponse(customers=[convert.customer_to_proto(c) for c in found],
-                                        next_page_token=token)
+        asked = [request.tag, request.tier]
+        after = self._tokens.read(request.page_token, listing="customers", filters=asked)
+        page = await self._customers.repo.list_customers(tag=request.tag, tier=request.tier,
+                                                         page=PageRequest(page_size(request.page_size), after))
+        return pb.ListCustomersResponse(
+            customers=[convert.customer_to_proto(c) for c in page.items],
+            next_page_token=self._tokens.issue(page.next_after, listing="customers", filters=asked))
 
     async def CreateCustomer(self, request: pb.CreateCustomerRequest, context: Context) -> pb.Customer:
         draft = _customer(request.customer)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 
 from omni.runtime.config import ServiceSettings
 
@@ -27,12 +26,3 @@ class TicketSettings(ServiceSettings):
     max_tags: int = 50
     max_tag_chars: int = 64
     max_name_chars: int = 200
-
-
-def from_runtime(base: ServiceSettings) -> TicketSettings:
-    """The settings the host was started with, completed from the environment if needed."""
-    if isinstance(base, TicketSettings):
-        return base
-    own = TicketSettings.from_env({"OMNI_JWT_SECRET": base.jwt_secret, **os.environ})
-    shared = {f.name: getattr(base, f.name) for f in dataclasses.fields(ServiceSettings)}
-    return dataclasses.replace(own, **shared)
