@@ -20,9 +20,9 @@ from omni.knowledge.repository import KnowledgeRepository
 from omni.knowledge.search import Filter, Hit
 from omni.knowledge.settings import KnowledgeSettings
 from omni.runtime.auth import MANAGERS, Principal, Role
+from omni.runtime.clock import utcnow
 from omni.runtime.errors import InvalidArgument, NotFound, PermissionDenied
 from omni.runtime.paging import Page, PageRequest, Position
-from omni.runtime.storage import utcnow
 from omni.runtime.validation import check_length
 
 log = logging.getLogger("omni.knowledge")

@@ -12,9 +12,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from omni.knowledge.model import Article, Audience, Category, Content, FeedbackKind, Stats, Status, Version
+from omni.runtime.clock import utcnow
 from omni.runtime.errors import AlreadyExists, Conflict, NotFound
 from omni.runtime.paging import Page, PageRequest
-from omni.runtime.storage import Document, find_page, update_then_read, utcnow
+from omni.runtime.storage import Document, find_page, update_then_read
 
 CATEGORIES = "categories"
 ARTICLES = "articles"

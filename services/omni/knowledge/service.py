@@ -19,8 +19,8 @@ from omni.knowledge.publishing import DOMAIN, EVENT_TYPES, ArticleEvents
 from omni.knowledge.servicer import KnowledgeServicer
 from omni.knowledge.settings import KnowledgeSettings
 from omni.runtime.auth import EVERYONE, MANAGERS, STAFF, Role
+from omni.runtime.clock import utcnow
 from omni.runtime.server import Runtime, ServiceSpec
-from omni.runtime.storage import utcnow
 from omnichannel.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 
 log = logging.getLogger("omni.knowledge")

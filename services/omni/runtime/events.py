@@ -27,7 +27,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 from opentelemetry import trace
 
-from omni.runtime.storage import utcnow
+from omni.runtime.clock import utcnow
 from omni.runtime.telemetry import extract_context, inject_headers, tracer
 from omnichannel.common.v1.event_pb2 import DeadLetter, EventEnvelope
 

@@ -3,7 +3,6 @@ and the record of processed events that makes consumers idempotent."""
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -14,6 +13,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from omni.runtime.clock import utcnow
 from omni.runtime.errors import Conflict, InvalidArgument, NotFound
 from omni.runtime.paging import Page, PageRequest, Position
 
@@ -43,10 +43,6 @@ async def ensure_indexes(db: AsyncDatabase[Document], declarations: IndexDeclara
     for collection, indexes in declarations.items():
         if indexes:
             await db[collection].create_indexes(list(indexes))
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 async def update_then_read(

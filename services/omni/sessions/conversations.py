@@ -12,9 +12,9 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
+from omni.runtime.clock import utcnow
 from omni.runtime.errors import FailedPrecondition, InvalidArgument
 from omni.runtime.live_feed import LiveFeed
-from omni.runtime.storage import utcnow
 from omni.sessions import convert
 from omni.sessions.classifier import Classifier
 from omni.sessions.ivr import ContactFlow

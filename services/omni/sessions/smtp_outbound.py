@@ -9,8 +9,8 @@ from email.utils import format_datetime, make_msgid
 
 import aiosmtplib
 
+from omni.runtime.clock import utcnow
 from omni.runtime.errors import Unavailable
-from omni.runtime.storage import utcnow
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|fw|fwd|回复|答复)\s*[:：]\s*)+", re.IGNORECASE)
 # References longer than this are trimmed from the middle, keeping the thread root (RFC 5322 §3.6.4).

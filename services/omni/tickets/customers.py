@@ -8,8 +8,8 @@ import uuid
 from collections.abc import Sequence
 
 from omni.runtime.auth import Principal
+from omni.runtime.clock import utcnow
 from omni.runtime.errors import AlreadyExists, InvalidArgument, NotFound
-from omni.runtime.storage import utcnow
 from omni.runtime.validation import check_length, require
 from omni.tickets.identities import Identity, Kind, normalise
 from omni.tickets.model import Customer, Ticket

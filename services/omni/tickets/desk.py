@@ -9,9 +9,10 @@ import uuid
 from collections.abc import Sequence
 
 from omni.runtime.auth import Principal
+from omni.runtime.clock import utcnow
 from omni.runtime.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from omni.runtime.paging import Page, PageRequest
-from omni.runtime.storage import Document, utcnow
+from omni.runtime.storage import Document
 from omni.runtime.validation import check_length, require
 from omni.tickets.lifecycle import ACTIVE, DONE, Status, check_transition
 from omni.tickets.model import Link, LinkKind, Note, Sla, Ticket

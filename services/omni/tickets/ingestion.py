@@ -14,8 +14,9 @@ import logging
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from omni.runtime.clock import utcnow
 from omni.runtime.events import PermanentError
-from omni.runtime.storage import Document, ProcessedEvents, utcnow
+from omni.runtime.storage import Document, ProcessedEvents
 from omni.tickets import convert, threading
 from omni.tickets.identities import readable
 from omni.tickets.lifecycle import DONE, Status, contact_priority

@@ -19,6 +19,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from omni.runtime.clock import utcnow
 from omni.runtime.errors import NotFound
 from omni.runtime.paging import Page, PageRequest
 from omni.runtime.storage import (
@@ -28,7 +29,6 @@ from omni.runtime.storage import (
     plain,
     update_then_read,
     update_versioned,
-    utcnow,
 )
 from omni.tickets.identities import Identity, Kind
 from omni.tickets.lifecycle import ACTIVE, Priority, Status

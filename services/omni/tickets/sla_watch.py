@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from omni.runtime.storage import utcnow
+from omni.runtime.clock import utcnow
 from omni.tickets.publishing import TicketEvents, ticket_event
 from omni.tickets.repository import TicketRepository
 
