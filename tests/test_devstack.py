@@ -12,7 +12,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from omni.devstack import SERVICES, StackInfo
+from omni.devstack.stack import SERVICES, StackInfo
 
 
 @pytest.mark.slow

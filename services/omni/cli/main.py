@@ -32,7 +32,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from omni.devstack import run
+    from omni.devstack.stack import run
 
     # SIGTERM (e.g. from a test or a process manager) stops the stack like Ctrl-C.
     signal.signal(signal.SIGTERM, signal.default_int_handler)

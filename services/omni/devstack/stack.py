@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import importlib
 import json
 import logging
 import os
@@ -20,8 +19,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from omni.devstack import demo
+from omni.devstack.processes import ManagedProcess, free_port, mongo_server, nats_server
 from omni.runtime.auth import Role, TokenAuthority
-from omni.runtime.processes import ManagedProcess, free_port, mongo_server, nats_server
 
 log = logging.getLogger("omni.devstack")
 
@@ -38,7 +38,7 @@ DEFAULT_PORTS = {
     "websocket": 8765,
     "outbox": 2526,
 }
-# The demo queues with simple intents (omni.routing.demo) that the stack's self-service bot serves.
+# The demo queues with simple intents (omni.devstack.demo.routing) that the stack's self-service bot serves.
 BOT_QUEUES = ("chat", "general", "billing")
 DEMO_AGENT = "A-1001"
 DEMO_GROUPS = ("general", "billing", "complaints")
@@ -185,17 +185,11 @@ class DevStack:
         return TokenAuthority(self.secret).mint(DEMO_AGENT, Role.AGENT, groups=DEMO_GROUPS)
 
     async def seed(self) -> list[str]:
-        """Load each service's demo data (`omni.<service>.demo.seed`), where a service has some."""
+        """Load the demo data of each service that has some (`omni.devstack.demo`); their names."""
         assert self.info is not None
-        done: list[str] = []
-        for name in SERVICES:
-            try:
-                module = importlib.import_module(f"omni.{name}.demo")
-            except ModuleNotFoundError:
-                continue
-            await module.seed(self.info, self.service_token())
-            done.append(name)
-        return done
+        for name, seed in demo.SEEDS.items():
+            await seed(self.info.addresses[name], self.service_token())
+        return list(demo.SEEDS)
 
     def stop(self) -> None:
         for proc in reversed(self.processes):
