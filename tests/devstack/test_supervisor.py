@@ -50,6 +50,6 @@ def test_a_killed_child_is_named_with_its_signal_and_its_log(tmp_path: Path) -> 
         child.process.kill()
         restart(supervisor, child, said, ran=0.5)
         assert said == [f"sleeper was killed by SIGKILL; restarting in 1 s (see {log})"]
-        assert child.running
+        assert child.returncode is None, "the new one runs"
     finally:
         child.stop()

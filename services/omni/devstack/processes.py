@@ -77,10 +77,6 @@ class ManagedProcess:
         return self
 
     @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    @property
     def returncode(self) -> int | None:
         return self.process.poll() if self.process is not None else None
 
