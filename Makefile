@@ -39,9 +39,9 @@ proto: install
 proto-check: install
 	$(PY) scripts/gen_protos.py --check
 
-## Bring the stack up, check every service is SERVING, tear it down.
+## Bring the stack up, check every service is SERVING and is started again when killed, stop it.
 smoke: install
-	$(PY) -m pytest tests/test_devstack.py
+	$(PY) -m pytest tests/devstack/test_run.py
 
 clean:
 	rm -rf $(VENV) .omni .mypy_cache .ruff_cache

@@ -23,8 +23,8 @@ import time
 
 import jieba
 
+from omni.devstack.demo.knowledge import demo_content
 from omni.knowledge import articles, text
-from omni.knowledge.demo import demo_content
 from omni.knowledge.live_index import LiveIndex
 from omni.knowledge.model import Article, Audience, Content, Status
 from omni.knowledge.search import Filter, IndexSnapshot

@@ -21,9 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from omni.devstack.processes import free_port, mongo_server, nats_server
 from omni.runtime import storage
 from omni.runtime.events import EventBus
-from omni.runtime.processes import free_port, mongo_server, nats_server
 from omni.runtime.server import ServiceHost
 from omni.tickets.service import SPEC
 from omni.tickets.settings import TicketSettings

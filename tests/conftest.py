@@ -15,9 +15,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from omni.devstack.processes import ManagedProcess, free_port, mongo_server, nats_server
 from omni.runtime.auth import Role, TokenAuthority, bearer
 from omni.runtime.config import ServiceSettings
-from omni.runtime.processes import ManagedProcess, free_port, mongo_server, nats_server
 from omni.runtime.server import ServiceHost, ServiceSpec
 
 TEST_SECRET = "test-secret-for-the-suite-only-0123456789"

@@ -124,6 +124,17 @@ def test_operator_rbac_is_least_privilege() -> None:
                                     "namespace": "contact"}]
 
 
+def test_the_operator_runs_its_own_image_and_gives_workers_the_services_image() -> None:
+    deployments = by_kind(objects({"image": {"repository": "registry.example/omnichannel", "tag": "1.2"},
+                                   "operator": {"image": {"repository": "registry.example/omnichannel-operator",
+                                                          "tag": "1.2"}}}), "Deployment")
+    assert first_container(deployments["omni-omnichannel-tickets"])["image"] == "registry.example/omnichannel:1.2"
+    operator = first_container(deployments["omni-omnichannel-operator"])
+    assert operator["image"] == "registry.example/omnichannel-operator:1.2"
+    worker_image = next(e for e in operator["env"] if e["name"] == "OMNI_WORKER_IMAGE")
+    assert worker_image["value"] == "registry.example/omnichannel:1.2"
+
+
 def test_disabled_parts_are_not_rendered() -> None:
     rendered = objects({"operator": {"enabled": False}, "services": {"knowledge": {"enabled": False}}})
     assert "omni-omnichannel-operator" not in by_kind(rendered, "Deployment")
@@ -147,6 +158,7 @@ def test_notes_tell_how_to_reach_the_services() -> None:
     ({"services": {"routing": {"resources": {"requests": {"cpu": "lots"}}}}}, "/services/routing/resources"),
     ({"telemetry": {"otlpEndpoint": "collector:4317"}}, "/telemetry/otlpEndpoint"),
     ({"operator": {"pollSeconds": 0}}, "/operator/pollSeconds"),
+    ({"operator": {"image": {"repository": ""}}}, "/operator/image/repository"),
     ({"replicaCount": 3}, "additional properties 'replicaCount' not allowed"),
 ])
 def test_bad_values_are_rejected_by_the_schema(values: dict[str, Any], complaint: str) -> None:

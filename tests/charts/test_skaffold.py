@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,24 +28,36 @@ def test_config_parses_with_the_schema_version_and_a_dev_profile() -> None:
     assert "dev" in {p["name"] for p in SKAFFOLD["profiles"]}
 
 
-def test_every_artifact_has_its_context_and_dockerfile() -> None:
+def test_every_artifact_has_its_context_dockerfile_and_target() -> None:
     artifacts = SKAFFOLD["build"]["artifacts"]
     assert artifacts
     for artifact in artifacts:
         context = ROOT / artifact.get("context", ".")
         dockerfile = context / artifact["docker"]["dockerfile"]
         assert dockerfile.is_file(), dockerfile
-        assert dockerfile.read_text().count("FROM ") >= 2, "multi-stage build"
-        assert "USER 10001" in dockerfile.read_text(), "runs as non-root"
+        text = dockerfile.read_text()
+        assert text.count("FROM ") >= 2, "multi-stage build"
+        assert "USER 10001" in text, "runs as non-root"
+        stages = re.findall(r"^FROM \S+ AS (\S+)$", text, re.MULTILINE)
+        assert artifact["docker"].get("target") in stages, f"{artifact['image']}: no such stage in {stages}"
+
+
+def template_name(image: str) -> str:
+    """How skaffold names an image in template values: IMAGE_REPO_<name>, IMAGE_TAG_<name>, …"""
+    return image.replace("-", "_").replace("/", "_")
 
 
 @pytest.mark.parametrize(("profile", "release"), releases(), ids=lambda x: x if isinstance(x, str) else "")
 def test_releases_use_the_repo_chart_and_only_built_images(profile: str, release: dict[str, Any]) -> None:
     assert (ROOT / release["chartPath"] / "Chart.yaml").is_file()
-    images = {a["image"] for a in SKAFFOLD["build"]["artifacts"]}
-    for template in release.get("setValueTemplates", {}).values():
-        for name in {part.split("}}")[0].rsplit("_", 1)[-1] for part in template.split("{{.IMAGE_")[1:]}:
+    images = {template_name(a["image"]) for a in SKAFFOLD["build"]["artifacts"]}
+    templates = release.get("setValueTemplates", {})
+    for template in templates.values():
+        for name in re.findall(r"\{\{\.IMAGE_(?:REPO|TAG|DIGEST)_(\w+)\}\}", template):
             assert name in images, f"{profile}: {template} refers to an image skaffold does not build"
+    # Each built image reaches the chart: the services' and the operator's.
+    assert templates["image.repository"] == "{{.IMAGE_REPO_omnichannel}}"
+    assert templates["operator.image.repository"] == "{{.IMAGE_REPO_omnichannel_operator}}"
 
 
 def test_dev_profile_values_are_accepted_by_the_chart_schema() -> None:

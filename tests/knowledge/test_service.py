@@ -9,8 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import grpc
 import pytest
 
-from omni.devstack import StackInfo
-from omni.knowledge import demo
+from omni.devstack.demo import knowledge as demo
 from omni.knowledge.service import SPEC
 from omni.knowledge.settings import KnowledgeSettings
 from omni.runtime.auth import Role
@@ -42,8 +41,7 @@ async def channels() -> AsyncIterator[Callable[[ServiceHost], knowledge_pb2_grpc
 
 
 async def seed(host: ServiceHost, authority_token: str) -> None:
-    info = StackInfo("", "", {"knowledge": host.address}, {}, "")
-    await demo.seed(info, authority_token)
+    await demo.seed(host.address, authority_token)
 
 
 def token(token_for: TokenFor, role: Role, subject: str = "S-1", **kwargs: object) -> str:

@@ -12,9 +12,9 @@ import grpc
 import pytest
 import yaml
 
+from omni.devstack.processes import free_port
 from omni.routing.service import SPEC as ROUTING
 from omni.runtime.auth import Role
-from omni.runtime.processes import free_port
 from omnichannel.common.v1 import common_pb2
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from tests.conftest import TEST_SECRET, StartService

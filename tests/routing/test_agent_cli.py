@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from omni.devstack.processes import free_port
 from omni.runtime.auth import Role
-from omni.runtime.processes import free_port
 from omnichannel.routing.v1 import routing_pb2
 from tests.conftest import TEST_SECRET
 from tests.routing.conftest import CHAT, RoutingClient

@@ -76,13 +76,11 @@ async def test_agents_act_only_as_themselves_and_customers_see_only_their_sessio
 
 
 async def test_demo_seed_is_idempotent(routing: RoutingClient, authority: Any) -> None:
-    from omni.devstack import StackInfo
-    from omni.routing import demo
+    from omni.devstack.demo import routing as demo
 
-    info = StackInfo(nats_url="", mongo_url="", addresses={"routing": routing.host.address}, ports={}, data_dir="")
     token = authority.mint("devstack", Role.SERVICE)
-    await demo.seed(info, token)
-    await demo.seed(info, token)
+    await demo.seed(routing.host.address, token)
+    await demo.seed(routing.host.address, token)
     queues = await routing.stub.ListQueues(routing_pb2.ListQueuesRequest(), metadata=routing.admin)
     assert {"general", "billing", "complaints", "tech_internet"} <= {q.id for q in queues.queues}
     agents = await routing.stub.ListAgents(routing_pb2.ListAgentsRequest(), metadata=routing.admin)

@@ -14,10 +14,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from google.protobuf.message import Message
 
+from omni.devstack.processes import ManagedProcess, free_port
 from omni.runtime.auth import Role, TokenAuthority, bearer
 from omni.runtime.config import ServiceSettings
 from omni.runtime.events import EventBus, unpack
-from omni.runtime.processes import ManagedProcess, free_port
 from omni.runtime.server import ServiceHost
 from omni.sessions.chat_identity import mint_identity_token
 from omni.sessions.service import SPEC

@@ -17,9 +17,9 @@ import jwt
 import pytest
 import websockets
 
+from omni.devstack.processes import free_port
 from omni.runtime.auth import Role
 from omni.runtime.config import ServiceSettings
-from omni.runtime.processes import free_port
 from omni.sessions.chat_connection import MAX_OPEN_ATTEMPTS
 from omni.sessions.chat_identity import mint_identity_token
 from omni.sessions.service import SPEC as SESSIONS

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from omni.devstack.processes import free_port
 from omni.runtime.errors import FailedPrecondition, Unavailable
-from omni.runtime.processes import free_port
 from omni.sessions.classifier import KeywordClassifier, detect_language
 from omni.sessions.flood import TokenBucket
 from omni.sessions.identities import match_key

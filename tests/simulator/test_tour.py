@@ -11,7 +11,7 @@ import pytest
 import websockets
 
 from omni.cli.main import main
-from omni.devstack import DevStack
+from omni.devstack.stack import DevStack
 from omni.simulator import kpis, stored, tour
 from omni.simulator.live import StackAccess, fetch_sessions
 

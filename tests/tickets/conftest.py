@@ -14,10 +14,10 @@ import grpc
 import nats as nats_client
 import pytest
 
+from omni.devstack.processes import ManagedProcess
 from omni.runtime.auth import Role, bearer
 from omni.runtime.config import ServiceSettings
 from omni.runtime.events import EventBus, unpack
-from omni.runtime.processes import ManagedProcess
 from omni.runtime.server import ServiceHost
 from omni.tickets.service import SPEC
 from omni.tickets.settings import TicketSettings

@@ -8,11 +8,10 @@ from typing import Any
 import grpc
 import pytest
 
-from omni.devstack import StackInfo
+from omni.devstack.demo import tickets as demo
+from omni.devstack.processes import ManagedProcess
 from omni.runtime.auth import Role
 from omni.runtime.config import ServiceSettings
-from omni.runtime.processes import ManagedProcess
-from omni.tickets import demo
 from omnichannel.common.v1 import common_pb2
 from omnichannel.routing.v1 import events_pb2 as routing_events
 from omnichannel.routing.v1 import routing_pb2
@@ -213,10 +212,9 @@ async def test_watch_streams_changes_of_the_callers_groups(harness: Harness, tok
 
 
 async def test_demo_seed_is_idempotent(harness: Harness, authority: Any) -> None:
-    info = StackInfo("", "", {"tickets": harness.host.address}, {}, "")
     token = authority.mint("devstack", Role.SERVICE)
-    await demo.seed(info, token)
-    await demo.seed(info, token)
+    await demo.seed(harness.host.address, token)
+    await demo.seed(harness.host.address, token)
     vip = await harness.stub.LookupCustomer(pb.LookupCustomerRequest(identity=phone("13800138000")),
                                             metadata=harness.metadata)
     assert vip.tier == "vip" and {i.value for i in vip.identities} == {"+8613800138000", "li.wei@example.cn"}

@@ -15,14 +15,13 @@ import grpc
 import pytest
 import websockets
 
-from omni.devstack import StackInfo
-from omni.knowledge import demo
+from omni.devstack.demo import knowledge as demo
+from omni.devstack.processes import free_port
 from omni.knowledge.service import SPEC as KNOWLEDGE
 from omni.routing.service import SPEC as ROUTING
 from omni.runtime.auth import Role, TokenAuthority
 from omni.runtime.clients import channel
 from omni.runtime.config import ServiceSettings
-from omni.runtime.processes import free_port
 from omni.runtime.server import ServiceHost
 from omni.sessions.service import SPEC as SESSIONS
 from omni.sessions.settings import SessionSettings
@@ -183,7 +182,7 @@ async def desk(start_service: StartService, settings: ServiceSettings, authority
     """Knowledge, routing and sessions running, and a bot worker serving routing's "billing" queue."""
     knowledge = await start_service(KNOWLEDGE, settings_override=ServiceSettings(**_shared(settings, "kb")))
     service_token = authority.mint(BOT, Role.SERVICE, ttl_seconds=600)
-    await demo.seed(StackInfo("", "", {"knowledge": knowledge.address}, {}, ""), service_token)
+    await demo.seed(knowledge.address, service_token)
     routing = await start_service(ROUTING, settings_override=routing_settings(
         ServiceSettings(**_shared(settings, "routing")), knowledge_addr=knowledge.address,
         bot_claim_seconds=bot_claim_seconds))

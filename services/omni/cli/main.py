@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -32,10 +31,8 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from omni.devstack import run
+    from omni.devstack.stack import run
 
-    # SIGTERM (e.g. from a test or a process manager) stops the stack like Ctrl-C.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     return run(args.data_dir, ephemeral=args.ephemeral, seed=not args.no_seed)
 
 

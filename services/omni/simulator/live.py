@@ -16,7 +16,7 @@ from pathlib import Path
 
 import grpc
 
-from omni.devstack import StackInfo
+from omni.devstack.stack import StackInfo
 from omni.runtime import clients
 from omni.runtime.auth import Role, TokenAuthority
 from omni.sessions.chat_identity import mint_identity_token

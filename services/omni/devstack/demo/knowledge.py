@@ -1,4 +1,4 @@
-"""Demo knowledge base for `make run`: categories and 33 Chinese and English articles, published.
+"""Demo knowledge base: categories and 33 Chinese and English articles, published.
 
 Idempotent: categories and articles have fixed ids and request ids, so seeding twice changes nothing.
 """
@@ -11,12 +11,11 @@ from typing import Any
 
 import grpc
 
-from omni.devstack import StackInfo
 from omni.runtime.clients import channel
 from omnichannel.knowledge.v1 import knowledge_pb2 as pb
 from omnichannel.knowledge.v1 import knowledge_pb2_grpc
 
-CONTENT = Path(__file__).with_name("demo_articles.json")
+CONTENT = Path(__file__).with_name("knowledge_articles.json")
 _AUDIENCES = {"public": pb.AUDIENCE_PUBLIC, "internal": pb.AUDIENCE_INTERNAL}
 
 
@@ -49,6 +48,6 @@ async def load(stub: knowledge_pb2_grpc.KnowledgeServiceAsyncStub, content: dict
     return published
 
 
-async def seed(info: StackInfo, token: str) -> None:
-    async with channel(info.addresses["knowledge"], token) as chan:
+async def seed(address: str, token: str) -> None:
+    async with channel(address, token) as chan:
         await load(knowledge_pb2_grpc.KnowledgeServiceStub(chan), demo_content())

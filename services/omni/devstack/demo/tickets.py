@@ -1,10 +1,9 @@
-"""Demo customers for `make run`, created through the public API; safe to run on every start."""
+"""Demo customers, created through the tickets API; safe to run on every start."""
 
 from __future__ import annotations
 
 import grpc
 
-from omni.devstack import StackInfo
 from omni.runtime.auth import bearer
 from omnichannel.common.v1 import common_pb2
 from omnichannel.tickets.v1 import tickets_pb2 as pb
@@ -24,8 +23,8 @@ DEMO_CUSTOMERS = (
 )
 
 
-async def seed(info: StackInfo, token: str) -> None:
-    async with grpc.aio.insecure_channel(info.addresses["tickets"]) as channel:
+async def seed(address: str, token: str) -> None:
+    async with grpc.aio.insecure_channel(address) as channel:
         stub = tickets_pb2_grpc.TicketServiceStub(channel)
         for customer in DEMO_CUSTOMERS:
             try:

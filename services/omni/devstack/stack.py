@@ -1,29 +1,30 @@
 """The one-machine stack behind `make run`: nats-server, the MongoDB-protocol server and the
-four services as separate processes, demo data, and a clean stop on Ctrl-C."""
+four services as separate processes, demo data, children restarted when they exit (`supervisor`),
+and a clean stop on Ctrl-C."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import importlib
 import json
-import logging
 import os
 import secrets
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import grpc
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from omni.devstack import demo
+from omni.devstack.processes import ManagedProcess, free_port, mongo_server, nats_server, stop_all
+from omni.devstack.supervisor import Supervisor
 from omni.runtime.auth import Role, TokenAuthority
-from omni.runtime.processes import ManagedProcess, free_port, mongo_server, nats_server
-
-log = logging.getLogger("omni.devstack")
 
 SERVICES = ("tickets", "sessions", "knowledge", "routing")
 # Ports of `make run`; `--ephemeral` picks free ones instead (tests).
@@ -38,7 +39,7 @@ DEFAULT_PORTS = {
     "websocket": 8765,
     "outbox": 2526,
 }
-# The demo queues with simple intents (omni.routing.demo) that the stack's self-service bot serves.
+# The demo queues with simple intents (omni.devstack.demo.routing) that the stack's self-service bot serves.
 BOT_QUEUES = ("chat", "general", "billing")
 DEMO_AGENT = "A-1001"
 DEMO_GROUPS = ("general", "billing", "complaints")
@@ -121,7 +122,9 @@ class DevStack:
         self.ports = {name: free_port() for name in DEFAULT_PORTS} if ephemeral else dict(DEFAULT_PORTS)
         self.secret = load_or_create_secret(data_dir)
         self.identity_secret = load_or_create_secret(data_dir, "chat_identity_secret")
-        self.processes: list[ManagedProcess] = []
+        # nats-server and the MongoDB-protocol server; the services and the bot worker need them.
+        self.infrastructure: list[ManagedProcess] = []
+        self.services: list[ManagedProcess] = []
         self.outbox = Outbox(data_dir / "outbox", self.ports["outbox"])
         self.info: StackInfo | None = None
 
@@ -135,7 +138,10 @@ class DevStack:
             "OMNI_SMTP_LISTEN": f"127.0.0.1:{self.ports['smtp']}",
             "OMNI_WEBSOCKET_LISTEN": f"127.0.0.1:{self.ports['websocket']}",
             "OMNI_SMTP_RELAY": f"127.0.0.1:{self.ports['outbox']}",
+            # No load balancer to notice NOT_SERVING, and the only call that stays in flight is the
+            # bot's long poll of routing: Ctrl-C takes a second or three, not the poll's ten.
             "OMNI_SHUTDOWN_DELAY": "0.2",
+            "OMNI_SHUTDOWN_GRACE": "1",
         }
         for name in SERVICES:
             env[f"OMNI_{name.upper()}_ADDR"] = f"127.0.0.1:{self.ports[name]}"
@@ -145,9 +151,9 @@ class DevStack:
         logs = self.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         nats = nats_server(self.ports["nats"], self.data_dir / "nats", logs / "nats.log")
-        self.processes.append(nats)
+        self.infrastructure.append(nats)
         mongo = mongo_server(self.ports["mongo"], self.data_dir / "mongo", logs / "mongo.log")
-        self.processes.append(mongo)
+        self.infrastructure.append(mongo)
         self.outbox.start()
         env = self.service_env(nats.url, mongo.url)
         addresses: dict[str, str] = {}
@@ -159,7 +165,7 @@ class DevStack:
                 env={**env, "OMNI_GRPC_LISTEN": address},
                 log_path=logs / f"{name}.log",
             ).start()
-            self.processes.append(proc)
+            self.services.append(proc)
             addresses[name] = address
         for address in addresses.values():
             wait_serving(address)
@@ -172,7 +178,7 @@ class DevStack:
         queues exist, since it asks routing for work of those queues."""
         assert self.info is not None
         env = self.service_env(self.info.nats_url, self.info.mongo_url)
-        self.processes.append(ManagedProcess(
+        self.services.append(ManagedProcess(
             "worker", [sys.executable, "-m", "omni.worker"],
             env={**env, "OMNI_WORKER_QUEUES": ",".join(BOT_QUEUES), "OMNI_WORKER_ID": "devstack-bot"},
             log_path=self.data_dir / "logs" / "worker.log",
@@ -185,22 +191,22 @@ class DevStack:
         return TokenAuthority(self.secret).mint(DEMO_AGENT, Role.AGENT, groups=DEMO_GROUPS)
 
     async def seed(self) -> list[str]:
-        """Load each service's demo data (`omni.<service>.demo.seed`), where a service has some."""
+        """Load the demo data of each service that has some (`omni.devstack.demo`); their names."""
         assert self.info is not None
-        done: list[str] = []
-        for name in SERVICES:
-            try:
-                module = importlib.import_module(f"omni.{name}.demo")
-            except ModuleNotFoundError:
-                continue
-            await module.seed(self.info, self.service_token())
-            done.append(name)
-        return done
+        for name, seed in demo.SEEDS.items():
+            await seed(self.info.addresses[name], self.service_token())
+        return list(demo.SEEDS)
+
+    def supervise(self, say: Callable[[str], None]) -> NoReturn:
+        """Restart whichever child exits, until Ctrl-C or SIGTERM (KeyboardInterrupt) ends it."""
+        Supervisor([*self.infrastructure, *self.services], say).watch()
 
     def stop(self) -> None:
-        for proc in reversed(self.processes):
-            proc.stop()
-        self.processes.clear()
+        # The services (and the bot) first, all at once, so that they can still reach NATS and
+        # MongoDB while they shut down; then those two.
+        for tier in (self.services, self.infrastructure):
+            stop_all(tier)
+            tier.clear()
         self.outbox.stop()
 
 
@@ -241,11 +247,7 @@ def run(data_dir: Path, *, ephemeral: bool, seed: bool) -> int:
         print("ready", flush=True)
         # Again after start-up: a stuck launcher showed SIGTERM caught natively (not by Python).
         _stop_on_signals()
-        while all(p.running for p in stack.processes):
-            time.sleep(0.5)
-        dead = [p.name for p in stack.processes if not p.running]
-        print(f"stopping: {', '.join(dead)} exited; see {data_dir / 'logs'}", file=sys.stderr)
-        return 1
+        stack.supervise(lambda line: print(line, file=sys.stderr, flush=True))
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
         return 0

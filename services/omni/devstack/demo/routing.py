@@ -1,4 +1,4 @@
-"""Demo queues and agents for `make run`, created through the routing API.
+"""Demo queues and agents, created through the routing API.
 
 Idempotent: fixed ids; what exists already is left as it is.
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 import grpc
 from google.protobuf.duration_pb2 import Duration
 
-from omni.devstack import StackInfo
 from omni.runtime.clients import channel
 from omnichannel.common.v1 import common_pb2
 from omnichannel.routing.v1 import routing_pb2 as pb
@@ -53,8 +52,8 @@ AGENTS = (
 )
 
 
-async def seed(info: StackInfo, token: str) -> None:
-    async with channel(info.addresses["routing"], token) as chan:
+async def seed(address: str, token: str) -> None:
+    async with channel(address, token) as chan:
         stub = routing_pb2_grpc.RoutingServiceStub(chan)
         for queue_id, name, intents, groups, policy, simple, overflow in QUEUES:
             queue = pb.Queue(id=queue_id, display_name=name, intents=intents, groups=groups,

