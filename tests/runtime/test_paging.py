@@ -9,10 +9,10 @@ import json
 import pytest
 from pymongo import ASCENDING, DESCENDING
 
+from omni.devstack.processes import ManagedProcess
 from omni.runtime import storage
 from omni.runtime.errors import InvalidArgument
 from omni.runtime.paging import PageRequest, PageTokens, page_of, page_size
-from omni.runtime.processes import ManagedProcess
 
 TOKENS = PageTokens.derived_from("a-secret-of-this-test")
 
