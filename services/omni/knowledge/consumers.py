@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from omni.knowledge.domain.model import Stats
+from omni.knowledge.domain.usage import articles_used
 from omni.knowledge.knowledge_base import KnowledgeBase
-from omni.knowledge.model import Stats
 from omni.knowledge.publishing import ArticleEvents, article_id_of
-from omni.knowledge.usage import articles_used
 from omni.runtime.events import Delivery, PermanentError, unpack
 from omni.runtime.storage import ProcessedEvents
 from omnichannel.common.v1 import common_pb2

@@ -6,8 +6,8 @@ import datetime as dt
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from omni.knowledge.model import Article, Audience, Category, Content, FeedbackKind, Stats, Status, Version
-from omni.knowledge.search import Filter, Hit
+from omni.knowledge.domain.model import Article, Audience, Category, Content, FeedbackKind, Stats, Status, Version
+from omni.knowledge.domain.search import Filter, Hit
 from omni.runtime.errors import InvalidArgument
 from omnichannel.knowledge.v1 import knowledge_pb2 as pb
 

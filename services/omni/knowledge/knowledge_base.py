@@ -12,12 +12,12 @@ import hashlib
 import logging
 from collections.abc import Sequence
 
-from omni.knowledge import articles, categories, text
-from omni.knowledge.live_index import LiveIndex
-from omni.knowledge.model import Article, Audience, Category, Content, FeedbackKind, Stats, Status, Version
+from omni.knowledge.domain import articles, categories, text
+from omni.knowledge.domain.live_index import LiveIndex
+from omni.knowledge.domain.model import Article, Audience, Category, Content, FeedbackKind, Stats, Status, Version
+from omni.knowledge.domain.search import Filter, Hit
 from omni.knowledge.publishing import ArticleEvents
 from omni.knowledge.repository import KnowledgeRepository
-from omni.knowledge.search import Filter, Hit
 from omni.knowledge.settings import KnowledgeSettings
 from omni.runtime.auth import MANAGERS, Principal, Role
 from omni.runtime.clock import utcnow

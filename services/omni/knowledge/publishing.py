@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from omni.knowledge import convert
-from omni.knowledge.model import Article, Stats, Status
+from omni.knowledge.domain.model import Article, Stats, Status
 from omni.runtime.events import EventBus
 from omnichannel.knowledge.v1 import events_pb2
 

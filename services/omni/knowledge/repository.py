@@ -11,7 +11,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from omni.knowledge.model import Article, Audience, Category, Content, FeedbackKind, Stats, Status, Version
+from omni.knowledge.domain.model import Article, Audience, Category, Content, FeedbackKind, Stats, Status, Version
 from omni.runtime.clock import utcnow
 from omni.runtime.errors import AlreadyExists, Conflict, NotFound
 from omni.runtime.paging import Page, PageRequest

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 
 import grpc
 
-from omni.knowledge import repository, text
+from omni.knowledge import repository
 from omni.knowledge.consumers import KnowledgeConsumers
+from omni.knowledge.domain import text
+from omni.knowledge.domain.live_index import LiveIndex
 from omni.knowledge.knowledge_base import KnowledgeBase
-from omni.knowledge.live_index import LiveIndex
 from omni.knowledge.publishing import DOMAIN, EVENT_TYPES, ArticleEvents
 from omni.knowledge.servicer import KnowledgeServicer
 from omni.knowledge.settings import KnowledgeSettings
