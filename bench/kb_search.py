@@ -24,10 +24,10 @@ import time
 import jieba
 
 from omni.devstack.demo.knowledge import demo_content
-from omni.knowledge import articles, text
-from omni.knowledge.live_index import LiveIndex
-from omni.knowledge.model import Article, Audience, Content, Status
-from omni.knowledge.search import Filter, IndexSnapshot
+from omni.knowledge.domain import articles, text
+from omni.knowledge.domain.live_index import LiveIndex
+from omni.knowledge.domain.model import Article, Audience, Content, Status
+from omni.knowledge.domain.search import Filter, IndexSnapshot
 
 
 def vocabulary(chinese: bool) -> list[str]:

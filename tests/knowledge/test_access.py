@@ -86,3 +86,26 @@ async def test_a_signed_in_customer_rates_an_article_once_whatever_session_they_
         article_id="reset", kind=pb.FEEDBACK_KIND_NOT_HELPFUL, session_id=f"S-{i}"), metadata=app_user)).counted
         for i in range(3)]
     assert counted == [True, False, False]
+
+
+async def test_agents_list_and_read_the_served_version_of_published_articles_only(
+        start_service: StartService, channels: Callable[..., Stub], token_for: TokenFor) -> None:
+    kb = channels(await start_service(SPEC))
+    editor, agent = token_for(Role.SUPERVISOR, "S-1"), token_for(Role.AGENT, "A-1", groups=("billing",))
+    await create_published(kb, editor, "returns", "Returns", "Return within 30 days.")
+    edit = pb.UpdateArticleRequest(article=pb.Article(id="returns", body="Return within 60 days, draft."))
+    edit.update_mask.paths.append("body")
+    await kb.UpdateArticle(edit, metadata=editor)
+    await kb.CreateArticle(pb.CreateArticleRequest(article_id="returns-draft", article=pb.Article(
+        title="Returns draft", body="Not yet.", language="en", audience=pb.AUDIENCE_PUBLIC)), metadata=editor)
+
+    listed = await kb.ListArticles(pb.ListArticlesRequest(), metadata=agent)
+    assert [(a.id, a.version, a.body) for a in listed.articles] == [("returns", 1, "Return within 30 days.")]
+    await denied(kb.ListArticles(pb.ListArticlesRequest(status=pb.ARTICLE_STATUS_DRAFT), metadata=agent))
+    assert (await kb.GetArticle(pb.GetArticleRequest(id="returns"), metadata=agent)).version == 1
+    await denied(kb.GetArticle(pb.GetArticleRequest(id="returns", version=2), metadata=agent))
+
+    everything = await kb.ListArticles(pb.ListArticlesRequest(), metadata=editor)
+    assert [(a.id, a.version) for a in everything.articles] == [("returns", 2), ("returns-draft", 1)]
+    assert (await kb.GetArticle(pb.GetArticleRequest(id="returns", version=1), metadata=editor)).body \
+        == "Return within 30 days."

@@ -7,11 +7,11 @@ import datetime as dt
 
 import pytest
 
-from omni.knowledge import articles, categories, text
-from omni.knowledge.live_index import LiveIndex
-from omni.knowledge.model import Article, Audience, Content, Stats, Status
-from omni.knowledge.search import Filter, IndexSnapshot, document_terms, feedback_weight
-from omni.knowledge.usage import articles_used
+from omni.knowledge.domain import articles, categories, text
+from omni.knowledge.domain.live_index import LiveIndex
+from omni.knowledge.domain.model import Article, Audience, Content, Stats, Status
+from omni.knowledge.domain.search import Filter, IndexSnapshot, document_terms, feedback_weight
+from omni.knowledge.domain.usage import articles_used
 from omni.runtime.errors import FailedPrecondition, InvalidArgument
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from omni.worker.answering import (
+from omni.runtime.channels import Channel
+from omni.worker.domain.answering import (
     Answer,
     Candidate,
     Ended,
@@ -18,6 +19,7 @@ from omni.worker.answering import (
     Silence,
     Unwatchable,
     after_answer,
+    before_search,
     handoff_note,
     outside_skills,
     respond,
@@ -150,3 +152,17 @@ def test_a_pool_with_skills_answers_only_those_intents() -> None:
     assert outside_skills("order_status", ("billing", "refund")) == Handoff(
         "this bot pool answers billing, refund, not order_status questions")
     assert outside_skills("", ("refund",)) == Handoff("this bot pool answers refund, not unclassified questions")
+
+
+def test_callers_skills_outside_the_pool_and_requests_for_a_person_go_to_a_person_without_a_search() -> None:
+    def decided(text: str, channel: Channel | None, intent: str = "refund") -> Handoff | None:
+        return before_search(text, channel=channel, intent=intent, skills=("refund",))
+
+    assert decided("How do I get a refund?", Channel.CHAT) is None
+    assert decided("How do I get a refund?", None) is None
+    assert decided("How do I get a refund?", Channel.PHONE) == Handoff(
+        "the bot answers in writing only; a caller needs a person")
+    assert decided("refund?", Channel.EMAIL, "order_status") == Handoff(
+        "this bot pool answers refund, not order_status questions")
+    assert decided("转人工", Channel.CHAT) == Handoff("customer asked for a person")
+    assert decided("  ", Channel.CHAT) == Handoff("no question to answer")

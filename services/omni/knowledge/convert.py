@@ -1,14 +1,13 @@
-"""Proto ↔ domain for the knowledge service."""
+"""Proto ↔ domain for the knowledge service, and the subjects of its article events."""
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Collection
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
-from omni.knowledge.model import Article, Audience, Category, Content, FeedbackKind, Stats, Status, Version
-from omni.knowledge.search import Filter, Hit
+from omni.knowledge.domain.model import Article, Audience, Category, Content, FeedbackKind, Stats, Status, Version
+from omni.knowledge.domain.search import Filter, Hit
 from omni.runtime.errors import InvalidArgument
+from omni.runtime.proto_values import timestamp
 from omnichannel.knowledge.v1 import knowledge_pb2 as pb
 
 STATUSES = {Status.DRAFT: pb.ARTICLE_STATUS_DRAFT, Status.REVIEW: pb.ARTICLE_STATUS_REVIEW,
@@ -19,17 +18,28 @@ AUDIENCES_BACK = {v: k for k, v in AUDIENCES.items()}
 FEEDBACK_BACK = {pb.FEEDBACK_KIND_HELPFUL: FeedbackKind.HELPFUL, pb.FEEDBACK_KIND_NOT_HELPFUL: FeedbackKind.NOT_HELPFUL,
                  pb.FEEDBACK_KIND_USED_IN_REPLY: FeedbackKind.USED_IN_REPLY}
 
+_SUBJECT_PREFIX = "articles/"
 
-def _ts(value: dt.datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
+
+def subject(article_id: str) -> str:
+    """The subject of an article's events."""
+    return f"{_SUBJECT_PREFIX}{article_id}"
+
+
+def article_id_of(event_subject: str) -> str:
+    """The article an event is about; "" for a subject that names none."""
+    return event_subject.removeprefix(_SUBJECT_PREFIX) if event_subject.startswith(_SUBJECT_PREFIX) else ""
 
 
 def status_from(value: int) -> Status:
     if value not in STATUSES_BACK:
         raise InvalidArgument("status is required: ARTICLE_STATUS_DRAFT, _REVIEW, _PUBLISHED or _ARCHIVED")
     return STATUSES_BACK[pb.ArticleStatus.ValueType(value)]
+
+
+def status_or_none(value: int) -> Status | None:
+    """A status filter: None (any) when unspecified."""
+    return None if value == pb.ARTICLE_STATUS_UNSPECIFIED else status_from(value)
 
 
 def audience_from(value: int, *, default: Audience | None = None) -> Audience:
@@ -52,6 +62,13 @@ def content_from(article: pb.Article) -> Content:
                    language=article.language, audience=audience_from(article.audience, default=Audience.INTERNAL))
 
 
+def changes_from(article: pb.Article, paths: Collection[str]) -> Content:
+    """An update's new values; an audience among `paths` must be named (unspecified is not internal here)."""
+    if "audience" in paths and article.audience == pb.AUDIENCE_UNSPECIFIED:
+        raise InvalidArgument("audience must be AUDIENCE_INTERNAL or AUDIENCE_PUBLIC")
+    return content_from(article)
+
+
 def filter_from(where: pb.SearchFilter) -> Filter:
     audience = None if where.audience == pb.AUDIENCE_UNSPECIFIED else audience_from(where.audience)
     return Filter(category_id=where.category_id, tags=tuple(where.tags), language=where.language, audience=audience)
@@ -70,14 +87,14 @@ def article_to_proto(article: Article, shown: Version | None = None) -> pb.Artic
         id=article.id, category_id=c.category_id, title=c.title, body=c.body, tags=list(c.tags), language=c.language,
         audience=AUDIENCES[c.audience], status=STATUSES[article.status], version=version.number,
         published_version=article.served.number if article.served else 0, author_id=version.author_id,
-        create_time=_ts(article.create_time), update_time=_ts(article.update_time),
+        create_time=timestamp(article.create_time), update_time=timestamp(article.update_time),
         stats=stats_to_proto(article.stats), category_path=list(c.category_path))
 
 
 def version_to_proto(version: Version) -> pb.ArticleVersion:
     c = version.content
     return pb.ArticleVersion(version=version.number, title=c.title, body=c.body, tags=list(c.tags),
-                             author_id=version.author_id, create_time=_ts(version.create_time),
+                             author_id=version.author_id, create_time=timestamp(version.create_time),
                              change_note=version.change_note, category_id=c.category_id, language=c.language,
                              audience=AUDIENCES[c.audience])
 

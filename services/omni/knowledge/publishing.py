@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from omni.knowledge import convert
-from omni.knowledge.model import Article, Stats, Status
+from omni.knowledge.domain.model import Article, Stats, Status
 from omni.runtime.events import EventBus
 from omnichannel.knowledge.v1 import events_pb2
 
@@ -13,15 +13,6 @@ ARCHIVED = "article_archived"
 UPDATED = "article_updated"
 STATS_CHANGED = "article_stats_changed"
 EVENT_TYPES = (PUBLISHED, ARCHIVED, UPDATED, STATS_CHANGED)
-
-
-def subject(article_id: str) -> str:
-    return f"articles/{article_id}"
-
-
-def article_id_of(event_subject: str) -> str:
-    prefix = "articles/"
-    return event_subject[len(prefix):] if event_subject.startswith(prefix) else ""
 
 
 class ArticleEvents:
@@ -37,12 +28,12 @@ class ArticleEvents:
             event_type = ARCHIVED
         else:
             event_type = UPDATED
-        await self._bus.publish(DOMAIN, event_type, subject(article.id),
+        await self._bus.publish(DOMAIN, event_type, convert.subject(article.id),
                                 events_pb2.ArticleEvent(article=convert.article_to_proto(article, article.served)),
                                 event_id=f"{article.id}:r{article.revision}")
 
     async def stats_changed(self, article_id: str, stats: Stats, event_id: str) -> None:
-        await self._bus.publish(DOMAIN, STATS_CHANGED, subject(article_id),
+        await self._bus.publish(DOMAIN, STATS_CHANGED, convert.subject(article_id),
                                 events_pb2.ArticleStatsChanged(article_id=article_id,
                                                                stats=convert.stats_to_proto(stats)),
                                 event_id=event_id)

@@ -4,18 +4,19 @@ the full version history, and deduplicated feedback."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Sequence
 
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from omni.knowledge.model import Article, Audience, Category, Content, FeedbackKind, Stats, Status, Version
+from omni.knowledge.domain.access import Readable
+from omni.knowledge.domain.model import Article, Audience, Category, Content, FeedbackKind, Stats, Status, Version
 from omni.runtime.clock import utcnow
 from omni.runtime.errors import AlreadyExists, Conflict, NotFound
 from omni.runtime.paging import Page, PageRequest
-from omni.runtime.storage import Document, find_page, update_then_read
+from omni.runtime.storage import Document, ProcessedEvents, find_page, update_then_read
 
 CATEGORIES = "categories"
 ARTICLES = "articles"
@@ -60,13 +61,26 @@ def _article(doc: Document) -> Article:
                    update_time=doc["update_time"], revision=doc["revision"], stats=_stats(doc.get("stats")))
 
 
+def readable_query(readable: Readable | None) -> Document:
+    """The query form of `domain.access.Readable` (None: every article)."""
+    if readable is None:
+        return {}
+    query: Document = {"status": str(Status.PUBLISHED)}
+    if readable.audience is not None:
+        query["published.audience"] = str(readable.audience)
+    return query
+
+
 def _category(doc: Document) -> Category:
     return Category(doc["_id"], doc["parent_id"], doc["name"], tuple(doc["path_ids"]), tuple(doc["path_names"]))
 
 
 class KnowledgeRepository:
-    def __init__(self, client: AsyncMongoClient[Document], db: AsyncDatabase[Document]) -> None:
+    def __init__(self, client: AsyncMongoClient[Document], db: AsyncDatabase[Document],
+                 usage_events: ProcessedEvents) -> None:
         self._client = client
+        # The interaction events already counted as usage.
+        self._usage_events = usage_events
         self._categories = db[CATEGORIES]
         self._articles = db[ARTICLES]
         self._versions = db[VERSIONS]
@@ -160,8 +174,20 @@ class KnowledgeRepository:
         docs = self._versions.find({"article_id": article_id}).sort("number", ASCENDING)
         return [_version(d) async for d in docs]
 
-    async def list_articles(self, filters: dict[str, Any], page: PageRequest) -> Page[Article]:
-        found = await find_page(self._articles, filters, [("_id", ASCENDING)], page)
+    async def list_articles(self, readable: Readable | None, *, status: Status | None, category_id: str,
+                            language: str, page: PageRequest) -> Page[Article]:
+        """Articles in `status` (None: any), in the category's subtree and `language` when set,
+        restricted to what is `readable`, by id."""
+        query: Document = {}
+        if status is not None:
+            query["status"] = str(status)
+        if category_id:
+            query["latest.category_path"] = category_id
+        if language:
+            query["latest.language"] = language
+        # Last, so the reader's limit wins over anything asked for.
+        query.update(readable_query(readable))
+        found = await find_page(self._articles, query, [("_id", ASCENDING)], page)
         return Page([_article(d) for d in found.items], found.next_after)
 
     async def served_articles(self) -> list[Article]:
@@ -198,8 +224,17 @@ class KnowledgeRepository:
             raise NotFound(f"article {article_id} does not exist")
         return _stats(doc.get("stats"))
 
-    async def count_usage(self, article_id: str, session: AsyncClientSession) -> Stats:
-        return await self._bump(article_id, "usage", session)
+    async def count_usage(self, event_id: str, article_ids: Sequence[str]) -> dict[str, Stats]:
+        """One more usage for each article, once per event; the articles' stats now ({} when the
+        event had been counted before)."""
+        counted: dict[str, Stats] = {}
+
+        async def count(session: AsyncClientSession) -> None:
+            counted.clear()
+            for article_id in article_ids:
+                counted[article_id] = await self._bump(article_id, "usage", session)
+
+        return counted if await self._usage_events.run_once(event_id, count) else {}
 
     async def get_stats(self, article_id: str) -> Stats:
         doc = await self._articles.find_one({"_id": article_id}, {"stats": 1})

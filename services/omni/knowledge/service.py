@@ -11,13 +11,14 @@ from collections.abc import Sequence
 
 import grpc
 
-from omni.knowledge import repository, text
+from omni.knowledge import repository
 from omni.knowledge.consumers import KnowledgeConsumers
-from omni.knowledge.knowledge_base import KnowledgeBase
-from omni.knowledge.live_index import LiveIndex
+from omni.knowledge.domain import text
+from omni.knowledge.domain.live_index import LiveIndex
 from omni.knowledge.publishing import DOMAIN, EVENT_TYPES, ArticleEvents
 from omni.knowledge.servicer import KnowledgeServicer
 from omni.knowledge.settings import KnowledgeSettings
+from omni.knowledge.usecases import KnowledgeBase
 from omni.runtime.auth import EVERYONE, MANAGERS, STAFF, Role
 from omni.runtime.clock import utcnow
 from omni.runtime.server import Runtime, ServiceSpec
@@ -38,13 +39,14 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     settings = KnowledgeSettings.extending(runtime.settings)
     await asyncio.to_thread(text.initialise)
     events = ArticleEvents(runtime.bus)
-    kb = KnowledgeBase(repository.KnowledgeRepository(runtime.mongo, runtime.db), LiveIndex(), events, settings)
+    repo = repository.KnowledgeRepository(runtime.mongo, runtime.db, runtime.processed_events("knowledge-usage"))
+    kb = KnowledgeBase(repo, LiveIndex(), events, settings)
     # Events from just before the load on are replayed: re-reading an article is harmless.
     loaded_at = utcnow() - _RESYNC_OVERLAP
     await kb.load()
     knowledge_pb2_grpc.add_KnowledgeServiceServicer_to_server(KnowledgeServicer(kb, runtime.page_tokens), server)
 
-    consumers = KnowledgeConsumers(kb, events, runtime.processed_events("knowledge-usage"))
+    consumers = KnowledgeConsumers(kb)
     runtime.consumer(DOMAIN, consumers.on_article_event, event_types=EVENT_TYPES, name=replica_name(),
                      inactive_threshold=settings.knowledge_consumer_idle_seconds, start_time=loaded_at)
     if settings.knowledge_count_usage:
@@ -73,7 +75,7 @@ def _rules() -> dict[str, frozenset[Role]]:
         "CreateArticle": MANAGERS, "UpdateArticle": MANAGERS, "TransitionArticle": MANAGERS,
         "RollbackArticle": MANAGERS, "ListArticleVersions": MANAGERS, "DiffArticleVersions": MANAGERS,
         "GetArticle": STAFF, "ListArticles": STAFF,
-        # Customers (help centre, chat widget) get public articles only; enforced in the handlers.
+        # Customers (help centre, chat widget) get public articles only: domain/access.py, applied by the use cases.
         "SearchArticles": EVERYONE, "Suggest": EVERYONE, "RecordFeedback": EVERYONE,
     }
     return {f"/omnichannel.knowledge.v1.KnowledgeService/{method}": roles for method, roles in table.items()}

@@ -1,11 +1,10 @@
-"""gRPC ↔ domain for KnowledgeService."""
+"""KnowledgeService over gRPC: convert the request, call one use case, convert the answer."""
 
 from __future__ import annotations
 
 from omni.knowledge import convert
-from omni.knowledge.knowledge_base import UPDATABLE, KnowledgeBase
-from omni.runtime.auth import MANAGERS, current_principal
-from omni.runtime.errors import InvalidArgument
+from omni.knowledge.usecases import UPDATABLE, KnowledgeBase
+from omni.runtime.auth import current_principal
 from omni.runtime.interceptors import Context
 from omni.runtime.paging import PageRequest, PageTokens, page_size
 from omni.runtime.validation import mask_paths, require
@@ -37,25 +36,20 @@ class KnowledgeServicer(knowledge_pb2_grpc.KnowledgeServiceServicer):
         return convert.article_to_proto(article, version)
 
     async def ListArticles(self, request: pb.ListArticlesRequest, context: Context) -> pb.ListArticlesResponse:
-        reader = current_principal()
-        status = None if request.status == pb.ARTICLE_STATUS_UNSPECIFIED else convert.status_from(request.status)
         asked = [request.category_id, request.status, request.language]
         after = self._tokens.read(request.page_token, listing="articles", filters=asked)
-        page = await self._kb.list_articles(reader, request.category_id, status, request.language,
+        page = await self._kb.list_articles(current_principal(), request.category_id,
+                                            convert.status_or_none(request.status), request.language,
                                             PageRequest(page_size(request.page_size), after))
-        managers = reader.role in MANAGERS
         return pb.ListArticlesResponse(
-            articles=[convert.article_to_proto(a, None if managers else a.served) for a in page.items],
+            articles=[convert.article_to_proto(article, version) for article, version in page.items],
             next_page_token=self._tokens.issue(page.next_after, listing="articles", filters=asked))
 
     async def UpdateArticle(self, request: pb.UpdateArticleRequest, context: Context) -> pb.Article:
         paths = mask_paths(request.update_mask.paths, UPDATABLE, resource="article")
-        changes = request.article
-        if "audience" in paths and changes.audience == pb.AUDIENCE_UNSPECIFIED:
-            raise InvalidArgument("audience must be AUDIENCE_INTERNAL or AUDIENCE_PUBLIC")
-        content = convert.content_from(changes)
-        article = await self._kb.update_article(current_principal(), require(changes.id, "article.id"), content,
-                                                paths, request.change_note)
+        article = await self._kb.update_article(current_principal(), require(request.article.id, "article.id"),
+                                                convert.changes_from(request.article, paths), paths,
+                                                request.change_note)
         return convert.article_to_proto(article)
 
     async def TransitionArticle(self, request: pb.TransitionArticleRequest, context: Context) -> pb.Article:

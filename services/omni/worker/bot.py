@@ -1,5 +1,8 @@
 """The worker loop: TakeBotWork → Suggest → SendReply, on chat the customer's replies through
-WatchSession, then CompleteBotWork (resolved, or handed to a person); RenewBotClaim meanwhile."""
+WatchSession, then CompleteBotWork (resolved, or handed to a person); RenewBotClaim meanwhile.
+
+The worker's one gRPC module: every call to routing, knowledge and sessions is made here, and
+what to say or whether a person takes over is left to `domain.answering`."""
 
 from __future__ import annotations
 
@@ -8,9 +11,10 @@ import logging
 import time
 
 import grpc
-from google.protobuf.duration_pb2 import Duration
 
-from omni.worker.answering import (
+from omni.runtime.channels import Channel
+from omni.runtime.proto_values import channel_from_proto, duration, to_datetime
+from omni.worker.domain.answering import (
     Answer,
     Candidate,
     Ended,
@@ -23,11 +27,12 @@ from omni.worker.answering import (
     Silence,
     Unwatchable,
     after_answer,
-    asks_for_person,
+    before_search,
     cannot_follow,
     handoff_note,
-    outside_skills,
+    not_replied,
     respond,
+    taken_over,
 )
 from omni.worker.settings import WorkerSettings
 from omnichannel.common.v1 import common_pb2
@@ -56,7 +61,8 @@ class BotWorker:
 
     async def _loop(self, slot: int) -> None:
         request = routing_pb2.TakeBotWorkRequest(worker_id=f"{self.settings.worker_id}/{slot}",
-                                                 queue_ids=list(self.settings.worker_queues), wait=self._wait)
+                                                 queue_ids=list(self.settings.worker_queues),
+                                                 wait=duration(self.settings.worker_wait_seconds))
         while not self._stopping.is_set():
             try:
                 taken = await self.routing.TakeBotWork(request, timeout=self.settings.worker_wait_seconds + 5)
@@ -73,13 +79,6 @@ class BotWorker:
                 except Exception:
                     # One bad item must not stop the slot; routing re-offers it when the claim lapses.
                     log.exception("handling %s failed", taken.work.id)
-
-    @property
-    def _wait(self) -> Duration:
-        wait = Duration()
-        # Whole seconds would turn a sub-second long-poll into a busy loop of empty polls.
-        wait.FromNanoseconds(int(self.settings.worker_wait_seconds * 1e9))
-        return wait
 
     async def handle(self, work: routing_pb2.WorkItem) -> None:
         """Serve the work while renewing routing's claim on it. Once routing refuses the claim,
@@ -99,7 +98,7 @@ class BotWorker:
         """Renew the claim halfway to each expiry; return once routing refuses it (lapsed, the
         work finished, or with another worker)."""
         request = routing_pb2.RenewBotClaimRequest(work_id=work.id, worker_id=work.bot_worker_id)
-        expires = work.bot_claim_expire_time.ToNanoseconds() / 1e9
+        expires = to_datetime(work.bot_claim_expire_time).timestamp()
         while True:
             # Halfway leaves room for failed attempts; the floor keeps a clock that disagrees with
             # routing's (or an expiry already past) from turning this into a busy loop.
@@ -114,15 +113,16 @@ class BotWorker:
                 log.warning("RenewBotClaim failed for %s: %s %s; trying again", work.id, exc.code().name,
                             exc.details())
                 continue
-            expires = renewed.expire_time.ToNanoseconds() / 1e9
+            expires = to_datetime(renewed.expire_time).timestamp()
 
     async def _serve(self, work: routing_pb2.WorkItem) -> None:
         deadline = asyncio.get_running_loop().time() + self.settings.worker_conversation_seconds
-        if work.channel == common_pb2.CHANNEL_CHAT:
+        channel = channel_from_proto(work.channel)
+        if channel is Channel.CHAT:
             outcome = await self._chat(work, deadline)
         else:
             outcome = await self._answer_once(work)
-        if isinstance(outcome, Handoff) and work.channel != common_pb2.CHANNEL_PHONE:
+        if isinstance(outcome, Handoff) and channel is not Channel.PHONE:
             await self._reply(work, handoff_note(work.language), "bot-handoff")
         await self._complete(work, resolved=isinstance(outcome, Resolved), reason=outcome.reason)
 
@@ -133,7 +133,7 @@ class BotWorker:
         if isinstance(outcome, Handoff):
             return outcome
         failed = await self._reply(work, outcome.text, "bot-answer-1")
-        return self._not_replied(failed) if failed else Resolved(f"answered with article {outcome.article_id}")
+        return not_replied(failed) if failed else Resolved(f"answered with article {outcome.article_id}")
 
     async def _chat(self, work: routing_pb2.WorkItem, deadline: float) -> Resolved | Handoff:
         """Answer, then read the customer's reply: another question is answered again."""
@@ -151,7 +151,7 @@ class BotWorker:
                 answers += 1
                 failed = await self._reply(work, outcome.text, f"bot-answer-{answers}")
                 if failed:
-                    return self._not_replied(failed)
+                    return not_replied(failed)
                 step = after_answer(await self._listen(watch, work.session_id, deadline),
                                     article_id=outcome.article_id, answers=answers,
                                     max_answers=self.settings.worker_max_answers)
@@ -181,19 +181,12 @@ class BotWorker:
             return ShuttingDown()
         return Silence(followup) if followup <= left else OutOfTime()
 
-    @staticmethod
-    def _not_replied(failed: str) -> Handoff:
-        # The customer never saw the answer: a person takes over rather than losing them.
-        return Handoff(f"could not reply ({failed})")
-
     async def _decide(self, work: routing_pb2.WorkItem, text: str) -> Answer | Handoff:
         min_score = self.settings.worker_min_score
-        if work.channel == common_pb2.CHANNEL_PHONE:
-            return Handoff("the bot answers in writing only; a caller needs a person")
-        if (outside := outside_skills(work.intent, self.settings.worker_skills)) is not None:
-            return outside
-        if asks_for_person(text) or not text.strip():
-            return respond(text, [], min_score=min_score)
+        channel = channel_from_proto(work.channel)
+        if (handoff := before_search(text, channel=channel, intent=work.intent,
+                                     skills=self.settings.worker_skills)) is not None:
+            return handoff
         try:
             found = await self.knowledge.Suggest(knowledge_pb2.SuggestRequest(
                 text=text, queue=work.queue_id, intent=work.intent, session_id=work.session_id, limit=3,
@@ -204,7 +197,7 @@ class BotWorker:
             return respond(text, [], min_score=min_score, search_error=exc.code().name)
         candidates = [Candidate(h.article.id, h.article.title, h.article.body, h.score) for h in found.hits]
         return respond(text, candidates, min_score=min_score, language=work.language,
-                       by_email=work.channel == common_pb2.CHANNEL_EMAIL)
+                       by_email=channel is Channel.EMAIL)
 
     async def _reply(self, work: routing_pb2.WorkItem, text: str, kind: str) -> str:
         """Send `text` on the customer's session; the gRPC code when it failed, else ""."""
@@ -258,9 +251,7 @@ async def _opened(watch: _Watch, session_id: str) -> Handoff | None:
     if not isinstance(snapshot, sessions_pb2.SessionUpdate) or snapshot.session.state in _ENDED:
         return cannot_follow(_lost(session_id, why).why)
     if any(m.direction == common_pb2.DIRECTION_OUTBOUND for m in snapshot.session.messages):
-        # Another bot answered before its claim lapsed (it died): the customer's replies since then
-        # are unknown to this one, so starting over would ignore them.
-        return Handoff("taken over from a bot whose claim lapsed mid-conversation")
+        return taken_over()
     return None
 
 

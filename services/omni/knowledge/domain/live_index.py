@@ -11,8 +11,8 @@ import asyncio
 import dataclasses
 from collections.abc import Iterable
 
-from omni.knowledge.model import Article, Stats
-from omni.knowledge.search import IndexSnapshot, document_terms
+from omni.knowledge.domain.model import Article, Stats
+from omni.knowledge.domain.search import IndexSnapshot, document_terms
 
 
 class LiveIndex:

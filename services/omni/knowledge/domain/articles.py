@@ -11,7 +11,7 @@ import datetime as dt
 import difflib
 import re
 
-from omni.knowledge.model import Article, Content, Status, Version
+from omni.knowledge.domain.model import Article, Content, Status, Version
 from omni.runtime.errors import FailedPrecondition, InvalidArgument
 
 MAX_TITLE_CHARS = 200

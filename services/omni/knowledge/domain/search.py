@@ -16,9 +16,9 @@ import bm25s
 import numpy as np
 import numpy.typing as npt
 
-from omni.knowledge import text
-from omni.knowledge.articles import primary_language
-from omni.knowledge.model import Article, Audience, Stats
+from omni.knowledge.domain import text
+from omni.knowledge.domain.articles import primary_language
+from omni.knowledge.domain.model import Article, Audience, Stats
 
 # The title counts as much as this many copies of itself against the body.
 TITLE_WEIGHT = 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from omni.knowledge.model import Category
+from omni.knowledge.domain.model import Category
 from omni.runtime.errors import FailedPrecondition, InvalidArgument
 
 MAX_DEPTH = 6

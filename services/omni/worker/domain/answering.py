@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from omni.runtime.channels import Channel
+
 # Customers asking for a person, in the languages the platform serves.
 _ASK_FOR_PERSON = re.compile(
     r"\b(human|person|agent|operator|representative|someone real|real person|speak to (a|an|someone))\b"
@@ -128,13 +130,26 @@ def asks_for_person(text: str) -> bool:
     return bool(_ASK_FOR_PERSON.search(text))
 
 
-def respond(text: str, candidates: list[Candidate], *, min_score: float, language: str = "", by_email: bool = False,
-            max_chars: int = 1200, search_error: str = "") -> Answer | Handoff:
-    """`search_error` names why the knowledge base could not be asked (then `candidates` is empty)."""
+def _unanswerable(text: str) -> Handoff | None:
     if asks_for_person(text):
         return Handoff("customer asked for a person")
     if not text.strip():
         return Handoff("no question to answer")
+    return None
+
+
+def before_search(text: str, *, channel: Channel | None, intent: str, skills: tuple[str, ...]) -> Handoff | None:
+    """Why a person takes over without the knowledge base being asked; None: search it."""
+    if channel is Channel.PHONE:
+        return Handoff("the bot answers in writing only; a caller needs a person")
+    return outside_skills(intent, skills) or _unanswerable(text)
+
+
+def respond(text: str, candidates: list[Candidate], *, min_score: float, language: str = "", by_email: bool = False,
+            max_chars: int = 1200, search_error: str = "") -> Answer | Handoff:
+    """`search_error` names why the knowledge base could not be asked (then `candidates` is empty)."""
+    if (unanswerable := _unanswerable(text)) is not None:
+        return unanswerable
     if _NOT_HELPED.search(text):
         return Handoff("customer says self-service did not help")
     if search_error:
@@ -190,6 +205,17 @@ def outside_skills(intent: str, skills: tuple[str, ...]) -> Handoff | None:
 def cannot_follow(why: str) -> Handoff:
     """A chat the bot cannot follow goes to a person: the customer may be replying to nobody."""
     return Handoff(f"the bot cannot see the customer's replies (WatchSession {why})")
+
+
+def taken_over() -> Handoff:
+    """A chat another bot already answered (it died before its claim lapsed): the customer's
+    replies since then are unknown to this one, so starting over would ignore them."""
+    return Handoff("taken over from a bot whose claim lapsed mid-conversation")
+
+
+def not_replied(failed: str) -> Handoff:
+    """The customer never saw the answer (`failed`: why): a person takes over rather than losing them."""
+    return Handoff(f"could not reply ({failed})")
 
 
 def handoff_note(language: str) -> str:

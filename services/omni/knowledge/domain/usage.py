@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from omni.knowledge.model import Article
+from omni.knowledge.domain.model import Article
 
 # Attribute a desktop or the bot may set on an outbound interaction: article ids, comma-separated.
 ARTICLE_ATTRIBUTE = "knowledge_article_ids"
