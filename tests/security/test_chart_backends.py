@@ -54,6 +54,16 @@ def test_backend_urls_come_from_secrets_one_key_per_service(values: dict[str, An
     assert not {"OMNI_NATS_URL", "OMNI_MONGO_URL", "OMNI_WORKER_MONGO_SECRET"} & set(operator)
 
 
+def test_external_backends_take_a_url_per_service() -> None:
+    values = {**EXTERNAL, "nats": {**EXTERNAL["nats"], "serviceUrls": {"tickets": "nats://tickets:pw@nats:4222"}},
+              "mongodb": {**EXTERNAL["mongodb"], "serviceUrls": {"routing": "mongodb://routing:pw@db/?tls=true"}}}
+    rendered = objects(values)
+    assert secret_value(rendered, f"{FULLNAME}-nats-url", "tickets") == "nats://tickets:pw@nats:4222"
+    assert secret_value(rendered, f"{FULLNAME}-nats-url", "routing") == EXTERNAL["nats"]["url"]
+    assert secret_value(rendered, f"{FULLNAME}-mongodb-url", "routing") == "mongodb://routing:pw@db/?tls=true"
+    assert secret_value(rendered, f"{FULLNAME}-mongodb-url", "tickets") == EXTERNAL["mongodb"]["url"]
+
+
 def test_each_service_has_its_own_nats_and_mongodb_user() -> None:
     rendered = objects()
     nats_passwords, mongo_passwords = set(), set()
@@ -145,6 +155,10 @@ def test_smtp_tls_reaches_sessions_alone() -> None:
     ({"grpcTls": {"enabled": True}}, "/grpcTls"),
     ({"smtpTls": {"requireStartTls": True}}, "/smtpTls"),
     ({"operator": {"allowedImages": ["a:1,b:2"]}}, "/operator/allowedImages/0"),
+    ({"mongodb": {"enabled": False, "url": "mongodb://db", "serviceUrls": {"billing": "mongodb://db"}}},
+     "/mongodb/serviceUrls"),
+    ({"nats": {"enabled": False, "url": "nats://n", "serviceUrls": {"tickets": "http://n"}}},
+     "/nats/serviceUrls/tickets"),
 ])
 def test_incomplete_security_values_are_refused(values: dict[str, Any], complaint: str) -> None:
     with pytest.raises(helm.HelmValuesError) as raised:
