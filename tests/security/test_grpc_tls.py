@@ -1,6 +1,6 @@
 """Issue 13, item 3 (runtime side of the chart's TLS option): a real service started with TLS
-settings answers over TLS only, channels verify it against the configured CA, and probes get a
-plaintext server that serves health and nothing else."""
+settings answers over TLS only, channels verify it against the configured CA, probes get a
+plaintext server that serves health and nothing else, and bot workers get the CA alone."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from agentpool_operator import pool, worker_deployment
+from agentpool_operator.settings import OperatorSettings
 from omni.routing.service import SPEC as ROUTING
 from omni.runtime.auth import Role, TokenAuthority
 from omni.runtime.clients import channel
@@ -61,3 +63,15 @@ async def test_a_certificate_without_its_key_is_a_start_up_error(start_service: 
     issued = issue(tmp_path)
     with pytest.raises(ConfigError, match="OMNI_GRPC_TLS_KEY_FILE"):
         await start_service(ROUTING, grpc_tls_cert_file=str(issued.cert_file))
+
+
+def test_workers_get_the_ca_alone_when_the_services_speak_tls() -> None:
+    settings = OperatorSettings(jwt_secret=TEST_SECRET, worker_tls_secret="omni-grpc-tls")
+    agent_pool = pool.parse("billing-bots", "contact", {"queues": ["billing"], "maxReplicas": 2},
+                            default_image=settings.worker_image)
+    spec = worker_deployment.pod_template(agent_pool, settings)["spec"]
+    container = spec["containers"][0]
+    assert {"name": "OMNI_GRPC_TLS_CA_FILE", "value": "/etc/omnichannel/grpc-tls/ca.crt"} in container["env"]
+    tls = next(v for v in spec["volumes"] if v["name"] == "grpc-tls")
+    assert tls["secret"] == {"secretName": "omni-grpc-tls", "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+    assert {"name": "grpc-tls", "mountPath": "/etc/omnichannel/grpc-tls", "readOnly": True} in container["volumeMounts"]
