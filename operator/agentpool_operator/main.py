@@ -1,6 +1,6 @@
 """Kopf registrations and start-up settings only; the work is in handlers/ and the domain modules.
 
-Run: `python -m agentpool_operator` (or `kopf run -A --standalone -m agentpool_operator.main`).
+Run: `python -m agentpool_operator --namespace=NS` (or `kopf run -n NS --standalone -m agentpool_operator.main`).
 """
 
 from __future__ import annotations

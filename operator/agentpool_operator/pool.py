@@ -24,6 +24,12 @@ class InvalidPool(ValueError):
     """The spec cannot be acted on (the CRD schema should have refused it)."""
 
 
+# A condition's status ("True"/"False"), reason and message.
+Condition = tuple[str, str, str]
+# Conditions are listed in this order whichever handler wrote them last.
+CONDITION_TYPES = ("StatisticsAvailable", "Scaling", "Accepted")
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class AgentPool:
     name: str
@@ -108,7 +114,7 @@ def status_after(pool: AgentPool, previous: Mapping[str, Any], decision: Decisio
         "currentReplicas": decision.replicas if scaled else current_replicas,
         "selector": f"{POOL_LABEL}={pool.name}",
         "recommendations": [{"at": r.at, "replicas": r.replicas} for r in decision.recommendations],
-        "conditions": _conditions(previous.get("conditions") or [], decision, now),
+        "conditions": _conditions(previous, _round_conditions(pool, decision), now),
     }
     if scaled:
         status["lastScaleTime"] = _timestamp(now)
@@ -127,23 +133,44 @@ def status_after(pool: AgentPool, previous: Mapping[str, Any], decision: Decisio
     return status
 
 
-def _conditions(previous: list[Mapping[str, Any]], decision: Decision, now: float) -> list[dict[str, Any]]:
-    """Kubernetes-style conditions; lastTransitionTime moves only when the status flips."""
+def accepted(pool: AgentPool) -> Condition:
+    return ("True", "Accepted", f"the workers run as Deployment {pool.deployment_name}")
+
+
+def refused(reason: str, message: str) -> Condition:
+    return ("False", reason, message)
+
+
+def acceptance_status(previous: Mapping[str, Any], acceptance: Condition, now: float) -> dict[str, Any]:
+    """The status saying whether the operator acts on the pool (condition Accepted)."""
+    return {"conditions": _conditions(previous, {"Accepted": acceptance}, now)}
+
+
+def _round_conditions(pool: AgentPool, decision: Decision) -> dict[str, Condition]:
     missing = decision.reason in (Reason.NO_STATISTICS, Reason.STALE_STATISTICS)
-    wanted = {
-        "StatisticsAvailable": ("False" if missing else "True", decision.reason.value if missing else "Fresh"),
-        "Scaling": ("True" if decision.reason in (Reason.SCALED_UP, Reason.SCALED_DOWN) else "False",
-                    decision.reason.value),
+    scaling = "True" if decision.reason in (Reason.SCALED_UP, Reason.SCALED_DOWN) else "False"
+    return {
+        "StatisticsAvailable": ("False" if missing else "True", decision.reason.value if missing else "Fresh",
+                                decision.message),
+        "Scaling": (scaling, decision.reason.value, decision.message),
+        # A round only runs for a pool the operator accepted.
+        "Accepted": accepted(pool),
     }
-    before = {c.get("type"): c for c in previous}
-    conditions = []
-    for kind, (state, reason) in wanted.items():
-        old = before.get(kind, {})
-        conditions.append({
+
+
+def _conditions(previous: Mapping[str, Any], wanted: Mapping[str, Condition], now: float) -> list[dict[str, Any]]:
+    """Kubernetes-style conditions; lastTransitionTime moves only when the status flips. Types not
+    in `wanted` stay as they were: a list is replaced whole by a merge patch, and each handler
+    writes only the conditions it knows."""
+    conditions = {c.get("type"): dict(c) for c in previous.get("conditions") or []}
+    for kind, (state, reason, message) in wanted.items():
+        old = conditions.get(kind, {})
+        conditions[kind] = {
             "type": kind,
             "status": state,
             "reason": reason,
-            "message": decision.message,
+            "message": message,
             "lastTransitionTime": old.get("lastTransitionTime") if old.get("status") == state else _timestamp(now),
-        })
-    return conditions
+        }
+    return sorted(conditions.values(), key=lambda c: CONDITION_TYPES.index(c["type"])
+                  if c["type"] in CONDITION_TYPES else len(CONDITION_TYPES))

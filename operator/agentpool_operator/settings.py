@@ -19,8 +19,12 @@ class OperatorSettings(ServiceSettings):
     stats_timeout_seconds: float = 5.0
     # What the worker Deployments get unless a pool says otherwise.
     worker_image: str = "omnichannel:latest"
-    # ConfigMap with OMNI_*_ADDR / NATS / telemetry settings, and Secrets with the token
-    # secret and Mongo URL, in the pool's namespace (the chart creates them in its own).
+    # Images a pool may name (shell-style patterns, e.g. registry.example/omnichannel:*); empty:
+    # worker_image alone. An image runs with the token secret, so the operator decides, not the pool.
+    operator_allowed_images: tuple[str, ...] = ()
+    # ConfigMap with OMNI_*_ADDR / telemetry settings, and the Secret with the token secret, in
+    # the pool's namespace (the chart creates them in its own).
     worker_config_map: str = "omnichannel-config"
     worker_secret: str = "omnichannel-secrets"
-    worker_mongo_secret: str = ""
+    # Secret whose ca.crt the workers verify the services' gRPC TLS with; empty: plaintext.
+    worker_tls_secret: str = ""

@@ -7,6 +7,8 @@ from typing import Any
 from agentpool_operator.pool import POOL_LABEL, AgentPool
 from agentpool_operator.settings import OperatorSettings
 
+TLS_DIR = "/etc/omnichannel/grpc-tls"
+
 
 def labels(pool: AgentPool) -> dict[str, str]:
     return {
@@ -28,9 +30,14 @@ def pod_template(pool: AgentPool, settings: OperatorSettings) -> dict[str, Any]:
         {"name": "OMNI_WORKER_CONCURRENCY", "value": str(pool.policy.sessions_per_replica)},
         {"name": "OMNI_WORKER_ID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
     ]
-    if settings.worker_mongo_secret:
-        env.append({"name": "OMNI_MONGO_URL",
-                    "valueFrom": {"secretKeyRef": {"name": settings.worker_mongo_secret, "key": "url"}}})
+    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {}}]
+    mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
+    if settings.worker_tls_secret:
+        # The CA certificate alone: workers verify the services and present no certificate of their own.
+        env.append({"name": "OMNI_GRPC_TLS_CA_FILE", "value": f"{TLS_DIR}/ca.crt"})
+        volumes.append({"name": "grpc-tls", "secret": {"secretName": settings.worker_tls_secret,
+                                                       "items": [{"key": "ca.crt", "path": "ca.crt"}]}})
+        mounts.append({"name": "grpc-tls", "mountPath": TLS_DIR, "readOnly": True})
     env.extend({"name": name, "value": value} for name, value in pool.env)
     container: dict[str, Any] = {
         "name": "worker",
@@ -40,7 +47,7 @@ def pod_template(pool: AgentPool, settings: OperatorSettings) -> dict[str, Any]:
         "env": env,
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                             "capabilities": {"drop": ["ALL"]}},
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": mounts,
     }
     if pool.resources:
         container["resources"] = dict(pool.resources)
@@ -52,7 +59,7 @@ def pod_template(pool: AgentPool, settings: OperatorSettings) -> dict[str, Any]:
             # A worker finishes the conversations it holds before it exits.
             "terminationGracePeriodSeconds": 60,
             "containers": [container],
-            "volumes": [{"name": "tmp", "emptyDir": {}}],
+            "volumes": volumes,
         },
     }
 

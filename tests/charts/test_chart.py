@@ -58,11 +58,12 @@ def test_default_install_has_services_probes_budgets_and_dev_backends() -> None:
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
     config = by_kind(rendered, "ConfigMap")["omni-omnichannel-config"]["data"]
-    assert config["OMNI_NATS_URL"] == "nats://omni-omnichannel-nats:4222"
     assert config["OMNI_ROUTING_ADDR"] == "omni-omnichannel-routing:50051"
     secrets = by_kind(rendered, "Secret")
     assert len(base64.b64decode(secrets["omni-omnichannel-secrets"]["data"]["jwt-secret"])) >= 32
-    assert "directConnection=true" in secrets["omni-omnichannel-mongodb-url"]["stringData"]["url"]
+    # Per service, with its own user (tests/security/test_chart_backends.py has the rest).
+    assert secrets["omni-omnichannel-nats-url"]["stringData"]["tickets"].endswith("@omni-omnichannel-nats:4222")
+    assert "directConnection=true" in secrets["omni-omnichannel-mongodb-url"]["stringData"]["tickets"]
 
 
 def test_sessions_exposes_email_and_chat_listeners() -> None:
@@ -94,10 +95,11 @@ def test_external_backends_replace_the_in_chart_ones() -> None:
     rendered = objects(EXTERNAL)
     assert by_kind(rendered, "StatefulSet") == {}
     config = by_kind(rendered, "ConfigMap")["omni-omnichannel-config"]["data"]
-    assert config["OMNI_NATS_URL"] == EXTERNAL["nats"]["url"]
     assert config["OMNI_OTLP_ENDPOINT"] == EXTERNAL["telemetry"]["otlpEndpoint"]
     secrets = by_kind(rendered, "Secret")
-    assert secrets["omni-omnichannel-mongodb-url"]["stringData"]["url"] == EXTERNAL["mongodb"]["url"]
+    for service in SERVICES:
+        assert secrets["omni-omnichannel-nats-url"]["stringData"][service] == EXTERNAL["nats"]["url"]
+        assert secrets["omni-omnichannel-mongodb-url"]["stringData"][service] == EXTERNAL["mongodb"]["url"]
     # The token secret is the operator's own Secret: the chart neither creates nor overwrites it.
     assert "omni-omnichannel-secrets" not in secrets
     container = first_container(by_kind(rendered, "Deployment")["omni-omnichannel-tickets"])
@@ -107,19 +109,19 @@ def test_external_backends_replace_the_in_chart_ones() -> None:
 
 def test_operator_rbac_is_least_privilege() -> None:
     rendered = objects()
-    role = by_kind(rendered, "ClusterRole")["omni-omnichannel-operator"]
+    role = by_kind(rendered, "Role")["omni-omnichannel-operator"]
     granted = {(group, resource): set(rule["verbs"]) for rule in role["rules"]
                for group in rule["apiGroups"] for resource in rule["resources"]}
     assert not any("*" in verbs or "delete" in verbs for verbs in granted.values())
-    assert granted[("apps", "deployments")] == {"get", "list", "watch", "create", "patch"}
-    assert granted[("omnichannel.dev", "agentpools/status")] == {"get", "patch"}
+    assert granted[("apps", "deployments")] == {"get", "create", "patch"}
+    assert granted[("omnichannel.dev", "agentpools/status")] == {"patch"}
     assert granted[("", "events")] == {"create"}
     assert ("", "secrets") not in granted
     operator = by_kind(rendered, "Deployment")["omni-omnichannel-operator"]
     pod = operator["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "omni-omnichannel-operator"
     assert operator["spec"]["replicas"] == 1
-    binding = by_kind(rendered, "ClusterRoleBinding")["omni-omnichannel-operator"]
+    binding = by_kind(rendered, "RoleBinding")["omni-omnichannel-operator"]
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "omni-omnichannel-operator",
                                     "namespace": "contact"}]
 

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import time
+import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import kmock
+import pytest
+import yaml
 from kopf.testing import KopfRunner
+
+from tests.conftest import TEST_SECRET
 
 # Import the operator (and kr8s → httpx_ws → anyio's lazy modules) here, in the main thread at
 # collection time. Otherwise KopfRunner's thread imports them while the test's thread also runs
@@ -27,6 +34,7 @@ VERBS = {"list", "watch", "get", "create", "patch", "update", "delete"}
 POOLS = f"/apis/omnichannel.dev/v1alpha1/namespaces/{NAMESPACE}/agentpools"
 DEPLOYMENTS = f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments"
 EVENTS = f"/api/v1/namespaces/{NAMESPACE}/events"
+EXAMPLE = Path(__file__).resolve().parents[2] / "charts" / "omnichannel" / "examples" / "agentpool.yaml"
 
 
 def serve_resources(emulator: Any) -> None:
@@ -63,6 +71,29 @@ class Cluster:
                 if r.method == "POST" and r.url.path == EVENTS and (r.data or {}).get("reason") == reason]
 
 
+@pytest.fixture
+def cluster(kmock: Any) -> Cluster:
+    serve_resources(kmock)
+    return Cluster(kmock)
+
+
+def operator_env(monkeypatch: pytest.MonkeyPatch, cluster: Cluster, routing_addr: str) -> None:
+    monkeypatch.setenv("OMNI_JWT_SECRET", TEST_SECRET)
+    monkeypatch.setenv("OMNI_KUBERNETES_URL", cluster.url)
+    monkeypatch.setenv("OMNI_ROUTING_ADDR", routing_addr)
+    monkeypatch.setenv("OMNI_STATS_TIMEOUT_SECONDS", "2")
+    monkeypatch.setenv("OMNI_WORKER_IMAGE", "registry.example/omnichannel:test")
+
+
+def pool(name: str, **spec: Any) -> dict[str, Any]:
+    body: dict[str, Any] = copy.deepcopy(yaml.safe_load(EXAMPLE.read_text()))
+    # A real API server assigns these; the emulator stores what it is given. Owner references
+    # point at the uid, and Kopf's patches test the resourceVersion.
+    body["metadata"].update(name=name, namespace=NAMESPACE, uid=str(uuid.uuid4()), resourceVersion="1")
+    body["spec"].update(spec)
+    return body
+
+
 async def eventually(check: Callable[[], Awaitable[Any]], within: float = 20.0, what: str = "") -> Any:
     """Poll until `check` returns something truthy; fail naming what never happened."""
     deadline = time.monotonic() + within
@@ -78,8 +109,10 @@ async def eventually(check: Callable[[], Awaitable[Any]], within: float = 20.0, 
 class Operator:
     """The real operator (`kopf run`) in a thread, stopped without blocking the emulator's loop."""
 
-    def __init__(self) -> None:
-        self.runner = KopfRunner(["run", "-A", "--standalone", "-m", "agentpool_operator.main"], timeout=30)
+    def __init__(self, *scope: str) -> None:
+        """`scope`: kopf's namespace arguments, e.g. "--namespace=contact" as the chart passes by default."""
+        self.runner = KopfRunner(["run", *(scope or ("-A",)), "--standalone", "-m", "agentpool_operator.main"],
+                                 timeout=30)
 
     async def __aenter__(self) -> KopfRunner:
         self.runner.__enter__()

@@ -2,57 +2,29 @@
 
 from __future__ import annotations
 
-import copy
-import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
-import yaml
 
 from omni.devstack.processes import free_port
 from omni.routing.service import SPEC as ROUTING
 from omni.runtime.auth import Role
 from omnichannel.common.v1 import common_pb2
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
-from tests.conftest import TEST_SECRET, StartService
+from tests.conftest import StartService
 from tests.operator.kubernetes import (
     DEPLOYMENTS,
-    NAMESPACE,
     POOLS,
     Cluster,
     Operator,
     eventually,
-    serve_resources,
+    operator_env,
+    pool,
 )
 
 pytestmark = pytest.mark.slow
-EXAMPLE = Path(__file__).resolve().parents[2] / "charts" / "omnichannel" / "examples" / "agentpool.yaml"
-
-
-@pytest.fixture
-def cluster(kmock: Any) -> Cluster:
-    serve_resources(kmock)
-    return Cluster(kmock)
-
-
-def operator_env(monkeypatch: pytest.MonkeyPatch, cluster: Cluster, routing_addr: str) -> None:
-    monkeypatch.setenv("OMNI_JWT_SECRET", TEST_SECRET)
-    monkeypatch.setenv("OMNI_KUBERNETES_URL", cluster.url)
-    monkeypatch.setenv("OMNI_ROUTING_ADDR", routing_addr)
-    monkeypatch.setenv("OMNI_STATS_TIMEOUT_SECONDS", "2")
-    monkeypatch.setenv("OMNI_WORKER_IMAGE", "registry.example/omnichannel:test")
-
-
-def pool(name: str, **spec: Any) -> dict[str, Any]:
-    body: dict[str, Any] = copy.deepcopy(yaml.safe_load(EXAMPLE.read_text()))
-    # A real API server assigns these; the emulator stores what it is given. Owner references
-    # point at the uid, and Kopf's patches test the resourceVersion.
-    body["metadata"].update(name=name, namespace=NAMESPACE, uid=str(uuid.uuid4()), resourceVersion="1")
-    body["spec"].update(spec)
-    return body
 
 
 async def test_pool_gets_its_worker_deployment_and_holds_when_routing_is_unreachable(

@@ -33,15 +33,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- .Values.auth.existingSecret | default (printf "%s-secrets" (include "omnichannel.fullname" .)) -}}
 {{- end -}}
 
-{{- define "omnichannel.natsUrl" -}}
-{{- if .Values.nats.enabled -}}
-{{- printf "nats://%s-nats:4222" (include "omnichannel.fullname" .) -}}
-{{- else -}}
-{{- required "nats.url is required when nats.enabled is false" .Values.nats.url -}}
-{{- end -}}
-{{- end -}}
-
-{{/* Environment every omnichannel process shares: config from the ConfigMap, tokens and Mongo URL from Secrets. */}}
+{{/* Environment every omnichannel process shares: config from the ConfigMap, the token secret from its Secret. */}}
 {{- define "omnichannel.env" -}}
 envFrom:
   - configMapRef:
@@ -50,9 +42,53 @@ env:
   - name: OMNI_JWT_SECRET
     valueFrom:
       secretKeyRef: {name: {{ include "omnichannel.secretName" . }}, key: jwt-secret}
-  - name: OMNI_MONGO_URL
-    valueFrom:
-      secretKeyRef: {name: {{ include "omnichannel.fullname" . }}-mongodb-url, key: url}
+{{- end -}}
+
+{{/* A generated secret value, the same as last time when the Secret exists: (dict "existing" $secret "key" "x") */}}
+{{- define "omnichannel.keep" -}}
+{{- $old := dig "data" .key "" .existing -}}
+{{- if $old }}{{ $old | b64dec }}{{ else }}{{ randAlphaNum 40 }}{{ end -}}
+{{- end -}}
+
+{{/*
+Who calls whom over gRPC; the NetworkPolicies let exactly these through. routing asks tickets for
+the customer's context and knowledge for suggestions; bot workers call routing, knowledge and
+sessions; the operator reads routing's queue statistics. A `web` gateway may call every service.
+*/}}
+{{- define "omnichannel.grpcCallers" -}}
+sessions: [worker, web]
+tickets: [routing, web]
+knowledge: [routing, worker, web]
+routing: [worker, operator, web]
+{{- end -}}
+
+{{/* The labels of one component's pods: of this release, or the operator's bot workers (worker_deployment.py). */}}
+{{- define "omnichannel.componentLabels" -}}
+{{- if eq .component "worker" -}}
+app.kubernetes.io/name: omnichannel-worker
+app.kubernetes.io/managed-by: agentpool-operator
+{{- else -}}
+{{- include "omnichannel.selector" . -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A NetworkPolicy peer: the pods of one component (see omnichannel.componentLabels). */}}
+{{- define "omnichannel.peer" -}}
+podSelector:
+  matchLabels:
+    {{- include "omnichannel.componentLabels" . | nindent 4 }}
+{{- end -}}
+
+{{/* The grpcTls volume: the whole Secret for a server, its ca.crt alone for a client: (dict "root" $ "server" true) */}}
+{{- define "omnichannel.grpcTlsVolume" -}}
+- name: grpc-tls
+  secret:
+    secretName: {{ required "grpcTls.secretName is required when grpcTls.enabled" .root.Values.grpcTls.secretName }}
+    # Readable by the pod's group (fsGroup) only.
+    defaultMode: 0440
+    {{- if not .server }}
+    items: [{key: ca.crt, path: ca.crt}]
+    {{- end }}
 {{- end -}}
 
 {{- define "omnichannel.podSecurity" -}}

@@ -8,7 +8,7 @@ import kopf
 
 from agentpool_operator import deployments, pool
 from agentpool_operator.erlang import recommended_staffing
-from agentpool_operator.handlers.context import from_memo, parse_pool
+from agentpool_operator.handlers.context import from_memo, owned_deployment, parse_pool
 from agentpool_operator.scaling import Reason, desired_replicas
 
 
@@ -17,7 +17,7 @@ async def scale(name: str, namespace: str, spec: Any, status: Any, body: Any, me
     """One round: read the queues, decide, scale the Deployment, write the figures to the status."""
     context = from_memo(memo)
     agent_pool = parse_pool(context, name, namespace, spec)
-    deployment = await deployments.find(context.api, agent_pool.deployment_name, namespace)
+    deployment = await owned_deployment(context, agent_pool, body, status, patch)
     if deployment is None:
         raise kopf.TemporaryError(f"worker Deployment {agent_pool.deployment_name} not found yet", delay=5)
     current = deployments.replicas(deployment)

@@ -17,9 +17,14 @@ async def start(settings: OperatorSettings, memo: Any, kopf_settings: kopf.Opera
     # Annotations, not status, for Kopf's own bookkeeping: the status is ours (and a subresource).
     kopf_settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="omnichannel.dev")
     kopf_settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="omnichannel.dev")
+    # No watching of CRDs or namespaces: the chart installs the CRD before the operator, and the
+    # namespaces are named on the command line, so the operator needs no cluster-wide read rights
+    # (a CRD installed later is picked up at the next restart).
+    kopf_settings.scanning.disabled = True
     authority = TokenAuthority(settings.jwt_secret)
     routing = channel(settings.routing_addr,
-                      lambda: authority.mint("agentpool-operator", Role.SERVICE, ttl_seconds=300))
+                      lambda: authority.mint("agentpool-operator", Role.SERVICE, ttl_seconds=300),
+                      tls_ca_file=settings.grpc_tls_ca_file)
     memo["context"] = OperatorContext(settings=settings, api=await deployments.connect(settings.kubernetes_url),
                                       channel=routing, stats=QueueStatsReader(routing, settings.stats_timeout_seconds))
 

@@ -40,10 +40,12 @@ class CustomerFacts:
 
 
 class ContextSources:
-    def __init__(self, tickets_addr: str, knowledge_addr: str, token: Callable[[], str], timeout: float) -> None:
-        self._tickets = tickets_pb2_grpc.TicketServiceStub(channel(tickets_addr, token)) if tickets_addr else None
-        self._knowledge = knowledge_pb2_grpc.KnowledgeServiceStub(channel(knowledge_addr, token)) \
-            if knowledge_addr else None
+    def __init__(self, tickets_addr: str, knowledge_addr: str, token: Callable[[], str], timeout: float, *,
+                 tls_ca_file: str = "") -> None:
+        self._tickets = tickets_pb2_grpc.TicketServiceStub(channel(tickets_addr, token, tls_ca_file=tls_ca_file)) \
+            if tickets_addr else None
+        self._knowledge = knowledge_pb2_grpc.KnowledgeServiceStub(
+            channel(knowledge_addr, token, tls_ca_file=tls_ca_file)) if knowledge_addr else None
         self.timeout = timeout
 
     async def customer(self, work: Work) -> CustomerFacts:

@@ -40,7 +40,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     settings = RoutingSettings.extending(runtime.settings)
     token = runtime.authority.mint(runtime.name, Role.SERVICE, ttl_seconds=30 * 24 * 3600)
     contexts = ContextSources(settings.tickets_addr, settings.knowledge_addr, lambda: token,
-                              settings.context_timeout)
+                              settings.context_timeout, tls_ca_file=settings.grpc_tls_ca_file)
     engine = RoutingEngine(time.time, bot_claim_seconds=settings.bot_claim_seconds)
     router = Router(engine, RoutingRepository(runtime.db), runtime.bus, contexts,
                     desktop_grace=settings.desktop_grace, timer_resolution=settings.timer_resolution)

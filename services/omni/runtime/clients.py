@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -44,11 +45,15 @@ class _StreamStreamToken(_Token, grpc.aio.StreamStreamClientInterceptor):
         return await continuation(self._with_token(details), request_iterator)
 
 
-def channel(address: str, token: str | Callable[[], str] | None = None) -> grpc.aio.Channel:
-    """An insecure channel (mTLS is the mesh's job in the cluster) with tracing and the token."""
+def channel(address: str, token: str | Callable[[], str] | None = None, *, tls_ca_file: str = "") -> grpc.aio.Channel:
+    """A channel with tracing and the token: over TLS, verifying the server against the PEM CA
+    bundle `tls_ca_file` (OMNI_GRPC_TLS_CA_FILE), when one is given; plaintext otherwise."""
     interceptors: list[Any] = list(aio_client_interceptors())  # type: ignore[no-untyped-call]
     if token is not None:
         source = token if callable(token) else (lambda: token)
         interceptors.extend(kind(source) for kind in (_UnaryUnaryToken, _UnaryStreamToken, _StreamUnaryToken,
                                                       _StreamStreamToken))
+    if tls_ca_file:
+        credentials = grpc.ssl_channel_credentials(root_certificates=Path(tls_ca_file).read_bytes())
+        return grpc.aio.secure_channel(address, credentials, interceptors=interceptors)
     return grpc.aio.insecure_channel(address, interceptors=interceptors)

@@ -72,6 +72,13 @@ class ServiceSettings:
     # Redelivery policy of every durable consumer: attempts, then dead letter.
     event_max_attempts: int = 5
     event_backoff_seconds: tuple[str, ...] = ("1", "5", "30")
+    # gRPC over TLS: the PEM certificate chain and key this server presents (both or neither), and
+    # the PEM CA bundle its channels verify the other services with; all empty: plaintext.
+    grpc_tls_cert_file: str = ""
+    grpc_tls_key_file: str = ""
+    grpc_tls_ca_file: str = ""
+    # host:port of a plaintext server with gRPC health alone, for probes that cannot speak TLS.
+    grpc_health_listen: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:

@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -27,7 +28,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from omni.runtime import storage
 from omni.runtime.auth import Role, TokenAuthority
-from omni.runtime.config import ServiceSettings
+from omni.runtime.config import ConfigError, ServiceSettings, env_name
 from omni.runtime.events import Consumer, EventBus, Handler
 from omni.runtime.interceptors import AuthInterceptor, ErrorMappingInterceptor, LoggingInterceptor
 from omni.runtime.paging import PageTokens
@@ -102,6 +103,7 @@ class ServiceHost:
         self.port = 0
         self.runtime: Runtime | None = None
         self._server: grpc.aio.Server | None = None
+        self._health_server: grpc.aio.Server | None = None
         self._health = health_aio.HealthServicer()
         self._stop_requested = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -113,6 +115,7 @@ class ServiceHost:
 
     async def start(self) -> None:
         settings = self.settings
+        credentials = _server_credentials(settings)
         authority = TokenAuthority(settings.jwt_secret)
         mongo = storage.connect(settings.mongo_url)
         db = mongo[settings.database_for(self.spec.name)]
@@ -137,16 +140,29 @@ class ServiceHost:
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection([*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                                              reflection.SERVICE_NAME], server)
-        self.port = server.add_insecure_port(settings.grpc_listen)
+        self.port = (server.add_secure_port(settings.grpc_listen, credentials) if credentials
+                     else server.add_insecure_port(settings.grpc_listen))
         if self.port == 0:
             raise RuntimeError(f"cannot listen on {settings.grpc_listen}")
         await server.start()
         self._server = server
+        if settings.grpc_health_listen:
+            self._health_server = await self._serve_health_alone(settings.grpc_health_listen)
         for consumer in runtime.consumers:
             await consumer.start()
         for name in ("", *names):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info("%s serving on %s", self.spec.name, self.address, extra={"services": names})
+
+    async def _serve_health_alone(self, listen: str) -> grpc.aio.Server:
+        """The kubelet's gRPC probes speak plaintext only: with TLS on, they ask this server, which
+        shares the health status (so it also turns NOT_SERVING at shutdown) and serves nothing else."""
+        server = grpc.aio.server()
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        if server.add_insecure_port(listen) == 0:
+            raise RuntimeError(f"cannot listen on {listen}")
+        await server.start()
+        return server
 
     def request_stop(self) -> None:
         self._stop_requested.set()
@@ -160,6 +176,8 @@ class ServiceHost:
         await asyncio.sleep(self.settings.shutdown_delay)
         if self._server is not None:
             await self._server.stop(self.settings.shutdown_grace)
+        if self._health_server is not None:
+            await self._health_server.stop(None)
         runtime = self.runtime
         if runtime is None:
             return
@@ -187,6 +205,17 @@ class ServiceHost:
             await self._stop_requested.wait()
         finally:
             await self.stop()
+
+
+def _server_credentials(settings: ServiceSettings) -> grpc.ServerCredentials | None:
+    """TLS credentials from the configured PEM files; None when neither is set (plaintext)."""
+    cert, key = settings.grpc_tls_cert_file, settings.grpc_tls_key_file
+    if not cert and not key:
+        return None
+    if not cert or not key:
+        raise ConfigError(f"{env_name('grpc_tls_cert_file')} and {env_name('grpc_tls_key_file')} go together: "
+                          "set both or neither")
+    return grpc.ssl_server_credentials([(Path(key).read_bytes(), Path(cert).read_bytes())])
 
 
 def run_service(spec: ServiceSpec, settings_type: type[ServiceSettings] = ServiceSettings) -> None:

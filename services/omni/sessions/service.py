@@ -24,7 +24,7 @@ from omni.sessions.publishing import LIVE_SUBJECT_ROOT, SessionEvents
 from omni.sessions.replies import Replies
 from omni.sessions.servicer import ChatServicer, SessionServicer, TelephonyServicer
 from omni.sessions.settings import SessionSettings
-from omni.sessions.smtp_inbound import InboundMailHandler, start_smtp
+from omni.sessions.smtp_inbound import InboundMailHandler, start_smtp, starttls_context
 from omni.sessions.smtp_outbound import RelayMailer
 from omni.sessions.telephony import Calls
 from omni.sessions.websocket_chat import start_websocket
@@ -66,8 +66,11 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
 
     if settings.smtp_listen:
         mailbox = Mailbox(conversations, attachment_limit=settings.attachment_max_bytes)
+        tls = starttls_context(settings.smtp_tls_cert_file, settings.smtp_tls_key_file,
+                               require=settings.smtp_require_starttls)
         smtp = await start_smtp(settings.smtp_listen, InboundMailHandler(mailbox, settings.smtp_accepted_domains),
-                                max_message_bytes=settings.smtp_max_message_bytes)
+                                max_message_bytes=settings.smtp_max_message_bytes, tls_context=tls,
+                                require_starttls=settings.smtp_require_starttls)
 
         async def stop_smtp() -> None:
             smtp.close()

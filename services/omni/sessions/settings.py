@@ -15,6 +15,11 @@ class SessionSettings(ServiceSettings):
     smtp_accepted_domains: tuple[str, ...] = ("example.com",)
     # Largest inbound message (SMTP SIZE); larger ones are refused with 552.
     smtp_max_message_bytes: int = 25 * 1024 * 1024
+    # PEM certificate chain and key STARTTLS offers; empty: no STARTTLS. Requiring it refuses mail
+    # sent in the clear (RFC 3207 forbids that on a public MX: only for a relay you run).
+    smtp_tls_cert_file: str = ""
+    smtp_tls_key_file: str = ""
+    smtp_require_starttls: bool = False
     # Largest attachment whose content is stored; larger ones keep name, type, size and hash.
     attachment_max_bytes: int = 10 * 1024 * 1024
     # host:port of the relay agent replies go out through.

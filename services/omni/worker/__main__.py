@@ -21,7 +21,7 @@ async def main(settings: WorkerSettings) -> None:
     def token() -> str:
         return authority.mint(settings.worker_id, Role.SERVICE, ttl_seconds=300)
 
-    routing, knowledge, sessions = (channel(a, token) for a in
+    routing, knowledge, sessions = (channel(a, token, tls_ca_file=settings.grpc_tls_ca_file) for a in
                                     (settings.routing_addr, settings.knowledge_addr, settings.sessions_addr))
     worker = BotWorker(settings, routing, knowledge, sessions)
     loop = asyncio.get_running_loop()
