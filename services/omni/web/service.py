@@ -57,7 +57,6 @@ def build_app(settings: WebSettings, upstream: Upstream) -> Starlette:
         Route("/", to_desk),
         Mount(DESK_PATH.rstrip("/"), StaticFiles(directory=STATIC / "desk", html=True)),
         Mount("/widget", StaticFiles(directory=STATIC / "widget")),
-        Mount("/shared", StaticFiles(directory=STATIC / "shared")),
     ]
     if settings.web_demo_site:
         routes.append(Mount(DEMO_PATH.rstrip("/"), StaticFiles(directory=STATIC / "demo", html=True)))
