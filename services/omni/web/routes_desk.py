@@ -59,7 +59,7 @@ class DeskRoutes:
             Route("/api/work/{work_id}/transfer", endpoint(self.transfer), methods=post),
             Route("/api/suggestions", endpoint(self.suggestions), methods=get),
             Route("/api/articles/{article_id}", endpoint(self.article), methods=get),
-            Route("/api/customers/{customer_id}/context", endpoint(self.customer_context), methods=get),
+            Route("/api/customer-context", endpoint(self.customer_context), methods=get),
             Route("/api/customers/{customer_id}/tickets", endpoint(self.customer_tickets), methods=get),
             Route("/api/tickets", endpoint(self.search_tickets), methods=get),
             Route("/api/tickets/{ticket_id}", endpoint(self.ticket), methods=get),
@@ -158,7 +158,10 @@ class DeskRoutes:
     # ----- customers and tickets -----------------------------------------------------------
 
     async def customer_context(self, request: Request) -> Response:
-        return JSONResponse(await self._desk.customer_context(self._reader(request), path_id(request, "customer_id")))
+        query = dict(request.query_params)
+        return JSONResponse(await self._desk.customer_context(
+            self._reader(request), inputs.text(query, "customer_id", ID_CHARS), inputs.text(query, "email", ID_CHARS),
+            inputs.text(query, "phone", ID_CHARS)))
 
     async def customer_tickets(self, request: Request) -> Response:
         return JSONResponse(await self._desk.tickets(self._reader(request), path_id(request, "customer_id")))

@@ -7,6 +7,16 @@ import "./offer.js";
 import "./tickets.js";
 
 const UNAUTHENTICATED = 401;
+const LOOKUP_KINDS = {IDENTITY_KIND_EMAIL: "email", IDENTITY_KIND_PHONE: "phone"};
+
+// Who to ask tickets about for the screen pop: the customer routing named, else the contact's
+// email or phone (a chat's first identity is the widget's anonymous handle, which finds no one).
+function customerQuery(offer) {
+  const id = offer.screen_pop.customer_id || offer.work.customer?.customer_id;
+  if (id) return `customer_id=${encodeURIComponent(id)}`;
+  const identity = (offer.work.customer?.identities ?? []).find((i) => LOOKUP_KINDS[i.kind]);
+  return identity ? `${LOOKUP_KINDS[identity.kind]}=${encodeURIComponent(identity.value)}` : "";
+}
 
 class OmniDesk extends HTMLElement {
   async connectedCallback() {
@@ -70,12 +80,12 @@ class OmniDesk extends HTMLElement {
     } else if (frame.offer) {
       const entry = {offer: frame.offer, context: null};
       this.offers.set(frame.offer.id, entry);
-      const customerId = frame.offer.screen_pop.customer_id || frame.offer.work.customer?.customer_id;
-      if (customerId) {
-        this.api.get(`/api/customers/${encodeURIComponent(customerId)}/context`).then((context) => {
+      const query = customerQuery(frame.offer);
+      if (query) {
+        this.api.get(`/api/customer-context?${query}`).then((context) => {
           entry.context = context;
           this.renderOffers();
-        }).catch(() => {});
+        }).catch(() => {});  // a new customer has no context: the screen pop shows what routing sent
       }
       this.renderOffers();
     } else if (frame.offer_revoked) {

@@ -28,7 +28,13 @@ export class OmniOffer extends HTMLElement {
 
   render() {
     const {work, screen_pop: pop} = this.offer;
-    const customerName = pop.display_name || work.customer?.display_name || t("unknownCustomer");
+    // Routing's screen pop first; what tickets told the desk fills what routing could not.
+    const known = this.context?.customer ?? {};
+    const customerName = pop.display_name || known.display_name || work.customer?.display_name || t("unknownCustomer");
+    const tier = pop.tier || known.tier;
+    const tags = pop.tags.length ? pop.tags : (known.tags ?? []);
+    const lastAgent = pop.last_agent_id || this.context?.last_agent_id || known.last_agent_id;
+    const history = pop.recent_interactions.length ? pop.recent_interactions : (this.context?.recent_interactions ?? []);
     const tickets = this.context?.open_tickets ?? [];
     const headingId = `offer-${this.offer.id.replace(/[^a-zA-Z0-9_-]/g, "_")}`;
     this.setAttribute("role", "region");
@@ -40,20 +46,20 @@ export class OmniOffer extends HTMLElement {
       h("dl", {class: "screen-pop"},
         h("dt", {}, t("customer")),
         h("dd", {class: "customer-name"}, customerName,
-          pop.tier === "vip" || work.vip ? h("span", {class: "badge vip"}, t("vip")) : null),
-        h("dt", {}, t("languageOf")), h("dd", {}, pop.language || work.language || t("none")),
-        h("dt", {}, t("tags")), h("dd", {class: "tags"}, pop.tags.length ? pop.tags.map((tag) => h("span", {class: "badge"}, tag)) : t("none")),
+          tier === "vip" || work.vip ? h("span", {class: "badge vip"}, t("vip")) : null),
+        h("dt", {}, t("languageOf")), h("dd", {}, pop.language || known.language || work.language || t("none")),
+        h("dt", {}, t("tags")), h("dd", {class: "tags"}, tags.length ? tags.map((tag) => h("span", {class: "badge"}, tag)) : t("none")),
         h("dt", {}, t("openTickets")),
         h("dd", {class: "open-tickets"}, tickets.length
           ? h("ul", {}, tickets.map((ticket) => h("li", {}, `${ticket.id}: `, ticket.subject)))
           : (pop.open_ticket_ids.length ? pop.open_ticket_ids.join(", ") : t("none"))),
-        h("dt", {}, t("lastAgent")), h("dd", {class: "last-agent"}, pop.last_agent_id || t("none")),
+        h("dt", {}, t("lastAgent")), h("dd", {class: "last-agent"}, lastAgent || t("none")),
         h("dt", {}, t("says")), h("dd", {class: "first-words"}, work.text || "—"),
         h("dt", {}, t("reasons")),
         h("dd", {}, h("ul", {class: "reasons"}, work.reasons.map((r) => h("li", {}, h("code", {}, r.code), r.detail ? ` ${r.detail}` : "")))),
         h("dt", {}, t("history")),
-        h("dd", {}, pop.recent_interactions.length
-          ? h("ul", {class: "history"}, pop.recent_interactions.map((i) => h("li", {},
+        h("dd", {}, history.length
+          ? h("ul", {class: "history"}, history.map((i) => h("li", {},
             `${time(i.occurred_at)} ${enumName(i.channel, "CHANNEL_")}: `, i.text || i.email?.subject || "")))
           : t("none")),
         pop.degraded.length ? [h("dt", {}, t("degraded")), h("dd", {}, pop.degraded.join("; "))] : null),
