@@ -3,6 +3,8 @@ demo website with the widget."""
 
 from __future__ import annotations
 
+import asyncio
+
 from playwright.async_api import BrowserContext, Locator, Page, expect
 
 EXPECT_MS = 20_000
@@ -41,3 +43,18 @@ async def open_widget(page: Page) -> Locator:
 async def say(panel: Locator, text: str) -> None:
     await panel.get_by_label("Your message").fill(text)
     await panel.get_by_role("button", name="Send").click()
+
+
+async def search_tickets(desk: Page, query: str, expected: str) -> Locator:
+    """Search again until the tickets service has filed what `expected` names (it does so from
+    events, a moment after the contact)."""
+    await desk.get_by_role("button", name="Tickets").click()
+    results = desk.locator(".ticket-results")
+    async with asyncio.timeout(EXPECT_MS / 1000):
+        while True:
+            await desk.get_by_label("Ticket number, phone or email").fill(query)
+            await desk.get_by_role("button", name="Search").click()
+            await expect(results.locator("li").first).to_be_visible()
+            if expected in await results.inner_text():
+                return results
+            await asyncio.sleep(0.3)

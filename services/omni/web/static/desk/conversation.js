@@ -59,19 +59,49 @@ export class OmniConversation extends HTMLElement {
       for (const message of update.session.messages) this.entries.set(message.id, {message});
       for (const note of update.session.notes) this.entries.set(note.id, {note});
       this.render();
+      this.loadSubject();
     } else if (update.kind === "message") {
       this.entries.set(update.message.id, {message: update.message});
-      if (update.message.direction === "DIRECTION_INBOUND") this.showTyping(false);
+      if (update.message.direction === "DIRECTION_INBOUND") {
+        this.showTyping(false);
+        this.markRead(update.message.id);
+      }
       this.renderTranscript();
     } else if (update.kind === "note") {
       this.entries.set(update.note.id, {note: update.note});
       this.renderTranscript();
     } else if (update.kind === "typing" && update.message.direction === "DIRECTION_INBOUND") {
       this.showTyping(true);
+    } else if (update.kind === "read" && update.message.direction === "DIRECTION_INBOUND") {
+      // The customer has read up to this reply of ours.
+      const entry = this.entries.get(update.message.id);
+      if (entry) entry.read = true;
+      this.renderTranscript();
     } else if (update.kind === "state") {
       const state = this.querySelector(".session-state");
       if (state) state.textContent = enumName(update.session.state, "SESSION_STATE_");
     }
+  }
+
+  // An email's subject lives on its ticket (the session keeps the thread's messages).
+  async loadSubject() {
+    const ticketId = this.session?.ticket_id;
+    if (this.channel() !== "email" || !ticketId || this.subject !== undefined) return;
+    this.subject = "";
+    try {
+      this.subject = (await this.desk.api.get(`/api/tickets/${encodeURIComponent(ticketId)}`)).subject;
+    } catch {
+      return;  // no subject line is better than no conversation
+    }
+    const line = this.querySelector(".email-subject");
+    if (line) line.textContent = this.subject;
+  }
+
+  // The customer sees "read" once the agent has had the message on screen.
+  markRead(messageId) {
+    if (this.hidden || this.channel() !== "chat") return;
+    this.desk.api.post(`/api/sessions/${encodeURIComponent(this.work.session_id)}/read`, {message_id: messageId})
+      .catch(() => {});
   }
 
   showTyping(on) {
@@ -84,9 +114,13 @@ export class OmniConversation extends HTMLElement {
 
   channel() { return enumName(this.work.channel, "CHANNEL_"); }
 
+  customerName() {
+    return this.session?.customer?.display_name || this.work.customer?.display_name || t("customer");
+  }
+
   render() {
     const session = this.session;
-    const customer = session?.customer?.display_name || this.work.customer?.display_name || t("unknownCustomer");
+    const customer = this.customerName();
     const headingId = `conversation-${this.work.id.replace(/[^a-zA-Z0-9_-]/g, "_")}`;
     this.setAttribute("aria-labelledby", headingId);
     replace(this,
@@ -95,8 +129,10 @@ export class OmniConversation extends HTMLElement {
         h("span", {class: "session-state"}, session ? enumName(session.state, "SESSION_STATE_") : ""),
         h("span", {class: "connection", role: "status"}, this.status || "")),
       this.channel() === "phone" ? this.callDetails() : null,
+      this.channel() === "email" ? h("p", {class: "email-line"}, `${t("subject")}: `,
+        h("span", {class: "email-subject"}, this.subject || "")) : null,
       h("section", {class: "transcript-area", "aria-label": t("transcript")},
-        h("ol", {class: "transcript", role: "log", "aria-live": "polite", "aria-label": t("transcript")}),
+        h("div", {role: "log", "aria-live": "polite", "aria-label": t("transcript")}, h("ol", {class: "transcript"})),
         h("p", {class: "typing", "aria-live": "polite"})),
       h("section", {class: "suggestions", "aria-label": t("suggestions")}, h("h3", {}, t("suggestions")), h("ul", {})),
       this.replyForm(),
@@ -123,16 +159,18 @@ export class OmniConversation extends HTMLElement {
     if (!list) return;
     const sorted = [...this.entries.values()].sort((a, b) =>
       Date.parse(a.message?.time ?? a.note.create_time) - Date.parse(b.message?.time ?? b.note.create_time));
-    replace(list, sorted.map((entry) => entry.message ? this.messageItem(entry.message) : this.noteItem(entry.note)));
+    replace(list, sorted.map((entry) => entry.message ? this.messageItem(entry) : this.noteItem(entry.note)));
     list.scrollTop = list.scrollHeight;
   }
 
-  messageItem(message) {
+  messageItem(entry) {
+    const message = entry.message;
     const inbound = message.direction === "DIRECTION_INBOUND";
     return h("li", {class: inbound ? "message inbound" : "message outbound", dataset: {id: message.id}},
-      h("span", {class: "who"}, message.sender || (inbound ? t("customer") : "")),
+      h("span", {class: "who"}, inbound ? this.customerName() : message.sender),
       h("time", {datetime: message.time}, time(message.time)),
       h("p", {class: "text"}, message.text),
+      entry.read ? h("span", {class: "read"}, t("read")) : null,
       message.attachments.length ? h("ul", {class: "attachments", "aria-label": t("attachments")},
         message.attachments.map((a) => h("li", {}, h("a", {
           href: `/api/sessions/${encodeURIComponent(this.work.session_id)}/attachments/${encodeURIComponent(a.attachment_id)}`,

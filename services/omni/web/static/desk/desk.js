@@ -93,7 +93,13 @@ class OmniDesk extends HTMLElement {
       this.renderOffers();
     } else if (frame.assigned) {
       const work = frame.assigned;
-      for (const [id, entry] of this.offers) if (entry.offer.work.id === work.id) this.offers.delete(id);
+      for (const [id, entry] of this.offers) {
+        if (entry.offer.work.id !== work.id) continue;
+        // The name the screen pop found, for the work list and the conversation's heading.
+        const name = entry.offer.screen_pop.display_name || entry.context?.customer?.display_name;
+        if (name && !work.customer?.display_name) work.customer = {...work.customer, display_name: name};
+        this.offers.delete(id);
+      }
       this.work.set(work.id, work);
       if (!this.selected) this.selected = work.id;
       this.renderOffers();

@@ -82,7 +82,7 @@ const WORDS = {
     error: "Error",
     close: "Close",
     phoneCall: "Call",
-    ivrPath: "IVR path",
+    read: "Read",
   },
   zh: {
     title: "全渠道坐席工作台",
@@ -164,7 +164,7 @@ const WORDS = {
     error: "错误",
     close: "关闭",
     phoneCall: "电话",
-    ivrPath: "IVR 路径",
+    read: "已读",
   },
 };
 

@@ -62,7 +62,7 @@ export class OmniOffer extends HTMLElement {
           ? h("ul", {class: "history"}, history.map((i) => h("li", {},
             `${time(i.occurred_at)} ${enumName(i.channel, "CHANNEL_")}: `, i.text || i.email?.subject || "")))
           : t("none")),
-        pop.degraded.length ? [h("dt", {}, t("degraded")), h("dd", {}, pop.degraded.join("; "))] : null),
+        pop.degraded.length && !this.context ? [h("dt", {}, t("degraded")), h("dd", {}, pop.degraded.join("; "))] : null),
       h("div", {class: "actions"},
         h("button", {class: "primary", type: "button", onclick: () => this.handlers.onAccept(this.offer)}, t("accept")),
         h("button", {type: "button", onclick: () => this.handlers.onReject(this.offer)}, t("reject"))));

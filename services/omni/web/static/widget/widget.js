@@ -62,7 +62,8 @@
     header button { background: none; border: 1px solid rgba(255,255,255,.7); color: #fff; border-radius: 6px;
       padding: 4px 8px; cursor: pointer; font-size: 13px; }
     .status { margin: 0; padding: 6px 12px; background: #f5f7fa; color: #4a5563; font-size: 13px; min-height: 1.6em; }
-    ol { list-style: none; margin: 0; padding: 10px 12px; flex: 1; overflow-y: auto; display: flex; flex-direction: column; gap: 8px; }
+    .log { flex: 1; overflow-y: auto; }
+    ol { list-style: none; margin: 0; padding: 10px 12px; display: flex; flex-direction: column; gap: 8px; }
     li { max-width: 85%; padding: 8px 10px; border-radius: 10px; line-height: 1.4; }
     li.mine { align-self: flex-end; background: #0b5cad; color: #fff; }
     li.theirs { align-self: flex-start; background: #eef3f9; }
@@ -147,7 +148,7 @@
       this.languageButton = el("button", {type: "button", onclick: () => this.switchLanguage()});
       this.closeButton = el("button", {type: "button", onclick: () => this.toggle(false)}, "✕");
       this.status = el("p", {class: "status", role: "status"});
-      this.log = el("ol", {role: "log", "aria-live": "polite"});
+      this.log = el("ol");
       this.typing = el("p", {class: "typing", "aria-live": "polite"});
       this.input = el("textarea", {id: "omni-chat-input", rows: "2", maxlength: "8000",
         oninput: () => this.sendTyping(),
@@ -157,7 +158,8 @@
       this.endButton = el("button", {type: "button", class: "end", onclick: () => this.end()});
       this.panel = el("section", {class: "panel", id: "omni-chat-panel", role: "dialog", "aria-labelledby": "omni-chat-title", hidden: ""},
         el("header", {}, this.heading, this.languageButton, this.closeButton),
-        this.status, this.log, this.typing, this.endButton,
+        this.status, el("div", {class: "log", role: "log", "aria-live": "polite", "aria-label": this.words.title}, this.log),
+        this.typing, this.endButton,
         el("form", {onsubmit: (event) => { event.preventDefault(); this.submit(); }}, this.inputLabel, this.input, this.sendButton));
       this.panel.addEventListener("keydown", (event) => { if (event.key === "Escape") this.toggle(false); });
       root.append(this.launcher, this.panel);
@@ -375,7 +377,7 @@
           el("span", {class: "meta"}, w.sending)));
       }
       this.log.replaceChildren(...items);
-      this.log.scrollTop = this.log.scrollHeight;
+      this.log.parentElement.scrollTop = this.log.parentElement.scrollHeight;
     }
   }
 
