@@ -1,0 +1,1 @@
+"""The web gateway: the agent desktop and the customer chat widget, relaying to the gRPC services."""

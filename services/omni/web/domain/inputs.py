@@ -1,0 +1,55 @@
+"""Reading what a browser sent: every field has a type and an explicit size limit.
+
+Bodies arrive as parsed JSON (any shape); these functions take what a call needs and refuse the
+rest with a message that names the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omni.runtime.errors import InvalidArgument
+
+Json = dict[str, Any]
+
+# Limits of the fields the UIs send. Message text is limited by the sessions service too
+# (OMNI_MAX_TEXT_CHARS); this one only stops an oversized body from travelling further.
+ID_CHARS = 200
+REASON_CHARS = 500
+TEXT_CHARS = 8000
+QUERY_CHARS = 500
+
+
+def fields(value: object, what: str) -> Json:
+    if not isinstance(value, dict):
+        raise InvalidArgument(f"{what} must be a JSON object")
+    return value
+
+
+def text(body: Json, name: str, limit: int, *, required: bool = False) -> str:
+    value = body.get(name, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{name} must be a string")
+    if len(value) > limit:
+        raise InvalidArgument(f"{name} is {len(value)} characters; the limit is {limit}")
+    if required and not value.strip():
+        raise InvalidArgument(f"{name} is required")
+    return value
+
+
+def strings(body: Json, name: str, limit: int, *, most: int) -> list[str]:
+    value = body.get(name) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and len(v) <= limit for v in value):
+        raise InvalidArgument(f"{name} must be a list of strings of at most {limit} characters")
+    if len(value) > most:
+        raise InvalidArgument(f"{name} has {len(value)} entries; the limit is {most}")
+    return value
+
+
+def choice(body: Json, name: str, allowed: tuple[str, ...]) -> str:
+    value = body.get(name, "")
+    if value not in allowed:
+        raise InvalidArgument(f"{name} must be one of {', '.join(allowed)}")
+    return str(value)

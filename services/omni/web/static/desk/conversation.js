@@ -1,0 +1,279 @@
+// One piece of work the agent holds: the live session (chat, email or call) with the customer's
+// words, internal notes, knowledge suggestions for the latest customer turn, reply, transfer and
+// wrap-up.
+import {enumName, h, replace, time} from "./dom.js";
+import {t} from "./i18n.js";
+
+const TYPING_EVERY_MS = 3000;
+const TYPING_SHOWN_MS = 5000;
+const DISPOSITIONS = ["resolved", "follow_up", "escalated", "no_answer"];
+
+export class OmniConversation extends HTMLElement {
+  /** work: routing's WorkItem JSON; desk: {api, queues, wrapUp(work, disposition, note), transferred(work)}. */
+  open(work, desk) {
+    this.work = work;
+    this.desk = desk;
+    this.session = null;
+    this.entries = new Map();
+    this.suggestions = [];
+    this.draft = "";
+    this.lastTyping = 0;
+    this.render();
+    this.watch();
+  }
+
+  // The desk re-renders around its conversations: a conversation moved in the page watches again
+  // (the snapshot that opens every watch brings it up to date).
+  connectedCallback() { if (this.work) this.watch(); }
+
+  disconnectedCallback() {
+    this.socket?.close();
+    this.socket = null;
+    clearTimeout(this.typingTimer);
+  }
+
+  watch() {
+    if (this.socket || !this.isConnected) return;
+    this.socket = this.desk.api.live(`/api/sessions/${encodeURIComponent(this.work.session_id)}/watch`,
+      (frame) => this.onFrame(frame), (state, reason) => this.onSocket(state, reason));
+  }
+
+  onSocket(state, reason) {
+    this.status = state === "reconnecting" ? t("reconnecting") : state === "refused" ? reason : "";
+    const line = this.querySelector(".connection");
+    if (line) line.textContent = this.status;
+  }
+
+  onFrame(frame) {
+    if (frame.update) this.onUpdate(frame.update);
+    else if (frame.suggestions) {
+      this.suggestions = frame.suggestions;
+      this.renderSuggestions();
+    } else if (frame.error) this.onSocket("refused", frame.error);
+  }
+
+  onUpdate(update) {
+    this.session = update.session;
+    if (update.kind === "snapshot") {
+      this.entries.clear();
+      for (const message of update.session.messages) this.entries.set(message.id, {message});
+      for (const note of update.session.notes) this.entries.set(note.id, {note});
+      this.render();
+      this.loadSubject();
+    } else if (update.kind === "message") {
+      this.entries.set(update.message.id, {message: update.message});
+      if (update.message.direction === "DIRECTION_INBOUND") {
+        this.showTyping(false);
+        this.markRead(update.message.id);
+      }
+      this.renderTranscript();
+    } else if (update.kind === "note") {
+      this.entries.set(update.note.id, {note: update.note});
+      this.renderTranscript();
+    } else if (update.kind === "typing" && update.message.direction === "DIRECTION_INBOUND") {
+      this.showTyping(true);
+    } else if (update.kind === "read" && update.message.direction === "DIRECTION_INBOUND") {
+      // The customer has read up to this reply of ours.
+      const entry = this.entries.get(update.message.id);
+      if (entry) entry.read = true;
+      this.renderTranscript();
+    } else if (update.kind === "state") {
+      const state = this.querySelector(".session-state");
+      if (state) state.textContent = enumName(update.session.state, "SESSION_STATE_");
+    }
+  }
+
+  // An email's subject lives on its ticket (the session keeps the thread's messages).
+  async loadSubject() {
+    const ticketId = this.session?.ticket_id;
+    if (this.channel() !== "email" || !ticketId || this.subject !== undefined) return;
+    this.subject = "";
+    try {
+      this.subject = (await this.desk.api.get(`/api/tickets/${encodeURIComponent(ticketId)}`)).subject;
+    } catch {
+      return;  // no subject line is better than no conversation
+    }
+    const line = this.querySelector(".email-subject");
+    if (line) line.textContent = this.subject;
+  }
+
+  // The customer sees "read" once the agent has had the message on screen.
+  markRead(messageId) {
+    if (this.hidden || this.channel() !== "chat") return;
+    this.desk.api.post(`/api/sessions/${encodeURIComponent(this.work.session_id)}/read`, {message_id: messageId})
+      .catch(() => {});
+  }
+
+  showTyping(on) {
+    const line = this.querySelector(".typing");
+    if (!line) return;
+    line.textContent = on ? t("customerTyping") : "";
+    clearTimeout(this.typingTimer);
+    if (on) this.typingTimer = setTimeout(() => this.showTyping(false), TYPING_SHOWN_MS);
+  }
+
+  channel() { return enumName(this.work.channel, "CHANNEL_"); }
+
+  customerName() {
+    return this.session?.customer?.display_name || this.work.customer?.display_name || t("customer");
+  }
+
+  render() {
+    const session = this.session;
+    const customer = this.customerName();
+    const headingId = `conversation-${this.work.id.replace(/[^a-zA-Z0-9_-]/g, "_")}`;
+    this.setAttribute("aria-labelledby", headingId);
+    replace(this,
+      h("header", {class: "conversation-head"},
+        h("h2", {id: headingId}, h("span", {class: "customer-name"}, customer), ` · ${this.channel()}`),
+        h("span", {class: "session-state"}, session ? enumName(session.state, "SESSION_STATE_") : ""),
+        h("span", {class: "connection", role: "status"}, this.status || "")),
+      this.channel() === "phone" ? this.callDetails() : null,
+      this.channel() === "email" ? h("p", {class: "email-line"}, `${t("subject")}: `,
+        h("span", {class: "email-subject"}, this.subject || "")) : null,
+      h("section", {class: "transcript-area", "aria-label": t("transcript")},
+        h("div", {role: "log", "aria-live": "polite", "aria-label": t("transcript")}, h("ol", {class: "transcript"})),
+        h("p", {class: "typing", "aria-live": "polite"})),
+      h("section", {class: "suggestions", "aria-label": t("suggestions")}, h("h3", {}, t("suggestions")), h("ul", {})),
+      this.replyForm(),
+      this.noteForm(),
+      this.transferForm(),
+      this.wrapUpForm());
+    this.renderTranscript();
+    this.renderSuggestions();
+  }
+
+  callDetails() {
+    const attributes = this.session?.attributes ?? {};
+    const rows = Object.entries(attributes).map(([key, value]) => [h("dt", {}, key), h("dd", {}, value)]);
+    return h("section", {class: "call", "aria-label": t("phoneCall")},
+      h("h3", {}, t("phoneCall")),
+      h("p", {}, `${t("state")}: `, h("span", {class: "session-state"}, this.session ? enumName(this.session.state, "SESSION_STATE_") : "")),
+      h("ol", {class: "call-states"}, (this.session?.transitions ?? []).map((step) =>
+        h("li", {}, `${time(step.time)} ${enumName(step.state, "SESSION_STATE_")} `, step.reason))),
+      rows.length ? h("dl", {class: "attributes"}, rows) : null);
+  }
+
+  renderTranscript() {
+    const list = this.querySelector(".transcript");
+    if (!list) return;
+    const sorted = [...this.entries.values()].sort((a, b) =>
+      Date.parse(a.message?.time ?? a.note.create_time) - Date.parse(b.message?.time ?? b.note.create_time));
+    replace(list, sorted.map((entry) => entry.message ? this.messageItem(entry) : this.noteItem(entry.note)));
+    list.scrollTop = list.scrollHeight;
+  }
+
+  messageItem(entry) {
+    const message = entry.message;
+    const inbound = message.direction === "DIRECTION_INBOUND";
+    return h("li", {class: inbound ? "message inbound" : "message outbound", dataset: {id: message.id}},
+      h("span", {class: "who"}, inbound ? this.customerName() : message.sender),
+      h("time", {datetime: message.time}, time(message.time)),
+      h("p", {class: "text"}, message.text),
+      entry.read ? h("span", {class: "read"}, t("read")) : null,
+      message.attachments.length ? h("ul", {class: "attachments", "aria-label": t("attachments")},
+        message.attachments.map((a) => h("li", {}, h("a", {
+          href: `/api/sessions/${encodeURIComponent(this.work.session_id)}/attachments/${encodeURIComponent(a.attachment_id)}`,
+          download: a.filename}, `${t("download")} ${a.filename}`), ` (${a.size_bytes} B)`))) : null);
+  }
+
+  noteItem(note) {
+    return h("li", {class: "note", dataset: {id: note.id}},
+      h("span", {class: "badge"}, t("noteBadge")), h("span", {class: "who"}, note.author_id),
+      h("time", {datetime: note.create_time}, time(note.create_time)), h("p", {class: "text"}, note.text));
+  }
+
+  renderSuggestions() {
+    const list = this.querySelector(".suggestions ul");
+    if (!list) return;
+    replace(list, this.suggestions.length ? this.suggestions.map((s) => h("li", {},
+      h("span", {class: "title"}, s.title),
+      h("button", {type: "button", "aria-label": `${t("insert")}: ${s.title}`, onclick: () => this.insert(s.article_id)}, t("insert"))))
+      : h("li", {class: "empty"}, t("noSuggestions")));
+  }
+
+  async insert(articleId) {
+    const article = await this.desk.api.get(`/api/articles/${encodeURIComponent(articleId)}`);
+    const box = this.querySelector(".reply textarea");
+    box.value = box.value ? `${box.value}\n${article.body}` : article.body;
+    this.draft = box.value;
+    box.focus();
+  }
+
+  quoted() {
+    if (this.channel() !== "email") return "";
+    const last = [...this.entries.values()].filter((e) => e.message?.direction === "DIRECTION_INBOUND").at(-1);
+    return last ? `\n\n> ${last.message.text.split("\n").join("\n> ")}` : "";
+  }
+
+  replyForm() {
+    const box = h("textarea", {id: `reply-${this.work.id}`, rows: 3, required: true,
+      oninput: () => { this.draft = box.value; this.typing(); }});
+    box.value = this.draft || this.quoted();
+    return h("form", {class: "reply", onsubmit: (event) => this.submit(event, async () => {
+      await this.desk.api.post(`/api/sessions/${encodeURIComponent(this.work.session_id)}/replies`,
+        {text: box.value, request_id: crypto.randomUUID()});
+      box.value = this.draft = "";
+    })},
+    h("label", {for: box.id}, t("reply")), box, h("button", {class: "primary", type: "submit"}, t("send")));
+  }
+
+  typing() {
+    if (this.channel() !== "chat" || Date.now() - this.lastTyping < TYPING_EVERY_MS) return;
+    this.lastTyping = Date.now();
+    this.desk.api.post(`/api/sessions/${encodeURIComponent(this.work.session_id)}/typing`).catch(() => {});
+  }
+
+  noteForm() {
+    const box = h("textarea", {id: `note-${this.work.id}`, rows: 2, required: true});
+    return h("form", {class: "note-form", onsubmit: (event) => this.submit(event, async () => {
+      await this.desk.api.post(`/api/sessions/${encodeURIComponent(this.work.session_id)}/notes`,
+        {text: box.value, request_id: crypto.randomUUID()});
+      box.value = "";
+    })}, h("label", {for: box.id}, t("note")), box, h("button", {type: "submit"}, t("addNote")));
+  }
+
+  transferForm() {
+    const queue = h("select", {id: `transfer-queue-${this.work.id}`},
+      this.desk.queues.map((q) => h("option", {value: q.id}, q.display_name || q.id)));
+    const reason = h("input", {id: `transfer-reason-${this.work.id}`, required: true, maxlength: 500});
+    return h("form", {class: "transfer", onsubmit: (event) => this.submit(event, async () => {
+      await this.desk.api.post(`/api/work/${encodeURIComponent(this.work.id)}/transfer`,
+        {queue_id: queue.value, reason: reason.value});
+      this.desk.transferred(this.work);
+    })},
+    h("fieldset", {}, h("legend", {}, t("transfer")),
+      h("label", {for: queue.id}, t("transferTo")), queue,
+      h("label", {for: reason.id}, t("transferReason")), reason,
+      h("button", {type: "submit"}, t("transfer"))));
+  }
+
+  wrapUpForm() {
+    const disposition = h("select", {id: `disposition-${this.work.id}`},
+      DISPOSITIONS.map((d) => h("option", {value: d}, t(d))));
+    const note = h("input", {id: `wrap-note-${this.work.id}`, maxlength: 8000});
+    return h("form", {class: "wrap-up", onsubmit: (event) => this.submit(event, async () => {
+      this.desk.wrapUp(this.work, disposition.value, note.value);
+    })},
+    h("fieldset", {}, h("legend", {}, t("wrapUp")),
+      h("label", {for: disposition.id}, t("disposition")), disposition,
+      h("label", {for: note.id}, t("wrapNote")), note,
+      h("button", {type: "submit"}, t("finish"))));
+  }
+
+  async submit(event, action) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      await action();
+    } catch (error) {
+      this.desk.alert(error.message);
+    } finally {
+      button.disabled = false;
+    }
+  }
+}
+
+customElements.define("omni-conversation", OmniConversation);

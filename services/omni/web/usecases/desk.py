@@ -1,0 +1,178 @@
+"""The desk's calls: sessions (reply, note, typing, read, attachments), routing (transfer,
+queues), knowledge (suggestions, articles) and tickets (context, tickets, changes, search).
+
+Every method relays to one service with the caller's own token and returns what it answered
+as JSON; no rule of who may do what is repeated here: the services decide.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from google.protobuf.field_mask_pb2 import FieldMask
+
+from omni.runtime.auth import bearer
+from omni.runtime.errors import InvalidArgument, NotFound
+from omni.web.convert import to_json
+from omni.web.domain.inputs import Json
+from omni.web.domain.search import SearchKind, search_kind
+from omni.web.upstream import Upstream, relay
+from omni.web.usecases.callers import Caller
+from omnichannel.common.v1 import common_pb2
+from omnichannel.knowledge.v1 import knowledge_pb2
+from omnichannel.routing.v1 import routing_pb2
+from omnichannel.sessions.v1 import sessions_pb2
+from omnichannel.tickets.v1 import tickets_pb2
+
+SUGGESTIONS = 3
+TICKET_STATUSES = tuple(n.removeprefix("TICKET_STATUS_").lower() for n in tickets_pb2.TicketStatus.keys()[1:])
+_IDENTITY_KINDS = {SearchKind.PHONE: common_pb2.IDENTITY_KIND_PHONE, SearchKind.EMAIL: common_pb2.IDENTITY_KIND_EMAIL}
+TICKET_PRIORITIES = tuple(n.removeprefix("TICKET_PRIORITY_").lower() for n in tickets_pb2.TicketPriority.keys()[1:])
+
+
+@dataclasses.dataclass(frozen=True)
+class Download:
+    filename: str
+    content: bytes
+
+
+class Desk:
+    def __init__(self, upstream: Upstream) -> None:
+        self._up = upstream
+        self._timeout = upstream.timeout
+
+    async def profile(self, caller: Caller) -> Json:
+        """Who signed in, with their agent record when routing knows them (supervisors may not be agents)."""
+        staff = caller.staff
+        me: Json = {"subject": staff.subject, "role": staff.role.value, "groups": list(staff.groups),
+                    "display_name": staff.subject}
+        try:
+            agent = await relay(self._up.routing.GetAgent(routing_pb2.GetAgentRequest(id=staff.subject),
+                                                          metadata=bearer(caller.token), timeout=self._timeout))
+        except NotFound:
+            return me
+        return {**me, "display_name": agent.display_name or staff.subject, "agent": to_json(agent)}
+
+    # ----- sessions ------------------------------------------------------------------------
+
+    async def session(self, caller: Caller, session_id: str) -> Json:
+        return to_json(await relay(self._up.sessions.GetSession(
+            sessions_pb2.GetSessionRequest(id=session_id), metadata=bearer(caller.token), timeout=self._timeout)))
+
+    async def reply(self, caller: Caller, session_id: str, text: str, request_id: str) -> Json:
+        return to_json(await relay(self._up.sessions.SendReply(
+            sessions_pb2.SendReplyRequest(session_id=session_id, text=text, request_id=request_id),
+            metadata=bearer(caller.token), timeout=self._timeout)))
+
+    async def note(self, caller: Caller, session_id: str, text: str, request_id: str) -> Json:
+        return to_json(await relay(self._up.sessions.AddSessionNote(
+            sessions_pb2.AddSessionNoteRequest(session_id=session_id, text=text, request_id=request_id),
+            metadata=bearer(caller.token), timeout=self._timeout)))
+
+    async def typing(self, caller: Caller, session_id: str) -> None:
+        await relay(self._up.sessions.SendTyping(sessions_pb2.SendTypingRequest(session_id=session_id),
+                                                 metadata=bearer(caller.token), timeout=self._timeout))
+
+    async def read(self, caller: Caller, session_id: str, message_id: str) -> None:
+        await relay(self._up.sessions.MarkRead(sessions_pb2.MarkReadRequest(session_id=session_id,
+                                                                            message_id=message_id),
+                                               metadata=bearer(caller.token), timeout=self._timeout))
+
+    async def attachment(self, caller: Caller, session_id: str, attachment_id: str) -> Download:
+        found = await relay(self._up.sessions.GetAttachment(
+            sessions_pb2.GetAttachmentRequest(session_id=session_id, attachment_id=attachment_id),
+            metadata=bearer(caller.token), timeout=self._timeout))
+        if found.meta.truncated:
+            raise NotFound(f"attachment {found.meta.filename!r} was over the size limit and was not kept")
+        return Download(found.meta.filename or attachment_id, found.content)
+
+    # ----- routing -------------------------------------------------------------------------
+
+    async def transfer(self, caller: Caller, work_id: str, reason: str, queue_id: str, agent_id: str) -> Json:
+        if not queue_id and not agent_id:
+            raise InvalidArgument("name a queue or an agent to transfer to")
+        return to_json(await relay(self._up.routing.TransferWork(
+            routing_pb2.TransferWorkRequest(work_id=work_id, reason=reason, target_queue_id=queue_id,
+                                            target_agent_id=agent_id),
+            metadata=bearer(caller.token), timeout=self._timeout)))
+
+    async def queues(self, caller: Caller) -> list[Json]:
+        found = await relay(self._up.routing.ListQueues(routing_pb2.ListQueuesRequest(page_size=200),
+                                                        metadata=bearer(caller.token), timeout=self._timeout))
+        return [{"id": q.id, "display_name": q.display_name} for q in found.queues]
+
+    # ----- knowledge -----------------------------------------------------------------------
+
+    async def suggestions(self, caller: Caller, text: str, session_id: str = "", queue: str = "") -> list[Json]:
+        found = await relay(self._up.knowledge.Suggest(
+            knowledge_pb2.SuggestRequest(text=text, session_id=session_id, queue=queue, limit=SUGGESTIONS),
+            metadata=bearer(caller.token), timeout=self._timeout))
+        return [{"article_id": h.article.id, "title": h.article.title, "score": h.score} for h in found.hits]
+
+    async def article(self, caller: Caller, article_id: str) -> Json:
+        found = await relay(self._up.knowledge.GetArticle(knowledge_pb2.GetArticleRequest(id=article_id),
+                                                          metadata=bearer(caller.token), timeout=self._timeout))
+        return {"id": found.id, "title": found.title, "body": found.body}
+
+    # ----- tickets -------------------------------------------------------------------------
+
+    async def customer_context(self, caller: Caller, customer_id: str, email: str, phone: str) -> Json:
+        """The customer by id, or by an email or phone of the contact when routing's screen pop could
+        not name them (a chat's first identity is the widget's anonymous handle)."""
+        request = tickets_pb2.GetCustomerContextRequest(customer_id=customer_id, interaction_limit=20)
+        if not customer_id:
+            kind, value = (SearchKind.EMAIL, email) if email else (SearchKind.PHONE, phone)
+            if not value:
+                raise InvalidArgument("name the customer: customer_id, email or phone")
+            request.identity.CopyFrom(common_pb2.Identity(kind=_IDENTITY_KINDS[kind], value=value))
+        return to_json(await relay(self._up.tickets.GetCustomerContext(
+            request, metadata=bearer(caller.token), timeout=self._timeout)))
+
+    async def tickets(self, caller: Caller, customer_id: str) -> list[Json]:
+        found = await relay(self._up.tickets.ListTickets(
+            tickets_pb2.ListTicketsRequest(customer_id=customer_id, page_size=50),
+            metadata=bearer(caller.token), timeout=self._timeout))
+        return [to_json(t) for t in found.tickets]
+
+    async def ticket(self, caller: Caller, ticket_id: str) -> Json:
+        return to_json(await relay(self._up.tickets.GetTicket(tickets_pb2.GetTicketRequest(id=ticket_id),
+                                                              metadata=bearer(caller.token),
+                                                              timeout=self._timeout)))
+
+    async def change_ticket(self, caller: Caller, ticket_id: str, status: str, priority: str) -> Json:
+        ticket = tickets_pb2.Ticket(id=ticket_id)
+        paths = []
+        if status:
+            ticket.status = tickets_pb2.TicketStatus.Value("TICKET_STATUS_" + status.upper())
+            paths.append("status")
+        if priority:
+            ticket.priority = tickets_pb2.TicketPriority.Value("TICKET_PRIORITY_" + priority.upper())
+            paths.append("priority")
+        return to_json(await relay(self._up.tickets.UpdateTicket(
+            tickets_pb2.UpdateTicketRequest(ticket=ticket, update_mask=FieldMask(paths=paths)),
+            metadata=bearer(caller.token), timeout=self._timeout)))
+
+    async def assign_ticket(self, caller: Caller, ticket_id: str, assignee_id: str, group: str) -> Json:
+        return to_json(await relay(self._up.tickets.AssignTicket(
+            tickets_pb2.AssignTicketRequest(ticket_id=ticket_id, assignee_id=assignee_id, group=group),
+            metadata=bearer(caller.token), timeout=self._timeout)))
+
+    async def merge_tickets(self, caller: Caller, source_id: str, target_id: str) -> Json:
+        return to_json(await relay(self._up.tickets.MergeTickets(
+            tickets_pb2.MergeTicketsRequest(source_ticket_id=source_id, target_ticket_id=target_id),
+            metadata=bearer(caller.token), timeout=self._timeout)))
+
+    async def split_ticket(self, caller: Caller, ticket_id: str, interaction_ids: list[str], subject: str) -> Json:
+        return to_json(await relay(self._up.tickets.SplitTicket(
+            tickets_pb2.SplitTicketRequest(ticket_id=ticket_id, interaction_ids=interaction_ids, subject=subject),
+            metadata=bearer(caller.token), timeout=self._timeout)))
+
+    async def search_tickets(self, caller: Caller, query: str) -> list[Json]:
+        """A ticket number, or the tickets of the customer with this phone or email."""
+        kind, value = search_kind(query)
+        if kind is SearchKind.TICKET:
+            return [await self.ticket(caller, value)]
+        identity = common_pb2.Identity(kind=_IDENTITY_KINDS[kind], value=value)
+        customer = await relay(self._up.tickets.LookupCustomer(tickets_pb2.LookupCustomerRequest(identity=identity),
+                                                               metadata=bearer(caller.token), timeout=self._timeout))
+        return await self.tickets(caller, customer.id)

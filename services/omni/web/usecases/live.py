@@ -1,0 +1,95 @@
+"""The desk's live streams: routing's AgentSession (presence, offers with the screen pop,
+assignments) and one session's WatchSession, with knowledge suggestions for every customer turn.
+
+Each runs for as long as the browser's WebSocket is open; the browser's frames come in as an
+async iterator of checked commands, and what the services send goes out through `send`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from omni.runtime.auth import bearer
+from omni.runtime.errors import DomainError
+from omni.web import convert
+from omni.web.domain.desk_commands import DeskCommand
+from omni.web.domain.inputs import Json
+from omni.web.upstream import Upstream, relay_stream
+from omni.web.usecases.callers import Caller
+from omni.web.usecases.desk import Desk
+from omnichannel.common.v1 import common_pb2
+from omnichannel.routing.v1 import routing_pb2
+from omnichannel.sessions.v1 import sessions_pb2
+
+log = logging.getLogger("omni.web.live")
+Send = Callable[[Json], Awaitable[None]]
+
+
+class DeskStream:
+    def __init__(self, upstream: Upstream) -> None:
+        self._up = upstream
+
+    async def run(self, caller: Caller, commands: AsyncIterator[DeskCommand], send: Send) -> None:
+        agent_id = caller.staff.subject
+
+        async def outgoing() -> AsyncIterator[routing_pb2.AgentCommand]:
+            yield routing_pb2.AgentCommand(login=routing_pb2.AgentLogin(agent_id=agent_id))
+            async for command in commands:
+                yield convert.agent_command(agent_id, command)
+
+        # Explicit metadata: the channel's interceptors do not reach bidirectional streams.
+        call = self._up.routing.AgentSession(outgoing(), metadata=bearer(caller.token))
+        try:
+            async for event in relay_stream(call):
+                await send(convert.agent_event(event))
+        finally:
+            call.cancel()
+
+
+class SessionWatch:
+    def __init__(self, upstream: Upstream, desk: Desk) -> None:
+        self._up = upstream
+        self._desk = desk
+
+    async def run(self, caller: Caller, session_id: str, send: Send) -> None:
+        """Updates as `{"update": SessionUpdate}`; after each customer turn `{"suggestions": [...]}`."""
+        call = self._up.sessions.WatchSession(sessions_pb2.WatchSessionRequest(session_id=session_id),
+                                              metadata=bearer(caller.token))
+        suggesting: asyncio.Task[None] | None = None
+        try:
+            async for update in relay_stream(call):
+                await send({"update": convert.to_json(update)})
+                turn = _customer_turn(update)
+                if turn is not None:
+                    # The newest turn wins: an answer still being looked up for an older one is dropped.
+                    if suggesting is not None:
+                        suggesting.cancel()
+                    suggesting = asyncio.create_task(self._suggest(caller, update.session, turn, send))
+        finally:
+            call.cancel()
+            if suggesting is not None:
+                suggesting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await suggesting
+
+    async def _suggest(self, caller: Caller, session: sessions_pb2.Session, text: str, send: Send) -> None:
+        try:
+            hits = await self._desk.suggestions(caller, text, session.id, session.queue)
+        except DomainError as exc:
+            # Suggestions help; their absence must not end the agent's view of the conversation.
+            log.warning("suggestions for session %s failed: %s", session.id, exc.message)
+            return
+        await send({"suggestions": hits})
+
+
+def _customer_turn(update: sessions_pb2.SessionUpdate) -> str | None:
+    """The customer's text to suggest articles for: a new inbound message, or the last one of the opening snapshot."""
+    if update.kind == "message" and update.message.direction == common_pb2.DIRECTION_INBOUND:
+        return update.message.text or None
+    if update.kind == "snapshot":
+        inbound = [m.text for m in update.session.messages if m.direction == common_pb2.DIRECTION_INBOUND and m.text]
+        return inbound[-1] if inbound else None
+    return None

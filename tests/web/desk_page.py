@@ -1,0 +1,60 @@
+"""What a person does in the two UIs, as Playwright steps: an agent at the desk, a visitor on the
+demo website with the widget."""
+
+from __future__ import annotations
+
+import asyncio
+
+from playwright.async_api import BrowserContext, Locator, Page, expect
+
+EXPECT_MS = 20_000
+
+
+async def signed_in_desk(context: BrowserContext, url: str, token: str) -> Page:
+    page = await context.new_page()
+    await page.goto(url + "/desk/")
+    await page.get_by_label("Token").fill(token)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("button", name="Sign out")).to_be_visible(timeout=EXPECT_MS)
+    return page
+
+
+async def go_available(desk: Page) -> None:
+    await desk.get_by_role("combobox", name="Presence").select_option("available")
+    await desk.get_by_role("button", name="Set", exact=True).click()
+    await expect(desk.locator(".presence output")).to_have_text("Available", timeout=EXPECT_MS)
+
+
+def offer(desk: Page) -> Locator:
+    return desk.locator("omni-offer")
+
+
+def conversation(desk: Page) -> Locator:
+    return desk.locator("omni-conversation:not([hidden])")
+
+
+async def open_widget(page: Page) -> Locator:
+    await page.get_by_role("button", name="Chat with us").click()
+    panel = page.get_by_role("dialog", name="Customer service")
+    await expect(panel).to_be_visible()
+    return panel
+
+
+async def say(panel: Locator, text: str) -> None:
+    await panel.get_by_label("Your message").fill(text)
+    await panel.get_by_role("button", name="Send").click()
+
+
+async def search_tickets(desk: Page, query: str, expected: str) -> Locator:
+    """Search again until the tickets service has filed what `expected` names (it does so from
+    events, a moment after the contact)."""
+    await desk.get_by_role("button", name="Tickets").click()
+    results = desk.locator(".ticket-results")
+    async with asyncio.timeout(EXPECT_MS / 1000):
+        while True:
+            await desk.get_by_label("Ticket number, phone or email").fill(query)
+            await desk.get_by_role("button", name="Search").click()
+            await expect(results.locator("li").first).to_be_visible()
+            if expected in await results.inner_text():
+                return results
+            await asyncio.sleep(0.3)

@@ -1,0 +1,119 @@
+"""The real services in-process (tickets, knowledge, sessions with its WebSocket chat, routing)
+with a little seed data, and the web gateway in front of them."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from google.protobuf.duration_pb2 import Duration
+
+from omni.knowledge.service import SPEC as KNOWLEDGE
+from omni.routing.service import SPEC as ROUTING
+from omni.routing.settings import RoutingSettings
+from omni.runtime.auth import Role, TokenAuthority, bearer
+from omni.runtime.config import ServiceSettings
+from omni.runtime.processes import free_port
+from omni.sessions.chat_identity import mint_identity_token
+from omni.sessions.service import SPEC as SESSIONS
+from omni.sessions.settings import SessionSettings
+from omni.tickets.service import SPEC as TICKETS
+from omni.web.service import WebGateway
+from omni.web.settings import WebSettings
+from omnichannel.common.v1 import common_pb2
+from omnichannel.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
+from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
+from omnichannel.tickets.v1 import tickets_pb2, tickets_pb2_grpc
+from tests.conftest import TEST_SECRET, StartService
+
+IDENTITY_SECRET = "web-test-identity-key-0123456789abcdef"
+CAPACITY = {common_pb2.CHANNEL_PHONE: 1, common_pb2.CHANNEL_CHAT: 3, common_pb2.CHANNEL_EMAIL: 3}
+# (queue, groups); chats about refunds land in billing.
+QUEUES = (("chat", ("general",)), ("general", ("general",)), ("billing", ("billing",)), ("email", ("general",)))
+AGENTS = (("A-1001", "Li Wei", ("general", "billing")), ("A-1002", "Emma Brown", ("general", "billing")),
+          ("A-3001", "Tech Only", ("tech",)))
+REFUND_ANSWER = "Refunds reach your card within 5 working days."
+
+
+def _base(settings: ServiceSettings) -> dict[str, Any]:
+    return {f.name: getattr(settings, f.name) for f in dataclasses.fields(ServiceSettings)}
+
+
+@dataclasses.dataclass
+class WebStack:
+    gateway: WebGateway
+    addresses: dict[str, str]
+    smtp_port: int
+    authority: TokenAuthority
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway.port}"
+
+    def token(self, subject: str, groups: tuple[str, ...], role: Role = Role.AGENT) -> str:
+        return self.authority.mint(subject, role, groups=groups)
+
+    def agent_token(self, agent_id: str = "A-1001") -> str:
+        groups = next(g for a, _, g in AGENTS if a == agent_id)
+        return self.token(agent_id, groups)
+
+    @staticmethod
+    def identity_token(email: str, name: str = "") -> str:
+        return mint_identity_token(IDENTITY_SECRET, email=email, name=name)
+
+
+async def start_stack(start_service: StartService, settings: ServiceSettings,
+                      **web: Any) -> tuple[WebStack, Callable[[], Any]]:
+    base = _base(settings)
+    tickets = await start_service(TICKETS)
+    knowledge = await start_service(KNOWLEDGE)
+    chat_port, smtp_port = free_port(), free_port()
+    sessions = await start_service(SESSIONS, settings_override=SessionSettings(
+        **base, websocket_listen=f"127.0.0.1:{chat_port}", smtp_listen=f"127.0.0.1:{smtp_port}",
+        smtp_relay=f"127.0.0.1:{free_port()}", chat_identity_secret=IDENTITY_SECRET))
+    routing = await start_service(ROUTING, settings_override=RoutingSettings(
+        **base, tickets_addr=tickets.address, knowledge_addr=knowledge.address, timer_resolution=0.05,
+        context_timeout=2.0))
+    addresses = {"tickets": tickets.address, "knowledge": knowledge.address, "sessions": sessions.address,
+                 "routing": routing.address}
+    authority = TokenAuthority(TEST_SECRET)
+    await seed(addresses, bearer(authority.mint("seed", Role.ADMIN)))
+    gateway = WebGateway(WebSettings(
+        **base, web_listen="127.0.0.1:0", web_cookie_secure=False, web_chat_url=f"ws://127.0.0.1:{chat_port}/chat",
+        tickets_addr=tickets.address, sessions_addr=sessions.address, knowledge_addr=knowledge.address,
+        routing_addr=routing.address, **web))
+    await gateway.start()
+    return WebStack(gateway, addresses, smtp_port, authority), gateway.stop
+
+
+async def seed(addresses: dict[str, str], admin: tuple[tuple[str, str], ...]) -> None:
+    async with grpc.aio.insecure_channel(addresses["routing"]) as chan:
+        routing = routing_pb2_grpc.RoutingServiceStub(chan)
+        for queue_id, groups in QUEUES:
+            await routing.CreateQueue(routing_pb2.CreateQueueRequest(queue=routing_pb2.Queue(
+                id=queue_id, display_name=queue_id.title(), groups=groups, overflow_threshold=1000,
+                policy=routing_pb2.RoutingPolicy(offer_timeout=Duration(seconds=60)))), metadata=admin)
+        for agent_id, name, groups in AGENTS:
+            await routing.CreateAgent(routing_pb2.CreateAgentRequest(agent=routing_pb2.Agent(
+                id=agent_id, display_name=name, groups=groups, languages=["en", "zh"],
+                skills=[routing_pb2.Skill(name=g, proficiency=3) for g in groups],
+                capacities=[routing_pb2.ChannelCapacity(channel=c, max_concurrent=n) for c, n in CAPACITY.items()])),
+                metadata=admin)
+    async with grpc.aio.insecure_channel(addresses["knowledge"]) as chan:
+        knowledge = knowledge_pb2_grpc.KnowledgeServiceStub(chan)
+        await knowledge.CreateArticle(knowledge_pb2.CreateArticleRequest(article_id="refund-times", article=(
+            knowledge_pb2.Article(title="Refund times", body=REFUND_ANSWER, language="en",
+                                  audience=knowledge_pb2.AUDIENCE_PUBLIC, tags=["refund"]))), metadata=admin)
+        for status in (knowledge_pb2.ARTICLE_STATUS_REVIEW, knowledge_pb2.ARTICLE_STATUS_PUBLISHED):
+            await knowledge.TransitionArticle(knowledge_pb2.TransitionArticleRequest(id="refund-times", status=status),
+                                              metadata=admin)
+
+
+async def create_customer(addresses: dict[str, str], admin: tuple[tuple[str, str], ...], name: str, email: str,
+                          *, tier: str = "", tags: tuple[str, ...] = ()) -> tickets_pb2.Customer:
+    async with grpc.aio.insecure_channel(addresses["tickets"]) as chan:
+        return await tickets_pb2_grpc.TicketServiceStub(chan).CreateCustomer(tickets_pb2.CreateCustomerRequest(
+            customer=tickets_pb2.Customer(display_name=name, language="en", tier=tier, tags=list(tags), identities=[
+                common_pb2.Identity(kind=common_pb2.IDENTITY_KIND_EMAIL, value=email)])), metadata=admin)
