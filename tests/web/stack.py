@@ -10,12 +10,12 @@ from typing import Any
 import grpc
 from google.protobuf.duration_pb2 import Duration
 
+from omni.devstack.processes import free_port
 from omni.knowledge.service import SPEC as KNOWLEDGE
 from omni.routing.service import SPEC as ROUTING
 from omni.routing.settings import RoutingSettings
 from omni.runtime.auth import Role, TokenAuthority, bearer
 from omni.runtime.config import ServiceSettings
-from omni.runtime.processes import free_port
 from omni.sessions.chat_identity import mint_identity_token
 from omni.sessions.service import SPEC as SESSIONS
 from omni.sessions.settings import SessionSettings
