@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from omni.runtime.auth import MANAGERS, Principal, Role
 from omni.runtime.errors import PermissionDenied
-from omni.sessions.model import Session
+from omni.sessions.domain.model import Session
 from omnichannel.sessions.v1.sessions_pb2 import SessionUpdate
 
 

@@ -15,12 +15,13 @@ import dataclasses
 import logging
 
 from omni.runtime.auth import Role, TokenAuthority
+from omni.runtime.channels import Channel
 from omni.runtime.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from omni.runtime.validation import check_length, require
-from omni.sessions.chat_identity import IdentityVerifier
 from omni.sessions.conversations import Conversations, require_open
-from omni.sessions.identities import match_keys
-from omni.sessions.model import Channel, Direction, Identity, Message, Session, State
+from omni.sessions.domain.chat_identity import IdentityVerifier
+from omni.sessions.domain.identities import match_keys
+from omni.sessions.domain.model import Direction, Identity, Message, Session, State
 
 log = logging.getLogger("omni.sessions.chat")
 

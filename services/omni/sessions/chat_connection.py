@@ -17,8 +17,8 @@ from omni.runtime.errors import DomainError, InvalidArgument, ResourceExhausted
 from omni.runtime.live_feed import LiveFeed
 from omni.sessions import convert
 from omni.sessions.chat import ChatDesk, ChatOpened, check_session_claim
-from omni.sessions.flood import TokenBucket
-from omni.sessions.model import TERMINAL
+from omni.sessions.domain.flood import TokenBucket
+from omni.sessions.domain.model import TERMINAL
 from omnichannel.common.v1 import common_pb2
 from omnichannel.sessions.v1 import sessions_pb2 as pb
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from omni.runtime.errors import FailedPrecondition, NotFound
 from omni.runtime.events import Delivery, PermanentError, unpack
 from omni.sessions.conversations import Conversations
-from omni.sessions.model import Note, NoteKind, Session, State, new_id
+from omni.sessions.domain.model import Note, NoteKind, Session, State, new_id
 from omnichannel.routing.v1.events_pb2 import WorkEvent
 from omnichannel.tickets.v1.events_pb2 import InteractionThreaded
 

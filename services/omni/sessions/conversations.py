@@ -12,13 +12,14 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
+from omni.runtime.channels import Channel
 from omni.runtime.clock import utcnow
 from omni.runtime.errors import FailedPrecondition, InvalidArgument
 from omni.runtime.live_feed import LiveFeed
 from omni.sessions import convert
-from omni.sessions.classifier import Classifier
-from omni.sessions.ivr import ContactFlow
-from omni.sessions.model import Channel, Direction, Identity, Message, Note, Session, State, new_id
+from omni.sessions.domain.classifier import Classifier
+from omni.sessions.domain.ivr import ContactFlow
+from omni.sessions.domain.model import Direction, Identity, Message, Note, Session, State, new_id
 from omni.sessions.publishing import SessionEvents
 from omni.sessions.repository import SessionRepository
 from omnichannel.sessions.v1.sessions_pb2 import SessionUpdate

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from google.protobuf.timestamp_pb2 import Timestamp
-
-from omni.sessions.model import (
+from omni.runtime.proto_values import channel_to_proto, timestamp
+from omni.sessions.domain.model import (
     Attachment,
-    Channel,
     Direction,
     EmailFacts,
     Identity,
@@ -21,13 +17,6 @@ from omni.sessions.model import (
 from omnichannel.common.v1 import common_pb2
 from omnichannel.sessions.v1 import sessions_pb2
 
-UTC = dt.UTC
-CHANNELS = {
-    Channel.PHONE: common_pb2.CHANNEL_PHONE,
-    Channel.CHAT: common_pb2.CHANNEL_CHAT,
-    Channel.EMAIL: common_pb2.CHANNEL_EMAIL,
-}
-CHANNELS_BACK = {v: k for k, v in CHANNELS.items()}
 STATES = {
     State.IVR: sessions_pb2.SESSION_STATE_IVR,
     State.QUEUED: sessions_pb2.SESSION_STATE_QUEUED,
@@ -48,12 +37,6 @@ IDENTITY_KINDS = {
 IDENTITY_KINDS_BACK = {v: k for k, v in IDENTITY_KINDS.items()}
 NOTE_KINDS = {NoteKind.STAFF: sessions_pb2.SESSION_NOTE_KIND_STAFF,
               NoteKind.BOT_HANDOFF: sessions_pb2.SESSION_NOTE_KIND_BOT_HANDOFF}
-
-
-def timestamp(value: dt.datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def identity_to_proto(identity: Identity) -> common_pb2.Identity:
@@ -119,7 +102,7 @@ def session_to_proto(session: Session, *, staff: bool = True) -> sessions_pb2.Se
     staff only."""
     return sessions_pb2.Session(
         id=session.id,
-        channel=CHANNELS[session.channel],
+        channel=channel_to_proto(session.channel),
         customer=customer_ref(session),
         state=STATES[session.state],
         transitions=[
@@ -161,7 +144,7 @@ def interaction(session: Session, message: Message, *, interaction_id: str = "")
     """The Interaction tickets and routing consume, for one message of `session`."""
     return common_pb2.Interaction(
         id=interaction_id or message.id,
-        channel=CHANNELS[session.channel],
+        channel=channel_to_proto(session.channel),
         direction=DIRECTIONS[message.direction],
         session_id=session.id,
         occurred_at=timestamp(message.time),

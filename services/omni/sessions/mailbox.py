@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 
+from omni.runtime.channels import Channel
 from omni.sessions.conversations import Conversations
-from omni.sessions.mime import parse_email
-from omni.sessions.model import Attachment, Channel, Direction, Identity, Message, Session, State
+from omni.sessions.domain.mime import parse_email
+from omni.sessions.domain.model import Attachment, Direction, Identity, Message, Session, State
 
 
 class Mailbox:

@@ -6,7 +6,7 @@ import datetime as dt
 
 from omni.runtime.events import EventBus
 from omni.sessions import convert
-from omni.sessions.model import Message, Session, State
+from omni.sessions.domain.model import Message, Session, State
 from omnichannel.sessions.v1 import events_pb2
 
 DOMAIN = "sessions"

@@ -9,11 +9,12 @@ from __future__ import annotations
 import dataclasses
 
 from omni.runtime.auth import Principal
+from omni.runtime.channels import Channel
 from omni.runtime.errors import FailedPrecondition
 from omni.runtime.validation import check_length, require
 from omni.sessions.access import check_agent
 from omni.sessions.conversations import Conversations, require_open
-from omni.sessions.model import Channel, Direction, EmailFacts, Message, Session, new_id
+from omni.sessions.domain.model import Direction, EmailFacts, Message, Session, new_id
 from omni.sessions.smtp_outbound import RelayMailer, build_reply
 
 

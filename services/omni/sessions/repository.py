@@ -12,13 +12,13 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from omni.runtime.channels import Channel
 from omni.runtime.errors import Conflict, NotFound
 from omni.runtime.paging import Page, PageRequest
 from omni.runtime.storage import Document, IndexDeclarations, find_page, plain, update_versioned
-from omni.sessions.identities import match_keys
-from omni.sessions.model import (
+from omni.sessions.domain.identities import match_keys
+from omni.sessions.domain.model import (
     Attachment,
-    Channel,
     Direction,
     EmailFacts,
     Identity,

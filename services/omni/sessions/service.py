@@ -13,12 +13,12 @@ from omni.runtime.server import Runtime, ServiceSpec
 from omni.sessions import repository
 from omni.sessions.chat import ChatDesk
 from omni.sessions.chat_connection import ChatConnection
-from omni.sessions.chat_identity import IdentityVerifier
-from omni.sessions.classifier import load_classifier
 from omni.sessions.consumers import TICKET_EVENTS, WORK_EVENTS, SessionConsumers
 from omni.sessions.conversations import Conversations
-from omni.sessions.flood import TokenBucket
-from omni.sessions.ivr import load_flow
+from omni.sessions.domain.chat_identity import IdentityVerifier
+from omni.sessions.domain.classifier import load_classifier
+from omni.sessions.domain.flood import TokenBucket
+from omni.sessions.domain.ivr import load_flow
 from omni.sessions.mailbox import Mailbox
 from omni.sessions.publishing import LIVE_SUBJECT_ROOT, SessionEvents
 from omni.sessions.replies import Replies

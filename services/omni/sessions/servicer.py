@@ -9,12 +9,13 @@ from omni.runtime.auth import MANAGERS, Role, current_principal
 from omni.runtime.errors import InvalidArgument, NotFound, PermissionDenied
 from omni.runtime.interceptors import Context
 from omni.runtime.paging import PageRequest, PageTokens, page_size
+from omni.runtime.proto_values import require_channel, to_datetime
 from omni.runtime.validation import check_length, require
 from omni.sessions import convert
 from omni.sessions.access import check_agent, check_assignee, check_still_viewable, check_view
 from omni.sessions.chat_connection import ChatConnection
 from omni.sessions.conversations import Conversations
-from omni.sessions.model import TERMINAL, Direction, Note, NoteKind, new_id
+from omni.sessions.domain.model import TERMINAL, Direction, Note, NoteKind, new_id
 from omni.sessions.replies import Replies
 from omni.sessions.telephony import Calls, CallStep
 from omnichannel.sessions.v1 import sessions_pb2 as pb
@@ -40,7 +41,7 @@ class SessionServicer(sessions_pb2_grpc.SessionServiceServicer):
             raise PermissionDenied("customers cannot list sessions; use GetSession with your own session id")
         filters: dict[str, Any] = {}
         if request.channel:
-            filters["channel"] = convert.CHANNELS_BACK[request.channel].value
+            filters["channel"] = require_channel(request.channel).value
         if request.state:
             filters["state"] = convert.STATES_BACK[request.state].value
         if request.customer_id:
@@ -180,7 +181,7 @@ class TelephonyServicer(sessions_pb2_grpc.TelephonyServiceServicer):
                                                         request.transcript))
 
     async def RequestCallback(self, request: pb.RequestCallbackRequest, context: Context) -> pb.CallResponse:
-        not_before = request.not_before.ToDatetime(tzinfo=convert.UTC) if request.HasField("not_before") else None
+        not_before = to_datetime(request.not_before) if request.HasField("not_before") else None
         return _call(await self._calls.request_callback(require(request.call_id, "call_id"), request.number,
                                                         not_before))
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from omni.runtime.channels import Channel
 from omni.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from omni.runtime.validation import check_length, require
 from omni.sessions.conversations import Conversations, require_open
-from omni.sessions.ivr import HUMAN_INTENT, IvrStep
-from omni.sessions.model import Channel, Identity, Message, Session, State
+from omni.sessions.domain.ivr import HUMAN_INTENT, IvrStep
+from omni.sessions.domain.model import Identity, Message, Session, State
 
 DTMF_KEYS = frozenset("0123456789*#")
 

@@ -16,7 +16,7 @@ import jwt
 
 from omni.runtime.errors import Unauthenticated
 from omni.runtime.phones import to_e164
-from omni.sessions.model import Identity
+from omni.sessions.domain.model import Identity
 
 ALGORITHM = "HS256"
 MIN_SECRET_CHARS = 32

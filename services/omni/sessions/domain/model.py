@@ -11,14 +11,9 @@ import datetime as dt
 import enum
 import uuid
 
+from omni.runtime.channels import Channel
 from omni.runtime.errors import FailedPrecondition
-from omni.sessions.classifier import Classification
-
-
-class Channel(enum.StrEnum):
-    PHONE = "phone"
-    CHAT = "chat"
-    EMAIL = "email"
+from omni.sessions.domain.classifier import Classification
 
 
 class State(enum.StrEnum):
