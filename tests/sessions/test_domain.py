@@ -15,7 +15,8 @@ from omni.sessions.domain.identities import match_key
 from omni.sessions.domain.ivr import DEFAULT_FLOW, ContactFlowError, parse_flow
 from omni.sessions.domain.mime import parse_email
 from omni.sessions.domain.model import Identity, Session, State
-from omni.sessions.smtp_outbound import RelayMailer, build_reply, reply_subject
+from omni.sessions.domain.reply_mail import build_reply, reply_subject
+from omni.sessions.smtp_outbound import RelayMailer
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
 

@@ -3,10 +3,12 @@ them or waiting in their groups' queues; supervisors, admins and services everyt
 
 from __future__ import annotations
 
+import dataclasses
+
 from omni.runtime.auth import MANAGERS, Principal, Role
 from omni.runtime.errors import PermissionDenied
 from omni.sessions.domain.model import Session
-from omnichannel.sessions.v1.sessions_pb2 import SessionUpdate
+from omni.sessions.domain.updates import Update, UpdateKind
 
 
 def _may_view(principal: Principal, session_id: str, queue: str, agent_id: str) -> bool:
@@ -21,11 +23,11 @@ def may_view(principal: Principal, session: Session) -> bool:
     return _may_view(principal, session.id, session.queue, session.agent_id)
 
 
-def check_still_viewable(principal: Principal, update: SessionUpdate) -> None:
+def check_still_viewable(principal: Principal, update: Update) -> None:
     """A watch ends when a state change takes the session out of the watcher's sight (an agent
     outside its queue's groups whose session was handed to someone else)."""
     session = update.session
-    if update.kind == "state" and not _may_view(principal, session.id, session.queue, session.agent_id):
+    if update.kind is UpdateKind.STATE and session is not None and not may_view(principal, session):
         raise PermissionDenied(f"session {session.id} is now handled by '{session.agent_id or 'nobody yet'}' "
                                f"in queue '{session.queue}'; you no longer see it")
 
@@ -52,3 +54,37 @@ def check_assignee(principal: Principal, session: Session, agent_id: str) -> Non
     if agent_id and principal.role is Role.AGENT and agent_id != principal.subject:
         raise PermissionDenied(f"you may name only yourself as the agent of session {session.id}, not {agent_id}; "
                                "transfer the work (TransferWork) or ask a supervisor")
+
+
+def as_seen_by(principal: Principal, session: Session) -> Session:
+    """The session as `principal` may read it: a customer reads their conversation without the
+    part kept for staff (internal notes, identities typed without proof)."""
+    if principal.role is not Role.CUSTOMER:
+        return session
+    return dataclasses.replace(session, notes=[], claimed_identities=[])
+
+
+def update_as_seen_by(principal: Principal, update: Update) -> Update | None:
+    """A live update as `principal` may read it; None when it is not for them (a note, for a customer)."""
+    if principal.role is not Role.CUSTOMER:
+        return update
+    if update.kind is UpdateKind.NOTE:
+        return None
+    if update.session is None:
+        return update
+    return dataclasses.replace(update, session=as_seen_by(principal, update.session))
+
+
+def check_chat_binding(caller: Principal | None, session_id: str) -> None:
+    """A customer token is bound to one session: it may not open or resume another. A WebSocket
+    visitor (no token) and a service are bound to none."""
+    bound = caller.session_id if caller is not None and caller.role is Role.CUSTOMER else ""
+    if bound and bound != session_id:
+        raise PermissionDenied(f"your token is for session {bound}, not {session_id}")
+
+
+def vouches_for_identities(caller: Principal | None) -> bool:
+    """A service token is one of the platform's own (a messaging adapter that knows the customer's
+    number, like the PBX's ANI): the identities it starts a chat with are trusted. A customer token
+    proves only its session, so a customer follows the web widget's rule."""
+    return caller is not None and caller.role is Role.SERVICE
