@@ -1,5 +1,9 @@
 """Who may see or act on a session: a customer only their own; an agent what is assigned to
-them or waiting in their groups' queues; supervisors, admins and services everything."""
+them or waiting in their groups' queues; supervisors, admins and services everything.
+
+The rule is written once, as data (`sight`): the in-memory checks below and the ListSessions
+filter (which `repository.py` translates into a query) both read that one description.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +15,37 @@ from omni.sessions.domain.model import Session
 from omni.sessions.domain.updates import Update, UpdateKind
 
 
-def _may_view(principal: Principal, session_id: str, queue: str, agent_id: str) -> bool:
+@dataclasses.dataclass(frozen=True)
+class Sight:
+    """The sessions someone sees: those with one of `session_ids`, handled by one of `agent_ids`,
+    or waiting in one of `queues`; nothing else."""
+
+    session_ids: frozenset[str] = frozenset()
+    agent_ids: frozenset[str] = frozenset()
+    queues: frozenset[str] = frozenset()
+
+    def admits(self, session: Session) -> bool:
+        return session.id in self.session_ids or session.agent_id in self.agent_ids or session.queue in self.queues
+
+
+def sight(principal: Principal) -> Sight | None:
+    """The sessions `principal` sees; None for all of them."""
     if principal.role is Role.CUSTOMER:
-        return principal.session_id == session_id
+        return Sight(session_ids=frozenset({principal.session_id} - {""}))
     if principal.role in MANAGERS:
-        return True
-    return agent_id == principal.subject or (bool(queue) and principal.may_see_group([queue]))
+        return None
+    # An empty group names no queue: a session in none (still in the IVR) is seen only through its agent.
+    return Sight(agent_ids=frozenset({principal.subject}), queues=frozenset(principal.groups) - {""})
 
 
 def may_view(principal: Principal, session: Session) -> bool:
-    return _may_view(principal, session.id, session.queue, session.agent_id)
+    seen = sight(principal)
+    return seen is None or seen.admits(session)
+
+
+def check_list(principal: Principal) -> None:
+    if principal.role is Role.CUSTOMER:
+        raise PermissionDenied("customers cannot list sessions; use GetSession with your own session id")
 
 
 def check_still_viewable(principal: Principal, update: Update) -> None:

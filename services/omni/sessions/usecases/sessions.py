@@ -4,18 +4,19 @@ apart from replies and notes."""
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Any
 
-from omni.runtime.auth import MANAGERS, Principal, Role
-from omni.runtime.errors import NotFound, PermissionDenied
+from omni.runtime.auth import Principal
+from omni.runtime.errors import NotFound
 from omni.runtime.paging import Page, PageRequest
 from omni.runtime.validation import require
 from omni.sessions.domain.access import (
     as_seen_by,
     check_agent,
     check_assignee,
+    check_list,
     check_still_viewable,
     check_view,
+    sight,
     update_as_seen_by,
 )
 from omni.sessions.domain.model import Attachment, Direction, Session, SessionFilter, State
@@ -37,22 +38,9 @@ class Sessions:
         return as_seen_by(principal, session)
 
     async def list(self, principal: Principal, wanted: SessionFilter, page: PageRequest) -> Page[Session]:
-        if principal.role is Role.CUSTOMER:
-            raise PermissionDenied("customers cannot list sessions; use GetSession with your own session id")
-        filters: dict[str, Any] = {}
-        if wanted.channel is not None:
-            filters["channel"] = wanted.channel.value
-        if wanted.state is not None:
-            filters["state"] = wanted.state.value
-        if wanted.customer_id:
-            filters["customer_id"] = wanted.customer_id
-        if wanted.queue:
-            filters["queue"] = wanted.queue
-        if principal.role not in MANAGERS:
-            filters["$or"] = [{"agent_id": principal.subject}, {"queue": {"$in": list(principal.groups)}}]
-            if "queue" in filters and filters["queue"] not in principal.groups:
-                filters["agent_id"] = principal.subject
-        return await self._repo.list(filters, page)
+        """The sessions `wanted` asks for among those `principal` sees, newest first."""
+        check_list(principal)
+        return await self._repo.list(wanted, sight(principal), page)
 
     async def watch(self, principal: Principal, session_id: str) -> AsyncGenerator[Update, None]:
         """The session as it is, then its updates as `principal` may see them, until it ends or
