@@ -126,12 +126,8 @@ class SessionRepository:
         self._sessions = db[SESSIONS]
         self._calls = db[CALLS]
         self._attachments = db[ATTACHMENTS]
+        # Region of phone numbers given without a country code, for identity match keys.
         self._region = default_region
-
-    @property
-    def region(self) -> str:
-        """Region of phone numbers given without a country code (for identity match keys)."""
-        return self._region
 
     def _doc(self, session: Session) -> Document:
         doc: Document = plain(dataclasses.asdict(session))
@@ -219,7 +215,6 @@ class SessionRepository:
              "content": Binary(content) if content is not None else None},
             upsert=True,
         )
-
 
     async def attachment_content(self, attachment_id: str) -> bytes | None:
         doc = await self._attachments.find_one({"_id": attachment_id})

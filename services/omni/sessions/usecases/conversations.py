@@ -77,9 +77,9 @@ class Conversations:
             request_id=request_id,
         )
 
-    async def announce(self, session: Session, message: Message, *, interaction: bool = True) -> None:
-        if interaction:
-            await self._events.interaction_received(session, message)
+    async def announce(self, session: Session, message: Message) -> None:
+        """A stored message as an interaction for tickets and routing, and live for the watchers."""
+        await self._events.interaction_received(session, message)
         await self._live.show(session.id, Update(UpdateKind.MESSAGE, session=session, message=message))
 
     async def move(
