@@ -19,7 +19,7 @@ from omni.runtime.auth import Role, TokenAuthority, bearer
 from omni.runtime.config import ServiceSettings
 from omni.runtime.events import EventBus, unpack
 from omni.runtime.server import ServiceHost
-from omni.sessions.chat_identity import mint_identity_token
+from omni.sessions.domain.chat_identity import mint_identity_token
 from omni.sessions.service import SPEC
 from omni.sessions.settings import SessionSettings
 from omnichannel.common.v1.event_pb2 import EventEnvelope

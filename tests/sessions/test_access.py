@@ -96,3 +96,52 @@ async def test_a_watch_ends_when_the_session_is_handed_to_someone_the_watcher_ma
     with pytest.raises(grpc.aio.AioRpcError) as ended:
         await asyncio.wait_for(watch.read(), 10)
     assert ended.value.code() == grpc.StatusCode.PERMISSION_DENIED and "A-7" in (ended.value.details() or "")
+
+
+async def test_an_agent_paging_through_sessions_sees_only_their_groups_and_their_own(stack: Any) -> None:
+    pbx, supervisor = stack.token(Role.SERVICE, "pbx"), stack.token(Role.SUPERVISOR, "S-1")
+
+    async def call(number: int, digits: str) -> pb.Session:
+        request = pb.StartCallRequest(call_id=f"call-{number}", ani=f"1380013{number:04d}")
+        session = (await stack.telephony.StartCall(request, metadata=pbx)).session
+        if digits:  # 1: billing, 21: tech_internet, 3: sales
+            input_ = pb.SubmitIvrInputRequest(call_id=f"call-{number}", digits=digits)
+            session = (await stack.telephony.SubmitIvrInput(input_, metadata=pbx)).session
+        return session
+
+    async def hand_to(session: pb.Session, agent_id: str) -> pb.Session:
+        return await stack.sessions.UpdateSessionState(pb.UpdateSessionStateRequest(
+            session_id=session.id, state=pb.SESSION_STATE_CONNECTED, agent_id=agent_id), metadata=supervisor)
+
+    billing = [await call(n, "1") for n in range(3)]
+    internet = [await call(n, "21") for n in range(3, 5)]
+    sales = [await call(n, "3") for n in range(5, 8)]
+    in_the_ivr = await call(8, "")  # in no queue yet
+    billing[0] = await hand_to(billing[0], "A-2")  # a colleague's, still in a queue of A-1's groups
+    mine = await hand_to(sales[0], "A-1")  # assigned to A-1, in a queue outside A-1's groups
+
+    agent = stack.token(Role.AGENT, "A-1", groups=("billing", "tech_internet"))
+
+    async def every_page(**filters: Any) -> list[list[pb.Session]]:
+        pages, token = [], ""
+        while True:
+            page = await stack.sessions.ListSessions(pb.ListSessionsRequest(page_size=2, page_token=token, **filters),
+                                                     metadata=agent)
+            pages.append(list(page.sessions))
+            if not (token := page.next_page_token):
+                return pages
+
+    pages = await every_page()
+    assert len(pages) == 3 and all(len(page) <= 2 for page in pages)
+    seen = [s.id for page in pages for s in page]
+    assert sorted(seen) == sorted(s.id for s in [*billing, *internet, mine])
+    assert all(s.queue in ("billing", "tech_internet") or s.agent_id == "A-1" for page in pages for s in page)
+    assert in_the_ivr.id not in seen and sales[1].id not in seen and sales[2].id not in seen
+    # The list and the check of a single session agree.
+    for session_id in seen:
+        await stack.sessions.GetSession(pb.GetSessionRequest(id=session_id), metadata=agent)
+    for hidden in (in_the_ivr, sales[1], sales[2]):
+        await denied(stack.sessions.GetSession(pb.GetSessionRequest(id=hidden.id), metadata=agent))
+
+    # Asking for a queue outside the agent's groups lists only what is assigned to them there.
+    assert [s.id for page in await every_page(queue="sales") for s in page] == [mine.id]

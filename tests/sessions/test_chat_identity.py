@@ -21,7 +21,7 @@ from omni.devstack.processes import free_port
 from omni.runtime.auth import Role
 from omni.runtime.config import ServiceSettings
 from omni.sessions.chat_connection import MAX_OPEN_ATTEMPTS
-from omni.sessions.chat_identity import mint_identity_token
+from omni.sessions.domain.chat_identity import mint_identity_token
 from omni.sessions.service import SPEC as SESSIONS
 from omni.tickets.service import SPEC as TICKETS
 from omnichannel.common.v1 import common_pb2

@@ -7,14 +7,16 @@ import datetime as dt
 import pytest
 
 from omni.devstack.processes import free_port
+from omni.runtime.channels import Channel
 from omni.runtime.errors import FailedPrecondition, Unavailable
-from omni.sessions.classifier import KeywordClassifier, detect_language
-from omni.sessions.flood import TokenBucket
-from omni.sessions.identities import match_key
-from omni.sessions.ivr import DEFAULT_FLOW, ContactFlowError, parse_flow
-from omni.sessions.mime import parse_email
-from omni.sessions.model import Channel, Identity, Session, State
-from omni.sessions.smtp_outbound import RelayMailer, build_reply, reply_subject
+from omni.sessions.domain.classifier import KeywordClassifier, detect_language
+from omni.sessions.domain.flood import TokenBucket
+from omni.sessions.domain.identities import match_key
+from omni.sessions.domain.ivr import DEFAULT_FLOW, ContactFlowError, parse_flow
+from omni.sessions.domain.mime import parse_email
+from omni.sessions.domain.model import Identity, Session, State
+from omni.sessions.domain.reply_mail import build_reply, reply_subject
+from omni.sessions.smtp_outbound import RelayMailer
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
 

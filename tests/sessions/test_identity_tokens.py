@@ -6,8 +6,8 @@ import jwt
 import pytest
 
 from omni.runtime.errors import Unauthenticated
-from omni.sessions.chat_identity import IdentityVerifier, mint_identity_token
-from omni.sessions.model import Identity
+from omni.sessions.domain.chat_identity import IdentityVerifier, mint_identity_token
+from omni.sessions.domain.model import Identity
 
 KEY = "website-signing-key-0123456789abcdef"
 

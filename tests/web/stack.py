@@ -16,7 +16,7 @@ from omni.routing.service import SPEC as ROUTING
 from omni.routing.settings import RoutingSettings
 from omni.runtime.auth import Role, TokenAuthority, bearer
 from omni.runtime.config import ServiceSettings
-from omni.sessions.chat_identity import mint_identity_token
+from omni.sessions.domain.chat_identity import mint_identity_token
 from omni.sessions.service import SPEC as SESSIONS
 from omni.sessions.settings import SessionSettings
 from omni.tickets.service import SPEC as TICKETS

@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from omni.runtime.errors import DomainError, InvalidArgument, ResourceExhausted
-from omni.runtime.live_feed import LiveFeed
+from omni.runtime.auth import Principal
+from omni.runtime.errors import DomainError, InvalidArgument
 from omni.sessions import convert
-from omni.sessions.chat import ChatDesk, ChatOpened, check_session_claim
-from omni.sessions.flood import TokenBucket
-from omni.sessions.model import TERMINAL
-from omnichannel.common.v1 import common_pb2
+from omni.sessions.usecases.chat import ChatDesk, ChatOpened
 from omnichannel.sessions.v1 import sessions_pb2 as pb
 
-log = logging.getLogger("omni.sessions.chat")
 Send = Callable[[pb.ChatServerFrame], Awaitable[None]]
 # Refused start/resume frames one connection may send before it is closed: enough for a widget
 # that fetches a fresh identity token, too few to make the connection a token-guessing oracle.
@@ -30,34 +25,38 @@ MAX_OPEN_ATTEMPTS = 10
 
 
 class ChatConnection:
-    def __init__(self, desk: ChatDesk, feed: LiveFeed[pb.SessionUpdate], flood: TokenBucket, *,
-                 claimed_session: str = "", trusted: bool = False) -> None:
+    def __init__(self, desk: ChatDesk, caller: Principal | None) -> None:
+        """`caller`: the principal of the gRPC stream's token; None for a WebSocket visitor."""
         self._desk = desk
-        self._feed = feed
-        self._flood = flood
-        # Set when the caller authenticated with a session-bound token (gRPC).
-        self._claimed = claimed_session
-        # A service caller vouches for the identities it starts chats with.
-        self._trusted = trusted
+        self._caller = caller
+        self._flood = desk.flood_control()
 
     async def run(self, frames: AsyncIterator[pb.ChatClientFrame], send: Send) -> None:
         opened = await self._opening(frames, send)
         if opened is None:
             return
         session_id = opened.session.id
-        async with self._feed.watch(session_id) as updates:
+        async with self._desk.follow(session_id) as updates:
+
+            async def forward() -> None:
+                async for update in updates:
+                    if update is None:
+                        await send(pb.ChatServerFrame(error="connection too slow; resume with your session token"))
+                        return
+                    await send(convert.chat_frame(update))
+
             await send(pb.ChatServerFrame(started=pb.ChatStarted(
                 session_id=session_id, session_token=opened.token,
                 transcript=[convert.message_to_proto(m) for m in opened.session.messages])))
-            forward = asyncio.create_task(self._forward(updates, send), name=f"chat {session_id} out")
+            forwarding = asyncio.create_task(forward(), name=f"chat {session_id} out")
             try:
                 async for frame in frames:
-                    if forward.done() or not await self._handle(session_id, frame, send):
+                    if forwarding.done() or not await self._handle(session_id, frame, send):
                         break
             finally:
-                forward.cancel()
+                forwarding.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await forward
+                    await forwarding
 
     async def _opening(self, frames: AsyncIterator[pb.ChatClientFrame], send: Send) -> ChatOpened | None:
         """The chat the first accepted start/resume frame opens; None when the client gave up."""
@@ -75,18 +74,14 @@ class ChatConnection:
     async def _open(self, frame: pb.ChatClientFrame) -> ChatOpened:
         kind = frame.WhichOneof("frame")
         if kind == "start":
-            if self._claimed:
-                check_session_claim(self._claimed, "a new chat")
             start = frame.start
             return await self._desk.start(
-                start.handle, start.display_name, start.language,
+                self._caller, start.handle, start.display_name, start.language,
                 [convert.identity_from_proto(i) for i in start.identities], start.previous_session_id,
-                start.identity_token, trusted=self._trusted,
+                start.identity_token,
             )
         if kind == "resume":
-            opened = await self._desk.resume(frame.resume.session_token)
-            check_session_claim(self._claimed, opened.session.id)
-            return opened
+            return await self._desk.resume(self._caller, frame.resume.session_token)
         raise InvalidArgument("the first frame must be 'start' or 'resume'")
 
     async def _handle(self, session_id: str, frame: pb.ChatClientFrame, send: Send) -> bool:
@@ -94,11 +89,7 @@ class ChatConnection:
         kind = frame.WhichOneof("frame")
         try:
             if kind == "text":
-                if not self._flood.take():
-                    raise ResourceExhausted(
-                        f"too many messages; this one was not sent, send it again in "
-                        f"{self._flood.wait_seconds():.1f}s")
-                await self._desk.say(session_id, frame.text.text, frame.text.client_message_id)
+                await self._desk.say(session_id, frame.text.text, frame.text.client_message_id, self._flood)
             elif kind == "typing":
                 await self._desk.typing(session_id)
             elif kind == "read":
@@ -112,21 +103,3 @@ class ChatConnection:
         except DomainError as exc:
             await send(pb.ChatServerFrame(error=exc.message))
         return True
-
-    async def _forward(self, updates: asyncio.Queue[pb.SessionUpdate | None], send: Send) -> None:
-        while True:
-            update = await updates.get()
-            if update is None:
-                await send(pb.ChatServerFrame(error="connection too slow; resume with your session token"))
-                return
-            # Only these kinds reach the customer: internal notes ("note") are for staff.
-            if update.kind == "message":
-                await send(pb.ChatServerFrame(message=update.message))
-            elif update.kind == "typing" and update.message.direction == common_pb2.DIRECTION_OUTBOUND:
-                await send(pb.ChatServerFrame(agent_typing=pb.ChatTyping()))
-            elif update.kind == "read" and update.message.direction == common_pb2.DIRECTION_OUTBOUND:
-                await send(pb.ChatServerFrame(read=pb.ChatRead(message_id=update.message.id)))
-            elif update.kind == "state":
-                await send(pb.ChatServerFrame(state=update.session.state))
-                if convert.STATES_BACK[update.session.state] in TERMINAL:
-                    return

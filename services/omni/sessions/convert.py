@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from google.protobuf.timestamp_pb2 import Timestamp
-
-from omni.sessions.model import (
+from omni.runtime.errors import InvalidArgument
+from omni.runtime.proto_values import channel_to_proto, require_channel, timestamp, to_datetime
+from omni.sessions.domain.model import (
     Attachment,
-    Channel,
     Direction,
     EmailFacts,
     Identity,
@@ -16,18 +13,14 @@ from omni.sessions.model import (
     Note,
     NoteKind,
     Session,
+    SessionFilter,
     State,
+    Transition,
 )
+from omni.sessions.domain.updates import Update, UpdateKind
 from omnichannel.common.v1 import common_pb2
 from omnichannel.sessions.v1 import sessions_pb2
 
-UTC = dt.UTC
-CHANNELS = {
-    Channel.PHONE: common_pb2.CHANNEL_PHONE,
-    Channel.CHAT: common_pb2.CHANNEL_CHAT,
-    Channel.EMAIL: common_pb2.CHANNEL_EMAIL,
-}
-CHANNELS_BACK = {v: k for k, v in CHANNELS.items()}
 STATES = {
     State.IVR: sessions_pb2.SESSION_STATE_IVR,
     State.QUEUED: sessions_pb2.SESSION_STATE_QUEUED,
@@ -39,6 +32,7 @@ STATES = {
 }
 STATES_BACK = {v: k for k, v in STATES.items()}
 DIRECTIONS = {Direction.INBOUND: common_pb2.DIRECTION_INBOUND, Direction.OUTBOUND: common_pb2.DIRECTION_OUTBOUND}
+DIRECTIONS_BACK = {v: k for k, v in DIRECTIONS.items()}
 IDENTITY_KINDS = {
     "phone": common_pb2.IDENTITY_KIND_PHONE,
     "email": common_pb2.IDENTITY_KIND_EMAIL,
@@ -48,12 +42,23 @@ IDENTITY_KINDS = {
 IDENTITY_KINDS_BACK = {v: k for k, v in IDENTITY_KINDS.items()}
 NOTE_KINDS = {NoteKind.STAFF: sessions_pb2.SESSION_NOTE_KIND_STAFF,
               NoteKind.BOT_HANDOFF: sessions_pb2.SESSION_NOTE_KIND_BOT_HANDOFF}
+NOTE_KINDS_BACK = {v: k for k, v in NOTE_KINDS.items()}
 
 
-def timestamp(value: dt.datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
+def require_state(number: int) -> State:
+    state: State | None = STATES_BACK.get(number)  # type: ignore[call-overload]
+    if state is None:
+        raise InvalidArgument("state is required (e.g. SESSION_STATE_WRAP_UP)")
+    return state
+
+
+def session_filter(request: sessions_pb2.ListSessionsRequest) -> SessionFilter:
+    return SessionFilter(
+        channel=require_channel(request.channel) if request.channel else None,
+        state=require_state(request.state) if request.state else None,
+        customer_id=request.customer_id,
+        queue=request.queue,
+    )
 
 
 def identity_to_proto(identity: Identity) -> common_pb2.Identity:
@@ -71,6 +76,11 @@ def customer_ref(session: Session) -> common_pb2.CustomerRef:
         identities=[identity_to_proto(i) for i in session.identities],
         display_name=session.display_name,
     )
+
+
+def attachment_from_proto(meta: common_pb2.AttachmentMeta) -> Attachment:
+    return Attachment(id=meta.attachment_id, filename=meta.filename, content_type=meta.content_type,
+                      size=meta.size_bytes, sha256=meta.sha256, truncated=meta.truncated)
 
 
 def attachment_to_proto(attachment: Attachment) -> common_pb2.AttachmentMeta:
@@ -109,17 +119,26 @@ def message_to_proto(message: Message) -> sessions_pb2.Message:
     )
 
 
+def message_from_proto(message: sessions_pb2.Message) -> Message:
+    return Message(id=message.id, direction=DIRECTIONS_BACK[message.direction], sender=message.sender,
+                   text=message.text, time=to_datetime(message.time),
+                   attachments=[attachment_from_proto(a) for a in message.attachments])
+
+
 def note_to_proto(note: Note) -> sessions_pb2.SessionNote:
     return sessions_pb2.SessionNote(id=note.id, kind=NOTE_KINDS[note.kind], author_id=note.author_id, text=note.text,
                                     create_time=timestamp(note.create_time))
 
 
-def session_to_proto(session: Session, *, staff: bool = True) -> sessions_pb2.Session:
-    """`staff=False` for the customer's own view: internal notes and claimed identities are for
-    staff only."""
+def note_from_proto(note: sessions_pb2.SessionNote) -> Note:
+    return Note(id=note.id, kind=NOTE_KINDS_BACK[note.kind], author_id=note.author_id, text=note.text,
+                create_time=to_datetime(note.create_time))
+
+
+def session_to_proto(session: Session) -> sessions_pb2.Session:
     return sessions_pb2.Session(
         id=session.id,
-        channel=CHANNELS[session.channel],
+        channel=channel_to_proto(session.channel),
         customer=customer_ref(session),
         state=STATES[session.state],
         transitions=[
@@ -132,8 +151,8 @@ def session_to_proto(session: Session, *, staff: bool = True) -> sessions_pb2.Se
         emotion_score=session.emotion_score,
         urgent=session.urgent,
         messages=[message_to_proto(m) for m in session.messages],
-        notes=[note_to_proto(n) for n in session.notes] if staff else [],
-        claimed_identities=[identity_to_proto(i) for i in session.claimed_identities] if staff else [],
+        notes=[note_to_proto(n) for n in session.notes],
+        claimed_identities=[identity_to_proto(i) for i in session.claimed_identities],
         agent_id=session.agent_id,
         ticket_id=session.ticket_id,
         previous_session_id=session.previous_session_id,
@@ -144,24 +163,71 @@ def session_to_proto(session: Session, *, staff: bool = True) -> sessions_pb2.Se
     )
 
 
-def customer_view(update: sessions_pb2.SessionUpdate) -> sessions_pb2.SessionUpdate | None:
-    """A live update (built for staff) as the session's customer may see it: without internal
-    notes or claimed identities; None for a note."""
-    if update.kind == "note":
-        return None
-    visible = sessions_pb2.SessionUpdate()
-    visible.CopyFrom(update)
-    if visible.HasField("session"):
-        visible.session.ClearField("notes")
-        visible.session.ClearField("claimed_identities")
-    return visible
+def session_from_proto(session: sessions_pb2.Session) -> Session:
+    """A session as a live update carries it: everything `session_to_proto` writes, so the watcher
+    that converts it back sends what was published."""
+    return Session(
+        id=session.id,
+        channel=require_channel(session.channel),
+        identities=[identity_from_proto(i) for i in session.customer.identities],
+        state=STATES_BACK[session.state],
+        create_time=to_datetime(session.create_time),
+        update_time=to_datetime(session.update_time),
+        transitions=[Transition(STATES_BACK[t.state], to_datetime(t.time), t.reason) for t in session.transitions],
+        display_name=session.customer.display_name,
+        customer_id=session.customer.customer_id,
+        language=session.language,
+        intent=session.intent,
+        queue=session.queue,
+        emotion_score=session.emotion_score,
+        urgent=session.urgent,
+        messages=[message_from_proto(m) for m in session.messages],
+        notes=[note_from_proto(n) for n in session.notes],
+        agent_id=session.agent_id,
+        ticket_id=session.ticket_id,
+        previous_session_id=session.previous_session_id,
+        attributes=dict(session.attributes),
+        claimed_identities=[identity_from_proto(i) for i in session.claimed_identities],
+        version=session.version,
+    )
 
 
-def interaction(session: Session, message: Message, *, interaction_id: str = "") -> common_pb2.Interaction:
+def update_to_proto(update: Update) -> sessions_pb2.SessionUpdate:
+    return sessions_pb2.SessionUpdate(
+        kind=update.kind.value,
+        session=session_to_proto(update.session) if update.session is not None else None,
+        message=message_to_proto(update.message) if update.message is not None else None,
+        note=note_to_proto(update.note) if update.note is not None else None,
+    )
+
+
+def update_from_proto(update: sessions_pb2.SessionUpdate) -> Update:
+    return Update(
+        UpdateKind(update.kind),
+        session=session_from_proto(update.session) if update.HasField("session") else None,
+        message=message_from_proto(update.message) if update.HasField("message") else None,
+        note=note_from_proto(update.note) if update.HasField("note") else None,
+    )
+
+
+def chat_frame(update: Update) -> sessions_pb2.ChatServerFrame:
+    """A live update the chat customer receives (see `Update.reaches_chat`) as their frame."""
+    if update.kind is UpdateKind.MESSAGE and update.message is not None:
+        return sessions_pb2.ChatServerFrame(message=message_to_proto(update.message))
+    if update.kind is UpdateKind.TYPING:
+        return sessions_pb2.ChatServerFrame(agent_typing=sessions_pb2.ChatTyping())
+    if update.kind is UpdateKind.READ and update.message is not None:
+        return sessions_pb2.ChatServerFrame(read=sessions_pb2.ChatRead(message_id=update.message.id))
+    if update.kind is UpdateKind.STATE and update.session is not None:
+        return sessions_pb2.ChatServerFrame(state=STATES[update.session.state])
+    raise ValueError(f"a {update.kind.value} update is not for the chat customer")
+
+
+def interaction(session: Session, message: Message) -> common_pb2.Interaction:
     """The Interaction tickets and routing consume, for one message of `session`."""
     return common_pb2.Interaction(
-        id=interaction_id or message.id,
-        channel=CHANNELS[session.channel],
+        id=message.id,
+        channel=channel_to_proto(session.channel),
         direction=DIRECTIONS[message.direction],
         session_id=session.id,
         occurred_at=timestamp(message.time),

@@ -12,13 +12,14 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from omni.runtime.channels import Channel
 from omni.runtime.errors import Conflict, NotFound
 from omni.runtime.paging import Page, PageRequest
 from omni.runtime.storage import Document, IndexDeclarations, find_page, plain, update_versioned
-from omni.sessions.identities import match_keys
-from omni.sessions.model import (
+from omni.sessions.domain.access import Sight
+from omni.sessions.domain.identities import match_keys
+from omni.sessions.domain.model import (
     Attachment,
-    Channel,
     Direction,
     EmailFacts,
     Identity,
@@ -26,6 +27,7 @@ from omni.sessions.model import (
     Note,
     NoteKind,
     Session,
+    SessionFilter,
     State,
     Transition,
 )
@@ -98,17 +100,34 @@ def session_from_doc(doc: Document) -> Session:
     )
 
 
+def _wanted(wanted: SessionFilter) -> Document:
+    query: Document = {}
+    if wanted.channel is not None:
+        query["channel"] = wanted.channel.value
+    if wanted.state is not None:
+        query["state"] = wanted.state.value
+    if wanted.customer_id:
+        query["customer_id"] = wanted.customer_id
+    if wanted.queue:
+        query["queue"] = wanted.queue
+    return query
+
+
+def _in_sight(sight: Sight) -> Document:
+    """`Sight.admits` as a query."""
+    admitted = [{field: {"$in": sorted(values)}} for field, values in
+                (("_id", sight.session_ids), ("agent_id", sight.agent_ids), ("queue", sight.queues)) if values]
+    # Sight of nothing: a condition no session meets.
+    return {"$or": admitted} if admitted else {"_id": {"$in": []}}
+
+
 class SessionRepository:
     def __init__(self, db: AsyncDatabase[Document], default_region: str) -> None:
         self._sessions = db[SESSIONS]
         self._calls = db[CALLS]
         self._attachments = db[ATTACHMENTS]
+        # Region of phone numbers given without a country code, for identity match keys.
         self._region = default_region
-
-    @property
-    def region(self) -> str:
-        """Region of phone numbers given without a country code (for identity match keys)."""
-        return self._region
 
     def _doc(self, session: Session) -> Document:
         doc: Document = plain(dataclasses.asdict(session))
@@ -168,8 +187,10 @@ class SessionRepository:
         )
         return session_from_doc(doc) if doc else None
 
-    async def list(self, filters: Document, page: PageRequest) -> Page[Session]:
-        found = await find_page(self._sessions, filters, [("create_time", DESCENDING), ("_id", DESCENDING)], page)
+    async def list(self, wanted: SessionFilter, sight: Sight | None, page: PageRequest) -> Page[Session]:
+        """`wanted` among the sessions in `sight` (None: all), newest first."""
+        query = _wanted(wanted) if sight is None else {"$and": [_wanted(wanted), _in_sight(sight)]}
+        found = await find_page(self._sessions, query, [("create_time", DESCENDING), ("_id", DESCENDING)], page)
         return Page([session_from_doc(d) for d in found.items], found.next_after)
 
     async def claim_call(self, call_id: str, session_id: str) -> str | None:
@@ -194,7 +215,6 @@ class SessionRepository:
              "content": Binary(content) if content is not None else None},
             upsert=True,
         )
-
 
     async def attachment_content(self, attachment_id: str) -> bytes | None:
         doc = await self._attachments.find_one({"_id": attachment_id})

@@ -8,25 +8,29 @@ from collections.abc import Sequence
 import grpc
 
 from omni.runtime.auth import ADMINS, EVERYONE, STAFF, Role
-from omni.runtime.live_feed import LiveFeed
 from omni.runtime.server import Runtime, ServiceSpec
 from omni.sessions import repository
-from omni.sessions.chat import ChatDesk
-from omni.sessions.chat_connection import ChatConnection
-from omni.sessions.chat_identity import IdentityVerifier
-from omni.sessions.classifier import load_classifier
-from omni.sessions.consumers import TICKET_EVENTS, WORK_EVENTS, SessionConsumers
-from omni.sessions.conversations import Conversations
-from omni.sessions.flood import TokenBucket
-from omni.sessions.ivr import load_flow
-from omni.sessions.mailbox import Mailbox
-from omni.sessions.publishing import LIVE_SUBJECT_ROOT, SessionEvents
-from omni.sessions.replies import Replies
-from omni.sessions.servicer import ChatServicer, SessionServicer, TelephonyServicer
+from omni.sessions.consumers import TICKET_EVENTS, SessionConsumers
+from omni.sessions.domain.assignment import ROUTING_EVENTS
+from omni.sessions.domain.chat_identity import ChatVisitors, IdentityVerifier
+from omni.sessions.domain.classifier import load_classifier
+from omni.sessions.domain.ivr import load_flow
+from omni.sessions.domain.model import TextLimit
+from omni.sessions.publishing import LiveUpdates, SessionEvents
+from omni.sessions.servicer import SessionServicer
+from omni.sessions.servicer_chat import ChatServicer
+from omni.sessions.servicer_telephony import TelephonyServicer
 from omni.sessions.settings import SessionSettings
 from omni.sessions.smtp_inbound import InboundMailHandler, start_smtp, starttls_context
 from omni.sessions.smtp_outbound import RelayMailer
-from omni.sessions.telephony import Calls
+from omni.sessions.usecases.assignment import Assignment
+from omni.sessions.usecases.calls import Calls
+from omni.sessions.usecases.chat import ChatDesk
+from omni.sessions.usecases.conversations import Conversations
+from omni.sessions.usecases.mail import Mailbox
+from omni.sessions.usecases.notes import Notes
+from omni.sessions.usecases.replies import Replies
+from omni.sessions.usecases.sessions import Sessions
 from omni.sessions.websocket_chat import start_websocket
 from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 
@@ -34,38 +38,33 @@ from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     settings = SessionSettings.extending(runtime.settings)
     flow = load_flow(settings.contact_flow_file)
-    feed = LiveFeed(runtime.bus.nc, LIVE_SUBJECT_ROOT, sessions_pb2.SessionUpdate.FromString)
-    conversations = Conversations(
-        repository.SessionRepository(runtime.db, settings.default_region),
-        SessionEvents(runtime.bus),
-        feed,
-        load_classifier(settings.classifier, flow.intent_keywords),
-        flow,
-        link_window=dt.timedelta(hours=settings.link_window_hours),
-        max_text_chars=settings.max_text_chars,
-    )
-    desk = ChatDesk(conversations, runtime.authority, settings.chat_token_ttl_seconds,
-                    IdentityVerifier(settings.chat_identity_secret, settings.default_region),
-                    trust_claimed_identities=settings.chat_trust_claimed_identities)
-    replies = Replies(conversations, RelayMailer(settings.smtp_relay, settings.smtp_relay_timeout),
-                      mail_from=settings.mail_from, accepted_domains=settings.smtp_accepted_domains)
+    classifier = load_classifier(settings.classifier, flow.intent_keywords)
+    limit = TextLimit(settings.max_text_chars)
+    repo = repository.SessionRepository(runtime.db, settings.default_region)
+    events, live = SessionEvents(runtime.bus), LiveUpdates(runtime.bus)
+    conversations = Conversations(repo, events, live, classifier,
+                                  link_window=dt.timedelta(hours=settings.link_window_hours))
+    notes = Notes(repo, live, limit)
+    replies = Replies(conversations, repo, RelayMailer(settings.smtp_relay, settings.smtp_relay_timeout),
+                      limit=limit, mail_from=settings.mail_from, accepted_domains=settings.smtp_accepted_domains)
     sessions_pb2_grpc.add_SessionServiceServicer_to_server(
-        SessionServicer(conversations, replies, runtime.page_tokens), server)
+        SessionServicer(Sessions(conversations, repo, live), replies, notes, runtime.page_tokens), server)
+    visitors = ChatVisitors(IdentityVerifier(settings.chat_identity_secret, settings.default_region),
+                            settings.default_region, trust_claimed=settings.chat_trust_claimed_identities)
+    desk = ChatDesk(conversations, repo, live, visitors=visitors, flow=flow, limit=limit,
+                    authority=runtime.authority, token_ttl_seconds=settings.chat_token_ttl_seconds,
+                    messages_per_second=settings.chat_messages_per_second, burst=settings.chat_burst)
+    sessions_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(desk), server)
+    calls = Calls(conversations, repo, events, flow=flow, classifier=classifier, limit=limit)
+    sessions_pb2_grpc.add_TelephonyServiceServicer_to_server(TelephonyServicer(calls), server)
 
-    def chat_connection(claimed_session: str = "", trusted: bool = False) -> ChatConnection:
-        flood = TokenBucket(settings.chat_messages_per_second, settings.chat_burst)
-        return ChatConnection(desk, feed, flood, claimed_session=claimed_session, trusted=trusted)
-
-    chat_connection()  # refuses a bad flood-control setting at start-up, not at the first chat
-    sessions_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(chat_connection), server)
-    sessions_pb2_grpc.add_TelephonyServiceServicer_to_server(TelephonyServicer(Calls(conversations)), server)
-
-    consumers = SessionConsumers(conversations)
+    consumers = SessionConsumers(conversations, Assignment(conversations, repo, notes))
     runtime.consumer("tickets", consumers.on_ticket_event, event_types=TICKET_EVENTS)
-    runtime.consumer("routing", consumers.on_work_event, event_types=list(WORK_EVENTS))
+    runtime.consumer("routing", consumers.on_work_event, event_types=list(ROUTING_EVENTS))
 
     if settings.smtp_listen:
-        mailbox = Mailbox(conversations, attachment_limit=settings.attachment_max_bytes)
+        mailbox = Mailbox(conversations, repo, flow=flow, classifier=classifier,
+                          attachment_limit=settings.attachment_max_bytes)
         tls = starttls_context(settings.smtp_tls_cert_file, settings.smtp_tls_key_file,
                                require=settings.smtp_require_starttls)
         smtp = await start_smtp(settings.smtp_listen, InboundMailHandler(mailbox, settings.smtp_accepted_domains),
@@ -78,7 +77,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
 
         runtime.on_stop.append(stop_smtp)
     if settings.websocket_listen:
-        websocket = await start_websocket(settings.websocket_listen, chat_connection)
+        websocket = await start_websocket(settings.websocket_listen, desk)
 
         async def stop_websocket() -> None:
             websocket.close()

@@ -16,7 +16,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope
 
 from omni.runtime.config import ConfigError, env_name
-from omni.sessions.mailbox import Mailbox
+from omni.sessions.usecases.mail import Mailbox
 
 log = logging.getLogger("omni.sessions.smtp")
 

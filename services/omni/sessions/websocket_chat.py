@@ -9,7 +9,7 @@ account); resuming needs the session token the `started` frame returned.
 from __future__ import annotations
 
 import http
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 from google.protobuf import json_format
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from omni.sessions.chat_connection import ChatConnection
+from omni.sessions.usecases.chat import ChatDesk
 from omnichannel.sessions.v1 import sessions_pb2 as pb
 
 PATH = "/chat"
@@ -30,7 +31,7 @@ def _only_chat_path(connection: ServerConnection, request: Request) -> Response 
     return None
 
 
-async def start_websocket(listen: str, connection: Callable[[], ChatConnection]) -> Server:
+async def start_websocket(listen: str, desk: ChatDesk) -> Server:
     host, _, port = listen.rpartition(":")
 
     async def chat(ws: ServerConnection) -> None:
@@ -48,7 +49,8 @@ async def start_websocket(listen: str, connection: Callable[[], ChatConnection])
                 return
 
         try:
-            await connection().run(frames(), send)
+            # A visitor with no token: a new chat, or one resumed with its session token.
+            await ChatConnection(desk, None).run(frames(), send)
         except ConnectionClosed:
             return
 

@@ -19,7 +19,7 @@ import grpc
 from omni.devstack.stack import StackInfo
 from omni.runtime import clients
 from omni.runtime.auth import Role, TokenAuthority
-from omni.sessions.chat_identity import mint_identity_token
+from omni.sessions.domain.chat_identity import mint_identity_token
 from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 
 

@@ -16,7 +16,7 @@ import re
 from email import policy
 from email.message import Message as MimeMessage
 
-from omni.sessions.model import EmailFacts
+from omni.sessions.domain.model import EmailFacts
 
 # Bodies beyond this are cut (a transcript is not an archive); the cut is noted as a defect.
 MAX_BODY_CHARS = 200_000

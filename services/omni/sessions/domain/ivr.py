@@ -90,6 +90,30 @@ class ContactFlow:
             return IvrStep(new_path, prompt=option.submenu.prompt, label=option.label)
         return IvrStep(new_path, queue=option.queue, intent=option.intent, label=option.label)
 
+    def press_keys(self, path: Sequence[str], keys: str) -> IvrStep:
+        """Several DTMF keys at once (a caller who typed ahead): each at the menu the previous one
+        led to, until one leaves the IVR."""
+        step = IvrStep(tuple(path))
+        for key in keys:
+            step = self.press(path, key)
+            if step.queue:
+                break
+            path = step.path
+        return step
+
+    def understand(self, path: Sequence[str], intent: str) -> IvrStep:
+        """Recognised speech at the menu `path`, as the intent the classifier found in it."""
+        if not intent:
+            prompt = self.menu_at(path).prompt
+            return IvrStep(tuple(path), prompt=f"Sorry, I did not understand. {prompt}", invalid=True)
+        return IvrStep(tuple(path), queue=self.queue_for_intent(intent, self.human_queue), intent=intent, label=intent)
+
+    def after_invalid(self, step: IvrStep, invalid_inputs: int) -> IvrStep:
+        """After `max_invalid` bad inputs the caller goes to a human rather than round the menu again."""
+        if not step.queue and invalid_inputs >= self.max_invalid:
+            return IvrStep(step.path, queue=self.human_queue, intent=HUMAN_INTENT, label="agent")
+        return step
+
     def labels(self, path: Sequence[str]) -> str:
         """ "technical support > internet" for the path 2>1."""
         labels, menu = [], self.menu

@@ -11,14 +11,9 @@ import datetime as dt
 import enum
 import uuid
 
-from omni.runtime.errors import FailedPrecondition
-from omni.sessions.classifier import Classification
-
-
-class Channel(enum.StrEnum):
-    PHONE = "phone"
-    CHAT = "chat"
-    EMAIL = "email"
+from omni.runtime.channels import Channel
+from omni.runtime.errors import FailedPrecondition, InvalidArgument
+from omni.sessions.domain.classifier import Classification
 
 
 class State(enum.StrEnum):
@@ -197,6 +192,14 @@ class Session:
     def terminal(self) -> bool:
         return self.state in TERMINAL
 
+    def check_open(self) -> None:
+        if self.terminal:
+            raise FailedPrecondition(f"session {self.id} is {self.state.value}; start a new conversation")
+
+    def customer_label(self) -> str:
+        """Who a customer message is from when the channel gave no sender."""
+        return self.display_name or (self.identities[0].value if self.identities else "customer")
+
     def move(self, state: State, at: dt.datetime, reason: str = "") -> bool:
         """Change state, recording when and why. False when the session is already there."""
         if state == self.state:
@@ -253,6 +256,28 @@ class Session:
         # The newest few are enough: brokers redeliver recent events, not ancient ones.
         self.applied_events = [*self.applied_events[-49:], event_id]
         return True
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionFilter:
+    """The sessions a list asks for; an empty field asks for any."""
+
+    channel: Channel | None = None
+    state: State | None = None
+    customer_id: str = ""
+    queue: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class TextLimit:
+    """The longest text a person may send at once (chat message, reply, note, recognised speech)."""
+
+    max_chars: int
+
+    def check(self, text: str, field: str) -> str:
+        if len(text) > self.max_chars:
+            raise InvalidArgument(f"{field} is {len(text)} characters; the limit is {self.max_chars}")
+        return text
 
 
 def new_id(prefix: str) -> str:

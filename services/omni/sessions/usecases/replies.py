@@ -9,12 +9,16 @@ from __future__ import annotations
 import dataclasses
 
 from omni.runtime.auth import Principal
+from omni.runtime.channels import Channel
+from omni.runtime.clock import utcnow
 from omni.runtime.errors import FailedPrecondition
 from omni.runtime.validation import check_length, require
-from omni.sessions.access import check_agent
-from omni.sessions.conversations import Conversations, require_open
-from omni.sessions.model import Channel, Direction, EmailFacts, Message, Session, new_id
-from omni.sessions.smtp_outbound import RelayMailer, build_reply
+from omni.sessions.domain.access import check_agent
+from omni.sessions.domain.model import Direction, EmailFacts, Message, Session, TextLimit, new_id
+from omni.sessions.domain.reply_mail import build_reply, reply_facts
+from omni.sessions.repository import SessionRepository
+from omni.sessions.smtp_outbound import RelayMailer
+from omni.sessions.usecases.conversations import Conversations
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,15 +28,17 @@ class SentReply:
 
 
 class Replies:
-    def __init__(self, conversations: Conversations, mailer: RelayMailer, *, mail_from: str,
-                 accepted_domains: tuple[str, ...]) -> None:
+    def __init__(self, conversations: Conversations, repo: SessionRepository, mailer: RelayMailer, *,
+                 limit: TextLimit, mail_from: str, accepted_domains: tuple[str, ...]) -> None:
         self._c = conversations
+        self._repo = repo
         self._mailer = mailer
+        self._limit = limit
         self._mail_from = mail_from
         self._domains = {d.casefold() for d in accepted_domains}
 
     async def send(self, principal: Principal, session_id: str, text: str, html: str, request_id: str) -> SentReply:
-        session = await self._c.repo.get(require(session_id, "session_id"))
+        session = await self._repo.get(require(session_id, "session_id"))
         check_agent(principal, session)
         check_length(request_id, "request_id", 200)
         earlier = session.message_for_request(request_id)
@@ -40,17 +46,17 @@ class Replies:
             # A retried call: the reply went out already; publish again (deduplicated), send nothing.
             await self._c.announce(session, earlier)
             return SentReply(session, earlier)
-        text = self._c.check_text(require(text, "text"), "text")
-        check_length(html, "html", self._c.max_text_chars * 4)
+        text = self._limit.check(require(text, "text"), "text")
+        check_length(html, "html", self._limit.max_chars * 4)
         message = Message(id=new_id("I"), direction=Direction.OUTBOUND, sender=principal.subject, text=text,
-                          time=self._c.clock(), html=html, request_id=request_id)
+                          time=utcnow(), html=html, request_id=request_id)
         if session.channel is Channel.PHONE:
             raise FailedPrecondition(f"session {session.id} is a phone call; answer the caller on the call")
         if session.channel is Channel.CHAT:
-            require_open(session)
+            session.check_open()
         else:
             message.email = await self._email(session, text, html, request_id)
-        session, _ = await self._c.repo.mutate(session.id, lambda current: current.add_message(message))
+        session, _ = await self._repo.mutate(session.id, lambda current: current.add_message(message))
         await self._c.announce(session, message)
         return SentReply(session, message)
 
@@ -71,11 +77,4 @@ class Replies:
             reply_key=f"{session.id}/{request_id}" if request_id else "",
         )
         await self._mailer.send(mail)
-        return EmailFacts(
-            message_id=str(mail["Message-ID"]),
-            in_reply_to=str(mail["In-Reply-To"] or ""),
-            references=str(mail["References"] or "").split(),
-            subject=str(mail["Subject"]),
-            sender=str(mail["From"]),
-            to=[str(mail["To"])],
-        )
+        return reply_facts(mail)

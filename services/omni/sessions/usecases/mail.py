@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import hashlib
 
-from omni.sessions.conversations import Conversations
-from omni.sessions.mime import parse_email
-from omni.sessions.model import Attachment, Channel, Direction, Identity, Message, Session, State
+from omni.runtime.channels import Channel
+from omni.runtime.clock import utcnow
+from omni.sessions.domain.classifier import Classifier
+from omni.sessions.domain.ivr import ContactFlow
+from omni.sessions.domain.mime import parse_email
+from omni.sessions.domain.model import Attachment, Direction, Identity, Message, Session, State
+from omni.sessions.repository import SessionRepository
+from omni.sessions.usecases.conversations import Conversations
 
 
 class Mailbox:
-    def __init__(self, conversations: Conversations, *, attachment_limit: int) -> None:
+    def __init__(self, conversations: Conversations, repo: SessionRepository, *, flow: ContactFlow,
+                 classifier: Classifier, attachment_limit: int) -> None:
         self._c = conversations
+        self._repo = repo
+        self._flow = flow
+        self._classifier = classifier
         self._limit = attachment_limit
 
     async def receive(self, raw: bytes, envelope_sender: str, recipients: list[str]) -> Session:
@@ -22,8 +31,7 @@ class Mailbox:
             # Stable for a re-delivery of the same bytes, so a retry still dedupes.
             facts.message_id = f"<{hashlib.sha256(raw).hexdigest()[:32]}@missing-message-id.invalid>"
             facts.defects.append("no Message-ID header; one was assigned")
-        repo = self._c.repo
-        seen = await repo.find_by_email_ids([facts.message_id])
+        seen = await self._repo.find_by_email_ids([facts.message_id])
         if seen is not None:
             stored = next(m for m in seen.messages if m.email and m.email.message_id == facts.message_id)
             await self._c.announce(seen, stored)
@@ -41,13 +49,13 @@ class Mailbox:
         message = Message(
             id=f"I-{key}", direction=Direction.INBOUND, sender=sender,
             text=f"{facts.subject}\n\n{parsed.text}".strip() if facts.subject else parsed.text,
-            time=self._c.clock(), attachments=attachments, email=facts, html=parsed.html,
+            time=utcnow(), attachments=attachments, email=facts, html=parsed.html,
         )
         automatic = facts.auto_submitted or facts.delivery_status_report
-        thread = await repo.find_by_email_ids([facts.in_reply_to, *facts.references])
+        thread = await self._repo.find_by_email_ids([facts.in_reply_to, *facts.references])
         if thread is not None and not thread.terminal:
             session_id = thread.id
-        elif await repo.exists(session_id := f"S-{key}"):
+        elif await self._repo.exists(session_id := f"S-{key}"):
             pass  # opened by an earlier try of this very message that failed before storing it
         else:
             await self._c.open(
@@ -55,14 +63,14 @@ class Mailbox:
                 display_name=parsed.sender_name, previous=thread, session_id=session_id,
             )
         for attachment, part in zip(attachments, parsed.attachments, strict=True):
-            await repo.store_attachment(session_id, attachment, part.content)
+            await self._repo.store_attachment(session_id, attachment, part.content)
 
         def add(current: Session) -> State:
             previous = current.state
-            current.note(self._c.classifier.classify(message.text))
+            current.note(self._classifier.classify(message.text))
             current.add_message(message)
             if current.state is State.IVR:
-                current.queue = self._c.flow.queue_for_intent(current.intent, self._c.flow.mailbox_queue(recipients))
+                current.queue = self._flow.queue_for_intent(current.intent, self._flow.mailbox_queue(recipients))
                 if automatic:
                     # Out-of-office and bounce mail never wakes an agent.
                     current.move(State.ENDED, message.time, "automatic reply or delivery report; not queued")
@@ -70,7 +78,7 @@ class Mailbox:
                     current.move(State.QUEUED, message.time, "email received")
             return previous
 
-        session, previous = await repo.mutate(session_id, add)
+        session, previous = await self._repo.mutate(session_id, add)
         await self._c.announce(session, message)
         if previous is not session.state:
             await self._c.publish_state(session, previous, session.transitions[-1].reason)

@@ -9,11 +9,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from omni.runtime.channels import Channel
 from omni.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from omni.runtime.validation import check_length, require
-from omni.sessions.conversations import Conversations, require_open
-from omni.sessions.ivr import HUMAN_INTENT, IvrStep
-from omni.sessions.model import Channel, Identity, Message, Session, State
+from omni.sessions.domain.classifier import Classifier
+from omni.sessions.domain.ivr import ContactFlow
+from omni.sessions.domain.model import Identity, Message, Session, State, TextLimit, new_id
+from omni.sessions.publishing import SessionEvents
+from omni.sessions.repository import SessionRepository
+from omni.sessions.usecases.conversations import Conversations
 
 DTMF_KEYS = frozenset("0123456789*#")
 
@@ -26,20 +30,24 @@ class CallStep:
 
 
 class Calls:
-    def __init__(self, conversations: Conversations) -> None:
+    def __init__(self, conversations: Conversations, repo: SessionRepository, events: SessionEvents, *,
+                 flow: ContactFlow, classifier: Classifier, limit: TextLimit) -> None:
         self._c = conversations
-        self._flow = conversations.flow
+        self._repo = repo
+        self._events = events
+        self._flow = flow
+        self._classifier = classifier
+        self._limit = limit
 
     async def start(self, call_id: str, ani: str, dnis: str, language: str, previous_session_id: str) -> CallStep:
         call_id = check_length(require(call_id, "call_id"), "call_id", 200)
         ani = check_length(require(ani, "ani (the caller's number)"), "ani", 64)
-        repo = self._c.repo
-        session_id = Session.open(Channel.PHONE, [], self._c.clock()).id
+        session_id = new_id("S")
         # The call id is bound first, so a PBX retrying StartCall gets the same session back.
-        earlier = await repo.claim_call(call_id, session_id)
+        earlier = await self._repo.claim_call(call_id, session_id)
         if earlier is not None:
             try:
-                session = await repo.get(earlier)
+                session = await self._repo.get(earlier)
                 in_ivr = session.state is State.IVR
                 return CallStep(session, self._flow.menu_at(_path(session)).prompt if in_ivr else "")
             except NotFound:
@@ -56,15 +64,17 @@ class Calls:
             raise InvalidArgument("send either digits (DTMF) or speech_text (recognised speech), not both or neither")
         if digits and not set(digits) <= DTMF_KEYS:
             raise InvalidArgument(f"digits {digits!r} may contain only 0-9, * and #")
-        self._c.check_text(speech_text, "speech_text")
-        session = await self._c.repo.session_for_call(call_id)
+        self._limit.check(speech_text, "speech_text")
+        session = await self._repo.session_for_call(call_id)
         if session.state is not State.IVR:
             raise FailedPrecondition(f"call {call_id} has left the IVR (session {session.id} is "
                                      f"{session.state.value}); IVR input is no longer accepted")
-        step = self._press_all(session, digits) if digits else self._understand(session, speech_text)
+        if digits:
+            step = self._flow.press_keys(_path(session), digits)
+        else:
+            step = self._flow.understand(_path(session), self._classifier.classify(speech_text).intent)
         invalid = int(session.attributes.get("ivr_invalid", "0")) + int(step.invalid)
-        if not step.queue and invalid >= self._flow.max_invalid:
-            step = IvrStep(step.path, queue=self._flow.human_queue, intent=HUMAN_INTENT, label="agent")
+        step = self._flow.after_invalid(step, invalid)
 
         def record(current: Session) -> Message | None:
             if current.state is not State.IVR:
@@ -72,7 +82,7 @@ class Calls:
             current.attributes["ivr_path"] = ">".join(step.path)
             current.attributes["ivr_invalid"] = str(invalid)
             if speech_text:
-                current.note(self._c.classifier.classify(speech_text))
+                current.note(self._classifier.classify(speech_text))
             if not step.queue:
                 return None
             current.queue = step.queue
@@ -83,35 +93,16 @@ class Calls:
             current.move(State.QUEUED, message.time, f"IVR chose queue {step.queue}")
             return message
 
-        session, message = await self._c.repo.mutate(session.id, record)
+        session, message = await self._repo.mutate(session.id, record)
         if message is None:
             return CallStep(session, step.prompt)
         await self._c.announce(session, message)
         await self._c.publish_state(session, State.IVR, session.transitions[-1].reason)
         return CallStep(session)
 
-    def _press_all(self, session: Session, digits: str) -> IvrStep:
-        path = _path(session)
-        step = IvrStep(path)
-        for key in digits:
-            step = self._flow.press(path, key)
-            if step.queue:
-                break
-            path = step.path
-        return step
-
-    def _understand(self, session: Session, speech_text: str) -> IvrStep:
-        classification = self._c.classifier.classify(speech_text)
-        path = _path(session)
-        if not classification.intent:
-            prompt = self._flow.menu_at(path).prompt
-            return IvrStep(path, prompt=f"Sorry, I did not understand. {prompt}", invalid=True)
-        queue = self._flow.queue_for_intent(classification.intent, self._flow.human_queue)
-        return IvrStep(path, queue=queue, intent=classification.intent, label=classification.intent)
-
     async def answer(self, call_id: str, agent_id: str) -> CallStep:
         agent_id = require(agent_id, "agent_id")
-        session = await self._c.repo.session_for_call(call_id)
+        session = await self._repo.session_for_call(call_id)
         moved = await self._c.move(session.id, State.CONNECTED, reason="answered", agent_id=agent_id)
         return CallStep(moved.session)
 
@@ -119,7 +110,7 @@ class Calls:
         reason = require(reason, "reason (transfers always need one)")
         if bool(target_queue) == bool(target_agent_id):
             raise InvalidArgument("name exactly one of target_queue or target_agent_id")
-        session = await self._c.repo.session_for_call(call_id)
+        session = await self._repo.session_for_call(call_id)
         if session.state is not State.CONNECTED:
             raise FailedPrecondition(f"call {call_id} is {session.state.value}; only a connected call can be "
                                      "transferred")
@@ -137,7 +128,7 @@ class Calls:
         return CallStep(moved.session)
 
     async def end(self, call_id: str, abandoned: bool) -> CallStep:
-        session = await self._c.repo.session_for_call(call_id)
+        session = await self._repo.session_for_call(call_id)
         if session.terminal:
             return CallStep(session)
         if session.state in (State.CONNECTED, State.WRAP_UP):
@@ -156,20 +147,20 @@ class Calls:
         if not recording_url and not transcript:
             raise InvalidArgument("send a recording_url, a transcript or both")
         check_length(recording_url, "recording_url", 2000)
-        session = await self._c.repo.session_for_call(call_id)
+        session = await self._repo.session_for_call(call_id)
 
         def attach(current: Session) -> None:
             if recording_url:
                 current.attributes["recording_url"] = recording_url
             if transcript:
-                current.attributes["transcript"] = transcript[: self._c.max_text_chars * 10]
+                current.attributes["transcript"] = transcript[: self._limit.max_chars * 10]
 
-        session, _ = await self._c.repo.mutate(session.id, attach)
+        session, _ = await self._repo.mutate(session.id, attach)
         return CallStep(session)
 
     async def request_callback(self, call_id: str, number: str, not_before: dt.datetime | None) -> CallStep:
-        session = await self._c.repo.session_for_call(call_id)
-        require_open(session)
+        session = await self._repo.session_for_call(call_id)
+        session.check_open()
         if session.state not in (State.QUEUED, State.OFFERED):
             raise FailedPrecondition(f"call {call_id} is {session.state.value}; a callback keeps a place in a "
                                      "queue, so the call must be waiting in one")
@@ -179,8 +170,8 @@ class Calls:
             current.attributes["callback_number"] = number
             current.attributes["callbacks"] = str(int(current.attributes.get("callbacks", "0")) + 1)
 
-        session, _ = await self._c.repo.mutate(session.id, remember)
-        await self._c.events.callback_requested(session, number, not_before)
+        session, _ = await self._repo.mutate(session.id, remember)
+        await self._events.callback_requested(session, number, not_before)
         return CallStep(session)
 
 

@@ -8,7 +8,7 @@ call whose ANI is `13800138000`.
 from __future__ import annotations
 
 from omni.runtime.phones import to_e164
-from omni.sessions.model import Identity
+from omni.sessions.domain.model import Identity
 
 
 def match_key(identity: Identity, default_region: str) -> str:

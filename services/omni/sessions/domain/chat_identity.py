@@ -16,7 +16,8 @@ import jwt
 
 from omni.runtime.errors import Unauthenticated
 from omni.runtime.phones import to_e164
-from omni.sessions.model import Identity
+from omni.sessions.domain.identities import match_keys
+from omni.sessions.domain.model import Identity, Session
 
 ALGORITHM = "HS256"
 MIN_SECRET_CHARS = 32
@@ -68,6 +69,50 @@ class IdentityVerifier:
     def _normalised_phone(self, value: str) -> str:
         """E.164 like the rest of the platform; a number phonenumbers cannot read stays as signed."""
         return to_e164(value, self._region) or value
+
+
+@dataclasses.dataclass(frozen=True)
+class Visitor:
+    """Who a chat visitor is: `verified` identities find and link the customer; `claimed` ones,
+    typed without proof, are only shown to staff."""
+
+    verified: list[Identity]
+    claimed: list[Identity]
+    display_name: str
+    # The caller vouched for what was typed, so a previous session it names is continued as asked.
+    vouched: bool
+
+
+class ChatVisitors:
+    """Tells verified from claimed identities of a chat start (see the module's docstring)."""
+
+    def __init__(self, verifier: IdentityVerifier, default_region: str, *, trust_claimed: bool = False) -> None:
+        self._verifier = verifier
+        self._region = default_region
+        # OMNI_CHAT_TRUST_CLAIMED_IDENTITIES: every chat is vouched for (signed-in users only).
+        self._trust_claimed = trust_claimed
+
+    def identify(self, handle: str, display_name: str, typed: list[Identity], identity_token: str, *,
+                 vouched: bool) -> Visitor:
+        """`handle` is the widget's own id; `vouched`: the caller (a service) vouches for `typed`."""
+        verified = [Identity("chat_handle", handle)]
+        if identity_token:
+            signed = self._verifier.verify(identity_token)
+            verified += signed.identities
+            display_name = signed.name or display_name
+        claimed = list(typed)
+        vouched = vouched or self._trust_claimed
+        if vouched:
+            verified, claimed = verified + claimed, []
+        known = set(match_keys(verified, self._region))
+        claimed = [i for i in claimed if not set(match_keys([i], self._region)) <= known]
+        return Visitor(verified, claimed, display_name, vouched)
+
+    def may_continue(self, visitor: Visitor, previous: Session) -> bool:
+        """Whether a chat the caller did not vouch for may continue `previous`: only when that one
+        shares the chat handle or a verified identity."""
+        shared = set(match_keys(previous.identities, self._region)) & set(match_keys(visitor.verified, self._region))
+        return bool(shared)
 
 
 def _claim(claims: dict[str, object], name: str) -> str:

@@ -1,0 +1,47 @@
+"""gRPC ↔ use cases for TelephonyService, which the PBX/CPaaS adapter calls."""
+
+from __future__ import annotations
+
+from omni.runtime.interceptors import Context
+from omni.runtime.proto_values import to_datetime
+from omni.runtime.validation import require
+from omni.sessions import convert
+from omni.sessions.usecases.calls import Calls, CallStep
+from omnichannel.sessions.v1 import sessions_pb2 as pb
+from omnichannel.sessions.v1 import sessions_pb2_grpc
+
+
+def _call(step: CallStep) -> pb.CallResponse:
+    return pb.CallResponse(session=convert.session_to_proto(step.session), prompt=step.prompt)
+
+
+class TelephonyServicer(sessions_pb2_grpc.TelephonyServiceServicer):
+    def __init__(self, calls: Calls) -> None:
+        self._calls = calls
+
+    async def StartCall(self, request: pb.StartCallRequest, context: Context) -> pb.CallResponse:
+        return _call(await self._calls.start(request.call_id, request.ani, request.dnis, request.language,
+                                             request.previous_session_id))
+
+    async def SubmitIvrInput(self, request: pb.SubmitIvrInputRequest, context: Context) -> pb.CallResponse:
+        return _call(await self._calls.ivr_input(require(request.call_id, "call_id"), request.digits,
+                                                 request.speech_text))
+
+    async def AnswerCall(self, request: pb.AnswerCallRequest, context: Context) -> pb.CallResponse:
+        return _call(await self._calls.answer(require(request.call_id, "call_id"), request.agent_id))
+
+    async def TransferCall(self, request: pb.TransferCallRequest, context: Context) -> pb.CallResponse:
+        return _call(await self._calls.transfer(require(request.call_id, "call_id"), request.reason,
+                                                request.target_queue, request.target_agent_id))
+
+    async def EndCall(self, request: pb.EndCallRequest, context: Context) -> pb.CallResponse:
+        return _call(await self._calls.end(require(request.call_id, "call_id"), request.abandoned))
+
+    async def AttachRecording(self, request: pb.AttachRecordingRequest, context: Context) -> pb.CallResponse:
+        return _call(await self._calls.attach_recording(require(request.call_id, "call_id"), request.recording_url,
+                                                        request.transcript))
+
+    async def RequestCallback(self, request: pb.RequestCallbackRequest, context: Context) -> pb.CallResponse:
+        not_before = to_datetime(request.not_before) if request.HasField("not_before") else None
+        return _call(await self._calls.request_callback(require(request.call_id, "call_id"), request.number,
+                                                        not_before))

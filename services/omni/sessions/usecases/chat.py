@@ -1,0 +1,177 @@
+"""Customer chat: start, resume with a session token, messages, typing, read markers, end, and
+what the customer's connection is sent meanwhile.
+
+Transport-neutral: the gRPC stream and the WebSocket endpoint both drive a `ChatDesk` through
+`chat_connection.ChatConnection`. The caller is the principal of the gRPC stream's token, or None
+for a WebSocket visitor. Who the visitor is: see `domain.chat_identity`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from collections.abc import AsyncIterator
+
+from omni.runtime.auth import Principal, Role, TokenAuthority
+from omni.runtime.channels import Channel
+from omni.runtime.errors import InvalidArgument, NotFound, ResourceExhausted, Unauthenticated
+from omni.runtime.validation import check_length, require
+from omni.sessions.domain.access import check_chat_binding, vouches_for_identities
+from omni.sessions.domain.chat_identity import ChatVisitors, Visitor
+from omni.sessions.domain.flood import TokenBucket
+from omni.sessions.domain.ivr import ContactFlow
+from omni.sessions.domain.model import Direction, Identity, Message, Session, State, TextLimit
+from omni.sessions.domain.updates import Update, UpdateKind
+from omni.sessions.publishing import LiveUpdates
+from omni.sessions.repository import SessionRepository
+from omni.sessions.usecases.conversations import Conversations
+
+log = logging.getLogger("omni.sessions.chat")
+
+
+@dataclasses.dataclass(frozen=True)
+class ChatOpened:
+    session: Session
+    # Customer-role bearer token bound to this session: resumes the chat, sees only it.
+    token: str
+
+
+class ChatDesk:
+    def __init__(self, conversations: Conversations, repo: SessionRepository, live: LiveUpdates, *,
+                 visitors: ChatVisitors, flow: ContactFlow, limit: TextLimit, authority: TokenAuthority,
+                 token_ttl_seconds: int, messages_per_second: float, burst: int) -> None:
+        self._c = conversations
+        self._repo = repo
+        self._live = live
+        self._visitors = visitors
+        self._flow = flow
+        self._limit = limit
+        self._authority = authority
+        self._ttl = token_ttl_seconds
+        self._rate, self._burst = messages_per_second, burst
+        self.flood_control()  # refuses a bad flood-control setting at start-up, not at the first chat
+
+    def flood_control(self) -> TokenBucket:
+        """A new connection's own flood control, for `say`: a burst, then the rate per second."""
+        return TokenBucket(self._rate, self._burst)
+
+    def _token(self, session: Session) -> str:
+        subject = session.first_identity("chat_handle") or session.id
+        return self._authority.mint(subject, Role.CUSTOMER, session_id=session.id, ttl_seconds=self._ttl)
+
+    async def start(self, caller: Principal | None, handle: str, display_name: str, language: str,
+                    identities: list[Identity], previous_session_id: str, identity_token: str) -> ChatOpened:
+        check_chat_binding(caller, "a new chat")
+        handle = check_length(require(handle, "start.handle"), "start.handle", 200)
+        check_length(display_name, "start.display_name", 200)
+        check_length(previous_session_id, "start.previous_session_id", 200)
+        for identity in identities:
+            require(identity.value, "start.identities[].value")
+            check_length(identity.value, "start.identities[].value", 320)
+        visitor = self._visitors.identify(handle, display_name, identities, identity_token,
+                                          vouched=vouches_for_identities(caller))
+        session = await self._c.open(
+            Channel.CHAT, visitor.verified, display_name=visitor.display_name, language=language,
+            previous=await self._previous(previous_session_id, visitor), claimed_identities=visitor.claimed,
+        )
+        return ChatOpened(session, self._token(session))
+
+    async def _previous(self, previous_session_id: str, visitor: Visitor) -> Session | None:
+        """The session a chat asks to continue, if it may. Anyone else's is ignored (and no error
+        tells a stranger whether it exists); the chat then links by its own identities like any other."""
+        if not previous_session_id:
+            return None
+        if visitor.vouched:
+            return await self._repo.get(previous_session_id)
+        try:
+            previous = await self._repo.get(previous_session_id)
+        except NotFound:
+            return None
+        if self._visitors.may_continue(visitor, previous):
+            return previous
+        log.info("chat start: previous_session_id %s shares no verified identity; not linked", previous_session_id)
+        return None
+
+    async def resume(self, caller: Principal | None, token: str) -> ChatOpened:
+        if not token:
+            raise InvalidArgument("resume.session_token is required; it was given in the 'started' frame")
+        principal = self._authority.verify(token)
+        if principal.role is not Role.CUSTOMER or not principal.session_id:
+            raise Unauthenticated("this is not a chat session token")
+        session = await self._repo.get(principal.session_id)
+        session.check_open()
+        check_chat_binding(caller, session.id)
+        return ChatOpened(session, token)
+
+    async def say(self, session_id: str, text: str, client_message_id: str, flood: TokenBucket) -> Message:
+        """A customer message; the first one puts the chat in the queue."""
+        if not flood.take():
+            raise ResourceExhausted(
+                f"too many messages; this one was not sent, send it again in {flood.wait_seconds():.1f}s")
+        text = self._limit.check(require(text, "text.text"), "text.text")
+        check_length(client_message_id, "text.client_message_id", 200)
+        session = await self._repo.get(session_id)
+        session.check_open()
+        repeated = session.message_for_request(client_message_id)
+        if repeated is None:
+
+            def add(current: Session) -> Message:
+                current.check_open()
+                known = current.message_for_request(client_message_id)
+                if known is not None:
+                    return known
+                message = self._c.inbound(current, text, request_id=client_message_id)
+                current.add_message(message)
+                if current.state is State.IVR:
+                    current.queue = self._flow.queue_for_intent(current.intent, self._flow.chat_queue)
+                    current.move(State.QUEUED, message.time, "first customer message")
+                return message
+
+            previous_state = session.state
+            session, message = await self._repo.mutate(session_id, add)
+        else:
+            # A client retry after a lost ack: publish again (same event id, deduplicated).
+            previous_state, message = session.state, repeated
+        await self._c.announce(session, message)
+        if previous_state is State.IVR and session.state is State.QUEUED:
+            await self._c.publish_state(session, previous_state, "first customer message")
+        return message
+
+    async def typing(self, session_id: str) -> None:
+        await self._c.signal(await self._repo.get(session_id), UpdateKind.TYPING, Direction.INBOUND)
+
+    async def read(self, session_id: str, message_id: str) -> None:
+        require(message_id, "read.message_id")
+        await self._c.signal(await self._repo.get(session_id), UpdateKind.READ, Direction.INBOUND, message_id)
+
+    async def end(self, session_id: str) -> Session:
+        session = await self._repo.get(session_id)
+        if session.terminal:
+            return session
+        if session.state in (State.CONNECTED, State.WRAP_UP):
+            state, reason = State.WRAP_UP, "customer left the chat"
+        elif session.state is State.IVR:
+            state, reason = State.ENDED, "customer left before writing"
+        elif session.self_service:
+            state, reason = State.ENDED, "customer left during self-service"
+        else:
+            state, reason = State.ABANDONED, "customer left before an agent answered"
+        return (await self._c.move(session_id, state, reason=reason)).session
+
+    @contextlib.asynccontextmanager
+    async def follow(self, session_id: str) -> AsyncIterator[AsyncIterator[Update | None]]:
+        """What the customer's connection is sent from now on (`Update.reaches_chat`) until the
+        conversation ends; a last None when the connection fell too far behind to follow."""
+        async with self._live.watch(session_id) as updates:
+            yield _for_the_customer(updates)
+
+
+async def _for_the_customer(updates: asyncio.Queue[Update | None]) -> AsyncIterator[Update | None]:
+    while (update := await updates.get()) is not None:
+        if update.reaches_chat:
+            yield update
+        if update.ends_conversation:
+            return
+    yield None

@@ -1,0 +1,134 @@
+"""What every channel does with a session: open it (linked to the customer's previous one),
+record messages, move its state, and tell the bus and the watchers.
+
+Order of effects: MongoDB first, then the event, then live watchers. A failed publish fails the
+caller's request (SMTP 451, an RPC error), and the retry finds the stored message by its key
+and publishes it again under the same event id, so nothing is lost and nothing doubles.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+
+from omni.runtime.channels import Channel
+from omni.runtime.clock import utcnow
+from omni.sessions.domain.classifier import Classifier
+from omni.sessions.domain.model import Direction, Identity, Message, Session, State, new_id
+from omni.sessions.domain.updates import Update, UpdateKind
+from omni.sessions.publishing import LiveUpdates, SessionEvents
+from omni.sessions.repository import SessionRepository
+
+
+@dataclasses.dataclass(frozen=True)
+class Moved:
+    session: Session
+    previous: State
+    changed: bool
+
+
+class Conversations:
+    def __init__(self, repo: SessionRepository, events: SessionEvents, live: LiveUpdates, classifier: Classifier,
+                 *, link_window: dt.timedelta) -> None:
+        self._repo = repo
+        self._events = events
+        self._live = live
+        self._classifier = classifier
+        self._link_window = link_window
+
+    async def open(
+        self,
+        channel: Channel,
+        identities: list[Identity],
+        *,
+        state: State = State.IVR,
+        display_name: str = "",
+        language: str = "",
+        previous_session_id: str = "",
+        previous: Session | None = None,
+        attributes: dict[str, str] | None = None,
+        session_id: str = "",
+        claimed_identities: list[Identity] | None = None,
+    ) -> Session:
+        """A new session, linked to the customer's previous one (given, or found by identity)."""
+        now = utcnow()
+        if previous is None and previous_session_id:
+            previous = await self._repo.get(previous_session_id)
+        if previous is None:
+            previous = await self._repo.latest_for(identities, now - self._link_window, exclude=session_id)
+        session = Session.open(channel, identities, now, state=state, display_name=display_name,
+                               language=language, previous=previous)
+        session.id = session_id or session.id
+        session.attributes.update(attributes or {})
+        session.claimed_identities = list(claimed_identities or [])
+        await self._repo.insert(session)
+        return session
+
+    def inbound(self, session: Session, text: str, *, sender: str = "", request_id: str = "") -> Message:
+        """A customer message (not yet stored); classifies it into the session."""
+        session.note(self._classifier.classify(text))
+        return Message(
+            id=new_id("I"),
+            direction=Direction.INBOUND,
+            sender=sender or session.customer_label(),
+            text=text,
+            time=utcnow(),
+            request_id=request_id,
+        )
+
+    async def announce(self, session: Session, message: Message) -> None:
+        """A stored message as an interaction for tickets and routing, and live for the watchers."""
+        await self._events.interaction_received(session, message)
+        await self._live.show(session.id, Update(UpdateKind.MESSAGE, session=session, message=message))
+
+    async def move(
+        self,
+        session_id: str,
+        state: State,
+        *,
+        reason: str,
+        agent_id: str | None = None,
+        event_id: str = "",
+        change: Callable[[Session], None] | None = None,
+    ) -> Moved:
+        """Change a session's state (and agent), publishing the change.
+
+        `event_id`: the consumed event causing it; a redelivery applies nothing twice but
+        publishes the change again (same event id) in case the first publish was lost.
+        """
+
+        def apply(session: Session) -> tuple[State, bool]:
+            previous = session.state
+            if event_id and not session.mark_applied(event_id):
+                return previous, False
+            changed = session.move(state, utcnow(), reason)
+            if agent_id is not None and agent_id != session.agent_id:
+                session.agent_id = agent_id
+                changed = True
+            if change is not None:
+                change(session)
+            return previous, changed
+
+        session, (previous, changed) = await self._repo.mutate(session_id, apply)
+        if changed or (event_id and session.state == state):
+            await self.publish_state(session, previous, reason)
+        return Moved(session, previous, changed)
+
+    async def publish_state(self, session: Session, previous: State, reason: str) -> None:
+        await self._events.state_changed(session, previous, reason)
+        await self._live.show(session.id, Update(UpdateKind.STATE, session=session))
+
+    async def signal(self, session: Session, kind: UpdateKind, direction: Direction, message_id: str = "") -> None:
+        """Typing / read markers: live only, never stored as messages."""
+        marker = Message(id=message_id, direction=direction, sender="", text="", time=utcnow())
+        await self._live.show(session.id, Update(kind, message=marker))
+
+    async def link_ticket(self, session_id: str, ticket_id: str, customer_id: str) -> None:
+        """Tickets filed the session's interactions: remember its ticket and customer."""
+
+        def learn(session: Session) -> None:
+            session.ticket_id = ticket_id or session.ticket_id
+            session.customer_id = customer_id or session.customer_id
+
+        await self._repo.mutate(session_id, learn)
