@@ -15,8 +15,9 @@ from typing import Any, TypeVar
 
 import nats
 from google.protobuf.message import Message
+from nats.js.api import ConsumerInfo
 
-from omni.runtime.events import subject_for, unpack
+from omni.runtime.events import EventBus, stream_name, subject_for, unpack
 from omnichannel.common.v1.event_pb2 import EventEnvelope
 from tests.support.polling import WITHIN, eventually
 
@@ -83,4 +84,25 @@ class EventRecorder:
             raise AssertionError(f"{failure}; recorded: {self.types()}") from None
 
 
-__all__ = ["EventRecorder"]
+async def all_acknowledged(bus: EventBus, domain: str, durable: str, *, within: float = WITHIN) -> ConsumerInfo:
+    """Wait until the durable consumer `durable` of a whole domain has acknowledged (or terminated)
+    every event the domain's stream holds now.
+
+    The server then has nothing left to deliver to it, not even again: whatever its handler did
+    with those events is all it will ever do. (An event that failed and waits to be retried is
+    still pending, so this does not hold while one does.)"""
+    stream = stream_name(domain)
+    last = (await bus.js.stream_info(stream)).state.last_seq
+
+    async def state() -> ConsumerInfo:
+        return await bus.js.consumer_info(stream, durable)
+
+    def settled(info: ConsumerInfo) -> bool:
+        floor = info.ack_floor.stream_seq if info.ack_floor else 0
+        return info.num_pending == 0 and info.num_ack_pending == 0 and (floor or 0) >= last
+
+    return await eventually(state, settled, what=f"consumer {durable} acknowledging all {last} event(s) of {stream}",
+                            within=within)
+
+
+__all__ = ["EventRecorder", "all_acknowledged"]
