@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import kmock
 from kopf.testing import KopfRunner
+
+from tests.support.polling import eventually as eventually  # the operator tests poll with it
 
 # Import the operator (and kr8s → httpx_ws → anyio's lazy modules) here, in the main thread at
 # collection time. Otherwise KopfRunner's thread imports them while the test's thread also runs
@@ -61,18 +61,6 @@ class Cluster:
         `generateName`, which a real API server expands and the emulator does not (it keeps one)."""
         return [r.data for r in self.emulator
                 if r.method == "POST" and r.url.path == EVENTS and (r.data or {}).get("reason") == reason]
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], within: float = 20.0, what: str = "") -> Any:
-    """Poll until `check` returns something truthy; fail naming what never happened."""
-    deadline = time.monotonic() + within
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"not within {within:.0f}s: {what} (last seen: {last!r})")
 
 
 class Operator:
