@@ -112,7 +112,7 @@ async def test_login_as_someone_else_is_refused(routing: RoutingClient) -> None:
 
     async def commands() -> AsyncIterator[routing_pb2.AgentCommand]:
         yield routing_pb2.AgentCommand(login=routing_pb2.AgentLogin(agent_id="A-1"))
-        await asyncio.sleep(5)
+        await asyncio.Event().wait()  # the desktop stays connected until routing answers
 
     call = routing.stub.AgentSession(commands(), metadata=token)
     try:
