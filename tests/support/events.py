@@ -95,7 +95,8 @@ async def all_acknowledged(bus: EventBus, domain: str, durable: str, *, within: 
     last = (await bus.js.stream_info(stream)).state.last_seq
 
     async def state() -> ConsumerInfo:
-        return await bus.js.consumer_info(stream, durable)
+        info: ConsumerInfo = await bus.js.consumer_info(stream, durable)
+        return info
 
     def settled(info: ConsumerInfo) -> bool:
         floor = info.ack_floor.stream_seq if info.ack_floor else 0

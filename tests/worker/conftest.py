@@ -147,7 +147,7 @@ class Desk:
             what=f"work of {customer.session_id} matching the condition", ignoring=(grpc.aio.AioRpcError,))
         return work
 
-    async def session(self, customer: Customer, state: int) -> sessions_pb2.Session:
+    async def session(self, customer: Customer, state: sessions_pb2.SessionState.ValueType) -> sessions_pb2.Session:
         found: sessions_pb2.Session = await eventually(
             lambda: self.sessions.GetSession(sessions_pb2.GetSessionRequest(id=customer.session_id)),
             lambda s: s.state == state, what=f"session {customer.session_id} {sessions_pb2.SessionState.Name(state)}")
