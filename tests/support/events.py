@@ -1,10 +1,10 @@
 """One recorder of what services publish, for tests that check events or wait for them.
 
-It listens with a plain (core) NATS subscription, as an outside observer would: it sees every
-publish, including repeats that JetStream then drops as duplicates (compare envelope ids to
-count distinct events), and it sees one publisher's events in the order they were published.
-That order is what makes a recorded event a barrier: once a service's later event is here,
-everything it published before is here too.
+It listens with a plain (core) NATS subscription per domain, as an outside observer would: it
+sees every publish, including repeats that JetStream then drops as duplicates (compare envelope
+ids to count distinct events), and it sees one service's events on one domain in the order the
+service published them. That order is what makes a recorded event a barrier: once a service's
+later event is here, everything it published on that domain before is here too.
 """
 
 from __future__ import annotations
