@@ -4,8 +4,6 @@ the MongoDB-protocol server (one per session, a fresh database per test)."""
 from __future__ import annotations
 
 import dataclasses
-import re
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -19,8 +17,7 @@ from omni.devstack.processes import ManagedProcess, free_port, mongo_server, nat
 from omni.runtime.auth import Role, TokenAuthority, bearer
 from omni.runtime.config import ServiceSettings
 from omni.runtime.server import ServiceHost, ServiceSpec
-
-TEST_SECRET = "test-secret-for-the-suite-only-0123456789"
+from tests.support.settings import TEST_SECRET, fresh_settings
 
 # One tracer provider for the session, recording in memory, installed before any service
 # configures its own (configure_tracing leaves an existing SDK provider alone).
@@ -64,18 +61,7 @@ def token_for(authority: TokenAuthority) -> Callable[..., tuple[tuple[str, str],
 @pytest.fixture
 def settings(nats: ManagedProcess, mongo: ManagedProcess, request: pytest.FixtureRequest) -> ServiceSettings:
     """Settings pointing at this test's NATS and a database of its own."""
-    name = re.sub(r"[^a-zA-Z0-9]", "_", request.node.name)[:40]
-    return ServiceSettings(
-        grpc_listen="127.0.0.1:0",
-        nats_url=nats.url,
-        mongo_url=mongo.url,
-        mongo_database=f"t_{name}_{uuid.uuid4().hex[:8]}",
-        jwt_secret=TEST_SECRET,
-        shutdown_delay=0.1,
-        shutdown_grace=5.0,
-        event_max_attempts=3,
-        event_backoff_seconds=("0.05",),
-    )
+    return fresh_settings(nats.url, mongo.url, request.node.name)
 
 
 StartService = Callable[..., Awaitable[ServiceHost]]
@@ -110,4 +96,4 @@ def spans() -> InMemorySpanExporter:
     return SPAN_EXPORTER
 
 
-__all__ = ["Role", "StartService"]
+__all__ = ["TEST_SECRET", "Role", "StartService"]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 
 import grpc
 import pytest
@@ -14,13 +12,16 @@ from omni.knowledge.service import SPEC
 from omni.knowledge.settings import KnowledgeSettings
 from omni.runtime.auth import Role
 from omni.runtime.config import ServiceSettings
-from omni.runtime.events import EventBus
+from omni.runtime.events import EventBus, subject_for
 from omni.runtime.server import ServiceHost
 from omnichannel.common.v1 import common_pb2
+from omnichannel.common.v1.event_pb2 import EventEnvelope
 from omnichannel.knowledge.v1 import knowledge_pb2 as pb
 from omnichannel.knowledge.v1 import knowledge_pb2_grpc
 from omnichannel.sessions.v1 import events_pb2 as session_events
 from tests.conftest import StartService
+from tests.support.polling import eventually
+from tests.support.settings import settings_for
 
 Metadata = tuple[tuple[str, str], ...]
 TokenFor = Callable[..., Metadata]
@@ -167,16 +168,6 @@ async def test_publish_edit_rollback_change_the_served_version_and_drafts_never_
     assert await served_body(kb, "warranty", agent) == []
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
-    """Wait for another replica to catch up (an event hop); not a timing assertion."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"{check.__name__} still false after {within:.0f}s")
-        await asyncio.sleep(0.1)
-
-
 async def test_two_replicas_on_one_database_agree_after_an_edit(
         start_service: StartService, channels: Callable[..., knowledge_pb2_grpc.KnowledgeServiceAsyncStub],
         token_for: TokenFor) -> None:
@@ -195,19 +186,17 @@ async def test_two_replicas_on_one_database_agree_after_an_edit(
                               metadata=editor)
     await create_published(a, editor, "holidays", "Holiday opening hours", "Holidays: 10 to 18.")
 
-    async def agree() -> bool:
-        one = await served_body(a, "opening hours", agent)
-        two = await served_body(b, "opening hours", agent)
-        return one == two == ["We are open 8 to 22.", "Holidays: 10 to 18."]
+    async def served_by_both(query: str) -> tuple[list[str], list[str]]:
+        """What each replica serves for `query` (the second catches up through an event)."""
+        return await served_body(a, query, agent), await served_body(b, query, agent)
 
-    await eventually(agree)
+    await eventually(lambda: served_by_both("opening hours"),
+                     lambda both: both[0] == both[1] == ["We are open 8 to 22.", "Holidays: 10 to 18."],
+                     what="both replicas serving the edited hours and the new holidays article")
     await a.TransitionArticle(pb.TransitionArticleRequest(id="holidays", status=pb.ARTICLE_STATUS_ARCHIVED),
                               metadata=editor)
-
-    async def archived_everywhere() -> bool:
-        return await served_body(b, "holiday", agent) == await served_body(a, "holiday", agent) == []
-
-    await eventually(archived_everywhere)
+    await eventually(lambda: served_by_both("holiday"), lambda both: both == ([], []),
+                     what="neither replica serving the archived holidays article")
 
     # Feedback recorded on one replica reaches the other's ranking.
     counted = await a.RecordFeedback(pb.RecordFeedbackRequest(article_id="hours", kind=pb.FEEDBACK_KIND_HELPFUL,
@@ -216,11 +205,9 @@ async def test_two_replicas_on_one_database_agree_after_an_edit(
                                                             session_id="s-1"), metadata=agent)
     assert (counted.counted, again.counted, again.stats.helpful) == (True, False, 1)
 
-    async def b_knows() -> bool:
-        found = await b.Suggest(pb.SuggestRequest(text="opening hours"), metadata=agent)
-        return found.hits[0].article.stats.helpful == 1
-
-    await eventually(b_knows)
+    await eventually(lambda: b.Suggest(pb.SuggestRequest(text="opening hours"), metadata=agent),
+                     lambda found: found.hits and found.hits[0].article.stats.helpful == 1,
+                     what="the second replica ranking 'hours' with the feedback given on the first")
 
 
 async def test_callers_and_bad_input_get_actionable_errors(
@@ -285,29 +272,38 @@ async def test_callers_and_bad_input_get_actionable_errors(
 async def test_agent_replies_quoting_an_article_count_as_usage_when_configured(
         start_service: StartService, settings: ServiceSettings,
         channels: Callable[..., knowledge_pb2_grpc.KnowledgeServiceAsyncStub], token_for: TokenFor) -> None:
-    shared = {f.name: getattr(settings, f.name) for f in dataclasses.fields(ServiceSettings)}
-    host = await start_service(SPEC, settings_override=KnowledgeSettings(**shared, knowledge_count_usage=True))
+    host = await start_service(SPEC, settings_override=settings_for(settings, KnowledgeSettings,
+                                                                     knowledge_count_usage=True))
     kb = channels(host)
     editor = token_for(Role.SUPERVISOR)
     await create_published(kb, editor, "reset", "Resetting your password", "Use Forgot password.")
+    await create_published(kb, editor, "hours", "Opening hours", "We are open 9 to 21.")
     bus = await EventBus.connect(settings.nats_url, "sessions")
+
+    async def interaction(message: common_pb2.Interaction) -> EventEnvelope:
+        return await bus.publish("sessions", "interaction_received", f"sessions/{message.session_id}",
+                                 session_events.InteractionReceived(interaction=message), event_id=message.id)
+
     try:
-        reply = common_pb2.Interaction(id="i-1", direction=common_pb2.DIRECTION_OUTBOUND, session_id="s-1",
-                                       text="Please follow 'Resetting your password' on our site.")
-        for _ in range(2):  # a redelivery (different event id) counts once per interaction event
-            await bus.publish("sessions", "interaction_received", "sessions/s-1",
-                              session_events.InteractionReceived(interaction=reply), event_id="i-1")
-        inbound = common_pb2.Interaction(id="i-2", direction=common_pb2.DIRECTION_INBOUND, session_id="s-1",
-                                         text="Resetting your password does not work")
-        await bus.publish("sessions", "interaction_received", "sessions/s-1",
-                          session_events.InteractionReceived(interaction=inbound), event_id="i-2")
+        reply = await interaction(common_pb2.Interaction(
+            id="i-1", direction=common_pb2.DIRECTION_OUTBOUND, session_id="s-1",
+            text="Please follow 'Resetting your password' on our site."))
+        # The broker delivering it again (its ack was lost): the same event under another publish id.
+        await bus.js.publish(subject_for("sessions", "interaction_received"), reply.SerializeToString(),
+                             headers={"Nats-Msg-Id": f"{reply.id}:redelivered"})
+        # The customer quoting the title is no use of the article.
+        await interaction(common_pb2.Interaction(id="i-2", direction=common_pb2.DIRECTION_INBOUND, session_id="s-1",
+                                                 text="Resetting your password does not work"))
+        # Last, another agent's reply, using the other article.
+        await interaction(common_pb2.Interaction(id="i-3", direction=common_pb2.DIRECTION_OUTBOUND, session_id="s-2",
+                                                 text="Our opening hours are on the website."))
     finally:
         await bus.close()
 
-    async def used_once() -> bool:
-        article = await kb.GetArticle(pb.GetArticleRequest(id="reset"), metadata=editor)
-        return article.stats.usage == 1
+    async def usage(article_id: str) -> int:
+        return (await kb.GetArticle(pb.GetArticleRequest(id=article_id), metadata=editor)).stats.usage
 
-    await eventually(used_once)
-    await asyncio.sleep(0.5)
-    assert (await kb.GetArticle(pb.GetArticleRequest(id="reset"), metadata=editor)).stats.usage == 1
+    # Knowledge's one consumer of interactions takes them in publish order: once the last reply
+    # is counted, the redelivery and the customer's message before it were handled.
+    await eventually(lambda: usage("hours"), lambda used: used == 1, what="the last reply counted for 'hours'")
+    assert await usage("reset") == 1

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import os
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ import yaml
 from kopf.testing import KopfRunner
 
 from tests.conftest import TEST_SECRET
+from tests.support.polling import eventually as eventually  # the operator tests poll with it
 
 # Import the operator (and kr8s → httpx_ws → anyio's lazy modules) here, in the main thread at
 # collection time. Otherwise KopfRunner's thread imports them while the test's thread also runs
@@ -92,18 +91,6 @@ def pool(name: str, **spec: Any) -> dict[str, Any]:
     body["metadata"].update(name=name, namespace=NAMESPACE, uid=str(uuid.uuid4()), resourceVersion="1")
     body["spec"].update(spec)
     return body
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], within: float = 20.0, what: str = "") -> Any:
-    """Poll until `check` returns something truthy; fail naming what never happened."""
-    deadline = time.monotonic() + within
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"not within {within:.0f}s: {what} (last seen: {last!r})")
 
 
 class Operator:

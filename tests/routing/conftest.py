@@ -12,13 +12,13 @@ import pytest
 from google.protobuf.duration_pb2 import Duration
 
 from omni.routing.service import SPEC
-from omni.routing.settings import RoutingSettings
 from omni.runtime.auth import Role
 from omni.runtime.config import ServiceSettings
 from omni.runtime.server import ServiceHost
 from omnichannel.common.v1 import common_pb2
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from tests.conftest import StartService
+from tests.support.settings import routing_settings
 
 PHONE, CHAT, EMAIL = common_pb2.CHANNEL_PHONE, common_pb2.CHANNEL_CHAT, common_pb2.CHANNEL_EMAIL
 
@@ -67,11 +67,6 @@ class RoutingClient:
 
     async def work(self, work_id: str) -> routing_pb2.WorkItem:
         return await self.stub.GetWorkItem(routing_pb2.GetWorkItemRequest(id=work_id), metadata=self.admin)
-
-
-def routing_settings(settings: ServiceSettings, **changes: Any) -> RoutingSettings:
-    base = {f.name: getattr(settings, f.name) for f in dataclasses.fields(ServiceSettings)}
-    return RoutingSettings(**{**base, "timer_resolution": 0.05, "desktop_grace": 1.0, **changes})
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from omni.runtime import clients
 from omni.runtime.auth import Role
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from tests.routing.conftest import CHAT, RoutingClient
+from tests.support.polling import eventually
 
 
 class Desk:
@@ -43,16 +44,6 @@ class Desk:
 
     def send(self, **command: Any) -> None:
         self.commands.put_nowait(routing_pb2.AgentCommand(**command))
-
-
-async def eventually(check: Any, within: float = 10.0) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        result = await check()
-        if result or loop.time() > deadline:
-            return result
-        await asyncio.sleep(0.05)
 
 
 async def test_offer_accept_and_wrap_up_on_the_stream_with_degraded_screen_pop(routing: RoutingClient) -> None:
@@ -92,12 +83,9 @@ async def test_stream_dropped_mid_offer_reoffers_to_another_agent(routing: Routi
     await routing.agent("A-2")
     desk.call.cancel()  # the desktop crashes; grace is 1 s in tests
 
-    async def moved() -> routing_pb2.WorkItem | None:
-        work = await routing.work("S-1")
-        return work if work.offered_agent_id == "A-2" else None
-
-    work = await eventually(moved)
-    assert work is not None and work.state == routing_pb2.WORK_STATE_OFFERED
+    work = await eventually(lambda: routing.work("S-1"), lambda w: w.offered_agent_id == "A-2",
+                            what="S-1 offered to A-2 once A-1's desktop is gone")
+    assert work.state == routing_pb2.WORK_STATE_OFFERED
     agent = await routing.stub.GetAgent(routing_pb2.GetAgentRequest(id="A-1"), metadata=routing.admin)
     assert agent.status == routing_pb2.AGENT_STATUS_OFFLINE and agent.status_reason == "desktop_disconnected"
 
@@ -124,7 +112,7 @@ async def test_login_as_someone_else_is_refused(routing: RoutingClient) -> None:
 
     async def commands() -> AsyncIterator[routing_pb2.AgentCommand]:
         yield routing_pb2.AgentCommand(login=routing_pb2.AgentLogin(agent_id="A-1"))
-        await asyncio.sleep(5)
+        await asyncio.Event().wait()  # the desktop stays connected until routing answers
 
     call = routing.stub.AgentSession(commands(), metadata=token)
     try:

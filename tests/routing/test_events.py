@@ -2,39 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from omni.runtime.config import ServiceSettings
-from omni.runtime.events import EventBus
-from omnichannel.common.v1.event_pb2 import EventEnvelope
+from omni.runtime.events import unpack
 from omnichannel.routing.v1 import routing_pb2
 from omnichannel.routing.v1.events_pb2 import WorkEvent
 from tests.routing.conftest import CHAT, RoutingClient, seconds
 from tests.routing.test_desktop import Desk
+from tests.support.events import EventRecorder
 
 
 async def test_offered_rejected_timed_out_accepted_assigned_completed_callback_abandoned_transferred(
         routing: RoutingClient, settings: ServiceSettings) -> None:
-    bus = await EventBus.connect(settings.nats_url, "probe")
-    seen: list[tuple[str, str, str, str]] = []
+    async with await EventRecorder.start(settings.nats_url, "routing") as recorder:
 
-    async def collect(message: object) -> None:
-        envelope = EventEnvelope.FromString(message.data)  # type: ignore[attr-defined]
-        if envelope.type != "agent_state_changed":
-            event = WorkEvent()
-            envelope.payload.Unpack(event)
-            seen.append((envelope.type, event.work.id, event.agent_id, event.reason or event.disposition))
+        async def published(kind: str, work_id: str) -> WorkEvent:
+            """The latest `kind` event about `work_id` (waiting for one)."""
+            return (await recorder.wait(kind, WorkEvent, lambda e: e.work.id == work_id))[-1]
 
-    async def published(kind: str, work_id: str) -> tuple[str, str, str, str]:
-        for _ in range(200):
-            found = [e for e in seen if e[:2] == (kind, work_id)]
-            if found:
-                return found[-1]
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no {kind} for {work_id} on the bus; seen {seen}")
-
-    await bus.nc.subscribe("omnichannel.routing.>", cb=collect)
-    try:
         await routing.queue("general", policy=routing_pb2.RoutingPolicy(offer_timeout=seconds(0.5),
                                                                           max_missed_offers=5))
         await routing.agent("A-1")
@@ -43,16 +27,17 @@ async def test_offered_rejected_timed_out_accepted_assigned_completed_callback_a
         await routing.enqueue("S-1", channel=CHAT)
         offer = await desk.next("offer")
         desk.send(reject=routing_pb2.RejectOffer(offer_id=offer.id, reason="on a break in a minute"))
-        assert (await published("offer_rejected", "S-1"))[2:] == ("A-1", "on a break in a minute")
+        rejected = await published("offer_rejected", "S-1")
+        assert (rejected.agent_id, rejected.reason) == ("A-1", "on a break in a minute")
         await desk.next("offer")  # offered again after the hold; left unanswered
-        assert (await published("offer_timed_out", "S-1"))[2] == "A-1"
+        assert (await published("offer_timed_out", "S-1")).agent_id == "A-1"
         offer = await desk.next("offer")
         desk.send(accept=routing_pb2.AcceptOffer(offer_id=offer.id))
         await published("offer_accepted", "S-1")
-        assert (await published("work_assigned", "S-1"))[2] == "A-1"
+        assert (await published("work_assigned", "S-1")).agent_id == "A-1"
         desk.send(wrap_up=routing_pb2.WrapUp(work_id="S-1", disposition="resolved"))
-        assert (await published("work_completed", "S-1"))[3] == "resolved"
-        assert [e[0] for e in seen if e[1] == "S-1"].count("work_offered") == 3
+        assert (await published("work_completed", "S-1")).disposition == "resolved"
+        assert len(recorder.payloads("work_offered", WorkEvent, lambda e: e.work.id == "S-1")) == 3
 
         desk.send(set_state=routing_pb2.SetAgentStateRequest(agent_id="A-1", status=routing_pb2.AGENT_STATUS_BREAK))
         while (await desk.next("agent")).status != routing_pb2.AGENT_STATUS_BREAK:
@@ -67,8 +52,8 @@ async def test_offered_rejected_timed_out_accepted_assigned_completed_callback_a
         await routing.enqueue("S-3")
         await routing.stub.TransferWork(routing_pb2.TransferWorkRequest(
             work_id="S-3", reason="a billing question", target_queue_id="billing"), metadata=routing.admin)
-        assert (await published("work_transferred", "S-3"))[3] == "a billing question"
-        assert next(e[0] for e in seen if e[1] == "S-2") == "work_queued"
+        assert (await published("work_transferred", "S-3")).reason == "a billing question"
+        about_s2 = [e.type for e in recorder.of() if e.type != "agent_state_changed"
+                    and unpack(e, WorkEvent).work.id == "S-2"]
+        assert about_s2[0] == "work_queued"
         desk.commands.put_nowait(None)
-    finally:
-        await bus.close()

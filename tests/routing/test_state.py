@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import grpc
@@ -11,15 +10,16 @@ import pytest
 from omni.routing.service import SPEC
 from omni.runtime.auth import Role
 from omni.runtime.config import ServiceSettings
-from omni.runtime.events import EventBus
+from omni.runtime.events import EventBus, unpack
 from omnichannel.common.v1 import common_pb2
-from omnichannel.common.v1.event_pb2 import EventEnvelope
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from omnichannel.routing.v1.events_pb2 import WorkEvent
 from omnichannel.sessions.v1 import events_pb2, sessions_pb2
 from tests.conftest import StartService
-from tests.routing.conftest import CHAT, PHONE, RoutingClient, routing_settings
-from tests.routing.test_desktop import eventually
+from tests.routing.conftest import CHAT, PHONE, RoutingClient
+from tests.support.events import EventRecorder
+from tests.support.polling import eventually
+from tests.support.settings import routing_settings
 
 
 async def _waiting(stub: routing_pb2_grpc.RoutingServiceStub, metadata: Any) -> list[str]:
@@ -94,13 +94,12 @@ async def test_inbound_contacts_become_one_work_item_per_session(
         await bus.publish("sessions", "interaction_received", "sessions/S-3", _interaction(
             "S-3", "I-3", queue="no-such-queue"), event_id="I-3")
 
-        async def both() -> bool:
-            listed = await routing.stub.ListWorkItems(routing_pb2.ListWorkItemsRequest(), metadata=routing.admin)
-            return len(listed.work_items) >= 2
-
-        assert await eventually(both)
-        await asyncio.sleep(0.3)
-        listed = await routing.stub.ListWorkItems(routing_pb2.ListWorkItemsRequest(), metadata=routing.admin)
+        # Routing's one consumer of these events handles them in the order they were published:
+        # once S-3 (published last) is in line, the repeats for S-1 and the agent's outbound
+        # reply on S-2 were handled before it.
+        listed = await eventually(
+            lambda: routing.stub.ListWorkItems(routing_pb2.ListWorkItemsRequest(), metadata=routing.admin),
+            lambda page: "S-3" in [w.id for w in page.work_items], what="S-3, the last contact published, as work")
         assert sorted(w.id for w in listed.work_items) == ["S-1", "S-3"]
         work = await routing.work("S-1")
         assert work.interaction_id == "I-0" and work.text == "hello" and work.emotion_score == 9
@@ -114,10 +113,8 @@ async def test_inbound_contacts_become_one_work_item_per_session(
             reason="caller hung up")
         await bus.publish("sessions", "session_state_changed", "sessions/S-1", abandoned, event_id="S-1:abandoned")
 
-        async def gone() -> bool:
-            return (await routing.work("S-1")).state == routing_pb2.WORK_STATE_ABANDONED
-
-        assert await eventually(gone)
+        await eventually(lambda: routing.work("S-1"), lambda w: w.state == routing_pb2.WORK_STATE_ABANDONED,
+                         what="S-1 abandoned after the caller hung up")
         stats = await routing.stub.GetQueueStats(routing_pb2.GetQueueStatsRequest(queue_id="general"),
                                                  metadata=routing.admin)
         assert stats.abandoned == 1 and stats.waiting == 1
@@ -128,35 +125,23 @@ async def test_inbound_contacts_become_one_work_item_per_session(
             reason="customer left during self-service")
         await bus.publish("sessions", "session_state_changed", "sessions/S-3", ended, event_id="S-3:ended")
 
-        async def out_of_line() -> bool:
-            return (await routing.work("S-3")).state == routing_pb2.WORK_STATE_ABANDONED
-
-        assert await eventually(out_of_line)
+        await eventually(lambda: routing.work("S-3"), lambda w: w.state == routing_pb2.WORK_STATE_ABANDONED,
+                         what="S-3 out of line after its chat ended")
     finally:
         await bus.close()
 
 
 async def test_work_events_carry_the_session_for_sessions_and_tickets(
         routing: RoutingClient, settings: ServiceSettings) -> None:
-    bus = await EventBus.connect(settings.nats_url, "probe")
-    try:
-        seen: list[tuple[str, str, str]] = []
-        subscription = await bus.nc.subscribe("omnichannel.routing.>", cb=None)
+    async with await EventRecorder.start(settings.nats_url, "routing") as published:
         await routing.queue("general")
         await routing.agent("A-1")
         await routing.enqueue("S-9")
         await routing.stub.TransferWork(routing_pb2.TransferWorkRequest(
             work_id="S-9", reason="needs a specialist", target_queue_id="general"), metadata=routing.admin)
-        while len(seen) < 4:
-            message = await subscription.next_msg(timeout=5)
-            envelope = EventEnvelope.FromString(message.data)
-            if envelope.type == "agent_state_changed":
-                continue
-            event = WorkEvent()
-            envelope.payload.Unpack(event)
-            seen.append((envelope.type, event.work.session_id, event.agent_id))
-        assert seen == [("work_queued", "S-9", ""), ("work_offered", "S-9", "A-1"),
-                        ("work_transferred", "S-9", "A-1"), ("work_offered", "S-9", "A-1")]
-    finally:
-        await bus.close()
+        await published.wait("work_offered", WorkEvent, count=2)
+        work_events = [(e.type, unpack(e, WorkEvent)) for e in published.of() if e.type != "agent_state_changed"]
+        assert [(kind, event.work.session_id, event.agent_id) for kind, event in work_events] == [
+            ("work_queued", "S-9", ""), ("work_offered", "S-9", "A-1"),
+            ("work_transferred", "S-9", "A-1"), ("work_offered", "S-9", "A-1")]
 

@@ -14,6 +14,8 @@ from omni.runtime.errors import NotFound
 from omni.runtime.server import Runtime, ServiceSpec
 
 SERVICE = "omnichannel.test.Probe"
+# Every Slow call that reached the method, so a test can wait for its call to be in flight.
+SLOW_STARTED: list[bytes] = []
 
 
 def method(name: str) -> str:
@@ -30,6 +32,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
         return f"{principal.subject}:{principal.role}".encode()
 
     async def slow(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        SLOW_STARTED.append(request)
         await asyncio.sleep(float(request.decode() or "1"))
         return b"finished"
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from google.protobuf.wrappers_pb2 import Int32Value, StringValue
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from omni.runtime import storage
@@ -18,18 +19,10 @@ from omni.runtime.auth import Role
 from omni.runtime.events import Consumer, Delivery, EventBus, PermanentError, read_dead_letters, unpack
 from omni.runtime.server import ServiceHost
 from tests.runtime import probe
+from tests.support.events import all_acknowledged
+from tests.support.polling import eventually
 
 WORKER = Path(__file__).with_name("event_worker.py")
-
-
-async def wait_until(predicate, within: float = 20.0, interval: float = 0.05) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        if await predicate():
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {within}s")
-        await asyncio.sleep(interval)
 
 
 async def test_duplicate_publish_with_same_id_is_dropped(nats) -> None:
@@ -91,17 +84,16 @@ async def test_always_failing_event_lands_in_dead_letter_stream_with_its_error(n
     try:
         sent = await bus.publish("sessions", "interaction_received", "sessions/S-1", StringValue(value="x"))
 
-        async def dead() -> bool:
-            return bool(await read_dead_letters(bus, consumer.durable))
-
-        await wait_until(dead)
-        [letter] = await read_dead_letters(bus, consumer.durable)
+        [letter] = await eventually(lambda: read_dead_letters(bus, consumer.durable),
+                                    what="the failing event in the dead-letter stream")
         assert letter.event.id == sent.id
         assert letter.attempts == 3
         assert "customer C-404 has no identities" in letter.error
         assert letter.original_subject == "omnichannel.sessions.interaction_received"
-        await asyncio.sleep(0.3)
-        assert attempts == [1, 2, 3]  # terminated: never delivered again
+        # Terminated: the server counts it as done and will not deliver it again, so the three
+        # attempts so far are all there will be.
+        await all_acknowledged(bus, "sessions", consumer.durable)
+        assert attempts == [1, 2, 3]
     finally:
         await consumer.stop()
         await bus.close()
@@ -120,10 +112,9 @@ async def test_permanent_error_is_dead_lettered_without_retries(nats) -> None:
     try:
         await bus.publish("routing", "work_offered", "work/W-1", StringValue(value="x"))
 
-        async def dead() -> bool:
-            return bool(await read_dead_letters(bus, consumer.durable))
-
-        await wait_until(dead)
+        await eventually(lambda: read_dead_letters(bus, consumer.durable),
+                         what="the rejected event in the dead-letter stream")
+        await all_acknowledged(bus, "routing", consumer.durable)
         assert attempts == [1]
     finally:
         await consumer.stop()
@@ -148,10 +139,7 @@ async def test_consumer_killed_half_way_handles_every_event_once_in_effect(nats,
 
         worker = subprocess.Popen([sys.executable, str(WORKER)], env=env)  # noqa: ASYNC220
         try:
-            async def half() -> bool:
-                return await effects() >= total // 2
-
-            await wait_until(half, within=120)
+            await eventually(effects, lambda n: n >= total // 2, what="half the events handled", within=120)
             worker.send_signal(signal.SIGKILL)  # no goodbye: in-flight events are unacked
             worker.wait()
             killed_at = await effects()
@@ -161,11 +149,9 @@ async def test_consumer_killed_half_way_handles_every_event_once_in_effect(nats,
 
         restarted = subprocess.Popen([sys.executable, str(WORKER)], env=env)  # noqa: ASYNC220
         try:
-            async def all_done() -> bool:
-                return await effects() >= total
-
-            await wait_until(all_done, within=120)
-            await asyncio.sleep(1.0)  # let any redelivery of the killed batch arrive
+            # Every event acknowledged, the killed batch's too (redelivered once its ack wait ran
+            # out): nothing can come again to count twice.
+            await all_acknowledged(bus, "sessions", "worker-sessions", within=120)
         finally:
             restarted.send_signal(signal.SIGTERM)
             restarted.wait(10)
@@ -191,10 +177,16 @@ async def test_trace_started_in_grpc_call_continues_in_the_consumer(
     await consumer.start()
     await probe.call(host.address, "Publish", b"hello", token_for(Role.AGENT))
     await asyncio.wait_for(consumed.wait(), 10)
-    await asyncio.sleep(0.1)
+
+    async def ended() -> tuple[list[ReadableSpan], list[ReadableSpan]]:
+        """The server's span of the call and the consumer's of the event, once each has ended."""
+        finished = spans.get_finished_spans()
+        return ([s for s in finished if s.name.endswith("Probe/Publish") and s.kind.name == "SERVER"],
+                [s for s in finished if s.name.startswith("consume omnichannel.tickets.probed")])
+
+    [server_span], [consumer_span] = await eventually(ended, lambda found: all(found),
+                                                      what="the server's and the consumer's spans ended")
     finished = spans.get_finished_spans()
-    server_span = next(s for s in finished if s.name.endswith("Probe/Publish") and s.kind.name == "SERVER")
-    consumer_span = next(s for s in finished if s.name.startswith("consume omnichannel.tickets.probed"))
     assert consumer_span.context.trace_id == server_span.context.trace_id
     by_id = {s.context.span_id: s for s in finished}
     ancestor = consumer_span

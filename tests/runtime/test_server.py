@@ -11,6 +11,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from omni.runtime.auth import Role, TokenAuthority, bearer
 from tests.runtime import probe
+from tests.support.polling import eventually
 
 
 async def test_valid_token_reaches_the_method_with_its_principal(start_service, token_for) -> None:
@@ -94,14 +95,20 @@ async def test_health_and_reflection_need_no_token(start_service) -> None:
 
 async def test_shutdown_flips_health_and_lets_in_flight_rpc_finish(start_service, token_for) -> None:
     host = await start_service(probe.SPEC, shutdown_delay=0.6, shutdown_grace=5.0)
+    calls = len(probe.SLOW_STARTED)
     in_flight = asyncio.create_task(probe.call(host.address, "Slow", b"1.5", token_for(Role.AGENT)))
-    await asyncio.sleep(0.2)
+
+    async def slow_calls() -> int:
+        return len(probe.SLOW_STARTED)
+
+    await eventually(slow_calls, lambda n: n > calls, what="the slow call running on the server")
     started = time.monotonic()
     stopping = asyncio.create_task(host.stop())
-    await asyncio.sleep(0.2)
     async with grpc.aio.insecure_channel(host.address) as channel:
-        reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""))
-    assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
+        health = health_pb2_grpc.HealthStub(channel)
+        await eventually(lambda: health.Check(health_pb2.HealthCheckRequest(service="")),
+                         lambda reply: reply.status == health_pb2.HealthCheckResponse.NOT_SERVING,
+                         what="health NOT_SERVING once the server is stopping")
     assert await in_flight == b"finished"
     await stopping
     assert time.monotonic() - started < 5.0

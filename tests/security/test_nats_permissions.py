@@ -26,7 +26,8 @@ from omni.routing.consumers import SESSION_EVENTS
 from omni.routing.service import SPEC as ROUTING
 from omni.runtime.config import ServiceSettings
 from omni.runtime.server import ServiceHost
-from omni.sessions.consumers import TICKET_EVENTS, WORK_EVENTS
+from omni.sessions.consumers import TICKET_EVENTS
+from omni.sessions.domain.assignment import ROUTING_EVENTS as WORK_EVENTS
 from omni.sessions.service import SPEC as SESSIONS
 from omni.tickets.consumers import ROUTING_EVENTS
 from omni.tickets.service import SPEC as TICKETS

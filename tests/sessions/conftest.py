@@ -3,27 +3,25 @@ and a recorder of what it publishes."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import grpc
-import nats as nats_client
 import pytest
 from aiosmtpd.controller import Controller
-from google.protobuf.message import Message
 
 from omni.devstack.processes import ManagedProcess, free_port
 from omni.runtime.auth import Role, TokenAuthority, bearer
 from omni.runtime.config import ServiceSettings
-from omni.runtime.events import EventBus, unpack
+from omni.runtime.events import EventBus
 from omni.runtime.server import ServiceHost
 from omni.sessions.domain.chat_identity import mint_identity_token
 from omni.sessions.service import SPEC
 from omni.sessions.settings import SessionSettings
-from omnichannel.common.v1.event_pb2 import EventEnvelope
 from omnichannel.sessions.v1 import sessions_pb2_grpc
+from tests.support.events import EventRecorder
+from tests.support.settings import settings_for
 
 # The key the company's website signs chat identity tokens with (OMNI_CHAT_IDENTITY_SECRET).
 IDENTITY_SECRET = "test-widget-identity-key-0123456789abcdef"
@@ -50,39 +48,11 @@ def sink() -> Iterator[tuple[Sink, int]]:
     controller.stop()
 
 
-@dataclasses.dataclass
-class Recorder:
-    envelopes: list[EventEnvelope]
-
-    async def wait(self, event_type: str, payload: type[Message], count: int = 1, where: Any = None) -> list[Any]:
-        """The (at least `count`) published `event_type` payloads matching `where`, within 10 s."""
-
-        def matching() -> list[Any]:
-            found = [unpack(e, payload) for e in self.envelopes if e.type == event_type]
-            return [f for f in found if where is None or where(f)]
-
-        for _ in range(200):
-            if len(found := matching()) >= count:
-                return found
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"expected {count} {event_type}, got {len(found)}: {self.types()}")
-
-    def types(self) -> list[str]:
-        return [e.type for e in self.envelopes]
-
-
 @pytest.fixture
-async def published(nats: ManagedProcess) -> AsyncIterator[Recorder]:
-    nc = await nats_client.connect(nats.url)
-    recorder = Recorder([])
-
-    async def received(msg: Any) -> None:
-        recorder.envelopes.append(EventEnvelope.FromString(msg.data))
-
-    await nc.subscribe("omnichannel.sessions.>", cb=received)
-    await nc.flush()
-    yield recorder
-    await nc.drain()
+async def published(nats: ManagedProcess) -> AsyncIterator[EventRecorder]:
+    """What sessions publishes."""
+    async with await EventRecorder.start(nats.url, "sessions") as recorder:
+        yield recorder
 
 
 @dataclasses.dataclass
@@ -126,10 +96,10 @@ class Stack:
 
 @pytest.fixture
 async def stack(start_service: Any, settings: ServiceSettings, sink: tuple[Sink, int],
-                authority: TokenAuthority, published: Recorder) -> AsyncIterator[Stack]:
+                authority: TokenAuthority, published: EventRecorder) -> AsyncIterator[Stack]:
     handler, sink_port = sink
-    own = SessionSettings(
-        **{f.name: getattr(settings, f.name) for f in dataclasses.fields(ServiceSettings)},
+    own = settings_for(
+        settings, SessionSettings,
         smtp_listen=f"127.0.0.1:{free_port()}",
         websocket_listen=f"127.0.0.1:{free_port()}",
         smtp_relay=f"127.0.0.1:{sink_port}",

@@ -29,6 +29,8 @@ from omnichannel.sessions.v1 import events_pb2
 from omnichannel.sessions.v1 import sessions_pb2 as pb
 from omnichannel.tickets.v1 import tickets_pb2, tickets_pb2_grpc
 from tests.sessions.conftest import IDENTITY_SECRET
+from tests.support.polling import eventually
+from tests.support.settings import ticket_settings
 
 VICTIM = "li.na@customer.example"
 
@@ -43,8 +45,7 @@ async def _next(ws: Any, key: str) -> Any:
 @pytest.fixture
 async def tickets(start_service: Any, settings: ServiceSettings, stack: Any) -> Any:
     """Tickets beside the sessions stack, threading what sessions publishes (its own database)."""
-    own = dataclasses.replace(settings, mongo_database=f"{settings.mongo_database}_tickets")
-    host = await start_service(TICKETS, settings_override=own)
+    host = await start_service(TICKETS, settings_override=ticket_settings(settings, database="tickets"))
     channel = grpc.aio.insecure_channel(host.address)
     yield tickets_pb2_grpc.TicketServiceStub(channel)
     await channel.close()
@@ -63,12 +64,10 @@ async def _chat(stack: Any, start: dict[str, Any], text: str) -> str:
 async def _threaded(stack: Any, session_id: str) -> pb.Session:
     """The session once tickets has filed it (customer and ticket known)."""
     staff = stack.token(Role.SUPERVISOR, "S-1")
-    for _ in range(200):
-        session = await stack.sessions.GetSession(pb.GetSessionRequest(id=session_id), metadata=staff)
-        if session.ticket_id and session.customer.customer_id:
-            return session
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"tickets never threaded session {session_id}")
+    session: pb.Session = await eventually(
+        lambda: stack.sessions.GetSession(pb.GetSessionRequest(id=session_id), metadata=staff),
+        lambda s: s.ticket_id and s.customer.customer_id, what=f"tickets threading session {session_id}")
+    return session
 
 
 def _email(value: str) -> common_pb2.Identity:

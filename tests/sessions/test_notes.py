@@ -20,6 +20,7 @@ from omnichannel.routing.v1.events_pb2 import WorkEvent
 from omnichannel.routing.v1.routing_pb2 import RoutingReason, WorkItem
 from omnichannel.sessions.v1 import events_pb2
 from omnichannel.sessions.v1 import sessions_pb2 as pb
+from tests.support.polling import eventually
 
 WHY = "customer said article en-refund-request did not help and asked for a person"
 
@@ -79,12 +80,9 @@ async def test_a_bot_handoff_is_one_note_for_staff_however_often_delivered_and_n
         # Handled in order: once A-1 has the offer, the three deliveries before it were handled.
         await bus.publish("routing", "work_offered", f"work/{session_id}", WorkEvent(work=work, agent_id="A-1"),
                           event_id=f"{session_id}:work_offered:1:1:1")
-        for _ in range(200):
-            session = await stack.sessions.GetSession(pb.GetSessionRequest(id=session_id), metadata=agent)
-            if session.state == pb.SESSION_STATE_OFFERED:
-                break
-            await asyncio.sleep(0.05)
-        assert session.state == pb.SESSION_STATE_OFFERED, "sessions never applied routing's events"
+        session = await eventually(
+            lambda: stack.sessions.GetSession(pb.GetSessionRequest(id=session_id), metadata=agent),
+            lambda s: s.state == pb.SESSION_STATE_OFFERED, what="the session offered to A-1 (routing's events applied)")
 
         [note] = session.notes
         assert (note.kind, note.author_id, note.text) == (

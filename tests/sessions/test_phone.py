@@ -3,7 +3,6 @@ and a customer moving from chat to phone."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import grpc
@@ -16,6 +15,7 @@ from omnichannel.routing.v1.events_pb2 import WorkEvent
 from omnichannel.routing.v1.routing_pb2 import WorkItem
 from omnichannel.sessions.v1 import events_pb2
 from omnichannel.sessions.v1 import sessions_pb2 as pb
+from tests.support.polling import eventually
 
 
 async def test_ivr_digits_2_then_1_land_in_the_internet_queue(stack, published) -> None:
@@ -25,18 +25,20 @@ async def test_ivr_digits_2_then_1_land_in_the_internet_queue(stack, published) 
     assert started.session.state == pb.SESSION_STATE_IVR and "technical support 2" in started.prompt
     step = await stack.telephony.SubmitIvrInput(pb.SubmitIvrInputRequest(call_id="call-1", digits="2"), metadata=pbx)
     assert "Internet 1" in step.prompt and step.session.state == pb.SESSION_STATE_IVR
-    await asyncio.sleep(0.2)
-    assert "interaction_received" not in published.types()  # not queued yet: routing must not see it
 
     step = await stack.telephony.SubmitIvrInput(pb.SubmitIvrInputRequest(call_id="call-1", digits="1"), metadata=pbx)
     assert step.prompt == "" and step.session.state == pb.SESSION_STATE_QUEUED
     assert step.session.queue == "tech_internet" and step.session.attributes["ivr_path"] == "2>1"
-    [received] = await published.wait("interaction_received", events_pb2.InteractionReceived)
+    # Queuing the call is the last thing sessions publishes for it: once that is here, anything
+    # the first digit had published is here too.
+    [changed] = await published.wait("session_state_changed", events_pb2.SessionStateChanged)
+    assert (changed.previous_state, changed.session.state) == (pb.SESSION_STATE_IVR, pb.SESSION_STATE_QUEUED)
+    # One interaction, when the call was queued: none while it was in the IVR (routing must not see it).
+    [received] = published.payloads("interaction_received", events_pb2.InteractionReceived)
     assert (received.interaction.queue, received.interaction.intent) == ("tech_internet", "technical")
     assert received.interaction.customer.identities[0].value == "13800138000"
     assert received.interaction.attributes["dnis"] == "10086"
-    [changed] = await published.wait("session_state_changed", events_pb2.SessionStateChanged)
-    assert (changed.previous_state, changed.session.state) == (pb.SESSION_STATE_IVR, pb.SESSION_STATE_QUEUED)
+    assert published.types() == ["interaction_received", "session_state_changed"]
 
     # A PBX retrying StartCall gets the same session; input after the IVR is refused.
     again = await stack.telephony.StartCall(pb.StartCallRequest(call_id="call-1", ani="13800138000"), metadata=pbx)
@@ -85,32 +87,27 @@ async def test_routing_events_move_the_session_with_timestamps(stack, published)
         await bus.publish("routing", event_type, f"work/{session_id}", WorkEvent(work=work, agent_id="A-5"),
                           event_id=f"{session_id}:{event_type}")
     staff = stack.token(Role.SUPERVISOR, "S-1")
-    for _ in range(100):
-        session = await stack.sessions.GetSession(pb.GetSessionRequest(id=session_id), metadata=staff)
-        if session.state == pb.SESSION_STATE_CONNECTED:
-            break
-        await asyncio.sleep(0.05)
+
+    async def session_now() -> pb.Session:
+        return await stack.sessions.GetSession(pb.GetSessionRequest(id=session_id), metadata=staff)
+
+    session = await eventually(session_now, lambda s: s.state == pb.SESSION_STATE_CONNECTED,
+                               what=f"session {session_id} connected by routing's events")
     assert session.agent_id == "A-5"
     await stack.telephony.EndCall(pb.EndCallRequest(call_id="call-4"), metadata=pbx)
     await bus.publish("routing", "work_completed", f"work/{session_id}", WorkEvent(work=work),
                       event_id=f"{session_id}:work_completed")
     # Not a WorkEvent: dead-lettered, never retried forever.
     await bus.publish("routing", "work_offered", "work/x", pb.Session(id="x"), event_id="bogus")
-    for _ in range(100):
-        session = await stack.sessions.GetSession(pb.GetSessionRequest(id=session_id), metadata=staff)
-        if session.state == pb.SESSION_STATE_ENDED:
-            break
-        await asyncio.sleep(0.05)
+    session = await eventually(session_now, lambda s: s.state == pb.SESSION_STATE_ENDED,
+                               what=f"session {session_id} ended by work_completed")
     states = [t.state for t in session.transitions]
     assert states == [pb.SESSION_STATE_IVR, pb.SESSION_STATE_QUEUED, pb.SESSION_STATE_OFFERED,
                       pb.SESSION_STATE_CONNECTED, pb.SESSION_STATE_WRAP_UP, pb.SESSION_STATE_ENDED]
     times = [t.time.ToDatetime() for t in session.transitions]
     assert times == sorted(times)
-    for _ in range(100):
-        letters = await read_dead_letters(bus, "sessions-routing")
-        if letters:
-            break
-        await asyncio.sleep(0.05)
+    letters = await eventually(lambda: read_dead_letters(bus, "sessions-routing"),
+                               what="the bogus routing event dead-lettered by sessions")
     assert [letter.event.id for letter in letters] == ["bogus"]
     await bus.close()
     changes = await published.wait("session_state_changed", events_pb2.SessionStateChanged, count=5)
@@ -133,10 +130,8 @@ async def test_chat_then_phone_links_the_second_session_to_the_first(stack, publ
                       InteractionThreaded(session_id=chat_id, ticket_id="T-77", customer_id="C-1"))
     await bus.close()
     staff = stack.token(Role.SUPERVISOR, "S-1")
-    for _ in range(100):
-        if (await stack.sessions.GetSession(pb.GetSessionRequest(id=chat_id), metadata=staff)).ticket_id:
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: stack.sessions.GetSession(pb.GetSessionRequest(id=chat_id), metadata=staff),
+                     lambda s: s.ticket_id, what=f"chat {chat_id} filed on ticket T-77")
 
     pbx = stack.token(Role.SERVICE, "pbx")
     call = await stack.telephony.StartCall(pb.StartCallRequest(call_id="call-5", ani="13800138000"), metadata=pbx)

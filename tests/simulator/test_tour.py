@@ -62,6 +62,9 @@ def test_live_report_reads_the_stacks_stored_sessions(stack_dir: Path) -> None:
             while "started" not in (frame := json.loads(await asyncio.wait_for(ws.recv(), 10))):
                 pass
             await ws.send(json.dumps({"text": {"text": "my invoice was charged twice"}}))
+            # Shown back to the customer once stored (and the chat queued): the report can see it.
+            while "message" not in json.loads(await asyncio.wait_for(ws.recv(), 10)):
+                pass
             return str(frame["started"]["session_id"])
 
     session_id = asyncio.run(chat())

@@ -3,7 +3,6 @@ sessions/routing (same subjects and payloads), and a recorder of what tickets pu
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import itertools
@@ -11,21 +10,21 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
-import nats as nats_client
 import pytest
 
 from omni.devstack.processes import ManagedProcess
 from omni.runtime.auth import Role, bearer
 from omni.runtime.config import ServiceSettings
-from omni.runtime.events import EventBus, unpack
+from omni.runtime.events import EventBus
 from omni.runtime.server import ServiceHost
 from omni.tickets.service import SPEC
-from omni.tickets.settings import TicketSettings
 from omnichannel.common.v1 import common_pb2
-from omnichannel.common.v1.event_pb2 import EventEnvelope
 from omnichannel.sessions.v1.events_pb2 import InteractionReceived
 from omnichannel.tickets.v1 import events_pb2, tickets_pb2_grpc
 from tests.conftest import StartService
+from tests.support.events import EventRecorder
+from tests.support.polling import WITHIN
+from tests.support.settings import ticket_settings
 
 BASE = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
 _ids = itertools.count(1)
@@ -63,27 +62,10 @@ def interaction(channel: int, when: dt.datetime, *identities: common_pb2.Identit
 
 
 @dataclasses.dataclass
-class Recorder:
-    envelopes: list[EventEnvelope]
-
-    def of(self, event_type: str) -> list[EventEnvelope]:
-        return [e for e in self.envelopes if e.type == event_type]
-
-    async def threaded(self, interaction_id: str, within: float = 20.0) -> events_pb2.InteractionThreaded:
-        for _ in range(int(within / 0.05)):
-            for envelope in self.of("interaction_threaded"):
-                payload = unpack(envelope, events_pb2.InteractionThreaded)
-                if payload.interaction_id == interaction_id:
-                    return payload
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"interaction {interaction_id} was not threaded; saw {[e.type for e in self.envelopes]}")
-
-
-@dataclasses.dataclass
 class Harness:
     host: ServiceHost
     bus: EventBus
-    published: Recorder
+    published: EventRecorder
     stub: tickets_pb2_grpc.TicketServiceStub
     metadata: tuple[tuple[str, str], ...]
 
@@ -91,14 +73,19 @@ class Harness:
         await self.bus.publish("sessions", "interaction_received", f"sessions/{msg.session_id}",
                                InteractionReceived(interaction=msg), event_id=msg.id)
 
+    async def threaded(self, interaction_id: str, within: float = WITHIN) -> events_pb2.InteractionThreaded:
+        """What tickets published on threading the interaction (waiting for it)."""
+        found = await self.published.wait("interaction_threaded", events_pb2.InteractionThreaded,
+                                          lambda t: t.interaction_id == interaction_id, within=within)
+        return found[0]
+
     async def thread(self, msg: common_pb2.Interaction) -> events_pb2.InteractionThreaded:
         await self.send(msg)
-        return await self.published.threaded(msg.id)
+        return await self.threaded(msg.id)
 
-
-def ticket_settings(base: ServiceSettings, **changes: Any) -> TicketSettings:
-    shared = {f.name: getattr(base, f.name) for f in dataclasses.fields(ServiceSettings)}
-    return TicketSettings(**{**shared, **changes})
+    async def close(self) -> None:
+        await self.bus.close()
+        await self.published.close()
 
 
 @pytest.fixture
@@ -106,20 +93,13 @@ async def harness(start_service: StartService, settings: ServiceSettings, nats: 
                   authority: Any) -> AsyncIterator[Harness]:
     harness = await make_harness(start_service, settings, nats, authority)
     yield harness
-    await harness.bus.close()
+    await harness.close()
 
 
 async def make_harness(start_service: StartService, settings: ServiceSettings, nats: ManagedProcess,
                        authority: Any, **changes: Any) -> Harness:
     host = await start_service(SPEC, settings_override=ticket_settings(settings, **changes))
-    nc = await nats_client.connect(nats.url)
-    recorder = Recorder([])
-
-    async def received(msg: Any) -> None:
-        recorder.envelopes.append(EventEnvelope.FromString(msg.data))
-
-    await nc.subscribe("omnichannel.tickets.>", cb=received)
-    await nc.flush()
+    recorder = await EventRecorder.start(nats.url, "tickets")
     bus = await EventBus.connect(nats.url, "test-sessions")
     channel = grpc.aio.insecure_channel(host.address)
     return Harness(host, bus, recorder, tickets_pb2_grpc.TicketServiceStub(channel),

@@ -18,6 +18,7 @@ from omnichannel.routing.v1 import routing_pb2
 from omnichannel.tickets.v1 import events_pb2
 from omnichannel.tickets.v1 import tickets_pb2 as pb
 from tests.conftest import StartService
+from tests.support.polling import eventually
 from tests.tickets.conftest import Harness, at, email_id, interaction, make_harness, phone
 
 PHONE, EMAIL = common_pb2.CHANNEL_PHONE, common_pb2.CHANNEL_EMAIL
@@ -56,14 +57,9 @@ async def test_merge_customers_and_tickets_keeps_everything_and_old_ids_resolve(
                                              email=common_pb2.EmailHeaders(subject="re", in_reply_to="<l1@x>")))
     assert reply.ticket_id == a.ticket_id
 
-    for _ in range(100):
-        types = {e.type for e in harness.published.envelopes}
-        if {"customer_merged", "ticket_merged"} <= types:
-            break
-        await asyncio.sleep(0.05)
-    merged_event = next(e for e in harness.published.of("ticket_merged"))
-    payload = events_pb2.TicketEvent()
-    merged_event.payload.Unpack(payload)
+    [customers] = await harness.published.wait("customer_merged", events_pb2.CustomerMerged)
+    assert (customers.source_customer_id, customers.target.id) == (b.customer_id, a.customer_id)
+    [payload] = await harness.published.wait("ticket_merged", events_pb2.TicketEvent)
     assert payload.merged_ticket_id == b.ticket_id and payload.ticket.id == a.ticket_id
     context = await stub.GetCustomerContext(pb.GetCustomerContextRequest(customer_id=b.customer_id), metadata=md)
     assert context.customer.id == a.customer_id and len(context.recent_interactions) == 3
@@ -89,11 +85,9 @@ async def test_work_assigned_assigns_the_sessions_ticket_and_sets_last_agent(har
     work = routing_pb2.WorkItem(id="S-call-1", session_id="S-call-1")
     await harness.bus.publish("routing", "work_assigned", "work/S-call-1",
                               routing_events.WorkEvent(work=work, agent_id="A-42"), event_id="w1")
-    for _ in range(200):
-        ticket = await harness.stub.GetTicket(pb.GetTicketRequest(id=threaded.ticket_id), metadata=harness.metadata)
-        if ticket.assignee_id:
-            break
-        await asyncio.sleep(0.05)
+    ticket = await eventually(
+        lambda: harness.stub.GetTicket(pb.GetTicketRequest(id=threaded.ticket_id), metadata=harness.metadata),
+        lambda t: t.assignee_id, what=f"ticket {threaded.ticket_id} assigned on work_assigned")
     assert ticket.assignee_id == "A-42"
     context = await harness.stub.GetCustomerContext(pb.GetCustomerContextRequest(customer_id=threaded.customer_id),
                                                     metadata=harness.metadata)
@@ -183,19 +177,26 @@ async def test_sla_breach_is_published_once(start_service: StartService, setting
     try:
         created = await harness.stub.CreateCustomer(pb.CreateCustomerRequest(customer=pb.Customer(
             display_name="Wang")), metadata=harness.metadata)
-        ticket = await harness.stub.CreateTicket(pb.CreateTicketRequest(ticket=pb.Ticket(
-            customer_id=created.id, subject="Slow")), metadata=harness.metadata)
-        for _ in range(100):
-            if harness.published.of("sla_breached"):
-                break
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(1.0)  # several more SLA passes
+
+        async def breached(subject: str) -> pb.Ticket:
+            """A new ticket, once its first-response breach is announced."""
+            ticket = await harness.stub.CreateTicket(pb.CreateTicketRequest(ticket=pb.Ticket(
+                customer_id=created.id, subject=subject)), metadata=harness.metadata)
+            await harness.published.wait("sla_breached", events_pb2.TicketEvent, lambda e: e.ticket.id == ticket.id)
+            return ticket
+
+        ticket = await breached("Slow")
+        # Two more tickets, each opened after the previous breach was announced. The pass that
+        # announces the second starts after the first was flagged; the pass that announces the
+        # third starts after that one ended. So that whole pass, which would have announced the
+        # first ticket again, has published everything before the third breach is here.
+        later = [await breached("Slower"), await breached("Slowest")]
         breaches = harness.published.of("sla_breached")
-        assert [e.subject for e in breaches] == [f"tickets/{ticket.id}"]
+        assert [e.subject for e in breaches] == [f"tickets/{t.id}" for t in (ticket, *later)]
         stored = await harness.stub.GetTicket(pb.GetTicketRequest(id=ticket.id), metadata=harness.metadata)
         assert stored.sla.first_response_breached and not stored.sla.resolution_breached
     finally:
-        await harness.bus.close()
+        await harness.close()
 
 
 async def test_watch_streams_changes_of_the_callers_groups(harness: Harness, token_for: Any) -> None:

@@ -116,7 +116,7 @@ async def test_same_event_three_times_changes_nothing_twice(harness: Harness) ->
     for _ in range(3):
         # Different event ids (no server-side dedup): only our idempotency on the interaction id holds.
         await harness.bus.publish("sessions", "interaction_received", "s", _received(call))
-    threaded = await harness.published.threaded(call.id)
+    threaded = await harness.threaded(call.id)
     await harness.thread(interaction(PHONE, at(1), phone("+442079460958")))  # a later event, processed after
     ticket = await harness.stub.GetTicket(pb.GetTicketRequest(id=threaded.ticket_id), metadata=harness.metadata)
     assert [i.id for i in ticket.interactions].count(call.id) == 1 and ticket.interaction_count == 2
@@ -144,7 +144,7 @@ async def test_500_shuffled_interactions_for_50_customers(harness: Harness) -> N
     for msg in plan:
         await harness.send(msg)
     for msg in plan:
-        await harness.published.threaded(msg.id, within=240)
+        await harness.threaded(msg.id, within=240)
     tickets: list[pb.Ticket] = []
     token = ""
     while True:

@@ -30,16 +30,11 @@ from omni.worker.settings import WorkerSettings
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 from tests.conftest import StartService
-from tests.routing.conftest import routing_settings
+from tests.support.polling import eventually
+from tests.support.settings import routing_settings, settings_for
 
 # The worker's name: its token's subject, so the sender of what it writes to customers.
 BOT = "bot-0"
-
-
-def _shared(settings: ServiceSettings, database: str) -> dict[str, Any]:
-    """The test's settings, with a database of the service's own (as in a deployment)."""
-    base = {f.name: getattr(settings, f.name) for f in dataclasses.fields(ServiceSettings)}
-    return {**base, "mongo_database": f"{settings.mongo_database}_{database}"}
 
 
 async def next_frame(ws: Any, key: str, received: list[Any] | None = None) -> Any:
@@ -146,22 +141,16 @@ class Desk:
 
     async def work(self, customer: Customer, where: Callable[[routing_pb2.WorkItem], bool]) -> routing_pb2.WorkItem:
         """The customer's work item once it matches `where` (routing consumes the chat as an event)."""
-        work = None
-        for _ in range(200):
-            with contextlib.suppress(grpc.aio.AioRpcError):
-                work = await self.routing.GetWorkItem(routing_pb2.GetWorkItemRequest(id=customer.session_id))
-                if where(work):
-                    return work
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"work of {customer.session_id} never matched; last seen: {work}")
+        work: routing_pb2.WorkItem = await eventually(
+            lambda: self.routing.GetWorkItem(routing_pb2.GetWorkItemRequest(id=customer.session_id)), where,
+            what=f"work of {customer.session_id} matching the condition", ignoring=(grpc.aio.AioRpcError,))
+        return work
 
-    async def session(self, customer: Customer, state: int) -> sessions_pb2.Session:
-        for _ in range(200):
-            found = await self.sessions.GetSession(sessions_pb2.GetSessionRequest(id=customer.session_id))
-            if found.state == state:
-                return found
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"session {customer.session_id} is {found.state}, never {state}")
+    async def session(self, customer: Customer, state: sessions_pb2.SessionState.ValueType) -> sessions_pb2.Session:
+        found: sessions_pb2.Session = await eventually(
+            lambda: self.sessions.GetSession(sessions_pb2.GetSessionRequest(id=customer.session_id)),
+            lambda s: s.state == state, what=f"session {customer.session_id} {sessions_pb2.SessionState.Name(state)}")
+        return found
 
 
 @pytest.fixture
@@ -180,22 +169,22 @@ def bot_claim_seconds() -> float:
 async def desk(start_service: StartService, settings: ServiceSettings, authority: TokenAuthority,
                followup_seconds: float, bot_claim_seconds: float) -> AsyncIterator[Desk]:
     """Knowledge, routing and sessions running, and a bot worker serving routing's "billing" queue."""
-    knowledge = await start_service(KNOWLEDGE, settings_override=ServiceSettings(**_shared(settings, "kb")))
+    knowledge = await start_service(KNOWLEDGE, settings_override=settings_for(settings, ServiceSettings, database="kb"))
     service_token = authority.mint(BOT, Role.SERVICE, ttl_seconds=600)
     await demo.seed(knowledge.address, service_token)
     routing = await start_service(ROUTING, settings_override=routing_settings(
-        ServiceSettings(**_shared(settings, "routing")), knowledge_addr=knowledge.address,
+        settings, database="routing", knowledge_addr=knowledge.address,
         bot_claim_seconds=bot_claim_seconds))
     ws_listen = f"127.0.0.1:{free_port()}"
     # Stopped, sessions drops its watchers at once rather than after the suite's 5 s grace, well
     # inside the bot's follow-up window.
-    sessions = await start_service(SESSIONS, settings_override=SessionSettings(
-        **_shared(settings, "sessions"), websocket_listen=ws_listen), shutdown_grace=0.2)
+    sessions = await start_service(SESSIONS, settings_override=settings_for(
+        settings, SessionSettings, database="sessions", websocket_listen=ws_listen), shutdown_grace=0.2)
 
-    worker_settings = WorkerSettings(**_shared(settings, "worker"), routing_addr=routing.address,
-                                     knowledge_addr=knowledge.address, sessions_addr=sessions.address,
-                                     worker_queues=("billing",), worker_concurrency=2, worker_id=BOT,
-                                     worker_wait_seconds=0.5, worker_followup_seconds=followup_seconds)
+    worker_settings = settings_for(settings, WorkerSettings, database="worker", routing_addr=routing.address,
+                                   knowledge_addr=knowledge.address, sessions_addr=sessions.address,
+                                   worker_queues=("billing",), worker_concurrency=2, worker_id=BOT,
+                                   worker_wait_seconds=0.5, worker_followup_seconds=followup_seconds)
     channels = [channel(address, service_token) for address in (routing.address, knowledge.address,
                                                                  sessions.address)]
     worker = BotWorker(worker_settings, *channels)
