@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from omni.devstack.local_issuer import LocalIssuer
 from omni.devstack.processes import free_port, mongo_server, nats_server
 from omni.runtime import storage
 from omni.runtime.events import EventBus
@@ -68,7 +69,8 @@ async def run(count: int, seed: int, work: Path) -> None:
     mongo = mongo_server(free_port(), work / "mongo")
     try:
         settings = TicketSettings(grpc_listen="127.0.0.1:0", nats_url=nats.url, mongo_url=mongo.url,
-                                  mongo_database="bench_tickets", jwt_secret="bench-secret-0123456789-0123456789",
+                                  mongo_database="bench_tickets", replica_secret="bench-replica-secret-0123456789-0123",
+                                  token_jwks=str(LocalIssuer.create(work / "tokens").jwks_file),
                                   shutdown_delay=0.1, sla_check_seconds=3600)
         raw = await raw_insert_rate(mongo.url, max(count // 10, 200))
         host = ServiceHost(SPEC, settings)

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 
 import grpc
 
-from omni.runtime.auth import ADMINS, EVERYONE, STAFF, Role
+from omni.runtime.auth import ADMINS, BOTS, EVERYONE, STAFF, Role
 from omni.runtime.server import Runtime, ServiceSpec
+from omni.runtime.token_issuer import TokenIssuer
+from omni.runtime.token_verifier import CHAT_ISSUER, KeySet, chat_trust
 from omni.sessions import repository
 from omni.sessions.consumers import TICKET_EVENTS, SessionConsumers
 from omni.sessions.domain.assignment import ROUTING_EVENTS
@@ -51,8 +53,13 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
         SessionServicer(Sessions(conversations, repo, live), replies, notes, runtime.page_tokens), server)
     visitors = ChatVisitors(IdentityVerifier(settings.chat_identity_secret, settings.default_region),
                             settings.default_region, trust_claimed=settings.chat_trust_claimed_identities)
-    desk = ChatDesk(conversations, repo, live, visitors=visitors, flow=flow, limit=limit,
-                    authority=runtime.authority, token_ttl_seconds=settings.chat_token_ttl_seconds,
+    chat_tokens = TokenIssuer.from_files(CHAT_ISSUER, settings.chat_token_key_files) \
+        if settings.chat_token_key_files else None
+    if chat_tokens is not None:
+        # Its own chat tokens: checked with the keys it holds, not read back from another service.
+        runtime.verifier.trust(chat_trust(KeySet.of(chat_tokens.jwks(), "the chat token keys")))
+    desk = ChatDesk(conversations, repo, live, visitors=visitors, flow=flow, limit=limit, issuer=chat_tokens,
+                    verifier=runtime.verifier, token_ttl_seconds=settings.chat_token_ttl_seconds,
                     messages_per_second=settings.chat_messages_per_second, burst=settings.chat_burst)
     sessions_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(desk), server)
     calls = Calls(conversations, repo, events, flow=flow, classifier=classifier, limit=limit)
@@ -77,7 +84,8 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
 
         runtime.on_stop.append(stop_smtp)
     if settings.websocket_listen:
-        websocket = await start_websocket(settings.websocket_listen, desk)
+        websocket = await start_websocket(settings.websocket_listen, desk,
+                                          chat_tokens.jwks() if chat_tokens is not None else {"keys": []})
 
         async def stop_websocket() -> None:
             websocket.close()
@@ -91,9 +99,11 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
 def _rules() -> dict[str, frozenset[Role]]:
     customers = frozenset({Role.CUSTOMER, Role.SERVICE})
     pbx = ADMINS  # the PBX/CPaaS adapter calls with a service token
+    # A bot follows and answers the conversations that are with the bots (domain/access.py); nothing else.
     table = {
         "SessionService": {
-            "GetSession": EVERYONE, "WatchSession": EVERYONE, "ListSessions": STAFF, "SendReply": STAFF,
+            "GetSession": EVERYONE | BOTS, "WatchSession": EVERYONE | BOTS, "ListSessions": STAFF,
+            "SendReply": STAFF | BOTS,
             "UpdateSessionState": STAFF, "SendTyping": STAFF, "MarkRead": STAFF, "GetAttachment": STAFF,
             "AddSessionNote": STAFF,
         },

@@ -44,6 +44,10 @@ class SessionSettings(ServiceSettings):
     chat_messages_per_second: float = 1.0
     # How long a chat session token stays valid.
     chat_token_ttl_seconds: int = 24 * 3600
+    # PEM private keys (Ed25519 or RSA) sessions signs chat session tokens with, from a Secret: the
+    # first signs, all are published at /.well-known/jwks.json of the WebSocket listener (where
+    # routing and knowledge read them). Empty: no chat can start.
+    chat_token_key_files: tuple[str, ...] = ()
     # HS256 key (>= 32 characters) the company's website signs chat identity tokens with; empty:
     # no verified identities, every chat visitor is anonymous. From a Secret.
     chat_identity_secret: str = ""
