@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,6 +20,7 @@ import jwt
 import pytest
 import websockets
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from agentpool_operator import pool, worker_deployment
 from agentpool_operator.settings import OperatorSettings
@@ -33,7 +35,7 @@ from omni.runtime.errors import Unauthenticated, Unavailable
 from omni.runtime.events import EventBus
 from omni.runtime.token_issuer import IssuedToken, SigningKey, TokenIssuer, jwks
 from omni.runtime.token_source import ClientCredentials, RefreshingToken
-from omni.runtime.token_verifier import CHAT_ISSUER, KeySet, TokenVerifier, Trust
+from omni.runtime.token_verifier import CHAT_ISSUER, KeySet, TokenVerifier, Trust, verifier_for
 from omni.sessions.service import SPEC as SESSIONS
 from omni.tickets.service import SPEC as TICKETS
 from omnichannel.knowledge.v1 import knowledge_pb2 as kpb
@@ -477,3 +479,24 @@ async def test_a_rotated_key_is_read_when_a_token_names_it_and_made_up_key_ids_c
     with pytest.raises(Unauthenticated, match="does not publish"):
         await verifier.verify(token(new, "k4"))
     assert reads == 3
+
+
+async def test_a_companys_identity_provider_plugs_in_with_its_own_claims(tmp_path: Path) -> None:
+    """An RS256 provider that lists roles in a nested claim and groups under another name."""
+    idp_key = SigningKey(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    published = tmp_path / "idp-jwks.json"
+    published.write_text(json.dumps(jwks([idp_key])))
+    settings = ServiceSettings(token_issuer="https://idp.example/realms/contact", token_jwks=str(published),
+                               token_role_claim="realm_access.roles", token_groups_claim="teams")
+    verifier = verifier_for(settings, audience("tickets"))
+    now = int(time.time())
+    claims: dict[str, Any] = {"iss": settings.token_issuer, "sub": "li.wei", "aud": [audience("tickets"), "account"],
+                              "iat": now, "exp": now + 300, "teams": ["billing"],
+                              "realm_access": {"roles": ["offline_access", "agent", "supervisor"]}}
+    principal = await verifier.verify(idp_key.sign(claims))
+    assert (principal.subject, principal.role, principal.groups) == ("li.wei", Role.SUPERVISOR, ("billing",))
+    for broken, why in (({"realm_access": {"roles": ["offline_access"]}}, "names no omnichannel role"),
+                        ({"teams": "billing"}, "must be a list"), ({"aud": "account"}, "not for omnichannel.tickets"),
+                        ({"exp": now - 300}, "expired")):
+        with pytest.raises(Unauthenticated, match=why):
+            await verifier.verify(idp_key.sign({**claims, **broken}))
