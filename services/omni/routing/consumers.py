@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 
-from omni.routing.agents import Channel
 from omni.routing.convert import CHANNELS
+from omni.routing.domain.work import FINISHED_STATES, WAITING_STATES, Reason, Work, WorkState
 from omni.routing.router import Router
-from omni.routing.work import FINISHED_STATES, WAITING_STATES, Reason, Work, WorkState
+from omni.runtime.channels import Channel
 from omni.runtime.events import Delivery, PermanentError, unpack
 from omnichannel.common.v1 import common_pb2
 from omnichannel.sessions.v1 import events_pb2, sessions_pb2
@@ -33,9 +33,9 @@ class RoutingConsumers:
             await self.callback_requested(unpack(delivery.envelope, events_pb2.CallbackRequested))
 
     def _queue_for(self, name: str, what: str) -> tuple[str, list[Reason]]:
-        if name in self.engine.queues:
+        if self.engine.has_queue(name):
             return name, []
-        if self.default_queue in self.engine.queues:
+        if self.engine.has_queue(self.default_queue):
             return self.default_queue, [Reason("unknown_queue", f"{name!r} is not a routing queue; "
                                                                 f"sent to {self.default_queue}")]
         raise PermanentError(f"{what} names queue {name!r}, which routing does not have, and the default queue "
@@ -68,7 +68,7 @@ class RoutingConsumers:
     async def session_state_changed(self, changed: events_pb2.SessionStateChanged) -> None:
         if changed.session.state not in (sessions_pb2.SESSION_STATE_ABANDONED, sessions_pb2.SESSION_STATE_ENDED):
             return
-        work = self.engine.work.get(changed.session.id)
+        work = self.engine.live_work(changed.session.id)
         if work is None or work.assigned_agent_id or work.state in FINISHED_STATES:
             return  # never queued, already finished, or with an agent who wraps it up
         reason = changed.reason or "customer left"
@@ -86,7 +86,7 @@ class RoutingConsumers:
         if not request.session_id:
             raise PermanentError("callback_requested without session_id")
         not_before = request.not_before.ToNanoseconds() / 1e9 if request.HasField("not_before") else 0.0
-        live = self.engine.work.get(request.session_id)
+        live = self.engine.live_work(request.session_id)
         if live is not None:
             if live.state in WAITING_STATES:
                 await self.router.run(lambda: self.engine.schedule_callback(live.id, request.number, not_before))

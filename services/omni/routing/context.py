@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import grpc
 
-from omni.routing.work import Work
+from omni.routing.domain.work import Work
 from omni.runtime.clients import channel
 from omnichannel.common.v1 import common_pb2
 from omnichannel.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc

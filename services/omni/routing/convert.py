@@ -7,10 +7,11 @@ import re
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from omni.routing.agents import DEFAULT_CAPACITY, Agent, AgentStatus, Channel
-from omni.routing.engine import Position, QueueView
-from omni.routing.queues import BusinessHours, Policy, QueueConfig
-from omni.routing.work import Work, WorkState
+from omni.routing.domain.agents import DEFAULT_CAPACITY, Agent, AgentStatus
+from omni.routing.domain.queue_metrics import Position, QueueView
+from omni.routing.domain.queues import BusinessHours, Policy, QueueConfig
+from omni.routing.domain.work import Work, WorkState
+from omni.runtime.channels import Channel
 from omni.runtime.errors import InvalidArgument
 from omni.runtime.validation import check_length, require
 from omnichannel.common.v1 import common_pb2

@@ -9,9 +9,10 @@ from typing import Any
 from pymongo import ASCENDING, IndexModel, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from omni.routing.agents import Agent, AgentStatus, Channel
-from omni.routing.queues import BusinessHours, Policy, QueueConfig
-from omni.routing.work import FINISHED_STATES, Reason, Work, WorkState
+from omni.routing.domain.agents import Agent, AgentStatus
+from omni.routing.domain.queues import BusinessHours, Policy, QueueConfig
+from omni.routing.domain.work import FINISHED_STATES, Reason, Work, WorkState
+from omni.runtime.channels import Channel
 from omni.runtime.storage import Document, IndexDeclarations
 
 AGENTS, QUEUES, WORK = "agents", "queues", "work_items"

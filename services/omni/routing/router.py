@@ -12,12 +12,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from omni.routing import convert
-from omni.routing.agents import Agent
 from omni.routing.context import ContextSources, CustomerFacts
-from omni.routing.engine import Notice, RoutingEngine
+from omni.routing.domain.agents import Agent
+from omni.routing.domain.engine import RoutingEngine
+from omni.routing.domain.journal import Notice
+from omni.routing.domain.stats import RETENTION_SECONDS
+from omni.routing.domain.work import Reason, Work, WorkState
 from omni.routing.repository import RoutingRepository
-from omni.routing.stats import RETENTION_SECONDS
-from omni.routing.work import Reason, Work, WorkState
 from omni.runtime.errors import FailedPrecondition
 from omni.runtime.events import EventBus
 from omnichannel.routing.v1 import events_pb2, routing_pb2
@@ -76,13 +77,14 @@ class Router:
             for work in await self.repo.live_work():
                 self.engine.restore(work)
             # No desktop survived the restart: agents who do not reconnect go offline after the grace.
-            for agent in self.engine.agents.values():
+            for agent in self.engine.agents():
                 if agent.logged_in:
                     self.engine.agent_disconnected(agent.id, self.desktop_grace)
             self.engine.tick()
             await self._flush()
         log.info("routing state loaded: %d queues, %d agents, %d live work items",
-                 len(self.engine.queues), len(self.engine.agents), len(self.engine.work))
+                 sum(1 for _ in self.engine.queues()), sum(1 for _ in self.engine.agents()),
+                 sum(1 for _ in self.engine.live()))
 
     async def run(self, change: Callable[[], T]) -> T:
         """Apply one change to the engine, then persist and publish what it caused."""
@@ -94,8 +96,8 @@ class Router:
 
     async def enqueue(self, work: Work) -> Work:
         """Queue work with the customer's VIP tier and last agent when tickets answers in time."""
-        if work.id in self.engine.work:
-            return self.engine.work[work.id]
+        if self.engine.live_work(work.id) is not None:
+            return self.engine.get(work.id)
         stored = await self.repo.get_work(work.id)
         if stored is not None:
             return stored
@@ -142,9 +144,9 @@ class Router:
         agent = await self.run(lambda: self._connected(agent_id))
         desktop.send(routing_pb2.AgentEvent(agent=convert.agent_to_proto(agent)))
         for work_id in sorted(agent.offered):
-            self._push_offer(self.engine.work[work_id], agent_id)
+            self._push_offer(self.engine.get(work_id), agent_id)
         for work_id in sorted(set(agent.holding) - agent.offered):
-            desktop.send(routing_pb2.AgentEvent(assigned=convert.work_to_proto(self.engine.work[work_id])))
+            desktop.send(routing_pb2.AgentEvent(assigned=convert.work_to_proto(self.engine.get(work_id))))
         return desktop
 
     def _connected(self, agent_id: str) -> Agent:
@@ -159,7 +161,7 @@ class Router:
 
     def resolve_offer(self, agent_id: str, offer: str) -> str:
         work_id, _, attempt = offer.rpartition("#")
-        work = self.engine.work.get(work_id)
+        work = self.engine.live_work(work_id)
         if work is None or str(work.offer_attempts) != attempt or work.offered_agent_id != agent_id:
             raise FailedPrecondition(f"offer {offer} is no longer open for {agent_id} (withdrawn or answered)")
         return work_id
@@ -218,7 +220,7 @@ class Router:
         async def send() -> None:
             started = time.monotonic()
             pop = await self.contexts.screen_pop(snapshot, self._facts.get(snapshot.id))
-            live = self.engine.work.get(snapshot.id)
+            live = self.engine.live_work(snapshot.id)
             desktop = self._desktops.get(agent_id)
             if (desktop is None or live is None or live.state is not WorkState.OFFERED
                     or live.offered_agent_id != agent_id or live.offer_attempts != snapshot.offer_attempts):

@@ -10,7 +10,7 @@ import grpc
 from omni.routing import metrics
 from omni.routing.consumers import SESSION_EVENTS, RoutingConsumers
 from omni.routing.context import ContextSources
-from omni.routing.engine import RoutingEngine
+from omni.routing.domain.engine import RoutingEngine
 from omni.routing.repository import INDEXES, RoutingRepository
 from omni.routing.router import Router
 from omni.routing.servicer import RoutingServicer

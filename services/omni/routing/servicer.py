@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 import grpc
 
 from omni.routing import convert
-from omni.routing.agents import Agent
-from omni.routing.queues import QueueConfig
+from omni.routing.domain.agents import Agent
+from omni.routing.domain.queues import QueueConfig
+from omni.routing.domain.work import FINISHED_STATES, Work, WorkState
 from omni.routing.router import Desktop, Router
-from omni.routing.work import FINISHED_STATES, Work, WorkState
 from omni.runtime.auth import MANAGERS, Role, current_principal
 from omni.runtime.errors import AlreadyExists, DomainError, InvalidArgument, NotFound, PermissionDenied
 from omni.runtime.paging import PageRequest, PageTokens, page_of, page_size
@@ -66,7 +66,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
 
     async def CreateAgent(self, request: routing_pb2.CreateAgentRequest, context: Context) -> routing_pb2.Agent:
         agent = convert.agent_from_proto(request.agent)
-        if agent.id in self.engine.agents:
+        if self.engine.has_agent(agent.id):
             raise AlreadyExists(f"agent {agent.id} exists; use UpdateAgent to change it")
         return convert.agent_to_proto(await self.router.run(lambda: self.engine.put_agent(agent)))
 
@@ -81,7 +81,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         filters = [request.group, request.status]
         after = self._tokens.read(request.page_token, listing="agents", filters=filters)
         status = convert.agent_status(request.status) if request.status else None
-        agents = [a for a in self.engine.agents.values() if (not request.group or request.group in a.groups)
+        agents = [a for a in self.engine.agents() if (not request.group or request.group in a.groups)
                   and (status is None or a.status is status) and _may_see_agent(a)]
         page = page_of(agents, lambda a: (a.id,), PageRequest(page_size(request.page_size), after))
         return routing_pb2.ListAgentsResponse(
@@ -108,7 +108,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
 
     async def CreateQueue(self, request: routing_pb2.CreateQueueRequest, context: Context) -> routing_pb2.Queue:
         queue = convert.queue_from_proto(request.queue)
-        if queue.id in self.engine.queues:
+        if self.engine.has_queue(queue.id):
             raise AlreadyExists(f"queue {queue.id} exists; use UpdateQueue to change it")
         await self.router.repo.save_queue(queue)
         await self.router.run(lambda: self.engine.put_queue(queue))
@@ -121,7 +121,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
             routing_pb2.ListQueuesResponse:
         after = self._tokens.read(request.page_token, listing="queues", filters=[])
         principal = current_principal()
-        queues = [q for q in self.engine.queues.values() if principal.may_see_group(q.groups)]
+        queues = [q for q in self.engine.queues() if principal.may_see_group(q.groups)]
         page = page_of(queues, lambda q: (q.id,), PageRequest(page_size(request.page_size), after))
         return routing_pb2.ListQueuesResponse(
             queues=[convert.queue_to_proto(q) for q in page.items],
@@ -147,7 +147,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
 
     async def _work(self, work_id: str) -> Work:
         work_id = require(work_id, "work_id")
-        live = self.engine.work.get(work_id)
+        live = self.engine.live_work(work_id)
         found = live or await self.router.repo.get_work(work_id)
         if found is None:
             raise NotFound(f"work {work_id} does not exist")
@@ -155,8 +155,8 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         if principal.role is Role.CUSTOMER:
             if principal.session_id != found.session_id:
                 raise PermissionDenied("customers may see only the work of their own session")
-        elif principal.role is Role.AGENT and found.queue_id in self.engine.queues and \
-                not principal.may_see_group(self.engine.queues[found.queue_id].groups):
+        elif principal.role is Role.AGENT and self.engine.has_queue(found.queue_id) and \
+                not principal.may_see_group(self.engine.queue(found.queue_id).groups):
             raise PermissionDenied(f"work {work_id} is in queue {found.queue_id}, outside your groups")
         return found
 
@@ -176,13 +176,13 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         if state in FINISHED_STATES:
             assert state is not None
             queue_ids = [request.queue_id] if request.queue_id else None if principal.is_staff_manager else [
-                q.id for q in self.engine.queues.values() if principal.may_see_group(q.groups)]
+                q.id for q in self.engine.queues() if principal.may_see_group(q.groups)]
             found = await self.router.repo.finished_work(queue_ids, state, after, size + 1)
         else:
-            found = sorted((w for w in self.engine.work.values() if w.seq > after
+            found = sorted((w for w in self.engine.live() if w.seq > after
                             and (not request.queue_id or w.queue_id == request.queue_id)
                             and (state is None or w.state is state)
-                            and principal.may_see_group(self.engine.queues[w.queue_id].groups)),
+                            and principal.may_see_group(self.engine.queue(w.queue_id).groups)),
                            key=lambda w: w.seq)[:size + 1]
         page = found[:size]
         next_after = (page[-1].seq,) if len(found) > size else None
@@ -195,7 +195,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         work = await self._work(request.work_id)
         last: routing_pb2.QueuePosition | None = None
         while True:
-            if work.id in self.engine.work:
+            if self.engine.live_work(work.id) is not None:
                 position = convert.position_to_proto(self.engine.position(work.id))
             else:
                 stored = await self.router.repo.get_work(work.id)
@@ -332,7 +332,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         principal = current_principal()
         return routing_pb2.ListQueueStatsResponse(stats=[
             convert.stats_to_proto(self.engine.queue_stats(q.id, window))
-            for q in sorted(self.engine.queues.values(), key=lambda q: q.id) if principal.may_see_group(q.groups)])
+            for q in sorted(self.engine.queues(), key=lambda q: q.id) if principal.may_see_group(q.groups)])
 
 
 __all__ = ["RoutingServicer"]
