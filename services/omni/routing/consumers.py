@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 
-from omni.routing.convert import CHANNELS
 from omni.routing.domain.work import FINISHED_STATES, WAITING_STATES, Reason, Work, WorkState
 from omni.routing.router import Router
 from omni.runtime.channels import Channel
 from omni.runtime.events import Delivery, PermanentError, unpack
+from omni.runtime.proto_values import channel_from_proto
 from omnichannel.common.v1 import common_pb2
 from omnichannel.sessions.v1 import events_pb2, sessions_pb2
 
@@ -47,11 +47,12 @@ class RoutingConsumers:
             return
         if not interaction.session_id:
             raise PermanentError(f"interaction {interaction.id} has no session_id")
-        if interaction.channel not in CHANNELS:
+        channel = channel_from_proto(interaction.channel)
+        if channel is None:
             raise PermanentError(f"interaction {interaction.id} has no channel")
         queue_id, reasons = self._queue_for(interaction.queue, f"interaction {interaction.id}")
         work = Work(
-            id=interaction.session_id, queue_id=queue_id, channel=CHANNELS[interaction.channel],
+            id=interaction.session_id, queue_id=queue_id, channel=channel,
             session_id=interaction.session_id, customer_id=interaction.customer.customer_id,
             customer_name=interaction.customer.display_name,
             identities=tuple((i.kind, i.value) for i in interaction.customer.identities),

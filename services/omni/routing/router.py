@@ -21,6 +21,7 @@ from omni.routing.domain.work import Reason, Work, WorkState
 from omni.routing.repository import RoutingRepository
 from omni.runtime.errors import FailedPrecondition
 from omni.runtime.events import EventBus
+from omni.runtime.proto_values import timestamp_from_seconds
 from omnichannel.routing.v1 import events_pb2, routing_pb2
 
 log = logging.getLogger("omni.routing")
@@ -226,7 +227,7 @@ class Router:
                     or live.offered_agent_id != agent_id or live.offer_attempts != snapshot.offer_attempts):
                 return
             offer = routing_pb2.Offer(id=offer_id(snapshot), work=convert.work_to_proto(snapshot), screen_pop=pop)
-            offer.expire_time.CopyFrom(convert.timestamp(snapshot.offer_expires))
+            offer.expire_time.CopyFrom(timestamp_from_seconds(snapshot.offer_expires))
             desktop.send(routing_pb2.AgentEvent(offer=offer))
             log.debug("offer %s sent to %s (screen pop %.0f ms)", offer.id, agent_id,
                       (time.monotonic() - started) * 1000)

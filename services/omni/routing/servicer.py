@@ -18,6 +18,7 @@ from omni.routing.router import Desktop, Router
 from omni.runtime.auth import MANAGERS, Role, current_principal
 from omni.runtime.errors import AlreadyExists, DomainError, InvalidArgument, NotFound, PermissionDenied
 from omni.runtime.paging import PageRequest, PageTokens, page_of, page_size
+from omni.runtime.proto_values import timestamp_from_seconds
 from omni.runtime.requests import apply_mask
 from omni.runtime.validation import check_version, mask_paths, require
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
@@ -310,7 +311,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
             routing_pb2.RenewBotClaimResponse:
         work_id, worker = require(request.work_id, "work_id"), require(request.worker_id, "worker_id")
         expires = await self.router.run(lambda: self.engine.renew_bot_claim(work_id, worker))
-        return routing_pb2.RenewBotClaimResponse(expire_time=convert.timestamp(expires))
+        return routing_pb2.RenewBotClaimResponse(expire_time=timestamp_from_seconds(expires))
 
     async def CompleteBotWork(self, request: routing_pb2.CompleteBotWorkRequest, context: Context) -> \
             routing_pb2.WorkItem:
