@@ -28,6 +28,18 @@ class CustomerFacts:
     degraded: str = ""
 
     @property
+    def known(self) -> bool:
+        return self.context is not None
+
+    @property
+    def customer_id(self) -> str:
+        return self.context.customer.id if self.context is not None else ""
+
+    @property
+    def customer_name(self) -> str:
+        return self.context.customer.display_name if self.context is not None else ""
+
+    @property
     def vip(self) -> bool:
         return self.context is not None and self.context.customer.tier.lower() == "vip"
 

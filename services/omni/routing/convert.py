@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import cast
 
 from google.protobuf.duration_pb2 import Duration
 
+from omni.routing.domain import desktop
 from omni.routing.domain.agents import DEFAULT_CAPACITY, Agent, AgentStatus
 from omni.routing.domain.queue_metrics import Position, QueueView
 from omni.routing.domain.queues import BusinessHours, Policy, QueueConfig
 from omni.routing.domain.work import Work, WorkState
 from omni.runtime.channels import Channel
-from omni.runtime.errors import InvalidArgument
+from omni.runtime.errors import DomainError, InvalidArgument
 from omni.runtime.proto_values import channel_to_proto, duration, require_channel, timestamp_from_seconds
+from omni.runtime.requests import apply_mask
 from omni.runtime.validation import check_length, require
 from omnichannel.common.v1 import common_pb2
 from omnichannel.routing.v1 import routing_pb2
 
+# What UpdateAgent / UpdateQueue may change (proto field names).
+AGENT_FIELDS = frozenset({"display_name", "groups", "skills", "languages", "capacities", "supervisor"})
+QUEUE_FIELDS = frozenset({"display_name", "intents", "groups", "service_level_percent", "service_level_seconds",
+                          "policy", "hours", "callback_threshold", "overflow_threshold", "simple_intents",
+                          "expected_handle_time"})
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
 
 
@@ -97,6 +106,13 @@ def agent_to_proto(agent: Agent) -> routing_pb2.Agent:
     return message
 
 
+def merged_agent(current: Agent, changes: routing_pb2.Agent, paths: Sequence[str]) -> Agent:
+    """`current` with the masked fields of `changes` (AIP-134: a masked field left empty is cleared)."""
+    merged = agent_to_proto(current)
+    apply_mask(merged, changes, paths)
+    return agent_from_proto(merged)
+
+
 # ----- queues ------------------------------------------------------------------------
 
 def queue_from_proto(message: routing_pb2.Queue) -> QueueConfig:
@@ -158,6 +174,13 @@ def queue_to_proto(queue: QueueConfig) -> routing_pb2.Queue:
         simple_intents=queue.simple_intents, version=queue.version,
         expected_handle_time=duration(queue.expected_handle_time),
     )
+
+
+def merged_queue(current: QueueConfig, changes: routing_pb2.Queue, paths: Sequence[str]) -> QueueConfig:
+    """`current` with the masked fields of `changes` (AIP-134: a masked field left empty is cleared)."""
+    merged = queue_to_proto(current)
+    apply_mask(merged, changes, paths)
+    return queue_from_proto(merged)
 
 
 # ----- work --------------------------------------------------------------------------
@@ -222,3 +245,50 @@ def stats_to_proto(view: QueueView) -> routing_pb2.QueueStats:
     )
     message.as_of.CopyFrom(timestamp_from_seconds(view.as_of))
     return message
+
+
+# ----- agent desktop -----------------------------------------------------------------
+
+def login_agent_id(first: routing_pb2.AgentCommand | None) -> str:
+    if first is None or first.WhichOneof("command") != "login":
+        raise InvalidArgument("the first command on AgentSession must be login")
+    return require(first.login.agent_id, "login.agent_id")
+
+
+def desktop_command(command: routing_pb2.AgentCommand) -> desktop.Command:
+    """The command on the stream; one that cannot be read becomes `Unreadable` (the agent is told,
+    the stream stays open)."""
+    try:
+        match command.WhichOneof("command"):
+            case "set_state":
+                return desktop.SetState(agent_status(command.set_state.status), command.set_state.reason)
+            case "accept":
+                return desktop.Accept(command.accept.offer_id)
+            case "reject":
+                return desktop.Reject(command.reject.offer_id, command.reject.reason)
+            case "wrap_up":
+                return desktop.WrapUp(require(command.wrap_up.work_id, "wrap_up.work_id"), command.wrap_up.disposition)
+            case "heartbeat":
+                return desktop.Heartbeat()
+            case "login":
+                return desktop.Login()
+    except DomainError as exc:
+        return desktop.Unreadable(exc.message)
+    return desktop.Empty()
+
+
+def desktop_event_to_proto(event: desktop.DesktopEvent) -> routing_pb2.AgentEvent:
+    match event:
+        case desktop.AgentShown(agent=agent):
+            return routing_pb2.AgentEvent(agent=agent_to_proto(agent))
+        case desktop.Offered(work=work, screen_pop=pop):
+            offer = routing_pb2.Offer(id=desktop.offer_id(work), work=work_to_proto(work),
+                                      screen_pop=cast(routing_pb2.ScreenPop, pop))
+            offer.expire_time.CopyFrom(timestamp_from_seconds(work.offer_expires))
+            return routing_pb2.AgentEvent(offer=offer)
+        case desktop.OfferRevoked(offer_id=offer_id):
+            return routing_pb2.AgentEvent(offer_revoked=offer_id)
+        case desktop.Assigned(work=work):
+            return routing_pb2.AgentEvent(assigned=work_to_proto(work))
+        case desktop.Refused(message=message):
+            return routing_pb2.AgentEvent(error=message)
