@@ -1,4 +1,4 @@
-"""The routing service's own policy in the fast mode: `omni.routing.engine` on the virtual clock.
+"""The routing service's own policy in the fast mode: `omni.routing.domain.engine` on the virtual clock.
 
 The scenario maps onto the engine as a contact center would configure it: one engine queue per
 business queue, skill and channel (its own service-level target), requiring that skill and

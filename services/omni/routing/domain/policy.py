@@ -1,4 +1,4 @@
-"""The routing policy: priority, eligibility and agent selection, each step explained.
+"""The routing policy: admission, priority, eligibility and agent selection, each step explained.
 
 Pure functions over `Work`, `Agent` and `QueueConfig`; the engine applies them, the
 simulator drives the engine, nothing here knows about gRPC, MongoDB or NATS.
