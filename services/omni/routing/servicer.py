@@ -147,6 +147,3 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         work = await self._bots.complete(require(request.work_id, "work_id"), request.resolved,
                                          request.handoff_queue_id, request.reason, request.worker_id)
         return convert.work_to_proto(work)
-
-
-__all__ = ["RoutingServicer"]

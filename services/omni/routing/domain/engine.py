@@ -447,6 +447,3 @@ class RoutingEngine(EngineState):
         self._offer(work, agent, policy.explain(agent, work, self.queue(work.queue_id), now), now)
         return True
 
-
-
-__all__ = ["RoutingEngine"]
