@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from omni.routing.agents import Agent, AgentStatus, Channel
-from omni.routing.engine import BOT_CLAIM_SECONDS, RoutingEngine
-from omni.routing.queues import BusinessHours, Policy, QueueConfig
-from omni.routing.work import Work, WorkState
+from omni.routing.domain.agents import Agent, AgentStatus
+from omni.routing.domain.bot_lane import BOT_CLAIM_SECONDS
+from omni.routing.domain.engine import RoutingEngine
+from omni.routing.domain.queues import BusinessHours, Policy, QueueConfig
+from omni.routing.domain.work import Work, WorkState
+from omni.runtime.channels import Channel
 from omni.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from tests.routing.conftest import Clock
 
@@ -23,7 +25,7 @@ def agent(engine: RoutingEngine, agent_id: str, *, ready: bool = True, **fields:
     engine.put_agent(Agent(id=agent_id, **fields))  # type: ignore[arg-type]
     if ready:
         engine.set_agent_status(agent_id, AgentStatus.AVAILABLE)
-    return engine.agents[agent_id]
+    return engine.agent(agent_id)
 
 
 def call(work_id: str, **fields: object) -> Work:
@@ -31,7 +33,7 @@ def call(work_id: str, **fields: object) -> Work:
 
 
 def offered(engine: RoutingEngine, agent_id: str) -> list[str]:
-    return sorted(engine.agents[agent_id].offered)
+    return sorted(engine.agent(agent_id).offered)
 
 
 def test_vip_call_overtakes_twenty_normal_calls(clock: Clock) -> None:
@@ -102,7 +104,7 @@ def test_last_agent_gets_the_offer_first_when_free(clock: Clock) -> None:
     agent(engine, "A-1")
     agent(engine, "A-2")
     clock.advance(100)  # A-1 has been idle longer: without affinity it would go to A-1
-    engine.agents["A-2"].idle_since = clock.now
+    engine.agent("A-2").idle_since = clock.now
     engine.enqueue(call("c", preferred_agent_id="A-2"))
     assert offered(engine, "A-2") == ["c"] and offered(engine, "A-1") == []
     reasons = [(r.code, r.detail) for r in engine.get("c").reasons]
@@ -143,7 +145,7 @@ def test_three_chat_slots_take_exactly_three_chats_and_no_call(clock: Clock) -> 
     assert offered(engine, "A-1") == ["chat-0", "chat-1", "chat-2"]
     for i in range(3):
         engine.accept("A-1", f"chat-{i}")
-    assert engine.agents["A-1"].status is AgentStatus.BUSY
+    assert engine.agent("A-1").status is AgentStatus.BUSY
     engine.complete("A-1", "chat-0", "solved")
     assert offered(engine, "A-1") == ["chat-3"]
     assert engine.get("call").state is WorkState.WAITING
@@ -168,19 +170,19 @@ def test_unanswered_offer_moves_on_and_agent_goes_not_ready_after_k_misses(clock
     engine.enqueue(call("c1"))
     assert offered(engine, "A-1") == ["c1"]
     agent(engine, "A-2")
-    engine.agents["A-2"].holding["x"] = Channel.EMAIL  # keep A-2 out of the first pick
-    del engine.agents["A-2"].holding["x"]
+    engine.agent("A-2").holding["x"] = Channel.EMAIL  # keep A-2 out of the first pick
+    del engine.agent("A-2").holding["x"]
     clock.advance(10)
     engine.tick()
     assert offered(engine, "A-2") == ["c1"] and offered(engine, "A-1") == []
     kinds = [n.kind for n in engine.drain().notices]
     assert "offer_timed_out" in kinds and "offer_revoked" in kinds
-    assert engine.agents["A-1"].missed_offers == 1
+    assert engine.agent("A-1").missed_offers == 1
     engine.enqueue(call("c2"))
     assert offered(engine, "A-1") == ["c2"]
     engine.reject("A-1", "c2", "not my topic")
-    assert engine.agents["A-1"].status is AgentStatus.BREAK
-    assert engine.agents["A-1"].status_reason.startswith("rona")
+    assert engine.agent("A-1").status is AgentStatus.BREAK
+    assert engine.agent("A-1").status_reason.startswith("rona")
     assert engine.get("c2").state is WorkState.WAITING
 
 
@@ -192,11 +194,11 @@ def test_lost_desktop_makes_agent_unavailable_after_grace_and_reroutes_offer(clo
     engine.agent_disconnected("A-1", grace=5)
     clock.advance(4)
     engine.tick()
-    assert engine.agents["A-1"].status is AgentStatus.AVAILABLE
+    assert engine.agent("A-1").status is AgentStatus.AVAILABLE
     agent(engine, "A-2")
     clock.advance(2)
     engine.tick()
-    assert engine.agents["A-1"].status is AgentStatus.OFFLINE
+    assert engine.agent("A-1").status is AgentStatus.OFFLINE
     assert offered(engine, "A-2") == ["c"]
 
 
@@ -207,7 +209,7 @@ def test_reconnecting_within_grace_keeps_the_agent(clock: Clock) -> None:
     engine.agent_connected("A-1")
     clock.advance(10)
     engine.tick()
-    assert engine.agents["A-1"].status is AgentStatus.AVAILABLE
+    assert engine.agent("A-1").status is AgentStatus.AVAILABLE
 
 
 def test_abandoned_while_offered_frees_the_agent_and_counts(clock: Clock) -> None:
@@ -355,8 +357,8 @@ def test_a_running_bot_claim_survives_a_restart_and_a_lapsed_one_does_not(clock:
     engine.take_bot_work("bot-1/1", ["general"])
     clock.advance(20)
     restarted = RoutingEngine(clock)
-    restarted.put_queue(engine.queues["general"])
-    for work in sorted(engine.work.values(), key=lambda w: w.seq):
+    restarted.put_queue(engine.queue("general"))
+    for work in sorted(engine.live(), key=lambda w: w.seq):
         restarted.restore(work.snapshot())
     assert restarted.renew_bot_claim("d", "bot-1/1") == clock.now + BOT_CLAIM_SECONDS
     taken = restarted.take_bot_work("bot-2/0", ["general"])

@@ -8,24 +8,25 @@ from collections.abc import Iterator
 
 import pytest
 
-from omni.routing.agents import Channel
-from omni.routing.engine import Position, RoutingEngine
-from omni.routing.estimates import live_wait
-from omni.routing.queues import Policy, QueueConfig
-from omni.routing.work import Work, WorkState
+from omni.routing.domain.engine import RoutingEngine
+from omni.routing.domain.estimates import live_wait
+from omni.routing.domain.queue_metrics import Position
+from omni.routing.domain.queues import Policy, QueueConfig
+from omni.routing.domain.work import Work, WorkState
+from omni.runtime.channels import Channel
 from tests.routing.conftest import Clock
 from tests.routing.test_engine import agent, call
 
 
 def accept_offers(engine: RoutingEngine) -> None:
-    for someone in list(engine.agents.values()):
+    for someone in list(engine.agents()):
         for work_id in sorted(someone.offered):
             engine.accept(someone.id, work_id)
 
 
 def finish(engine: RoutingEngine, agent_id: str) -> None:
     """The agent wraps up what they hold and accepts whatever routing offers them next."""
-    for work_id in list(engine.agents[agent_id].holding):
+    for work_id in list(engine.agent(agent_id).holding):
         engine.complete(agent_id, work_id, "done")
     accept_offers(engine)
 

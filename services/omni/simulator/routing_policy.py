@@ -1,4 +1,4 @@
-"""The routing service's own policy in the fast mode: `omni.routing.engine` on the virtual clock.
+"""The routing service's own policy in the fast mode: `omni.routing.domain.engine` on the virtual clock.
 
 The scenario maps onto the engine as a contact center would configure it: one engine queue per
 business queue, skill and channel (its own service-level target), requiring that skill and
@@ -21,10 +21,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from omni.routing.agents import Agent, AgentStatus, Channel
-from omni.routing.engine import RoutingEngine
-from omni.routing.queues import Policy, QueueConfig
-from omni.routing.work import Work, WorkState
+from omni.routing.domain.agents import Agent, AgentStatus
+from omni.routing.domain.engine import RoutingEngine
+from omni.routing.domain.queues import Policy, QueueConfig
+from omni.routing.domain.work import Work, WorkState
+from omni.runtime.channels import Channel
 from omni.simulator.fast import handle_estimates
 from omni.simulator.scenario import Intent, Scenario
 from omni.simulator.strategies import Admission
@@ -117,7 +118,7 @@ class RoutingPolicyStrategy:
 
     def login(self, agent: SimAgent, now: float) -> None:
         self._now = now
-        if agent.id not in self.engine.agents:
+        if not self.engine.has_agent(agent.id):
             team = agent.team
             self.engine.put_agent(BlendedAgent(
                 id=agent.id, display_name=agent.id, groups=tuple(team.skills), skills=dict(team.skills),

@@ -6,7 +6,7 @@ import copy
 import dataclasses
 import enum
 
-from omni.routing.agents import Channel
+from omni.runtime.channels import Channel
 
 
 class WorkState(enum.StrEnum):

@@ -1,4 +1,4 @@
-"""The routing policy: priority, eligibility and agent selection, each step explained.
+"""The routing policy: admission, priority, eligibility and agent selection, each step explained.
 
 Pure functions over `Work`, `Agent` and `QueueConfig`; the engine applies them, the
 simulator drives the engine, nothing here knows about gRPC, MongoDB or NATS.
@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from omni.routing.agents import Agent
-from omni.routing.queues import Policy, QueueConfig
-from omni.routing.work import Reason, Work
+from omni.routing.domain.agents import Agent
+from omni.routing.domain.queues import Policy, QueueConfig
+from omni.routing.domain.work import Reason, Work, WorkState
 
 # Reasons set when work is queued; kept on the work item through later decisions.
 CLASSIFY_CODES = frozenset({"base_priority", "vip_boost", "urgent_keyword", "urgent_boost", "emotion_boost",
@@ -53,6 +53,23 @@ def classify(work: Work, queue: QueueConfig, now: float) -> list[Reason]:
         reasons.append(Reason("affinity_wait", f"held {policy.affinity_wait:g}s for last agent "
                                                f"{work.preferred_agent_id}"))
     return reasons
+
+
+def admit(work: Work, queue: QueueConfig, waiting: int, now: float) -> str:
+    """Where newly queued work goes: its line ("" returned; outside business hours as a callback
+    due at the next opening) or the self-service bots (why, returned)."""
+    if not queue.hours.is_open(now):
+        if queue.hours.after_hours_action == "self_service":
+            work.reasons.append(Reason("after_hours_self_service", "outside business hours"))
+            return "after hours: self-service"
+        work.not_before = queue.hours.next_open(now)
+        work.state = WorkState.CALLBACK_SCHEDULED
+        work.reasons.append(Reason("after_hours_callback", f"due at {work.not_before:.0f}"))
+    elif waiting >= queue.overflow_threshold and work.intent in queue.simple_intents:
+        work.reasons.append(Reason("overflow", f"{waiting} waiting >= {queue.overflow_threshold}; "
+                                               f"simple intent {work.intent!r}"))
+        return f"{waiting} waiting in {queue.id}"
+    return ""
 
 
 def effective_priority(work: Work, policy: Policy, now: float) -> float:
