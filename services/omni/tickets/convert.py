@@ -180,7 +180,8 @@ def ticket_from_proto(message: pb.Ticket) -> Ticket:
 
 
 def change_to_proto(change: TicketChange) -> pb.TicketChange:
-    return pb.TicketChange(change=change.change, ticket=ticket_to_proto(change.ticket),
+    return pb.TicketChange(change=change.change,
+                           ticket=None if change.ticket is None else ticket_to_proto(change.ticket),
                            occurred_at=timestamp(change.occurred_at))
 
 

@@ -70,6 +70,7 @@ class TicketServicer(tickets_pb2_grpc.TicketServiceServicer):
                                       created=convert.ticket_to_proto(created))
 
     async def WatchTickets(self, request: pb.WatchTicketsRequest, context: Context) -> AsyncIterator[pb.TicketChange]:
+        """First a `watching` frame once the subscription is live, then the changes."""
         changes = self._watch.changes(current_principal(), convert.watch_filter(request))
         async with contextlib.aclosing(changes):
             async for change in changes:

@@ -196,8 +196,12 @@ class InteractionRecord:
 @dataclasses.dataclass(frozen=True)
 class TicketChange:
     """What a watcher of tickets is shown: `change` ("created", "updated", "status_changed",
-    "assigned", "merged", "sla_breached") happened to `ticket`."""
+    "assigned", "merged", "sla_breached") happened to `ticket`. The first change of every watch
+    is WATCHING, without a ticket: from then on no change is missed."""
 
     change: str
-    ticket: Ticket
+    ticket: Ticket | None
     occurred_at: dt.datetime
+
+
+WATCHING = "watching"
