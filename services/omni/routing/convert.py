@@ -11,7 +11,7 @@ from google.protobuf.duration_pb2 import Duration
 from omni.routing.domain import desktop
 from omni.routing.domain.agents import DEFAULT_CAPACITY, Agent, AgentStatus
 from omni.routing.domain.queue_metrics import Position, QueueView
-from omni.routing.domain.queues import BusinessHours, Policy, QueueConfig
+from omni.routing.domain.queues import BusinessHours, Policy, QueueConfig, Ring
 from omni.routing.domain.work import Work, WorkState
 from omni.runtime.channels import Channel
 from omni.runtime.errors import DomainError, InvalidArgument
@@ -126,17 +126,22 @@ def queue_from_proto(message: routing_pb2.Queue) -> QueueConfig:
         raise InvalidArgument("policy.max_missed_offers >= 0 and policy.emotion_threshold 0..10")
     policy = Policy(
         required_skills=tuple(s for s in p.required_skills if s),
-        vip_boost=p.vip_boost or defaults.vip_boost,
-        urgent_boost=p.urgent_boost or defaults.urgent_boost,
+        wait_target=seconds(p.wait_target, defaults.wait_target),
+        vip_wait_target=seconds(p.vip_wait_target, defaults.vip_wait_target),
+        urgent_wait_target=seconds(p.urgent_wait_target, defaults.urgent_wait_target),
+        vip_lead=seconds(p.vip_lead, defaults.vip_lead),
+        urgent_lead=seconds(p.urgent_lead, defaults.urgent_lead),
         emotion_threshold=p.emotion_threshold or defaults.emotion_threshold,
-        emotion_boost=p.emotion_boost or defaults.emotion_boost,
-        aging_per_second=p.aging_per_second or defaults.aging_per_second,
-        escalate_to_supervisor=p.escalate_to_supervisor,
+        escalate_to_supervisor=p.escalate_to_supervisor if p.HasField("escalate_to_supervisor") else None,
         supervisor_wait=seconds(p.supervisor_wait, defaults.supervisor_wait),
         affinity_wait=seconds(p.affinity_wait, defaults.affinity_wait),
         offer_timeout=seconds(p.offer_timeout, defaults.offer_timeout),
         max_missed_offers=p.max_missed_offers or defaults.max_missed_offers,
         emergency_words=tuple(p.emergency_words) or defaults.emergency_words,
+        min_proficiency=p.min_proficiency or defaults.min_proficiency,
+        rings=tuple(Ring(after=seconds(r.after, 0.0), min_proficiency=r.min_proficiency) for r in p.rings),
+        overflow_queue=check_id(p.overflow_queue, "policy.overflow_queue") if p.overflow_queue else "",
+        overflow_after=seconds(p.overflow_after, 0.0),
     )
     h = message.hours
     return QueueConfig(
@@ -157,16 +162,19 @@ def queue_from_proto(message: routing_pb2.Queue) -> QueueConfig:
 
 def queue_to_proto(queue: QueueConfig) -> routing_pb2.Queue:
     p = queue.policy
-    return routing_pb2.Queue(
+    message = routing_pb2.Queue(
         id=queue.id, display_name=queue.display_name, intents=queue.intents, groups=queue.groups,
         service_level_percent=queue.service_level_percent, service_level_seconds=queue.service_level_seconds,
         policy=routing_pb2.RoutingPolicy(
-            required_skills=p.required_skills, vip_boost=p.vip_boost, urgent_boost=p.urgent_boost,
-            emotion_threshold=p.emotion_threshold, emotion_boost=p.emotion_boost,
-            aging_per_second=p.aging_per_second, escalate_to_supervisor=p.escalate_to_supervisor,
+            required_skills=p.required_skills, wait_target=duration(p.wait_target),
+            vip_wait_target=duration(p.vip_wait_target), urgent_wait_target=duration(p.urgent_wait_target),
+            vip_lead=duration(p.vip_lead), urgent_lead=duration(p.urgent_lead),
+            emotion_threshold=p.emotion_threshold,
             affinity_wait=duration(p.affinity_wait), offer_timeout=duration(p.offer_timeout),
             max_missed_offers=p.max_missed_offers, supervisor_wait=duration(p.supervisor_wait),
-            emergency_words=p.emergency_words),
+            emergency_words=p.emergency_words, min_proficiency=p.min_proficiency,
+            rings=[routing_pb2.Ring(after=duration(r.after), min_proficiency=r.min_proficiency) for r in p.rings],
+            overflow_queue=p.overflow_queue, overflow_after=duration(p.overflow_after)),
         hours=routing_pb2.BusinessHours(time_zone=queue.hours.time_zone, windows=queue.hours.windows,
                                         holidays=queue.hours.holidays,
                                         after_hours_action=queue.hours.after_hours_action),
@@ -174,6 +182,9 @@ def queue_to_proto(queue: QueueConfig) -> routing_pb2.Queue:
         simple_intents=queue.simple_intents, version=queue.version,
         expected_handle_time=duration(queue.expected_handle_time),
     )
+    if p.escalate_to_supervisor is not None:
+        message.policy.escalate_to_supervisor = p.escalate_to_supervisor
+    return message
 
 
 def merged_queue(current: QueueConfig, changes: routing_pb2.Queue, paths: Sequence[str]) -> QueueConfig:
@@ -211,7 +222,7 @@ def work_to_proto(work: Work) -> routing_pb2.WorkItem:
             identities=[common_pb2.Identity(kind=k, value=v) for k, v in work.identities]),  # type: ignore[arg-type]
         interaction_id=work.interaction_id, language=work.language, intent=work.intent, vip=work.vip,
         urgent=work.urgent, emotion_score=work.emotion_score, state=work_state_number(work.state),
-        priority=work.priority or work.static_priority, preferred_agent_id=work.preferred_agent_id,
+        priority=work.priority, preferred_agent_id=work.preferred_agent_id,
         offered_agent_id=work.offered_agent_id, assigned_agent_id=work.assigned_agent_id,
         reasons=[routing_pb2.RoutingReason(code=r.code, detail=r.detail) for r in work.reasons],
         offer_attempts=work.offer_attempts, transfer_count=work.transfer_count, ticket_id=work.ticket_id,

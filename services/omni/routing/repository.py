@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from omni.routing.domain.access import WorkScope
 from omni.routing.domain.agents import Agent, AgentStatus
-from omni.routing.domain.queues import BusinessHours, Policy, QueueConfig
+from omni.routing.domain.queues import BusinessHours, Policy, QueueConfig, Ring
 from omni.routing.domain.work import FINISHED_STATES, Reason, Work, WorkState
 from omni.runtime.channels import Channel
 from omni.runtime.storage import Document, IndexDeclarations
@@ -41,6 +41,8 @@ def work_from_doc(doc: Document) -> Work:
     fields["state"] = WorkState(fields["state"])
     fields["identities"] = tuple((int(k), str(v)) for k, v in fields.get("identities", ()))
     fields["reasons"] = [Reason(**r) for r in fields.get("reasons", ())]
+    for name in ("transferred_from_agents", "transferred_from_queues"):
+        fields[name] = tuple(fields.get(name, ()))
     known = {f.name for f in dataclasses.fields(Work)}
     return Work(id=doc["_id"], **{k: v for k, v in fields.items() if k in known})
 
@@ -75,7 +77,11 @@ def queue_to_doc(queue: QueueConfig) -> Document:
 
 def queue_from_doc(doc: Document) -> QueueConfig:
     fields: dict[str, Any] = {k: v for k, v in doc.items() if k != "_id"}
-    policy: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.pop("policy").items()}
+    known = {f.name for f in dataclasses.fields(Policy)}
+    # Fields of older versions (the priority boosts) are dropped.
+    policy: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.pop("policy").items()
+                              if k in known}
+    policy["rings"] = tuple(Ring(**ring) for ring in policy.get("rings", ()))
     hours: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.pop("hours").items()}
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
     return QueueConfig(id=doc["_id"], policy=Policy(**policy), hours=BusinessHours(**hours), **fields)

@@ -91,7 +91,12 @@ class Agent:
         return any(primary_language(spoken) == wanted for spoken in self.languages)
 
     def has_skills(self, required: tuple[str, ...]) -> bool:
-        return all(self.skills.get(skill, 0) >= 1 for skill in required)
+        return self.level(required) >= 1
+
+    def level(self, required: tuple[str, ...]) -> int:
+        """The lowest proficiency among `required` (5 when nothing is required)."""
+        skills = self.skills
+        return min((skills.get(skill, 0) for skill in required), default=5)
 
     def proficiency(self, required: tuple[str, ...]) -> int:
         return sum(self.skills.get(skill, 0) for skill in required)

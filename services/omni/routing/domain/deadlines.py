@@ -18,6 +18,8 @@ class Due(enum.StrEnum):
     OFFER = "offer"
     # A hold ends (affinity, supervisor, missed offer, callback not before): route the work again.
     HOLD = "hold"
+    # Waiting work moves on to its queue's overflow queue (token: when it reached the queue).
+    OVERFLOW = "overflow"
     # A desktop stayed away for the grace period (token: the disconnect count).
     GRACE = "grace"
     # A bot worker's claim lapses (token: the expiry it was claimed until).

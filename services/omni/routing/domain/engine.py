@@ -14,6 +14,7 @@ lines), `bot_lane`, `deadlines`, `queue_metrics` (statistics, wait estimates) an
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from omni.routing.domain import policy
@@ -25,6 +26,7 @@ from omni.routing.domain.journal import Changes
 from omni.routing.domain.queues import QueueConfig
 from omni.routing.domain.stats import Kind
 from omni.routing.domain.work import WAITING_STATES, Reason, Work, WorkState
+from omni.runtime.channels import Channel
 from omni.runtime.errors import FailedPrecondition, InvalidArgument
 
 
@@ -39,13 +41,11 @@ class RoutingEngine(EngineState):
     # ----- configuration -------------------------------------------------------
 
     def put_queue(self, queue: QueueConfig) -> None:
-        old = self._roster.put_queue(queue)
+        self._roster.put_queue(queue)
         self._metrics.forget_slots()
         self._metrics.add_queue(queue)
         self._lines.add_queue(queue.id)
         self._bots.add_queue(queue.id)
-        if old is not None and old.policy.aging_per_second != queue.policy.aging_per_second:
-            self._lines.rebuild(queue, self._work)
         self._pending_agents.update(dict.fromkeys(self._roster.agent_ids_of(queue)))
         self._dispatch()
 
@@ -221,10 +221,20 @@ class RoutingEngine(EngineState):
         if not target_queue_id and not target_agent_id:
             raise InvalidArgument("name a target queue or a target agent for the transfer")
         target = self.queue(target_queue_id or work.queue_id)
+        if target.id in work.transferred_from_queues:
+            raise FailedPrecondition(f"work {work_id} was transferred away from {target.id}; it does not go back")
         if target_agent_id:
             self.agent(target_agent_id)
+            if target_agent_id in work.transferred_from_agents:
+                raise FailedPrecondition(f"agent {target_agent_id} transferred work {work_id} away; "
+                                         "it does not go back to them")
         now = self.clock()
         source_agent = work.assigned_agent_id or work.offered_agent_id
+        # Never back to whoever handed it on: the agent who held it, and the queue it leaves.
+        if work.assigned_agent_id:
+            work.transferred_from_agents += (work.assigned_agent_id,)
+        if target.id != work.queue_id:
+            work.transferred_from_queues += (work.queue_id,)
         if work.state is WorkState.OFFERED:
             self._journal.notify("offer_revoked", work, agent_id=source_agent, reason="transferred")
         if source_agent:
@@ -297,6 +307,8 @@ class RoutingEngine(EngineState):
                 self._withdraw_offer(work, "not answered in time", counts=True, kind="offer_timed_out")
             elif kind is Due.HOLD and work.state in WAITING_STATES:
                 self._pending_work[work.id] = None
+            elif kind is Due.OVERFLOW and work.state is WorkState.WAITING and work.ring_start == token:
+                self._overflow(work, now)
             elif kind is Due.BOT_CLAIM:
                 self._bots.lapse(work, token)
         self._dispatch()
@@ -311,13 +323,13 @@ class RoutingEngine(EngineState):
         """New work, or work arriving by transfer: to the back of the line, classified afresh."""
         self._seq += 1
         work.seq = self._seq
-        work.enqueue_time = now
+        work.enqueue_time = work.ring_start = now
         work.state = WorkState.WAITING
         work.reasons = policy.classify(work, queue, now)
         self._metrics.record(queue.id, now, Kind.ARRIVED)
 
     def _into_line(self, work: Work) -> None:
-        opened = self._lines.enter(work, self.queue(work.queue_id))
+        opened = self._lines.enter(work)
         if opened is not None:
             self._metrics.joined(work.queue_id, opened, self.clock())
         self._journal.changed(work)
@@ -329,9 +341,30 @@ class RoutingEngine(EngineState):
 
     def _schedule_holds(self, work: Work) -> None:
         now = self.clock()
-        for until in (work.affinity_until, work.escalation_until, work.not_before):
+        queue_policy = self.queue(work.queue_id).policy
+        rings = [work.ring_start + ring.after for ring in queue_policy.rings[1:]]
+        for until in (work.affinity_until, work.escalation_until, work.not_before, *rings):
             if until > now:
                 self._deadlines.at(until, Due.HOLD, work.id, 0)
+        if queue_policy.overflow_queue:
+            self._deadlines.at(max(now, work.ring_start + queue_policy.overflow_after), Due.OVERFLOW, work.id,
+                               work.ring_start)
+
+    def _overflow(self, work: Work, now: float) -> None:
+        """The last ring: waiting work moves on to the overflow queue (never back to one it left),
+        keeping its deadline and its place by it."""
+        source = self.queue(work.queue_id)
+        target = source.policy.overflow_queue
+        if not self.has_queue(target) or target in work.transferred_from_queues:
+            return
+        self._leave_line(work)
+        work.transferred_from_queues += (source.id,)
+        work.queue_id, work.ring_start = target, now
+        work.reasons.append(Reason("ring_overflow", f"{source.id} -> {target} after "
+                                                    f"{source.policy.overflow_after:g}s"))
+        self._into_line(work)
+        self._schedule_holds(work)
+        self._pending_work[work.id] = None
 
     def _to_bot(self, work: Work, reason: str) -> None:
         work.state = WorkState.OVERFLOWED_TO_BOT
@@ -392,7 +425,7 @@ class RoutingEngine(EngineState):
         work.offered_agent_id = agent.id
         work.offer_attempts += 1
         work.offer_expires = now + queue.policy.offer_timeout
-        work.priority = policy.effective_priority(work, queue.policy, now)
+        work.priority = policy.overdue(work, now)
         work.reasons = [r for r in work.reasons if r.code in policy.CLASSIFY_CODES] + list(reasons)
         agent.offered_work(work.id, work.channel)
         self._journal.touched(agent)
@@ -412,7 +445,7 @@ class RoutingEngine(EngineState):
                 continue
             pending = [self._work[w] for w in self._pending_work if w in self._work]
             self._pending_work.clear()
-            pending.sort(key=lambda w: -policy.effective_priority(w, self.queue(w.queue_id).policy, now))
+            pending.sort(key=policy.line_key)
             for work in pending:
                 if work.state in WAITING_STATES:
                     self._route_work(work, now)
@@ -428,22 +461,38 @@ class RoutingEngine(EngineState):
         """Offer `agent` the highest-priority work they may take; False when there is none."""
         if not any(agent.can_take(channel) for channel in agent.capacity):
             return False
-        best: tuple[float, int, Work] | None = None
+        # The head of each part of each line (channel and language) the agent may take: the one
+        # due first wins (a bilingual agent sees the callers of each language, not only the
+        # head of the whole line).
+        best: Work | None = None
+        best_rank: tuple[float, int] = (math.inf, 0)
+        # A call the agent could take once their desk is empty, due before anything they could
+        # take now: they take nothing else meanwhile, or calls would wait behind chats and emails.
+        call_rank: tuple[float, int] = (math.inf, 0)
         live, roster = self._work, self._roster
         for queue_id in roster.queue_ids_of(agent):
             queue = roster.queue(queue_id)
-            for work_id in self._lines.of(queue_id):
-                work = live[work_id]
-                preferred = roster.find_agent(work.preferred_agent_id) if work.preferred_agent_id else None
-                if policy.ineligible(agent, work, queue, now, preferred):
+            for (channel, language), keys in self._lines.of(queue_id).parts():
+                room = agent.can_take(channel)
+                if not (room or (channel is Channel.PHONE and agent.capacity.get(channel, 0))) or (
+                        not agent.speaks(language)):
                     continue
-                priority = policy.effective_priority(work, queue.policy, now)
-                if best is None or (priority, -work.seq) > (best[0], -best[1]):
-                    best = (priority, work.seq, work)
-                break
-        if best is None:
+                for key in keys:
+                    work = live[key[2]]
+                    rank = (work.rank, work.seq)
+                    if rank >= best_rank or (not room and rank >= call_rank):
+                        break
+                    preferred = roster.find_agent(work.preferred_agent_id) if work.preferred_agent_id else None
+                    if policy.ineligible(agent, work, queue, now, preferred, capacity=room):
+                        continue
+                    if room:
+                        best, best_rank = work, rank
+                    else:
+                        call_rank = rank
+                    break
+        if best is None or call_rank < best_rank:
             return False
-        work = best[2]
+        work = best
         self._offer(work, agent, policy.explain(agent, work, self.queue(work.queue_id), now), now)
         return True
 

@@ -1,6 +1,6 @@
 """The waiting lines: each queue's waiting work kept in routing order.
 
-With one aging rate per queue the order never changes with time (`policy.line_key`), so a line
+Earliest deadline first: deadlines do not move with time (`policy.line_key`), so a line
 is a sorted list of keys; each line also keeps the same order per part (channel and primary
 language), which the wait estimate counts places in.
 """
@@ -12,7 +12,6 @@ from collections.abc import Iterator
 
 from omni.routing.domain import policy
 from omni.routing.domain.agents import primary_language
-from omni.routing.domain.queues import QueueConfig
 from omni.routing.domain.work import Work
 from omni.runtime.channels import Channel
 
@@ -25,8 +24,8 @@ def part_of(work: Work) -> Part:
     return (work.channel, primary_language(work.language))
 
 
-def line_key(work: Work, queue: QueueConfig) -> Key:
-    first, seq = policy.line_key(work, queue.policy)
+def line_key(work: Work) -> Key:
+    first, seq = policy.line_key(work)
     return (first, seq, work.id)
 
 
@@ -54,6 +53,10 @@ class Line:
         """1-based place among the waiting work of `part`."""
         return bisect.bisect_left(self._parts[part], key) + 1
 
+    def parts(self) -> Iterator[tuple[Part, list[Key]]]:
+        """Each part with waiting work, and its keys in routing order."""
+        return ((part, keys) for part, keys in self._parts.items() if keys)
+
     def waiting(self, part: Part) -> int:
         return len(self._parts.get(part, ()))
 
@@ -77,22 +80,12 @@ class Lines:
     def of(self, queue_id: str) -> Line:
         return self._lines[queue_id]
 
-    def rebuild(self, queue: QueueConfig, work: dict[str, Work]) -> None:
-        """Order the queue's line again (its aging rate changed); `work` holds every item in it."""
-        line = Line()
-        for work_id in list(self._lines[queue.id]):
-            item = work[work_id]
-            key = line_key(item, queue)
-            self._keys[work_id] = key
-            line.add(key, part_of(item))
-        self._lines[queue.id] = line
-
-    def enter(self, work: Work, queue: QueueConfig) -> Part | None:
+    def enter(self, work: Work) -> Part | None:
         """Put `work` in its queue's line; its part when nobody of that part waited before, else None."""
         part = part_of(work)
         line = self._lines[work.queue_id]
         opened = not line.waiting(part)
-        key = self._keys[work.id] = line_key(work, queue)
+        key = self._keys[work.id] = line_key(work)
         line.add(key, part)
         return part if opened else None
 

@@ -10,41 +10,42 @@ import dataclasses
 from collections.abc import Iterable
 
 from omni.routing.domain.agents import Agent
-from omni.routing.domain.queues import Policy, QueueConfig
+from omni.routing.domain.queues import QueueConfig
 from omni.routing.domain.work import Reason, Work, WorkState
 
 # Reasons set when work is queued; kept on the work item through later decisions.
-CLASSIFY_CODES = frozenset({"base_priority", "vip_boost", "urgent_keyword", "urgent_boost", "emotion_boost",
+CLASSIFY_CODES = frozenset({"base_priority", "wait_target", "vip", "urgent_keyword", "urgent", "angry",
                             "supervisor_escalation", "affinity_wait", "transfer", "after_hours_callback", "callback",
-                            "bot_handoff", "customer_context_unavailable"})
+                            "bot_handoff", "customer_context_unavailable", "ring_overflow"})
 
 
 def classify(work: Work, queue: QueueConfig, now: float) -> list[Reason]:
-    """Set the static priority, urgency and escalation of newly queued work; say why."""
+    """Set the wait target and deadline, urgency and escalation of newly queued work; say why."""
     policy = queue.policy
     reasons: list[Reason] = []
-    priority = work.base_priority
-    if work.base_priority:
-        reasons.append(Reason("base_priority", f"{work.base_priority:g}"))
-    if work.vip:
-        priority += policy.vip_boost
-        reasons.append(Reason("vip_boost", f"+{policy.vip_boost}"))
     text = work.text.lower()
     words = [w for w in policy.emergency_words if w and w.lower() in text]
     if words and not work.urgent:
         work.urgent = True
         reasons.append(Reason("urgent_keyword", ",".join(words)))
-    if work.urgent:
-        priority += policy.urgent_boost
-        reasons.append(Reason("urgent_boost", f"+{policy.urgent_boost}"))
     angry = work.emotion_score >= policy.emotion_threshold
-    if angry:
-        priority += policy.emotion_boost
-        reasons.append(Reason("emotion_boost", f"emotion {work.emotion_score} >= {policy.emotion_threshold}: "
-                                               f"+{policy.emotion_boost}"))
-    work.static_priority = priority
-    work.priority = priority
-    if policy.escalate_to_supervisor and (work.urgent or angry):
+    tier, target, lead = "queue", queue.wait_target, 0.0
+    for applies, name, seconds, ahead, detail in (
+            (work.vip, "vip", policy.vip_wait_target, policy.vip_lead, "VIP customer"),
+            (work.urgent, "urgent", policy.urgent_wait_target, policy.urgent_lead, "urgent"),
+            (angry, "angry", policy.urgent_wait_target, policy.urgent_lead,
+             f"emotion {work.emotion_score} >= {policy.emotion_threshold}")):
+        if applies:
+            reasons.append(Reason(name, detail))
+            if seconds < target:
+                tier, target = name, seconds
+            lead = max(lead, ahead)
+    set_deadline(work, target, lead, now)
+    reasons.append(Reason("wait_target", f"{target:g}s ({tier}; queue {queue.wait_target:g}s)"
+                          + (f", ranked {lead:g}s ahead" if lead else "")))
+    if work.base_priority:
+        reasons.append(Reason("base_priority", f"ranked {work.base_priority:g}s ahead"))
+    if queue.escalates and (work.urgent or angry):
         work.escalated = True
         work.escalation_until = now + policy.supervisor_wait
         reasons.append(Reason("supervisor_escalation", "offered to supervisors first"))
@@ -53,6 +54,15 @@ def classify(work: Work, queue: QueueConfig, now: float) -> list[Reason]:
         reasons.append(Reason("affinity_wait", f"held {policy.affinity_wait:g}s for last agent "
                                                f"{work.preferred_agent_id}"))
     return reasons
+
+
+def set_deadline(work: Work, target: float, lead: float, now: float) -> None:
+    """Work is due `target` seconds from `now`, and ranks `lead` seconds (and the head start its
+    caller gave it) ahead of that."""
+    work.target = target
+    work.deadline = now + target
+    work.rank = work.deadline - lead - work.base_priority
+    work.priority = now - work.rank
 
 
 def admit(work: Work, queue: QueueConfig, waiting: int, now: float) -> str:
@@ -72,24 +82,31 @@ def admit(work: Work, queue: QueueConfig, waiting: int, now: float) -> str:
     return ""
 
 
-def effective_priority(work: Work, policy: Policy, now: float) -> float:
-    """Static priority plus age in queue, so that nobody starves."""
-    return work.static_priority + policy.aging_per_second * max(0.0, now - work.enqueue_time)
+def overdue(work: Work, now: float) -> float:
+    """Seconds past the work's rank (negative: time left); the most overdue goes first."""
+    return now - work.rank
 
 
-def line_key(work: Work, policy: Policy) -> tuple[float, int]:
-    """Order within one queue. With one aging rate per queue, the order never changes with time:
-    static + rate × (now − enqueued) ranks like static − rate × enqueued."""
-    return (-(work.static_priority - policy.aging_per_second * work.enqueue_time), work.seq)
+def line_key(work: Work) -> tuple[float, int]:
+    """Order within a line: earliest deadline first, then arrival. Deadlines do not move with
+    time, so neither does the order."""
+    return (work.rank, work.seq)
 
 
 def ineligible(agent: Agent, work: Work, queue: QueueConfig, now: float,
-               preferred: Agent | None) -> str:
-    """Why `agent` may not be offered `work` now ("" when they may)."""
-    if not agent.can_take(work.channel):
+               preferred: Agent | None, *, capacity: bool = True) -> str:
+    """Why `agent` may not be offered `work` now ("" when they may); `capacity=False` asks
+    whether they could if they had room."""
+    if capacity and not agent.can_take(work.channel):
         return "no_capacity"
-    if not agent.has_skills(queue.policy.required_skills):
+    policy = queue.policy
+    level = agent.level(policy.required_skills)
+    if level < policy.min_proficiency:
         return "missing_skill"
+    if policy.rings and level < policy.ring(now - work.ring_start)[1]:
+        return "outside_ring"
+    if work.transferred_from_agents and agent.id in work.transferred_from_agents:
+        return "transferred_away"
     if not agent.speaks(work.language):
         return "language_mismatch"
     if work.not_before > now:
@@ -137,9 +154,14 @@ def choose_agent(candidates: Iterable[Agent], work: Work, queue: QueueConfig, no
 def explain(agent: Agent, work: Work, queue: QueueConfig, now: float) -> list[Reason]:
     """Why this agent got this work."""
     reasons: list[Reason] = []
-    if queue.policy.required_skills:
+    policy = queue.policy
+    if policy.required_skills:
         reasons.append(Reason("skill_match", ",".join(f"{s}:{agent.skills.get(s, 0)}"
-                                                       for s in queue.policy.required_skills)))
+                                                       for s in policy.required_skills)))
+    if policy.rings:
+        number, level = policy.ring(now - work.ring_start)
+        reasons.append(Reason("ring", f"ring {number} of {len(policy.rings)}: proficiency >= {level}, "
+                                      f"open after {policy.rings[number - 1].after:g}s"))
     if work.language:
         reasons.append(Reason("language_match", work.language))
     if work.preferred_agent_id:
@@ -151,6 +173,9 @@ def explain(agent: Agent, work: Work, queue: QueueConfig, now: float) -> list[Re
     if work.escalated:
         reasons.append(Reason("supervisor_escalation" if agent.supervisor else "no_supervisor_free",
                               agent.id))
+    left = work.deadline - now
+    reasons.append(Reason("deadline", f"{left:.0f}s left of the {work.target:g}s target" if left >= 0
+                          else f"{-left:.0f}s past the {work.target:g}s target"))
     if work.last_missed_by:
         reasons.append(Reason("rona", f"passed over {work.last_missed_by}, who missed it"))
     reasons.append(Reason("least_occupancy", f"{agent.load():.2f}"))
