@@ -379,8 +379,12 @@ class TicketRepository:
                                     session=self._session).limit(limit)
         return [ticket_from_doc(d) async for d in cursor]
 
-    async def count_tickets(self, customer_id: str) -> int:
-        return await self._tickets.count_documents({"customer_id": customer_id}, session=self._session)
+    async def ticket_places(self, customer_id: str) -> dict[str, list[str]]:
+        """Every ticket of the customer: id → the queue and group it has set (`Ticket.groups`), for
+        the access rule's in-memory check. One indexed read of three fields; SecantusDB answers a
+        filter with a top-level `$or` (the rule as a query) by scanning the whole collection."""
+        found = self._tickets.find({"customer_id": customer_id}, {"queue": 1, "group": 1}, session=self._session)
+        return {doc["_id"]: [g for g in (doc.get("queue", ""), doc.get("group", "")) if g] async for doc in found}
 
     async def list_tickets(self, where: TicketFilter, scope: InGroups | None, order: Order,
                            page: PageRequest) -> Page[Ticket]:
@@ -389,11 +393,6 @@ class TicketRepository:
         sort = [(SORT_FIELDS[order.key], direction), ("_id", direction)]
         found = await find_page(self._tickets, _ticket_query(where, scope), sort, page)
         return Page([ticket_from_doc(d) for d in found.items], found.next_after)
-
-    async def ticket_ids(self, customer_id: str, scope: InGroups | None) -> list[str]:
-        """The ids of the customer's tickets that `scope` admits."""
-        query = {"customer_id": customer_id} | _visible(scope)
-        return [str(d["_id"]) async for d in self._tickets.find(query, {"_id": 1}, session=self._session)]
 
     async def overdue(self, target: Target, now: dt.datetime, limit: int = 100) -> list[Ticket]:
         """Tickets whose `target` fell due by `now` and is not yet flagged as breached."""
@@ -524,7 +523,9 @@ class TicketRepository:
         query: Document = {"customer_id": customer_id}
         if ticket_ids is not None:
             query["ticket_id"] = {"$in": list(ticket_ids)}
-        cursor = self._interactions.find(query, session=self._session).sort("occurred_at", DESCENDING).limit(limit)
+        # Without the outbox: the events each interaction published are most of its bytes.
+        cursor = self._interactions.find(query, {"outbox": 0}, session=self._session) \
+            .sort("occurred_at", DESCENDING).limit(limit)
         return [_interaction_from_doc(d) async for d in cursor]
 
     async def move_interactions(self, from_ticket: str, to_ticket: str, ids: Sequence[str] | None = None) -> int:
