@@ -200,7 +200,6 @@ class ProcessedEvents:
             return False
         return True
 
-
     async def run_each_once(self, event_ids: Sequence[str],
                             effect: Callable[[AsyncClientSession, Sequence[str]], Awaitable[None]]) -> list[str]:
         """`run_once` for a batch: one transaction records the ids not processed before and runs
