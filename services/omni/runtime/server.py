@@ -29,7 +29,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from omni.runtime import storage
 from omni.runtime.auth import Role, audience
 from omni.runtime.config import ConfigError, ServiceSettings, env_name
-from omni.runtime.events import Consumer, EventBus, Handler
+from omni.runtime.events import BatchHandler, Consumer, EventBus, Handler
 from omni.runtime.interceptors import AuthInterceptor, ErrorMappingInterceptor, LoggingInterceptor
 from omni.runtime.paging import PageTokens
 from omni.runtime.structured_logging import configure_logging
@@ -65,7 +65,8 @@ class Runtime:
         return self._service_tokens[service]
 
     def consumer(self, domain: str, handler: Handler, *, event_types: Sequence[str] = (), name: str = "",
-                 inactive_threshold: float | None = None, start_time: dt.datetime | None = None) -> Consumer:
+                 inactive_threshold: float | None = None, start_time: dt.datetime | None = None,
+                 batch_handler: BatchHandler | None = None, batch: int = 32) -> Consumer:
         """Declare a durable consumer named after this service; started once set-up is done.
 
         A per-replica consumer (every replica sees every event) passes its own `name` and an
@@ -80,6 +81,8 @@ class Runtime:
             backoff=self.settings.backoff,
             inactive_threshold=inactive_threshold,
             start_time=start_time,
+            batch_handler=batch_handler,
+            batch=batch,
         )
         self.consumers.append(consumer)
         return consumer

@@ -6,6 +6,9 @@ event publishes them again under the same ids instead of losing them.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+
 from google.protobuf.message import Message
 
 from omni.runtime.events import SUBJECT_ROOT, EventBus, unpack
@@ -85,7 +88,8 @@ class TicketEvents:
         await self._bus.publish(DOMAIN, "customer_merged", f"customers/{target.id}", payload,
                                 event_id=f"{source_id}:merged_into:{target.id}")
 
-    async def flush(self, outbox: list[OutboxEvent]) -> None:
-        for entry in outbox:
-            payload = _PAYLOADS[entry.type].FromString(entry.payload)
-            await self._bus.publish(DOMAIN, entry.type, entry.subject, payload, event_id=entry.id)
+    async def flush(self, outbox: Sequence[OutboxEvent]) -> None:
+        """Publish in order without waiting for each acknowledgement before sending the next: the
+        messages leave on the one connection in this order, the acks are awaited together."""
+        await asyncio.gather(*(self._bus.publish(DOMAIN, e.type, e.subject, _PAYLOADS[e.type].FromString(e.payload),
+                                                 event_id=e.id) for e in outbox))

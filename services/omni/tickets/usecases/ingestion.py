@@ -1,11 +1,14 @@
 """Interactions into tickets: resolve the customer, thread into a ticket, record, publish.
 
-One interaction is one unit of work: a MongoDB transaction (customer, identities, ticket,
-interaction and the events to publish), recorded under the interaction id, so a redelivered
-event changes nothing twice. Its events are stored with it and published after the commit —
-and again on any redelivery, under the same ids, so a crash between commit and publish loses
-nothing. The decisions are the domain's (`domain/threading.py`, `domain/identities.py`); this
-module finds what they decide on and writes what they decided.
+A batch of interactions (what one fetch from the bus brought, or a single one) is one unit of
+work: a MongoDB transaction (customers, identities, tickets, interactions and the events to
+publish), recorded under the interaction ids, so a redelivered event changes nothing twice. The
+batch is threaded in order against a `Workspace` that read what it needs with one query per kind
+and writes it back with one bulk write per collection. Its events are stored with each
+interaction and published after the commit — and again on any redelivery, under the same ids,
+so a crash between commit and publish loses nothing. The decisions are the domain's
+(`domain/threading.py`, `domain/identities.py`); this module finds what they decide on and
+writes what they decided.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Sequence
 
 from omni.runtime.clock import utcnow
 from omni.runtime.events import PermanentError
@@ -24,6 +28,7 @@ from omni.tickets.domain.model import Customer, IdentityConflict, Interaction, I
 from omni.tickets.domain.sla import SlaPolicy
 from omni.tickets.publishing import TicketEvents
 from omni.tickets.repository import TicketRepository, Transaction
+from omni.tickets.usecases.workspace import Workspace
 
 log = logging.getLogger("omni.tickets.ingestion")
 
@@ -42,31 +47,43 @@ class Ingestion:
         self._processed = processed
         self._rules = rules
 
-    async def ingest(self, interaction: Interaction) -> InteractionRecord:
-        if not interaction.id:
-            raise PermanentError("interaction has no id; it cannot be threaded idempotently")
+    async def ingest(self, interactions: Sequence[Interaction]) -> None:
+        """Thread `interactions` in order, as one unit of work; an id seen before (earlier in the
+        batch or in an earlier one) only has its events published again."""
+        for interaction in interactions:
+            if not interaction.id:
+                raise PermanentError("interaction has no id; it cannot be threaded idempotently")
+        by_id = {i.id: i for i in reversed(interactions)}
+        outboxes: dict[str, list[OutboxEvent]] = {}
 
-        async def effect(session: Transaction) -> None:
-            await _Threading(self._repo.within(session), self._rules).record(interaction)
+        async def effect(session: Transaction, fresh: Sequence[str]) -> None:
+            outboxes.clear()  # a retried transaction starts over
+            work = Workspace(self._repo.within(session))
+            await work.prefetch([by_id[i] for i in fresh], self._rules.default_region)
+            for interaction_id in fresh:
+                outboxes[interaction_id] = await _Threading(work, self._rules).record(by_id[interaction_id])
+            await work.commit()
 
-        await self._processed.run_once(interaction.id, effect)
-        stored = await self._repo.find_interaction(interaction.id)
-        if stored is None:
-            raise RuntimeError(f"interaction {interaction.id} was processed but is not stored")
-        await self._events.flush(stored.outbox)
-        return stored
+        ordered = [i.id for i in interactions]
+        await self._processed.run_each_once(ordered, effect)
+        again = [i for i in dict.fromkeys(ordered) if i not in outboxes]
+        if again:
+            outboxes.update({r.id: r.outbox for r in await self._repo.interactions_by_id(again)})
+        if missing := set(again) - set(outboxes):
+            raise RuntimeError(f"interactions {sorted(missing)} were processed but are not stored")
+        await self._events.flush([event for i in dict.fromkeys(ordered) for event in outboxes[i]])
 
 
 class _Threading:
-    """The unit of work of one interaction: every read and write in its transaction (`tx`), the
+    """One interaction of a batch: every read and write through the batch's workspace (`tx`), the
     events it will publish collected in `outbox`."""
 
-    def __init__(self, tx: TicketRepository, rules: Rules) -> None:
+    def __init__(self, tx: Workspace, rules: Rules) -> None:
         self._tx = tx
         self._rules = rules
         self._outbox: list[OutboxEvent] = []
 
-    async def record(self, interaction: Interaction) -> None:
+    async def record(self, interaction: Interaction) -> list[OutboxEvent]:
         now = utcnow()
         occurred = interaction.occurred_at or now
         ticket: Ticket | None
@@ -94,6 +111,7 @@ class _Threading:
         )
         self._outbox.append(publishing.threaded_outboxed(record))
         await self._tx.insert_interaction(record)
+        return self._outbox
 
     async def _outbound_ticket(self, interaction: Interaction) -> Ticket:
         ticket_id = interaction.ticket_id or (await self._tx.session_ticket(interaction.session_id)
