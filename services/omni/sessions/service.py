@@ -17,6 +17,7 @@ from omni.sessions.domain.assignment import ROUTING_EVENTS
 from omni.sessions.domain.chat_identity import ChatVisitors, IdentityVerifier
 from omni.sessions.domain.classifier import load_classifier
 from omni.sessions.domain.ivr import load_flow
+from omni.sessions.domain.mime import MailLimits
 from omni.sessions.domain.model import TextLimit
 from omni.sessions.publishing import LiveUpdates, SessionEvents
 from omni.sessions.servicer import SessionServicer
@@ -70,8 +71,9 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     runtime.consumer("routing", consumers.on_work_event, event_types=list(ROUTING_EVENTS))
 
     if settings.smtp_listen:
-        mailbox = Mailbox(conversations, repo, flow=flow, classifier=classifier,
-                          attachment_limit=settings.attachment_max_bytes)
+        limits = MailLimits(attachment_bytes=settings.attachment_max_bytes, html_chars=settings.mail_max_html_chars,
+                            trusted_authserv_ids=settings.mail_trusted_authserv_ids)
+        mailbox = Mailbox(conversations, repo, flow=flow, classifier=classifier, limits=limits)
         tls = starttls_context(settings.smtp_tls_cert_file, settings.smtp_tls_key_file,
                                require=settings.smtp_require_starttls)
         smtp = await start_smtp(settings.smtp_listen, InboundMailHandler(mailbox, settings.smtp_accepted_domains),

@@ -22,6 +22,11 @@ class SessionSettings(ServiceSettings):
     smtp_require_starttls: bool = False
     # Largest attachment whose content is stored; larger ones keep name, type, size and hash.
     attachment_max_bytes: int = 10 * 1024 * 1024
+    # HTML mail bodies are cut to this many characters before they are read into text.
+    mail_max_html_chars: int = 1_000_000
+    # authserv-ids of our own receiving MTA whose Authentication-Results (RFC 8601) are believed;
+    # empty: From is never verified (docs/tickets.md, "Sender trust").
+    mail_trusted_authserv_ids: tuple[str, ...] = ()
     # host:port of the relay agent replies go out through.
     smtp_relay: str = "127.0.0.1:25"
     smtp_relay_timeout: float = 30.0

@@ -16,7 +16,7 @@ from omni.runtime.live_feed import LiveFeed
 from omni.runtime.proto_values import to_datetime
 from omni.tickets import convert
 from omni.tickets.domain.lifecycle import Status
-from omni.tickets.domain.model import Customer, InteractionRecord, OutboxEvent, Ticket, TicketChange
+from omni.tickets.domain.model import Bounce, Customer, InteractionRecord, OutboxEvent, Ticket, TicketChange
 from omnichannel.common.v1.event_pb2 import EventEnvelope
 from omnichannel.tickets.v1 import events_pb2
 
@@ -28,6 +28,7 @@ TicketFeed = LiveFeed[EventEnvelope]
 
 _PAYLOADS: dict[str, type[Message]] = {t: events_pb2.TicketEvent for t in TICKET_CHANGES}
 _PAYLOADS["interaction_threaded"] = events_pb2.InteractionThreaded
+_PAYLOADS["message_bounced"] = events_pb2.MessageBounced
 
 
 def ticket_feed(bus: EventBus) -> TicketFeed:
@@ -59,8 +60,17 @@ def threaded_outboxed(record: InteractionRecord) -> OutboxEvent:
     """`interaction_threaded`: where threading placed `record`."""
     payload = events_pb2.InteractionThreaded(interaction_id=record.id, session_id=record.session_id,
                                              ticket_id=record.ticket_id, customer_id=record.customer_id,
-                                             created_ticket=record.created_ticket)
+                                             created_ticket=record.created_ticket, third_party=record.third_party)
     return OutboxEvent("interaction_threaded", _subject(record.ticket_id), f"{record.id}:threaded",
+                       payload.SerializeToString())
+
+
+def bounced_outboxed(bounced: InteractionRecord, bounce: Bounce) -> OutboxEvent:
+    """`message_bounced`: our mail `bounced` on its ticket came back undelivered."""
+    payload = events_pb2.MessageBounced(ticket_id=bounced.ticket_id, interaction_id=bounced.id,
+                                        bounce_interaction_id=bounce.interaction_id,
+                                        report=convert.bounce_to_proto(bounce))
+    return OutboxEvent("message_bounced", _subject(bounced.ticket_id), f"{bounce.interaction_id}:bounced",
                        payload.SerializeToString())
 
 

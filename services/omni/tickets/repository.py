@@ -37,6 +37,7 @@ from omni.tickets.domain.access import InGroups
 from omni.tickets.domain.identities import Identity, Kind
 from omni.tickets.domain.lifecycle import ACTIVE, Priority, Status
 from omni.tickets.domain.model import (
+    Bounce,
     Customer,
     IdentityConflict,
     InteractionRecord,
@@ -198,6 +199,7 @@ def ticket_from_doc(doc: Document) -> Ticket:
         first_at=doc.get("first_at"),
         last_at=doc.get("last_at"),
         merged_into=doc.get("merged_into", ""),
+        participants=list(doc.get("participants", [])),
     )
 
 
@@ -512,6 +514,13 @@ class TicketRepository:
                                                 {"ticket_id": 1}, session=self._session)
         return str(doc["ticket_id"]) if doc else ""
 
+    async def mark_bounced(self, bounce: Bounce) -> InteractionRecord | None:
+        """Flag our outbound mail `bounce` returns; None when no such mail is recorded."""
+        doc = await self._interactions.find_one_and_update(
+            {"message_id": bounce.original_message_id}, {"$set": {"bounce": dataclasses.asdict(bounce)}},
+            return_document=ReturnDocument.AFTER, session=self._session)
+        return _interaction_from_doc(doc) if doc else None
+
     async def timeline(self, ticket_id: str, limit: int = TIMELINE_LIMIT) -> list[InteractionRecord]:
         cursor = self._interactions.find({"ticket_id": ticket_id}, session=self._session) \
             .sort("occurred_at", ASCENDING).limit(limit)
@@ -567,6 +576,7 @@ def _interaction_from_doc(doc: Document) -> InteractionRecord:
         id=doc["_id"], ticket_id=doc.get("ticket_id", ""), customer_id=doc.get("customer_id", ""),
         session_id=doc.get("session_id", ""), occurred_at=doc["occurred_at"], raw=bytes(doc["raw"]),
         message_id=doc.get("message_id", ""), created_ticket=doc.get("created_ticket", False),
+        third_party=doc.get("third_party", False), bounce=Bounce(**doc["bounce"]) if doc.get("bounce") else None,
         outbox=[OutboxEvent(type=e["type"], subject=e["subject"], id=e["id"], payload=bytes(e["payload"]))
                 for e in doc.get("outbox", [])],
     )

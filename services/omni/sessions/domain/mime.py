@@ -1,8 +1,15 @@
 """Parsing inbound email with the standard library, defensively.
 
-Mail from the internet is often broken: bad MIME boundaries, unknown charsets, 8-bit bytes in
+Mail from the internet is often broken: bad MIME boundaries, lying charsets, 8-bit bytes in
 headers. Nothing here raises on bad input: what can be read is kept, and every problem is
-written into `defects` in words an agent understands.
+written into `defects` in words an agent understands. The body rules (docs/sessions.md):
+
+- every inline text or HTML part of a `multipart/mixed` is kept, in order;
+- of a `multipart/alternative` the richer version is kept (a stub plain part loses to the HTML);
+- an attached `message/rfc822` (a forward as attachment, the original in a bounce) is an
+  attachment of its own, never merged into the body; its Message-ID is offered for threading;
+- when the MIME structure is broken (no start boundary, no boundary at all, a body labelled as
+  binary), the readable text of the body is still the message text.
 """
 
 from __future__ import annotations
@@ -11,19 +18,37 @@ import dataclasses
 import email
 import email.utils
 import hashlib
-import html as html_lib
 import re
+from collections.abc import Iterator
 from email import policy
+from email.header import decode_header
 from email.message import Message as MimeMessage
 
+from omni.sessions.domain.automatic import delivery_report, is_auto_reply, is_delivery_report, is_system_sender
+from omni.sessions.domain.charsets import decode_bytes
+from omni.sessions.domain.html_text import html_to_text
 from omni.sessions.domain.model import EmailFacts
+from omni.sessions.domain.sender_trust import sender_trust
 
 # Bodies beyond this are cut (a transcript is not an archive); the cut is noted as a defect.
 MAX_BODY_CHARS = 200_000
-_AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
-_TAG = re.compile(r"<[^>]+>")
-_BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
+# Deeper MIME nesting than this is not read (hostile mail nests thousands of levels).
+MAX_DEPTH = 20
 _MSGID = re.compile(r"<[^<>\s]+>")
+_WORD = re.compile(r"\w+")
+_SKIPPED_PARTS = {"message/delivery-status", "text/rfc822-headers"}
+
+
+@dataclasses.dataclass(frozen=True)
+class MailLimits:
+    """The configured limits and trust of inbound mail (sessions settings)."""
+
+    # Largest attachment whose content is kept; larger ones keep metadata only.
+    attachment_bytes: int
+    # HTML is cut to this many characters before it is parsed into text.
+    html_chars: int = 1_000_000
+    # authserv-ids of our own receiving MTA (RFC 8601); empty: no sender is ever verified.
+    trusted_authserv_ids: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass
@@ -49,113 +74,202 @@ class ParsedEmail:
     attachments: list[AttachmentPart]
 
 
+@dataclasses.dataclass
+class _Reading:
+    """What the walk over the parts collects."""
+
+    limits: MailLimits
+    defects: list[str] = dataclasses.field(default_factory=list)
+    attachments: list[AttachmentPart] = dataclasses.field(default_factory=list)
+    attached_ids: list[str] = dataclasses.field(default_factory=list)
+    html: str = ""
+    parts: int = 0
+
+
 def _defect_words(defect: Exception) -> str:
     # CloseBoundaryNotFoundDefect -> "close boundary not found"
     name = re.sub(r"(?<!^)(?=[A-Z])", " ", type(defect).__name__).lower().removesuffix(" defect")
     return f"{name} ({defect})" if str(defect) else name
 
 
-def _header(message: MimeMessage, name: str, defects: list[str]) -> str:
+def _raw_header(message: MimeMessage, name: str) -> str:
+    """The first such header as sent (8-bit bytes surrogate-escaped), or ''."""
+    wanted = name.lower()
+    return next((str(value) for key, value in message.raw_items() if key.lower() == wanted), "")
+
+
+def decode_words(raw: str) -> str:
+    """A header's text: RFC 2047 encoded words decoded (adjacent ones joined), raw 8-bit bytes read
+    as UTF-8 or GB18030, labelled charsets read as their supersets; malformed words kept as sent."""
+    if any("\udc80" <= c <= "\udcff" for c in raw):
+        raw = decode_bytes(raw.encode("utf-8", "surrogateescape"), None).text
     try:
-        value = message.get(name)
-        return " ".join(str(value).split()) if value is not None else ""
-    except Exception as exc:  # the header parser can choke on hostile input; keep going without it
-        defects.append(f"header {name} could not be read: {exc}")
-        return ""
+        chunks = decode_header(raw)
+    except Exception:  # a malformed encoded word: keep what was sent
+        return " ".join(raw.split())
+    text = "".join(
+        chunk if isinstance(chunk, str)
+        else decode_bytes(chunk, charset).text if charset and charset != "unknown-8bit"
+        else chunk.decode("raw-unicode-escape", "replace")
+        for chunk, charset in chunks
+    )
+    return " ".join(text.split())
 
 
-def _addresses(message: MimeMessage, name: str, defects: list[str]) -> list[str]:
-    raw = _header(message, name, defects)
-    return [address for _, address in email.utils.getaddresses([raw]) if "@" in address] if raw else []
+def _header(message: MimeMessage, name: str) -> str:
+    return decode_words(_raw_header(message, name))
 
 
-def _decode(part: MimeMessage, where: str, defects: list[str]) -> str:
+def is_address(value: str) -> bool:
+    local, at, domain = value.rpartition("@")
+    return bool(at and local and "." in domain.strip(".") and not any(c.isspace() or c in "<>()," for c in value))
+
+
+def _addresses(message: MimeMessage, name: str) -> list[tuple[str, str]]:
+    """(display name, address) of each valid address in the first such header."""
+    raw = _raw_header(message, name)
+    try:
+        pairs = email.utils.getaddresses([raw]) if raw else []
+    except Exception:  # a header hostile enough to break the address parser: no addresses
+        return []
+    return [(decode_words(shown), address) for shown, address in pairs if is_address(address)]
+
+
+def _payload(part: MimeMessage) -> bytes:
     payload = part.get_payload(decode=True)
-    data = payload if isinstance(payload, bytes) else b""
-    charset = part.get_content_charset() or "utf-8"
+    if isinstance(payload, bytes):
+        return payload
+    body = part.get_payload()
+    return body.encode("utf-8", "surrogateescape") if isinstance(body, str) else b""
+
+
+def _decode(part: MimeMessage, where: str, reading: _Reading) -> str:
+    decoded = decode_bytes(_payload(part), part.get_content_charset())
+    if decoded.problem:
+        reading.defects.append(f"{where}: {decoded.problem}")
+    return decoded.text
+
+
+def _text_of(part: MimeMessage, where: str, reading: _Reading) -> str:
+    text = _decode(part, where, reading)
+    if part.get_content_type() != "text/html":
+        return text
+    reading.html = reading.html or text
+    plain, cut = html_to_text(text, max_chars=reading.limits.html_chars)
+    if cut:
+        reading.defects.append(f"{where}: HTML cut at {reading.limits.html_chars} characters before reading it")
+    return plain
+
+
+def _filename(part: MimeMessage, where: str, reading: _Reading) -> str:
     try:
-        return data.decode(charset)
-    except (LookupError, UnicodeDecodeError):
-        defects.append(f"{where}: not valid {charset}; undecodable bytes were replaced")
-        return data.decode("utf-8", errors="replace")
+        return decode_words(part.get_filename() or "")
+    except Exception as exc:
+        reading.defects.append(f"{where}: unreadable filename ({exc})")
+        return "attachment"
 
 
-def _html_to_text(markup: str) -> str:
-    text = html_lib.unescape(_TAG.sub(" ", re.sub(r"(?i)<br\s*/?>|</p>", "\n", markup)))
-    return _BLANK_LINES.sub("\n\n", "\n".join(line.strip() for line in text.splitlines())).strip()
+def _attach(part: MimeMessage, filename: str, data: bytes, index: int, reading: _Reading) -> None:
+    limit = reading.limits.attachment_bytes
+    reading.attachments.append(AttachmentPart(
+        filename=filename or f"part-{index}", content_type=part.get_content_type(), size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(), content=data if len(data) <= limit else None,
+    ))
+    if len(data) > limit:
+        reading.defects.append(f"attachment {filename or index} is {len(data)} bytes, over the "
+                               f"{limit}-byte limit; only its name and size were kept")
 
 
-def _is_auto_submitted(message: MimeMessage, defects: list[str]) -> bool:
-    auto = _header(message, "Auto-Submitted", defects).lower()
-    precedence = _header(message, "Precedence", defects).lower()
-    return bool(
-        (auto and auto != "no")
-        or precedence in _AUTO_PRECEDENCE
-        or message.get("X-Autoreply") is not None
-        or message.get("X-Autorespond") is not None
-    )
+def _children(part: MimeMessage) -> list[MimeMessage]:
+    payload = part.get_payload()
+    return [p for p in payload if isinstance(p, MimeMessage)] if isinstance(payload, list) else []
 
 
-def _is_delivery_report(message: MimeMessage) -> bool:
-    return (
-        message.get_content_type() == "multipart/report"
-        and str(message.get_param("report-type", "")).lower() == "delivery-status"
-    )
+def _richest(versions: list[str]) -> str:
+    """Of the versions of one `multipart/alternative`, the one with the most words (the first on a
+    tie: plain text, which needs no conversion)."""
+    return max(versions, key=lambda v: len(_WORD.findall(v)), default="")
 
 
-def parse_email(raw: bytes, *, attachment_limit: int) -> ParsedEmail:
-    """Read one RFC 5322 message. Parts larger than `attachment_limit` keep metadata only."""
-    defects: list[str] = []
+def _texts(part: MimeMessage, depth: int, reading: _Reading, top: bool = False) -> Iterator[str]:
+    """The body texts of `part` in order; attachments and attached messages go into `reading`."""
+    index = reading.parts
+    reading.parts += 1
+    where = f"part {index}"
+    reading.defects.extend(f"{where}: {_defect_words(d)}" for d in part.defects)
+    content_type = part.get_content_type()
+    if depth > MAX_DEPTH:
+        reading.defects.append(f"{where}: nested deeper than {MAX_DEPTH} levels; not read")
+        return
+    if part.is_multipart() and content_type != "message/rfc822":
+        children = _children(part)
+        if content_type == "multipart/alternative":
+            yield _richest(["\n\n".join(_texts(child, depth + 1, reading)) for child in children])
+            return
+        for child in children:
+            yield from _texts(child, depth + 1, reading)
+        return
+    if content_type in _SKIPPED_PARTS:
+        return
+    filename = _filename(part, where, reading)
+    if content_type == "message/rfc822":
+        inner = _children(part)
+        found = _MSGID.search(str(inner[0].get("Message-ID", ""))) if inner else None
+        if found:
+            reading.attached_ids.append(found.group(0))
+        data = inner[0].as_bytes(policy=policy.compat32) if inner else _payload(part)
+        _attach(part, filename or "attached message.eml", data, index, reading)
+        return
+    attached = bool(filename) or part.get_content_disposition() == "attachment"
+    if not attached and content_type in ("text/plain", "text/html"):
+        yield _text_of(part, where, reading)
+        return
+    if top and not attached:
+        # Broken structure (a multipart without usable boundary, a body labelled binary): when
+        # the bytes read as text, they are the message, not an attachment.
+        decoded = decode_bytes(_payload(part), part.get_content_charset())
+        if not decoded.problem and decoded.text.strip():
+            reading.defects.append(f"{where}: declared {content_type} but reads as text; kept as the message text")
+            yield decoded.text
+            return
+    _attach(part, filename, _payload(part), index, reading)
+
+
+def parse_email(raw: bytes, limits: MailLimits) -> ParsedEmail:
+    """Read one RFC 5322 message."""
     message = email.message_from_bytes(raw, policy=policy.default)
-    text, markup = "", ""
-    attachments: list[AttachmentPart] = []
-    for index, part in enumerate(message.walk()):
-        defects.extend(f"part {index}: {_defect_words(d)}" for d in part.defects)
-        if part.is_multipart():
-            continue
-        content_type = part.get_content_type()
-        try:
-            filename = part.get_filename() or ""
-        except Exception as exc:
-            defects.append(f"part {index}: unreadable filename ({exc})")
-            filename = "attachment"
-        inline_text = content_type in ("text/plain", "text/html") and not filename \
-            and part.get_content_disposition() != "attachment"
-        if inline_text and content_type == "text/plain" and not text:
-            text = _decode(part, f"part {index} (text)", defects)
-        elif inline_text and content_type == "text/html" and not markup:
-            markup = _decode(part, f"part {index} (html)", defects)
-        elif not inline_text and content_type not in ("message/delivery-status", "text/rfc822-headers"):
-            payload = part.get_payload(decode=True)
-            data = payload if isinstance(payload, bytes) else b""
-            attachments.append(AttachmentPart(
-                filename=filename or f"part-{index}",
-                content_type=content_type,
-                size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
-                content=data if len(data) <= attachment_limit else None,
-            ))
-            if len(data) > attachment_limit:
-                defects.append(f"attachment {filename or index} is {len(data)} bytes, over the "
-                               f"{attachment_limit}-byte limit; only its name and size were kept")
-    if not text and markup:
-        text = _html_to_text(markup)
+    reading = _Reading(limits)
+    text = "\n\n".join(t.strip() for t in _texts(message, 0, reading, top=True) if t.strip())
     if len(text) > MAX_BODY_CHARS:
-        defects.append(f"body cut at {MAX_BODY_CHARS} characters (it had {len(text)})")
+        reading.defects.append(f"body cut at {MAX_BODY_CHARS} characters (it had {len(text)})")
         text = text[:MAX_BODY_CHARS]
-    sender_name, sender = email.utils.parseaddr(_header(message, "From", defects))
+    senders = _addresses(message, "From")
+    sender_name, sender = senders[0] if senders else ("", "")
+    if not senders and _raw_header(message, "From"):
+        reading.defects.append("the From header holds no valid address")
+    subject = _header(message, "Subject")
+    report = delivery_report(message) if is_delivery_report(message) else None
+    message_id = _header(message, "Message-ID")[:998]
+    authentication = [decode_words(str(v)) for k, v in message.raw_items() if k.lower() == "authentication-results"]
     facts = EmailFacts(
-        message_id=_header(message, "Message-ID", defects),
-        in_reply_to=" ".join(_MSGID.findall(_header(message, "In-Reply-To", defects)))[:998],
-        references=_MSGID.findall(_header(message, "References", defects)),
-        subject=_header(message, "Subject", defects),
+        message_id=(_MSGID.findall(message_id) or [message_id])[0],
+        # A malformed In-Reply-To may carry several ids; the first is the parent.
+        in_reply_to=(_MSGID.findall(_header(message, "In-Reply-To")) or [""])[0],
+        references=_MSGID.findall(_header(message, "References")),
+        subject=subject,
         sender=sender,
-        to=_addresses(message, "To", defects),
-        cc=_addresses(message, "Cc", defects),
-        auto_submitted=_is_auto_submitted(message, defects),
-        delivery_status_report=_is_delivery_report(message),
-        defects=defects,
+        sender_name=sender_name,
+        to=[address for _, address in _addresses(message, "To")],
+        cc=[address for _, address in _addresses(message, "Cc")],
+        auto_submitted=is_auto_reply(lambda name: _header(message, name), subject),
+        delivery_status_report=report is not None or is_system_sender(sender),
+        report_message_id=report.original_message_id if report else "",
+        report_status=report.status if report else "",
+        report_recipient=report.recipient if report else "",
+        report_diagnostic=report.diagnostic[:1000] if report else "",
+        attached_message_ids=reading.attached_ids,
+        sender_trust=sender_trust(authentication, limits.trusted_authserv_ids).value,
+        defects=reading.defects,
     )
-    # A malformed In-Reply-To may carry several ids; the first is the parent.
-    facts.in_reply_to = facts.in_reply_to.split(" ")[0]
-    return ParsedEmail(facts=facts, sender_name=sender_name, text=text.strip(), html=markup, attachments=attachments)
+    return ParsedEmail(facts=facts, sender_name=sender_name, text=text, html=reading.html,
+                       attachments=reading.attachments)

@@ -8,7 +8,7 @@ from omni.runtime.channels import Channel
 from omni.runtime.clock import utcnow
 from omni.sessions.domain.classifier import Classifier
 from omni.sessions.domain.ivr import ContactFlow
-from omni.sessions.domain.mime import parse_email
+from omni.sessions.domain.mime import MailLimits, parse_email
 from omni.sessions.domain.model import Attachment, Direction, Identity, Message, Session, State
 from omni.sessions.repository import SessionRepository
 from omni.sessions.usecases.conversations import Conversations
@@ -16,16 +16,16 @@ from omni.sessions.usecases.conversations import Conversations
 
 class Mailbox:
     def __init__(self, conversations: Conversations, repo: SessionRepository, *, flow: ContactFlow,
-                 classifier: Classifier, attachment_limit: int) -> None:
+                 classifier: Classifier, limits: MailLimits) -> None:
         self._c = conversations
         self._repo = repo
         self._flow = flow
         self._classifier = classifier
-        self._limit = attachment_limit
+        self._limits = limits
 
     async def receive(self, raw: bytes, envelope_sender: str, recipients: list[str]) -> Session:
         """Store and announce one delivered email. Safe to call again for the same message."""
-        parsed = parse_email(raw, attachment_limit=self._limit)
+        parsed = parse_email(raw, self._limits)
         facts = parsed.facts
         if not facts.message_id:
             # Stable for a re-delivery of the same bytes, so a retry still dedupes.
@@ -51,16 +51,20 @@ class Mailbox:
             text=f"{facts.subject}\n\n{parsed.text}".strip() if facts.subject else parsed.text,
             time=utcnow(), attachments=attachments, email=facts, html=parsed.html,
         )
-        automatic = facts.auto_submitted or facts.delivery_status_report
-        thread = await self._repo.find_by_email_ids([facts.in_reply_to, *facts.references])
+        automatic = facts.automatic
+        thread = await self._repo.find_by_email_ids(facts.thread_ids())
         if thread is not None and not thread.terminal:
             session_id = thread.id
         elif await self._repo.exists(session_id := f"S-{key}"):
             pass  # opened by an earlier try of this very message that failed before storing it
         else:
+            # A mail threading onto an earlier exchange stays that customer's conversation, whoever
+            # sent it (the sender may be a third party: tickets decides, replies go to the customer).
             await self._c.open(
-                Channel.EMAIL, [Identity("email", sender)] if sender else [],
-                display_name=parsed.sender_name, previous=thread, session_id=session_id,
+                Channel.EMAIL, thread.identities if thread is not None else
+                [Identity("email", sender)] if sender and not automatic else [],
+                display_name=thread.display_name if thread is not None else parsed.sender_name,
+                previous=thread, session_id=session_id,
             )
         for attachment, part in zip(attachments, parsed.attachments, strict=True):
             await self._repo.store_attachment(session_id, attachment, part.content)
@@ -70,11 +74,11 @@ class Mailbox:
             current.note(self._classifier.classify(message.text))
             current.add_message(message)
             if current.state is State.IVR:
-                current.queue = self._flow.queue_for_intent(current.intent, self._flow.mailbox_queue(recipients))
                 if automatic:
-                    # Out-of-office and bounce mail never wakes an agent.
+                    # Out-of-office and bounce mail never wakes an agent (and has no queue to wait in).
                     current.move(State.ENDED, message.time, "automatic reply or delivery report; not queued")
                 else:
+                    current.queue = self._flow.queue_for_intent(current.intent, self._flow.mailbox_queue(recipients))
                     current.move(State.QUEUED, message.time, "email received")
             return previous
 
