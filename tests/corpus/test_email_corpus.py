@@ -21,8 +21,9 @@ import grpc
 import pytest
 from aiosmtpd.controller import Controller
 
+from omni.devstack.local_issuer import LocalIssuer
 from omni.devstack.processes import ManagedProcess, free_port
-from omni.runtime.auth import Role, TokenAuthority, bearer
+from omni.runtime.auth import Role, bearer
 from omni.runtime.config import ServiceSettings
 from omni.sessions.service import SPEC as SESSIONS
 from omni.sessions.settings import SessionSettings
@@ -86,7 +87,7 @@ class Stack:
 
 @pytest.fixture
 async def stack(start_service: StartService, settings: ServiceSettings, nats: ManagedProcess,
-                authority: TokenAuthority) -> AsyncIterator[Stack]:
+                authority: LocalIssuer) -> AsyncIterator[Stack]:
     sink = Sink()
     relay_port = free_port()
     relay = Controller(sink, hostname="127.0.0.1", port=relay_port)

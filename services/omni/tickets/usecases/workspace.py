@@ -21,7 +21,7 @@ from omni.runtime.errors import Conflict, NotFound
 from omni.tickets.domain import threading
 from omni.tickets.domain.identities import Identity, readable
 from omni.tickets.domain.lifecycle import ACTIVE
-from omni.tickets.domain.model import Customer, IdentityConflict, Interaction, InteractionRecord, Ticket
+from omni.tickets.domain.model import Bounce, Customer, IdentityConflict, Interaction, InteractionRecord, Ticket
 from omni.tickets.repository import CustomerGrowth, SessionTrail, ThreadedWrites, TicketRepository
 
 # As many active tickets of one customer as threading weighs (the repository's default).
@@ -47,6 +47,11 @@ class Workspace:
         self._created_tickets: dict[str, str] = {}
         self._read_versions: dict[str, int] = {}
         self._interactions: list[InteractionRecord] = []
+
+    async def mark_bounced(self, bounce: Bounce) -> InteractionRecord | None:
+        """Written through at once: the mail a bounce returns went out well before the bounce
+        came back, so it was stored by an earlier batch, never this one."""
+        return await self._tx.mark_bounced(bounce)
 
     async def prefetch(self, interactions: Sequence[Interaction], default_region: str) -> None:
         identities = [i for x in interactions for i in readable(x.presented, default_region)[0]]
