@@ -37,7 +37,7 @@ AGENTS = (("A-1001", "Li Wei", ("general", "billing")), ("A-1002", "Emma Brown",
 REFUND_ANSWER = "Refunds reach your card within 5 working days."
 
 
-def _base(settings: ServiceSettings) -> dict[str, Any]:
+def base_settings(settings: ServiceSettings) -> dict[str, Any]:
     return {f.name: getattr(settings, f.name) for f in dataclasses.fields(ServiceSettings)}
 
 
@@ -66,7 +66,7 @@ class WebStack:
 
 async def start_stack(start_service: StartService, settings: ServiceSettings,
                       **web: Any) -> tuple[WebStack, Callable[[], Any]]:
-    base = _base(settings)
+    base = base_settings(settings)
     tickets = await start_service(TICKETS)
     knowledge = await start_service(KNOWLEDGE)
     chat_port, smtp_port = free_port(), free_port()

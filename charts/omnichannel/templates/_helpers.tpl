@@ -99,3 +99,22 @@ imagePullSecrets:
 securityContext:
   {{- toYaml .Values.podSecurityContext | nindent 2 }}
 {{- end -}}
+
+{{/* The sessions service's WebSocket chat port (its extraPorts entry named websocket), which the web gateway relays the widget's chat to. */}}
+{{- define "omnichannel.chatPort" -}}
+{{- $port := 0 -}}
+{{- range .Values.services.sessions.extraPorts -}}
+{{- if eq .name "websocket" }}{{ $port = .port }}{{ end -}}
+{{- end -}}
+{{- required "services.sessions.extraPorts needs the websocket port for the web gateway" (ternary "" (toString $port) (eq (int $port) 0)) -}}
+{{- end -}}
+
+{{/* The origin browsers reach the web gateway at: web.publicOrigin, else the Ingress host's (https with its TLS secret), else empty (the request's Host). */}}
+{{- define "omnichannel.webOrigin" -}}
+{{- $web := .Values.web -}}
+{{- if $web.publicOrigin -}}
+{{- $web.publicOrigin -}}
+{{- else if and $web.ingress.enabled $web.ingress.host -}}
+{{- printf "%s://%s" (ternary "https" "http" (not (empty $web.ingress.tlsSecretName))) $web.ingress.host -}}
+{{- end -}}
+{{- end -}}
