@@ -31,7 +31,10 @@ README_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 @pytest.fixture
 def images(tmp_path: Path) -> Path:
     """Where the screenshots go: the README's images only when asked, so a test run leaves the tree clean."""
-    return README_IMAGES if os.environ.get("OMNI_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    if os.environ.get("OMNI_UPDATE_SCREENSHOTS") != "1":
+        return tmp_path
+    README_IMAGES.mkdir(parents=True, exist_ok=True)
+    return README_IMAGES
 
 
 async def assert_accessible(page: Page, view: str) -> None:
@@ -62,7 +65,6 @@ async def test_desk_views_and_the_open_widget_have_no_serious_accessibility_viol
 
     await expect(offer(desk)).to_contain_text("Emma Clarke", timeout=EXPECT_MS)
     await assert_accessible(desk, "offer with screen pop")
-    images.mkdir(parents=True, exist_ok=True)
     await desk.screenshot(path=images / "desk-offer.png")
     await offer(desk).get_by_role("button", name="Accept").click()
     chat = conversation(desk)

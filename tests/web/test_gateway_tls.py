@@ -12,8 +12,8 @@ from omni.web.service import running
 from omni.web.settings import WebSettings
 from tests.conftest import TEST_SECRET, StartService
 from tests.security.certificates import issue
+from tests.support.settings import settings_for
 from tests.web.client import Browser
-from tests.web.stack import base_settings
 
 
 async def test_the_gateway_reaches_tls_services_with_the_configured_ca_only(
@@ -24,8 +24,8 @@ async def test_the_gateway_reaches_tls_services_with_the_configured_ca_only(
                                   grpc_tls_key_file=str(issued.key_file))
     token = TokenAuthority(TEST_SECRET).mint("S-1", Role.SUPERVISOR)
     for ca, expected in ((issued.ca_file, 200), (stranger.ca_file, 503)):
-        web = WebSettings(**{**base_settings(settings), "grpc_tls_ca_file": str(ca)}, web_listen="127.0.0.1:0",
-                          web_cookie_secure=False, routing_addr=routing.address, web_rpc_timeout=3.0)
+        web = settings_for(settings, WebSettings, grpc_tls_ca_file=str(ca), web_listen="127.0.0.1:0",
+                           web_cookie_secure=False, routing_addr=routing.address, web_rpc_timeout=3.0)
         async with running(web) as gateway:
             # Sign-in asks routing for the agent record: the first call over the channel.
             signed_in = await Browser(f"http://127.0.0.1:{gateway.port}").sign_in(token)

@@ -64,6 +64,7 @@ class DeskRoutes:
             Route("/api/tickets", endpoint(self.search_tickets), methods=get),
             Route("/api/tickets/{ticket_id}", endpoint(self.ticket), methods=get),
             Route("/api/tickets/{ticket_id}", endpoint(self.change_ticket), methods=["PATCH"]),
+            Route("/api/tickets/{ticket_id}/timeline", endpoint(self.ticket_timeline), methods=get),
             Route("/api/tickets/{ticket_id}/assign", endpoint(self.assign_ticket), methods=post),
             Route("/api/tickets/{ticket_id}/merge", endpoint(self.merge_ticket), methods=post),
             Route("/api/tickets/{ticket_id}/split", endpoint(self.split_ticket), methods=post),
@@ -174,11 +175,15 @@ class DeskRoutes:
     async def ticket(self, request: Request) -> Response:
         return JSONResponse(await self._desk.ticket(self._reader(request), path_id(request, "ticket_id")))
 
+    async def ticket_timeline(self, request: Request) -> Response:
+        return JSONResponse(await self._desk.ticket_timeline(self._reader(request), path_id(request, "ticket_id")))
+
     async def change_ticket(self, request: Request) -> Response:
         caller = self._actor(request)
         body = await json_body(request, self._max_body)
         return JSONResponse(await self._desk.change_ticket(
-            caller, path_id(request, "ticket_id"), inputs.choice(body, "status", ("", *TICKET_STATUSES)),
+            caller, path_id(request, "ticket_id"), inputs.whole_number(body, "version", most=2**62),
+            inputs.choice(body, "status", ("", *TICKET_STATUSES)),
             inputs.choice(body, "priority", ("", *TICKET_PRIORITIES))))
 
     async def assign_ticket(self, request: Request) -> Response:

@@ -46,7 +46,7 @@ def build_app(settings: WebSettings, upstream: Upstream) -> Starlette:
     callers = Callers(TokenAuthority(settings.jwt_secret), CsrfGuard.derived_from(settings.jwt_secret),
                       OriginPolicy.of(settings.web_public_origin, settings.web_site_origins))
     desk = Desk(upstream)
-    desk_routes = DeskRoutes(callers, desk, DeskStream(upstream), SessionWatch(upstream, desk),
+    desk_routes = DeskRoutes(callers, desk, DeskStream(upstream, desk), SessionWatch(upstream, desk),
                              max_body_bytes=settings.web_max_body_bytes, max_frame_bytes=settings.web_max_frame_bytes,
                              secure_cookie=settings.web_cookie_secure)
     widget_routes = WidgetRoutes(callers, WidgetChat(upstream), max_frame_bytes=settings.web_max_frame_bytes)

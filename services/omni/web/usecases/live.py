@@ -1,5 +1,6 @@
 """The desk's live streams: routing's AgentSession (presence, offers with the screen pop,
-assignments) and one session's WatchSession, with knowledge suggestions for every customer turn.
+assignments, wrap-up, which also leaves its note on the session) and one session's WatchSession,
+with knowledge suggestions for every customer turn.
 
 Each runs for as long as the browser's WebSocket is open; the browser's frames come in as an
 async iterator of checked commands, and what the services send goes out through `send`.
@@ -15,8 +16,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from omni.runtime.auth import bearer
 from omni.runtime.errors import DomainError
 from omni.web import convert
-from omni.web.domain.desk_commands import DeskCommand
+from omni.web.domain.desk_commands import DeskCommand, WrapUp
 from omni.web.domain.inputs import Json
+from omni.web.domain.work_notes import wrap_up_note, wrap_up_request_id
 from omni.web.upstream import Upstream, relay_stream
 from omni.web.usecases.callers import Caller
 from omni.web.usecases.desk import Desk
@@ -29,24 +31,42 @@ Send = Callable[[Json], Awaitable[None]]
 
 
 class DeskStream:
-    def __init__(self, upstream: Upstream) -> None:
+    def __init__(self, upstream: Upstream, desk: Desk) -> None:
         self._up = upstream
+        self._desk = desk
 
     async def run(self, caller: Caller, commands: AsyncIterator[DeskCommand], send: Send) -> None:
         agent_id = caller.staff.subject
+        # Session of each piece of work routing assigned to this agent on this stream (it sends
+        # the work in hand again on every new stream): what a wrap-up's note is written on.
+        held: dict[str, str] = {}
 
         async def outgoing() -> AsyncIterator[routing_pb2.AgentCommand]:
             yield routing_pb2.AgentCommand(login=routing_pb2.AgentLogin(agent_id=agent_id))
             async for command in commands:
+                if isinstance(command, WrapUp) and command.work_id in held:
+                    await self._note_wrap_up(caller, held.pop(command.work_id), command, send)
                 yield convert.agent_command(agent_id, command)
 
         # Explicit metadata: the channel's interceptors do not reach bidirectional streams.
         call = self._up.routing.AgentSession(outgoing(), metadata=bearer(caller.token))
         try:
             async for event in relay_stream(call):
+                if event.WhichOneof("event") == "assigned":
+                    held[event.assigned.id] = event.assigned.session_id or event.assigned.id
                 await send(convert.agent_event(event))
         finally:
             call.cancel()
+
+    async def _note_wrap_up(self, caller: Caller, session_id: str, wrap_up: WrapUp, send: Send) -> None:
+        """Before routing completes the work (it keeps the disposition in its event, the note
+        nowhere); the work is completed even when the note cannot be written."""
+        try:
+            await self._desk.note(caller, session_id, wrap_up_note(wrap_up.disposition, wrap_up.note),
+                                  wrap_up_request_id(wrap_up.work_id))
+        except DomainError as exc:
+            log.warning("the wrap-up note of work %s was not kept: %s", wrap_up.work_id, exc.message)
+            await send({"error": f"wrapped up; the wrap-up note was not kept: {exc.message}"})
 
 
 class SessionWatch:
