@@ -3,9 +3,11 @@ it never lets a browser user do more than their own token allows."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
+import nats as nats_client
 import pytest
 from websockets.exceptions import InvalidStatus
 
@@ -179,3 +181,37 @@ async def test_transfer_and_wrap_up_leave_their_notes_on_the_session_and_only_fo
                                    lambda answer: answer.body["state"] == "SESSION_STATE_ENDED", what="the end")
     notes = [(n["author_id"], n["text"]) for n in session.body["notes"]]
     assert notes == [("A-1001", "transferred to billing: billing question"), ("A-1001", "wrap-up: resolved — done")]
+
+
+async def test_the_view_of_a_session_waits_for_sessions_to_hear_of_the_assignment_and_only_for_its_agent(
+        web: WebStack, settings: ServiceSettings) -> None:
+    """The desk hears of an offer and an assignment straight from routing; sessions hears of them
+    from routing's events (under a burst of chats, seconds later). Held up here by pausing
+    sessions' consumer of routing's events on the real NATS server: meanwhile sessions refuses the
+    view to an agent outside the chat queue's groups, and the gateway asks again only while
+    routing says the work is that agent's."""
+    session_id = await start_chat(web, "Hello, anyone there?")
+    holder, colleague = Browser(web.url), Browser(web.url)
+    await holder.sign_in(web.agent_token())
+    await colleague.sign_in(web.agent_token("A-1002"))
+    nats = await nats_client.connect(settings.nats_url)
+    jetstream = nats.jetstream()
+    until = (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    await jetstream.pause_consumer("ROUTING", "sessions-routing", pause_until=until)
+    try:
+        async with holder.socket(f"/api/desk?csrf={holder.csrf}") as desk:
+            await frame(desk, "agent")
+            await desk.send(json.dumps({"set_state": {"status": "available", "reason": ""}}))
+            offered = await frame(desk, "offer")
+            await desk.send(json.dumps({"accept": {"offer_id": offered["id"]}}))
+            await frame(desk, "assigned")
+            # A colleague naming the same work is refused at once: routing says it is not theirs.
+            async with colleague.socket(f"/api/sessions/{session_id}/watch?work={session_id}"
+                                        f"&csrf={colleague.csrf}") as theirs:
+                assert "not in that queue's groups" in await frame(theirs, "error")
+            async with holder.socket(f"/api/sessions/{session_id}/watch?work={session_id}&csrf={holder.csrf}") as mine:
+                await jetstream.resume_consumer("ROUTING", "sessions-routing")
+                update = await frame(mine, "update")
+    finally:
+        await nats.close()
+    assert update["kind"] == "snapshot" and update["session"]["agent_id"] == "A-1001"

@@ -230,11 +230,15 @@ class DevStack:
             log_path=self.data_dir / "logs" / "worker.log",
         ).start())
 
+    def token_for(self, subject: str, role: Role, groups: tuple[str, ...] = ()) -> str:
+        """A bearer token this stack's services accept: the one place the stack mints them."""
+        return TokenAuthority(self.secret).mint(subject, role, groups=groups)
+
     def service_token(self) -> str:
-        return TokenAuthority(self.secret).mint("devstack", Role.SERVICE)
+        return self.token_for("devstack", Role.SERVICE)
 
     def agent_token(self) -> str:
-        return TokenAuthority(self.secret).mint(DEMO_AGENT, Role.AGENT, groups=DEMO_GROUPS)
+        return self.token_for(DEMO_AGENT, Role.AGENT, DEMO_GROUPS)
 
     async def seed(self) -> list[str]:
         """Load the demo data of each service that has some (`omni.devstack.demo`); their names."""

@@ -226,17 +226,19 @@ class DeskRoutes:
         await finish(websocket)
 
     async def session_watch(self, websocket: WebSocket) -> None:
-        """One session live, with knowledge suggestions after every customer turn."""
+        """One session live, with knowledge suggestions after every customer turn; `?work=` names
+        the routing work the desk holds it for."""
         try:
             caller = self._callers.acting(request_facts(websocket, csrf=websocket.query_params.get("csrf")))
             session_id = path_id(websocket, "session_id")
+            work_id = inputs.text(dict(websocket.query_params), "work", ID_CHARS)
         except DomainError as exc:
             await refuse(websocket, exc)
             return
         await websocket.accept()
         send = sender(websocket)
         try:
-            await while_open(websocket, self._watch.run(caller, session_id, send))
+            await while_open(websocket, self._watch.run(caller, session_id, work_id, send))
         except DomainError as exc:
             await send({"error": exc.message})
             await refuse(websocket, exc)

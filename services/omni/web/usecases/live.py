@@ -14,12 +14,12 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from omni.runtime.auth import bearer
-from omni.runtime.errors import DomainError
+from omni.runtime.errors import DomainError, PermissionDenied
 from omni.web import convert
 from omni.web.domain.desk_commands import DeskCommand, WrapUp
 from omni.web.domain.inputs import Json
 from omni.web.domain.work_notes import wrap_up_note, wrap_up_request_id
-from omni.web.upstream import Upstream, relay_stream
+from omni.web.upstream import Upstream, relay, relay_stream
 from omni.web.usecases.callers import Caller
 from omni.web.usecases.desk import Desk
 from omnichannel.common.v1 import common_pb2
@@ -28,6 +28,12 @@ from omnichannel.sessions.v1 import sessions_pb2
 
 log = logging.getLogger("omni.web.live")
 Send = Callable[[Json], Awaitable[None]]
+# Sessions learns that an agent holds a session from routing's events, after the desk does (under
+# a burst of new chats, bench/web_latency.py saw sessions 20 s behind on 2 busy cores): until then
+# it refuses the watch to an agent outside the queue's groups. While routing says the work is the
+# agent's, sessions is asked again, for at most this long.
+ASSIGNMENT_WAIT_SECONDS = 60.0
+ASSIGNMENT_RETRY_SECONDS = 0.25
 
 
 class DeskStream:
@@ -74,13 +80,38 @@ class SessionWatch:
         self._up = upstream
         self._desk = desk
 
-    async def run(self, caller: Caller, session_id: str, send: Send) -> None:
-        """Updates as `{"update": SessionUpdate}`; after each customer turn `{"suggestions": [...]}`."""
+    async def run(self, caller: Caller, session_id: str, work_id: str, send: Send) -> None:
+        """Updates as `{"update": SessionUpdate}`; after each customer turn `{"suggestions": [...]}`.
+
+        `work_id`: the routing work the desk opened the session for, if any; while routing says it
+        is offered or assigned to the caller, a refusal from sessions is its lag, not its answer."""
+        deadline = asyncio.get_running_loop().time() + ASSIGNMENT_WAIT_SECONDS
+        while (refused := await self._watch(caller, session_id, send)) is not None:
+            if asyncio.get_running_loop().time() >= deadline or not await self._held(caller, work_id, session_id):
+                raise refused
+            await asyncio.sleep(ASSIGNMENT_RETRY_SECONDS)
+
+    async def _held(self, caller: Caller, work_id: str, session_id: str) -> bool:
+        """Whether routing, with the caller's own token, says this work of this session is theirs."""
+        if not work_id:
+            return False
+        try:
+            work = await relay(self._up.routing.GetWorkItem(routing_pb2.GetWorkItemRequest(id=work_id),
+                                                            metadata=bearer(caller.token), timeout=self._up.timeout))
+        except DomainError:
+            return False
+        return work.session_id == session_id and caller.staff.subject in (work.assigned_agent_id,
+                                                                          work.offered_agent_id)
+
+    async def _watch(self, caller: Caller, session_id: str, send: Send) -> PermissionDenied | None:
+        """Relays the watch until it ends; sessions' refusal when it came before the first update."""
         call = self._up.sessions.WatchSession(sessions_pb2.WatchSessionRequest(session_id=session_id),
                                               metadata=bearer(caller.token))
         suggesting: asyncio.Task[None] | None = None
+        opened = False
         try:
             async for update in relay_stream(call):
+                opened = True
                 await send({"update": convert.to_json(update)})
                 turn = _customer_turn(update)
                 if turn is not None:
@@ -88,12 +119,17 @@ class SessionWatch:
                     if suggesting is not None:
                         suggesting.cancel()
                     suggesting = asyncio.create_task(self._suggest(caller, update.session, turn, send))
+        except PermissionDenied as refused:
+            if opened:
+                raise  # the session left the agent's sight while they watched
+            return refused
         finally:
             call.cancel()
             if suggesting is not None:
                 suggesting.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await suggesting
+        return None
 
     async def _suggest(self, caller: Caller, session: sessions_pb2.Session, text: str, send: Send) -> None:
         try:

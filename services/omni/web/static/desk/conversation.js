@@ -34,7 +34,9 @@ export class OmniConversation extends HTMLElement {
 
   watch() {
     if (this.socket || !this.isConnected) return;
-    this.socket = this.desk.api.live(`/api/sessions/${encodeURIComponent(this.work.session_id)}/watch`,
+    // The work named: while routing says it is this agent's, the gateway waits out sessions hearing of it.
+    this.socket = this.desk.api.live(
+      `/api/sessions/${encodeURIComponent(this.work.session_id)}/watch?work=${encodeURIComponent(this.work.id)}`,
       (frame) => this.onFrame(frame), (state, reason) => this.onSocket(state, reason));
   }
 
