@@ -5,6 +5,7 @@
 #     python -m omni.tickets | omni.sessions | omni.knowledge | omni.routing
 #     python -m omni.worker                  (AgentPool bot worker)
 #     python -m omni.issuer                  (the token issuer of a dev install)
+#     python -m omni.web                     (web gateway: agent desk, chat widget)
 #   docker build --target operator -t omnichannel-operator .    the core plus the `operator` extra
 #     python -m agentpool_operator           (the Kopf operator; its default command)
 #
@@ -54,8 +55,8 @@ FROM runtime AS service
 COPY --from=service-deps /opt/omni /opt/omni
 RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels \
     pip install --no-cache-dir --no-deps --force-reinstall /wheels/*.whl \
- && python -c "import omni.tickets.service, omni.sessions.service, omni.knowledge.service, omni.routing.service, omni.worker.bot"
+ && python -c "import omni.tickets.service, omni.sessions.service, omni.knowledge.service, omni.routing.service, omni.worker.bot, omni.web.service"
 ENV OMNI_GRPC_LISTEN=0.0.0.0:50051
 USER 10001:10001
 EXPOSE 50051
-CMD ["python", "-c", "print('choose a command: python -m omni.<tickets|sessions|knowledge|routing|worker>')"]
+CMD ["python", "-c", "print('choose a command: python -m omni.<tickets|sessions|knowledge|routing|worker|web>')"]

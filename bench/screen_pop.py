@@ -27,9 +27,10 @@ from typing import Any
 import grpc
 from bson.binary import Binary
 
+from omni.devstack.local_issuer import LocalIssuer
 from omni.devstack.processes import free_port, mongo_server, nats_server
-from omni.runtime import storage
-from omni.runtime.auth import Role, TokenAuthority, bearer
+from omni.runtime.auth import Role, bearer
+from omni.runtime.clock import utcnow
 from omni.runtime.server import ServiceHost
 from omni.tickets.service import SPEC
 from omni.tickets.settings import TicketSettings
@@ -111,20 +112,21 @@ async def run(customer_count: int, interaction_count: int, rounds: int, work: Pa
     nats = nats_server(free_port(), work / "nats")
     mongo = mongo_server(free_port(), work / "mongo")
     try:
+        issuer = LocalIssuer.create(work / "tokens")
         settings = TicketSettings(grpc_listen="127.0.0.1:0", nats_url=nats.url, mongo_url=mongo.url,
-                                  mongo_database="bench_screen_pop", jwt_secret=SECRET, shutdown_delay=0.1,
-                                  sla_check_seconds=3600)
+                                  mongo_database="bench_screen_pop", token_jwks=str(issuer.jwks_file),
+                                  replica_secret=SECRET, shutdown_delay=0.1, sla_check_seconds=3600)
         host = ServiceHost(SPEC, settings)
         await host.start()  # creates the service's indexes before the load
         assert host.runtime is not None
         db = host.runtime.db
-        now = storage.utcnow()
+        now = utcnow()
         loaded = [await load(db, "customers", customers(customer_count, now)),
                   await load(db, "identities", identities(customer_count)),
                   await load(db, "tickets", tickets(customer_count, now)),
                   await load(db, "interactions", interactions(interaction_count, customer_count, now))]
         stub = tickets_pb2_grpc.TicketServiceStub(grpc.aio.insecure_channel(host.address))
-        metadata = bearer(TokenAuthority(SECRET).mint("bench-agent", Role.AGENT, groups=("billing",)))
+        metadata = bearer(issuer.mint("bench-agent", Role.AGENT, groups=("billing",)))
         request = pb.GetCustomerContextRequest(
             identity=common_pb2.Identity(kind=common_pb2.IDENTITY_KIND_PHONE, value=number(MEASURED)))
         first = await stub.GetCustomerContext(request, metadata=metadata)

@@ -15,6 +15,10 @@ from omni.runtime.token_issuer import SigningKey
 from tests.charts.conftest import CHART, CRD, EXAMPLE_POOL, EXTERNAL, by_kind, objects, render
 
 SERVICES = ("sessions", "tickets", "knowledge", "routing")
+WEB_INGRESS = {"web": {"ingress": {"enabled": True, "host": "desk.example.com", "className": "nginx",
+                                   "tlsSecretName": "desk-tls"},
+                       "siteOrigins": ["https://www.example.com", "https://shop.example.com"]},
+               "grpcTls": {"enabled": True, "secretName": "omni-grpc-tls"}}
 
 
 def first_container(workload: dict[str, Any]) -> dict[str, Any]:
@@ -28,7 +32,7 @@ def test_chart_lints_clean() -> None:
     assert [m for m in result["messages"] if m["severity"] > 1] == []
 
 
-@pytest.mark.parametrize("values", [{}, EXTERNAL], ids=["in-chart", "external"])
+@pytest.mark.parametrize("values", [{}, EXTERNAL, WEB_INGRESS], ids=["in-chart", "external", "web-ingress-tls"])
 @pytest.mark.parametrize("kube_version", ["1.30", "1.33"])
 def test_every_rendered_object_is_valid_kubernetes(values: dict[str, Any], kube_version: str) -> None:
     rendered = objects(values)
@@ -45,9 +49,9 @@ def test_default_install_has_services_probes_budgets_and_dev_backends() -> None:
     rendered = objects()
     deployments = by_kind(rendered, "Deployment")
     assert set(deployments) == {*(f"omni-omnichannel-{s}" for s in SERVICES), "omni-omnichannel-operator",
-                                "omni-omnichannel-issuer"}
-    assert set(by_kind(rendered, "Service")) >= {f"omni-omnichannel-{s}" for s in SERVICES}
-    assert set(by_kind(rendered, "PodDisruptionBudget")) == {f"omni-omnichannel-{s}" for s in SERVICES}
+                                "omni-omnichannel-issuer", "omni-omnichannel-web"}
+    assert set(by_kind(rendered, "Service")) >= {f"omni-omnichannel-{s}" for s in (*SERVICES, "web")}
+    assert set(by_kind(rendered, "PodDisruptionBudget")) == {f"omni-omnichannel-{s}" for s in (*SERVICES, "web")}
     assert set(by_kind(rendered, "StatefulSet")) == {"omni-omnichannel-nats", "omni-omnichannel-mongodb"}
     for service in SERVICES:
         pod = deployments[f"omni-omnichannel-{service}"]["spec"]["template"]["spec"]
@@ -81,6 +85,60 @@ def test_sessions_exposes_email_and_chat_listeners() -> None:
     assert env["OMNI_WEBSOCKET_LISTEN"] == "0.0.0.0:8765"
     ports = {p["name"] for p in by_kind(rendered, "Service")["omni-omnichannel-sessions"]["spec"]["ports"]}
     assert ports == {"grpc", "smtp", "websocket"}
+
+
+def env_of(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+def test_the_web_gateway_runs_the_services_image_with_its_own_csrf_key_and_no_backend_credentials() -> None:
+    rendered = objects()
+    web = by_kind(rendered, "Deployment")["omni-omnichannel-web"]
+    container = first_container(web)
+    assert container["image"] == first_container(by_kind(rendered, "Deployment")["omni-omnichannel-tickets"])["image"]
+    assert container["command"] == ["python", "-m", "omni.web"]
+    env = env_of(container)
+    assert env["OMNI_REPLICA_SECRET"] == {"secretKeyRef": {"name": "omni-omnichannel-replica-secrets", "key": "web"}}
+    assert env["OMNI_WEB_LISTEN"] == "0.0.0.0:8080"
+    assert env["OMNI_WEB_CHAT_URL"] == "ws://omni-omnichannel-sessions:8765/chat"
+    # Production defaults: Secure cookie, no demo website, origin from the request until one is set.
+    assert env["OMNI_WEB_COOKIE_SECURE"] == "true"
+    assert env["OMNI_WEB_DEMO_SITE"] == "false"
+    assert env["OMNI_WEB_PUBLIC_ORIGIN"] == "" and env["OMNI_WEB_SITE_ORIGINS"] == ""
+    # It is a client of the services like a browser's user is: no NATS or MongoDB credentials.
+    assert "OMNI_NATS_URL" not in env and "OMNI_MONGO_URL" not in env
+    assert container["envFrom"] == [{"configMapRef": {"name": "omni-omnichannel-config"}}]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    service = by_kind(rendered, "Service")["omni-omnichannel-web"]["spec"]
+    assert service["ports"] == [{"name": "http", "port": 8080, "targetPort": "http", "appProtocol": "http"}]
+    assert by_kind(rendered, "Ingress") == {}
+
+
+def test_the_web_gateway_behind_an_ingress_with_tls_gets_its_origin_and_keeps_websockets_open() -> None:
+    rendered = objects(WEB_INGRESS)
+    ingress = by_kind(rendered, "Ingress")["omni-omnichannel-web"]
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    assert ingress["spec"]["tls"] == [{"hosts": ["desk.example.com"], "secretName": "desk-tls"}]
+    [rule] = ingress["spec"]["rules"]
+    assert rule["host"] == "desk.example.com"
+    assert rule["http"]["paths"] == [{"path": "/", "pathType": "Prefix", "backend": {
+        "service": {"name": "omni-omnichannel-web", "port": {"name": "http"}}}}]
+    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-read-timeout"] == "3600"
+    web = by_kind(rendered, "Deployment")["omni-omnichannel-web"]
+    env = env_of(first_container(web))
+    assert env["OMNI_WEB_PUBLIC_ORIGIN"] == "https://desk.example.com"
+    assert env["OMNI_WEB_SITE_ORIGINS"] == "https://www.example.com,https://shop.example.com"
+    # With gRPC over TLS it verifies the services with the CA alone (it serves no gRPC itself).
+    assert env["OMNI_GRPC_TLS_CA_FILE"] == "/etc/omnichannel/grpc-tls/ca.crt"
+    tls = next(v for v in web["spec"]["template"]["spec"]["volumes"] if v["name"] == "grpc-tls")
+    assert tls["secret"]["items"] == [{"key": "ca.crt", "path": "ca.crt"}]
+    explicit = objects({"web": {"publicOrigin": "https://agents.example.com", "ingress": {"enabled": True,
+                                                                                          "host": "desk.example.com"}}})
+    assert env_of(first_container(by_kind(explicit, "Deployment")["omni-omnichannel-web"]))[
+        "OMNI_WEB_PUBLIC_ORIGIN"] == "https://agents.example.com"
 
 
 def test_only_sessions_gets_the_chat_identity_key_from_the_secret() -> None:
@@ -150,16 +208,23 @@ def test_the_operator_runs_its_own_image_and_gives_workers_the_services_image() 
 
 
 def test_disabled_parts_are_not_rendered() -> None:
-    rendered = objects({"operator": {"enabled": False}, "services": {"knowledge": {"enabled": False}}})
+    rendered = objects({"operator": {"enabled": False}, "services": {"knowledge": {"enabled": False}},
+                        "web": {"enabled": False, "ingress": {"enabled": True, "host": "desk.example.com"}}})
     assert "omni-omnichannel-operator" not in by_kind(rendered, "Deployment")
     assert "omni-omnichannel-knowledge" not in by_kind(rendered, "Deployment")
     assert by_kind(rendered, "ClusterRole") == {}
+    for kind in ("Deployment", "Service", "PodDisruptionBudget", "Ingress", "NetworkPolicy"):
+        assert "omni-omnichannel-web" not in by_kind(rendered, kind), kind
 
 
 def test_notes_tell_how_to_reach_the_services() -> None:
     notes = render()["omnichannel/templates/NOTES.txt"]
     assert "omni-omnichannel-routing.contact.svc:50051" in notes
     assert "kubectl -n contact apply -f examples/agentpool.yaml" in notes
+    assert "port-forward svc/omni-omnichannel-web 8080:8080" in notes
+    behind_ingress = render({"web": {"ingress": {"enabled": True, "host": "desk.example.com",
+                                                 "tlsSecretName": "desk-tls"}}})["omnichannel/templates/NOTES.txt"]
+    assert "desk:   https://desk.example.com/desk/" in behind_ingress
 
 
 @pytest.mark.parametrize(("values", "complaint"), [
@@ -177,6 +242,11 @@ def test_notes_tell_how_to_reach_the_services() -> None:
     ({"operator": {"pollSeconds": 0}}, "/operator/pollSeconds"),
     ({"operator": {"image": {"repository": ""}}}, "/operator/image/repository"),
     ({"replicaCount": 3}, "additional properties 'replicaCount' not allowed"),
+    ({"web": {"replicas": 0}}, "/web/replicas"),
+    ({"web": {"publicOrigin": "https://desk.example.com/"}}, "/web/publicOrigin"),
+    ({"web": {"siteOrigins": ["www.example.com"]}}, "/web/siteOrigins/0"),
+    ({"web": {"ingress": {"enabled": True}}}, "/web/ingress"),
+    ({"web": {"ingress": {"enabled": True, "host": "Desk Example"}}}, "/web/ingress/host"),
 ])
 def test_bad_values_are_rejected_by_the_schema(values: dict[str, Any], complaint: str) -> None:
     with pytest.raises(helm.HelmValuesError) as raised:

@@ -69,7 +69,12 @@ def test_dev_profile_values_are_accepted_by_the_chart_schema() -> None:
         for key in path:
             node = node.setdefault(key, {})
         node[leaf] = value
-    assert by_kind(objects(values), "Deployment")["omni-omnichannel-tickets"]["spec"]["replicas"] == 1
+    deployments = by_kind(objects(values), "Deployment")
+    assert deployments["omni-omnichannel-tickets"]["spec"]["replicas"] == 1
+    web = {e["name"]: e.get("value") for e in deployments["omni-omnichannel-web"]["spec"]["template"]["spec"][
+        "containers"][0]["env"]}
+    # The desk is reached over the plain-http port-forward: a Secure cookie would never come back.
+    assert web["OMNI_WEB_COOKIE_SECURE"] == "false" and web["OMNI_WEB_DEMO_SITE"] == "true"
 
 
 def test_port_forwards_name_services_the_chart_renders() -> None:

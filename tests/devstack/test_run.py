@@ -1,5 +1,6 @@
-"""`omni run` end to end, as `make run` starts it: every service SERVING, a killed service started
-again by the launcher, and Ctrl-C stopping every process it started.
+"""`omni run` end to end, as `make run` starts it: every service SERVING, the agent desk answering
+at the URL printed first, a killed service started again by the launcher, and Ctrl-C stopping
+every process it started.
 
 The tests share one stack (starting it takes most of their time); the Ctrl-C test stops it, so it
 comes last.
@@ -8,11 +9,13 @@ comes last.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -147,6 +150,28 @@ def test_run_starts_every_service_serving(stack: Launcher) -> None:
         assert health(address) == health_pb2.HealthCheckResponse.SERVING, name
 
 
+def test_run_prints_the_desk_first_and_the_desk_and_demo_site_answer(stack: Launcher) -> None:
+    info = StackInfo.load(stack.data_dir / "stack.json")
+    ready = stack.lines.index("ready")
+    entries = [line.split() for line in stack.lines[:ready] if line.startswith("  ") and line.strip()]
+    # What someone opening the browser needs comes first: the desk, the demo site, the token to paste.
+    assert entries[0] == ["desk", info.desk_url]
+    assert entries[1][:3] == ["demo", "site", info.demo_url]
+    token = stack.lines[stack.lines.index(next(line for line in stack.lines if "token (paste" in line)) + 1].strip()
+    assert info.desk_url.startswith(f"http://127.0.0.1:{info.ports['web']}/")
+    with urllib.request.urlopen(info.desk_url, timeout=10) as desk:
+        assert desk.status == 200
+        assert "<omni-desk" in desk.read().decode()
+    with urllib.request.urlopen(info.demo_url, timeout=10) as demo:
+        assert "widget.js" in demo.read().decode()
+    # The printed token signs in at the gateway, as a paste into the desk's sign-in form does.
+    signin = urllib.request.Request(f"{info.web_url}/api/signin", data=json.dumps({"token": token}).encode(),
+                                    method="POST", headers={"content-type": "application/json",
+                                                            "origin": info.web_url})
+    with urllib.request.urlopen(signin, timeout=10) as answer:
+        assert json.loads(answer.read())["subject"] == "A-1001"
+
+
 def test_a_killed_service_is_started_again_and_serves(stack: Launcher) -> None:
     info = StackInfo.load(stack.data_dir / "stack.json")
     killed = pid_of(stack.children(), "omni.routing")
@@ -160,7 +185,7 @@ def test_a_killed_service_is_started_again_and_serves(stack: Launcher) -> None:
 def test_ctrl_c_stops_every_process_it_started(stack: Launcher) -> None:
     started = stack.children()
     commands = " | ".join(started.values())
-    for expected in ("nats-server", "secantusd-py", *(f"-m omni.{name}" for name in (*SERVICES, "worker"))):
+    for expected in ("nats-server", "secantusd-py", *(f"-m omni.{name}" for name in (*SERVICES, "worker", "web"))):
         assert expected in commands
     stack.process.send_signal(signal.SIGINT)
     assert stack.process.wait(STOP_WITHIN) == 0, stack.output

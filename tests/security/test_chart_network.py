@@ -17,7 +17,7 @@ WORKER = {"app.kubernetes.io/name": "omnichannel-worker", "app.kubernetes.io/ins
           "app.kubernetes.io/component": "bot-worker", "app.kubernetes.io/managed-by": "agentpool-operator",
           "omnichannel.dev/agentpool": "billing-bots"}
 STRANGER = {"app": "some-other-app"}
-GRPC, SMTP, WEBSOCKET, NATS, MONGODB = 50051, 2525, 8765, 4222, 27017
+GRPC, SMTP, WEBSOCKET, NATS, MONGODB, WEB = 50051, 2525, 8765, 4222, 27017, 8080
 
 
 def component(name: str) -> dict[str, str]:
@@ -69,12 +69,9 @@ def policies() -> list[dict[str, Any]]:
 def test_every_pod_of_the_release_is_denied_by_default(policies: list[dict[str, Any]]) -> None:
     deny = by_kind(objects(), "NetworkPolicy")["omni-omnichannel-default-deny"]["spec"]
     assert deny == {"podSelector": {"matchLabels": RELEASE}, "policyTypes": ["Ingress", "Egress"]}
-    # The web gateway to come is cut off until it brings its own policy (its public port in, gRPC
-    # to the services out); the services' side already admits it.
-    assert not reaches(policies, component("web"), component("tickets"), GRPC)
-    assert not reaches(policies, None, component("web"), 443)
-    for service in SERVICES:
-        assert allowed(policies, "Ingress", component(service), component("web"), GRPC)
+    # A component of the release without a policy of its own stays cut off both ways.
+    assert not reaches(policies, component("reports"), component("tickets"), GRPC)
+    assert not reaches(policies, None, component("reports"), WEB)
 
 
 @pytest.mark.parametrize(("source", "target", "port", "expected"), [
@@ -104,6 +101,21 @@ def test_every_pod_of_the_release_is_denied_by_default(policies: list[dict[str, 
     (component("sessions"), component("tickets"), GRPC, False),
     *[(STRANGER, component(s), GRPC, False) for s in SERVICES],
     *[(None, component(s), GRPC, False) for s in SERVICES],
+    # The web gateway: its port from the ingress controller (outside the namespace) only; it calls
+    # every service's gRPC and sessions' chat socket, never the backends or other ports.
+    (None, component("web"), WEB, True),
+    (STRANGER, component("web"), WEB, False),
+    (WORKER, component("web"), WEB, False),
+    (None, component("web"), GRPC, False),
+    *[(component("web"), component(s), GRPC, True) for s in SERVICES],
+    (component("web"), component("sessions"), WEBSOCKET, True),
+    (component("web"), component("sessions"), SMTP, False),
+    (component("web"), component("tickets"), WEBSOCKET, False),
+    (component("web"), component("nats"), NATS, False),
+    (component("web"), component("mongodb"), MONGODB, False),
+    (component("web"), component("operator"), 8080, False),
+    (component("web"), None, 443, False),
+    (component("routing"), component("web"), WEB, False),
     # Out of the cluster: the operator to the API server, sessions to its mail relay; no one else.
     (component("operator"), None, 443, True),
     (component("sessions"), None, 25, True),
@@ -132,6 +144,28 @@ def test_peers_given_as_values_may_call_grpc() -> None:
     ingress = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
     policies = list(by_kind(objects({"networkPolicy": {"grpcFrom": [ingress]}}), "NetworkPolicy").values())
     assert reaches(policies, None, component("tickets"), GRPC)
+
+
+def test_who_reaches_the_web_gateway_is_configurable() -> None:
+    ingress = {"podSelector": {"matchLabels": {"app": "edge-proxy"}}}
+    policies = list(by_kind(objects({"networkPolicy": {"webFrom": [ingress]}}), "NetworkPolicy").values())
+    assert reaches(policies, {"app": "edge-proxy"}, component("web"), WEB)
+    assert not reaches(policies, None, component("web"), WEB)
+    closed = list(by_kind(objects({"networkPolicy": {"webFrom": []}}), "NetworkPolicy").values())
+    assert not reaches(closed, None, component("web"), WEB)
+    moved = list(by_kind(objects({"web": {"port": 9090}}), "NetworkPolicy").values())
+    assert reaches(moved, None, component("web"), 9090) and not reaches(moved, None, component("web"), WEB)
+
+
+def test_the_web_gateway_follows_the_chat_port_and_reaches_the_collector_when_one_is_set() -> None:
+    ports = [{"name": "smtp", "port": 2525, "env": "OMNI_SMTP_LISTEN"},
+             {"name": "websocket", "port": 9765, "env": "OMNI_WEBSOCKET_LISTEN"}]
+    policies = list(by_kind(objects({"services": {"sessions": {"extraPorts": ports}}}), "NetworkPolicy").values())
+    assert reaches(policies, component("web"), component("sessions"), 9765)
+    assert not reaches(policies, component("web"), component("sessions"), WEBSOCKET)
+    assert not reaches(policies, component("web"), None, 4317)
+    traced = list(by_kind(objects(EXTERNAL), "NetworkPolicy").values())
+    assert reaches(traced, component("web"), None, 4317)
 
 
 def test_only_clusterip_services() -> None:

@@ -20,9 +20,15 @@ async def signed_in_desk(context: BrowserContext, url: str, token: str) -> Page:
 
 
 async def go_available(desk: Page) -> None:
-    await desk.get_by_role("combobox", name="Presence").select_option("available")
+    await set_presence(desk, "available", "Available")
+
+
+async def set_presence(desk: Page, status: str, shown: str, reason: str = "") -> None:
+    await desk.get_by_role("combobox", name="Presence").select_option(status)
+    if reason:
+        await desk.get_by_label("Reason for the break").fill(reason)
     await desk.get_by_role("button", name="Set", exact=True).click()
-    await expect(desk.locator(".presence output")).to_have_text("Available", timeout=EXPECT_MS)
+    await expect(desk.locator(".presence output")).to_have_text(shown, timeout=EXPECT_MS)
 
 
 def offer(desk: Page) -> Locator:
@@ -31,6 +37,18 @@ def offer(desk: Page) -> Locator:
 
 def conversation(desk: Page) -> Locator:
     return desk.locator("omni-conversation:not([hidden])")
+
+
+async def transfer(chat: Locator, queue: str, reason: str) -> None:
+    await chat.get_by_label("Queue", exact=True).select_option(queue)
+    await chat.get_by_label("Reason for the transfer").fill(reason)
+    await chat.get_by_role("button", name="Transfer", exact=True).click()
+
+
+async def wrap_up(chat: Locator, disposition: str, note: str) -> None:
+    await chat.get_by_label("Disposition").select_option(disposition)
+    await chat.get_by_label("Wrap-up note").fill(note)
+    await chat.get_by_role("button", name="Finish").click()
 
 
 async def open_widget(page: Page) -> Locator:
@@ -58,3 +76,12 @@ async def search_tickets(desk: Page, query: str, expected: str) -> Locator:
             if expected in await results.inner_text():
                 return results
             await asyncio.sleep(0.3)
+
+
+async def open_ticket(desk: Page, query: str, expected: str) -> Locator:
+    """The ticket's detail (with its cross-channel timeline), found by `query`."""
+    results = await search_tickets(desk, query, expected)
+    await results.get_by_role("button").filter(has_text=expected).first.click()
+    ticket = desk.locator("article.ticket")
+    await expect(ticket).to_be_visible()
+    return ticket

@@ -1,5 +1,5 @@
-"""The real services in-process (tickets, knowledge, sessions with its WebSocket chat, routing)
-with a little seed data, and the web gateway in front of them."""
+"""The real services in-process (tickets, knowledge, sessions with its WebSocket chat and SMTP,
+routing) with a little seed data, an SMTP sink as sessions' relay, and the web gateway in front."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
+from aiosmtpd.controller import Controller
 from google.protobuf.duration_pb2 import Duration
 
 from omni.devstack.local_issuer import LocalIssuer
 from omni.devstack.processes import free_port
 from omni.knowledge.service import SPEC as KNOWLEDGE
 from omni.routing.service import SPEC as ROUTING
-from omni.routing.settings import RoutingSettings
 from omni.runtime.auth import Role, bearer
 from omni.runtime.config import ServiceSettings
 from omni.sessions.domain.chat_identity import mint_identity_token
@@ -28,6 +28,8 @@ from omnichannel.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from omnichannel.tickets.v1 import tickets_pb2, tickets_pb2_grpc
 from tests.conftest import StartService
+from tests.sessions.conftest import Sink
+from tests.support.settings import routing_settings, settings_for
 
 IDENTITY_SECRET = "web-test-identity-key-0123456789abcdef"
 CAPACITY = {common_pb2.CHANNEL_PHONE: 1, common_pb2.CHANNEL_CHAT: 3, common_pb2.CHANNEL_EMAIL: 3}
@@ -38,16 +40,14 @@ AGENTS = (("A-1001", "Li Wei", ("general", "billing")), ("A-1002", "Emma Brown",
 REFUND_ANSWER = "Refunds reach your card within 5 working days."
 
 
-def _base(settings: ServiceSettings) -> dict[str, Any]:
-    return {f.name: getattr(settings, f.name) for f in dataclasses.fields(ServiceSettings)}
-
-
 @dataclasses.dataclass
 class WebStack:
     gateway: WebGateway
     addresses: dict[str, str]
     smtp_port: int
     authority: LocalIssuer
+    # What sessions relayed: the agents' email replies.
+    outbox: Sink
 
     @property
     def url(self) -> str:
@@ -69,26 +69,35 @@ async def start_stack(start_service: StartService, settings: ServiceSettings, au
                       client_settings: Callable[[str], dict[str, str]],
                       **web: Any) -> tuple[WebStack, Callable[[], Any]]:
     """`authority` mints the tests' tokens; routing gets its screen-pop tokens as the `routing` client."""
-    base = _base(settings)
-    tickets = await start_service(TICKETS)
-    knowledge = await start_service(KNOWLEDGE)
-    chat_port, smtp_port = free_port(), free_port()
-    sessions = await start_service(SESSIONS, settings_override=SessionSettings(
-        **base, websocket_listen=f"127.0.0.1:{chat_port}", smtp_listen=f"127.0.0.1:{smtp_port}",
-        smtp_relay=f"127.0.0.1:{free_port()}", chat_identity_secret=IDENTITY_SECRET,
-        chat_token_key_files=(str(authority.chat_key_file),)))
-    routing = await start_service(ROUTING, settings_override=RoutingSettings(
-        **{**base, **client_settings("routing")}, tickets_addr=tickets.address, knowledge_addr=knowledge.address,
-        timer_resolution=0.05, context_timeout=2.0))
+    tickets = await start_service(TICKETS, settings_override=settings_for(settings, ServiceSettings,
+                                                                          database="tickets"))
+    knowledge = await start_service(KNOWLEDGE, settings_override=settings_for(settings, ServiceSettings,
+                                                                              database="knowledge"))
+    chat_port, smtp_port, relay_port = free_port(), free_port(), free_port()
+    outbox = Sink()
+    relay = Controller(outbox, hostname="127.0.0.1", port=relay_port)
+    relay.start()
+    sessions = await start_service(SESSIONS, settings_override=settings_for(
+        settings, SessionSettings, database="sessions", websocket_listen=f"127.0.0.1:{chat_port}",
+        smtp_listen=f"127.0.0.1:{smtp_port}", smtp_relay=f"127.0.0.1:{relay_port}",
+        chat_identity_secret=IDENTITY_SECRET, chat_token_key_files=(str(authority.chat_key_file),)))
+    routing = await start_service(ROUTING, settings_override=routing_settings(
+        settings, database="routing", tickets_addr=tickets.address, knowledge_addr=knowledge.address,
+        context_timeout=2.0, **client_settings("routing")))
     addresses = {"tickets": tickets.address, "knowledge": knowledge.address, "sessions": sessions.address,
                  "routing": routing.address}
     await seed(addresses, bearer(authority.mint("seed", Role.ADMIN)))
-    gateway = WebGateway(WebSettings(
-        **base, web_listen="127.0.0.1:0", web_cookie_secure=False, web_chat_url=f"ws://127.0.0.1:{chat_port}/chat",
-        tickets_addr=tickets.address, sessions_addr=sessions.address, knowledge_addr=knowledge.address,
-        routing_addr=routing.address, **web))
+    gateway = WebGateway(settings_for(
+        settings, WebSettings, web_listen="127.0.0.1:0", web_cookie_secure=False,
+        web_chat_url=f"ws://127.0.0.1:{chat_port}/chat", tickets_addr=tickets.address,
+        sessions_addr=sessions.address, knowledge_addr=knowledge.address, routing_addr=routing.address, **web))
     await gateway.start()
-    return WebStack(gateway, addresses, smtp_port, authority), gateway.stop
+
+    async def stop() -> None:
+        await gateway.stop()
+        relay.stop()
+
+    return WebStack(gateway, addresses, smtp_port, authority, outbox), stop
 
 
 async def seed(addresses: dict[str, str], admin: tuple[tuple[str, str], ...]) -> None:
@@ -115,8 +124,12 @@ async def seed(addresses: dict[str, str], admin: tuple[tuple[str, str], ...]) ->
 
 
 async def create_customer(addresses: dict[str, str], admin: tuple[tuple[str, str], ...], name: str, email: str,
-                          *, tier: str = "", tags: tuple[str, ...] = ()) -> tickets_pb2.Customer:
+                          *, tier: str = "", tags: tuple[str, ...] = (), phone: str = "",
+                          language: str = "en") -> tickets_pb2.Customer:
+    identities = [common_pb2.Identity(kind=common_pb2.IDENTITY_KIND_EMAIL, value=email)]
+    if phone:
+        identities.append(common_pb2.Identity(kind=common_pb2.IDENTITY_KIND_PHONE, value=phone))
     async with grpc.aio.insecure_channel(addresses["tickets"]) as chan:
         return await tickets_pb2_grpc.TicketServiceStub(chan).CreateCustomer(tickets_pb2.CreateCustomerRequest(
-            customer=tickets_pb2.Customer(display_name=name, language="en", tier=tier, tags=list(tags), identities=[
-                common_pb2.Identity(kind=common_pb2.IDENTITY_KIND_EMAIL, value=email)])), metadata=admin)
+            customer=tickets_pb2.Customer(display_name=name, language=language, tier=tier, tags=list(tags),
+                                          identities=identities)), metadata=admin)

@@ -3,9 +3,11 @@ it never lets a browser user do more than their own token allows."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
+import nats as nats_client
 import pytest
 from websockets.exceptions import InvalidStatus
 
@@ -13,6 +15,7 @@ from omni.devstack.local_issuer import LocalIssuer
 from omni.runtime.auth import Role
 from omni.runtime.config import ServiceSettings
 from tests.conftest import StartService
+from tests.support.polling import eventually
 from tests.web.client import Browser, frame
 from tests.web.stack import WebStack, start_stack
 
@@ -121,3 +124,102 @@ async def test_customer_tokens_and_oversized_bodies_are_refused(web: WebStack) -
     await browser.sign_in(web.agent_token())
     big = await browser.call("POST", "/api/sessions/S-1/notes", raw=b'{"text": "' + b"x" * 70_000 + b'"}')
     assert big.status == 413
+
+
+async def ticket_of(web: WebStack, browser: Browser, session_id: str) -> dict[str, Any]:
+    """The ticket tickets filed the session on (from an event, a moment after the chat started)."""
+    session = await eventually(lambda: browser.call("GET", f"/api/sessions/{session_id}"),
+                               lambda answer: answer.body.get("ticket_id"), what="the chat's ticket")
+    timeline = await browser.call("GET", f"/api/tickets/{session.body['ticket_id']}/timeline")
+    assert timeline.status == 200, timeline.body
+    return timeline.body  # type: ignore[no-any-return]
+
+
+async def test_a_ticket_change_carries_the_version_seen_and_a_stale_one_is_refused(web: WebStack) -> None:
+    browser = Browser(web.url)
+    await browser.sign_in(web.agent_token())
+    timeline = await ticket_of(web, browser, await start_chat(web, "My bill is wrong"))
+    ticket = timeline["ticket"]
+    assert [s["id"] for s in timeline["sessions"]] == [ticket["interactions"][0]["session_id"]]
+    path = f"/api/tickets/{ticket['id']}"
+    changed = await browser.call("PATCH", path, {"version": int(ticket["version"]), "status": "pending"})
+    assert changed.status == 200 and changed.body["status"] == "TICKET_STATUS_PENDING", changed.body
+    # A second change made from the same (now old) view would overwrite the first unseen.
+    stale = await browser.call("PATCH", path, {"version": int(ticket["version"]), "priority": "high"})
+    assert stale.status == 409 and "changed by someone else" in stale.body["error"]
+    assert (await browser.call("PATCH", path, {"version": "1", "status": "open"})).status == 400
+
+
+async def test_the_timeline_of_another_groups_ticket_is_refused(web: WebStack) -> None:
+    insider = Browser(web.url)
+    await insider.sign_in(web.agent_token())
+    ticket = (await ticket_of(web, insider, await start_chat(web, "I need help with my account")))["ticket"]
+    outsider = Browser(web.url)
+    await outsider.sign_in(web.agent_token("A-3001"))
+    refused = await outsider.call("GET", f"/api/tickets/{ticket['id']}/timeline")
+    assert refused.status == 403 and "you may see tickets of tech" in refused.body["error"]
+
+
+async def test_transfer_and_wrap_up_leave_their_notes_on_the_session_and_only_for_work_in_hand(web: WebStack) -> None:
+    session_id = await start_chat(web, "Please move me to billing")
+    agent, colleague = Browser(web.url), Browser(web.url)
+    await agent.sign_in(web.agent_token())
+    await colleague.sign_in(web.agent_token("A-1002"))
+    async with agent.socket(f"/api/desk?csrf={agent.csrf}") as desk:
+        await frame(desk, "agent")
+        await desk.send(json.dumps({"set_state": {"status": "available", "reason": ""}}))
+        offered = await frame(desk, "offer")
+        await desk.send(json.dumps({"accept": {"offer_id": offered["id"]}}))
+        work = await frame(desk, "assigned")
+        # A wrap-up of work this desk was never given writes nothing: routing refuses it.
+        await desk.send(json.dumps({"wrap_up": {"work_id": "S-not-mine", "disposition": "resolved", "note": "x"}}))
+        assert "S-not-mine" in await frame(desk, "error")
+        moved = await agent.call("POST", f"/api/work/{work['id']}/transfer", {"queue_id": "billing",
+                                                                              "reason": "billing question"})
+        assert moved.status == 200 and "warning" not in moved.body, moved.body
+    # A transferred contact never goes back to the agent who moved it: a colleague takes it.
+    async with colleague.socket(f"/api/desk?csrf={colleague.csrf}") as desk:
+        await frame(desk, "agent")
+        await desk.send(json.dumps({"set_state": {"status": "available", "reason": ""}}))
+        again = await frame(desk, "offer")
+        await desk.send(json.dumps({"accept": {"offer_id": again["id"]}}))
+        await frame(desk, "assigned")
+        await desk.send(json.dumps({"wrap_up": {"work_id": work["id"], "disposition": "resolved", "note": "done"}}))
+        session = await eventually(lambda: colleague.call("GET", f"/api/sessions/{session_id}"),
+                                   lambda answer: answer.body["state"] == "SESSION_STATE_ENDED", what="the end")
+    notes = [(n["author_id"], n["text"]) for n in session.body["notes"]]
+    assert notes == [("A-1001", "transferred to billing: billing question"), ("A-1002", "wrap-up: resolved — done")]
+
+
+async def test_the_view_of_a_session_waits_for_sessions_to_hear_of_the_assignment_and_only_for_its_agent(
+        web: WebStack, settings: ServiceSettings) -> None:
+    """The desk hears of an offer and an assignment straight from routing; sessions hears of them
+    from routing's events (under a burst of chats, seconds later). Held up here by pausing
+    sessions' consumer of routing's events on the real NATS server: meanwhile sessions refuses the
+    view to an agent outside the chat queue's groups, and the gateway asks again only while
+    routing says the work is that agent's."""
+    session_id = await start_chat(web, "Hello, anyone there?")
+    holder, colleague = Browser(web.url), Browser(web.url)
+    await holder.sign_in(web.agent_token())
+    await colleague.sign_in(web.agent_token("A-1002"))
+    nats = await nats_client.connect(settings.nats_url)
+    jetstream = nats.jetstream()
+    until = (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    await jetstream.pause_consumer("ROUTING", "sessions-routing", pause_until=until)
+    try:
+        async with holder.socket(f"/api/desk?csrf={holder.csrf}") as desk:
+            await frame(desk, "agent")
+            await desk.send(json.dumps({"set_state": {"status": "available", "reason": ""}}))
+            offered = await frame(desk, "offer")
+            await desk.send(json.dumps({"accept": {"offer_id": offered["id"]}}))
+            await frame(desk, "assigned")
+            # A colleague naming the same work is refused at once: routing says it is not theirs.
+            async with colleague.socket(f"/api/sessions/{session_id}/watch?work={session_id}"
+                                        f"&csrf={colleague.csrf}") as theirs:
+                assert "not in that queue's groups" in await frame(theirs, "error")
+            async with holder.socket(f"/api/sessions/{session_id}/watch?work={session_id}&csrf={holder.csrf}") as mine:
+                await jetstream.resume_consumer("ROUTING", "sessions-routing")
+                update = await frame(mine, "update")
+    finally:
+        await nats.close()
+    assert update["kind"] == "snapshot" and update["session"]["agent_id"] == "A-1001"

@@ -54,11 +54,6 @@ envFrom:
 {{- printf "http://%s-issuer:%d" (include "omnichannel.fullname" .) (int .Values.issuer.port) -}}
 {{- end -}}
 
-{{/* The port of sessions' WebSocket listener, where it publishes its chat tokens' public keys. */}}
-{{- define "omnichannel.chatPort" -}}
-{{- range .Values.services.sessions.extraPorts }}{{ if eq .env "OMNI_WEBSOCKET_LISTEN" }}{{ .port }}{{ end }}{{ end -}}
-{{- end -}}
-
 {{/* A generated secret value, the same as last time when the Secret exists: (dict "existing" $secret "key" "x") */}}
 {{- define "omnichannel.keep" -}}
 {{- $old := dig "data" .key "" .existing -}}
@@ -128,4 +123,23 @@ imagePullSecrets:
 {{- end }}
 securityContext:
   {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- end -}}
+
+{{/* The sessions service's WebSocket chat port (its extraPorts entry named websocket): the web gateway relays the widget's chat there, and sessions publishes its chat tokens' public keys there. */}}
+{{- define "omnichannel.chatPort" -}}
+{{- $port := 0 -}}
+{{- range .Values.services.sessions.extraPorts -}}
+{{- if eq .name "websocket" }}{{ $port = .port }}{{ end -}}
+{{- end -}}
+{{- required "services.sessions.extraPorts needs the websocket port for the web gateway" (ternary "" (toString $port) (eq (int $port) 0)) -}}
+{{- end -}}
+
+{{/* The origin browsers reach the web gateway at: web.publicOrigin, else the Ingress host's (https with its TLS secret), else empty (the request's Host). */}}
+{{- define "omnichannel.webOrigin" -}}
+{{- $web := .Values.web -}}
+{{- if $web.publicOrigin -}}
+{{- $web.publicOrigin -}}
+{{- else if and $web.ingress.enabled $web.ingress.host -}}
+{{- printf "%s://%s" (ternary "https" "http" (not (empty $web.ingress.tlsSecretName))) $web.ingress.host -}}
+{{- end -}}
 {{- end -}}

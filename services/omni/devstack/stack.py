@@ -1,6 +1,6 @@
-"""The one-machine stack behind `make run`: nats-server, the MongoDB-protocol server and the
-four services as separate processes, demo data, children restarted when they exit (`supervisor`),
-and a clean stop on Ctrl-C."""
+"""The one-machine stack behind `make run`: nats-server, the MongoDB-protocol server, the four
+services and the web gateway (agent desk, chat widget, demo site) as separate processes, demo
+data, children restarted when they exit (`supervisor`), and a clean stop on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import secrets
 import signal
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
@@ -26,6 +28,7 @@ from omni.devstack.local_issuer import LocalIssuer
 from omni.devstack.processes import ManagedProcess, free_port, mongo_server, nats_server, stop_all
 from omni.devstack.supervisor import Supervisor
 from omni.runtime.auth import Role
+from omni.web.service import DEMO_PATH, DESK_PATH
 
 SERVICES = ("tickets", "sessions", "knowledge", "routing")
 # Ports of `make run`; `--ephemeral` picks free ones instead (tests).
@@ -40,6 +43,7 @@ DEFAULT_PORTS = {
     "websocket": 8765,
     "outbox": 2526,
     "issuer": 8090,
+    "web": 8080,
 }
 # The demo queues with simple intents (omni.devstack.demo.routing) that the stack's self-service bot serves.
 BOT_QUEUES = ("chat", "general", "billing")
@@ -66,6 +70,16 @@ class StackInfo:
     addresses: dict[str, str]
     ports: dict[str, int]
     data_dir: str
+    # The web gateway: http://127.0.0.1:<port>, serving /desk/ and /demo/.
+    web_url: str = ""
+
+    @property
+    def desk_url(self) -> str:
+        return f"{self.web_url}{DESK_PATH}"
+
+    @property
+    def demo_url(self) -> str:
+        return f"{self.web_url}{DEMO_PATH}"
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(dataclasses.asdict(self), indent=2))
@@ -90,6 +104,24 @@ def wait_serving(address: str, timeout: float = 60.0) -> None:
                 last = exc.code().name
             time.sleep(0.1)
     raise TimeoutError(f"service at {address} not SERVING within {timeout:.0f}s (last: {last})")
+
+
+def wait_healthy(url: str, timeout: float = 60.0) -> None:
+    """Until `url` (an HTTP probe such as the gateway's /healthz) answers 200."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1.0) as answer:
+                if answer.status == 200:
+                    return
+                last = f"HTTP {answer.status}"
+        except urllib.error.HTTPError as exc:
+            last = f"HTTP {exc.code}"
+        except OSError as exc:
+            last = str(exc)
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer 200 within {timeout:.0f}s (last: {last})")
 
 
 class Outbox:
@@ -183,11 +215,25 @@ class DevStack:
             ).start()
             self.services.append(proc)
             addresses[name] = address
+        web_url = self.start_gateway(env)
         for address in addresses.values():
             wait_serving(address)
-        self.info = StackInfo(nats.url, mongo.url, addresses, self.ports, str(self.data_dir))
+        wait_healthy(f"{web_url}/healthz")
+        self.info = StackInfo(nats.url, mongo.url, addresses, self.ports, str(self.data_dir), web_url)
         self.info.save(self.data_dir / "stack.json")
         return self.info
+
+    def start_gateway(self, env: dict[str, str]) -> str:
+        """The web gateway on plain http at 127.0.0.1 (so no Secure cookie), relaying the widget's
+        chat to this stack's WebSocket endpoint; its URL."""
+        listen = f"127.0.0.1:{self.ports['web']}"
+        self.services.append(ManagedProcess(
+            "web", [sys.executable, "-m", "omni.web"],
+            env={**env, "OMNI_WEB_LISTEN": listen, "OMNI_WEB_COOKIE_SECURE": "false",
+                 "OMNI_WEB_CHAT_URL": f"ws://127.0.0.1:{self.ports['websocket']}/chat"},
+            log_path=self.data_dir / "logs" / "web.log",
+        ).start())
+        return f"http://{listen}"
 
     def start_bots(self) -> None:
         """One worker of the self-service bot pool the operator runs in a cluster; after the demo
@@ -201,12 +247,16 @@ class DevStack:
             log_path=self.data_dir / "logs" / "worker.log",
         ).start())
 
+    def token_for(self, subject: str, role: Role, groups: tuple[str, ...] = (), ttl_seconds: int = 12 * 3600) -> str:
+        """A bearer token this stack's services and gateway accept: the one place the stack mints them."""
+        return self.local.mint(subject, role, groups=groups, ttl_seconds=ttl_seconds)
+
     def service_token(self) -> str:
         """Loading the demo data: a service token of ten minutes."""
-        return self.local.mint("devstack", Role.SERVICE, ttl_seconds=600)
+        return self.token_for("devstack", Role.SERVICE, ttl_seconds=600)
 
     def agent_token(self) -> str:
-        return self.local.mint(DEMO_AGENT, Role.AGENT, groups=DEMO_GROUPS)
+        return self.token_for(DEMO_AGENT, Role.AGENT, DEMO_GROUPS)
 
     async def seed(self) -> list[str]:
         """Load the demo data of each service that has some (`omni.devstack.demo`); their names."""
@@ -248,6 +298,9 @@ def run(data_dir: Path, *, ephemeral: bool, seed: bool) -> int:
         if seeded:
             stack.start_bots()
         print("omnichannel is running (Ctrl-C stops everything)\n")
+        print(f"  {'desk':<10}       {info.desk_url}")
+        print(f"  {'demo site':<10}       {info.demo_url}   (a company website with the chat widget)")
+        print(f"\n  demo agent {DEMO_AGENT} token (paste it at the desk's sign-in):\n  {stack.agent_token()}\n")
         for name, address in info.addresses.items():
             print(f"  {name:<10} grpc  {address}")
         print(f"  {'email':<10} smtp  127.0.0.1:{info.ports['smtp']}")
@@ -260,8 +313,7 @@ def run(data_dir: Path, *, ephemeral: bool, seed: bool) -> int:
             print(f"  {'bot':<10}       self-service worker on queues {', '.join(BOT_QUEUES)}")
         print(f"\n  demo data loaded for: {', '.join(seeded) or 'none'}")
         print(f"  logs: {data_dir / 'logs'}   stack description: {data_dir / 'stack.json'}")
-        print(f"\n  demo agent {DEMO_AGENT} token:\n  {stack.agent_token()}\n")
-        print("  next: .venv/bin/omni tour      (a customer calls, chats and emails)")
+        print("\n  next: .venv/bin/omni tour      (a customer calls, chats and emails)")
         print("        .venv/bin/omni token --role supervisor --subject S-1   (more tokens)")
         print("ready", flush=True)
         # Again after start-up: a stuck launcher showed SIGTERM caught natively (not by Python).

@@ -64,6 +64,7 @@ class DeskRoutes:
             Route("/api/tickets", endpoint(self.search_tickets), methods=get),
             Route("/api/tickets/{ticket_id}", endpoint(self.ticket), methods=get),
             Route("/api/tickets/{ticket_id}", endpoint(self.change_ticket), methods=["PATCH"]),
+            Route("/api/tickets/{ticket_id}/timeline", endpoint(self.ticket_timeline), methods=get),
             Route("/api/tickets/{ticket_id}/assign", endpoint(self.assign_ticket), methods=post),
             Route("/api/tickets/{ticket_id}/merge", endpoint(self.merge_ticket), methods=post),
             Route("/api/tickets/{ticket_id}/split", endpoint(self.split_ticket), methods=post),
@@ -174,11 +175,16 @@ class DeskRoutes:
     async def ticket(self, request: Request) -> Response:
         return JSONResponse(await self._desk.ticket(await self._reader(request), path_id(request, "ticket_id")))
 
+    async def ticket_timeline(self, request: Request) -> Response:
+        caller = await self._reader(request)
+        return JSONResponse(await self._desk.ticket_timeline(caller, path_id(request, "ticket_id")))
+
     async def change_ticket(self, request: Request) -> Response:
         caller = await self._actor(request)
         body = await json_body(request, self._max_body)
         return JSONResponse(await self._desk.change_ticket(
-            caller, path_id(request, "ticket_id"), inputs.choice(body, "status", ("", *TICKET_STATUSES)),
+            caller, path_id(request, "ticket_id"), inputs.whole_number(body, "version", most=2**62),
+            inputs.choice(body, "status", ("", *TICKET_STATUSES)),
             inputs.choice(body, "priority", ("", *TICKET_PRIORITIES))))
 
     async def assign_ticket(self, request: Request) -> Response:
@@ -221,17 +227,19 @@ class DeskRoutes:
         await finish(websocket)
 
     async def session_watch(self, websocket: WebSocket) -> None:
-        """One session live, with knowledge suggestions after every customer turn."""
+        """One session live, with knowledge suggestions after every customer turn; `?work=` names
+        the routing work the desk holds it for."""
         try:
             caller = await self._callers.acting(request_facts(websocket, csrf=websocket.query_params.get("csrf")))
             session_id = path_id(websocket, "session_id")
+            work_id = inputs.text(dict(websocket.query_params), "work", ID_CHARS)
         except DomainError as exc:
             await refuse(websocket, exc)
             return
         await websocket.accept()
         send = sender(websocket)
         try:
-            await while_open(websocket, self._watch.run(caller, session_id, send))
+            await while_open(websocket, self._watch.run(caller, session_id, work_id, send))
         except DomainError as exc:
             await send({"error": exc.message})
             await refuse(websocket, exc)

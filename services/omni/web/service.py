@@ -47,7 +47,7 @@ def build_app(settings: WebSettings, upstream: Upstream) -> Starlette:
     callers = Callers(verifier_for(settings, audience("web")), CsrfGuard.derived_from(settings.shared_replica_secret()),
                       OriginPolicy.of(settings.web_public_origin, settings.web_site_origins))
     desk = Desk(upstream)
-    desk_routes = DeskRoutes(callers, desk, DeskStream(upstream), SessionWatch(upstream, desk),
+    desk_routes = DeskRoutes(callers, desk, DeskStream(upstream, desk), SessionWatch(upstream, desk),
                              max_body_bytes=settings.web_max_body_bytes, max_frame_bytes=settings.web_max_frame_bytes,
                              secure_cookie=settings.web_cookie_secure)
     widget_routes = WidgetRoutes(callers, WidgetChat(upstream), max_frame_bytes=settings.web_max_frame_bytes)

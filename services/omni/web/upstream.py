@@ -57,8 +57,10 @@ class Upstream:
         self.timeout = settings.web_rpc_timeout
         self._chat_url = settings.web_chat_url
         self._max_frame = settings.web_max_frame_bytes
-        self._channels = [channel(a) for a in (settings.sessions_addr, settings.routing_addr,
-                                                settings.tickets_addr, settings.knowledge_addr)]
+        # Over TLS when the services serve it (OMNI_GRPC_TLS_CA_FILE), like every other client of theirs.
+        self._channels = [channel(a, tls_ca_file=settings.grpc_tls_ca_file)
+                          for a in (settings.sessions_addr, settings.routing_addr, settings.tickets_addr,
+                                    settings.knowledge_addr)]
         sessions, routing, tickets, knowledge = self._channels
         self.sessions = sessions_pb2_grpc.SessionServiceStub(sessions)
         self.routing = routing_pb2_grpc.RoutingServiceStub(routing)

@@ -39,6 +39,14 @@ def text(body: Json, name: str, limit: int, *, required: bool = False) -> str:
     return value
 
 
+def whole_number(body: Json, name: str, *, most: int) -> int:
+    """A non-negative integer (JSON booleans are not numbers here); 0 when absent."""
+    value = body.get(name, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+        raise InvalidArgument(f"{name} must be a whole number from 0 to {most}")
+    return value
+
+
 def strings(body: Json, name: str, limit: int, *, most: int) -> list[str]:
     value = body.get(name) or []
     if not isinstance(value, list) or not all(isinstance(v, str) and len(v) <= limit for v in value):

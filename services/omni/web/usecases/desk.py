@@ -7,15 +7,18 @@ as JSON; no rule of who may do what is repeated here: the services decide.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
 
 from google.protobuf.field_mask_pb2 import FieldMask
 
 from omni.runtime.auth import bearer
-from omni.runtime.errors import InvalidArgument, NotFound
+from omni.runtime.errors import DomainError, InvalidArgument, NotFound, PermissionDenied
 from omni.web.convert import to_json
 from omni.web.domain.inputs import Json
 from omni.web.domain.search import SearchKind, search_kind
+from omni.web.domain.work_notes import transfer_note, transfer_request_id
 from omni.web.upstream import Upstream, relay
 from omni.web.usecases.callers import Caller
 from omnichannel.common.v1 import common_pb2
@@ -24,7 +27,12 @@ from omnichannel.routing.v1 import routing_pb2
 from omnichannel.sessions.v1 import sessions_pb2
 from omnichannel.tickets.v1 import tickets_pb2
 
+log = logging.getLogger("omni.web.desk")
 SUGGESTIONS = 3
+# A ticket's timeline reads the conversations of its most recent sessions, at most this many.
+HISTORY_SESSIONS = 20
+# What the timeline needs of each session: its transcript is on the ticket already.
+TIMELINE_FIELDS = ("id", "channel", "transitions", "notes")
 TICKET_STATUSES = tuple(n.removeprefix("TICKET_STATUS_").lower() for n in tickets_pb2.TicketStatus.keys()[1:])
 _IDENTITY_KINDS = {SearchKind.PHONE: common_pb2.IDENTITY_KIND_PHONE, SearchKind.EMAIL: common_pb2.IDENTITY_KIND_EMAIL}
 TICKET_PRIORITIES = tuple(n.removeprefix("TICKET_PRIORITY_").lower() for n in tickets_pb2.TicketPriority.keys()[1:])
@@ -89,12 +97,21 @@ class Desk:
     # ----- routing -------------------------------------------------------------------------
 
     async def transfer(self, caller: Caller, work_id: str, reason: str, queue_id: str, agent_id: str) -> Json:
+        """Routing moves the work; the conversation's record says where to and why, for the next
+        agent and the ticket. Work that moved without its note is still moved (the answer warns)."""
         if not queue_id and not agent_id:
             raise InvalidArgument("name a queue or an agent to transfer to")
-        return to_json(await relay(self._up.routing.TransferWork(
+        work = await relay(self._up.routing.TransferWork(
             routing_pb2.TransferWorkRequest(work_id=work_id, reason=reason, target_queue_id=queue_id,
                                             target_agent_id=agent_id),
-            metadata=bearer(caller.token), timeout=self._timeout)))
+            metadata=bearer(caller.token), timeout=self._timeout))
+        try:
+            await self.note(caller, work.session_id or work.id, transfer_note(queue_id or agent_id, reason),
+                            transfer_request_id(work.id, work.transfer_count))
+        except DomainError as exc:
+            log.warning("work %s was transferred but its note was not kept: %s", work.id, exc.message)
+            return {**to_json(work), "warning": f"transferred; the transfer note was not kept: {exc.message}"}
+        return to_json(work)
 
     async def queues(self, caller: Caller) -> list[Json]:
         found = await relay(self._up.routing.ListQueues(routing_pb2.ListQueuesRequest(page_size=200),
@@ -139,8 +156,30 @@ class Desk:
                                                               metadata=bearer(caller.token),
                                                               timeout=self._timeout)))
 
-    async def change_ticket(self, caller: Caller, ticket_id: str, status: str, priority: str) -> Json:
-        ticket = tickets_pb2.Ticket(id=ticket_id)
+    async def ticket_timeline(self, caller: Caller, ticket_id: str) -> Json:
+        """The ticket (its interactions and notes) with the conversations behind its interactions,
+        for its cross-channel timeline: each session's state changes (queued with a transfer's
+        reason, connected, ended, a call's steps) and internal notes. Sessions the caller may not
+        see are counted, not shown."""
+        ticket = await relay(self._up.tickets.GetTicket(tickets_pb2.GetTicketRequest(id=ticket_id),
+                                                        metadata=bearer(caller.token), timeout=self._timeout))
+        newest_first = sorted(ticket.interactions, key=lambda i: i.occurred_at.ToNanoseconds(), reverse=True)
+        session_ids = list(dict.fromkeys(i.session_id for i in newest_first if i.session_id))[:HISTORY_SESSIONS]
+        found = await asyncio.gather(*(self._visible_session(caller, s) for s in session_ids))
+        sessions = [{key: value for key, value in to_json(s).items() if key in TIMELINE_FIELDS}
+                    for s in found if s is not None]
+        return {"ticket": to_json(ticket), "sessions": sessions, "hidden": len(session_ids) - len(sessions)}
+
+    async def _visible_session(self, caller: Caller, session_id: str) -> sessions_pb2.Session | None:
+        try:
+            return await relay(self._up.sessions.GetSession(sessions_pb2.GetSessionRequest(id=session_id),
+                                                            metadata=bearer(caller.token), timeout=self._timeout))
+        except (NotFound, PermissionDenied):
+            return None
+
+    async def change_ticket(self, caller: Caller, ticket_id: str, version: int, status: str, priority: str) -> Json:
+        """`version`: the ticket's version the agent saw; a change made meanwhile is refused (409)."""
+        ticket = tickets_pb2.Ticket(id=ticket_id, version=version)
         paths = []
         if status:
             ticket.status = tickets_pb2.TicketStatus.Value("TICKET_STATUS_" + status.upper())

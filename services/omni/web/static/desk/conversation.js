@@ -2,7 +2,7 @@
 // words, internal notes, knowledge suggestions for the latest customer turn, reply, transfer and
 // wrap-up.
 import {enumName, h, replace, time} from "./dom.js";
-import {t} from "./i18n.js";
+import {stateName, t} from "./i18n.js";
 
 const TYPING_EVERY_MS = 3000;
 const TYPING_SHOWN_MS = 5000;
@@ -34,7 +34,9 @@ export class OmniConversation extends HTMLElement {
 
   watch() {
     if (this.socket || !this.isConnected) return;
-    this.socket = this.desk.api.live(`/api/sessions/${encodeURIComponent(this.work.session_id)}/watch`,
+    // The work named: while routing says it is this agent's, the gateway waits out sessions hearing of it.
+    this.socket = this.desk.api.live(
+      `/api/sessions/${encodeURIComponent(this.work.session_id)}/watch?work=${encodeURIComponent(this.work.id)}`,
       (frame) => this.onFrame(frame), (state, reason) => this.onSocket(state, reason));
   }
 
@@ -54,12 +56,13 @@ export class OmniConversation extends HTMLElement {
 
   onUpdate(update) {
     this.session = update.session;
+    // An email's ticket may be named only after the first update (tickets threads it from an event).
+    if (this.subject === undefined) this.loadSubject();
     if (update.kind === "snapshot") {
       this.entries.clear();
       for (const message of update.session.messages) this.entries.set(message.id, {message});
       for (const note of update.session.notes) this.entries.set(note.id, {note});
       this.render();
-      this.loadSubject();
     } else if (update.kind === "message") {
       this.entries.set(update.message.id, {message: update.message});
       if (update.message.direction === "DIRECTION_INBOUND") {
@@ -78,23 +81,28 @@ export class OmniConversation extends HTMLElement {
       if (entry) entry.read = true;
       this.renderTranscript();
     } else if (update.kind === "state") {
-      const state = this.querySelector(".session-state");
-      if (state) state.textContent = enumName(update.session.state, "SESSION_STATE_");
+      this.renderState();
     }
   }
 
-  // An email's subject lives on its ticket (the session keeps the thread's messages).
+  // An email's subject lives on its ticket (the session keeps the thread's messages), and so do
+  // the subject lines of each mail (its interaction has the message's id).
   async loadSubject() {
     const ticketId = this.session?.ticket_id;
     if (this.channel() !== "email" || !ticketId || this.subject !== undefined) return;
     this.subject = "";
+    let ticket;
     try {
-      this.subject = (await this.desk.api.get(`/api/tickets/${encodeURIComponent(ticketId)}`)).subject;
+      ticket = await this.desk.api.get(`/api/tickets/${encodeURIComponent(ticketId)}`);
     } catch {
       return;  // no subject line is better than no conversation
     }
+    this.subject = ticket.subject;
+    this.mailSubjects = new Map(ticket.interactions.map((i) => [i.id, i.email?.subject ?? ""]));
     const line = this.querySelector(".email-subject");
     if (line) line.textContent = this.subject;
+    const box = this.querySelector(".reply textarea");
+    if (box && !this.draft) box.value = this.quoted();
   }
 
   // The customer sees "read" once the agent has had the message on screen.
@@ -126,7 +134,7 @@ export class OmniConversation extends HTMLElement {
     replace(this,
       h("header", {class: "conversation-head"},
         h("h2", {id: headingId}, h("span", {class: "customer-name"}, customer), ` · ${this.channel()}`),
-        h("span", {class: "session-state"}, session ? enumName(session.state, "SESSION_STATE_") : ""),
+        h("span", {class: "session-state"}, this.stateNow()),
         h("span", {class: "connection", role: "status"}, this.status || "")),
       this.channel() === "phone" ? this.callDetails() : null,
       this.channel() === "email" ? h("p", {class: "email-line"}, `${t("subject")}: `,
@@ -143,14 +151,25 @@ export class OmniConversation extends HTMLElement {
     this.renderSuggestions();
   }
 
+  stateNow() {
+    return this.session ? stateName(this.session.state, this.session.channel) : "";
+  }
+
+  // A state change (a call answered, ended; a transfer) shows in the heading and the call's steps.
+  renderState() {
+    for (const state of this.querySelectorAll(".session-state")) state.textContent = this.stateNow();
+    this.querySelector(".call")?.replaceWith(this.callDetails());
+  }
+
   callDetails() {
     const attributes = this.session?.attributes ?? {};
     const rows = Object.entries(attributes).map(([key, value]) => [h("dt", {}, key), h("dd", {}, value)]);
+    const channel = this.session?.channel;
     return h("section", {class: "call", "aria-label": t("phoneCall")},
       h("h3", {}, t("phoneCall")),
-      h("p", {}, `${t("state")}: `, h("span", {class: "session-state"}, this.session ? enumName(this.session.state, "SESSION_STATE_") : "")),
+      h("p", {}, `${t("state")}: `, h("span", {class: "session-state", role: "status"}, this.stateNow())),
       h("ol", {class: "call-states"}, (this.session?.transitions ?? []).map((step) =>
-        h("li", {}, `${time(step.time)} ${enumName(step.state, "SESSION_STATE_")} `, step.reason))),
+        h("li", {}, h("time", {datetime: step.time}, time(step.time)), ` ${stateName(step.state, channel)} — `, step.reason))),
       rows.length ? h("dl", {class: "attributes"}, rows) : null);
   }
 
@@ -200,10 +219,16 @@ export class OmniConversation extends HTMLElement {
     box.focus();
   }
 
+  // The customer's last mail below the answer, as mail clients quote: its body, without the
+  // subject line sessions puts first in the message's text.
   quoted() {
     if (this.channel() !== "email") return "";
     const last = [...this.entries.values()].filter((e) => e.message?.direction === "DIRECTION_INBOUND").at(-1);
-    return last ? `\n\n> ${last.message.text.split("\n").join("\n> ")}` : "";
+    if (!last) return "";
+    const subject = this.mailSubjects?.get(last.message.id);
+    const text = subject && last.message.text.startsWith(`${subject}\n\n`)
+      ? last.message.text.slice(subject.length + 2) : last.message.text;
+    return `\n\n> ${text.split("\n").join("\n> ")}`;
   }
 
   replyForm() {
@@ -238,9 +263,9 @@ export class OmniConversation extends HTMLElement {
       this.desk.queues.map((q) => h("option", {value: q.id}, q.display_name || q.id)));
     const reason = h("input", {id: `transfer-reason-${this.work.id}`, required: true, maxlength: 500});
     return h("form", {class: "transfer", onsubmit: (event) => this.submit(event, async () => {
-      await this.desk.api.post(`/api/work/${encodeURIComponent(this.work.id)}/transfer`,
+      const moved = await this.desk.api.post(`/api/work/${encodeURIComponent(this.work.id)}/transfer`,
         {queue_id: queue.value, reason: reason.value});
-      this.desk.transferred(this.work);
+      this.desk.transferred(this.work, moved.warning);
     })},
     h("fieldset", {}, h("legend", {}, t("transfer")),
       h("label", {for: queue.id}, t("transferTo")), queue,
@@ -251,7 +276,7 @@ export class OmniConversation extends HTMLElement {
   wrapUpForm() {
     const disposition = h("select", {id: `disposition-${this.work.id}`},
       DISPOSITIONS.map((d) => h("option", {value: d}, t(d))));
-    const note = h("input", {id: `wrap-note-${this.work.id}`, maxlength: 8000});
+    const note = h("input", {id: `wrap-note-${this.work.id}`, maxlength: 7700});
     return h("form", {class: "wrap-up", onsubmit: (event) => this.submit(event, async () => {
       this.desk.wrapUp(this.work, disposition.value, note.value);
     })},

@@ -8,6 +8,8 @@ import "./tickets.js";
 
 const UNAUTHENTICATED = 401;
 const LOOKUP_KINDS = {IDENTITY_KIND_EMAIL: "email", IDENTITY_KIND_PHONE: "phone"};
+// What an agent sets themselves to.
+const PRESENCE = ["available", "break", "offline"];
 
 // Who to ask tickets about for the screen pop: the customer routing named, else the contact's
 // email or phone (a chat's first identity is the widget's anonymous handle, which finds no one).
@@ -165,21 +167,34 @@ class OmniDesk extends HTMLElement {
     if (this.view === "tickets") this.tickets.render();
   }
 
+  // Routing's word on the agent's presence; a choice the agent is still making is left alone
+  // (routing sends the agent's state whenever it changes, e.g. right after sign-in).
   renderPresence() {
     const form = this.querySelector(".presence");
     if (!form) return;
     const status = enumName(this.agent?.status, "AGENT_STATUS_") || "offline";
-    const choice = h("select", {id: "presence"}, ["available", "break", "offline"].map((s) =>
-      h("option", {value: s, selected: s === status}, t(s))));
-    const reason = h("input", {id: "break-reason", maxlength: 500, placeholder: t("breakReason"), "aria-label": t("breakReason"),
-      value: this.agent?.status_reason || ""});
+    if (!form.elements.length) this.buildPresence(form);
+    if (!this.choosingPresence) {
+      // Busy and wrap-up follow from the work in hand: the choice shows what the agent last set.
+      if (PRESENCE.includes(status)) form.elements.presence.value = status;
+      form.elements["break-reason"].value = this.agent?.status_reason || "";
+    }
+    form.querySelector("output").textContent = t(status);
+  }
+
+  buildPresence(form) {
+    const choice = h("select", {id: "presence", name: "presence", onchange: () => { this.choosingPresence = true; }},
+      PRESENCE.map((s) => h("option", {value: s}, t(s))));
+    const reason = h("input", {id: "break-reason", name: "break-reason", maxlength: 500, placeholder: t("breakReason"),
+      "aria-label": t("breakReason"), oninput: () => { this.choosingPresence = true; }});
     form.onsubmit = (event) => {
       event.preventDefault();
+      this.choosingPresence = false;
       this.stream.send({set_state: {status: choice.value, reason: choice.value === "break" ? reason.value : ""}});
     };
     replace(form, h("label", {for: "presence"}, t("presence")), choice, reason,
       h("button", {type: "submit"}, t("setPresence")),
-      h("output", {class: "status", "aria-live": "polite"}, t(status)));
+      h("output", {class: "status", "aria-live": "polite"}));
   }
 
   renderOffers() {
@@ -222,8 +237,8 @@ class OmniDesk extends HTMLElement {
     this.drop(work);
   }
 
-  transferred(work) {
-    this.alert(t("transferred"));
+  transferred(work, warning) {
+    this.alert(warning || t("transferred"));
     this.drop(work);
   }
 

@@ -83,6 +83,15 @@ const WORDS = {
     close: "Close",
     phoneCall: "Call",
     read: "Read",
+    hiddenSessions: (n) => `${n} conversation(s) of this ticket belong to groups you do not work in.`,
+    state_ivr: "In the IVR",
+    state_queued: "Queued",
+    state_offered: "Offered",
+    state_ringing: "Ringing",
+    state_connected: "Connected",
+    state_wrap_up: "Wrap-up",
+    state_ended: "Ended",
+    state_abandoned: "Abandoned",
   },
   zh: {
     title: "全渠道坐席工作台",
@@ -165,6 +174,15 @@ const WORDS = {
     close: "关闭",
     phoneCall: "电话",
     read: "已读",
+    hiddenSessions: (n) => `此工单有 ${n} 个会话属于您不负责的组。`,
+    state_ivr: "自助语音",
+    state_queued: "排队中",
+    state_offered: "已分配",
+    state_ringing: "振铃中",
+    state_connected: "已接通",
+    state_wrap_up: "话后处理",
+    state_ended: "已结束",
+    state_abandoned: "已放弃",
   },
 };
 
@@ -177,6 +195,12 @@ export function t(key, ...args) {
 }
 
 export function language() { return current; }
+
+// A session's state in words; a call offered to an agent is ringing at their desk.
+export function stateName(state, channel) {
+  const name = String(state || "").replace("SESSION_STATE_", "").toLowerCase();
+  return t(name === "offered" && channel === "CHANNEL_PHONE" ? "state_ringing" : `state_${name}`);
+}
 
 export function switchLanguage() {
   current = current === "zh" ? "en" : "zh";

@@ -1,7 +1,7 @@
 // An offer: the screen pop (who the customer is, their open tickets, last agent, history and
 // routing's reasons) with a countdown, before the agent accepts or rejects.
 import {enumName, h, replace, time} from "./dom.js";
-import {t} from "./i18n.js";
+import {stateName, t} from "./i18n.js";
 
 export class OmniOffer extends HTMLElement {
   /** offer: routing's Offer as JSON; context: tickets' CustomerContext (or null while loading). */
@@ -42,6 +42,8 @@ export class OmniOffer extends HTMLElement {
     replace(this,
       h("header", {class: "offer-head"},
         h("h3", {id: headingId}, `${t("offer")}: ${enumName(work.channel, "CHANNEL_")}`),
+        // A call offered to the agent is ringing at their desk until they accept or it times out.
+        work.channel === "CHANNEL_PHONE" ? h("span", {class: "ringing"}, stateName("SESSION_STATE_OFFERED", work.channel)) : null,
         h("span", {class: "countdown", role: "timer", "aria-live": "off"}, t("expiresIn", this.remaining()))),
       h("dl", {class: "screen-pop"},
         h("dt", {}, t("customer")),

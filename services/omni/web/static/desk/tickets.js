@@ -1,7 +1,9 @@
-// Tickets: find them by number, phone or email; one ticket's cross-channel timeline; status,
-// priority, assignee, merge and split.
+// Tickets: find them by number, phone or email; one ticket's cross-channel timeline (its
+// interactions and notes, and the state changes and internal notes of the conversations behind
+// them: transfers with their reasons, wrap-ups, a call's steps); status, priority, assignee,
+// merge and split.
 import {enumName, h, replace, time} from "./dom.js";
-import {t} from "./i18n.js";
+import {stateName, t} from "./i18n.js";
 
 const STATUSES = ["new", "open", "pending", "on_hold", "solved", "closed"];
 const PRIORITIES = ["low", "normal", "high", "urgent"];
@@ -12,7 +14,26 @@ class OmniTickets extends HTMLElement {
     this.desk = desk;
     this.found ??= [];
     this.ticket ??= null;
+    this.history ??= null;
     this.render();
+  }
+
+  // Shows what the list knows of the ticket at once, then the whole ticket with the history of
+  // the conversations behind it.
+  async showTicket(ticket) {
+    this.ticket = ticket;
+    this.history = null;
+    this.render();
+    if (!ticket) return;
+    try {
+      const timeline = await this.api.get(`/api/tickets/${encodeURIComponent(ticket.id)}/timeline`);
+      if (this.ticket?.id !== ticket.id) return;
+      this.ticket = timeline.ticket;
+      this.history = timeline;
+      this.render();
+    } catch (error) {
+      this.desk.alert(error.message);
+    }
   }
 
   render() {
@@ -23,11 +44,10 @@ class OmniTickets extends HTMLElement {
       h("form", {role: "search", class: "ticket-search", onsubmit: (event) => this.act(event, async () => {
         this.query = query.value;
         this.found = await this.api.get(`/api/tickets?q=${encodeURIComponent(query.value)}`);
-        this.ticket = this.found.length === 1 ? this.found[0] : null;
-        this.render();
+        await this.showTicket(this.found.length === 1 ? this.found[0] : null);
       })}, h("label", {for: "ticket-search"}, t("searchLabel")), query, h("button", {type: "submit"}, t("search"))),
       h("ul", {class: "ticket-results"}, this.found.length ? this.found.map((ticket) => h("li", {},
-        h("button", {type: "button", onclick: () => { this.ticket = ticket; this.render(); }},
+        h("button", {type: "button", onclick: () => this.showTicket(ticket)},
           `${ticket.id} · ${enumName(ticket.status, "TICKET_STATUS_")} · `, ticket.subject)))
         : h("li", {class: "empty"}, t("noTickets"))),
       this.ticket ? this.detail(this.ticket) : null);
@@ -40,37 +60,43 @@ class OmniTickets extends HTMLElement {
       h("option", {value: p, selected: enumName(ticket.priority, "TICKET_PRIORITY_") === p}, p)));
     const assignee = h("input", {id: "ticket-assignee", maxlength: 200, value: ticket.assignee_id});
     const target = h("input", {id: "merge-target", maxlength: 200, required: true});
+    const sessions = this.history?.sessions ?? [];
     const events = [
       ...ticket.interactions.map((i) => ({when: i.occurred_at, node: h("li", {class: "interaction"},
         h("time", {datetime: i.occurred_at}, time(i.occurred_at)),
         h("span", {class: "badge"}, enumName(i.channel, "CHANNEL_")),
+        i.agent_id ? h("span", {class: "who"}, i.agent_id) : null,
         h("label", {}, h("input", {type: "checkbox", value: i.id, class: "split-pick"}), " ",
           i.email?.subject ? h("strong", {class: "subject"}, i.email.subject) : null,
           h("span", {class: "text"}, i.text)))})),
-      ...ticket.notes.map((n) => ({when: n.create_time, node: h("li", {class: "note"},
+      ...[...ticket.notes, ...sessions.flatMap((s) => s.notes)].map((n) => ({when: n.create_time, node: h("li", {class: "note"},
         h("time", {datetime: n.create_time}, time(n.create_time)), h("span", {class: "badge"}, t("noteBadge")),
         h("span", {class: "who"}, n.author_id), h("span", {class: "text"}, n.text))})),
+      ...sessions.flatMap((s) => s.transitions.filter((step) => shownStep(step, s.channel)).map((step) => ({
+        when: step.time, node: h("li", {class: "state"},
+          h("time", {datetime: step.time}, time(step.time)),
+          h("span", {class: "badge"}, enumName(s.channel, "CHANNEL_")),
+          h("span", {class: "state-name"}, stateName(step.state, s.channel)), step.reason ? ` — ${step.reason}` : "")}))),
     ].sort((a, b) => Date.parse(a.when) - Date.parse(b.when));
     return h("article", {class: "ticket", "aria-labelledby": "ticket-title"},
       h("h3", {id: "ticket-title"}, `${ticket.id}: `, h("span", {class: "subject"}, ticket.subject)),
       h("form", {class: "ticket-fields", onsubmit: (event) => this.act(event, async () => {
-        this.ticket = await this.api.patch(`/api/tickets/${encodeURIComponent(ticket.id)}`,
-          {status: status.value, priority: priority.value});
-        this.render();
+        // The version seen: a change someone made meanwhile is refused rather than overwritten.
+        this.changed(await this.api.patch(`/api/tickets/${encodeURIComponent(ticket.id)}`,
+          {version: Number(ticket.version), status: status.value, priority: priority.value}));
       })},
       h("label", {for: "ticket-status"}, t("status")), status,
       h("label", {for: "ticket-priority"}, t("priority")), priority,
       h("button", {type: "submit"}, t("save"))),
       h("form", {class: "ticket-assign", onsubmit: (event) => this.act(event, async () => {
-        this.ticket = await this.api.post(`/api/tickets/${encodeURIComponent(ticket.id)}/assign`, {assignee_id: assignee.value});
-        this.render();
+        this.changed(await this.api.post(`/api/tickets/${encodeURIComponent(ticket.id)}/assign`, {assignee_id: assignee.value}));
       })}, h("label", {for: "ticket-assignee"}, t("assignee")), assignee, h("button", {type: "submit"}, t("assign"))),
       h("form", {class: "ticket-merge", onsubmit: (event) => this.act(event, async () => {
-        this.ticket = await this.api.post(`/api/tickets/${encodeURIComponent(ticket.id)}/merge`, {target_id: target.value});
-        this.render();
+        this.changed(await this.api.post(`/api/tickets/${encodeURIComponent(ticket.id)}/merge`, {target_id: target.value}));
       })}, h("label", {for: "merge-target"}, t("mergeLabel")), target, h("button", {type: "submit"}, t("merge"))),
       h("h4", {}, t("timeline")),
       h("ol", {class: "timeline"}, events.map((e) => e.node)),
+      this.history?.hidden ? h("p", {class: "hidden-sessions"}, t("hiddenSessions", this.history.hidden)) : null,
       h("button", {type: "button", onclick: () => this.split(ticket)}, t("split")));
   }
 
@@ -81,11 +107,16 @@ class OmniTickets extends HTMLElement {
       const result = await this.api.post(`/api/tickets/${encodeURIComponent(ticket.id)}/split`,
         {interaction_ids: picked, subject: ""});
       this.found = [result.original, result.created];
-      this.ticket = result.created;
-      this.render();
+      await this.showTicket(result.created);
     } catch (error) {
       this.desk.alert(error.message);
     }
+  }
+
+  // A changed ticket replaces its old self among the results too.
+  changed(ticket) {
+    this.found = this.found.map((found) => found.id === ticket.id ? ticket : found);
+    this.showTicket(ticket);
   }
 
   async act(event, action) {
@@ -96,6 +127,13 @@ class OmniTickets extends HTMLElement {
       this.desk.alert(error.message);
     }
   }
+}
+
+// A conversation's steps worth a line on the timeline: an offer is routing's attempt, not a step,
+// except a call's (its phone rang); chats and emails pass no IVR.
+function shownStep(step, channel) {
+  const phone = channel === "CHANNEL_PHONE";
+  return phone || !["SESSION_STATE_OFFERED", "SESSION_STATE_IVR"].includes(step.state);
 }
 
 customElements.define("omni-tickets", OmniTickets);
