@@ -25,7 +25,7 @@ from omni.routing.domain.engine_state import Clock, EngineState
 from omni.routing.domain.journal import Changes
 from omni.routing.domain.queues import QueueConfig
 from omni.routing.domain.stats import Kind
-from omni.routing.domain.work import WAITING_STATES, Reason, Work, WorkState
+from omni.routing.domain.work import WAITING_STATES, Reason, Turn, Work, WorkState
 from omni.runtime.channels import Channel
 from omni.runtime.errors import FailedPrecondition, InvalidArgument
 
@@ -143,6 +143,33 @@ class RoutingEngine(EngineState):
         work = self.get(work_id)
         work.reasons.extend(reasons)
         self._journal.changed(work)
+        return work
+
+    def customer_turn(self, work_id: str, turn: Turn) -> Work:
+        """A later turn of the customer's conversation (see `policy.escalate_turn`): waiting work
+        it escalates is re-ranked in its line and routed again; offered or connected work keeps
+        its agent. Either way the supervisors hear of it (`work_escalated`, with the reason)."""
+        work = self.get(work_id)
+        if turn.interaction_id in (work.interaction_id, work.last_turn_id) or (
+                work.state is WorkState.OVERFLOWED_TO_BOT):
+            return work  # a redelivery, or the bot's conversation
+        work.last_turn_id = turn.interaction_id
+        waiting = work.state in WAITING_STATES
+        if waiting:
+            self._lines.leave(work)  # re-ranked, not gone: the line's pace does not count it
+        reason = policy.escalate_turn(work, self.queue(work.queue_id), turn, self.clock())
+        if waiting:
+            self._lines.enter(work)
+        self._journal.changed(work)
+        if reason is None:
+            return work
+        if work.escalation_until > self.clock():
+            self._deadlines.at(work.escalation_until, Due.HOLD, work.id, 0)
+        self._journal.notify("work_escalated", work, agent_id=work.assigned_agent_id or work.offered_agent_id,
+                             reason=f"{reason.code}: {reason.detail}")
+        if waiting:
+            self._pending_work[work.id] = None
+            self._dispatch()
         return work
 
     def accept(self, agent_id: str, work_id: str) -> Work:

@@ -278,6 +278,7 @@ class Interaction(_message.Message):
     PREVIOUS_SESSION_ID_FIELD_NUMBER: _builtins.int
     TICKET_ID_FIELD_NUMBER: _builtins.int
     ATTRIBUTES_FIELD_NUMBER: _builtins.int
+    TURN_EMOTION_SCORE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Globally unique; every consumer is idempotent on it."""
     channel: Global___Channel.ValueType
@@ -299,6 +300,10 @@ class Interaction(_message.Message):
     """The customer's previous session when they moved channel (chat -> phone)."""
     ticket_id: _builtins.str
     """Ticket the interaction was explicitly sent for (e.g. an agent reply)."""
+    turn_emotion_score: _builtins.int
+    """This turn's own emotion score, 0 (calm) .. 10 (furious); `emotion_score` is the highest of
+    the session so far. Routing escalates a conversation whose turns cross the threshold or keep rising.
+    """
     @_builtins.property
     def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -332,10 +337,11 @@ class Interaction(_message.Message):
         previous_session_id: _builtins.str = ...,
         ticket_id: _builtins.str = ...,
         attributes: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        turn_emotion_score: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "email", b"email", "occurred_at", b"occurred_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attachments", b"attachments", "attributes", b"attributes", "channel", b"channel", "customer", b"customer", "direction", b"direction", "email", b"email", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "occurred_at", b"occurred_at", "previous_session_id", b"previous_session_id", "queue", b"queue", "session_id", b"session_id", "text", b"text", "ticket_id", b"ticket_id", "urgent", b"urgent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attachments", b"attachments", "attributes", b"attributes", "channel", b"channel", "customer", b"customer", "direction", b"direction", "email", b"email", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "occurred_at", b"occurred_at", "previous_session_id", b"previous_session_id", "queue", b"queue", "session_id", b"session_id", "text", b"text", "ticket_id", b"ticket_id", "turn_emotion_score", b"turn_emotion_score", "urgent", b"urgent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
