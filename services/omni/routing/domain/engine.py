@@ -25,6 +25,7 @@ from omni.routing.domain.engine_state import Clock, EngineState
 from omni.routing.domain.journal import Changes
 from omni.routing.domain.queues import QueueConfig
 from omni.routing.domain.stats import Kind
+from omni.routing.domain.transfers import TransferReason, transfer_reason
 from omni.routing.domain.work import WAITING_STATES, Reason, Turn, Work, WorkState
 from omni.runtime.channels import Channel
 from omni.runtime.errors import FailedPrecondition, InvalidArgument
@@ -239,9 +240,10 @@ class RoutingEngine(EngineState):
         self._journal.notify("callback_scheduled", work, reason="customer chose a callback")
         return work
 
-    def transfer(self, work_id: str, reason: str, target_queue_id: str = "", target_agent_id: str = "") -> Work:
-        if not reason.strip():
-            raise InvalidArgument("a transfer needs a reason (e.g. 'needs billing specialist')")
+    def transfer(self, work_id: str, code: TransferReason | None, note: str = "", target_queue_id: str = "",
+                 target_agent_id: str = "") -> Work:
+        """Pass work on to another queue and/or agent; `code` says why (with a free-text `note`)."""
+        reason = transfer_reason(code, note)
         work = self.get(work_id)
         if work.state not in (*WAITING_STATES, WorkState.ASSIGNED, WorkState.OFFERED):
             raise FailedPrecondition(f"work {work_id} is {work.state.value}; it cannot be transferred")
@@ -267,9 +269,10 @@ class RoutingEngine(EngineState):
         if source_agent:
             self._release(source_agent, work.id)
         self._leave_line(work)
-        self._metrics.record(work.queue_id, now, Kind.TRANSFERRED)
-        work.queue_id = target.id
         work.transfer_count += 1
+        # The value: which transfer of the contact this is (the second and later are repeats).
+        self._metrics.record(work.queue_id, now, Kind.TRANSFERRED, work.transfer_count)
+        work.queue_id = target.id
         work.offered_agent_id = work.assigned_agent_id = ""
         work.answer_time = 0.0
         work.preferred_agent_id = target_agent_id
@@ -277,7 +280,8 @@ class RoutingEngine(EngineState):
         work.reasons.insert(0, Reason("transfer", reason))
         self._into_line(work)
         self._schedule_holds(work)
-        self._journal.notify("work_transferred", work, agent_id=source_agent, reason=reason)
+        # The event says what the agent wrote (the code alone when they wrote nothing).
+        self._journal.notify("work_transferred", work, agent_id=source_agent, reason=note.strip() or reason)
         self._pending_work[work.id] = None
         self._dispatch()
         return work

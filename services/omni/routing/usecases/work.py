@@ -9,6 +9,7 @@ from omni.routing.context import ContextSources
 from omni.routing.domain import access
 from omni.routing.domain.engine import RoutingEngine
 from omni.routing.domain.queue_metrics import Position
+from omni.routing.domain.transfers import TransferReason
 from omni.routing.domain.work import FINISHED_STATES, WAITING_STATES, Reason, Turn, Work, WorkState
 from omni.routing.repository import RoutingRepository
 from omni.routing.usecases.desktops import Desktops
@@ -89,11 +90,12 @@ class WorkUseCases:
         work = await self.get(principal, work_id)
         return await self._room.run(lambda engine: engine.schedule_callback(work.id, number))
 
-    async def transfer(self, principal: Principal, work_id: str, reason: str, target_queue_id: str,
-                       target_agent_id: str) -> Work:
+    async def transfer(self, principal: Principal, work_id: str, code: TransferReason | None, note: str,
+                       target_queue_id: str, target_agent_id: str) -> Work:
         work = await self.get(principal, work_id)
         access.check_transfer(principal, work)
-        return await self._room.run(lambda engine: engine.transfer(work.id, reason, target_queue_id, target_agent_id))
+        return await self._room.run(
+            lambda engine: engine.transfer(work.id, code, note, target_queue_id, target_agent_id))
 
     # ----- events from the sessions service --------------------------------------------
 

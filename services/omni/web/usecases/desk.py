@@ -25,6 +25,7 @@ from omnichannel.sessions.v1 import sessions_pb2
 from omnichannel.tickets.v1 import tickets_pb2
 
 SUGGESTIONS = 3
+TRANSFER_REASONS = tuple(n.removeprefix("TRANSFER_REASON_").lower() for n in routing_pb2.TransferReason.keys()[1:])
 TICKET_STATUSES = tuple(n.removeprefix("TICKET_STATUS_").lower() for n in tickets_pb2.TicketStatus.keys()[1:])
 _IDENTITY_KINDS = {SearchKind.PHONE: common_pb2.IDENTITY_KIND_PHONE, SearchKind.EMAIL: common_pb2.IDENTITY_KIND_EMAIL}
 TICKET_PRIORITIES = tuple(n.removeprefix("TICKET_PRIORITY_").lower() for n in tickets_pb2.TicketPriority.keys()[1:])
@@ -88,12 +89,15 @@ class Desk:
 
     # ----- routing -------------------------------------------------------------------------
 
-    async def transfer(self, caller: Caller, work_id: str, reason: str, queue_id: str, agent_id: str) -> Json:
+    async def transfer(self, caller: Caller, work_id: str, code: str, reason: str, queue_id: str,
+                       agent_id: str) -> Json:
         if not queue_id and not agent_id:
             raise InvalidArgument("name a queue or an agent to transfer to")
         return to_json(await relay(self._up.routing.TransferWork(
             routing_pb2.TransferWorkRequest(work_id=work_id, reason=reason, target_queue_id=queue_id,
-                                            target_agent_id=agent_id),
+                                            target_agent_id=agent_id,
+                                            reason_code=routing_pb2.TransferReason.Value(
+                                                f"TRANSFER_REASON_{code.upper()}")),
             metadata=bearer(caller.token), timeout=self._timeout)))
 
     async def queues(self, caller: Caller) -> list[Json]:
