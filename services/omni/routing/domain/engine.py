@@ -14,10 +14,9 @@ lines), `bot_lane`, `deadlines`, `queue_metrics` (statistics, wait estimates) an
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
-from omni.routing.domain import policy
+from omni.routing.domain import policy, ranking
 from omni.routing.domain.agents import Agent, AgentStatus
 from omni.routing.domain.bot_lane import BOT_CLAIM_SECONDS
 from omni.routing.domain.deadlines import Due
@@ -27,7 +26,6 @@ from omni.routing.domain.queues import QueueConfig
 from omni.routing.domain.stats import Kind
 from omni.routing.domain.transfers import TransferReason, transfer_reason
 from omni.routing.domain.work import WAITING_STATES, Reason, Turn, Work, WorkState
-from omni.runtime.channels import Channel
 from omni.runtime.errors import FailedPrecondition, InvalidArgument
 
 
@@ -492,38 +490,8 @@ class RoutingEngine(EngineState):
         """Offer `agent` the highest-priority work they may take; False when there is none."""
         if not any(agent.can_take(channel) for channel in agent.capacity):
             return False
-        # The head of each part of each line (channel and language) the agent may take: the one
-        # due first wins (a bilingual agent sees the callers of each language, not only the
-        # head of the whole line).
-        best: Work | None = None
-        best_rank: tuple[float, int] = (math.inf, 0)
-        # A call the agent could take once their desk is empty, due before anything they could
-        # take now: they take nothing else meanwhile, or calls would wait behind chats and emails.
-        call_rank: tuple[float, int] = (math.inf, 0)
-        live, roster = self._work, self._roster
-        for queue_id in roster.queue_ids_of(agent):
-            queue = roster.queue(queue_id)
-            for (channel, language), keys in self._lines.of(queue_id).parts():
-                room = agent.can_take(channel)
-                if not (room or (channel is Channel.PHONE and agent.capacity.get(channel, 0))) or (
-                        not agent.speaks(language)):
-                    continue
-                for key in keys:
-                    work = live[key[2]]
-                    rank = (work.rank, work.seq)
-                    if rank >= best_rank or (not room and rank >= call_rank):
-                        break
-                    preferred = roster.find_agent(work.preferred_agent_id) if work.preferred_agent_id else None
-                    if policy.ineligible(agent, work, queue, now, preferred, capacity=room):
-                        continue
-                    if room:
-                        best, best_rank = work, rank
-                    else:
-                        call_rank = rank
-                    break
-        if best is None or call_rank < best_rank:
+        work = ranking.next_work(agent, self._roster, self._lines, self._work, now)
+        if work is None:
             return False
-        work = best
         self._offer(work, agent, policy.explain(agent, work, self.queue(work.queue_id), now), now)
         return True
-
