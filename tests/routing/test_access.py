@@ -98,7 +98,8 @@ async def test_an_agent_cannot_take_finish_or_transfer_another_agents_work(routi
     assert "only the assigned agent" in await theirs.next("error")
     a2 = routing.token_for(Role.AGENT, "A-2", groups=("general",))
     assert "only the agent holding" in await denied(routing.stub.TransferWork(routing_pb2.TransferWorkRequest(
-        work_id="S-1", reason="not mine", target_queue_id="general"), metadata=a2))
+        work_id="S-1", reason="not mine", target_queue_id="general",
+        reason_code=routing_pb2.TRANSFER_REASON_WRONG_QUEUE), metadata=a2))
     assert (await routing.work("S-1")).assigned_agent_id == "A-1"
     for desk in (mine, theirs):
         desk.commands.put_nowait(None)

@@ -8,6 +8,7 @@ from omni.routing.domain.agents import Agent, AgentStatus
 from omni.routing.domain.bot_lane import BOT_CLAIM_SECONDS
 from omni.routing.domain.engine import RoutingEngine
 from omni.routing.domain.queues import BusinessHours, Policy, QueueConfig, Ring
+from omni.routing.domain.transfers import TransferReason
 from omni.routing.domain.work import Work, WorkState
 from omni.runtime.channels import Channel
 from omni.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -255,8 +256,8 @@ def test_transfer_needs_a_reason_and_goes_to_the_target(clock: Clock) -> None:
     engine.enqueue(call("c"))
     engine.accept("A-1", "c")
     with pytest.raises(InvalidArgument):
-        engine.transfer("c", "", target_queue_id="billing")
-    engine.transfer("c", "needs a refund specialist", target_queue_id="billing")
+        engine.transfer("c", None, target_queue_id="billing")
+    engine.transfer("c", TransferReason.NEEDS_SKILL, "needs a refund specialist", target_queue_id="billing")
     assert offered(engine, "B-1") == ["c"]
     assert engine.get("c").transfer_count == 1
     assert engine.queue_stats("general", 900).window.transfers == 1
@@ -513,15 +514,15 @@ def test_a_transfer_never_goes_back_to_the_agent_or_queue_that_passed_it_on(cloc
     agent(engine, "A-1")
     engine.enqueue(call("T-1"))
     engine.accept("A-1", "T-1")
-    engine.transfer("T-1", "needs billing", target_queue_id="billing")
+    engine.transfer("T-1", TransferReason.WRONG_QUEUE, "needs billing", target_queue_id="billing")
     # A-1 is free and in billing's group, but passed it on: nobody else, so it waits.
     assert offered(engine, "A-1") == [] and engine.get("T-1").state is WorkState.WAITING
     agent(engine, "A-2")
     assert offered(engine, "A-2") == ["T-1"]
     engine.accept("A-2", "T-1")
     with pytest.raises(FailedPrecondition):
-        engine.transfer("T-1", "back again", target_queue_id="general")
+        engine.transfer("T-1", TransferReason.WRONG_QUEUE, "back again", target_queue_id="general")
     with pytest.raises(FailedPrecondition):
-        engine.transfer("T-1", "back to the first agent", target_agent_id="A-1")
-    engine.transfer("T-1", "second opinion", target_queue_id="billing")
+        engine.transfer("T-1", TransferReason.OTHER, "back to the first agent", target_agent_id="A-1")
+    engine.transfer("T-1", TransferReason.OTHER, "second opinion", target_queue_id="billing")
     assert engine.get("T-1").transfer_count == 2

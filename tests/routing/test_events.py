@@ -51,7 +51,8 @@ async def test_offered_rejected_timed_out_accepted_assigned_completed_callback_a
         await routing.queue("billing")
         await routing.enqueue("S-3")
         await routing.stub.TransferWork(routing_pb2.TransferWorkRequest(
-            work_id="S-3", reason="a billing question", target_queue_id="billing"), metadata=routing.admin)
+            work_id="S-3", reason="a billing question", target_queue_id="billing",
+            reason_code=routing_pb2.TRANSFER_REASON_WRONG_QUEUE), metadata=routing.admin)
         assert (await published("work_transferred", "S-3")).reason == "a billing question"
         about_s2 = [e.type for e in recorder.of() if e.type != "agent_state_changed"
                     and unpack(e, WorkEvent).work.id == "S-2"]

@@ -49,6 +49,17 @@ async def test_bad_input_gets_actionable_errors(routing: RoutingClient) -> None:
         await routing.stub.TransferWork(routing_pb2.TransferWorkRequest(work_id="W-1", target_queue_id="general"),
                                         metadata=routing.admin)
     assert transfer.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "reason" in (transfer.value.details() or "")
+    for request, complaint in (
+            (routing_pb2.TransferWorkRequest(work_id="W-1", reason="no code", target_queue_id="general"),
+             "needs a reason_code: one of wrong_queue, needs_skill"),
+            (routing_pb2.TransferWorkRequest(work_id="W-1", target_queue_id="general",
+                                             reason_code=routing_pb2.TRANSFER_REASON_OTHER), "'other' needs a reason"),
+            (routing_pb2.TransferWorkRequest(work_id="W-1", target_queue_id="general", reason="x",
+                                             reason_code=99), "99 is not a transfer reason")):  # type: ignore[arg-type]
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await routing.stub.TransferWork(request, metadata=routing.admin)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert complaint in (refused.value.details() or "")
 
 
 async def test_agents_act_only_as_themselves_and_customers_see_only_their_session(routing: RoutingClient) -> None:

@@ -138,7 +138,8 @@ async def test_work_events_carry_the_session_for_sessions_and_tickets(
         await routing.agent("A-1")
         await routing.enqueue("S-9")
         await routing.stub.TransferWork(routing_pb2.TransferWorkRequest(
-            work_id="S-9", reason="needs a specialist", target_queue_id="general"), metadata=routing.admin)
+            work_id="S-9", reason="needs a specialist", target_queue_id="general",
+            reason_code=routing_pb2.TRANSFER_REASON_NEEDS_SKILL), metadata=routing.admin)
         await published.wait("work_offered", WorkEvent, count=2)
         work_events = [(e.type, unpack(e, WorkEvent)) for e in published.of() if e.type != "agent_state_changed"]
         assert [(kind, event.work.session_id, event.agent_id) for kind, event in work_events] == [

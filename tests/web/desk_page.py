@@ -39,9 +39,10 @@ def conversation(desk: Page) -> Locator:
     return desk.locator("omni-conversation:not([hidden])")
 
 
-async def transfer(chat: Locator, queue: str, reason: str) -> None:
+async def transfer(chat: Locator, queue: str, reason: str, code: str = "needs_skill") -> None:
     await chat.get_by_label("Queue", exact=True).select_option(queue)
-    await chat.get_by_label("Reason for the transfer").fill(reason)
+    await chat.get_by_label("Why", exact=True).select_option(code)
+    await chat.get_by_label("Note for the next agent").fill(reason)
     await chat.get_by_role("button", name="Transfer", exact=True).click()
 
 

@@ -174,8 +174,8 @@ async def test_transfer_and_wrap_up_leave_their_notes_on_the_session_and_only_fo
         # A wrap-up of work this desk was never given writes nothing: routing refuses it.
         await desk.send(json.dumps({"wrap_up": {"work_id": "S-not-mine", "disposition": "resolved", "note": "x"}}))
         assert "S-not-mine" in await frame(desk, "error")
-        moved = await agent.call("POST", f"/api/work/{work['id']}/transfer", {"queue_id": "billing",
-                                                                              "reason": "billing question"})
+        moved = await agent.call("POST", f"/api/work/{work['id']}/transfer", {
+            "queue_id": "billing", "reason_code": "wrong_queue", "reason": "billing question"})
         assert moved.status == 200 and "warning" not in moved.body, moved.body
     # A transferred contact never goes back to the agent who moved it: a colleague takes it.
     async with colleague.socket(f"/api/desk?csrf={colleague.csrf}") as desk:

@@ -55,6 +55,7 @@ class RoutingConsumers:
             identities=tuple((i.kind, i.value) for i in interaction.customer.identities),
             interaction_id=interaction.id, language=interaction.language, intent=interaction.intent,
             urgent=interaction.urgent, emotion_score=max(0, min(10, interaction.emotion_score)),
+            turn_scores=(max(0, min(10, interaction.turn_emotion_score)),),
             text=interaction.text[:4000], ticket_id=interaction.ticket_id,
             callback_number=interaction.attributes.get("callback_number", ""),
         )

@@ -12,6 +12,7 @@ from omni.routing.domain import desktop
 from omni.routing.domain.agents import DEFAULT_CAPACITY, Agent, AgentStatus
 from omni.routing.domain.queue_metrics import Position, QueueView
 from omni.routing.domain.queues import BusinessHours, Policy, QueueConfig, Ring
+from omni.routing.domain.transfers import TransferReason
 from omni.routing.domain.work import Work, WorkState
 from omni.runtime.channels import Channel
 from omni.runtime.errors import DomainError, InvalidArgument
@@ -53,6 +54,18 @@ def work_state(number: int) -> WorkState:
 
 def work_state_number(state: WorkState) -> routing_pb2.WorkState.ValueType:
     return routing_pb2.WorkState.Value(f"WORK_STATE_{state.value.upper()}")
+
+
+def transfer_reason(number: int) -> TransferReason | None:
+    """The request's reason code; None when unset (the engine says which codes there are)."""
+    if number == routing_pb2.TRANSFER_REASON_UNSPECIFIED:
+        return None
+    try:
+        name = routing_pb2.TransferReason.Name(number)  # type: ignore[arg-type]
+    except ValueError:
+        raise InvalidArgument(f"reason_code {number} is not a transfer reason; one of "
+                              + ", ".join(reason.value for reason in TransferReason)) from None
+    return TransferReason(name.removeprefix("TRANSFER_REASON_").lower())
 
 
 def seconds(duration: Duration, default: float) -> float:
@@ -250,6 +263,7 @@ def stats_to_proto(view: QueueView) -> routing_pb2.QueueStats:
         longest_wait=duration(view.longest_wait), offered=w.offered, answered=w.answered, abandoned=w.abandoned,
         service_level=w.service_level, average_speed_of_answer=duration(w.average_speed_of_answer),
         average_handle_time=duration(w.average_handle_time or view.average_handle_time), transfers=w.transfers,
+        repeat_transfers=w.repeat_transfers,
         occupancy=view.occupancy, arrival_rate=w.arrival_rate, agents_available=view.agents_available,
         agents_logged_in=view.agents_logged_in, bot_waiting=view.bot_waiting,
         expected_wait=duration(view.expected_wait), answered_within_target=w.answered_in_target,

@@ -23,6 +23,7 @@ GAUGES: dict[str, tuple[str, Callable[[QueueView], float]]] = {
     "average_speed_of_answer": ("s", lambda v: v.window.average_speed_of_answer),
     "average_handle_time": ("s", lambda v: v.window.average_handle_time or v.average_handle_time),
     "transfers": ("{work}", lambda v: v.window.transfers),
+    "repeat_transfers": ("{work}", lambda v: v.window.repeat_transfers),
     "occupancy": ("1", lambda v: v.occupancy),
     "agents_available": ("{agent}", lambda v: v.agents_available),
     "expected_wait": ("s", lambda v: v.expected_wait),

@@ -12,6 +12,7 @@ from omnichannel.routing.v1 import events_pb2, routing_pb2
 WORK_EVENTS = frozenset({
     "work_queued", "work_offered", "offer_accepted", "offer_rejected", "offer_timed_out", "work_assigned",
     "work_transferred", "work_abandoned", "callback_scheduled", "work_completed", "work_overflowed",
+    "work_escalated",
 })
 
 
@@ -26,7 +27,9 @@ class Publisher:
             await self._bus.publish("routing", notice.kind, f"work/{work.id}", events_pb2.WorkEvent(
                 work=convert.work_to_proto(work), agent_id=notice.agent_id, reason=notice.reason,
                 disposition=notice.disposition),
-                event_id=f"{work.id}:{notice.kind}:{work.offer_attempts}:{work.transfer_count}:{work.seq}")
+                # An escalation comes with a customer turn: one event per turn.
+                event_id=f"{work.id}:{notice.kind}:{work.offer_attempts}:{work.transfer_count}:{work.seq}"
+                + (f":{work.last_turn_id}" if notice.kind == "work_escalated" else ""))
         elif notice.kind == "agent_state_changed" and notice.agent is not None:
             await self._bus.publish("routing", "agent_state_changed", f"agents/{notice.agent_id}",
                                     events_pb2.AgentStateChanged(

@@ -122,7 +122,8 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         return convert.work_to_proto(work)
 
     async def TransferWork(self, request: pb.TransferWorkRequest, context: Context) -> pb.WorkItem:
-        work = await self._work.transfer(current_principal(), request.work_id, request.reason,
+        work = await self._work.transfer(current_principal(), request.work_id,
+                                         convert.transfer_reason(request.reason_code), request.reason,
                                          request.target_queue_id, request.target_agent_id)
         return convert.work_to_proto(work)
 

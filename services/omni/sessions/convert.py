@@ -249,6 +249,7 @@ def interaction(session: Session, message: Message) -> common_pb2.Interaction:
         intent=session.intent,
         language=session.language,
         emotion_score=session.emotion_score,
+        turn_emotion_score=message.emotion_score,
         urgent=session.urgent,
         text=message.text,
         email=email_to_proto(message.email) if message.email else None,

@@ -63,6 +63,7 @@ def _message(doc: Document) -> Message:
         email=EmailFacts(**email) if email else None,
         html=doc.get("html", ""),
         request_id=doc.get("request_id", ""),
+        emotion_score=doc.get("emotion_score", 0),
     )
 
 

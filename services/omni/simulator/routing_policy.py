@@ -24,6 +24,7 @@ import datetime as dt
 from omni.routing.domain.agents import Agent, AgentStatus
 from omni.routing.domain.engine import RoutingEngine
 from omni.routing.domain.queues import Policy, QueueConfig, Ring
+from omni.routing.domain.transfers import TransferReason
 from omni.routing.domain.work import Work, WorkState
 from omni.runtime.channels import Channel
 from omni.simulator.fast import handle_estimates
@@ -182,7 +183,7 @@ class RoutingPolicyStrategy:
         # Back to the contact's own queue (from the overflow ring too), never to the agent.
         work = self.engine.get(contact.id)
         home = queue_id(contact.queue, contact.intent.skill, contact.channel, self._skills_of_queue)
-        self.engine.transfer(contact.id, f"{agent_id} could not help; needs a better-suited agent",
+        self.engine.transfer(contact.id, TransferReason.NEEDS_SKILL, f"{agent_id} could not help",
                              target_queue_id=work.queue_id if home in work.transferred_from_queues else home)
         self._take_offers()
 

@@ -27,7 +27,7 @@ from omni.web.transport import (
     while_open,
 )
 from omni.web.usecases.callers import Caller, Callers
-from omni.web.usecases.desk import TICKET_PRIORITIES, TICKET_STATUSES, Desk
+from omni.web.usecases.desk import TICKET_PRIORITIES, TICKET_STATUSES, TRANSFER_REASONS, Desk
 from omni.web.usecases.live import DeskStream, SessionWatch
 
 
@@ -141,7 +141,8 @@ class DeskRoutes:
         caller = await self._actor(request)
         body = await json_body(request, self._max_body)
         return JSONResponse(await self._desk.transfer(
-            caller, path_id(request, "work_id"), inputs.text(body, "reason", REASON_CHARS, required=True),
+            caller, path_id(request, "work_id"), inputs.choice(body, "reason_code", TRANSFER_REASONS),
+            inputs.text(body, "reason", REASON_CHARS),
             inputs.text(body, "queue_id", ID_CHARS), inputs.text(body, "agent_id", ID_CHARS)))
 
     async def queues(self, request: Request) -> Response:

@@ -14,10 +14,9 @@ lines), `bot_lane`, `deadlines`, `queue_metrics` (statistics, wait estimates) an
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
-from omni.routing.domain import policy
+from omni.routing.domain import policy, ranking
 from omni.routing.domain.agents import Agent, AgentStatus
 from omni.routing.domain.bot_lane import BOT_CLAIM_SECONDS
 from omni.routing.domain.deadlines import Due
@@ -25,8 +24,8 @@ from omni.routing.domain.engine_state import Clock, EngineState
 from omni.routing.domain.journal import Changes
 from omni.routing.domain.queues import QueueConfig
 from omni.routing.domain.stats import Kind
-from omni.routing.domain.work import WAITING_STATES, Reason, Work, WorkState
-from omni.runtime.channels import Channel
+from omni.routing.domain.transfers import TransferReason, transfer_reason
+from omni.routing.domain.work import WAITING_STATES, Reason, Turn, Work, WorkState
 from omni.runtime.errors import FailedPrecondition, InvalidArgument
 
 
@@ -145,6 +144,33 @@ class RoutingEngine(EngineState):
         self._journal.changed(work)
         return work
 
+    def customer_turn(self, work_id: str, turn: Turn) -> Work:
+        """A later turn of the customer's conversation (see `policy.escalate_turn`): waiting work
+        it escalates is re-ranked in its line and routed again; offered or connected work keeps
+        its agent. Either way the supervisors hear of it (`work_escalated`, with the reason)."""
+        work = self.get(work_id)
+        if turn.interaction_id in (work.interaction_id, work.last_turn_id) or (
+                work.state is WorkState.OVERFLOWED_TO_BOT):
+            return work  # a redelivery, or the bot's conversation
+        work.last_turn_id = turn.interaction_id
+        waiting = work.state in WAITING_STATES
+        if waiting:
+            self._lines.leave(work)  # re-ranked, not gone: the line's pace does not count it
+        reason = policy.escalate_turn(work, self.queue(work.queue_id), turn, self.clock())
+        if waiting:
+            self._lines.enter(work)
+        self._journal.changed(work)
+        if reason is None:
+            return work
+        if work.escalation_until > self.clock():
+            self._deadlines.at(work.escalation_until, Due.HOLD, work.id, 0)
+        self._journal.notify("work_escalated", work, agent_id=work.assigned_agent_id or work.offered_agent_id,
+                             reason=f"{reason.code}: {reason.detail}")
+        if waiting:
+            self._pending_work[work.id] = None
+            self._dispatch()
+        return work
+
     def accept(self, agent_id: str, work_id: str) -> Work:
         work = self._offered_to(agent_id, work_id)
         agent = self.agent(agent_id)
@@ -212,9 +238,10 @@ class RoutingEngine(EngineState):
         self._journal.notify("callback_scheduled", work, reason="customer chose a callback")
         return work
 
-    def transfer(self, work_id: str, reason: str, target_queue_id: str = "", target_agent_id: str = "") -> Work:
-        if not reason.strip():
-            raise InvalidArgument("a transfer needs a reason (e.g. 'needs billing specialist')")
+    def transfer(self, work_id: str, code: TransferReason | None, note: str = "", target_queue_id: str = "",
+                 target_agent_id: str = "") -> Work:
+        """Pass work on to another queue and/or agent; `code` says why (with a free-text `note`)."""
+        reason = transfer_reason(code, note)
         work = self.get(work_id)
         if work.state not in (*WAITING_STATES, WorkState.ASSIGNED, WorkState.OFFERED):
             raise FailedPrecondition(f"work {work_id} is {work.state.value}; it cannot be transferred")
@@ -240,9 +267,10 @@ class RoutingEngine(EngineState):
         if source_agent:
             self._release(source_agent, work.id)
         self._leave_line(work)
-        self._metrics.record(work.queue_id, now, Kind.TRANSFERRED)
-        work.queue_id = target.id
         work.transfer_count += 1
+        # The value: which transfer of the contact this is (the second and later are repeats).
+        self._metrics.record(work.queue_id, now, Kind.TRANSFERRED, work.transfer_count)
+        work.queue_id = target.id
         work.offered_agent_id = work.assigned_agent_id = ""
         work.answer_time = 0.0
         work.preferred_agent_id = target_agent_id
@@ -250,7 +278,8 @@ class RoutingEngine(EngineState):
         work.reasons.insert(0, Reason("transfer", reason))
         self._into_line(work)
         self._schedule_holds(work)
-        self._journal.notify("work_transferred", work, agent_id=source_agent, reason=reason)
+        # The event says what the agent wrote (the code alone when they wrote nothing).
+        self._journal.notify("work_transferred", work, agent_id=source_agent, reason=note.strip() or reason)
         self._pending_work[work.id] = None
         self._dispatch()
         return work
@@ -461,38 +490,8 @@ class RoutingEngine(EngineState):
         """Offer `agent` the highest-priority work they may take; False when there is none."""
         if not any(agent.can_take(channel) for channel in agent.capacity):
             return False
-        # The head of each part of each line (channel and language) the agent may take: the one
-        # due first wins (a bilingual agent sees the callers of each language, not only the
-        # head of the whole line).
-        best: Work | None = None
-        best_rank: tuple[float, int] = (math.inf, 0)
-        # A call the agent could take once their desk is empty, due before anything they could
-        # take now: they take nothing else meanwhile, or calls would wait behind chats and emails.
-        call_rank: tuple[float, int] = (math.inf, 0)
-        live, roster = self._work, self._roster
-        for queue_id in roster.queue_ids_of(agent):
-            queue = roster.queue(queue_id)
-            for (channel, language), keys in self._lines.of(queue_id).parts():
-                room = agent.can_take(channel)
-                if not (room or (channel is Channel.PHONE and agent.capacity.get(channel, 0))) or (
-                        not agent.speaks(language)):
-                    continue
-                for key in keys:
-                    work = live[key[2]]
-                    rank = (work.rank, work.seq)
-                    if rank >= best_rank or (not room and rank >= call_rank):
-                        break
-                    preferred = roster.find_agent(work.preferred_agent_id) if work.preferred_agent_id else None
-                    if policy.ineligible(agent, work, queue, now, preferred, capacity=room):
-                        continue
-                    if room:
-                        best, best_rank = work, rank
-                    else:
-                        call_rank = rank
-                    break
-        if best is None or call_rank < best_rank:
+        work = ranking.next_work(agent, self._roster, self._lines, self._work, now)
+        if work is None:
             return False
-        work = best
         self._offer(work, agent, policy.explain(agent, work, self.queue(work.queue_id), now), now)
         return True
-

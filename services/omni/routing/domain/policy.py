@@ -7,24 +7,30 @@ simulator drives the engine, nothing here knows about gRPC, MongoDB or NATS.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Iterable
 
 from omni.routing.domain.agents import Agent
 from omni.routing.domain.queues import QueueConfig
-from omni.routing.domain.work import Reason, Work, WorkState
+from omni.routing.domain.work import Reason, Turn, Work, WorkState
 
 # Reasons set when work is queued; kept on the work item through later decisions.
 CLASSIFY_CODES = frozenset({"base_priority", "wait_target", "vip", "urgent_keyword", "urgent", "angry",
                             "supervisor_escalation", "affinity_wait", "transfer", "after_hours_callback", "callback",
-                            "bot_handoff", "customer_context_unavailable", "ring_overflow"})
+                            "bot_handoff", "customer_context_unavailable", "ring_overflow", "turn_angry",
+                            "turn_urgent", "emotion_rising"})
+
+
+def _emergency_words(queue: QueueConfig, text: str) -> list[str]:
+    lowered = text.lower()
+    return [w for w in queue.policy.emergency_words if w and w.lower() in lowered]
 
 
 def classify(work: Work, queue: QueueConfig, now: float) -> list[Reason]:
     """Set the wait target and deadline, urgency and escalation of newly queued work; say why."""
     policy = queue.policy
     reasons: list[Reason] = []
-    text = work.text.lower()
-    words = [w for w in policy.emergency_words if w and w.lower() in text]
+    words = _emergency_words(queue, work.text)
     if words and not work.urgent:
         work.urgent = True
         reasons.append(Reason("urgent_keyword", ",".join(words)))
@@ -54,6 +60,38 @@ def classify(work: Work, queue: QueueConfig, now: float) -> list[Reason]:
         reasons.append(Reason("affinity_wait", f"held {policy.affinity_wait:g}s for last agent "
                                                f"{work.preferred_agent_id}"))
     return reasons
+
+
+def escalate_turn(work: Work, queue: QueueConfig, turn: Turn, now: float) -> Reason | None:
+    """A later customer turn: when it makes the customer angry (emotion crosses the threshold),
+    brings an emergency, or the turns' emotion rose `rising_turns` times in a row, the work moves
+    into the urgent tier (its deadline measured from when its target started, ranked the urgent
+    lead ahead) and, where the queue escalates, to supervisors first. The reason, or None when
+    the turn changes nothing."""
+    policy = queue.policy
+    was_angry, was_urgent = work.emotion_score >= policy.emotion_threshold, work.urgent
+    work.emotion_score = max(work.emotion_score, turn.emotion_score, turn.turn_score)
+    work.turn_scores = (*work.turn_scores, turn.turn_score)[-(policy.rising_turns + 1):]
+    work.urgent = work.urgent or turn.urgent or bool(_emergency_words(queue, turn.text))
+    scores = work.turn_scores
+    if work.emotion_score >= policy.emotion_threshold and not was_angry:
+        reason = Reason("turn_angry", f"emotion {work.emotion_score} >= {policy.emotion_threshold}")
+    elif work.urgent and not was_urgent:
+        reason = Reason("turn_urgent", "an emergency in a later turn")
+    elif (len(scores) > policy.rising_turns and all(a < b for a, b in itertools.pairwise(scores))
+          and 2 * scores[-1] >= policy.emotion_threshold and not (was_angry or was_urgent)):
+        reason = Reason("emotion_rising", " -> ".join(map(str, scores)))
+    else:
+        return None
+    start = work.deadline - work.target
+    lead = max(work.deadline - work.rank - work.base_priority, policy.urgent_lead)
+    set_deadline(work, min(work.target, policy.urgent_wait_target), lead, start)
+    work.priority = now - work.rank
+    if queue.escalates and not work.escalated:
+        work.escalated = True
+        work.escalation_until = now + policy.supervisor_wait
+    work.reasons.append(reason)
+    return reason
 
 
 def set_deadline(work: Work, target: float, lead: float, now: float) -> None:

@@ -41,6 +41,9 @@ class Policy:
     vip_lead: float = 300.0
     urgent_lead: float = 600.0
     emotion_threshold: int = 8
+    # A conversation whose turns' emotion rose this many times in a row, the last at least half
+    # the threshold, is escalated like an angry one.
+    rising_turns: int = 2
     # None: on for queues of complaint or emergency intents (`QueueConfig.escalates`).
     escalate_to_supervisor: bool | None = None
     # Urgent work waits this long for a supervisor before anyone in the group may take it.

@@ -16,7 +16,7 @@ class Kind(enum.Enum):
     ANSWERED = 3  # value: seconds waited
     ABANDONED = 4  # value: seconds waited
     COMPLETED = 5  # value: handle seconds
-    TRANSFERRED = 6
+    TRANSFERRED = 6  # value: which transfer of the contact (2 and up: a repeat)
     OVERFLOWED = 7
 
 
@@ -31,6 +31,7 @@ class Snapshot:
     average_speed_of_answer: float
     average_handle_time: float
     transfers: int
+    repeat_transfers: int
     arrival_rate: float
     overflowed: int
     handled_seconds: float
@@ -57,7 +58,7 @@ class QueueStatistics:
         since = now - window
         counts: collections.Counter[Kind] = collections.Counter()
         waited = handled = 0.0
-        in_target = abandoned_late = 0
+        in_target = abandoned_late = repeats = 0
         for at, kind, value in reversed(self._records):
             if at < since:
                 break
@@ -69,6 +70,8 @@ class QueueStatistics:
                 abandoned_late += value > target_seconds
             elif kind is Kind.COMPLETED:
                 handled += value
+            elif kind is Kind.TRANSFERRED:
+                repeats += value >= 2
         answered = counts[Kind.ANSWERED]
         # Answered in target over everything that reached a decision; short abandons don't count.
         decided = answered + abandoned_late
@@ -82,6 +85,7 @@ class QueueStatistics:
             average_speed_of_answer=waited / answered if answered else 0.0,
             average_handle_time=handled / counts[Kind.COMPLETED] if counts[Kind.COMPLETED] else 0.0,
             transfers=counts[Kind.TRANSFERRED],
+            repeat_transfers=repeats,
             arrival_rate=counts[Kind.ARRIVED] / window if window > 0 else 0.0,
             overflowed=counts[Kind.OVERFLOWED],
             handled_seconds=handled,

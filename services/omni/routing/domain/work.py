@@ -33,6 +33,18 @@ class Reason:
     detail: str = ""
 
 
+@dataclasses.dataclass(frozen=True)
+class Turn:
+    """A later turn of a conversation routing already holds (chat message, email, speech)."""
+
+    interaction_id: str
+    # The session's highest score so far and this turn's own (0..10).
+    emotion_score: int
+    turn_score: int
+    urgent: bool
+    text: str = ""
+
+
 @dataclasses.dataclass
 class Work:
     id: str
@@ -49,6 +61,11 @@ class Work:
     vip: bool = False
     urgent: bool = False
     emotion_score: int = 0
+    # The emotion scores of the customer's last turns, newest last: a conversation that keeps
+    # heating up is escalated before it crosses the threshold.
+    turn_scores: tuple[int, ...] = ()
+    # The interaction of the last later turn seen (`interaction_id` stays the first contact).
+    last_turn_id: str = ""
     text: str = ""
     ticket_id: str = ""
     state: WorkState = WorkState.WAITING

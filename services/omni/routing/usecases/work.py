@@ -9,7 +9,8 @@ from omni.routing.context import ContextSources
 from omni.routing.domain import access
 from omni.routing.domain.engine import RoutingEngine
 from omni.routing.domain.queue_metrics import Position
-from omni.routing.domain.work import FINISHED_STATES, WAITING_STATES, Reason, Work, WorkState
+from omni.routing.domain.transfers import TransferReason
+from omni.routing.domain.work import FINISHED_STATES, WAITING_STATES, Reason, Turn, Work, WorkState
 from omni.routing.repository import RoutingRepository
 from omni.routing.usecases.desktops import Desktops
 from omni.routing.usecases.engine_room import EngineRoom
@@ -89,17 +90,26 @@ class WorkUseCases:
         work = await self.get(principal, work_id)
         return await self._room.run(lambda engine: engine.schedule_callback(work.id, number))
 
-    async def transfer(self, principal: Principal, work_id: str, reason: str, target_queue_id: str,
-                       target_agent_id: str) -> Work:
+    async def transfer(self, principal: Principal, work_id: str, code: TransferReason | None, note: str,
+                       target_queue_id: str, target_agent_id: str) -> Work:
         work = await self.get(principal, work_id)
         access.check_transfer(principal, work)
-        return await self._room.run(lambda engine: engine.transfer(work.id, reason, target_queue_id, target_agent_id))
+        return await self._room.run(
+            lambda engine: engine.transfer(work.id, code, note, target_queue_id, target_agent_id))
 
     # ----- events from the sessions service --------------------------------------------
 
     async def contact_received(self, work: Work, source: str) -> None:
-        """An inbound contact: one work item per session (work id = session id); later contacts
-        of the session add nothing. `source` names the contact in errors."""
+        """An inbound contact: one work item per session (work id = session id); a later contact
+        of a session in routing is a customer turn that may escalate it. `source` names the
+        contact in errors."""
+        if self._room.engine.live_work(work.id) is not None:
+            turn = Turn(work.interaction_id, work.emotion_score, max(work.turn_scores, default=0), work.urgent,
+                        work.text)
+            async with self._room.change() as engine:
+                if engine.live_work(work.id) is not None:
+                    engine.customer_turn(work.id, turn)
+                    return
         reasons = self._resolve_queue(work, source)
         await self._enqueue(work, (lambda engine: engine.add_reasons(work.id, reasons)) if reasons else None)
 

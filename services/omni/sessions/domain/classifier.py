@@ -2,7 +2,8 @@
 
 `Classifier` is the pluggable interface (OMNI_CLASSIFIER="package.module:factory" swaps in a
 model-backed one); `KeywordClassifier` is the default and works offline: keyword rules in
-Chinese and English, script-based language detection, and an emotion score from lexical cues.
+Chinese and English, script-based language detection, and an emotion score (and the emergency
+flag) from the weighted cues of `emotion_cues`, scored afresh for every customer turn.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import importlib
 import re
 from collections.abc import Mapping, Sequence
 from typing import Protocol
+
+from omni.sessions.domain import emotion_cues as cues
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,12 +52,7 @@ DEFAULT_INTENT_KEYWORDS: Mapping[str, Sequence[str]] = {
                      "parcel", "tracking", "track my order", "delivery status"),
 }
 
-URGENT_WORDS: Sequence[str] = ("投诉", "紧急", "安全", "急", "马上", "complaint", "complain", "urgent",
-                               "emergency", "safety", "asap", "immediately")
-ANGER_WORDS: Sequence[str] = ("生气", "愤怒", "气死", "太差", "垃圾", "骗子", "欺骗", "受够", "离谱", "恶心",
-                              "angry", "furious", "terrible", "worst", "awful", "ridiculous", "unacceptable",
-                              "scam", "disgusting", "fed up", "useless")
-# Intents that mean an upset customer whatever the wording.
+# Intents that mean an upset customer whatever the wording (unless said politely).
 HIGH_EMOTION_INTENTS: Mapping[str, int] = {"complaint": 8, "safety": 7}
 
 _CJK = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
@@ -81,6 +79,38 @@ def _contains(text: str, lowered: str, keyword: str) -> bool:
     return re.search(rf"\b{re.escape(keyword)}\b", lowered) is not None
 
 
+class _Cues:
+    """One cue table compiled to a single pattern, longest cue first, so that a cue inside a
+    longer one that matched (急 in 紧急) does not count again."""
+
+    def __init__(self, words: Sequence[str]) -> None:
+        alternatives = []
+        for word in sorted(words, key=len, reverse=True):
+            escaped = re.escape(word)
+            alternatives.append(escaped if _CJK.search(word) else rf"(?<![a-z']){escaped}(?![a-z])")
+        self._pattern = re.compile("|".join(alternatives))
+
+    def take(self, lowered: str) -> tuple[int, str]:
+        """How often the cues occur in `lowered`, and `lowered` with them blanked out."""
+        hits = 0
+
+        def blank(match: re.Match[str]) -> str:
+            nonlocal hits
+            hits += 1
+            return " " * len(match.group())
+
+        rest = self._pattern.sub(blank, lowered)
+        return hits, rest
+
+
+_DISCLAIMED, _EMERGENCY = _Cues(cues.DISCLAIMED), _Cues(cues.EMERGENCY)
+# Emotion evidence and its weight: a strong cue (6) plus any intensifier reaches 8.
+_WEIGHTED = tuple((_Cues(words), weight) for words, weight in (
+    (cues.STRONG_ANGER, 6), (cues.SARCASM, 6), (cues.MODERATE_ANGER, 4), (cues.THREATS, 4),
+    (cues.REPETITION, 2), (cues.INTENSIFIERS, 2)))
+_POLITE = _Cues(cues.POLITE)
+
+
 class KeywordClassifier:
     def __init__(self, intent_keywords: Mapping[str, Sequence[str]] | None = None) -> None:
         self._intents = dict(intent_keywords or DEFAULT_INTENT_KEYWORDS)
@@ -90,16 +120,24 @@ class KeywordClassifier:
         intent = next(
             (name for name, words in self._intents.items() if any(_contains(text, lowered, w) for w in words)), ""
         )
-        urgent_hits = sum(_contains(text, lowered, w) for w in URGENT_WORDS)
-        anger_hits = sum(_contains(text, lowered, w) for w in ANGER_WORDS)
-        exclamations = min(text.count("!") + text.count("！"), 2)
-        shouting = min(len(_SHOUTED.findall(text)), 2)
-        score = 3 * min(urgent_hits, 2) + 2 * anger_hits + exclamations + shouting
-        score = max(score, HIGH_EMOTION_INTENTS.get(intent, 0))
+        _, meant = _DISCLAIMED.take(lowered)
+        urgent_hits, rest = _EMERGENCY.take(meant)
+        score = 2 * min(urgent_hits, 2)
+        for table, weight in _WEIGHTED:
+            hits, rest = table.take(rest)
+            score += weight * hits
+        score += min(text.count("!") + text.count("！"), 2) + min(len(_SHOUTED.findall(text)), 2)
+        score += text.count("?!") + text.count("？！")
+        # Looked for in what is left, so the thanks of "thanks for nothing" do not count.
+        polite = _POLITE.take(rest)[0] > 0
+        # Politeness softens the turn and the intent's floor alike: "I'd like to make a
+        # complaint, please" is a complaint, not a furious customer.
+        softening = 2 if polite else 0
+        score = max(score - softening, HIGH_EMOTION_INTENTS.get(intent, 0) - softening)
         return Classification(
             intent=intent,
             language=detect_language(text),
-            emotion_score=min(score, 10),
+            emotion_score=max(0, min(score, 10)),
             urgent=urgent_hits > 0,
         )
 

@@ -114,6 +114,8 @@ class Message:
     html: str = ""
     # The caller's idempotency key (SendReply.request_id, ChatText.client_message_id).
     request_id: str = ""
+    # A customer turn's own emotion score (0..10), which its interaction carries to routing.
+    emotion_score: int = 0
 
 
 class NoteKind(enum.StrEnum):

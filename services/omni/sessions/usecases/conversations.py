@@ -67,7 +67,8 @@ class Conversations:
 
     def inbound(self, session: Session, text: str, *, sender: str = "", request_id: str = "") -> Message:
         """A customer message (not yet stored); classifies it into the session."""
-        session.note(self._classifier.classify(text))
+        found = self._classifier.classify(text)
+        session.note(found)
         return Message(
             id=new_id("I"),
             direction=Direction.INBOUND,
@@ -75,6 +76,7 @@ class Conversations:
             text=text,
             time=utcnow(),
             request_id=request_id,
+            emotion_score=found.emotion_score,
         )
 
     async def announce(self, session: Session, message: Message) -> None:

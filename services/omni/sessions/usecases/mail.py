@@ -71,7 +71,9 @@ class Mailbox:
 
         def add(current: Session) -> State:
             previous = current.state
-            current.note(self._classifier.classify(message.text))
+            found = self._classifier.classify(message.text)
+            current.note(found)
+            message.emotion_score = found.emotion_score
             current.add_message(message)
             if current.state is State.IVR:
                 if automatic:

@@ -33,6 +33,7 @@ SUGGESTIONS = 3
 HISTORY_SESSIONS = 20
 # What the timeline needs of each session: its transcript is on the ticket already.
 TIMELINE_FIELDS = ("id", "channel", "transitions", "notes")
+TRANSFER_REASONS = tuple(n.removeprefix("TRANSFER_REASON_").lower() for n in routing_pb2.TransferReason.keys()[1:])
 TICKET_STATUSES = tuple(n.removeprefix("TICKET_STATUS_").lower() for n in tickets_pb2.TicketStatus.keys()[1:])
 _IDENTITY_KINDS = {SearchKind.PHONE: common_pb2.IDENTITY_KIND_PHONE, SearchKind.EMAIL: common_pb2.IDENTITY_KIND_EMAIL}
 TICKET_PRIORITIES = tuple(n.removeprefix("TICKET_PRIORITY_").lower() for n in tickets_pb2.TicketPriority.keys()[1:])
@@ -96,14 +97,17 @@ class Desk:
 
     # ----- routing -------------------------------------------------------------------------
 
-    async def transfer(self, caller: Caller, work_id: str, reason: str, queue_id: str, agent_id: str) -> Json:
+    async def transfer(self, caller: Caller, work_id: str, code: str, reason: str, queue_id: str,
+                       agent_id: str) -> Json:
         """Routing moves the work; the conversation's record says where to and why, for the next
         agent and the ticket. Work that moved without its note is still moved (the answer warns)."""
         if not queue_id and not agent_id:
             raise InvalidArgument("name a queue or an agent to transfer to")
         work = await relay(self._up.routing.TransferWork(
             routing_pb2.TransferWorkRequest(work_id=work_id, reason=reason, target_queue_id=queue_id,
-                                            target_agent_id=agent_id),
+                                            target_agent_id=agent_id,
+                                            reason_code=routing_pb2.TransferReason.Value(
+                                                f"TRANSFER_REASON_{code.upper()}")),
             metadata=bearer(caller.token), timeout=self._timeout))
         try:
             await self.note(caller, work.session_id or work.id, transfer_note(queue_id or agent_id, reason),

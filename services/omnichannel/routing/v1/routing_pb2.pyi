@@ -75,6 +75,48 @@ WORK_STATE_OVERFLOWED_TO_BOT: WorkState.ValueType  # 7
 WORK_STATE_TRANSFERRED: WorkState.ValueType  # 8
 Global___WorkState: _TypeAlias = WorkState  # noqa: Y015
 
+class _TransferReason:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _TransferReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TransferReason.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    TRANSFER_REASON_UNSPECIFIED: _TransferReason.ValueType  # 0
+    TRANSFER_REASON_WRONG_QUEUE: _TransferReason.ValueType  # 1
+    """The contact is about another queue's topic."""
+    TRANSFER_REASON_NEEDS_SKILL: _TransferReason.ValueType  # 2
+    """It needs a skill (or a higher proficiency) the agent lacks."""
+    TRANSFER_REASON_LANGUAGE: _TransferReason.ValueType  # 3
+    """It needs an agent who speaks the customer's language."""
+    TRANSFER_REASON_ESCALATION: _TransferReason.ValueType  # 4
+    """To a supervisor or the complaints desk."""
+    TRANSFER_REASON_CUSTOMER_REQUEST: _TransferReason.ValueType  # 5
+    """The customer asked for someone else."""
+    TRANSFER_REASON_ACCESSIBILITY: _TransferReason.ValueType  # 6
+    """It needs an agent trained for the customer's accessibility need."""
+    TRANSFER_REASON_OTHER: _TransferReason.ValueType  # 7
+    """Anything else: `reason` says what."""
+
+class TransferReason(_TransferReason, metaclass=_TransferReasonEnumTypeWrapper):
+    """Why a contact is passed on; every transfer names one (counted per queue and code)."""
+
+TRANSFER_REASON_UNSPECIFIED: TransferReason.ValueType  # 0
+TRANSFER_REASON_WRONG_QUEUE: TransferReason.ValueType  # 1
+"""The contact is about another queue's topic."""
+TRANSFER_REASON_NEEDS_SKILL: TransferReason.ValueType  # 2
+"""It needs a skill (or a higher proficiency) the agent lacks."""
+TRANSFER_REASON_LANGUAGE: TransferReason.ValueType  # 3
+"""It needs an agent who speaks the customer's language."""
+TRANSFER_REASON_ESCALATION: TransferReason.ValueType  # 4
+"""To a supervisor or the complaints desk."""
+TRANSFER_REASON_CUSTOMER_REQUEST: TransferReason.ValueType  # 5
+"""The customer asked for someone else."""
+TRANSFER_REASON_ACCESSIBILITY: TransferReason.ValueType  # 6
+"""It needs an agent trained for the customer's accessibility need."""
+TRANSFER_REASON_OTHER: TransferReason.ValueType  # 7
+"""Anything else: `reason` says what."""
+Global___TransferReason: _TypeAlias = TransferReason  # noqa: Y015
+
 @_typing.final
 class Skill(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -1023,10 +1065,14 @@ class TransferWorkRequest(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     TARGET_QUEUE_ID_FIELD_NUMBER: _builtins.int
     TARGET_AGENT_ID_FIELD_NUMBER: _builtins.int
+    REASON_CODE_FIELD_NUMBER: _builtins.int
     work_id: _builtins.str
     reason: _builtins.str
+    """Free text for the next agent; required with TRANSFER_REASON_OTHER."""
     target_queue_id: _builtins.str
     target_agent_id: _builtins.str
+    reason_code: Global___TransferReason.ValueType
+    """Required."""
     def __init__(
         self,
         *,
@@ -1034,10 +1080,11 @@ class TransferWorkRequest(_message.Message):
         reason: _builtins.str = ...,
         target_queue_id: _builtins.str = ...,
         target_agent_id: _builtins.str = ...,
+        reason_code: Global___TransferReason.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["reason", b"reason", "target_agent_id", b"target_agent_id", "target_queue_id", b"target_queue_id", "work_id", b"work_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reason", b"reason", "reason_code", b"reason_code", "target_agent_id", b"target_agent_id", "target_queue_id", b"target_queue_id", "work_id", b"work_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1513,6 +1560,7 @@ class QueueStats(_message.Message):
     BOT_WAITING_FIELD_NUMBER: _builtins.int
     EXPECTED_WAIT_FIELD_NUMBER: _builtins.int
     ANSWERED_WITHIN_TARGET_FIELD_NUMBER: _builtins.int
+    REPEAT_TRANSFERS_FIELD_NUMBER: _builtins.int
     queue_id: _builtins.str
     waiting: _builtins.int
     offered: _builtins.int
@@ -1529,6 +1577,8 @@ class QueueStats(_message.Message):
     agents_logged_in: _builtins.int
     bot_waiting: _builtins.int
     answered_within_target: _builtins.int
+    repeat_transfers: _builtins.int
+    """Transfers of contacts transferred before (second or later transfer of the contact)."""
     @_builtins.property
     def as_of(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -1567,10 +1617,11 @@ class QueueStats(_message.Message):
         bot_waiting: _builtins.int = ...,
         expected_wait: _duration_pb2.Duration | None = ...,
         answered_within_target: _builtins.int = ...,
+        repeat_transfers: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "average_handle_time", b"average_handle_time", "average_speed_of_answer", b"average_speed_of_answer", "expected_wait", b"expected_wait", "longest_wait", b"longest_wait", "window", b"window"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["abandoned", b"abandoned", "agents_available", b"agents_available", "agents_logged_in", b"agents_logged_in", "answered", b"answered", "answered_within_target", b"answered_within_target", "arrival_rate", b"arrival_rate", "as_of", b"as_of", "average_handle_time", b"average_handle_time", "average_speed_of_answer", b"average_speed_of_answer", "bot_waiting", b"bot_waiting", "expected_wait", b"expected_wait", "longest_wait", b"longest_wait", "occupancy", b"occupancy", "offered", b"offered", "queue_id", b"queue_id", "service_level", b"service_level", "transfers", b"transfers", "waiting", b"waiting", "window", b"window"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["abandoned", b"abandoned", "agents_available", b"agents_available", "agents_logged_in", b"agents_logged_in", "answered", b"answered", "answered_within_target", b"answered_within_target", "arrival_rate", b"arrival_rate", "as_of", b"as_of", "average_handle_time", b"average_handle_time", "average_speed_of_answer", b"average_speed_of_answer", "bot_waiting", b"bot_waiting", "expected_wait", b"expected_wait", "longest_wait", b"longest_wait", "occupancy", b"occupancy", "offered", b"offered", "queue_id", b"queue_id", "repeat_transfers", b"repeat_transfers", "service_level", b"service_level", "transfers", b"transfers", "waiting", b"waiting", "window", b"window"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

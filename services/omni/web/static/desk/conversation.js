@@ -7,6 +7,9 @@ import {stateName, t} from "./i18n.js";
 const TYPING_EVERY_MS = 3000;
 const TYPING_SHOWN_MS = 5000;
 const DISPOSITIONS = ["resolved", "follow_up", "escalated", "no_answer"];
+// Routing's transfer reason codes (TransferReason); "other" needs the free-text reason.
+const TRANSFER_REASONS = ["wrong_queue", "needs_skill", "language", "escalation", "customer_request",
+  "accessibility", "other"];
 
 export class OmniConversation extends HTMLElement {
   /** work: routing's WorkItem JSON; desk: {api, queues, wrapUp(work, disposition, note), transferred(work)}. */
@@ -261,14 +264,17 @@ export class OmniConversation extends HTMLElement {
   transferForm() {
     const queue = h("select", {id: `transfer-queue-${this.work.id}`},
       this.desk.queues.map((q) => h("option", {value: q.id}, q.display_name || q.id)));
-    const reason = h("input", {id: `transfer-reason-${this.work.id}`, required: true, maxlength: 500});
+    const code = h("select", {id: `transfer-code-${this.work.id}`},
+      TRANSFER_REASONS.map((value) => h("option", {value}, t(`transferReason_${value}`))));
+    const reason = h("input", {id: `transfer-reason-${this.work.id}`, maxlength: 500});
     return h("form", {class: "transfer", onsubmit: (event) => this.submit(event, async () => {
       const moved = await this.desk.api.post(`/api/work/${encodeURIComponent(this.work.id)}/transfer`,
-        {queue_id: queue.value, reason: reason.value});
+        {queue_id: queue.value, reason_code: code.value, reason: reason.value});
       this.desk.transferred(this.work, moved.warning);
     })},
     h("fieldset", {}, h("legend", {}, t("transfer")),
       h("label", {for: queue.id}, t("transferTo")), queue,
+      h("label", {for: code.id}, t("transferCode")), code,
       h("label", {for: reason.id}, t("transferReason")), reason,
       h("button", {type: "submit"}, t("transfer"))));
   }
