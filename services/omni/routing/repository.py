@@ -1,11 +1,12 @@
-"""Routing state in MongoDB: agents, queues and work items (live and finished), the fences of
-the partitions, the outbox of events not yet published, and the layout's version.
+"""Routing state in MongoDB: agents, queues and work items (live and finished), and the
+layout's version.
 
-Every write of routing state for a partition runs in one transaction with the events it
-publishes (the outbox) and an increment of the partition's fence, on the condition that the
-fence still holds the writer's epoch. A replica that takes a partition raises its fence to its
-new epoch first; a former owner that still writes then matches nothing and its whole change
-is refused (a write already under way finishes before the raise, so the new owner loads it).
+Each work item and agent document carries the epoch of the partition owner that wrote it last
+and the events of its changes not yet published (`outbox`, written in the same single-document
+write as the change, so no multi-document transaction is needed: a killed owner leaves no
+transaction holding locks behind). A write is conditional on the document's epoch being at
+most the writer's; a replica that takes a partition first stamps the partition's documents
+with its epoch (`claim`), so a former owner's later writes to them are refused (`Fenced`).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import dataclasses
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReplaceOne
+from pymongo import ASCENDING, IndexModel, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from omni.routing.domain.access import WorkScope
 from omni.routing.domain.agents import Agent, AgentStatus
@@ -27,10 +28,10 @@ from omni.routing.domain.work import FINISHED_STATES, Reason, Work, WorkState
 from omni.runtime.channels import Channel
 from omni.runtime.storage import Document, IndexDeclarations
 
-AGENTS, QUEUES, WORK = "agents", "queues", "work_items"
-FENCES, OUTBOX, LAYOUT = "routing_fences", "routing_outbox", "routing_layout"
+AGENTS, QUEUES, WORK, LAYOUT = "agents", "queues", "work_items", "routing_layout"
+# A write names what it may overwrite: a document written last by this epoch or an older one.
+DUPLICATE_KEY = 11000
 INDEXES: IndexDeclarations = {
-    OUTBOX: [IndexModel([("partition", ASCENDING), ("epoch", ASCENDING), ("n", ASCENDING)], name="partition_order")],
     WORK: [
         IndexModel([("state", ASCENDING), ("seq", ASCENDING)], name="state_seq"),
         IndexModel([("queue_id", ASCENDING), ("state", ASCENDING), ("seq", ASCENDING)], name="queue_state_seq"),
@@ -105,15 +106,11 @@ def scope_filter(scope: WorkScope) -> Document:
 
 
 class Fenced(Exception):
-    """A write for a partition whose fence moved past the writer's epoch: another replica owns it."""
-
-    def __init__(self, partition: str) -> None:
-        super().__init__(f"partition {partition} is fenced: another replica owns it now")
-        self.partition = partition
+    """A write for a partition whose documents carry a newer epoch: another replica owns it."""
 
 
 def _outbox_doc(entry: OutboxEntry) -> Document:
-    return {"_id": f"{entry.partition}:{entry.epoch}:{entry.n}", **dataclasses.asdict(entry)}
+    return dataclasses.asdict(entry)
 
 
 def _outbox_entry(doc: Document) -> OutboxEntry:
@@ -121,65 +118,82 @@ def _outbox_entry(doc: Document) -> OutboxEntry:
                        doc["event_id"], bytes(doc["payload"]))
 
 
+def _not_newer(epoch: int) -> Document:
+    return {"$not": {"$gt": epoch}}
+
+
+_LIVE = [s.value for s in WorkState if s not in FINISHED_STATES]
+
+
 class RoutingRepository:
-    def __init__(self, db: AsyncDatabase[Document], client: AsyncMongoClient[Document] | None = None) -> None:
-        self._client = client
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._agents = db[AGENTS]
         self._queues = db[QUEUES]
         self._work = db[WORK]
-        self._fences = db[FENCES]
-        self._outbox = db[OUTBOX]
         self._layout = db[LAYOUT]
 
-    async def save(self, work: Iterable[Work] = (), agents: Iterable[Agent] = (),
-                   outbox: Iterable[OutboxEntry] = (), fences: Mapping[str, int] | None = None) -> None:
-        """Write the changed documents and the outbox in one transaction, if every partition in
-        `fences` still has the epoch given (else `Fenced`, and nothing is written)."""
-        work_ops = [ReplaceOne({"_id": w.id}, work_to_doc(w), upsert=True) for w in work]
-        agent_ops = [ReplaceOne({"_id": a.id}, agent_to_doc(a), upsert=True) for a in agents]
-        entries = [_outbox_doc(e) for e in outbox]
-        if not (work_ops or agent_ops or entries):
-            return
-        if self._client is None or not fences:
-            await self._write(work_ops, agent_ops, entries)
-            return
-        async with self._client.start_session() as session, await session.start_transaction():
-            for partition, epoch in sorted(fences.items()):
-                # A write, not a read: it conflicts with the new owner's raise of the fence.
-                held = await self._fences.update_one({"_id": partition, "epoch": epoch}, {"$inc": {"writes": 1}},
-                                                     session=session)
-                if not held.matched_count:
-                    raise Fenced(partition)
-            await self._write(work_ops, agent_ops, entries, session)
+    async def save(self, work: Iterable[tuple[Work, int]] = (), agents: Iterable[tuple[Agent, int]] = (),
+                   outbox: Mapping[str, list[OutboxEntry]] | None = None) -> None:
+        """Write changed work and agents, each with its owner's epoch and its unpublished events
+        (`outbox` by subject: "work/<id>", "agents/<id>"); `Fenced` when a newer owner wrote one."""
+        pending = outbox or {}
 
-    async def _write(self, work_ops: list[ReplaceOne[Document]], agent_ops: list[ReplaceOne[Document]],
-                     entries: list[Document], session: Any = None) -> None:
-        if work_ops:
-            await self._work.bulk_write(work_ops, ordered=True, session=session)
-        if agent_ops:
-            await self._agents.bulk_write(agent_ops, ordered=True, session=session)
-        if entries:
-            await self._outbox.insert_many(entries, session=session)
+        def stamped(doc: Document, subject: str, epoch: int) -> ReplaceOne[Document]:
+            doc = {**doc, "epoch": epoch, "outbox": [_outbox_doc(e) for e in pending.get(subject, ())]}
+            return ReplaceOne({"_id": doc["_id"], "epoch": _not_newer(epoch)}, doc, upsert=True)
 
-    async def raise_fence(self, partition: str, epoch: int) -> bool:
-        """Make `epoch` the partition's fence (refusing older owners' writes from now on); False
-        when a newer epoch fenced it already."""
+        work_ops = [stamped(work_to_doc(w), f"work/{w.id}", epoch) for w, epoch in work]
+        agent_ops = [stamped(agent_to_doc(a), f"agents/{a.id}", epoch) for a, epoch in agents]
         try:
-            await self._fences.update_one({"_id": partition, "epoch": {"$lt": epoch}}, {"$set": {"epoch": epoch}},
-                                          upsert=True)
-        except DuplicateKeyError:
-            return False
-        return True
+            if work_ops:
+                await self._work.bulk_write(work_ops, ordered=True)
+            if agent_ops:
+                await self._agents.bulk_write(agent_ops, ordered=True)
+        except BulkWriteError as exc:
+            if any(e.get("code") == DUPLICATE_KEY for e in exc.details.get("writeErrors", ())):
+                raise Fenced("a newer owner of the partition wrote these documents") from exc
+            raise
 
-    async def pending_events(self, partition: str) -> list[OutboxEntry]:
-        """Events of the partition written but not yet published (a former owner's last), in order."""
-        cursor = self._outbox.find({"partition": partition}).sort([("epoch", ASCENDING), ("n", ASCENDING)])
-        return [_outbox_entry(d) async for d in cursor]
+    async def create_agent(self, agent: Agent) -> None:
+        """An agent in no partition yet (nobody owns it to write it)."""
+        await self._agents.insert_one({**agent_to_doc(agent), "epoch": 0, "outbox": []})
+
+    async def claim(self, queue_ids: Collection[str], agent_ids: Collection[str], epoch: int) -> None:
+        """Stamp the partition's live work and agents with the new owner's epoch: from now on a
+        former owner's writes to them are refused."""
+        if queue_ids:
+            await self._work.update_many({"queue_id": {"$in": sorted(queue_ids)}, "state": {"$in": _LIVE},
+                                          "epoch": {"$not": {"$gte": epoch}}}, {"$set": {"epoch": epoch}})
+        if agent_ids:
+            await self._agents.update_many({"_id": {"$in": sorted(agent_ids)}, "epoch": {"$not": {"$gte": epoch}}},
+                                           {"$set": {"epoch": epoch}})
+
+    async def strays(self, queue_ids: Collection[str], epoch: int) -> list[Work]:
+        """Live work of these queues written under an older epoch after `claim` (a former owner
+        that did not know yet it had lost the partition added it), in arrival order."""
+        query = {"queue_id": {"$in": sorted(queue_ids)}, "state": {"$in": _LIVE}, "epoch": {"$lt": epoch}}
+        return [work_from_doc(d) async for d in self._work.find(query).sort("seq", ASCENDING)]
+
+    async def unpublished(self, queue_ids: Collection[str], agent_ids: Collection[str]) -> list[OutboxEntry]:
+        """Events of the partition's documents written but not yet published (a former owner's
+        last), in the order they were made."""
+        has_events = {"outbox.0": {"$exists": True}}
+        found = [d async for d in self._work.find({"queue_id": {"$in": sorted(queue_ids)}, **has_events},
+                                                  {"outbox": 1})]
+        found += [d async for d in self._agents.find({"_id": {"$in": sorted(agent_ids)}, **has_events},
+                                                     {"outbox": 1})]
+        entries = [_outbox_entry(e) for d in found for e in d.get("outbox", ())]
+        return sorted(entries, key=lambda e: (e.epoch, e.n))
 
     async def published(self, entries: Iterable[OutboxEntry]) -> None:
-        ids = [_outbox_doc(e)["_id"] for e in entries]
-        if ids:
-            await self._outbox.delete_many({"_id": {"$in": ids}})
+        """Take published events off their documents."""
+        by_subject: dict[str, list[int]] = {}
+        for entry in entries:
+            by_subject.setdefault(entry.subject, []).append(entry.n)
+        for subject, numbers in by_subject.items():
+            kind, _, doc_id = subject.partition("/")
+            collection = self._work if kind == "work" else self._agents
+            await collection.update_one({"_id": doc_id}, {"$pull": {"outbox": {"n": {"$in": numbers}}}})
 
     async def save_queue(self, queue: QueueConfig) -> None:
         await self._queues.replace_one({"_id": queue.id}, queue_to_doc(queue), upsert=True)

@@ -71,7 +71,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     me = Holder(f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
                 advertised_address(settings, runtime.address))
     routing = RoutingUseCases(lambda: RoutingEngine(time.time, bot_claim_seconds=settings.bot_claim_seconds),
-                              RoutingRepository(runtime.db, runtime.mongo), Publisher(runtime.bus), contexts, board, me,
+                              RoutingRepository(runtime.db), Publisher(runtime.bus), contexts, board, me,
                               desktop_grace=settings.desktop_grace, default_queue=settings.default_queue,
                               timer_resolution=settings.timer_resolution)
 
@@ -88,7 +88,8 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     runtime.background(routing.relay.run(), name="routing outbox relay")
     await routing.start(open_inbox)
     routing_pb2_grpc.add_RoutingServiceServicer_to_server(RoutingServicer(routing, runtime.page_tokens), server)
-    runtime.background(routing.ownership.run(), name="routing leases")
+    runtime.background(routing.ownership.keep(), name="routing lease renewal")
+    runtime.background(routing.ownership.run(), name="routing partitions")
     runtime.background(routing.run_timer(), name="routing timer")
     runtime.on_stopping.append(routing.ownership.hand_over)
     runtime.on_stop.append(board.close)

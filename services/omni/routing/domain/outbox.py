@@ -1,6 +1,7 @@
-"""An event kept with the change that caused it (the outbox): written in the same transaction
-as the change, published after the commit, deleted once published; what a crash leaves behind
-is published by the partition's next owner, in order, under the same event ids."""
+"""An event kept with the change that caused it (the outbox): written in the same document as
+the change (the work item or agent its `subject` names, in one atomic write), published after
+the write, removed from the document once published; what a crash leaves behind is published
+by the partition's next owner, in order, under the same event ids."""
 
 from __future__ import annotations
 

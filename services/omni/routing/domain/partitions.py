@@ -10,9 +10,8 @@ its first group, a queue without groups (served by nobody) is a partition of its
 A partition is named after its smallest group (`g:<group>`), so adding a queue or an agent of
 known groups keeps the name; a queue or agent without groups is a partition of its own
 (`q:<id>`, `a:<id>`). Which replica owns it is decided by rendezvous hashing
-over the live replicas (`preferred_owner`): each partition goes to the replica with the highest
-hash of (partition, replica), so a replica that joins takes about 1/N of the partitions and a
-replica that leaves gives only its own away.
+over the live replicas, bounded to a fair share each (`assignment`), so a replica that joins
+takes about 1/N of the partitions and a replica that leaves gives only its own away.
 """
 
 from __future__ import annotations
@@ -66,14 +65,23 @@ class Layout:
         return Layout(self.queues, {**self.agents, agent_id: partition},
                       {**self.groups, **dict.fromkeys(groups, partition)})
 
-    def only_grew(self, earlier: Layout, partition: str) -> bool:
-        """True when `partition` holds everything it held in `earlier` and only adds queues and
-        agents that were in no partition then (so its owner adds them in place, no reload)."""
-        queues, agents = self.members(partition)
-        before_queues, before_agents = earlier.members(partition)
-        return (before_queues <= queues and before_agents <= agents
-                and not any(q in earlier.queues for q in queues - before_queues)
-                and not any(a in earlier.agents for a in agents - before_agents))
+    def moved(self, earlier: Layout, partition: str) -> bool:
+        """True when a queue or agent known to both layouts moved into or out of `partition`
+        (a merge, a split, a rename): its owner must load it afresh. A queue or agent only added
+        to it is added in place."""
+        for mine, theirs in ((self.queues, earlier.queues), (self.agents, earlier.agents)):
+            for member, now in mine.items():
+                before = theirs.get(member)
+                if before is not None and (before == partition) != (now == partition):
+                    return True
+        return False
+
+    def keeping(self, earlier: Layout) -> Layout:
+        """This layout (read from storage) plus the queues and agents `earlier` has that it lacks
+        yet (added here a moment ago, their write still under way)."""
+        return Layout({**{q: p for q, p in earlier.queues.items() if q not in self.queues}, **self.queues},
+                      {**{a: p for a, p in earlier.agents.items() if a not in self.agents}, **self.agents},
+                      {**earlier.groups, **self.groups})
 
 
 def layout_of(queues: Iterable[Member], agents: Iterable[Member]) -> Layout:
@@ -110,15 +118,23 @@ def _naming_order(node: str) -> tuple[int, str]:
     return ("gqa".index(node[0]), node[2:])
 
 
-def preferred_owner(partition: str, replicas: Iterable[str]) -> str | None:
-    """The replica that should own `partition` among `replicas` (rendezvous hashing)."""
-    return max(replicas, key=lambda replica: _weight(partition, replica), default=None)
-
-
-def fair_share(partitions: Iterable[str], replicas: Iterable[str], me: str) -> set[str]:
-    """The partitions `me` should own when `replicas` (with `me`) are alive."""
-    alive = sorted({*replicas, me})
-    return {p for p in partitions if preferred_owner(p, alive) == me}
+def assignment(partitions: Iterable[str], replicas: Iterable[str]) -> dict[str, str]:
+    """Partition -> the replica that should own it: each partition, in name order, goes to the
+    replica with the highest hash of (partition, replica) among those not yet at their fair
+    share (ceil(partitions / replicas)). Every replica computes the same from the same inputs;
+    a replica joining or leaving moves about its share and little else."""
+    names, alive = sorted(set(partitions)), sorted(set(replicas))
+    if not alive:
+        return {}
+    share = -(-len(names) // len(alive))
+    load = dict.fromkeys(alive, 0)
+    owners = {}
+    for partition in names:
+        ranked = sorted(alive, key=lambda replica: _weight(partition, replica), reverse=True)
+        owner = next(r for r in ranked if load[r] < share)
+        load[owner] += 1
+        owners[partition] = owner
+    return owners
 
 
 def _weight(partition: str, replica: str) -> bytes:

@@ -31,7 +31,7 @@ class AgentUseCases:
         joins = claims.layout.of_groups(agent.groups)
         if len(joins) != 1:
             # A partition of its own, or one merging several: every replica re-reads the layout.
-            await self._repository.save(agents=[agent])
+            await self._repository.create_agent(agent)
             await self._layout.layout_changed()
             return agent
         partition = joins.pop()

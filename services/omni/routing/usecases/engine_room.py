@@ -60,11 +60,29 @@ class EngineRoom:
     def lock(self) -> asyncio.Lock:
         return self._lock
 
-    async def adopt(self, queue_ids: Collection[str], agent_ids: Collection[str]) -> None:
+    async def adopt(self, queue_ids: Collection[str], agent_ids: Collection[str], epoch: int | None = None) -> None:
         """Load queues and agents (and the queues' work) from MongoDB into the engine: queues,
-        agents, the last day of finished work, then live work in arrival order."""
+        agents, the last day of finished work, then live work in arrival order. With the `epoch`
+        of a partition just taken: first stamp its documents with it (fencing the former owner
+        off) and queue the events the former owner wrote but did not publish."""
         async with self.change() as engine:
+            if epoch is not None:
+                await self._repository.claim(queue_ids, agent_ids, epoch)
+                self._relay.push(await self._repository.unpublished(queue_ids, agent_ids))
             await self._load(engine, queue_ids, agent_ids)
+
+    async def take_strays(self, queue_ids: Collection[str], epoch: int) -> None:
+        """Live work a former owner added after the partition was taken (it did not know yet)."""
+        strays = await self._repository.strays(queue_ids, epoch)
+        if not strays:
+            return
+        async with self.change() as engine:
+            for work in strays:
+                if engine.live_work(work.id) is None and engine.has_queue(work.queue_id):
+                    log.warning("work %s was added by a former owner of its partition; taking it over", work.id)
+                    engine.restore(work)
+                    engine.add_reasons(work.id, [])  # noted as changed: written again under our epoch
+            engine.tick()
 
     async def rebuild(self, queue_ids: Collection[str], agent_ids: Collection[str]) -> None:
         """Replace the engine by one loaded with only these queues and agents (held with the lock)."""
@@ -158,14 +176,11 @@ class EngineRoom:
         if not (changes.notices or changes.work or changes.agents):
             return
         claims = self.claims
-        fences: dict[str, int] = {}
         try:
-            for work in changes.work:
-                self._fence(fences, claims.queue_partition(work.queue_id))
-            for agent in changes.agents:
-                self._fence(fences, claims.agent_partition(agent.id))
-            events = [e for n in changes.notices if (e := self._event(n, fences)) is not None]
-            await self._repository.save(changes.work, changes.agents, events, fences)
+            work = [(w, self._epoch(claims.queue_partition(w.queue_id))) for w in changes.work]
+            agents = [(a, self._epoch(claims.agent_partition(a.id))) for a in changes.agents]
+            events = [e for n in changes.notices if (e := self._event(n)) is not None]
+            await self._repository.save(work, agents, self._relay.outbox(events))
         except (Fenced, Unavailable) as exc:
             # Storage did not take the change: the engine is ahead of it and is built afresh.
             self.stale.set()
@@ -178,16 +193,15 @@ class EngineRoom:
         self._moved.set()
         self._moved = asyncio.Event()
 
-    def _fence(self, fences: dict[str, int], partition: str) -> int:
+    def _epoch(self, partition: str) -> int:
         epoch = self.claims.epoch(partition)
         if epoch is None:
             raise Unavailable(f"the lease on partition {partition} ran out")
-        fences[partition] = epoch
         return epoch
 
-    def _event(self, notice: Notice, fences: dict[str, int]) -> OutboxEntry | None:
+    def _event(self, notice: Notice) -> OutboxEntry | None:
         if notice.work is not None:
             partition = self.claims.queue_partition(notice.work.queue_id)
         else:
             partition = self.claims.agent_partition(notice.agent_id)
-        return publishing.event(notice, partition, self._fence(fences, partition))
+        return publishing.event(notice, partition, self._epoch(partition))

@@ -1,10 +1,12 @@
-"""The lease loop: which partitions this replica owns, taken, renewed, handed over and lost.
+"""The lease loops: which partitions this replica owns, taken, renewed, handed over and lost.
 
-Every round (every `lease_ttl / 4`, and at once when a lease is released): read the layout if
-it changed, renew the leases held (one not renewed in time is lost: the replica stops deciding
-for it at once and reloads without it), hand over the partitions another live replica should
-own (rendezvous hashing, so a new replica takes a fair share and nothing else moves), and take
-free partitions that are ours, or that nobody took for a while (their preferred owner is gone).
+`keep` renews the leases held, every `lease_ttl / 4` and nothing else, so no other work delays
+it; a lease it cannot renew is lost: the replica stops deciding for it at once (`claims`) and
+reloads without it. Every round of `run` (every `lease_ttl / 4`, and at once when a lease is
+released) reads the layout if it changed, hands over the partitions another live replica
+should own (rendezvous hashing, so a new replica takes a fair share and nothing else moves),
+and takes free partitions that are ours, or that nobody took for a while (their preferred
+owner is gone).
 
 Taking a partition: create its lease (the revision is the epoch), raise its fence in MongoDB to
 that epoch, queue the events its former owner committed but did not publish, load it into the
@@ -23,13 +25,14 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from omni.routing.domain.partitions import Layout, fair_share, layout_of, preferred_owner
+from omni.routing.domain.partitions import Layout, assignment, layout_of
 from omni.routing.leases import Holder, LeaseBoard
 from omni.routing.repository import RoutingRepository
 from omni.routing.usecases.claims import Claims, Held
 from omni.routing.usecases.desktops import Desktops
 from omni.routing.usecases.engine_room import EngineRoom
 from omni.routing.usecases.relay import EventRelay
+from omni.runtime.errors import Unavailable
 
 log = logging.getLogger("omni.routing.ownership")
 # Statistics cover the last 15 minutes in what owners publish for other replicas to answer with.
@@ -66,6 +69,10 @@ class Ownership:
         self._free_since: dict[str, float] = {}
         self._stopping = False
         self._rounds = asyncio.Lock()
+        # Held while a lease is written (renewed, released), so a release names the last revision.
+        self._lease_io = asyncio.Lock()
+        # Partitions whose lease was lost since the last round (the round reloads without them).
+        self._lost: set[str] = set()
 
     async def start(self, open_inbox: OpenInbox) -> None:
         """Join: announce this replica, read the layout and take what is ours and free;
@@ -73,6 +80,16 @@ class Ownership:
         self._open_inbox = open_inbox
         await self._board.announce(self.me)
         await self.round()
+
+    async def keep(self) -> None:
+        """Renew the leases held, for good."""
+        while True:
+            started = time.monotonic()
+            try:
+                await self._renew(started)
+            except Exception:
+                log.exception("renewing routing leases failed")
+            await asyncio.sleep(max(0.0, self._round_every - (time.monotonic() - started)))
 
     async def run(self) -> None:
         while not self._stopping:
@@ -87,14 +104,17 @@ class Ownership:
             await self._round()
 
     async def _round(self) -> None:
-        started = time.monotonic()
         await self._refresh_layout()
         await self._board.announce(self.me)
-        await self._renew(started)
+        for partition in sorted(self._lost):
+            self._lost.discard(partition)
+            await self._give_up(partition, release=False)
         if self._room.stale.is_set():
             await self._reload()
         if not self._stopping:
             await self._rebalance()
+        for partition, held in sorted(self._claims.held.items()):
+            await self._room.take_strays(self._claims.layout.members(partition)[0], held.epoch)
         await self._publish_stats()
 
     async def hand_over(self) -> None:
@@ -113,7 +133,8 @@ class Ownership:
         if version == self._layout_version:
             return
         queues, agents = await self._repository.members()
-        before, after = self._claims.layout, layout_of(queues, agents)
+        before = self._claims.layout
+        after = layout_of(queues, agents).keeping(before)
         self._claims.layout = after
         first = self._layout_version < 0
         self._layout_version = version
@@ -121,12 +142,10 @@ class Ownership:
             return
         now = time.monotonic()
         for partition in after.partitions():
-            queues_now, agents_now = after.members(partition)
-            fresh = not any(q in before.queues for q in queues_now) and not any(a in before.agents for a in agents_now)
-            if not fresh and (partition not in before.partitions() or not after.only_grew(before, partition)):
+            if after.moved(before, partition):
                 self._settling[partition] = now + self._ttl
         for partition in sorted(self._claims.held):
-            if partition in after.partitions() and after.only_grew(before, partition):
+            if partition in after.partitions() and not after.moved(before, partition):
                 queues_now, agents_now = after.members(partition)
                 await self._room.adopt(queues_now, agents_now)  # adds only what the engine lacks
             else:
@@ -134,23 +153,29 @@ class Ownership:
                 await self._give_up(partition, release=True, layout=before)
 
     async def _renew(self, started: float) -> None:
-        for partition, held in sorted(self._claims.held.items()):
-            revision = await self._board.renew(partition, held.revision, self.me)
-            if revision is None or time.monotonic() >= held.good_until:
-                log.warning("lost the lease on partition %s; it stops being decided here", partition)
-                await self._give_up(partition, release=False)
-                continue
-            held.revision = revision
-            held.good_until = started + self._ttl * SAFE_SHARE
+        async with self._lease_io:
+            held = list(self._claims.held.items())
+            renewed = await asyncio.gather(*(self._board.renew(p, h.revision, self.me) for p, h in held))
+            for (partition, lease), revision in zip(held, renewed, strict=True):
+                if self._claims.held.get(partition) is not lease:
+                    continue  # given up meanwhile
+                if revision is None:
+                    log.warning("lost the lease on partition %s; it stops being decided here", partition)
+                    del self._claims.held[partition]
+                    self._lost.add(partition)
+                    self._room.stale.set()
+                    continue
+                lease.revision = revision
+                lease.good_until = started + self._ttl * SAFE_SHARE
 
     async def _rebalance(self) -> None:
         layout = self._claims.layout
         alive = set(self._board.replicas()) | {self.me.replica}
-        mine = fair_share(layout.partitions(), alive, self.me.replica)
+        preferred = assignment(layout.partitions(), alive)
+        mine = {p for p, owner in preferred.items() if owner == self.me.replica}
         now = time.monotonic()
         for partition in sorted(set(self._claims.held) - mine):
-            preferred = preferred_owner(partition, alive)
-            log.info("handing partition %s over to replica %s", partition, preferred)
+            log.info("handing partition %s over to replica %s", partition, preferred.get(partition))
             await self._give_up(partition, release=True)
         for partition in sorted(layout.partitions() - set(self._claims.held)):
             settling = len(alive) > 1 and self._settling.get(partition, 0.0) > now
@@ -158,6 +183,7 @@ class Ownership:
                 self._free_since.pop(partition, None)
                 continue
             free_since = self._free_since.setdefault(partition, now)
+            log.debug("partition %s is free (since %.1f s); ours: %s", partition, now - free_since, partition in mine)
             # Ours, or free for a while: its preferred owner is gone or busy.
             if partition in mine or now - free_since >= self._ttl / 2:
                 await self._take(partition)
@@ -169,15 +195,11 @@ class Ownership:
         epoch = await self._board.acquire(partition, self.me)
         if epoch is None:
             return
-        if not await self._repository.raise_fence(partition, epoch):
-            await self._board.release(partition, epoch)
-            return
         self._claims.held[partition] = Held(epoch, epoch, started + self._ttl * SAFE_SHARE)
         self._free_since.pop(partition, None)
-        await self._relay.resume(partition)
         queues, agents = self._claims.layout.members(partition)
         try:
-            await self._room.adopt(queues, agents)
+            await self._room.adopt(queues, agents, epoch)
         except Exception:
             log.exception("loading partition %s failed; giving it up", partition)
             await self._give_up(partition, release=True)
@@ -193,11 +215,13 @@ class Ownership:
             await inbox.stop()
         _, agents = (layout or self._claims.layout).members(partition)
         async with self._room.lock:
-            held = self._claims.held.pop(partition, None)
+            async with self._lease_io:
+                held = self._claims.held.pop(partition, None)
             self._desktops.close_all(agents, "routing moved this agent's partition to another replica; reconnect")
             await self._reload_locked()
         if release and held is not None:
-            await self._board.release(partition, held.revision)
+            async with self._lease_io:
+                await self._board.release(partition, held.revision)
 
     async def _reload(self) -> None:
         async with self._room.lock:
@@ -210,7 +234,11 @@ class Ownership:
             more_queues, more_agents = self._claims.layout.members(partition)
             queues |= more_queues
             agents |= more_agents
-        await self._room.rebuild(queues, agents)
+        try:
+            await self._room.rebuild(queues, agents)
+        except Unavailable as exc:
+            # Another lease ran out meanwhile: the engine stays stale and the next round reloads.
+            log.warning("reloading routing failed: %s", exc)
 
     async def _publish_stats(self) -> None:
         engine = self._room.engine

@@ -1,7 +1,7 @@
-"""Publishes the outbox: events written with their change go out after the commit, in the
-order they were made, and are deleted once the bus has them. When the bus is down they wait
-(in MongoDB and here) and go out when it is back; nothing is lost, a repeat is dropped by the
-bus (same event id)."""
+"""Publishes the outbox: events written with their change go out after the write, in the
+order they were made, and are taken off their documents once the bus has them. When the bus is
+down they wait (in their documents and here) and go out when it is back; nothing is lost, a
+repeat is dropped by the bus (same event id)."""
 
 from __future__ import annotations
 
@@ -24,22 +24,26 @@ class EventRelay:
         self._repository = repository
         self._publisher = publisher
         self._queue: collections.deque[OutboxEntry] = collections.deque()
+        # Not yet published, by the subject (document) they are kept in: written again with it.
+        self._unpublished: dict[str, list[OutboxEntry]] = {}
         self._waiting = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
 
+    def outbox(self, entries: Iterable[OutboxEntry]) -> dict[str, list[OutboxEntry]]:
+        """What each document's outbox holds once `entries` are added: those still unpublished too."""
+        found = {subject: list(waiting) for subject, waiting in self._unpublished.items()}
+        for entry in entries:
+            found.setdefault(entry.subject, []).append(entry)
+        return found
+
     def push(self, entries: Iterable[OutboxEntry]) -> None:
-        self._queue.extend(entries)
+        for entry in entries:
+            self._queue.append(entry)
+            self._unpublished.setdefault(entry.subject, []).append(entry)
         if self._queue:
             self._idle.clear()
             self._waiting.set()
-
-    async def resume(self, partition: str) -> None:
-        """Queue what a former owner of the partition committed but did not publish."""
-        pending = await self._repository.pending_events(partition)
-        if pending:
-            log.info("publishing %d events of partition %s left by its former owner", len(pending), partition)
-        self.push(pending)
 
     async def drained(self) -> None:
         """Wait until everything pushed so far is published."""
@@ -49,13 +53,14 @@ class EventRelay:
         failures = 0
         while True:
             await self._waiting.wait()
-            batch = list(self._queue)
             published: list[OutboxEntry] = []
             try:
-                for entry in batch:
+                while self._queue:
+                    entry = self._queue[0]
                     await self._publisher.publish(entry)
-                    published.append(entry)
                     self._queue.popleft()
+                    self._forget(entry)
+                    published.append(entry)
                 failures = 0
             except Exception as exc:
                 delay = BACKOFF[min(failures, len(BACKOFF) - 1)]
@@ -66,8 +71,15 @@ class EventRelay:
             try:
                 await self._repository.published(published)
             except Exception:
-                # Still in the outbox: published again by a later owner, dropped as a repeat by the bus.
-                log.exception("could not delete %d published events from the outbox", len(published))
+                # Still in their documents: published again by a later owner, dropped as a repeat by the bus.
+                log.exception("could not take %d published events off their documents", len(published))
             if not self._queue:
                 self._waiting.clear()
                 self._idle.set()
+
+    def _forget(self, entry: OutboxEntry) -> None:
+        waiting = self._unpublished.get(entry.subject)
+        if waiting is not None:
+            waiting[:] = [e for e in waiting if e is not entry]
+            if not waiting:
+                del self._unpublished[entry.subject]
