@@ -82,7 +82,8 @@ class Cluster:
         env = {**os.environ, "OMNI_NATS_URL": nats_url, "OMNI_MONGO_URL": mongo_url, "OMNI_MONGO_DATABASE": database,
                "OMNI_JWT_SECRET": TEST_SECRET, "OMNI_LEASE_TTL": str(LEASE_TTL), "OMNI_TIMER_RESOLUTION": "0.05",
                "OMNI_DESKTOP_GRACE": "10", "OMNI_SHUTDOWN_DELAY": "0.1", "OMNI_SHUTDOWN_GRACE": "3",
-               "OMNI_TICKETS_ADDR": "", "OMNI_KNOWLEDGE_ADDR": "", "OMNI_LOG_LEVEL": os.environ.get("TEST_ROUTING_LOG_LEVEL", "INFO")}
+               "OMNI_TICKETS_ADDR": "", "OMNI_KNOWLEDGE_ADDR": "",
+               "OMNI_LOG_LEVEL": os.environ.get("TEST_ROUTING_LOG_LEVEL", "INFO")}
         self.replicas = [Replica(i, env, logs / f"routing-{i}.log") for i in range(replicas)]
         self.token = TokenAuthority(TEST_SECRET).mint("admin", Role.ADMIN)
         self.admin = (("authorization", f"Bearer {self.token}"),)

@@ -33,9 +33,9 @@ from omni.sessions.domain.assignment import ROUTING_EVENTS as WORK_EVENTS
 from omni.sessions.service import SPEC as SESSIONS
 from omni.tickets.consumers import ROUTING_EVENTS
 from omni.tickets.service import SPEC as TICKETS
+from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from tests.charts.conftest import by_kind, objects
 from tests.conftest import StartService
-from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from tests.operator.kubernetes import eventually
 
 pytestmark = pytest.mark.slow
