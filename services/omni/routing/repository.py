@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, ReplaceOne
+from pymongo import ASCENDING, IndexModel, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -119,7 +119,8 @@ def _outbox_entry(doc: Document) -> OutboxEntry:
 
 
 def _not_newer(epoch: int) -> Document:
-    return {"$not": {"$gt": epoch}}
+    # Every document of a partition has an epoch once its owner claimed it (`claim`).
+    return {"$lte": epoch}
 
 
 _LIVE = [s.value for s in WorkState if s not in FINISHED_STATES]
@@ -190,10 +191,14 @@ class RoutingRepository:
         by_subject: dict[str, list[int]] = {}
         for entry in entries:
             by_subject.setdefault(entry.subject, []).append(entry.n)
+        ops: dict[str, list[UpdateOne]] = {"work": [], "agents": []}
         for subject, numbers in by_subject.items():
             kind, _, doc_id = subject.partition("/")
-            collection = self._work if kind == "work" else self._agents
-            await collection.update_one({"_id": doc_id}, {"$pull": {"outbox": {"n": {"$in": numbers}}}})
+            ops[kind].append(UpdateOne({"_id": doc_id}, {"$pull": {"outbox": {"n": {"$in": numbers}}}}))
+        if ops["work"]:
+            await self._work.bulk_write(ops["work"], ordered=False)
+        if ops["agents"]:
+            await self._agents.bulk_write(ops["agents"], ordered=False)
 
     async def save_queue(self, queue: QueueConfig) -> None:
         await self._queues.replace_one({"_id": queue.id}, queue_to_doc(queue), upsert=True)
