@@ -156,6 +156,17 @@ def test_only_sessions_gets_the_chat_identity_key_from_the_secret() -> None:
     assert len(base64.b64decode(generated["chat-identity-secret"])) >= 32
 
 
+def test_routing_runs_several_replicas_that_advertise_their_pod_address() -> None:
+    rendered = objects()
+    routing = by_kind(rendered, "Deployment")["omni-omnichannel-routing"]
+    assert routing["spec"]["replicas"] >= 2
+    assert by_kind(rendered, "PodDisruptionBudget")["omni-omnichannel-routing"]["spec"]["maxUnavailable"] == 1
+    env = {e["name"]: e for e in first_container(routing)["env"]}
+    assert env["OMNI_ADVERTISE_HOST"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}
+    others = by_kind(rendered, "Deployment")["omni-omnichannel-tickets"]
+    assert "OMNI_ADVERTISE_HOST" not in {e["name"] for e in first_container(others)["env"]}
+
+
 def test_external_backends_replace_the_in_chart_ones() -> None:
     rendered = objects(EXTERNAL)
     assert by_kind(rendered, "StatefulSet") == {}

@@ -28,7 +28,7 @@ def test_queue_kpis_are_exported_per_queue() -> None:
     engine.complete("A-1", "W-0")  # W-1 is offered now; W-2 waits
     engine.abandon("W-2")
     reader = InMemoryMetricReader()
-    metrics.observe(engine, MeterProvider(metric_readers=[reader]))
+    metrics.observe(lambda: engine, MeterProvider(metric_readers=[reader]))
 
     data = reader.get_metrics_data()
     assert data is not None

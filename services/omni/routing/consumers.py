@@ -28,8 +28,11 @@ def _unknown_queue_is_permanent() -> Iterator[None]:
 
 
 class RoutingConsumers:
-    def __init__(self, work: WorkUseCases) -> None:
+    """The inbox of one partition: it sees every session event and acts on those of its queues."""
+
+    def __init__(self, work: WorkUseCases, partition: str) -> None:
         self._work = work
+        self._partition = partition
 
     async def on_session_event(self, delivery: Delivery) -> None:
         kind = delivery.envelope.type
@@ -60,13 +63,14 @@ class RoutingConsumers:
             callback_number=interaction.attributes.get("callback_number", ""),
         )
         with _unknown_queue_is_permanent():
-            await self._work.contact_received(work, f"interaction {interaction.id}")
+            await self._work.contact_received(work, f"interaction {interaction.id}", self._partition)
 
     async def session_state_changed(self, changed: events_pb2.SessionStateChanged) -> None:
         if changed.session.state not in (sessions_pb2.SESSION_STATE_ABANDONED, sessions_pb2.SESSION_STATE_ENDED):
             return
         answered = any(m.direction == common_pb2.DIRECTION_OUTBOUND for m in changed.session.messages)
-        await self._work.customer_left(changed.session.id, changed.reason or "customer left", answered)
+        await self._work.customer_left(changed.session.id, changed.reason or "customer left", answered,
+                                       self._partition)
 
     async def callback_requested(self, request: events_pb2.CallbackRequested) -> None:
         if not request.session_id:
@@ -77,4 +81,4 @@ class RoutingConsumers:
                     identities=tuple((i.kind, i.value) for i in request.customer.identities),
                     callback_number=request.number)
         with _unknown_queue_is_permanent():
-            await self._work.callback_requested(work, not_before, f"callback {request.session_id}")
+            await self._work.callback_requested(work, not_before, f"callback {request.session_id}", self._partition)

@@ -33,7 +33,7 @@ GAUGES: dict[str, tuple[str, Callable[[QueueView], float]]] = {
 class _Views:
     """One collection reads every gauge within a moment: compute the queue views once for all."""
 
-    def __init__(self, engine: RoutingEngine) -> None:
+    def __init__(self, engine: Callable[[], RoutingEngine]) -> None:
         self._engine = engine
         self._at = -1.0
         self._views: list[QueueView] = []
@@ -42,12 +42,13 @@ class _Views:
         now = time.monotonic()
         if self._at < 0 or now - self._at > 0.5:
             self._at = now
-            self._views = [self._engine.queue_stats(q.id, WINDOW) for q in list(self._engine.queues())]
+            engine = self._engine()
+            self._views = [engine.queue_stats(q.id, WINDOW) for q in list(engine.queues())]
         return self._views
 
 
-def observe(engine: RoutingEngine, provider: metrics.MeterProvider | None = None) -> None:
-    """Register `routing.queue.<kpi>` gauges, read from the engine at each collection."""
+def observe(engine: Callable[[], RoutingEngine], provider: metrics.MeterProvider | None = None) -> None:
+    """Register `routing.queue.<kpi>` gauges, read from the engine (as it is then) at each collection."""
     meter = metrics.get_meter("omni.routing", meter_provider=provider)
     views = _Views(engine)
 

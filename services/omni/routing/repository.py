@@ -1,22 +1,36 @@
-"""Routing state in MongoDB: agents, queues and work items (live and finished)."""
+"""Routing state in MongoDB: agents, queues and work items (live and finished), and the
+layout's version.
+
+Each work item and agent document carries the epoch of the partition owner that wrote it last
+and the events of its changes not yet published (`outbox`, written in the same single-document
+write as the change, so no multi-document transaction is needed: a killed owner leaves no
+transaction holding locks behind). A write is conditional on the document's epoch being at
+most the writer's; a replica that takes a partition first stamps the partition's documents
+with its epoch (`claim`), so a former owner's later writes to them are refused (`Fenced`).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, ReplaceOne
+from pymongo import ASCENDING, IndexModel, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 from omni.routing.domain.access import WorkScope
 from omni.routing.domain.agents import Agent, AgentStatus
+from omni.routing.domain.outbox import OutboxEntry
+from omni.routing.domain.partitions import Member
 from omni.routing.domain.queues import BusinessHours, Policy, QueueConfig, Ring
 from omni.routing.domain.work import FINISHED_STATES, Reason, Work, WorkState
 from omni.runtime.channels import Channel
 from omni.runtime.storage import Document, IndexDeclarations
 
-AGENTS, QUEUES, WORK = "agents", "queues", "work_items"
+AGENTS, QUEUES, WORK, LAYOUT = "agents", "queues", "work_items", "routing_layout"
+# A write names what it may overwrite: a document written last by this epoch or an older one.
+DUPLICATE_KEY = 11000
 INDEXES: IndexDeclarations = {
     WORK: [
         IndexModel([("state", ASCENDING), ("seq", ASCENDING)], name="state_seq"),
@@ -97,46 +111,152 @@ def scope_filter(scope: WorkScope) -> Document:
     return query
 
 
+class Fenced(Exception):
+    """A write for a partition whose documents carry a newer epoch: another replica owns it."""
+
+
+def _outbox_doc(entry: OutboxEntry) -> Document:
+    return dataclasses.asdict(entry)
+
+
+def _outbox_entry(doc: Document) -> OutboxEntry:
+    return OutboxEntry(doc["partition"], int(doc["epoch"]), int(doc["n"]), doc["event_type"], doc["subject"],
+                       doc["event_id"], bytes(doc["payload"]))
+
+
+def _not_newer(epoch: int) -> Document:
+    # Every document of a partition has an epoch once its owner claimed it (`claim`).
+    return {"$lte": epoch}
+
+
+_LIVE = [s.value for s in WorkState if s not in FINISHED_STATES]
+
+
 class RoutingRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._agents = db[AGENTS]
         self._queues = db[QUEUES]
         self._work = db[WORK]
+        self._layout = db[LAYOUT]
 
-    async def save(self, work: Iterable[Work] = (), agents: Iterable[Agent] = ()) -> None:
-        """Write the changed documents (one round trip per collection)."""
-        work_ops = [ReplaceOne({"_id": w.id}, work_to_doc(w), upsert=True) for w in work]
-        if work_ops:
-            await self._work.bulk_write(work_ops, ordered=True)
-        agent_ops = [ReplaceOne({"_id": a.id}, agent_to_doc(a), upsert=True) for a in agents]
-        if agent_ops:
-            await self._agents.bulk_write(agent_ops, ordered=True)
+    async def save(self, work: Iterable[tuple[Work, int]] = (), agents: Iterable[tuple[Agent, int]] = (),
+                   outbox: Mapping[str, list[OutboxEntry]] | None = None) -> None:
+        """Write changed work and agents, each with its owner's epoch and its unpublished events
+        (`outbox` by subject: "work/<id>", "agents/<id>"); `Fenced` when a newer owner wrote one."""
+        pending = outbox or {}
+
+        def stamped(doc: Document, subject: str, epoch: int) -> ReplaceOne[Document]:
+            doc = {**doc, "epoch": epoch, "outbox": [_outbox_doc(e) for e in pending.get(subject, ())]}
+            return ReplaceOne({"_id": doc["_id"], "epoch": _not_newer(epoch)}, doc, upsert=True)
+
+        work_ops = [stamped(work_to_doc(w), f"work/{w.id}", epoch) for w, epoch in work]
+        agent_ops = [stamped(agent_to_doc(a), f"agents/{a.id}", epoch) for a, epoch in agents]
+        try:
+            if work_ops:
+                await self._work.bulk_write(work_ops, ordered=True)
+            if agent_ops:
+                await self._agents.bulk_write(agent_ops, ordered=True)
+        except BulkWriteError as exc:
+            if any(e.get("code") == DUPLICATE_KEY for e in exc.details.get("writeErrors", ())):
+                raise Fenced("a newer owner of the partition wrote these documents") from exc
+            raise
+
+    async def create_agent(self, agent: Agent) -> None:
+        """An agent in no partition yet (nobody owns it to write it)."""
+        await self._agents.insert_one({**agent_to_doc(agent), "epoch": 0, "outbox": []})
+
+    async def claim(self, queue_ids: Collection[str], agent_ids: Collection[str], epoch: int) -> None:
+        """Stamp the partition's live work and agents with the new owner's epoch: from now on a
+        former owner's writes to them are refused."""
+        if queue_ids:
+            await self._work.update_many({"queue_id": {"$in": sorted(queue_ids)}, "state": {"$in": _LIVE},
+                                          "epoch": {"$not": {"$gte": epoch}}}, {"$set": {"epoch": epoch}})
+        if agent_ids:
+            await self._agents.update_many({"_id": {"$in": sorted(agent_ids)}, "epoch": {"$not": {"$gte": epoch}}},
+                                           {"$set": {"epoch": epoch}})
+
+    async def strays(self, queue_ids: Collection[str], epoch: int) -> list[Work]:
+        """Live work of these queues written under an older epoch after `claim` (a former owner
+        that did not know yet it had lost the partition added it), in arrival order."""
+        query = {"queue_id": {"$in": sorted(queue_ids)}, "state": {"$in": _LIVE}, "epoch": {"$lt": epoch}}
+        return [work_from_doc(d) async for d in self._work.find(query).sort("seq", ASCENDING)]
+
+    async def unpublished(self, queue_ids: Collection[str], agent_ids: Collection[str]) -> list[OutboxEntry]:
+        """Events of the partition's documents written but not yet published (a former owner's
+        last), in the order they were made."""
+        has_events = {"outbox.0": {"$exists": True}}
+        found = [d async for d in self._work.find({"queue_id": {"$in": sorted(queue_ids)}, **has_events},
+                                                  {"outbox": 1})]
+        found += [d async for d in self._agents.find({"_id": {"$in": sorted(agent_ids)}, **has_events},
+                                                     {"outbox": 1})]
+        entries = [_outbox_entry(e) for d in found for e in d.get("outbox", ())]
+        return sorted(entries, key=lambda e: (e.epoch, e.n))
+
+    async def published(self, entries: Iterable[OutboxEntry]) -> None:
+        """Take published events off their documents."""
+        by_subject: dict[str, list[int]] = {}
+        for entry in entries:
+            by_subject.setdefault(entry.subject, []).append(entry.n)
+        ops: dict[str, list[UpdateOne]] = {"work": [], "agents": []}
+        for subject, numbers in by_subject.items():
+            kind, _, doc_id = subject.partition("/")
+            ops[kind].append(UpdateOne({"_id": doc_id}, {"$pull": {"outbox": {"n": {"$in": numbers}}}}))
+        if ops["work"]:
+            await self._work.bulk_write(ops["work"], ordered=False)
+        if ops["agents"]:
+            await self._agents.bulk_write(ops["agents"], ordered=False)
 
     async def save_queue(self, queue: QueueConfig) -> None:
         await self._queues.replace_one({"_id": queue.id}, queue_to_doc(queue), upsert=True)
 
-    async def queues(self) -> list[QueueConfig]:
-        return [queue_from_doc(d) async for d in self._queues.find({}).sort("_id", ASCENDING)]
+    async def layout_version(self) -> int:
+        doc = await self._layout.find_one({"_id": "layout"})
+        return int(doc["version"]) if doc else 0
 
-    async def agents(self) -> list[Agent]:
-        return [agent_from_doc(d) async for d in self._agents.find({}).sort("_id", ASCENDING)]
+    async def layout_changed(self) -> None:
+        """Tell every replica to read the layout again (a queue or agent was added or regrouped)."""
+        await self._layout.update_one({"_id": "layout"}, {"$inc": {"version": 1}}, upsert=True)
 
-    async def live_work(self) -> list[Work]:
-        """Work not finished, in arrival order (so queues reload in the same order)."""
+    async def members(self) -> tuple[list[Member], list[Member]]:
+        """Every queue's and agent's id and groups (what the layout is made of)."""
+        queues = [Member(d["_id"], tuple(d.get("groups", ()))) async for d in self._queues.find({}, {"groups": 1})]
+        agents = [Member(d["_id"], tuple(d.get("groups", ()))) async for d in self._agents.find({}, {"groups": 1})]
+        return queues, agents
+
+    async def queues(self, ids: Collection[str] | None = None) -> list[QueueConfig]:
+        """All queues, or those of `ids`, by id."""
+        query: Document = {} if ids is None else {"_id": {"$in": sorted(ids)}}
+        return [queue_from_doc(d) async for d in self._queues.find(query).sort("_id", ASCENDING)]
+
+    async def agents(self, ids: Collection[str] | None = None) -> list[Agent]:
+        query: Document = {} if ids is None else {"_id": {"$in": sorted(ids)}}
+        return [agent_from_doc(d) async for d in self._agents.find(query).sort("_id", ASCENDING)]
+
+    async def live_work(self, queue_ids: Collection[str] | None = None) -> list[Work]:
+        """Work not finished (of `queue_ids` when given), in arrival order (so queues reload in
+        the same order)."""
         live = [s.value for s in WorkState if s not in FINISHED_STATES]
-        cursor = self._work.find({"state": {"$in": live}}).sort("seq", ASCENDING)
+        query: Document = {"state": {"$in": live}}
+        if queue_ids is not None:
+            query["queue_id"] = {"$in": sorted(queue_ids)}
+        cursor = self._work.find(query).sort("seq", ASCENDING)
         return [work_from_doc(d) async for d in cursor]
 
-    async def finished_since(self, since: float) -> list[Work]:
-        cursor = self._work.find({"end_time": {"$gte": since}}).sort("end_time", ASCENDING)
+    async def finished_since(self, since: float, queue_ids: Collection[str] | None = None) -> list[Work]:
+        query: Document = {"end_time": {"$gte": since}}
+        if queue_ids is not None:
+            query["queue_id"] = {"$in": sorted(queue_ids)}
+        cursor = self._work.find(query).sort("end_time", ASCENDING)
         return [work_from_doc(d) async for d in cursor]
 
     async def get_work(self, work_id: str) -> Work | None:
         doc = await self._work.find_one({"_id": work_id})
         return work_from_doc(doc) if doc else None
 
-    async def finished_work(self, scope: WorkScope, state: WorkState, after_seq: int, limit: int) -> list[Work]:
-        """Finished work in `state` within `scope`, in arrival order after `after_seq`."""
-        query: Document = {"state": state.value, "seq": {"$gt": after_seq}, **scope_filter(scope)}
+    async def work_in(self, scope: WorkScope, states: Collection[WorkState], after_seq: int,
+                      limit: int) -> list[Work]:
+        """Work in one of `states` within `scope`, in arrival order after `after_seq`."""
+        query: Document = {"state": {"$in": [s.value for s in states]}, "seq": {"$gt": after_seq},
+                           **scope_filter(scope)}
         cursor = self._work.find(query).sort("seq", ASCENDING).limit(limit)
         return [work_from_doc(d) async for d in cursor]

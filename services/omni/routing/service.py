@@ -1,8 +1,13 @@
-"""Wiring of the routing service: engine, use cases, servicer, consumers, timer, metrics."""
+"""Wiring of the routing service: engine, leases, use cases, servicer, inboxes, timer, metrics."""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import os
+import socket
 import time
+import uuid
 from collections.abc import Sequence
 
 import grpc
@@ -11,12 +16,15 @@ from omni.routing import metrics
 from omni.routing.consumers import SESSION_EVENTS, RoutingConsumers
 from omni.routing.context import ContextSources
 from omni.routing.domain.engine import RoutingEngine
+from omni.routing.leases import Holder, LeaseBoard
 from omni.routing.publishing import Publisher
 from omni.routing.repository import INDEXES, RoutingRepository
 from omni.routing.servicer import RoutingServicer
 from omni.routing.settings import RoutingSettings
 from omni.routing.usecases import RoutingUseCases
+from omni.routing.usecases.ownership import Inbox
 from omni.runtime.auth import BOTS, EVERYONE, MANAGERS, STAFF, Role
+from omni.runtime.events import Consumer
 from omni.runtime.server import Runtime, ServiceSpec
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 
@@ -36,6 +44,23 @@ ACCESS = {
     )
     for name in names
 }
+# A new partition's inbox starts with the session events of this long ago (a contact published
+# while its queue was being created); older ones were handled, and handling one again is a no-op.
+INBOX_LOOKBACK = dt.timedelta(minutes=5)
+# An inbox nobody reads for this long is deleted by the server (its partition is gone).
+INBOX_IDLE = 7 * 24 * 3600.0
+# Unacknowledged events of a crashed owner come again this soon, to the partition's next owner.
+INBOX_ACK_WAIT = 5.0
+
+
+def advertised_address(settings: RoutingSettings, address: str) -> str:
+    """Where other replicas and clients reach this one."""
+    host, port = address.rsplit(":", 1)
+    if settings.advertise_host:
+        host = settings.advertise_host
+    elif host in ("0.0.0.0", "[::]", "::", ""):
+        host = socket.gethostbyname(socket.gethostname())
+    return f"{host}:{port}"
 
 
 async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
@@ -43,15 +68,33 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     # Routing's own short-lived tokens, one per service it asks, renewed before they expire.
     contexts = ContextSources(settings.tickets_addr, settings.knowledge_addr, runtime.service_token,
                               settings.context_timeout, tls_ca_file=settings.grpc_tls_ca_file)
-    engine = RoutingEngine(time.time, bot_claim_seconds=settings.bot_claim_seconds)
-    routing = RoutingUseCases(engine, RoutingRepository(runtime.db), Publisher(runtime.bus), contexts,
+    board = await LeaseBoard.open(runtime.bus.js, settings.lease_ttl)
+    me = Holder(f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+                advertised_address(settings, runtime.address))
+    routing = RoutingUseCases(lambda: RoutingEngine(time.time, bot_claim_seconds=settings.bot_claim_seconds),
+                              RoutingRepository(runtime.db), Publisher(runtime.bus), contexts, board, me,
                               desktop_grace=settings.desktop_grace, default_queue=settings.default_queue,
                               timer_resolution=settings.timer_resolution)
-    await routing.load()
+
+    async def open_inbox(partition: str) -> Inbox:
+        consumer = Consumer(
+            runtime.bus, name=f"routing-{hashlib.blake2b(partition.encode(), digest_size=6).hexdigest()}",
+            domain="sessions", handler=RoutingConsumers(routing.work, partition).on_session_event,
+            event_types=SESSION_EVENTS, max_attempts=settings.event_max_attempts, backoff=settings.backoff,
+            batch=8, ack_wait=INBOX_ACK_WAIT, inactive_threshold=INBOX_IDLE,
+            start_time=dt.datetime.now(dt.UTC) - INBOX_LOOKBACK)
+        await consumer.start()
+        return consumer
+
+    runtime.background(routing.relay.run(), name="routing outbox relay")
+    await routing.start(open_inbox)
     routing_pb2_grpc.add_RoutingServiceServicer_to_server(RoutingServicer(routing, runtime.page_tokens), server)
-    runtime.consumer("sessions", RoutingConsumers(routing.work).on_session_event, event_types=SESSION_EVENTS)
+    runtime.background(routing.ownership.keep(), name="routing lease renewal")
+    runtime.background(routing.ownership.run(), name="routing partitions")
     runtime.background(routing.run_timer(), name="routing timer")
-    metrics.observe(engine)
+    runtime.on_stopping.append(routing.ownership.hand_over)
+    runtime.on_stop.append(board.close)
+    metrics.observe(routing.engine)
     return [routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name]
 
 

@@ -44,8 +44,8 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         asked = [request.group, request.status]
         after = self._tokens.read(request.page_token, listing="agents", filters=asked)
         status = convert.agent_status(request.status) if request.status else None
-        page = self._agents.visible(current_principal(), request.group, status,
-                                    PageRequest(page_size(request.page_size), after))
+        page = await self._agents.visible(current_principal(), request.group, status,
+                                          PageRequest(page_size(request.page_size), after))
         return pb.ListAgentsResponse(agents=[convert.agent_to_proto(a) for a in page.items],
                                      next_page_token=self._tokens.issue(page.next_after, listing="agents",
                                                                         filters=asked))
@@ -71,7 +71,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
 
     async def ListQueues(self, request: pb.ListQueuesRequest, context: Context) -> pb.ListQueuesResponse:
         after = self._tokens.read(request.page_token, listing="queues", filters=[])
-        page = self._queues.visible(current_principal(), PageRequest(page_size(request.page_size), after))
+        page = await self._queues.visible(current_principal(), PageRequest(page_size(request.page_size), after))
         return pb.ListQueuesResponse(queues=[convert.queue_to_proto(q) for q in page.items],
                                      next_page_token=self._tokens.issue(page.next_after, listing="queues", filters=[]))
 

@@ -24,7 +24,15 @@ class RoutingSettings(ServiceSettings):
     timer_resolution: float = 0.2
     # A bot worker's claim on work it took lapses this long after it took or last renewed it.
     bot_claim_seconds: float = BOT_CLAIM_SECONDS
+    # A partition's lease lapses this long after its owner last renewed it (every quarter of it);
+    # a crashed owner's partitions are taken over after about this long.
+    lease_ttl: float = 2.0
+    # Host other routing replicas and clients reach this one at (the pod IP in Kubernetes);
+    # empty: the listen host, or this machine's address when it listens on all interfaces.
+    advertise_host: str = ""
 
     def __post_init__(self) -> None:
         if self.bot_claim_seconds <= 0:
             raise ConfigError(f"{env_name('bot_claim_seconds')}={self.bot_claim_seconds:g} must be above 0")
+        if self.lease_ttl < 1:
+            raise ConfigError(f"{env_name('lease_ttl')}={self.lease_ttl:g} must be at least 1 (seconds)")

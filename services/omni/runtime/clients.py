@@ -1,7 +1,11 @@
-"""gRPC channels to other services: tracing and a bearer token on every call."""
+"""gRPC channels to other services: tracing and a bearer token on every call; unary calls follow a
+partitioned service to the replica that serves them."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +13,13 @@ import grpc
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
 from omni.runtime.errors import DomainError
-from omni.runtime.status import status_code
+from omni.runtime.status import OWNER_METADATA, status_code
 from omni.runtime.token_source import TokenSource
+
+# How long a unary call keeps following owners while a partition is taken over, and the waits
+# between tries when no replica owns it yet.
+FOLLOW_PATIENCE = 15.0
+FOLLOW_BACKOFF = (0.05, 0.1, 0.2, 0.4, 0.8, 1.0)
 
 
 class _Token:
@@ -54,10 +63,108 @@ class _StreamStreamToken(_Token, grpc.aio.StreamStreamClientInterceptor):
         return await continuation(await self._with_token(details), request_iterator)
 
 
+def owner_of(error: grpc.aio.AioRpcError) -> str | None:
+    """The replica an UNAVAILABLE answer sends the caller to ("" : none yet, ask again shortly);
+    None when the answer is not such a redirect."""
+    if error.code() != grpc.StatusCode.UNAVAILABLE:
+        return None
+    for key, value in error.trailing_metadata() or ():
+        if key == OWNER_METADATA:
+            return str(value)
+    return None
+
+
+class _Following:
+    """A unary-unary method that retries where the service's answer says the owner is."""
+
+    def __init__(self, channel: FollowingChannel, method: str, serializer: Any, deserializer: Any) -> None:
+        self._channel = channel
+        self._method = method
+        self._serializer = serializer
+        self._deserializer = deserializer
+
+    # `timeout` is the name gRPC stubs pass the deadline by.
+    async def __call__(self, request: Any, *, timeout: float | None = None, **kwargs: Any) -> Any:  # noqa: ASYNC109
+        started = time.monotonic()
+        address = self._channel.home
+        tries = 0
+        while True:
+            remaining = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
+            call = self._channel.to(address).unary_unary(self._method, self._serializer, self._deserializer)
+            try:
+                return await call(request, timeout=remaining, **kwargs)
+            except grpc.aio.AioRpcError as exc:
+                owner = owner_of(exc)
+                spent = time.monotonic() - started
+                if owner is None or spent > FOLLOW_PATIENCE or (timeout is not None and spent >= timeout):
+                    raise
+                if not owner or owner == address:
+                    await asyncio.sleep(FOLLOW_BACKOFF[min(tries, len(FOLLOW_BACKOFF) - 1)])
+                    tries += 1
+                address = owner or self._channel.home
+
+
+class FollowingChannel(grpc.aio.Channel):
+    """A channel to a service address whose unary calls follow `omni-owner` redirects to other
+    replicas (channels to them are made alike and kept); streams go to the address as given,
+    and their callers reconnect where `owner_of` says."""
+
+    def __init__(self, home: str, make: Callable[[str], grpc.aio.Channel]) -> None:
+        self.home = home
+        self._make = make
+        self._channels: dict[str, grpc.aio.Channel] = {home: make(home)}
+
+    def to(self, address: str) -> grpc.aio.Channel:
+        found = self._channels.get(address)
+        if found is None:
+            found = self._channels[address] = self._make(address)
+        return found
+
+    def unary_unary(self, method: str, request_serializer: Any = None, response_deserializer: Any = None,
+                    _registered_method: bool | None = False) -> Any:
+        return _Following(self, method, request_serializer, response_deserializer)
+
+    def unary_stream(self, method: str, request_serializer: Any = None, response_deserializer: Any = None,
+                     _registered_method: bool | None = False) -> Any:
+        return self.to(self.home).unary_stream(method, request_serializer, response_deserializer)
+
+    def stream_unary(self, method: str, request_serializer: Any = None, response_deserializer: Any = None,
+                     _registered_method: bool | None = False) -> Any:
+        return self.to(self.home).stream_unary(method, request_serializer, response_deserializer)
+
+    def stream_stream(self, method: str, request_serializer: Any = None, response_deserializer: Any = None,
+                      _registered_method: bool | None = False) -> Any:
+        return self.to(self.home).stream_stream(method, request_serializer, response_deserializer)
+
+    async def close(self, grace: float | None = None) -> None:
+        for channel in self._channels.values():
+            await channel.close(grace)
+
+    async def __aenter__(self) -> FollowingChannel:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def get_state(self, try_to_connect: bool = False) -> grpc.ChannelConnectivity:
+        return self.to(self.home).get_state(try_to_connect)
+
+    async def wait_for_state_change(self, last_observed_state: grpc.ChannelConnectivity) -> None:
+        await self.to(self.home).wait_for_state_change(last_observed_state)
+
+    async def channel_ready(self) -> None:
+        await self.to(self.home).channel_ready()
+
+
 def channel(address: str, token: str | TokenSource | None = None, *, tls_ca_file: str = "") -> grpc.aio.Channel:
     """A channel with tracing and the token (a fixed one, or a source asked before every call, such
     as a `RefreshingToken`): over TLS, verifying the server against the PEM CA bundle `tls_ca_file`
-    (OMNI_GRPC_TLS_CA_FILE), when one is given; plaintext otherwise."""
+    (OMNI_GRPC_TLS_CA_FILE), when one is given; plaintext otherwise. Unary calls follow a
+    partitioned service to the replica that serves them (`FollowingChannel`)."""
+    return FollowingChannel(address, lambda target: _plain_channel(target, token, tls_ca_file))
+
+
+def _plain_channel(address: str, token: str | TokenSource | None, tls_ca_file: str) -> grpc.aio.Channel:
     interceptors: list[Any] = list(aio_client_interceptors())  # type: ignore[no-untyped-call]
     if token is not None:
         source = token if callable(token) else _fixed(token)

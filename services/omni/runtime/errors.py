@@ -47,3 +47,13 @@ class ResourceExhausted(DomainError):
 
 class Unavailable(DomainError):
     """A dependency is down for now; retrying later may succeed."""
+
+
+class Elsewhere(Unavailable):
+    """Another replica serves this (the owner of a partition): the client should ask it at
+    `address` ("" while no replica owns it yet: ask again shortly). The server sends the address
+    in the `omni-owner` trailing metadata; `runtime/clients.py` follows it."""
+
+    def __init__(self, message: str, address: str) -> None:
+        super().__init__(message)
+        self.address = address

@@ -16,8 +16,8 @@ import grpc
 from grpc.aio import AbortError
 
 from omni.runtime.auth import Principal, Role, acting_as
-from omni.runtime.errors import DomainError, PermissionDenied, Unauthenticated
-from omni.runtime.status import status_code
+from omni.runtime.errors import DomainError, Elsewhere, PermissionDenied, Unauthenticated
+from omni.runtime.status import OWNER_METADATA, status_code
 from omni.runtime.token_verifier import TokenVerifier
 
 OPEN_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
@@ -97,6 +97,8 @@ class ErrorMappingInterceptor(_AroundInterceptor):
             try:
                 await call()
             except DomainError as exc:
+                if isinstance(exc, Elsewhere):
+                    context.set_trailing_metadata(((OWNER_METADATA, exc.address),))
                 await context.abort(status_code(exc), exc.message)
             except (AbortError, grpc.RpcError):
                 raise

@@ -53,8 +53,12 @@ class Runtime:
     bus: EventBus
     # Signs the page tokens of every List RPC; derived from the replica secret so replicas agree.
     page_tokens: PageTokens
+    # host:port the gRPC server listens on (bound before `register` runs).
+    address: str = ""
     consumers: list[Consumer] = dataclasses.field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = dataclasses.field(default_factory=list)
+    # Run as soon as a stop is asked (health is NOT_SERVING, RPCs still served): hand work over.
+    on_stopping: list[Callable[[], Awaitable[None]]] = dataclasses.field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = dataclasses.field(default_factory=list)
     _service_tokens: dict[str, RefreshingToken] = dataclasses.field(default_factory=dict)
 
@@ -149,14 +153,15 @@ class ServiceHost:
                 ("grpc.max_send_message_length", settings.max_message_bytes),
             ],
         )
-        names = list(await self.spec.register(server, runtime))
-        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-        reflection.enable_server_reflection([*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                                             reflection.SERVICE_NAME], server)
         self.port = (server.add_secure_port(settings.grpc_listen, credentials) if credentials
                      else server.add_insecure_port(settings.grpc_listen))
         if self.port == 0:
             raise RuntimeError(f"cannot listen on {settings.grpc_listen}")
+        runtime.address = self.address
+        names = list(await self.spec.register(server, runtime))
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        reflection.enable_server_reflection([*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                                             reflection.SERVICE_NAME], server)
         await server.start()
         self._server = server
         if settings.grpc_health_listen:
@@ -186,6 +191,11 @@ class ServiceHost:
         self._stopped.set()
         await self._health.enter_graceful_shutdown()
         log.info("%s shutting down: health NOT_SERVING", self.spec.name)
+        for hook in self.runtime.on_stopping if self.runtime is not None else ():
+            try:
+                await hook()
+            except Exception:
+                log.exception("%s: a stopping hook failed", self.spec.name)
         await asyncio.sleep(self.settings.shutdown_delay)
         if self._server is not None:
             await self._server.stop(self.settings.shutdown_grace)

@@ -6,6 +6,9 @@ import grpc
 
 from omni.runtime import errors
 
+# Trailing metadata of an UNAVAILABLE answer naming the replica that serves the call (errors.Elsewhere).
+OWNER_METADATA = "omni-owner"
+
 STATUS_CODES: dict[type[errors.DomainError], grpc.StatusCode] = {
     errors.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
     errors.NotFound: grpc.StatusCode.NOT_FOUND,

@@ -1,41 +1,55 @@
 """Routing's use-case layer: one method per thing a caller can do, by concept.
 
-The only caller of the repository and the publisher; it runs the access rules of
-`domain/access.py` and holds the engine behind its lock (`engine_room`), so every change of
-routing state goes through here.
+The only caller of the repository, the publisher and the leases; it runs the access rules of
+`domain/access.py`, holds the engine behind its lock (`engine_room`), so every change of
+routing state goes through here, and keeps this replica's partitions (`ownership`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from omni.routing.context import ContextSources
 from omni.routing.domain.engine import RoutingEngine
+from omni.routing.leases import Holder, LeaseBoard
 from omni.routing.publishing import Publisher
 from omni.routing.repository import RoutingRepository
 from omni.routing.usecases.agent_session import AgentSessions
 from omni.routing.usecases.agents import AgentUseCases
 from omni.routing.usecases.bots import BotUseCases
+from omni.routing.usecases.claims import Claims
 from omni.routing.usecases.desktops import Desktops
 from omni.routing.usecases.engine_room import EngineRoom
+from omni.routing.usecases.ownership import OpenInbox, Ownership
 from omni.routing.usecases.queues import QueueUseCases
+from omni.routing.usecases.relay import EventRelay
 from omni.routing.usecases.work import WorkUseCases
 
 
 class RoutingUseCases:
-    def __init__(self, engine: RoutingEngine, repository: RoutingRepository, publisher: Publisher,
-                 contexts: ContextSources, *, desktop_grace: float, default_queue: str,
-                 timer_resolution: float) -> None:
-        desktops = Desktops(engine, contexts)
-        self._room = EngineRoom(engine, repository, publisher, desktops, desktop_grace=desktop_grace,
+    def __init__(self, new_engine: Callable[[], RoutingEngine], repository: RoutingRepository,
+                 publisher: Publisher, contexts: ContextSources, board: LeaseBoard, me: Holder, *,
+                 desktop_grace: float, default_queue: str, timer_resolution: float) -> None:
+        claims = Claims(lambda partition: holder.address if (holder := board.holder(partition)) else "")
+        desktops = Desktops(lambda: self._room.engine, contexts)
+        self.relay = EventRelay(repository, publisher)
+        self._room = EngineRoom(new_engine, repository, self.relay, desktops, claims, desktop_grace=desktop_grace,
                                 timer_resolution=timer_resolution)
-        self.agents = AgentUseCases(self._room)
-        self.queues = QueueUseCases(self._room, repository)
+        self.ownership = Ownership(board, repository, self._room, self.relay, desktops, me)
+        self.agents = AgentUseCases(self._room, repository, self.ownership)
+        self.queues = QueueUseCases(self._room, repository, self.ownership)
         self.work = WorkUseCases(self._room, repository, contexts, desktops, default_queue=default_queue)
         self.bots = BotUseCases(self._room)
         self.sessions = AgentSessions(self._room, desktops, desktop_grace=desktop_grace)
 
-    async def load(self) -> None:
-        """Rebuild routing state from storage (at start)."""
-        await self._room.load()
+    def engine(self) -> RoutingEngine:
+        """The engine as it is now (for reading: metrics)."""
+        return self._room.engine
+
+    async def start(self, open_inbox: OpenInbox) -> None:
+        """Take this replica's share of the partitions (loading each from storage); `open_inbox`
+        starts the session events of a partition taken."""
+        await self.ownership.start(open_inbox)
 
     async def run_timer(self) -> None:
         """Offer timeouts, holds ending and lost desktops, as they come due (runs for good)."""

@@ -43,6 +43,7 @@ class AgentSessions:
                       commands: AsyncIterator[Command]) -> AsyncIterator[DesktopEvent]:
         """The events for the agent's desktop while `commands` (after the login) are applied in order."""
         access.check_acting_as(principal, agent_id)
+        self._room.claims.serve_agent(agent_id)
         self._room.engine.agent(agent_id)
         desktop = self._desktops.open(agent_id)
         agent = await self._room.run(lambda engine: _connected(engine, agent_id))
@@ -57,7 +58,8 @@ class AgentSessions:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader
-            if self._desktops.close(desktop):
+            # Not when the partition moved away: its new owner gives the agent the grace.
+            if self._desktops.close(desktop) and self._room.claims.owns_agent(agent_id):
                 await self._room.run(lambda engine: engine.agent_disconnected(agent_id, self._grace))
 
     async def _apply_all(self, commands: AsyncIterator[Command], desktop: Desktop) -> None:

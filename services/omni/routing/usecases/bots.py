@@ -18,10 +18,11 @@ class BotUseCases:
         self._room = room
 
     async def take(self, worker_id: str, queue_ids: Sequence[str], wait: float) -> Work | None:
-        """The oldest unclaimed overflow work of the queues (every queue if none named), waiting up
-        to `wait` seconds (at most MAX_BOT_WAIT) for some; None when none came."""
+        """The oldest unclaimed overflow work of the queues (every queue if none named: of the
+        partitions this replica owns), waiting up to `wait` seconds (at most MAX_BOT_WAIT) for
+        some; None when none came. Named queues must be of partitions this replica owns."""
         for queue_id in queue_ids:
-            self._room.engine.queue(queue_id)
+            self._room.claims.serve_queue(queue_id)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + min(MAX_BOT_WAIT, wait)
         while True:
@@ -35,9 +36,11 @@ class BotUseCases:
 
     async def renew(self, work_id: str, worker_id: str) -> float:
         """Extend the worker's claim; when it now lapses."""
+        await self._room.locate(work_id)
         return await self._room.run(lambda engine: engine.renew_bot_claim(work_id, worker_id))
 
     async def complete(self, work_id: str, resolved: bool, handoff_queue_id: str, reason: str,
                        worker_id: str) -> Work:
+        await self._room.locate(work_id)
         return await self._room.run(lambda engine: engine.complete_bot_work(
             work_id, resolved, handoff_queue_id, reason, worker_id))

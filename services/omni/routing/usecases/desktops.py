@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from omni.routing.context import ContextSources, CustomerFacts
 from omni.routing.domain.agents import Agent
@@ -33,9 +33,9 @@ class Desktop:
 
 
 class Desktops:
-    def __init__(self, engine: RoutingEngine, contexts: ContextSources) -> None:
+    def __init__(self, engine: Callable[[], RoutingEngine], contexts: ContextSources) -> None:
         # Read only: to check that an offer is still open when its screen pop is ready.
-        self._engine = engine
+        self._engine_of = engine
         self._contexts = contexts
         self._open: dict[str, Desktop] = {}
         # The customer context fetched when work was queued, reused for its screen pop.
@@ -59,13 +59,34 @@ class Desktops:
         del self._open[desktop.agent_id]
         return True
 
+    def is_open(self, agent_id: str) -> bool:
+        return agent_id in self._open
+
+    def close_all(self, agent_ids: Iterable[str], why: str) -> None:
+        """Close the desktops of these agents (their partition moved to another replica): the
+        desktop is told why and reconnects, to the new owner."""
+        for agent_id in agent_ids:
+            desktop = self._open.pop(agent_id, None)
+            if desktop is not None:
+                desktop.send(Refused(why))
+                desktop.close()
+
     def greet(self, desktop: Desktop, agent: Agent) -> None:
         """What a desktop shows when it opens: the agent, their open offers and their work."""
+        engine = self._engine_of()
         desktop.send(AgentShown(agent.snapshot()))
         for work_id in sorted(agent.offered):
-            self._push_offer(self._engine.get(work_id), agent.id)
+            self._push_offer(engine.get(work_id), agent.id)
         for work_id in sorted(set(agent.holding) - agent.offered):
-            desktop.send(Assigned(self._engine.get(work_id).snapshot()))
+            desktop.send(Assigned(engine.get(work_id).snapshot()))
+
+    def regreet(self, agent_id: str) -> None:
+        """Show an open desktop its agent again after the engine was loaded afresh (its offers,
+        made again by that load, come as notices)."""
+        desktop = self._open.get(agent_id)
+        engine = self._engine_of()
+        if desktop is not None and engine.has_agent(agent_id):
+            desktop.send(AgentShown(engine.agent(agent_id).snapshot()))
 
     def remember(self, work_id: str, facts: CustomerFacts) -> None:
         self._facts[work_id] = facts
@@ -95,7 +116,7 @@ class Desktops:
         async def send() -> None:
             started = time.monotonic()
             pop = await self._contexts.screen_pop(snapshot, self._facts.get(snapshot.id))
-            live = self._engine.live_work(snapshot.id)
+            live = self._engine_of().live_work(snapshot.id)
             desktop = self._open.get(agent_id)
             if (desktop is None or live is None or live.state is not WorkState.OFFERED
                     or live.offered_agent_id != agent_id or live.offer_attempts != snapshot.offer_attempts):

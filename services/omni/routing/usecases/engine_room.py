@@ -1,9 +1,14 @@
 """The engine in the service: one lock around it, and after every change the changed state
-written to MongoDB, the facts published and the desktops told.
+written to MongoDB with its events (the outbox), fenced by the partitions' lease epochs, then
+the events published and the desktops told.
 
 Only the use cases of this package hold the room; every change of routing state goes through
 `change()` or `run()`, so it runs alone and is persisted before the next one starts. Reads need
 no lock: the engine is only touched from the event loop, between awaits.
+
+The engine holds the partitions this replica owns. Taking a partition loads it into the engine
+(`adopt`, the same code a restart runs); giving one up or losing it builds the engine afresh
+from storage for the partitions still held (`rebuild`).
 """
 
 from __future__ import annotations
@@ -11,60 +16,132 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from typing import TypeVar
 
+from omni.routing import publishing
 from omni.routing.domain.engine import RoutingEngine
+from omni.routing.domain.journal import Notice
+from omni.routing.domain.outbox import OutboxEntry
 from omni.routing.domain.stats import RETENTION_SECONDS
-from omni.routing.publishing import Publisher
-from omni.routing.repository import RoutingRepository
+from omni.routing.domain.work import FINISHED_STATES, Work
+from omni.routing.repository import Fenced, RoutingRepository
+from omni.routing.usecases.claims import Claims
 from omni.routing.usecases.desktops import Desktops
+from omni.routing.usecases.relay import EventRelay
+from omni.runtime.errors import NotFound, Unavailable
 
 log = logging.getLogger("omni.routing")
 T = TypeVar("T")
 
 
 class EngineRoom:
-    def __init__(self, engine: RoutingEngine, repository: RoutingRepository, publisher: Publisher,
-                 desktops: Desktops, *, desktop_grace: float, timer_resolution: float) -> None:
-        self._engine = engine
+    def __init__(self, new_engine: Callable[[], RoutingEngine], repository: RoutingRepository, relay: EventRelay,
+                 desktops: Desktops, claims: Claims, *, desktop_grace: float, timer_resolution: float) -> None:
+        self._new_engine = new_engine
+        self._engine = new_engine()
         self._repository = repository
-        self._publisher = publisher
+        self._relay = relay
         self._desktops = desktops
+        self.claims = claims
         self._desktop_grace = desktop_grace
         self._resolution = timer_resolution
         self._lock = asyncio.Lock()
         self._moved = asyncio.Event()
+        # Set when a write was refused: the engine is ahead of storage and must be built afresh.
+        self.stale = asyncio.Event()
 
     @property
     def engine(self) -> RoutingEngine:
         """For reading; change it only inside `change()` / `run()`."""
         return self._engine
 
-    async def load(self) -> None:
-        """Rebuild the engine from MongoDB: queues, agents, then live work in arrival order."""
-        engine = self._engine
-        async with self.change():
-            for queue in await self._repository.queues():
-                engine.put_queue(queue)
-            for agent in await self._repository.agents():
-                engine.put_agent(agent)
-            for work in await self._repository.finished_since(engine.clock() - RETENTION_SECONDS):
-                engine.restore_history(work)
-            for work in await self._repository.live_work():
-                engine.restore(work)
-            # No desktop survived the restart: agents who do not reconnect go offline after the grace.
-            for agent in engine.agents():
-                if agent.logged_in:
-                    engine.agent_disconnected(agent.id, self._desktop_grace)
+    @property
+    def lock(self) -> asyncio.Lock:
+        return self._lock
+
+    async def adopt(self, queue_ids: Collection[str], agent_ids: Collection[str], epoch: int | None = None) -> None:
+        """Load queues and agents (and the queues' work) from MongoDB into the engine: queues,
+        agents, the last day of finished work, then live work in arrival order. With the `epoch`
+        of a partition just taken: first stamp its documents with it (fencing the former owner
+        off) and queue the events the former owner wrote but did not publish."""
+        async with self.change() as engine:
+            if epoch is not None:
+                await self._repository.claim(queue_ids, agent_ids, epoch)
+                self._relay.push(await self._repository.unpublished(queue_ids, agent_ids))
+            await self._load(engine, queue_ids, agent_ids)
+
+    async def take_strays(self, queue_ids: Collection[str], epoch: int) -> None:
+        """Live work a former owner added after the partition was taken (it did not know yet)."""
+        strays = await self._repository.strays(queue_ids, epoch)
+        if not strays:
+            return
+        async with self.change() as engine:
+            for work in strays:
+                if engine.live_work(work.id) is None and engine.has_queue(work.queue_id):
+                    log.warning("work %s was added by a former owner of its partition; taking it over", work.id)
+                    engine.restore(work)
+                    engine.add_reasons(work.id, [])  # noted as changed: written again under our epoch
             engine.tick()
-        log.info("routing state loaded: %d queues, %d agents, %d live work items",
-                 sum(1 for _ in engine.queues()), sum(1 for _ in engine.agents()), sum(1 for _ in engine.live()))
+
+    async def rebuild(self, queue_ids: Collection[str], agent_ids: Collection[str]) -> None:
+        """Replace the engine by one loaded with only these queues and agents (held with the lock)."""
+        assert self._lock.locked()
+        self._engine.drain()
+        self._engine = engine = self._new_engine()
+        try:
+            await self._load(engine, queue_ids, agent_ids)
+        finally:
+            await self._flush()
+        self.stale.clear()
+
+    async def _load(self, engine: RoutingEngine, queue_ids: Collection[str], agent_ids: Collection[str]) -> None:
+        known = {q.id for q in engine.queues()}
+        queue_ids = set(queue_ids) - known
+        agent_ids = {a for a in agent_ids if not engine.has_agent(a)}
+        if not queue_ids and not agent_ids:
+            return
+        for queue in await self._repository.queues(queue_ids):
+            engine.put_queue(queue)
+        agents = await self._repository.agents(agent_ids)
+        for agent in agents:
+            engine.put_agent(agent)
+        for work in await self._repository.finished_since(engine.clock() - RETENTION_SECONDS, queue_ids):
+            engine.restore_history(work)
+        live = await self._repository.live_work(queue_ids)
+        for work in live:
+            engine.restore(work)
+        # Desktops open here stay; other agents get the grace to reconnect, then go offline.
+        for agent in agents:
+            if agent.logged_in:
+                if self._desktops.is_open(agent.id):
+                    engine.agent_connected(agent.id)
+                else:
+                    engine.agent_disconnected(agent.id, self._desktop_grace)
+        engine.tick()
+        for agent in agents:
+            self._desktops.regreet(agent.id)
+        log.info("routing loaded %d queues, %d agents, %d live work items", len(queue_ids), len(agents), len(live))
+
+    async def locate(self, work_id: str) -> Work:
+        """Work live here, or finished (from storage); live work of a partition another replica
+        owns sends the caller there (`Elsewhere`)."""
+        live = self._engine.live_work(work_id)
+        if live is not None:
+            return live
+        stored = await self._repository.get_work(work_id)
+        if stored is None:
+            raise NotFound(f"work {work_id} does not exist")
+        if stored.state not in FINISHED_STATES:
+            self.claims.serve_queue(stored.queue_id)
+        return stored
 
     @contextlib.asynccontextmanager
     async def change(self) -> AsyncIterator[RoutingEngine]:
         """Hold the engine alone; on leaving (also by an error), persist and publish what changed."""
         async with self._lock:
+            if self.stale.is_set():
+                raise Unavailable("routing is reloading after it lost a partition; try again")
             try:
                 yield self._engine
             finally:
@@ -77,17 +154,17 @@ class EngineRoom:
 
     async def timer(self) -> None:
         """Run `tick` whenever a deadline (offer timeout, hold, lost desktop) is due."""
-        engine = self._engine
         while True:
+            engine = self._engine
             due = engine.next_deadline()
             now = engine.clock()
-            if due is not None and due <= now:
+            if due is not None and due <= now and not self.stale.is_set():
                 try:
                     await self.run(RoutingEngine.tick)
                 except Exception:
                     log.exception("routing tick failed")
                 continue
-            await asyncio.sleep(self._resolution if due is None else min(self._resolution, due - now))
+            await asyncio.sleep(self._resolution if due is None else min(self._resolution, max(0.0, due - now)))
 
     async def moved(self, patience: float) -> None:
         """Wait until the queues change (for long polls), at most `patience` seconds."""
@@ -98,13 +175,33 @@ class EngineRoom:
         changes = self._engine.drain()
         if not (changes.notices or changes.work or changes.agents):
             return
-        await self._repository.save(changes.work, changes.agents)
+        claims = self.claims
+        try:
+            work = [(w, self._epoch(claims.queue_partition(w.queue_id))) for w in changes.work]
+            agents = [(a, self._epoch(claims.agent_partition(a.id))) for a in changes.agents]
+            events = [e for n in changes.notices if (e := self._event(n)) is not None]
+            await self._repository.save(work, agents, self._relay.outbox(events))
+        except (Fenced, Unavailable) as exc:
+            # Storage did not take the change: the engine is ahead of it and is built afresh.
+            self.stale.set()
+            log.warning("routing change refused, reloading: %s", exc)
+            raise Unavailable(f"routing gave this partition up ({exc}); try again") from exc
         for notice in changes.notices:
             self._desktops.deliver(notice)
-            try:
-                await self._publisher.publish(notice)
-            except Exception:
-                log.exception("could not publish %s", notice.kind)
+        self._relay.push(events)
         self._desktops.forget_finished(changes.work)
         self._moved.set()
         self._moved = asyncio.Event()
+
+    def _epoch(self, partition: str) -> int:
+        epoch = self.claims.epoch(partition)
+        if epoch is None:
+            raise Unavailable(f"the lease on partition {partition} ran out")
+        return epoch
+
+    def _event(self, notice: Notice) -> OutboxEntry | None:
+        if notice.work is not None:
+            partition = self.claims.queue_partition(notice.work.queue_id)
+        else:
+            partition = self.claims.agent_partition(notice.agent_id)
+        return publishing.event(notice, partition, self._epoch(partition))

@@ -15,7 +15,7 @@ from omni.routing.repository import RoutingRepository
 from omni.routing.usecases.desktops import Desktops
 from omni.routing.usecases.engine_room import EngineRoom
 from omni.runtime.auth import Principal
-from omni.runtime.errors import NotFound
+from omni.runtime.errors import FailedPrecondition, NotFound
 from omni.runtime.paging import Page, PageRequest
 from omni.runtime.validation import require
 
@@ -35,15 +35,12 @@ class WorkUseCases:
     # ----- callers of the API ----------------------------------------------------------
 
     async def enqueue(self, work: Work) -> Work:
-        self._room.engine.queue(work.queue_id)
+        self._room.claims.serve_queue(work.queue_id)
         return await self._enqueue(work)
 
     async def get(self, principal: Principal, work_id: str) -> Work:
-        """Live or finished work the caller may see."""
-        work_id = require(work_id, "work_id")
-        found = self._room.engine.live_work(work_id) or await self._repository.get_work(work_id)
-        if found is None:
-            raise NotFound(f"work {work_id} does not exist")
+        """Live or finished work the caller may see (live work: on the replica that owns it)."""
+        found = await self._room.locate(require(work_id, "work_id"))
         return access.check_work(principal, found, self._scope(principal))
 
     async def visible(self, principal: Principal, queue_id: str, state: WorkState | None,
@@ -53,12 +50,14 @@ class WorkUseCases:
         engine = self._room.engine
         scope = self._scope(principal)
         if queue_id:
+            self._room.claims.serve_queue(queue_id)
             access.check_queue(principal, engine.queue(queue_id))
             scope = scope.within(queue_id)
         after = int(page.after[0]) if page.after else 0
-        if state in FINISHED_STATES:
-            assert state is not None
-            found = await self._repository.finished_work(scope, state, after, page.size + 1)
+        if state in FINISHED_STATES or not (queue_id or self._room.claims.holds_all()):
+            # Finished work, or live work of partitions other replicas own: as stored.
+            states = [state] if state is not None else [s for s in WorkState if s not in FINISHED_STATES]
+            found = await self._repository.work_in(scope, states, after, page.size + 1)
         else:
             found = sorted((w for w in engine.live() if w.seq > after and (state is None or w.state is state)
                             and scope.admits(w)), key=lambda w: w.seq)[:page.size + 1]
@@ -94,15 +93,23 @@ class WorkUseCases:
                        target_queue_id: str, target_agent_id: str) -> Work:
         work = await self.get(principal, work_id)
         access.check_transfer(principal, work)
+        claims = self._room.claims
+        if target_queue_id and claims.queue_partition(target_queue_id) != claims.queue_partition(work.queue_id) \
+                and not claims.owns_queue(target_queue_id):
+            raise FailedPrecondition(f"queue {target_queue_id} is routed by another replica; a transfer between "
+                                     "replicas is not possible yet")
         return await self._room.run(
             lambda engine: engine.transfer(work.id, code, note, target_queue_id, target_agent_id))
 
     # ----- events from the sessions service --------------------------------------------
 
-    async def contact_received(self, work: Work, source: str) -> None:
+    async def contact_received(self, work: Work, source: str, inbox: str) -> None:
         """An inbound contact: one work item per session (work id = session id); a later contact
         of a session in routing is a customer turn that may escalate it. `source` names the
-        contact in errors."""
+        contact in errors. Each partition's inbox sees every contact and takes those of its queues."""
+        reasons = self._resolve_queue(work, source)
+        if not self._for_inbox(work.queue_id, inbox):
+            return
         if self._room.engine.live_work(work.id) is not None:
             turn = Turn(work.interaction_id, work.emotion_score, max(work.turn_scores, default=0), work.urgent,
                         work.text)
@@ -110,12 +117,14 @@ class WorkUseCases:
                 if engine.live_work(work.id) is not None:
                     engine.customer_turn(work.id, turn)
                     return
-        reasons = self._resolve_queue(work, source)
         await self._enqueue(work, (lambda engine: engine.add_reasons(work.id, reasons)) if reasons else None)
 
-    async def customer_left(self, session_id: str, reason: str, answered: bool) -> None:
+    async def customer_left(self, session_id: str, reason: str, answered: bool, inbox: str) -> None:
         """The session was abandoned or ended: its work leaves the line (`answered`: a bot had
         replied in it)."""
+        live = self._room.engine.live_work(session_id)
+        if live is None or not self._for_inbox(live.queue_id, inbox):
+            return  # never queued, finished, or another partition's
         async with self._room.change() as engine:
             work = engine.live_work(session_id)
             if work is None or work.assigned_agent_id or work.state in FINISHED_STATES:
@@ -128,16 +137,19 @@ class WorkUseCases:
                 # (its ENDED can arrive after the handoff put the work in line): nobody is there to take.
                 engine.abandon(work.id, reason)
 
-    async def callback_requested(self, work: Work, not_before: float, source: str) -> None:
+    async def callback_requested(self, work: Work, not_before: float, source: str, inbox: str) -> None:
         """Keep the customer's place if they are waiting; otherwise queue `work` (a call) as a
         callback to `work.callback_number`, due at `not_before`."""
-        async with self._room.change() as engine:
-            live = engine.live_work(work.id)
-            if live is not None:
-                if live.state in WAITING_STATES:
-                    engine.schedule_callback(live.id, work.callback_number, not_before)
-                return
+        live = self._room.engine.live_work(work.id)
+        if live is not None:
+            if self._for_inbox(live.queue_id, inbox):
+                async with self._room.change() as engine:
+                    if live.state in WAITING_STATES:
+                        engine.schedule_callback(live.id, work.callback_number, not_before)
+            return
         reasons = self._resolve_queue(work, source)
+        if not self._for_inbox(work.queue_id, inbox):
+            return
 
         def then(engine: RoutingEngine) -> None:
             engine.schedule_callback(work.id, work.callback_number, not_before)
@@ -148,18 +160,27 @@ class WorkUseCases:
 
     # ----- internals -------------------------------------------------------------------
 
+    def _for_inbox(self, queue_id: str, inbox: str) -> bool:
+        """True when the inbox of partition `inbox` handles work of `queue_id`, and (it being
+        ours) this replica still owns it; else `Elsewhere`, so the event is delivered again."""
+        claims = self._room.claims
+        if claims.queue_partition(queue_id) != inbox:
+            return False
+        claims.serve(inbox, f"partition {inbox}")
+        return True
+
     def _scope(self, principal: Principal) -> access.WorkScope:
         return access.work_scope(principal, self._room.engine.queues())
 
     def _resolve_queue(self, work: Work, source: str) -> list[Reason]:
         """Put `work` in the queue it names (none: the default queue), or the default queue when
         routing does not know that one; the reasons to note on it."""
-        engine = self._room.engine
+        layout = self._room.claims.layout
         named = work.queue_id or self._default_queue
-        if engine.has_queue(named):
+        if layout.of_queue(named) is not None:
             work.queue_id = named
             return []
-        if not engine.has_queue(self._default_queue):
+        if layout.of_queue(self._default_queue) is None:
             raise NotFound(f"{source} names queue {named!r}, which routing does not have, and the default queue "
                            f"{self._default_queue!r} does not exist either; create the queue")
         work.queue_id = self._default_queue

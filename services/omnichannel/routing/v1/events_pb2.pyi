@@ -31,9 +31,16 @@ class WorkEvent(_message.Message):
     AGENT_ID_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     DISPOSITION_FIELD_NUMBER: _builtins.int
+    PARTITION_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
     agent_id: _builtins.str
     reason: _builtins.str
     disposition: _builtins.str
+    partition: _builtins.str
+    """The partition that decided it and the owner's lease epoch for it: a consumer that saw a
+    higher epoch of the partition drops the event (a former owner's, published late).
+    """
+    epoch: _builtins.int
     @_builtins.property
     def work(self) -> _routing_pb2.WorkItem: ...
     def __init__(
@@ -43,10 +50,12 @@ class WorkEvent(_message.Message):
         agent_id: _builtins.str = ...,
         reason: _builtins.str = ...,
         disposition: _builtins.str = ...,
+        partition: _builtins.str = ...,
+        epoch: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["work", b"work"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "disposition", b"disposition", "reason", b"reason", "work", b"work"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "disposition", b"disposition", "epoch", b"epoch", "partition", b"partition", "reason", b"reason", "work", b"work"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -60,7 +69,12 @@ class AgentStateChanged(_message.Message):
 
     AGENT_FIELD_NUMBER: _builtins.int
     PREVIOUS_STATUS_FIELD_NUMBER: _builtins.int
+    PARTITION_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
     previous_status: _routing_pb2.AgentStatus.ValueType
+    partition: _builtins.str
+    """As in WorkEvent."""
+    epoch: _builtins.int
     @_builtins.property
     def agent(self) -> _routing_pb2.Agent: ...
     def __init__(
@@ -68,10 +82,12 @@ class AgentStateChanged(_message.Message):
         *,
         agent: _routing_pb2.Agent | None = ...,
         previous_status: _routing_pb2.AgentStatus.ValueType = ...,
+        partition: _builtins.str = ...,
+        epoch: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "previous_status", b"previous_status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "epoch", b"epoch", "partition", b"partition", "previous_status", b"previous_status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
