@@ -1,1 +1,2 @@
 from tests.operator.kubernetes import cluster  # noqa: F401 (the operator tests' fixture)
+from tests.sessions.conftest import published, sink, stack  # noqa: F401 (the sessions tests' fixtures)

@@ -13,7 +13,7 @@ from omni.sessions.domain.classifier import KeywordClassifier, detect_language
 from omni.sessions.domain.flood import TokenBucket
 from omni.sessions.domain.identities import match_key
 from omni.sessions.domain.ivr import DEFAULT_FLOW, ContactFlowError, parse_flow
-from omni.sessions.domain.mime import parse_email
+from omni.sessions.domain.mime import MailLimits, parse_email
 from omni.sessions.domain.model import Identity, Session, State
 from omni.sessions.domain.reply_mail import build_reply, reply_subject
 from omni.sessions.smtp_outbound import RelayMailer
@@ -87,18 +87,19 @@ def test_oversize_attachment_keeps_metadata_only_and_garbage_does_not_raise() ->
     raw = (b"From: a@b.cn\r\nMessage-ID: <m@b>\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
            b"Content-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: image/png\r\n"
            b"Content-Disposition: attachment; filename=big.png\r\n\r\n" + b"x" * 500 + b"\r\n--b--\r\n")
-    parsed = parse_email(raw, attachment_limit=100)
+    parsed = parse_email(raw, MailLimits(attachment_bytes=100))
     [part] = parsed.attachments
     assert part.truncated and part.size >= 500 and part.content is None
     assert any("limit" in d for d in parsed.facts.defects)
     for garbage in (b"", b"\x00\xff\xfe", b"From: <<<>>>\r\nSubject: =?bogus?q?x?=\r\n\r\n\xff"):
-        parse_email(garbage, attachment_limit=100)
+        parse_email(garbage, MailLimits(attachment_bytes=100))
 
 
 def test_auto_replies_and_bounces_are_flagged() -> None:
-    auto = parse_email(b"Auto-Submitted: auto-replied\r\nSubject: Out of office\r\n\r\naway", attachment_limit=10)
+    auto = parse_email(b"Auto-Submitted: auto-replied\r\nSubject: Out of office\r\n\r\naway",
+                       MailLimits(attachment_bytes=10))
     bounce = parse_email(b"Content-Type: multipart/report; report-type=delivery-status; boundary=x\r\n\r\n--x\r\n"
-                         b"Content-Type: text/plain\r\n\r\nfailed\r\n--x--\r\n", attachment_limit=10)
+                         b"Content-Type: text/plain\r\n\r\nfailed\r\n--x--\r\n", MailLimits(attachment_bytes=10))
     assert auto.facts.auto_submitted and bounce.facts.delivery_status_report
 
 

@@ -72,7 +72,9 @@ class RoutingConsumers:
         if work is None or work.assigned_agent_id or work.state in FINISHED_STATES:
             return  # never queued, already finished, or with an agent who wraps it up
         reason = changed.reason or "customer left"
-        answered = any(m.direction == common_pb2.DIRECTION_OUTBOUND for m in changed.session.messages)
+        # Events carry no transcript (`answered` says it); older ones carried the messages.
+        answered = changed.answered or any(m.direction == common_pb2.DIRECTION_OUTBOUND
+                                           for m in changed.session.messages)
         if work.state is WorkState.OVERFLOWED_TO_BOT and work.bot_worker and answered:
             # The customer leaving a bot's conversation after its answer ends it there: self-service.
             await self.router.run(lambda: self.engine.complete_bot_work(work.id, resolved=True, reason=reason))

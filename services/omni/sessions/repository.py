@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from bson.binary import Binary
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from omni.runtime import outbox
 from omni.runtime.channels import Channel
 from omni.runtime.errors import Conflict, NotFound
 from omni.runtime.paging import Page, PageRequest
@@ -42,6 +43,7 @@ INDEXES: IndexDeclarations = {
         IndexModel([("email_message_ids", ASCENDING)], name="email_message_ids"),
         IndexModel([("create_time", DESCENDING), ("_id", DESCENDING)], name="recent"),
         IndexModel([("customer_id", ASCENDING), ("create_time", DESCENDING)], name="customer_recent"),
+        outbox.INDEX,
     ],
     ATTACHMENTS: [IndexModel([("session_id", ASCENDING)], name="session")],
 }
@@ -96,6 +98,7 @@ def session_from_doc(doc: Document) -> Session:
         claimed_identities=[Identity(**i) for i in doc.get("claimed_identities", [])],
         self_service=doc.get("self_service", False),
         applied_events=list(doc.get("applied_events", [])),
+        earlier_messages=doc.get("earlier_messages", 0),
         version=doc.get("version", 0),
     )
 
@@ -119,6 +122,16 @@ def _in_sight(sight: Sight) -> Document:
                 (("_id", sight.session_ids), ("agent_id", sight.agent_ids), ("queue", sight.queues)) if values]
     # Sight of nothing: a condition no session meets.
     return {"$or": admitted} if admitted else {"_id": {"$in": []}}
+
+
+@dataclasses.dataclass(frozen=True)
+class Recorded(Generic[T]):
+    """A session as a write left it, what the change returned, and the session's events still to
+    publish (those of this write after any an earlier write left behind)."""
+
+    session: Session
+    result: T
+    pending: list[Document]
 
 
 class SessionRepository:
@@ -146,28 +159,47 @@ class SessionRepository:
             raise NotFound(f"session {session_id} does not exist")
         return session_from_doc(doc)
 
-    async def save(self, session: Session) -> Session:
-        """Write back a session read at `session.version`; Conflict if someone wrote in between."""
+    async def _save(self, session: Session, events: Sequence[Document]) -> list[Document]:
+        """Write back a session read at `session.version`, with the events of the change (the
+        outbox, in the same single-document write); Conflict if someone wrote in between. Returns
+        the session's pending events."""
         doc = self._doc(session)
         del doc["_id"], doc["version"]
-        await update_versioned(self._sessions, {"_id": session.id}, session.version, {"$set": doc},
-                               what=f"session {session.id}")
+        update: Document = {"$set": doc}
+        if events:
+            update["$push"] = {outbox.FIELD: {"$each": list(events)}}
+        written = await update_versioned(self._sessions, {"_id": session.id}, session.version, update,
+                                         what=f"session {session.id}")
         session.version += 1
-        return session
+        return list(written.get(outbox.FIELD, []))
 
     async def exists(self, session_id: str) -> bool:
         return await self._sessions.find_one({"_id": session_id}, {"_id": 1}) is not None
 
     async def mutate(self, session_id: str, change: Callable[[Session], T]) -> tuple[Session, T]:
-        """Read, apply `change` (pure), write; re-run on a concurrent write."""
+        """Read, apply `change` (pure), write; re-run on a concurrent write. For changes that tell
+        nobody (see `record`)."""
+        recorded = await self.record(session_id, lambda session: (change(session), []))
+        return recorded.session, recorded.result
+
+    async def record(self, session_id: str,
+                     change: Callable[[Session], tuple[T, Sequence[Document]]]) -> Recorded[T]:
+        """Read, apply `change` (pure; it returns its result and the events it makes), write the
+        session and those events at once; re-run on a concurrent write."""
         for _ in range(_MUTATE_ATTEMPTS):
             session = await self.get(session_id)
-            result = change(session)
+            result, events = change(session)
             try:
-                return await self.save(session), result
+                pending = await self._save(session, events)
             except Conflict:
                 continue
+            return Recorded(session, result, pending)
         raise Conflict(f"session {session_id} is changing too fast; try again")
+
+    async def pending(self, session_id: str) -> list[Document]:
+        """The session's events not published yet."""
+        doc = await self._sessions.find_one({"_id": session_id}, {outbox.FIELD: 1})
+        return list(doc.get(outbox.FIELD, [])) if doc else []
 
     async def find_by_email_ids(self, message_ids: Sequence[str]) -> Session | None:
         ids = [m for m in message_ids if m]

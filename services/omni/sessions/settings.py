@@ -14,14 +14,27 @@ class SessionSettings(ServiceSettings):
     # Domains we accept mail for; mail to any other domain is refused (we are no open relay).
     smtp_accepted_domains: tuple[str, ...] = ("example.com",)
     # Largest inbound message (SMTP SIZE); larger ones are refused with 552.
-    smtp_max_message_bytes: int = 25 * 1024 * 1024
+    smtp_max_message_bytes: int = 10 * 1024 * 1024
+    # SMTP connections served at once; one more is answered 421 (try later) and closed.
+    smtp_max_sessions: int = 32
+    # Processes parsing inbound mail (off the event loop); mails beyond wait for one.
+    smtp_parse_workers: int = 2
     # PEM certificate chain and key STARTTLS offers; empty: no STARTTLS. Requiring it refuses mail
     # sent in the clear (RFC 3207 forbids that on a public MX: only for a relay you run).
     smtp_tls_cert_file: str = ""
     smtp_tls_key_file: str = ""
     smtp_require_starttls: bool = False
-    # Largest attachment whose content is stored; larger ones keep name, type, size and hash.
-    attachment_max_bytes: int = 10 * 1024 * 1024
+    # Largest attachment whose content is stored; larger ones keep name, type, size and hash. At
+    # most what GetAttachment can return: OMNI_MAX_MESSAGE_BYTES less 64 KiB (checked at start-up).
+    attachment_max_bytes: int = 7 * 1024 * 1024
+    # What one inbound mail brings into its session (the rest is cut and noted in its defects):
+    # body text, HTML alternative (dropped whole when longer), References ids (the root and the
+    # newest are kept), To and Cc addresses (also the RCPT TO limit), attachments.
+    email_max_text_chars: int = 100_000
+    email_max_html_chars: int = 200_000
+    email_max_references: int = 50
+    email_max_recipients: int = 100
+    email_max_attachments: int = 50
     # host:port of the relay agent replies go out through.
     smtp_relay: str = "127.0.0.1:25"
     smtp_relay_timeout: float = 30.0
@@ -39,6 +52,15 @@ class SessionSettings(ServiceSettings):
     link_window_hours: float = 72.0
     # Longest chat message / agent reply accepted.
     max_text_chars: int = 8000
+    # A session keeps its newest messages, at most this many and this many bytes of text, HTML and
+    # headers (older ones stay on the ticket); and at most this many internal notes.
+    session_max_messages: int = 500
+    session_max_transcript_bytes: int = 2 * 1024 * 1024
+    session_max_notes: int = 200
+    # The outbox relay looks for events left unpublished every this many seconds, and publishes
+    # those older than the grace (the writer publishes its own right away).
+    outbox_relay_seconds: float = 1.0
+    outbox_grace_seconds: float = 5.0
     # Customer chat flood control per connection: a burst, then this many messages per second.
     chat_burst: int = 10
     chat_messages_per_second: float = 1.0

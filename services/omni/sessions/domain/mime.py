@@ -18,12 +18,30 @@ from email.message import Message as MimeMessage
 
 from omni.sessions.domain.model import EmailFacts
 
-# Bodies beyond this are cut (a transcript is not an archive); the cut is noted as a defect.
-MAX_BODY_CHARS = 200_000
+# RFC 5322's line limit: no header field we keep (subject, one message id) is longer in honest mail.
+MAX_HEADER_CHARS = 998
+# An address (RFC 5321's path limit) and a display name.
+MAX_ADDRESS_CHARS = 320
+# Defects listed one by one; a hostile message can have a defect per part.
+MAX_DEFECTS = 50
 _AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 _TAG = re.compile(r"<[^>]+>")
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 _MSGID = re.compile(r"<[^<>\s]+>")
+
+
+@dataclasses.dataclass(frozen=True)
+class MailLimits:
+    """What one inbound mail may bring into a session: the rest is cut or left out, and the cut is
+    written into the mail's defects. Each is a setting (OMNI_EMAIL_MAX_*, OMNI_ATTACHMENT_MAX_BYTES):
+    a mail is published as one event, which has to fit the event bus's message size."""
+
+    text_chars: int = 100_000
+    html_chars: int = 200_000
+    references: int = 50
+    recipients: int = 50
+    attachments: int = 50
+    attachment_bytes: int = 7 * 1024 * 1024
 
 
 @dataclasses.dataclass
@@ -64,9 +82,30 @@ def _header(message: MimeMessage, name: str, defects: list[str]) -> str:
         return ""
 
 
-def _addresses(message: MimeMessage, name: str, defects: list[str]) -> list[str]:
+def _cut(value: str, limit: int, what: str, defects: list[str]) -> str:
+    if len(value) <= limit:
+        return value
+    defects.append(f"{what} cut at {limit} characters (it had {len(value)})")
+    return value[:limit]
+
+
+def _addresses(message: MimeMessage, name: str, limit: int, defects: list[str]) -> list[str]:
     raw = _header(message, name, defects)
-    return [address for _, address in email.utils.getaddresses([raw]) if "@" in address] if raw else []
+    found = [address[:MAX_ADDRESS_CHARS] for _, address in email.utils.getaddresses([raw]) if "@" in address] \
+        if raw else []
+    if len(found) > limit:
+        defects.append(f"{name}: {len(found)} addresses; only the first {limit} were kept")
+    return found[:limit]
+
+
+def _references(ids: list[str], limit: int, defects: list[str]) -> list[str]:
+    """At most `limit` ids, trimmed from the middle: the thread's root and its latest messages
+    are what threading needs (RFC 5322 §3.6.4)."""
+    ids = [i for i in ids if len(i) <= MAX_HEADER_CHARS]
+    if len(ids) <= limit:
+        return ids
+    defects.append(f"References: {len(ids)} message ids; the first and the last {limit - 1} were kept")
+    return ids[:1] + ids[len(ids) - (limit - 1):] if limit > 1 else ids[:limit]
 
 
 def _decode(part: MimeMessage, where: str, defects: list[str]) -> str:
@@ -103,9 +142,11 @@ def _is_delivery_report(message: MimeMessage) -> bool:
     )
 
 
-def parse_email(raw: bytes, *, attachment_limit: int) -> ParsedEmail:
-    """Read one RFC 5322 message. Parts larger than `attachment_limit` keep metadata only."""
+def parse_email(raw: bytes, limits: MailLimits) -> ParsedEmail:
+    """Read one RFC 5322 message within `limits`. Attachments larger than `limits.attachment_bytes`
+    keep metadata only; attachments beyond `limits.attachments` are left out."""
     defects: list[str] = []
+    left_out = 0
     message = email.message_from_bytes(raw, policy=policy.default)
     text, markup = "", ""
     attachments: list[AttachmentPart] = []
@@ -126,36 +167,45 @@ def parse_email(raw: bytes, *, attachment_limit: int) -> ParsedEmail:
         elif inline_text and content_type == "text/html" and not markup:
             markup = _decode(part, f"part {index} (html)", defects)
         elif not inline_text and content_type not in ("message/delivery-status", "text/rfc822-headers"):
+            if len(attachments) >= limits.attachments:
+                left_out += 1
+                continue
             payload = part.get_payload(decode=True)
             data = payload if isinstance(payload, bytes) else b""
             attachments.append(AttachmentPart(
-                filename=filename or f"part-{index}",
-                content_type=content_type,
+                filename=(filename or f"part-{index}")[:255],
+                content_type=content_type[:255],
                 size=len(data),
                 sha256=hashlib.sha256(data).hexdigest(),
-                content=data if len(data) <= attachment_limit else None,
+                content=data if len(data) <= limits.attachment_bytes else None,
             ))
-            if len(data) > attachment_limit:
+            if len(data) > limits.attachment_bytes:
                 defects.append(f"attachment {filename or index} is {len(data)} bytes, over the "
-                               f"{attachment_limit}-byte limit; only its name and size were kept")
+                               f"{limits.attachment_bytes}-byte limit; only its name and size were kept")
+    if left_out:
+        defects.append(f"{left_out} more attachment(s) beyond the first {limits.attachments} were not kept")
     if not text and markup:
         text = _html_to_text(markup)
-    if len(text) > MAX_BODY_CHARS:
-        defects.append(f"body cut at {MAX_BODY_CHARS} characters (it had {len(text)})")
-        text = text[:MAX_BODY_CHARS]
+    text = _cut(text, limits.text_chars, "body", defects)
+    if len(markup) > limits.html_chars:
+        defects.append(f"HTML body of {len(markup)} characters not kept (the limit is {limits.html_chars}); "
+                       "its text is")
+        markup = ""
     sender_name, sender = email.utils.parseaddr(_header(message, "From", defects))
     facts = EmailFacts(
-        message_id=_header(message, "Message-ID", defects),
-        in_reply_to=" ".join(_MSGID.findall(_header(message, "In-Reply-To", defects)))[:998],
-        references=_MSGID.findall(_header(message, "References", defects)),
-        subject=_header(message, "Subject", defects),
-        sender=sender,
-        to=_addresses(message, "To", defects),
-        cc=_addresses(message, "Cc", defects),
+        message_id=_cut(_header(message, "Message-ID", defects), MAX_HEADER_CHARS, "Message-ID", defects),
+        # A malformed In-Reply-To may carry several ids; the first is the parent.
+        in_reply_to=next(iter(_MSGID.findall(_header(message, "In-Reply-To", defects))), "")[:MAX_HEADER_CHARS],
+        references=_references(_MSGID.findall(_header(message, "References", defects)), limits.references, defects),
+        subject=_cut(_header(message, "Subject", defects), MAX_HEADER_CHARS, "Subject", defects),
+        sender=sender[:MAX_ADDRESS_CHARS],
+        to=_addresses(message, "To", limits.recipients, defects),
+        cc=_addresses(message, "Cc", limits.recipients, defects),
         auto_submitted=_is_auto_submitted(message, defects),
         delivery_status_report=_is_delivery_report(message),
         defects=defects,
     )
-    # A malformed In-Reply-To may carry several ids; the first is the parent.
-    facts.in_reply_to = facts.in_reply_to.split(" ")[0]
-    return ParsedEmail(facts=facts, sender_name=sender_name, text=text.strip(), html=markup, attachments=attachments)
+    if len(defects) > MAX_DEFECTS:
+        facts.defects = [*defects[:MAX_DEFECTS], f"... and {len(defects) - MAX_DEFECTS} more defects"]
+    return ParsedEmail(facts=facts, sender_name=sender_name[:MAX_ADDRESS_CHARS], text=text.strip(), html=markup,
+                       attachments=attachments)

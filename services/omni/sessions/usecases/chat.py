@@ -115,36 +115,33 @@ class ChatDesk:
         session = await self._repo.get(session_id)
         session.check_open()
         repeated = session.message_for_request(client_message_id)
-        if repeated is None:
+        if repeated is not None:
+            # A client retry after a lost ack: publish what is still pending, show it again.
+            await self._c.replay(session, repeated)
+            return repeated
 
-            def add(current: Session) -> Message:
-                current.check_open()
-                known = current.message_for_request(client_message_id)
-                if known is not None:
-                    return known
-                message = self._c.inbound(current, text, request_id=client_message_id)
-                current.add_message(message)
-                if current.state is State.IVR:
-                    current.queue = self._flow.queue_for_intent(current.intent, self._flow.chat_queue)
-                    current.move(State.QUEUED, message.time, "first customer message")
-                return message
+        def add(current: Session) -> Message:
+            current.check_open()
+            known = current.message_for_request(client_message_id)
+            if known is not None:
+                return known
+            message = self._c.inbound(current, text, request_id=client_message_id)
+            self._c.add(current, message)
+            if current.state is State.IVR:
+                current.queue = self._flow.queue_for_intent(current.intent, self._flow.chat_queue)
+                current.move(State.QUEUED, message.time, "first customer message")
+            return message
 
-            previous_state = session.state
-            session, message = await self._repo.mutate(session_id, add)
-        else:
-            # A client retry after a lost ack: publish again (same event id, deduplicated).
-            previous_state, message = session.state, repeated
-        await self._c.announce(session, message)
-        if previous_state is State.IVR and session.state is State.QUEUED:
-            await self._c.publish_state(session, previous_state, "first customer message")
+        _, message = await self._c.record(session_id, add)
         return message
 
     async def typing(self, session_id: str) -> None:
-        await self._c.signal(await self._repo.get(session_id), UpdateKind.TYPING, Direction.INBOUND)
+        # No read of the session: the connection is bound to it, and a marker changes nothing stored.
+        await self._c.signal(session_id, UpdateKind.TYPING, Direction.INBOUND)
 
     async def read(self, session_id: str, message_id: str) -> None:
-        require(message_id, "read.message_id")
-        await self._c.signal(await self._repo.get(session_id), UpdateKind.READ, Direction.INBOUND, message_id)
+        message_id = check_length(require(message_id, "read.message_id"), "read.message_id", 200)
+        await self._c.signal(session_id, UpdateKind.READ, Direction.INBOUND, message_id)
 
     async def end(self, session_id: str) -> Session:
         session = await self._repo.get(session_id)

@@ -77,7 +77,7 @@ class Sessions:
     async def typing(self, principal: Principal, session_id: str) -> None:
         session = await self._repo.get(require(session_id, "session_id"))
         check_agent(principal, session)
-        await self._c.signal(session, UpdateKind.TYPING, Direction.OUTBOUND)
+        await self._c.signal(session.id, UpdateKind.TYPING, Direction.OUTBOUND)
 
     async def mark_read(self, principal: Principal, session_id: str, message_id: str) -> None:
         session = await self._repo.get(require(session_id, "session_id"))
@@ -85,7 +85,7 @@ class Sessions:
         message_id = require(message_id, "message_id")
         if not any(m.id == message_id for m in session.messages):
             raise NotFound(f"message {message_id} is not in session {session.id}")
-        await self._c.signal(session, UpdateKind.READ, Direction.OUTBOUND, message_id)
+        await self._c.signal(session.id, UpdateKind.READ, Direction.OUTBOUND, message_id)
 
     async def attachment(self, principal: Principal, session_id: str, attachment_id: str) -> tuple[Attachment, bytes]:
         """An attachment's description and stored content (empty when it was too large to keep)."""
