@@ -43,6 +43,7 @@ INDEXES: IndexDeclarations = {
         IndexModel([("email_message_ids", ASCENDING)], name="email_message_ids"),
         IndexModel([("create_time", DESCENDING), ("_id", DESCENDING)], name="recent"),
         IndexModel([("customer_id", ASCENDING), ("create_time", DESCENDING)], name="customer_recent"),
+        IndexModel([("queue", ASCENDING), ("state", ASCENDING)], name="queue_state"),
         outbox.INDEX,
     ],
     ATTACHMENTS: [IndexModel([("session_id", ASCENDING)], name="session")],
@@ -195,6 +196,12 @@ class SessionRepository:
                 continue
             return Recorded(session, result, pending)
         raise Conflict(f"session {session_id} is changing too fast; try again")
+
+    async def waiting_chats(self, queue: str) -> int:
+        """Chats waiting for a person in `queue` (not those the self-service bots hold)."""
+        return await self._sessions.count_documents({
+            "queue": queue, "channel": Channel.CHAT.value, "self_service": {"$ne": True},
+            "state": {"$in": [State.QUEUED.value, State.OFFERED.value]}})
 
     async def pending(self, session_id: str) -> list[Document]:
         """The session's events not published yet."""

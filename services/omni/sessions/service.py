@@ -16,6 +16,7 @@ from omni.sessions.consumers import TICKET_EVENTS, SessionConsumers
 from omni.sessions.domain.assignment import ROUTING_EVENTS
 from omni.sessions.domain.chat_identity import ChatVisitors, IdentityVerifier
 from omni.sessions.domain.classifier import load_classifier
+from omni.sessions.domain.flood import Flood, FloodLimits
 from omni.sessions.domain.ivr import load_flow
 from omni.sessions.domain.mime import MailLimits
 from omni.sessions.domain.model import TextLimit, TranscriptLimits
@@ -65,7 +66,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
                             settings.default_region, trust_claimed=settings.chat_trust_claimed_identities)
     desk = ChatDesk(conversations, repo, live, visitors=visitors, flow=flow, limit=limit,
                     authority=runtime.authority, token_ttl_seconds=settings.chat_token_ttl_seconds,
-                    messages_per_second=settings.chat_messages_per_second, burst=settings.chat_burst)
+                    flood=Flood(_flood_limits(settings)), max_waiting_per_queue=settings.chat_max_waiting_per_queue)
     sessions_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(desk), server)
     calls = Calls(conversations, repo, events, flow=flow, classifier=classifier, limit=limit)
     sessions_pb2_grpc.add_TelephonyServiceServicer_to_server(TelephonyServicer(calls), server)
@@ -92,7 +93,8 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
 
         runtime.on_stop.append(stop_smtp)
     if settings.websocket_listen:
-        websocket = await start_websocket(settings.websocket_listen, desk)
+        websocket = await start_websocket(settings.websocket_listen, desk,
+                                          trusted_proxies=settings.chat_trusted_proxies)
 
         async def stop_websocket() -> None:
             websocket.close()
@@ -111,6 +113,16 @@ def _mail_limits(settings: SessionSettings) -> MailLimits:
     return MailLimits(text_chars=settings.email_max_text_chars, html_chars=settings.email_max_html_chars,
                       references=settings.email_max_references, recipients=settings.email_max_recipients,
                       attachments=settings.email_max_attachments, attachment_bytes=settings.attachment_max_bytes)
+
+
+def _flood_limits(settings: SessionSettings) -> FloodLimits:
+    return FloodLimits(
+        burst=settings.chat_burst, messages_per_second=settings.chat_messages_per_second,
+        signal_burst=settings.chat_signal_burst, signals_per_second=settings.chat_signals_per_second,
+        address_burst=settings.chat_address_burst, address_frames_per_second=settings.chat_address_frames_per_second,
+        max_connections=settings.chat_max_connections,
+        max_connections_per_session=settings.chat_max_connections_per_session,
+        max_connections_per_address=settings.chat_max_connections_per_address)
 
 
 def _rules() -> dict[str, frozenset[Role]]:

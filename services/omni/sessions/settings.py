@@ -61,9 +61,25 @@ class SessionSettings(ServiceSettings):
     # those older than the grace (the writer publishes its own right away).
     outbox_relay_seconds: float = 1.0
     outbox_grace_seconds: float = 5.0
-    # Customer chat flood control per connection: a burst, then this many messages per second.
+    # Customer chat flood control, per session: messages (a burst, then this many per second),
+    # typing and read markers likewise; per client address: every frame, starts and resumes too.
     chat_burst: int = 10
     chat_messages_per_second: float = 1.0
+    chat_signal_burst: int = 10
+    chat_signals_per_second: float = 2.0
+    chat_address_burst: int = 60
+    chat_address_frames_per_second: float = 10.0
+    # Open chat connections (WebSocket and gRPC): in all, to one session, from one client address.
+    chat_max_connections: int = 2000
+    chat_max_connections_per_session: int = 4
+    chat_max_connections_per_address: int = 20
+    # Chats waiting for a person in one queue; a new chat's first message beyond is refused.
+    chat_max_waiting_per_queue: int = 200
+    # Addresses or networks of the proxies in front of the WebSocket chat (the web gateway, a load
+    # balancer, an ingress) whose X-Forwarded-For names the visitor; from anyone else the header is
+    # ignored. By default loopback and the private ranges a cluster's pods and balancers use.
+    chat_trusted_proxies: tuple[str, ...] = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12",
+                                             "192.168.0.0/16", "fc00::/7")
     # How long a chat session token stays valid.
     chat_token_ttl_seconds: int = 24 * 3600
     # HS256 key (>= 32 characters) the company's website signs chat identity tokens with; empty:

@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from omni.sessions.chat_connection import ChatConnection
+from omni.sessions.domain.flood import TrustedProxies, client_address
 from omni.sessions.usecases.chat import ChatDesk
 from omnichannel.sessions.v1 import sessions_pb2 as pb
 
@@ -31,8 +32,11 @@ def _only_chat_path(connection: ServerConnection, request: Request) -> Response 
     return None
 
 
-async def start_websocket(listen: str, desk: ChatDesk) -> Server:
+async def start_websocket(listen: str, desk: ChatDesk, *, trusted_proxies: tuple[str, ...] = ()) -> Server:
+    """`trusted_proxies`: addresses or networks (the web gateway's, a load balancer's) whose
+    X-Forwarded-For header names the visitor's address."""
     host, _, port = listen.rpartition(":")
+    trusted = TrustedProxies(trusted_proxies)
 
     async def chat(ws: ServerConnection) -> None:
         async def send(frame: pb.ChatServerFrame) -> None:
@@ -48,9 +52,11 @@ async def start_websocket(listen: str, desk: ChatDesk) -> Server:
             except ConnectionClosed:
                 return
 
+        peer = str(ws.remote_address[0]) if ws.remote_address else ""
+        forwarded = ws.request.headers.get_all("X-Forwarded-For") if ws.request is not None else []
         try:
             # A visitor with no token: a new chat, or one resumed with its session token.
-            await ChatConnection(desk, None).run(frames(), send)
+            await ChatConnection(desk, None, client_address(peer, forwarded, trusted)).run(frames(), send)
         except ConnectionClosed:
             return
 

@@ -85,6 +85,9 @@ class Conversations:
             request_id=request_id,
         )
 
+    def intent_of(self, text: str) -> str:
+        return self._classifier.classify(text).intent
+
     def add(self, session: Session, message: Message) -> None:
         """Add a message to the session (in a change), keeping the transcript within its limits."""
         session.add_message(message, self._transcript)
