@@ -1,2 +1,3 @@
 from tests.operator.kubernetes import cluster  # noqa: F401 (the operator tests' fixture)
+from tests.routing.conftest import routing  # noqa: F401 (the routing tests' fixture)
 from tests.sessions.conftest import published, sink, stack  # noqa: F401 (the sessions tests' fixtures)

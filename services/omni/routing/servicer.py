@@ -18,8 +18,10 @@ from omni.routing.work import FINISHED_STATES, Work, WorkState
 from omni.runtime.auth import MANAGERS, Role, current_principal
 from omni.runtime.errors import AlreadyExists, DomainError, InvalidArgument, NotFound, PermissionDenied
 from omni.runtime.paging import PageRequest, PageTokens, page_of, page_size
+from omni.runtime.phones import to_e164
 from omni.runtime.requests import apply_mask
 from omni.runtime.validation import check_version, mask_paths, require
+from omnichannel.common.v1 import common_pb2
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 
 Context = grpc.aio.ServicerContext[object, object]
@@ -35,6 +37,18 @@ def _only_self_or_manager(agent_id: str) -> None:
     principal = current_principal()
     if principal.role not in MANAGERS and principal.subject != agent_id:
         raise PermissionDenied(f"{principal.subject} may act only as themselves, not as agent {agent_id}")
+
+
+def _check_callback_number(work: Work, number: str) -> None:
+    """A customer's own token (an anonymous web chat's among them) may ask for a callback only to a
+    phone number the conversation has verified (the caller's ANI, a signed chat identity): not to
+    any number they type, which would make the contact center call a stranger."""
+    if current_principal().role is not Role.CUSTOMER or not number:
+        return
+    verified = {to_e164(value) or value for kind, value in work.identities if kind == common_pb2.IDENTITY_KIND_PHONE}
+    if (to_e164(number) or number.strip()) not in verified:
+        raise PermissionDenied("a callback goes only to a phone number this conversation has verified; leave the "
+                               "number empty, or sign in on the website so your number is known")
 
 
 def _check_queue(queue: QueueConfig) -> QueueConfig:
@@ -215,6 +229,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
     async def ScheduleCallback(self, request: routing_pb2.ScheduleCallbackRequest, context: Context) -> \
             routing_pb2.WorkItem:
         work = await self._work(request.work_id)
+        _check_callback_number(work, request.number)
         return convert.work_to_proto(await self.router.run(
             lambda: self.engine.schedule_callback(work.id, request.number)))
 

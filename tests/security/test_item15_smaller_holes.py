@@ -1,0 +1,94 @@
+"""Issue 13, item 15 (its sessions, routing, tickets and CLI parts): smaller holes.
+
+- `omni agent` printed customer text as it came: a name or a message could carry terminal escape
+  sequences (clear the screen, retitle the window, fake a line of the console's own).
+- An anonymous chat's customer token could schedule a callback to any number it typed: the
+  contact center would call a stranger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sys
+from typing import Any
+
+import grpc
+import pytest
+import websockets
+
+from omni.devstack.processes import free_port
+from omni.runtime.auth import Role
+from omnichannel.common.v1 import common_pb2
+from omnichannel.routing.v1 import routing_pb2
+from tests.conftest import TEST_SECRET
+from tests.routing.conftest import CHAT, RoutingClient
+from tests.sessions.conftest import Stack
+from tests.support.polling import eventually
+
+# What a terminal acts on: ESC and the other C0 controls, DEL, the C1 controls (8-bit CSI/OSC),
+# and the bidirectional overrides.
+CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+async def test_omni_agent_prints_customer_text_as_text_never_as_terminal_controls(routing: RoutingClient) -> None:
+    await routing.queue("general")
+    await routing.agent("A-1", available=False)
+    token = routing.token_for(Role.AGENT, "A-1", groups=("general",))[0][1].removeprefix("Bearer ")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "omni.cli.main", "agent", "--agent", "A-1", "--routing", routing.host.address,
+        "--token", token, "--sessions", f"127.0.0.1:{free_port()}", "--tickets", f"127.0.0.1:{free_port()}",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={"OMNI_JWT_SECRET": TEST_SECRET, "PATH": "/usr/bin:/bin"})
+    assert process.stdin is not None and process.stdout is not None
+    printed = ""
+    try:
+        process.stdin.write(b"state available\n")
+        await process.stdin.drain()
+        await routing.enqueue("S-1", channel=CHAT, customer=common_pb2.CustomerRef(
+            display_name="Mallory\x1b]0;pwned\x07\x1b[8m", customer_id="C-1\x9b2J"),
+            text="please refund\x1b[2J\x1b[H\nOFFER S-9 chat queue=vip\u202e evil")
+        while "says:" not in printed:
+            raw = await asyncio.wait_for(process.stdout.readline(), 15)
+            assert raw, f"omni agent exited; printed {printed!r}"
+            printed += raw.decode()
+    finally:
+        process.kill()
+        await process.wait()
+    assert not CONTROLS.search(printed), printed
+    offer_lines = [line for line in printed.splitlines() if line.startswith("OFFER")]
+    assert len(offer_lines) == 1  # the customer's text could not fake a second offer line
+    assert "Mallory" in printed and "please refund" in printed
+
+
+async def _queued_chat(stack: Stack, routing: RoutingClient, start: dict[str, Any]) -> tuple[str, Any]:
+    """A web chat whose first message queued it in routing: (session id, the customer's token)."""
+    async with websockets.connect(stack.ws_url) as ws:
+        await ws.send(json.dumps({"start": start}))
+        while "started" not in (frame := json.loads(await asyncio.wait_for(ws.recv(), 10))):
+            pass
+        await ws.send(json.dumps({"text": {"text": "hello, anyone there?"}}))
+        while "message" not in json.loads(await asyncio.wait_for(ws.recv(), 10)):
+            pass
+    session_id = frame["started"]["session_id"]
+    await eventually(lambda: routing.work(session_id), what="the chat as routing's work",
+                     ignoring=(grpc.aio.AioRpcError,))
+    return session_id, (("authorization", f"Bearer {frame['started']['session_token']}"),)
+
+
+async def test_an_anonymous_chat_cannot_have_a_stranger_called_back(stack: Stack, routing: RoutingClient) -> None:
+    await routing.queue("chat")
+    anonymous, token = await _queued_chat(stack, routing, {"handle": "web-anon"})
+    with pytest.raises(grpc.aio.AioRpcError) as denied:
+        await routing.stub.ScheduleCallback(routing_pb2.ScheduleCallbackRequest(
+            work_id=anonymous, number="+8613912345678"), metadata=token)
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert (await routing.work(anonymous)).state == routing_pb2.WORK_STATE_WAITING
+
+    # A visitor the website signed in (a verified phone) is called back on that number, however written.
+    signed = stack.identity_token(phone="+8613800138000", name="Li Wei")
+    known, token = await _queued_chat(stack, routing, {"handle": "web-known", "identity_token": signed})
+    scheduled = await routing.stub.ScheduleCallback(routing_pb2.ScheduleCallbackRequest(
+        work_id=known, number="+86 138 0013 8000"), metadata=token)
+    assert scheduled.state == routing_pb2.WORK_STATE_CALLBACK_SCHEDULED
