@@ -4,6 +4,8 @@
   sequences (clear the screen, retitle the window, fake a line of the console's own).
 - An anonymous chat's customer token could schedule a callback to any number it typed: the
   contact center would call a stranger.
+- Any agent could make any customer VIP, set who is offered them first, or add an identity to their
+  record (so that someone else's mail and calls land on it), whatever their groups.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from omni.devstack.processes import free_port
 from omni.runtime.auth import Role
 from omnichannel.common.v1 import common_pb2
 from omnichannel.routing.v1 import routing_pb2
+from omnichannel.tickets.v1 import tickets_pb2 as tpb
 from tests.conftest import TEST_SECRET
 from tests.routing.conftest import CHAT, RoutingClient
 from tests.sessions.conftest import Stack
 from tests.support.polling import eventually
+from tests.tickets.conftest import Harness, at, interaction, phone
 
 # What a terminal acts on: ESC and the other C0 controls, DEL, the C1 controls (8-bit CSI/OSC),
 # and the bidirectional overrides.
@@ -92,3 +96,36 @@ async def test_an_anonymous_chat_cannot_have_a_stranger_called_back(stack: Stack
     scheduled = await routing.stub.ScheduleCallback(routing_pb2.ScheduleCallbackRequest(
         work_id=known, number="+86 138 0013 8000"), metadata=token)
     assert scheduled.state == routing_pb2.WORK_STATE_CALLBACK_SCHEDULED
+
+
+async def test_an_agent_steers_only_their_groups_customers(harness: Harness, token_for: Any) -> None:
+    threaded = await harness.thread(interaction(common_pb2.CHANNEL_PHONE, at(0), phone("+86 138 0013 8202"),
+                                                queue="billing", text="I was charged twice"))
+    customer = await harness.stub.GetCustomer(tpb.GetCustomerRequest(id=threaded.customer_id),
+                                              metadata=harness.metadata)
+    outsider = token_for(Role.AGENT, "A-9", groups=("sales",))
+    billing = token_for(Role.AGENT, "A-1", groups=("billing",))
+    stranger = common_pb2.Identity(kind=common_pb2.IDENTITY_KIND_EMAIL, value="someone.else@example.cn")
+
+    for paths, change in ((["tier"], {"tier": "vip"}), (["preferred_agent_id"], {"preferred_agent_id": "A-9"})):
+        with pytest.raises(grpc.aio.AioRpcError) as denied:
+            await harness.stub.UpdateCustomer(tpb.UpdateCustomerRequest(
+                customer=tpb.Customer(id=customer.id, version=customer.version, **change),
+                update_mask={"paths": paths}), metadata=outsider)
+        assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.aio.AioRpcError) as denied:
+        await harness.stub.AddIdentity(tpb.AddIdentityRequest(customer_id=customer.id, identity=stranger),
+                                       metadata=outsider)
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+    # The directory stays shared (anyone may fix a name); the customer's own groups steer them.
+    renamed = await harness.stub.UpdateCustomer(tpb.UpdateCustomerRequest(
+        customer=tpb.Customer(id=customer.id, version=customer.version, display_name="Chen Jing"),
+        update_mask={"paths": ["display_name"]}), metadata=outsider)
+    vip = await harness.stub.UpdateCustomer(tpb.UpdateCustomerRequest(
+        customer=tpb.Customer(id=customer.id, version=renamed.version, tier="vip"),
+        update_mask={"paths": ["tier"]}), metadata=billing)
+    assert (vip.display_name, vip.tier) == ("Chen Jing", "vip")
+    added = await harness.stub.AddIdentity(tpb.AddIdentityRequest(customer_id=customer.id, identity=stranger),
+                                           metadata=billing)
+    assert "someone.else@example.cn" in [i.value for i in added.identities]

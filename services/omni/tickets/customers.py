@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from omni.runtime.auth import Principal
 from omni.runtime.clock import utcnow
-from omni.runtime.errors import AlreadyExists, InvalidArgument, NotFound
+from omni.runtime.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
 from omni.runtime.validation import check_length, require
 from omni.tickets.identities import Identity, Kind, normalise
 from omni.tickets.model import Customer, Ticket
@@ -18,6 +18,9 @@ from omni.tickets.repository import StoredInteraction, TicketRepository, custome
 from omni.tickets.settings import TicketSettings
 
 UPDATABLE = frozenset({"display_name", "language", "tier", "tags", "preferred_agent_id"})
+# What steers routing (priority, who is offered the customer first): an agent changes it, and the
+# identities that decide whose conversations land on the record, only for their groups' customers.
+STEERING = frozenset({"tier", "preferred_agent_id"})
 CONTEXT_DEFAULT = 20
 CONTEXT_MAX = 200
 
@@ -66,9 +69,19 @@ class Customers:
                 raise AlreadyExists(f"identity {identity.key} was just claimed by customer {owner}")
         return await self.repo.get_customer(customer.id)
 
-    async def update(self, change: Customer, paths: Sequence[str]) -> Customer:
+    async def _check_theirs(self, principal: Principal, customer: Customer, what: str) -> None:
+        """An agent's groups' customers: those with a ticket the agent sees."""
+        if principal.is_staff_manager:
+            return
+        if not await self.repo.ticket_ids({"customer_id": customer.id, **in_groups(principal.groups)}):
+            raise PermissionDenied(f"customer {customer.id} has no ticket in your groups "
+                                   f"({', '.join(principal.groups) or 'none'}); ask a supervisor to change {what}")
+
+    async def update(self, principal: Principal, change: Customer, paths: Sequence[str]) -> Customer:
         current = await self.repo.get_customer(require(change.id, "customer.id"))
         self._check(change)
+        if steering := sorted(STEERING.intersection(paths)):
+            await self._check_theirs(principal, current, " and ".join(steering))
         return await self.repo.update_customer(current.id, change.version, customer_changes(change, paths))
 
     async def lookup(self, identity: Identity) -> Customer:
@@ -77,8 +90,9 @@ class Customers:
             raise NotFound(f"no customer has {identity.kind.value} {identity.value}")
         return await self.repo.get_customer(owners[identity.key])
 
-    async def add_identity(self, customer_id: str, identity: Identity) -> Customer:
+    async def add_identity(self, principal: Principal, customer_id: str, identity: Identity) -> Customer:
         customer = await self.repo.get_customer(require(customer_id, "customer_id"))
+        await self._check_theirs(principal, customer, "their identities")
         owner = await self.repo.claim(customer.id, identity)
         if owner != customer.id:
             raise AlreadyExists(f"{identity.kind.value} {identity.value} belongs to customer {owner}; if they are "
