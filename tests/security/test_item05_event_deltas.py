@@ -24,10 +24,13 @@ from omni.runtime.clock import utcnow
 from omni.runtime.events import EventBus
 from omni.sessions.publishing import DOMAIN, PAYLOADS
 from omni.sessions.service import SPEC
+from omnichannel.common.v1 import common_pb2
 from omnichannel.sessions.v1 import events_pb2
 from omnichannel.sessions.v1 import sessions_pb2 as pb
+from omnichannel.tickets.v1 import tickets_pb2 as tpb
 from tests.sessions.conftest import Stack
 from tests.support.events import EventRecorder
+from tests.tickets.conftest import Harness, at, interaction, phone
 
 NATS_MAX_PAYLOAD = 1024 * 1024
 
@@ -178,3 +181,17 @@ async def test_an_event_the_bus_cannot_take_is_refused_for_good_not_retried(
     finally:
         await bus.close()
         await client.close()
+
+
+@pytest.mark.slow
+async def test_a_long_ticket_shows_its_newest_interactions_within_one_response(harness: Harness) -> None:
+    # 20 mails of 300 KB on one ticket: 6 MB, more than a gRPC client takes in one response (4 MiB).
+    caller = phone("+86 138 0013 8303")
+    threaded = [await harness.thread(interaction(common_pb2.CHANNEL_EMAIL, at(n), caller, queue="billing",
+                                                 text=f"mail {n}: " + "the contract again. " * 15_000))
+                for n in range(20)]
+    assert len({t.ticket_id for t in threaded}) == 1
+    ticket = await harness.stub.GetTicket(tpb.GetTicketRequest(id=threaded[0].ticket_id), metadata=harness.metadata)
+    assert ticket.interaction_count == 20
+    shown = [i.id for i in ticket.interactions]
+    assert 1 <= len(shown) < 20 and shown == [t.interaction_id for t in threaded][-len(shown):]

@@ -45,7 +45,8 @@ class Desk:
 
     async def ticket(self, principal: Principal, ticket_id: str) -> tuple[Ticket, list[StoredInteraction]]:
         ticket = await self._visible(principal, ticket_id)
-        return ticket, await self.repo.timeline(ticket.id)
+        return ticket, await self.repo.newest(ticket.id, self._limits.ticket_timeline_limit,
+                                              self._limits.ticket_timeline_max_bytes)
 
     async def list(self, principal: Principal, where: TicketFilter, order_by: str, page: PageRequest) -> Page[Ticket]:
         order = " ".join(order_by.lower().split()) or "update_time desc"

@@ -405,6 +405,19 @@ class TicketRepository:
         cursor = self.interactions.find({"ticket_id": ticket_id}).sort("occurred_at", ASCENDING).limit(limit)
         return [_interaction_from_doc(d) async for d in cursor]
 
+    async def newest(self, ticket_id: str, limit: int, max_bytes: int) -> list[StoredInteraction]:
+        """The ticket's newest interactions, at most `limit` of them and `max_bytes` of their
+        content (always the newest one), oldest first."""
+        cursor = self.interactions.find({"ticket_id": ticket_id}).sort("occurred_at", DESCENDING).limit(limit)
+        kept: list[StoredInteraction] = []
+        size = 0
+        async for doc in cursor:
+            size += len(doc["raw"])
+            if kept and size > max_bytes:
+                break
+            kept.append(_interaction_from_doc(doc))
+        return kept[::-1]
+
     async def ticket_ids(self, query: Document) -> list[str]:
         return [str(d["_id"]) async for d in self.tickets.find(query, {"_id": 1})]
 
