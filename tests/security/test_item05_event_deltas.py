@@ -99,8 +99,9 @@ async def test_a_thread_longer_than_a_nats_message_takes_every_mail_and_publishe
 
 @pytest.fixture
 async def short_memory(start_service: Any, stack: Stack) -> Stack:
-    """A second sessions service sharing the stack's database, keeping 250 KB of transcript."""
-    own = dataclasses.replace(stack.settings, session_max_transcript_bytes=250_000,
+    """A second sessions service sharing the stack's database, keeping 250 KB of transcript and
+    listing 100 KB of it per page."""
+    own = dataclasses.replace(stack.settings, session_max_transcript_bytes=250_000, session_list_max_bytes=100_000,
                               smtp_listen=f"127.0.0.1:{free_port()}", websocket_listen="")
     host = await start_service(SPEC, settings_override=own)
     return dataclasses.replace(stack, host=host, settings=own)
@@ -131,6 +132,17 @@ async def test_a_session_keeps_its_newest_messages_and_one_mail_brings_no_more_t
     assert email.references[-1] == "<old-499@customer.cn>"
     assert len(email.to) == 100
     assert any("HTML body" in d for d in email.defects) and any("References" in d for d in email.defects)
+
+    # A page of sessions ends early rather than outgrow a response; the next page goes on from there.
+    pages, token = [], ""
+    while True:
+        page = await short_memory.sessions.ListSessions(pb.ListSessionsRequest(page_size=50, page_token=token),
+                                                        metadata=staff)
+        pages.append([s.id for s in page.sessions])
+        if not (token := page.next_page_token):
+            break
+    listed = sorted(session_id for page_ids in pages for session_id in page_ids)
+    assert len(pages) == 2 and listed == sorted({session.id, hostile.interaction.session_id})
 
 
 @pytest.fixture

@@ -226,11 +226,22 @@ class SessionRepository:
         )
         return session_from_doc(doc) if doc else None
 
-    async def list(self, wanted: SessionFilter, sight: Sight | None, page: PageRequest) -> Page[Session]:
-        """`wanted` among the sessions in `sight` (None: all), newest first."""
+    async def list(self, wanted: SessionFilter, sight: Sight | None, page: PageRequest,
+                   max_bytes: int) -> Page[Session]:
+        """`wanted` among the sessions in `sight` (None: all), newest first; a page ends early (the
+        next one starts after its last session) rather than carry more than `max_bytes` of transcript."""
         query = _wanted(wanted) if sight is None else {"$and": [_wanted(wanted), _in_sight(sight)]}
-        found = await find_page(self._sessions, query, [("create_time", DESCENDING), ("_id", DESCENDING)], page)
-        return Page([session_from_doc(d) for d in found.items], found.next_after)
+        order = [("create_time", DESCENDING), ("_id", DESCENDING)]
+        found = await find_page(self._sessions, query, order, page)
+        sessions: list[Session] = []
+        size = 0
+        for doc in found.items:
+            session = session_from_doc(doc)
+            size += session.transcript_bytes()
+            if sessions and size > max_bytes:
+                return Page(sessions, (sessions[-1].create_time, sessions[-1].id))
+            sessions.append(session)
+        return Page(sessions, found.next_after)
 
     async def claim_call(self, call_id: str, session_id: str) -> str | None:
         """Bind a PBX call id to a session; returns the session that already had it, if any."""

@@ -61,7 +61,8 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     replies = Replies(conversations, repo, RelayMailer(settings.smtp_relay, settings.smtp_relay_timeout),
                       limit=limit, mail_from=settings.mail_from, accepted_domains=settings.smtp_accepted_domains)
     sessions_pb2_grpc.add_SessionServiceServicer_to_server(
-        SessionServicer(Sessions(conversations, repo, live), replies, notes, runtime.page_tokens), server)
+        SessionServicer(Sessions(conversations, repo, live, list_max_bytes=settings.session_list_max_bytes),
+                        replies, notes, runtime.page_tokens), server)
     visitors = ChatVisitors(IdentityVerifier(settings.chat_identity_secret, settings.default_region),
                             settings.default_region, trust_claimed=settings.chat_trust_claimed_identities)
     desk = ChatDesk(conversations, repo, live, visitors=visitors, flow=flow, limit=limit,

@@ -57,6 +57,9 @@ class SessionSettings(ServiceSettings):
     session_max_messages: int = 500
     session_max_transcript_bytes: int = 2 * 1024 * 1024
     session_max_notes: int = 200
+    # A ListSessions page ends early rather than carry more transcript than this (the next page
+    # token continues after it), so a page fits a gRPC client's default 4 MiB.
+    session_list_max_bytes: int = 3 * 1024 * 1024
     # The outbox relay looks for events left unpublished every this many seconds, and publishes
     # those older than the grace (the writer publishes its own right away).
     outbox_relay_seconds: float = 1.0

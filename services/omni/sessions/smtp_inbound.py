@@ -66,23 +66,31 @@ def starttls_context(cert_file: str, key_file: str, *, require: bool) -> ssl.SSL
     return context
 
 
-class _CountedSMTP(SMTP):
-    """An SMTP session that takes one of the server's connection slots while it lasts."""
+class _Slots:
+    """The SMTP sessions open at once, and the most allowed."""
 
-    def __init__(self, slots: list[int], *args: Any, **kwargs: Any) -> None:
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self.open = 0
+
+
+class _CountedSMTP(SMTP):
+    """An SMTP session that takes one of the server's slots while it lasts."""
+
+    def __init__(self, slots: _Slots, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._slots = slots
         self._holding = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if not self._holding:  # called again by STARTTLS for the same connection
-            self._slots[0] += 1
+            self._slots.open += 1
             self._holding = True
         super().connection_made(transport)
 
     def connection_lost(self, error: Exception | None) -> None:
         if self._holding:
-            self._slots[0] -= 1
+            self._slots.open -= 1
             self._holding = False
         super().connection_lost(error)
 
@@ -100,13 +108,13 @@ async def start_smtp(listen: str, handler: InboundMailHandler, *, max_message_by
                      tls_context: ssl.SSLContext | None = None, require_starttls: bool = False) -> asyncio.Server:
     host, _, port = listen.rpartition(":")
     loop = asyncio.get_running_loop()
-    open_sessions = [0]
+    slots = _Slots(max_sessions)
 
     def session() -> asyncio.Protocol:
-        if open_sessions[0] >= max_sessions:
-            log.warning("SMTP connection refused: %d sessions open, the most allowed", open_sessions[0])
+        if slots.open >= slots.most:
+            log.warning("SMTP connection refused: %d sessions open, the most allowed", slots.open)
             return _Busy()
-        return _CountedSMTP(open_sessions, handler, data_size_limit=max_message_bytes, enable_SMTPUTF8=True,
+        return _CountedSMTP(slots, handler, data_size_limit=max_message_bytes, enable_SMTPUTF8=True,
                             decode_data=False, hostname="omnichannel-sessions", tls_context=tls_context,
                             require_starttls=require_starttls)
 

@@ -234,10 +234,13 @@ class Session:
         """Add a message; the oldest ones go when the transcript would be over `keep` (never the newest)."""
         self.messages.append(message)
         self.update_time = message.time
-        size = sum(m.stored_bytes() for m in self.messages)
+        size = self.transcript_bytes()
         while len(self.messages) > 1 and (len(self.messages) > keep.max_messages or size > keep.max_bytes):
             size -= self.messages.pop(0).stored_bytes()
             self.earlier_messages += 1
+
+    def transcript_bytes(self) -> int:
+        return sum(m.stored_bytes() for m in self.messages)
 
     @property
     def answered(self) -> bool:

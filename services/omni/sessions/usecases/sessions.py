@@ -27,10 +27,12 @@ from omni.sessions.usecases.conversations import Conversations
 
 
 class Sessions:
-    def __init__(self, conversations: Conversations, repo: SessionRepository, live: LiveUpdates) -> None:
+    def __init__(self, conversations: Conversations, repo: SessionRepository, live: LiveUpdates, *,
+                 list_max_bytes: int) -> None:
         self._c = conversations
         self._repo = repo
         self._live = live
+        self._list_max_bytes = list_max_bytes
 
     async def get(self, principal: Principal, session_id: str) -> Session:
         session = await self._repo.get(session_id)
@@ -40,7 +42,7 @@ class Sessions:
     async def list(self, principal: Principal, wanted: SessionFilter, page: PageRequest) -> Page[Session]:
         """The sessions `wanted` asks for among those `principal` sees, newest first."""
         check_list(principal)
-        return await self._repo.list(wanted, sight(principal), page)
+        return await self._repo.list(wanted, sight(principal), page, self._list_max_bytes)
 
     async def watch(self, principal: Principal, session_id: str) -> AsyncGenerator[Update, None]:
         """The session as it is, then its updates as `principal` may see them, until it ends or
