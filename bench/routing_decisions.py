@@ -25,10 +25,11 @@ import statistics
 import time
 from collections.abc import Callable
 
-from omni.routing.agents import Agent, AgentStatus, Channel
-from omni.routing.engine import RoutingEngine
-from omni.routing.queues import Policy, QueueConfig
-from omni.routing.work import Work
+from omni.routing.domain.agents import Agent, AgentStatus
+from omni.routing.domain.engine import RoutingEngine
+from omni.routing.domain.queues import Policy, QueueConfig
+from omni.routing.domain.work import Work
+from omni.runtime.channels import Channel
 
 QUEUES, AGENTS, WAITING = 50, 1000, 10_000
 
@@ -70,10 +71,10 @@ def engine_run(decisions: int, seed: int) -> list[float]:
         engine.enqueue(make_call(rng, n))
     for a in range(AGENTS):
         engine.set_agent_status(f"A-{a}", AgentStatus.AVAILABLE)
-        for work_id in list(engine.agents[f"A-{a}"].offered):
+        for work_id in list(engine.agent(f"A-{a}").offered):
             engine.accept(f"A-{a}", work_id)
     engine.drain()
-    busy = [a for a in engine.agents.values() if a.holding]
+    busy = [a for a in engine.agents() if a.holding]
     latencies: list[float] = []
     for _ in range(decisions):
         clock.now += 0.05
@@ -163,7 +164,7 @@ def wait_estimates(seed: int, agents: int = 12, calls: int = 3000, aht: float = 
             work = engine.enqueue(Work(id=work_id, queue_id="q", channel=Channel.PHONE))
             estimates[work_id] = work.estimated_wait
         else:
-            agent_id = engine.work[work_id].assigned_agent_id
+            agent_id = engine.get(work_id).assigned_agent_id
             engine.complete(agent_id, work_id, "done")
         answer_offers()
     return errors

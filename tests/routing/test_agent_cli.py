@@ -55,7 +55,7 @@ async def test_agent_logs_in_takes_an_offer_and_wraps_up(routing: RoutingClient,
         await terminal.expect("STATE available")
         await routing.enqueue("S-1", channel=CHAT, text="退款还没到账", language="zh", vip=True)
         offer = await terminal.expect("OFFER S-1#1 chat queue=general")
-        assert "vip_boost" in offer
+        assert "reasons=vip,wait_target," in offer
         assert "degraded:" in await terminal.expect("  degraded")
         await terminal.type("accept")
         await terminal.expect("ASSIGNED S-1")

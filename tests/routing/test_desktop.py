@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 import pytest
 
-from omni.routing.engine import RoutingEngine
+from omni.routing.domain.engine import RoutingEngine
 from omni.runtime import clients
 from omni.runtime.auth import Role
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from omni.routing.agents import Agent, AgentStatus, Channel
-from omni.routing.engine import BOT_CLAIM_SECONDS, RoutingEngine
-from omni.routing.queues import BusinessHours, Policy, QueueConfig
-from omni.routing.work import Work, WorkState
+from omni.routing.domain.agents import Agent, AgentStatus
+from omni.routing.domain.bot_lane import BOT_CLAIM_SECONDS
+from omni.routing.domain.engine import RoutingEngine
+from omni.routing.domain.queues import BusinessHours, Policy, QueueConfig, Ring
+from omni.routing.domain.work import Work, WorkState
+from omni.runtime.channels import Channel
 from omni.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from tests.routing.conftest import Clock
 
@@ -23,7 +25,7 @@ def agent(engine: RoutingEngine, agent_id: str, *, ready: bool = True, **fields:
     engine.put_agent(Agent(id=agent_id, **fields))  # type: ignore[arg-type]
     if ready:
         engine.set_agent_status(agent_id, AgentStatus.AVAILABLE)
-    return engine.agents[agent_id]
+    return engine.agent(agent_id)
 
 
 def call(work_id: str, **fields: object) -> Work:
@@ -31,30 +33,53 @@ def call(work_id: str, **fields: object) -> Work:
 
 
 def offered(engine: RoutingEngine, agent_id: str) -> list[str]:
-    return sorted(engine.agents[agent_id].offered)
+    return sorted(engine.agent(agent_id).offered)
 
 
-def test_vip_call_overtakes_twenty_normal_calls(clock: Clock) -> None:
+def test_vip_call_is_due_in_15_seconds_and_overtakes_normal_calls(clock: Clock) -> None:
     engine = make_engine(clock)
     for i in range(20):
         engine.enqueue(call(f"normal-{i}"))
-        clock.advance(1)
+        clock.advance(0.2)
     vip = engine.enqueue(call("vip", vip=True))
     assert engine.waiting("general")[0].id == "vip"
     assert engine.position("vip").position == 1
     agent(engine, "A-1")
     assert offered(engine, "A-1") == ["vip"]
-    assert {"vip_boost"} <= {r.code for r in engine.get("vip").reasons}
-    assert vip.static_priority > engine.get("normal-0").static_priority
+    reasons = {r.code: r.detail for r in engine.get("vip").reasons}
+    assert reasons["wait_target"] == "15s (vip; queue 20s), ranked 300s ahead"
+    assert reasons["deadline"] == "15s left of the 15s target"
+    assert vip.deadline < engine.get("normal-0").deadline
 
 
-def test_aging_lets_old_work_overtake_a_late_vip(clock: Clock) -> None:
-    engine = make_engine(clock, aging_per_second=1.0, vip_boost=100)
+def test_a_call_kept_longer_past_its_target_than_the_vip_lead_goes_before_a_new_vip(clock: Clock) -> None:
+    engine = make_engine(clock, vip_lead=60.0)
     engine.enqueue(call("old"))
-    clock.advance(150)
+    clock.advance(50)
     engine.enqueue(call("vip", vip=True))
     agent(engine, "A-1")
-    assert offered(engine, "A-1") == ["old"]
+    # The VIP ranks 60 s ahead of its deadline (65 s): 5 s, before the old call's 20 s.
+    assert offered(engine, "A-1") == ["vip"]
+    engine.enqueue(call("old-2"))
+    clock.advance(90)
+    engine.enqueue(call("vip-2", vip=True))
+    agent(engine, "A-2")
+    # Now the old call is 70 s past its target, more than the VIP's lead: nobody starves.
+    assert offered(engine, "A-2") == ["old"]
+    assert {r.code: r.detail for r in engine.get("old").reasons}["deadline"] == "120s past the 20s target"
+    assert engine.get("old").priority == 120.0
+
+
+def test_urgent_and_angry_work_get_the_urgent_target_and_escalate_on_complaint_queues(clock: Clock) -> None:
+    engine = RoutingEngine(clock)
+    engine.put_queue(QueueConfig(id="complaints", intents=("complaint",), groups=("general",)))
+    engine.put_queue(QueueConfig(id="general", groups=("general",), service_level_seconds=60))
+    angry = engine.enqueue(call("angry", queue_id="complaints", emotion_score=9))
+    urgent = engine.enqueue(call("urgent", text="This is an EMERGENCY"))
+    assert (angry.target, angry.escalated) == (10.0, True)
+    assert (urgent.target, urgent.urgent, urgent.escalated) == (10.0, True, False)
+    codes = [r.code for r in angry.reasons]
+    assert "angry" in codes and "supervisor_escalation" in codes
 
 
 def test_urgent_chinese_call_goes_to_the_supervisor_first(clock: Clock) -> None:
@@ -102,7 +127,7 @@ def test_last_agent_gets_the_offer_first_when_free(clock: Clock) -> None:
     agent(engine, "A-1")
     agent(engine, "A-2")
     clock.advance(100)  # A-1 has been idle longer: without affinity it would go to A-1
-    engine.agents["A-2"].idle_since = clock.now
+    engine.agent("A-2").idle_since = clock.now
     engine.enqueue(call("c", preferred_agent_id="A-2"))
     assert offered(engine, "A-2") == ["c"] and offered(engine, "A-1") == []
     reasons = [(r.code, r.detail) for r in engine.get("c").reasons]
@@ -143,7 +168,7 @@ def test_three_chat_slots_take_exactly_three_chats_and_no_call(clock: Clock) -> 
     assert offered(engine, "A-1") == ["chat-0", "chat-1", "chat-2"]
     for i in range(3):
         engine.accept("A-1", f"chat-{i}")
-    assert engine.agents["A-1"].status is AgentStatus.BUSY
+    assert engine.agent("A-1").status is AgentStatus.BUSY
     engine.complete("A-1", "chat-0", "solved")
     assert offered(engine, "A-1") == ["chat-3"]
     assert engine.get("call").state is WorkState.WAITING
@@ -168,19 +193,19 @@ def test_unanswered_offer_moves_on_and_agent_goes_not_ready_after_k_misses(clock
     engine.enqueue(call("c1"))
     assert offered(engine, "A-1") == ["c1"]
     agent(engine, "A-2")
-    engine.agents["A-2"].holding["x"] = Channel.EMAIL  # keep A-2 out of the first pick
-    del engine.agents["A-2"].holding["x"]
+    engine.agent("A-2").holding["x"] = Channel.EMAIL  # keep A-2 out of the first pick
+    del engine.agent("A-2").holding["x"]
     clock.advance(10)
     engine.tick()
     assert offered(engine, "A-2") == ["c1"] and offered(engine, "A-1") == []
     kinds = [n.kind for n in engine.drain().notices]
     assert "offer_timed_out" in kinds and "offer_revoked" in kinds
-    assert engine.agents["A-1"].missed_offers == 1
+    assert engine.agent("A-1").missed_offers == 1
     engine.enqueue(call("c2"))
     assert offered(engine, "A-1") == ["c2"]
     engine.reject("A-1", "c2", "not my topic")
-    assert engine.agents["A-1"].status is AgentStatus.BREAK
-    assert engine.agents["A-1"].status_reason.startswith("rona")
+    assert engine.agent("A-1").status is AgentStatus.BREAK
+    assert engine.agent("A-1").status_reason.startswith("rona")
     assert engine.get("c2").state is WorkState.WAITING
 
 
@@ -192,11 +217,11 @@ def test_lost_desktop_makes_agent_unavailable_after_grace_and_reroutes_offer(clo
     engine.agent_disconnected("A-1", grace=5)
     clock.advance(4)
     engine.tick()
-    assert engine.agents["A-1"].status is AgentStatus.AVAILABLE
+    assert engine.agent("A-1").status is AgentStatus.AVAILABLE
     agent(engine, "A-2")
     clock.advance(2)
     engine.tick()
-    assert engine.agents["A-1"].status is AgentStatus.OFFLINE
+    assert engine.agent("A-1").status is AgentStatus.OFFLINE
     assert offered(engine, "A-2") == ["c"]
 
 
@@ -207,7 +232,7 @@ def test_reconnecting_within_grace_keeps_the_agent(clock: Clock) -> None:
     engine.agent_connected("A-1")
     clock.advance(10)
     engine.tick()
-    assert engine.agents["A-1"].status is AgentStatus.AVAILABLE
+    assert engine.agent("A-1").status is AgentStatus.AVAILABLE
 
 
 def test_abandoned_while_offered_frees_the_agent_and_counts(clock: Clock) -> None:
@@ -355,8 +380,8 @@ def test_a_running_bot_claim_survives_a_restart_and_a_lapsed_one_does_not(clock:
     engine.take_bot_work("bot-1/1", ["general"])
     clock.advance(20)
     restarted = RoutingEngine(clock)
-    restarted.put_queue(engine.queues["general"])
-    for work in sorted(engine.work.values(), key=lambda w: w.seq):
+    restarted.put_queue(engine.queue("general"))
+    for work in sorted(engine.live(), key=lambda w: w.seq):
         restarted.restore(work.snapshot())
     assert restarted.renew_bot_claim("d", "bot-1/1") == clock.now + BOT_CLAIM_SECONDS
     taken = restarted.take_bot_work("bot-2/0", ["general"])
@@ -411,3 +436,92 @@ def test_queue_stats_over_the_window(clock: Clock) -> None:
     assert view.window.average_speed_of_answer == pytest.approx(52.5)
     assert view.window.average_handle_time == pytest.approx(100)
     assert view.agents_logged_in == 1 and view.agents_available == 0
+
+
+def ringed_engine(clock: Clock, **policy: object) -> RoutingEngine:
+    engine = RoutingEngine(clock)
+    engine.put_queue(QueueConfig(id="refunds", groups=("desk",), policy=Policy(
+        required_skills=("refund",), rings=(Ring(0, 4), Ring(10, 2), Ring(30, 1)), **policy)))  # type: ignore[arg-type]
+    return engine
+
+
+def test_bullseye_rings_open_to_less_skilled_agents_as_the_wait_grows(clock: Clock) -> None:
+    engine = ringed_engine(clock)
+    agent(engine, "junior", groups=("desk",), skills={"refund": 1})
+    agent(engine, "middle", groups=("desk",), skills={"refund": 2})
+    engine.enqueue(call("R-1", queue_id="refunds"))
+    assert offered(engine, "junior") == offered(engine, "middle") == []
+    clock.advance(9.9)
+    engine.tick()
+    assert offered(engine, "middle") == []
+    clock.advance(0.1)
+    engine.tick()
+    assert offered(engine, "middle") == ["R-1"]
+    assert {r.code: r.detail for r in engine.get("R-1").reasons}["ring"] == \
+        "ring 2 of 3: proficiency >= 2, open after 10s"
+    engine.accept("middle", "R-1")
+    engine.enqueue(call("R-2", queue_id="refunds"))
+    clock.advance(30)
+    engine.tick()
+    assert offered(engine, "junior") == ["R-2"]
+
+
+def test_the_best_ring_takes_new_work_at_once(clock: Clock) -> None:
+    engine = ringed_engine(clock)
+    agent(engine, "junior", groups=("desk",), skills={"refund": 1})
+    agent(engine, "expert", groups=("desk",), skills={"refund": 5})
+    engine.enqueue(call("R-1", queue_id="refunds"))
+    assert offered(engine, "expert") == ["R-1"]
+    assert {r.code: r.detail for r in engine.get("R-1").reasons}["ring"].startswith("ring 1 of 3")
+
+
+def test_rings_must_narrow_to_wider_in_order() -> None:
+    with pytest.raises(InvalidArgument):
+        Policy(rings=(Ring(5, 4),))
+    with pytest.raises(InvalidArgument):
+        Policy(rings=(Ring(0, 2), Ring(10, 4)))
+    with pytest.raises(InvalidArgument):
+        Policy(overflow_queue="general")
+
+
+def test_the_last_ring_is_the_overflow_queue_and_work_never_bounces_back(clock: Clock) -> None:
+    engine = RoutingEngine(clock)
+    engine.put_queue(QueueConfig(id="complaints", groups=("supervisors",), policy=Policy(
+        overflow_queue="general", overflow_after=60)))
+    engine.put_queue(QueueConfig(id="general", groups=("general",), policy=Policy(
+        overflow_queue="complaints", overflow_after=5)))
+    agent(engine, "A-1", groups=("general",))
+    engine.enqueue(call("C-1", queue_id="complaints"))
+    clock.advance(59)
+    engine.tick()
+    assert offered(engine, "A-1") == []
+    clock.advance(1)
+    engine.tick()
+    work = engine.get("C-1")
+    assert offered(engine, "A-1") == ["C-1"] and work.queue_id == "general"
+    assert {r.code: r.detail for r in work.reasons}["ring_overflow"] == "complaints -> general after 60s"
+    engine.reject("A-1", "C-1")
+    clock.advance(60)
+    engine.tick()
+    # general overflows to complaints after 5 s, but the work came from there: it stays.
+    assert engine.get("C-1").queue_id == "general"
+
+
+def test_a_transfer_never_goes_back_to_the_agent_or_queue_that_passed_it_on(clock: Clock) -> None:
+    engine = make_engine(clock)
+    engine.put_queue(QueueConfig(id="billing", groups=("general",)))
+    agent(engine, "A-1")
+    engine.enqueue(call("T-1"))
+    engine.accept("A-1", "T-1")
+    engine.transfer("T-1", "needs billing", target_queue_id="billing")
+    # A-1 is free and in billing's group, but passed it on: nobody else, so it waits.
+    assert offered(engine, "A-1") == [] and engine.get("T-1").state is WorkState.WAITING
+    agent(engine, "A-2")
+    assert offered(engine, "A-2") == ["T-1"]
+    engine.accept("A-2", "T-1")
+    with pytest.raises(FailedPrecondition):
+        engine.transfer("T-1", "back again", target_queue_id="general")
+    with pytest.raises(FailedPrecondition):
+        engine.transfer("T-1", "back to the first agent", target_agent_id="A-1")
+    engine.transfer("T-1", "second opinion", target_queue_id="billing")
+    assert engine.get("T-1").transfer_count == 2

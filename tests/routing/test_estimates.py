@@ -8,24 +8,25 @@ from collections.abc import Iterator
 
 import pytest
 
-from omni.routing.agents import Channel
-from omni.routing.engine import Position, RoutingEngine
-from omni.routing.estimates import live_wait
-from omni.routing.queues import Policy, QueueConfig
-from omni.routing.work import Work, WorkState
+from omni.routing.domain.engine import RoutingEngine
+from omni.routing.domain.estimates import live_wait
+from omni.routing.domain.queue_metrics import Position
+from omni.routing.domain.queues import QueueConfig
+from omni.routing.domain.work import Work, WorkState
+from omni.runtime.channels import Channel
 from tests.routing.conftest import Clock
 from tests.routing.test_engine import agent, call
 
 
 def accept_offers(engine: RoutingEngine) -> None:
-    for someone in list(engine.agents.values()):
+    for someone in list(engine.agents()):
         for work_id in sorted(someone.offered):
             engine.accept(someone.id, work_id)
 
 
 def finish(engine: RoutingEngine, agent_id: str) -> None:
     """The agent wraps up what they hold and accepts whatever routing offers them next."""
-    for work_id in list(engine.agents[agent_id].holding):
+    for work_id in list(engine.agent(agent_id).holding):
         engine.complete(agent_id, work_id, "done")
     accept_offers(engine)
 
@@ -96,9 +97,9 @@ def test_deep_in_a_line_its_agents_serve_alone_the_estimate_is_erlangs_and_comes
 def test_an_email_behind_calls_on_a_blended_team_is_told_the_wait_it_gets(clock: Clock) -> None:
     engine = RoutingEngine(clock)
     engine.put_queue(QueueConfig(id="support/phone", groups=("support",), expected_handle_time=60))
-    # Email ages slowly (4 h target): the team takes every waiting call first.
+    # Email is due in 4 h: the team takes every waiting call first.
     engine.put_queue(QueueConfig(id="support/email", groups=("support",), expected_handle_time=60,
-                                 policy=Policy(aging_per_second=0.1 * 20 / 14_400)))
+                                 service_level_seconds=14_400))
     for name in ("A-1", "A-2"):
         agent(engine, name, groups=("support",), capacity={Channel.PHONE: 1, Channel.EMAIL: 1})
     for i in range(40):
@@ -122,7 +123,7 @@ def test_an_email_behind_calls_on_a_blended_team_is_told_the_wait_it_gets(clock:
 
 def test_a_caller_is_offered_a_callback_when_their_line_moves_slower_than_its_handle_time(clock: Clock) -> None:
     engine = RoutingEngine(clock)
-    # Billing's agents also take orders' VIP calls, which go first.
+    # Billing's agents also take orders' calls, which come with a day's head start and go first.
     engine.put_queue(QueueConfig(id="billing", groups=("desk",), expected_handle_time=60, callback_threshold=60))
     engine.put_queue(QueueConfig(id="orders", groups=("desk",), expected_handle_time=60))
     for name in ("A-1", "A-2"):
@@ -131,7 +132,7 @@ def test_a_caller_is_offered_a_callback_when_their_line_moves_slower_than_its_ha
         engine.enqueue(call(f"b{i}", queue_id="billing"))
     accept_offers(engine)
     turns = itertools.cycle(["A-1", "A-2"])
-    arrivals = [call("vip", queue_id="orders", vip=True)] * 2 + [None]
+    arrivals = [call("vip", queue_id="orders", base_priority=86_400)] * 2 + [None]
     # A billing caller is answered every third turn of 30 s: 90 s a place, not 60 s ÷ 2 agents.
     answered_after(engine, "b11", turns, clock, 30, arrivals)
     caller = engine.enqueue(call("late", queue_id="billing"))

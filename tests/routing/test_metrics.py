@@ -6,10 +6,11 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from omni.routing import metrics
-from omni.routing.agents import Agent, AgentStatus, Channel
-from omni.routing.engine import RoutingEngine
-from omni.routing.queues import QueueConfig
-from omni.routing.work import Work
+from omni.routing.domain.agents import Agent, AgentStatus
+from omni.routing.domain.engine import RoutingEngine
+from omni.routing.domain.queues import QueueConfig
+from omni.routing.domain.work import Work
+from omni.runtime.channels import Channel
 
 
 def test_queue_kpis_are_exported_per_queue() -> None:

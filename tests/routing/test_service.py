@@ -171,3 +171,26 @@ async def test_updates_change_only_the_masked_fields_and_refuse_a_stale_version(
         await routing.stub.UpdateAgent(routing_pb2.UpdateAgentRequest(
             agent=routing_pb2.Agent(id="A-1"), update_mask=FieldMask(paths=["status"])), metadata=routing.admin)
     assert unknown.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "updatable" in (unknown.value.details() or "")
+
+
+async def test_rings_and_wait_targets_are_queue_configuration_that_survives_a_read(routing: RoutingClient) -> None:
+    policy = routing_pb2.RoutingPolicy(
+        required_skills=["refund"], wait_target=seconds(30), vip_wait_target=seconds(10), min_proficiency=2,
+        rings=[routing_pb2.Ring(min_proficiency=4), routing_pb2.Ring(after=seconds(20), min_proficiency=2)],
+        overflow_queue="general", overflow_after=seconds(120))
+    created = await routing.stub.CreateQueue(routing_pb2.CreateQueueRequest(queue=routing_pb2.Queue(
+        id="refunds", intents=["complaint"], policy=policy)), metadata=routing.admin)
+    read = await routing.stub.GetQueue(routing_pb2.GetQueueRequest(id="refunds"), metadata=routing.admin)
+    for queue in (created, read):
+        p = queue.policy
+        assert [(r.after.seconds, r.min_proficiency) for r in p.rings] == [(0, 4), (20, 2)]
+        assert (p.wait_target.seconds, p.vip_wait_target.seconds, p.vip_lead.seconds) == (30, 10, 300)
+        assert (p.min_proficiency, p.overflow_queue, p.overflow_after.seconds) == (2, "general", 120)
+        # Not set: on, because the queue takes complaints.
+        assert not p.HasField("escalate_to_supervisor")
+    with pytest.raises(grpc.aio.AioRpcError) as widening:
+        await routing.stub.CreateQueue(routing_pb2.CreateQueueRequest(queue=routing_pb2.Queue(
+            id="bad", policy=routing_pb2.RoutingPolicy(rings=[
+                routing_pb2.Ring(min_proficiency=2), routing_pb2.Ring(after=seconds(5), min_proficiency=4)]))),
+            metadata=routing.admin)
+    assert widening.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -103,7 +103,7 @@ async def test_inbound_contacts_become_one_work_item_per_session(
         assert sorted(w.id for w in listed.work_items) == ["S-1", "S-3"]
         work = await routing.work("S-1")
         assert work.interaction_id == "I-0" and work.text == "hello" and work.emotion_score == 9
-        assert "emotion_boost" in [r.code for r in work.reasons]
+        assert "angry" in [r.code for r in work.reasons]
         # No tickets service configured: routed anyway, and the reason says why VIP/affinity are unknown.
         assert "customer_context_unavailable" in [r.code for r in work.reasons]
         assert "unknown_queue" in [r.code for r in (await routing.work("S-3")).reasons]

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import smtplib
+from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 
 from omni.devstack.processes import ManagedProcess, executable, free_port, wait_for_port
@@ -98,13 +100,14 @@ async def test_a_thread_longer_than_a_nats_message_takes_every_mail_and_publishe
 
 
 @pytest.fixture
-async def short_memory(start_service: Any, stack: Stack) -> Stack:
+async def short_memory(start_service: Any, stack: Stack) -> AsyncIterator[Stack]:
     """A second sessions service sharing the stack's database, keeping 250 KB of transcript and
     listing 100 KB of it per page."""
     own = dataclasses.replace(stack.settings, session_max_transcript_bytes=250_000, session_list_max_bytes=100_000,
                               smtp_listen=f"127.0.0.1:{free_port()}", websocket_listen="")
     host = await start_service(SPEC, settings_override=own)
-    return dataclasses.replace(stack, host=host, settings=own)
+    async with grpc.aio.insecure_channel(host.address) as channel:
+        yield dataclasses.replace(stack, host=host, settings=own, channel=channel)
 
 
 async def test_a_session_keeps_its_newest_messages_and_one_mail_brings_no_more_than_its_limits(

@@ -57,6 +57,8 @@ def test_another_seed_gives_another_day() -> None:
 
 
 def test_every_contact_lands_with_an_agent_who_speaks_the_language_and_has_the_skill(runs: Runs) -> None:
+    """Except complaints kept past their target: only supervisors have that skill, and the
+    overflow ring (any other agent) takes them then."""
     day = scenario.load("normal-day")
     agents = {a.id: a.team for a in Traffic(day).agents()}
     for strategy, result in runs["normal-day"].items():
@@ -64,8 +66,10 @@ def test_every_contact_lands_with_an_agent_who_speaks_the_language_and_has_the_s
         mismatched = [c for c in answered if c.language not in agents[c.agent_id].languages]
         if strategy == "routing":
             assert not mismatched
-            assert all(next(i.skill for i in day.intents if i.name == c.intent) in agents[c.agent_id].skills
-                       for c in answered)
+            unskilled = [c for c in answered
+                         if next(i.skill for i in day.intents if i.name == c.intent) not in agents[c.agent_id].skills]
+            assert unskilled and {c.queue for c in unskilled} == {"complaints"}
+            assert all(c.answered is not None and c.answered - c.arrived >= 20 for c in unskilled)
         else:  # the FIFO ACD does not look at the language
             assert len(mismatched) > 0.05 * len(answered)
 
@@ -83,10 +87,10 @@ def test_routing_beats_fifo_where_the_seeds_claim(runs: Runs, name: str) -> None
     assert routing.abandon_rate < fifo.abandon_rate
     assert routing.answer_rate is not None and fifo.answer_rate is not None
     assert routing.answer_rate > fifo.answer_rate
-    # VIP callers jump the line.
+    # VIP callers rank ahead of their 15 s deadline (the wait left is for an agent to come free).
     fifo_phone, routing_phone = figures(runs[name]["fifo"], "phone"), figures(runs[name]["routing"], "phone")
     assert routing_phone.vip_asa_seconds is not None and fifo_phone.vip_asa_seconds is not None
-    assert routing_phone.vip_asa_seconds < fifo_phone.vip_asa_seconds / 2
+    assert routing_phone.vip_asa_seconds < fifo_phone.vip_asa_seconds * 0.6
     assert routing_phone.asa_seconds is not None and routing_phone.vip_asa_seconds < routing_phone.asa_seconds
 
 

@@ -202,7 +202,9 @@ async def test_sla_breach_is_published_once(start_service: StartService, setting
 async def test_watch_streams_changes_of_the_callers_groups(harness: Harness, token_for: Any) -> None:
     agent = token_for(Role.AGENT, "A-1", groups=("billing",))
     call = harness.stub.WatchTickets(pb.WatchTicketsRequest(), metadata=agent)
-    await asyncio.sleep(0.3)  # let the subscription start
+    # The first frame says the subscription is live: nothing published from now on is missed.
+    ready = await asyncio.wait_for(call.read(), 10)
+    assert ready.change == "watching" and not ready.HasField("ticket")
     await harness.thread(interaction(PHONE, at(0), phone("+86 138 0013 8006"), queue="vip"))
     billing = await harness.thread(interaction(PHONE, at(0), phone("+86 138 0013 8007"), queue="billing"))
     change = await asyncio.wait_for(call.read(), 10)

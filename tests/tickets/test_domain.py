@@ -8,10 +8,10 @@ import pytest
 
 from omni.runtime.config import ConfigError
 from omni.runtime.errors import FailedPrecondition, InvalidArgument
-from omni.tickets.identities import Kind, normalise, readable
-from omni.tickets.lifecycle import Priority, Status, check_transition, contact_priority
-from omni.tickets.sla import policy_from
-from omni.tickets.threading import Candidate, Contact, Windows, decide, subject_token
+from omni.tickets.domain.identities import Kind, normalise, readable
+from omni.tickets.domain.lifecycle import Priority, Status, check_transition, contact_priority
+from omni.tickets.domain.threading import Candidate, Contact, Windows, decide, subject_token
+from omni.tickets.settings import policy_from
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 WINDOWS = Windows(same_topic=dt.timedelta(hours=72), follow_up=dt.timedelta(hours=168))

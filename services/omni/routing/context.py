@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import grpc
 
-from omni.routing.work import Work
+from omni.routing.domain.work import Work
 from omni.runtime.clients import channel
 from omnichannel.common.v1 import common_pb2
 from omnichannel.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
@@ -26,6 +26,18 @@ class CustomerFacts:
     context: tickets_pb2.CustomerContext | None
     # Why the context is missing ("" when it answered).
     degraded: str = ""
+
+    @property
+    def known(self) -> bool:
+        return self.context is not None
+
+    @property
+    def customer_id(self) -> str:
+        return self.context.customer.id if self.context is not None else ""
+
+    @property
+    def customer_name(self) -> str:
+        return self.context.customer.display_name if self.context is not None else ""
 
     @property
     def vip(self) -> bool:

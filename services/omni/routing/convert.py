@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import cast
 
 from google.protobuf.duration_pb2 import Duration
-from google.protobuf.timestamp_pb2 import Timestamp
 
-from omni.routing.agents import DEFAULT_CAPACITY, Agent, AgentStatus, Channel
-from omni.routing.engine import Position, QueueView
-from omni.routing.queues import BusinessHours, Policy, QueueConfig
-from omni.routing.work import Work, WorkState
-from omni.runtime.errors import InvalidArgument
+from omni.routing.domain import desktop
+from omni.routing.domain.agents import DEFAULT_CAPACITY, Agent, AgentStatus
+from omni.routing.domain.queue_metrics import Position, QueueView
+from omni.routing.domain.queues import BusinessHours, Policy, QueueConfig, Ring
+from omni.routing.domain.work import Work, WorkState
+from omni.runtime.channels import Channel
+from omni.runtime.errors import DomainError, InvalidArgument
+from omni.runtime.proto_values import channel_to_proto, duration, require_channel, timestamp_from_seconds
+from omni.runtime.requests import apply_mask
 from omni.runtime.validation import check_length, require
 from omnichannel.common.v1 import common_pb2
 from omnichannel.routing.v1 import routing_pb2
 
-CHANNELS = {common_pb2.CHANNEL_PHONE: Channel.PHONE, common_pb2.CHANNEL_CHAT: Channel.CHAT,
-            common_pb2.CHANNEL_EMAIL: Channel.EMAIL}
-CHANNEL_NUMBERS = {v: k for k, v in CHANNELS.items()}
+# What UpdateAgent / UpdateQueue may change (proto field names).
+AGENT_FIELDS = frozenset({"display_name", "groups", "skills", "languages", "capacities", "supervisor"})
+QUEUE_FIELDS = frozenset({"display_name", "intents", "groups", "service_level_percent", "service_level_seconds",
+                          "policy", "hours", "callback_threshold", "overflow_threshold", "simple_intents",
+                          "expected_handle_time"})
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
 
 
@@ -28,13 +35,6 @@ def check_id(value: str, field: str) -> str:
         raise InvalidArgument(f"{field} {value!r} must be 1-128 letters, digits or _.:@- "
                               "(starting with a letter or digit)")
     return value
-
-
-def channel(number: int, field: str = "channel") -> Channel:
-    try:
-        return CHANNELS[number]  # type: ignore[index]
-    except KeyError:
-        raise InvalidArgument(f"{field} must be phone, chat or email") from None
 
 
 def agent_status(number: int) -> AgentStatus:
@@ -62,18 +62,6 @@ def seconds(duration: Duration, default: float) -> float:
     return value if value else default
 
 
-def duration(value: float) -> Duration:
-    result = Duration()
-    result.FromNanoseconds(int(max(0.0, value) * 1e9))
-    return result
-
-
-def timestamp(value: float) -> Timestamp:
-    result = Timestamp()
-    result.FromNanoseconds(int(value * 1e9))
-    return result
-
-
 # ----- agents ------------------------------------------------------------------------
 
 def agent_from_proto(message: routing_pb2.Agent) -> Agent:
@@ -87,7 +75,7 @@ def agent_from_proto(message: routing_pb2.Agent) -> Agent:
     for entry in message.capacities:
         if entry.max_concurrent < 0:
             raise InvalidArgument("capacities.max_concurrent must not be negative")
-        capacity[channel(entry.channel, "capacities.channel")] = entry.max_concurrent
+        capacity[require_channel(entry.channel, "capacities.channel")] = entry.max_concurrent
     if capacity.get(Channel.PHONE, 0) > 1:
         raise InvalidArgument("an agent takes at most one call at a time (phone capacity 0 or 1)")
     return Agent(
@@ -106,16 +94,23 @@ def agent_to_proto(agent: Agent) -> routing_pb2.Agent:
         id=agent.id, display_name=agent.display_name, groups=agent.groups,
         skills=[routing_pb2.Skill(name=n, proficiency=p) for n, p in sorted(agent.skills.items())],
         languages=agent.languages,
-        capacities=[routing_pb2.ChannelCapacity(channel=CHANNEL_NUMBERS[c], max_concurrent=n)
+        capacities=[routing_pb2.ChannelCapacity(channel=channel_to_proto(c), max_concurrent=n)
                     for c, n in agent.capacity.items()],
         supervisor=agent.supervisor, status=agent_status_number(agent.status), status_reason=agent.status_reason,
-        active=[routing_pb2.ChannelCapacity(channel=CHANNEL_NUMBERS[c], max_concurrent=agent.active(c))
+        active=[routing_pb2.ChannelCapacity(channel=channel_to_proto(c), max_concurrent=agent.active(c))
                 for c in agent.capacity if agent.active(c)],
         missed_offers=agent.missed_offers, version=agent.version,
     )
     if agent.status_time:
-        message.status_time.CopyFrom(timestamp(agent.status_time))
+        message.status_time.CopyFrom(timestamp_from_seconds(agent.status_time))
     return message
+
+
+def merged_agent(current: Agent, changes: routing_pb2.Agent, paths: Sequence[str]) -> Agent:
+    """`current` with the masked fields of `changes` (AIP-134: a masked field left empty is cleared)."""
+    merged = agent_to_proto(current)
+    apply_mask(merged, changes, paths)
+    return agent_from_proto(merged)
 
 
 # ----- queues ------------------------------------------------------------------------
@@ -131,17 +126,22 @@ def queue_from_proto(message: routing_pb2.Queue) -> QueueConfig:
         raise InvalidArgument("policy.max_missed_offers >= 0 and policy.emotion_threshold 0..10")
     policy = Policy(
         required_skills=tuple(s for s in p.required_skills if s),
-        vip_boost=p.vip_boost or defaults.vip_boost,
-        urgent_boost=p.urgent_boost or defaults.urgent_boost,
+        wait_target=seconds(p.wait_target, defaults.wait_target),
+        vip_wait_target=seconds(p.vip_wait_target, defaults.vip_wait_target),
+        urgent_wait_target=seconds(p.urgent_wait_target, defaults.urgent_wait_target),
+        vip_lead=seconds(p.vip_lead, defaults.vip_lead),
+        urgent_lead=seconds(p.urgent_lead, defaults.urgent_lead),
         emotion_threshold=p.emotion_threshold or defaults.emotion_threshold,
-        emotion_boost=p.emotion_boost or defaults.emotion_boost,
-        aging_per_second=p.aging_per_second or defaults.aging_per_second,
-        escalate_to_supervisor=p.escalate_to_supervisor,
+        escalate_to_supervisor=p.escalate_to_supervisor if p.HasField("escalate_to_supervisor") else None,
         supervisor_wait=seconds(p.supervisor_wait, defaults.supervisor_wait),
         affinity_wait=seconds(p.affinity_wait, defaults.affinity_wait),
         offer_timeout=seconds(p.offer_timeout, defaults.offer_timeout),
         max_missed_offers=p.max_missed_offers or defaults.max_missed_offers,
         emergency_words=tuple(p.emergency_words) or defaults.emergency_words,
+        min_proficiency=p.min_proficiency or defaults.min_proficiency,
+        rings=tuple(Ring(after=seconds(r.after, 0.0), min_proficiency=r.min_proficiency) for r in p.rings),
+        overflow_queue=check_id(p.overflow_queue, "policy.overflow_queue") if p.overflow_queue else "",
+        overflow_after=seconds(p.overflow_after, 0.0),
     )
     h = message.hours
     return QueueConfig(
@@ -162,16 +162,19 @@ def queue_from_proto(message: routing_pb2.Queue) -> QueueConfig:
 
 def queue_to_proto(queue: QueueConfig) -> routing_pb2.Queue:
     p = queue.policy
-    return routing_pb2.Queue(
+    message = routing_pb2.Queue(
         id=queue.id, display_name=queue.display_name, intents=queue.intents, groups=queue.groups,
         service_level_percent=queue.service_level_percent, service_level_seconds=queue.service_level_seconds,
         policy=routing_pb2.RoutingPolicy(
-            required_skills=p.required_skills, vip_boost=p.vip_boost, urgent_boost=p.urgent_boost,
-            emotion_threshold=p.emotion_threshold, emotion_boost=p.emotion_boost,
-            aging_per_second=p.aging_per_second, escalate_to_supervisor=p.escalate_to_supervisor,
+            required_skills=p.required_skills, wait_target=duration(p.wait_target),
+            vip_wait_target=duration(p.vip_wait_target), urgent_wait_target=duration(p.urgent_wait_target),
+            vip_lead=duration(p.vip_lead), urgent_lead=duration(p.urgent_lead),
+            emotion_threshold=p.emotion_threshold,
             affinity_wait=duration(p.affinity_wait), offer_timeout=duration(p.offer_timeout),
             max_missed_offers=p.max_missed_offers, supervisor_wait=duration(p.supervisor_wait),
-            emergency_words=p.emergency_words),
+            emergency_words=p.emergency_words, min_proficiency=p.min_proficiency,
+            rings=[routing_pb2.Ring(after=duration(r.after), min_proficiency=r.min_proficiency) for r in p.rings],
+            overflow_queue=p.overflow_queue, overflow_after=duration(p.overflow_after)),
         hours=routing_pb2.BusinessHours(time_zone=queue.hours.time_zone, windows=queue.hours.windows,
                                         holidays=queue.hours.holidays,
                                         after_hours_action=queue.hours.after_hours_action),
@@ -179,6 +182,16 @@ def queue_to_proto(queue: QueueConfig) -> routing_pb2.Queue:
         simple_intents=queue.simple_intents, version=queue.version,
         expected_handle_time=duration(queue.expected_handle_time),
     )
+    if p.escalate_to_supervisor is not None:
+        message.policy.escalate_to_supervisor = p.escalate_to_supervisor
+    return message
+
+
+def merged_queue(current: QueueConfig, changes: routing_pb2.Queue, paths: Sequence[str]) -> QueueConfig:
+    """`current` with the masked fields of `changes` (AIP-134: a masked field left empty is cleared)."""
+    merged = queue_to_proto(current)
+    apply_mask(merged, changes, paths)
+    return queue_from_proto(merged)
 
 
 # ----- work --------------------------------------------------------------------------
@@ -189,7 +202,7 @@ def work_from_proto(message: routing_pb2.WorkItem) -> Work:
     return Work(
         id=check_id(message.id or message.session_id, "work.id (or work.session_id)"),
         queue_id=require(message.queue_id, "work.queue_id"),
-        channel=channel(message.channel, "work.channel"),
+        channel=require_channel(message.channel, "work.channel"),
         session_id=message.session_id or message.id,
         customer_id=message.customer.customer_id,
         customer_name=message.customer.display_name,
@@ -203,13 +216,13 @@ def work_from_proto(message: routing_pb2.WorkItem) -> Work:
 
 def work_to_proto(work: Work) -> routing_pb2.WorkItem:
     message = routing_pb2.WorkItem(
-        id=work.id, queue_id=work.queue_id, channel=CHANNEL_NUMBERS[work.channel], session_id=work.session_id,
+        id=work.id, queue_id=work.queue_id, channel=channel_to_proto(work.channel), session_id=work.session_id,
         customer=common_pb2.CustomerRef(
             customer_id=work.customer_id, display_name=work.customer_name,
             identities=[common_pb2.Identity(kind=k, value=v) for k, v in work.identities]),  # type: ignore[arg-type]
         interaction_id=work.interaction_id, language=work.language, intent=work.intent, vip=work.vip,
         urgent=work.urgent, emotion_score=work.emotion_score, state=work_state_number(work.state),
-        priority=work.priority or work.static_priority, preferred_agent_id=work.preferred_agent_id,
+        priority=work.priority, preferred_agent_id=work.preferred_agent_id,
         offered_agent_id=work.offered_agent_id, assigned_agent_id=work.assigned_agent_id,
         reasons=[routing_pb2.RoutingReason(code=r.code, detail=r.detail) for r in work.reasons],
         offer_attempts=work.offer_attempts, transfer_count=work.transfer_count, ticket_id=work.ticket_id,
@@ -220,7 +233,7 @@ def work_to_proto(work: Work) -> routing_pb2.WorkItem:
                          ("end_time", work.end_time),
                          ("bot_claim_expire_time", work.bot_claim_expires if work.bot_worker else 0.0)):
         if value:
-            getattr(message, field).CopyFrom(timestamp(value))
+            getattr(message, field).CopyFrom(timestamp_from_seconds(value))
     return message
 
 
@@ -241,5 +254,52 @@ def stats_to_proto(view: QueueView) -> routing_pb2.QueueStats:
         agents_logged_in=view.agents_logged_in, bot_waiting=view.bot_waiting,
         expected_wait=duration(view.expected_wait), answered_within_target=w.answered_in_target,
     )
-    message.as_of.CopyFrom(timestamp(view.as_of))
+    message.as_of.CopyFrom(timestamp_from_seconds(view.as_of))
     return message
+
+
+# ----- agent desktop -----------------------------------------------------------------
+
+def login_agent_id(first: routing_pb2.AgentCommand | None) -> str:
+    if first is None or first.WhichOneof("command") != "login":
+        raise InvalidArgument("the first command on AgentSession must be login")
+    return require(first.login.agent_id, "login.agent_id")
+
+
+def desktop_command(command: routing_pb2.AgentCommand) -> desktop.Command:
+    """The command on the stream; one that cannot be read becomes `Unreadable` (the agent is told,
+    the stream stays open)."""
+    try:
+        match command.WhichOneof("command"):
+            case "set_state":
+                return desktop.SetState(agent_status(command.set_state.status), command.set_state.reason)
+            case "accept":
+                return desktop.Accept(command.accept.offer_id)
+            case "reject":
+                return desktop.Reject(command.reject.offer_id, command.reject.reason)
+            case "wrap_up":
+                return desktop.WrapUp(require(command.wrap_up.work_id, "wrap_up.work_id"), command.wrap_up.disposition)
+            case "heartbeat":
+                return desktop.Heartbeat()
+            case "login":
+                return desktop.Login()
+    except DomainError as exc:
+        return desktop.Unreadable(exc.message)
+    return desktop.Empty()
+
+
+def desktop_event_to_proto(event: desktop.DesktopEvent) -> routing_pb2.AgentEvent:
+    match event:
+        case desktop.AgentShown(agent=agent):
+            return routing_pb2.AgentEvent(agent=agent_to_proto(agent))
+        case desktop.Offered(work=work, screen_pop=pop):
+            offer = routing_pb2.Offer(id=desktop.offer_id(work), work=work_to_proto(work),
+                                      screen_pop=cast(routing_pb2.ScreenPop, pop))
+            offer.expire_time.CopyFrom(timestamp_from_seconds(work.offer_expires))
+            return routing_pb2.AgentEvent(offer=offer)
+        case desktop.OfferRevoked(offer_id=offer_id):
+            return routing_pb2.AgentEvent(offer_revoked=offer_id)
+        case desktop.Assigned(work=work):
+            return routing_pb2.AgentEvent(assigned=work_to_proto(work))
+        case desktop.Refused(message=message):
+            return routing_pb2.AgentEvent(error=message)

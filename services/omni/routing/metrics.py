@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable
 
 from opentelemetry import metrics
 
-from omni.routing.engine import QueueView, RoutingEngine
+from omni.routing.domain.engine import RoutingEngine
+from omni.routing.domain.queue_metrics import QueueView
 
 WINDOW = 15 * 60.0
 # name -> (unit, value of one queue's view)
@@ -40,7 +41,7 @@ class _Views:
         now = time.monotonic()
         if self._at < 0 or now - self._at > 0.5:
             self._at = now
-            self._views = [self._engine.queue_stats(q, WINDOW) for q in list(self._engine.queues)]
+            self._views = [self._engine.queue_stats(q.id, WINDOW) for q in list(self._engine.queues())]
         return self._views
 
 

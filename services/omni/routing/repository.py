@@ -9,9 +9,11 @@ from typing import Any
 from pymongo import ASCENDING, IndexModel, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from omni.routing.agents import Agent, AgentStatus, Channel
-from omni.routing.queues import BusinessHours, Policy, QueueConfig
-from omni.routing.work import FINISHED_STATES, Reason, Work, WorkState
+from omni.routing.domain.access import WorkScope
+from omni.routing.domain.agents import Agent, AgentStatus
+from omni.routing.domain.queues import BusinessHours, Policy, QueueConfig, Ring
+from omni.routing.domain.work import FINISHED_STATES, Reason, Work, WorkState
+from omni.runtime.channels import Channel
 from omni.runtime.storage import Document, IndexDeclarations
 
 AGENTS, QUEUES, WORK = "agents", "queues", "work_items"
@@ -39,6 +41,8 @@ def work_from_doc(doc: Document) -> Work:
     fields["state"] = WorkState(fields["state"])
     fields["identities"] = tuple((int(k), str(v)) for k, v in fields.get("identities", ()))
     fields["reasons"] = [Reason(**r) for r in fields.get("reasons", ())]
+    for name in ("transferred_from_agents", "transferred_from_queues"):
+        fields[name] = tuple(fields.get(name, ()))
     known = {f.name for f in dataclasses.fields(Work)}
     return Work(id=doc["_id"], **{k: v for k, v in fields.items() if k in known})
 
@@ -73,10 +77,24 @@ def queue_to_doc(queue: QueueConfig) -> Document:
 
 def queue_from_doc(doc: Document) -> QueueConfig:
     fields: dict[str, Any] = {k: v for k, v in doc.items() if k != "_id"}
-    policy: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.pop("policy").items()}
+    known = {f.name for f in dataclasses.fields(Policy)}
+    # Fields of older versions (the priority boosts) are dropped.
+    policy: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.pop("policy").items()
+                              if k in known}
+    policy["rings"] = tuple(Ring(**ring) for ring in policy.get("rings", ()))
     hours: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.pop("hours").items()}
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
     return QueueConfig(id=doc["_id"], policy=Policy(**policy), hours=BusinessHours(**hours), **fields)
+
+
+def scope_filter(scope: WorkScope) -> Document:
+    """The query of the work a caller may see (`domain/access.py` defines the scope)."""
+    query: Document = {}
+    if scope.queue_ids is not None:
+        query["queue_id"] = {"$in": sorted(scope.queue_ids)}
+    if scope.session_id is not None:
+        query["session_id"] = scope.session_id
+    return query
 
 
 class RoutingRepository:
@@ -117,11 +135,8 @@ class RoutingRepository:
         doc = await self._work.find_one({"_id": work_id})
         return work_from_doc(doc) if doc else None
 
-    async def finished_work(self, queue_ids: Iterable[str] | None, state: WorkState, after_seq: int,
-                            limit: int) -> list[Work]:
-        """Finished work in `state`, of these queues (None: of every queue)."""
-        query: Document = {"state": state.value, "seq": {"$gt": after_seq}}
-        if queue_ids is not None:
-            query["queue_id"] = {"$in": list(queue_ids)}
+    async def finished_work(self, scope: WorkScope, state: WorkState, after_seq: int, limit: int) -> list[Work]:
+        """Finished work in `state` within `scope`, in arrival order after `after_seq`."""
+        query: Document = {"state": state.value, "seq": {"$gt": after_seq}, **scope_filter(scope)}
         cursor = self._work.find(query).sort("seq", ASCENDING).limit(limit)
         return [work_from_doc(d) async for d in cursor]

@@ -1,4 +1,4 @@
-"""Wiring of the routing service: engine, repository, servicer, consumers, timers, metrics."""
+"""Wiring of the routing service: engine, use cases, servicer, consumers, timer, metrics."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import grpc
 from omni.routing import metrics
 from omni.routing.consumers import SESSION_EVENTS, RoutingConsumers
 from omni.routing.context import ContextSources
-from omni.routing.engine import RoutingEngine
+from omni.routing.domain.engine import RoutingEngine
+from omni.routing.publishing import Publisher
 from omni.routing.repository import INDEXES, RoutingRepository
-from omni.routing.router import Router
 from omni.routing.servicer import RoutingServicer
 from omni.routing.settings import RoutingSettings
+from omni.routing.usecases import RoutingUseCases
 from omni.runtime.auth import ADMINS, EVERYONE, MANAGERS, STAFF, Role
 from omni.runtime.server import Runtime, ServiceSpec
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
@@ -42,13 +43,13 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     contexts = ContextSources(settings.tickets_addr, settings.knowledge_addr, lambda: token,
                               settings.context_timeout, tls_ca_file=settings.grpc_tls_ca_file)
     engine = RoutingEngine(time.time, bot_claim_seconds=settings.bot_claim_seconds)
-    router = Router(engine, RoutingRepository(runtime.db), runtime.bus, contexts,
-                    desktop_grace=settings.desktop_grace, timer_resolution=settings.timer_resolution)
-    await router.load()
-    routing_pb2_grpc.add_RoutingServiceServicer_to_server(RoutingServicer(router, runtime.page_tokens), server)
-    consumers = RoutingConsumers(router, settings.default_queue)
-    runtime.consumer("sessions", consumers.on_session_event, event_types=SESSION_EVENTS)
-    runtime.background(router.timer(), name="routing timer")
+    routing = RoutingUseCases(engine, RoutingRepository(runtime.db), Publisher(runtime.bus), contexts,
+                              desktop_grace=settings.desktop_grace, default_queue=settings.default_queue,
+                              timer_resolution=settings.timer_resolution)
+    await routing.load()
+    routing_pb2_grpc.add_RoutingServiceServicer_to_server(RoutingServicer(routing, runtime.page_tokens), server)
+    runtime.consumer("sessions", RoutingConsumers(routing.work).on_session_event, event_types=SESSION_EVENTS)
+    runtime.background(routing.run_timer(), name="routing timer")
     metrics.observe(engine)
     return [routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from omni.routing.engine import BOT_CLAIM_SECONDS
+from omni.routing.domain.bot_lane import BOT_CLAIM_SECONDS
 from omni.runtime.config import ConfigError, ServiceSettings, env_name
 
 

@@ -1,4 +1,4 @@
-"""The routing service's own policy in the fast mode: `omni.routing.engine` on the virtual clock.
+"""The routing service's own policy in the fast mode: `omni.routing.domain.engine` on the virtual clock.
 
 The scenario maps onto the engine as a contact center would configure it: one engine queue per
 business queue, skill and channel (its own service-level target), requiring that skill and
@@ -21,10 +21,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from omni.routing.agents import Agent, AgentStatus, Channel
-from omni.routing.engine import RoutingEngine
-from omni.routing.queues import Policy, QueueConfig
-from omni.routing.work import Work, WorkState
+from omni.routing.domain.agents import Agent, AgentStatus
+from omni.routing.domain.engine import RoutingEngine
+from omni.routing.domain.queues import Policy, QueueConfig, Ring
+from omni.routing.domain.work import Work, WorkState
+from omni.runtime.channels import Channel
 from omni.simulator.fast import handle_estimates
 from omni.simulator.scenario import Intent, Scenario
 from omni.simulator.strategies import Admission
@@ -33,9 +34,9 @@ from omni.simulator.traffic import Contact, SimAgent
 _EPSILON = 1e-9
 # Urgent and angry contacts wait this long for a supervisor (as the demo's complaints queue).
 SUPERVISOR_WAIT = 30.0
-# Service-level target (seconds) at which a queue ages at the engine's default rate.
-REFERENCE_TARGET = 20.0
 BOT = "simulator-bot"
+# The last ring of the queues only supervisors serve: any other agent (one queue per channel).
+OVERFLOW = "overflow"
 
 
 @dataclasses.dataclass
@@ -82,21 +83,26 @@ class RoutingPolicyStrategy:
         targets = scenario.targets
         handle = handle_estimates(scenario)
         mean_wrap_up = sum(t.wrap_up.mean * t.count for t in scenario.teams) / sum(t.count for t in scenario.teams)
-        reference = Policy()
         for (queue, skill, channel), intents in self._engine_queues(scenario).items():
             percent, seconds = targets.service_level[channel]
             supervised = any(t.supervisor and skill in t.skills for t in scenario.teams)
+            supervised_only = all(t.supervisor for t in scenario.teams if skill in t.skills)
+            target = seconds
             self.engine.put_queue(QueueConfig(
                 id=queue_id(queue, skill, channel, self._skills_of_queue),
                 intents=tuple(i.name for i in intents),
                 groups=(skill,),
                 service_level_percent=percent * 100,
                 service_level_seconds=int(seconds),
-                # Priority grows with the share of the channel's target waited, so an email
-                # four hours old ranks like a call twenty seconds old.
-                policy=Policy(required_skills=(skill,),
-                              aging_per_second=reference.aging_per_second * REFERENCE_TARGET / seconds,
-                              escalate_to_supervisor=supervised,
+                # Served earliest deadline first: the channel's target, the VIP target.
+                policy=Policy(required_skills=(skill,), vip_wait_target=targets.vip_target_seconds,
+                              # Bullseye: the proficient first, wider after a quarter and half the target.
+                              rings=(Ring(0, 4), Ring(target / 4, 2), Ring(target / 2, 1)),
+                              wait_target=target,
+                              # Where only supervisors have the skill (complaints), everyone
+                              # else is the last ring once the target ran out.
+                              overflow_queue=f"{OVERFLOW}/{channel}" if supervised_only else "",
+                              overflow_after=target if supervised_only else 0.0,
                               supervisor_wait=SUPERVISOR_WAIT if supervised else 0.0),
                 callback_threshold=targets.callback_threshold,
                 overflow_threshold=targets.overflow_threshold,
@@ -104,6 +110,13 @@ class RoutingPolicyStrategy:
                 # The engine learns the handle time (accept to wrap-up done); this is its first guess.
                 expected_handle_time=handle[(queue, channel)] + mean_wrap_up,
             ))
+
+        everyone = tuple(sorted({skill for t in scenario.teams if not t.supervisor for skill in t.skills}))
+        for channel, (percent, seconds) in targets.service_level.items():
+            self.engine.put_queue(QueueConfig(
+                id=f"{OVERFLOW}/{channel}", groups=everyone, service_level_percent=percent * 100,
+                service_level_seconds=int(seconds), callback_threshold=targets.callback_threshold,
+                expected_handle_time=max(handle.values()) + mean_wrap_up))
 
     @staticmethod
     def _engine_queues(scenario: Scenario) -> dict[tuple[str, str, str], list[Intent]]:
@@ -117,7 +130,7 @@ class RoutingPolicyStrategy:
 
     def login(self, agent: SimAgent, now: float) -> None:
         self._now = now
-        if agent.id not in self.engine.agents:
+        if not self.engine.has_agent(agent.id):
             team = agent.team
             self.engine.put_agent(BlendedAgent(
                 id=agent.id, display_name=agent.id, groups=tuple(team.skills), skills=dict(team.skills),
@@ -166,8 +179,11 @@ class RoutingPolicyStrategy:
 
     def transfer(self, contact: Contact, agent_id: str, now: float) -> None:
         self._now = now
+        # Back to the contact's own queue (from the overflow ring too), never to the agent.
+        work = self.engine.get(contact.id)
+        home = queue_id(contact.queue, contact.intent.skill, contact.channel, self._skills_of_queue)
         self.engine.transfer(contact.id, f"{agent_id} could not help; needs a better-suited agent",
-                             target_queue_id=self.engine.get(contact.id).queue_id)
+                             target_queue_id=work.queue_id if home in work.transferred_from_queues else home)
         self._take_offers()
 
     def release(self, agent_id: str, contact_id: str, now: float) -> None:

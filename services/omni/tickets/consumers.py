@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from omni.runtime.events import Delivery, unpack
-from omni.tickets.desk import Desk
-from omni.tickets.ingestion import Ingestion
+from omni.tickets import convert
+from omni.tickets.usecases.desk import Desk
+from omni.tickets.usecases.ingestion import Ingestion
 from omnichannel.routing.v1.events_pb2 import WorkEvent
 from omnichannel.sessions.v1.events_pb2 import InteractionReceived
 
@@ -18,7 +19,8 @@ class TicketConsumers:
         self._desk = desk
 
     async def on_interaction(self, delivery: Delivery) -> None:
-        await self._ingestion.ingest(unpack(delivery.envelope, InteractionReceived).interaction)
+        interaction = unpack(delivery.envelope, InteractionReceived).interaction
+        await self._ingestion.ingest(convert.interaction_from_proto(interaction))
 
     async def on_work_assigned(self, delivery: Delivery) -> None:
         event = unpack(delivery.envelope, WorkEvent)

@@ -1,7 +1,9 @@
 """Customers, identities, tickets and interactions in MongoDB (the tickets service's database).
 
-Every method takes an optional `session` so that ingestion can run its whole effect in one
-transaction (see `ingestion.py`). Identity ownership lives in its own collection keyed by the
+The only module that speaks MongoDB: it translates the domain's descriptions (the access rule's
+`InGroups`, list filters and orders) into queries. A repository made `within` a transaction does
+every read and write in it (ingestion's one transaction per interaction, see
+`usecases/ingestion.py`). Identity ownership lives in its own collection keyed by the
 normalised identity, so "who owns +8613800138000" is one primary-key read and two customers
 can never both claim a number.
 """
@@ -17,8 +19,8 @@ from bson.binary import Binary
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
+from omni.runtime.channels import Channel
 from omni.runtime.clock import utcnow
 from omni.runtime.errors import NotFound
 from omni.runtime.paging import Page, PageRequest
@@ -26,14 +28,27 @@ from omni.runtime.storage import (
     Document,
     IndexDeclarations,
     find_page,
+    insert_once,
     plain,
     update_then_read,
     update_versioned,
 )
-from omni.tickets.identities import Identity, Kind
-from omni.tickets.lifecycle import ACTIVE, Priority, Status
-from omni.tickets.model import Customer, IdentityConflict, Link, LinkKind, Note, Sla, Ticket
-from omni.tickets.threading import Candidate
+from omni.tickets.domain.access import InGroups
+from omni.tickets.domain.identities import Identity, Kind
+from omni.tickets.domain.lifecycle import ACTIVE, Priority, Status
+from omni.tickets.domain.model import (
+    Customer,
+    IdentityConflict,
+    InteractionRecord,
+    Link,
+    LinkKind,
+    Note,
+    OutboxEvent,
+    Sla,
+    Ticket,
+)
+from omni.tickets.domain.sla import Target, pending
+from omni.tickets.domain.tickets import Order, SortKey, TicketFilter
 
 CUSTOMERS = "customers"
 IDENTITIES = "identities"
@@ -67,17 +82,19 @@ INDEXES: IndexDeclarations = {
 }
 
 TIMELINE_LIMIT = 500
-# ListTickets order_by → (stored field, direction).
-ORDERS: Mapping[str, tuple[str, int]] = {
-    "update_time desc": ("updated_at", DESCENDING),
-    "update_time": ("updated_at", ASCENDING),
-    "create_time desc": ("created_at", DESCENDING),
-    "create_time": ("created_at", ASCENDING),
-    "priority desc": ("priority", DESCENDING),
-    "priority": ("priority", ASCENDING),
+# The stored field each ListTickets sort key reads.
+SORT_FIELDS: Mapping[SortKey, str] = {
+    SortKey.UPDATE_TIME: "updated_at",
+    SortKey.CREATE_TIME: "created_at",
+    SortKey.PRIORITY: "priority",
 }
-
-Session = AsyncClientSession | None
+# The stored due time the SLA loop scans per target; cleared once met, breached or moot.
+WATCHED_DUE: Mapping[Target, str] = {
+    Target.FIRST_RESPONSE: "fr_pending_due",
+    Target.RESOLUTION: "res_pending_due",
+}
+# A transaction the use cases run a unit of work in (`TicketRepository.within`).
+Transaction = AsyncClientSession
 
 
 def _identity(doc: Mapping[str, str]) -> Identity:
@@ -113,19 +130,9 @@ def ticket_to_doc(ticket: Ticket) -> Document:
     doc: Document = plain(dataclasses.asdict(ticket))
     doc["_id"] = doc.pop("id")
     doc["priority"] = int(ticket.priority)
-    doc.update(_sla_watch(ticket))
+    doc["origin_channel"] = doc["origin_channel"] or ""
+    doc.update({WATCHED_DUE[target]: due for target, due in pending(ticket).items()})
     return doc
-
-
-def _sla_watch(ticket: Ticket) -> Document:
-    """The due times the SLA loop scans for; absent once met, breached or moot."""
-    active = ticket.status in ACTIVE
-    sla = ticket.sla
-    waiting_first = active and sla.first_response_at is None and not sla.first_response_breached
-    return {
-        "fr_pending_due": sla.first_response_due if waiting_first else None,
-        "res_pending_due": sla.resolution_due if active and not sla.resolution_breached else None,
-    }
 
 
 def ticket_from_doc(doc: Document) -> Ticket:
@@ -141,7 +148,7 @@ def ticket_from_doc(doc: Document) -> Ticket:
         topic=doc.get("topic", ""),
         assignee_id=doc.get("assignee_id", ""),
         tags=list(doc.get("tags", [])),
-        origin_channel=doc.get("origin_channel", ""),
+        origin_channel=Channel(doc["origin_channel"]) if doc.get("origin_channel") else None,
         notes=[Note(**n) for n in doc.get("notes", [])],
         links=[Link(LinkKind(link["kind"]), link["ticket_id"]) for link in doc.get("links", [])],
         sla=Sla(**sla),
@@ -160,60 +167,61 @@ def ticket_from_doc(doc: Document) -> Ticket:
     )
 
 
-def in_groups(groups: Sequence[str]) -> Document:
-    """The tickets an agent of `groups` sees: queue or group one of theirs, or neither set (Ticket.groups)."""
-    return {"$or": [{"queue": {"$in": list(groups)}}, {"group": {"$in": list(groups)}}, {"queue": "", "group": ""}]}
+def _visible(scope: InGroups | None) -> Document:
+    """The query of the access rule's description (`domain/access.py`): a ticket is in `scope`
+    when its queue or group is one of the groups, or when it has neither."""
+    if scope is None:
+        return {}
+    groups = list(scope.groups)
+    return {"$or": [{"queue": {"$in": groups}}, {"group": {"$in": groups}}, {"queue": "", "group": ""}]}
 
 
-def candidate(ticket: Ticket) -> Candidate:
-    created = ticket.created_at or utcnow()
-    return Candidate(id=ticket.id, status=ticket.status, topic=ticket.topic, first_at=ticket.first_at or created,
-                     last_at=ticket.last_at or created, done_at=ticket.done_at)
-
-
-@dataclasses.dataclass
-class StoredInteraction:
-    id: str
-    ticket_id: str
-    customer_id: str
-    session_id: str
-    occurred_at: dt.datetime
-    # The serialized omnichannel.common.v1.Interaction.
-    raw: bytes
-    message_id: str = ""
-    created_ticket: bool = False
-    # Events to publish for it, kept with it so a redelivery can publish them again (outbox).
-    outbox: list[Document] = dataclasses.field(default_factory=list)
+def _ticket_query(where: TicketFilter, scope: InGroups | None) -> Document:
+    query: Document = {}
+    if where.customer_id:
+        query["customer_id"] = where.customer_id
+    if where.statuses:
+        query["status"] = {"$in": [s.value for s in where.statuses]}
+    for field, value in (("queue", where.queue), ("assignee_id", where.assignee_id), ("tags", where.tag)):
+        if value:
+            query[field] = value
+    return query | _visible(scope)
 
 
 class TicketRepository:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.db = db
-        self.customers = db[CUSTOMERS]
-        self.identities = db[IDENTITIES]
-        self.tickets = db[TICKETS]
-        self.interactions = db[INTERACTIONS]
-        self.counters = db[COUNTERS]
+    def __init__(self, db: AsyncDatabase[Document], session: Transaction | None = None) -> None:
+        self._db = db
+        self._session = session
+        self._customers = db[CUSTOMERS]
+        self._identities = db[IDENTITIES]
+        self._tickets = db[TICKETS]
+        self._interactions = db[INTERACTIONS]
+        self._counters = db[COUNTERS]
 
-    async def next_number(self, counter: str, session: Session = None, *, start: int = 1000) -> int:
-        doc = await self.counters.find_one_and_update(
-            {"_id": counter}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER, session=session
+    def within(self, session: Transaction) -> TicketRepository:
+        """This repository for one unit of work: every read and write joins `session`'s transaction."""
+        return TicketRepository(self._db, session)
+
+    async def next_number(self, counter: str, *, start: int = 1000) -> int:
+        doc = await self._counters.find_one_and_update(
+            {"_id": counter}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER,
+            session=self._session,
         )
         assert doc is not None
         return start + int(doc["seq"])
 
     # --- customers and identities ---------------------------------------------------------
 
-    async def find_customer(self, customer_id: str, session: Session = None) -> Customer | None:
-        doc = await self.customers.find_one({"_id": customer_id}, session=session)
+    async def find_customer(self, customer_id: str) -> Customer | None:
+        doc = await self._customers.find_one({"_id": customer_id}, session=self._session)
         return customer_from_doc(doc) if doc else None
 
-    async def get_customer(self, customer_id: str, session: Session = None) -> Customer:
+    async def get_customer(self, customer_id: str) -> Customer:
         """The customer, following merge redirects so old ids keep resolving."""
         seen: set[str] = set()
         current = customer_id
         while True:
-            customer = await self.find_customer(current, session)
+            customer = await self.find_customer(current)
             if customer is None:
                 raise NotFound(f"customer {customer_id} does not exist")
             if not customer.merged_into or customer.merged_into in seen:
@@ -221,61 +229,55 @@ class TicketRepository:
             seen.add(current)
             current = customer.merged_into
 
-    async def owners(self, identities: Sequence[Identity], session: Session = None) -> dict[str, str]:
+    async def owners(self, identities: Sequence[Identity]) -> dict[str, str]:
         """identity key → owning customer id, for the identities someone owns."""
         keys = [i.key for i in identities]
-        found = self.identities.find({"_id": {"$in": keys}}, session=session)
+        found = self._identities.find({"_id": {"$in": keys}}, session=self._session)
         return {doc["_id"]: doc["customer_id"] async for doc in found}
 
-    async def insert_customer(self, customer: Customer, origin_key: str, session: Session = None) -> Customer:
+    async def insert_customer(self, customer: Customer, origin_key: str) -> Customer:
         """Insert; with an `origin_key` already used (a retried create), return the first result."""
-        doc = customer_to_doc(customer)
-        doc["origin_key"] = origin_key
-        try:
-            await self.customers.insert_one(doc, session=session)
-        except DuplicateKeyError:
-            existing = await self.customers.find_one({"origin_key": origin_key}, session=session)
-            if existing is None:
-                raise
-            return customer_from_doc(existing)
-        return customer
+        doc, _ = await insert_once(self._customers, customer_to_doc(customer), origin_key, session=self._session)
+        return customer_from_doc(doc)
 
-    async def claim(self, customer_id: str, identity: Identity, session: Session = None) -> str:
+    async def claim(self, customer_id: str, identity: Identity) -> str:
         """Give `identity` to the customer unless someone owns it; returns the owner."""
         doc = await update_then_read(
-            self.identities, {"_id": identity.key},
+            self._identities, {"_id": identity.key},
             {"$setOnInsert": {"customer_id": customer_id, "kind": identity.kind.value, "value": identity.value}},
-            upsert=True, session=session,
+            upsert=True, session=self._session,
         )
         assert doc is not None
         owner = str(doc["customer_id"])
         if owner == customer_id:
-            await self.customers.update_one(
+            await self._customers.update_one(
                 {"_id": customer_id},
                 {"$addToSet": {"identities": {"kind": identity.kind.value, "value": identity.value}},
                  "$set": {"updated_at": utcnow()}, "$inc": {"version": 1}},
-                session=session,
+                session=self._session,
             )
         return owner
 
-    async def report_conflict(self, customer_id: str, conflict: IdentityConflict, session: Session = None) -> None:
-        await self.customers.update_one(
+    async def report_conflict(self, customer_id: str, conflict: IdentityConflict) -> None:
+        await self._customers.update_one(
             {"_id": customer_id, "conflicts.identity": {"$ne": plain(dataclasses.asdict(conflict.identity))}},
             {"$push": {"conflicts": plain(dataclasses.asdict(conflict))}},
-            session=session,
+            session=self._session,
         )
 
-    async def update_customer(self, customer_id: str, expected_version: int, changes: Mapping[str, Any],
-                              session: Session = None) -> Customer:
-        doc = await update_versioned(self.customers, {"_id": customer_id}, expected_version,
-                                     {"$set": {**plain(dict(changes)), "updated_at": utcnow()}},
-                                     what=f"customer {customer_id}", session=session)
+    async def update_customer(self, customer_id: str, change: Customer, paths: Sequence[str]) -> Customer:
+        """Write the fields of `change` named by `paths` if nobody changed the customer since `change.version`."""
+        changes = {path: plain(getattr(change, path)) for path in paths}
+        doc = await update_versioned(self._customers, {"_id": customer_id}, change.version,
+                                     {"$set": {**changes, "updated_at": utcnow()}},
+                                     what=f"customer {customer_id}", session=self._session)
         return customer_from_doc(doc)
 
-    async def set_customer_fields(self, customer_id: str, changes: Mapping[str, Any], session: Session = None) -> None:
-        await self.customers.update_one({"_id": customer_id},
-                                        {"$set": {**plain(dict(changes)), "updated_at": utcnow()},
-                                         "$inc": {"version": 1}}, session=session)
+    async def set_customer_fields(self, customer_id: str, changes: Mapping[str, Any]) -> None:
+        """Set fields of the customer (by attribute name) whatever its version."""
+        await self._customers.update_one({"_id": customer_id},
+                                         {"$set": {**plain(dict(changes)), "updated_at": utcnow()},
+                                          "$inc": {"version": 1}}, session=self._session)
 
     async def list_customers(self, *, tag: str, tier: str, page: PageRequest) -> Page[Customer]:
         query: Document = {"merged_into": ""}
@@ -283,133 +285,135 @@ class TicketRepository:
             query["tags"] = tag
         if tier:
             query["tier"] = tier
-        found = await find_page(self.customers, query, [("_id", ASCENDING)], page)
+        found = await find_page(self._customers, query, [("_id", ASCENDING)], page)
         return Page([customer_from_doc(d) for d in found.items], found.next_after)
 
-    async def move_customer(self, source: Customer, target: Customer, session: Session = None) -> None:
+    async def move_customer(self, source: Customer, target: Customer) -> None:
         """Re-point everything of `source` at `target` and leave a redirect behind."""
         now = utcnow()
-        await self.identities.update_many({"customer_id": source.id}, {"$set": {"customer_id": target.id}},
-                                          session=session)
-        await self.tickets.update_many({"customer_id": source.id}, {"$set": {"customer_id": target.id}},
-                                       session=session)
-        await self.interactions.update_many({"customer_id": source.id}, {"$set": {"customer_id": target.id}},
-                                            session=session)
-        await self.customers.update_one({"_id": source.id}, {"$set": {"merged_into": target.id, "updated_at": now},
-                                                             "$inc": {"version": 1}}, session=session)
-        await self.customers.update_one({"_id": target.id}, {"$set": customer_to_doc(target) | {"updated_at": now}},
-                                        session=session)
+        repoint = {"$set": {"customer_id": target.id}}
+        await self._identities.update_many({"customer_id": source.id}, repoint, session=self._session)
+        await self._tickets.update_many({"customer_id": source.id}, repoint, session=self._session)
+        await self._interactions.update_many({"customer_id": source.id}, repoint, session=self._session)
+        await self._customers.update_one({"_id": source.id}, {"$set": {"merged_into": target.id, "updated_at": now},
+                                                              "$inc": {"version": 1}}, session=self._session)
+        await self._customers.update_one({"_id": target.id}, {"$set": customer_to_doc(target) | {"updated_at": now}},
+                                         session=self._session)
 
     # --- tickets ---------------------------------------------------------------------------
 
-    async def find_ticket(self, ticket_id: str, session: Session = None) -> Ticket | None:
-        doc = await self.tickets.find_one({"_id": ticket_id}, session=session)
+    async def find_ticket(self, ticket_id: str) -> Ticket | None:
+        doc = await self._tickets.find_one({"_id": ticket_id}, session=self._session)
         return ticket_from_doc(doc) if doc else None
 
-    async def get_ticket(self, ticket_id: str, session: Session = None) -> Ticket:
-        ticket = await self.find_ticket(ticket_id, session)
+    async def get_ticket(self, ticket_id: str) -> Ticket:
+        ticket = await self.find_ticket(ticket_id)
         if ticket is None:
             raise NotFound(f"ticket {ticket_id} does not exist")
         return ticket
 
-    async def resolve_ticket(self, ticket_id: str, session: Session = None) -> Ticket | None:
+    async def resolve_ticket(self, ticket_id: str) -> Ticket | None:
         """The ticket, or the one it was merged into (followed to the end)."""
         seen: set[str] = set()
-        ticket = await self.find_ticket(ticket_id, session)
+        ticket = await self.find_ticket(ticket_id)
         while ticket is not None and ticket.merged_into and ticket.merged_into not in seen:
             seen.add(ticket.id)
-            ticket = await self.find_ticket(ticket.merged_into, session)
+            ticket = await self.find_ticket(ticket.merged_into)
         return ticket
 
-    async def insert_ticket(self, ticket: Ticket, origin_key: str, session: Session = None) -> tuple[Ticket, bool]:
+    async def insert_ticket(self, ticket: Ticket, origin_key: str) -> tuple[Ticket, bool]:
         """Insert; returns (ticket, created). A repeated `origin_key` returns the first ticket."""
-        doc = ticket_to_doc(ticket)
-        doc["origin_key"] = origin_key
-        try:
-            await self.tickets.insert_one(doc, session=session)
-        except DuplicateKeyError:
-            existing = await self.tickets.find_one({"origin_key": origin_key}, session=session)
-            if existing is None:
-                raise
-            return ticket_from_doc(existing), False
-        return ticket, True
+        doc, created = await insert_once(self._tickets, ticket_to_doc(ticket), origin_key, session=self._session)
+        return ticket_from_doc(doc), created
 
     async def ticket_by_origin(self, origin_key: str) -> Ticket | None:
-        doc = await self.tickets.find_one({"origin_key": origin_key})
+        doc = await self._tickets.find_one({"origin_key": origin_key}, session=self._session)
         return ticket_from_doc(doc) if doc else None
 
-    async def save_ticket(self, ticket: Ticket, expected_version: int, session: Session = None) -> Ticket:
-        """Write the whole ticket if nobody changed it since `expected_version` (else ABORTED)."""
+    async def save_ticket(self, ticket: Ticket, expected_version: int) -> Ticket:
+        """Write the whole ticket if nobody changed it since `expected_version` (else Conflict)."""
         doc = ticket_to_doc(ticket)
         doc.pop("_id")
         doc.pop("version")
         doc["updated_at"] = utcnow()
-        stored = await update_versioned(self.tickets, {"_id": ticket.id}, expected_version, {"$set": doc},
-                                        what=f"ticket {ticket.id}", session=session)
+        stored = await update_versioned(self._tickets, {"_id": ticket.id}, expected_version, {"$set": doc},
+                                        what=f"ticket {ticket.id}", session=self._session)
         return ticket_from_doc(stored)
 
-    async def active_tickets(self, customer_id: str, session: Session = None, limit: int = 50) -> list[Ticket]:
-        cursor = self.tickets.find({"customer_id": customer_id, "status": {"$in": [s.value for s in ACTIVE]}},
-                                   session=session).limit(limit)
+    async def active_tickets(self, customer_id: str, limit: int = 50) -> list[Ticket]:
+        cursor = self._tickets.find({"customer_id": customer_id, "status": {"$in": [s.value for s in ACTIVE]}},
+                                    session=self._session).limit(limit)
         return [ticket_from_doc(d) async for d in cursor]
 
     async def count_tickets(self, customer_id: str) -> int:
-        return await self.tickets.count_documents({"customer_id": customer_id})
+        return await self._tickets.count_documents({"customer_id": customer_id}, session=self._session)
 
-    async def list_tickets(self, query: Document, order_by: str, page: PageRequest) -> Page[Ticket]:
-        field, direction = ORDERS[order_by]
-        found = await find_page(self.tickets, query, [(field, direction), ("_id", direction)], page)
+    async def list_tickets(self, where: TicketFilter, scope: InGroups | None, order: Order,
+                           page: PageRequest) -> Page[Ticket]:
+        """The tickets matching `where` that `scope` admits, in `order`."""
+        direction = DESCENDING if order.descending else ASCENDING
+        sort = [(SORT_FIELDS[order.key], direction), ("_id", direction)]
+        found = await find_page(self._tickets, _ticket_query(where, scope), sort, page)
         return Page([ticket_from_doc(d) for d in found.items], found.next_after)
 
-    async def overdue(self, field: str, now: dt.datetime, limit: int = 100) -> list[Ticket]:
-        docs = await self.tickets.find({field: {"$lte": now}}).limit(limit).to_list()
-        return [ticket_from_doc(d) for d in docs]
+    async def ticket_ids(self, customer_id: str, scope: InGroups | None) -> list[str]:
+        """The ids of the customer's tickets that `scope` admits."""
+        query = {"customer_id": customer_id} | _visible(scope)
+        return [str(d["_id"]) async for d in self._tickets.find(query, {"_id": 1}, session=self._session)]
 
-    async def mark_breached(self, ticket_id: str, target: str) -> Ticket | None:
+    async def overdue(self, target: Target, now: dt.datetime, limit: int = 100) -> list[Ticket]:
+        """Tickets whose `target` fell due by `now` and is not yet flagged as breached."""
+        cursor = self._tickets.find({WATCHED_DUE[target]: {"$lte": now}}, session=self._session).limit(limit)
+        return [ticket_from_doc(d) for d in await cursor.to_list()]
+
+    async def mark_breached(self, ticket_id: str, target: Target) -> Ticket | None:
         """Flag one breach; None when it was already flagged (or met meanwhile)."""
-        watch = "fr_pending_due" if target == "first_response" else "res_pending_due"
+        watch = WATCHED_DUE[target]
         doc = await update_then_read(
-            self.tickets, {"_id": ticket_id},
-            {"$set": {f"sla.{target}_breached": True, watch: None}, "$inc": {"version": 1}},
-            condition={watch: {"$ne": None}},
+            self._tickets, {"_id": ticket_id},
+            {"$set": {f"sla.{target.value}_breached": True, watch: None}, "$inc": {"version": 1}},
+            condition={watch: {"$ne": None}}, session=self._session,
         )
         return ticket_from_doc(doc) if doc else None
 
     # --- interactions ----------------------------------------------------------------------
 
-    async def find_interaction(self, interaction_id: str, session: Session = None) -> StoredInteraction | None:
-        doc = await self.interactions.find_one({"_id": interaction_id}, session=session)
+    async def find_interaction(self, interaction_id: str) -> InteractionRecord | None:
+        doc = await self._interactions.find_one({"_id": interaction_id}, session=self._session)
         return _interaction_from_doc(doc) if doc else None
 
-    async def insert_interaction(self, record: StoredInteraction, session: Session = None) -> None:
+    async def insert_interaction(self, record: InteractionRecord) -> None:
         doc = plain(dataclasses.asdict(record))
         doc["_id"] = doc.pop("id")
         doc["raw"] = Binary(record.raw)
-        await self.interactions.insert_one(doc, session=session)
+        await self._interactions.insert_one(doc, session=self._session)
 
-    async def session_ticket(self, session_id: str, session: Session = None) -> str:
-        doc = await self.interactions.find_one({"session_id": session_id, "ticket_id": {"$ne": ""}},
-                                               {"ticket_id": 1}, session=session)
+    async def session_ticket(self, session_id: str) -> str:
+        doc = await self._interactions.find_one({"session_id": session_id, "ticket_id": {"$ne": ""}},
+                                                {"ticket_id": 1}, session=self._session)
         return str(doc["ticket_id"]) if doc else ""
 
-    async def session_customer(self, session_id: str, session: Session = None) -> str:
-        doc = await self.interactions.find_one({"session_id": session_id}, {"customer_id": 1}, session=session)
+    async def session_customer(self, session_id: str) -> str:
+        doc = await self._interactions.find_one({"session_id": session_id}, {"customer_id": 1},
+                                                session=self._session)
         return str(doc["customer_id"]) if doc else ""
 
-    async def ticket_of_messages(self, message_ids: Sequence[str], session: Session = None) -> str:
-        doc = await self.interactions.find_one({"message_id": {"$in": list(message_ids)}, "ticket_id": {"$ne": ""}},
-                                               {"ticket_id": 1}, session=session)
+    async def ticket_of_messages(self, message_ids: Sequence[str]) -> str:
+        doc = await self._interactions.find_one({"message_id": {"$in": list(message_ids)}, "ticket_id": {"$ne": ""}},
+                                                {"ticket_id": 1}, session=self._session)
         return str(doc["ticket_id"]) if doc else ""
 
-    async def timeline(self, ticket_id: str, limit: int = TIMELINE_LIMIT) -> list[StoredInteraction]:
-        cursor = self.interactions.find({"ticket_id": ticket_id}).sort("occurred_at", ASCENDING).limit(limit)
+    async def timeline(self, ticket_id: str, limit: int = TIMELINE_LIMIT) -> list[InteractionRecord]:
+        cursor = self._interactions.find({"ticket_id": ticket_id}, session=self._session) \
+            .sort("occurred_at", ASCENDING).limit(limit)
         return [_interaction_from_doc(d) async for d in cursor]
 
-    async def newest(self, ticket_id: str, limit: int, max_bytes: int) -> list[StoredInteraction]:
+    async def newest(self, ticket_id: str, limit: int, max_bytes: int) -> list[InteractionRecord]:
         """The ticket's newest interactions, at most `limit` of them and `max_bytes` of their
         content (always the newest one), oldest first."""
-        cursor = self.interactions.find({"ticket_id": ticket_id}).sort("occurred_at", DESCENDING).limit(limit)
-        kept: list[StoredInteraction] = []
+        cursor = self._interactions.find({"ticket_id": ticket_id}, session=self._session) \
+            .sort("occurred_at", DESCENDING).limit(limit)
+        kept: list[InteractionRecord] = []
         size = 0
         async for doc in cursor:
             size += len(doc["raw"])
@@ -418,43 +422,36 @@ class TicketRepository:
             kept.append(_interaction_from_doc(doc))
         return kept[::-1]
 
-    async def ticket_ids(self, query: Document) -> list[str]:
-        return [str(d["_id"]) async for d in self.tickets.find(query, {"_id": 1})]
-
     async def recent_for_customer(self, customer_id: str, limit: int,
-                                  ticket_ids: Sequence[str] | None = None) -> list[StoredInteraction]:
+                                  ticket_ids: Sequence[str] | None = None) -> list[InteractionRecord]:
         """The customer's latest interactions; with `ticket_ids`, only those on these tickets."""
         query: Document = {"customer_id": customer_id}
         if ticket_ids is not None:
             query["ticket_id"] = {"$in": list(ticket_ids)}
-        cursor = self.interactions.find(query).sort("occurred_at", DESCENDING).limit(limit)
+        cursor = self._interactions.find(query, session=self._session).sort("occurred_at", DESCENDING).limit(limit)
         return [_interaction_from_doc(d) async for d in cursor]
 
-    async def move_interactions(self, from_ticket: str, to_ticket: str, ids: Sequence[str] | None = None,
-                                session: Session = None) -> int:
+    async def move_interactions(self, from_ticket: str, to_ticket: str, ids: Sequence[str] | None = None) -> int:
         query: Document = {"ticket_id": from_ticket}
         if ids is not None:
             query["_id"] = {"$in": list(ids)}
-        result = await self.interactions.update_many(query, {"$set": {"ticket_id": to_ticket}}, session=session)
+        result = await self._interactions.update_many(query, {"$set": {"ticket_id": to_ticket}},
+                                                      session=self._session)
         return result.modified_count
 
-    async def span_of(self, ticket_id: str, session: Session = None) -> tuple[int, dt.datetime | None,
-                                                                               dt.datetime | None]:
+    async def span_of(self, ticket_id: str) -> tuple[int, dt.datetime | None, dt.datetime | None]:
         """(count, first occurred_at, last occurred_at) of a ticket's interactions."""
-        docs = await self.interactions.find({"ticket_id": ticket_id}, {"occurred_at": 1},
-                                            session=session).to_list()
+        docs = await self._interactions.find({"ticket_id": ticket_id}, {"occurred_at": 1},
+                                             session=self._session).to_list()
         times = sorted(d["occurred_at"] for d in docs)
         return len(times), (times[0] if times else None), (times[-1] if times else None)
 
 
-def _interaction_from_doc(doc: Document) -> StoredInteraction:
-    return StoredInteraction(
+def _interaction_from_doc(doc: Document) -> InteractionRecord:
+    return InteractionRecord(
         id=doc["_id"], ticket_id=doc.get("ticket_id", ""), customer_id=doc.get("customer_id", ""),
         session_id=doc.get("session_id", ""), occurred_at=doc["occurred_at"], raw=bytes(doc["raw"]),
         message_id=doc.get("message_id", ""), created_ticket=doc.get("created_ticket", False),
-        outbox=list(doc.get("outbox", [])),
+        outbox=[OutboxEvent(type=e["type"], subject=e["subject"], id=e["id"], payload=bytes(e["payload"]))
+                for e in doc.get("outbox", [])],
     )
-
-
-def customer_changes(customer: Customer, paths: Sequence[str]) -> dict[str, Any]:
-    return {path: plain(getattr(customer, path)) for path in paths}

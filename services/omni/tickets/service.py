@@ -1,4 +1,4 @@
-"""Wiring of the tickets service: servicer, consumers, SLA loop, access rules, indexes."""
+"""Wiring of the tickets service: use cases, servicer, consumers, SLA loop, access rules, indexes."""
 
 from __future__ import annotations
 
@@ -9,16 +9,17 @@ import grpc
 
 from omni.runtime.auth import MANAGERS, STAFF, Role
 from omni.runtime.server import Runtime, ServiceSpec
-from omni.tickets import repository, sla_watch
+from omni.tickets import repository
 from omni.tickets.consumers import INTERACTION_EVENTS, ROUTING_EVENTS, TicketConsumers
-from omni.tickets.customers import Customers
-from omni.tickets.desk import Desk
-from omni.tickets.ingestion import Ingestion, Rules
-from omni.tickets.publishing import TicketEvents
+from omni.tickets.domain.threading import Windows
+from omni.tickets.publishing import TicketEvents, ticket_feed
 from omni.tickets.servicer import TicketServicer
-from omni.tickets.settings import TicketSettings
-from omni.tickets.sla import policy_from
-from omni.tickets.threading import Windows
+from omni.tickets.settings import TicketSettings, policy_from
+from omni.tickets.usecases.customers import Customers
+from omni.tickets.usecases.desk import Desk
+from omni.tickets.usecases.ingestion import Ingestion, Rules
+from omni.tickets.usecases.sla import SlaWatch
+from omni.tickets.usecases.watch import TicketWatch
 from omnichannel.tickets.v1 import tickets_pb2, tickets_pb2_grpc
 
 
@@ -33,13 +34,14 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
                           follow_up=dt.timedelta(hours=settings.follow_up_window_hours)),
                   policy, settings.default_region)
     ingestion = Ingestion(repo, events, runtime.processed_events("tickets-threading"), rules)
+    watch = TicketWatch(ticket_feed(runtime.bus))
     tickets_pb2_grpc.add_TicketServiceServicer_to_server(
-        TicketServicer(desk, people, runtime.bus.nc, runtime.page_tokens), server)
+        TicketServicer(desk, people, watch, runtime.page_tokens), server)
 
     consumers = TicketConsumers(ingestion, desk)
     runtime.consumer("sessions", consumers.on_interaction, event_types=INTERACTION_EVENTS)
     runtime.consumer("routing", consumers.on_work_assigned, event_types=ROUTING_EVENTS)
-    runtime.background(sla_watch.run(repo, events, settings.sla_check_seconds), name="sla")
+    runtime.background(SlaWatch(repo, events).run(settings.sla_check_seconds), name="sla")
     return [tickets_pb2.DESCRIPTOR.services_by_name["TicketService"].full_name]
 
 

@@ -1,10 +1,15 @@
-"""Settings of the tickets service (OMNI_* environment variables)."""
+"""Settings of the tickets service (OMNI_* environment variables), and the SLA policy their
+`priority=minutes` entries describe."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+from collections.abc import Iterable
 
-from omni.runtime.config import ServiceSettings
+from omni.runtime.config import ConfigError, ServiceSettings
+from omni.tickets.domain.lifecycle import Priority
+from omni.tickets.domain.sla import SlaPolicy, Targets
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -31,3 +36,29 @@ class TicketSettings(ServiceSettings):
     # client's default 4 MiB.
     ticket_timeline_limit: int = 100
     ticket_timeline_max_bytes: int = 2 * 1024 * 1024
+
+
+def parse_minutes(entries: Iterable[str], setting: str) -> dict[Priority, float]:
+    """`("urgent=15", "high=60", ...)` → minutes per priority; every priority must be given."""
+    minutes: dict[Priority, float] = {}
+    for entry in entries:
+        name, eq, raw = entry.partition("=")
+        try:
+            priority = Priority[name.strip().upper()]
+            value = float(raw)
+        except (KeyError, ValueError):
+            raise ConfigError(f"{setting}: {entry!r} is not priority=minutes (priorities: low, normal, high, "
+                              "urgent)") from None
+        if not eq or value <= 0:
+            raise ConfigError(f"{setting}: {entry!r} needs a positive number of minutes")
+        minutes[priority] = value
+    missing = [p.name.lower() for p in Priority if p not in minutes]
+    if missing:
+        raise ConfigError(f"{setting} has no target for: {', '.join(missing)}")
+    return minutes
+
+
+def policy_from(first_response: Iterable[str], resolution: Iterable[str]) -> SlaPolicy:
+    first = parse_minutes(first_response, "OMNI_SLA_FIRST_RESPONSE_MINUTES")
+    resolve = parse_minutes(resolution, "OMNI_SLA_RESOLUTION_MINUTES")
+    return SlaPolicy({p: Targets(dt.timedelta(minutes=first[p]), dt.timedelta(minutes=resolve[p])) for p in Priority})

@@ -225,28 +225,38 @@ class RoutingPolicy(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     REQUIRED_SKILLS_FIELD_NUMBER: _builtins.int
-    VIP_BOOST_FIELD_NUMBER: _builtins.int
-    URGENT_BOOST_FIELD_NUMBER: _builtins.int
     EMOTION_THRESHOLD_FIELD_NUMBER: _builtins.int
-    EMOTION_BOOST_FIELD_NUMBER: _builtins.int
-    AGING_PER_SECOND_FIELD_NUMBER: _builtins.int
     ESCALATE_TO_SUPERVISOR_FIELD_NUMBER: _builtins.int
     AFFINITY_WAIT_FIELD_NUMBER: _builtins.int
     OFFER_TIMEOUT_FIELD_NUMBER: _builtins.int
     MAX_MISSED_OFFERS_FIELD_NUMBER: _builtins.int
     SUPERVISOR_WAIT_FIELD_NUMBER: _builtins.int
     EMERGENCY_WORDS_FIELD_NUMBER: _builtins.int
-    vip_boost: _builtins.int
-    """Add to priority for VIP tier, emergency words, emotion >= threshold."""
-    urgent_boost: _builtins.int
+    WAIT_TARGET_FIELD_NUMBER: _builtins.int
+    VIP_WAIT_TARGET_FIELD_NUMBER: _builtins.int
+    URGENT_WAIT_TARGET_FIELD_NUMBER: _builtins.int
+    VIP_LEAD_FIELD_NUMBER: _builtins.int
+    URGENT_LEAD_FIELD_NUMBER: _builtins.int
+    MIN_PROFICIENCY_FIELD_NUMBER: _builtins.int
+    RINGS_FIELD_NUMBER: _builtins.int
+    OVERFLOW_QUEUE_FIELD_NUMBER: _builtins.int
+    OVERFLOW_AFTER_FIELD_NUMBER: _builtins.int
     emotion_threshold: _builtins.int
-    emotion_boost: _builtins.int
-    aging_per_second: _builtins.float
-    """Priority points per second waited, so nobody starves."""
+    """Emotion score (0..10) at which a customer counts as angry (default 8)."""
     escalate_to_supervisor: _builtins.bool
-    """Urgent / angry contacts go to a supervisor first."""
+    """Urgent / angry contacts go to a supervisor first. Unset: on for queues
+    whose intents include "complaint" or "emergency".
+    """
     max_missed_offers: _builtins.int
     """Misses before the agent is set to break (not ready)."""
+    min_proficiency: _builtins.int
+    """Nobody below this proficiency (1..5) in a required skill takes the work
+    (default 1).
+    """
+    overflow_queue: _builtins.str
+    """The last ring: after overflow_after of waiting the work moves on to this
+    queue (never back to a queue it left).
+    """
     @_builtins.property
     def required_skills(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -267,29 +277,92 @@ class RoutingPolicy(_message.Message):
         urgent, safety, emergency, 投诉, 紧急, 安全).
         """
 
+    @_builtins.property
+    def wait_target(self) -> _duration_pb2.Duration:
+        """The longest a standard contact should wait (default: the queue's
+        service_level_seconds). Work is served earliest deadline first, the
+        deadline being arrival + the shortest target that applies.
+        """
+
+    @_builtins.property
+    def vip_wait_target(self) -> _duration_pb2.Duration:
+        """Targets of VIP customers (default 15 s) and of urgent or angry ones
+        (default 10 s), where shorter than the queue's.
+        """
+
+    @_builtins.property
+    def urgent_wait_target(self) -> _duration_pb2.Duration: ...
+    @_builtins.property
+    def vip_lead(self) -> _duration_pb2.Duration:
+        """VIP (default 300 s) and urgent or angry work (default 600 s) also rank
+        this much ahead of its deadline, so their targets hold under load while
+        work kept longer than that past its own target still goes first.
+        """
+
+    @_builtins.property
+    def urgent_lead(self) -> _duration_pb2.Duration: ...
+    @_builtins.property
+    def rings(self) -> _containers.RepeatedCompositeFieldContainer[Global___Ring]:
+        """Bullseye rings, best-skilled first: the first opens at once, each later
+        one after its seconds of waiting, asking no more proficiency than the one
+        before. None: one ring from min_proficiency.
+        """
+
+    @_builtins.property
+    def overflow_after(self) -> _duration_pb2.Duration: ...
     def __init__(
         self,
         *,
         required_skills: _abc.Iterable[_builtins.str] | None = ...,
-        vip_boost: _builtins.int = ...,
-        urgent_boost: _builtins.int = ...,
         emotion_threshold: _builtins.int = ...,
-        emotion_boost: _builtins.int = ...,
-        aging_per_second: _builtins.float = ...,
-        escalate_to_supervisor: _builtins.bool = ...,
+        escalate_to_supervisor: _builtins.bool | None = ...,
         affinity_wait: _duration_pb2.Duration | None = ...,
         offer_timeout: _duration_pb2.Duration | None = ...,
         max_missed_offers: _builtins.int = ...,
         supervisor_wait: _duration_pb2.Duration | None = ...,
         emergency_words: _abc.Iterable[_builtins.str] | None = ...,
+        wait_target: _duration_pb2.Duration | None = ...,
+        vip_wait_target: _duration_pb2.Duration | None = ...,
+        urgent_wait_target: _duration_pb2.Duration | None = ...,
+        vip_lead: _duration_pb2.Duration | None = ...,
+        urgent_lead: _duration_pb2.Duration | None = ...,
+        min_proficiency: _builtins.int = ...,
+        rings: _abc.Iterable[Global___Ring] | None = ...,
+        overflow_queue: _builtins.str = ...,
+        overflow_after: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["affinity_wait", b"affinity_wait", "offer_timeout", b"offer_timeout", "supervisor_wait", b"supervisor_wait"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_escalate_to_supervisor", b"_escalate_to_supervisor", "affinity_wait", b"affinity_wait", "escalate_to_supervisor", b"escalate_to_supervisor", "offer_timeout", b"offer_timeout", "overflow_after", b"overflow_after", "supervisor_wait", b"supervisor_wait", "urgent_lead", b"urgent_lead", "urgent_wait_target", b"urgent_wait_target", "vip_lead", b"vip_lead", "vip_wait_target", b"vip_wait_target", "wait_target", b"wait_target"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["affinity_wait", b"affinity_wait", "aging_per_second", b"aging_per_second", "emergency_words", b"emergency_words", "emotion_boost", b"emotion_boost", "emotion_threshold", b"emotion_threshold", "escalate_to_supervisor", b"escalate_to_supervisor", "max_missed_offers", b"max_missed_offers", "offer_timeout", b"offer_timeout", "required_skills", b"required_skills", "supervisor_wait", b"supervisor_wait", "urgent_boost", b"urgent_boost", "vip_boost", b"vip_boost"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_escalate_to_supervisor", b"_escalate_to_supervisor", "affinity_wait", b"affinity_wait", "emergency_words", b"emergency_words", "emotion_threshold", b"emotion_threshold", "escalate_to_supervisor", b"escalate_to_supervisor", "max_missed_offers", b"max_missed_offers", "min_proficiency", b"min_proficiency", "offer_timeout", b"offer_timeout", "overflow_after", b"overflow_after", "overflow_queue", b"overflow_queue", "required_skills", b"required_skills", "rings", b"rings", "supervisor_wait", b"supervisor_wait", "urgent_lead", b"urgent_lead", "urgent_wait_target", b"urgent_wait_target", "vip_lead", b"vip_lead", "vip_wait_target", b"vip_wait_target", "wait_target", b"wait_target"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__escalate_to_supervisor: _TypeAlias = _typing.Literal["escalate_to_supervisor"]  # noqa: Y015
+    _WhichOneofArgType__escalate_to_supervisor: _TypeAlias = _typing.Literal["_escalate_to_supervisor", b"_escalate_to_supervisor"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__escalate_to_supervisor) -> _WhichOneofReturnType__escalate_to_supervisor | None: ...
+
+Global___RoutingPolicy: _TypeAlias = RoutingPolicy  # noqa: Y015
+
+@_typing.final
+class Ring(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AFTER_FIELD_NUMBER: _builtins.int
+    MIN_PROFICIENCY_FIELD_NUMBER: _builtins.int
+    min_proficiency: _builtins.int
+    @_builtins.property
+    def after(self) -> _duration_pb2.Duration: ...
+    def __init__(
+        self,
+        *,
+        after: _duration_pb2.Duration | None = ...,
+        min_proficiency: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["after", b"after"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "min_proficiency", b"min_proficiency"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___RoutingPolicy: _TypeAlias = RoutingPolicy  # noqa: Y015
+Global___Ring: _TypeAlias = Ring  # noqa: Y015
 
 @_typing.final
 class Queue(_message.Message):

@@ -665,9 +665,13 @@ class TicketChange(_message.Message):
     TICKET_FIELD_NUMBER: _builtins.int
     OCCURRED_AT_FIELD_NUMBER: _builtins.int
     change: _builtins.str
-    """"created", "updated", "status_changed", "assigned", "merged", "sla_breached"."""
+    """"created", "updated", "status_changed", "assigned", "merged", "sla_breached";
+    "watching" for the first message of a watch (the ready signal, no ticket).
+    """
     @_builtins.property
-    def ticket(self) -> Global___Ticket: ...
+    def ticket(self) -> Global___Ticket:
+        """Unset in the "watching" message."""
+
     @_builtins.property
     def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(

@@ -181,7 +181,10 @@ class TicketServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WatchTickets(self, request, context):
-        """Streams ticket changes (for agent desktops).
+        """Streams ticket changes (for agent desktops). The first message is always
+        `change: "watching"` without a ticket, sent once the subscription is live:
+        every change made after it arrives is streamed, so a client waits for it
+        (not a fixed time) before acting on what it watches.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -49,7 +49,11 @@ class TicketServiceStub:
     SplitTicket: _grpc.UnaryUnaryMultiCallable[_tickets_pb2.SplitTicketRequest, _tickets_pb2.SplitTicketResponse]
     """Moves the named interactions to a new ticket linked to the original."""
     WatchTickets: _grpc.UnaryStreamMultiCallable[_tickets_pb2.WatchTicketsRequest, _tickets_pb2.TicketChange]
-    """Streams ticket changes (for agent desktops)."""
+    """Streams ticket changes (for agent desktops). The first message is always
+    `change: "watching"` without a ticket, sent once the subscription is live:
+    every change made after it arrives is streamed, so a client waits for it
+    (not a fixed time) before acting on what it watches.
+    """
     GetCustomer: _grpc.UnaryUnaryMultiCallable[_tickets_pb2.GetCustomerRequest, _tickets_pb2.Customer]
     ListCustomers: _grpc.UnaryUnaryMultiCallable[_tickets_pb2.ListCustomersRequest, _tickets_pb2.ListCustomersResponse]
     CreateCustomer: _grpc.UnaryUnaryMultiCallable[_tickets_pb2.CreateCustomerRequest, _tickets_pb2.Customer]
@@ -85,7 +89,11 @@ class TicketServiceAsyncStub(TicketServiceStub):
     SplitTicket: _aio.UnaryUnaryMultiCallable[_tickets_pb2.SplitTicketRequest, _tickets_pb2.SplitTicketResponse]  # type: ignore[assignment]
     """Moves the named interactions to a new ticket linked to the original."""
     WatchTickets: _aio.UnaryStreamMultiCallable[_tickets_pb2.WatchTicketsRequest, _tickets_pb2.TicketChange]  # type: ignore[assignment]
-    """Streams ticket changes (for agent desktops)."""
+    """Streams ticket changes (for agent desktops). The first message is always
+    `change: "watching"` without a ticket, sent once the subscription is live:
+    every change made after it arrives is streamed, so a client waits for it
+    (not a fixed time) before acting on what it watches.
+    """
     GetCustomer: _aio.UnaryUnaryMultiCallable[_tickets_pb2.GetCustomerRequest, _tickets_pb2.Customer]  # type: ignore[assignment]
     ListCustomers: _aio.UnaryUnaryMultiCallable[_tickets_pb2.ListCustomersRequest, _tickets_pb2.ListCustomersResponse]  # type: ignore[assignment]
     CreateCustomer: _aio.UnaryUnaryMultiCallable[_tickets_pb2.CreateCustomerRequest, _tickets_pb2.Customer]  # type: ignore[assignment]
@@ -172,7 +180,11 @@ class TicketServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _tickets_pb2.WatchTicketsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_tickets_pb2.TicketChange], _abc.AsyncIterator[_tickets_pb2.TicketChange]]:
-        """Streams ticket changes (for agent desktops)."""
+        """Streams ticket changes (for agent desktops). The first message is always
+        `change: "watching"` without a ticket, sent once the subscription is live:
+        every change made after it arrives is streamed, so a client waits for it
+        (not a fixed time) before acting on what it watches.
+        """
 
     @_abc_1.abstractmethod
     def GetCustomer(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Sequence
 
 from omni.runtime.errors import InvalidArgument
 from omni.runtime.phones import to_e164
@@ -32,6 +33,10 @@ class Identity:
     def key(self) -> str:
         """Unique key of the identity across customers."""
         return f"{self.kind.value}:{self.value}"
+
+
+# An identity as a channel or caller gave it, before normalising: (kind, raw value).
+Presented = tuple[Kind, str]
 
 
 def normalise(kind: Kind, raw: str, default_region: str) -> Identity:
@@ -60,7 +65,7 @@ def _e164(value: str, default_region: str) -> str:
     return number
 
 
-def readable(identities: list[tuple[Kind, str]], default_region: str) -> tuple[list[Identity], list[str]]:
+def readable(identities: Sequence[Presented], default_region: str) -> tuple[list[Identity], list[str]]:
     """Identities presented on a channel: the usable ones, and why the others were skipped.
 
     A channel may present junk (an ANI of "anonymous", a mangled From:); ingestion keeps going

@@ -6,11 +6,8 @@ import dataclasses
 import enum
 import functools
 
-
-class Channel(enum.StrEnum):
-    PHONE = "phone"
-    CHAT = "chat"
-    EMAIL = "email"
+from omni.runtime.channels import Channel
+from omni.runtime.errors import InvalidArgument
 
 
 class AgentStatus(enum.StrEnum):
@@ -56,6 +53,10 @@ class Agent:
     idle_since: float = 0.0
     version: int = 1  # 0 in an update means "unchecked", so the first version is 1
 
+    def snapshot(self) -> Agent:
+        """A copy that later changes to this agent do not reach (for notices and desktops)."""
+        return dataclasses.replace(self, holding=dict(self.holding), offered=set(self.offered))
+
     @property
     def ready(self) -> bool:
         return self.status in READY
@@ -90,10 +91,48 @@ class Agent:
         return any(primary_language(spoken) == wanted for spoken in self.languages)
 
     def has_skills(self, required: tuple[str, ...]) -> bool:
-        return all(self.skills.get(skill, 0) >= 1 for skill in required)
+        return self.level(required) >= 1
+
+    def level(self, required: tuple[str, ...]) -> int:
+        """The lowest proficiency among `required` (5 when nothing is required)."""
+        skills = self.skills
+        return min((skills.get(skill, 0) for skill in required), default=5)
 
     def proficiency(self, required: tuple[str, ...]) -> int:
         return sum(self.skills.get(skill, 0) for skill in required)
+
+    def set_status(self, status: AgentStatus, reason: str, now: float) -> None:
+        """The agent (or a supervisor) sets their presence; BUSY is routing's to set."""
+        if status is AgentStatus.BUSY:
+            raise InvalidArgument("busy is set by routing while an agent holds work; choose available, "
+                                  "wrap_up, break or offline")
+        if status is AgentStatus.AVAILABLE and self.ready:
+            self.status_reason = reason
+        else:
+            self.status, self.status_reason, self.status_time = status, reason, now
+        if status is AgentStatus.AVAILABLE:
+            self.missed_offers = 0
+            if not self.holding:
+                self.idle_since = now
+            self.settle_status(now)
+
+    def offered_work(self, work_id: str, channel: Channel) -> None:
+        """An offer holds a slot until it is answered."""
+        self.holding[work_id] = channel
+        self.offered.add(work_id)
+
+    def accepted(self, work_id: str, now: float) -> None:
+        self.offered.discard(work_id)
+        self.missed_offers = 0
+        self.settle_status(now)
+
+    def released(self, work_id: str, now: float) -> None:
+        """The offer or the work is gone (wrapped up, withdrawn, transferred, abandoned)."""
+        self.holding.pop(work_id, None)
+        self.offered.discard(work_id)
+        if not self.holding:
+            self.idle_since = now
+        self.settle_status(now)
 
     def settle_status(self, now: float) -> None:
         """BUSY while holding assigned work, AVAILABLE when not, for an agent who is ready."""

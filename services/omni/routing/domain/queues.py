@@ -11,6 +11,17 @@ from omni.runtime.errors import InvalidArgument
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 EMERGENCY_WORDS = ("urgent", "emergency", "safety", "complaint", "紧急", "安全", "投诉")
+# Queues of these intents escalate urgent and angry work to supervisors unless told otherwise.
+ESCALATING_INTENTS = frozenset({"complaint", "emergency"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Ring:
+    """One ring of a bullseye: from `after` seconds of waiting, agents with at least
+    `min_proficiency` in each of the queue's required skills may take the work."""
+
+    after: float
+    min_proficiency: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -18,19 +29,56 @@ class Policy:
     """Each routing step's knobs. Zero in the API means "use the default" here."""
 
     required_skills: tuple[str, ...] = ()
-    vip_boost: int = 100
-    urgent_boost: int = 200
+    # Seconds a contact should wait at most; work is served earliest deadline first, the
+    # deadline being its arrival plus its target. 0: the queue's service-level seconds.
+    wait_target: float = 0.0
+    # The VIP tier's target, and that of urgent (emergency word) or angry customers; each
+    # applies when it is shorter than the queue's.
+    vip_wait_target: float = 15.0
+    urgent_wait_target: float = 10.0
+    # They also rank this much ahead of their deadline, so their targets hold under load while
+    # work kept longer than that past its own target still goes first (nobody starves).
+    vip_lead: float = 300.0
+    urgent_lead: float = 600.0
     emotion_threshold: int = 8
-    emotion_boost: int = 150
-    # Priority points per second waited, so nobody starves.
-    aging_per_second: float = 0.1
-    escalate_to_supervisor: bool = False
+    # None: on for queues of complaint or emergency intents (`QueueConfig.escalates`).
+    escalate_to_supervisor: bool | None = None
     # Urgent work waits this long for a supervisor before anyone in the group may take it.
     supervisor_wait: float = 0.0
     affinity_wait: float = 20.0
     offer_timeout: float = 20.0
     max_missed_offers: int = 3
     emergency_words: tuple[str, ...] = EMERGENCY_WORDS
+    # Nobody below this proficiency (1..5) in a required skill takes the queue's work.
+    min_proficiency: int = 1
+    # Bullseye: the best-skilled first, wider rings as the wait grows (no rings: one ring of
+    # everyone from `min_proficiency`). The first ring opens at once.
+    rings: tuple[Ring, ...] = ()
+    # The last ring: after `overflow_after` seconds the work moves on to this queue's agents.
+    overflow_queue: str = ""
+    overflow_after: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_proficiency <= 5:
+            raise InvalidArgument("min_proficiency is 1..5")
+        afters = [ring.after for ring in self.rings]
+        if self.rings and (afters[0] != 0 or afters != sorted(set(afters))):
+            raise InvalidArgument("rings open in order, the first at 0 s, each later than the one before")
+        levels = [ring.min_proficiency for ring in self.rings]
+        if levels != sorted(levels, reverse=True) or any(not self.min_proficiency <= n <= 5 for n in levels):
+            raise InvalidArgument("each ring's proficiency is min_proficiency..5 and no higher than the ring before")
+        if self.overflow_queue and self.overflow_after <= 0:
+            raise InvalidArgument("an overflow queue needs the seconds after which work moves there (overflow_after)")
+
+    def ring(self, waited: float) -> tuple[int, int]:
+        """The outermost ring open after `waited` seconds (1-based; 0 with no rings) and the
+        proficiency it asks for."""
+        index, level = 0, self.min_proficiency
+        for number, ring in enumerate(self.rings, start=1):
+            if waited < ring.after:
+                break
+            index, level = number, ring.min_proficiency
+        return index, level
 
 
 _WINDOW = re.compile(r"^\s*([a-z]{3})(?:-([a-z]{3}))?\s+(\d{2}):(\d{2})-(\d{2}):(\d{2})\s*$")
@@ -131,3 +179,16 @@ class QueueConfig:
     # Handle time assumed for wait estimates until some work has been handled here.
     expected_handle_time: float = 180.0
     version: int = 1  # 0 in an update means "unchecked", so the first version is 1
+
+    @property
+    def wait_target(self) -> float:
+        """Seconds a standard contact of this queue should wait at most."""
+        return self.policy.wait_target or float(self.service_level_seconds)
+
+    @property
+    def escalates(self) -> bool:
+        """Urgent and angry work goes to supervisors first: as configured, else on for the queues
+        of complaints and emergencies (where the seeds want a supervisor at once)."""
+        if self.policy.escalate_to_supervisor is not None:
+            return self.policy.escalate_to_supervisor
+        return any(intent in ESCALATING_INTENTS for intent in self.intents)

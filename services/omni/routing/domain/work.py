@@ -6,7 +6,11 @@ import copy
 import dataclasses
 import enum
 
-from omni.routing.agents import Channel
+from omni.runtime.channels import Channel
+from omni.runtime.phones import to_e164
+
+# `IdentityKind.IDENTITY_KIND_PHONE` of omnichannel.common.v1: `Work.identities` keeps the wire's numbers.
+PHONE_IDENTITY = 1
 
 
 class WorkState(enum.StrEnum):
@@ -52,10 +56,16 @@ class Work:
     text: str = ""
     ticket_id: str = ""
     state: WorkState = WorkState.WAITING
-    # Priority the caller asked for; boosts are added to it.
+    # Priority the caller asked for: seconds taken off the wait target.
     base_priority: float = 0.0
-    # Priority without aging (base + boosts), and as of the last decision (with aging).
-    static_priority: float = 0.0
+    # The wait target that applies (queue, tier, urgency) and the moment it runs out: lines
+    # are served earliest deadline first.
+    target: float = 0.0
+    deadline: float = 0.0
+    # Lines are served in this order, lowest first: the deadline, less the lead of the
+    # customer's tier and the caller's head start.
+    rank: float = 0.0
+    # Seconds past the rank at the last decision (negative: time left); higher goes first.
     priority: float = 0.0
     escalated: bool = False
     preferred_agent_id: str = ""
@@ -71,6 +81,11 @@ class Work:
     last_missed_by: str = ""
     missed_hold_until: float = 0.0
     enqueue_time: float = 0.0
+    # When the work reached its current queue (arrival, transfer, overflow): its rings open from then.
+    ring_start: float = 0.0
+    # Agents and queues that transferred it away (or it overflowed from): it never goes back there.
+    transferred_from_agents: tuple[str, ...] = ()
+    transferred_from_queues: tuple[str, ...] = ()
     # Wait estimated when the work was queued (kept to measure estimate error).
     estimated_wait: float = 0.0
     answer_time: float = 0.0
@@ -83,6 +98,11 @@ class Work:
     disposition: str = ""
     # Arrival order, kept across restarts so reloaded queues keep their order.
     seq: int = 0
+
+    def phone_numbers(self) -> frozenset[str]:
+        """The session's phone numbers, in E.164 where they parse. Sessions publishes verified
+        identities alone (a caller's ANI, a signed chat identity), never what a visitor typed."""
+        return frozenset(to_e164(value) or value for kind, value in self.identities if kind == PHONE_IDENTITY)
 
     def snapshot(self) -> Work:
         # Every notice takes one: a shallow copy costs a third of dataclasses.replace, which runs

@@ -1,0 +1,184 @@
+"""The routing policy: admission, priority, eligibility and agent selection, each step explained.
+
+Pure functions over `Work`, `Agent` and `QueueConfig`; the engine applies them, the
+simulator drives the engine, nothing here knows about gRPC, MongoDB or NATS.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+from omni.routing.domain.agents import Agent
+from omni.routing.domain.queues import QueueConfig
+from omni.routing.domain.work import Reason, Work, WorkState
+
+# Reasons set when work is queued; kept on the work item through later decisions.
+CLASSIFY_CODES = frozenset({"base_priority", "wait_target", "vip", "urgent_keyword", "urgent", "angry",
+                            "supervisor_escalation", "affinity_wait", "transfer", "after_hours_callback", "callback",
+                            "bot_handoff", "customer_context_unavailable", "ring_overflow"})
+
+
+def classify(work: Work, queue: QueueConfig, now: float) -> list[Reason]:
+    """Set the wait target and deadline, urgency and escalation of newly queued work; say why."""
+    policy = queue.policy
+    reasons: list[Reason] = []
+    text = work.text.lower()
+    words = [w for w in policy.emergency_words if w and w.lower() in text]
+    if words and not work.urgent:
+        work.urgent = True
+        reasons.append(Reason("urgent_keyword", ",".join(words)))
+    angry = work.emotion_score >= policy.emotion_threshold
+    tier, target, lead = "queue", queue.wait_target, 0.0
+    for applies, name, seconds, ahead, detail in (
+            (work.vip, "vip", policy.vip_wait_target, policy.vip_lead, "VIP customer"),
+            (work.urgent, "urgent", policy.urgent_wait_target, policy.urgent_lead, "urgent"),
+            (angry, "angry", policy.urgent_wait_target, policy.urgent_lead,
+             f"emotion {work.emotion_score} >= {policy.emotion_threshold}")):
+        if applies:
+            reasons.append(Reason(name, detail))
+            if seconds < target:
+                tier, target = name, seconds
+            lead = max(lead, ahead)
+    set_deadline(work, target, lead, now)
+    reasons.append(Reason("wait_target", f"{target:g}s ({tier}; queue {queue.wait_target:g}s)"
+                          + (f", ranked {lead:g}s ahead" if lead else "")))
+    if work.base_priority:
+        reasons.append(Reason("base_priority", f"ranked {work.base_priority:g}s ahead"))
+    if queue.escalates and (work.urgent or angry):
+        work.escalated = True
+        work.escalation_until = now + policy.supervisor_wait
+        reasons.append(Reason("supervisor_escalation", "offered to supervisors first"))
+    if work.preferred_agent_id:
+        work.affinity_until = now + policy.affinity_wait
+        reasons.append(Reason("affinity_wait", f"held {policy.affinity_wait:g}s for last agent "
+                                               f"{work.preferred_agent_id}"))
+    return reasons
+
+
+def set_deadline(work: Work, target: float, lead: float, now: float) -> None:
+    """Work is due `target` seconds from `now`, and ranks `lead` seconds (and the head start its
+    caller gave it) ahead of that."""
+    work.target = target
+    work.deadline = now + target
+    work.rank = work.deadline - lead - work.base_priority
+    work.priority = now - work.rank
+
+
+def admit(work: Work, queue: QueueConfig, waiting: int, now: float) -> str:
+    """Where newly queued work goes: its line ("" returned; outside business hours as a callback
+    due at the next opening) or the self-service bots (why, returned)."""
+    if not queue.hours.is_open(now):
+        if queue.hours.after_hours_action == "self_service":
+            work.reasons.append(Reason("after_hours_self_service", "outside business hours"))
+            return "after hours: self-service"
+        work.not_before = queue.hours.next_open(now)
+        work.state = WorkState.CALLBACK_SCHEDULED
+        work.reasons.append(Reason("after_hours_callback", f"due at {work.not_before:.0f}"))
+    elif waiting >= queue.overflow_threshold and work.intent in queue.simple_intents:
+        work.reasons.append(Reason("overflow", f"{waiting} waiting >= {queue.overflow_threshold}; "
+                                               f"simple intent {work.intent!r}"))
+        return f"{waiting} waiting in {queue.id}"
+    return ""
+
+
+def overdue(work: Work, now: float) -> float:
+    """Seconds past the work's rank (negative: time left); the most overdue goes first."""
+    return now - work.rank
+
+
+def line_key(work: Work) -> tuple[float, int]:
+    """Order within a line: earliest deadline first, then arrival. Deadlines do not move with
+    time, so neither does the order."""
+    return (work.rank, work.seq)
+
+
+def ineligible(agent: Agent, work: Work, queue: QueueConfig, now: float,
+               preferred: Agent | None, *, capacity: bool = True) -> str:
+    """Why `agent` may not be offered `work` now ("" when they may); `capacity=False` asks
+    whether they could if they had room."""
+    if capacity and not agent.can_take(work.channel):
+        return "no_capacity"
+    policy = queue.policy
+    level = agent.level(policy.required_skills)
+    if level < policy.min_proficiency:
+        return "missing_skill"
+    if policy.rings and level < policy.ring(now - work.ring_start)[1]:
+        return "outside_ring"
+    if work.transferred_from_agents and agent.id in work.transferred_from_agents:
+        return "transferred_away"
+    if not agent.speaks(work.language):
+        return "language_mismatch"
+    if work.not_before > now:
+        return "callback_not_due"
+    if (work.preferred_agent_id and agent.id != work.preferred_agent_id and now < work.affinity_until
+            and preferred is not None and preferred.ready):
+        return "affinity_hold"
+    if work.escalated and not agent.supervisor and now < work.escalation_until:
+        return "supervisor_hold"
+    if agent.id == work.last_missed_by and now < work.missed_hold_until:
+        return "missed_before"
+    return ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    agent: Agent
+    reasons: tuple[Reason, ...]
+
+
+def choose_agent(candidates: Iterable[Agent], work: Work, queue: QueueConfig, now: float,
+                 preferred: Agent | None) -> Choice | None:
+    """The best eligible agent: the last agent (affinity), supervisors for escalated work,
+    then least occupancy, then longest idle, then proficiency."""
+    required = queue.policy.required_skills
+    best: tuple[tuple[int, int, float, float, int, str], Agent] | None = None
+    for agent in candidates:
+        if ineligible(agent, work, queue, now, preferred):
+            continue
+        key = (
+            0 if agent.id == work.preferred_agent_id else 1,
+            0 if (work.escalated and agent.supervisor) else 1,
+            agent.load(),
+            agent.idle_since if not agent.holding else now,
+            -agent.proficiency(required),
+            agent.id,
+        )
+        if best is None or key < best[0]:
+            best = (key, agent)
+    if best is None:
+        return None
+    return Choice(best[1], tuple(explain(best[1], work, queue, now)))
+
+
+def explain(agent: Agent, work: Work, queue: QueueConfig, now: float) -> list[Reason]:
+    """Why this agent got this work."""
+    reasons: list[Reason] = []
+    policy = queue.policy
+    if policy.required_skills:
+        reasons.append(Reason("skill_match", ",".join(f"{s}:{agent.skills.get(s, 0)}"
+                                                       for s in policy.required_skills)))
+    if policy.rings:
+        number, level = policy.ring(now - work.ring_start)
+        reasons.append(Reason("ring", f"ring {number} of {len(policy.rings)}: proficiency >= {level}, "
+                                      f"open after {policy.rings[number - 1].after:g}s"))
+    if work.language:
+        reasons.append(Reason("language_match", work.language))
+    if work.preferred_agent_id:
+        if agent.id == work.preferred_agent_id:
+            reasons.append(Reason("affinity", f"last agent {agent.id}"))
+        else:
+            reasons.append(Reason("affinity_expired" if now >= work.affinity_until else "affinity_agent_unavailable",
+                                  f"last agent {work.preferred_agent_id} not free; colleague in the group"))
+    if work.escalated:
+        reasons.append(Reason("supervisor_escalation" if agent.supervisor else "no_supervisor_free",
+                              agent.id))
+    left = work.deadline - now
+    reasons.append(Reason("deadline", f"{left:.0f}s left of the {work.target:g}s target" if left >= 0
+                          else f"{-left:.0f}s past the {work.target:g}s target"))
+    if work.last_missed_by:
+        reasons.append(Reason("rona", f"passed over {work.last_missed_by}, who missed it"))
+    reasons.append(Reason("least_occupancy", f"{agent.load():.2f}"))
+    if not agent.holding:
+        reasons.append(Reason("longest_idle", f"idle {max(0.0, now - agent.idle_since):.0f}s"))
+    return reasons

@@ -1,0 +1,128 @@
+"""Customer records: read, list, create, update, look up by any identity, add identities, merge,
+and the screen pop (GetCustomerContext) routing and agent desktops ask for before answering."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Sequence
+
+from omni.runtime.auth import Principal
+from omni.runtime.clock import utcnow
+from omni.runtime.errors import AlreadyExists, InvalidArgument, NotFound
+from omni.runtime.paging import Page, PageRequest
+from omni.runtime.validation import require
+from omni.tickets.domain import access, customers
+from omni.tickets.domain.identities import Identity, Presented, normalise
+from omni.tickets.domain.model import Customer, InteractionRecord, Ticket
+from omni.tickets.publishing import TicketEvents
+from omni.tickets.repository import TicketRepository
+from omni.tickets.settings import TicketSettings
+
+# Fields UpdateCustomer may change.
+UPDATABLE = frozenset({"display_name", "language", "tier", "tags", "preferred_agent_id"})
+CONTEXT_DEFAULT = 20
+CONTEXT_MAX = 200
+
+
+@dataclasses.dataclass
+class CustomerContext:
+    customer: Customer
+    open_tickets: list[Ticket]
+    recent: list[InteractionRecord]
+    total_tickets: int
+
+
+class Customers:
+    def __init__(self, repo: TicketRepository, events: TicketEvents, settings: TicketSettings) -> None:
+        self._repo = repo
+        self._events = events
+        self._settings = settings
+
+    def _identity(self, presented: Presented) -> Identity:
+        kind, value = presented
+        return normalise(kind, value, self._settings.default_region)
+
+    async def get(self, customer_id: str) -> Customer:
+        return await self._repo.get_customer(require(customer_id, "id"))
+
+    async def list(self, tag: str, tier: str, page: PageRequest) -> Page[Customer]:
+        return await self._repo.list_customers(tag=tag, tier=tier, page=page)
+
+    async def create(self, draft: Customer, presented: Sequence[Presented], request_id: str) -> Customer:
+        identities = [self._identity(p) for p in presented]
+        customers.check_fields(draft, self._settings)
+        owners = await self._repo.owners(identities)
+        if owners:
+            key, owner = next(iter(owners.items()))
+            raise AlreadyExists(f"identity {key} already belongs to customer {owner}; add to or merge that customer")
+        now = utcnow()
+        origin = f"request:{request_id or uuid.uuid4().hex}"
+        customer = dataclasses.replace(draft, id=f"C-{await self._repo.next_number('customer')}", identities=[],
+                                       merged_into="", conflicts=[], version=1, created_at=now, updated_at=now)
+        customer = await self._repo.insert_customer(customer, origin)
+        for identity in identities:
+            owner = await self._repo.claim(customer.id, identity)
+            if owner != customer.id:
+                raise AlreadyExists(f"identity {identity.key} was just claimed by customer {owner}")
+        return await self._repo.get_customer(customer.id)
+
+    async def update(self, principal: Principal, change: Customer, paths: Sequence[str]) -> Customer:
+        current = await self._repo.get_customer(require(change.id, "customer.id"))
+        customers.check_fields(change, self._settings)
+        if access.steers(paths):
+            await self._check_theirs(principal, current, "their tier or preferred agent")
+        return await self._repo.update_customer(current.id, change, paths)
+
+    async def _check_theirs(self, principal: Principal, customer: Customer, what: str) -> None:
+        scope = access.visible(principal)
+        seen = [] if scope is None else await self._repo.ticket_ids(customer.id, scope)
+        access.check_their_customer(principal, customer, seen, what)
+
+    async def lookup(self, presented: Presented) -> Customer:
+        return await self._owner(self._identity(presented))
+
+    async def _owner(self, identity: Identity) -> Customer:
+        owners = await self._repo.owners([identity])
+        if identity.key not in owners:
+            raise NotFound(f"no customer has {identity.kind.value} {identity.value}")
+        return await self._repo.get_customer(owners[identity.key])
+
+    async def add_identity(self, principal: Principal, customer_id: str, presented: Presented) -> Customer:
+        identity = self._identity(presented)
+        customer = await self._repo.get_customer(require(customer_id, "customer_id"))
+        await self._check_theirs(principal, customer, "their identities")
+        owner = await self._repo.claim(customer.id, identity)
+        if owner != customer.id:
+            raise AlreadyExists(f"{identity.kind.value} {identity.value} belongs to customer {owner}; if they are "
+                                f"the same person, merge {owner} into {customer.id}")
+        return await self._repo.get_customer(customer.id)
+
+    async def merge(self, source_id: str, target_id: str) -> Customer:
+        source = await self._repo.get_customer(require(source_id, "source_customer_id"))
+        target = await self._repo.get_customer(require(target_id, "target_customer_id"))
+        if source.id == target.id:
+            raise InvalidArgument(f"customer {source_id} and {target_id} are already one customer ({target.id})")
+        await self._repo.move_customer(source, customers.merged(source, target))
+        result = await self._repo.get_customer(target.id)
+        await self._events.customer_merged(source.id, result)
+        return result
+
+    async def context(self, principal: Principal, customer_id: str, presented: Presented | None,
+                      limit: int) -> CustomerContext:
+        identity = self._identity(presented) if presented is not None else None
+        if limit < 0:
+            raise InvalidArgument(f"interaction_limit must not be negative (got {limit})")
+        if customer_id:
+            customer = await self._repo.get_customer(customer_id)
+        elif identity is not None:
+            customer = await self._owner(identity)
+        else:
+            raise InvalidArgument("give customer_id or identity")
+        open_tickets = [t for t in await self._repo.active_tickets(customer.id)
+                        if access.may_view(principal, t.groups)]
+        # An agent reads the conversations of the tickets they see only.
+        scope = access.visible(principal)
+        visible = None if scope is None else await self._repo.ticket_ids(customer.id, scope)
+        recent = await self._repo.recent_for_customer(customer.id, min(limit or CONTEXT_DEFAULT, CONTEXT_MAX), visible)
+        return CustomerContext(customer, open_tickets, recent, await self._repo.count_tickets(customer.id))

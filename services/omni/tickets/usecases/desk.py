@@ -1,0 +1,161 @@
+"""What agents and supervisors do with tickets: read, list, create, update, note, assign, merge,
+split — each held to the access rule of `domain/access.py` — and what routing's assignment of a
+session does to its ticket."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Sequence
+
+from omni.runtime.auth import Principal
+from omni.runtime.clock import utcnow
+from omni.runtime.errors import NotFound
+from omni.runtime.paging import Page, PageRequest
+from omni.runtime.validation import require
+from omni.tickets.domain import access, tickets
+from omni.tickets.domain.lifecycle import Status
+from omni.tickets.domain.model import InteractionRecord, Link, LinkKind, Ticket
+from omni.tickets.domain.sla import SlaPolicy
+from omni.tickets.domain.tickets import TicketFilter
+from omni.tickets.publishing import TicketEvents
+from omni.tickets.repository import TicketRepository
+from omni.tickets.settings import TicketSettings
+
+# Fields UpdateTicket may change.
+UPDATABLE = frozenset({"subject", "status", "priority", "queue", "group", "tags", "csat", "disposition"})
+
+
+class Desk:
+    def __init__(self, repo: TicketRepository, events: TicketEvents, policy: SlaPolicy,
+                 settings: TicketSettings) -> None:
+        self._repo = repo
+        self._events = events
+        self._policy = policy
+        self._limits = settings
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def ticket(self, principal: Principal, ticket_id: str) -> tuple[Ticket, list[InteractionRecord]]:
+        ticket = await self._visible(principal, ticket_id)
+        return ticket, await self._repo.newest(ticket.id, self._limits.ticket_timeline_limit,
+                                               self._limits.ticket_timeline_max_bytes)
+
+    async def list(self, principal: Principal, where: TicketFilter, order_by: str, page: PageRequest) -> Page[Ticket]:
+        order = tickets.order_of(order_by)
+        if where.customer_id:
+            # A merged customer's old id lists the tickets of the customer it became.
+            where = dataclasses.replace(where, customer_id=(await self._repo.get_customer(where.customer_id)).id)
+        return await self._repo.list_tickets(where, access.visible(principal), order, page)
+
+    async def _visible(self, principal: Principal, ticket_id: str) -> Ticket:
+        ticket = await self._repo.get_ticket(require(ticket_id, "ticket id"))
+        access.check_view(principal, ticket)
+        return ticket
+
+    # --- changing --------------------------------------------------------------------------
+
+    async def create(self, principal: Principal, draft: Ticket, request_id: str) -> Ticket:
+        customer = await self._repo.get_customer(require(draft.customer_id, "ticket.customer_id"))
+        require(draft.subject, "ticket.subject")
+        tickets.check_fields(draft, self._limits)
+        origin = f"request:{request_id}" if request_id else f"request:{uuid.uuid4().hex}"
+        if request_id and (earlier := await self._repo.ticket_by_origin(origin)) is not None:
+            return earlier
+        access.check_open(principal, draft)
+        now = utcnow()
+        number = await self._repo.next_number("ticket")
+        ticket = tickets.opened(draft, f"T-{number}", customer.id, self._policy.due(draft.priority, now), now)
+        ticket, created = await self._repo.insert_ticket(ticket, origin)
+        if created:
+            await self._events.ticket("ticket_created", f"{ticket.id}:created", ticket)
+        return ticket
+
+    async def update(self, principal: Principal, change: Ticket, paths: Sequence[str]) -> Ticket:
+        ticket = await self._visible(principal, change.id)
+        tickets.check_current(ticket, change.version)
+        previous, groups_before = ticket.status, ticket.groups
+        now = utcnow()
+        tickets.apply(ticket, change, paths)
+        access.check_move(principal, groups_before, ticket)
+        tickets.check_update(ticket, previous, paths, self._limits, now)
+        saved = await self._repo.save_ticket(ticket, change.version)
+        await self._events.ticket("ticket_updated", f"{saved.id}:v{saved.version}", saved)
+        if saved.status is not previous:
+            await self._events.ticket("ticket_status_changed", f"{saved.id}:status:{saved.version}", saved,
+                                      previous=previous)
+        return saved
+
+    async def add_note(self, principal: Principal, ticket_id: str, text: str, request_id: str) -> Ticket:
+        ticket = await self._visible(principal, ticket_id)
+        if not tickets.add_note(ticket, request_id or uuid.uuid4().hex, principal.subject, text, utcnow(),
+                                self._limits):
+            return ticket
+        saved = await self._repo.save_ticket(ticket, ticket.version)
+        await self._events.ticket("ticket_updated", f"{saved.id}:v{saved.version}", saved)
+        return saved
+
+    async def assign(self, principal: Principal, ticket_id: str, assignee_id: str, group: str) -> Ticket:
+        ticket = await self._visible(principal, ticket_id)
+        tickets.check_assignable(ticket, assignee_id, group)
+        access.check_hand_to(principal, group)
+        tickets.assign(ticket, assignee_id, group)
+        saved = await self._repo.save_ticket(ticket, ticket.version)
+        await self._events.ticket("ticket_assigned", f"{saved.id}:assigned:{saved.version}", saved)
+        return saved
+
+    async def session_assigned(self, session_id: str, agent_id: str, *, event_id: str) -> None:
+        """Routing connected an agent to a session: the session's ticket is theirs now, and the
+        customer's last agent (routing's affinity) is them."""
+        if not session_id or not agent_id:
+            return
+        ticket_id = await self._repo.session_ticket(session_id)
+        if not ticket_id:
+            # Routing can be faster than threading; the consumer retries with back-off.
+            raise LookupError(f"session {session_id} has no threaded interaction yet")
+        ticket = await self._repo.resolve_ticket(ticket_id)
+        if ticket is None:
+            raise NotFound(f"ticket {ticket_id} of session {session_id} does not exist")
+        # The customer first: whoever sees the ticket assigned (an agent's screen, a test) then also
+        # sees the last agent; a redelivery after a failure in between repeats both harmlessly.
+        await self._repo.set_customer_fields(ticket.customer_id, {"last_agent_id": agent_id})
+        if ticket.assignee_id != agent_id and ticket.status is not Status.CLOSED:
+            ticket.assignee_id = agent_id
+            saved = await self._repo.save_ticket(ticket, ticket.version)
+            await self._events.ticket("ticket_assigned", f"{event_id}:assigned", saved)
+
+    async def merge(self, principal: Principal, source_id: str, target_id: str) -> Ticket:
+        tickets.check_ids_to_merge(source_id, target_id)
+        source = await self._visible(principal, source_id)
+        target = await self._visible(principal, target_id)
+        tickets.check_merge(source, target)
+        now = utcnow()
+        moved = await self._repo.move_interactions(source.id, target.id)
+        tickets.absorb(target, source, moved, now)
+        saved = await self._repo.save_ticket(target, target.version)
+        previous = source.status
+        tickets.close_merged(source, target.id, now)
+        merged = await self._repo.save_ticket(source, source.version)
+        await self._events.ticket("ticket_merged", f"{source.id}:merged_into:{target.id}", saved,
+                                  merged_ticket_id=source.id)
+        if previous is not Status.CLOSED:
+            await self._events.ticket("ticket_status_changed", f"{merged.id}:status:{merged.version}", merged,
+                                      previous=previous)
+        return saved
+
+    async def split(self, principal: Principal, ticket_id: str, interaction_ids: Sequence[str],
+                    subject: str) -> tuple[Ticket, Ticket]:
+        original = await self._visible(principal, ticket_id)
+        on_ticket = {r.id for r in await self._repo.timeline(original.id)}
+        tickets.check_split(original, on_ticket, interaction_ids)
+        draft = tickets.split_draft(original, subject, self._limits)
+        created = await self.create(principal, draft, request_id="")
+        moved = await self._repo.move_interactions(original.id, created.id, interaction_ids)
+        created.links.append(Link(LinkKind.SPLIT_FROM, original.id))
+        created.interaction_count, created.first_at, created.last_at = await self._repo.span_of(created.id)
+        created = await self._repo.save_ticket(created, created.version)
+        original.interaction_count, original.first_at, original.last_at = await self._repo.span_of(original.id)
+        original = await self._repo.save_ticket(original, original.version)
+        assert moved == len(set(interaction_ids))
+        await self._events.ticket("ticket_updated", f"{original.id}:v{original.version}", original)
+        return original, created
