@@ -60,8 +60,8 @@ async def test_typing_and_read_floods_reach_the_agent_only_up_to_the_limit(stack
         while (update := await asyncio.wait_for(watch.read(), 10)).kind != "message":
             markers += update.kind == "typing"
         watch.cancel()
-    # A burst of 10, then 2 a second (40 frames take well under a second).
-    assert 10 <= markers <= 13 and refused == 40 - markers
+    # A burst of 10, then 2 a second (40 frames take well under 3 s, even on a busy machine).
+    assert 10 <= markers <= 16 and refused == 40 - markers
 
 
 @contextlib.asynccontextmanager
@@ -93,14 +93,16 @@ async def test_one_address_gets_a_bounded_number_of_connections_and_frames(
             await visitors[0].send(json.dumps({"start": {"handle": "web-visitor"}}))
             assert await _next(visitors[0], "started")
 
-    # 60 starts from one address in a burst, then the address is slowed down.
-    refused = ""
-    for _ in range(61):
-        async with websockets.connect(stack.ws_url) as ws:
-            await ws.send(json.dumps({"start": {"handle": "web-starter"}}))
-            frame = await _frame(ws)
-            refused = frame.get("error", "")
-    assert "too many frames from your address" in refused
+    # Every frame an address sends counts, also those its session's own limit refuses: after a
+    # burst of 60 (10 a second after), the address is slowed down.
+    async with websockets.connect(stack.ws_url) as ws:
+        await ws.send(json.dumps({"start": {"handle": "web-flooder"}}))
+        await _next(ws, "started")
+        for _ in range(100):
+            await ws.send(json.dumps({"read": {"message_id": "I-1"}}))
+        # (a refused frame gets an error frame; until the address's own refusal comes, the session's)
+        while "too many frames from your address" not in await _next(ws, "error"):
+            pass
 
     # From a peer that is no trusted proxy, X-Forwarded-For is ignored: it cannot buy new addresses.
     untrusting = await _with(start_service, stack, chat_trusted_proxies=("10.255.255.1",))

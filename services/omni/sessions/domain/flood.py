@@ -160,14 +160,15 @@ class Flood:
                     del counter[key]
 
     def check(self, line: ChatLine, kind: FrameKind) -> None:
-        """Let one frame through, or refuse it (ResourceExhausted, saying when to try again)."""
+        """Let one frame through, or refuse it (ResourceExhausted, saying when to try again). The
+        address pays for every frame it sends, also for those its session's limit then refuses."""
+        if line.address and (wait := self._addresses.take(line.address)):
+            raise ResourceExhausted(f"too many frames from your address; this {kind.value} was not taken, "
+                                    f"try again in {wait:.1f}s")
         per_session = {FrameKind.TEXT: self._messages, FrameKind.SIGNAL: self._signals}.get(kind)
         if per_session is not None and line.session_id and (wait := per_session.take(line.session_id)):
             what = "messages" if kind is FrameKind.TEXT else "typing and read frames"
             raise ResourceExhausted(f"too many {what}; this one was not sent, send it again in {wait:.1f}s")
-        if line.address and (wait := self._addresses.take(line.address)):
-            raise ResourceExhausted(f"too many frames from your address; this {kind.value} was not taken, "
-                                    f"try again in {wait:.1f}s")
 
 
 
