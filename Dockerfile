@@ -4,6 +4,7 @@
 #   docker build --target service -t omnichannel .              the core dependencies; the default target
 #     python -m omni.tickets | omni.sessions | omni.knowledge | omni.routing
 #     python -m omni.worker                  (AgentPool bot worker)
+#     python -m omni.issuer                  (the token issuer of a dev install)
 #   docker build --target operator -t omnichannel-operator .    the core plus the `operator` extra
 #     python -m agentpool_operator           (the Kopf operator; its default command)
 #

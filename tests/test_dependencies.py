@@ -18,7 +18,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICE_PACKAGES = ("tickets", "sessions", "knowledge", "routing", "worker", "runtime", "workforce")
+SERVICE_PACKAGES = ("tickets", "sessions", "knowledge", "routing", "worker", "issuer", "runtime", "workforce")
 FIRST_PARTY = {"omni", "omnichannel", "agentpool_operator"}
 DEV_TOOLING = ("omni.devstack", "omni.simulator", "omni.cli")
 
@@ -106,7 +106,7 @@ def test_operator_code_imports_only_the_core_and_its_extra() -> None:
         assert not_installed_by(modules, installed_with("operator")) == {}, path
 
 
-@pytest.mark.parametrize("service", ["tickets", "sessions", "knowledge", "routing", "worker"])
+@pytest.mark.parametrize("service", ["tickets", "sessions", "knowledge", "routing", "worker", "issuer"])
 def test_starting_a_service_loads_nothing_of_the_extras(service: str) -> None:
     # What `python -m omni.<service>` imports, imported without running it (its __main__ serves).
     # Libraries of the core also import what they find installed (grpc takes grpc_tools, PyJWT

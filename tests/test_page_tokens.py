@@ -28,7 +28,7 @@ from omnichannel.sessions.v1 import sessions_pb2 as spb
 from omnichannel.sessions.v1 import sessions_pb2_grpc
 from omnichannel.tickets.v1 import tickets_pb2 as tpb
 from omnichannel.tickets.v1 import tickets_pb2_grpc
-from tests.conftest import TEST_SECRET, StartService
+from tests.conftest import TEST_REPLICA_SECRET, StartService
 
 # (service, stub, method, request with the token set) for every List RPC of the platform.
 ListCall = Callable[[Any, str], Awaitable[Any]]
@@ -53,7 +53,7 @@ LISTS: dict[str, tuple[Any, Any, Callable[[str], Any], str]] = {
 
 
 def forged_tokens(listing: str) -> dict[str, str]:
-    genuine_elsewhere = PageTokens.derived_from(TEST_SECRET).issue(("zzz",), listing=listing, filters=["other"])
+    genuine_elsewhere = PageTokens.derived_from(TEST_REPLICA_SECRET).issue(("zzz",), listing=listing, filters=["other"])
     mac = genuine_elsewhere.partition(".")[2]
     return {
         "unsigned, the old form": base64.urlsafe_b64encode(json.dumps({"after": "", "t": "2000-01-01T00:00:00",

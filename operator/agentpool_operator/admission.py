@@ -1,8 +1,8 @@
 """What an AgentPool may make the operator do (pure): the checks that keep it from being a confused deputy.
 
 Whoever may create an AgentPool in a namespace would otherwise borrow the operator's rights: its
-Deployment patches (any Deployment named in the spec), its images (any image, run with the token
-Secret mounted) and its environment (the platform's settings, which steer where the workers send
+Deployment patches (any Deployment named in the spec), its images (any image, run with the bot
+workers' client secret) and its environment (the platform's settings, which steer where the workers send
 their bearer tokens). So the operator touches only Deployments the pool owns, runs only images its
 own settings allow, and lets a pool set only its bot's tuning, never the platform's settings.
 """
@@ -32,7 +32,7 @@ class Refused(Exception):
 
 
 # The worker settings that tune its bot (docs/kubernetes.md, the worker's table). Every other
-# OMNI_* variable is the platform's: the token secret, where the services, backends and collector
+# OMNI_* variable is the platform's: the token endpoint and client, where the services, backends and collector
 # are, TLS, and what the operator derives from the spec itself (queues, skills, concurrency, id).
 POOL_TUNABLE = frozenset(env_name(field) for field in (
     "worker_min_score", "worker_wait_seconds", "worker_followup_seconds", "worker_max_answers",

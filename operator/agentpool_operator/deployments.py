@@ -7,10 +7,23 @@ from typing import Any
 import kr8s
 from kr8s.asyncio.objects import Deployment
 
+from agentpool_operator.settings import OperatorSettings
 
-async def connect(url: str) -> Any:
-    """An API client: the given URL, else the in-cluster service account or kubeconfig."""
-    return await kr8s.asyncio.api(url=url) if url else await kr8s.asyncio.api()
+
+async def connect(settings: OperatorSettings) -> Any:
+    """An API client: the configured URL (verifying its certificate as `handle_startup.login` does),
+    else the in-cluster service account or kubeconfig."""
+    if not settings.kubernetes_url:
+        return await kr8s.asyncio.api()
+    cluster: dict[str, Any] = {"server": settings.kubernetes_url,
+                               "insecure-skip-tls-verify": settings.kubernetes_insecure_skip_tls_verify}
+    if settings.kubernetes_ca_file:
+        cluster["certificate-authority"] = settings.kubernetes_ca_file
+    return await kr8s.asyncio.api(kubeconfig={  # type: ignore[arg-type]  # a dict is accepted too
+        "apiVersion": "v1", "kind": "Config", "current-context": "operator",
+        "clusters": [{"name": "operator", "cluster": cluster}],
+        "contexts": [{"name": "operator", "context": {"cluster": "operator", "user": "operator"}}],
+        "users": [{"name": "operator", "user": {}}]})
 
 
 async def find(api: Any, name: str, namespace: str) -> Deployment | None:

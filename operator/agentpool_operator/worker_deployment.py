@@ -8,6 +8,8 @@ from agentpool_operator.pool import POOL_LABEL, AgentPool
 from agentpool_operator.settings import OperatorSettings
 
 TLS_DIR = "/etc/omnichannel/grpc-tls"
+# The key of the workers' client secret in the Secret settings.worker_secret names.
+WORKER_SECRET_KEY = "worker"
 
 
 def labels(pool: AgentPool) -> dict[str, str]:
@@ -22,8 +24,10 @@ def labels(pool: AgentPool) -> dict[str, str]:
 
 def pod_template(pool: AgentPool, settings: OperatorSettings) -> dict[str, Any]:
     env: list[dict[str, Any]] = [
-        {"name": "OMNI_JWT_SECRET",
-         "valueFrom": {"secretKeyRef": {"name": settings.worker_secret, "key": "jwt-secret"}}},
+        # A client of the token endpoint that grants the `bot` role alone (the endpoint: the ConfigMap).
+        {"name": "OMNI_TOKEN_CLIENT_ID", "value": settings.worker_client_id},
+        {"name": "OMNI_TOKEN_CLIENT_SECRET",
+         "valueFrom": {"secretKeyRef": {"name": settings.worker_secret, "key": WORKER_SECRET_KEY}}},
         {"name": "OMNI_WORKER_QUEUES", "value": ",".join(pool.queues)},
         {"name": "OMNI_WORKER_SKILLS", "value": ",".join(pool.skills)},
         {"name": "OMNI_WORKER_HANDOFF_QUEUE", "value": pool.handoff_queue},

@@ -14,7 +14,11 @@ EXAMPLE_POOL = CHART / "examples" / "agentpool.yaml"
 EXTERNAL = {
     "nats": {"enabled": False, "url": "nats://nats.messaging.svc:4222"},
     "mongodb": {"enabled": False, "url": "mongodb://db-0.mongo,db-1.mongo,db-2.mongo/?replicaSet=rs0"},
-    "auth": {"existingSecret": "omnichannel-tokens"},
+    # An identity provider of the company's instead of the chart's issuer.
+    "issuer": {"enabled": False},
+    "auth": {"existingSecret": "omnichannel-chat-identity", "issuer": "https://idp.example/realms/contact",
+             "jwksUrl": "https://idp.example/realms/contact/certs", "tokenUrl": "https://idp.example/realms/contact/token",
+             "existingClientSecret": "omnichannel-clients"},
     "telemetry": {"otlpEndpoint": "http://otel-collector.observability:4317"},
 }
 

@@ -11,6 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from omni.runtime.token_issuer import SigningKey
 from tests.charts.conftest import CHART, CRD, EXAMPLE_POOL, EXTERNAL, by_kind, objects, render
 
 SERVICES = ("sessions", "tickets", "knowledge", "routing")
@@ -43,7 +44,8 @@ def test_crd_is_a_valid_kubernetes_object() -> None:
 def test_default_install_has_services_probes_budgets_and_dev_backends() -> None:
     rendered = objects()
     deployments = by_kind(rendered, "Deployment")
-    assert set(deployments) == {*(f"omni-omnichannel-{s}" for s in SERVICES), "omni-omnichannel-operator"}
+    assert set(deployments) == {*(f"omni-omnichannel-{s}" for s in SERVICES), "omni-omnichannel-operator",
+                                "omni-omnichannel-issuer"}
     assert set(by_kind(rendered, "Service")) >= {f"omni-omnichannel-{s}" for s in SERVICES}
     assert set(by_kind(rendered, "PodDisruptionBudget")) == {f"omni-omnichannel-{s}" for s in SERVICES}
     assert set(by_kind(rendered, "StatefulSet")) == {"omni-omnichannel-nats", "omni-omnichannel-mongodb"}
@@ -60,7 +62,12 @@ def test_default_install_has_services_probes_budgets_and_dev_backends() -> None:
     config = by_kind(rendered, "ConfigMap")["omni-omnichannel-config"]["data"]
     assert config["OMNI_ROUTING_ADDR"] == "omni-omnichannel-routing:50051"
     secrets = by_kind(rendered, "Secret")
-    assert len(base64.b64decode(secrets["omni-omnichannel-secrets"]["data"]["jwt-secret"])) >= 32
+    for service in SERVICES:
+        assert len(base64.b64decode(secrets["omni-omnichannel-replica-secrets"]["data"][service])) >= 32
+    # Token keys are generated on install (tests/security/test_item04_tokens.py: who gets them).
+    for secret, key in (("omni-omnichannel-issuer", "signing-key.pem"), ("omni-omnichannel-chat-token-key",
+                                                                          "chat-token-key.pem")):
+        SigningKey.from_pem(base64.b64decode(secrets[secret]["data"][key]))
     # Per service, with its own user (tests/security/test_chart_backends.py has the rest).
     assert secrets["omni-omnichannel-nats-url"]["stringData"]["tickets"].endswith("@omni-omnichannel-nats:4222")
     assert "directConnection=true" in secrets["omni-omnichannel-mongodb-url"]["stringData"]["tickets"]
@@ -100,11 +107,16 @@ def test_external_backends_replace_the_in_chart_ones() -> None:
     for service in SERVICES:
         assert secrets["omni-omnichannel-nats-url"]["stringData"][service] == EXTERNAL["nats"]["url"]
         assert secrets["omni-omnichannel-mongodb-url"]["stringData"][service] == EXTERNAL["mongodb"]["url"]
-    # The token secret is the operator's own Secret: the chart neither creates nor overwrites it.
-    assert "omni-omnichannel-secrets" not in secrets
-    container = first_container(by_kind(rendered, "Deployment")["omni-omnichannel-tickets"])
-    jwt = next(e for e in container["env"] if e["name"] == "OMNI_JWT_SECRET")
-    assert jwt["valueFrom"]["secretKeyRef"]["name"] == "omnichannel-tokens"
+    # The company's own Secrets (chat identity key, client secrets): the chart neither creates nor
+    # overwrites them, and runs no issuer of its own.
+    assert not {"omni-omnichannel-secrets", "omni-omnichannel-token-clients", "omni-omnichannel-issuer"} & set(secrets)
+    assert "omni-omnichannel-issuer" not in by_kind(rendered, "Deployment")
+    assert config["OMNI_TOKEN_JWKS"] == EXTERNAL["auth"]["jwksUrl"]
+    assert config["OMNI_TOKEN_URL"] == EXTERNAL["auth"]["tokenUrl"]
+    assert config["OMNI_TOKEN_ISSUER"] == EXTERNAL["auth"]["issuer"]
+    container = first_container(by_kind(rendered, "Deployment")["omni-omnichannel-routing"])
+    client = next(e for e in container["env"] if e["name"] == "OMNI_TOKEN_CLIENT_SECRET")
+    assert client["valueFrom"]["secretKeyRef"] == {"name": "omnichannel-clients", "key": "routing"}
 
 
 def test_operator_rbac_is_least_privilege() -> None:
@@ -154,7 +166,10 @@ def test_notes_tell_how_to_reach_the_services() -> None:
     ({"services": {"tickets": {"replicas": 0}}}, "/services/tickets/replicas"),
     ({"nats": {"enabled": False}}, "/nats/url"),
     ({"mongodb": {"enabled": False, "url": "postgres://db"}}, "/mongodb/url"),
-    ({"auth": {"jwtSecret": "too-short"}}, "/auth/jwtSecret"),
+    ({"auth": {"jwtSecret": "x" * 40}}, "additional properties 'jwtSecret' not allowed"),
+    ({"issuer": {"enabled": False}}, "/auth"),
+    ({"auth": {"existingClientSecret": "mine"}}, "/auth/existingClientSecret"),
+    ({"auth": {"jwksUrl": "idp.example/certs"}}, "/auth/jwksUrl"),
     ({"auth": {"chatIdentitySecret": "too-short"}}, "/auth/chatIdentitySecret"),
     ({"image": {"pullPolicy": "Sometimes"}}, "/image/pullPolicy"),
     ({"services": {"routing": {"resources": {"requests": {"cpu": "lots"}}}}}, "/services/routing/resources"),

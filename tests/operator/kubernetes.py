@@ -6,6 +6,7 @@ import asyncio
 import copy
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 import yaml
 from kopf.testing import KopfRunner
 
-from tests.conftest import TEST_SECRET
+from omni.runtime.config import env_name
 from tests.support.polling import eventually as eventually  # the operator tests poll with it
 
 # Import the operator (and kr8s → httpx_ws → anyio's lazy modules) here, in the main thread at
@@ -49,9 +50,11 @@ def serve_resources(emulator: Any) -> None:
 
 
 class Cluster:
-    def __init__(self, emulator: Any) -> None:
+    def __init__(self, emulator: Any, operator_client: dict[str, str]) -> None:
         self.emulator = emulator
         self.url = str(emulator.url).rstrip("/")
+        # How the operator running against this cluster gets its tokens for routing (settings).
+        self.operator_client = operator_client
 
     async def request(self, method: str, path: str, body: Any = None) -> Any:
         async with aiohttp.ClientSession() as http, http.request(method, self.url + path, json=body) as response:
@@ -71,13 +74,14 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(kmock: Any) -> Cluster:
+def cluster(kmock: Any, client_settings: Callable[[str], dict[str, str]]) -> Cluster:
     serve_resources(kmock)
-    return Cluster(kmock)
+    return Cluster(kmock, client_settings("agentpool-operator"))
 
 
 def operator_env(monkeypatch: pytest.MonkeyPatch, cluster: Cluster, routing_addr: str) -> None:
-    monkeypatch.setenv("OMNI_JWT_SECRET", TEST_SECRET)
+    for name, value in cluster.operator_client.items():
+        monkeypatch.setenv(env_name(name), value)
     monkeypatch.setenv("OMNI_KUBERNETES_URL", cluster.url)
     monkeypatch.setenv("OMNI_ROUTING_ADDR", routing_addr)
     monkeypatch.setenv("OMNI_STATS_TIMEOUT_SECONDS", "2")

@@ -8,7 +8,6 @@ import sys
 from omni.devstack.processes import free_port
 from omni.runtime.auth import Role
 from omnichannel.routing.v1 import routing_pb2
-from tests.conftest import TEST_SECRET
 from tests.routing.conftest import CHAT, RoutingClient
 
 
@@ -47,7 +46,7 @@ async def test_agent_logs_in_takes_an_offer_and_wraps_up(routing: RoutingClient,
         "--sessions", f"127.0.0.1:{free_port()}", "--tickets", f"127.0.0.1:{free_port()}",
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        env={"OMNI_JWT_SECRET": TEST_SECRET, "PATH": "/usr/bin:/bin"})
+        env={"PATH": "/usr/bin:/bin"})
     terminal = Terminal(process)
     try:
         await terminal.expect("STATE offline")

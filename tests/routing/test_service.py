@@ -101,7 +101,7 @@ async def test_bot_first_queue_overflows_at_zero_and_the_bots_answer_is_the_disp
     assert first.state == routing_pb2.WORK_STATE_OVERFLOWED_TO_BOT
     second = await routing.enqueue("W-2", "billing", channel=CHAT, intent="refund")
     assert second.state == routing_pb2.WORK_STATE_WAITING
-    bots = routing.token_for(Role.SERVICE, "bot-1")
+    bots = routing.token_for(Role.BOT, "bot-1")
     taken = await routing.stub.TakeBotWork(routing_pb2.TakeBotWorkRequest(worker_id="bot-1", queue_ids=["faq"]),
                                            metadata=bots)
     assert taken.work.id == "W-1"
@@ -114,7 +114,7 @@ async def test_bot_first_queue_overflows_at_zero_and_the_bots_answer_is_the_disp
 async def test_a_bot_worker_renews_its_claim_and_no_other_caller_can(routing: RoutingClient) -> None:
     await routing.queue("faq", overflow_threshold=0, simple_intents=["opening_hours"])
     await routing.enqueue("W-1", "faq", channel=CHAT, intent="opening_hours")
-    bots = routing.token_for(Role.SERVICE, "bot-1")
+    bots = routing.token_for(Role.BOT, "bot-1")
     taken = (await routing.stub.TakeBotWork(routing_pb2.TakeBotWorkRequest(worker_id="bot-1/0", queue_ids=["faq"]),
                                             metadata=bots)).work
     first = taken.bot_claim_expire_time.ToDatetime()

@@ -12,13 +12,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from agentpool_operator import pool, worker_deployment
 from agentpool_operator.settings import OperatorSettings
+from omni.devstack.local_issuer import LocalIssuer
 from omni.devstack.processes import free_port
 from omni.routing.service import SPEC as ROUTING
-from omni.runtime.auth import Role, TokenAuthority
+from omni.runtime.auth import Role
 from omni.runtime.clients import channel
 from omni.runtime.config import ConfigError
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
-from tests.conftest import TEST_SECRET, StartService
+from tests.conftest import StartService
 from tests.security.certificates import issue
 
 
@@ -28,13 +29,13 @@ async def health(chan: grpc.aio.Channel) -> health_pb2.HealthCheckResponse.Servi
 
 
 async def test_a_service_with_tls_settings_is_reachable_only_over_tls(
-        start_service: StartService, tmp_path: Path) -> None:
+        start_service: StartService, tmp_path: Path, authority: LocalIssuer) -> None:
     issued = issue(tmp_path / "server")
     stranger = issue(tmp_path / "stranger", ca_name="someone else's CA")
     health_port = free_port()
     host = await start_service(ROUTING, grpc_tls_cert_file=str(issued.cert_file),
                                grpc_tls_key_file=str(issued.key_file), grpc_health_listen=f"127.0.0.1:{health_port}")
-    token = TokenAuthority(TEST_SECRET).mint("tls-test", Role.SERVICE)
+    token = authority.mint("tls-test", Role.SERVICE)
 
     async with channel(host.address, token, tls_ca_file=str(issued.ca_file)) as secure:
         assert await health(secure) == health_pb2.HealthCheckResponse.SERVING
@@ -66,7 +67,7 @@ async def test_a_certificate_without_its_key_is_a_start_up_error(start_service: 
 
 
 def test_workers_get_the_ca_alone_when_the_services_speak_tls() -> None:
-    settings = OperatorSettings(jwt_secret=TEST_SECRET, worker_tls_secret="omni-grpc-tls")
+    settings = OperatorSettings(worker_tls_secret="omni-grpc-tls")
     agent_pool = pool.parse("billing-bots", "contact", {"queues": ["billing"], "maxReplicas": 2},
                             default_image=settings.worker_image)
     spec = worker_deployment.pod_template(agent_pool, settings)["spec"]

@@ -200,9 +200,9 @@ async def test_an_event_the_bus_cannot_take_is_refused_for_good_not_retried(
 
 @pytest.mark.slow
 async def test_a_long_ticket_shows_its_newest_interactions_within_one_response(harness: Harness) -> None:
-    # 20 mails of 300 KB on one ticket: 6 MB, more than a gRPC client takes in one response (4 MiB).
+    # 20 long chats of 300 KB on one ticket: 6 MB, more than a gRPC client takes in one response (4 MiB).
     caller = phone("+86 138 0013 8303")
-    threaded = [await harness.thread(interaction(common_pb2.CHANNEL_EMAIL, at(n), caller, queue="billing",
+    threaded = [await harness.thread(interaction(common_pb2.CHANNEL_CHAT, at(n), caller, queue="billing",
                                                  text=f"mail {n}: " + "the contract again. " * 15_000))
                 for n in range(20)]
     assert len({t.ticket_id for t in threaded}) == 1

@@ -25,7 +25,6 @@ from omni.runtime.auth import Role
 from omnichannel.common.v1 import common_pb2
 from omnichannel.routing.v1 import routing_pb2
 from omnichannel.tickets.v1 import tickets_pb2 as tpb
-from tests.conftest import TEST_SECRET
 from tests.routing.conftest import CHAT, RoutingClient
 from tests.sessions.conftest import Stack
 from tests.support.polling import eventually
@@ -44,7 +43,7 @@ async def test_omni_agent_prints_customer_text_as_text_never_as_terminal_control
         sys.executable, "-m", "omni.cli.main", "agent", "--agent", "A-1", "--routing", routing.host.address,
         "--token", token, "--sessions", f"127.0.0.1:{free_port()}", "--tickets", f"127.0.0.1:{free_port()}",
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        env={"OMNI_JWT_SECRET": TEST_SECRET, "PATH": "/usr/bin:/bin"})
+        env={"PATH": "/usr/bin:/bin"})
     assert process.stdin is not None and process.stdout is not None
     printed = ""
     try:

@@ -134,7 +134,8 @@ async def test_without_a_setting_only_the_operators_worker_image_runs(
 async def test_platform_env_names_are_refused_and_workers_get_no_backend_urls(
         cluster: Cluster, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     operator_env(monkeypatch, cluster, f"127.0.0.1:{free_port()}")
-    stolen = [{"name": "OMNI_JWT_SECRET", "value": "mine"}, {"name": "OMNI_ROUTING_ADDR", "value": "evil:50051"},
+    stolen = [{"name": "OMNI_TOKEN_CLIENT_SECRET", "value": "mine"},
+              {"name": "OMNI_ROUTING_ADDR", "value": "evil:50051"},
               {"name": "https_proxy", "value": "http://evil:3128"}, {"name": "OMNI_WORKER_MAX_ANSWERS", "value": "5"}]
     async with Operator("--namespace=contact"):
         await cluster.request("POST", POOLS, pool("thief", worker={"env": stolen}))
@@ -142,7 +143,7 @@ async def test_platform_env_names_are_refused_and_workers_get_no_backend_urls(
             {"name": "OMNI_WORKER_MAX_ANSWERS", "value": "5"}, {"name": "BOT_TONE", "value": "formal"}]}))
         tuned = await eventually(lambda: cluster.get(f"{DEPLOYMENTS}/tuned-worker"), what="the tuned pool")
         accepted = await refusal(cluster, caplog, "thief", "EnvNotAllowed")
-    assert "OMNI_JWT_SECRET, OMNI_ROUTING_ADDR, https_proxy" in accepted["message"]
+    assert "OMNI_ROUTING_ADDR, OMNI_TOKEN_CLIENT_SECRET, https_proxy" in accepted["message"]
     assert await cluster.get(f"{DEPLOYMENTS}/thief-worker") is None
     container = tuned["spec"]["template"]["spec"]["containers"][0]
     env = {e["name"]: e for e in container["env"]}
@@ -154,9 +155,10 @@ async def test_platform_env_names_are_refused_and_workers_get_no_backend_urls(
 
 @pytest.mark.parametrize(("name", "allowed"), [
     ("OMNI_WORKER_MIN_SCORE", True), ("OMNI_LOG_LEVEL", True), ("BOT_TONE", True),
-    ("OMNI_JWT_SECRET", False), ("OMNI_MONGO_URL", False), ("OMNI_NATS_URL", False), ("OMNI_WORKER_QUEUES", False),
+    ("OMNI_TOKEN_CLIENT_SECRET", False), ("OMNI_MONGO_URL", False), ("OMNI_NATS_URL", False),
+    ("OMNI_WORKER_QUEUES", False),
     ("OMNI_WORKER_ID", False), ("OMNI_KNOWLEDGE_ADDR", False), ("OMNI_OTLP_ENDPOINT", False),
-    ("OMNI_GRPC_TLS_CA_FILE", False), ("omni_jwt_secret", False), ("HTTP_PROXY", False), ("grpc_proxy", False),
+    ("OMNI_GRPC_TLS_CA_FILE", False), ("omni_token_url", False), ("HTTP_PROXY", False), ("grpc_proxy", False),
     ("LD_PRELOAD", False), ("PYTHONPATH", False), ("SSL_CERT_FILE", False), ("OTEL_EXPORTER_OTLP_ENDPOINT", False),
 ])
 def test_env_names_a_pool_may_set(name: str, allowed: bool) -> None:
@@ -171,4 +173,4 @@ def test_every_tunable_name_is_a_worker_setting_the_operator_does_not_set() -> N
     worker = {env_name(f.name) for f in dataclasses.fields(WorkerSettings)}
     assert worker >= admission.POOL_TUNABLE
     assert not admission.POOL_TUNABLE & {"OMNI_WORKER_QUEUES", "OMNI_WORKER_SKILLS", "OMNI_WORKER_HANDOFF_QUEUE",
-                                         "OMNI_WORKER_CONCURRENCY", "OMNI_WORKER_ID", "OMNI_JWT_SECRET"}
+                                         "OMNI_WORKER_CONCURRENCY", "OMNI_WORKER_ID", "OMNI_TOKEN_CLIENT_SECRET"}

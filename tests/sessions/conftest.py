@@ -11,8 +11,9 @@ import grpc
 import pytest
 from aiosmtpd.controller import Controller
 
+from omni.devstack.local_issuer import LocalIssuer
 from omni.devstack.processes import ManagedProcess, free_port
-from omni.runtime.auth import Role, TokenAuthority, bearer
+from omni.runtime.auth import Role, bearer
 from omni.runtime.config import ServiceSettings
 from omni.runtime.events import EventBus
 from omni.runtime.server import ServiceHost
@@ -21,7 +22,7 @@ from omni.sessions.service import SPEC
 from omni.sessions.settings import SessionSettings
 from omnichannel.sessions.v1 import sessions_pb2_grpc
 from tests.support.events import EventRecorder
-from tests.support.settings import settings_for
+from tests.support.settings import session_settings
 
 # The key the company's website signs chat identity tokens with (OMNI_CHAT_IDENTITY_SECRET).
 IDENTITY_SECRET = "test-widget-identity-key-0123456789abcdef"
@@ -59,7 +60,7 @@ async def published(nats: ManagedProcess) -> AsyncIterator[EventRecorder]:
 class Stack:
     host: ServiceHost
     settings: SessionSettings
-    authority: TokenAuthority
+    authority: LocalIssuer
     channel: grpc.aio.Channel
     sink: Sink
 
@@ -96,10 +97,10 @@ class Stack:
 
 @pytest.fixture
 async def stack(start_service: Any, settings: ServiceSettings, sink: tuple[Sink, int],
-                authority: TokenAuthority, published: EventRecorder) -> AsyncIterator[Stack]:
+                authority: LocalIssuer, published: EventRecorder) -> AsyncIterator[Stack]:
     handler, sink_port = sink
-    own = settings_for(
-        settings, SessionSettings,
+    own = session_settings(
+        settings, authority,
         smtp_listen=f"127.0.0.1:{free_port()}",
         websocket_listen=f"127.0.0.1:{free_port()}",
         smtp_relay=f"127.0.0.1:{sink_port}",

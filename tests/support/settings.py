@@ -13,24 +13,30 @@ import re
 import uuid
 from typing import Any, TypeVar
 
+from omni.devstack.local_issuer import LocalIssuer
 from omni.routing.settings import RoutingSettings
 from omni.runtime.config import ServiceSettings
+from omni.sessions.settings import SessionSettings
 from omni.tickets.settings import TicketSettings
 
-TEST_SECRET = "test-secret-for-the-suite-only-0123456789"
+# What the replicas of a test's services share for page tokens (and the gateway for CSRF tokens).
+TEST_REPLICA_SECRET = "test-replica-secret-for-the-suite-0123456789"
 
 S = TypeVar("S", bound=ServiceSettings)
 
 
-def fresh_settings(nats_url: str, mongo_url: str, test_name: str) -> ServiceSettings:
-    """Settings pointing at this test's NATS and a fresh database named after the test."""
+def fresh_settings(nats_url: str, mongo_url: str, test_name: str, issuer: LocalIssuer) -> ServiceSettings:
+    """Settings pointing at this test's NATS and a fresh database named after the test, trusting
+    the suite's local issuer (`issuer`) and its chat token keys."""
     name = re.sub(r"[^a-zA-Z0-9]", "_", test_name)[:40]
     return ServiceSettings(
         grpc_listen="127.0.0.1:0",
         nats_url=nats_url,
         mongo_url=mongo_url,
         mongo_database=f"t_{name}_{uuid.uuid4().hex[:8]}",
-        jwt_secret=TEST_SECRET,
+        token_jwks=str(issuer.jwks_file),
+        chat_token_jwks=str(issuer.chat_jwks_file),
+        replica_secret=TEST_REPLICA_SECRET,
         shutdown_delay=0.1,
         shutdown_grace=5.0,
         event_max_attempts=3,
@@ -58,4 +64,10 @@ def ticket_settings(base: ServiceSettings, **changes: Any) -> TicketSettings:
     return settings_for(base, TicketSettings, **changes)
 
 
-__all__ = ["TEST_SECRET", "fresh_settings", "routing_settings", "settings_for", "ticket_settings"]
+def session_settings(base: ServiceSettings, issuer: LocalIssuer, **changes: Any) -> SessionSettings:
+    """Sessions signing its visitors' chat tokens with the suite's chat token key."""
+    return settings_for(base, SessionSettings, **{"chat_token_key_files": (str(issuer.chat_key_file),), **changes})
+
+
+__all__ = ["TEST_REPLICA_SECRET", "fresh_settings", "routing_settings", "session_settings", "settings_for",
+           "ticket_settings"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -14,6 +14,7 @@ except ImportError:  # the dev extra is not installed: the browser tests say so 
     Browser = object  # type: ignore[assignment,misc]
     async_playwright = None  # type: ignore[assignment]
 
+from omni.devstack.local_issuer import LocalIssuer
 from omni.runtime.config import ServiceSettings
 from tests.conftest import StartService
 from tests.web.stack import WebStack, start_stack
@@ -22,8 +23,9 @@ CHROMIUM = os.environ.get("OMNI_CHROMIUM") or shutil.which("chromium") or shutil
 
 
 @pytest.fixture
-async def web(start_service: StartService, settings: ServiceSettings) -> AsyncIterator[WebStack]:
-    stack, stop = await start_stack(start_service, settings)
+async def web(start_service: StartService, settings: ServiceSettings, authority: LocalIssuer,
+              client_settings: Callable[[str], dict[str, str]]) -> AsyncIterator[WebStack]:
+    stack, stop = await start_stack(start_service, settings, authority, client_settings)
     yield stack
     await stop()
 

@@ -10,11 +10,12 @@ from typing import Any
 import grpc
 from google.protobuf.duration_pb2 import Duration
 
+from omni.devstack.local_issuer import LocalIssuer
 from omni.devstack.processes import free_port
 from omni.knowledge.service import SPEC as KNOWLEDGE
 from omni.routing.service import SPEC as ROUTING
 from omni.routing.settings import RoutingSettings
-from omni.runtime.auth import Role, TokenAuthority, bearer
+from omni.runtime.auth import Role, bearer
 from omni.runtime.config import ServiceSettings
 from omni.sessions.domain.chat_identity import mint_identity_token
 from omni.sessions.service import SPEC as SESSIONS
@@ -26,7 +27,7 @@ from omnichannel.common.v1 import common_pb2
 from omnichannel.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from omnichannel.tickets.v1 import tickets_pb2, tickets_pb2_grpc
-from tests.conftest import TEST_SECRET, StartService
+from tests.conftest import StartService
 
 IDENTITY_SECRET = "web-test-identity-key-0123456789abcdef"
 CAPACITY = {common_pb2.CHANNEL_PHONE: 1, common_pb2.CHANNEL_CHAT: 3, common_pb2.CHANNEL_EMAIL: 3}
@@ -46,7 +47,7 @@ class WebStack:
     gateway: WebGateway
     addresses: dict[str, str]
     smtp_port: int
-    authority: TokenAuthority
+    authority: LocalIssuer
 
     @property
     def url(self) -> str:
@@ -64,21 +65,23 @@ class WebStack:
         return mint_identity_token(IDENTITY_SECRET, email=email, name=name)
 
 
-async def start_stack(start_service: StartService, settings: ServiceSettings,
+async def start_stack(start_service: StartService, settings: ServiceSettings, authority: LocalIssuer,
+                      client_settings: Callable[[str], dict[str, str]],
                       **web: Any) -> tuple[WebStack, Callable[[], Any]]:
+    """`authority` mints the tests' tokens; routing gets its screen-pop tokens as the `routing` client."""
     base = _base(settings)
     tickets = await start_service(TICKETS)
     knowledge = await start_service(KNOWLEDGE)
     chat_port, smtp_port = free_port(), free_port()
     sessions = await start_service(SESSIONS, settings_override=SessionSettings(
         **base, websocket_listen=f"127.0.0.1:{chat_port}", smtp_listen=f"127.0.0.1:{smtp_port}",
-        smtp_relay=f"127.0.0.1:{free_port()}", chat_identity_secret=IDENTITY_SECRET))
+        smtp_relay=f"127.0.0.1:{free_port()}", chat_identity_secret=IDENTITY_SECRET,
+        chat_token_key_files=(str(authority.chat_key_file),)))
     routing = await start_service(ROUTING, settings_override=RoutingSettings(
-        **base, tickets_addr=tickets.address, knowledge_addr=knowledge.address, timer_resolution=0.05,
-        context_timeout=2.0))
+        **{**base, **client_settings("routing")}, tickets_addr=tickets.address, knowledge_addr=knowledge.address,
+        timer_resolution=0.05, context_timeout=2.0))
     addresses = {"tickets": tickets.address, "knowledge": knowledge.address, "sessions": sessions.address,
                  "routing": routing.address}
-    authority = TokenAuthority(TEST_SECRET)
     await seed(addresses, bearer(authority.mint("seed", Role.ADMIN)))
     gateway = WebGateway(WebSettings(
         **base, web_listen="127.0.0.1:0", web_cookie_secure=False, web_chat_url=f"ws://127.0.0.1:{chat_port}/chat",

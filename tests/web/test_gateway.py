@@ -4,10 +4,12 @@ it never lets a browser user do more than their own token allows."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from omni.devstack.local_issuer import LocalIssuer
 from omni.runtime.auth import Role
 from omni.runtime.config import ServiceSettings
 from tests.conftest import StartService
@@ -80,8 +82,10 @@ async def test_requests_from_another_origin_are_refused(web: WebStack) -> None:
 
 
 async def test_the_widget_is_accepted_from_configured_sites_only(start_service: StartService,
-                                                                 settings: ServiceSettings) -> None:
-    web, stop = await start_stack(start_service, settings, web_site_origins=("https://shop.example",))
+                                                                 settings: ServiceSettings, authority: LocalIssuer,
+                                                                 client_settings: Any) -> None:
+    web, stop = await start_stack(start_service, settings, authority, client_settings,
+                                  web_site_origins=("https://shop.example",))
     try:
         async with Browser(web.url, origin="https://shop.example").socket("/widget/chat") as ws:
             await ws.send(json.dumps({"start": {"handle": "shop-visitor"}}))

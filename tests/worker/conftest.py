@@ -16,25 +16,26 @@ import pytest
 import websockets
 
 from omni.devstack.demo import knowledge as demo
+from omni.devstack.local_issuer import LocalIssuer
 from omni.devstack.processes import free_port
 from omni.knowledge.service import SPEC as KNOWLEDGE
 from omni.routing.service import SPEC as ROUTING
-from omni.runtime.auth import Role, TokenAuthority
+from omni.runtime.auth import Role
 from omni.runtime.clients import channel
 from omni.runtime.config import ServiceSettings
 from omni.runtime.server import ServiceHost
 from omni.sessions.service import SPEC as SESSIONS
-from omni.sessions.settings import SessionSettings
-from omni.worker.bot import BotWorker
+from omni.worker.bot import BotWorker, open_channels
 from omni.worker.settings import WorkerSettings
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 from tests.conftest import StartService
 from tests.support.polling import eventually
-from tests.support.settings import routing_settings, settings_for
+from tests.support.settings import routing_settings, session_settings, settings_for
 
-# The worker's name: its token's subject, so the sender of what it writes to customers.
-BOT = "bot-0"
+# The worker's name: its client id at the token endpoint (so its tokens' subject, the sender of what
+# it writes to customers) and its worker id at routing.
+BOT = "bot-worker"
 
 
 async def next_frame(ws: Any, key: str, received: list[Any] | None = None) -> Any:
@@ -101,7 +102,7 @@ class Agent:
 
 @dataclasses.dataclass
 class Desk:
-    authority: TokenAuthority
+    authority: LocalIssuer
     knowledge: ServiceHost
     sessions_host: ServiceHost
     routing_host: ServiceHost
@@ -166,31 +167,34 @@ def bot_claim_seconds() -> float:
 
 
 @pytest.fixture
-async def desk(start_service: StartService, settings: ServiceSettings, authority: TokenAuthority,
-               followup_seconds: float, bot_claim_seconds: float) -> AsyncIterator[Desk]:
-    """Knowledge, routing and sessions running, and a bot worker serving routing's "billing" queue."""
+async def desk(start_service: StartService, settings: ServiceSettings, authority: LocalIssuer,
+               client_settings: Callable[[str], dict[str, str]], followup_seconds: float,
+               bot_claim_seconds: float) -> AsyncIterator[Desk]:
+    """Knowledge, routing and sessions running, and a bot worker serving routing's "billing" queue
+    with the `bot` role's tokens from the token endpoint, as in a cluster."""
     knowledge = await start_service(KNOWLEDGE, settings_override=settings_for(settings, ServiceSettings, database="kb"))
-    service_token = authority.mint(BOT, Role.SERVICE, ttl_seconds=600)
-    await demo.seed(knowledge.address, service_token)
+    admin_token = authority.mint("desk-admin", Role.ADMIN, ttl_seconds=600)
+    await demo.seed(knowledge.address, admin_token)
     routing = await start_service(ROUTING, settings_override=routing_settings(
         settings, database="routing", knowledge_addr=knowledge.address,
-        bot_claim_seconds=bot_claim_seconds))
+        bot_claim_seconds=bot_claim_seconds, **client_settings("routing")))
     ws_listen = f"127.0.0.1:{free_port()}"
     # Stopped, sessions drops its watchers at once rather than after the suite's 5 s grace, well
     # inside the bot's follow-up window.
-    sessions = await start_service(SESSIONS, settings_override=settings_for(
-        settings, SessionSettings, database="sessions", websocket_listen=ws_listen), shutdown_grace=0.2)
+    sessions = await start_service(SESSIONS, settings_override=session_settings(
+        settings, authority, database="sessions", websocket_listen=ws_listen), shutdown_grace=0.2)
 
     worker_settings = settings_for(settings, WorkerSettings, database="worker", routing_addr=routing.address,
                                    knowledge_addr=knowledge.address, sessions_addr=sessions.address,
                                    worker_queues=("billing",), worker_concurrency=2, worker_id=BOT,
-                                   worker_wait_seconds=0.5, worker_followup_seconds=followup_seconds)
-    channels = [channel(address, service_token) for address in (routing.address, knowledge.address,
-                                                                 sessions.address)]
+                                   worker_wait_seconds=0.5, worker_followup_seconds=followup_seconds,
+                                   **client_settings(BOT))
+    channels = open_channels(worker_settings)
     worker = BotWorker(worker_settings, *channels)
-    desk = Desk(authority, knowledge, sessions, routing, worker,
-                routing_pb2_grpc.RoutingServiceStub(channels[0]), sessions_pb2_grpc.SessionServiceStub(channels[2]),
-                f"ws://{ws_listen}/chat")
+    # The test's own calls (queues, work items, sessions) as an admin: the bot's tokens allow none.
+    admin = [channel(address, admin_token) for address in (routing.address, sessions.address)]
+    desk = Desk(authority, knowledge, sessions, routing, worker, routing_pb2_grpc.RoutingServiceStub(admin[0]),
+                sessions_pb2_grpc.SessionServiceStub(admin[1]), f"ws://{ws_listen}/chat")
     # Overflow to the bots as soon as one customer waits, for simple refund questions only.
     await desk.routing.CreateQueue(routing_pb2.CreateQueueRequest(queue=routing_pb2.Queue(
         id="billing", groups=["billing"], overflow_threshold=1, simple_intents=["refund"])))
@@ -199,5 +203,5 @@ async def desk(start_service: StartService, settings: ServiceSettings, authority
         yield desk
     worker.stop()
     await asyncio.wait_for(running, 10)
-    for chan in channels:
+    for chan in (*channels, *admin):
         await chan.close()

@@ -64,6 +64,9 @@ class Sessions:
     def __init__(self) -> None:
         self.replies: list[str] = []
 
+    async def GetSession(self, request: sessions_pb2.GetSessionRequest, **_: Any) -> sessions_pb2.Session:
+        return sessions_pb2.Session(id=request.id, state=sessions_pb2.SESSION_STATE_QUEUED)
+
     def WatchSession(self, request: Any) -> Watch:
         return Watch()
 
@@ -73,7 +76,7 @@ class Sessions:
 
 
 async def test_a_worker_whose_claim_routing_refuses_leaves_the_chat_without_a_word() -> None:
-    settings = WorkerSettings(jwt_secret="x" * 32, worker_queues=("billing",), worker_followup_seconds=60)
+    settings = WorkerSettings(worker_queues=("billing",), worker_followup_seconds=60)
     channels = [grpc.aio.insecure_channel("127.0.0.1:9") for _ in range(3)]
     worker = BotWorker(settings, *channels)
     routing, sessions = Routing(), Sessions()
@@ -96,7 +99,7 @@ async def test_a_worker_whose_claim_routing_refuses_leaves_the_chat_without_a_wo
 
 
 async def test_a_worker_taking_over_a_chat_another_bot_answered_hands_it_to_a_person() -> None:
-    settings = WorkerSettings(jwt_secret="x" * 32, worker_queues=("billing",), worker_followup_seconds=60)
+    settings = WorkerSettings(worker_queues=("billing",), worker_followup_seconds=60)
     channels = [grpc.aio.insecure_channel("127.0.0.1:9") for _ in range(3)]
     worker = BotWorker(settings, *channels)
     routing, sessions = Routing(), Sessions()

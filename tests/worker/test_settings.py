@@ -10,17 +10,15 @@ import pytest
 from omni.runtime.config import ConfigError
 from omni.worker.settings import WorkerSettings
 
-SECRET = {"OMNI_JWT_SECRET": "x" * 32}
-
 
 def test_the_defaults_wait_90_s_for_a_reply_and_answer_three_times() -> None:
-    settings = WorkerSettings.from_env(SECRET)
+    settings = WorkerSettings.from_env({})
     assert (settings.worker_followup_seconds, settings.worker_max_answers) == (90.0, 3)
     assert settings.worker_conversation_seconds == 600.0
 
 
 def test_a_followup_longer_than_routings_claim_is_accepted_with_a_longer_conversation() -> None:
-    settings = WorkerSettings.from_env({**SECRET, "OMNI_WORKER_FOLLOWUP_SECONDS": "900",
+    settings = WorkerSettings.from_env({"OMNI_WORKER_FOLLOWUP_SECONDS": "900",
                                         "OMNI_WORKER_CONVERSATION_SECONDS": "1800"})
     assert (settings.worker_followup_seconds, settings.worker_conversation_seconds) == (900.0, 1800.0)
 
@@ -36,4 +34,4 @@ def test_a_followup_longer_than_routings_claim_is_accepted_with_a_longer_convers
 ])
 def test_a_followup_that_cannot_fit_in_a_conversation_is_refused(variable: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match="^" + re.escape(message)):
-        WorkerSettings.from_env({**SECRET, variable: value})
+        WorkerSettings.from_env({variable: value})

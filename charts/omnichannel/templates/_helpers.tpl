@@ -33,15 +33,30 @@ app.kubernetes.io/component: {{ .component }}
 {{- .Values.auth.existingSecret | default (printf "%s-secrets" (include "omnichannel.fullname" .)) -}}
 {{- end -}}
 
-{{/* Environment every omnichannel process shares: config from the ConfigMap, the token secret from its Secret. */}}
-{{- define "omnichannel.env" -}}
+{{/* Environment every omnichannel process shares: the ConfigMap (addresses, token issuer and its
+public keys; no secret). Each process adds its own secrets by reference. */}}
+{{- define "omnichannel.envFrom" -}}
 envFrom:
   - configMapRef:
       name: {{ include "omnichannel.fullname" . }}-config
-env:
-  - name: OMNI_JWT_SECRET
-    valueFrom:
-      secretKeyRef: {name: {{ include "omnichannel.secretName" . }}, key: jwt-secret}
+{{- end -}}
+
+{{/* The Secret with the platform clients' secrets at the token endpoint (keys routing, operator, worker). */}}
+{{- define "omnichannel.clientSecretName" -}}
+{{- .Values.auth.existingClientSecret | default (printf "%s-token-clients" (include "omnichannel.fullname" .)) -}}
+{{- end -}}
+
+{{/* The issuer's `iss`, JWKS and token endpoint: the chart's own issuer, or the identity provider's. */}}
+{{- define "omnichannel.tokenIssuer" -}}
+{{- if .Values.issuer.enabled }}{{ .Values.auth.issuer | default "omnichannel" }}{{ else }}{{ .Values.auth.issuer }}{{ end -}}
+{{- end -}}
+{{- define "omnichannel.issuerUrl" -}}
+{{- printf "http://%s-issuer:%d" (include "omnichannel.fullname" .) (int .Values.issuer.port) -}}
+{{- end -}}
+
+{{/* The port of sessions' WebSocket listener, where it publishes its chat tokens' public keys. */}}
+{{- define "omnichannel.chatPort" -}}
+{{- range .Values.services.sessions.extraPorts }}{{ if eq .env "OMNI_WEBSOCKET_LISTEN" }}{{ .port }}{{ end }}{{ end -}}
 {{- end -}}
 
 {{/* A generated secret value, the same as last time when the Secret exists: (dict "existing" $secret "key" "x") */}}
@@ -60,6 +75,21 @@ sessions: [worker, web]
 tickets: [routing, web]
 knowledge: [routing, worker, web]
 routing: [worker, operator, web]
+{{- end -}}
+
+{{/*
+Egress to whoever issues tokens and publishes their keys: the chart's issuer (its port), else the
+identity provider (networkPolicy.egress.identityProvider). Every service (JWKS), routing, the
+operator and the bot workers (tokens) need it.
+*/}}
+{{- define "omnichannel.issuerEgress" -}}
+{{- if .Values.issuer.enabled }}
+- ports: [{port: {{ .Values.issuer.port }}, protocol: TCP}]
+  to:
+    - {{ include "omnichannel.peer" (dict "root" . "component" "issuer") | indent 6 | trim }}
+{{- else }}
+{{- toYaml .Values.networkPolicy.egress.identityProvider | nindent 0 }}
+{{- end }}
 {{- end -}}
 
 {{/* The labels of one component's pods: of this release, or the operator's bot workers (worker_deployment.py). */}}

@@ -8,8 +8,8 @@ from agentpool_operator import deployments
 from agentpool_operator.handlers.context import OperatorContext, from_memo
 from agentpool_operator.queue_stats import QueueStatsReader
 from agentpool_operator.settings import OperatorSettings
-from omni.runtime.auth import Role, TokenAuthority
 from omni.runtime.clients import channel
+from omni.runtime.token_source import service_token
 
 
 async def start(settings: OperatorSettings, memo: Any, kopf_settings: kopf.OperatorSettings) -> None:
@@ -21,11 +21,9 @@ async def start(settings: OperatorSettings, memo: Any, kopf_settings: kopf.Opera
     # namespaces are named on the command line, so the operator needs no cluster-wide read rights
     # (a CRD installed later is picked up at the next restart).
     kopf_settings.scanning.disabled = True
-    authority = TokenAuthority(settings.jwt_secret)
-    routing = channel(settings.routing_addr,
-                      lambda: authority.mint("agentpool-operator", Role.SERVICE, ttl_seconds=300),
-                      tls_ca_file=settings.grpc_tls_ca_file)
-    memo["context"] = OperatorContext(settings=settings, api=await deployments.connect(settings.kubernetes_url),
+    # The operator's own short-lived token for routing, from the token endpoint: no signing key here.
+    routing = channel(settings.routing_addr, service_token(settings, "routing"), tls_ca_file=settings.grpc_tls_ca_file)
+    memo["context"] = OperatorContext(settings=settings, api=await deployments.connect(settings),
                                       channel=routing, stats=QueueStatsReader(routing, settings.stats_timeout_seconds))
 
 
@@ -35,7 +33,9 @@ async def stop(memo: Any) -> None:
 
 
 def login(config: OperatorSettings, **kwargs: Any) -> kopf.ConnectionInfo | None:
-    """The configured API URL (tests, out-of-cluster), else the service account or kubeconfig."""
+    """The configured API URL (tests, out-of-cluster), else the service account or kubeconfig.
+    The API server's certificate is verified unless a setting says otherwise."""
     if config.kubernetes_url:
-        return kopf.ConnectionInfo(server=config.kubernetes_url, insecure=True)
+        return kopf.ConnectionInfo(server=config.kubernetes_url, ca_path=config.kubernetes_ca_file or None,
+                                   insecure=config.kubernetes_insecure_skip_tls_verify)
     return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)

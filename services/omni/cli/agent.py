@@ -23,7 +23,7 @@ from typing import TypeVar
 import grpc
 
 from omni.cli.terminal_text import plain
-from omni.runtime.auth import Role, TokenAuthority, bearer
+from omni.runtime.auth import Role, bearer
 from omni.runtime.clients import channel
 from omnichannel.common.v1 import common_pb2
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
@@ -244,13 +244,13 @@ def _addresses(data_dir: Path) -> dict[str, str]:
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
-    from omni.cli.main import _secret
+    from omni.cli.main import local_issuer
 
     known = _addresses(args.data_dir)
     routing = args.routing or os.environ.get("OMNI_ROUTING_ADDR") or known.get("routing", "")
     if not routing:
         raise SystemExit("no routing address: pass --routing, set OMNI_ROUTING_ADDR or start the stack (`make run`)")
-    token = args.token or TokenAuthority(_secret(args.data_dir)).mint(
+    token = args.token or local_issuer(args.data_dir).mint(
         args.agent, Role(args.role), groups=[g for g in args.groups.split(",") if g])
     config = ConsoleConfig(
         agent_id=args.agent, token=token, routing=routing,
@@ -268,7 +268,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     agent.add_argument("--agent", default="A-1001", help="your agent id")
     agent.add_argument("--groups", default="general,billing,complaints", help="groups in the minted token")
     agent.add_argument("--role", choices=[Role.AGENT.value, Role.SUPERVISOR.value], default=Role.AGENT.value)
-    agent.add_argument("--token", default="", help="bearer token (default: minted from the stack's secret)")
+    agent.add_argument("--token", default="", help="bearer token (default: minted with the stack's issuer key)")
     agent.add_argument("--routing", default="", help="routing host:port (default: from the stack)")
     agent.add_argument("--sessions", default="", help="sessions host:port, for replies")
     agent.add_argument("--tickets", default="", help="tickets host:port, for notes")

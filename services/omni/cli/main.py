@@ -7,26 +7,24 @@ import os
 import sys
 from pathlib import Path
 
-from omni.runtime.auth import Role, TokenAuthority
+from omni.devstack.local_issuer import LocalIssuer
+from omni.runtime.auth import DESK_AUDIENCES, Role
 
 DEFAULT_DATA_DIR = Path(".omni")
 
 
-def _secret(data_dir: Path) -> str:
-    secret = os.environ.get("OMNI_JWT_SECRET")
-    if secret:
-        return secret
-    path = data_dir / "jwt_secret"
-    if not path.exists():
-        raise SystemExit(f"set OMNI_JWT_SECRET or start the stack once (`make run`) so that {path} exists")
-    return path.read_text().strip()
+def local_issuer(data_dir: Path) -> LocalIssuer:
+    """The local issuer's key: OMNI_ISSUER_KEY_FILE, else the one `make run` made in the data dir."""
+    try:
+        return LocalIssuer.load(data_dir, os.environ.get("OMNI_ISSUER_KEY_FILE", ""))
+    except (FileNotFoundError, ValueError) as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    authority = TokenAuthority(_secret(args.data_dir))
     groups = [g for g in args.groups.split(",") if g]
-    print(authority.mint(args.subject, Role(args.role), groups=groups, session_id=args.session,
-                         ttl_seconds=args.ttl))
+    print(local_issuer(args.data_dir).mint(args.subject, Role(args.role), groups=groups, session_id=args.session,
+                                           audiences=args.audience or DESK_AUDIENCES, ttl_seconds=args.ttl))
     return 0
 
 
@@ -41,11 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="local stack state (default .omni)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    token = commands.add_parser("token", help="mint a signed bearer token for local use")
+    token = commands.add_parser("token", help="mint a bearer token with the local issuer's key (dev stack)")
     token.add_argument("--role", choices=[r.value for r in Role], default=Role.AGENT.value)
     token.add_argument("--subject", default="A-1001", help="agent / customer / service id")
     token.add_argument("--groups", default="", help="comma-separated groups the caller belongs to")
     token.add_argument("--session", default="", help="customer tokens: the session they may see")
+    token.add_argument("--audience", action="append", default=[],
+                       help="a service the token is for, e.g. omnichannel.tickets (repeatable; default: the "
+                            "desk's: every service and the web gateway)")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
     token.set_defaults(func=cmd_token)
 

@@ -22,9 +22,10 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from omni.devstack import demo
+from omni.devstack.local_issuer import LocalIssuer
 from omni.devstack.processes import ManagedProcess, free_port, mongo_server, nats_server, stop_all
 from omni.devstack.supervisor import Supervisor
-from omni.runtime.auth import Role, TokenAuthority
+from omni.runtime.auth import Role
 
 SERVICES = ("tickets", "sessions", "knowledge", "routing")
 # Ports of `make run`; `--ephemeral` picks free ones instead (tests).
@@ -38,6 +39,7 @@ DEFAULT_PORTS = {
     "smtp": 2525,
     "websocket": 8765,
     "outbox": 2526,
+    "issuer": 8090,
 }
 # The demo queues with simple intents (omni.devstack.demo.routing) that the stack's self-service bot serves.
 BOT_QUEUES = ("chat", "general", "billing")
@@ -45,10 +47,10 @@ DEMO_AGENT = "A-1001"
 DEMO_GROUPS = ("general", "billing", "complaints")
 
 
-def load_or_create_secret(data_dir: Path, name: str = "jwt_secret") -> str:
-    """A dev stack secret, kept in the data dir so the dev tools can mint for it: `jwt_secret`
-    (bearer tokens, `omni token`) or `chat_identity_secret` (the chat widget's identity tokens,
-    as the company's website would sign them; `omni tour`)."""
+def load_or_create_secret(data_dir: Path, name: str) -> str:
+    """A dev stack secret, kept in the data dir: `chat_identity_secret` (the chat widget's identity
+    tokens, as the company's website would sign them; `omni tour`) or `replica_secret` (the
+    services' page tokens and the gateway's CSRF tokens)."""
     path = data_dir / name
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -120,7 +122,9 @@ class DevStack:
     def __init__(self, data_dir: Path, *, ephemeral: bool = False) -> None:
         self.data_dir = data_dir
         self.ports = {name: free_port() for name in DEFAULT_PORTS} if ephemeral else dict(DEFAULT_PORTS)
-        self.secret = load_or_create_secret(data_dir)
+        # Token keys and clients (docs/security.md): the stack is the local issuer.
+        self.local = LocalIssuer.create(data_dir)
+        self.replica_secret = load_or_create_secret(data_dir, "replica_secret")
         self.identity_secret = load_or_create_secret(data_dir, "chat_identity_secret")
         # nats-server and the MongoDB-protocol server; the services and the bot worker need them.
         self.infrastructure: list[ManagedProcess] = []
@@ -133,7 +137,8 @@ class DevStack:
             **os.environ,
             "OMNI_NATS_URL": nats_url,
             "OMNI_MONGO_URL": mongo_url,
-            "OMNI_JWT_SECRET": self.secret,
+            **self.local.trust_env(),
+            "OMNI_REPLICA_SECRET": self.replica_secret,
             "OMNI_CHAT_IDENTITY_SECRET": self.identity_secret,
             "OMNI_SMTP_LISTEN": f"127.0.0.1:{self.ports['smtp']}",
             "OMNI_WEBSOCKET_LISTEN": f"127.0.0.1:{self.ports['websocket']}",
@@ -147,6 +152,16 @@ class DevStack:
             env[f"OMNI_{name.upper()}_ADDR"] = f"127.0.0.1:{self.ports[name]}"
         return env
 
+    def own_env(self, name: str) -> dict[str, str]:
+        """What one process alone gets: its client of the token issuer (routing, the bot worker),
+        sessions its chat token key."""
+        token_url = f"http://127.0.0.1:{self.ports['issuer']}/token"
+        return {
+            "routing": self.local.client_env("routing", token_url),
+            "worker": self.local.client_env("bot-worker", token_url),
+            "sessions": {"OMNI_CHAT_TOKEN_KEY_FILES": str(self.local.chat_key_file)},
+        }.get(name, {})
+
     def start(self) -> StackInfo:
         logs = self.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -154,6 +169,7 @@ class DevStack:
         self.infrastructure.append(nats)
         mongo = mongo_server(self.ports["mongo"], self.data_dir / "mongo", logs / "mongo.log")
         self.infrastructure.append(mongo)
+        self.infrastructure.append(self.local.server(self.ports["issuer"], logs / "issuer.log"))
         self.outbox.start()
         env = self.service_env(nats.url, mongo.url)
         addresses: dict[str, str] = {}
@@ -162,7 +178,7 @@ class DevStack:
             proc = ManagedProcess(
                 name,
                 [sys.executable, "-m", f"omni.{name}"],
-                env={**env, "OMNI_GRPC_LISTEN": address},
+                env={**env, **self.own_env(name), "OMNI_GRPC_LISTEN": address},
                 log_path=logs / f"{name}.log",
             ).start()
             self.services.append(proc)
@@ -180,15 +196,17 @@ class DevStack:
         env = self.service_env(self.info.nats_url, self.info.mongo_url)
         self.services.append(ManagedProcess(
             "worker", [sys.executable, "-m", "omni.worker"],
-            env={**env, "OMNI_WORKER_QUEUES": ",".join(BOT_QUEUES), "OMNI_WORKER_ID": "devstack-bot"},
+            env={**env, **self.own_env("worker"), "OMNI_WORKER_QUEUES": ",".join(BOT_QUEUES),
+                 "OMNI_WORKER_ID": "devstack-bot"},
             log_path=self.data_dir / "logs" / "worker.log",
         ).start())
 
     def service_token(self) -> str:
-        return TokenAuthority(self.secret).mint("devstack", Role.SERVICE)
+        """Loading the demo data: a service token of ten minutes."""
+        return self.local.mint("devstack", Role.SERVICE, ttl_seconds=600)
 
     def agent_token(self) -> str:
-        return TokenAuthority(self.secret).mint(DEMO_AGENT, Role.AGENT, groups=DEMO_GROUPS)
+        return self.local.mint(DEMO_AGENT, Role.AGENT, groups=DEMO_GROUPS)
 
     async def seed(self) -> list[str]:
         """Load the demo data of each service that has some (`omni.devstack.demo`); their names."""
@@ -235,6 +253,7 @@ def run(data_dir: Path, *, ephemeral: bool, seed: bool) -> int:
         print(f"  {'email':<10} smtp  127.0.0.1:{info.ports['smtp']}")
         print(f"  {'chat':<10} ws    ws://127.0.0.1:{info.ports['websocket']}/chat")
         print(f"  {'replies':<10} smtp  127.0.0.1:{info.ports['outbox']} -> {data_dir / 'outbox'}")
+        print(f"  {'tokens':<10} http  127.0.0.1:{info.ports['issuer']}  (keys and clients in {data_dir})")
         print(f"  {'nats':<10}       {info.nats_url}")
         print(f"  {'mongodb':<10}       {info.mongo_url}")
         if seeded:

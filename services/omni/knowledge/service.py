@@ -19,7 +19,7 @@ from omni.knowledge.publishing import DOMAIN, EVENT_TYPES, ArticleEvents
 from omni.knowledge.servicer import KnowledgeServicer
 from omni.knowledge.settings import KnowledgeSettings
 from omni.knowledge.usecases import KnowledgeBase
-from omni.runtime.auth import EVERYONE, MANAGERS, STAFF, Role
+from omni.runtime.auth import BOTS, EVERYONE, MANAGERS, STAFF, Role
 from omni.runtime.clock import utcnow
 from omni.runtime.server import Runtime, ServiceSpec
 from omnichannel.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
@@ -75,8 +75,9 @@ def _rules() -> dict[str, frozenset[Role]]:
         "CreateArticle": MANAGERS, "UpdateArticle": MANAGERS, "TransitionArticle": MANAGERS,
         "RollbackArticle": MANAGERS, "ListArticleVersions": MANAGERS, "DiffArticleVersions": MANAGERS,
         "GetArticle": STAFF, "ListArticles": STAFF,
-        # Customers (help centre, chat widget) get public articles only: domain/access.py, applied by the use cases.
-        "SearchArticles": EVERYONE, "Suggest": EVERYONE, "RecordFeedback": EVERYONE,
+        # Customers (help centre, chat widget) and self-service bots get public articles only:
+        # domain/access.py, applied by the use cases. Feedback counts for people, not bots.
+        "SearchArticles": EVERYONE | BOTS, "Suggest": EVERYONE | BOTS, "RecordFeedback": EVERYONE,
     }
     return {f"/omnichannel.knowledge.v1.KnowledgeService/{method}": roles for method, roles in table.items()}
 

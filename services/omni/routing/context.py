@@ -13,6 +13,7 @@ import grpc
 
 from omni.routing.domain.work import Work
 from omni.runtime.clients import channel
+from omni.runtime.token_source import TokenSource
 from omnichannel.common.v1 import common_pb2
 from omnichannel.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from omnichannel.routing.v1 import routing_pb2
@@ -52,12 +53,13 @@ class CustomerFacts:
 
 
 class ContextSources:
-    def __init__(self, tickets_addr: str, knowledge_addr: str, token: Callable[[], str], timeout: float, *,
-                 tls_ca_file: str = "") -> None:
-        self._tickets = tickets_pb2_grpc.TicketServiceStub(channel(tickets_addr, token, tls_ca_file=tls_ca_file)) \
-            if tickets_addr else None
+    def __init__(self, tickets_addr: str, knowledge_addr: str, token_for: Callable[[str], TokenSource],
+                 timeout: float, *, tls_ca_file: str = "") -> None:
+        """`token_for(service)`: routing's token for calls to that service."""
+        self._tickets = tickets_pb2_grpc.TicketServiceStub(
+            channel(tickets_addr, token_for("tickets"), tls_ca_file=tls_ca_file)) if tickets_addr else None
         self._knowledge = knowledge_pb2_grpc.KnowledgeServiceStub(
-            channel(knowledge_addr, token, tls_ca_file=tls_ca_file)) if knowledge_addr else None
+            channel(knowledge_addr, token_for("knowledge"), tls_ca_file=tls_ca_file)) if knowledge_addr else None
         self.timeout = timeout
 
     async def customer(self, work: Work) -> CustomerFacts:

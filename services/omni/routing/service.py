@@ -16,7 +16,7 @@ from omni.routing.repository import INDEXES, RoutingRepository
 from omni.routing.servicer import RoutingServicer
 from omni.routing.settings import RoutingSettings
 from omni.routing.usecases import RoutingUseCases
-from omni.runtime.auth import ADMINS, EVERYONE, MANAGERS, STAFF, Role
+from omni.runtime.auth import BOTS, EVERYONE, MANAGERS, STAFF, Role
 from omni.runtime.server import Runtime, ServiceSpec
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 
@@ -31,7 +31,8 @@ ACCESS = {
         # agent may watch work of their groups but not drop a waiting customer or move their callback.
         (EVERYONE, ("WatchPosition",)),
         (MANAGERS | {Role.CUSTOMER}, ("AbandonWork", "ScheduleCallback")),
-        (ADMINS, ("TakeBotWork", "RenewBotClaim", "CompleteBotWork")),
+        # Bot work is the bot workers' alone (the `bot` role; nothing else at routing is theirs).
+        (BOTS, ("TakeBotWork", "RenewBotClaim", "CompleteBotWork")),
     )
     for name in names
 }
@@ -39,8 +40,8 @@ ACCESS = {
 
 async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     settings = RoutingSettings.extending(runtime.settings)
-    token = runtime.authority.mint(runtime.name, Role.SERVICE, ttl_seconds=30 * 24 * 3600)
-    contexts = ContextSources(settings.tickets_addr, settings.knowledge_addr, lambda: token,
+    # Routing's own short-lived tokens, one per service it asks, renewed before they expire.
+    contexts = ContextSources(settings.tickets_addr, settings.knowledge_addr, runtime.service_token,
                               settings.context_timeout, tls_ca_file=settings.grpc_tls_ca_file)
     engine = RoutingEngine(time.time, bot_claim_seconds=settings.bot_claim_seconds)
     routing = RoutingUseCases(engine, RoutingRepository(runtime.db), Publisher(runtime.bus), contexts,

@@ -1,4 +1,8 @@
-"""Signed bearer tokens (HS256 JWT) and the principal of the current call."""
+"""Who is calling: roles, the principal of the current call, and the audiences tokens name.
+
+Tokens themselves are minted in `token_issuer` and checked in `token_verifier`; this module stays
+pure so that every service's domain can import it.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,9 @@ import contextlib
 import contextvars
 import dataclasses
 import enum
-import time
 from collections.abc import Iterable, Iterator
 
-import jwt
-
 from omni.runtime.errors import PermissionDenied, Unauthenticated
-
-ISSUER = "omnichannel"
-ALGORITHM = "HS256"
 
 
 class Role(enum.StrEnum):
@@ -22,14 +20,34 @@ class Role(enum.StrEnum):
     AGENT = "agent"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
+    # The platform's own callers: routing's screen pops, the operator, a PBX adapter, seeding.
     SERVICE = "service"
+    # A self-service bot worker: takes, renews and completes its bot work, reads public knowledge,
+    # and watches and replies on the sessions that are with the bots; nothing else.
+    BOT = "bot"
 
 
 # Convenience role sets for method tables.
 STAFF = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.SERVICE})
 MANAGERS = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.SERVICE})
 ADMINS = frozenset({Role.ADMIN, Role.SERVICE})
-EVERYONE = frozenset(Role)
+# Every role but the bot's: a table lets a bot in by naming it (BOTS), method by method.
+EVERYONE = frozenset(Role) - {Role.BOT}
+BOTS = frozenset({Role.BOT})
+
+# A token names the services it is for (`aud`); each service accepts only tokens naming it.
+AUDIENCE_PREFIX = "omnichannel."
+SERVICES = ("sessions", "tickets", "knowledge", "routing")
+
+
+def audience(service: str) -> str:
+    """The audience a token for `service` ("tickets", "web", ...) names."""
+    return AUDIENCE_PREFIX + service
+
+
+# What a person's token for the desk names: every service the desk reaches, and the gateway that
+# relays it (the gateway calls on with the same token, never one of its own).
+DESK_AUDIENCES = tuple(audience(name) for name in (*SERVICES, "web"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,64 +92,6 @@ def acting_as(principal: Principal) -> Iterator[Principal]:
         yield principal
     finally:
         _current.reset(token)
-
-
-class TokenAuthority:
-    """Mints and verifies tokens with one shared secret (from the environment / a Secret)."""
-
-    def __init__(self, secret: str) -> None:
-        if len(secret) < 32:
-            raise ValueError("OMNI_JWT_SECRET must be at least 32 characters")
-        self._secret = secret
-
-    def mint(
-        self,
-        subject: str,
-        role: Role,
-        *,
-        groups: Iterable[str] = (),
-        session_id: str = "",
-        ttl_seconds: int = 12 * 3600,
-    ) -> str:
-        now = int(time.time())
-        claims: dict[str, object] = {
-            "iss": ISSUER,
-            "sub": subject,
-            "role": role.value,
-            "groups": list(groups),
-            "iat": now,
-            "exp": now + ttl_seconds,
-        }
-        if session_id:
-            claims["sid"] = session_id
-        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
-
-    def verify(self, token: str) -> Principal:
-        try:
-            claims = jwt.decode(
-                token,
-                self._secret,
-                algorithms=[ALGORITHM],
-                issuer=ISSUER,
-                options={"require": ["exp", "sub", "iss"]},
-            )
-        except jwt.ExpiredSignatureError:
-            raise Unauthenticated("token expired; sign in again") from None
-        except jwt.InvalidTokenError as exc:
-            raise Unauthenticated(f"invalid token: {exc}") from None
-        try:
-            role = Role(claims.get("role", ""))
-        except ValueError:
-            raise Unauthenticated(f"token has unknown role {claims.get('role')!r}") from None
-        groups = claims.get("groups") or []
-        if not isinstance(groups, list):
-            raise Unauthenticated("token claim 'groups' must be a list")
-        return Principal(
-            subject=str(claims["sub"]),
-            role=role,
-            groups=tuple(str(g) for g in groups),
-            session_id=str(claims.get("sid", "")),
-        )
 
 
 def bearer(token: str) -> tuple[tuple[str, str], ...]:

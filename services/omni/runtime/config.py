@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from typing import Any, Self
 
 PREFIX = "OMNI_"
+# Shortest secret accepted where one keys an HMAC.
+MIN_SECRET_CHARS = 32
 
 
 class ConfigError(Exception):
@@ -56,8 +58,24 @@ class ServiceSettings:
     mongo_url: str = "mongodb://127.0.0.1:27017/"
     # Each service owns one database; the default is omnichannel_<service>.
     mongo_database: str = ""
-    # HS256 secret that signs and verifies bearer tokens. Required.
-    jwt_secret: str
+    # Bearer tokens (docs/security.md). The issuer (`iss`) of people's and the platform's tokens, and
+    # its public keys: the identity provider's JWKS URL, or a JWKS file. Required by every service.
+    token_issuer: str = "omnichannel"
+    token_jwks: str = ""
+    # The claims naming the caller's role and groups; a dotted path reaches into a nested claim.
+    token_role_claim: str = "role"
+    token_groups_claim: str = "groups"
+    # Public keys of the chat tokens sessions gives website visitors (URL or JWKS file); empty:
+    # no visitor's token is accepted.
+    chat_token_jwks: str = ""
+    # This process's own tokens for its calls to other services: a token endpoint and the client id
+    # and secret (from a Secret) it grants them to (OAuth 2.0 client credentials).
+    token_url: str = ""
+    token_client_id: str = ""
+    token_client_secret: str = ""
+    # HMAC key the replicas of one service share for what they hand out and read back (page tokens;
+    # the web gateway's CSRF tokens). Signs no bearer token. Required by every service.
+    replica_secret: str = ""
     # "json" in the cluster, "text" on a terminal.
     log_format: str = "text"
     log_level: str = "INFO"
@@ -117,9 +135,16 @@ class ServiceSettings:
         """
         if isinstance(base, cls):
             return base
-        own = cls.from_env({env_name("jwt_secret"): base.jwt_secret, **os.environ})
+        own = cls.from_env()
         shared = {f.name: getattr(base, f.name) for f in dataclasses.fields(ServiceSettings)}
         return dataclasses.replace(own, **shared)
+
+    def shared_replica_secret(self) -> str:
+        """The replica secret, refused unless set and long enough to key an HMAC."""
+        if len(self.replica_secret) < MIN_SECRET_CHARS:
+            raise ConfigError(f"{env_name('replica_secret')} is required: at least {MIN_SECRET_CHARS} random "
+                              "characters, the same in every replica of this service")
+        return self.replica_secret
 
     def database_for(self, service: str) -> str:
         return self.mongo_database or f"omnichannel_{service}"

@@ -70,6 +70,8 @@ class Delivery:
 
 
 Handler = Callable[[Delivery], Awaitable[None]]
+# Handles a fetched batch as one unit (e.g. one transaction): all of it takes effect or none.
+BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
 
 
 class EventBus:
@@ -164,10 +166,15 @@ class Consumer:
         ack_wait: float = 30.0,
         inactive_threshold: float | None = None,
         start_time: dt.datetime | None = None,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
         """`inactive_threshold` (seconds): the server deletes the consumer after that long without a
         fetch, so per-replica consumers of crashed replicas do not pile up. `start_time`: deliver
-        events from then on instead of the whole stream (a replica that just loaded its state)."""
+        events from then on instead of the whole stream (a replica that just loaded its state).
+        `batch_handler`: each fetch of several events goes to it at once and is acked after it
+        returns; if it fails, nothing is acked and each event goes through `handler` on its own
+        (with its own retries and dead letter), so a batch is only ever a faster way to the same
+        outcome."""
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self._bus = bus
@@ -181,6 +188,7 @@ class Consumer:
         self._ack_wait = ack_wait
         self._inactive_threshold = inactive_threshold
         self._start_time = start_time
+        self._batch_handler = batch_handler
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
@@ -240,8 +248,30 @@ class Consumer:
                 log.exception("fetch failed on %s; retrying", self.durable)
                 await asyncio.sleep(1.0)
                 continue
+            if len(messages) > 1 and self._batch_handler is not None and await self._deliver_batch(messages):
+                continue
             for message in messages:
                 await self._deliver(message)
+
+    async def _deliver_batch(self, messages: Sequence[Msg]) -> bool:
+        """True when the batch handler took every message (all acked); False leaves them all unacked."""
+        assert self._batch_handler is not None
+        with tracer(__name__).start_as_current_span(f"consume batch {self.durable}",
+                                                    kind=trace.SpanKind.CONSUMER) as span:
+            span.set_attribute("messaging.consumer", self.durable)
+            span.set_attribute("messaging.batch.message_count", len(messages))
+            try:
+                deliveries = [Delivery(envelope=EventEnvelope.FromString(m.data), subject=m.subject,
+                                       attempt=m.metadata.num_delivered) for m in messages]
+                await self._batch_handler(deliveries)
+            except Exception as exc:
+                span.record_exception(exc)
+                log.info("batch of %d on %s failed (%s: %s); handling its events one by one",
+                         len(messages), self.durable, type(exc).__name__, exc)
+                return False
+        for message in messages:
+            await message.ack()
+        return True
 
     async def _deliver(self, message: Msg) -> None:
         attempt = message.metadata.num_delivered
@@ -313,6 +343,7 @@ async def read_dead_letters(bus: EventBus, consumer_durable: str, limit: int = 1
 
 
 __all__ = [
+    "BatchHandler",
     "Consumer",
     "Delivery",
     "EventBus",

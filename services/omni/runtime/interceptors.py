@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from grpc.aio import AbortError
 
-from omni.runtime.auth import Principal, Role, TokenAuthority, acting_as
+from omni.runtime.auth import Principal, Role, acting_as
 from omni.runtime.errors import DomainError, PermissionDenied, Unauthenticated
 from omni.runtime.status import status_code
+from omni.runtime.token_verifier import TokenVerifier
 
 OPEN_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
@@ -149,15 +150,15 @@ class AuthInterceptor(_AroundInterceptor):
     a method without a rule is refused, so a new RPC cannot ship open by accident.
     """
 
-    def __init__(self, authority: TokenAuthority, rules: Mapping[str, frozenset[Role]]) -> None:
-        self._authority = authority
+    def __init__(self, verifier: TokenVerifier, rules: Mapping[str, frozenset[Role]]) -> None:
+        self._verifier = verifier
         self._rules = rules
 
-    def authenticate(self, method: str, metadata: Any) -> Principal:
+    async def authenticate(self, method: str, metadata: Any) -> Principal:
         token = _bearer_token(metadata)
         if token is None:
             raise Unauthenticated(f"{method} needs an 'authorization: Bearer <token>' header")
-        principal = self._authority.verify(token)
+        principal = await self._verifier.verify(token)
         allowed = self._rules.get(method)
         if allowed is None:
             raise PermissionDenied(f"{method} has no access rule; refusing by default")
@@ -172,7 +173,7 @@ class AuthInterceptor(_AroundInterceptor):
 
         async def around(context: Context, call: Callable[[], Awaitable[None]]) -> None:
             try:
-                principal = self.authenticate(method, metadata)
+                principal = await self.authenticate(method, metadata)
             except DomainError as exc:
                 await context.abort(status_code(exc), exc.message)
             with acting_as(principal):

@@ -27,13 +27,15 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from omni.runtime import storage
-from omni.runtime.auth import Role, TokenAuthority
+from omni.runtime.auth import Role, audience
 from omni.runtime.config import ConfigError, ServiceSettings, env_name
-from omni.runtime.events import Consumer, EventBus, Handler
+from omni.runtime.events import BatchHandler, Consumer, EventBus, Handler
 from omni.runtime.interceptors import AuthInterceptor, ErrorMappingInterceptor, LoggingInterceptor
 from omni.runtime.paging import PageTokens
 from omni.runtime.structured_logging import configure_logging
 from omni.runtime.telemetry import configure_metrics, configure_tracing
+from omni.runtime.token_source import RefreshingToken, service_token
+from omni.runtime.token_verifier import TokenVerifier, verifier_for
 
 log = logging.getLogger("omni.server")
 
@@ -44,18 +46,27 @@ class Runtime:
 
     name: str
     settings: ServiceSettings
-    authority: TokenAuthority
+    # Checks the bearer token of every call (the AuthInterceptor) and any token a service is handed.
+    verifier: TokenVerifier
     mongo: AsyncMongoClient[storage.Document]
     db: AsyncDatabase[storage.Document]
     bus: EventBus
-    # Signs the page tokens of every List RPC; derived from the token secret so replicas agree.
+    # Signs the page tokens of every List RPC; derived from the replica secret so replicas agree.
     page_tokens: PageTokens
     consumers: list[Consumer] = dataclasses.field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = dataclasses.field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = dataclasses.field(default_factory=list)
+    _service_tokens: dict[str, RefreshingToken] = dataclasses.field(default_factory=dict)
+
+    def service_token(self, service: str) -> RefreshingToken:
+        """This service's own short-lived token for calls to `service`, renewed before it expires."""
+        if service not in self._service_tokens:
+            self._service_tokens[service] = service_token(self.settings, service)
+        return self._service_tokens[service]
 
     def consumer(self, domain: str, handler: Handler, *, event_types: Sequence[str] = (), name: str = "",
-                 inactive_threshold: float | None = None, start_time: dt.datetime | None = None) -> Consumer:
+                 inactive_threshold: float | None = None, start_time: dt.datetime | None = None,
+                 batch_handler: BatchHandler | None = None, batch: int = 32) -> Consumer:
         """Declare a durable consumer named after this service; started once set-up is done.
 
         A per-replica consumer (every replica sees every event) passes its own `name` and an
@@ -70,6 +81,8 @@ class Runtime:
             backoff=self.settings.backoff,
             inactive_threshold=inactive_threshold,
             start_time=start_time,
+            batch_handler=batch_handler,
+            batch=batch,
         )
         self.consumers.append(consumer)
         return consumer
@@ -116,19 +129,19 @@ class ServiceHost:
     async def start(self) -> None:
         settings = self.settings
         credentials = _server_credentials(settings)
-        authority = TokenAuthority(settings.jwt_secret)
+        verifier = verifier_for(settings, audience(self.spec.name))
+        page_tokens = PageTokens.derived_from(settings.shared_replica_secret())
         mongo = storage.connect(settings.mongo_url)
         db = mongo[settings.database_for(self.spec.name)]
         await storage.ensure_indexes(db, {**storage.PROCESSED_EVENT_INDEXES, **self.spec.indexes})
         bus = await EventBus.connect(settings.nats_url, self.spec.name)
-        self.runtime = runtime = Runtime(self.spec.name, settings, authority, mongo, db, bus,
-                                         PageTokens.derived_from(settings.jwt_secret))
+        self.runtime = runtime = Runtime(self.spec.name, settings, verifier, mongo, db, bus, page_tokens)
 
         server = grpc.aio.server(
             interceptors=[
                 aio_server_interceptor(),  # type: ignore[no-untyped-call]
                 LoggingInterceptor(),
-                AuthInterceptor(authority, self.spec.access_rules),
+                AuthInterceptor(verifier, self.spec.access_rules),
                 ErrorMappingInterceptor(),
             ],
             options=[

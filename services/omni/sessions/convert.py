@@ -17,6 +17,7 @@ from omni.sessions.domain.model import (
     State,
     Transition,
 )
+from omni.sessions.domain.sender_trust import SenderTrust
 from omni.sessions.domain.updates import Update, UpdateKind
 from omnichannel.common.v1 import common_pb2
 from omnichannel.sessions.v1 import sessions_pb2
@@ -40,6 +41,9 @@ IDENTITY_KINDS = {
     "external": common_pb2.IDENTITY_KIND_EXTERNAL,
 }
 IDENTITY_KINDS_BACK = {v: k for k, v in IDENTITY_KINDS.items()}
+TRUST = {SenderTrust.UNKNOWN: common_pb2.SENDER_TRUST_UNSPECIFIED,
+         SenderTrust.VERIFIED: common_pb2.SENDER_TRUST_VERIFIED,
+         SenderTrust.UNVERIFIED: common_pb2.SENDER_TRUST_UNVERIFIED}
 NOTE_KINDS = {NoteKind.STAFF: sessions_pb2.SESSION_NOTE_KIND_STAFF,
               NoteKind.BOT_HANDOFF: sessions_pb2.SESSION_NOTE_KIND_BOT_HANDOFF}
 NOTE_KINDS_BACK = {v: k for k, v in NOTE_KINDS.items()}
@@ -105,6 +109,14 @@ def email_to_proto(facts: EmailFacts) -> common_pb2.EmailHeaders:
         auto_submitted=facts.auto_submitted,
         delivery_status_report=facts.delivery_status_report,
         defects=facts.defects,
+        sender=facts.sender,
+        sender_name=facts.sender_name,
+        report=common_pb2.DeliveryReport(
+            original_message_id=facts.report_message_id, status=facts.report_status,
+            recipient=facts.report_recipient, diagnostic=facts.report_diagnostic,
+        ) if facts.report_message_id or facts.report_status else None,
+        attached_message_ids=facts.attached_message_ids,
+        sender_trust=TRUST[SenderTrust(facts.sender_trust)],
     )
 
 
@@ -234,7 +246,8 @@ def interaction(session: Session, message: Message) -> common_pb2.Interaction:
         session_id=session.id,
         occurred_at=timestamp(message.time),
         customer=customer_ref(session),
-        queue=session.queue,
+        # Automated mail is recorded, never routed: without a queue no work is made of it.
+        queue="" if message.email is not None and message.email.automatic else session.queue,
         intent=session.intent,
         language=session.language,
         emotion_score=session.emotion_score,

@@ -119,8 +119,11 @@ def _wanted(wanted: SessionFilter) -> Document:
 
 def _in_sight(sight: Sight) -> Document:
     """`Sight.admits` as a query."""
-    admitted = [{field: {"$in": sorted(values)}} for field, values in
-                (("_id", sight.session_ids), ("agent_id", sight.agent_ids), ("queue", sight.queues)) if values]
+    admitted: list[Document] = [{field: {"$in": sorted(values)}} for field, values in
+                                (("_id", sight.session_ids), ("agent_id", sight.agent_ids), ("queue", sight.queues))
+                                if values]
+    if sight.self_service:
+        admitted.append({"self_service": True})
     # Sight of nothing: a condition no session meets.
     return {"$or": admitted} if admitted else {"_id": {"$in": []}}
 

@@ -7,10 +7,12 @@ from collections.abc import Sequence
 
 import grpc
 
-from omni.runtime.auth import ADMINS, EVERYONE, STAFF, Role
+from omni.runtime.auth import ADMINS, BOTS, EVERYONE, STAFF, Role
 from omni.runtime.config import ConfigError, env_name
 from omni.runtime.outbox import Outbox
 from omni.runtime.server import Runtime, ServiceSpec
+from omni.runtime.token_issuer import TokenIssuer
+from omni.runtime.token_verifier import CHAT_ISSUER, KeySet, chat_trust
 from omni.sessions import publishing, repository
 from omni.sessions.consumers import TICKET_EVENTS, SessionConsumers
 from omni.sessions.domain.assignment import ROUTING_EVENTS
@@ -65,8 +67,13 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
                         replies, notes, runtime.page_tokens), server)
     visitors = ChatVisitors(IdentityVerifier(settings.chat_identity_secret, settings.default_region),
                             settings.default_region, trust_claimed=settings.chat_trust_claimed_identities)
-    desk = ChatDesk(conversations, repo, live, visitors=visitors, flow=flow, limit=limit,
-                    authority=runtime.authority, token_ttl_seconds=settings.chat_token_ttl_seconds,
+    chat_tokens = TokenIssuer.from_files(CHAT_ISSUER, settings.chat_token_key_files) \
+        if settings.chat_token_key_files else None
+    if chat_tokens is not None:
+        # Its own chat tokens: checked with the keys it holds, not read back from another service.
+        runtime.verifier.trust(chat_trust(KeySet.of(chat_tokens.jwks(), "the chat token keys")))
+    desk = ChatDesk(conversations, repo, live, visitors=visitors, flow=flow, limit=limit, issuer=chat_tokens,
+                    verifier=runtime.verifier, token_ttl_seconds=settings.chat_token_ttl_seconds,
                     flood=Flood(_flood_limits(settings)), max_waiting_per_queue=settings.chat_max_waiting_per_queue)
     sessions_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(desk), server)
     calls = Calls(conversations, repo, events, flow=flow, classifier=classifier, limit=limit)
@@ -82,7 +89,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
         tls = starttls_context(settings.smtp_tls_cert_file, settings.smtp_tls_key_file,
                                require=settings.smtp_require_starttls)
         handler = InboundMailHandler(mailbox, settings.smtp_accepted_domains,
-                                     max_recipients=settings.email_max_recipients)
+                                     max_recipients=settings.mail_max_recipients)
         smtp = await start_smtp(settings.smtp_listen, handler, max_message_bytes=settings.smtp_max_message_bytes,
                                 max_sessions=settings.smtp_max_sessions, tls_context=tls,
                                 require_starttls=settings.smtp_require_starttls)
@@ -95,6 +102,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
         runtime.on_stop.append(stop_smtp)
     if settings.websocket_listen:
         websocket = await start_websocket(settings.websocket_listen, desk,
+                                          chat_tokens.jwks() if chat_tokens is not None else {"keys": []},
                                           trusted_proxies=settings.chat_trusted_proxies)
 
         async def stop_websocket() -> None:
@@ -111,9 +119,10 @@ def _mail_limits(settings: SessionSettings) -> MailLimits:
     if settings.attachment_max_bytes > room:
         raise ConfigError(f"{env_name('attachment_max_bytes')}={settings.attachment_max_bytes} is more than "
                           f"GetAttachment can return ({env_name('max_message_bytes')} less 64 KiB: {room})")
-    return MailLimits(text_chars=settings.email_max_text_chars, html_chars=settings.email_max_html_chars,
-                      references=settings.email_max_references, recipients=settings.email_max_recipients,
-                      attachments=settings.email_max_attachments, attachment_bytes=settings.attachment_max_bytes)
+    return MailLimits(attachment_bytes=settings.attachment_max_bytes, html_chars=settings.mail_max_html_chars,
+                      trusted_authserv_ids=settings.mail_trusted_authserv_ids, text_chars=settings.mail_max_text_chars,
+                      stored_html_chars=settings.mail_max_stored_html_chars, references=settings.mail_max_references,
+                      recipients=settings.mail_max_recipients, attachments=settings.mail_max_attachments)
 
 
 def _flood_limits(settings: SessionSettings) -> FloodLimits:
@@ -129,9 +138,11 @@ def _flood_limits(settings: SessionSettings) -> FloodLimits:
 def _rules() -> dict[str, frozenset[Role]]:
     customers = frozenset({Role.CUSTOMER, Role.SERVICE})
     pbx = ADMINS  # the PBX/CPaaS adapter calls with a service token
+    # A bot follows and answers the conversations that are with the bots (domain/access.py); nothing else.
     table = {
         "SessionService": {
-            "GetSession": EVERYONE, "WatchSession": EVERYONE, "ListSessions": STAFF, "SendReply": STAFF,
+            "GetSession": EVERYONE | BOTS, "WatchSession": EVERYONE | BOTS, "ListSessions": STAFF,
+            "SendReply": STAFF | BOTS,
             "UpdateSessionState": STAFF, "SendTyping": STAFF, "MarkRead": STAFF, "GetAttachment": STAFF,
             "AddSessionNote": STAFF,
         },

@@ -27,14 +27,19 @@ class SessionSettings(ServiceSettings):
     # Largest attachment whose content is stored; larger ones keep name, type, size and hash. At
     # most what GetAttachment can return: OMNI_MAX_MESSAGE_BYTES less 64 KiB (checked at start-up).
     attachment_max_bytes: int = 7 * 1024 * 1024
+    # HTML mail bodies are cut to this many characters before they are read into text.
+    mail_max_html_chars: int = 1_000_000
+    # authserv-ids of our own receiving MTA whose Authentication-Results (RFC 8601) are believed;
+    # empty: From is never verified (docs/tickets.md, "Sender trust").
+    mail_trusted_authserv_ids: tuple[str, ...] = ()
     # What one inbound mail brings into its session (the rest is cut and noted in its defects):
-    # body text, HTML alternative (dropped whole when longer), References ids (the root and the
-    # newest are kept), To and Cc addresses (also the RCPT TO limit), attachments.
-    email_max_text_chars: int = 100_000
-    email_max_html_chars: int = 200_000
-    email_max_references: int = 50
-    email_max_recipients: int = 100
-    email_max_attachments: int = 50
+    # body text, the HTML alternative stored (dropped whole when longer), References ids (the root
+    # and the newest are kept), To and Cc addresses (also the RCPT TO limit), attachments.
+    mail_max_text_chars: int = 100_000
+    mail_max_stored_html_chars: int = 200_000
+    mail_max_references: int = 50
+    mail_max_recipients: int = 100
+    mail_max_attachments: int = 50
     # host:port of the relay agent replies go out through.
     smtp_relay: str = "127.0.0.1:25"
     smtp_relay_timeout: float = 30.0
@@ -85,6 +90,10 @@ class SessionSettings(ServiceSettings):
                                              "192.168.0.0/16", "fc00::/7")
     # How long a chat session token stays valid.
     chat_token_ttl_seconds: int = 24 * 3600
+    # PEM private keys (Ed25519 or RSA) sessions signs chat session tokens with, from a Secret: the
+    # first signs, all are published at /.well-known/jwks.json of the WebSocket listener (where
+    # routing and knowledge read them). Empty: no chat can start.
+    chat_token_key_files: tuple[str, ...] = ()
     # HS256 key (>= 32 characters) the company's website signs chat identity tokens with; empty:
     # no verified identities, every chat visitor is anonymous. From a Secret.
     chat_identity_secret: str = ""

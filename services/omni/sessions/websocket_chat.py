@@ -9,7 +9,9 @@ account); resuming needs the session token the `started` frame returned.
 from __future__ import annotations
 
 import http
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from google.protobuf import json_format
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -23,18 +25,33 @@ from omni.sessions.usecases.chat import ChatDesk
 from omnichannel.sessions.v1 import sessions_pb2 as pb
 
 PATH = "/chat"
+# The public keys of the chat tokens (the visitor's session token), for routing and knowledge.
+JWKS_PATH = "/.well-known/jwks.json"
 MAX_FRAME_BYTES = 64 * 1024
 
 
-def _only_chat_path(connection: ServerConnection, request: Request) -> Response | None:
-    if request.path.split("?", 1)[0] != PATH:
-        return Response(http.HTTPStatus.NOT_FOUND.value, "Not Found", Headers(), b"chat is served at /chat\n")
-    return None
+def _chat_or_keys(jwks: dict[str, Any]) -> Callable[[ServerConnection, Request], Response | None]:
+    published = json.dumps(jwks)
+
+    def route(connection: ServerConnection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        if path == JWKS_PATH:
+            keys = connection.respond(http.HTTPStatus.OK, published)
+            del keys.headers["Content-Type"]  # Headers add on assignment; text/plain goes first
+            keys.headers["Content-Type"] = "application/json"
+            keys.headers["Cache-Control"] = "public, max-age=300"
+            return keys
+        if path != PATH:
+            return Response(http.HTTPStatus.NOT_FOUND.value, "Not Found", Headers(), b"chat is served at /chat\n")
+        return None
+
+    return route
 
 
-async def start_websocket(listen: str, desk: ChatDesk, *, trusted_proxies: tuple[str, ...] = ()) -> Server:
-    """`trusted_proxies`: addresses or networks (the web gateway's, a load balancer's) whose
-    X-Forwarded-For header names the visitor's address."""
+async def start_websocket(listen: str, desk: ChatDesk, jwks: dict[str, Any], *,
+                          trusted_proxies: tuple[str, ...] = ()) -> Server:
+    """`jwks`: the chat tokens' public keys, served at JWKS_PATH. `trusted_proxies`: addresses or
+    networks (the web gateway's, a load balancer's) whose X-Forwarded-For names the visitor."""
     host, _, port = listen.rpartition(":")
     trusted = TrustedProxies(trusted_proxies)
 
@@ -60,4 +77,5 @@ async def start_websocket(listen: str, desk: ChatDesk, *, trusted_proxies: tuple
         except ConnectionClosed:
             return
 
-    return await serve(chat, host or "0.0.0.0", int(port), max_size=MAX_FRAME_BYTES, process_request=_only_chat_path)
+    return await serve(chat, host or "0.0.0.0", int(port), max_size=MAX_FRAME_BYTES,
+                       process_request=_chat_or_keys(jwks))

@@ -1,7 +1,7 @@
 """Live mode: a client of the running stack (`make run`), through its public interfaces only.
 
-`StackAccess` finds the stack (`<data-dir>/stack.json`, written by `omni run`) and mints the
-tokens a customer, an agent or a supervisor would hold, and the chat identity tokens the
+`StackAccess` finds the stack (`<data-dir>/stack.json`, written by `omni run`) and mints, with
+its local issuer's key, the tokens a customer, an agent or a supervisor would hold, and the chat identity tokens the
 company's website would sign for a signed-in customer. `fetch_sessions` reads the stored
 session data the KPI report is computed from. The tour (`omni.simulator.tour`) drives
 customers and an agent against it.
@@ -16,9 +16,10 @@ from pathlib import Path
 
 import grpc
 
+from omni.devstack.local_issuer import LocalIssuer
 from omni.devstack.stack import StackInfo
 from omni.runtime import clients
-from omni.runtime.auth import Role, TokenAuthority
+from omni.runtime.auth import Role
 from omni.sessions.domain.chat_identity import mint_identity_token
 from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 
@@ -30,7 +31,7 @@ class StackNotRunning(RuntimeError):
 @dataclasses.dataclass(frozen=True)
 class StackAccess:
     info: StackInfo
-    authority: TokenAuthority
+    issuer: LocalIssuer
     data_dir: Path
 
     @classmethod
@@ -38,11 +39,14 @@ class StackAccess:
         path = data_dir / "stack.json"
         if not path.exists():
             raise StackNotRunning(f"{path} not found: start the stack first (`make run`, or `omni run`)")
-        secret = os.environ.get("OMNI_JWT_SECRET") or _read(data_dir / "jwt_secret")
-        return cls(StackInfo.load(path), TokenAuthority(secret), data_dir)
+        try:
+            issuer = LocalIssuer.load(data_dir, os.environ.get("OMNI_ISSUER_KEY_FILE", ""))
+        except FileNotFoundError as exc:
+            raise StackNotRunning(str(exc)) from None
+        return cls(StackInfo.load(path), issuer, data_dir)
 
     def token(self, role: Role, subject: str, *, groups: tuple[str, ...] = (), session_id: str = "") -> str:
-        return self.authority.mint(subject, role, groups=list(groups), session_id=session_id, ttl_seconds=3600)
+        return self.issuer.mint(subject, role, groups=groups, session_id=session_id, ttl_seconds=3600)
 
     def identity_token(self, *, email: str = "", phone: str = "", name: str = "") -> str:
         """A chat identity token as the company's website signs it for its signed-in user."""

@@ -292,10 +292,13 @@ async def run(access: StackAccess, say: Callable[[str], None] = print, *, step_s
             say(f"  agent took the call after {result.handled[-1].wait_seconds:.1f}s")
             await desk.wrap_up(offer.work.id)
 
-            # 3. And emails.
+            # 3. And emails, naming the ticket number the agent gave on the phone: a mail that names
+            # no ticket and answers none is a new matter (docs/tickets.md, "Threading rules").
+            async with step("the ticket number of the call", "tickets"):
+                ticket_id = await _ticket_of_session(sessions, call_session, step_seconds)
             async with step("customer email over SMTP", "sessions (SMTP)"):
                 host, port = access.smtp
-                await asyncio.to_thread(_send_mail, host, port, email, "Invoice charged twice",
+                await asyncio.to_thread(_send_mail, host, port, email, f"Invoice charged twice [#{ticket_id}]",
                                         f"Hello, as discussed on the phone: my invoice was charged twice (ref {tag}). "
                                         "Please confirm the correction in writing.")
             say(f"customer emailed support@example.com from {email}")
@@ -349,6 +352,18 @@ async def _self_service(access: StackAccess, tag: str, result: TourResult, say: 
                 result.bot_resolved = True
         say("  customer said thanks: " + ("the chat ended, resolved by the bot without an agent"
                                           if result.bot_resolved else "but the chat did not end"))
+
+
+async def _ticket_of_session(sessions: sessions_pb2_grpc.SessionServiceAsyncStub, session_id: str,
+                             step_seconds: float) -> str:
+    """The ticket a session's interactions landed on (threading is asynchronous: poll for it)."""
+    deadline = time.monotonic() + step_seconds
+    while not (session := await sessions.GetSession(sessions_pb2.GetSessionRequest(id=session_id),
+                                                    timeout=step_seconds)).ticket_id:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"session {session_id} got no ticket within {step_seconds:g} s")
+        await asyncio.sleep(0.2)
+    return session.ticket_id
 
 
 async def _collect_tickets(access: StackAccess, result: TourResult, step_seconds: float) -> None:

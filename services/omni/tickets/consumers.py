@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from omni.runtime.events import Delivery, unpack
 from omni.tickets import convert
 from omni.tickets.usecases.desk import Desk
@@ -19,8 +21,12 @@ class TicketConsumers:
         self._desk = desk
 
     async def on_interaction(self, delivery: Delivery) -> None:
-        interaction = unpack(delivery.envelope, InteractionReceived).interaction
-        await self._ingestion.ingest(convert.interaction_from_proto(interaction))
+        await self.on_interactions([delivery])
+
+    async def on_interactions(self, deliveries: Sequence[Delivery]) -> None:
+        """A fetched batch, threaded as one unit of work in the order it was published."""
+        await self._ingestion.ingest([
+            convert.interaction_from_proto(unpack(d.envelope, InteractionReceived).interaction) for d in deliveries])
 
     async def on_work_assigned(self, delivery: Delivery) -> None:
         event = unpack(delivery.envelope, WorkEvent)

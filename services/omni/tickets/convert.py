@@ -12,6 +12,7 @@ from omni.runtime.proto_values import channel_from_proto, channel_to_proto, time
 from omni.tickets.domain.identities import Identity, Kind
 from omni.tickets.domain.lifecycle import Priority, Status
 from omni.tickets.domain.model import (
+    Bounce,
     Customer,
     Email,
     Interaction,
@@ -152,6 +153,7 @@ def ticket_to_proto(ticket: Ticket, timeline: list[InteractionRecord] | None = N
         close_time=timestamp_or_none(ticket.closed_at),
         reopen_count=ticket.reopen_count,
         interaction_count=ticket.interaction_count,
+        participants=ticket.participants,
     )
 
 
@@ -176,6 +178,7 @@ def ticket_from_proto(message: pb.Ticket) -> Ticket:
         created_at=_datetime(message, "create_time"), updated_at=_datetime(message, "update_time"),
         solved_at=_datetime(message, "solve_time"), closed_at=_datetime(message, "close_time"),
         reopen_count=message.reopen_count, interaction_count=message.interaction_count,
+        participants=list(message.participants),
     )
 
 
@@ -201,8 +204,21 @@ def interaction_from_proto(message: common_pb2.Interaction) -> Interaction:
         agent_id=message.agent_id,
         email=Email(subject=email.subject, message_id=email.message_id, in_reply_to=email.in_reply_to,
                     references=tuple(email.references), auto_submitted=email.auto_submitted,
-                    delivery_status_report=email.delivery_status_report),
+                    delivery_status_report=email.delivery_status_report, sender=email.sender,
+                    unverified=email.sender_trust == common_pb2.SENDER_TRUST_UNVERIFIED,
+                    report=_bounce(email.report) if email.HasField("report") else None,
+                    attached_message_ids=tuple(email.attached_message_ids)),
     )
+
+
+def _bounce(report: common_pb2.DeliveryReport, interaction_id: str = "") -> Bounce:
+    return Bounce(original_message_id=report.original_message_id, status=report.status, recipient=report.recipient,
+                  diagnostic=report.diagnostic, interaction_id=interaction_id)
+
+
+def bounce_to_proto(bounce: Bounce) -> common_pb2.DeliveryReport:
+    return common_pb2.DeliveryReport(original_message_id=bounce.original_message_id, status=bounce.status,
+                                     recipient=bounce.recipient, diagnostic=bounce.diagnostic)
 
 
 def interaction_to_proto(record: InteractionRecord) -> common_pb2.Interaction:
@@ -210,6 +226,9 @@ def interaction_to_proto(record: InteractionRecord) -> common_pb2.Interaction:
     # Merges and splits move interactions; the stored placement is the truth.
     message.ticket_id = record.ticket_id
     message.customer.customer_id = record.customer_id
+    message.third_party = record.third_party
+    if record.bounce is not None:
+        message.email.report.CopyFrom(bounce_to_proto(record.bounce))
     return message
 
 

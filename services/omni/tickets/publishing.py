@@ -6,6 +6,9 @@ event publishes them again under the same ids instead of losing them.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+
 from google.protobuf.message import Message
 
 from omni.runtime.events import SUBJECT_ROOT, EventBus, unpack
@@ -13,7 +16,7 @@ from omni.runtime.live_feed import LiveFeed
 from omni.runtime.proto_values import to_datetime
 from omni.tickets import convert
 from omni.tickets.domain.lifecycle import Status
-from omni.tickets.domain.model import Customer, InteractionRecord, OutboxEvent, Ticket, TicketChange
+from omni.tickets.domain.model import Bounce, Customer, InteractionRecord, OutboxEvent, Ticket, TicketChange
 from omnichannel.common.v1.event_pb2 import EventEnvelope
 from omnichannel.tickets.v1 import events_pb2
 
@@ -25,6 +28,7 @@ TicketFeed = LiveFeed[EventEnvelope]
 
 _PAYLOADS: dict[str, type[Message]] = {t: events_pb2.TicketEvent for t in TICKET_CHANGES}
 _PAYLOADS["interaction_threaded"] = events_pb2.InteractionThreaded
+_PAYLOADS["message_bounced"] = events_pb2.MessageBounced
 
 
 def ticket_feed(bus: EventBus) -> TicketFeed:
@@ -56,8 +60,17 @@ def threaded_outboxed(record: InteractionRecord) -> OutboxEvent:
     """`interaction_threaded`: where threading placed `record`."""
     payload = events_pb2.InteractionThreaded(interaction_id=record.id, session_id=record.session_id,
                                              ticket_id=record.ticket_id, customer_id=record.customer_id,
-                                             created_ticket=record.created_ticket)
+                                             created_ticket=record.created_ticket, third_party=record.third_party)
     return OutboxEvent("interaction_threaded", _subject(record.ticket_id), f"{record.id}:threaded",
+                       payload.SerializeToString())
+
+
+def bounced_outboxed(bounced: InteractionRecord, bounce: Bounce) -> OutboxEvent:
+    """`message_bounced`: our mail `bounced` on its ticket came back undelivered."""
+    payload = events_pb2.MessageBounced(ticket_id=bounced.ticket_id, interaction_id=bounced.id,
+                                        bounce_interaction_id=bounce.interaction_id,
+                                        report=convert.bounce_to_proto(bounce))
+    return OutboxEvent("message_bounced", _subject(bounced.ticket_id), f"{bounce.interaction_id}:bounced",
                        payload.SerializeToString())
 
 
@@ -85,7 +98,8 @@ class TicketEvents:
         await self._bus.publish(DOMAIN, "customer_merged", f"customers/{target.id}", payload,
                                 event_id=f"{source_id}:merged_into:{target.id}")
 
-    async def flush(self, outbox: list[OutboxEvent]) -> None:
-        for entry in outbox:
-            payload = _PAYLOADS[entry.type].FromString(entry.payload)
-            await self._bus.publish(DOMAIN, entry.type, entry.subject, payload, event_id=entry.id)
+    async def flush(self, outbox: Sequence[OutboxEvent]) -> None:
+        """Publish in order without waiting for each acknowledgement before sending the next: the
+        messages leave on the one connection in this order, the acks are awaited together."""
+        await asyncio.gather(*(self._bus.publish(DOMAIN, e.type, e.subject, _PAYLOADS[e.type].FromString(e.payload),
+                                                 event_id=e.id) for e in outbox))

@@ -16,13 +16,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bson.binary import Binary
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from omni.runtime.channels import Channel
 from omni.runtime.clock import utcnow
-from omni.runtime.errors import NotFound
+from omni.runtime.errors import Conflict, NotFound
 from omni.runtime.paging import Page, PageRequest
 from omni.runtime.storage import (
     Document,
@@ -37,6 +37,7 @@ from omni.tickets.domain.access import InGroups
 from omni.tickets.domain.identities import Identity, Kind
 from omni.tickets.domain.lifecycle import ACTIVE, Priority, Status
 from omni.tickets.domain.model import (
+    Bounce,
     Customer,
     IdentityConflict,
     InteractionRecord,
@@ -82,6 +83,8 @@ INDEXES: IndexDeclarations = {
 }
 
 TIMELINE_LIMIT = 500
+# Customer and ticket numbers (C-1001, T-1001, ...) count up from here.
+NUMBERS_FROM = 1000
 # The stored field each ListTickets sort key reads.
 SORT_FIELDS: Mapping[SortKey, str] = {
     SortKey.UPDATE_TIME: "updated_at",
@@ -95,6 +98,38 @@ WATCHED_DUE: Mapping[Target, str] = {
 }
 # A transaction the use cases run a unit of work in (`TicketRepository.within`).
 Transaction = AsyncClientSession
+
+
+@dataclasses.dataclass
+class SessionTrail:
+    """What earlier interactions of a session settled: its customer, and the ticket it threads to."""
+
+    customer_id: str = ""
+    ticket_id: str = ""
+
+
+@dataclasses.dataclass
+class CustomerGrowth:
+    """What threading adds to a customer that already existed: identities it claimed, conflicts
+    it met, fields it filled, and how many versions that is worth."""
+
+    identities: list[Identity] = dataclasses.field(default_factory=list)
+    conflicts: list[IdentityConflict] = dataclasses.field(default_factory=list)
+    fields: dict[str, Any] = dataclasses.field(default_factory=dict)
+    versions: int = 0
+
+
+@dataclasses.dataclass
+class ThreadedWrites:
+    """Everything a batch of interactions writes, in one bulk write per collection
+    (`TicketRepository.write_threaded`). Tickets saved carry the version they were read at."""
+
+    customers: list[tuple[Customer, str]] = dataclasses.field(default_factory=list)
+    grown: dict[str, CustomerGrowth] = dataclasses.field(default_factory=dict)
+    claims: list[tuple[Identity, str]] = dataclasses.field(default_factory=list)
+    tickets: list[tuple[Ticket, str]] = dataclasses.field(default_factory=list)
+    saved: list[tuple[Ticket, int]] = dataclasses.field(default_factory=list)
+    interactions: list[InteractionRecord] = dataclasses.field(default_factory=list)
 
 
 def _identity(doc: Mapping[str, str]) -> Identity:
@@ -164,6 +199,7 @@ def ticket_from_doc(doc: Document) -> Ticket:
         first_at=doc.get("first_at"),
         last_at=doc.get("last_at"),
         merged_into=doc.get("merged_into", ""),
+        participants=list(doc.get("participants", [])),
     )
 
 
@@ -202,13 +238,13 @@ class TicketRepository:
         """This repository for one unit of work: every read and write joins `session`'s transaction."""
         return TicketRepository(self._db, session)
 
-    async def next_number(self, counter: str, *, start: int = 1000) -> int:
+    async def next_number(self, counter: str) -> int:
         doc = await self._counters.find_one_and_update(
             {"_id": counter}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER,
             session=self._session,
         )
         assert doc is not None
-        return start + int(doc["seq"])
+        return NUMBERS_FROM + int(doc["seq"])
 
     # --- customers and identities ---------------------------------------------------------
 
@@ -345,8 +381,12 @@ class TicketRepository:
                                     session=self._session).limit(limit)
         return [ticket_from_doc(d) async for d in cursor]
 
-    async def count_tickets(self, customer_id: str) -> int:
-        return await self._tickets.count_documents({"customer_id": customer_id}, session=self._session)
+    async def ticket_places(self, customer_id: str) -> dict[str, list[str]]:
+        """Every ticket of the customer: id → the queue and group it has set (`Ticket.groups`), for
+        the access rule's in-memory check. One indexed read of three fields; SecantusDB answers a
+        filter with a top-level `$or` (the rule as a query) by scanning the whole collection."""
+        found = self._tickets.find({"customer_id": customer_id}, {"queue": 1, "group": 1}, session=self._session)
+        return {doc["_id"]: [g for g in (doc.get("queue", ""), doc.get("group", "")) if g] async for doc in found}
 
     async def list_tickets(self, where: TicketFilter, scope: InGroups | None, order: Order,
                            page: PageRequest) -> Page[Ticket]:
@@ -355,11 +395,6 @@ class TicketRepository:
         sort = [(SORT_FIELDS[order.key], direction), ("_id", direction)]
         found = await find_page(self._tickets, _ticket_query(where, scope), sort, page)
         return Page([ticket_from_doc(d) for d in found.items], found.next_after)
-
-    async def ticket_ids(self, customer_id: str, scope: InGroups | None) -> list[str]:
-        """The ids of the customer's tickets that `scope` admits."""
-        query = {"customer_id": customer_id} | _visible(scope)
-        return [str(d["_id"]) async for d in self._tickets.find(query, {"_id": 1}, session=self._session)]
 
     async def overdue(self, target: Target, now: dt.datetime, limit: int = 100) -> list[Ticket]:
         """Tickets whose `target` fell due by `now` and is not yet flagged as breached."""
@@ -376,6 +411,85 @@ class TicketRepository:
         )
         return ticket_from_doc(doc) if doc else None
 
+    # --- a batch of interactions (ingestion reads each kind once, writes each collection once) ----
+
+    async def customers_by_id(self, customer_ids: Sequence[str]) -> dict[str, Customer]:
+        found = self._customers.find({"_id": {"$in": list(customer_ids)}}, session=self._session)
+        return {doc["_id"]: customer_from_doc(doc) async for doc in found}
+
+    async def tickets_named_or_active(self, ticket_ids: Sequence[str], customer_ids: Sequence[str]) -> list[Ticket]:
+        """The tickets named, and the active ones of the customers (what threading may join).
+        Two queries, not one `$or`: SecantusDB answers a top-level `$or` by scanning the collection."""
+        named = self._tickets.find({"_id": {"$in": list(ticket_ids)}}, session=self._session)
+        found = {doc["_id"]: doc async for doc in named}
+        active = self._tickets.find({"customer_id": {"$in": list(customer_ids)},
+                                     "status": {"$in": [s.value for s in ACTIVE]}}, session=self._session)
+        found.update({doc["_id"]: doc async for doc in active})
+        return [ticket_from_doc(doc) for doc in found.values()]
+
+    async def trails(self, session_ids: Sequence[str],
+                     message_ids: Sequence[str]) -> tuple[dict[str, SessionTrail], dict[str, str]]:
+        """Per session what its stored interactions settled (the first customer and the first
+        ticket, as `session_customer`/`session_ticket` read them), and Message-ID → ticket."""
+        sessions: dict[str, SessionTrail] = {}
+        fields = {"session_id": 1, "customer_id": 1, "ticket_id": 1, "message_id": 1}
+        async for doc in self._interactions.find({"session_id": {"$in": list(session_ids)}}, fields,
+                                                 session=self._session):
+            trail = sessions.setdefault(doc["session_id"], SessionTrail(customer_id=doc.get("customer_id", "")))
+            trail.ticket_id = trail.ticket_id or doc.get("ticket_id", "")
+        messages: dict[str, str] = {}
+        if message_ids:
+            threads = {"message_id": {"$in": list(message_ids)}, "ticket_id": {"$ne": ""}}
+            async for doc in self._interactions.find(threads, fields, session=self._session):
+                messages.setdefault(doc["message_id"], doc["ticket_id"])
+        return sessions, messages
+
+    async def last_number(self, counter: str) -> int:
+        """The number `next_number` issued last (`NUMBERS_FROM` before the first)."""
+        doc = await self._counters.find_one({"_id": counter}, session=self._session)
+        return NUMBERS_FROM + (int(doc["seq"]) if doc else 0)
+
+    async def numbers_issued(self, counter: str, last_read: int, last_issued: int) -> None:
+        """Record that numbers after `last_read` (what `last_number` returned) up to `last_issued`
+        were issued; Conflict if someone issued one meanwhile."""
+        read = last_read - NUMBERS_FROM
+        result = await self._counters.update_one({"_id": counter, "seq": read},
+                                                 {"$set": {"seq": last_issued - NUMBERS_FROM}},
+                                                 upsert=not read, session=self._session)
+        if not result.matched_count and result.upserted_id is None:
+            raise Conflict(f"counter {counter} moved while a batch was numbering from it; retry")
+
+    async def write_threaded(self, writes: ThreadedWrites) -> None:
+        """Bulk-write a batch's changes; Conflict if a saved ticket changed since it was read."""
+        now = utcnow()
+        if writes.customers:
+            await self._customers.insert_many([customer_to_doc(c) | {"origin_key": origin}
+                                               for c, origin in writes.customers], session=self._session)
+        if writes.claims:
+            await self._identities.insert_many([{"_id": i.key, "customer_id": owner, "kind": i.kind.value,
+                                                 "value": i.value} for i, owner in writes.claims],
+                                               session=self._session)
+        grown = [UpdateOne({"_id": customer_id}, _growth(growth, now)) for customer_id, growth in writes.grown.items()]
+        if grown:
+            await self._customers.bulk_write(grown, ordered=True, session=self._session)
+        ticket_writes: list[InsertOne[Document] | UpdateOne] = [
+            InsertOne(ticket_to_doc(t) | {"origin_key": origin}) for t, origin in writes.tickets]
+        for ticket, read_version in writes.saved:
+            doc = ticket_to_doc(ticket)
+            doc.pop("_id")
+            ticket_writes.append(UpdateOne({"_id": ticket.id, "version": read_version}, {"$set": doc}))
+        if ticket_writes:
+            result = await self._tickets.bulk_write(ticket_writes, ordered=True, session=self._session)
+            if result.matched_count != len(writes.saved):
+                raise Conflict("a ticket of the batch was changed by someone else meanwhile; retry")
+        if writes.interactions:
+            await self._interactions.insert_many([_interaction_to_doc(r) for r in writes.interactions],
+                                                 session=self._session)
+
+    async def interactions_by_id(self, interaction_ids: Sequence[str]) -> list[InteractionRecord]:
+        found = self._interactions.find({"_id": {"$in": list(interaction_ids)}}, session=self._session)
+        return [_interaction_from_doc(doc) async for doc in found]
+
     # --- interactions ----------------------------------------------------------------------
 
     async def find_interaction(self, interaction_id: str) -> InteractionRecord | None:
@@ -383,10 +497,7 @@ class TicketRepository:
         return _interaction_from_doc(doc) if doc else None
 
     async def insert_interaction(self, record: InteractionRecord) -> None:
-        doc = plain(dataclasses.asdict(record))
-        doc["_id"] = doc.pop("id")
-        doc["raw"] = Binary(record.raw)
-        await self._interactions.insert_one(doc, session=self._session)
+        await self._interactions.insert_one(_interaction_to_doc(record), session=self._session)
 
     async def session_ticket(self, session_id: str) -> str:
         doc = await self._interactions.find_one({"session_id": session_id, "ticket_id": {"$ne": ""}},
@@ -402,6 +513,13 @@ class TicketRepository:
         doc = await self._interactions.find_one({"message_id": {"$in": list(message_ids)}, "ticket_id": {"$ne": ""}},
                                                 {"ticket_id": 1}, session=self._session)
         return str(doc["ticket_id"]) if doc else ""
+
+    async def mark_bounced(self, bounce: Bounce) -> InteractionRecord | None:
+        """Flag our outbound mail `bounce` returns; None when no such mail is recorded."""
+        doc = await self._interactions.find_one_and_update(
+            {"message_id": bounce.original_message_id}, {"$set": {"bounce": dataclasses.asdict(bounce)}},
+            return_document=ReturnDocument.AFTER, session=self._session)
+        return _interaction_from_doc(doc) if doc else None
 
     async def timeline(self, ticket_id: str, limit: int = TIMELINE_LIMIT) -> list[InteractionRecord]:
         cursor = self._interactions.find({"ticket_id": ticket_id}, session=self._session) \
@@ -428,7 +546,9 @@ class TicketRepository:
         query: Document = {"customer_id": customer_id}
         if ticket_ids is not None:
             query["ticket_id"] = {"$in": list(ticket_ids)}
-        cursor = self._interactions.find(query, session=self._session).sort("occurred_at", DESCENDING).limit(limit)
+        # Without the outbox: the events each interaction published are most of its bytes.
+        cursor = self._interactions.find(query, {"outbox": 0}, session=self._session) \
+            .sort("occurred_at", DESCENDING).limit(limit)
         return [_interaction_from_doc(d) async for d in cursor]
 
     async def move_interactions(self, from_ticket: str, to_ticket: str, ids: Sequence[str] | None = None) -> int:
@@ -447,11 +567,30 @@ class TicketRepository:
         return len(times), (times[0] if times else None), (times[-1] if times else None)
 
 
+def _growth(growth: CustomerGrowth, now: dt.datetime) -> Document:
+    """The update `claim`, `report_conflict` and `set_customer_fields` would have made one by one."""
+    update: Document = {"$set": {**plain(growth.fields), "updated_at": now}, "$inc": {"version": growth.versions}}
+    if growth.identities:
+        update["$addToSet"] = {"identities": {"$each": [{"kind": i.kind.value, "value": i.value}
+                                                        for i in growth.identities]}}
+    if growth.conflicts:
+        update["$push"] = {"conflicts": {"$each": [plain(dataclasses.asdict(c)) for c in growth.conflicts]}}
+    return update
+
+
+def _interaction_to_doc(record: InteractionRecord) -> Document:
+    doc: Document = plain(dataclasses.asdict(record))
+    doc["_id"] = doc.pop("id")
+    doc["raw"] = Binary(record.raw)
+    return doc
+
+
 def _interaction_from_doc(doc: Document) -> InteractionRecord:
     return InteractionRecord(
         id=doc["_id"], ticket_id=doc.get("ticket_id", ""), customer_id=doc.get("customer_id", ""),
         session_id=doc.get("session_id", ""), occurred_at=doc["occurred_at"], raw=bytes(doc["raw"]),
         message_id=doc.get("message_id", ""), created_ticket=doc.get("created_ticket", False),
+        third_party=doc.get("third_party", False), bounce=Bounce(**doc["bounce"]) if doc.get("bounce") else None,
         outbox=[OutboxEvent(type=e["type"], subject=e["subject"], id=e["id"], payload=bytes(e["payload"]))
                 for e in doc.get("outbox", [])],
     )

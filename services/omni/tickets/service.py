@@ -39,7 +39,8 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
         TicketServicer(desk, people, watch, runtime.page_tokens), server)
 
     consumers = TicketConsumers(ingestion, desk)
-    runtime.consumer("sessions", consumers.on_interaction, event_types=INTERACTION_EVENTS)
+    runtime.consumer("sessions", consumers.on_interaction, event_types=INTERACTION_EVENTS,
+                     batch_handler=consumers.on_interactions, batch=settings.ingest_batch)
     runtime.consumer("routing", consumers.on_work_assigned, event_types=ROUTING_EVENTS)
     runtime.background(SlaWatch(repo, events).run(settings.sla_check_seconds), name="sla")
     return [tickets_pb2.DESCRIPTOR.services_by_name["TicketService"].full_name]

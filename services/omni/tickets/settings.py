@@ -7,9 +7,12 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 
-from omni.runtime.config import ConfigError, ServiceSettings
+from omni.runtime.config import ConfigError, ServiceSettings, env_name
 from omni.tickets.domain.lifecycle import Priority
 from omni.tickets.domain.sla import SlaPolicy, Targets
+
+# A batch is one transaction; beyond this it holds its reads and writes too long.
+MAX_INGEST_BATCH = 1000
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -36,6 +39,12 @@ class TicketSettings(ServiceSettings):
     # client's default 4 MiB.
     ticket_timeline_limit: int = 100
     ticket_timeline_max_bytes: int = 2 * 1024 * 1024
+    # Interactions threaded together in one transaction (one fetch from the bus).
+    ingest_batch: int = 64
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.ingest_batch <= MAX_INGEST_BATCH:
+            raise ConfigError(f"{env_name('ingest_batch')}={self.ingest_batch} must be from 1 to {MAX_INGEST_BATCH}")
 
 
 def parse_minutes(entries: Iterable[str], setting: str) -> dict[Priority, float]:

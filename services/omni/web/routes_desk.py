@@ -76,7 +76,7 @@ class DeskRoutes:
     async def signin(self, request: Request) -> Response:
         self._callers.signing_in(request_facts(request))
         body = await json_body(request, self._max_body)
-        caller = self._callers.verify(inputs.text(body, "token", 4000, required=True))
+        caller = await self._callers.verify(inputs.text(body, "token", 4000, required=True))
         response = JSONResponse({**await self._desk.profile(caller), "csrf": self._callers.csrf_token(caller)})
         response.set_cookie(COOKIE, caller.token, httponly=True, samesite="strict", secure=self._secure, path="/")
         return response
@@ -88,47 +88,47 @@ class DeskRoutes:
         return response
 
     async def me(self, request: Request) -> Response:
-        caller = self._callers.reading(request_facts(request))
+        caller = await self._callers.reading(request_facts(request))
         return JSONResponse({**await self._desk.profile(caller), "csrf": self._callers.csrf_token(caller)})
 
-    def _reader(self, request: Request) -> Caller:
-        return self._callers.reading(request_facts(request))
+    async def _reader(self, request: Request) -> Caller:
+        return await self._callers.reading(request_facts(request))
 
-    def _actor(self, request: Request) -> Caller:
-        return self._callers.acting(request_facts(request, csrf=request.headers.get(CSRF_HEADER)))
+    async def _actor(self, request: Request) -> Caller:
+        return await self._callers.acting(request_facts(request, csrf=request.headers.get(CSRF_HEADER)))
 
     # ----- sessions ------------------------------------------------------------------------
 
     async def session(self, request: Request) -> Response:
-        return JSONResponse(await self._desk.session(self._reader(request), path_id(request, "session_id")))
+        return JSONResponse(await self._desk.session(await self._reader(request), path_id(request, "session_id")))
 
     async def reply(self, request: Request) -> Response:
-        caller = self._actor(request)
+        caller = await self._actor(request)
         body = await json_body(request, self._max_body)
         return JSONResponse(await self._desk.reply(
             caller, path_id(request, "session_id"), inputs.text(body, "text", TEXT_CHARS, required=True),
             inputs.text(body, "request_id", ID_CHARS)))
 
     async def note(self, request: Request) -> Response:
-        caller = self._actor(request)
+        caller = await self._actor(request)
         body = await json_body(request, self._max_body)
         return JSONResponse(await self._desk.note(
             caller, path_id(request, "session_id"), inputs.text(body, "text", TEXT_CHARS, required=True),
             inputs.text(body, "request_id", ID_CHARS)))
 
     async def typing(self, request: Request) -> Response:
-        await self._desk.typing(self._actor(request), path_id(request, "session_id"))
+        await self._desk.typing(await self._actor(request), path_id(request, "session_id"))
         return JSONResponse({})
 
     async def read(self, request: Request) -> Response:
-        caller = self._actor(request)
+        caller = await self._actor(request)
         body = await json_body(request, self._max_body)
         await self._desk.read(caller, path_id(request, "session_id"),
                               inputs.text(body, "message_id", ID_CHARS, required=True))
         return JSONResponse({})
 
     async def attachment(self, request: Request) -> Response:
-        found = await self._desk.attachment(self._reader(request), path_id(request, "session_id"),
+        found = await self._desk.attachment(await self._reader(request), path_id(request, "session_id"),
                                             path_id(request, "attachment_id"))
         # Always a download, never rendered: a customer's file must not run as a page of ours.
         return Response(found.content, media_type="application/octet-stream", headers={
@@ -137,65 +137,65 @@ class DeskRoutes:
     # ----- routing and knowledge -----------------------------------------------------------
 
     async def transfer(self, request: Request) -> Response:
-        caller = self._actor(request)
+        caller = await self._actor(request)
         body = await json_body(request, self._max_body)
         return JSONResponse(await self._desk.transfer(
             caller, path_id(request, "work_id"), inputs.text(body, "reason", REASON_CHARS, required=True),
             inputs.text(body, "queue_id", ID_CHARS), inputs.text(body, "agent_id", ID_CHARS)))
 
     async def queues(self, request: Request) -> Response:
-        return JSONResponse(await self._desk.queues(self._reader(request)))
+        return JSONResponse(await self._desk.queues(await self._reader(request)))
 
     async def suggestions(self, request: Request) -> Response:
         query = dict(request.query_params)
         return JSONResponse(await self._desk.suggestions(
-            self._reader(request), inputs.text(query, "text", QUERY_CHARS, required=True),
+            await self._reader(request), inputs.text(query, "text", QUERY_CHARS, required=True),
             inputs.text(query, "session_id", ID_CHARS), inputs.text(query, "queue", ID_CHARS)))
 
     async def article(self, request: Request) -> Response:
-        return JSONResponse(await self._desk.article(self._reader(request), path_id(request, "article_id")))
+        return JSONResponse(await self._desk.article(await self._reader(request), path_id(request, "article_id")))
 
     # ----- customers and tickets -----------------------------------------------------------
 
     async def customer_context(self, request: Request) -> Response:
         query = dict(request.query_params)
         return JSONResponse(await self._desk.customer_context(
-            self._reader(request), inputs.text(query, "customer_id", ID_CHARS), inputs.text(query, "email", ID_CHARS),
-            inputs.text(query, "phone", ID_CHARS)))
+            await self._reader(request), inputs.text(query, "customer_id", ID_CHARS),
+            inputs.text(query, "email", ID_CHARS), inputs.text(query, "phone", ID_CHARS)))
 
     async def customer_tickets(self, request: Request) -> Response:
-        return JSONResponse(await self._desk.tickets(self._reader(request), path_id(request, "customer_id")))
+        return JSONResponse(await self._desk.tickets(await self._reader(request), path_id(request, "customer_id")))
 
     async def search_tickets(self, request: Request) -> Response:
         query = dict(request.query_params)
-        return JSONResponse(await self._desk.search_tickets(self._reader(request),
+        return JSONResponse(await self._desk.search_tickets(await self._reader(request),
                                                             inputs.text(query, "q", QUERY_CHARS, required=True)))
 
     async def ticket(self, request: Request) -> Response:
-        return JSONResponse(await self._desk.ticket(self._reader(request), path_id(request, "ticket_id")))
+        return JSONResponse(await self._desk.ticket(await self._reader(request), path_id(request, "ticket_id")))
 
     async def change_ticket(self, request: Request) -> Response:
-        caller = self._actor(request)
+        caller = await self._actor(request)
         body = await json_body(request, self._max_body)
         return JSONResponse(await self._desk.change_ticket(
             caller, path_id(request, "ticket_id"), inputs.choice(body, "status", ("", *TICKET_STATUSES)),
             inputs.choice(body, "priority", ("", *TICKET_PRIORITIES))))
 
     async def assign_ticket(self, request: Request) -> Response:
-        caller = self._actor(request)
+        caller = await self._actor(request)
         body = await json_body(request, self._max_body)
         return JSONResponse(await self._desk.assign_ticket(
             caller, path_id(request, "ticket_id"), inputs.text(body, "assignee_id", ID_CHARS),
             inputs.text(body, "group", ID_CHARS)))
 
     async def merge_ticket(self, request: Request) -> Response:
-        caller = self._actor(request)
+        caller = await self._actor(request)
         body = await json_body(request, self._max_body)
         return JSONResponse(await self._desk.merge_tickets(
             caller, path_id(request, "ticket_id"), inputs.text(body, "target_id", ID_CHARS, required=True)))
 
     async def split_ticket(self, request: Request) -> Response:
-        caller = self._actor(request)
+        caller = await self._actor(request)
         body = await json_body(request, self._max_body)
         return JSONResponse(await self._desk.split_ticket(
             caller, path_id(request, "ticket_id"), inputs.strings(body, "interaction_ids", ID_CHARS, most=100),
@@ -206,7 +206,7 @@ class DeskRoutes:
     async def desk_stream(self, websocket: WebSocket) -> None:
         """Routing's desk stream: presence, offers with the screen pop, assigned work."""
         try:
-            caller = self._callers.acting(request_facts(websocket, csrf=websocket.query_params.get("csrf")))
+            caller = await self._callers.acting(request_facts(websocket, csrf=websocket.query_params.get("csrf")))
         except DomainError as exc:
             await refuse(websocket, exc)
             return
@@ -223,7 +223,7 @@ class DeskRoutes:
     async def session_watch(self, websocket: WebSocket) -> None:
         """One session live, with knowledge suggestions after every customer turn."""
         try:
-            caller = self._callers.acting(request_facts(websocket, csrf=websocket.query_params.get("csrf")))
+            caller = await self._callers.acting(request_facts(websocket, csrf=websocket.query_params.get("csrf")))
             session_id = path_id(websocket, "session_id")
         except DomainError as exc:
             await refuse(websocket, exc)

@@ -15,7 +15,8 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from omni.runtime.auth import TokenAuthority
+from omni.runtime.auth import audience
+from omni.runtime.token_verifier import verifier_for
 from omni.web.domain.csrf import CsrfGuard
 from omni.web.domain.origins import OriginPolicy
 from omni.web.routes_desk import DeskRoutes
@@ -43,7 +44,7 @@ async def to_desk(request: Request) -> Response:
 
 def build_app(settings: WebSettings, upstream: Upstream) -> Starlette:
     """The app; call inside the event loop it will serve on (the gRPC channels belong to it)."""
-    callers = Callers(TokenAuthority(settings.jwt_secret), CsrfGuard.derived_from(settings.jwt_secret),
+    callers = Callers(verifier_for(settings, audience("web")), CsrfGuard.derived_from(settings.shared_replica_secret()),
                       OriginPolicy.of(settings.web_public_origin, settings.web_site_origins))
     desk = Desk(upstream)
     desk_routes = DeskRoutes(callers, desk, DeskStream(upstream), SessionWatch(upstream, desk),

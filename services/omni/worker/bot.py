@@ -13,7 +13,9 @@ import time
 import grpc
 
 from omni.runtime.channels import Channel
+from omni.runtime.clients import channel
 from omni.runtime.proto_values import channel_from_proto, duration, to_datetime
+from omni.runtime.token_source import service_token
 from omni.worker.domain.answering import (
     Answer,
     Candidate,
@@ -41,6 +43,17 @@ from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 
 log = logging.getLogger("omni.worker")
+
+
+def open_channels(settings: WorkerSettings) -> tuple[grpc.aio.Channel, grpc.aio.Channel, grpc.aio.Channel]:
+    """Channels to routing, knowledge and sessions, each call carrying the worker's token for that
+    service: from the token endpoint, renewed before it expires. The worker holds a client secret
+    that gets it nothing but the `bot` role, never a signing key."""
+    routing, knowledge, sessions = (
+        channel(address, service_token(settings, name), tls_ca_file=settings.grpc_tls_ca_file)
+        for name, address in (("routing", settings.routing_addr), ("knowledge", settings.knowledge_addr),
+                              ("sessions", settings.sessions_addr)))
+    return routing, knowledge, sessions
 
 
 class BotWorker:
@@ -117,6 +130,10 @@ class BotWorker:
 
     async def _serve(self, work: routing_pb2.WorkItem) -> None:
         deadline = asyncio.get_running_loop().time() + self.settings.worker_conversation_seconds
+        refused = await self._until_sessions_agrees(work)
+        if refused:
+            await self._complete(work, resolved=False, reason=refused)
+            return
         channel = channel_from_proto(work.channel)
         if channel is Channel.CHAT:
             outcome = await self._chat(work, deadline)
@@ -125,6 +142,24 @@ class BotWorker:
         if isinstance(outcome, Handoff) and channel is not Channel.PHONE:
             await self._reply(work, handoff_note(work.language), "bot-handoff")
         await self._complete(work, resolved=isinstance(outcome, Resolved), reason=outcome.reason)
+
+    async def _until_sessions_agrees(self, work: routing_pb2.WorkItem) -> str:
+        """Wait until sessions lets the bot at the session: it learns of routing's overflow from an
+        event, a moment after routing hands out the work, and refuses a bot any session that is not
+        with the bots. "" once it agrees (or fails otherwise: later calls handle that), else why not."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _SESSIONS_CATCH_UP_SECONDS
+        while True:
+            try:
+                await self.sessions.GetSession(sessions_pb2.GetSessionRequest(id=work.session_id), timeout=5)
+                return ""
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() != grpc.StatusCode.PERMISSION_DENIED:
+                    return ""
+                if loop.time() >= deadline:
+                    log.warning("sessions refuses the bot session %s: %s", work.session_id, exc.details())
+                    return f"sessions does not show the conversation with the bots: {exc.details()}"
+            await asyncio.sleep(_SESSIONS_CATCH_UP_POLL)
 
     async def _answer_once(self, work: routing_pb2.WorkItem) -> Resolved | Handoff:
         """One answer and done: email has no live follow-up (a reply reaches the ticket anyway);
@@ -232,6 +267,9 @@ class BotWorker:
 _ROUTING_MOVED_ON = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION)
 # Shortest pause between two renewals of one claim.
 _MIN_RENEWAL_GAP = 1.0
+# How long sessions may take to learn that routing gave the work to the bots, and how often to ask.
+_SESSIONS_CATCH_UP_SECONDS = 5.0
+_SESSIONS_CATCH_UP_POLL = 0.1
 _Watch = grpc.aio.UnaryStreamCall[sessions_pb2.WatchSessionRequest, sessions_pb2.SessionUpdate]
 _ENDED = (sessions_pb2.SESSION_STATE_ENDED, sessions_pb2.SESSION_STATE_ABANDONED)
 # Longest wait for WatchSession's first update (the snapshot) before the chat counts as unwatchable.

@@ -1,7 +1,7 @@
 """Who reads which articles, and whose feedback counts: the knowledge base's one access rule.
 
 Supervisors, admins and services read everything: every status, every version. Agents read the
-served version of published articles; customers only of published public ones. `readable` says
+served version of published articles; customers and self-service bots only of published public ones. `readable` says
 so once; the in-memory checks below derive from it, and the repository translates the same
 description into its list query, so the two cannot drift apart.
 """
@@ -27,7 +27,7 @@ class Readable:
 def readable(reader: Principal) -> Readable | None:
     if reader.role in MANAGERS:
         return None
-    if reader.role is Role.CUSTOMER:
+    if reader.role in (Role.CUSTOMER, Role.BOT):
         return Readable(Audience.PUBLIC)
     return Readable()
 

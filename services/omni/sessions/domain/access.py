@@ -1,5 +1,6 @@
 """Who may see or act on a session: a customer only their own; an agent what is assigned to
-them or waiting in their groups' queues; supervisors, admins and services everything.
+them or waiting in their groups' queues; a self-service bot what is with the bots; supervisors,
+admins and services everything.
 
 The rule is written once, as data (`sight`): the in-memory checks below and the ListSessions
 filter (which `repository.py` translates into a query) both read that one description.
@@ -14,24 +15,32 @@ from omni.runtime.errors import PermissionDenied
 from omni.sessions.domain.model import Session
 from omni.sessions.domain.updates import Update, UpdateKind
 
+# Callers who read a conversation but not what staff keep about it.
+_NOT_STAFF = frozenset({Role.CUSTOMER, Role.BOT})
+
 
 @dataclasses.dataclass(frozen=True)
 class Sight:
     """The sessions someone sees: those with one of `session_ids`, handled by one of `agent_ids`,
-    or waiting in one of `queues`; nothing else."""
+    waiting in one of `queues`, or (`self_service`) with the self-service bots; nothing else."""
 
     session_ids: frozenset[str] = frozenset()
     agent_ids: frozenset[str] = frozenset()
     queues: frozenset[str] = frozenset()
+    self_service: bool = False
 
     def admits(self, session: Session) -> bool:
-        return session.id in self.session_ids or session.agent_id in self.agent_ids or session.queue in self.queues
+        return (session.id in self.session_ids or session.agent_id in self.agent_ids or session.queue in self.queues
+                or (self.self_service and session.self_service))
 
 
 def sight(principal: Principal) -> Sight | None:
     """The sessions `principal` sees; None for all of them."""
     if principal.role is Role.CUSTOMER:
         return Sight(session_ids=frozenset({principal.session_id} - {""}))
+    if principal.role is Role.BOT:
+        # From routing's overflow until a bot hands the customer to a person (or they leave).
+        return Sight(self_service=True)
     if principal.role in MANAGERS:
         return None
     # An empty group names no queue: a session in none (still in the IVR) is seen only through its agent.
@@ -44,8 +53,8 @@ def may_view(principal: Principal, session: Session) -> bool:
 
 
 def check_list(principal: Principal) -> None:
-    if principal.role is Role.CUSTOMER:
-        raise PermissionDenied("customers cannot list sessions; use GetSession with your own session id")
+    if principal.role in _NOT_STAFF:
+        raise PermissionDenied(f"{principal.role}s cannot list sessions; use GetSession with a session id")
 
 
 def check_still_viewable(principal: Principal, update: Update) -> None:
@@ -61,6 +70,8 @@ def check_view(principal: Principal, session: Session) -> None:
     if not may_view(principal, session):
         if principal.role is Role.CUSTOMER:
             raise PermissionDenied(f"session {session.id} is not your conversation")
+        if principal.role is Role.BOT:
+            raise PermissionDenied(f"session {session.id} is not with the self-service bots")
         raise PermissionDenied(
             f"session {session.id} is in queue '{session.queue}' and handled by "
             f"'{session.agent_id or 'nobody yet'}'; you are not in that queue's groups"
@@ -82,16 +93,16 @@ def check_assignee(principal: Principal, session: Session, agent_id: str) -> Non
 
 
 def as_seen_by(principal: Principal, session: Session) -> Session:
-    """The session as `principal` may read it: a customer reads their conversation without the
-    part kept for staff (internal notes, identities typed without proof)."""
-    if principal.role is not Role.CUSTOMER:
+    """The session as `principal` may read it: a customer or a bot reads the conversation without
+    the part kept for staff (internal notes, identities typed without proof)."""
+    if principal.role not in _NOT_STAFF:
         return session
     return dataclasses.replace(session, notes=[], claimed_identities=[])
 
 
 def update_as_seen_by(principal: Principal, update: Update) -> Update | None:
-    """A live update as `principal` may read it; None when it is not for them (a note, for a customer)."""
-    if principal.role is not Role.CUSTOMER:
+    """A live update as `principal` may read it; None when it is not for them (a note, for a customer or a bot)."""
+    if principal.role not in _NOT_STAFF:
         return update
     if update.kind is UpdateKind.NOTE:
         return None

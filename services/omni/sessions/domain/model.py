@@ -75,9 +75,30 @@ class EmailFacts:
     sender: str = ""
     to: list[str] = dataclasses.field(default_factory=list)
     cc: list[str] = dataclasses.field(default_factory=list)
+    # An auto-reply (docs/sessions.md, "Automated mail"); a bounce or other mail-system mail.
     auto_submitted: bool = False
     delivery_status_report: bool = False
     defects: list[str] = dataclasses.field(default_factory=list)
+    sender_name: str = ""
+    # A bounce: the Message-ID of our mail it returns, its status code, recipient and diagnostic.
+    report_message_id: str = ""
+    report_status: str = ""
+    report_recipient: str = ""
+    report_diagnostic: str = ""
+    # Message-IDs of attached messages (a forward as attachment): threading candidates.
+    attached_message_ids: list[str] = dataclasses.field(default_factory=list)
+    # SenderTrust value: "verified", "unverified", or "" (no trusted Authentication-Results).
+    sender_trust: str = ""
+
+    @property
+    def automatic(self) -> bool:
+        """Mail no person wrote: never queued, never answered, never a new customer."""
+        return self.auto_submitted or self.delivery_status_report
+
+    def thread_ids(self) -> list[str]:
+        """The Message-IDs this mail answers or returns, nearest first."""
+        ids = [self.in_reply_to, self.report_message_id, *reversed(self.references), *self.attached_message_ids]
+        return list(dict.fromkeys(i for i in ids if i))
 
 
 @dataclasses.dataclass

@@ -14,9 +14,12 @@ import dataclasses
 import logging
 from collections.abc import AsyncIterator, Iterator
 
-from omni.runtime.auth import Principal, Role, TokenAuthority
+from omni.runtime.auth import Principal, Role, audience
 from omni.runtime.channels import Channel
-from omni.runtime.errors import InvalidArgument, NotFound, ResourceExhausted, Unauthenticated
+from omni.runtime.config import env_name
+from omni.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted, Unauthenticated
+from omni.runtime.token_issuer import TokenIssuer
+from omni.runtime.token_verifier import TokenVerifier
 from omni.runtime.validation import check_length, require
 from omni.sessions.domain.access import carries_many_customers, check_chat_binding, vouches_for_identities
 from omni.sessions.domain.chat_identity import ChatVisitors, Visitor
@@ -29,6 +32,8 @@ from omni.sessions.repository import SessionRepository
 from omni.sessions.usecases.conversations import Conversations
 
 log = logging.getLogger("omni.sessions.chat")
+# What a visitor's chat token opens: their session, their place in the queue, public articles.
+CHAT_AUDIENCES = tuple(audience(name) for name in ("sessions", "routing", "knowledge"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,15 +49,17 @@ MAX_START_IDENTITIES = 10
 
 class ChatDesk:
     def __init__(self, conversations: Conversations, repo: SessionRepository, live: LiveUpdates, *,
-                 visitors: ChatVisitors, flow: ContactFlow, limit: TextLimit, authority: TokenAuthority,
-                 token_ttl_seconds: int, flood: Flood, max_waiting_per_queue: int) -> None:
+                 visitors: ChatVisitors, flow: ContactFlow, limit: TextLimit, issuer: TokenIssuer | None,
+                 verifier: TokenVerifier, token_ttl_seconds: int, flood: Flood, max_waiting_per_queue: int) -> None:
         self._c = conversations
         self._repo = repo
         self._live = live
         self._visitors = visitors
         self._flow = flow
         self._limit = limit
-        self._authority = authority
+        # None: no chat token key configured, so no chat can start.
+        self._issuer = issuer
+        self._verifier = verifier
         self._ttl = token_ttl_seconds
         self._flood = flood
         self._max_waiting = max_waiting_per_queue
@@ -69,12 +76,17 @@ class ChatDesk:
 
     def _token(self, session: Session) -> str:
         subject = session.first_identity("chat_handle") or session.id
-        return self._authority.mint(subject, Role.CUSTOMER, session_id=session.id, ttl_seconds=self._ttl)
+        assert self._issuer is not None  # start() refuses a chat without one first
+        return self._issuer.mint(subject, Role.CUSTOMER, audiences=CHAT_AUDIENCES, session_id=session.id,
+                                 ttl_seconds=self._ttl)
 
     async def start(self, line: ChatLine, caller: Principal | None, handle: str, display_name: str, language: str,
                     identities: list[Identity], previous_session_id: str, identity_token: str) -> ChatOpened:
         self._flood.check(line, FrameKind.OPEN)
         check_chat_binding(caller, "a new chat")
+        if self._issuer is None:
+            raise FailedPrecondition(f"chat is off here: {env_name('chat_token_key_files')} names no key to sign "
+                                     "the visitor's session token with")
         handle = check_length(require(handle, "start.handle"), "start.handle", 200)
         check_length(display_name, "start.display_name", 200)
         check_length(language, "start.language", 35)
@@ -114,7 +126,7 @@ class ChatDesk:
         self._flood.check(line, FrameKind.OPEN)
         if not token:
             raise InvalidArgument("resume.session_token is required; it was given in the 'started' frame")
-        principal = self._authority.verify(token)
+        principal = await self._verifier.verify(token)
         if principal.role is not Role.CUSTOMER or not principal.session_id:
             raise Unauthenticated("this is not a chat session token")
         session = await self._repo.get(principal.session_id)

@@ -52,16 +52,20 @@ class Mailbox:
             text=f"{facts.subject}\n\n{parsed.text}".strip() if facts.subject else parsed.text,
             time=utcnow(), attachments=attachments, email=facts, html=parsed.html,
         )
-        automatic = facts.auto_submitted or facts.delivery_status_report
-        thread = await self._repo.find_by_email_ids([facts.in_reply_to, *facts.references])
+        automatic = facts.automatic
+        thread = await self._repo.find_by_email_ids(facts.thread_ids())
         if thread is not None and not thread.terminal:
             session_id = thread.id
         elif await self._repo.exists(session_id := f"S-{key}"):
             pass  # opened by an earlier try of this very message that failed before storing it
         else:
+            # A mail threading onto an earlier exchange stays that customer's conversation, whoever
+            # sent it (the sender may be a third party: tickets decides, replies go to the customer).
             await self._c.open(
-                Channel.EMAIL, [Identity("email", sender)] if sender else [],
-                display_name=parsed.sender_name, previous=thread, session_id=session_id,
+                Channel.EMAIL, thread.identities if thread is not None else
+                [Identity("email", sender)] if sender and not automatic else [],
+                display_name=thread.display_name if thread is not None else parsed.sender_name,
+                previous=thread, session_id=session_id,
             )
         for attachment, part in zip(attachments, parsed.attachments, strict=True):
             await self._repo.store_attachment(session_id, attachment, part.content)
@@ -70,11 +74,11 @@ class Mailbox:
             current.note(self._classifier.classify(message.text))
             self._c.add(current, message)
             if current.state is State.IVR:
-                current.queue = self._flow.queue_for_intent(current.intent, self._flow.mailbox_queue(recipients))
                 if automatic:
-                    # Out-of-office and bounce mail never wakes an agent.
+                    # Out-of-office and bounce mail never wakes an agent (and has no queue to wait in).
                     current.move(State.ENDED, message.time, "automatic reply or delivery report; not queued")
                 else:
+                    current.queue = self._flow.queue_for_intent(current.intent, self._flow.mailbox_queue(recipients))
                     current.move(State.QUEUED, message.time, "email received")
 
         session, _ = await self._c.record(session_id, add)

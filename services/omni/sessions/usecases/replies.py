@@ -66,7 +66,9 @@ class Replies:
         ours = next((a for a in last.email.to if a.rpartition("@")[2].casefold() in self._domains), "")
         mail = build_reply(
             from_address=ours or self._mail_from,
-            to_address=last.email.sender or last.sender,
+            # The customer the conversation belongs to, not whoever wrote last: a third party who
+            # threaded a mail in (a forwarder, or someone with a guessed Message-ID) gets nothing.
+            to_address=session.first_identity("email") or last.email.sender or last.sender,
             subject=last.email.subject,
             in_reply_to=last.email.message_id,
             references=last.email.references,

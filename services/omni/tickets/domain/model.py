@@ -113,6 +113,8 @@ class Ticket:
     first_at: dt.datetime | None = None
     last_at: dt.datetime | None = None
     merged_into: str = ""
+    # Addresses that wrote into the ticket without being the customer's (docs/tickets.md).
+    participants: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def groups(self) -> list[str]:
@@ -121,6 +123,18 @@ class Ticket:
     @property
     def done_at(self) -> dt.datetime | None:
         return self.closed_at or self.solved_at
+
+
+@dataclasses.dataclass(frozen=True)
+class Bounce:
+    """What a delivery status notification says of one of our mails."""
+
+    original_message_id: str = ""
+    status: str = ""
+    recipient: str = ""
+    diagnostic: str = ""
+    # The bounce's own interaction.
+    interaction_id: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,6 +148,19 @@ class Email:
     # Auto-reply (RFC 3834 Auto-Submitted) and delivery-status report (bounce).
     auto_submitted: bool = False
     delivery_status_report: bool = False
+    # The From address of this very mail ('' from senders that did not say: then the presented
+    # identity stands in).
+    sender: str = ""
+    # The receiving MTA found DMARC/SPF/DKIM failing (sessions, sender trust).
+    unverified: bool = False
+    # A bounce: the Message-ID of our mail it returns, and what happened to it.
+    report: Bounce | None = None
+    # Message-IDs of attached messages (a forward as attachment).
+    attached_message_ids: tuple[str, ...] = ()
+
+    @property
+    def automatic(self) -> bool:
+        return self.auto_submitted or self.delivery_status_report
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,6 +216,10 @@ class InteractionRecord:
     raw: bytes
     message_id: str = ""
     created_ticket: bool = False
+    # The sender is not one of the customer's identities: a participant of the ticket.
+    third_party: bool = False
+    # An outbound mail a bounce came back for.
+    bounce: Bounce | None = None
     # Events to publish for it, kept with it so a redelivery can publish them again.
     outbox: list[OutboxEvent] = dataclasses.field(default_factory=list)
 

@@ -1,8 +1,10 @@
 """Which ticket an inbound interaction belongs to (docs/tickets.md, "Threading rules").
 
 Order: the session's own ticket (every message of one chat or call lands together); for email
-the `In-Reply-To`/`References` Message-IDs, then a `[#T-1042]` token in the subject; then the
-customer's active ticket on the same topic within the window; else a new ticket. A reply to a
+the `In-Reply-To`/`References` Message-IDs (and a bounce's returned original, an attached
+message), then a `[#T-1042]` token in the subject; for phone and chat only, the customer's
+active ticket on the same topic within the window; else a new ticket. Who the customer of an
+email is, is `senders.py`'s rule: threading never changes it. A reply to a
 solved or closed ticket reopens it inside the follow-up window, else opens a new ticket linked
 as its follow-up. Auto-replies and bounces are recorded but never open or reopen a ticket.
 
@@ -51,17 +53,15 @@ def candidate(ticket: Ticket) -> Candidate:
                      last_at=ticket.last_at or created, done_at=ticket.done_at)
 
 
-def own_ticket(named: Ticket | None, customer_id: str) -> Candidate | None:
-    """The ticket a subject token names, if it is the customer's: guessing T-numbers reads no one else's."""
-    return candidate(named) if named is not None and named.customer_id == customer_id else None
-
-
 @dataclasses.dataclass(frozen=True)
 class Contact:
     occurred_at: dt.datetime
     topic: str
     # Auto-reply or delivery-status report.
     automatic: bool = False
+    # Phone and chat cannot thread, so they join the customer's active ticket on the same topic;
+    # an email that references nothing is a new matter (as Zendesk, Zammad and Chatwoot do).
+    joins_by_topic: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,7 +99,7 @@ def decide(
                            ("subject_token", token_ticket)):
         if explicit is not None:
             return _reply_to(explicit, contact, windows, rule)
-    joinable = [c for c in same_topic or () if _joins_by_topic(c, contact, windows)]
+    joinable = [c for c in same_topic or () if contact.joins_by_topic and _joins_by_topic(c, contact, windows)]
     if joinable:
         latest = max(joinable, key=lambda c: (c.last_at, c.id))
         return Decision(ticket_id=latest.id, rule="same_topic")
@@ -134,11 +134,14 @@ def _is_email(interaction: Interaction) -> bool:
 
 
 def replied_to(interaction: Interaction) -> list[str]:
-    """The Message-IDs an email answers (`In-Reply-To`, then `References`)."""
+    """The Message-IDs an email answers or carries: `In-Reply-To`, the original a bounce returns,
+    `References`, then the Message-IDs of attached messages (a forward as attachment)."""
     if not _is_email(interaction):
         return []
     email = interaction.email
-    return [m.strip() for m in (email.in_reply_to, *email.references) if m.strip()]
+    returned = email.report.original_message_id if email.report else ""
+    ids = (email.in_reply_to, returned, *email.references, *email.attached_message_ids)
+    return list(dict.fromkeys(m.strip() for m in ids if m.strip()))
 
 
 def token_of(interaction: Interaction) -> str:
@@ -147,9 +150,9 @@ def token_of(interaction: Interaction) -> str:
 
 
 def contact(interaction: Interaction, occurred: dt.datetime) -> Contact:
-    email = interaction.email
-    automatic = _is_email(interaction) and (email.auto_submitted or email.delivery_status_report)
-    return Contact(occurred_at=occurred, topic=topic(interaction), automatic=automatic)
+    is_email = _is_email(interaction)
+    return Contact(occurred_at=occurred, topic=topic(interaction), automatic=is_email and interaction.email.automatic,
+                   joins_by_topic=not is_email)
 
 
 def subject(interaction: Interaction) -> str:

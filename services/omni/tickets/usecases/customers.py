@@ -3,6 +3,7 @@ and the screen pop (GetCustomerContext) routing and agent desktops ask for befor
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from collections.abc import Sequence
@@ -75,8 +76,10 @@ class Customers:
         return await self._repo.update_customer(current.id, change, paths)
 
     async def _check_theirs(self, principal: Principal, customer: Customer, what: str) -> None:
-        scope = access.visible(principal)
-        seen = [] if scope is None else await self._repo.ticket_ids(customer.id, scope)
+        if access.visible(principal) is None:
+            return
+        places = await self._repo.ticket_places(customer.id)
+        seen = [t for t, groups in places.items() if access.may_view(principal, groups)]
         access.check_their_customer(principal, customer, seen, what)
 
     async def lookup(self, presented: Presented) -> Customer:
@@ -119,10 +122,13 @@ class Customers:
             customer = await self._owner(identity)
         else:
             raise InvalidArgument("give customer_id or identity")
-        open_tickets = [t for t in await self._repo.active_tickets(customer.id)
-                        if access.may_view(principal, t.groups)]
+        # The customer's tickets and their active ones at once: two indexed reads, no count.
+        places, active = await asyncio.gather(self._repo.ticket_places(customer.id),
+                                              self._repo.active_tickets(customer.id))
+        open_tickets = [t for t in active if access.may_view(principal, t.groups)]
         # An agent reads the conversations of the tickets they see only.
-        scope = access.visible(principal)
-        visible = None if scope is None else await self._repo.ticket_ids(customer.id, scope)
-        recent = await self._repo.recent_for_customer(customer.id, min(limit or CONTEXT_DEFAULT, CONTEXT_MAX), visible)
-        return CustomerContext(customer, open_tickets, recent, await self._repo.count_tickets(customer.id))
+        visible = None if access.visible(principal) is None else \
+            [t for t, groups in places.items() if access.may_view(principal, groups)]
+        recent = await self._repo.recent_for_customer(customer.id, min(limit or CONTEXT_DEFAULT, CONTEXT_MAX),
+                                                      visible)
+        return CustomerContext(customer, open_tickets, recent, len(places))

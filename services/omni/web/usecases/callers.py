@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from omni.runtime.auth import TokenAuthority
 from omni.runtime.errors import Unauthenticated
+from omni.runtime.token_verifier import TokenVerifier
 from omni.web.domain.csrf import CsrfGuard
 from omni.web.domain.origins import OriginPolicy
 from omni.web.domain.staff import MAX_TOKEN_CHARS, Staff, staff_of
@@ -29,19 +29,20 @@ class Request:
 
 
 class Callers:
-    def __init__(self, authority: TokenAuthority, csrf: CsrfGuard, origins: OriginPolicy) -> None:
-        self._authority = authority
+    def __init__(self, verifier: TokenVerifier, csrf: CsrfGuard, origins: OriginPolicy) -> None:
+        self._verifier = verifier
         self._csrf = csrf
         self._origins = origins
 
-    def verify(self, token: str) -> Caller:
-        """A token pasted at sign-in or read back from the cookie."""
+    async def verify(self, token: str) -> Caller:
+        """A token pasted at sign-in or read back from the cookie: one for the gateway's audience
+        (`omnichannel.web`), which a desk token names along with the services it relays to."""
         token = token.strip()
         if not token:
             raise Unauthenticated("sign in with your token")
         if len(token) > MAX_TOKEN_CHARS:
             raise Unauthenticated(f"a token is at most {MAX_TOKEN_CHARS} characters")
-        return Caller(token, staff_of(self._authority.verify(token)))
+        return Caller(token, staff_of(await self._verifier.verify(token)))
 
     def csrf_token(self, caller: Caller) -> str:
         return self._csrf.token_for(caller.token)
@@ -50,14 +51,14 @@ class Callers:
         """Sign-in comes from the desk's own page (no login CSRF)."""
         self._origins.check_desk(request.origin, request.host)
 
-    def reading(self, request: Request) -> Caller:
+    async def reading(self, request: Request) -> Caller:
         """A read: the cookie is enough (another site's page cannot read the answer: no CORS here)."""
-        return self.verify(request.token or "")
+        return await self.verify(request.token or "")
 
-    def acting(self, request: Request) -> Caller:
+    async def acting(self, request: Request) -> Caller:
         """A change or a live stream: the desk's own origin and the CSRF token of this cookie too."""
         self._origins.check_desk(request.origin, request.host)
-        caller = self.verify(request.token or "")
+        caller = await self.verify(request.token or "")
         self._csrf.check(caller.token, request.csrf)
         return caller
 

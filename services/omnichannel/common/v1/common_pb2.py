@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"omnichannel/common/v1/common.proto\x12\x15omnichannel.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"L\n\x08Identity\x12\x31\n\x04kind\x18\x01 \x01(\x0e\x32#.omnichannel.common.v1.IdentityKind\x12\r\n\x05value\x18\x02 \x01(\t\"m\n\x0b\x43ustomerRef\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x33\n\nidentities\x18\x02 \x03(\x0b\x32\x1f.omnichannel.common.v1.Identity\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"\x86\x01\n\x0e\x41ttachmentMeta\x12\x15\n\rattachment_id\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\x12\x12\n\nsize_bytes\x18\x04 \x01(\x03\x12\x0e\n\x06sha256\x18\x05 \x01(\t\x12\x11\n\ttruncated\x18\x06 \x01(\x08\"\xbd\x01\n\x0c\x45mailHeaders\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x13\n\x0bin_reply_to\x18\x02 \x01(\t\x12\x12\n\nreferences\x18\x03 \x03(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12\n\n\x02to\x18\x05 \x03(\t\x12\n\n\x02\x63\x63\x18\x06 \x03(\t\x12\x16\n\x0e\x61uto_submitted\x18\x07 \x01(\x08\x12\x1e\n\x16\x64\x65livery_status_report\x18\x08 \x01(\x08\x12\x0f\n\x07\x64\x65\x66\x65\x63ts\x18\t \x03(\t\"\x8d\x05\n\x0bInteraction\x12\n\n\x02id\x18\x01 \x01(\t\x12/\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1e.omnichannel.common.v1.Channel\x12\x33\n\tdirection\x18\x03 \x01(\x0e\x32 .omnichannel.common.v1.Direction\x12\x12\n\nsession_id\x18\x04 \x01(\t\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x08\x63ustomer\x18\x06 \x01(\x0b\x32\".omnichannel.common.v1.CustomerRef\x12\r\n\x05queue\x18\x07 \x01(\t\x12\x0e\n\x06intent\x18\x08 \x01(\t\x12\x10\n\x08language\x18\t \x01(\t\x12\x15\n\remotion_score\x18\n \x01(\x05\x12\x0e\n\x06urgent\x18\x0b \x01(\x08\x12\x0c\n\x04text\x18\x0c \x01(\t\x12\x32\n\x05\x65mail\x18\r \x01(\x0b\x32#.omnichannel.common.v1.EmailHeaders\x12:\n\x0b\x61ttachments\x18\x0e \x03(\x0b\x32%.omnichannel.common.v1.AttachmentMeta\x12\x10\n\x08\x61gent_id\x18\x0f \x01(\t\x12\x1b\n\x13previous_session_id\x18\x10 \x01(\t\x12\x11\n\tticket_id\x18\x11 \x01(\t\x12\x46\n\nattributes\x18\x12 \x03(\x0b\x32\x32.omnichannel.common.v1.Interaction.AttributesEntry\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"i\n\tTimeRange\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*Z\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x11\n\rCHANNEL_PHONE\x10\x01\x12\x10\n\x0c\x43HANNEL_CHAT\x10\x02\x12\x11\n\rCHANNEL_EMAIL\x10\x03*U\n\tDirection\x12\x19\n\x15\x44IRECTION_UNSPECIFIED\x10\x00\x12\x15\n\x11\x44IRECTION_INBOUND\x10\x01\x12\x16\n\x12\x44IRECTION_OUTBOUND\x10\x02*\x9a\x01\n\x0cIdentityKind\x12\x1d\n\x19IDENTITY_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13IDENTITY_KIND_PHONE\x10\x01\x12\x17\n\x13IDENTITY_KIND_EMAIL\x10\x02\x12\x1d\n\x19IDENTITY_KIND_CHAT_HANDLE\x10\x03\x12\x1a\n\x16IDENTITY_KIND_EXTERNAL\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"omnichannel/common/v1/common.proto\x12\x15omnichannel.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"L\n\x08Identity\x12\x31\n\x04kind\x18\x01 \x01(\x0e\x32#.omnichannel.common.v1.IdentityKind\x12\r\n\x05value\x18\x02 \x01(\t\"m\n\x0b\x43ustomerRef\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x33\n\nidentities\x18\x02 \x03(\x0b\x32\x1f.omnichannel.common.v1.Identity\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"\x86\x01\n\x0e\x41ttachmentMeta\x12\x15\n\rattachment_id\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\x12\x12\n\nsize_bytes\x18\x04 \x01(\x03\x12\x0e\n\x06sha256\x18\x05 \x01(\t\x12\x11\n\ttruncated\x18\x06 \x01(\x08\"\xf1\x02\n\x0c\x45mailHeaders\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x13\n\x0bin_reply_to\x18\x02 \x01(\t\x12\x12\n\nreferences\x18\x03 \x03(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12\n\n\x02to\x18\x05 \x03(\t\x12\n\n\x02\x63\x63\x18\x06 \x03(\t\x12\x16\n\x0e\x61uto_submitted\x18\x07 \x01(\x08\x12\x1e\n\x16\x64\x65livery_status_report\x18\x08 \x01(\x08\x12\x0f\n\x07\x64\x65\x66\x65\x63ts\x18\t \x03(\t\x12\x0e\n\x06sender\x18\n \x01(\t\x12\x13\n\x0bsender_name\x18\x0b \x01(\t\x12\x35\n\x06report\x18\x0c \x01(\x0b\x32%.omnichannel.common.v1.DeliveryReport\x12\x1c\n\x14\x61ttached_message_ids\x18\r \x03(\t\x12\x38\n\x0csender_trust\x18\x0e \x01(\x0e\x32\".omnichannel.common.v1.SenderTrust\"d\n\x0e\x44\x65liveryReport\x12\x1b\n\x13original_message_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x11\n\trecipient\x18\x03 \x01(\t\x12\x12\n\ndiagnostic\x18\x04 \x01(\t\"\xa2\x05\n\x0bInteraction\x12\n\n\x02id\x18\x01 \x01(\t\x12/\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1e.omnichannel.common.v1.Channel\x12\x33\n\tdirection\x18\x03 \x01(\x0e\x32 .omnichannel.common.v1.Direction\x12\x12\n\nsession_id\x18\x04 \x01(\t\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x08\x63ustomer\x18\x06 \x01(\x0b\x32\".omnichannel.common.v1.CustomerRef\x12\r\n\x05queue\x18\x07 \x01(\t\x12\x0e\n\x06intent\x18\x08 \x01(\t\x12\x10\n\x08language\x18\t \x01(\t\x12\x15\n\remotion_score\x18\n \x01(\x05\x12\x0e\n\x06urgent\x18\x0b \x01(\x08\x12\x0c\n\x04text\x18\x0c \x01(\t\x12\x32\n\x05\x65mail\x18\r \x01(\x0b\x32#.omnichannel.common.v1.EmailHeaders\x12:\n\x0b\x61ttachments\x18\x0e \x03(\x0b\x32%.omnichannel.common.v1.AttachmentMeta\x12\x10\n\x08\x61gent_id\x18\x0f \x01(\t\x12\x1b\n\x13previous_session_id\x18\x10 \x01(\t\x12\x11\n\tticket_id\x18\x11 \x01(\t\x12\x46\n\nattributes\x18\x12 \x03(\x0b\x32\x32.omnichannel.common.v1.Interaction.AttributesEntry\x12\x13\n\x0bthird_party\x18\x13 \x01(\x08\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"i\n\tTimeRange\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*Z\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x11\n\rCHANNEL_PHONE\x10\x01\x12\x10\n\x0c\x43HANNEL_CHAT\x10\x02\x12\x11\n\rCHANNEL_EMAIL\x10\x03*U\n\tDirection\x12\x19\n\x15\x44IRECTION_UNSPECIFIED\x10\x00\x12\x15\n\x11\x44IRECTION_INBOUND\x10\x01\x12\x16\n\x12\x44IRECTION_OUTBOUND\x10\x02*\x9a\x01\n\x0cIdentityKind\x12\x1d\n\x19IDENTITY_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13IDENTITY_KIND_PHONE\x10\x01\x12\x17\n\x13IDENTITY_KIND_EMAIL\x10\x02\x12\x1d\n\x19IDENTITY_KIND_CHAT_HANDLE\x10\x03\x12\x1a\n\x16IDENTITY_KIND_EXTERNAL\x10\x04*c\n\x0bSenderTrust\x12\x1c\n\x18SENDER_TRUST_UNSPECIFIED\x10\x00\x12\x19\n\x15SENDER_TRUST_VERIFIED\x10\x01\x12\x1b\n\x17SENDER_TRUST_UNVERIFIED\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,12 +34,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_INTERACTION_ATTRIBUTESENTRY']._loaded_options = None
   _globals['_INTERACTION_ATTRIBUTESENTRY']._serialized_options = b'8\001'
-  _globals['_CHANNEL']._serialized_start=1375
-  _globals['_CHANNEL']._serialized_end=1465
-  _globals['_DIRECTION']._serialized_start=1467
-  _globals['_DIRECTION']._serialized_end=1552
-  _globals['_IDENTITYKIND']._serialized_start=1555
-  _globals['_IDENTITYKIND']._serialized_end=1709
+  _globals['_CHANNEL']._serialized_start=1678
+  _globals['_CHANNEL']._serialized_end=1768
+  _globals['_DIRECTION']._serialized_start=1770
+  _globals['_DIRECTION']._serialized_end=1855
+  _globals['_IDENTITYKIND']._serialized_start=1858
+  _globals['_IDENTITYKIND']._serialized_end=2012
+  _globals['_SENDERTRUST']._serialized_start=2014
+  _globals['_SENDERTRUST']._serialized_end=2113
   _globals['_IDENTITY']._serialized_start=94
   _globals['_IDENTITY']._serialized_end=170
   _globals['_CUSTOMERREF']._serialized_start=172
@@ -47,11 +49,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ATTACHMENTMETA']._serialized_start=284
   _globals['_ATTACHMENTMETA']._serialized_end=418
   _globals['_EMAILHEADERS']._serialized_start=421
-  _globals['_EMAILHEADERS']._serialized_end=610
-  _globals['_INTERACTION']._serialized_start=613
-  _globals['_INTERACTION']._serialized_end=1266
-  _globals['_INTERACTION_ATTRIBUTESENTRY']._serialized_start=1217
-  _globals['_INTERACTION_ATTRIBUTESENTRY']._serialized_end=1266
-  _globals['_TIMERANGE']._serialized_start=1268
-  _globals['_TIMERANGE']._serialized_end=1373
+  _globals['_EMAILHEADERS']._serialized_end=790
+  _globals['_DELIVERYREPORT']._serialized_start=792
+  _globals['_DELIVERYREPORT']._serialized_end=892
+  _globals['_INTERACTION']._serialized_start=895
+  _globals['_INTERACTION']._serialized_end=1569
+  _globals['_INTERACTION_ATTRIBUTESENTRY']._serialized_start=1520
+  _globals['_INTERACTION_ATTRIBUTESENTRY']._serialized_end=1569
+  _globals['_TIMERANGE']._serialized_start=1571
+  _globals['_TIMERANGE']._serialized_end=1676
 # @@protoc_insertion_point(module_scope)

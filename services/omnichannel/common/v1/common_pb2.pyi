@@ -87,6 +87,28 @@ IDENTITY_KIND_EXTERNAL: IdentityKind.ValueType  # 4
 """An id in an external CRM."""
 Global___IdentityKind: _TypeAlias = IdentityKind  # noqa: Y015
 
+class _SenderTrust:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SenderTrustEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SenderTrust.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SENDER_TRUST_UNSPECIFIED: _SenderTrust.ValueType  # 0
+    """No trusted header: From is only a claim."""
+    SENDER_TRUST_VERIFIED: _SenderTrust.ValueType  # 1
+    SENDER_TRUST_UNVERIFIED: _SenderTrust.ValueType  # 2
+    """DMARC, SPF or DKIM failed: shown to the agent; no identity is linked."""
+
+class SenderTrust(_SenderTrust, metaclass=_SenderTrustEnumTypeWrapper):
+    """What the receiving MTA's Authentication-Results (RFC 8601, trusted authserv-id) said of From."""
+
+SENDER_TRUST_UNSPECIFIED: SenderTrust.ValueType  # 0
+"""No trusted header: From is only a claim."""
+SENDER_TRUST_VERIFIED: SenderTrust.ValueType  # 1
+SENDER_TRUST_UNVERIFIED: SenderTrust.ValueType  # 2
+"""DMARC, SPF or DKIM failed: shown to the agent; no identity is linked."""
+Global___SenderTrust: _TypeAlias = SenderTrust  # noqa: Y015
+
 @_typing.final
 class Identity(_message.Message):
     """One way of recognising a customer."""
@@ -193,6 +215,11 @@ class EmailHeaders(_message.Message):
     AUTO_SUBMITTED_FIELD_NUMBER: _builtins.int
     DELIVERY_STATUS_REPORT_FIELD_NUMBER: _builtins.int
     DEFECTS_FIELD_NUMBER: _builtins.int
+    SENDER_FIELD_NUMBER: _builtins.int
+    SENDER_NAME_FIELD_NUMBER: _builtins.int
+    REPORT_FIELD_NUMBER: _builtins.int
+    ATTACHED_MESSAGE_IDS_FIELD_NUMBER: _builtins.int
+    SENDER_TRUST_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     in_reply_to: _builtins.str
     subject: _builtins.str
@@ -201,6 +228,12 @@ class EmailHeaders(_message.Message):
     delivery-status report: never opens or reopens a ticket, never answered.
     """
     delivery_status_report: _builtins.bool
+    sender: _builtins.str
+    """The From address and display name of this very mail (the session's customer may be
+    someone else: a colleague forwarding, a third party replying into the thread).
+    """
+    sender_name: _builtins.str
+    sender_trust: Global___SenderTrust.ValueType
     @_builtins.property
     def references(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -210,6 +243,16 @@ class EmailHeaders(_message.Message):
     @_builtins.property
     def defects(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Human-readable problems met while parsing (broken MIME, bad charset, ...)."""
+
+    @_builtins.property
+    def report(self) -> Global___DeliveryReport:
+        """Set on a bounce: what it says about which of our mails. On an outbound mail in a ticket's
+        timeline: the bounce it received.
+        """
+
+    @_builtins.property
+    def attached_message_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Message-IDs of attached messages (a forward as attachment): threading candidates."""
 
     def __init__(
         self,
@@ -223,14 +266,50 @@ class EmailHeaders(_message.Message):
         auto_submitted: _builtins.bool = ...,
         delivery_status_report: _builtins.bool = ...,
         defects: _abc.Iterable[_builtins.str] | None = ...,
+        sender: _builtins.str = ...,
+        sender_name: _builtins.str = ...,
+        report: Global___DeliveryReport | None = ...,
+        attached_message_ids: _abc.Iterable[_builtins.str] | None = ...,
+        sender_trust: Global___SenderTrust.ValueType = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["report", b"report"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["auto_submitted", b"auto_submitted", "cc", b"cc", "defects", b"defects", "delivery_status_report", b"delivery_status_report", "in_reply_to", b"in_reply_to", "message_id", b"message_id", "references", b"references", "subject", b"subject", "to", b"to"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attached_message_ids", b"attached_message_ids", "auto_submitted", b"auto_submitted", "cc", b"cc", "defects", b"defects", "delivery_status_report", b"delivery_status_report", "in_reply_to", b"in_reply_to", "message_id", b"message_id", "references", b"references", "report", b"report", "sender", b"sender", "sender_name", b"sender_name", "sender_trust", b"sender_trust", "subject", b"subject", "to", b"to"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EmailHeaders: _TypeAlias = EmailHeaders  # noqa: Y015
+
+@_typing.final
+class DeliveryReport(_message.Message):
+    """A delivery status notification (RFC 3464) about one outbound mail."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORIGINAL_MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    RECIPIENT_FIELD_NUMBER: _builtins.int
+    DIAGNOSTIC_FIELD_NUMBER: _builtins.int
+    original_message_id: _builtins.str
+    status: _builtins.str
+    """Enhanced status code, e.g. "5.1.1"."""
+    recipient: _builtins.str
+    diagnostic: _builtins.str
+    def __init__(
+        self,
+        *,
+        original_message_id: _builtins.str = ...,
+        status: _builtins.str = ...,
+        recipient: _builtins.str = ...,
+        diagnostic: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["diagnostic", b"diagnostic", "original_message_id", b"original_message_id", "recipient", b"recipient", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeliveryReport: _TypeAlias = DeliveryReport  # noqa: Y015
 
 @_typing.final
 class Interaction(_message.Message):
@@ -278,6 +357,7 @@ class Interaction(_message.Message):
     PREVIOUS_SESSION_ID_FIELD_NUMBER: _builtins.int
     TICKET_ID_FIELD_NUMBER: _builtins.int
     ATTRIBUTES_FIELD_NUMBER: _builtins.int
+    THIRD_PARTY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Globally unique; every consumer is idempotent on it."""
     channel: Global___Channel.ValueType
@@ -299,6 +379,10 @@ class Interaction(_message.Message):
     """The customer's previous session when they moved channel (chat -> phone)."""
     ticket_id: _builtins.str
     """Ticket the interaction was explicitly sent for (e.g. an agent reply)."""
+    third_party: _builtins.bool
+    """Set by tickets on a ticket's timeline: the sender is not one of the customer's identities
+    (a participant of the ticket), so the agent reads it as from a third party.
+    """
     @_builtins.property
     def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -332,10 +416,11 @@ class Interaction(_message.Message):
         previous_session_id: _builtins.str = ...,
         ticket_id: _builtins.str = ...,
         attributes: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        third_party: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "email", b"email", "occurred_at", b"occurred_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attachments", b"attachments", "attributes", b"attributes", "channel", b"channel", "customer", b"customer", "direction", b"direction", "email", b"email", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "occurred_at", b"occurred_at", "previous_session_id", b"previous_session_id", "queue", b"queue", "session_id", b"session_id", "text", b"text", "ticket_id", b"ticket_id", "urgent", b"urgent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attachments", b"attachments", "attributes", b"attributes", "channel", b"channel", "customer", b"customer", "direction", b"direction", "email", b"email", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "occurred_at", b"occurred_at", "previous_session_id", b"previous_session_id", "queue", b"queue", "session_id", b"session_id", "text", b"text", "third_party", b"third_party", "ticket_id", b"ticket_id", "urgent", b"urgent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -22,20 +22,23 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from omnichannel.common.v1 import common_pb2 as omnichannel_dot_common_dot_v1_dot_common__pb2
 from omnichannel.tickets.v1 import tickets_pb2 as omnichannel_dot_tickets_dot_v1_dot_tickets__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#omnichannel/tickets/v1/events.proto\x12\x16omnichannel.tickets.v1\x1a$omnichannel/tickets/v1/tickets.proto\"\xaf\x01\n\x0bTicketEvent\x12.\n\x06ticket\x18\x01 \x01(\x0b\x32\x1e.omnichannel.tickets.v1.Ticket\x12=\n\x0fprevious_status\x18\x02 \x01(\x0e\x32$.omnichannel.tickets.v1.TicketStatus\x12\x18\n\x10merged_ticket_id\x18\x03 \x01(\t\x12\x17\n\x0f\x62reached_target\x18\x04 \x01(\t\"^\n\x0e\x43ustomerMerged\x12\x1a\n\x12source_customer_id\x18\x01 \x01(\t\x12\x30\n\x06target\x18\x02 \x01(\x0b\x32 .omnichannel.tickets.v1.Customer\"\x81\x01\n\x13InteractionThreaded\x12\x16\n\x0einteraction_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x11\n\tticket_id\x18\x03 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x04 \x01(\t\x12\x16\n\x0e\x63reated_ticket\x18\x05 \x01(\x08\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#omnichannel/tickets/v1/events.proto\x12\x16omnichannel.tickets.v1\x1a\"omnichannel/common/v1/common.proto\x1a$omnichannel/tickets/v1/tickets.proto\"\xaf\x01\n\x0bTicketEvent\x12.\n\x06ticket\x18\x01 \x01(\x0b\x32\x1e.omnichannel.tickets.v1.Ticket\x12=\n\x0fprevious_status\x18\x02 \x01(\x0e\x32$.omnichannel.tickets.v1.TicketStatus\x12\x18\n\x10merged_ticket_id\x18\x03 \x01(\t\x12\x17\n\x0f\x62reached_target\x18\x04 \x01(\t\"^\n\x0e\x43ustomerMerged\x12\x1a\n\x12source_customer_id\x18\x01 \x01(\t\x12\x30\n\x06target\x18\x02 \x01(\x0b\x32 .omnichannel.tickets.v1.Customer\"\x96\x01\n\x13InteractionThreaded\x12\x16\n\x0einteraction_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x11\n\tticket_id\x18\x03 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x04 \x01(\t\x12\x16\n\x0e\x63reated_ticket\x18\x05 \x01(\x08\x12\x13\n\x0bthird_party\x18\x06 \x01(\x08\"\x91\x01\n\x0eMessageBounced\x12\x11\n\tticket_id\x18\x01 \x01(\t\x12\x16\n\x0einteraction_id\x18\x02 \x01(\t\x12\x1d\n\x15\x62ounce_interaction_id\x18\x03 \x01(\t\x12\x35\n\x06report\x18\x04 \x01(\x0b\x32%.omnichannel.common.v1.DeliveryReportb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'omnichannel.tickets.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TICKETEVENT']._serialized_start=102
-  _globals['_TICKETEVENT']._serialized_end=277
-  _globals['_CUSTOMERMERGED']._serialized_start=279
-  _globals['_CUSTOMERMERGED']._serialized_end=373
-  _globals['_INTERACTIONTHREADED']._serialized_start=376
-  _globals['_INTERACTIONTHREADED']._serialized_end=505
+  _globals['_TICKETEVENT']._serialized_start=138
+  _globals['_TICKETEVENT']._serialized_end=313
+  _globals['_CUSTOMERMERGED']._serialized_start=315
+  _globals['_CUSTOMERMERGED']._serialized_end=409
+  _globals['_INTERACTIONTHREADED']._serialized_start=412
+  _globals['_INTERACTIONTHREADED']._serialized_end=562
+  _globals['_MESSAGEBOUNCED']._serialized_start=565
+  _globals['_MESSAGEBOUNCED']._serialized_end=710
 # @@protoc_insertion_point(module_scope)

@@ -5,6 +5,7 @@ isort:skip_file
 
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from omnichannel.common.v1 import common_pb2 as _common_pb2
 from omnichannel.tickets.v1 import tickets_pb2 as _tickets_pb2
 import builtins as _builtins
 import sys
@@ -90,12 +91,15 @@ class InteractionThreaded(_message.Message):
     TICKET_ID_FIELD_NUMBER: _builtins.int
     CUSTOMER_ID_FIELD_NUMBER: _builtins.int
     CREATED_TICKET_FIELD_NUMBER: _builtins.int
+    THIRD_PARTY_FIELD_NUMBER: _builtins.int
     interaction_id: _builtins.str
     session_id: _builtins.str
     ticket_id: _builtins.str
     customer_id: _builtins.str
     created_ticket: _builtins.bool
     """True when this interaction created the ticket."""
+    third_party: _builtins.bool
+    """The sender is not one of the customer's identities (a participant of the ticket)."""
     def __init__(
         self,
         *,
@@ -104,11 +108,46 @@ class InteractionThreaded(_message.Message):
         ticket_id: _builtins.str = ...,
         customer_id: _builtins.str = ...,
         created_ticket: _builtins.bool = ...,
+        third_party: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_ticket", b"created_ticket", "customer_id", b"customer_id", "interaction_id", b"interaction_id", "session_id", b"session_id", "ticket_id", b"ticket_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_ticket", b"created_ticket", "customer_id", b"customer_id", "interaction_id", b"interaction_id", "session_id", b"session_id", "third_party", b"third_party", "ticket_id", b"ticket_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___InteractionThreaded: _TypeAlias = InteractionThreaded  # noqa: Y015
+
+@_typing.final
+class MessageBounced(_message.Message):
+    """omnichannel.tickets.message_bounced: one of our outbound mails on a ticket bounced;
+    subject "tickets/{ticket_id}".
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TICKET_ID_FIELD_NUMBER: _builtins.int
+    INTERACTION_ID_FIELD_NUMBER: _builtins.int
+    BOUNCE_INTERACTION_ID_FIELD_NUMBER: _builtins.int
+    REPORT_FIELD_NUMBER: _builtins.int
+    ticket_id: _builtins.str
+    interaction_id: _builtins.str
+    """The outbound interaction (agent reply) that bounced, and the bounce's own interaction."""
+    bounce_interaction_id: _builtins.str
+    @_builtins.property
+    def report(self) -> _common_pb2.DeliveryReport: ...
+    def __init__(
+        self,
+        *,
+        ticket_id: _builtins.str = ...,
+        interaction_id: _builtins.str = ...,
+        bounce_interaction_id: _builtins.str = ...,
+        report: _common_pb2.DeliveryReport | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["report", b"report"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bounce_interaction_id", b"bounce_interaction_id", "interaction_id", b"interaction_id", "report", b"report", "ticket_id", b"ticket_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MessageBounced: _TypeAlias = MessageBounced  # noqa: Y015

@@ -300,6 +300,7 @@ class Ticket(_message.Message):
     CLOSE_TIME_FIELD_NUMBER: _builtins.int
     REOPEN_COUNT_FIELD_NUMBER: _builtins.int
     INTERACTION_COUNT_FIELD_NUMBER: _builtins.int
+    PARTICIPANTS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Human-readable number, e.g. "T-1042"."""
     subject: _builtins.str
@@ -340,6 +341,13 @@ class Ticket(_message.Message):
     def solve_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def close_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def participants(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Email addresses that wrote into the ticket without being the customer's identities (a
+        colleague forwarding, a spouse): shown to the agent, never given access, copied on a reply
+        only when the agent chooses.
+        """
+
     def __init__(
         self,
         *,
@@ -366,10 +374,11 @@ class Ticket(_message.Message):
         close_time: _timestamp_pb2.Timestamp | None = ...,
         reopen_count: _builtins.int = ...,
         interaction_count: _builtins.int = ...,
+        participants: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["close_time", b"close_time", "create_time", b"create_time", "sla", b"sla", "solve_time", b"solve_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignee_id", b"assignee_id", "close_time", b"close_time", "create_time", b"create_time", "csat", b"csat", "customer_id", b"customer_id", "disposition", b"disposition", "group", b"group", "id", b"id", "interaction_count", b"interaction_count", "interactions", b"interactions", "links", b"links", "notes", b"notes", "origin_channel", b"origin_channel", "priority", b"priority", "queue", b"queue", "reopen_count", b"reopen_count", "sla", b"sla", "solve_time", b"solve_time", "status", b"status", "subject", b"subject", "tags", b"tags", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignee_id", b"assignee_id", "close_time", b"close_time", "create_time", b"create_time", "csat", b"csat", "customer_id", b"customer_id", "disposition", b"disposition", "group", b"group", "id", b"id", "interaction_count", b"interaction_count", "interactions", b"interactions", "links", b"links", "notes", b"notes", "origin_channel", b"origin_channel", "participants", b"participants", "priority", b"priority", "queue", b"queue", "reopen_count", b"reopen_count", "sla", b"sla", "solve_time", b"solve_time", "status", b"status", "subject", b"subject", "tags", b"tags", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,259 @@
+"""What a batch of interactions is threaded against, in memory for the length of its transaction.
+
+`prefetch` reads what the batch will ask about with one query per kind (identity owners, the
+trails of its sessions and Message-IDs, customers, candidate tickets). The batch is then threaded
+in order against this workspace, so a later interaction sees what an earlier one did (a customer
+it created, an identity it claimed, a ticket it opened or joined), and `commit` writes everything
+with one bulk write per collection. What the prefetch did not cover (following a merged-into
+redirect, the active tickets of a customer reached only through one) is read from the same
+transaction on first use. Tickets are written back only if nobody changed them since they were
+read (their version), as one by one.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from omni.runtime.clock import utcnow
+from omni.runtime.errors import Conflict, NotFound
+from omni.tickets.domain import threading
+from omni.tickets.domain.identities import Identity, readable
+from omni.tickets.domain.lifecycle import ACTIVE
+from omni.tickets.domain.model import Bounce, Customer, IdentityConflict, Interaction, InteractionRecord, Ticket
+from omni.tickets.repository import CustomerGrowth, SessionTrail, ThreadedWrites, TicketRepository
+
+# As many active tickets of one customer as threading weighs (the repository's default).
+ACTIVE_CANDIDATES = 50
+
+
+class Workspace:
+    def __init__(self, tx: TicketRepository) -> None:
+        self._tx = tx
+        # Known answers; a key missing here is read from the transaction when first asked.
+        self._owners: dict[str, str | None] = {}
+        self._customers: dict[str, Customer | None] = {}
+        self._tickets: dict[str, Ticket | None] = {}
+        self._sessions: dict[str, SessionTrail] = {}
+        self._messages: dict[str, str] = {}
+        self._active_known: set[str] = set()
+        # counter → (last number read, last number issued)
+        self._numbers: dict[str, tuple[int, int]] = {}
+        # What the batch wrote: created here, or changed (with the version they were read at).
+        self._created_customers: dict[str, str] = {}
+        self._grown: dict[str, CustomerGrowth] = {}
+        self._claims: list[tuple[Identity, str]] = []
+        self._created_tickets: dict[str, str] = {}
+        self._read_versions: dict[str, int] = {}
+        self._interactions: list[InteractionRecord] = []
+
+    async def mark_bounced(self, bounce: Bounce) -> InteractionRecord | None:
+        """Written through at once: the mail a bounce returns went out well before the bounce
+        came back, so it was stored by an earlier batch, never this one."""
+        return await self._tx.mark_bounced(bounce)
+
+    async def prefetch(self, interactions: Sequence[Interaction], default_region: str) -> None:
+        identities = [i for x in interactions for i in readable(x.presented, default_region)[0]]
+        owners = await self._tx.owners(identities)
+        self._owners.update({i.key: owners.get(i.key) for i in identities})
+        sessions = [x.session_id for x in interactions if x.session_id]
+        messages = [m for x in interactions for m in threading.replied_to(x)]
+        trails, threads = await self._tx.trails(sessions, messages)
+        self._sessions.update({s: trails.get(s, SessionTrail()) for s in sessions})
+        self._messages.update({m: threads.get(m, "") for m in messages})
+        customer_ids = {*owners.values(), *(t.customer_id for t in trails.values() if t.customer_id),
+                        *(x.customer_id for x in interactions if x.customer_id)}
+        found = await self._tx.customers_by_id(sorted(customer_ids))
+        self._customers.update({c: found.get(c) for c in customer_ids})
+        named = {*(t.ticket_id for t in trails.values() if t.ticket_id), *(t for t in threads.values() if t),
+                 *(x.ticket_id for x in interactions if x.ticket_id),
+                 *(t for x in interactions if (t := threading.token_of(x)))}
+        active_of = sorted(c for c, customer in found.items() if not customer.merged_into)
+        tickets = await self._tx.tickets_named_or_active(sorted(named), active_of)
+        self._tickets.update({t: None for t in named})
+        self._tickets.update({t.id: t for t in tickets})
+        self._active_known.update(active_of)
+
+    async def commit(self) -> None:
+        """Write what the batch did (Conflict if a ticket it saved or a counter moved meanwhile)."""
+        def customer(customer_id: str) -> Customer:
+            found = self._customers[customer_id]
+            assert found is not None
+            return found
+
+        def ticket(ticket_id: str) -> Ticket:
+            found = self._tickets[ticket_id]
+            assert found is not None
+            return found
+
+        for counter, (read, issued) in self._numbers.items():
+            await self._tx.numbers_issued(counter, read, issued)
+        await self._tx.write_threaded(ThreadedWrites(
+            customers=[(customer(c), origin) for c, origin in self._created_customers.items()],
+            grown=self._grown, claims=self._claims,
+            tickets=[(ticket(t), origin) for t, origin in self._created_tickets.items()],
+            saved=[(ticket(t), version) for t, version in self._read_versions.items()],
+            interactions=self._interactions,
+        ))
+
+    # --- the reads and writes threading makes (`usecases/ingestion.py`) ---------------------
+
+    async def next_number(self, counter: str) -> int:
+        if counter not in self._numbers:
+            last = await self._tx.last_number(counter)
+            self._numbers[counter] = (last, last)
+        read, issued = self._numbers[counter]
+        self._numbers[counter] = (read, issued + 1)
+        return issued + 1
+
+    async def owners(self, identities: Sequence[Identity]) -> dict[str, str]:
+        unknown = [i for i in identities if i.key not in self._owners]
+        if unknown:
+            found = await self._tx.owners(unknown)
+            self._owners.update({i.key: found.get(i.key) for i in unknown})
+        return {i.key: owner for i in identities if (owner := self._owners[i.key])}
+
+    async def find_customer(self, customer_id: str) -> Customer | None:
+        if customer_id not in self._customers:
+            self._customers[customer_id] = await self._tx.find_customer(customer_id)
+        return self._customers[customer_id]
+
+    async def get_customer(self, customer_id: str) -> Customer:
+        """The customer, following merge redirects (as `TicketRepository.get_customer`)."""
+        seen: set[str] = set()
+        current = customer_id
+        while True:
+            customer = await self.find_customer(current)
+            if customer is None:
+                raise NotFound(f"customer {customer_id} does not exist")
+            if not customer.merged_into or customer.merged_into in seen:
+                return customer
+            seen.add(current)
+            current = customer.merged_into
+
+    async def insert_customer(self, customer: Customer, origin_key: str) -> Customer:
+        self._customers[customer.id] = customer
+        self._created_customers[customer.id] = origin_key
+        self._active_known.add(customer.id)
+        return customer
+
+    def _grow(self, customer: Customer, *, versions: int) -> CustomerGrowth | None:
+        """The growth record of a customer stored before the batch (None for one created in it,
+        whose final state is inserted whole); bumps the version as each single write would."""
+        customer.version += versions
+        customer.updated_at = utcnow()
+        if customer.id in self._created_customers:
+            return None
+        growth = self._grown.setdefault(customer.id, CustomerGrowth())
+        growth.versions += versions
+        return growth
+
+    async def claim(self, customer_id: str, identity: Identity) -> str:
+        """Give `identity` to the customer unless someone owns it; returns the owner."""
+        owner = (await self.owners([identity])).get(identity.key)
+        if owner is not None:
+            return owner
+        self._owners[identity.key] = customer_id
+        self._claims.append((identity, customer_id))
+        customer = await self.get_customer(customer_id)
+        if identity not in customer.identities:
+            customer.identities.append(identity)
+        if growth := self._grow(customer, versions=1):
+            growth.identities.append(identity)
+        return customer_id
+
+    async def report_conflict(self, customer_id: str, conflict: IdentityConflict) -> None:
+        customer = await self.get_customer(customer_id)
+        if any(c.identity == conflict.identity for c in customer.conflicts):
+            return
+        customer.conflicts.append(conflict)
+        if growth := self._grow(customer, versions=0):
+            growth.conflicts.append(conflict)
+
+    async def set_customer_fields(self, customer_id: str, changes: Mapping[str, Any]) -> None:
+        customer = await self.get_customer(customer_id)
+        for field, value in changes.items():
+            setattr(customer, field, value)
+        if growth := self._grow(customer, versions=1):
+            growth.fields.update(changes)
+
+    async def session_customer(self, session_id: str) -> str:
+        return (await self._trail(session_id)).customer_id
+
+    async def session_ticket(self, session_id: str) -> str:
+        return (await self._trail(session_id)).ticket_id
+
+    async def _trail(self, session_id: str) -> SessionTrail:
+        if session_id not in self._sessions:
+            self._sessions[session_id] = SessionTrail(await self._tx.session_customer(session_id),
+                                                      await self._tx.session_ticket(session_id))
+        return self._sessions[session_id]
+
+    async def ticket_of_messages(self, message_ids: Sequence[str]) -> str:
+        """The ticket of the first of `message_ids` that one is recorded for (In-Reply-To first)."""
+        for message_id in message_ids:
+            if message_id not in self._messages:
+                self._messages[message_id] = await self._tx.ticket_of_messages([message_id])
+            if self._messages[message_id]:
+                return self._messages[message_id]
+        return ""
+
+    async def _ticket(self, ticket_id: str) -> Ticket | None:
+        if ticket_id not in self._tickets:
+            self._tickets[ticket_id] = await self._tx.find_ticket(ticket_id)
+        return self._tickets[ticket_id]
+
+    async def get_ticket(self, ticket_id: str) -> Ticket:
+        ticket = await self._ticket(ticket_id)
+        if ticket is None:
+            raise NotFound(f"ticket {ticket_id} does not exist")
+        # A copy: threading changes it before saving it, as it would a ticket read from the store.
+        return copy.deepcopy(ticket)
+
+    async def resolve_ticket(self, ticket_id: str) -> Ticket | None:
+        """The ticket, or the one it was merged into (followed to the end)."""
+        seen: set[str] = set()
+        ticket = await self._ticket(ticket_id)
+        while ticket is not None and ticket.merged_into and ticket.merged_into not in seen:
+            seen.add(ticket.id)
+            ticket = await self._ticket(ticket.merged_into)
+        return copy.deepcopy(ticket)
+
+    async def active_tickets(self, customer_id: str) -> list[Ticket]:
+        if customer_id not in self._active_known:
+            for ticket in await self._tx.active_tickets(customer_id):
+                self._tickets.setdefault(ticket.id, ticket)
+            self._active_known.add(customer_id)
+        active = [t for t in self._tickets.values()
+                  if t is not None and t.customer_id == customer_id and t.status in ACTIVE]
+        return copy.deepcopy(active[:ACTIVE_CANDIDATES])
+
+    async def insert_ticket(self, ticket: Ticket, origin_key: str) -> tuple[Ticket, bool]:
+        self._tickets[ticket.id] = copy.deepcopy(ticket)
+        self._created_tickets[ticket.id] = origin_key
+        return ticket, True
+
+    async def save_ticket(self, ticket: Ticket, expected_version: int) -> Ticket:
+        """Keep the whole ticket if it is still at `expected_version` (else Conflict), one version on."""
+        stored = await self._ticket(ticket.id)
+        if stored is None:
+            raise NotFound(f"ticket {ticket.id} does not exist")
+        if stored.version != expected_version:
+            raise Conflict(f"ticket {ticket.id} was changed by someone else (version {stored.version}, "
+                           f"you sent {expected_version}); reload it and apply your change again")
+        if ticket.id not in self._created_tickets:
+            self._read_versions.setdefault(ticket.id, expected_version)
+        saved = copy.deepcopy(ticket)
+        saved.version = expected_version + 1
+        saved.updated_at = utcnow()
+        self._tickets[ticket.id] = saved
+        return copy.deepcopy(saved)
+
+    async def insert_interaction(self, record: InteractionRecord) -> None:
+        self._interactions.append(record)
+        trail = self._sessions.setdefault(record.session_id, SessionTrail())
+        trail.customer_id = trail.customer_id or record.customer_id
+        trail.ticket_id = trail.ticket_id or record.ticket_id
+        if record.message_id and record.ticket_id:
+            self._messages[record.message_id] = self._messages.get(record.message_id) or record.ticket_id
