@@ -121,7 +121,8 @@ async def test_every_state_event_reaches_the_stream_after_a_nats_outage_under_a_
 async def test_a_state_event_stored_before_a_kill_is_published_on_restart(
         settings: ServiceSettings, nats: ManagedProcess, tmp_path: Path) -> None:
     smtp_port = free_port()
-    env = {**os.environ, "OMNI_JWT_SECRET": settings.jwt_secret, "OMNI_NATS_URL": nats.url,
+    env = {**os.environ, "OMNI_TOKEN_JWKS": settings.token_jwks, "OMNI_CHAT_TOKEN_JWKS": settings.chat_token_jwks,
+           "OMNI_REPLICA_SECRET": settings.replica_secret, "OMNI_NATS_URL": nats.url,
            "OMNI_MONGO_URL": settings.mongo_url, "OMNI_MONGO_DATABASE": settings.mongo_database,
            "OMNI_GRPC_LISTEN": f"127.0.0.1:{free_port()}", "OMNI_SMTP_LISTEN": f"127.0.0.1:{smtp_port}",
            "OMNI_OUTBOX_GRACE_SECONDS": "0.5", "OMNI_SHUTDOWN_DELAY": "0.1", "OMNI_LOG_LEVEL": "WARNING"}
