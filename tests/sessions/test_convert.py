@@ -7,7 +7,17 @@ import datetime as dt
 
 from omni.runtime.channels import Channel
 from omni.sessions import convert
-from omni.sessions.domain.model import Attachment, Direction, Identity, Message, Note, NoteKind, Session, State
+from omni.sessions.domain.model import (
+    Attachment,
+    Direction,
+    Identity,
+    Message,
+    Note,
+    NoteKind,
+    Session,
+    State,
+    TranscriptLimits,
+)
 from omni.sessions.domain.updates import Update, UpdateKind
 from omnichannel.sessions.v1 import sessions_pb2
 
@@ -24,8 +34,8 @@ def test_a_live_update_reads_back_as_it_was_published() -> None:
     session.claimed_identities = [Identity("email", "typed@example.com")]
     message = Message("I-1", Direction.INBOUND, "w@f.cn", "退款", at,
                       attachments=[Attachment("A-1", "bill.pdf", "application/pdf", 1234, "ab" * 32, True)])
-    session.add_message(message)
-    note = session.add_note(Note("N-1", NoteKind.BOT_HANDOFF, "bot-1", "handed over", at))
+    session.add_message(message, TranscriptLimits(max_messages=10, max_bytes=10_000))
+    note = session.add_note(Note("N-1", NoteKind.BOT_HANDOFF, "bot-1", "handed over", at), max_notes=10)
     session.version = 4
 
     for update in (Update(UpdateKind.MESSAGE, session=session, message=message),

@@ -10,11 +10,11 @@ from omni.devstack.processes import free_port
 from omni.runtime.channels import Channel
 from omni.runtime.errors import FailedPrecondition, Unavailable
 from omni.sessions.domain.classifier import KeywordClassifier, detect_language
-from omni.sessions.domain.flood import TokenBucket
+from omni.sessions.domain.flood import KeyedBuckets, TokenBucket, TrustedProxies, client_address
 from omni.sessions.domain.identities import match_key
 from omni.sessions.domain.ivr import DEFAULT_FLOW, ContactFlowError, parse_flow
 from omni.sessions.domain.mime import MailLimits, parse_email
-from omni.sessions.domain.model import Identity, Session, State
+from omni.sessions.domain.model import Direction, Identity, Message, Session, State, TranscriptLimits
 from omni.sessions.domain.reply_mail import build_reply, reply_subject
 from omni.sessions.smtp_outbound import RelayMailer
 
@@ -144,3 +144,33 @@ def test_chat_flood_control_allows_a_burst_then_the_rate() -> None:
 def test_chat_flood_control_refuses_settings_that_would_block_every_message(rate: float, burst: int) -> None:
     with pytest.raises(ValueError, match="rate > 0 and burst >= 1"):
         TokenBucket(rate, burst)
+
+
+def test_keyed_buckets_forget_refilled_keys_first_when_full() -> None:
+    now = [0.0]
+    buckets = KeyedBuckets(rate=1.0, burst=1, max_keys=2, clock=lambda: now[0])
+    assert buckets.take("a") == 0 and buckets.take("a") > 0
+    now[0] = 10.0  # "a" refilled: forgetting it changes nothing
+    assert buckets.take("b") == 0 and buckets.take("c") == 0
+    assert buckets.take("c") > 0  # "c" is still remembered as spent
+
+
+def test_the_client_address_is_believed_from_trusted_proxies_only() -> None:
+    gateway = TrustedProxies(("10.0.0.0/8",))
+    assert client_address("10.1.2.3", ["198.51.100.7"], gateway) == "198.51.100.7"
+    # The nearest hop that is not ours: what a visitor wrote before it is not believed either.
+    assert client_address("10.1.2.3", ["6.6.6.6, 198.51.100.7, 10.9.9.9"], gateway) == "198.51.100.7"
+    assert client_address("203.0.113.5", ["198.51.100.7"], gateway) == "203.0.113.5"
+    assert client_address("10.1.2.3", [], gateway) == "10.1.2.3"
+
+
+def test_a_session_keeps_its_newest_messages_within_its_limits() -> None:
+    at = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    session = Session.open(Channel.EMAIL, [], at)
+    keep = TranscriptLimits(max_messages=3, max_bytes=250)
+    for n in range(5):
+        session.add_message(Message(f"I-{n}", Direction.INBOUND, "c@x.cn", "x" * 100, at), keep)
+    # 3 messages fit the count, 2 fit the bytes: the newest two stay, the session counts the rest.
+    assert [m.id for m in session.messages] == ["I-3", "I-4"] and session.earlier_messages == 3
+    session.add_message(Message("I-big", Direction.INBOUND, "c@x.cn", "y" * 1000, at), keep)
+    assert [m.id for m in session.messages] == ["I-big"]  # never the newest

@@ -96,7 +96,7 @@ async def test_a_mail_whose_storing_failed_half_way_is_stored_once_when_the_send
         stack, published, monkeypatch) -> None:
     # The database fails after the new session and the attachment were written, before the
     # message was: the server answers 451 and the sender's MTA sends the same mail again.
-    real = SessionRepository.mutate
+    real = SessionRepository.record
     failures = [RuntimeError("the database went away")]
 
     async def failing_once(self: SessionRepository, session_id: str, change: Any) -> Any:
@@ -104,7 +104,7 @@ async def test_a_mail_whose_storing_failed_half_way_is_stored_once_when_the_send
             raise failures.pop()
         return await real(self, session_id, change)
 
-    monkeypatch.setattr(SessionRepository, "mutate", failing_once)
+    monkeypatch.setattr(SessionRepository, "record", failing_once)
     with pytest.raises(smtplib.SMTPDataError) as refused:
         await asyncio.to_thread(_send, stack.smtp_port, _customer_mail())
     assert refused.value.smtp_code == 451

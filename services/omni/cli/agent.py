@@ -22,6 +22,7 @@ from typing import TypeVar
 
 import grpc
 
+from omni.cli.terminal_text import plain
 from omni.runtime.auth import Role, bearer
 from omni.runtime.clients import channel
 from omnichannel.common.v1 import common_pb2
@@ -110,39 +111,43 @@ class AgentConsole:
             async for event in call:
                 self.show(event)
         except grpc.aio.AioRpcError as exc:
-            self.write(f"ERROR stream closed: {exc.code().name}: {exc.details()}")
+            self.write(f"ERROR stream closed: {exc.code().name}: {plain(exc.details() or '')}")
             raise
 
     def show(self, event: routing_pb2.AgentEvent) -> None:
+        """Print one event. Every value in it may come from a customer (a name, a message, an
+        article title), so each is printed through `plain`: text, never terminal controls."""
         kind = event.WhichOneof("event")
         if kind == "agent":
             state = routing_pb2.AgentStatus.Name(event.agent.status).removeprefix("AGENT_STATUS_").lower()
-            self.write(f"STATE {state}" + (f" ({event.agent.status_reason})" if event.agent.status_reason else ""))
+            reason = event.agent.status_reason
+            self.write(f"STATE {state}" + (f" ({plain(reason)})" if reason else ""))
         elif kind == "offer":
             offer = event.offer
             self.offers[offer.id] = offer
             work, pop = offer.work, offer.screen_pop
             channel_name = common_pb2.Channel.Name(work.channel).removeprefix("CHANNEL_").lower()
-            self.write(f"OFFER {offer.id} {channel_name} queue={work.queue_id} priority={work.priority:g} "
-                       f"reasons={','.join(r.code for r in work.reasons)}")
-            self.write(f"  customer={pop.customer_id or '?'} {pop.display_name} tier={pop.tier or '-'} "
-                       f"last_agent={pop.last_agent_id or '-'} open_tickets={','.join(pop.open_ticket_ids) or '-'}")
+            self.write(f"OFFER {plain(offer.id)} {channel_name} queue={plain(work.queue_id)} "
+                       f"priority={work.priority:g} reasons={plain(','.join(r.code for r in work.reasons))}")
+            self.write(f"  customer={plain(pop.customer_id) or '?'} {plain(pop.display_name)} "
+                       f"tier={plain(pop.tier) or '-'} last_agent={plain(pop.last_agent_id) or '-'} "
+                       f"open_tickets={plain(','.join(pop.open_ticket_ids)) or '-'}")
             if work.text:
-                self.write(f"  says: {work.text[:200]}")
+                self.write(f"  says: {plain(work.text[:200])}")
             for article in pop.suggestions:
-                self.write(f"  suggest: {article.article_id} {article.title}")
+                self.write(f"  suggest: {plain(article.article_id)} {plain(article.title)}")
             if pop.degraded:
-                self.write(f"  degraded: {'; '.join(pop.degraded)}")
+                self.write(f"  degraded: {plain('; '.join(pop.degraded))}")
         elif kind == "offer_revoked":
             self.offers.pop(event.offer_revoked, None)
-            self.write(f"REVOKED {event.offer_revoked}")
+            self.write(f"REVOKED {plain(event.offer_revoked)}")
         elif kind == "assigned":
             self.held[event.assigned.id] = event.assigned
             self.offers = {k: v for k, v in self.offers.items() if v.work.id != event.assigned.id}
-            self.write(f"ASSIGNED {event.assigned.id} session={event.assigned.session_id} "
-                       f"ticket={event.assigned.ticket_id or '-'}")
+            self.write(f"ASSIGNED {plain(event.assigned.id)} session={plain(event.assigned.session_id)} "
+                       f"ticket={plain(event.assigned.ticket_id) or '-'}")
         elif kind == "error":
-            self.write(f"ERROR {event.error}")
+            self.write(f"ERROR {plain(event.error)}")
 
     async def handle(self, line: str) -> bool:
         """Run one command line; False to quit."""
@@ -159,7 +164,7 @@ class AgentConsole:
                 return False
             await self._dispatch(verb, args)
         except ServiceFailed as exc:
-            self.write(f"ERROR {exc}")
+            self.write(f"ERROR {plain(str(exc))}")
         except (IndexError, KeyError) as exc:
             self.write(f"ERROR missing or unknown argument ({exc}); type 'help'")
         return True
@@ -191,7 +196,7 @@ class AgentConsole:
             session = work.session_id if work else args[0]
             sent = await on("sessions", self.sessions.SendReply(sessions_pb2.SendReplyRequest(
                 session_id=session, text=" ".join(args[1:]), request_id=uuid.uuid4().hex), timeout=10))
-            self.write(f"SENT {sent.message.id or sent.message_id}")
+            self.write(f"SENT {plain(sent.message.id or sent.message_id)}")
         elif verb == "note":
             if self.tickets is None:
                 self.write("ERROR no tickets service address (--tickets)")
@@ -203,7 +208,7 @@ class AgentConsole:
             moved = await on("routing", self.routing.TransferWork(routing_pb2.TransferWorkRequest(
                 work_id=args[0], target_queue_id=args[1], reason=" ".join(args[2:])), timeout=10))
             self.held.pop(moved.id, None)
-            self.write(f"TRANSFERRED {moved.id} to {moved.queue_id}")
+            self.write(f"TRANSFERRED {plain(moved.id)} to {plain(moved.queue_id)}")
         elif verb == "wrap":
             await self._send(wrap_up=routing_pb2.WrapUp(work_id=args[0], disposition=args[1],
                                                         note=" ".join(args[2:])))
@@ -211,7 +216,7 @@ class AgentConsole:
             self.write(f"WRAPPED {args[0]} {args[1]}")
         elif verb == "work":
             for work in self.held.values():
-                self.write(f"  {work.id} queue={work.queue_id} session={work.session_id}")
+                self.write(f"  {plain(work.id)} queue={plain(work.queue_id)} session={plain(work.session_id)}")
             if not self.held:
                 self.write("  (no work)")
         else:

@@ -68,7 +68,9 @@ class RoutingConsumers:
     async def session_state_changed(self, changed: events_pb2.SessionStateChanged) -> None:
         if changed.session.state not in (sessions_pb2.SESSION_STATE_ABANDONED, sessions_pb2.SESSION_STATE_ENDED):
             return
-        answered = any(m.direction == common_pb2.DIRECTION_OUTBOUND for m in changed.session.messages)
+        # Events carry no transcript (`answered` says it); older ones carried the messages.
+        answered = changed.answered or any(m.direction == common_pb2.DIRECTION_OUTBOUND
+                                           for m in changed.session.messages)
         await self._work.customer_left(changed.session.id, changed.reason or "customer left", answered,
                                        self._partition)
 

@@ -13,8 +13,9 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from omni.runtime.auth import Principal
-from omni.runtime.errors import DomainError, InvalidArgument
+from omni.runtime.errors import DomainError, InvalidArgument, ResourceExhausted
 from omni.sessions import convert
+from omni.sessions.domain.flood import ChatLine
 from omni.sessions.usecases.chat import ChatDesk, ChatOpened
 from omnichannel.sessions.v1 import sessions_pb2 as pb
 
@@ -25,14 +26,22 @@ MAX_OPEN_ATTEMPTS = 10
 
 
 class ChatConnection:
-    def __init__(self, desk: ChatDesk, caller: Principal | None) -> None:
-        """`caller`: the principal of the gRPC stream's token; None for a WebSocket visitor."""
+    def __init__(self, desk: ChatDesk, caller: Principal | None, address: str) -> None:
+        """`caller`: the principal of the gRPC stream's token; None for a WebSocket visitor.
+        `address`: the client's address, for the per-address limits."""
         self._desk = desk
         self._caller = caller
-        self._flood = desk.flood_control()
+        self._address = address
 
     async def run(self, frames: AsyncIterator[pb.ChatClientFrame], send: Send) -> None:
-        opened = await self._opening(frames, send)
+        try:
+            with self._desk.connection(self._caller, self._address) as line:
+                await self._serve(line, frames, send)
+        except ResourceExhausted as exc:  # one connection too many: said once, then closed
+            await send(pb.ChatServerFrame(error=exc.message))
+
+    async def _serve(self, line: ChatLine, frames: AsyncIterator[pb.ChatClientFrame], send: Send) -> None:
+        opened = await self._opening(line, frames, send)
         if opened is None:
             return
         session_id = opened.session.id
@@ -51,51 +60,52 @@ class ChatConnection:
             forwarding = asyncio.create_task(forward(), name=f"chat {session_id} out")
             try:
                 async for frame in frames:
-                    if forwarding.done() or not await self._handle(session_id, frame, send):
+                    if forwarding.done() or not await self._handle(line, frame, send):
                         break
             finally:
                 forwarding.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await forwarding
 
-    async def _opening(self, frames: AsyncIterator[pb.ChatClientFrame], send: Send) -> ChatOpened | None:
+    async def _opening(self, line: ChatLine, frames: AsyncIterator[pb.ChatClientFrame],
+                       send: Send) -> ChatOpened | None:
         """The chat the first accepted start/resume frame opens; None when the client gave up."""
         for _ in range(MAX_OPEN_ATTEMPTS):
             frame = await anext(frames, None)
             if frame is None:
                 return None
             try:
-                return await self._open(frame)
+                return await self._open(line, frame)
             except DomainError as exc:
                 await send(pb.ChatServerFrame(error=exc.message))
         await send(pb.ChatServerFrame(error=f"{MAX_OPEN_ATTEMPTS} start/resume frames refused; connect again"))
         return None
 
-    async def _open(self, frame: pb.ChatClientFrame) -> ChatOpened:
+    async def _open(self, line: ChatLine, frame: pb.ChatClientFrame) -> ChatOpened:
         kind = frame.WhichOneof("frame")
         if kind == "start":
             start = frame.start
             return await self._desk.start(
-                self._caller, start.handle, start.display_name, start.language,
+                line, self._caller, start.handle, start.display_name, start.language,
                 [convert.identity_from_proto(i) for i in start.identities], start.previous_session_id,
                 start.identity_token,
             )
         if kind == "resume":
-            return await self._desk.resume(self._caller, frame.resume.session_token)
+            return await self._desk.resume(line, self._caller, frame.resume.session_token)
         raise InvalidArgument("the first frame must be 'start' or 'resume'")
 
-    async def _handle(self, session_id: str, frame: pb.ChatClientFrame, send: Send) -> bool:
+    async def _handle(self, line: ChatLine, frame: pb.ChatClientFrame, send: Send) -> bool:
         """Apply one client frame; False when the chat is over."""
         kind = frame.WhichOneof("frame")
         try:
             if kind == "text":
-                await self._desk.say(session_id, frame.text.text, frame.text.client_message_id, self._flood)
+                await self._desk.say(line, frame.text.text, frame.text.client_message_id)
             elif kind == "typing":
-                await self._desk.typing(session_id)
+                await self._desk.typing(line)
             elif kind == "read":
-                await self._desk.read(session_id, frame.read.message_id)
+                await self._desk.read(line, frame.read.message_id)
             elif kind == "end":
-                session = await self._desk.end(session_id)
+                session = await self._desk.end(line)
                 await send(pb.ChatServerFrame(state=convert.STATES[session.state]))
                 return False
             else:

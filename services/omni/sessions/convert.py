@@ -172,6 +172,7 @@ def session_to_proto(session: Session) -> sessions_pb2.Session:
         update_time=timestamp(session.update_time),
         attributes=session.attributes,
         version=session.version,
+        earlier_messages=session.earlier_messages,
     )
 
 
@@ -200,6 +201,7 @@ def session_from_proto(session: sessions_pb2.Session) -> Session:
         previous_session_id=session.previous_session_id,
         attributes=dict(session.attributes),
         claimed_identities=[identity_from_proto(i) for i in session.claimed_identities],
+        earlier_messages=session.earlier_messages,
         version=session.version,
     )
 

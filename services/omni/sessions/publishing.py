@@ -9,43 +9,63 @@ import datetime as dt
 
 from omni.runtime.events import EventBus
 from omni.runtime.live_feed import LiveFeed
+from omni.runtime.outbox import Outbox
+from omni.runtime.storage import Document
 from omni.sessions import convert
+from omni.sessions.domain.changes import Change
 from omni.sessions.domain.model import Message, Session, State
 from omni.sessions.domain.updates import Update
 from omnichannel.sessions.v1 import events_pb2, sessions_pb2
 
 DOMAIN = "sessions"
+PAYLOADS = {
+    "interaction_received": events_pb2.InteractionReceived,
+    "session_state_changed": events_pb2.SessionStateChanged,
+    "callback_requested": events_pb2.CallbackRequested,
+}
 # Conversation updates for watchers, outside every JetStream stream's subjects on purpose.
 LIVE_SUBJECT_ROOT = "omnichannel_live.sessions"
 
 
 class SessionEvents:
-    def __init__(self, bus: EventBus) -> None:
-        self._bus = bus
+    """The events of a session's changes, as outbox entries stored with the change (`outbox`),
+    then published: each carries one change, never the conversation."""
 
-    async def interaction_received(self, session: Session, message: Message) -> None:
-        # Event id = interaction id: a retried publish (or a re-ingested email) dedupes.
+    def __init__(self, outbox: Outbox) -> None:
+        self._outbox = outbox
+
+    def of_change(self, session: Session, change: Change) -> list[Document]:
+        entries = [self._interaction_received(session, message) for message in change.messages]
+        if change.previous is not None:
+            entries.append(self._state_changed(session, change.previous))
+        return entries
+
+    def _interaction_received(self, session: Session, message: Message) -> Document:
+        # Event id = interaction id: a re-ingested email dedupes.
         payload = events_pb2.InteractionReceived(interaction=convert.interaction(session, message))
-        await self._bus.publish(DOMAIN, "interaction_received", f"sessions/{session.id}", payload,
-                                event_id=message.id)
+        return self._outbox.entry("interaction_received", f"sessions/{session.id}", message.id, payload)
 
-    async def state_changed(self, session: Session, previous: State, reason: str) -> None:
+    def _state_changed(self, session: Session, previous: State) -> Document:
         payload = events_pb2.SessionStateChanged(
-            session=convert.session_to_proto(session), previous_state=convert.STATES[previous], reason=reason
+            session=convert.session_to_proto(session.without_transcript()), previous_state=convert.STATES[previous],
+            reason=session.transitions[-1].reason, answered=session.answered,
         )
-        # One id per transition, so re-publishing the same transition dedupes.
+        # One id per transition.
         event_id = f"{session.id}:state:{len(session.transitions)}:{session.state.value}"
-        await self._bus.publish(DOMAIN, "session_state_changed", f"sessions/{session.id}", payload,
-                                event_id=event_id)
+        return self._outbox.entry("session_state_changed", f"sessions/{session.id}", event_id, payload)
 
-    async def callback_requested(self, session: Session, number: str, not_before: dt.datetime | None) -> None:
+    def callback_requested(self, session: Session, number: str, not_before: dt.datetime | None) -> Document:
         payload = events_pb2.CallbackRequested(
             session_id=session.id, number=number, queue=session.queue, customer=convert.customer_ref(session)
         )
         if not_before is not None:
             payload.not_before.FromDatetime(not_before)
-        await self._bus.publish(DOMAIN, "callback_requested", f"sessions/{session.id}", payload,
-                                event_id=f"{session.id}:callback:{session.attributes.get('callbacks', '1')}")
+        return self._outbox.entry("callback_requested", f"sessions/{session.id}", payload=payload,
+                                  event_id=f"{session.id}:callback:{session.attributes.get('callbacks', '1')}")
+
+    async def publish(self, session_id: str, pending: list[Document]) -> None:
+        """The session's pending events, in the order they were stored."""
+        await self._outbox.publish(session_id, pending)
 
 
 def _read_update(body: bytes) -> Update:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from bson.binary import Binary
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from omni.runtime import outbox
 from omni.runtime.channels import Channel
 from omni.runtime.errors import Conflict, NotFound
 from omni.runtime.paging import Page, PageRequest
@@ -42,6 +43,8 @@ INDEXES: IndexDeclarations = {
         IndexModel([("email_message_ids", ASCENDING)], name="email_message_ids"),
         IndexModel([("create_time", DESCENDING), ("_id", DESCENDING)], name="recent"),
         IndexModel([("customer_id", ASCENDING), ("create_time", DESCENDING)], name="customer_recent"),
+        IndexModel([("queue", ASCENDING), ("state", ASCENDING)], name="queue_state"),
+        outbox.INDEX,
     ],
     ATTACHMENTS: [IndexModel([("session_id", ASCENDING)], name="session")],
 }
@@ -97,6 +100,7 @@ def session_from_doc(doc: Document) -> Session:
         claimed_identities=[Identity(**i) for i in doc.get("claimed_identities", [])],
         self_service=doc.get("self_service", False),
         applied_events=list(doc.get("applied_events", [])),
+        earlier_messages=doc.get("earlier_messages", 0),
         version=doc.get("version", 0),
     )
 
@@ -125,6 +129,16 @@ def _in_sight(sight: Sight) -> Document:
     return {"$or": admitted} if admitted else {"_id": {"$in": []}}
 
 
+@dataclasses.dataclass(frozen=True)
+class Recorded(Generic[T]):
+    """A session as a write left it, what the change returned, and the session's events still to
+    publish (those of this write after any an earlier write left behind)."""
+
+    session: Session
+    result: T
+    pending: list[Document]
+
+
 class SessionRepository:
     def __init__(self, db: AsyncDatabase[Document], default_region: str) -> None:
         self._sessions = db[SESSIONS]
@@ -150,28 +164,53 @@ class SessionRepository:
             raise NotFound(f"session {session_id} does not exist")
         return session_from_doc(doc)
 
-    async def save(self, session: Session) -> Session:
-        """Write back a session read at `session.version`; Conflict if someone wrote in between."""
+    async def _save(self, session: Session, events: Sequence[Document]) -> list[Document]:
+        """Write back a session read at `session.version`, with the events of the change (the
+        outbox, in the same single-document write); Conflict if someone wrote in between. Returns
+        the session's pending events."""
         doc = self._doc(session)
         del doc["_id"], doc["version"]
-        await update_versioned(self._sessions, {"_id": session.id}, session.version, {"$set": doc},
-                               what=f"session {session.id}")
+        update: Document = {"$set": doc}
+        if events:
+            update["$push"] = {outbox.FIELD: {"$each": list(events)}}
+        written = await update_versioned(self._sessions, {"_id": session.id}, session.version, update,
+                                         what=f"session {session.id}")
         session.version += 1
-        return session
+        return list(written.get(outbox.FIELD, []))
 
     async def exists(self, session_id: str) -> bool:
         return await self._sessions.find_one({"_id": session_id}, {"_id": 1}) is not None
 
     async def mutate(self, session_id: str, change: Callable[[Session], T]) -> tuple[Session, T]:
-        """Read, apply `change` (pure), write; re-run on a concurrent write."""
+        """Read, apply `change` (pure), write; re-run on a concurrent write. For changes that tell
+        nobody (see `record`)."""
+        recorded = await self.record(session_id, lambda session: (change(session), []))
+        return recorded.session, recorded.result
+
+    async def record(self, session_id: str,
+                     change: Callable[[Session], tuple[T, Sequence[Document]]]) -> Recorded[T]:
+        """Read, apply `change` (pure; it returns its result and the events it makes), write the
+        session and those events at once; re-run on a concurrent write."""
         for _ in range(_MUTATE_ATTEMPTS):
             session = await self.get(session_id)
-            result = change(session)
+            result, events = change(session)
             try:
-                return await self.save(session), result
+                pending = await self._save(session, events)
             except Conflict:
                 continue
+            return Recorded(session, result, pending)
         raise Conflict(f"session {session_id} is changing too fast; try again")
+
+    async def waiting_chats(self, queue: str) -> int:
+        """Chats waiting for a person in `queue` (not those the self-service bots hold)."""
+        return await self._sessions.count_documents({
+            "queue": queue, "channel": Channel.CHAT.value, "self_service": {"$ne": True},
+            "state": {"$in": [State.QUEUED.value, State.OFFERED.value]}})
+
+    async def pending(self, session_id: str) -> list[Document]:
+        """The session's events not published yet."""
+        doc = await self._sessions.find_one({"_id": session_id}, {outbox.FIELD: 1})
+        return list(doc.get(outbox.FIELD, [])) if doc else []
 
     async def find_by_email_ids(self, message_ids: Sequence[str]) -> Session | None:
         ids = [m for m in message_ids if m]
@@ -191,11 +230,22 @@ class SessionRepository:
         )
         return session_from_doc(doc) if doc else None
 
-    async def list(self, wanted: SessionFilter, sight: Sight | None, page: PageRequest) -> Page[Session]:
-        """`wanted` among the sessions in `sight` (None: all), newest first."""
+    async def list(self, wanted: SessionFilter, sight: Sight | None, page: PageRequest,
+                   max_bytes: int) -> Page[Session]:
+        """`wanted` among the sessions in `sight` (None: all), newest first; a page ends early (the
+        next one starts after its last session) rather than carry more than `max_bytes` of transcript."""
         query = _wanted(wanted) if sight is None else {"$and": [_wanted(wanted), _in_sight(sight)]}
-        found = await find_page(self._sessions, query, [("create_time", DESCENDING), ("_id", DESCENDING)], page)
-        return Page([session_from_doc(d) for d in found.items], found.next_after)
+        order = [("create_time", DESCENDING), ("_id", DESCENDING)]
+        found = await find_page(self._sessions, query, order, page)
+        sessions: list[Session] = []
+        size = 0
+        for doc in found.items:
+            session = session_from_doc(doc)
+            size += session.transcript_bytes()
+            if sessions and size > max_bytes:
+                return Page(sessions, (sessions[-1].create_time, sessions[-1].id))
+            sessions.append(session)
+        return Page(sessions, found.next_after)
 
     async def claim_call(self, call_id: str, session_id: str) -> str | None:
         """Bind a PBX call id to a session; returns the session that already had it, if any."""

@@ -8,17 +8,21 @@ from collections.abc import Sequence
 import grpc
 
 from omni.runtime.auth import ADMINS, BOTS, EVERYONE, STAFF, Role
+from omni.runtime.config import ConfigError, env_name
+from omni.runtime.outbox import Outbox
 from omni.runtime.server import Runtime, ServiceSpec
 from omni.runtime.token_issuer import TokenIssuer
 from omni.runtime.token_verifier import CHAT_ISSUER, KeySet, chat_trust
-from omni.sessions import repository
+from omni.sessions import publishing, repository
 from omni.sessions.consumers import TICKET_EVENTS, SessionConsumers
 from omni.sessions.domain.assignment import ROUTING_EVENTS
 from omni.sessions.domain.chat_identity import ChatVisitors, IdentityVerifier
 from omni.sessions.domain.classifier import load_classifier
+from omni.sessions.domain.flood import Flood, FloodLimits
 from omni.sessions.domain.ivr import load_flow
 from omni.sessions.domain.mime import MailLimits
-from omni.sessions.domain.model import TextLimit
+from omni.sessions.domain.model import TextLimit, TranscriptLimits
+from omni.sessions.mail_parsing import MailParser
 from omni.sessions.publishing import LiveUpdates, SessionEvents
 from omni.sessions.servicer import SessionServicer
 from omni.sessions.servicer_chat import ChatServicer
@@ -37,21 +41,30 @@ from omni.sessions.usecases.sessions import Sessions
 from omni.sessions.websocket_chat import start_websocket
 from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 
+# Room a GetAttachment response needs besides the attachment's bytes (its metadata, framing).
+_ATTACHMENT_RESPONSE_ROOM = 64 * 1024
+
 
 async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     settings = SessionSettings.extending(runtime.settings)
+    mail_limits = _mail_limits(settings)
     flow = load_flow(settings.contact_flow_file)
     classifier = load_classifier(settings.classifier, flow.intent_keywords)
     limit = TextLimit(settings.max_text_chars)
     repo = repository.SessionRepository(runtime.db, settings.default_region)
-    events, live = SessionEvents(runtime.bus), LiveUpdates(runtime.bus)
-    conversations = Conversations(repo, events, live, classifier,
-                                  link_window=dt.timedelta(hours=settings.link_window_hours))
-    notes = Notes(repo, live, limit)
+    outbox = Outbox(runtime.db[repository.SESSIONS], runtime.bus, publishing.DOMAIN, publishing.PAYLOADS)
+    events, live = SessionEvents(outbox), LiveUpdates(runtime.bus)
+    conversations = Conversations(
+        repo, events, live, classifier, link_window=dt.timedelta(hours=settings.link_window_hours),
+        transcript=TranscriptLimits(settings.session_max_messages, settings.session_max_transcript_bytes))
+    runtime.background(outbox.relay(interval=settings.outbox_relay_seconds, grace=settings.outbox_grace_seconds),
+                       "sessions outbox relay")
+    notes = Notes(repo, live, limit, max_notes=settings.session_max_notes)
     replies = Replies(conversations, repo, RelayMailer(settings.smtp_relay, settings.smtp_relay_timeout),
                       limit=limit, mail_from=settings.mail_from, accepted_domains=settings.smtp_accepted_domains)
     sessions_pb2_grpc.add_SessionServiceServicer_to_server(
-        SessionServicer(Sessions(conversations, repo, live), replies, notes, runtime.page_tokens), server)
+        SessionServicer(Sessions(conversations, repo, live, list_max_bytes=settings.session_list_max_bytes),
+                        replies, notes, runtime.page_tokens), server)
     visitors = ChatVisitors(IdentityVerifier(settings.chat_identity_secret, settings.default_region),
                             settings.default_region, trust_claimed=settings.chat_trust_claimed_identities)
     chat_tokens = TokenIssuer.from_files(CHAT_ISSUER, settings.chat_token_key_files) \
@@ -61,7 +74,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
         runtime.verifier.trust(chat_trust(KeySet.of(chat_tokens.jwks(), "the chat token keys")))
     desk = ChatDesk(conversations, repo, live, visitors=visitors, flow=flow, limit=limit, issuer=chat_tokens,
                     verifier=runtime.verifier, token_ttl_seconds=settings.chat_token_ttl_seconds,
-                    messages_per_second=settings.chat_messages_per_second, burst=settings.chat_burst)
+                    flood=Flood(_flood_limits(settings)), max_waiting_per_queue=settings.chat_max_waiting_per_queue)
     sessions_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(desk), server)
     calls = Calls(conversations, repo, events, flow=flow, classifier=classifier, limit=limit)
     sessions_pb2_grpc.add_TelephonyServiceServicer_to_server(TelephonyServicer(calls), server)
@@ -71,23 +84,26 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     runtime.consumer("routing", consumers.on_work_event, event_types=list(ROUTING_EVENTS))
 
     if settings.smtp_listen:
-        limits = MailLimits(attachment_bytes=settings.attachment_max_bytes, html_chars=settings.mail_max_html_chars,
-                            trusted_authserv_ids=settings.mail_trusted_authserv_ids)
-        mailbox = Mailbox(conversations, repo, flow=flow, classifier=classifier, limits=limits)
+        parser = MailParser(mail_limits, workers=settings.smtp_parse_workers)
+        mailbox = Mailbox(conversations, repo, parser, flow=flow, classifier=classifier)
         tls = starttls_context(settings.smtp_tls_cert_file, settings.smtp_tls_key_file,
                                require=settings.smtp_require_starttls)
-        smtp = await start_smtp(settings.smtp_listen, InboundMailHandler(mailbox, settings.smtp_accepted_domains),
-                                max_message_bytes=settings.smtp_max_message_bytes, tls_context=tls,
+        handler = InboundMailHandler(mailbox, settings.smtp_accepted_domains,
+                                     max_recipients=settings.mail_max_recipients)
+        smtp = await start_smtp(settings.smtp_listen, handler, max_message_bytes=settings.smtp_max_message_bytes,
+                                max_sessions=settings.smtp_max_sessions, tls_context=tls,
                                 require_starttls=settings.smtp_require_starttls)
 
         async def stop_smtp() -> None:
             smtp.close()
             await smtp.wait_closed()
+            parser.close()
 
         runtime.on_stop.append(stop_smtp)
     if settings.websocket_listen:
         websocket = await start_websocket(settings.websocket_listen, desk,
-                                          chat_tokens.jwks() if chat_tokens is not None else {"keys": []})
+                                          chat_tokens.jwks() if chat_tokens is not None else {"keys": []},
+                                          trusted_proxies=settings.chat_trusted_proxies)
 
         async def stop_websocket() -> None:
             websocket.close()
@@ -96,6 +112,27 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
         runtime.on_stop.append(stop_websocket)
     return [sessions_pb2.DESCRIPTOR.services_by_name[name].full_name
             for name in ("SessionService", "ChatService", "TelephonyService")]
+
+
+def _mail_limits(settings: SessionSettings) -> MailLimits:
+    room = settings.max_message_bytes - _ATTACHMENT_RESPONSE_ROOM
+    if settings.attachment_max_bytes > room:
+        raise ConfigError(f"{env_name('attachment_max_bytes')}={settings.attachment_max_bytes} is more than "
+                          f"GetAttachment can return ({env_name('max_message_bytes')} less 64 KiB: {room})")
+    return MailLimits(attachment_bytes=settings.attachment_max_bytes, html_chars=settings.mail_max_html_chars,
+                      trusted_authserv_ids=settings.mail_trusted_authserv_ids, text_chars=settings.mail_max_text_chars,
+                      stored_html_chars=settings.mail_max_stored_html_chars, references=settings.mail_max_references,
+                      recipients=settings.mail_max_recipients, attachments=settings.mail_max_attachments)
+
+
+def _flood_limits(settings: SessionSettings) -> FloodLimits:
+    return FloodLimits(
+        burst=settings.chat_burst, messages_per_second=settings.chat_messages_per_second,
+        signal_burst=settings.chat_signal_burst, signals_per_second=settings.chat_signals_per_second,
+        address_burst=settings.chat_address_burst, address_frames_per_second=settings.chat_address_frames_per_second,
+        max_connections=settings.chat_max_connections,
+        max_connections_per_session=settings.chat_max_connections_per_session,
+        max_connections_per_address=settings.chat_max_connections_per_address)
 
 
 def _rules() -> dict[str, frozenset[Role]]:

@@ -14,19 +14,32 @@ class SessionSettings(ServiceSettings):
     # Domains we accept mail for; mail to any other domain is refused (we are no open relay).
     smtp_accepted_domains: tuple[str, ...] = ("example.com",)
     # Largest inbound message (SMTP SIZE); larger ones are refused with 552.
-    smtp_max_message_bytes: int = 25 * 1024 * 1024
+    smtp_max_message_bytes: int = 10 * 1024 * 1024
+    # SMTP connections served at once; one more is answered 421 (try later) and closed.
+    smtp_max_sessions: int = 32
+    # Processes parsing inbound mail (off the event loop); mails beyond wait for one.
+    smtp_parse_workers: int = 2
     # PEM certificate chain and key STARTTLS offers; empty: no STARTTLS. Requiring it refuses mail
     # sent in the clear (RFC 3207 forbids that on a public MX: only for a relay you run).
     smtp_tls_cert_file: str = ""
     smtp_tls_key_file: str = ""
     smtp_require_starttls: bool = False
-    # Largest attachment whose content is stored; larger ones keep name, type, size and hash.
-    attachment_max_bytes: int = 10 * 1024 * 1024
+    # Largest attachment whose content is stored; larger ones keep name, type, size and hash. At
+    # most what GetAttachment can return: OMNI_MAX_MESSAGE_BYTES less 64 KiB (checked at start-up).
+    attachment_max_bytes: int = 7 * 1024 * 1024
     # HTML mail bodies are cut to this many characters before they are read into text.
     mail_max_html_chars: int = 1_000_000
     # authserv-ids of our own receiving MTA whose Authentication-Results (RFC 8601) are believed;
     # empty: From is never verified (docs/tickets.md, "Sender trust").
     mail_trusted_authserv_ids: tuple[str, ...] = ()
+    # What one inbound mail brings into its session (the rest is cut and noted in its defects):
+    # body text, the HTML alternative stored (dropped whole when longer), References ids (the root
+    # and the newest are kept), To and Cc addresses (also the RCPT TO limit), attachments.
+    mail_max_text_chars: int = 100_000
+    mail_max_stored_html_chars: int = 200_000
+    mail_max_references: int = 50
+    mail_max_recipients: int = 100
+    mail_max_attachments: int = 50
     # host:port of the relay agent replies go out through.
     smtp_relay: str = "127.0.0.1:25"
     smtp_relay_timeout: float = 30.0
@@ -44,9 +57,37 @@ class SessionSettings(ServiceSettings):
     link_window_hours: float = 72.0
     # Longest chat message / agent reply accepted.
     max_text_chars: int = 8000
-    # Customer chat flood control per connection: a burst, then this many messages per second.
+    # A session keeps its newest messages, at most this many and this many bytes of text, HTML and
+    # headers (older ones stay on the ticket); and at most this many internal notes.
+    session_max_messages: int = 500
+    session_max_transcript_bytes: int = 2 * 1024 * 1024
+    session_max_notes: int = 200
+    # A ListSessions page ends early rather than carry more transcript than this (the next page
+    # token continues after it), so a page fits a gRPC client's default 4 MiB.
+    session_list_max_bytes: int = 3 * 1024 * 1024
+    # The outbox relay looks for events left unpublished every this many seconds, and publishes
+    # those older than the grace (the writer publishes its own right away).
+    outbox_relay_seconds: float = 1.0
+    outbox_grace_seconds: float = 5.0
+    # Customer chat flood control, per session: messages (a burst, then this many per second),
+    # typing and read markers likewise; per client address: every frame, starts and resumes too.
     chat_burst: int = 10
     chat_messages_per_second: float = 1.0
+    chat_signal_burst: int = 10
+    chat_signals_per_second: float = 2.0
+    chat_address_burst: int = 60
+    chat_address_frames_per_second: float = 10.0
+    # Open chat connections (WebSocket and gRPC): in all, to one session, from one client address.
+    chat_max_connections: int = 2000
+    chat_max_connections_per_session: int = 4
+    chat_max_connections_per_address: int = 20
+    # Chats waiting for a person in one queue; a new chat's first message beyond is refused.
+    chat_max_waiting_per_queue: int = 200
+    # Addresses or networks of the proxies in front of the WebSocket chat (the web gateway, a load
+    # balancer, an ingress) whose X-Forwarded-For names the visitor; from anyone else the header is
+    # ignored. By default loopback and the private ranges a cluster's pods and balancers use.
+    chat_trusted_proxies: tuple[str, ...] = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12",
+                                             "192.168.0.0/16", "fc00::/7")
     # How long a chat session token stays valid.
     chat_token_ttl_seconds: int = 24 * 3600
     # PEM private keys (Ed25519 or RSA) sessions signs chat session tokens with, from a Secret: the

@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from omni.sessions.chat_connection import ChatConnection
+from omni.sessions.domain.flood import TrustedProxies, client_address
 from omni.sessions.usecases.chat import ChatDesk
 from omnichannel.sessions.v1 import sessions_pb2 as pb
 
@@ -47,8 +48,12 @@ def _chat_or_keys(jwks: dict[str, Any]) -> Callable[[ServerConnection, Request],
     return route
 
 
-async def start_websocket(listen: str, desk: ChatDesk, jwks: dict[str, Any]) -> Server:
+async def start_websocket(listen: str, desk: ChatDesk, jwks: dict[str, Any], *,
+                          trusted_proxies: tuple[str, ...] = ()) -> Server:
+    """`jwks`: the chat tokens' public keys, served at JWKS_PATH. `trusted_proxies`: addresses or
+    networks (the web gateway's, a load balancer's) whose X-Forwarded-For names the visitor."""
     host, _, port = listen.rpartition(":")
+    trusted = TrustedProxies(trusted_proxies)
 
     async def chat(ws: ServerConnection) -> None:
         async def send(frame: pb.ChatServerFrame) -> None:
@@ -64,9 +69,11 @@ async def start_websocket(listen: str, desk: ChatDesk, jwks: dict[str, Any]) -> 
             except ConnectionClosed:
                 return
 
+        peer = str(ws.remote_address[0]) if ws.remote_address else ""
+        forwarded = ws.request.headers.get_all("X-Forwarded-For") if ws.request is not None else []
         try:
             # A visitor with no token: a new chat, or one resumed with its session token.
-            await ChatConnection(desk, None).run(frames(), send)
+            await ChatConnection(desk, None, client_address(peer, forwarded, trusted)).run(frames(), send)
         except ConnectionClosed:
             return
 

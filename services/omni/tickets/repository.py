@@ -526,6 +526,20 @@ class TicketRepository:
             .sort("occurred_at", ASCENDING).limit(limit)
         return [_interaction_from_doc(d) async for d in cursor]
 
+    async def newest(self, ticket_id: str, limit: int, max_bytes: int) -> list[InteractionRecord]:
+        """The ticket's newest interactions, at most `limit` of them and `max_bytes` of their
+        content (always the newest one), oldest first."""
+        cursor = self._interactions.find({"ticket_id": ticket_id}, session=self._session) \
+            .sort("occurred_at", DESCENDING).limit(limit)
+        kept: list[InteractionRecord] = []
+        size = 0
+        async for doc in cursor:
+            size += len(doc["raw"])
+            if kept and size > max_bytes:
+                break
+            kept.append(_interaction_from_doc(doc))
+        return kept[::-1]
+
     async def recent_for_customer(self, customer_id: str, limit: int,
                                   ticket_ids: Sequence[str] | None = None) -> list[InteractionRecord]:
         """The customer's latest interactions; with `ticket_ids`, only those on these tickets."""

@@ -97,14 +97,16 @@ class TicketServicer(tickets_pb2_grpc.TicketServiceServicer):
 
     async def UpdateCustomer(self, request: pb.UpdateCustomerRequest, context: Context) -> pb.Customer:
         paths = mask_paths(request.update_mask.paths, customers.UPDATABLE, resource="customer")
-        return convert.customer_to_proto(await self._customers.update(convert.customer_draft(request.customer), paths))
+        return convert.customer_to_proto(await self._customers.update(current_principal(),
+                                                                       convert.customer_draft(request.customer), paths))
 
     async def LookupCustomer(self, request: pb.LookupCustomerRequest, context: Context) -> pb.Customer:
         return convert.customer_to_proto(await self._customers.lookup(convert.identity_from_proto(request.identity)))
 
     async def AddIdentity(self, request: pb.AddIdentityRequest, context: Context) -> pb.Customer:
         identity = convert.identity_from_proto(request.identity)
-        return convert.customer_to_proto(await self._customers.add_identity(request.customer_id, identity))
+        return convert.customer_to_proto(await self._customers.add_identity(current_principal(), request.customer_id,
+                                                                            identity))
 
     async def MergeCustomers(self, request: pb.MergeCustomersRequest, context: Context) -> pb.Customer:
         return convert.customer_to_proto(await self._customers.merge(request.source_customer_id,

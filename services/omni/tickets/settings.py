@@ -34,6 +34,11 @@ class TicketSettings(ServiceSettings):
     max_tags: int = 50
     max_tag_chars: int = 64
     max_name_chars: int = 200
+    # GetTicket shows the ticket's newest interactions, at most this many and this many bytes (the
+    # count of all is in interaction_count): a long thread must not outgrow one response, nor a
+    # client's default 4 MiB.
+    ticket_timeline_limit: int = 100
+    ticket_timeline_max_bytes: int = 2 * 1024 * 1024
     # Interactions threaded together in one transaction (one fetch from the bus).
     ingest_batch: int = 64
 

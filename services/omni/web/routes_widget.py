@@ -30,7 +30,8 @@ class WidgetRoutes:
         await websocket.accept()
         send = sender(websocket)
         try:
-            await self._chat.run(frames(websocket, self._max_frame, chat_frame, send), send)
+            await self._chat.run(frames(websocket, self._max_frame, chat_frame, send), send,
+                                 visitor_address=websocket.client.host if websocket.client else "")
         except DomainError as exc:
             await send({"error": exc.message})
             await refuse(websocket, exc)

@@ -67,11 +67,14 @@ class Upstream:
         self.tickets = tickets_pb2_grpc.TicketServiceStub(tickets)
         self.knowledge = knowledge_pb2_grpc.KnowledgeServiceStub(knowledge)
 
-    def chat(self) -> contextlib.AbstractAsyncContextManager[ClientConnection]:
+    def chat(self, visitor_address: str) -> contextlib.AbstractAsyncContextManager[ClientConnection]:
         """A connection to the sessions service's public chat endpoint, as any website visitor gets:
         the gateway adds no credential of its own, so a visitor can do through it only what they
-        could do directly."""
-        return connect(self._chat_url, max_size=self._max_frame * 4, open_timeout=self.timeout)
+        could do directly. `visitor_address` goes in X-Forwarded-For: sessions limits each visitor's
+        address, not the gateway's (it believes the header from its trusted proxies only)."""
+        headers = {"X-Forwarded-For": visitor_address} if visitor_address else None
+        return connect(self._chat_url, max_size=self._max_frame * 4, open_timeout=self.timeout,
+                       additional_headers=headers)
 
     async def close(self) -> None:
         for chan in self._channels:

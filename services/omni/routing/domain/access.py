@@ -16,6 +16,7 @@ from omni.routing.domain.queues import QueueConfig
 from omni.routing.domain.work import Work
 from omni.runtime.auth import MANAGERS, Principal, Role
 from omni.runtime.errors import PermissionDenied
+from omni.runtime.phones import to_e164
 
 
 def check_acting_as(principal: Principal, agent_id: str) -> None:
@@ -87,3 +88,14 @@ def check_transfer(principal: Principal, work: Work) -> None:
     """The agent holding the work, or a supervisor (admin, service), may transfer it."""
     if principal.role not in MANAGERS and principal.subject != work.assigned_agent_id:
         raise PermissionDenied(f"only the agent holding work {work.id} or a supervisor may transfer it")
+
+
+def check_callback_number(principal: Principal, work: Work, number: str) -> None:
+    """A customer's own token (an anonymous web chat's among them) asks for a callback to no number
+    (the work's own) or to a phone number the conversation has verified: not to any number it
+    types, which would make the contact center call a stranger."""
+    if principal.role is not Role.CUSTOMER or not number:
+        return
+    if (to_e164(number) or number.strip()) not in work.phone_numbers():
+        raise PermissionDenied("a callback goes only to a phone number this conversation has verified; leave the "
+                               "number empty, or sign in on the website so your number is known")

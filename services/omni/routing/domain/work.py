@@ -7,6 +7,10 @@ import dataclasses
 import enum
 
 from omni.runtime.channels import Channel
+from omni.runtime.phones import to_e164
+
+# `IdentityKind.IDENTITY_KIND_PHONE` of omnichannel.common.v1: `Work.identities` keeps the wire's numbers.
+PHONE_IDENTITY = 1
 
 
 class WorkState(enum.StrEnum):
@@ -111,6 +115,11 @@ class Work:
     disposition: str = ""
     # Arrival order, kept across restarts so reloaded queues keep their order.
     seq: int = 0
+
+    def phone_numbers(self) -> frozenset[str]:
+        """The session's phone numbers, in E.164 where they parse. Sessions publishes verified
+        identities alone (a caller's ANI, a signed chat identity), never what a visitor typed."""
+        return frozenset(to_e164(value) or value for kind, value in self.identities if kind == PHONE_IDENTITY)
 
     def snapshot(self) -> Work:
         # Every notice takes one: a shallow copy costs a third of dataclasses.replace, which runs

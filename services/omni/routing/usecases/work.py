@@ -87,6 +87,7 @@ class WorkUseCases:
 
     async def schedule_callback(self, principal: Principal, work_id: str, number: str) -> Work:
         work = await self.get(principal, work_id)
+        access.check_callback_number(principal, work, number)
         return await self._room.run(lambda engine: engine.schedule_callback(work.id, number))
 
     async def transfer(self, principal: Principal, work_id: str, code: TransferReason | None, note: str,

@@ -124,3 +124,9 @@ def vouches_for_identities(caller: Principal | None) -> bool:
     number, like the PBX's ANI): the identities it starts a chat with are trusted. A customer token
     proves only its session, so a customer follows the web widget's rule."""
     return caller is not None and caller.role is Role.SERVICE
+
+
+def carries_many_customers(caller: Principal | None) -> bool:
+    """A service's chat stream (a messaging adapter) carries many customers from one address: it is
+    held to the per-session flood limits, not to those of one client address."""
+    return caller is not None and caller.role is Role.SERVICE

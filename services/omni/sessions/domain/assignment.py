@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from omni.sessions.domain.model import State
+from omni.sessions.domain.model import Session, State
 
 # Routing event → the session state it means (and whether it names the agent).
 _STATES: dict[str, tuple[State, bool]] = {
@@ -31,11 +31,24 @@ class RoutingStep:
     reason: str
     # A transfer (a bot's handoff included) puts the session back in a queue for people.
     back_with_people: bool
+    # The queue the session moves to (a transfer's target); None: it stays where it is. Who sees a
+    # session follows its queue, so the move is made in the same write as the state change.
+    queue: str | None = None
+
+    def apply(self, session: Session) -> None:
+        """What the step changes besides state and agent."""
+        if self.back_with_people:
+            session.self_service = False
+        if self.queue:
+            session.queue = self.queue
 
 
-def routing_step(event_type: str, named_agent: str, reason: str) -> RoutingStep:
+def routing_step(event_type: str, named_agent: str, reason: str, work_queue: str) -> RoutingStep:
     """The move a routing event (other than OVERFLOWED) means; `named_agent` is the agent the
-    event names, `reason` the one it gives (empty: the event's name says it)."""
+    event names, `reason` the one it gives (empty: the event's name says it), `work_queue` the
+    queue the work is in after it."""
     state, names_agent = _STATES[event_type]
     agent_id = named_agent if names_agent else ("" if state is State.QUEUED else None)
-    return RoutingStep(state, agent_id, reason or event_type.replace("_", " "), event_type == TRANSFERRED)
+    transferred = event_type == TRANSFERRED
+    return RoutingStep(state, agent_id, reason or event_type.replace("_", " "), transferred,
+                       queue=work_queue if transferred and work_queue else None)

@@ -30,8 +30,12 @@ from omni.sessions.domain.html_text import html_to_text
 from omni.sessions.domain.model import EmailFacts
 from omni.sessions.domain.sender_trust import sender_trust
 
-# Bodies beyond this are cut (a transcript is not an archive); the cut is noted as a defect.
-MAX_BODY_CHARS = 200_000
+# RFC 5322's line limit: no header field we keep (subject, one message id) is longer in honest mail.
+MAX_HEADER_CHARS = 998
+# An address (RFC 5321's path limit) and a display name.
+MAX_ADDRESS_CHARS = 320
+# Defects listed one by one; a hostile message can have a defect per part.
+MAX_DEFECTS = 50
 # Deeper MIME nesting than this is not read (hostile mail nests thousands of levels).
 MAX_DEPTH = 20
 _MSGID = re.compile(r"<[^<>\s]+>")
@@ -41,7 +45,9 @@ _SKIPPED_PARTS = {"message/delivery-status", "text/rfc822-headers"}
 
 @dataclasses.dataclass(frozen=True)
 class MailLimits:
-    """The configured limits and trust of inbound mail (sessions settings)."""
+    """The configured limits and trust of inbound mail (sessions settings). A mail is published as
+    one event, which has to fit the event bus's message size: what is over a limit is cut or left
+    out, and the cut is written into the mail's defects."""
 
     # Largest attachment whose content is kept; larger ones keep metadata only.
     attachment_bytes: int
@@ -49,6 +55,16 @@ class MailLimits:
     html_chars: int = 1_000_000
     # authserv-ids of our own receiving MTA (RFC 8601); empty: no sender is ever verified.
     trusted_authserv_ids: tuple[str, ...] = ()
+    # The body text kept (a transcript is not an archive).
+    text_chars: int = 100_000
+    # The HTML alternative is stored only up to this many characters (its text is read anyway).
+    stored_html_chars: int = 200_000
+    # Message ids of References kept: the thread's root and the newest.
+    references: int = 50
+    # To and Cc addresses kept, each.
+    recipients: int = 100
+    # Attachments (attached messages included) kept; the rest are left out.
+    attachments: int = 50
 
 
 @dataclasses.dataclass
@@ -84,6 +100,8 @@ class _Reading:
     attached_ids: list[str] = dataclasses.field(default_factory=list)
     html: str = ""
     parts: int = 0
+    # Attachments beyond the limit, not kept.
+    left_out: int = 0
 
 
 def _defect_words(defect: Exception) -> str:
@@ -132,7 +150,27 @@ def _addresses(message: MimeMessage, name: str) -> list[tuple[str, str]]:
         pairs = email.utils.getaddresses([raw]) if raw else []
     except Exception:  # a header hostile enough to break the address parser: no addresses
         return []
-    return [(decode_words(shown), address) for shown, address in pairs if is_address(address)]
+    return [(decode_words(shown)[:MAX_ADDRESS_CHARS], address[:MAX_ADDRESS_CHARS])
+            for shown, address in pairs if is_address(address)]
+
+
+def _recipients(message: MimeMessage, name: str, reading: _Reading) -> list[str]:
+    found = [address for _, address in _addresses(message, name)]
+    limit = reading.limits.recipients
+    if len(found) > limit:
+        reading.defects.append(f"{name}: {len(found)} addresses; only the first {limit} were kept")
+    return found[:limit]
+
+
+def _references(ids: list[str], reading: _Reading) -> list[str]:
+    """At most the limit of ids, trimmed from the middle: the thread's root and its latest
+    messages are what threading needs (RFC 5322 §3.6.4)."""
+    ids = [i for i in ids if len(i) <= MAX_HEADER_CHARS]
+    limit = reading.limits.references
+    if len(ids) <= limit:
+        return ids
+    reading.defects.append(f"References: {len(ids)} message ids; the first and the last {limit - 1} were kept")
+    return ids[:1] + ids[len(ids) - (limit - 1):] if limit > 1 else ids[:limit]
 
 
 def _payload(part: MimeMessage) -> bytes:
@@ -170,6 +208,9 @@ def _filename(part: MimeMessage, where: str, reading: _Reading) -> str:
 
 
 def _attach(part: MimeMessage, filename: str, data: bytes, index: int, reading: _Reading) -> None:
+    if len(reading.attachments) >= reading.limits.attachments:
+        reading.left_out += 1
+        return
     limit = reading.limits.attachment_bytes
     reading.attachments.append(AttachmentPart(
         filename=filename or f"part-{index}", content_type=part.get_content_type(), size=len(data),
@@ -215,8 +256,8 @@ def _texts(part: MimeMessage, depth: int, reading: _Reading, top: bool = False) 
     if content_type == "message/rfc822":
         inner = _children(part)
         found = _MSGID.search(str(inner[0].get("Message-ID", ""))) if inner else None
-        if found:
-            reading.attached_ids.append(found.group(0))
+        if found and len(reading.attached_ids) < reading.limits.attachments:
+            reading.attached_ids.append(found.group(0)[:MAX_HEADER_CHARS])
         data = inner[0].as_bytes(policy=policy.compat32) if inner else _payload(part)
         _attach(part, filename or "attached message.eml", data, index, reading)
         return
@@ -240,27 +281,38 @@ def parse_email(raw: bytes, limits: MailLimits) -> ParsedEmail:
     message = email.message_from_bytes(raw, policy=policy.default)
     reading = _Reading(limits)
     text = "\n\n".join(t.strip() for t in _texts(message, 0, reading, top=True) if t.strip())
-    if len(text) > MAX_BODY_CHARS:
-        reading.defects.append(f"body cut at {MAX_BODY_CHARS} characters (it had {len(text)})")
-        text = text[:MAX_BODY_CHARS]
+    if reading.left_out:
+        reading.defects.append(f"{reading.left_out} more attachment(s) beyond the first {limits.attachments} "
+                               "were not kept")
+    if len(text) > limits.text_chars:
+        reading.defects.append(f"body cut at {limits.text_chars} characters (it had {len(text)})")
+        text = text[:limits.text_chars]
+    html = reading.html
+    if len(html) > limits.stored_html_chars:
+        reading.defects.append(f"HTML body of {len(html)} characters not kept (the limit is "
+                               f"{limits.stored_html_chars}); its text is")
+        html = ""
     senders = _addresses(message, "From")
     sender_name, sender = senders[0] if senders else ("", "")
     if not senders and _raw_header(message, "From"):
         reading.defects.append("the From header holds no valid address")
     subject = _header(message, "Subject")
+    if len(subject) > MAX_HEADER_CHARS:
+        reading.defects.append(f"Subject cut at {MAX_HEADER_CHARS} characters (it had {len(subject)})")
+        subject = subject[:MAX_HEADER_CHARS]
     report = delivery_report(message) if is_delivery_report(message) else None
     message_id = _header(message, "Message-ID")[:998]
     authentication = [decode_words(str(v)) for k, v in message.raw_items() if k.lower() == "authentication-results"]
     facts = EmailFacts(
         message_id=(_MSGID.findall(message_id) or [message_id])[0],
         # A malformed In-Reply-To may carry several ids; the first is the parent.
-        in_reply_to=(_MSGID.findall(_header(message, "In-Reply-To")) or [""])[0],
-        references=_MSGID.findall(_header(message, "References")),
+        in_reply_to=(_MSGID.findall(_header(message, "In-Reply-To")) or [""])[0][:MAX_HEADER_CHARS],
+        references=_references(_MSGID.findall(_header(message, "References")), reading),
         subject=subject,
         sender=sender,
         sender_name=sender_name,
-        to=[address for _, address in _addresses(message, "To")],
-        cc=[address for _, address in _addresses(message, "Cc")],
+        to=_recipients(message, "To", reading),
+        cc=_recipients(message, "Cc", reading),
         auto_submitted=is_auto_reply(lambda name: _header(message, name), subject),
         delivery_status_report=report is not None or is_system_sender(sender),
         report_message_id=report.original_message_id if report else "",
@@ -271,5 +323,7 @@ def parse_email(raw: bytes, limits: MailLimits) -> ParsedEmail:
         sender_trust=sender_trust(authentication, limits.trusted_authserv_ids).value,
         defects=reading.defects,
     )
-    return ParsedEmail(facts=facts, sender_name=sender_name, text=text, html=reading.html,
+    if len(reading.defects) > MAX_DEFECTS:
+        facts.defects = [*reading.defects[:MAX_DEFECTS], f"... and {len(reading.defects) - MAX_DEFECTS} more defects"]
+    return ParsedEmail(facts=facts, sender_name=sender_name, text=text, html=html,
                        attachments=reading.attachments)

@@ -12,7 +12,7 @@ import enum
 import uuid
 
 from omni.runtime.channels import Channel
-from omni.runtime.errors import FailedPrecondition, InvalidArgument
+from omni.runtime.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
 from omni.sessions.domain.classifier import Classification
 
 
@@ -117,6 +117,12 @@ class Message:
     # A customer turn's own emotion score (0..10), which its interaction carries to routing.
     emotion_score: int = 0
 
+    def stored_bytes(self) -> int:
+        """Roughly what the message takes in the session's record: its text, HTML and headers."""
+        email = self.email
+        headers = [email.subject, *email.references, *email.to, *email.cc, *email.defects] if email else []
+        return sum(len(part.encode()) for part in (self.text, self.html, *headers)) + 200 * len(self.attachments)
+
 
 class NoteKind(enum.StrEnum):
     STAFF = "staff"
@@ -175,6 +181,8 @@ class Session:
     self_service: bool = False
     # Events (routing, tickets) already applied, so a redelivery changes nothing twice.
     applied_events: list[str] = dataclasses.field(default_factory=list)
+    # Messages of the conversation no longer kept here (over `TranscriptLimits`); the ticket has them.
+    earlier_messages: int = 0
     version: int = 0
 
     @classmethod
@@ -245,15 +253,36 @@ class Session:
         self.emotion_score = max(self.emotion_score, classification.emotion_score)
         self.urgent = self.urgent or classification.urgent
 
-    def add_message(self, message: Message) -> None:
+    def add_message(self, message: Message, keep: TranscriptLimits) -> None:
+        """Add a message; the oldest ones go when the transcript would be over `keep` (never the newest)."""
         self.messages.append(message)
         self.update_time = message.time
+        size = self.transcript_bytes()
+        while len(self.messages) > 1 and (len(self.messages) > keep.max_messages or size > keep.max_bytes):
+            size -= self.messages.pop(0).stored_bytes()
+            self.earlier_messages += 1
 
-    def add_note(self, note: Note) -> Note:
+    def transcript_bytes(self) -> int:
+        return sum(m.stored_bytes() for m in self.messages)
+
+    @property
+    def answered(self) -> bool:
+        """Whether an agent or a bot has replied (among the messages kept)."""
+        return any(m.direction is Direction.OUTBOUND for m in self.messages)
+
+    def without_transcript(self) -> Session:
+        """The session without its messages and notes: what events and live updates carry along
+        with the one change they are about, so they stay small however long the conversation is."""
+        return dataclasses.replace(self, messages=[], notes=[])
+
+    def add_note(self, note: Note, max_notes: int) -> Note:
         """Record an internal note; on a retry (same request_id) the note recorded the first time."""
         earlier = next((n for n in self.notes if note.request_id and n.request_id == note.request_id), None)
         if earlier is not None:
             return earlier
+        if len(self.notes) >= max_notes:
+            raise ResourceExhausted(f"session {self.id} has {len(self.notes)} notes, the most one session keeps; "
+                                    "write on its ticket instead")
         self.notes.append(note)
         self.update_time = note.create_time
         return note
@@ -289,6 +318,20 @@ class SessionFilter:
     state: State | None = None
     customer_id: str = ""
     queue: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class TranscriptLimits:
+    """How much of a conversation one session keeps: its newest `max_messages` messages within
+    `max_bytes` (`Message.stored_bytes`). Older messages stay on the ticket; keeping every one
+    would let a long email thread outgrow what a record, an RPC or an event can carry."""
+
+    max_messages: int
+    max_bytes: int
+
+    def __post_init__(self) -> None:
+        if self.max_messages < 1 or self.max_bytes < 1:
+            raise ValueError(f"a session keeps at least one message and one byte (got {self})")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,19 +27,20 @@ class Assignment:
         return event_type in ROUTING_EVENTS
 
     async def routed(self, session_id: str, event_type: str, *, agent_id: str, work_agent_id: str, reason: str,
-                     bot_handoff: str | None, event_id: str) -> None:
+                     work_queue: str, bot_handoff: str | None, event_id: str) -> None:
         """Apply routing's `event_type` (consumed as `event_id`) to the session. `agent_id`: the
         agent (or bot worker) the event names, `work_agent_id` the work's assigned or offered one;
+        `work_queue` the work's queue after the event (a transfer's target moves the session there);
         `bot_handoff`: the bot's reason when the work's latest reason is a bot's handoff."""
         if event_type == OVERFLOWED:
             await self._repo.mutate(session_id, _with_the_bots)
             return
         if event_type == TRANSFERRED and bot_handoff is not None:
             await self._notes.bot_handoff(session_id, agent_id, bot_handoff, event_id)
-        step = routing_step(event_type, agent_id or work_agent_id, reason)
+        step = routing_step(event_type, agent_id or work_agent_id, reason, work_queue)
         try:
             await self._c.move(session_id, step.state, reason=step.reason, agent_id=step.agent_id,
-                               event_id=event_id, change=_back_with_people if step.back_with_people else None)
+                               event_id=event_id, change=step.apply)
         except FailedPrecondition as exc:
             # Out of order or stale (the customer already hung up): the session's own record wins.
             log.info("ignoring %s for session %s: %s", event_type, session_id, exc.message)
@@ -47,7 +48,3 @@ class Assignment:
 
 def _with_the_bots(session: Session) -> None:
     session.self_service = True
-
-
-def _back_with_people(session: Session) -> None:
-    session.self_service = False

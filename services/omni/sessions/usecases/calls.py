@@ -11,6 +11,7 @@ import datetime as dt
 
 from omni.runtime.channels import Channel
 from omni.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from omni.runtime.storage import Document
 from omni.runtime.validation import check_length, require
 from omni.sessions.domain.classifier import Classifier
 from omni.sessions.domain.ivr import ContactFlow
@@ -89,16 +90,12 @@ class Calls:
             current.intent = current.intent or step.intent
             labels = self._flow.labels(step.path)
             message = self._c.inbound(current, speech_text or f"IVR: {labels or step.label}")
-            current.add_message(message)
+            self._c.add(current, message)
             current.move(State.QUEUED, message.time, f"IVR chose queue {step.queue}")
             return message
 
-        session, message = await self._repo.mutate(session.id, record)
-        if message is None:
-            return CallStep(session, step.prompt)
-        await self._c.announce(session, message)
-        await self._c.publish_state(session, State.IVR, session.transitions[-1].reason)
-        return CallStep(session)
+        session, message = await self._c.record(session.id, record)
+        return CallStep(session, step.prompt if message is None else "")
 
     async def answer(self, call_id: str, agent_id: str) -> CallStep:
         agent_id = require(agent_id, "agent_id")
@@ -170,8 +167,10 @@ class Calls:
             current.attributes["callback_number"] = number
             current.attributes["callbacks"] = str(int(current.attributes.get("callbacks", "0")) + 1)
 
-        session, _ = await self._repo.mutate(session.id, remember)
-        await self._events.callback_requested(session, number, not_before)
+        def asked(current: Session, _: None) -> list[Document]:
+            return [self._events.callback_requested(current, number, not_before)]
+
+        session, _ = await self._c.record(session.id, remember, events=asked)
         return CallStep(session)
 
 

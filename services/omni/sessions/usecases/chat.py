@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 from omni.runtime.auth import Principal, Role, audience
 from omni.runtime.channels import Channel
@@ -21,9 +21,9 @@ from omni.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, R
 from omni.runtime.token_issuer import TokenIssuer
 from omni.runtime.token_verifier import TokenVerifier
 from omni.runtime.validation import check_length, require
-from omni.sessions.domain.access import check_chat_binding, vouches_for_identities
+from omni.sessions.domain.access import carries_many_customers, check_chat_binding, vouches_for_identities
 from omni.sessions.domain.chat_identity import ChatVisitors, Visitor
-from omni.sessions.domain.flood import TokenBucket
+from omni.sessions.domain.flood import ChatLine, Flood, FrameKind
 from omni.sessions.domain.ivr import ContactFlow
 from omni.sessions.domain.model import Direction, Identity, Message, Session, State, TextLimit
 from omni.sessions.domain.updates import Update, UpdateKind
@@ -43,10 +43,14 @@ class ChatOpened:
     token: str
 
 
+# Identities one start frame may claim.
+MAX_START_IDENTITIES = 10
+
+
 class ChatDesk:
     def __init__(self, conversations: Conversations, repo: SessionRepository, live: LiveUpdates, *,
                  visitors: ChatVisitors, flow: ContactFlow, limit: TextLimit, issuer: TokenIssuer | None,
-                 verifier: TokenVerifier, token_ttl_seconds: int, messages_per_second: float, burst: int) -> None:
+                 verifier: TokenVerifier, token_ttl_seconds: int, flood: Flood, max_waiting_per_queue: int) -> None:
         self._c = conversations
         self._repo = repo
         self._live = live
@@ -57,12 +61,18 @@ class ChatDesk:
         self._issuer = issuer
         self._verifier = verifier
         self._ttl = token_ttl_seconds
-        self._rate, self._burst = messages_per_second, burst
-        self.flood_control()  # refuses a bad flood-control setting at start-up, not at the first chat
+        self._flood = flood
+        self._max_waiting = max_waiting_per_queue
 
-    def flood_control(self) -> TokenBucket:
-        """A new connection's own flood control, for `say`: a burst, then the rate per second."""
-        return TokenBucket(self._rate, self._burst)
+    @contextlib.contextmanager
+    def connection(self, caller: Principal | None, address: str) -> Iterator[ChatLine]:
+        """One customer connection from `address` for as long as it lasts; ResourceExhausted when
+        there are too many already."""
+        line = self._flood.connect("" if carries_many_customers(caller) else address)
+        try:
+            yield line
+        finally:
+            self._flood.disconnect(line)
 
     def _token(self, session: Session) -> str:
         subject = session.first_identity("chat_handle") or session.id
@@ -70,15 +80,20 @@ class ChatDesk:
         return self._issuer.mint(subject, Role.CUSTOMER, audiences=CHAT_AUDIENCES, session_id=session.id,
                                  ttl_seconds=self._ttl)
 
-    async def start(self, caller: Principal | None, handle: str, display_name: str, language: str,
+    async def start(self, line: ChatLine, caller: Principal | None, handle: str, display_name: str, language: str,
                     identities: list[Identity], previous_session_id: str, identity_token: str) -> ChatOpened:
+        self._flood.check(line, FrameKind.OPEN)
         check_chat_binding(caller, "a new chat")
         if self._issuer is None:
             raise FailedPrecondition(f"chat is off here: {env_name('chat_token_key_files')} names no key to sign "
                                      "the visitor's session token with")
         handle = check_length(require(handle, "start.handle"), "start.handle", 200)
         check_length(display_name, "start.display_name", 200)
+        check_length(language, "start.language", 35)
         check_length(previous_session_id, "start.previous_session_id", 200)
+        check_length(identity_token, "start.identity_token", 4096)
+        if len(identities) > MAX_START_IDENTITIES:
+            raise InvalidArgument(f"start.identities has {len(identities)} entries; at most {MAX_START_IDENTITIES}")
         for identity in identities:
             require(identity.value, "start.identities[].value")
             check_length(identity.value, "start.identities[].value", 320)
@@ -88,6 +103,7 @@ class ChatDesk:
             Channel.CHAT, visitor.verified, display_name=visitor.display_name, language=language,
             previous=await self._previous(previous_session_id, visitor), claimed_identities=visitor.claimed,
         )
+        self._flood.bind(line, session.id)
         return ChatOpened(session, self._token(session))
 
     async def _previous(self, previous_session_id: str, visitor: Visitor) -> Session | None:
@@ -106,7 +122,8 @@ class ChatDesk:
         log.info("chat start: previous_session_id %s shares no verified identity; not linked", previous_session_id)
         return None
 
-    async def resume(self, caller: Principal | None, token: str) -> ChatOpened:
+    async def resume(self, line: ChatLine, caller: Principal | None, token: str) -> ChatOpened:
+        self._flood.check(line, FrameKind.OPEN)
         if not token:
             raise InvalidArgument("resume.session_token is required; it was given in the 'started' frame")
         principal = await self._verifier.verify(token)
@@ -115,50 +132,61 @@ class ChatDesk:
         session = await self._repo.get(principal.session_id)
         session.check_open()
         check_chat_binding(caller, session.id)
+        self._flood.bind(line, session.id)
         return ChatOpened(session, token)
 
-    async def say(self, session_id: str, text: str, client_message_id: str, flood: TokenBucket) -> Message:
-        """A customer message; the first one puts the chat in the queue."""
-        if not flood.take():
-            raise ResourceExhausted(
-                f"too many messages; this one was not sent, send it again in {flood.wait_seconds():.1f}s")
+    async def say(self, line: ChatLine, text: str, client_message_id: str) -> Message:
+        """A customer message; the first one puts the chat in the queue, unless too many wait there."""
+        self._flood.check(line, FrameKind.TEXT)
         text = self._limit.check(require(text, "text.text"), "text.text")
         check_length(client_message_id, "text.client_message_id", 200)
-        session = await self._repo.get(session_id)
+        session = await self._repo.get(line.session_id)
         session.check_open()
         repeated = session.message_for_request(client_message_id)
-        if repeated is None:
+        if repeated is not None:
+            # A client retry after a lost ack: publish what is still pending, show it again.
+            await self._c.replay(session, repeated)
+            return repeated
+        queue = session.queue
+        if session.state is State.IVR:
+            queue = self._flow.queue_for_intent(session.intent or self._c.intent_of(text), self._flow.chat_queue)
+            await self._check_room(queue)
 
-            def add(current: Session) -> Message:
-                current.check_open()
-                known = current.message_for_request(client_message_id)
-                if known is not None:
-                    return known
-                message = self._c.inbound(current, text, request_id=client_message_id)
-                current.add_message(message)
-                if current.state is State.IVR:
-                    current.queue = self._flow.queue_for_intent(current.intent, self._flow.chat_queue)
-                    current.move(State.QUEUED, message.time, "first customer message")
-                return message
+        def add(current: Session) -> Message:
+            current.check_open()
+            known = current.message_for_request(client_message_id)
+            if known is not None:
+                return known
+            message = self._c.inbound(current, text, request_id=client_message_id)
+            self._c.add(current, message)
+            if current.state is State.IVR:
+                current.queue = queue
+                current.move(State.QUEUED, message.time, "first customer message")
+            return message
 
-            previous_state = session.state
-            session, message = await self._repo.mutate(session_id, add)
-        else:
-            # A client retry after a lost ack: publish again (same event id, deduplicated).
-            previous_state, message = session.state, repeated
-        await self._c.announce(session, message)
-        if previous_state is State.IVR and session.state is State.QUEUED:
-            await self._c.publish_state(session, previous_state, "first customer message")
+        _, message = await self._c.record(line.session_id, add)
         return message
 
-    async def typing(self, session_id: str) -> None:
-        await self._c.signal(await self._repo.get(session_id), UpdateKind.TYPING, Direction.INBOUND)
+    async def _check_room(self, queue: str) -> None:
+        """A new chat joins a queue only while fewer than the most allowed wait in it."""
+        waiting = await self._repo.waiting_chats(queue)
+        if waiting >= self._max_waiting:
+            raise ResourceExhausted(f"all our agents are busy and {waiting} customers are waiting already; "
+                                    "your message was not sent: please try again in a few minutes, or write to us")
 
-    async def read(self, session_id: str, message_id: str) -> None:
-        require(message_id, "read.message_id")
-        await self._c.signal(await self._repo.get(session_id), UpdateKind.READ, Direction.INBOUND, message_id)
+    async def typing(self, line: ChatLine) -> None:
+        self._flood.check(line, FrameKind.SIGNAL)
+        # No read of the session: the connection is bound to it, and a marker changes nothing stored.
+        await self._c.signal(line.session_id, UpdateKind.TYPING, Direction.INBOUND)
 
-    async def end(self, session_id: str) -> Session:
+    async def read(self, line: ChatLine, message_id: str) -> None:
+        self._flood.check(line, FrameKind.SIGNAL)
+        message_id = check_length(require(message_id, "read.message_id"), "read.message_id", 200)
+        await self._c.signal(line.session_id, UpdateKind.READ, Direction.INBOUND, message_id)
+
+    async def end(self, line: ChatLine) -> Session:
+        self._flood.check(line, FrameKind.END)
+        session_id = line.session_id
         session = await self._repo.get(session_id)
         if session.terminal:
             return session

@@ -1,24 +1,31 @@
 """What every channel does with a session: open it (linked to the customer's previous one),
 record messages, move its state, and tell the bus and the watchers.
 
-Order of effects: MongoDB first, then the event, then live watchers. A failed publish fails the
-caller's request (SMTP 451, an RPC error), and the retry finds the stored message by its key
-and publishes it again under the same event id, so nothing is lost and nothing doubles.
+Order of effects: one MongoDB write stores the change together with its events (the outbox),
+then the events are published, then live watchers are told. A failed publish fails the caller's
+request (SMTP 451, an RPC error); the retry finds the stored change by its key and publishes
+what is still pending (`replay`), and the outbox relay publishes it anyway if nobody retries (a
+process killed between the write and the publish), so nothing is lost and nothing doubles.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from omni.runtime.channels import Channel
 from omni.runtime.clock import utcnow
+from omni.runtime.storage import Document
+from omni.sessions.domain.changes import Before, Change
 from omni.sessions.domain.classifier import Classifier
-from omni.sessions.domain.model import Direction, Identity, Message, Session, State, new_id
+from omni.sessions.domain.model import Direction, Identity, Message, Session, State, TranscriptLimits, new_id
 from omni.sessions.domain.updates import Update, UpdateKind
 from omni.sessions.publishing import LiveUpdates, SessionEvents
 from omni.sessions.repository import SessionRepository
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,12 +37,13 @@ class Moved:
 
 class Conversations:
     def __init__(self, repo: SessionRepository, events: SessionEvents, live: LiveUpdates, classifier: Classifier,
-                 *, link_window: dt.timedelta) -> None:
+                 *, link_window: dt.timedelta, transcript: TranscriptLimits) -> None:
         self._repo = repo
         self._events = events
         self._live = live
         self._classifier = classifier
         self._link_window = link_window
+        self._transcript = transcript
 
     async def open(
         self,
@@ -79,10 +87,47 @@ class Conversations:
             emotion_score=found.emotion_score,
         )
 
-    async def announce(self, session: Session, message: Message) -> None:
-        """A stored message as an interaction for tickets and routing, and live for the watchers."""
-        await self._events.interaction_received(session, message)
-        await self._live.show(session.id, Update(UpdateKind.MESSAGE, session=session, message=message))
+    def intent_of(self, text: str) -> str:
+        return self._classifier.classify(text).intent
+
+    def add(self, session: Session, message: Message) -> None:
+        """Add a message to the session (in a change), keeping the transcript within its limits."""
+        session.add_message(message, self._transcript)
+
+    async def record(self, session_id: str, change: Callable[[Session], T], *,
+                     events: Callable[[Session, T], Sequence[Document]] | None = None) -> tuple[Session, T]:
+        """Apply `change` to the session in one write with the events it makes (a message added is
+        an interaction, a transition a state change, plus `events` of the result), then publish
+        them and tell the watchers."""
+
+        def apply(session: Session) -> tuple[tuple[T, Change], list[Document]]:
+            before = Before.of(session)
+            result = change(session)
+            made = before.change(session)
+            entries = self._events.of_change(session, made)
+            if events is not None:
+                entries.extend(events(session, result))
+            return (result, made), entries
+
+        recorded = await self._repo.record(session_id, apply)
+        result, made = recorded.result
+        await self._events.publish(recorded.session.id, recorded.pending)
+        await self._show(recorded.session, made)
+        return recorded.session, result
+
+    async def _show(self, session: Session, change: Change) -> None:
+        light = session.without_transcript()
+        for message in change.messages:
+            await self._live.show(session.id, Update(UpdateKind.MESSAGE, session=light, message=message))
+        if change.moved:
+            await self._live.show(session.id, Update(UpdateKind.STATE, session=light))
+
+    async def replay(self, session: Session, message: Message) -> None:
+        """A retried request whose message was stored before: publish what is still pending (its
+        interaction, its state change) and show the message to the watchers again."""
+        await self._events.publish(session.id, await self._repo.pending(session.id))
+        await self._live.show(session.id, Update(UpdateKind.MESSAGE, session=session.without_transcript(),
+                                                 message=message))
 
     async def move(
         self,
@@ -97,7 +142,7 @@ class Conversations:
         """Change a session's state (and agent), publishing the change.
 
         `event_id`: the consumed event causing it; a redelivery applies nothing twice but
-        publishes the change again (same event id) in case the first publish was lost.
+        publishes what the first delivery left pending.
         """
 
         def apply(session: Session) -> tuple[State, bool]:
@@ -112,19 +157,13 @@ class Conversations:
                 change(session)
             return previous, changed
 
-        session, (previous, changed) = await self._repo.mutate(session_id, apply)
-        if changed or (event_id and session.state == state):
-            await self.publish_state(session, previous, reason)
+        session, (previous, changed) = await self.record(session_id, apply)
         return Moved(session, previous, changed)
 
-    async def publish_state(self, session: Session, previous: State, reason: str) -> None:
-        await self._events.state_changed(session, previous, reason)
-        await self._live.show(session.id, Update(UpdateKind.STATE, session=session))
-
-    async def signal(self, session: Session, kind: UpdateKind, direction: Direction, message_id: str = "") -> None:
+    async def signal(self, session_id: str, kind: UpdateKind, direction: Direction, message_id: str = "") -> None:
         """Typing / read markers: live only, never stored as messages."""
         marker = Message(id=message_id, direction=direction, sender="", text="", time=utcnow())
-        await self._live.show(session.id, Update(kind, message=marker))
+        await self._live.show(session_id, Update(kind, message=marker))
 
     async def link_ticket(self, session_id: str, ticket_id: str, customer_id: str) -> None:
         """Tickets filed the session's interactions: remember its ticket and customer."""

@@ -8,24 +8,24 @@ from omni.runtime.channels import Channel
 from omni.runtime.clock import utcnow
 from omni.sessions.domain.classifier import Classifier
 from omni.sessions.domain.ivr import ContactFlow
-from omni.sessions.domain.mime import MailLimits, parse_email
 from omni.sessions.domain.model import Attachment, Direction, Identity, Message, Session, State
+from omni.sessions.mail_parsing import MailParser
 from omni.sessions.repository import SessionRepository
 from omni.sessions.usecases.conversations import Conversations
 
 
 class Mailbox:
-    def __init__(self, conversations: Conversations, repo: SessionRepository, *, flow: ContactFlow,
-                 classifier: Classifier, limits: MailLimits) -> None:
+    def __init__(self, conversations: Conversations, repo: SessionRepository, parser: MailParser, *,
+                 flow: ContactFlow, classifier: Classifier) -> None:
         self._c = conversations
         self._repo = repo
+        self._parser = parser
         self._flow = flow
         self._classifier = classifier
-        self._limits = limits
 
     async def receive(self, raw: bytes, envelope_sender: str, recipients: list[str]) -> Session:
         """Store and announce one delivered email. Safe to call again for the same message."""
-        parsed = parse_email(raw, self._limits)
+        parsed = await self._parser.parse(raw)
         facts = parsed.facts
         if not facts.message_id:
             # Stable for a re-delivery of the same bytes, so a retry still dedupes.
@@ -33,8 +33,9 @@ class Mailbox:
             facts.defects.append("no Message-ID header; one was assigned")
         seen = await self._repo.find_by_email_ids([facts.message_id])
         if seen is not None:
+            # Stored by an earlier try whose publish failed (the sender retries after our 451).
             stored = next(m for m in seen.messages if m.email and m.email.message_id == facts.message_id)
-            await self._c.announce(seen, stored)
+            await self._c.replay(seen, stored)
             return seen
         sender = facts.sender or envelope_sender
         facts.to = facts.to or recipients
@@ -69,12 +70,11 @@ class Mailbox:
         for attachment, part in zip(attachments, parsed.attachments, strict=True):
             await self._repo.store_attachment(session_id, attachment, part.content)
 
-        def add(current: Session) -> State:
-            previous = current.state
+        def add(current: Session) -> None:
             found = self._classifier.classify(message.text)
             current.note(found)
             message.emotion_score = found.emotion_score
-            current.add_message(message)
+            self._c.add(current, message)
             if current.state is State.IVR:
                 if automatic:
                     # Out-of-office and bounce mail never wakes an agent (and has no queue to wait in).
@@ -82,11 +82,7 @@ class Mailbox:
                 else:
                     current.queue = self._flow.queue_for_intent(current.intent, self._flow.mailbox_queue(recipients))
                     current.move(State.QUEUED, message.time, "email received")
-            return previous
 
-        session, previous = await self._repo.mutate(session_id, add)
-        await self._c.announce(session, message)
-        if previous is not session.state:
-            await self._c.publish_state(session, previous, session.transitions[-1].reason)
+        session, _ = await self._c.record(session_id, add)
         return session
 

@@ -43,8 +43,8 @@ class Replies:
         check_length(request_id, "request_id", 200)
         earlier = session.message_for_request(request_id)
         if earlier is not None:
-            # A retried call: the reply went out already; publish again (deduplicated), send nothing.
-            await self._c.announce(session, earlier)
+            # A retried call: the reply went out already; publish what is pending, send nothing.
+            await self._c.replay(session, earlier)
             return SentReply(session, earlier)
         text = self._limit.check(require(text, "text"), "text")
         check_length(html, "html", self._limit.max_chars * 4)
@@ -56,8 +56,7 @@ class Replies:
             session.check_open()
         else:
             message.email = await self._email(session, text, html, request_id)
-        session, _ = await self._repo.mutate(session.id, lambda current: current.add_message(message))
-        await self._c.announce(session, message)
+        session, _ = await self._c.record(session.id, lambda current: self._c.add(current, message))
         return SentReply(session, message)
 
     async def _email(self, session: Session, text: str, html: str, request_id: str) -> EmailFacts:

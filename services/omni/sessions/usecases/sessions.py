@@ -27,10 +27,12 @@ from omni.sessions.usecases.conversations import Conversations
 
 
 class Sessions:
-    def __init__(self, conversations: Conversations, repo: SessionRepository, live: LiveUpdates) -> None:
+    def __init__(self, conversations: Conversations, repo: SessionRepository, live: LiveUpdates, *,
+                 list_max_bytes: int) -> None:
         self._c = conversations
         self._repo = repo
         self._live = live
+        self._list_max_bytes = list_max_bytes
 
     async def get(self, principal: Principal, session_id: str) -> Session:
         session = await self._repo.get(session_id)
@@ -40,7 +42,7 @@ class Sessions:
     async def list(self, principal: Principal, wanted: SessionFilter, page: PageRequest) -> Page[Session]:
         """The sessions `wanted` asks for among those `principal` sees, newest first."""
         check_list(principal)
-        return await self._repo.list(wanted, sight(principal), page)
+        return await self._repo.list(wanted, sight(principal), page, self._list_max_bytes)
 
     async def watch(self, principal: Principal, session_id: str) -> AsyncGenerator[Update, None]:
         """The session as it is, then its updates as `principal` may see them, until it ends or
@@ -77,7 +79,7 @@ class Sessions:
     async def typing(self, principal: Principal, session_id: str) -> None:
         session = await self._repo.get(require(session_id, "session_id"))
         check_agent(principal, session)
-        await self._c.signal(session, UpdateKind.TYPING, Direction.OUTBOUND)
+        await self._c.signal(session.id, UpdateKind.TYPING, Direction.OUTBOUND)
 
     async def mark_read(self, principal: Principal, session_id: str, message_id: str) -> None:
         session = await self._repo.get(require(session_id, "session_id"))
@@ -85,7 +87,7 @@ class Sessions:
         message_id = require(message_id, "message_id")
         if not any(m.id == message_id for m in session.messages):
             raise NotFound(f"message {message_id} is not in session {session.id}")
-        await self._c.signal(session, UpdateKind.READ, Direction.OUTBOUND, message_id)
+        await self._c.signal(session.id, UpdateKind.READ, Direction.OUTBOUND, message_id)
 
     async def attachment(self, principal: Principal, session_id: str, attachment_id: str) -> tuple[Attachment, bytes]:
         """An attachment's description and stored content (empty when it was too large to keep)."""

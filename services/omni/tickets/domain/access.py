@@ -3,8 +3,10 @@
 A ticket belongs to its queue and its group. An agent sees the tickets of which either is one of
 their groups, and the tickets with neither (unsorted work is everyone's); supervisors, admins
 and services see every ticket. An interaction is seen with the ticket it is on. The customer
-directory is one for the whole contact center: every staff member sees every customer (the
-role table in `service.py` keeps customers out of this service altogether).
+directory is one for the whole contact center: every staff member sees every customer and may fix
+a name (the role table in `service.py` keeps customers out of this service altogether); but what
+steers routing to a customer, and the identities that decide whose conversations land on a
+record, an agent changes only for their groups' customers: those with a ticket they see.
 
 `visible` says so once, as a description: the in-memory checks below derive from it, and the
 repository translates the same description into its list queries, so the two cannot drift apart.
@@ -17,7 +19,10 @@ from collections.abc import Sequence
 
 from omni.runtime.auth import Principal
 from omni.runtime.errors import PermissionDenied
-from omni.tickets.domain.model import Ticket
+from omni.tickets.domain.model import Customer, Ticket
+
+# Customer fields that steer routing: the tier (priority) and who is offered the customer first.
+STEERING = frozenset({"tier", "preferred_agent_id"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,3 +78,15 @@ def check_hand_to(principal: Principal, group: str) -> None:
     """Assigning a ticket to `group` (empty: keep its group)."""
     if group and not may_view(principal, [group]):
         raise PermissionDenied(f"you may not move tickets to group {group}")
+
+
+def steers(paths: Sequence[str]) -> bool:
+    """Whether an update of these fields steers routing (see `check_their_customer`)."""
+    return bool(STEERING.intersection(paths))
+
+
+def check_their_customer(principal: Principal, customer: Customer, tickets_seen: Sequence[str], what: str) -> None:
+    """`tickets_seen`: the customer's tickets `visible(principal)` admits (none asked for when it is None)."""
+    if visible(principal) is not None and not tickets_seen:
+        raise PermissionDenied(f"customer {customer.id} has no ticket in your groups "
+                               f"({', '.join(principal.groups) or 'none'}); ask a supervisor to change {what}")

@@ -68,10 +68,19 @@ class Customers:
                 raise AlreadyExists(f"identity {identity.key} was just claimed by customer {owner}")
         return await self._repo.get_customer(customer.id)
 
-    async def update(self, change: Customer, paths: Sequence[str]) -> Customer:
+    async def update(self, principal: Principal, change: Customer, paths: Sequence[str]) -> Customer:
         current = await self._repo.get_customer(require(change.id, "customer.id"))
         customers.check_fields(change, self._settings)
+        if access.steers(paths):
+            await self._check_theirs(principal, current, "their tier or preferred agent")
         return await self._repo.update_customer(current.id, change, paths)
+
+    async def _check_theirs(self, principal: Principal, customer: Customer, what: str) -> None:
+        if access.visible(principal) is None:
+            return
+        places = await self._repo.ticket_places(customer.id)
+        seen = [t for t, groups in places.items() if access.may_view(principal, groups)]
+        access.check_their_customer(principal, customer, seen, what)
 
     async def lookup(self, presented: Presented) -> Customer:
         return await self._owner(self._identity(presented))
@@ -82,9 +91,10 @@ class Customers:
             raise NotFound(f"no customer has {identity.kind.value} {identity.value}")
         return await self._repo.get_customer(owners[identity.key])
 
-    async def add_identity(self, customer_id: str, presented: Presented) -> Customer:
+    async def add_identity(self, principal: Principal, customer_id: str, presented: Presented) -> Customer:
         identity = self._identity(presented)
         customer = await self._repo.get_customer(require(customer_id, "customer_id"))
+        await self._check_theirs(principal, customer, "their identities")
         owner = await self._repo.claim(customer.id, identity)
         if owner != customer.id:
             raise AlreadyExists(f"{identity.kind.value} {identity.value} belongs to customer {owner}; if they are "

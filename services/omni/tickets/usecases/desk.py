@@ -38,7 +38,8 @@ class Desk:
 
     async def ticket(self, principal: Principal, ticket_id: str) -> tuple[Ticket, list[InteractionRecord]]:
         ticket = await self._visible(principal, ticket_id)
-        return ticket, await self._repo.timeline(ticket.id)
+        return ticket, await self._repo.newest(ticket.id, self._limits.ticket_timeline_limit,
+                                               self._limits.ticket_timeline_max_bytes)
 
     async def list(self, principal: Principal, where: TicketFilter, order_by: str, page: PageRequest) -> Page[Ticket]:
         order = tickets.order_of(order_by)

@@ -36,9 +36,9 @@ class WidgetChat:
     def __init__(self, upstream: Upstream) -> None:
         self._up = upstream
 
-    async def run(self, frames: AsyncIterator[Json], send: Send) -> None:
+    async def run(self, frames: AsyncIterator[Json], send: Send, *, visitor_address: str) -> None:
         try:
-            async with self._up.chat() as chat:
+            async with self._up.chat(visitor_address) as chat:
                 await self._relay(chat, frames, send)
         except (OSError, WebSocketException, TimeoutError) as exc:
             log.warning("chat relay to sessions failed: %s", exc)

@@ -43,27 +43,35 @@ Global___InteractionReceived: _TypeAlias = InteractionReceived  # noqa: Y015
 
 @_typing.final
 class SessionStateChanged(_message.Message):
-    """omnichannel.sessions.session_state_changed."""
+    """omnichannel.sessions.session_state_changed: one transition of a session."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
     SESSION_FIELD_NUMBER: _builtins.int
     PREVIOUS_STATE_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    ANSWERED_FIELD_NUMBER: _builtins.int
     previous_state: _sessions_pb2.SessionState.ValueType
     reason: _builtins.str
+    answered: _builtins.bool
+    """An agent or a bot has replied in the session (an OUTBOUND message)."""
     @_builtins.property
-    def session(self) -> _sessions_pb2.Session: ...
+    def session(self) -> _sessions_pb2.Session:
+        """The session after the transition without its transcript (messages and notes are empty,
+        however long the conversation: read them with GetSession).
+        """
+
     def __init__(
         self,
         *,
         session: _sessions_pb2.Session | None = ...,
         previous_state: _sessions_pb2.SessionState.ValueType = ...,
         reason: _builtins.str = ...,
+        answered: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["session", b"session"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["previous_state", b"previous_state", "reason", b"reason", "session", b"session"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answered", b"answered", "previous_state", b"previous_state", "reason", b"reason", "session", b"session"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

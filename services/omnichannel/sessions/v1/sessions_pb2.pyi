@@ -213,6 +213,7 @@ class Session(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     NOTES_FIELD_NUMBER: _builtins.int
     CLAIMED_IDENTITIES_FIELD_NUMBER: _builtins.int
+    EARLIER_MESSAGES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     channel: _common_pb2.Channel.ValueType
     state: Global___SessionState.ValueType
@@ -225,6 +226,10 @@ class Session(_message.Message):
     ticket_id: _builtins.str
     previous_session_id: _builtins.str
     version: _builtins.int
+    earlier_messages: _builtins.int
+    """Messages of the conversation no longer in `messages`: a session keeps its newest ones
+    (OMNI_SESSION_MAX_MESSAGES, OMNI_SESSION_MAX_TRANSCRIPT_BYTES); its ticket keeps them all.
+    """
     @_builtins.property
     def customer(self) -> _common_pb2.CustomerRef: ...
     @_builtins.property
@@ -272,10 +277,11 @@ class Session(_message.Message):
         version: _builtins.int = ...,
         notes: _abc.Iterable[Global___SessionNote] | None = ...,
         claimed_identities: _abc.Iterable[_common_pb2.Identity] | None = ...,
+        earlier_messages: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "customer", b"customer", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attributes", b"attributes", "channel", b"channel", "claimed_identities", b"claimed_identities", "create_time", b"create_time", "customer", b"customer", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "messages", b"messages", "notes", b"notes", "previous_session_id", b"previous_session_id", "queue", b"queue", "state", b"state", "ticket_id", b"ticket_id", "transitions", b"transitions", "update_time", b"update_time", "urgent", b"urgent", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attributes", b"attributes", "channel", b"channel", "claimed_identities", b"claimed_identities", "create_time", b"create_time", "customer", b"customer", "earlier_messages", b"earlier_messages", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "messages", b"messages", "notes", b"notes", "previous_session_id", b"previous_session_id", "queue", b"queue", "state", b"state", "ticket_id", b"ticket_id", "transitions", b"transitions", "update_time", b"update_time", "urgent", b"urgent", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -387,7 +393,11 @@ class SessionUpdate(_message.Message):
     kind: _builtins.str
     """"snapshot", "typing", "read", "message", "state", or "note" (staff watchers only)."""
     @_builtins.property
-    def session(self) -> Global___Session: ...
+    def session(self) -> Global___Session:
+        """"snapshot": the whole session. Every other kind: the session after the change without its
+        transcript (no messages, no notes); the change itself is in `message` or `note`.
+        """
+
     @_builtins.property
     def message(self) -> Global___Message:
         """Set when the update is a new message."""

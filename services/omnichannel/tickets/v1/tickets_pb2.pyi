@@ -318,12 +318,14 @@ class Ticket(_message.Message):
     reopen_count: _builtins.int
     """How many times the ticket was reopened (feeds first-contact resolution)."""
     interaction_count: _builtins.int
-    """Interactions on the ticket; `interactions` holds at most the first 500."""
+    """Interactions on the ticket (`interactions` holds the newest of them)."""
     @_builtins.property
     def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def interactions(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Interaction]:
-        """Ordered by occurred_at, across channels."""
+        """The newest interactions (OMNI_TICKET_TIMELINE_LIMIT, OMNI_TICKET_TIMELINE_MAX_BYTES), ordered
+        by occurred_at, across channels; interaction_count says how many there are in all.
+        """
 
     @_builtins.property
     def notes(self) -> _containers.RepeatedCompositeFieldContainer[Global___Note]: ...

@@ -1,0 +1,35 @@
+"""Inbound mail is parsed in worker processes, never on the service's event loop.
+
+Parsing a large or hostile MIME message is pure CPU (seconds for ten thousand parts): on the
+event loop it would stall every chat, RPC and SMTP session of the process meanwhile, and in a
+thread it would still hold the interpreter lock. The pool has a fixed number of processes, and a
+semaphore lets only that many mails in at once, so mails waiting for a worker hold no more than
+their bytes (the SMTP session cap bounds those).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import multiprocessing
+
+from omni.sessions.domain.mime import MailLimits, ParsedEmail, parse_email
+
+
+class MailParser:
+    def __init__(self, limits: MailLimits, *, workers: int) -> None:
+        if workers < 1:
+            raise ValueError(f"mail parsing needs at least one worker process (got {workers})")
+        self._limits = limits
+        self._slots = asyncio.Semaphore(workers)
+        # spawn: a fork of a process with gRPC and NATS threads running is not safe.
+        self._pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+    async def parse(self, raw: bytes) -> ParsedEmail:
+        async with self._slots:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._pool, functools.partial(parse_email, raw, self._limits))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
