@@ -10,7 +10,7 @@ import pytest
 from omni.knowledge.domain import articles, categories, text
 from omni.knowledge.domain.live_index import LiveIndex
 from omni.knowledge.domain.model import Article, Audience, Content, Stats, Status
-from omni.knowledge.domain.search import Filter, IndexSnapshot, document_terms, feedback_weight
+from omni.knowledge.domain.search import Filter, SearchIndex, feedback_weight
 from omni.knowledge.domain.usage import articles_used
 from omni.runtime.errors import FailedPrecondition, InvalidArgument
 
@@ -33,11 +33,11 @@ def published(article_id: str, c: Content, stats: Stats = NO_STATS) -> Article:
     return dataclasses.replace(articles.transition(review, Status.PUBLISHED, NOW), stats=stats)
 
 
-def snapshot(*items: Article) -> IndexSnapshot:
-    return IndexSnapshot(list(items), [document_terms(a) for a in items])
+def snapshot(*items: Article) -> SearchIndex:
+    return SearchIndex.of(items)
 
 
-def ids(snap: IndexSnapshot, query: str, where: Filter = ANY, **kwargs: object) -> list[str]:
+def ids(snap: SearchIndex, query: str, where: Filter = ANY, **kwargs: object) -> list[str]:
     order, _ = snap.rank(text.query_terms(query), where, **kwargs)  # type: ignore[arg-type]
     return [snap.articles[int(i)].id for i in order]
 
@@ -145,19 +145,19 @@ async def test_live_index_serves_only_published_versions() -> None:
     draft = articles.create("a", content("Membership renewal"), "S-1", NOW)
     index.apply(draft)
     await index.refresh()
-    assert len(index.snapshot) == 0
+    assert len(index.index) == 0
     live = articles.transition(articles.transition(draft, Status.REVIEW, NOW), Status.PUBLISHED, NOW)
     index.apply(live)
     await index.refresh()
-    assert [a.id for a in index.snapshot.articles] == ["a"]
+    assert [a.id for a in index.index.articles] == ["a"]
     pending = articles.edit(live, content("Secret draft title"), "S-1", "", NOW)
     index.apply(pending)
     index.apply(live)  # a late, older read is ignored
     await index.refresh()
-    assert ids(index.snapshot, "secret draft") == [] and ids(index.snapshot, "membership") == ["a"]
+    assert ids(index.index, "secret draft") == [] and ids(index.index, "membership") == ["a"]
     index.apply(articles.transition(pending, Status.ARCHIVED, NOW))
     await index.refresh()
-    assert len(index.snapshot) == 0
+    assert len(index.index) == 0
 
 
 def test_usage_is_found_by_title_or_named_id() -> None:
