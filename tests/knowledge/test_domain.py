@@ -39,7 +39,7 @@ def snapshot(*items: Article) -> SearchIndex:
 
 def ids(snap: SearchIndex, query: str, where: Filter = ANY, **kwargs: object) -> list[str]:
     order, _ = snap.rank(text.query_terms(query), where, **kwargs)  # type: ignore[arg-type]
-    return [snap.articles[int(i)].id for i in order]
+    return [snap.at(int(i)).id for i in order]
 
 
 def test_chinese_is_segmented_and_english_stemmed() -> None:
@@ -158,6 +158,29 @@ async def test_live_index_serves_only_published_versions() -> None:
     index.apply(articles.transition(pending, Status.ARCHIVED, NOW))
     await index.refresh()
     assert len(index.index) == 0
+
+
+def test_edits_change_one_article_in_place_and_rank_as_a_fresh_index_would() -> None:
+    parcel = published("a", content("Parcel tracking", "track your parcel online"))
+    refund = published("b", content("Refund policy", "refunds take five days; refund to the card"))
+    other = published("c", content("Parcel delivery times", "a parcel arrives in two days"))
+    index = SearchIndex.of([parcel, refund, other])
+    query = text.query_terms("parcel refund")
+    renewed = articles.transition(articles.edit(parcel, content("Membership renewal", "renew your membership"),
+                                                "S-1", "", NOW), Status.PUBLISHED, NOW)
+    assert index.hits(query, *index.rank(query, ANY))  # segments the first version for highlighting
+    index.upsert(renewed)
+    index.remove("b")
+    index.upsert(published("d", content("Refund of a lost parcel", "refund the parcel")))  # reuses b's slot
+    assert set(ids(index, "parcel")) == {"c", "d"} and ids(index, "membership") == ["a"]
+    order, scores = index.rank(query, ANY)
+    fresh = SearchIndex.of(index.articles)
+    fresh_order, fresh_scores = fresh.rank(query, ANY)
+    assert [index.at(int(i)).id for i in order] == [fresh.at(int(i)).id for i in fresh_order]
+    assert scores.tolist() == pytest.approx(fresh_scores.tolist(), rel=1e-6)
+    # Highlights come from the served version, not from an earlier one kept for highlighting.
+    hit, = index.hits(text.query_terms("membership"), *index.rank(text.query_terms("membership"), ANY))
+    assert hit.highlights == ["<em>Membership</em> renewal", "renew your <em>membership</em>"]
 
 
 def test_usage_is_found_by_title_or_named_id() -> None:
