@@ -10,7 +10,7 @@ import pytest
 from omni.knowledge.domain import articles, categories, text
 from omni.knowledge.domain.live_index import LiveIndex
 from omni.knowledge.domain.model import Article, Audience, Content, Stats, Status
-from omni.knowledge.domain.search import Filter, IndexSnapshot, document_terms, feedback_weight
+from omni.knowledge.domain.search import Filter, SearchIndex, feedback_weight
 from omni.knowledge.domain.usage import articles_used
 from omni.runtime.errors import FailedPrecondition, InvalidArgument
 
@@ -33,13 +33,13 @@ def published(article_id: str, c: Content, stats: Stats = NO_STATS) -> Article:
     return dataclasses.replace(articles.transition(review, Status.PUBLISHED, NOW), stats=stats)
 
 
-def snapshot(*items: Article) -> IndexSnapshot:
-    return IndexSnapshot(list(items), [document_terms(a) for a in items])
+def snapshot(*items: Article) -> SearchIndex:
+    return SearchIndex.of(items)
 
 
-def ids(snap: IndexSnapshot, query: str, where: Filter = ANY, **kwargs: object) -> list[str]:
+def ids(snap: SearchIndex, query: str, where: Filter = ANY, **kwargs: object) -> list[str]:
     order, _ = snap.rank(text.query_terms(query), where, **kwargs)  # type: ignore[arg-type]
-    return [snap.articles[int(i)].id for i in order]
+    return [snap.at(int(i)).id for i in order]
 
 
 def test_chinese_is_segmented_and_english_stemmed() -> None:
@@ -145,19 +145,42 @@ async def test_live_index_serves_only_published_versions() -> None:
     draft = articles.create("a", content("Membership renewal"), "S-1", NOW)
     index.apply(draft)
     await index.refresh()
-    assert len(index.snapshot) == 0
+    assert len(index.index) == 0
     live = articles.transition(articles.transition(draft, Status.REVIEW, NOW), Status.PUBLISHED, NOW)
     index.apply(live)
     await index.refresh()
-    assert [a.id for a in index.snapshot.articles] == ["a"]
+    assert [a.id for a in index.index.articles] == ["a"]
     pending = articles.edit(live, content("Secret draft title"), "S-1", "", NOW)
     index.apply(pending)
     index.apply(live)  # a late, older read is ignored
     await index.refresh()
-    assert ids(index.snapshot, "secret draft") == [] and ids(index.snapshot, "membership") == ["a"]
+    assert ids(index.index, "secret draft") == [] and ids(index.index, "membership") == ["a"]
     index.apply(articles.transition(pending, Status.ARCHIVED, NOW))
     await index.refresh()
-    assert len(index.snapshot) == 0
+    assert len(index.index) == 0
+
+
+def test_edits_change_one_article_in_place_and_rank_as_a_fresh_index_would() -> None:
+    parcel = published("a", content("Parcel tracking", "track your parcel online"))
+    refund = published("b", content("Refund policy", "refunds take five days; refund to the card"))
+    other = published("c", content("Parcel delivery times", "a parcel arrives in two days"))
+    index = SearchIndex.of([parcel, refund, other])
+    query = text.query_terms("parcel refund")
+    renewed = articles.transition(articles.edit(parcel, content("Membership renewal", "renew your membership"),
+                                                "S-1", "", NOW), Status.PUBLISHED, NOW)
+    assert index.hits(query, *index.rank(query, ANY))  # segments the first version for highlighting
+    index.upsert(renewed)
+    index.remove("b")
+    index.upsert(published("d", content("Refund of a lost parcel", "refund the parcel")))  # reuses b's slot
+    assert set(ids(index, "parcel")) == {"c", "d"} and ids(index, "membership") == ["a"]
+    order, scores = index.rank(query, ANY)
+    fresh = SearchIndex.of(index.articles)
+    fresh_order, fresh_scores = fresh.rank(query, ANY)
+    assert [index.at(int(i)).id for i in order] == [fresh.at(int(i)).id for i in fresh_order]
+    assert scores.tolist() == pytest.approx(fresh_scores.tolist(), rel=1e-6)
+    # Highlights come from the served version, not from an earlier one kept for highlighting.
+    hit, = index.hits(text.query_terms("membership"), *index.rank(text.query_terms("membership"), ANY))
+    assert hit.highlights == ["<em>Membership</em> renewal", "renew your <em>membership</em>"]
 
 
 def test_usage_is_found_by_title_or_named_id() -> None:

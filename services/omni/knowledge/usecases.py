@@ -56,7 +56,7 @@ class KnowledgeBase:
         """Build the index from every published article (start-up)."""
         self._index.replace_all(await self._repo.served_articles())
         await self._index.refresh()
-        log.info("knowledge index loaded: %d published articles", len(self._index.snapshot))
+        log.info("knowledge index loaded: %d published articles", len(self._index.index))
 
     async def reload(self, article_id: str) -> None:
         """Re-read one article and serve what is stored now (events; idempotent, order-free)."""
@@ -184,11 +184,11 @@ class KnowledgeBase:
         where = access.search_filter(reader, where)
         offset = int(page.after[0]) if page.after else 0
         terms = text.query_terms(query)
-        snapshot = self._index.snapshot
-        order, scores = snapshot.rank(terms, where)
+        index = self._index.index
+        order, scores = index.rank(terms, where)
         served = slice(offset, offset + page.size)
         more = offset + page.size < len(order)
-        return SearchPage(snapshot.hits(terms, order[served], scores[served]),
+        return SearchPage(index.hits(terms, order[served], scores[served]),
                           (offset + page.size,) if more else None, len(order))
 
     def suggest(self, reader: Principal, snippet: str, where: Filter, context: Sequence[str], limit: int) -> list[Hit]:
@@ -199,9 +199,9 @@ class KnowledgeBase:
         snippet = snippet[-self._settings.knowledge_max_query_chars:]
         where = access.search_filter(reader, where)
         terms = text.query_terms(snippet)
-        snapshot = self._index.snapshot
-        order, scores = snapshot.rank(terms, where, boost_tags=context, limit=limit)
-        return snapshot.hits(terms, order, scores)
+        index = self._index.index
+        order, scores = index.rank(terms, where, boost_tags=context, limit=limit)
+        return index.hits(terms, order, scores)
 
     # Ranking signals
 
@@ -222,7 +222,7 @@ class KnowledgeBase:
 
     async def count_usage(self, event_id: str, reply: str, attributes: Mapping[str, str]) -> None:
         """Count an outbound reply (event `event_id`, once) towards the served articles it used."""
-        used = articles_used(reply, attributes, self._index.snapshot.articles)
+        used = articles_used(reply, attributes, self._index.index.articles)
         if not used:
             return
         for article_id, stats in (await self._repo.count_usage(event_id, used)).items():

@@ -1,8 +1,9 @@
 """The replica's in-memory search index, kept in step with the database.
 
-Changes land in a map of served articles; `refresh` builds a new `IndexSnapshot` off the event
-loop (tokenising only articles whose served version is new) and swaps it in, so queries never
-wait for a rebuild and never see a half-built index.
+An edit, publication or withdrawal changes the one article's postings in place (a few
+milliseconds, mostly segmenting its text), so it is searchable as soon as `apply` returns.
+Only the start-up load indexes everything; that runs off the event loop, and changes applied
+meanwhile are replayed onto the new index before it is swapped in.
 """
 
 from __future__ import annotations
@@ -12,21 +13,19 @@ import dataclasses
 from collections.abc import Iterable
 
 from omni.knowledge.domain.model import Article, Stats
-from omni.knowledge.domain.search import IndexSnapshot, document_terms
+from omni.knowledge.domain.search import SearchIndex
 
 
 class LiveIndex:
     def __init__(self) -> None:
         self._articles: dict[str, Article] = {}
-        self._terms: dict[tuple[str, int], list[str]] = {}
-        self._snapshot = IndexSnapshot([], [])
-        self._changes = 0
-        self._built = 0
+        self._index = SearchIndex()
+        self._loading = False
         self._lock = asyncio.Lock()
 
     @property
-    def snapshot(self) -> IndexSnapshot:
-        return self._snapshot
+    def index(self) -> SearchIndex:
+        return self._index
 
     def served(self, article_id: str) -> Article | None:
         return self._articles.get(article_id)
@@ -37,43 +36,35 @@ class LiveIndex:
         if article.served is None:
             if current is not None:
                 del self._articles[article.id]
-                self._changes += 1
+                self._index.remove(article.id)
             return
         if current is not None and current.revision > article.revision:
             return  # an older read arriving late (event replay, resync overlap)
         self._articles[article.id] = article
-        if current is None or current.served != article.served:
-            self._changes += 1
-        elif current.stats != article.stats:
-            self._snapshot.set_stats(article.id, article.stats)
+        self._index.upsert(article)
 
     def replace_all(self, articles: Iterable[Article]) -> None:
         self._articles = {a.id: a for a in articles if a.served is not None}
-        self._changes += 1
+        self._loading = True
 
     def set_stats(self, article_id: str, stats: Stats) -> None:
         current = self._articles.get(article_id)
         if current is not None:
             self._articles[article_id] = dataclasses.replace(current, stats=stats)
-            self._snapshot.set_stats(article_id, stats)
+            self._index.set_stats(article_id, stats)
 
     async def refresh(self) -> None:
+        """Index everything after `replace_all`; single changes are already live."""
         async with self._lock:
-            if self._built == self._changes:
+            if not self._loading:
                 return
-            target = self._changes
-            articles = list(self._articles.values())
-            snapshot = await asyncio.to_thread(self._build, articles)
-            # Feedback recorded while the snapshot was being built.
-            for article in self._articles.values():
-                if article.id in snapshot.positions and snapshot.articles[snapshot.positions[article.id]].stats \
-                        != article.stats:
-                    snapshot.set_stats(article.id, article.stats)
-            self._snapshot = snapshot
-            self._built = target
-
-    def _build(self, articles: list[Article]) -> IndexSnapshot:
-        keys = [(a.id, a.served.number if a.served else 0) for a in articles]
-        terms = {key: self._terms.get(key) or document_terms(a) for key, a in zip(keys, articles, strict=True)}
-        self._terms = terms
-        return IndexSnapshot(articles, [terms[key] for key in keys])
+            self._loading = False
+            built = dict(self._articles)
+            index = await asyncio.to_thread(SearchIndex.of, built.values())
+            # Changes (and feedback) applied to the old index while the new one was being built.
+            for article_id, article in self._articles.items():
+                if built.get(article_id) is not article:
+                    index.upsert(article)
+            for article_id in built.keys() - self._articles.keys():
+                index.remove(article_id)
+            self._index = index

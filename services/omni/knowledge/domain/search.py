@@ -1,27 +1,38 @@
-"""Relevance ranking over the published articles: BM25 (bm25s) × feedback × context.
+"""Relevance ranking over the published articles: BM25 × feedback × context.
 
-`IndexSnapshot` is an immutable BM25 index over one set of served articles plus filter
-postings (language, audience, tags, category subtree). bm25s keeps its term-document scores in
-sparse arrays, so one query costs a few array look-ups however many articles there are; it
-cannot add documents incrementally, so an edit builds a new snapshot (see `live_index`).
+`SearchIndex` is a BM25 index (the Lucene variant bm25s implements, same k1, b and idf) over the
+served articles plus filter postings (language, audience, tags, category subtree). It keeps each
+term's postings as (slot, term frequency) arrays and computes BM25 at query time from them, the
+document lengths and the corpus statistics, instead of storing precomputed scores: precomputed
+scores depend on the average length and every term's document frequency, so one edit would
+invalidate all of them (bm25s can only rebuild). Here an edit replaces that article's postings
+only, and a query still costs a few vector operations over the postings of its terms.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
+import math
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 
-import bm25s
 import numpy as np
 import numpy.typing as npt
 
 from omni.knowledge.domain import text
 from omni.knowledge.domain.articles import primary_language
 from omni.knowledge.domain.model import Article, Audience, Stats
+from omni.knowledge.domain.text import Term
 
 # The title counts as much as this many copies of itself against the body.
 TITLE_WEIGHT = 2
+# BM25 parameters (bm25s' defaults, which the ranking was tuned with).
+K1 = 1.5
+B = 0.75
+# Segmented titles and bodies of this many recently shown articles are kept for highlighting:
+# Suggest shows the popular articles again and again, and segmenting a body costs far more than
+# ranking (about 0.3 ms per Chinese article).
+SHOWN_SEGMENTATIONS = 4096
 # Articles tagged with the conversation's queue or intent rank this much higher.
 CONTEXT_BOOST = 1.25
 
@@ -60,72 +71,240 @@ def feedback_weight(stats: Stats) -> float:
     return 0.6 + 0.8 * rate
 
 
-Postings = dict[str, npt.NDArray[np.int64]]
+Slots = npt.NDArray[np.int32]
 
 
-def _postings(pairs: Iterable[tuple[str, int]]) -> Postings:
-    grouped: defaultdict[str, list[int]] = defaultdict(list)
-    for key, position in pairs:
-        grouped[key].append(position)
-    return {key: np.array(positions, dtype=np.int64) for key, positions in grouped.items()}
+class _Postings:
+    """The slots holding one term or filter value, with the term's frequency in each."""
+
+    __slots__ = ("slots", "tf")
+
+    def __init__(self, slots: Slots, tf: npt.NDArray[np.float32]) -> None:
+        self.slots = slots
+        self.tf = tf
+
+    def add(self, slot: int, tf: float) -> None:
+        self.slots = np.append(self.slots, np.int32(slot))
+        self.tf = np.append(self.tf, np.float32(tf))
+
+    def remove(self, slot: int) -> None:
+        keep = self.slots != slot
+        self.slots, self.tf = self.slots[keep], self.tf[keep]
 
 
-class IndexSnapshot:
-    def __init__(self, articles: Sequence[Article], terms: Sequence[list[str]]) -> None:
-        self.articles = list(articles)
-        self.positions = {a.id: i for i, a in enumerate(self.articles)}
-        self._bm25: bm25s.BM25 | None = None
-        if self.articles:
-            self._bm25 = bm25s.BM25()
-            self._bm25.index([t or [""] for t in terms], show_progress=False)
-        contents = [a.served.content for a in self.articles if a.served is not None]
-        self._by_language = _postings((primary_language(c.language), i) for i, c in enumerate(contents))
-        self._by_audience = _postings((str(c.audience), i) for i, c in enumerate(contents))
-        self._by_tag = _postings((tag, i) for i, c in enumerate(contents) for tag in c.tags)
-        self._by_category = _postings((cid, i) for i, c in enumerate(contents)
-                                      for cid in (c.category_path or (c.category_id,)) if cid)
-        self._weights = np.array([feedback_weight(a.stats) for a in self.articles], dtype=np.float32)
+def _grouped(pairs: Iterable[tuple[str, int, float]]) -> dict[str, _Postings]:
+    slots: defaultdict[str, list[int]] = defaultdict(list)
+    tfs: defaultdict[str, list[float]] = defaultdict(list)
+    for key, slot, tf in pairs:
+        slots[key].append(slot)
+        tfs[key].append(tf)
+    return {key: _Postings(np.array(slots[key], dtype=np.int32), np.array(tfs[key], dtype=np.float32))
+            for key in slots}
+
+
+def _filter_keys(article: Article) -> dict[str, list[str]]:
+    """The filter values an article is found under, per filter."""
+    assert article.served is not None
+    c = article.served.content
+    return {"language": [primary_language(c.language)], "audience": [str(c.audience)], "tag": list(c.tags),
+            "category": [cid for cid in (c.category_path or (c.category_id,)) if cid]}
+
+
+_FILTERS = ("language", "audience", "tag", "category")
+
+
+class SearchIndex:
+    """The served articles, each in a slot; an edit re-indexes one slot.
+
+    Mutated in place by one writer (the event loop) between queries, so a query never sees half an
+    edit. Freed slots are reused; their weight is 0 and no postings point at them.
+    """
+
+    def __init__(self) -> None:
+        self._articles: list[Article | None] = []
+        self.positions: dict[str, int] = {}
+        self._free: list[int] = []
+        # Per slot: the term counts of its served version (kept to remove its postings on edit).
+        self._counts: list[Counter[str] | None] = []
+        self._terms: dict[str, _Postings] = {}
+        self._filters: dict[str, dict[str, _Postings]] = {name: {} for name in _FILTERS}
+        self._lengths = np.zeros(0, dtype=np.float32)
+        self._weights = np.zeros(0, dtype=np.float32)
+        self._total_length = 0
+        # (article id, served version) → title, plain body and their term spans.
+        self._shown: OrderedDict[tuple[str, int], _Segmented] = OrderedDict()
+
+    @classmethod
+    def of(cls, articles: Iterable[Article]) -> SearchIndex:
+        """Index many articles at once (start-up): postings are grouped, not appended one by one."""
+        index = cls()
+        served = [a for a in articles if a.served is not None]
+        counts = [Counter(document_terms(a)) for a in served]
+        index._articles = list(served)
+        index.positions = {a.id: i for i, a in enumerate(served)}
+        index._counts = list(counts)
+        index._terms = _grouped((term, slot, float(tf)) for slot, c in enumerate(counts) for term, tf in c.items())
+        keys = [_filter_keys(a) for a in served]
+        index._filters = {name: _grouped((value, slot, 1.0) for slot, k in enumerate(keys) for value in k[name])
+                          for name in _FILTERS}
+        index._lengths = np.array([_length(c) for c in counts], dtype=np.float32)
+        index._weights = np.array([feedback_weight(a.stats) for a in served], dtype=np.float32)
+        index._total_length = sum(_length(c) for c in counts)
+        return index
 
     def __len__(self) -> int:
-        return len(self.articles)
+        return len(self.positions)
+
+    @property
+    def articles(self) -> list[Article]:
+        return [a for a in self._articles if a is not None]
+
+    def term_counts(self, article_id: str) -> Counter[str]:
+        """The indexed terms of an article's served version (each article is segmented once)."""
+        counts = self._counts[self.positions[article_id]]
+        assert counts is not None
+        return counts
+
+    def at(self, slot: int) -> Article:
+        article = self._articles[slot]
+        assert article is not None, "rank never returns a free slot"
+        return article
 
     def set_stats(self, article_id: str, stats: Stats) -> None:
         position = self.positions.get(article_id)
         if position is not None:
-            self.articles[position] = dataclasses.replace(self.articles[position], stats=stats)
+            article = self._articles[position]
+            assert article is not None
+            self._articles[position] = dataclasses.replace(article, stats=stats)
             self._weights[position] = feedback_weight(stats)
+
+    def upsert(self, article: Article) -> None:
+        """Serve `article` (which must have a served version) in place of what its slot held."""
+        assert article.served is not None, "only published articles are indexed"
+        slot = self.positions.get(article.id)
+        if slot is not None:
+            held = self._articles[slot]
+            if held is not None and held.served == article.served:
+                # Same served version: its terms (jieba's work) stay; only the signals may differ.
+                self._articles[slot] = article
+                self._weights[slot] = feedback_weight(article.stats)
+                return
+            self._unindex(slot)
+        else:
+            slot = self._take_slot()
+            self.positions[article.id] = slot
+        counts = Counter(document_terms(article))
+        for term, tf in counts.items():
+            self._add(self._terms, term, slot, float(tf))
+        for name, values in _filter_keys(article).items():
+            for value in values:
+                self._add(self._filters[name], value, slot, 1.0)
+        self._articles[slot] = article
+        self._counts[slot] = counts
+        self._lengths[slot] = _length(counts)
+        self._total_length += _length(counts)
+        self._weights[slot] = feedback_weight(article.stats)
+
+    def remove(self, article_id: str) -> None:
+        slot = self.positions.pop(article_id, None)
+        if slot is None:
+            return
+        self._unindex(slot)
+        self._articles[slot] = None
+        self._counts[slot] = None
+        self._free.append(slot)
+
+    def _take_slot(self) -> int:
+        if self._free:
+            return self._free.pop()
+        slot = len(self._articles)
+        self._articles.append(None)
+        self._counts.append(None)
+        if slot >= len(self._lengths):
+            grown = max(16, 2 * len(self._lengths))
+            self._lengths = np.resize(self._lengths, grown)
+            self._weights = np.resize(self._weights, grown)
+            self._lengths[slot:] = 0
+            self._weights[slot:] = 0
+        return slot
+
+    @staticmethod
+    def _add(postings: dict[str, _Postings], key: str, slot: int, tf: float) -> None:
+        found = postings.get(key)
+        if found is None:
+            postings[key] = _Postings(np.array([slot], dtype=np.int32), np.array([tf], dtype=np.float32))
+        else:
+            found.add(slot, tf)
+
+    @staticmethod
+    def _drop(postings: dict[str, _Postings], key: str, slot: int) -> None:
+        found = postings[key]
+        found.remove(slot)
+        if not len(found.slots):
+            del postings[key]
+
+    def _unindex(self, slot: int) -> None:
+        article, counts = self._articles[slot], self._counts[slot]
+        assert article is not None and counts is not None
+        for term in counts:
+            self._drop(self._terms, term, slot)
+        for name, values in _filter_keys(article).items():
+            for value in dict.fromkeys(values):
+                self._drop(self._filters[name], value, slot)
+        self._total_length -= _length(counts)
+        self._lengths[slot] = 0
+        self._weights[slot] = 0
+
+    def _bm25(self, query: Sequence[str]) -> npt.NDArray[np.float32]:
+        """BM25 of every slot, as bm25s scores it: Lucene idf, length-normalised term frequency."""
+        scores = np.zeros(len(self._articles), dtype=np.float32)
+        n = len(self.positions)
+        average = np.float32(self._total_length / n)
+        for term in query:  # a repeated query term counts again, as in bm25s
+            found = self._terms.get(term)
+            if found is None:
+                continue
+            df = len(found.slots)
+            idf = np.float32(math.log(1 + (n - df + 0.5) / (df + 0.5)))
+            lengths = self._lengths[found.slots]
+            scores[found.slots] += idf * (found.tf / (K1 * ((1 - B) + B * lengths / average) + found.tf))
+        return scores
 
     def _allowed(self, where: Filter) -> npt.NDArray[np.bool_] | None:
         mask: npt.NDArray[np.bool_] | None = None
-        wanted: list[npt.NDArray[np.int64]] = []
-        empty = np.zeros(0, dtype=np.int64)
+        empty = np.zeros(0, dtype=np.int32)
+        picks: list[Slots] = []
         if where.language:
-            wanted.append(self._by_language.get(primary_language(where.language), empty))
+            picks.append(self._slots("language", primary_language(where.language), empty))
         if where.audience is not None:
-            wanted.append(self._by_audience.get(str(where.audience), empty))
+            picks.append(self._slots("audience", str(where.audience), empty))
         if where.category_id:
-            wanted.append(self._by_category.get(where.category_id, empty))
-        wanted += [self._by_tag.get(tag.lower(), empty) for tag in where.tags]
-        for positions in wanted:
-            one = np.zeros(len(self.articles), dtype=np.bool_)
-            one[positions] = True
+            picks.append(self._slots("category", where.category_id, empty))
+        picks += [self._slots("tag", tag.lower(), empty) for tag in where.tags]
+        for slots in picks:
+            one = np.zeros(len(self._articles), dtype=np.bool_)
+            one[slots] = True
             mask = one if mask is None else mask & one
         return mask
 
+    def _slots(self, name: str, value: str, empty: Slots) -> Slots:
+        found = self._filters[name].get(value)
+        return empty if found is None else found.slots
+
     def rank(self, query: Sequence[str], where: Filter, *, boost_tags: Sequence[str] = (),
              limit: int | None = None) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-        """Positions of matching articles, best first, and their scores (all of them without `limit`)."""
+        """Slots of matching articles, best first, and their scores (all of them without `limit`)."""
         none = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
-        if self._bm25 is None or not query:
+        if not self.positions or not query:
             return none
-        scores = self._bm25.get_scores(list(query)) * self._weights
+        scores = self._bm25(query) * self._weights[:len(self._articles)]
         allowed = self._allowed(where)
         if allowed is not None:
             scores = np.where(allowed, scores, 0)
         for tag in dict.fromkeys(t.lower() for t in boost_tags if t):
-            boosted = self._by_tag.get(tag)
+            boosted = self._filters["tag"].get(tag)
             if boosted is not None:
-                scores[boosted] *= CONTEXT_BOOST
+                scores[boosted.slots] *= CONTEXT_BOOST
         matching = np.flatnonzero(scores > 0)
         if limit is not None and len(matching) > limit:
             matching = matching[np.argpartition(-scores[matching], limit - 1)[:limit]]
@@ -136,10 +315,40 @@ class IndexSnapshot:
         wanted = set(query)
         found: list[Hit] = []
         for position, score in zip(positions, scores, strict=True):
-            article = self.articles[int(position)]
-            assert article.served is not None
-            content = article.served.content
-            highlights = text.highlight(content.title, wanted, width=len(content.title) * 2, limit=1)
-            highlights += text.highlight(text.plain(content.body), wanted)
+            article = self.at(int(position))
+            title, body = self._segmented(article)
+            highlights = text.highlight(title.text, wanted, width=len(title.text) * 2, limit=1, spans=title.spans)
+            highlights += text.highlight(body.text, wanted, spans=body.spans)
             found.append(Hit(article, float(score), highlights))
         return found
+
+    def _segmented(self, article: Article) -> _Segmented:
+        served = article.served
+        assert served is not None
+        key = (article.id, served.number)
+        found = self._shown.get(key)
+        if found is not None:
+            self._shown.move_to_end(key)
+            return found
+        content = served.content
+        body = text.plain(content.body)
+        found = (_Spans(content.title, tuple(text.term_spans(content.title))),
+                 _Spans(body, tuple(text.term_spans(body))))
+        self._shown[key] = found
+        if len(self._shown) > SHOWN_SEGMENTATIONS:
+            self._shown.popitem(last=False)
+        return found
+
+
+@dataclasses.dataclass(frozen=True)
+class _Spans:
+    text: str
+    spans: tuple[Term, ...]
+
+
+_Segmented = tuple[_Spans, _Spans]
+
+
+def _length(counts: Counter[str]) -> int:
+    # bm25s indexes an article without terms as one empty term, so it counts as length 1.
+    return counts.total() or 1

@@ -12,7 +12,7 @@ import dataclasses
 import html
 import logging
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 
 import jieba
 import Stemmer
@@ -81,9 +81,13 @@ def plain(markdown: str) -> str:
     return " ".join(_MARKUP.sub(" ", markdown).split())
 
 
-def highlight(text: str, wanted: Collection[str], *, width: int = 60, limit: int = 2) -> list[str]:
-    """Up to `limit` snippets of `text` around terms in `wanted`, matches wrapped in <em>..</em>."""
-    matches = [t for t in term_spans(text) if t.term in wanted]
+def highlight(text: str, wanted: Collection[str], *, width: int = 60, limit: int = 2,
+              spans: Sequence[Term] | None = None) -> list[str]:
+    """Up to `limit` snippets of `text` around terms in `wanted`, matches wrapped in <em>..</em>.
+
+    `spans` are `text`'s term spans when the caller kept them (segmenting is the costly part).
+    """
+    matches = [t for t in (term_spans(text) if spans is None else spans) if t.term in wanted]
     # Search mode also yields words inside longer words; keep the outermost of overlapping spans.
     kept: list[Term] = []
     for t in sorted(matches, key=lambda t: (t.start, -t.end)):
