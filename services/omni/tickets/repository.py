@@ -34,6 +34,7 @@ from omni.runtime.storage import (
     update_versioned,
 )
 from omni.tickets.domain.access import InGroups
+from omni.tickets.domain.customers import following_merges
 from omni.tickets.domain.identities import Identity, Kind
 from omni.tickets.domain.lifecycle import ACTIVE, Priority, Status
 from omni.tickets.domain.model import (
@@ -254,16 +255,7 @@ class TicketRepository:
 
     async def get_customer(self, customer_id: str) -> Customer:
         """The customer, following merge redirects so old ids keep resolving."""
-        seen: set[str] = set()
-        current = customer_id
-        while True:
-            customer = await self.find_customer(current)
-            if customer is None:
-                raise NotFound(f"customer {customer_id} does not exist")
-            if not customer.merged_into or customer.merged_into in seen:
-                return customer
-            seen.add(current)
-            current = customer.merged_into
+        return await following_merges(customer_id, self.find_customer)
 
     async def owners(self, identities: Sequence[Identity]) -> dict[str, str]:
         """identity key → owning customer id, for the identities someone owns."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Awaitable, Callable
 
-from omni.runtime.errors import InvalidArgument
+from omni.runtime.errors import InvalidArgument, NotFound
 from omni.runtime.validation import check_length
 from omni.tickets.domain.model import Customer, Interaction, Limits
 
@@ -47,3 +48,18 @@ def merged(source: Customer, target: Customer) -> Customer:
                    if c.owner_customer_id not in (source.id, target.id)],
         version=target.version + 1,
     )
+
+
+async def following_merges(customer_id: str, find: Callable[[str], Awaitable[Customer | None]]) -> Customer:
+    """The customer `customer_id` names, following merge redirects so old ids keep resolving (a
+    redirect loop ends at the customer it comes back to)."""
+    seen: set[str] = set()
+    current = customer_id
+    while True:
+        customer = await find(current)
+        if customer is None:
+            raise NotFound(f"customer {customer_id} does not exist")
+        if not customer.merged_into or customer.merged_into in seen:
+            return customer
+        seen.add(current)
+        current = customer.merged_into

@@ -19,6 +19,7 @@ from typing import Any
 from omni.runtime.clock import utcnow
 from omni.runtime.errors import Conflict, NotFound
 from omni.tickets.domain import threading
+from omni.tickets.domain.customers import following_merges
 from omni.tickets.domain.identities import Identity, readable
 from omni.tickets.domain.lifecycle import ACTIVE
 from omni.tickets.domain.model import Bounce, Customer, IdentityConflict, Interaction, InteractionRecord, Ticket
@@ -121,16 +122,7 @@ class Workspace:
 
     async def get_customer(self, customer_id: str) -> Customer:
         """The customer, following merge redirects (as `TicketRepository.get_customer`)."""
-        seen: set[str] = set()
-        current = customer_id
-        while True:
-            customer = await self.find_customer(current)
-            if customer is None:
-                raise NotFound(f"customer {customer_id} does not exist")
-            if not customer.merged_into or customer.merged_into in seen:
-                return customer
-            seen.add(current)
-            current = customer.merged_into
+        return await following_merges(customer_id, self.find_customer)
 
     async def insert_customer(self, customer: Customer, origin_key: str) -> Customer:
         self._customers[customer.id] = customer
