@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -12,7 +13,7 @@ from starlette.websockets import WebSocket
 from omni.runtime.errors import DomainError
 from omni.web.domain import inputs
 from omni.web.domain.desk_commands import desk_command
-from omni.web.domain.inputs import ID_CHARS, QUERY_CHARS, REASON_CHARS, TEXT_CHARS
+from omni.web.domain.inputs import ID_CHARS, QUERY_CHARS, REASON_CHARS, TEXT_CHARS, Json
 from omni.web.transport import (
     COOKIE,
     CSRF_HEADER,
@@ -104,18 +105,19 @@ class DeskRoutes:
         return JSONResponse(await self._desk.session(await self._reader(request), path_id(request, "session_id")))
 
     async def reply(self, request: Request) -> Response:
-        caller = await self._actor(request)
-        body = await json_body(request, self._max_body)
-        return JSONResponse(await self._desk.reply(
-            caller, path_id(request, "session_id"), inputs.text(body, "text", TEXT_CHARS, required=True),
-            inputs.text(body, "request_id", ID_CHARS)))
+        return await self._text_to_session(request, self._desk.reply)
 
     async def note(self, request: Request) -> Response:
+        return await self._text_to_session(request, self._desk.note)
+
+    async def _text_to_session(self, request: Request,
+                               send: Callable[[Caller, str, str, str], Awaitable[Json]]) -> Response:
+        """A reply or an internal note: the session's text from the agent, idempotent on request_id."""
         caller = await self._actor(request)
         body = await json_body(request, self._max_body)
-        return JSONResponse(await self._desk.note(
-            caller, path_id(request, "session_id"), inputs.text(body, "text", TEXT_CHARS, required=True),
-            inputs.text(body, "request_id", ID_CHARS)))
+        return JSONResponse(await send(caller, path_id(request, "session_id"),
+                                       inputs.text(body, "text", TEXT_CHARS, required=True),
+                                       inputs.text(body, "request_id", ID_CHARS)))
 
     async def typing(self, request: Request) -> Response:
         await self._desk.typing(await self._actor(request), path_id(request, "session_id"))
