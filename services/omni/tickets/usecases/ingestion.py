@@ -67,8 +67,10 @@ class Ingestion:
 
         async def effect(session: Transaction, fresh: Sequence[str]) -> None:
             outboxes.clear()  # a retried transaction starts over
-            work = Workspace(self._repo.within(session))
-            await work.prefetch([by_id[i] for i in fresh], self._rules.default_region)
+            batch = [by_id[i] for i in fresh]
+            earliest = min((i.occurred_at or utcnow() for i in batch), default=utcnow())
+            work = Workspace(self._repo.within(session), done_since=earliest - self._rules.windows.follow_up_link)
+            await work.prefetch(batch, self._rules.default_region)
             for interaction_id in fresh:
                 outboxes[interaction_id] = await _Threading(work, self._rules).record(by_id[interaction_id])
             await work.commit()
@@ -126,8 +128,8 @@ class _Threading:
             decision = threading.decide(
                 threading.contact(interaction, occurred), self._rules.windows,
                 session_ticket=session_ticket, replied_ticket=replied_ticket, token_ticket=token_ticket,
-                same_topic=[threading.candidate(t) for t in await self._tx.active_tickets(customer_id)
-                            if not t.merged_into] if customer_id else [])
+                same_topic=[threading.candidate(t) for t in await self._tx.topic_tickets(customer_id)]
+                if customer_id else [])
             created = decision.create
             if decision.create and customer is not None:
                 ticket = await self._open(interaction, customer, occurred, now, decision.follow_up_of)
