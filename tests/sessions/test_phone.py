@@ -48,6 +48,24 @@ async def test_ivr_digits_2_then_1_land_in_the_internet_queue(stack, published) 
     assert late.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
+async def test_call_ended_in_the_ivr_is_one_interaction_without_a_queue(stack, published) -> None:
+    pbx = stack.token(Role.SERVICE, "pbx")
+    await stack.telephony.StartCall(pb.StartCallRequest(call_id="call-ivr", ani="13800138111"), metadata=pbx)
+    await stack.telephony.SubmitIvrInput(pb.SubmitIvrInputRequest(call_id="call-ivr", digits="2"), metadata=pbx)
+    ended = await stack.telephony.EndCall(pb.EndCallRequest(call_id="call-ivr", abandoned=True), metadata=pbx)
+    assert ended.session.state == pb.SESSION_STATE_ABANDONED
+    [received] = await published.wait("interaction_received", events_pb2.InteractionReceived)
+    interaction = received.interaction
+    assert interaction.abandoned_in_ivr and interaction.queue == ""  # no queue: routing makes no work of it
+    assert interaction.text == "Call ended in the IVR at: technical support"
+    assert interaction.customer.identities[0].value == "13800138111"
+    # The PBX repeating EndCall changes nothing; the state change was published after the interaction.
+    again = await stack.telephony.EndCall(pb.EndCallRequest(call_id="call-ivr", abandoned=True), metadata=pbx)
+    assert again.session.version == ended.session.version
+    await published.wait("session_state_changed", events_pb2.SessionStateChanged)
+    assert len(published.payloads("interaction_received", events_pb2.InteractionReceived)) == 1
+
+
 async def test_spoken_complaint_is_urgent_and_goes_to_complaints(stack, published) -> None:
     pbx = stack.token(Role.SERVICE, "pbx")
     await stack.telephony.StartCall(pb.StartCallRequest(call_id="call-2", ani="+8613900139000"), metadata=pbx)

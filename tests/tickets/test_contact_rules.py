@@ -112,6 +112,23 @@ async def test_phone_and_chat_about_a_done_matter_reopen_it_or_follow_it_up(harn
     assert fresh.created_ticket and not (await _get(harness, fresh.ticket_id)).links
 
 
+async def test_call_ended_in_the_ivr_is_kept_on_the_customers_ticket(harness: Harness) -> None:
+    caller = phone("+86 138 0013 8106")
+    open_ticket = await harness.thread(interaction(PHONE, at(0), caller, queue="billing"))
+    hung_up = interaction(PHONE, at(30), caller, queue="", text="Call ended in the IVR at the first menu",
+                          abandoned_in_ivr=True)
+    kept = await harness.thread(hung_up)
+    assert (kept.ticket_id, kept.created_ticket) == (open_ticket.ticket_id, False)
+    timeline = (await _get(harness, open_ticket.ticket_id)).interactions
+    assert [(i.id, i.abandoned_in_ivr) for i in timeline] == [(open_ticket.interaction_id, False), (hung_up.id, True)]
+    # A caller with no active ticket gets one, so the attempt is seen; a done one is not reopened by it.
+    await _close(harness, open_ticket.ticket_id)
+    first_time = await harness.thread(interaction(PHONE, at(40), caller, queue="", abandoned_in_ivr=True,
+                                                  text="Call ended in the IVR at the first menu"))
+    assert first_time.created_ticket and first_time.ticket_id != open_ticket.ticket_id
+    assert (await _get(harness, open_ticket.ticket_id)).status == pb.TICKET_STATUS_CLOSED
+
+
 async def test_priority_change_moves_the_sla_due_times(harness: Harness) -> None:
     opened = await harness.thread(interaction(PHONE, at(0), phone("+86 138 0013 8102")))
     ticket = await _get(harness, opened.ticket_id)

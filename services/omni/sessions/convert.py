@@ -260,4 +260,5 @@ def interaction(session: Session, message: Message) -> common_pb2.Interaction:
         previous_session_id=session.previous_session_id,
         ticket_id=session.ticket_id,
         attributes=session.attributes,
+        abandoned_in_ivr=message.abandoned_in_ivr,
     )

@@ -67,6 +67,7 @@ def _message(doc: Document) -> Message:
         html=doc.get("html", ""),
         request_id=doc.get("request_id", ""),
         emotion_score=doc.get("emotion_score", 0),
+        abandoned_in_ivr=doc.get("abandoned_in_ivr", False),
     )
 
 

@@ -204,7 +204,7 @@ def interaction_from_proto(message: common_pb2.Interaction) -> Interaction:
         presented=tuple((KINDS_BACK[i.kind], i.value) for i in message.customer.identities if i.kind in KINDS_BACK),
         display_name=message.customer.display_name, language=message.language, queue=message.queue,
         intent=message.intent, text=message.text, urgent=message.urgent, emotion_score=message.emotion_score,
-        agent_id=message.agent_id,
+        agent_id=message.agent_id, abandoned_in_ivr=message.abandoned_in_ivr,
         email=Email(subject=email.subject, message_id=email.message_id, in_reply_to=email.in_reply_to,
                     references=tuple(email.references), auto_submitted=email.auto_submitted,
                     delivery_status_report=email.delivery_status_report, sender=email.sender,

@@ -116,6 +116,8 @@ class Message:
     request_id: str = ""
     # A customer turn's own emotion score (0..10), which its interaction carries to routing.
     emotion_score: int = 0
+    # The record of a call that ended in the IVR before reaching a queue.
+    abandoned_in_ivr: bool = False
 
     def stored_bytes(self) -> int:
         """Roughly what the message takes in the session's record: its text, HTML and headers."""

@@ -195,6 +195,8 @@ class Interaction:
     urgent: bool = False
     emotion_score: int = 0
     agent_id: str = ""
+    # A call that ended in the IVR before reaching a queue (it has no topic yet).
+    abandoned_in_ivr: bool = False
     email: Email = Email()
 
 

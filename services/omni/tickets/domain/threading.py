@@ -3,8 +3,9 @@
 Order: the session's own ticket (every message of one chat or call lands together); for email
 the `In-Reply-To`/`References` Message-IDs (and a bounce's returned original, an attached
 message), then a `[#T-1042]` token in the subject; for phone and chat only, the customer's
-active ticket on the same topic within the window, else their latest solved or closed ticket on
-that topic (the same matter come back); else a new ticket. Who the customer of an email is, is
+active ticket on the same topic within the window (any topic for a call that ended in the IVR),
+else their latest solved or closed ticket on that topic (the same matter come back); else a new
+ticket. Who the customer of an email is, is
 `senders.py`'s rule: threading never changes it. A contact about a solved or closed ticket
 reopens it inside the follow-up window, else opens a new ticket linked as its follow-up.
 Auto-replies and bounces are recorded but never open or reopen a ticket.
@@ -63,6 +64,9 @@ class Contact:
     # Phone and chat cannot thread, so they join the customer's active ticket on the same topic;
     # an email that references nothing is a new matter (as Zendesk, Zammad and Chatwoot do).
     joins_by_topic: bool = True
+    # A call that ended in the IVR has no topic yet: it joins the customer's latest active ticket
+    # whatever its topic (else a new one), and reopens nothing.
+    any_topic: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +107,8 @@ def decide(
                            ("subject_token", token_ticket)):
         if explicit is not None:
             return _reply_to(explicit, contact, windows, rule)
-    on_topic = [c for c in same_topic or () if contact.joins_by_topic and c.topic == contact.topic]
+    on_topic = [c for c in same_topic or ()
+                if contact.joins_by_topic and (contact.any_topic or c.topic == contact.topic)]
     joinable = [c for c in on_topic if _joins_by_topic(c, contact, windows)]
     if joinable:
         latest = max(joinable, key=lambda c: (c.last_at, c.id))
@@ -136,7 +141,7 @@ def _joins_by_topic(ticket: Candidate, contact: Contact, windows: Windows) -> bo
 def _came_back(ticket: Candidate, contact: Contact, windows: Windows) -> bool:
     """A phone or chat contact about the matter of `ticket`, solved or closed: the same topic,
     within the follow-up link window of when it was done. Automated contacts reopen nothing."""
-    if ticket.status not in DONE or contact.automatic:
+    if ticket.status not in DONE or contact.automatic or contact.any_topic:
         return False
     return contact.occurred_at - (ticket.done_at or ticket.last_at) <= windows.follow_up_link
 
@@ -169,7 +174,7 @@ def token_of(interaction: Interaction) -> str:
 def contact(interaction: Interaction, occurred: dt.datetime) -> Contact:
     is_email = _is_email(interaction)
     return Contact(occurred_at=occurred, topic=topic(interaction), automatic=is_email and interaction.email.automatic,
-                   joins_by_topic=not is_email)
+                   joins_by_topic=not is_email, any_topic=interaction.abandoned_in_ivr)
 
 
 def subject(interaction: Interaction) -> str:
