@@ -11,6 +11,7 @@ import websockets
 
 from omni.runtime.auth import Role
 from omni.runtime.events import read_dead_letters
+from omni.simulator import stored
 from omnichannel.routing.v1.events_pb2 import WorkEvent
 from omnichannel.routing.v1.routing_pb2 import WorkItem
 from omnichannel.sessions.v1 import events_pb2
@@ -130,6 +131,32 @@ async def test_routing_events_move_the_session_with_timestamps(stack, published)
     await bus.close()
     changes = await published.wait("session_state_changed", events_pb2.SessionStateChanged, count=5)
     assert changes[-1].session.state == pb.SESSION_STATE_ENDED
+
+
+async def test_routing_wait_facts_are_kept_for_the_kpi_report(stack, published) -> None:
+    pbx = stack.token(Role.SERVICE, "pbx")
+    await stack.telephony.StartCall(pb.StartCallRequest(call_id="call-kpi", ani="13600136111"), metadata=pbx)
+    step = await stack.telephony.SubmitIvrInput(pb.SubmitIvrInputRequest(call_id="call-kpi", digits="0"),
+                                                metadata=pbx)
+    session_id = step.session.id
+    bus = await stack.bus()
+    told = WorkItem(id=session_id, session_id=session_id, queue_id="general", vip=True)
+    told.estimated_wait.FromSeconds(42)
+    later = WorkItem(id=session_id, session_id=session_id, queue_id="general", vip=True)
+    later.estimated_wait.FromSeconds(99)
+    # The estimate told on arrival is the one kept (a redelivery or a later one changes nothing).
+    for event_type, work, event_id in (("work_queued", told, "q1"), ("work_queued", told, "q1-again"),
+                                       ("work_queued", later, "q2"), ("callback_scheduled", later, "cb")):
+        await bus.publish("routing", event_type, f"work/{session_id}", WorkEvent(work=work), event_id=event_id)
+    await bus.close()
+    staff = stack.token(Role.SUPERVISOR, "S-1")
+    session = await eventually(
+        lambda: stack.sessions.GetSession(pb.GetSessionRequest(id=session_id), metadata=staff),
+        lambda s: "callback" in s.attributes, what="the callback fact on the session")
+    record = stored.contact_record(session)
+    assert record is not None
+    assert (record.vip, record.estimated_wait, record.callback) == (True, 42.0, True)
+    assert session.state == pb.SESSION_STATE_QUEUED  # facts, no state change
 
 
 async def test_chat_then_phone_links_the_second_session_to_the_first(stack, published) -> None:

@@ -20,7 +20,34 @@ _STATES: dict[str, tuple[State, bool]] = {
 # Adds no state: the session is with the self-service bots from then on.
 OVERFLOWED = "work_overflowed"
 TRANSFERRED = "work_transferred"
-ROUTING_EVENTS = (*_STATES, OVERFLOWED)
+# Add no state: facts about the wait the KPI report reads from the session (`queue_facts`).
+QUEUED = "work_queued"
+CALLBACK_SCHEDULED = "callback_scheduled"
+WAIT_FACTS = (QUEUED, CALLBACK_SCHEDULED)
+ROUTING_EVENTS = (*_STATES, OVERFLOWED, *WAIT_FACTS)
+
+# Session attributes the KPI report reads (`omni.simulator.stored`).
+VIP = "vip"
+ESTIMATED_WAIT = "estimated_wait_seconds"
+CALLBACK = "callback"
+
+
+def queue_facts(session: Session, event_type: str, *, vip: bool, estimated_wait_seconds: float) -> None:
+    """Routing queued the session's work (`work_queued`) or it will be called back
+    (`callback_scheduled`): kept on the session for the KPI report — whether the customer is a
+    VIP, the wait estimate told on arrival (the first one: what the customer heard), and that
+    they took a callback instead of holding. A redelivered event changes nothing."""
+    if vip or VIP not in session.attributes:
+        session.attributes[VIP] = "true" if vip else "false"
+    if event_type == QUEUED:
+        session.attributes.setdefault(ESTIMATED_WAIT, f"{max(0.0, estimated_wait_seconds):.1f}")
+    else:
+        took_callback(session)
+
+
+def took_callback(session: Session) -> None:
+    """The customer chose to be called back rather than hold (an IVR request, or routing's)."""
+    session.attributes[CALLBACK] = "true"
 
 
 @dataclasses.dataclass(frozen=True)

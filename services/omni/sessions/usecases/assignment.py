@@ -6,7 +6,14 @@ from __future__ import annotations
 import logging
 
 from omni.runtime.errors import FailedPrecondition
-from omni.sessions.domain.assignment import OVERFLOWED, ROUTING_EVENTS, TRANSFERRED, routing_step
+from omni.sessions.domain.assignment import (
+    OVERFLOWED,
+    ROUTING_EVENTS,
+    TRANSFERRED,
+    WAIT_FACTS,
+    queue_facts,
+    routing_step,
+)
 from omni.sessions.domain.model import Session
 from omni.sessions.repository import SessionRepository
 from omni.sessions.usecases.conversations import Conversations
@@ -27,11 +34,17 @@ class Assignment:
         return event_type in ROUTING_EVENTS
 
     async def routed(self, session_id: str, event_type: str, *, agent_id: str, work_agent_id: str, reason: str,
-                     work_queue: str, bot_handoff: str | None, event_id: str) -> None:
+                     work_queue: str, bot_handoff: str | None, event_id: str, vip: bool = False,
+                     estimated_wait_seconds: float = 0.0) -> None:
         """Apply routing's `event_type` (consumed as `event_id`) to the session. `agent_id`: the
         agent (or bot worker) the event names, `work_agent_id` the work's assigned or offered one;
         `work_queue` the work's queue after the event (a transfer's target moves the session there);
-        `bot_handoff`: the bot's reason when the work's latest reason is a bot's handoff."""
+        `bot_handoff`: the bot's reason when the work's latest reason is a bot's handoff; `vip` and
+        `estimated_wait_seconds` as the work has them (kept for the KPI report)."""
+        if event_type in WAIT_FACTS:
+            await self._repo.mutate(session_id, lambda session: queue_facts(
+                session, event_type, vip=vip, estimated_wait_seconds=estimated_wait_seconds))
+            return
         if event_type == OVERFLOWED:
             await self._repo.mutate(session_id, _with_the_bots)
             return

@@ -13,6 +13,7 @@ from omni.runtime.channels import Channel
 from omni.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from omni.runtime.storage import Document
 from omni.runtime.validation import check_length, require
+from omni.sessions.domain.assignment import took_callback
 from omni.sessions.domain.classifier import Classifier
 from omni.sessions.domain.ivr import ContactFlow, ivr_abandoned_text
 from omni.sessions.domain.model import Identity, Message, Session, State, TextLimit, new_id
@@ -182,6 +183,7 @@ class Calls:
 
         def remember(current: Session) -> None:
             current.attributes["callback_number"] = number
+            took_callback(current)
             current.attributes["callbacks"] = str(int(current.attributes.get("callbacks", "0")) + 1)
 
         def asked(current: Session, _: None) -> list[Document]:
