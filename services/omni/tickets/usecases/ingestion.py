@@ -68,8 +68,7 @@ class Ingestion:
         async def effect(session: Transaction, fresh: Sequence[str]) -> None:
             outboxes.clear()  # a retried transaction starts over
             batch = [by_id[i] for i in fresh]
-            earliest = min((i.occurred_at or utcnow() for i in batch), default=utcnow())
-            work = Workspace(self._repo.within(session), done_since=earliest - self._rules.windows.follow_up_link)
+            work = Workspace(self._repo.within(session), done_since=self._done_since(batch))
             await work.prefetch(batch, self._rules.default_region)
             for interaction_id in fresh:
                 outboxes[interaction_id] = await _Threading(work, self._rules).record(by_id[interaction_id])
@@ -83,6 +82,14 @@ class Ingestion:
         if missing := set(again) - set(outboxes):
             raise RuntimeError(f"interactions {sorted(missing)} were processed but are not stored")
         await self._events.flush([event for i in dict.fromkeys(ordered) for event in outboxes[i]])
+
+
+    def _done_since(self, batch: Sequence[Interaction]) -> dt.datetime | None:
+        """How far back a done ticket can be a contact's matter (threading's rule 6), for the
+        earliest contact of the batch that threads by topic; None when none does."""
+        by_topic = [i.occurred_at or utcnow() for i in batch
+                    if not i.outbound and threading.contact(i, utcnow()).joins_by_topic]
+        return min(by_topic) - self._rules.windows.follow_up_link if by_topic else None
 
 
 @dataclasses.dataclass(frozen=True)

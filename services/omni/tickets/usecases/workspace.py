@@ -31,8 +31,9 @@ ACTIVE_CANDIDATES = 50
 
 
 class Workspace:
-    def __init__(self, tx: TicketRepository, *, done_since: dt.datetime) -> None:
-        """`done_since`: solved and closed tickets done before this are no candidates."""
+    def __init__(self, tx: TicketRepository, *, done_since: dt.datetime | None) -> None:
+        """`done_since`: solved and closed tickets done before this are no candidates (None: none
+        are, the batch has no contact that threads by topic)."""
         self._tx = tx
         self._done_since = done_since
         # Known answers; a key missing here is read from the transaction when first asked.
@@ -226,8 +227,9 @@ class Workspace:
         mine = [t for t in self._tickets.values()
                 if t is not None and t.customer_id == customer_id and not t.merged_into]
         active = [t for t in mine if t.status in ACTIVE][:ACTIVE_CANDIDATES]
+        since = self._done_since
         done = [t for t in mine
-                if t.status not in ACTIVE and (t.updated_at is None or t.updated_at >= self._done_since)]
+                if t.status not in ACTIVE and since is not None and (t.updated_at is None or t.updated_at >= since)]
         return copy.deepcopy(active + done[:ACTIVE_CANDIDATES])
 
     async def insert_ticket(self, ticket: Ticket, origin_key: str) -> tuple[Ticket, bool]:
