@@ -300,6 +300,15 @@ class Session:
     def email_message_ids(self) -> list[str]:
         return [m.email.message_id for m in self.messages if m.email and m.email.message_id]
 
+    def mail_participants(self) -> list[str]:
+        """Addresses (case-folded) that wrote into this email conversation without being its
+        customer: a colleague, a spouse, anyone who answered in the thread. Automated mail is
+        nobody."""
+        customer = self.first_identity("email").casefold()
+        senders = (m.email.sender.strip().casefold() for m in self.messages
+                   if m.direction is Direction.INBOUND and m.email is not None and not m.email.automatic)
+        return list(dict.fromkeys(s for s in senders if s and s != customer))
+
     def first_identity(self, kind: str) -> str:
         return next((i.value for i in self.identities if i.kind == kind), "")
 

@@ -430,11 +430,19 @@ class SendReplyRequest(_message.Message):
     TEXT_FIELD_NUMBER: _builtins.int
     HTML_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CC_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     text: _builtins.str
     html: _builtins.str
     """Email: HTML alternative body (optional)."""
     request_id: _builtins.str
+    @_builtins.property
+    def cc(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Email: participants to copy (Cc) besides the customer, each an address that wrote into this
+        conversation without being the customer (at most 20). Without it the reply goes to the
+        customer alone.
+        """
+
     def __init__(
         self,
         *,
@@ -442,10 +450,11 @@ class SendReplyRequest(_message.Message):
         text: _builtins.str = ...,
         html: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        cc: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["html", b"html", "request_id", b"request_id", "session_id", b"session_id", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cc", b"cc", "html", b"html", "request_id", b"request_id", "session_id", b"session_id", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
