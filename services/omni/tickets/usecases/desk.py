@@ -114,13 +114,7 @@ class Desk:
         is the ticket's first response."""
         if not session_id or not agent_id:
             return
-        ticket_id = await self._repo.session_ticket(session_id)
-        if not ticket_id:
-            # Routing can be faster than threading; the consumer retries with back-off.
-            raise LookupError(f"session {session_id} has no threaded interaction yet")
-        ticket = await self._repo.resolve_ticket(ticket_id)
-        if ticket is None:
-            raise NotFound(f"ticket {ticket_id} of session {session_id} does not exist")
+        ticket = await self._session_ticket(session_id)
         # The customer first: whoever sees the ticket assigned (an agent's screen, a test) then also
         # sees the last agent; a redelivery after a failure in between repeats both harmlessly.
         await self._repo.set_customer_fields(ticket.customer_id, {"last_agent_id": agent_id})
@@ -142,15 +136,21 @@ class Desk:
         ticket (its disposition, and a note in its timeline)."""
         if not session_id:
             return
+        ticket = await self._session_ticket(session_id)
+        if tickets.wrapped_up(ticket, work_id, agent_id, disposition, note, utcnow(), self._limits):
+            saved = await self._repo.save_ticket(ticket, ticket.version)
+            await self._events.ticket("ticket_updated", f"{event_id}:wrapped_up", saved)
+
+    async def _session_ticket(self, session_id: str) -> Ticket:
+        """The ticket a session's interactions were threaded onto (followed through merges)."""
         ticket_id = await self._repo.session_ticket(session_id)
         if not ticket_id:
+            # Routing can be faster than threading; the consumer retries with back-off.
             raise LookupError(f"session {session_id} has no threaded interaction yet")
         ticket = await self._repo.resolve_ticket(ticket_id)
         if ticket is None:
             raise NotFound(f"ticket {ticket_id} of session {session_id} does not exist")
-        if tickets.wrapped_up(ticket, work_id, agent_id, disposition, note, utcnow(), self._limits):
-            saved = await self._repo.save_ticket(ticket, ticket.version)
-            await self._events.ticket("ticket_updated", f"{event_id}:wrapped_up", saved)
+        return ticket
 
     async def merge(self, principal: Principal, source_id: str, target_id: str) -> Ticket:
         """One transaction: the source's interactions, notes and tags join the target (linked
