@@ -173,6 +173,7 @@ def session_to_proto(session: Session) -> sessions_pb2.Session:
         attributes=session.attributes,
         version=session.version,
         earlier_messages=session.earlier_messages,
+        mail_participants=session.mail_participants,
     )
 
 
@@ -203,6 +204,7 @@ def session_from_proto(session: sessions_pb2.Session) -> Session:
         claimed_identities=[identity_from_proto(i) for i in session.claimed_identities],
         earlier_messages=session.earlier_messages,
         version=session.version,
+        mail_participants=list(session.mail_participants),
     )
 
 

@@ -10,13 +10,13 @@ from email.utils import format_datetime, make_msgid
 
 from omni.runtime.clock import utcnow
 from omni.runtime.errors import InvalidArgument
-from omni.sessions.domain.model import EmailFacts
+from omni.sessions.domain.model import MAX_MAIL_PARTICIPANTS, EmailFacts
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|fw|fwd|回复|答复)\s*[:：]\s*)+", re.IGNORECASE)
 # References longer than this are trimmed from the middle, keeping the thread root (RFC 5322 §3.6.4).
 MAX_REFERENCES = 20
-# Participants one reply may copy (tickets keeps at most as many per ticket).
-MAX_COPIED = 20
+# Participants one reply may copy: as many as a conversation keeps.
+MAX_COPIED = MAX_MAIL_PARTICIPANTS
 
 
 def copied(participants: Sequence[str], wanted: Sequence[str]) -> list[str]:

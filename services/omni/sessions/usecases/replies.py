@@ -61,7 +61,7 @@ class Replies:
             session.check_open()
         else:
             message.email = await self._email(session, text, html, request_id,
-                                              copied(session.mail_participants(), cc))
+                                              copied(session.mail_participants, cc))
         session, _ = await self._c.record(session.id, lambda current: self._c.add(current, message))
         return SentReply(session, message)
 
