@@ -241,6 +241,7 @@ def work_to_proto(work: Work) -> routing_pb2.WorkItem:
         offer_attempts=work.offer_attempts, transfer_count=work.transfer_count, ticket_id=work.ticket_id,
         text=work.text, estimated_wait=duration(work.estimated_wait), callback_number=work.callback_number,
         disposition=work.disposition, sequence=work.seq, bot_worker_id=work.bot_worker,
+        callback_number_verified=work.callback_verified, callback_attempts=work.callback_attempts,
     )
     for field, value in (("enqueue_time", work.enqueue_time), ("answer_time", work.answer_time),
                          ("end_time", work.end_time),

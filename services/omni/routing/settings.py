@@ -30,9 +30,24 @@ class RoutingSettings(ServiceSettings):
     # Host other routing replicas and clients reach this one at (the pod IP in Kubernetes);
     # empty: the listen host, or this machine's address when it listens on all interfaces.
     advertise_host: str = ""
+    # Callbacks (docs/outbound.md): the delays of the calls after the first when nobody answers,
+    # and the most calls made for one callback.
+    callback_retry_seconds: tuple[str, ...] = ("1800", "21600")
+    callback_max_attempts: int = 3
+
+    @property
+    def callback_retry_delays(self) -> tuple[float, ...]:
+        return tuple(float(x) for x in self.callback_retry_seconds)
 
     def __post_init__(self) -> None:
         if self.bot_claim_seconds <= 0:
             raise ConfigError(f"{env_name('bot_claim_seconds')}={self.bot_claim_seconds:g} must be above 0")
+        try:
+            delays = self.callback_retry_delays
+        except ValueError:
+            delays = ()
+        if self.callback_max_attempts < 1 or not delays or any(d <= 0 for d in delays):
+            raise ConfigError(f"{env_name('callback_max_attempts')} must be at least 1 and "
+                              f"{env_name('callback_retry_seconds')} a list of seconds above 0")
         if self.lease_ttl < 1:
             raise ConfigError(f"{env_name('lease_ttl')}={self.lease_ttl:g} must be at least 1 (seconds)")

@@ -541,6 +541,8 @@ class WorkItem(_message.Message):
     SEQUENCE_FIELD_NUMBER: _builtins.int
     BOT_WORKER_ID_FIELD_NUMBER: _builtins.int
     BOT_CLAIM_EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    CALLBACK_NUMBER_VERIFIED_FIELD_NUMBER: _builtins.int
+    CALLBACK_ATTEMPTS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     queue_id: _builtins.str
     channel: _common_pb2.Channel.ValueType
@@ -567,6 +569,10 @@ class WorkItem(_message.Message):
     """Arrival order in routing (kept across restarts)."""
     bot_worker_id: _builtins.str
     """The self-service worker holding overflow work."""
+    callback_number_verified: _builtins.bool
+    """The callback number is the customer's own (ANI, signed identity); false: given by someone and unchecked."""
+    callback_attempts: _builtins.int
+    """Outbound calls made for this callback so far."""
     @_builtins.property
     def customer(self) -> _common_pb2.CustomerRef: ...
     @_builtins.property
@@ -618,10 +624,12 @@ class WorkItem(_message.Message):
         sequence: _builtins.int = ...,
         bot_worker_id: _builtins.str = ...,
         bot_claim_expire_time: _timestamp_pb2.Timestamp | None = ...,
+        callback_number_verified: _builtins.bool = ...,
+        callback_attempts: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["answer_time", b"answer_time", "bot_claim_expire_time", b"bot_claim_expire_time", "customer", b"customer", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_time", b"answer_time", "assigned_agent_id", b"assigned_agent_id", "bot_claim_expire_time", b"bot_claim_expire_time", "bot_worker_id", b"bot_worker_id", "callback_number", b"callback_number", "channel", b"channel", "customer", b"customer", "disposition", b"disposition", "emotion_score", b"emotion_score", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait", "id", b"id", "intent", b"intent", "interaction_id", b"interaction_id", "language", b"language", "offer_attempts", b"offer_attempts", "offered_agent_id", b"offered_agent_id", "preferred_agent_id", b"preferred_agent_id", "priority", b"priority", "queue_id", b"queue_id", "reasons", b"reasons", "sequence", b"sequence", "session_id", b"session_id", "state", b"state", "text", b"text", "ticket_id", b"ticket_id", "transfer_count", b"transfer_count", "urgent", b"urgent", "vip", b"vip"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_time", b"answer_time", "assigned_agent_id", b"assigned_agent_id", "bot_claim_expire_time", b"bot_claim_expire_time", "bot_worker_id", b"bot_worker_id", "callback_attempts", b"callback_attempts", "callback_number", b"callback_number", "callback_number_verified", b"callback_number_verified", "channel", b"channel", "customer", b"customer", "disposition", b"disposition", "emotion_score", b"emotion_score", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait", "id", b"id", "intent", b"intent", "interaction_id", b"interaction_id", "language", b"language", "offer_attempts", b"offer_attempts", "offered_agent_id", b"offered_agent_id", "preferred_agent_id", b"preferred_agent_id", "priority", b"priority", "queue_id", b"queue_id", "reasons", b"reasons", "sequence", b"sequence", "session_id", b"session_id", "state", b"state", "text", b"text", "ticket_id", b"ticket_id", "transfer_count", b"transfer_count", "urgent", b"urgent", "vip", b"vip"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1041,17 +1049,24 @@ class ScheduleCallbackRequest(_message.Message):
 
     WORK_ID_FIELD_NUMBER: _builtins.int
     NUMBER_FIELD_NUMBER: _builtins.int
+    DUE_TIME_FIELD_NUMBER: _builtins.int
     work_id: _builtins.str
     number: _builtins.str
+    """Empty: the work's own (verified) number. Another number is marked unverified."""
+    @_builtins.property
+    def due_time(self) -> _timestamp_pb2.Timestamp:
+        """A time the customer chose; unset: the callback keeps the place in line."""
+
     def __init__(
         self,
         *,
         work_id: _builtins.str = ...,
         number: _builtins.str = ...,
+        due_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["due_time", b"due_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["number", b"number", "work_id", b"work_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_time", b"due_time", "number", b"number", "work_id", b"work_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

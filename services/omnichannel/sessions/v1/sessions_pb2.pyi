@@ -69,6 +69,34 @@ SESSION_NOTE_KIND_BOT_HANDOFF: SessionNoteKind.ValueType  # 2
 """Recorded by sessions when routing's self-service bot handed the customer to a person."""
 Global___SessionNoteKind: _TypeAlias = SessionNoteKind  # noqa: Y015
 
+class _OutboundCallResult:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _OutboundCallResultEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OutboundCallResult.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    OUTBOUND_CALL_RESULT_UNSPECIFIED: _OutboundCallResult.ValueType  # 0
+    OUTBOUND_CALL_RESULT_RINGING: _OutboundCallResult.ValueType  # 1
+    OUTBOUND_CALL_RESULT_ANSWERED: _OutboundCallResult.ValueType  # 2
+    OUTBOUND_CALL_RESULT_BUSY: _OutboundCallResult.ValueType  # 3
+    OUTBOUND_CALL_RESULT_NO_ANSWER: _OutboundCallResult.ValueType  # 4
+    OUTBOUND_CALL_RESULT_VOICEMAIL: _OutboundCallResult.ValueType  # 5
+    OUTBOUND_CALL_RESULT_FAILED: _OutboundCallResult.ValueType  # 6
+    """The number could not be dialled (invalid, network error)."""
+
+class OutboundCallResult(_OutboundCallResult, metaclass=_OutboundCallResultEnumTypeWrapper):
+    """What became of an outbound call the platform asked the PBX adapter to make."""
+
+OUTBOUND_CALL_RESULT_UNSPECIFIED: OutboundCallResult.ValueType  # 0
+OUTBOUND_CALL_RESULT_RINGING: OutboundCallResult.ValueType  # 1
+OUTBOUND_CALL_RESULT_ANSWERED: OutboundCallResult.ValueType  # 2
+OUTBOUND_CALL_RESULT_BUSY: OutboundCallResult.ValueType  # 3
+OUTBOUND_CALL_RESULT_NO_ANSWER: OutboundCallResult.ValueType  # 4
+OUTBOUND_CALL_RESULT_VOICEMAIL: OutboundCallResult.ValueType  # 5
+OUTBOUND_CALL_RESULT_FAILED: OutboundCallResult.ValueType  # 6
+"""The number could not be dialled (invalid, network error)."""
+Global___OutboundCallResult: _TypeAlias = OutboundCallResult  # noqa: Y015
+
 @_typing.final
 class StateTransition(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -1076,6 +1104,29 @@ class RequestCallbackRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RequestCallbackRequest: _TypeAlias = RequestCallbackRequest  # noqa: Y015
+
+@_typing.final
+class ReportOutboundCallRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    call_id: _builtins.str
+    """The call id of the `outbound_call_requested` command."""
+    result: Global___OutboundCallResult.ValueType
+    def __init__(
+        self,
+        *,
+        call_id: _builtins.str = ...,
+        result: Global___OutboundCallResult.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportOutboundCallRequest: _TypeAlias = ReportOutboundCallRequest  # noqa: Y015
 
 @_typing.final
 class CallResponse(_message.Message):
