@@ -73,13 +73,13 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     if chat_tokens is not None:
         # Its own chat tokens: checked with the keys it holds, not read back from another service.
         runtime.verifier.trust(chat_trust(KeySet.of(chat_tokens.jwks(), "the chat token keys")))
-    desk = ChatDesk(conversations, repo, live, visitors=visitors, flow=flow, limit=limit, issuer=chat_tokens,
+    outbound = OutboundCalls(conversations, repo, events, default_region=settings.default_region)
+    desk = ChatDesk(conversations, repo, live, outbound, visitors=visitors, flow=flow, limit=limit, issuer=chat_tokens,
                     verifier=runtime.verifier, token_ttl_seconds=settings.chat_token_ttl_seconds,
                     flood=Flood(_flood_limits(settings)), max_waiting_per_queue=settings.chat_max_waiting_per_queue)
     sessions_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(desk), server)
-    calls = Calls(conversations, repo, events, flow=flow, classifier=classifier, limit=limit,
-                  callback_digit=settings.ivr_callback_digit, default_region=settings.default_region)
-    outbound = OutboundCalls(conversations, repo, events)
+    calls = Calls(conversations, repo, events, flow=flow, classifier=classifier, limit=limit, outbound=outbound,
+                  callback_digit=settings.ivr_callback_digit)
     sessions_pb2_grpc.add_TelephonyServiceServicer_to_server(TelephonyServicer(calls, outbound), server)
 
     consumers = SessionConsumers(conversations, Assignment(conversations, repo, notes, outbound))

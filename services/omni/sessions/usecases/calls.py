@@ -11,15 +11,14 @@ import datetime as dt
 
 from omni.runtime.channels import Channel
 from omni.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
-from omni.runtime.storage import Document
 from omni.runtime.validation import check_length, require
-from omni.sessions.domain import outbound_calls
 from omni.sessions.domain.classifier import Classifier
 from omni.sessions.domain.ivr import ContactFlow
 from omni.sessions.domain.model import Identity, Message, Session, State, TextLimit, new_id
 from omni.sessions.publishing import SessionEvents
 from omni.sessions.repository import SessionRepository
 from omni.sessions.usecases.conversations import Conversations
+from omni.sessions.usecases.outbound_calls import OutboundCalls
 
 DTMF_KEYS = frozenset("0123456789*#")
 
@@ -33,16 +32,16 @@ class CallStep:
 
 class Calls:
     def __init__(self, conversations: Conversations, repo: SessionRepository, events: SessionEvents, *,
-                 flow: ContactFlow, classifier: Classifier, limit: TextLimit, callback_digit: str,
-                 default_region: str) -> None:
+                 flow: ContactFlow, classifier: Classifier, limit: TextLimit, outbound: OutboundCalls,
+                 callback_digit: str) -> None:
         self._c = conversations
         self._repo = repo
         self._events = events
         self._flow = flow
         self._classifier = classifier
         self._limit = limit
+        self._outbound = outbound
         self._callback_digit = callback_digit
-        self._region = default_region
 
     async def start(self, call_id: str, ani: str, dnis: str, language: str, previous_session_id: str) -> CallStep:
         call_id = check_length(require(call_id, "call_id"), "call_id", 200)
@@ -164,20 +163,7 @@ class Calls:
 
     async def request_callback(self, call_id: str, number: str, not_before: dt.datetime | None) -> CallStep:
         session = await self._repo.session_for_call(call_id)
-        session.check_open()
-        if session.state not in (State.QUEUED, State.OFFERED):
-            raise FailedPrecondition(f"call {call_id} is {session.state.value}; a callback keeps a place in a "
-                                     "queue, so the call must be waiting in one")
-        number, verified = outbound_calls.callback_number(session, check_length(number, "number", 64), self._region)
-
-        def remember(current: Session) -> None:
-            outbound_calls.book(current, number, verified)
-
-        def asked(current: Session, _: None) -> list[Document]:
-            return [self._events.callback_requested(current, number, not_before)]
-
-        session, _ = await self._c.record(session.id, remember, events=asked)
-        return CallStep(session)
+        return CallStep(await self._outbound.book(session.id, number, not_before, verified_only=False))
 
 
 def _path(session: Session) -> tuple[str, ...]:

@@ -8,11 +8,14 @@ assignment asks for the same call id again.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from omni.runtime.clock import utcnow
+from omni.runtime.errors import FailedPrecondition, PermissionDenied
 from omni.runtime.storage import Document
 from omni.runtime.validation import check_length, require
 from omni.sessions.domain import outbound_calls
-from omni.sessions.domain.model import Message, Session
+from omni.sessions.domain.model import Message, Session, State
 from omni.sessions.domain.outbound_calls import CallResult, OutboundCall
 from omni.sessions.publishing import SessionEvents
 from omni.sessions.repository import SessionRepository
@@ -20,10 +23,37 @@ from omni.sessions.usecases.conversations import Conversations
 
 
 class OutboundCalls:
-    def __init__(self, conversations: Conversations, repo: SessionRepository, events: SessionEvents) -> None:
+    def __init__(self, conversations: Conversations, repo: SessionRepository, events: SessionEvents, *,
+                 default_region: str) -> None:
         self._c = conversations
         self._repo = repo
         self._events = events
+        self._region = default_region
+
+    async def book(self, session_id: str, given: str, not_before: dt.datetime | None, *,
+                   verified_only: bool) -> Session:
+        """Book a callback for the waiting session, to the customer's own number or `given`
+        (unverified then; refused with `verified_only`, as for a web visitor), keeping its place."""
+        session = await self._repo.get(session_id)
+        session.check_open()
+        if session.state not in (State.QUEUED, State.OFFERED):
+            raise FailedPrecondition(f"session {session.id} is {session.state.value}; a callback keeps a place in "
+                                     "a queue, so the conversation must be waiting in one")
+        number, verified = outbound_calls.callback_number(session, check_length(given, "number", 64), self._region)
+        if not number:
+            raise FailedPrecondition("no phone number of yours is known here; sign in on the website so we know it, "
+                                     "or call us")
+        if verified_only and not verified:
+            raise PermissionDenied("a callback goes only to a phone number this conversation has verified")
+
+        def remember(current: Session) -> None:
+            outbound_calls.book(current, number, verified)
+
+        def asked(current: Session, _: None) -> list[Document]:
+            return [self._events.callback_requested(current, number, not_before)]
+
+        session, _ = await self._c.record(session.id, remember, events=asked)
+        return session
 
     async def awaits_call(self, session_id: str) -> bool:
         return outbound_calls.awaits_call(await self._repo.get(session_id))

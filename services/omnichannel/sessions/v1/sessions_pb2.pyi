@@ -687,6 +687,7 @@ class ChatClientFrame(_message.Message):
     TYPING_FIELD_NUMBER: _builtins.int
     READ_FIELD_NUMBER: _builtins.int
     END_FIELD_NUMBER: _builtins.int
+    CALLBACK_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def start(self) -> Global___ChatStart: ...
     @_builtins.property
@@ -699,6 +700,12 @@ class ChatClientFrame(_message.Message):
     def read(self) -> Global___ChatRead: ...
     @_builtins.property
     def end(self) -> Global___ChatEnd: ...
+    @_builtins.property
+    def callback(self) -> Global___ChatCallback:
+        """Call me back instead (docs/outbound.md): to the chat's verified phone number, keeping
+        the place in the queue; answered with `callback_booked` or an error.
+        """
+
     def __init__(
         self,
         *,
@@ -708,16 +715,52 @@ class ChatClientFrame(_message.Message):
         typing: Global___ChatTyping | None = ...,
         read: Global___ChatRead | None = ...,
         end: Global___ChatEnd | None = ...,
+        callback: Global___ChatCallback | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "frame", b"frame", "read", b"read", "resume", b"resume", "start", b"start", "text", b"text", "typing", b"typing"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["callback", b"callback", "end", b"end", "frame", b"frame", "read", b"read", "resume", b"resume", "start", b"start", "text", b"text", "typing", b"typing"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "frame", b"frame", "read", b"read", "resume", b"resume", "start", b"start", "text", b"text", "typing", b"typing"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback", b"callback", "end", b"end", "frame", b"frame", "read", b"read", "resume", b"resume", "start", b"start", "text", b"text", "typing", b"typing"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_frame: _TypeAlias = _typing.Literal["start", "resume", "text", "typing", "read", "end"]  # noqa: Y015
+    _WhichOneofReturnType_frame: _TypeAlias = _typing.Literal["start", "resume", "text", "typing", "read", "end", "callback"]  # noqa: Y015
     _WhichOneofArgType_frame: _TypeAlias = _typing.Literal["frame", b"frame"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_frame) -> _WhichOneofReturnType_frame | None: ...
 
 Global___ChatClientFrame: _TypeAlias = ChatClientFrame  # noqa: Y015
+
+@_typing.final
+class ChatCallback(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChatCallback: _TypeAlias = ChatCallback  # noqa: Y015
+
+@_typing.final
+class ChatCallbackBooked(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NUMBER_FIELD_NUMBER: _builtins.int
+    number: _builtins.str
+    """The number we will call."""
+    def __init__(
+        self,
+        *,
+        number: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["number", b"number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChatCallbackBooked: _TypeAlias = ChatCallbackBooked  # noqa: Y015
 
 @_typing.final
 class ChatStart(_message.Message):
@@ -862,6 +905,7 @@ class ChatServerFrame(_message.Message):
     READ_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
+    CALLBACK_BOOKED_FIELD_NUMBER: _builtins.int
     state: Global___SessionState.ValueType
     error: _builtins.str
     @_builtins.property
@@ -872,6 +916,8 @@ class ChatServerFrame(_message.Message):
     def agent_typing(self) -> Global___ChatTyping: ...
     @_builtins.property
     def read(self) -> Global___ChatRead: ...
+    @_builtins.property
+    def callback_booked(self) -> Global___ChatCallbackBooked: ...
     def __init__(
         self,
         *,
@@ -881,12 +927,13 @@ class ChatServerFrame(_message.Message):
         read: Global___ChatRead | None = ...,
         state: Global___SessionState.ValueType = ...,
         error: _builtins.str = ...,
+        callback_booked: Global___ChatCallbackBooked | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["agent_typing", b"agent_typing", "error", b"error", "frame", b"frame", "message", b"message", "read", b"read", "started", b"started", "state", b"state"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["agent_typing", b"agent_typing", "callback_booked", b"callback_booked", "error", b"error", "frame", b"frame", "message", b"message", "read", b"read", "started", b"started", "state", b"state"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_typing", b"agent_typing", "error", b"error", "frame", b"frame", "message", b"message", "read", b"read", "started", b"started", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_typing", b"agent_typing", "callback_booked", b"callback_booked", "error", b"error", "frame", b"frame", "message", b"message", "read", b"read", "started", b"started", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_frame: _TypeAlias = _typing.Literal["started", "message", "agent_typing", "read", "state", "error"]  # noqa: Y015
+    _WhichOneofReturnType_frame: _TypeAlias = _typing.Literal["started", "message", "agent_typing", "read", "state", "error", "callback_booked"]  # noqa: Y015
     _WhichOneofArgType_frame: _TypeAlias = _typing.Literal["frame", b"frame"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_frame) -> _WhichOneofReturnType_frame | None: ...
 
