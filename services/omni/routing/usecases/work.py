@@ -159,10 +159,14 @@ class WorkUseCases:
             return
 
         def then(engine: RoutingEngine) -> None:
-            callbacks.book(engine, work.id, work.callback_number, work.callback_verified, not_before)
+            # Due now, it may have been offered on arrival already (it carries its number anyway).
+            if engine.get(work.id).state in WAITING_STATES:
+                callbacks.book(engine, work.id, work.callback_number, work.callback_verified, not_before)
             if reasons:
                 engine.add_reasons(work.id, reasons)
 
+        # Not offered before it is due, not even on arrival.
+        work.not_before = not_before
         await self._enqueue(work, then)
 
     # ----- internals -------------------------------------------------------------------
