@@ -13,7 +13,7 @@ import pytest
 from google.protobuf.duration_pb2 import Duration
 
 from omni.devstack.local_issuer import LocalIssuer
-from omni.devstack.processes import ManagedProcess
+from omni.devstack.processes import ManagedProcess, free_port
 from omni.routing.service import SPEC as ROUTING
 from omni.runtime.auth import Role, bearer
 from omni.runtime.config import ServiceSettings
@@ -43,6 +43,8 @@ class CallbackStack:
     tickets: tickets_pb2_grpc.TicketServiceStub
     # What sessions publishes: the PBX adapter reads its outbound_call_requested commands here.
     published: EventRecorder
+    # Sessions' inbound SMTP: customers email in here.
+    smtp_port: int
 
     def token(self, role: Role, subject: str = "tester", groups: tuple[str, ...] = ("billing",),
               session_id: str = "") -> Any:
@@ -127,8 +129,9 @@ async def stack(start_service: StartService, settings: ServiceSettings, authorit
                 nats: ManagedProcess, client_settings: Callable[[str], dict[str, str]]) -> AsyncIterator[CallbackStack]:
     tickets = await start_service(TICKETS, settings_override=settings_for(settings, ServiceSettings,
                                                                           database="tickets"))
-    sessions = await start_service(SESSIONS, settings_override=settings_for(settings, SessionSettings,
-                                                                            database="sessions"))
+    smtp_port = free_port()
+    sessions = await start_service(SESSIONS, settings_override=settings_for(
+        settings, SessionSettings, database="sessions", smtp_listen=f"127.0.0.1:{smtp_port}"))
     # Redials one and two seconds after an unanswered call, so the test sees all three.
     routing = await start_service(ROUTING, settings_override=routing_settings(
         settings, database="routing", tickets_addr=tickets.address, context_timeout=2.0,
@@ -148,6 +151,6 @@ async def stack(start_service: StartService, settings: ServiceSettings, authorit
     async with await EventRecorder.start(nats.url, "sessions") as published:
         yield CallbackStack(authority, sessions_pb2_grpc.TelephonyServiceStub(channels[1]),
                             sessions_pb2_grpc.SessionServiceStub(channels[1]), routing_stub,
-                            tickets_pb2_grpc.TicketServiceStub(channels[0]), published)
+                            tickets_pb2_grpc.TicketServiceStub(channels[0]), published, smtp_port)
     for channel in channels:
         await channel.close()

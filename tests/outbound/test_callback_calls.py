@@ -5,8 +5,14 @@ adapter reports lands on the caller's ticket; unanswered calls are tried again, 
 
 from __future__ import annotations
 
+import asyncio
+import smtplib
+from email.message import EmailMessage
+
 import grpc
 import pytest
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from omni.runtime.auth import Role
@@ -14,6 +20,7 @@ from omnichannel.common.v1 import common_pb2
 from omnichannel.routing.v1 import routing_pb2
 from omnichannel.sessions.v1 import events_pb2
 from omnichannel.sessions.v1 import sessions_pb2 as pb
+from omnichannel.tickets.v1 import tickets_pb2
 from tests.outbound.conftest import CallbackStack
 
 CALLBACK_KEY = "1"
@@ -183,4 +190,66 @@ async def test_agent_books_a_callback_to_another_number_for_the_caller_they_hold
     [record] = [i for i in await stack.ticket_interactions(session.ticket_id, 2)
                 if i.direction == common_pb2.DIRECTION_OUTBOUND]
     assert "unverified" in record.text and record.text.endswith("answered")
+    desk.close()
+
+
+async def test_the_queue_policy_waits_for_the_redial_and_an_email_from_the_customer_stops_it(
+        stack: CallbackStack) -> None:
+    admin = stack.token(Role.ADMIN, "admin")
+    # Billing's own policy: the redial an hour after an unanswered call.
+    await stack.routing.UpdateQueue(routing_pb2.UpdateQueueRequest(
+        queue=routing_pb2.Queue(id="billing", callback_attempts=routing_pb2.CallbackAttempts(
+            retry_delays=[Duration(seconds=3600)], max_attempts=3)),
+        update_mask=FieldMask(paths=["callback_attempts"])), metadata=admin)
+    customer = await stack.tickets.CreateCustomer(tickets_pb2.CreateCustomerRequest(customer=tickets_pb2.Customer(
+        display_name="Wang Fang", identities=[
+            common_pb2.Identity(kind=common_pb2.IDENTITY_KIND_PHONE, value="+8613000130000"),
+            common_pb2.Identity(kind=common_pb2.IDENTITY_KIND_EMAIL, value="wang.fang@customer.cn")])),
+        metadata=admin)
+    session = await _book_by_keypad(stack, "call-7", "+8613000130000")
+    assert session.customer.customer_id == customer.id
+    desk = stack.desk("A-1")
+    offer = await desk.next("offer")
+    desk.send(accept=routing_pb2.AcceptOffer(offer_id=offer.id))
+    command = await _command(stack, session.id, 1)
+    await stack.telephony.ReportOutboundCall(pb.ReportOutboundCallRequest(
+        call_id=command.call_id, result=pb.OUTBOUND_CALL_RESULT_NO_ANSWER), metadata=stack.pbx)
+    work = await stack.work(session.id, lambda w: w.callback_attempts == 1, "waiting for its redial")
+    assert work.state == routing_pb2.WORK_STATE_CALLBACK_SCHEDULED
+
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "wang.fang@customer.cn", "support@example.com", "My bill"
+    mail.set_content("Never mind the call, here is my question by email.")
+    await asyncio.to_thread(_send_mail, stack.smtp_port, mail)
+
+    stopped = await stack.session(session.id, lambda s: s.state == pb.SESSION_STATE_ENDED, "stopped")
+    assert stopped.transitions[-1].reason.startswith("callback stopped: the customer contacted us by email")
+    done = await stack.work(session.id, lambda w: w.state == routing_pb2.WORK_STATE_ABANDONED, "taken off the line")
+    assert done.callback_attempts == 1
+    assert len(stack.published.payloads("outbound_call_requested", events_pb2.OutboundCallRequested,
+                                        lambda c: c.session_id == session.id)) == 1
+    desk.close()
+
+
+def _send_mail(port: int, mail: EmailMessage) -> None:
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        client.send_message(mail)
+
+
+async def test_a_do_not_contact_customer_gets_the_call_they_asked_for_but_no_redial(stack: CallbackStack) -> None:
+    admin = stack.token(Role.ADMIN, "admin")
+    await stack.tickets.CreateCustomer(tickets_pb2.CreateCustomerRequest(customer=tickets_pb2.Customer(
+        display_name="Zhao Lei", tags=["do_not_contact"],
+        identities=[common_pb2.Identity(kind=common_pb2.IDENTITY_KIND_PHONE, value="+8615900159000")])),
+        metadata=admin)
+    session = await _book_by_keypad(stack, "call-8", "+8615900159000")
+    desk = stack.desk("A-2")
+    offer = await desk.next("offer")
+    desk.send(accept=routing_pb2.AcceptOffer(offer_id=offer.id))
+    command = await _command(stack, session.id, 1)
+    await stack.telephony.ReportOutboundCall(pb.ReportOutboundCallRequest(
+        call_id=command.call_id, result=pb.OUTBOUND_CALL_RESULT_BUSY), metadata=stack.pbx)
+    done = await stack.work(session.id, lambda w: w.state == routing_pb2.WORK_STATE_COMPLETED, "given up")
+    assert done.disposition == "do_not_contact" and done.callback_attempts == 1
+    await stack.session(session.id, lambda s: s.state == pb.SESSION_STATE_ENDED, "ended")
     desk.close()

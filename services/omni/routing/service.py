@@ -15,7 +15,6 @@ import grpc
 from omni.routing import metrics
 from omni.routing.consumers import SESSION_EVENTS, RoutingConsumers
 from omni.routing.context import ContextSources
-from omni.routing.domain.callbacks import AttemptPolicy
 from omni.routing.domain.engine import RoutingEngine
 from omni.routing.leases import Holder, LeaseBoard
 from omni.routing.publishing import Publisher
@@ -78,7 +77,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
                               RoutingRepository(runtime.db), Publisher(runtime.bus), contexts, board, me,
                               desktop_grace=settings.desktop_grace, default_queue=settings.default_queue,
                               timer_resolution=settings.timer_resolution,
-                              attempts=AttemptPolicy(settings.callback_retry_delays, settings.callback_max_attempts))
+                              attempts=settings.callback_attempts)
 
     async def open_inbox(partition: str) -> Inbox:
         consumer = Consumer(

@@ -82,7 +82,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
                   callback_digit=settings.ivr_callback_digit)
     sessions_pb2_grpc.add_TelephonyServiceServicer_to_server(TelephonyServicer(calls, outbound), server)
 
-    consumers = SessionConsumers(conversations, Assignment(conversations, repo, notes, outbound))
+    consumers = SessionConsumers(conversations, Assignment(conversations, repo, notes, outbound), outbound)
     runtime.consumer("tickets", consumers.on_ticket_event, event_types=TICKET_EVENTS)
     runtime.consumer("routing", consumers.on_work_event, event_types=list(ROUTING_EVENTS))
 

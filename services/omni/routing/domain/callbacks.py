@@ -7,8 +7,7 @@ disposition below) inside the partition's fenced change.
 
 from __future__ import annotations
 
-import dataclasses
-
+from omni.routing.domain.attempts import AttemptPolicy
 from omni.routing.domain.engine import RoutingEngine
 from omni.routing.domain.work import WAITING_STATES, Work, WorkState
 from omni.runtime.errors import FailedPrecondition, InvalidArgument
@@ -18,22 +17,6 @@ from omni.runtime.phones import to_e164
 UNREACHED = "callback_unreached"
 # A chosen callback time is at most this far ahead.
 MAX_SCHEDULE_AHEAD = 30 * 86400.0
-
-
-@dataclasses.dataclass(frozen=True)
-class AttemptPolicy:
-    """After the first call, the delays of the later ones (the "three touches": redial within
-    the hour, then again within a day); no more than `max_attempts` calls in all."""
-
-    retry_delays: tuple[float, ...] = (1800.0, 6 * 3600.0)
-    max_attempts: int = 3
-
-    def next_call_at(self, attempts: int, now: float) -> float | None:
-        """When to call again after `attempts` unanswered calls; None: give up."""
-        if attempts >= self.max_attempts:
-            return None
-        delays = self.retry_delays or (3600.0,)
-        return now + delays[min(attempts, len(delays)) - 1]
 
 
 def verified_number(work: Work, number: str) -> bool:
@@ -50,18 +33,28 @@ def chosen_time(due: float, now: float) -> float:
     return due
 
 
-def book(engine: RoutingEngine, work_id: str, number: str, verified: bool, due: float = 0.0) -> Work:
+def book(engine: RoutingEngine, work_id: str, number: str, verified: bool, due: float = 0.0, *,
+         default: AttemptPolicy) -> Work:
     """Waiting work becomes a callback to `number` (empty: the work's own), keeping its place in
-    line, or due at `due`. Work an agent holds (the customer asked them to call back later) leaves
-    the agent and waits the same way."""
+    line, or due at `due`, never within the quiet hours of the queue's policy (else `default`'s).
+    Work an agent holds (the customer asked them to call back later) leaves the agent and waits
+    the same way."""
     work = engine.get(work_id)
+    policy, zone = policy_of(engine, work, default)
+    due = policy.allowed(max(due, engine.clock()), zone)
     if work.state is WorkState.ASSIGNED:
         own = work.callback_number or min(work.phone_numbers(), default="")
         if not (number or own):
             raise FailedPrecondition(f"work {work_id} has no verified phone number; give the number to call")
         work.callback_number, work.callback_verified = (number, verified) if number else (own, True)
-        return engine.requeue_callback(work_id, max(due, engine.clock()), "callback booked by the agent")
+        return engine.requeue_callback(work_id, due, "callback booked by the agent")
     if work.state in WAITING_STATES:
         work.callback_verified = verified if number else (work.callback_verified or bool(work.callback_number)
                                                           or bool(work.phone_numbers()))
     return engine.schedule_callback(work_id, number, due)
+
+
+def policy_of(engine: RoutingEngine, work: Work, default: AttemptPolicy) -> tuple[AttemptPolicy, str]:
+    """The attempt policy of the work's queue (else `default`) and the queue's time zone."""
+    queue = engine.queue(work.queue_id)
+    return queue.callback_attempts or default, queue.hours.time_zone

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from omni.routing.context import ContextSources
-from omni.routing.domain.callbacks import AttemptPolicy
+from omni.routing.domain.attempts import AttemptPolicy
 from omni.routing.domain.engine import RoutingEngine
 from omni.routing.leases import Holder, LeaseBoard
 from omni.routing.publishing import Publisher
@@ -41,8 +41,10 @@ class RoutingUseCases:
         self.ownership = Ownership(board, repository, self._room, self.relay, desktops, me)
         self.agents = AgentUseCases(self._room, repository, self.ownership)
         self.queues = QueueUseCases(self._room, repository, self.ownership)
-        self.work = WorkUseCases(self._room, repository, contexts, desktops, default_queue=default_queue)
-        self.outbound = OutboundWork(self._room, self.work, attempts or AttemptPolicy())
+        attempts = attempts or AttemptPolicy()
+        self.work = WorkUseCases(self._room, repository, contexts, desktops, default_queue=default_queue,
+                                 attempts=attempts)
+        self.outbound = OutboundWork(self._room, self.work, contexts, attempts)
         self.bots = BotUseCases(self._room)
         self.sessions = AgentSessions(self._room, desktops, desktop_grace=desktop_grace)
 

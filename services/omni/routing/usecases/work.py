@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 
 from omni.routing.context import ContextSources
 from omni.routing.domain import access, callbacks
+from omni.routing.domain.attempts import AttemptPolicy
 from omni.routing.domain.engine import RoutingEngine
 from omni.routing.domain.queue_metrics import Position
 from omni.routing.domain.transfers import TransferReason
@@ -25,12 +26,14 @@ POSITION_REFRESH = 5.0
 
 class WorkUseCases:
     def __init__(self, room: EngineRoom, repository: RoutingRepository, contexts: ContextSources,
-                 desktops: Desktops, *, default_queue: str) -> None:
+                 desktops: Desktops, *, default_queue: str, attempts: AttemptPolicy) -> None:
         self._room = room
         self._repository = repository
         self._contexts = contexts
         self._desktops = desktops
         self._default_queue = default_queue
+        # The callback attempts of queues without a policy of their own.
+        self._attempts = attempts
 
     # ----- callers of the API ----------------------------------------------------------
 
@@ -94,7 +97,8 @@ class WorkUseCases:
         number = check_length(number, "number", 64)
         verified = callbacks.verified_number(work, number)
         due = callbacks.chosen_time(due, self._room.engine.clock())
-        return await self._room.run(lambda engine: callbacks.book(engine, work.id, number, verified, due))
+        return await self._room.run(lambda engine: callbacks.book(engine, work.id, number, verified, due,
+                                                                      default=self._attempts))
 
     async def transfer(self, principal: Principal, work_id: str, code: TransferReason | None, note: str,
                        target_queue_id: str, target_agent_id: str) -> Work:
@@ -152,7 +156,8 @@ class WorkUseCases:
             if self.for_inbox(live.queue_id, inbox):
                 async with self._room.change() as engine:
                     if live.state in WAITING_STATES:
-                        callbacks.book(engine, live.id, work.callback_number, work.callback_verified, not_before)
+                        callbacks.book(engine, live.id, work.callback_number, work.callback_verified, not_before,
+                                       default=self._attempts)
             return
         reasons = self._resolve_queue(work, source)
         if not self.for_inbox(work.queue_id, inbox):
@@ -161,7 +166,8 @@ class WorkUseCases:
         def then(engine: RoutingEngine) -> None:
             # Due now, it may have been offered on arrival already (it carries its number anyway).
             if engine.get(work.id).state in WAITING_STATES:
-                callbacks.book(engine, work.id, work.callback_number, work.callback_verified, not_before)
+                callbacks.book(engine, work.id, work.callback_number, work.callback_verified, not_before,
+                               default=self._attempts)
             if reasons:
                 engine.add_reasons(work.id, reasons)
 

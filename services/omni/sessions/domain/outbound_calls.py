@@ -127,3 +127,22 @@ def report(session: Session, call_id: str, result: CallResult, at: dt.datetime) 
         session.move(State.QUEUED, at, f"callback attempt {call.attempt}: {_TEXT[result]}")
         session.agent_id = ""
     return message
+
+
+def customer_spoke(session: Session, interaction_id: str) -> bool:
+    """Whether `interaction_id` of the session is the customer getting in touch (an inbound
+    message, not an auto-reply or a bounce)."""
+    message = next((m for m in session.messages if m.id == interaction_id), None)
+    return (message is not None and message.direction is Direction.INBOUND
+            and not (message.email is not None and message.email.automatic))
+
+
+def stop(session: Session, contact: Session, at: dt.datetime) -> bool:
+    """The customer got in touch on `contact` while this callback waited: it is not made. False
+    when it no longer waits (being called, answered, over)."""
+    if not awaits_call(session) or session.state not in (State.QUEUED, State.OFFERED):
+        return False
+    session.attributes["outbound_result"] = "stopped"
+    session.move(State.ENDED, at, f"callback stopped: the customer contacted us by {contact.channel.value} "
+                                  f"(session {contact.id})")
+    return True

@@ -55,6 +55,19 @@ class OutboundCalls:
         session, _ = await self._c.record(session.id, remember, events=asked)
         return session
 
+    async def customer_contacted(self, session_id: str, interaction_id: str, customer_id: str) -> None:
+        """Tickets filed `interaction_id` of `session_id` for `customer_id`: when that is the
+        customer getting in touch, their callbacks waiting elsewhere are not made (the policy
+        stops as soon as the customer contacts us on any channel)."""
+        if not customer_id:
+            return
+        contact = await self._repo.get(session_id)
+        if not outbound_calls.customer_spoke(contact, interaction_id):
+            return
+        for waiting in await self._repo.waiting_callbacks(customer_id):
+            if waiting != session_id:
+                await self._c.record(waiting, lambda current: outbound_calls.stop(current, contact, utcnow()))
+
     async def awaits_call(self, session_id: str) -> bool:
         return outbound_calls.awaits_call(await self._repo.get(session_id))
 

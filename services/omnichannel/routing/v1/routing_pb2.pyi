@@ -423,6 +423,7 @@ class Queue(_message.Message):
     SIMPLE_INTENTS_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     EXPECTED_HANDLE_TIME_FIELD_NUMBER: _builtins.int
+    CALLBACK_ATTEMPTS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     display_name: _builtins.str
     service_level_percent: _builtins.float
@@ -455,6 +456,10 @@ class Queue(_message.Message):
         (default 180 s); observed handle times take over from then on.
         """
 
+    @_builtins.property
+    def callback_attempts(self) -> Global___CallbackAttempts:
+        """How callbacks of this queue are tried (docs/outbound.md); unset: the service's default."""
+
     def __init__(
         self,
         *,
@@ -471,16 +476,49 @@ class Queue(_message.Message):
         simple_intents: _abc.Iterable[_builtins.str] | None = ...,
         version: _builtins.int = ...,
         expected_handle_time: _duration_pb2.Duration | None = ...,
+        callback_attempts: Global___CallbackAttempts | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_overflow_threshold", b"_overflow_threshold", "callback_threshold", b"callback_threshold", "expected_handle_time", b"expected_handle_time", "hours", b"hours", "overflow_threshold", b"overflow_threshold", "policy", b"policy"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_overflow_threshold", b"_overflow_threshold", "callback_attempts", b"callback_attempts", "callback_threshold", b"callback_threshold", "expected_handle_time", b"expected_handle_time", "hours", b"hours", "overflow_threshold", b"overflow_threshold", "policy", b"policy"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_overflow_threshold", b"_overflow_threshold", "callback_threshold", b"callback_threshold", "display_name", b"display_name", "expected_handle_time", b"expected_handle_time", "groups", b"groups", "hours", b"hours", "id", b"id", "intents", b"intents", "overflow_threshold", b"overflow_threshold", "policy", b"policy", "service_level_percent", b"service_level_percent", "service_level_seconds", b"service_level_seconds", "simple_intents", b"simple_intents", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_overflow_threshold", b"_overflow_threshold", "callback_attempts", b"callback_attempts", "callback_threshold", b"callback_threshold", "display_name", b"display_name", "expected_handle_time", b"expected_handle_time", "groups", b"groups", "hours", b"hours", "id", b"id", "intents", b"intents", "overflow_threshold", b"overflow_threshold", "policy", b"policy", "service_level_percent", b"service_level_percent", "service_level_seconds", b"service_level_seconds", "simple_intents", b"simple_intents", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__overflow_threshold: _TypeAlias = _typing.Literal["overflow_threshold"]  # noqa: Y015
     _WhichOneofArgType__overflow_threshold: _TypeAlias = _typing.Literal["_overflow_threshold", b"_overflow_threshold"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType__overflow_threshold) -> _WhichOneofReturnType__overflow_threshold | None: ...
 
 Global___Queue: _TypeAlias = Queue  # noqa: Y015
+
+@_typing.final
+class CallbackAttempts(_message.Message):
+    """A callback's attempt policy, as data."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RETRY_DELAYS_FIELD_NUMBER: _builtins.int
+    MAX_ATTEMPTS_FIELD_NUMBER: _builtins.int
+    QUIET_HOURS_FIELD_NUMBER: _builtins.int
+    max_attempts: _builtins.int
+    """Calls made for one callback at most."""
+    quiet_hours: _builtins.str
+    """Local hours of the queue's time zone no call starts in, e.g. "21:00-09:00"; empty: none."""
+    @_builtins.property
+    def retry_delays(self) -> _containers.RepeatedCompositeFieldContainer[_duration_pb2.Duration]:
+        """From an unanswered call to the next: one delay per retry, the last repeats."""
+
+    def __init__(
+        self,
+        *,
+        retry_delays: _abc.Iterable[_duration_pb2.Duration] | None = ...,
+        max_attempts: _builtins.int = ...,
+        quiet_hours: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_attempts", b"max_attempts", "quiet_hours", b"quiet_hours", "retry_delays", b"retry_delays"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CallbackAttempts: _TypeAlias = CallbackAttempts  # noqa: Y015
 
 @_typing.final
 class RoutingReason(_message.Message):
