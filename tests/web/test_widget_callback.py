@@ -1,6 +1,7 @@
 """The chat widget's callback offer in Chromium: a signed-in visitor waiting over a minute is
 offered a callback, takes it, and keeps their place as a callback to their verified phone; an
-anonymous visitor's request is refused (nobody can have a stranger called)."""
+anonymous visitor's request is refused (nobody can have a stranger called); the agent's desk
+offers the callback with the number it will dial."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from omni.runtime.auth import Role, bearer
 from omni.sessions.domain.chat_identity import mint_identity_token
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from tests.support.polling import eventually
-from tests.web.desk_page import EXPECT_MS, open_widget, say
+from tests.web.desk_page import EXPECT_MS, go_available, offer, open_widget, say, signed_in_desk
 from tests.web.stack import IDENTITY_SECRET, WebStack
 
 pytestmark = pytest.mark.slow
@@ -49,3 +50,12 @@ async def test_a_waiting_visitor_books_a_callback_to_their_verified_phone(web: W
     await say(anonymous, "I want a refund too")
     await anonymous.get_by_role("button", name="Call me back instead").click(timeout=EXPECT_MS)
     await expect(anonymous).to_contain_text("sign in on the website", timeout=EXPECT_MS)
+
+    # An agent who becomes available is offered the callback first (it kept its place), with
+    # the number the platform will dial.
+    desk = await signed_in_desk(await browser.new_context(), web.url, web.agent_token())
+    await go_available(desk)
+    card = offer(desk)
+    await expect(card.locator(".callback")).to_contain_text("+8613800138000", timeout=EXPECT_MS)
+    await expect(card.locator(".callback")).to_contain_text("accepting dials this number")
+    await expect(card.locator(".badge.unverified")).to_have_count(0)
