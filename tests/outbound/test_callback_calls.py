@@ -21,7 +21,7 @@ from omnichannel.routing.v1 import routing_pb2
 from omnichannel.sessions.v1 import events_pb2
 from omnichannel.sessions.v1 import sessions_pb2 as pb
 from omnichannel.tickets.v1 import tickets_pb2
-from tests.outbound.conftest import CallbackStack
+from tests.outbound.conftest import CallbackStack, Desk
 
 CALLBACK_KEY = "1"
 
@@ -47,6 +47,17 @@ async def _command(stack: CallbackStack, session_id: str, attempt: int) -> event
     [command] = await stack.published.wait("outbound_call_requested", events_pb2.OutboundCallRequested,
                                            lambda c: c.session_id == session_id and c.attempt == attempt)
     return command
+
+
+async def _first_call(stack: CallbackStack, desk: Desk, session_id: str, result: int) -> None:
+    """The agent at `desk` accepts the callback's offer and the adapter reports `result` for its call."""
+    offer = await desk.next("offer")
+    assert offer.work.id == session_id
+    desk.send(accept=routing_pb2.AcceptOffer(offer_id=offer.id))
+    command = await _command(stack, session_id, 1)
+    await stack.telephony.ReportOutboundCall(pb.ReportOutboundCallRequest(
+        call_id=command.call_id, result=result),  # type: ignore[arg-type]
+        metadata=stack.pbx)
 
 
 async def test_pressed_key_keeps_the_place_and_an_answered_callback_lands_on_the_ticket(
@@ -209,11 +220,7 @@ async def test_the_queue_policy_waits_for_the_redial_and_an_email_from_the_custo
     session = await _book_by_keypad(stack, "call-7", "+8613000130000")
     assert session.customer.customer_id == customer.id
     desk = stack.desk("A-1")
-    offer = await desk.next("offer")
-    desk.send(accept=routing_pb2.AcceptOffer(offer_id=offer.id))
-    command = await _command(stack, session.id, 1)
-    await stack.telephony.ReportOutboundCall(pb.ReportOutboundCallRequest(
-        call_id=command.call_id, result=pb.OUTBOUND_CALL_RESULT_NO_ANSWER), metadata=stack.pbx)
+    await _first_call(stack, desk, session.id, pb.OUTBOUND_CALL_RESULT_NO_ANSWER)
     work = await stack.work(session.id, lambda w: w.callback_attempts == 1, "waiting for its redial")
     assert work.state == routing_pb2.WORK_STATE_CALLBACK_SCHEDULED
 
@@ -244,11 +251,7 @@ async def test_a_do_not_contact_customer_gets_the_call_they_asked_for_but_no_red
         metadata=admin)
     session = await _book_by_keypad(stack, "call-8", "+8615900159000")
     desk = stack.desk("A-2")
-    offer = await desk.next("offer")
-    desk.send(accept=routing_pb2.AcceptOffer(offer_id=offer.id))
-    command = await _command(stack, session.id, 1)
-    await stack.telephony.ReportOutboundCall(pb.ReportOutboundCallRequest(
-        call_id=command.call_id, result=pb.OUTBOUND_CALL_RESULT_BUSY), metadata=stack.pbx)
+    await _first_call(stack, desk, session.id, pb.OUTBOUND_CALL_RESULT_BUSY)
     done = await stack.work(session.id, lambda w: w.state == routing_pb2.WORK_STATE_COMPLETED, "given up")
     assert done.disposition == "do_not_contact" and done.callback_attempts == 1
     await stack.session(session.id, lambda s: s.state == pb.SESSION_STATE_ENDED, "ended")
