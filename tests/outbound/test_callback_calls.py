@@ -112,7 +112,12 @@ async def test_unanswered_callback_is_redialled_then_given_up_every_attempt_on_t
             call_id=command.call_id, result=result), metadata=stack.pbx)
         assert step.session.state == pb.SESSION_STATE_QUEUED and not step.session.agent_id
         if attempt < len(results):
-            # The agent is free at once; the callback waits for its next call, due later.
+            # The desk is told the callback left the agent, who is free at once; it waits for
+            # its next call, due later.
+            left = await desk.next("assigned")
+            while left.state == routing_pb2.WORK_STATE_ASSIGNED:
+                left = await desk.next("assigned")
+            assert left.id == session.id and left.state == routing_pb2.WORK_STATE_CALLBACK_SCHEDULED
             work = await stack.work(session.id, lambda w: w.state == routing_pb2.WORK_STATE_CALLBACK_SCHEDULED,
                                     f"waiting for call {attempt + 1}")
             assert work.callback_attempts == attempt
