@@ -142,7 +142,8 @@ async def test_routing_wait_facts_are_kept_for_the_kpi_report(stack, published) 
     bus = await stack.bus()
     told = WorkItem(id=session_id, session_id=session_id, queue_id="general", vip=True)
     told.estimated_wait.FromSeconds(42)
-    later = WorkItem(id=session_id, session_id=session_id, queue_id="general", vip=True)
+    later = WorkItem(id=session_id, session_id=session_id, queue_id="general", vip=True,
+                     callback_number="13600136111", callback_number_verified=True)
     later.estimated_wait.FromSeconds(99)
     # The estimate told on arrival is the one kept (a redelivery or a later one changes nothing).
     for event_type, work, event_id in (("work_queued", told, "q1"), ("work_queued", told, "q1-again"),
@@ -152,7 +153,7 @@ async def test_routing_wait_facts_are_kept_for_the_kpi_report(stack, published) 
     staff = stack.token(Role.SUPERVISOR, "S-1")
     session = await eventually(
         lambda: stack.sessions.GetSession(pb.GetSessionRequest(id=session_id), metadata=staff),
-        lambda s: "callback" in s.attributes, what="the callback fact on the session")
+        lambda s: "callback_number" in s.attributes, what="the callback booked on the session")
     record = stored.contact_record(session)
     assert record is not None
     assert (record.vip, record.estimated_wait, record.callback) == (True, 42.0, True)
