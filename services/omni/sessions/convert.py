@@ -18,6 +18,7 @@ from omni.sessions.domain.model import (
     Transition,
 )
 from omni.sessions.domain.sender_trust import SenderTrust
+from omni.sessions.domain.summary import Summary
 from omni.sessions.domain.updates import Update, UpdateKind
 from omnichannel.common.v1 import common_pb2
 from omnichannel.sessions.v1 import sessions_pb2
@@ -45,7 +46,8 @@ TRUST = {SenderTrust.UNKNOWN: common_pb2.SENDER_TRUST_UNSPECIFIED,
          SenderTrust.VERIFIED: common_pb2.SENDER_TRUST_VERIFIED,
          SenderTrust.UNVERIFIED: common_pb2.SENDER_TRUST_UNVERIFIED}
 NOTE_KINDS = {NoteKind.STAFF: sessions_pb2.SESSION_NOTE_KIND_STAFF,
-              NoteKind.BOT_HANDOFF: sessions_pb2.SESSION_NOTE_KIND_BOT_HANDOFF}
+              NoteKind.BOT_HANDOFF: sessions_pb2.SESSION_NOTE_KIND_BOT_HANDOFF,
+              NoteKind.SUMMARY: sessions_pb2.SESSION_NOTE_KIND_SUMMARY}
 NOTE_KINDS_BACK = {v: k for k, v in NOTE_KINDS.items()}
 
 
@@ -140,6 +142,21 @@ def message_from_proto(message: sessions_pb2.Message) -> Message:
 def note_to_proto(note: Note) -> sessions_pb2.SessionNote:
     return sessions_pb2.SessionNote(id=note.id, kind=NOTE_KINDS[note.kind], author_id=note.author_id, text=note.text,
                                     create_time=timestamp(note.create_time))
+
+
+def staff_note_kind(number: int) -> NoteKind:
+    """The kind of note staff may write: a plain note (the default) or the conversation's summary."""
+    if number in (sessions_pb2.SESSION_NOTE_KIND_UNSPECIFIED, sessions_pb2.SESSION_NOTE_KIND_STAFF):
+        return NoteKind.STAFF
+    if number == sessions_pb2.SESSION_NOTE_KIND_SUMMARY:
+        return NoteKind.SUMMARY
+    raise InvalidArgument("kind must be SESSION_NOTE_KIND_STAFF or SESSION_NOTE_KIND_SUMMARY; "
+                          "other kinds are recorded by sessions itself")
+
+
+def summary_to_proto(session_id: str, summary: Summary) -> sessions_pb2.SessionSummary:
+    return sessions_pb2.SessionSummary(session_id=session_id, language=summary.language, issue=summary.issue,
+                                       done=summary.done, promised=summary.promised, text=summary.text())
 
 
 def note_from_proto(note: sessions_pb2.SessionNote) -> Note:

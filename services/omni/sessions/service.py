@@ -144,7 +144,7 @@ def _rules() -> dict[str, frozenset[Role]]:
             "GetSession": EVERYONE | BOTS, "WatchSession": EVERYONE | BOTS, "ListSessions": STAFF,
             "SendReply": STAFF | BOTS,
             "UpdateSessionState": STAFF, "SendTyping": STAFF, "MarkRead": STAFF, "GetAttachment": STAFF,
-            "AddSessionNote": STAFF,
+            "AddSessionNote": STAFF, "DraftSummary": STAFF,
         },
         "ChatService": {"Chat": customers},
         "TelephonyService": {name: pbx for name in (

@@ -51,8 +51,13 @@ class SessionServicer(sessions_pb2_grpc.SessionServiceServicer):
                                     message_id=sent.message.email.message_id if sent.message.email else "")
 
     async def AddSessionNote(self, request: pb.AddSessionNoteRequest, context: Context) -> pb.SessionNote:
-        note = await self._notes.add(current_principal(), request.session_id, request.text, request.request_id)
+        note = await self._notes.add(current_principal(), request.session_id, request.text, request.request_id,
+                                     convert.staff_note_kind(request.kind))
         return convert.note_to_proto(note)
+
+    async def DraftSummary(self, request: pb.DraftSummaryRequest, context: Context) -> pb.SessionSummary:
+        summary = await self._notes.draft_summary(current_principal(), request.session_id)
+        return convert.summary_to_proto(request.session_id, summary)
 
     async def UpdateSessionState(self, request: pb.UpdateSessionStateRequest, context: Context) -> pb.Session:
         state = convert.require_state(request.state)

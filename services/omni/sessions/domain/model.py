@@ -127,6 +127,7 @@ class Message:
 class NoteKind(enum.StrEnum):
     STAFF = "staff"
     BOT_HANDOFF = "bot_handoff"
+    SUMMARY = "summary"
 
 
 @dataclasses.dataclass

@@ -59,6 +59,8 @@ class _SessionNoteKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Sessi
     """Written by an agent, supervisor, admin or service with AddSessionNote."""
     SESSION_NOTE_KIND_BOT_HANDOFF: _SessionNoteKind.ValueType  # 2
     """Recorded by sessions when routing's self-service bot handed the customer to a person."""
+    SESSION_NOTE_KIND_SUMMARY: _SessionNoteKind.ValueType  # 3
+    """The conversation's summary, kept by the agent at wrap-up (AddSessionNote with this kind)."""
 
 class SessionNoteKind(_SessionNoteKind, metaclass=_SessionNoteKindEnumTypeWrapper): ...
 
@@ -67,6 +69,8 @@ SESSION_NOTE_KIND_STAFF: SessionNoteKind.ValueType  # 1
 """Written by an agent, supervisor, admin or service with AddSessionNote."""
 SESSION_NOTE_KIND_BOT_HANDOFF: SessionNoteKind.ValueType  # 2
 """Recorded by sessions when routing's self-service bot handed the customer to a person."""
+SESSION_NOTE_KIND_SUMMARY: SessionNoteKind.ValueType  # 3
+"""The conversation's summary, kept by the agent at wrap-up (AddSessionNote with this kind)."""
 Global___SessionNoteKind: _TypeAlias = SessionNoteKind  # noqa: Y015
 
 @_typing.final
@@ -599,24 +603,90 @@ class AddSessionNoteRequest(_message.Message):
     SESSION_ID_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     text: _builtins.str
     request_id: _builtins.str
     """A retry with the same request_id returns the note added the first time."""
+    kind: Global___SessionNoteKind.ValueType
+    """SESSION_NOTE_KIND_STAFF (the default) or SESSION_NOTE_KIND_SUMMARY; other kinds are
+    recorded by sessions itself.
+    """
     def __init__(
         self,
         *,
         session_id: _builtins.str = ...,
         text: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        kind: Global___SessionNoteKind.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_id", b"request_id", "session_id", b"session_id", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "request_id", b"request_id", "session_id", b"session_id", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AddSessionNoteRequest: _TypeAlias = AddSessionNoteRequest  # noqa: Y015
+
+@_typing.final
+class DraftSummaryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DraftSummaryRequest: _TypeAlias = DraftSummaryRequest  # noqa: Y015
+
+@_typing.final
+class SessionSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    ISSUE_FIELD_NUMBER: _builtins.int
+    DONE_FIELD_NUMBER: _builtins.int
+    PROMISED_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    language: _builtins.str
+    """"zh" or "en": the language of the labels in `text`."""
+    text: _builtins.str
+    """The three parts as labelled lines: the draft the agent edits."""
+    @_builtins.property
+    def issue(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Sentences of the transcript, as written, in conversation order."""
+
+    @_builtins.property
+    def done(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def promised(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        language: _builtins.str = ...,
+        issue: _abc.Iterable[_builtins.str] | None = ...,
+        done: _abc.Iterable[_builtins.str] | None = ...,
+        promised: _abc.Iterable[_builtins.str] | None = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["done", b"done", "issue", b"issue", "language", b"language", "promised", b"promised", "session_id", b"session_id", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SessionSummary: _TypeAlias = SessionSummary  # noqa: Y015
 
 @_typing.final
 class UpdateSessionStateRequest(_message.Message):

@@ -81,6 +81,11 @@ class SessionServiceStub:
                 request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.AddSessionNoteRequest.SerializeToString,
                 response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SessionNote.FromString,
                 _registered_method=True)
+        self.DraftSummary = channel.unary_unary(
+                '/omnichannel.sessions.v1.SessionService/DraftSummary',
+                request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.DraftSummaryRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SessionSummary.FromString,
+                _registered_method=True)
 
 
 class SessionServiceServicer:
@@ -149,6 +154,15 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DraftSummary(self, request, context):
+        """A draft summary of the conversation for the agent's wrap-up (extractive: the customer's
+        issue, what was done, what was promised, in the transcript's own words). Nothing is stored:
+        the agent edits it and keeps it with AddSessionNote(kind SESSION_NOTE_KIND_SUMMARY).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -196,6 +210,11 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.AddSessionNote,
                     request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.AddSessionNoteRequest.FromString,
                     response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SessionNote.SerializeToString,
+            ),
+            'DraftSummary': grpc.unary_unary_rpc_method_handler(
+                    servicer.DraftSummary,
+                    request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.DraftSummaryRequest.FromString,
+                    response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SessionSummary.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -443,6 +462,33 @@ class SessionService:
             '/omnichannel.sessions.v1.SessionService/AddSessionNote',
             omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.AddSessionNoteRequest.SerializeToString,
             omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SessionNote.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DraftSummary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.sessions.v1.SessionService/DraftSummary',
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.DraftSummaryRequest.SerializeToString,
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SessionSummary.FromString,
             options,
             channel_credentials,
             insecure,

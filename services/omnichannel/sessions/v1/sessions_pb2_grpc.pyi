@@ -52,6 +52,11 @@ class SessionServiceStub:
     """Content of an email attachment (absent when it exceeded the size limit)."""
     AddSessionNote: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.AddSessionNoteRequest, _sessions_pb2.SessionNote]
     """An internal note on the session, for staff only: never shown to the customer."""
+    DraftSummary: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.DraftSummaryRequest, _sessions_pb2.SessionSummary]
+    """A draft summary of the conversation for the agent's wrap-up (extractive: the customer's
+    issue, what was done, what was promised, in the transcript's own words). Nothing is stored:
+    the agent edits it and keeps it with AddSessionNote(kind SESSION_NOTE_KIND_SUMMARY).
+    """
 
 @_typing.type_check_only
 class SessionServiceAsyncStub(SessionServiceStub):
@@ -77,6 +82,11 @@ class SessionServiceAsyncStub(SessionServiceStub):
     """Content of an email attachment (absent when it exceeded the size limit)."""
     AddSessionNote: _aio.UnaryUnaryMultiCallable[_sessions_pb2.AddSessionNoteRequest, _sessions_pb2.SessionNote]  # type: ignore[assignment]
     """An internal note on the session, for staff only: never shown to the customer."""
+    DraftSummary: _aio.UnaryUnaryMultiCallable[_sessions_pb2.DraftSummaryRequest, _sessions_pb2.SessionSummary]  # type: ignore[assignment]
+    """A draft summary of the conversation for the agent's wrap-up (extractive: the customer's
+    issue, what was done, what was promised, in the transcript's own words). Nothing is stored:
+    the agent edits it and keeps it with AddSessionNote(kind SESSION_NOTE_KIND_SUMMARY).
+    """
 
 class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
     """Live conversations on every channel. Every inbound call, chat message and
@@ -153,6 +163,17 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_sessions_pb2.SessionNote, _abc.Awaitable[_sessions_pb2.SessionNote]]:
         """An internal note on the session, for staff only: never shown to the customer."""
+
+    @_abc_1.abstractmethod
+    def DraftSummary(
+        self,
+        request: _sessions_pb2.DraftSummaryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sessions_pb2.SessionSummary, _abc.Awaitable[_sessions_pb2.SessionSummary]]:
+        """A draft summary of the conversation for the agent's wrap-up (extractive: the customer's
+        issue, what was done, what was promised, in the transcript's own words). Nothing is stored:
+        the agent edits it and keeps it with AddSessionNote(kind SESSION_NOTE_KIND_SUMMARY).
+        """
 
 def add_SessionServiceServicer_to_server(servicer: SessionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
