@@ -223,3 +223,20 @@ async def test_the_view_of_a_session_waits_for_sessions_to_hear_of_the_assignmen
     finally:
         await nats.close()
     assert update["kind"] == "snapshot" and update["session"]["agent_id"] == "A-1001"
+
+
+async def test_the_survey_socket_answers_only_with_the_contacts_own_token(web: WebStack) -> None:
+    session_id = await start_chat(web, "Where is my order?")
+    other = web.authority.mint("visitor-2", Role.CUSTOMER, session_id="S-someone-else")
+    async with Browser(web.url).socket("/widget/survey") as ws:
+        await ws.send(json.dumps({"answer": {"csat": 5}}))
+        assert "open a survey" in await frame(ws, "error")
+    async with Browser(web.url).socket("/widget/survey") as ws:
+        await ws.send(json.dumps({"open": {"session_id": session_id, "token": other}}))
+        assert "not your conversation" in await frame(ws, "error")
+    async with Browser(web.url).socket("/widget/survey") as ws:
+        await ws.send(json.dumps({"open": {"session_id": session_id}}))
+        assert "token" in await frame(ws, "error")
+    with pytest.raises(InvalidStatus):
+        async with Browser(web.url, origin=EVIL).socket("/widget/survey"):
+            pass

@@ -86,6 +86,13 @@ async def test_a_chat_transferred_with_a_reason_is_wrapped_up_by_a_second_agent_
     await summary.fill(await summary.input_value() + "\nCustomer <b>prefers</b> email.")
     await wrap_up(chat, "resolved", "refund re-issued by billing")
     await expect(conversation(second)).to_have_count(0)
+    # The chat has ended: the customer is asked, once, in the widget, how it went.
+    survey = widget.locator("li.survey")
+    await expect(survey.locator("fieldset.csat legend")).to_contain_text("How satisfied", timeout=EXPECT_MS)
+    await survey.locator("fieldset.csat").get_by_text("4", exact=True).click()
+    await survey.locator("fieldset.nps").get_by_text("9", exact=True).click()
+    await survey.get_by_role("button", name="Send rating").click()
+    await expect(survey).to_contain_text("Thank you for your feedback!", timeout=EXPECT_MS)
 
     ticket = await open_ticket(second, "li.wei@example.cn", "refund")
     timeline = ticket.locator(".timeline")

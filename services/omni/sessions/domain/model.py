@@ -14,6 +14,7 @@ import uuid
 from omni.runtime.channels import Channel
 from omni.runtime.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
 from omni.sessions.domain.classifier import Classification
+from omni.sessions.domain.survey import Survey
 
 
 class State(enum.StrEnum):
@@ -184,6 +185,8 @@ class Session:
     applied_events: list[str] = dataclasses.field(default_factory=list)
     # Messages of the conversation no longer kept here (over `TranscriptLimits`); the ticket has them.
     earlier_messages: int = 0
+    # The satisfaction survey asked after the contact ended (at most one per contact).
+    survey: Survey | None = None
     version: int = 0
 
     @classmethod

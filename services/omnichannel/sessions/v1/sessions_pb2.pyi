@@ -73,6 +73,35 @@ SESSION_NOTE_KIND_SUMMARY: SessionNoteKind.ValueType  # 3
 """The conversation's summary, kept by the agent at wrap-up (AddSessionNote with this kind)."""
 Global___SessionNoteKind: _TypeAlias = SessionNoteKind  # noqa: Y015
 
+class _SurveyDelivery:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SurveyDeliveryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SurveyDelivery.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SURVEY_DELIVERY_UNSPECIFIED: _SurveyDelivery.ValueType  # 0
+    SURVEY_DELIVERY_WIDGET: _SurveyDelivery.ValueType  # 1
+    """Chat: the widget shows the question when the chat ends."""
+    SURVEY_DELIVERY_EMAIL_LINK: _SurveyDelivery.ValueType  # 2
+    """Email: a message with a link to the survey page."""
+    SURVEY_DELIVERY_SMS_REQUEST: _SurveyDelivery.ValueType  # 3
+    """Phone: an SMS to the caller, requested from the telephony/SMS adapter (a survey_requested
+    fact; the platform has no SMS channel of its own yet).
+    """
+
+class SurveyDelivery(_SurveyDelivery, metaclass=_SurveyDeliveryEnumTypeWrapper): ...
+
+SURVEY_DELIVERY_UNSPECIFIED: SurveyDelivery.ValueType  # 0
+SURVEY_DELIVERY_WIDGET: SurveyDelivery.ValueType  # 1
+"""Chat: the widget shows the question when the chat ends."""
+SURVEY_DELIVERY_EMAIL_LINK: SurveyDelivery.ValueType  # 2
+"""Email: a message with a link to the survey page."""
+SURVEY_DELIVERY_SMS_REQUEST: SurveyDelivery.ValueType  # 3
+"""Phone: an SMS to the caller, requested from the telephony/SMS adapter (a survey_requested
+fact; the platform has no SMS channel of its own yet).
+"""
+Global___SurveyDelivery: _TypeAlias = SurveyDelivery  # noqa: Y015
+
 @_typing.final
 class StateTransition(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -218,6 +247,7 @@ class Session(_message.Message):
     NOTES_FIELD_NUMBER: _builtins.int
     CLAIMED_IDENTITIES_FIELD_NUMBER: _builtins.int
     EARLIER_MESSAGES_FIELD_NUMBER: _builtins.int
+    SURVEY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     channel: _common_pb2.Channel.ValueType
     state: Global___SessionState.ValueType
@@ -258,6 +288,10 @@ class Session(_message.Message):
         session is neither linked nor published by them; staff only (empty for the customer).
         """
 
+    @_builtins.property
+    def survey(self) -> Global___Survey:
+        """The satisfaction survey asked after the contact ended, if one was."""
+
     def __init__(
         self,
         *,
@@ -282,14 +316,129 @@ class Session(_message.Message):
         notes: _abc.Iterable[Global___SessionNote] | None = ...,
         claimed_identities: _abc.Iterable[_common_pb2.Identity] | None = ...,
         earlier_messages: _builtins.int = ...,
+        survey: Global___Survey | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "customer", b"customer", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "customer", b"customer", "survey", b"survey", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attributes", b"attributes", "channel", b"channel", "claimed_identities", b"claimed_identities", "create_time", b"create_time", "customer", b"customer", "earlier_messages", b"earlier_messages", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "messages", b"messages", "notes", b"notes", "previous_session_id", b"previous_session_id", "queue", b"queue", "state", b"state", "ticket_id", b"ticket_id", "transitions", b"transitions", "update_time", b"update_time", "urgent", b"urgent", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attributes", b"attributes", "channel", b"channel", "claimed_identities", b"claimed_identities", "create_time", b"create_time", "customer", b"customer", "earlier_messages", b"earlier_messages", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "messages", b"messages", "notes", b"notes", "previous_session_id", b"previous_session_id", "queue", b"queue", "state", b"state", "survey", b"survey", "ticket_id", b"ticket_id", "transitions", b"transitions", "update_time", b"update_time", "urgent", b"urgent", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Session: _TypeAlias = Session  # noqa: Y015
+
+@_typing.final
+class Survey(_message.Message):
+    """CSAT (1..5) and NPS (0..10) asked once after a contact."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    DELIVERY_FIELD_NUMBER: _builtins.int
+    CSAT_QUESTION_FIELD_NUMBER: _builtins.int
+    NPS_QUESTION_FIELD_NUMBER: _builtins.int
+    ASK_TIME_FIELD_NUMBER: _builtins.int
+    ANSWER_TIME_FIELD_NUMBER: _builtins.int
+    CSAT_FIELD_NUMBER: _builtins.int
+    NPS_FIELD_NUMBER: _builtins.int
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    TICKET_ID_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    language: _builtins.str
+    """"zh" or "en"."""
+    delivery: Global___SurveyDelivery.ValueType
+    csat_question: _builtins.str
+    """The questions in the customer's language."""
+    nps_question: _builtins.str
+    csat: _builtins.int
+    """1..5; 0 until answered."""
+    nps: _builtins.int
+    """0..10; unset when the customer gave none."""
+    agent_id: _builtins.str
+    """Who handled the contact and its ticket: what the answer counts for."""
+    ticket_id: _builtins.str
+    address: _builtins.str
+    """Email: the address the link went to; phone: the number the SMS is for."""
+    @_builtins.property
+    def ask_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def answer_time(self) -> _timestamp_pb2.Timestamp:
+        """Unset until answered."""
+
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        language: _builtins.str = ...,
+        delivery: Global___SurveyDelivery.ValueType = ...,
+        csat_question: _builtins.str = ...,
+        nps_question: _builtins.str = ...,
+        ask_time: _timestamp_pb2.Timestamp | None = ...,
+        answer_time: _timestamp_pb2.Timestamp | None = ...,
+        csat: _builtins.int = ...,
+        nps: _builtins.int | None = ...,
+        agent_id: _builtins.str = ...,
+        ticket_id: _builtins.str = ...,
+        address: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_nps", b"_nps", "answer_time", b"answer_time", "ask_time", b"ask_time", "nps", b"nps"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_nps", b"_nps", "address", b"address", "agent_id", b"agent_id", "answer_time", b"answer_time", "ask_time", b"ask_time", "csat", b"csat", "csat_question", b"csat_question", "delivery", b"delivery", "language", b"language", "nps", b"nps", "nps_question", b"nps_question", "session_id", b"session_id", "ticket_id", b"ticket_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__nps: _TypeAlias = _typing.Literal["nps"]  # noqa: Y015
+    _WhichOneofArgType__nps: _TypeAlias = _typing.Literal["_nps", b"_nps"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__nps) -> _WhichOneofReturnType__nps | None: ...
+
+Global___Survey: _TypeAlias = Survey  # noqa: Y015
+
+@_typing.final
+class GetSurveyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSurveyRequest: _TypeAlias = GetSurveyRequest  # noqa: Y015
+
+@_typing.final
+class AnswerSurveyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    CSAT_FIELD_NUMBER: _builtins.int
+    NPS_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    csat: _builtins.int
+    """Required, 1..5."""
+    nps: _builtins.int
+    """Optional, 0..10."""
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        csat: _builtins.int = ...,
+        nps: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_nps", b"_nps", "nps", b"nps"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_nps", b"_nps", "csat", b"csat", "nps", b"nps", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__nps: _TypeAlias = _typing.Literal["nps"]  # noqa: Y015
+    _WhichOneofArgType__nps: _TypeAlias = _typing.Literal["_nps", b"_nps"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__nps) -> _WhichOneofReturnType__nps | None: ...
+
+Global___AnswerSurveyRequest: _TypeAlias = AnswerSurveyRequest  # noqa: Y015
 
 @_typing.final
 class GetSessionRequest(_message.Message):
