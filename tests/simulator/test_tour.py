@@ -12,7 +12,9 @@ import websockets
 
 from omni.cli.main import main
 from omni.devstack.stack import DevStack
-from omni.simulator import kpis, stored, tour
+from omni.kpis import figures as kpis
+from omni.kpis import stored
+from omni.simulator import tour
 from omni.simulator.live import StackAccess, fetch_sessions
 
 

@@ -29,7 +29,8 @@ def _date(text: str) -> dt.datetime:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from omni.simulator import records, report, stored
+    from omni.kpis import records, stored
+    from omni.simulator import report
     from omni.simulator.live import StackAccess, StackNotRunning, fetch_sessions
 
     if args.interval_minutes <= 0:

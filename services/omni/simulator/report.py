@@ -22,8 +22,8 @@ import matplotlib
 matplotlib.use("Agg")  # no display: reports are written by servers and CI too
 import matplotlib.pyplot as plt
 
-from omni.simulator import kpis
-from omni.simulator.records import AgentRecord, ContactRecord
+from omni.kpis import figures as kpis
+from omni.kpis.records import AgentRecord, ContactRecord
 
 REPORT_VERSION = 1
 _ROLLUPS: tuple[tuple[str, kpis.Period], ...] = (("daily", "day"), ("weekly", "week"), ("monthly", "month"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from omni.simulator.records import ContactRecord, Outcome
+from omni.kpis.records import ContactRecord, Outcome
 from omnichannel.common.v1 import common_pb2
 from omnichannel.sessions.v1 import sessions_pb2
 

@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Literal
 
-from omni.simulator.records import AgentRecord, ContactRecord
+from omni.kpis.records import AgentRecord, ContactRecord
 
 Period = Literal["day", "week", "month"]
 DEFAULT_TARGETS: Mapping[str, float] = {"phone": 20.0, "chat": 60.0, "email": 14_400.0}
