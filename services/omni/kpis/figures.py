@@ -10,6 +10,7 @@ Definitions (docs/kpis.md explains each and why):
 - transfer rate: answered contacts transferred at least once; repeat transfer: twice or more.
 - FCR: first contacts of a matter that were answered and resolved it, ÷ answered first contacts.
 - EWT error: announced wait − actual wait for answered contacts that held.
+- CSAT: mean of the 1..5 answers; NPS: % promoters (9-10) − % detractors (0-6) of the 0..10 answers.
 """
 
 from __future__ import annotations
@@ -61,6 +62,12 @@ class Kpis:
     callback_share: float | None
     vip_asa_seconds: float | None
     vip_p90_wait_seconds: float | None
+    # Mean CSAT (1..5) of the answered surveys, and how many there were.
+    csat_average: float | None = None
+    csat_responses: int = 0
+    # NPS: % promoters (9-10) minus % detractors (0-6) of the NPS answers, -100..100.
+    nps: float | None = None
+    nps_responses: int = 0
     ewt_error: EwtError
 
     def as_dict(self) -> dict[str, object]:
@@ -114,6 +121,8 @@ def compute(records: Sequence[ContactRecord], agents: Sequence[AgentRecord] = ()
     firsts = [r for r in answered if not r.follow_up]
     logged_in = sum(a.logged_in_seconds for a in agents)
     all_waits = waits + [w for r in abandoned if (w := r.wait) is not None]
+    csat = [r.csat for r in records if r.csat]
+    nps = [r.nps for r in records if r.nps is not None]
     return Kpis(
         offered=len(records),
         answered=len(answered),
@@ -133,8 +142,19 @@ def compute(records: Sequence[ContactRecord], agents: Sequence[AgentRecord] = ()
         callback_share=_ratio(sum(1 for r in records if r.callback), len(records)),
         vip_asa_seconds=_mean(vip_waits),
         vip_p90_wait_seconds=percentile(vip_waits, 90),
+        csat_average=_mean(csat),
+        csat_responses=len(csat),
+        nps=net_promoter_score(nps),
+        nps_responses=len(nps),
         ewt_error=ewt_error(records),
     )
+
+
+def net_promoter_score(answers: Sequence[int]) -> float | None:
+    """% promoters (9-10) minus % detractors (0-6)."""
+    if not answers:
+        return None
+    return 100.0 * (sum(1 for n in answers if n >= 9) - sum(1 for n in answers if n <= 6)) / len(answers)
 
 
 def grouped(records: Sequence[ContactRecord], key: Callable[[ContactRecord], str], *,

@@ -66,6 +66,8 @@ def contact_record(session: sessions_pb2.Session) -> ContactRecord | None:
         transfers=sum(1 for t in queued or [] if answered is not None and t > answered),
         estimated_wait=float(estimate) if estimate else None,
         callback="callback" in attributes or any("callback" in t.reason for t in session.transitions),
+        csat=session.survey.csat if session.HasField("survey") else 0,
+        nps=session.survey.nps if session.HasField("survey") and session.survey.HasField("nps") else None,
     )
 
 

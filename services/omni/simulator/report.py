@@ -77,6 +77,8 @@ _KPI_ROWS: tuple[tuple[str, str, str], ...] = (
     ("overflowed", "To self-service bot", "n"),
     ("vip_asa_seconds", "VIP ASA", "s"),
     ("vip_p90_wait_seconds", "VIP 90th pct wait", "s"),
+    ("csat_average", "CSAT (1-5)", "n"),
+    ("nps", "NPS", "n"),
 )
 
 
@@ -87,6 +89,8 @@ def fmt(value: object, unit: str) -> str:
         return f"{value * 100:.1f} %"
     if unit == "s" and isinstance(value, float):
         return f"{value:.1f} s"
+    if isinstance(value, float):
+        return f"{value:.2f}"
     return str(value)
 
 
