@@ -1,5 +1,7 @@
 """`omni report`: the KPI report (JSON + HTML) from the running stack's stored sessions, or from
-the records a simulation saved."""
+the records a simulation saved; `--period day|week|month`: the same report the reports service
+makes on schedule (HTML with charts + CSV per queue, channel and agent), for the current period so
+far or, with `--previous`, the last completed one."""
 
 from __future__ import annotations
 
@@ -18,6 +20,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--until", type=_date, help="first day NOT to include (YYYY-MM-DD, UTC)")
     parser.add_argument("--interval-minutes", type=int, default=30, help="intraday chart resolution")
     parser.add_argument("--out", type=Path, help="report directory (default <data-dir>/reports/live)")
+    parser.add_argument("--period", choices=("day", "week", "month"),
+                        help="the period report (HTML + CSV) of the running stack: this day/week/month so far")
+    parser.add_argument("--previous", action="store_true", help="with --period: the last completed period")
     parser.set_defaults(func=cmd_report)
 
 
@@ -35,6 +40,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if args.interval_minutes <= 0:
         raise SystemExit("--interval-minutes must be positive")
+    if args.period:
+        return _period_report(args)
     if args.records:
         if not args.records.exists():
             raise SystemExit(f"{args.records} not found")
@@ -64,3 +71,46 @@ def cmd_report(args: argparse.Namespace) -> int:
           f"SL {report.fmt(overall['service_level'], '%')}, ASA {report.fmt(overall['asa_seconds'], 's')}")
     print(f"report: {html_path}\n        {json_path}")
     return 0
+
+
+def _period_report(args: argparse.Namespace) -> int:
+    """Built by the reports service's own code from the stack's stored sessions (UTC periods)."""
+    from omni.kpis import stored
+    from omni.reports.domain import document
+    from omni.reports.domain.periods import PeriodKind, containing
+    from omni.simulator.live import StackAccess, StackNotRunning, fetch_sessions
+
+    period = containing(PeriodKind(args.period), dt.datetime.now(dt.UTC))
+    if args.previous:
+        period = period.previous()
+    try:
+        access = StackAccess.open(args.data_dir)
+        sessions = asyncio.run(fetch_sessions(access, since=period.start - dt.timedelta(hours=6), until=period.end))
+    except StackNotRunning as exc:
+        raise SystemExit(str(exc)) from exc
+    records = [r for r in stored.contact_records(sessions)
+               if period.start.timestamp() <= r.arrived < period.end.timestamp()]
+    rows = document.groups(records)
+    out = args.out or args.data_dir / "reports" / "periods"
+    out.mkdir(parents=True, exist_ok=True)
+    html_path, csv_path = out / f"{period.name}.html", out / f"{period.name}.csv"
+    html_path.write_text(document.to_html(period, rows, records, dt.datetime.now(dt.UTC)))
+    csv_path.write_text(document.to_csv(rows))
+    overall = rows[0][2]
+    print(f"{period.name}: {overall.offered} contacts, SL {_pct(overall.service_level)}, "
+          f"ASA {_num(overall.asa_seconds, ' s')}, AHT {_num(overall.aht_seconds, ' s')}, FCR {_pct(overall.fcr)}, "
+          f"abandoned {_pct(overall.abandon_rate)}, transferred {_pct(overall.transfer_rate)}, "
+          f"CSAT {_num(overall.csat_average, '')} ({overall.csat_responses}), NPS {_num(overall.nps, '')}")
+    for dimension in ("queue", "channel", "agent"):
+        keys = [f"{key} {k.offered}" for d, key, k in rows if d == dimension]
+        print(f"  by {dimension}: {', '.join(keys) or '-'}")
+    print(f"report: {html_path}\n        {csv_path}")
+    return 0
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f} %"
+
+
+def _num(value: float | None, unit: str) -> str:
+    return "-" if value is None else f"{value:.1f}{unit}"
