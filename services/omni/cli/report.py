@@ -10,6 +10,8 @@ import asyncio
 import datetime as dt
 from pathlib import Path
 
+from omni.kpis.formatting import fmt
+
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
@@ -66,9 +68,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     built = report.build(contacts, agents, meta=meta, interval_seconds=args.interval_minutes * 60.0)
     json_path, html_path = report.write(built, out)
     overall = built["overall"]
-    print(f"{overall['offered']} contacts, answered {report.fmt(overall['answer_rate'], '%')}, "
+    print(f"{overall['offered']} contacts, answered {fmt(overall['answer_rate'], '%')}, "
           f"self-service {overall['overflowed']}, abandoned {overall['abandoned']}, "
-          f"SL {report.fmt(overall['service_level'], '%')}, ASA {report.fmt(overall['asa_seconds'], 's')}")
+          f"SL {fmt(overall['service_level'], '%')}, ASA {fmt(overall['asa_seconds'], 's')}")
     print(f"report: {html_path}\n        {json_path}")
     return 0
 
@@ -97,20 +99,13 @@ def _period_report(args: argparse.Namespace) -> int:
     html_path.write_text(document.to_html(period, rows, records, dt.datetime.now(dt.UTC)))
     csv_path.write_text(document.to_csv(rows))
     overall = rows[0][2]
-    print(f"{period.name}: {overall.offered} contacts, SL {_pct(overall.service_level)}, "
-          f"ASA {_num(overall.asa_seconds, ' s')}, AHT {_num(overall.aht_seconds, ' s')}, FCR {_pct(overall.fcr)}, "
-          f"abandoned {_pct(overall.abandon_rate)}, transferred {_pct(overall.transfer_rate)}, "
-          f"CSAT {_num(overall.csat_average, '')} ({overall.csat_responses}), NPS {_num(overall.nps, '')}")
+    print(f"{period.name}: {overall.offered} contacts, SL {fmt(overall.service_level, '%')}, "
+          f"ASA {fmt(overall.asa_seconds, 's')}, AHT {fmt(overall.aht_seconds, 's')}, FCR {fmt(overall.fcr, '%')}, "
+          f"abandoned {fmt(overall.abandon_rate, '%')}, transferred {fmt(overall.transfer_rate, '%')}, "
+          f"CSAT {fmt(overall.csat_average, '')} ({overall.csat_responses}), NPS {fmt(overall.nps, '')}")
     for dimension in ("queue", "channel", "agent"):
         keys = [f"{key} {k.offered}" for d, key, k in rows if d == dimension]
         print(f"  by {dimension}: {', '.join(keys) or '-'}")
     print(f"report: {html_path}\n        {csv_path}")
     return 0
 
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f} %"
-
-
-def _num(value: float | None, unit: str) -> str:
-    return "-" if value is None else f"{value:.1f}{unit}"

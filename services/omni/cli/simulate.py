@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from omni.kpis.formatting import fmt
 from omni.simulator import scenario
 
 if TYPE_CHECKING:
@@ -66,12 +67,11 @@ def _load(name: str, scale: float | None, contacts: int | None) -> scenario.Scen
 
 
 def _summary_line(result: RunResult, k: kpis.Kpis) -> str:
-    from omni.simulator import report
 
-    return (f"  {result.strategy:<8} offered {k.offered:>6}  answered {report.fmt(k.answer_rate, '%'):>8}  "
-            f"abandoned {report.fmt(k.abandon_rate, '%'):>8}  SL {report.fmt(k.service_level, '%'):>8}  "
-            f"ASA {report.fmt(k.asa_seconds, 's'):>8}  transferred {report.fmt(k.transfer_rate, '%'):>8}  "
-            f"FCR {report.fmt(k.fcr, '%'):>8}  ({result.wall_seconds:.1f} s wall, {result.events} events)")
+    return (f"  {result.strategy:<8} offered {k.offered:>6}  answered {fmt(k.answer_rate, '%'):>8}  "
+            f"abandoned {fmt(k.abandon_rate, '%'):>8}  SL {fmt(k.service_level, '%'):>8}  "
+            f"ASA {fmt(k.asa_seconds, 's'):>8}  transferred {fmt(k.transfer_rate, '%'):>8}  "
+            f"FCR {fmt(k.fcr, '%'):>8}  ({result.wall_seconds:.1f} s wall, {result.events} events)")
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ matplotlib.use("Agg")  # no display: reports are written by servers and CI too
 import matplotlib.pyplot as plt
 
 from omni.kpis import figures as kpis
+from omni.kpis.formatting import fmt
 from omni.kpis.records import AgentRecord, ContactRecord
 
 REPORT_VERSION = 1
@@ -80,18 +81,6 @@ _KPI_ROWS: tuple[tuple[str, str, str], ...] = (
     ("csat_average", "CSAT (1-5)", "n"),
     ("nps", "NPS", "n"),
 )
-
-
-def fmt(value: object, unit: str) -> str:
-    if value is None:
-        return "–"
-    if unit == "%" and isinstance(value, float):
-        return f"{value * 100:.1f} %"
-    if unit == "s" and isinstance(value, float):
-        return f"{value:.1f} s"
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return str(value)
 
 
 def _table(columns: Mapping[str, Mapping[str, Any]]) -> str:

@@ -11,6 +11,7 @@ import io
 from collections.abc import Callable, Sequence
 
 from omni.kpis import figures
+from omni.kpis.formatting import fmt
 from omni.kpis.records import ContactRecord
 from omni.reports.domain import charts
 from omni.reports.domain.periods import Period, PeriodKind
@@ -95,22 +96,10 @@ def _label(period: Period) -> str:
 def _table(caption: str, heading: str, rows: Sequence[tuple[str, str, figures.Kpis]]) -> str:
     head = "".join(f"<th>{html.escape(name)}</th>" for _, name, _ in COLUMNS)
     body = "".join(
-        f"<tr><td>{html.escape(key)}</td>" + "".join(f"<td>{_shown(getattr(k, field), unit)}</td>"
+        f"<tr><td>{html.escape(key)}</td>" + "".join(f"<td>{html.escape(fmt(getattr(k, field), unit))}</td>"
                                                      for field, _, unit in COLUMNS) + "</tr>"
         for _, key, k in rows)
     return f"<h2>{html.escape(caption)}</h2><table><tr><th>{html.escape(heading)}</th>{head}</tr>{body}</table>"
-
-
-def _shown(value: object, unit: str) -> str:
-    if value is None:
-        return "–"
-    if unit == "%" and isinstance(value, float):
-        return f"{value * 100:.1f} %"
-    if unit == "s" and isinstance(value, float):
-        return f"{value:.1f} s"
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return html.escape(str(value))
 
 
 def _percent(value: float | None) -> float | None:
