@@ -133,9 +133,10 @@ async def test_a_replica_dying_mid_report_is_taken_over_and_restarts_neither_ski
     made = await b.run_due(now)
     assert yesterday.name not in made and len(made) == 5
     assert await b.run_due(now + LEASE / 2) == []
+    assert await repo.claim(yesterday, "r-a", now, LEASE)  # its owner may try again at once
     assert await b.run_due(now + LEASE + dt.timedelta(seconds=1)) == [yesterday.name]
     taken = await repo.get(yesterday.name)
-    assert (taken.generated_by, taken.claims) == ("r-b", 2)
+    assert (taken.generated_by, taken.claims) == ("r-b", 3)  # A twice, then B
     # A, back from the dead, cannot overwrite it; restarted under a new name it finds nothing to do.
     assert not await repo.complete(yesterday, "r-a", now, Contents(0, "stale", "stale"))
     assert (await repo.get(yesterday.name)).html == taken.html

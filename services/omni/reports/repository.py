@@ -42,8 +42,9 @@ class ReportRepository:
 
     async def claim(self, period: Period, owner: str, now: dt.datetime, lease: dt.timedelta) -> bool:
         """Take the period to generate its report: it has none, and nobody else's lease is live
-        (a replica that died while generating it leaves a lease that runs out)."""
-        free = {"_id": period.name, "state": RUNNING, "lease_until": {"$lt": now}}
+        (a replica that died while generating it leaves a lease that runs out; one whose attempt
+        failed, sessions being down, takes it again at once)."""
+        free = {"_id": period.name, "state": RUNNING, "$or": [{"lease_until": {"$lt": now}}, {"owner": owner}]}
         try:
             await self._reports.find_one_and_update(
                 free,
