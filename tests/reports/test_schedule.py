@@ -20,6 +20,7 @@ from omni.devstack.processes import free_port
 from omni.reports.domain.model import Contents
 from omni.reports.domain.periods import PeriodKind, containing, due
 from omni.reports.repository import ReportRepository
+from omni.reports.service import ACCESS as REPORTS_ACCESS
 from omni.reports.service import SPEC as REPORTS
 from omni.reports.settings import ReportSettings
 from omni.reports.sources import SessionContacts
@@ -32,6 +33,7 @@ from omnichannel.reports.v1 import reports_pb2 as rpb
 from omnichannel.reports.v1 import reports_pb2_grpc
 from omnichannel.sessions.v1 import sessions_pb2 as spb
 from omnichannel.sessions.v1 import sessions_pb2_grpc
+from tests.rpc_access import assert_every_rpc_needs_a_token, assert_table_matches_protos
 from tests.support.polling import eventually
 from tests.support.settings import session_settings, settings_for
 
@@ -174,3 +176,10 @@ async def test_report_service_replicas_serve_supervisors_one_report_per_period(
         with pytest.raises(grpc.aio.AioRpcError) as missing:
             await stub.GetReport(rpb.GetReportRequest(name="day-2999-01-01"), metadata=supervisor)
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_every_rpc_has_a_rule_and_needs_a_token(start_service, settings, client_settings) -> None:
+    assert_table_matches_protos(REPORTS_ACCESS, rpb.DESCRIPTOR)
+    own = settings_for(settings, ReportSettings, report_check_seconds=3600, **client_settings("reports"))
+    await assert_every_rpc_needs_a_token((await start_service(REPORTS, settings_override=own)).address,
+                                         rpb.DESCRIPTOR)
