@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 def fmt(value: object, unit: str) -> str:
-    """`unit`: "%" (a 0..1 ratio), "s" (seconds) or "" (a count or a score)."""
+    """`unit`: "%" (a 0..1 ratio), "s" (seconds), "" or "x" (a count, a score, a mean count)."""
     if value is None:
         return "–"
     if unit == "%" and isinstance(value, float):
