@@ -30,7 +30,7 @@ from omni.devstack.supervisor import Supervisor
 from omni.runtime.auth import Role
 from omni.web.service import DEMO_PATH, DESK_PATH
 
-SERVICES = ("tickets", "sessions", "knowledge", "routing")
+SERVICES = ("tickets", "sessions", "knowledge", "routing", "supervision")
 # Ports of `make run`; `--ephemeral` picks free ones instead (tests).
 DEFAULT_PORTS = {
     "nats": 4222,
@@ -39,6 +39,7 @@ DEFAULT_PORTS = {
     "sessions": 50052,
     "knowledge": 50053,
     "routing": 50054,
+    "supervision": 50055,
     "smtp": 2525,
     "websocket": 8765,
     "outbox": 2526,
@@ -190,6 +191,7 @@ class DevStack:
         token_url = f"http://127.0.0.1:{self.ports['issuer']}/token"
         return {
             "routing": self.local.client_env("routing", token_url),
+            "supervision": self.local.client_env("supervision", token_url),
             "worker": self.local.client_env("bot-worker", token_url),
             "sessions": {"OMNI_CHAT_TOKEN_KEY_FILES": str(self.local.chat_key_file)},
         }.get(name, {})

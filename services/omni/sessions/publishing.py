@@ -12,6 +12,7 @@ from omni.runtime.live_feed import LiveFeed
 from omni.runtime.outbox import Outbox
 from omni.runtime.storage import Document
 from omni.sessions import convert
+from omni.sessions.domain.call_legs import CallLegCommand
 from omni.sessions.domain.changes import Change
 from omni.sessions.domain.model import Message, Session, State
 from omni.sessions.domain.updates import Update
@@ -22,6 +23,7 @@ PAYLOADS = {
     "interaction_received": events_pb2.InteractionReceived,
     "session_state_changed": events_pb2.SessionStateChanged,
     "callback_requested": events_pb2.CallbackRequested,
+    "call_leg_requested": sessions_pb2.CallLegCommand,
 }
 # Conversation updates for watchers, outside every JetStream stream's subjects on purpose.
 LIVE_SUBJECT_ROOT = "omnichannel_live.sessions"
@@ -62,6 +64,10 @@ class SessionEvents:
             payload.not_before.FromDatetime(not_before)
         return self._outbox.entry("callback_requested", f"sessions/{session.id}", payload=payload,
                                   event_id=f"{session.id}:callback:{session.attributes.get('callbacks', '1')}")
+
+    def call_leg_requested(self, command: CallLegCommand) -> Document:
+        return self._outbox.entry("call_leg_requested", f"sessions/{command.session_id}", command.id,
+                                  convert.call_leg_to_proto(command))
 
     async def publish(self, session_id: str, pending: list[Document]) -> None:
         """The session's pending events, in the order they were stored."""

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import grpc
 
-from omni.runtime.auth import ADMINS, BOTS, EVERYONE, STAFF, Role
+from omni.runtime.auth import ADMINS, BOTS, EVERYONE, MANAGERS, STAFF, Role
 from omni.runtime.config import ConfigError, env_name
 from omni.runtime.outbox import Outbox
 from omni.runtime.server import Runtime, ServiceSpec
@@ -76,7 +76,8 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
                     verifier=runtime.verifier, token_ttl_seconds=settings.chat_token_ttl_seconds,
                     flood=Flood(_flood_limits(settings)), max_waiting_per_queue=settings.chat_max_waiting_per_queue)
     sessions_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(desk), server)
-    calls = Calls(conversations, repo, events, flow=flow, classifier=classifier, limit=limit)
+    calls = Calls(conversations, repo, events, flow=flow, classifier=classifier, limit=limit,
+                  max_notes=settings.session_max_notes)
     sessions_pb2_grpc.add_TelephonyServiceServicer_to_server(TelephonyServicer(calls), server)
 
     consumers = SessionConsumers(conversations, Assignment(conversations, repo, notes))
@@ -147,9 +148,12 @@ def _rules() -> dict[str, frozenset[Role]]:
             "AddSessionNote": STAFF,
         },
         "ChatService": {"Chat": customers},
-        "TelephonyService": {name: pbx for name in (
-            "StartCall", "SubmitIvrInput", "AnswerCall", "TransferCall", "EndCall", "AttachRecording",
-            "RequestCallback")},
+        "TelephonyService": {
+            **{name: pbx for name in ("StartCall", "SubmitIvrInput", "AnswerCall", "TransferCall", "EndCall",
+                                      "AttachRecording", "RequestCallback")},
+            # A supervisor (through the web gateway, with their own token) asks for a leg on a call.
+            "SuperviseCall": MANAGERS,
+        },
     }
     return {f"/omnichannel.sessions.v1.{svc}/{method}": roles
             for svc, methods in table.items() for method, roles in methods.items()}

@@ -51,7 +51,8 @@ class SessionServicer(sessions_pb2_grpc.SessionServiceServicer):
                                     message_id=sent.message.email.message_id if sent.message.email else "")
 
     async def AddSessionNote(self, request: pb.AddSessionNoteRequest, context: Context) -> pb.SessionNote:
-        note = await self._notes.add(current_principal(), request.session_id, request.text, request.request_id)
+        note = await self._notes.add(current_principal(), request.session_id, request.text, request.request_id,
+                                     whisper=request.whisper)
         return convert.note_to_proto(note)
 
     async def UpdateSessionState(self, request: pb.UpdateSessionStateRequest, context: Context) -> pb.Session:

@@ -13,7 +13,7 @@ from omni.runtime.auth import Principal
 from omni.runtime.clock import utcnow
 from omni.runtime.errors import ResourceExhausted
 from omni.runtime.validation import check_length, require
-from omni.sessions.domain.access import check_agent
+from omni.sessions.domain.access import check_agent, check_supervising
 from omni.sessions.domain.model import Note, NoteKind, TextLimit, new_id
 from omni.sessions.domain.updates import Update, UpdateKind
 from omni.sessions.publishing import LiveUpdates
@@ -29,12 +29,15 @@ class Notes:
         self._limit = limit
         self._max_notes = max_notes
 
-    async def add(self, principal: Principal, session_id: str, text: str, request_id: str) -> Note:
-        """A staff note, by whoever may reply to the session (also after it ended); once per request_id."""
+    async def add(self, principal: Principal, session_id: str, text: str, request_id: str, *,
+                  whisper: bool = False) -> Note:
+        """A staff note, by whoever may reply to the session (also after it ended); once per
+        request_id. A whisper is a supervisor's note for the agent (staff see it, the customer never)."""
         session = await self._repo.get(require(session_id, "session_id"))
-        check_agent(principal, session)
+        (check_supervising if whisper else check_agent)(principal, session)
         text = self._limit.check(require(text, "text"), "text")
-        note = Note(id=new_id("N"), kind=NoteKind.STAFF, author_id=principal.subject, text=text,
+        note = Note(id=new_id("N"), kind=NoteKind.WHISPER if whisper else NoteKind.STAFF, author_id=principal.subject,
+                    text=text,
                     create_time=utcnow(), request_id=check_length(request_id, "request_id", 200))
         return await self._record(session.id, note)
 

@@ -205,6 +205,11 @@ class TelephonyServiceStub:
     AttachRecording: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.AttachRecordingRequest, _sessions_pb2.CallResponse]
     RequestCallback: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.RequestCallbackRequest, _sessions_pb2.CallResponse]
     """Keep the caller's place and call them back."""
+    SuperviseCall: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.SuperviseCallRequest, _sessions_pb2.CallLegCommand]
+    """A supervisor asks the PBX to add their leg to a connected call: listen in, whisper to the
+    agent, or barge in. Recorded on the session (a note of kind CALL_LEG) and published as
+    `call_leg_requested`, which the PBX adapter acts on. Supervisors, admins and services.
+    """
 
 @_typing.type_check_only
 class TelephonyServiceAsyncStub(TelephonyServiceStub):
@@ -219,6 +224,11 @@ class TelephonyServiceAsyncStub(TelephonyServiceStub):
     AttachRecording: _aio.UnaryUnaryMultiCallable[_sessions_pb2.AttachRecordingRequest, _sessions_pb2.CallResponse]  # type: ignore[assignment]
     RequestCallback: _aio.UnaryUnaryMultiCallable[_sessions_pb2.RequestCallbackRequest, _sessions_pb2.CallResponse]  # type: ignore[assignment]
     """Keep the caller's place and call them back."""
+    SuperviseCall: _aio.UnaryUnaryMultiCallable[_sessions_pb2.SuperviseCallRequest, _sessions_pb2.CallLegCommand]  # type: ignore[assignment]
+    """A supervisor asks the PBX to add their leg to a connected call: listen in, whisper to the
+    agent, or barge in. Recorded on the session (a note of kind CALL_LEG) and published as
+    `call_leg_requested`, which the PBX adapter acts on. Supervisors, admins and services.
+    """
 
 class TelephonyServiceServicer(metaclass=_abc_1.ABCMeta):
     """Called by a PBX / CPaaS adapter for every call event."""
@@ -272,5 +282,16 @@ class TelephonyServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_sessions_pb2.CallResponse, _abc.Awaitable[_sessions_pb2.CallResponse]]:
         """Keep the caller's place and call them back."""
+
+    @_abc_1.abstractmethod
+    def SuperviseCall(
+        self,
+        request: _sessions_pb2.SuperviseCallRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sessions_pb2.CallLegCommand, _abc.Awaitable[_sessions_pb2.CallLegCommand]]:
+        """A supervisor asks the PBX to add their leg to a connected call: listen in, whisper to the
+        agent, or barge in. Recorded on the session (a note of kind CALL_LEG) and published as
+        `call_leg_requested`, which the PBX adapter acts on. Supervisors, admins and services.
+        """
 
 def add_TelephonyServiceServicer_to_server(servicer: TelephonyServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
