@@ -59,7 +59,7 @@ async def floor(start_service: StartService, settings: ServiceSettings,
     supervision = await start_service(SUPERVISION, settings_override=settings_for(
         settings, SupervisionSettings, database="supervision", routing_addr=routing.address,
         floor_refresh_seconds=0.2, sweep_seconds=0.2, queue_check_seconds=0.3, greeting_target_seconds=2.0,
-        sla_warning_seconds=600.0, **client_settings("supervision")))
+        sla_warning_fraction=0.5, **client_settings("supervision")))
     admin = token_for(Role.ADMIN, "admin")
     async with grpc.aio.insecure_channel(routing.address) as routing_channel, \
             grpc.aio.insecure_channel(supervision.address) as supervision_channel:

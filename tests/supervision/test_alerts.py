@@ -81,9 +81,12 @@ async def test_a_greeting_later_than_the_target_raises_an_alert_and_one_in_time_
 
 async def test_sla_breach_and_breach_imminent_come_from_tickets_events(floor: Floor) -> None:
     now = dt.datetime.now(dt.UTC)
-    soon = tickets_pb2.Ticket(id="T-1", queue="billing", sla=tickets_pb2.Sla(
+    # Half the time is the warning (the fixture's fraction): T-1's first response is in it, its
+    # resolution not; T-2's first response is in it too, but answered.
+    created = stamp(now - dt.timedelta(minutes=10))
+    soon = tickets_pb2.Ticket(id="T-1", queue="billing", create_time=created, sla=tickets_pb2.Sla(
         first_response_due=stamp(now + dt.timedelta(minutes=5)), resolution_due=stamp(now + dt.timedelta(days=1))))
-    answered = tickets_pb2.Ticket(id="T-2", queue="billing", sla=tickets_pb2.Sla(
+    answered = tickets_pb2.Ticket(id="T-2", queue="billing", create_time=created, sla=tickets_pb2.Sla(
         first_response_due=stamp(now + dt.timedelta(minutes=5)), first_response_time=stamp(now)))
     await floor.publish("tickets", "ticket_created", ticket_events.TicketEvent(ticket=answered), event_id="t2")
     await floor.publish("tickets", "ticket_created", ticket_events.TicketEvent(ticket=soon), event_id="t1")

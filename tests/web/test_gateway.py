@@ -223,3 +223,28 @@ async def test_the_view_of_a_session_waits_for_sessions_to_hear_of_the_assignmen
     finally:
         await nats.close()
     assert update["kind"] == "snapshot" and update["session"]["agent_id"] == "A-1001"
+
+
+async def test_the_floor_is_the_supervisors_and_only_of_their_groups_queues(web: WebStack) -> None:
+    agent = Browser(web.url)
+    await agent.sign_in(web.agent_token())
+    alerts = await agent.call("GET", "/api/supervisor/alerts")
+    assert alerts.status == 403 and "supervisor" in alerts.body["error"]
+    async with agent.socket(f"/api/supervisor/floor?csrf={agent.csrf}") as ws:
+        assert "supervisor" in await frame(ws, "error")
+    session_id = await start_chat(web, "I need help with my account")
+    whispered = await agent.call("POST", f"/api/sessions/{session_id}/whisper", {"text": "psst"})
+    assert whispered.status == 403
+    taken = await agent.call("POST", f"/api/work/{session_id}/takeover")
+    assert taken.status == 403
+
+    tech_lead = Browser(web.url)
+    await tech_lead.sign_in(web.token("S-9", ("tech",), Role.SUPERVISOR))
+    async with tech_lead.socket(f"/api/supervisor/floor?csrf={tech_lead.csrf}") as ws:
+        seen = await frame(ws, "floor")
+    assert [q["queue_id"] for q in seen["queues"]] == [] and [a["agent_id"] for a in seen["agents"]] == ["A-3001"]
+    boss = Browser(web.url)
+    await boss.sign_in(web.supervisor_token())
+    async with boss.socket(f"/api/supervisor/floor?csrf={boss.csrf}") as ws:
+        seen = await frame(ws, "floor")
+    assert {q["queue_id"] for q in seen["queues"]} == {"chat", "general", "billing", "email"}

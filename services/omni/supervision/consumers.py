@@ -54,12 +54,13 @@ class SupervisionConsumers:
             await self._facts.sla_breached(ticket.id, ticket.queue, event.breached_target or "resolution")
             return
         sla, closed = ticket.sla, ticket.status in _SETTLED_STATUSES
+        started = to_datetime(ticket.create_time if ticket.HasField("create_time") else delivery.envelope.occurred_at)
         targets = []
         if sla.HasField("first_response_due"):
             targets.append(SlaTarget(ticket.id, ticket.queue, FIRST_RESPONSE, to_datetime(sla.first_response_due),
-                                     settled=closed or sla.HasField("first_response_time")
+                                     started, settled=closed or sla.HasField("first_response_time")
                                      or sla.first_response_breached))
         if sla.HasField("resolution_due"):
-            targets.append(SlaTarget(ticket.id, ticket.queue, RESOLUTION, to_datetime(sla.resolution_due),
+            targets.append(SlaTarget(ticket.id, ticket.queue, RESOLUTION, to_datetime(sla.resolution_due), started,
                                      settled=closed or sla.resolution_breached))
         await self._facts.ticket_targets(targets)

@@ -41,7 +41,8 @@ INDEXES = {
              outbox.INDEX],
     # Contacts not yet judged, by when they connected (the greeting sweep).
     CONTACTS: [IndexModel([("judged", ASCENDING), ("connected_at", ASCENDING)], name="to_judge")],
-    SLA_TARGETS: [IndexModel([("warned", ASCENDING), ("settled", ASCENDING), ("due", ASCENDING)], name="to_warn")],
+    SLA_TARGETS: [IndexModel([("warned", ASCENDING), ("settled", ASCENDING), ("warn_at", ASCENDING)],
+                             name="to_warn")],
     AGENT_DAYS: [IndexModel([("day", ASCENDING), ("agent_id", ASCENDING)], unique=True, name="agent_day")],
 }
 
@@ -164,19 +165,22 @@ class SupervisionRepository:
 
     # SLA targets (the imminent-breach rule)
 
-    async def sla_targets(self, targets: Sequence[SlaTarget]) -> None:
-        for target in targets:
+    async def sla_targets(self, targets: Sequence[tuple[SlaTarget, dt.datetime]]) -> None:
+        """Follow each target, with when to warn of it."""
+        for target, warn_at in targets:
             await self._sla.update_one(
                 {"_id": f"{target.ticket_id}:{target.target}"},
                 # Settled stays settled: an older event delivered late does not open the target again.
                 {"$set": {"ticket_id": target.ticket_id, "queue_id": target.queue_id, "target": target.target,
-                          "due": target.due, **({"settled": True} if target.settled else {})},
+                          "due": target.due, "started": target.started, "warn_at": warn_at,
+                          **({"settled": True} if target.settled else {})},
                  "$setOnInsert": {"warned": False, **({} if target.settled else {"settled": False})}}, upsert=True)
 
-    async def sla_due_before(self, until: dt.datetime, limit: int = 200) -> list[SlaTarget]:
-        docs = await self._sla.find({"warned": False, "settled": False, "due": {"$lte": until}}).sort(
-            "due", ASCENDING).limit(limit).to_list()
-        return [SlaTarget(d["ticket_id"], d.get("queue_id", ""), d["target"], d["due"]) for d in docs]
+    async def sla_to_warn(self, now: dt.datetime, limit: int = 200) -> list[SlaTarget]:
+        """Targets not settled nor warned of whose warning time has come."""
+        docs = await self._sla.find({"warned": False, "settled": False, "warn_at": {"$lte": now}}).sort(
+            "warn_at", ASCENDING).limit(limit).to_list()
+        return [SlaTarget(d["ticket_id"], d.get("queue_id", ""), d["target"], d["due"], d["started"]) for d in docs]
 
     async def sla_warned(self, target: SlaTarget) -> None:
         await self._sla.update_one({"_id": f"{target.ticket_id}:{target.target}"}, {"$set": {"warned": True}})

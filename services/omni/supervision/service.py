@@ -36,14 +36,15 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     supervision_pb2_grpc.add_SupervisionServiceServicer_to_server(
         SupervisionServicer(alerts, room, runtime.page_tokens), server)
 
-    facts = Facts(alerts, repo, settings.greeting_target_seconds, settings.greeting_channels)
+    facts = Facts(alerts, repo, settings.greeting_target_seconds, settings.greeting_channels,
+                  settings.sla_warning_fraction)
     consumers = SupervisionConsumers(facts)
     runtime.consumer("routing", consumers.on_work_event, event_types=WORK_EVENTS)
     runtime.consumer("sessions", consumers.on_session_event, event_types=SESSION_EVENTS)
     runtime.consumer("tickets", consumers.on_ticket_event, event_types=TICKET_EVENTS)
 
     timers = Timers(alerts, repo, reader, greeting_target=settings.greeting_target_seconds,
-                    sla_warning=settings.sla_warning_seconds,
+                    sla_warning=settings.sla_warning_fraction,
                     rules=HealthRules(settings.queue_min_decided, settings.spike_min_abandoned,
                                       settings.spike_min_rate, settings.spike_factor))
     runtime.background(every(settings.sweep_seconds, timers.sweep, "supervision sweep"), "supervision sweep")

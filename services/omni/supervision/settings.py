@@ -20,8 +20,8 @@ class SupervisionSettings(ServiceSettings):
     # channels listed (a call's greeting is spoken, and an email is not answered in seconds).
     greeting_target_seconds: float = 10.0
     greeting_channels: tuple[str, ...] = ("chat",)
-    # A ticket's SLA target due within this many seconds, and not met, raises an imminent-breach alert.
-    sla_warning_seconds: float = 900.0
+    # A ticket's SLA target not met when this fraction of its time is left raises an imminent-breach alert.
+    sla_warning_fraction: float = 0.2
     # How often the timers (greeting, SLA) and the queue checks run.
     sweep_seconds: float = 1.0
     queue_check_seconds: float = 30.0

@@ -20,6 +20,7 @@ from omni.runtime.token_verifier import verifier_for
 from omni.web.domain.csrf import CsrfGuard
 from omni.web.domain.origins import OriginPolicy
 from omni.web.routes_desk import DeskRoutes
+from omni.web.routes_supervisor import SupervisorRoutes
 from omni.web.routes_widget import WidgetRoutes
 from omni.web.security_headers import SecurityHeaders
 from omni.web.settings import WebSettings
@@ -27,11 +28,13 @@ from omni.web.upstream import Upstream
 from omni.web.usecases.callers import Callers
 from omni.web.usecases.desk import Desk
 from omni.web.usecases.live import DeskStream, SessionWatch
+from omni.web.usecases.supervision import Supervision
 from omni.web.usecases.widget import WidgetChat
 
 STATIC = Path(__file__).parent / "static"
 DESK_PATH = "/desk/"
 DEMO_PATH = "/demo/"
+SUPERVISOR_PATH = "/supervisor/"
 
 
 async def healthy(request: Request) -> Response:
@@ -50,13 +53,17 @@ def build_app(settings: WebSettings, upstream: Upstream) -> Starlette:
     desk_routes = DeskRoutes(callers, desk, DeskStream(upstream, desk), SessionWatch(upstream, desk),
                              max_body_bytes=settings.web_max_body_bytes, max_frame_bytes=settings.web_max_frame_bytes,
                              secure_cookie=settings.web_cookie_secure)
+    supervisor_routes = SupervisorRoutes(callers, Supervision(upstream, desk),
+                                         max_body_bytes=settings.web_max_body_bytes)
     widget_routes = WidgetRoutes(callers, WidgetChat(upstream), max_frame_bytes=settings.web_max_frame_bytes)
     routes: list[BaseRoute] = [
         *desk_routes.routes(),
+        *supervisor_routes.routes(),
         *widget_routes.routes(),
         Route("/healthz", healthy),
         Route("/", to_desk),
         Mount(DESK_PATH.rstrip("/"), StaticFiles(directory=STATIC / "desk", html=True)),
+        Mount(SUPERVISOR_PATH.rstrip("/"), StaticFiles(directory=STATIC / "supervisor", html=True)),
         Mount("/widget", StaticFiles(directory=STATIC / "widget")),
     ]
     if settings.web_demo_site:

@@ -21,6 +21,7 @@ from omni.web.settings import WebSettings
 from omnichannel.knowledge.v1 import knowledge_pb2_grpc
 from omnichannel.routing.v1 import routing_pb2_grpc
 from omnichannel.sessions.v1 import sessions_pb2_grpc
+from omnichannel.supervision.v1 import supervision_pb2_grpc
 from omnichannel.tickets.v1 import tickets_pb2_grpc
 
 T = TypeVar("T")
@@ -60,12 +61,14 @@ class Upstream:
         # Over TLS when the services serve it (OMNI_GRPC_TLS_CA_FILE), like every other client of theirs.
         self._channels = [channel(a, tls_ca_file=settings.grpc_tls_ca_file)
                           for a in (settings.sessions_addr, settings.routing_addr, settings.tickets_addr,
-                                    settings.knowledge_addr)]
-        sessions, routing, tickets, knowledge = self._channels
+                                    settings.knowledge_addr, settings.supervision_addr)]
+        sessions, routing, tickets, knowledge, supervision = self._channels
         self.sessions = sessions_pb2_grpc.SessionServiceStub(sessions)
         self.routing = routing_pb2_grpc.RoutingServiceStub(routing)
         self.tickets = tickets_pb2_grpc.TicketServiceStub(tickets)
         self.knowledge = knowledge_pb2_grpc.KnowledgeServiceStub(knowledge)
+        self.supervision = supervision_pb2_grpc.SupervisionServiceStub(supervision)
+        self.telephony = sessions_pb2_grpc.TelephonyServiceStub(sessions)
 
     def chat(self, visitor_address: str) -> contextlib.AbstractAsyncContextManager[ClientConnection]:
         """A connection to the sessions service's public chat endpoint, as any website visitor gets:

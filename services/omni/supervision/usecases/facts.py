@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from omni.runtime.clock import utcnow
 from omni.supervision.domain.alerts import WorkFacts, sla_breached_alert, work_alerts
 from omni.supervision.domain.contacts import Contact, late_greeting
-from omni.supervision.domain.sla import SlaTarget
+from omni.supervision.domain.sla import SlaTarget, warn_at
 from omni.supervision.repository import SupervisionRepository
 from omni.supervision.usecases.alerts import Alerts
 
@@ -20,11 +20,12 @@ _CONTACT_OVER = frozenset({"work_transferred", "work_completed", "work_abandoned
 
 class Facts:
     def __init__(self, alerts: Alerts, repo: SupervisionRepository, greeting_target: float,
-                 greeting_channels: Sequence[str]) -> None:
+                 greeting_channels: Sequence[str], sla_warning: float) -> None:
         self._alerts = alerts
         self._repo = repo
         self._greeting_target = greeting_target
         self._greeting_channels = frozenset(greeting_channels)
+        self._sla_warning = sla_warning
 
     async def work_event(self, event_type: str, work: WorkFacts, reason: str, *, answered_at: dt.datetime | None,
                          ended_at: dt.datetime | None, event_id: str) -> None:
@@ -56,7 +57,7 @@ class Facts:
         await self._repo.contact_judged(contact.work_id)
 
     async def ticket_targets(self, targets: Sequence[SlaTarget]) -> None:
-        await self._repo.sla_targets(targets)
+        await self._repo.sla_targets([(target, warn_at(target, self._sla_warning)) for target in targets])
 
     async def sla_breached(self, ticket_id: str, queue_id: str, target: str) -> None:
         await self._alerts.raise_alerts([sla_breached_alert(ticket_id, queue_id, target, utcnow())])

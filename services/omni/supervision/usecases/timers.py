@@ -38,7 +38,7 @@ class Timers:
             if alert is not None:
                 await self._alerts.raise_alerts([alert])
                 await self._repo.contact_judged(contact.work_id)
-        for target in await self._repo.sla_due_before(now + dt.timedelta(seconds=self._sla_warning)):
+        for target in await self._repo.sla_to_warn(now):
             alert = imminent(target, now, self._sla_warning)
             if alert is not None:
                 await self._alerts.raise_alerts([alert])
