@@ -20,6 +20,7 @@ from omni.supervision.usecases.alerts import Alerts
 from omni.supervision.usecases.facts import Facts
 from omni.supervision.usecases.floor import FloorRoom
 from omni.supervision.usecases.timers import Timers, every
+from omni.supervision.usecases.watchers import WatchSlots
 from omnichannel.supervision.v1 import supervision_pb2, supervision_pb2_grpc
 
 
@@ -31,8 +32,9 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     reader = RoutingReader(settings.routing_addr, runtime.service_token("routing"), settings.routing_timeout,
                            tls_ca_file=settings.grpc_tls_ca_file)
     runtime.on_stop.append(reader.close)
-    room = FloorRoom(reader, repo, settings.floor_refresh_seconds)
-    alerts = Alerts(repo, events, room, settings.max_watch_snapshot)
+    slots = WatchSlots(settings.max_watchers)
+    room = FloorRoom(reader, repo, settings.floor_refresh_seconds, slots)
+    alerts = Alerts(repo, events, room, settings.max_watch_snapshot, slots)
     supervision_pb2_grpc.add_SupervisionServiceServicer_to_server(
         SupervisionServicer(alerts, room, runtime.page_tokens), server)
 

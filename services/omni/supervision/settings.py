@@ -32,7 +32,7 @@ class SupervisionSettings(ServiceSettings):
     spike_min_abandoned: int = 3
     spike_min_rate: float = 0.2
     spike_factor: float = 2.0
-    # Most open alerts a watch starts with, and most watchers one replica serves.
+    # Most open alerts a watch starts with, and most watches (floor and alerts) one replica serves.
     max_watch_snapshot: int = 200
     max_watchers: int = 200
     # Outbox relay of alert events (as in sessions and tickets).

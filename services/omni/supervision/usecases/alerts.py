@@ -14,18 +14,20 @@ from omni.supervision.domain.alerts import Alert, AlertFilter, acknowledge
 from omni.supervision.publishing import AlertEvents
 from omni.supervision.repository import SupervisionRepository
 from omni.supervision.usecases.floor import FloorRoom
+from omni.supervision.usecases.watchers import WatchSlots
 
 log = logging.getLogger("omni.supervision.alerts")
 
 
 class Alerts:
     def __init__(self, repo: SupervisionRepository, events: AlertEvents, room: FloorRoom,
-                 max_snapshot: int) -> None:
+                 max_snapshot: int, slots: WatchSlots) -> None:
         self._repo = repo
         self._events = events
         # Who sees which queue comes with routing's view of the queues.
         self._room = room
         self._max_snapshot = max_snapshot
+        self._slots = slots
 
     async def raise_alerts(self, alerts: Iterable[Alert]) -> list[Alert]:
         """Store and publish each alert unless one of its origin exists; the ones raised now."""
@@ -55,6 +57,11 @@ class Alerts:
         """("snapshot", alert) for each open alert, then ("raised" | "acknowledged", alert) as
         they happen; the watch ends if the watcher falls too far behind (they watch again)."""
         seen = await self._room.sight(principal)
+        with self._slots.taken():
+            async for change in self._changes(seen, principal):
+                yield change
+
+    async def _changes(self, seen: access.Sight, principal: Principal) -> AsyncGenerator[tuple[str, Alert]]:
         async with self._events.watch() as changes:
             for alert in reversed(await self._repo.open_alerts(seen, self._max_snapshot)):
                 yield "snapshot", alert

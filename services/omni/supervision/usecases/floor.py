@@ -14,13 +14,16 @@ from omni.supervision.domain import access
 from omni.supervision.domain.floor import Floor, RoutingView, floor
 from omni.supervision.repository import SupervisionRepository
 from omni.supervision.routing_reader import RoutingReader
+from omni.supervision.usecases.watchers import WatchSlots
 
 
 class FloorRoom:
-    def __init__(self, reader: RoutingReader, repo: SupervisionRepository, refresh: float) -> None:
+    def __init__(self, reader: RoutingReader, repo: SupervisionRepository, refresh: float,
+                 slots: WatchSlots) -> None:
         self._reader = reader
         self._repo = repo
         self._refresh = refresh
+        self._slots = slots
         self._view: RoutingView | None = None
         self._read_at = 0.0
         self._lock = asyncio.Lock()
@@ -49,9 +52,10 @@ class FloorRoom:
     async def watch(self, principal: Principal) -> AsyncGenerator[Floor]:
         """The floor now, then each time it differs from the last one sent."""
         last: Floor | None = None
-        while True:
-            now = await self.current(principal)
-            if last is None or dataclasses.replace(now, as_of=None) != dataclasses.replace(last, as_of=None):
-                last = now
-                yield now
-            await asyncio.sleep(self._refresh)
+        with self._slots.taken():
+            while True:
+                now = await self.current(principal)
+                if last is None or dataclasses.replace(now, as_of=None) != dataclasses.replace(last, as_of=None):
+                    last = now
+                    yield now
+                await asyncio.sleep(self._refresh)
