@@ -15,6 +15,7 @@ from omni.routing.service import SPEC as ROUTING
 from omni.runtime.auth import Role
 from omni.runtime.config import ServiceSettings
 from omni.runtime.events import EventBus
+from omni.runtime.server import ServiceHost
 from omni.supervision.service import SPEC as SUPERVISION
 from omni.supervision.settings import SupervisionSettings
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
@@ -33,6 +34,9 @@ class Floor:
     bus: EventBus
     admin: Metadata
     token_for: Callable[..., Metadata]
+    # Supervision's gRPC address, and routing's host (a test may stop it).
+    address: str
+    routing_host: ServiceHost
 
     async def publish(self, domain: str, event_type: str, payload: Message, event_id: str) -> None:
         await self.bus.publish(domain, event_type, "test", payload, event_id=event_id)
@@ -71,6 +75,7 @@ async def floor(start_service: StartService, settings: ServiceSettings,
                 policy=routing_pb2.RoutingPolicy(offer_timeout=Duration(seconds=60)))), metadata=admin)
         bus = await EventBus.connect(settings.nats_url, "test")
         try:
-            yield Floor(supervision_pb2_grpc.SupervisionServiceStub(supervision_channel), stub, bus, admin, token_for)
+            yield Floor(supervision_pb2_grpc.SupervisionServiceStub(supervision_channel), stub, bus, admin, token_for,
+                        supervision.address, routing)
         finally:
             await bus.close()

@@ -9,6 +9,7 @@ import pytest
 
 from omni.runtime.auth import Role
 from omnichannel.common.v1 import common_pb2
+from omnichannel.routing.v1 import events_pb2 as routing_events
 from omnichannel.routing.v1 import routing_pb2
 from omnichannel.supervision.v1 import supervision_pb2 as pb
 from tests.supervision.conftest import Floor
@@ -52,3 +53,18 @@ async def test_a_supervisor_watches_their_groups_queues_and_agents_live_and_an_a
                                              metadata=floor.token_for(Role.AGENT, "A-1", groups=("billing",)))
         await agent.read()
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_with_routing_down_the_floor_keeps_its_last_view_marked_degraded_and_alerts_still_come(
+        floor: Floor) -> None:
+    watch = floor.supervision.WatchFloor(pb.WatchFloorRequest(), metadata=floor.admin)
+    first = await next_floor(watch, lambda f: f.queues)
+    await floor.routing_host.stop()
+    down = await next_floor(watch, lambda f: f.degraded)
+    assert down.degraded == ["routing: unavailable"]
+    assert [q.queue_id for q in down.queues] == [q.queue_id for q in first.queues]
+    await floor.publish("routing", "offer_timed_out", routing_events.WorkEvent(
+        work=routing_pb2.WorkItem(id="S-1", session_id="S-1", queue_id="billing", offer_attempts=1),
+        agent_id="A-1"), event_id="rona-down")
+    await floor.alert(pb.ALERT_KIND_RONA, session_id="S-1")
+    watch.cancel()

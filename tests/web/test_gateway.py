@@ -14,6 +14,7 @@ from websockets.exceptions import InvalidStatus
 from omni.devstack.local_issuer import LocalIssuer
 from omni.runtime.auth import Role
 from omni.runtime.config import ServiceSettings
+from omni.web.service import WebGateway
 from tests.conftest import StartService
 from tests.support.polling import eventually
 from tests.web.client import Browser, frame
@@ -248,3 +249,32 @@ async def test_the_floor_is_the_supervisors_and_only_of_their_groups_queues(web:
     async with boss.socket(f"/api/supervisor/floor?csrf={boss.csrf}") as ws:
         seen = await frame(ws, "floor")
     assert {q["queue_id"] for q in seen["queues"]} == {"chat", "general", "billing", "email"}
+
+
+async def test_the_floor_and_its_alerts_come_back_whole_from_a_restarted_gateway(web: WebStack) -> None:
+    """The gateway keeps nothing of the floor: a new gateway (another replica, or this one
+    restarted) shows the same alerts, acknowledgements and queues, read from the services."""
+    session_id = await start_chat(web, "I am furious, this is unacceptable!!")
+    boss = Browser(web.url)
+    await boss.sign_in(web.supervisor_token())
+    async with boss.socket(f"/api/supervisor/floor?csrf={boss.csrf}") as ws:
+        while (alert := await frame(ws, "alert"))["alert"]["session_id"] != session_id:
+            pass
+    angry = alert["alert"]
+    assert angry["kind"] == "ALERT_KIND_ANGRY"
+    assert (await boss.call("POST", f"/api/supervisor/alerts/{angry['id']}/acknowledge")).status == 200
+    await web.gateway.stop()
+
+    restarted = WebGateway(web.gateway.settings)
+    await restarted.start()
+    try:
+        again = Browser(f"http://127.0.0.1:{restarted.port}")
+        again.cookie, again.csrf = boss.cookie, boss.csrf
+        listed = await again.call("GET", "/api/supervisor/alerts")
+        [same] = [a for a in listed.body if a["id"] == angry["id"]]
+        assert same["acknowledged"] and same["acknowledged_by"] == "S-1"
+        async with again.socket(f"/api/supervisor/floor?csrf={again.csrf}") as ws:
+            floor = await frame(ws, "floor")
+        assert "chat" in {q["queue_id"] for q in floor["queues"]}
+    finally:
+        await restarted.stop()

@@ -305,8 +305,8 @@ def run(data_dir: Path, *, ephemeral: bool, seed: bool) -> int:
             stack.start_bots()
         print("omnichannel is running (Ctrl-C stops everything)\n")
         print(f"  {'desk':<10}       {info.desk_url}")
-        print(f"  {'floor':<10}       {info.floor_url}   (supervisors: sign in at the desk first)")
         print(f"  {'demo site':<10}       {info.demo_url}   (a company website with the chat widget)")
+        print(f"  {'floor':<10}       {info.floor_url}   (supervisors: sign in at the desk first)")
         print(f"\n  demo agent {DEMO_AGENT} token (paste it at the desk's sign-in):\n  {stack.agent_token()}\n")
         for name, address in info.addresses.items():
             print(f"  {name:<10} grpc  {address}")

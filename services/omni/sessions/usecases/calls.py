@@ -169,7 +169,8 @@ class Calls:
         note = leg_note(session, mode, principal.subject, check_length(request_id, "request_id", 200), utcnow())
 
         def asked(current: Session, stored: Note) -> list[Document]:
-            return [self._events.call_leg_requested(command_of(current, stored, mode))]
+            # A retry finds the note of the first request, whose command went out then.
+            return [self._events.call_leg_requested(command_of(current, stored, mode))] if stored is note else []
 
         session, stored = await self._c.record(session.id, lambda current: current.add_note(note, self._max_notes),
                                                events=asked)
