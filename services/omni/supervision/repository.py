@@ -24,6 +24,7 @@ from omni.supervision.domain.contacts import Contact
 from omni.supervision.domain.floor import AgentDay
 from omni.supervision.domain.queue_health import QueueHealth
 from omni.supervision.domain.sla import SlaTarget
+from omni.supervision.domain.usual_band import HourFigures
 
 ALERTS = "alerts"
 CONTACTS = "contacts"
@@ -32,6 +33,8 @@ REPLIES = "replies"
 SLA_TARGETS = "sla_targets"
 QUEUE_HEALTH = "queue_health"
 AGENT_DAYS = "agent_days"
+# Each queue's figures per clock hour: the usual band's history.
+QUEUE_HOURS = "queue_hours"
 
 ALERT_ORDER = (("create_time", DESCENDING), ("_id", DESCENDING))
 INDEXES = {
@@ -44,6 +47,7 @@ INDEXES = {
     SLA_TARGETS: [IndexModel([("warned", ASCENDING), ("settled", ASCENDING), ("warn_at", ASCENDING)],
                              name="to_warn")],
     AGENT_DAYS: [IndexModel([("day", ASCENDING), ("agent_id", ASCENDING)], unique=True, name="agent_day")],
+    QUEUE_HOURS: [IndexModel([("queue_id", ASCENDING), ("hour_start", ASCENDING)], name="queue_hours")],
 }
 
 
@@ -80,6 +84,7 @@ class SupervisionRepository:
         self._sla = db[SLA_TARGETS]
         self._health = db[QUEUE_HEALTH]
         self._days = db[AGENT_DAYS]
+        self._hours = db[QUEUE_HOURS]
         # The work_completed events already counted in agents' days.
         self._day_events = day_events
 
@@ -199,6 +204,23 @@ class SupervisionRepository:
             "service_level_low": health.service_level_low, "abandonment_spike": health.abandonment_spike,
             "service_level_episodes": health.service_level_episodes, "spike_episodes": health.spike_episodes},
             upsert=True)
+
+    # Queues' hours (the usual band)
+
+    async def record_hour(self, hour: HourFigures) -> bool:
+        """Keep one queue's figures of one hour; False when they were kept before (another check,
+        another replica), so only one judges the hour."""
+        try:
+            await self._hours.insert_one({"_id": f"{hour.queue_id}:{hour.hour_start.isoformat()}",
+                                          "queue_id": hour.queue_id, "hour_start": hour.hour_start,
+                                          "figures": dict(hour.figures)})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def hours_since(self, queue_id: str, since: dt.datetime, before: dt.datetime) -> list[HourFigures]:
+        docs = await self._hours.find({"queue_id": queue_id, "hour_start": {"$gte": since, "$lt": before}}).to_list()
+        return [HourFigures(d["queue_id"], d["hour_start"], d["figures"]) for d in docs]
 
     # Agents' days
 

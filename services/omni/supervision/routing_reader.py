@@ -21,6 +21,7 @@ from omni.supervision.domain.queue_health import QueueFigures
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 
 RECENT = 15 * 60.0
+HOUR = 3600.0
 PAGE = 200
 # Pages read of one list at most (a floor of more than 2000 agents or items would be cut here).
 MAX_PAGES = 10

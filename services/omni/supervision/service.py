@@ -12,6 +12,7 @@ from omni.runtime.server import Runtime, ServiceSpec
 from omni.supervision import repository
 from omni.supervision.consumers import SESSION_EVENTS, TICKET_EVENTS, WORK_EVENTS, SupervisionConsumers
 from omni.supervision.domain.queue_health import HealthRules
+from omni.supervision.domain.usual_band import BandRules
 from omni.supervision.publishing import DOMAIN, PAYLOADS, AlertEvents
 from omni.supervision.routing_reader import RoutingReader
 from omni.supervision.servicer import SupervisionServicer
@@ -48,7 +49,9 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     timers = Timers(alerts, repo, reader, greeting_target=settings.greeting_target_seconds,
                     sla_warning=settings.sla_warning_fraction,
                     rules=HealthRules(settings.queue_min_decided, settings.spike_min_abandoned,
-                                      settings.spike_min_rate, settings.spike_factor))
+                                      settings.spike_min_rate, settings.spike_factor),
+                    band=BandRules(settings.band_k, settings.band_weeks, settings.band_min_weeks, settings.band_days,
+                                   settings.band_min_days))
     runtime.background(every(settings.sweep_seconds, timers.sweep, "supervision sweep"), "supervision sweep")
     runtime.background(every(settings.queue_check_seconds, timers.check_queues, "queue checks"), "queue checks")
     runtime.background(outbox.relay(interval=settings.outbox_relay_seconds, grace=settings.outbox_grace_seconds),

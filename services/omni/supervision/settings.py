@@ -32,6 +32,14 @@ class SupervisionSettings(ServiceSettings):
     spike_min_abandoned: int = 3
     spike_min_rate: float = 0.2
     spike_factor: float = 2.0
+    # The usual band (docs/supervisor.md): k scaled MADs around the median of the same hour of the
+    # week over at most band_weeks (at least band_min_weeks), else of the same hour of the day over
+    # at most band_days (at least band_min_days); less history: no judgement.
+    band_k: float = 3.0
+    band_weeks: int = 8
+    band_min_weeks: int = 4
+    band_days: int = 14
+    band_min_days: int = 7
     # Most open alerts a watch starts with, and most watches (floor and alerts) one replica serves.
     max_watch_snapshot: int = 200
     max_watchers: int = 200

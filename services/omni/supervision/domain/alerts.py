@@ -25,6 +25,7 @@ class AlertKind(enum.StrEnum):
     SLA_BREACH_IMMINENT = "sla_breach_imminent"
     SERVICE_LEVEL_LOW = "service_level_low"
     ABANDONMENT_SPIKE = "abandonment_spike"
+    KPI_OUTSIDE_BAND = "kpi_outside_band"
 
 
 @dataclasses.dataclass(frozen=True)

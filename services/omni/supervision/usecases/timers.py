@@ -13,8 +13,9 @@ from omni.runtime.clock import utcnow
 from omni.supervision.domain.contacts import late_greeting
 from omni.supervision.domain.queue_health import HealthRules, QueueFigures, check
 from omni.supervision.domain.sla import imminent
+from omni.supervision.domain.usual_band import BandRules, band_alerts, hour_figures
 from omni.supervision.repository import SupervisionRepository
-from omni.supervision.routing_reader import RECENT, RoutingReader, today_window
+from omni.supervision.routing_reader import HOUR, RECENT, RoutingReader, today_window
 from omni.supervision.usecases.alerts import Alerts
 
 log = logging.getLogger("omni.supervision.timers")
@@ -22,13 +23,16 @@ log = logging.getLogger("omni.supervision.timers")
 
 class Timers:
     def __init__(self, alerts: Alerts, repo: SupervisionRepository, reader: RoutingReader, *,
-                 greeting_target: float, sla_warning: float, rules: HealthRules) -> None:
+                 greeting_target: float, sla_warning: float, rules: HealthRules, band: BandRules) -> None:
         self._alerts = alerts
         self._repo = repo
         self._reader = reader
         self._greeting_target = greeting_target
         self._sla_warning = sla_warning
         self._rules = rules
+        self._band = band
+        # The last hour this process judged: the hour's statistics are read once, not every check.
+        self._judged: dt.datetime | None = None
 
     async def sweep(self) -> None:
         """Greetings overdue and SLA targets about to fall due."""
@@ -57,6 +61,26 @@ class Timers:
             await self._alerts.raise_alerts(alerts)
             if health != previous:
                 await self._repo.save_queue_health(health)
+        await self._judge_last_hour(now, [queue.id for queue in queues])
+
+    async def _judge_last_hour(self, now: dt.datetime, queue_ids: list[str]) -> None:
+        """Once per clock hour, at the first check after it ended: each queue's figures of the last
+        60 minutes are kept and judged against their usual band (docs/supervisor.md). The window
+        ends at the check, up to one check interval after the hour: close enough for a baseline."""
+        hour_start = now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=1)
+        if hour_start == self._judged:
+            return
+        last_hour = await self._reader.queue_figures(HOUR)
+        history_from = hour_start - max(dt.timedelta(weeks=self._band.weeks), dt.timedelta(days=self._band.days))
+        for queue_id in queue_ids:
+            figures = last_hour.get(queue_id, QueueFigures(queue_id))
+            hour = hour_figures(queue_id, hour_start, figures.offered, figures.answered, figures.abandoned,
+                                figures.service_level, self._rules.min_decided)
+            if not await self._repo.record_hour(hour):
+                continue
+            history = await self._repo.hours_since(queue_id, history_from, hour_start)
+            await self._alerts.raise_alerts(band_alerts(hour, history, self._band, now))
+        self._judged = hour_start
 
 
 async def every(seconds: float, step: Callable[[], Awaitable[None]], name: str) -> None:

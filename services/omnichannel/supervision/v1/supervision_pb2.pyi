@@ -46,6 +46,10 @@ class _AlertKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AlertKind.V
     """A queue's service level over the last 15 minutes is below its target."""
     ALERT_KIND_ABANDONMENT_SPIKE: _AlertKind.ValueType  # 9
     """A queue's abandonment rate over the last 15 minutes is well above its rate over the day."""
+    ALERT_KIND_KPI_OUTSIDE_BAND: _AlertKind.ValueType  # 10
+    """A queue's figure of the last hour (service level, abandonment rate, contacts offered) is
+    outside its usual band for that hour of the week (docs/supervisor.md, "The usual band").
+    """
 
 class AlertKind(_AlertKind, metaclass=_AlertKindEnumTypeWrapper): ...
 
@@ -67,6 +71,10 @@ ALERT_KIND_SERVICE_LEVEL_LOW: AlertKind.ValueType  # 8
 """A queue's service level over the last 15 minutes is below its target."""
 ALERT_KIND_ABANDONMENT_SPIKE: AlertKind.ValueType  # 9
 """A queue's abandonment rate over the last 15 minutes is well above its rate over the day."""
+ALERT_KIND_KPI_OUTSIDE_BAND: AlertKind.ValueType  # 10
+"""A queue's figure of the last hour (service level, abandonment rate, contacts offered) is
+outside its usual band for that hour of the week (docs/supervisor.md, "The usual band").
+"""
 Global___AlertKind: _TypeAlias = AlertKind  # noqa: Y015
 
 @_typing.final
