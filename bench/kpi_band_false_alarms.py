@@ -9,7 +9,7 @@ weeks). Every alarm on this traffic is a false alarm. Next to it, in the same ru
 threshold (service level below the queue's target, abandonment above 20 %, judged on the same
 hours) as the baseline.
 
-    .venv/bin/python bench/kpi_band_false_alarms.py [--weeks 5] [--seed 7]
+    .venv/bin/python bench/kpi_band_false_alarms.py [--weeks 5] [--seed 7] [--scale 0.25]
 """
 
 from __future__ import annotations
@@ -47,10 +47,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weeks", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--scale", type=float, default=0.25, help="the day's contacts and agents times this")
     args = parser.parse_args()
     if args.weeks < 2:
         parser.error("--weeks must be at least 2 (history, then the judged week)")
-    base = scenario.load("normal-day")
+    base = scenario.load("normal-day").scaled(args.scale)
     day = dataclasses.replace(base, days=7 * args.weeks)
     started = time.perf_counter()
     result = compare.run(day, "routing", seed=args.seed)
@@ -80,7 +81,8 @@ def main() -> None:
     wall = time.perf_counter() - started
     print(f"machine: {platform.platform()}, {platform.python_implementation()} {platform.python_version()}, "
           f"{os.cpu_count()} cpus; load average {os.getloadavg()[0]:.1f}")
-    print(f"{args.weeks} weeks of normal-day traffic ({len(result.contacts)} contacts, seed {args.seed}, "
+    print(f"{args.weeks} weeks of normal-day traffic scaled {args.scale:g} ({len(result.contacts)} contacts, "
+          f"seed {args.seed}, "
           f"{wall:.1f} s wall); the last week's queue-hours judged")
     print(f"usual band (k={rules.k:g}, same hour of {rules.min_weeks}+ past weeks): {alarms} alarms in "
           f"{judged} judged figures = {alarms / max(judged, 1):.2%} false alarms"

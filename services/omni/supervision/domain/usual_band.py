@@ -5,8 +5,10 @@ band is the median of the same figure at the same hour of the week over past wee
 `weeks`), plus and minus `k` scaled median absolute deviations (MAD × 1.4826, the normal
 distribution's standard deviation for a robust estimate). With fewer than `min_weeks` weeks of
 history the same hour of the day over past days stands in (at least `min_days` of them); with
-less than that, no judgement. A floor on the spread keeps a very regular history (MAD 0) from
-calling every small wobble unusual. Each figure alarms on its bad side only: service level below,
+less than that, no judgement. The band is never narrower than `k` times the counting noise of the
+hour itself (√n for a count, √(p(1−p)/n) for a rate over n contacts) nor than a fixed floor: a
+few weeks' MAD of a busy hour can be tiny by chance, and an hour of 20 contacts moves a rate by
+5 points with one contact. Each figure alarms on its bad side only: service level below,
 abandonment above; volume either way.
 
 Hours are clock hours in UTC; a queue's first hours of history are never judged.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import statistics
 from collections.abc import Mapping, Sequence
 
@@ -31,11 +34,22 @@ class Metric:
     bad_side: str
     # The narrowest half-width the band may have, in the figure's unit.
     min_spread: float
+    # The figure of the hour that counts the contacts a rate is over; "" for a count itself.
+    over: str = ""
     # How the figure reads in an alert.
     unit: str = ""
 
+    def noise(self, median: float, hour: HourFigures) -> float:
+        """The counting noise of the hour's figure (one standard deviation)."""
+        if not self.over:
+            return math.sqrt(max(median, 0.0))
+        n = hour.figures.get(self.over, 0.0)
+        p = min(max(median, 0.0), 1.0)
+        return math.sqrt(p * (1 - p) / n) if n > 0 else 0.0
 
-METRICS = (Metric("service_level", "low", 0.05, "%"), Metric("abandonment_rate", "high", 0.03, "%"),
+
+METRICS = (Metric("service_level", "low", 0.05, "decided", "%"),
+           Metric("abandonment_rate", "high", 0.03, "offered", "%"),
            Metric("offered", "both", 3.0))
 
 
@@ -66,10 +80,10 @@ class Band:
     basis: str
 
 
-def band(values: Sequence[float], spread_floor: float, k: float, basis: str) -> Band:
+def band(values: Sequence[float], metric: Metric, hour: HourFigures, k: float, basis: str) -> Band:
     median = statistics.median(values)
     mad = statistics.median(abs(v - median) for v in values) * MAD_SCALE
-    half = max(k * mad, spread_floor)
+    half = max(k * mad, k * metric.noise(median, hour), metric.min_spread)
     return Band(median, median - half, median + half, basis)
 
 
@@ -81,12 +95,12 @@ def usual_band(hour: HourFigures, metric: Metric, history: Sequence[HourFigures]
               and h.hour_start < start and (start - h.hour_start) % dt.timedelta(weeks=1) == dt.timedelta(0)
               and start - h.hour_start <= dt.timedelta(weeks=rules.weeks)]
     if len(weekly) >= rules.min_weeks:
-        return band(weekly, metric.min_spread, rules.k, f"hour of week, {len(weekly)} weeks")
+        return band(weekly, metric, hour, rules.k, f"hour of week, {len(weekly)} weeks")
     daily = [h.figures[metric.name] for h in history if metric.name in h.figures
              and h.hour_start < start and (start - h.hour_start) % dt.timedelta(days=1) == dt.timedelta(0)
              and start - h.hour_start <= dt.timedelta(days=rules.days)]
     if len(daily) >= rules.min_days:
-        return band(daily, metric.min_spread, rules.k, f"hour of day, {len(daily)} days")
+        return band(daily, metric, hour, rules.k, f"hour of day, {len(daily)} days")
     return None
 
 
@@ -120,7 +134,7 @@ def band_alerts(hour: HourFigures, history: Sequence[HourFigures], rules: BandRu
 def hour_figures(queue_id: str, hour_start: dt.datetime, offered: int, answered: int, abandoned: int,
                  service_level: float, min_decided: int) -> HourFigures:
     """The figures of an hour worth judging: rates only when enough contacts decided them."""
-    figures: dict[str, float] = {"offered": float(offered)}
+    figures: dict[str, float] = {"offered": float(offered), "decided": float(answered + abandoned)}
     if answered + abandoned >= min_decided:
         figures["service_level"] = service_level
     if offered >= min_decided:
