@@ -9,7 +9,7 @@ weeks). Every alarm on this traffic is a false alarm. Next to it, in the same ru
 threshold (service level below the queue's target, abandonment above 20 %, judged on the same
 hours) as the baseline.
 
-    .venv/bin/python bench/kpi_band_false_alarms.py [--weeks 5] [--seed 7] [--scale 0.25]
+    .venv/bin/python bench/kpi_band_false_alarms.py [--weeks 5] [--seed 7] [--scale 0.25] [--k 3]
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--scale", type=float, default=0.25, help="the day's contacts and agents times this")
+    parser.add_argument("--k", type=float, default=BandRules.k, help="scaled MADs either side (OMNI_BAND_K)")
     args = parser.parse_args()
     if args.weeks < 2:
         parser.error("--weeks must be at least 2 (history, then the judged week)")
@@ -58,7 +59,7 @@ def main() -> None:
     targets = compare.targets_of(day)
     hours = hours_of(result.contacts, targets)
     judged_from = max(h.hour_start for h in hours) - dt.timedelta(days=7)
-    rules = BandRules()
+    rules = BandRules(k=args.k)
     by_queue: dict[str, list[HourFigures]] = collections.defaultdict(list)
     for hour in hours:
         by_queue[hour.queue_id].append(hour)

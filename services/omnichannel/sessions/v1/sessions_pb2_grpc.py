@@ -577,6 +577,11 @@ class TelephonyServiceStub:
                 request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.RequestCallbackRequest.SerializeToString,
                 response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.FromString,
                 _registered_method=True)
+        self.ReportOutboundCall = channel.unary_unary(
+                '/omnichannel.sessions.v1.TelephonyService/ReportOutboundCall',
+                request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.ReportOutboundCallRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.FromString,
+                _registered_method=True)
         self.SuperviseCall = channel.unary_unary(
                 '/omnichannel.sessions.v1.TelephonyService/SuperviseCall',
                 request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SuperviseCallRequest.SerializeToString,
@@ -631,6 +636,14 @@ class TelephonyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportOutboundCall(self, request, context):
+        """The adapter's answer to an `outbound_call_requested` command (docs/outbound.md): ringing,
+        answered, busy, no answer, voicemail or failed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SuperviseCall(self, request, context):
         """A supervisor asks the PBX to add their leg to a connected call: listen in, whisper to the
         agent, or barge in. Recorded on the session (a note of kind CALL_LEG) and published as
@@ -676,6 +689,11 @@ def add_TelephonyServiceServicer_to_server(servicer, server):
             'RequestCallback': grpc.unary_unary_rpc_method_handler(
                     servicer.RequestCallback,
                     request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.RequestCallbackRequest.FromString,
+                    response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.SerializeToString,
+            ),
+            'ReportOutboundCall': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportOutboundCall,
+                    request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.ReportOutboundCallRequest.FromString,
                     response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.SerializeToString,
             ),
             'SuperviseCall': grpc.unary_unary_rpc_method_handler(
@@ -873,6 +891,33 @@ class TelephonyService:
             target,
             '/omnichannel.sessions.v1.TelephonyService/RequestCallback',
             omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.RequestCallbackRequest.SerializeToString,
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportOutboundCall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.sessions.v1.TelephonyService/ReportOutboundCall',
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.ReportOutboundCallRequest.SerializeToString,
             omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.FromString,
             options,
             channel_credentials,

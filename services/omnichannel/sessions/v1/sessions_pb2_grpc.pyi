@@ -205,6 +205,10 @@ class TelephonyServiceStub:
     AttachRecording: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.AttachRecordingRequest, _sessions_pb2.CallResponse]
     RequestCallback: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.RequestCallbackRequest, _sessions_pb2.CallResponse]
     """Keep the caller's place and call them back."""
+    ReportOutboundCall: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.ReportOutboundCallRequest, _sessions_pb2.CallResponse]
+    """The adapter's answer to an `outbound_call_requested` command (docs/outbound.md): ringing,
+    answered, busy, no answer, voicemail or failed.
+    """
     SuperviseCall: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.SuperviseCallRequest, _sessions_pb2.CallLegCommand]
     """A supervisor asks the PBX to add their leg to a connected call: listen in, whisper to the
     agent, or barge in. Recorded on the session (a note of kind CALL_LEG) and published as
@@ -224,6 +228,10 @@ class TelephonyServiceAsyncStub(TelephonyServiceStub):
     AttachRecording: _aio.UnaryUnaryMultiCallable[_sessions_pb2.AttachRecordingRequest, _sessions_pb2.CallResponse]  # type: ignore[assignment]
     RequestCallback: _aio.UnaryUnaryMultiCallable[_sessions_pb2.RequestCallbackRequest, _sessions_pb2.CallResponse]  # type: ignore[assignment]
     """Keep the caller's place and call them back."""
+    ReportOutboundCall: _aio.UnaryUnaryMultiCallable[_sessions_pb2.ReportOutboundCallRequest, _sessions_pb2.CallResponse]  # type: ignore[assignment]
+    """The adapter's answer to an `outbound_call_requested` command (docs/outbound.md): ringing,
+    answered, busy, no answer, voicemail or failed.
+    """
     SuperviseCall: _aio.UnaryUnaryMultiCallable[_sessions_pb2.SuperviseCallRequest, _sessions_pb2.CallLegCommand]  # type: ignore[assignment]
     """A supervisor asks the PBX to add their leg to a connected call: listen in, whisper to the
     agent, or barge in. Recorded on the session (a note of kind CALL_LEG) and published as
@@ -282,6 +290,16 @@ class TelephonyServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_sessions_pb2.CallResponse, _abc.Awaitable[_sessions_pb2.CallResponse]]:
         """Keep the caller's place and call them back."""
+
+    @_abc_1.abstractmethod
+    def ReportOutboundCall(
+        self,
+        request: _sessions_pb2.ReportOutboundCallRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sessions_pb2.CallResponse, _abc.Awaitable[_sessions_pb2.CallResponse]]:
+        """The adapter's answer to an `outbound_call_requested` command (docs/outbound.md): ringing,
+        answered, busy, no answer, voicemail or failed.
+        """
 
     @_abc_1.abstractmethod
     def SuperviseCall(
