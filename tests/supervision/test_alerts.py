@@ -110,7 +110,8 @@ async def test_a_queue_below_its_service_level_with_abandons_raises_both_queue_a
         await floor.routing.AbandonWork(routing_pb2.AbandonWorkRequest(work_id=f"W-{n}"), metadata=floor.admin)
     low = await floor.alert(pb.ALERT_KIND_SERVICE_LEVEL_LOW, queue_id="billing")
     spike = await floor.alert(pb.ALERT_KIND_ABANDONMENT_SPIKE, queue_id="billing")
-    assert "service level 0% < target 80%" in low.detail and "5 of 5 abandoned" in spike.detail
+    # The spike may be judged after the third abandon already (a check can fall between them).
+    assert "service level 0% < target 80%" in low.detail and "of 5 abandoned in 15 min" in spike.detail
     # Still low at the next checks: the episode is not raised again.
     await floor.publish("routing", "offer_timed_out", routing_events.WorkEvent(work=work("S-x", offer_attempts=1)),
                         event_id="later")

@@ -20,6 +20,9 @@ DOC_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 ANGRY = "I am furious, this is unacceptable!!"
 WHISPER = "Offer the goodwill credit, then hand it to me"
 SUPERVISOR_REPLY = "I am the supervisor; I will sort this out for you now."
+# The alert rides on sessions' and routing's events; on 2 busy cores they alone can take tens of
+# seconds (bench/alert_latency.py): a generous deadline, not a timed assertion.
+ALERT_WAIT_MS = 60_000
 
 
 @pytest.fixture
@@ -49,7 +52,7 @@ async def test_an_angry_chat_alerts_the_floor_and_the_supervisor_whispers_takes_
     await say(widget, ANGRY)
 
     alert = floor.locator(".alerts li[data-kind='angry']")
-    await expect(alert).to_contain_text("Angry customer", timeout=EXPECT_MS)
+    await expect(alert).to_contain_text("Angry customer", timeout=ALERT_WAIT_MS)
     await offer(desk).get_by_role("button", name="Accept").click(timeout=EXPECT_MS)
     chat = conversation(desk)
     await expect(chat.locator(".message.inbound")).to_contain_text(ANGRY, timeout=EXPECT_MS)

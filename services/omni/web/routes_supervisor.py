@@ -7,20 +7,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from omni.runtime.errors import DomainError
 from omni.web.domain import inputs
 from omni.web.domain.inputs import ID_CHARS, TEXT_CHARS
-from omni.web.transport import (
-    CSRF_HEADER,
-    endpoint,
-    finish,
-    json_body,
-    path_id,
-    refuse,
-    request_facts,
-    sender,
-    while_open,
-)
+from omni.web.transport import CSRF_HEADER, endpoint, json_body, path_id, request_facts, serve_live, while_open
 from omni.web.usecases.callers import Caller, Callers
 from omni.web.usecases.supervision import CALL_LEG_MODES, Supervision
 
@@ -74,17 +63,8 @@ class SupervisorRoutes:
 
     async def floor(self, websocket: WebSocket) -> None:
         """The floor and its alerts, pushed as they change."""
-        try:
-            caller = await self._callers.acting(request_facts(websocket, csrf=websocket.query_params.get("csrf")))
-        except DomainError as exc:
-            await refuse(websocket, exc)
-            return
-        await websocket.accept()
-        send = sender(websocket)
-        try:
-            await while_open(websocket, self._supervision.watch_floor(caller, send))
-        except DomainError as exc:
-            await send({"error": exc.message})
-            await refuse(websocket, exc)
-            return
-        await finish(websocket)
+        async def admit() -> Caller:
+            return await self._callers.acting(request_facts(websocket, csrf=websocket.query_params.get("csrf")))
+
+        await serve_live(websocket, admit, lambda caller, send: while_open(
+            websocket, self._supervision.watch_floor(caller, send)))
