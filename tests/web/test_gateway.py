@@ -236,7 +236,9 @@ async def test_the_floor_is_the_supervisors_and_only_of_their_groups_queues(web:
     session_id = await start_chat(web, "I need help with my account")
     whispered = await agent.call("POST", f"/api/sessions/{session_id}/whisper", {"text": "psst"})
     assert whispered.status == 403
-    taken = await agent.call("POST", f"/api/work/{session_id}/takeover")
+    # Routing makes the work from sessions' event, a moment after the chat started.
+    taken = await eventually(lambda: agent.call("POST", f"/api/work/{session_id}/takeover"),
+                             lambda answer: answer.status != 404, what="routing's work for the chat")
     assert taken.status == 403
 
     tech_lead = Browser(web.url)
