@@ -443,7 +443,7 @@ async def run(chats: int, messages: int, rounds: int, work: Path) -> None:
         await asyncio.to_thread(stack.stop)
 
     print(f"machine: {platform.platform()}, {platform.python_implementation()} {platform.python_version()}, "
-          f"{os.cpu_count()} cpus (the stack's 7 processes and this client share them); load average "
+          f"{os.cpu_count()} cpus (the stack's 8 processes and this client share them); load average "
           f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(f"{chats} concurrent chats, {rounds} round(s), {messages} customer messages per chat; "
           "clients: WebSocket (gateway) and gRPC (baseline), not Chromium pages")

@@ -14,6 +14,7 @@ from omni.reports.settings import ReportSettings
 from omni.routing.settings import RoutingSettings
 from omni.runtime.config import ServiceSettings, env_name
 from omni.sessions.settings import SessionSettings
+from omni.supervision.settings import SupervisionSettings
 from omni.tickets.settings import TicketSettings
 from omni.web.settings import WebSettings
 from omni.worker.settings import WorkerSettings
@@ -23,7 +24,7 @@ DOCS = "\n".join(p.read_text() for p in (Path(__file__).resolve().parents[1] / "
 
 @pytest.mark.parametrize("settings", [ServiceSettings, TicketSettings, SessionSettings, RoutingSettings,
                                       KnowledgeSettings, WorkerSettings, OperatorSettings, WebSettings,
-                                      IssuerSettings, ReportSettings],
+                                      IssuerSettings, ReportSettings, SupervisionSettings],
                          ids=lambda cls: cls.__name__)
 def test_every_setting_is_documented(settings: type[ServiceSettings]) -> None:
     # Docs name a variable in full, or without the OMNI_ prefix, or by field name in a table of one service.

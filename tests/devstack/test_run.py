@@ -157,6 +157,7 @@ def test_run_prints_the_desk_first_and_the_desk_and_demo_site_answer(stack: Laun
     # What someone opening the browser needs comes first: the desk, the demo site, the token to paste.
     assert entries[0] == ["desk", info.desk_url]
     assert entries[1][:3] == ["demo", "site", info.demo_url]
+    assert entries[2][:2] == ["floor", info.floor_url]
     token = stack.lines[stack.lines.index(next(line for line in stack.lines if "token (paste" in line)) + 1].strip()
     assert info.desk_url.startswith(f"http://127.0.0.1:{info.ports['web']}/")
     with urllib.request.urlopen(info.desk_url, timeout=10) as desk:
@@ -164,6 +165,8 @@ def test_run_prints_the_desk_first_and_the_desk_and_demo_site_answer(stack: Laun
         assert "<omni-desk" in desk.read().decode()
     with urllib.request.urlopen(info.demo_url, timeout=10) as demo:
         assert "widget.js" in demo.read().decode()
+    with urllib.request.urlopen(info.floor_url, timeout=10) as floor:
+        assert "<omni-floor" in floor.read().decode()
     # The printed token signs in at the gateway, as a paste into the desk's sign-in form does.
     signin = urllib.request.Request(f"{info.web_url}/api/signin", data=json.dumps({"token": token}).encode(),
                                     method="POST", headers={"content-type": "application/json",

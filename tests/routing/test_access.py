@@ -12,6 +12,7 @@ from omnichannel.routing.v1 import routing_pb2
 from tests.routing.conftest import CHAT, RoutingClient
 from tests.routing.test_desktop import Desk
 from tests.rpc_access import assert_every_rpc_needs_a_token, assert_table_matches_protos
+from tests.support.polling import eventually
 
 
 async def denied(call: object) -> str:
@@ -103,3 +104,24 @@ async def test_an_agent_cannot_take_finish_or_transfer_another_agents_work(routi
     assert (await routing.work("S-1")).assigned_agent_id == "A-1"
     for desk in (mine, theirs):
         desk.commands.put_nowait(None)
+
+
+async def test_only_a_supervisor_takes_work_over_and_only_to_themselves(routing: RoutingClient) -> None:
+    await routing.queue("general")
+    await routing.agent("A-1")
+    await routing.enqueue("S-9", channel=CHAT)
+    takeover = routing_pb2.TRANSFER_REASON_SUPERVISOR_TAKEOVER
+
+    def take(to: str, who: object) -> object:
+        return routing.stub.TransferWork(routing_pb2.TransferWorkRequest(
+            work_id="S-9", target_agent_id=to, reason_code=takeover), metadata=who)
+
+    await denied(take("A-1", routing.token_for(Role.AGENT, "A-1", groups=("general",))))
+    await routing.agent("S-1", supervisor=True)
+    boss = routing.token_for(Role.SUPERVISOR, "S-1", groups=("general",))
+    assert "name yourself (S-1)" in await denied(take("A-1", boss))
+    moved = await take("S-1", boss)  # type: ignore[misc]
+    assert moved.reasons[0].code == "transfer" and moved.reasons[0].detail == "supervisor_takeover"
+    offered = await eventually(lambda: routing.work("S-9"), lambda w: w.offered_agent_id == "S-1",
+                               what="the taken-over work offered to the supervisor")
+    assert offered.transfer_count == 1

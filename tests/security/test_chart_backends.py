@@ -14,7 +14,7 @@ import pytest
 
 from tests.charts.conftest import EXTERNAL, by_kind, objects
 
-SERVICES = ("sessions", "tickets", "knowledge", "routing")
+SERVICES = ("sessions", "tickets", "knowledge", "routing", "supervision")
 FULLNAME = "omni-omnichannel"
 
 

@@ -11,7 +11,7 @@ import pytest
 from tests.charts.conftest import EXTERNAL, by_kind, objects
 
 RELEASE = {"app.kubernetes.io/name": "omnichannel", "app.kubernetes.io/instance": "omni"}
-SERVICES = ("sessions", "tickets", "knowledge", "routing")
+SERVICES = ("sessions", "tickets", "knowledge", "routing", "supervision")
 # The labels the bot workers get from the operator (agentpool_operator/worker_deployment.py).
 WORKER = {"app.kubernetes.io/name": "omnichannel-worker", "app.kubernetes.io/instance": "billing-bots",
           "app.kubernetes.io/component": "bot-worker", "app.kubernetes.io/managed-by": "agentpool-operator",

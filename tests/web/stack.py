@@ -1,5 +1,5 @@
 """The real services in-process (tickets, knowledge, sessions with its WebSocket chat and SMTP,
-routing) with a little seed data, an SMTP sink as sessions' relay, and the web gateway in front."""
+routing, supervision) with a little seed data, an SMTP sink as sessions' relay, and the web gateway in front."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from omni.runtime.config import ServiceSettings
 from omni.sessions.domain.chat_identity import mint_identity_token
 from omni.sessions.service import SPEC as SESSIONS
 from omni.sessions.settings import SessionSettings
+from omni.supervision.service import SPEC as SUPERVISION
+from omni.supervision.settings import SupervisionSettings
 from omni.tickets.service import SPEC as TICKETS
 from omni.web.service import WebGateway
 from omni.web.settings import WebSettings
@@ -39,6 +41,8 @@ CAPACITY = {common_pb2.CHANNEL_PHONE: 1, common_pb2.CHANNEL_CHAT: 3, common_pb2.
 QUEUES = (("chat", ("general",)), ("general", ("general",)), ("billing", ("billing",)), ("email", ("general",)))
 AGENTS = (("A-1001", "Li Wei", ("general", "billing")), ("A-1002", "Emma Brown", ("general", "billing")),
           ("A-3001", "Tech Only", ("tech",)))
+# A supervisor of the general and billing queues, also an agent in routing (a take-over comes to them).
+SUPERVISOR = ("S-1", "Sam Supervisor", ("general", "billing"))
 REFUND_ANSWER = "Refunds reach your card within 5 working days."
 
 
@@ -57,6 +61,9 @@ class WebStack:
 
     def token(self, subject: str, groups: tuple[str, ...], role: Role = Role.AGENT) -> str:
         return self.authority.mint(subject, role, groups=groups)
+
+    def supervisor_token(self) -> str:
+        return self.token(SUPERVISOR[0], SUPERVISOR[2], Role.SUPERVISOR)
 
     def agent_token(self, agent_id: str = "A-1001") -> str:
         groups = next(g for a, _, g in AGENTS if a == agent_id)
@@ -89,14 +96,17 @@ async def start_stack(start_service: StartService, settings: ServiceSettings, au
     reports = await start_service(REPORTS, settings_override=settings_for(
         settings, ReportSettings, database="reports", sessions_addr=sessions.address, report_catch_up=1,
         **client_settings("reports")))
+    supervision = await start_service(SUPERVISION, settings_override=settings_for(
+        settings, SupervisionSettings, database="supervision", routing_addr=routing.address,
+        floor_refresh_seconds=0.5, **client_settings("supervision")))
     addresses = {"tickets": tickets.address, "knowledge": knowledge.address, "sessions": sessions.address,
-                 "routing": routing.address, "reports": reports.address}
+                 "routing": routing.address, "reports": reports.address, "supervision": supervision.address}
     await seed(addresses, bearer(authority.mint("seed", Role.ADMIN)))
     gateway = WebGateway(settings_for(
         settings, WebSettings, web_listen="127.0.0.1:0", web_cookie_secure=False,
         web_chat_url=f"ws://127.0.0.1:{chat_port}/chat", tickets_addr=tickets.address,
         sessions_addr=sessions.address, knowledge_addr=knowledge.address, routing_addr=routing.address,
-        reports_addr=reports.address, **web))
+        reports_addr=reports.address, supervision_addr=supervision.address, **web))
     await gateway.start()
 
     async def stop() -> None:
@@ -113,9 +123,10 @@ async def seed(addresses: dict[str, str], admin: tuple[tuple[str, str], ...]) ->
             await routing.CreateQueue(routing_pb2.CreateQueueRequest(queue=routing_pb2.Queue(
                 id=queue_id, display_name=queue_id.title(), groups=groups, overflow_threshold=1000,
                 policy=routing_pb2.RoutingPolicy(offer_timeout=Duration(seconds=60)))), metadata=admin)
-        for agent_id, name, groups in AGENTS:
+        for agent_id, name, groups in (*AGENTS, SUPERVISOR):
             await routing.CreateAgent(routing_pb2.CreateAgentRequest(agent=routing_pb2.Agent(
                 id=agent_id, display_name=name, groups=groups, languages=["en", "zh"],
+                supervisor=agent_id == SUPERVISOR[0],
                 skills=[routing_pb2.Skill(name=g, proficiency=3) for g in groups],
                 capacities=[routing_pb2.ChannelCapacity(channel=c, max_concurrent=n) for c, n in CAPACITY.items()])),
                 metadata=admin)

@@ -14,6 +14,7 @@ from websockets.exceptions import InvalidStatus
 from omni.devstack.local_issuer import LocalIssuer
 from omni.runtime.auth import Role
 from omni.runtime.config import ServiceSettings
+from omni.web.service import WebGateway
 from tests.conftest import StartService
 from tests.support.polling import eventually
 from tests.web.client import Browser, frame
@@ -266,3 +267,57 @@ async def test_supervisors_browse_the_scheduled_reports_and_agents_do_not(web: W
     assert (await agent.call("GET", "/api/reports")).status == 403
     assert (await agent.call("GET", f"/api/reports/{name}/csv")).status == 403
     assert (await Browser(web.url).call("GET", "/api/reports")).status == 401
+async def test_the_floor_is_the_supervisors_and_only_of_their_groups_queues(web: WebStack) -> None:
+    agent = Browser(web.url)
+    await agent.sign_in(web.agent_token())
+    alerts = await agent.call("GET", "/api/supervisor/alerts")
+    assert alerts.status == 403 and "supervisor" in alerts.body["error"]
+    async with agent.socket(f"/api/supervisor/floor?csrf={agent.csrf}") as ws:
+        assert "supervisor" in await frame(ws, "error")
+    session_id = await start_chat(web, "I need help with my account")
+    whispered = await agent.call("POST", f"/api/sessions/{session_id}/whisper", {"text": "psst"})
+    assert whispered.status == 403
+    # Routing makes the work from sessions' event, a moment after the chat started.
+    taken = await eventually(lambda: agent.call("POST", f"/api/work/{session_id}/takeover"),
+                             lambda answer: answer.status != 404, what="routing's work for the chat")
+    assert taken.status == 403
+
+    tech_lead = Browser(web.url)
+    await tech_lead.sign_in(web.token("S-9", ("tech",), Role.SUPERVISOR))
+    async with tech_lead.socket(f"/api/supervisor/floor?csrf={tech_lead.csrf}") as ws:
+        seen = await frame(ws, "floor")
+    assert [q["queue_id"] for q in seen["queues"]] == [] and [a["agent_id"] for a in seen["agents"]] == ["A-3001"]
+    boss = Browser(web.url)
+    await boss.sign_in(web.supervisor_token())
+    async with boss.socket(f"/api/supervisor/floor?csrf={boss.csrf}") as ws:
+        seen = await frame(ws, "floor")
+    assert {q["queue_id"] for q in seen["queues"]} == {"chat", "general", "billing", "email"}
+
+
+async def test_the_floor_and_its_alerts_come_back_whole_from_a_restarted_gateway(web: WebStack) -> None:
+    """The gateway keeps nothing of the floor: a new gateway (another replica, or this one
+    restarted) shows the same alerts, acknowledgements and queues, read from the services."""
+    session_id = await start_chat(web, "I am furious, this is unacceptable!!")
+    boss = Browser(web.url)
+    await boss.sign_in(web.supervisor_token())
+    async with boss.socket(f"/api/supervisor/floor?csrf={boss.csrf}") as ws:
+        while (alert := await frame(ws, "alert"))["alert"]["session_id"] != session_id:
+            pass
+    angry = alert["alert"]
+    assert angry["kind"] == "ALERT_KIND_ANGRY"
+    assert (await boss.call("POST", f"/api/supervisor/alerts/{angry['id']}/acknowledge")).status == 200
+    await web.gateway.stop()
+
+    restarted = WebGateway(web.gateway.settings)
+    await restarted.start()
+    try:
+        again = Browser(f"http://127.0.0.1:{restarted.port}")
+        again.cookie, again.csrf = boss.cookie, boss.csrf
+        listed = await again.call("GET", "/api/supervisor/alerts")
+        [same] = [a for a in listed.body if a["id"] == angry["id"]]
+        assert same["acknowledged"] and same["acknowledged_by"] == "S-1"
+        async with again.socket(f"/api/supervisor/floor?csrf={again.csrf}") as ws:
+            floor = await frame(ws, "floor")
+        assert "chat" in {q["queue_id"] for q in floor["queues"]}
+    finally:
+        await restarted.stop()

@@ -28,9 +28,9 @@ from omni.devstack.local_issuer import LocalIssuer
 from omni.devstack.processes import ManagedProcess, free_port, mongo_server, nats_server, stop_all
 from omni.devstack.supervisor import Supervisor
 from omni.runtime.auth import Role
-from omni.web.service import DEMO_PATH, DESK_PATH
+from omni.web.service import DEMO_PATH, DESK_PATH, SUPERVISOR_PATH
 
-SERVICES = ("tickets", "sessions", "knowledge", "routing", "reports")
+SERVICES = ("tickets", "sessions", "knowledge", "routing", "reports", "supervision")
 # Ports of `make run`; `--ephemeral` picks free ones instead (tests).
 DEFAULT_PORTS = {
     "nats": 4222,
@@ -40,6 +40,7 @@ DEFAULT_PORTS = {
     "knowledge": 50053,
     "routing": 50054,
     "reports": 50055,
+    "supervision": 50056,
     "smtp": 2525,
     "websocket": 8765,
     "outbox": 2526,
@@ -71,7 +72,7 @@ class StackInfo:
     addresses: dict[str, str]
     ports: dict[str, int]
     data_dir: str
-    # The web gateway: http://127.0.0.1:<port>, serving /desk/ and /demo/.
+    # The web gateway: http://127.0.0.1:<port>, serving /desk/, /supervisor/ and /demo/.
     web_url: str = ""
 
     @property
@@ -81,6 +82,10 @@ class StackInfo:
     @property
     def demo_url(self) -> str:
         return f"{self.web_url}{DEMO_PATH}"
+
+    @property
+    def floor_url(self) -> str:
+        return f"{self.web_url}{SUPERVISOR_PATH}"
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(dataclasses.asdict(self), indent=2))
@@ -192,6 +197,7 @@ class DevStack:
         return {
             "routing": self.local.client_env("routing", token_url),
             "reports": self.local.client_env("reports", token_url),
+            "supervision": self.local.client_env("supervision", token_url),
             "worker": self.local.client_env("bot-worker", token_url),
             # Survey links in emails open the gateway's survey page.
             "sessions": {"OMNI_CHAT_TOKEN_KEY_FILES": str(self.local.chat_key_file),
@@ -304,6 +310,7 @@ def run(data_dir: Path, *, ephemeral: bool, seed: bool) -> int:
         print("omnichannel is running (Ctrl-C stops everything)\n")
         print(f"  {'desk':<10}       {info.desk_url}")
         print(f"  {'demo site':<10}       {info.demo_url}   (a company website with the chat widget)")
+        print(f"  {'floor':<10}       {info.floor_url}   (supervisors: sign in at the desk first)")
         print(f"\n  demo agent {DEMO_AGENT} token (paste it at the desk's sign-in):\n  {stack.agent_token()}\n")
         for name, address in info.addresses.items():
             print(f"  {name:<10} grpc  {address}")
@@ -318,7 +325,8 @@ def run(data_dir: Path, *, ephemeral: bool, seed: bool) -> int:
         print(f"\n  demo data loaded for: {', '.join(seeded) or 'none'}")
         print(f"  logs: {data_dir / 'logs'}   stack description: {data_dir / 'stack.json'}")
         print("\n  next: .venv/bin/omni tour      (a customer calls, chats and emails)")
-        print("        .venv/bin/omni token --role supervisor --subject S-1   (more tokens)")
+        print("        .venv/bin/omni token --role supervisor --subject S-2001 --groups general,billing,complaints,tech"
+              "   (the demo supervisor)")
         print("ready", flush=True)
         # Again after start-up: a stuck launcher showed SIGTERM caught natively (not by Python).
         _stop_on_signals()

@@ -35,7 +35,7 @@ log = logging.getLogger("omni.events")
 
 SUBJECT_ROOT = "omnichannel"
 DEADLETTER_STREAM = "DEADLETTER"
-DOMAINS = ("sessions", "tickets", "routing", "knowledge")
+DOMAINS = ("sessions", "tickets", "routing", "knowledge", "supervision")
 
 M = TypeVar("M", bound=Message)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from omni.runtime.errors import InvalidArgument
 from omni.runtime.proto_values import channel_to_proto, require_channel, timestamp, timestamp_or_none, to_datetime
+from omni.sessions.domain.call_legs import CallLegCommand, CallLegMode
 from omni.sessions.domain.model import (
     Attachment,
     Direction,
@@ -59,7 +60,9 @@ TRUST = {SenderTrust.UNKNOWN: common_pb2.SENDER_TRUST_UNSPECIFIED,
          SenderTrust.UNVERIFIED: common_pb2.SENDER_TRUST_UNVERIFIED}
 NOTE_KINDS = {NoteKind.STAFF: sessions_pb2.SESSION_NOTE_KIND_STAFF,
               NoteKind.BOT_HANDOFF: sessions_pb2.SESSION_NOTE_KIND_BOT_HANDOFF,
-              NoteKind.SUMMARY: sessions_pb2.SESSION_NOTE_KIND_SUMMARY}
+              NoteKind.SUMMARY: sessions_pb2.SESSION_NOTE_KIND_SUMMARY,
+              NoteKind.WHISPER: sessions_pb2.SESSION_NOTE_KIND_WHISPER,
+              NoteKind.CALL_LEG: sessions_pb2.SESSION_NOTE_KIND_CALL_LEG}
 NOTE_KINDS_BACK = {v: k for k, v in NOTE_KINDS.items()}
 DELIVERIES = {Delivery.WIDGET: sessions_pb2.SURVEY_DELIVERY_WIDGET,
               Delivery.EMAIL_LINK: sessions_pb2.SURVEY_DELIVERY_EMAIL_LINK,
@@ -315,3 +318,22 @@ def interaction(session: Session, message: Message) -> common_pb2.Interaction:
         attributes=session.attributes,
         abandoned_in_ivr=message.abandoned_in_ivr,
     )
+
+
+CALL_LEG_MODES = {CallLegMode.MONITOR: sessions_pb2.CALL_LEG_MODE_MONITOR,
+                  CallLegMode.WHISPER: sessions_pb2.CALL_LEG_MODE_WHISPER,
+                  CallLegMode.BARGE: sessions_pb2.CALL_LEG_MODE_BARGE}
+_CALL_LEG_MODES_BACK = {number: mode for mode, number in CALL_LEG_MODES.items()}
+
+
+def require_call_leg_mode(number: int) -> CallLegMode:
+    mode = _CALL_LEG_MODES_BACK.get(number)  # type: ignore[call-overload]
+    if mode is None:
+        raise InvalidArgument("mode must be CALL_LEG_MODE_MONITOR, CALL_LEG_MODE_WHISPER or CALL_LEG_MODE_BARGE")
+    return mode  # type: ignore[no-any-return]
+
+
+def call_leg_to_proto(command: CallLegCommand) -> sessions_pb2.CallLegCommand:
+    return sessions_pb2.CallLegCommand(id=command.id, session_id=command.session_id, call_id=command.call_id,
+                                       mode=CALL_LEG_MODES[command.mode], supervisor_id=command.supervisor_id,
+                                       agent_id=command.agent_id, create_time=timestamp(command.create_time))

@@ -14,6 +14,7 @@ from omni.runtime.outbox import Outbox
 from omni.runtime.proto_values import channel_to_proto
 from omni.runtime.storage import Document
 from omni.sessions import convert
+from omni.sessions.domain.call_legs import CallLegCommand
 from omni.sessions.domain.changes import Change
 from omni.sessions.domain.model import Message, Session, State
 from omni.sessions.domain.outbound_calls import CallResult, OutboundCall
@@ -28,6 +29,7 @@ PAYLOADS = {
     "callback_requested": events_pb2.CallbackRequested,
     "survey_requested": events_pb2.SurveyRequested,
     "survey_answered": events_pb2.SurveyAnswered,
+    "call_leg_requested": sessions_pb2.CallLegCommand,
     "outbound_call_requested": events_pb2.OutboundCallRequested,
     "outbound_call_finished": events_pb2.OutboundCallFinished,
 }
@@ -86,6 +88,9 @@ class SessionEvents:
         return self._outbox.entry("survey_answered", f"sessions/{session.id}", f"{session.id}:survey_answered",
                                   payload)
 
+    def call_leg_requested(self, command: CallLegCommand) -> Document:
+        return self._outbox.entry("call_leg_requested", f"sessions/{command.session_id}", command.id,
+                                  convert.call_leg_to_proto(command))
     def outbound_call_requested(self, session: Session, call: OutboundCall) -> Document:
         payload = events_pb2.OutboundCallRequested(
             call_id=call.call_id, session_id=session.id, number=call.number, number_verified=call.verified,

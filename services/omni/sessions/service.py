@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import grpc
 
-from omni.runtime.auth import ADMINS, BOTS, EVERYONE, STAFF, Role
+from omni.runtime.auth import ADMINS, BOTS, EVERYONE, MANAGERS, STAFF, Role
 from omni.runtime.config import ConfigError, env_name
 from omni.runtime.outbox import Outbox
 from omni.runtime.server import Runtime, ServiceSpec
@@ -85,7 +85,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
                     flood=Flood(_flood_limits(settings)), max_waiting_per_queue=settings.chat_max_waiting_per_queue)
     sessions_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(desk), server)
     calls = Calls(conversations, repo, events, flow=flow, classifier=classifier, limit=limit, outbound=outbound,
-                  callback_digit=settings.ivr_callback_digit)
+                  callback_digit=settings.ivr_callback_digit, max_notes=settings.session_max_notes)
     sessions_pb2_grpc.add_TelephonyServiceServicer_to_server(TelephonyServicer(calls, outbound), server)
 
     consumers = SessionConsumers(conversations, Assignment(conversations, repo, notes, outbound), outbound, surveys)
@@ -160,9 +160,12 @@ def _rules() -> dict[str, frozenset[Role]]:
             "GetSurvey": EVERYONE, "AnswerSurvey": frozenset({Role.CUSTOMER}),
         },
         "ChatService": {"Chat": customers},
-        "TelephonyService": {name: pbx for name in (
-            "StartCall", "SubmitIvrInput", "AnswerCall", "TransferCall", "EndCall", "AttachRecording",
-            "RequestCallback", "ReportOutboundCall")},
+        "TelephonyService": {
+            **{name: pbx for name in ("StartCall", "SubmitIvrInput", "AnswerCall", "TransferCall", "EndCall",
+                                      "AttachRecording", "RequestCallback", "ReportOutboundCall")},
+            # A supervisor (through the web gateway, with their own token) asks for a leg on a call.
+            "SuperviseCall": MANAGERS,
+        },
     }
     return {f"/omnichannel.sessions.v1.{svc}/{method}": roles
             for svc, methods in table.items() for method, roles in methods.items()}

@@ -11,6 +11,7 @@ from omni.runtime.interceptors import Context
 from omni.runtime.paging import PageRequest, PageTokens, page_size
 from omni.runtime.validation import require
 from omni.sessions import convert
+from omni.sessions.domain.model import NoteKind
 from omni.sessions.usecases.notes import Notes
 from omni.sessions.usecases.replies import Replies
 from omni.sessions.usecases.sessions import Sessions
@@ -55,7 +56,7 @@ class SessionServicer(sessions_pb2_grpc.SessionServiceServicer):
 
     async def AddSessionNote(self, request: pb.AddSessionNoteRequest, context: Context) -> pb.SessionNote:
         note = await self._notes.add(current_principal(), request.session_id, request.text, request.request_id,
-                                     convert.staff_note_kind(request.kind))
+                                     NoteKind.WHISPER if request.whisper else convert.staff_note_kind(request.kind))
         return convert.note_to_proto(note)
 
     async def DraftSummary(self, request: pb.DraftSummaryRequest, context: Context) -> pb.SessionSummary:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from omni.runtime.auth import current_principal
 from omni.runtime.interceptors import Context
 from omni.runtime.proto_values import to_datetime
 from omni.runtime.validation import require
@@ -47,6 +48,11 @@ class TelephonyServicer(sessions_pb2_grpc.TelephonyServiceServicer):
         not_before = to_datetime(request.not_before) if request.HasField("not_before") else None
         return _call(await self._calls.request_callback(require(request.call_id, "call_id"), request.number,
                                                         not_before))
+
+    async def SuperviseCall(self, request: pb.SuperviseCallRequest, context: Context) -> pb.CallLegCommand:
+        command = await self._calls.supervise(current_principal(), request.session_id,
+                                              convert.require_call_leg_mode(request.mode), request.request_id)
+        return convert.call_leg_to_proto(command)
 
     async def ReportOutboundCall(self, request: pb.ReportOutboundCallRequest, context: Context) -> pb.CallResponse:
         return _call(CallStep(await self._outbound.report(request.call_id, convert.call_result(request.result))))

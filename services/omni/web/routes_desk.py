@@ -10,21 +10,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from omni.runtime.errors import DomainError
 from omni.web.domain import inputs
 from omni.web.domain.desk_commands import desk_command
 from omni.web.domain.inputs import ADDRESS_CHARS, ID_CHARS, MAX_COPIES, QUERY_CHARS, REASON_CHARS, TEXT_CHARS, Json
 from omni.web.transport import (
     COOKIE,
     CSRF_HEADER,
+    Send,
     endpoint,
-    finish,
     frames,
     json_body,
     path_id,
-    refuse,
     request_facts,
-    sender,
+    serve_live,
     while_open,
 )
 from omni.web.usecases.callers import Caller, Callers
@@ -219,39 +217,23 @@ class DeskRoutes:
 
     # ----- live streams --------------------------------------------------------------------
 
+    async def _socket_caller(self, websocket: WebSocket) -> Caller:
+        return await self._callers.acting(request_facts(websocket, csrf=websocket.query_params.get("csrf")))
+
     async def desk_stream(self, websocket: WebSocket) -> None:
         """Routing's desk stream: presence, offers with the screen pop, assigned work."""
-        try:
-            caller = await self._callers.acting(request_facts(websocket, csrf=websocket.query_params.get("csrf")))
-        except DomainError as exc:
-            await refuse(websocket, exc)
-            return
-        await websocket.accept()
-        send = sender(websocket)
-        try:
-            await self._stream.run(caller, frames(websocket, self._max_frame, desk_command, send), send)
-        except DomainError as exc:
-            await send({"error": exc.message})
-            await refuse(websocket, exc)
-            return
-        await finish(websocket)
+        await serve_live(websocket, lambda: self._socket_caller(websocket), lambda caller, send: self._stream.run(
+            caller, frames(websocket, self._max_frame, desk_command, send), send))
 
     async def session_watch(self, websocket: WebSocket) -> None:
         """One session live, with knowledge suggestions after every customer turn; `?work=` names
         the routing work the desk holds it for."""
-        try:
-            caller = await self._callers.acting(request_facts(websocket, csrf=websocket.query_params.get("csrf")))
-            session_id = path_id(websocket, "session_id")
-            work_id = inputs.text(dict(websocket.query_params), "work", ID_CHARS)
-        except DomainError as exc:
-            await refuse(websocket, exc)
-            return
-        await websocket.accept()
-        send = sender(websocket)
-        try:
+        async def admit() -> tuple[Caller, str, str]:
+            return (await self._socket_caller(websocket), path_id(websocket, "session_id"),
+                    inputs.text(dict(websocket.query_params), "work", ID_CHARS))
+
+        async def run(asked: tuple[Caller, str, str], send: Send) -> None:
+            caller, session_id, work_id = asked
             await while_open(websocket, self._watch.run(caller, session_id, work_id, send))
-        except DomainError as exc:
-            await send({"error": exc.message})
-            await refuse(websocket, exc)
-            return
-        await finish(websocket)
+
+        await serve_live(websocket, admit, run)

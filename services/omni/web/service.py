@@ -21,6 +21,7 @@ from omni.web.domain.csrf import CsrfGuard
 from omni.web.domain.origins import OriginPolicy
 from omni.web.routes_desk import DeskRoutes
 from omni.web.routes_reports import ReportRoutes
+from omni.web.routes_supervisor import SupervisorRoutes
 from omni.web.routes_widget import WidgetRoutes
 from omni.web.security_headers import SecurityHeaders
 from omni.web.settings import WebSettings
@@ -29,12 +30,14 @@ from omni.web.usecases.callers import Callers
 from omni.web.usecases.desk import Desk
 from omni.web.usecases.live import DeskStream, SessionWatch
 from omni.web.usecases.reports import ReportShelf
+from omni.web.usecases.supervision import Supervision
 from omni.web.usecases.survey import CustomerSurvey
 from omni.web.usecases.widget import WidgetChat
 
 STATIC = Path(__file__).parent / "static"
 DESK_PATH = "/desk/"
 DEMO_PATH = "/demo/"
+SUPERVISOR_PATH = "/supervisor/"
 
 
 async def healthy(request: Request) -> Response:
@@ -55,13 +58,17 @@ def build_app(settings: WebSettings, upstream: Upstream) -> Starlette:
                              secure_cookie=settings.web_cookie_secure)
     widget_routes = WidgetRoutes(callers, WidgetChat(upstream), CustomerSurvey(upstream),
                                  max_frame_bytes=settings.web_max_frame_bytes)
+    supervisor_routes = SupervisorRoutes(callers, Supervision(upstream, desk),
+                                         max_body_bytes=settings.web_max_body_bytes)
     routes: list[BaseRoute] = [
         *desk_routes.routes(),
+        *supervisor_routes.routes(),
         *widget_routes.routes(),
         *ReportRoutes(callers, ReportShelf(upstream)).routes(),
         Route("/healthz", healthy),
         Route("/", to_desk),
         Mount(DESK_PATH.rstrip("/"), StaticFiles(directory=STATIC / "desk", html=True)),
+        Mount(SUPERVISOR_PATH.rstrip("/"), StaticFiles(directory=STATIC / "supervisor", html=True)),
         Mount("/widget", StaticFiles(directory=STATIC / "widget")),
         # The page an emailed survey link opens (the token rides in the fragment, never to a server log).
         Mount("/survey", StaticFiles(directory=STATIC / "survey", html=True)),

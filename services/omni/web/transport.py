@@ -130,6 +130,30 @@ async def frames(websocket: WebSocket, limit: int, check: Callable[[object], T],
             await send({"error": exc.message})
 
 
+Send = Callable[[Json], Awaitable[None]]
+
+
+async def serve_live(websocket: WebSocket, admit: Callable[[], Awaitable[T]],
+                     run: Callable[[T, Send], Awaitable[None]]) -> None:
+    """A live socket: `admit` says who is calling (a refusal closes the socket before it is
+    accepted), then `run` relays until it ends; a domain error on the way is sent as
+    `{"error": ...}` and closes the socket with it."""
+    try:
+        caller = await admit()
+    except errors.DomainError as exc:
+        await refuse(websocket, exc)
+        return
+    await websocket.accept()
+    send = sender(websocket)
+    try:
+        await run(caller, send)
+    except errors.DomainError as exc:
+        await send({"error": exc.message})
+        await refuse(websocket, exc)
+        return
+    await finish(websocket)
+
+
 async def refuse(websocket: WebSocket, error: errors.DomainError) -> None:
     """Close a socket (before or after accepting it) for a domain error, with its message as the reason."""
     code = WS_UNAVAILABLE if isinstance(error, errors.Unavailable) else WS_REFUSED

@@ -18,13 +18,15 @@ from omni.runtime.auth import Role, audience
 from omni.runtime.errors import PermissionDenied, Unauthenticated
 
 # The platform's own callers and what they may be granted: routing asks tickets and knowledge for
-# the screen pop, the operator reads routing's queue statistics, the bot workers serve bot work.
+# the screen pop, the operator and supervision read routing's queue statistics, the bot workers serve bot work.
 # The dev stack registers these; the chart's issuer registers the same (tests/charts compare).
 PLATFORM_CLIENTS: dict[str, tuple[Role, frozenset[str]]] = {
     "routing": (Role.SERVICE, frozenset({audience("tickets"), audience("knowledge")})),
     "agentpool-operator": (Role.SERVICE, frozenset({audience("routing")})),
     # The reports service reads the stored contacts.
     "reports": (Role.SERVICE, frozenset({audience("sessions")})),
+    # Supervision reads routing's queues, agents, work and statistics for the floor and queue alerts.
+    "supervision": (Role.SERVICE, frozenset({audience("routing")})),
     "bot-worker": (Role.BOT, frozenset({audience("sessions"), audience("routing"), audience("knowledge")})),
 }
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from omni.routing.domain.agents import Agent
 from omni.routing.domain.queues import QueueConfig
+from omni.routing.domain.transfers import TransferReason
 from omni.routing.domain.work import Work
 from omni.runtime.auth import MANAGERS, Principal, Role
 from omni.runtime.errors import PermissionDenied
@@ -88,6 +89,17 @@ def check_transfer(principal: Principal, work: Work) -> None:
     """The agent holding the work, or a supervisor (admin, service), may transfer it."""
     if principal.role not in MANAGERS and principal.subject != work.assigned_agent_id:
         raise PermissionDenied(f"only the agent holding work {work.id} or a supervisor may transfer it")
+
+
+def check_takeover(principal: Principal, code: TransferReason | None, target_agent_id: str) -> None:
+    """A take-over is a supervisor moving the work to themselves (an admin or service: to anyone)."""
+    if code is not TransferReason.SUPERVISOR_TAKEOVER:
+        return
+    if principal.role not in MANAGERS:
+        raise PermissionDenied("only a supervisor may take work over; transfer it with another reason")
+    if principal.role is Role.SUPERVISOR and target_agent_id != principal.subject:
+        raise PermissionDenied(f"a take-over moves the work to you: name yourself ({principal.subject}) as "
+                               "target_agent_id")
 
 
 def check_callback_number(principal: Principal, work: Work, number: str) -> None:

@@ -15,6 +15,8 @@ class TransferReason(enum.StrEnum):
     CUSTOMER_REQUEST = "customer_request"
     ACCESSIBILITY = "accessibility"
     OTHER = "other"
+    # A supervisor takes the work over from the agent (domain/access.py: to themselves).
+    SUPERVISOR_TAKEOVER = "supervisor_takeover"
 
 
 def transfer_reason(code: TransferReason | None, note: str) -> str:

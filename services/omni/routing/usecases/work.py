@@ -104,6 +104,7 @@ class WorkUseCases:
                        target_queue_id: str, target_agent_id: str) -> Work:
         work = await self.get(principal, work_id)
         access.check_transfer(principal, work)
+        access.check_takeover(principal, code, target_agent_id)
         claims = self._room.claims
         if target_queue_id and claims.queue_partition(target_queue_id) != claims.queue_partition(work.queue_id) \
                 and not claims.owns_queue(target_queue_id):

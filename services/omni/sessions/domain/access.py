@@ -92,6 +92,14 @@ def check_agent(principal: Principal, session: Session) -> None:
         raise PermissionDenied(f"session {session.id} is handled by agent {session.agent_id}, not you")
 
 
+def check_supervising(principal: Principal, session: Session) -> None:
+    """Whispering to the agent or joining a call's audio: supervisors and admins who may see the session."""
+    check_view(principal, session)
+    if principal.role not in (Role.SUPERVISOR, Role.ADMIN, Role.SERVICE):
+        raise PermissionDenied(f"only a supervisor may whisper in or join session {session.id}; "
+                               "write an internal note instead")
+
+
 def check_assignee(principal: Principal, session: Session, agent_id: str) -> None:
     """Naming the session's agent: an agent names only themselves; supervisors, admins and services anyone."""
     if agent_id and principal.role is Role.AGENT and agent_id != principal.subject:

@@ -134,6 +134,10 @@ class NoteKind(enum.StrEnum):
     STAFF = "staff"
     BOT_HANDOFF = "bot_handoff"
     SUMMARY = "summary"
+    # A supervisor's word to the agent handling the session.
+    WHISPER = "whisper"
+    # A supervisor asked the PBX for a leg on the call (domain/call_legs.py).
+    CALL_LEG = "call_leg"
 
 
 @dataclasses.dataclass

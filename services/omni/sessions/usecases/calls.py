@@ -9,12 +9,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from omni.runtime.auth import Principal
 from omni.runtime.channels import Channel
+from omni.runtime.clock import utcnow
 from omni.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from omni.runtime.storage import Document
 from omni.runtime.validation import check_length, require
+from omni.sessions.domain.access import check_supervising
+from omni.sessions.domain.call_legs import CallLegCommand, CallLegMode, command_of, leg_note
 from omni.sessions.domain.classifier import Classifier
 from omni.sessions.domain.ivr import ContactFlow, ivr_abandoned_text
-from omni.sessions.domain.model import Identity, Message, Session, State, TextLimit, new_id
+from omni.sessions.domain.model import Identity, Message, Note, Session, State, TextLimit, new_id
 from omni.sessions.publishing import SessionEvents
 from omni.sessions.repository import SessionRepository
 from omni.sessions.usecases.conversations import Conversations
@@ -33,7 +38,7 @@ class CallStep:
 class Calls:
     def __init__(self, conversations: Conversations, repo: SessionRepository, events: SessionEvents, *,
                  flow: ContactFlow, classifier: Classifier, limit: TextLimit, outbound: OutboundCalls,
-                 callback_digit: str) -> None:
+                 callback_digit: str, max_notes: int) -> None:
         self._c = conversations
         self._repo = repo
         self._events = events
@@ -42,6 +47,7 @@ class Calls:
         self._limit = limit
         self._outbound = outbound
         self._callback_digit = callback_digit
+        self._max_notes = max_notes
 
     async def start(self, call_id: str, ani: str, dnis: str, language: str, previous_session_id: str) -> CallStep:
         call_id = check_length(require(call_id, "call_id"), "call_id", 200)
@@ -177,6 +183,22 @@ class Calls:
 
         session, _ = await self._repo.mutate(session.id, attach)
         return CallStep(session)
+
+    async def supervise(self, principal: Principal, session_id: str, mode: CallLegMode,
+                        request_id: str) -> CallLegCommand:
+        """A supervisor's leg on a connected call: recorded as a note, sent to the PBX adapter as
+        `call_leg_requested`; once per request_id."""
+        session = await self._repo.get(require(session_id, "session_id"))
+        check_supervising(principal, session)
+        note = leg_note(session, mode, principal.subject, check_length(request_id, "request_id", 200), utcnow())
+
+        def asked(current: Session, stored: Note) -> list[Document]:
+            # A retry finds the note of the first request, whose command went out then.
+            return [self._events.call_leg_requested(command_of(current, stored, mode))] if stored is note else []
+
+        session, stored = await self._c.record(session.id, lambda current: current.add_note(note, self._max_notes),
+                                               events=asked)
+        return command_of(session, stored, mode)
 
     async def request_callback(self, call_id: str, number: str, not_before: dt.datetime | None) -> CallStep:
         session = await self._repo.session_for_call(call_id)

@@ -13,7 +13,7 @@ from omni.runtime.auth import Principal
 from omni.runtime.clock import utcnow
 from omni.runtime.errors import ResourceExhausted
 from omni.runtime.validation import check_length, require
-from omni.sessions.domain.access import check_agent
+from omni.sessions.domain.access import check_agent, check_supervising
 from omni.sessions.domain.model import Direction, Note, NoteKind, TextLimit, new_id
 from omni.sessions.domain.summary import Summary, Turn, summarise
 from omni.sessions.domain.updates import Update, UpdateKind
@@ -33,9 +33,10 @@ class Notes:
     async def add(self, principal: Principal, session_id: str, text: str, request_id: str,
                   kind: NoteKind = NoteKind.STAFF) -> Note:
         """A staff note (or the summary kept at wrap-up), by whoever may reply to the session (also
-        after it ended); once per request_id."""
+        after it ended); once per request_id. A whisper is a supervisor's note for the agent (staff
+        see it, the customer never)."""
         session = await self._repo.get(require(session_id, "session_id"))
-        check_agent(principal, session)
+        (check_supervising if kind is NoteKind.WHISPER else check_agent)(principal, session)
         text = self._limit.check(require(text, "text"), "text")
         note = Note(id=new_id("N"), kind=kind, author_id=principal.subject, text=text,
                     create_time=utcnow(), request_id=check_length(request_id, "request_id", 200))

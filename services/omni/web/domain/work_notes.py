@@ -1,4 +1,5 @@
-"""What the desk records on a session when an agent hands work on or finishes it.
+"""What the desk records on a session when an agent hands work on or finishes it, or a supervisor
+takes it over.
 
 Routing keeps a transfer's reason with the work and a wrap-up's disposition in its event, but
 neither is on the conversation's record, and a wrap-up's note is kept nowhere; the desk writes
@@ -19,6 +20,10 @@ def transfer_note(target: str, reason: str) -> str:
     return f"transferred to {target}: {reason}"
 
 
+def takeover_note(supervisor_id: str) -> str:
+    return f"supervisor {supervisor_id} takes this conversation over (supervisor_takeover)"
+
+
 def wrap_up_note(disposition: str, note: str) -> str:
     return f"wrap-up: {disposition}" + (f" — {note}" if note.strip() else "")
 
@@ -34,3 +39,5 @@ def wrap_up_request_id(work_id: str) -> str:
 
 def summary_request_id(work_id: str) -> str:
     return f"desk-summary:{work_id}"
+def takeover_request_id(work_id: str, transfer_count: int) -> str:
+    return f"desk-takeover:{work_id}:{transfer_count}"

@@ -96,6 +96,8 @@ class _TransferReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Transf
     """It needs an agent trained for the customer's accessibility need."""
     TRANSFER_REASON_OTHER: _TransferReason.ValueType  # 7
     """Anything else: `reason` says what."""
+    TRANSFER_REASON_SUPERVISOR_TAKEOVER: _TransferReason.ValueType  # 8
+    """A supervisor takes the work over from the agent (to themselves: target_agent_id)."""
 
 class TransferReason(_TransferReason, metaclass=_TransferReasonEnumTypeWrapper):
     """Why a contact is passed on; every transfer names one (counted per queue and code)."""
@@ -115,6 +117,8 @@ TRANSFER_REASON_ACCESSIBILITY: TransferReason.ValueType  # 6
 """It needs an agent trained for the customer's accessibility need."""
 TRANSFER_REASON_OTHER: TransferReason.ValueType  # 7
 """Anything else: `reason` says what."""
+TRANSFER_REASON_SUPERVISOR_TAKEOVER: TransferReason.ValueType  # 8
+"""A supervisor takes the work over from the agent (to themselves: target_agent_id)."""
 Global___TransferReason: _TypeAlias = TransferReason  # noqa: Y015
 
 @_typing.final

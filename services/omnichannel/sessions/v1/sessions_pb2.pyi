@@ -61,6 +61,10 @@ class _SessionNoteKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Sessi
     """Recorded by sessions when routing's self-service bot handed the customer to a person."""
     SESSION_NOTE_KIND_SUMMARY: _SessionNoteKind.ValueType  # 3
     """The conversation's summary, kept by the agent at wrap-up (AddSessionNote with this kind)."""
+    SESSION_NOTE_KIND_WHISPER: _SessionNoteKind.ValueType  # 4
+    """A supervisor's word to the agent handling the session (AddSessionNote with `whisper`)."""
+    SESSION_NOTE_KIND_CALL_LEG: _SessionNoteKind.ValueType  # 5
+    """Recorded by sessions when a supervisor asked for a call leg (SuperviseCall)."""
 
 class SessionNoteKind(_SessionNoteKind, metaclass=_SessionNoteKindEnumTypeWrapper): ...
 
@@ -71,6 +75,10 @@ SESSION_NOTE_KIND_BOT_HANDOFF: SessionNoteKind.ValueType  # 2
 """Recorded by sessions when routing's self-service bot handed the customer to a person."""
 SESSION_NOTE_KIND_SUMMARY: SessionNoteKind.ValueType  # 3
 """The conversation's summary, kept by the agent at wrap-up (AddSessionNote with this kind)."""
+SESSION_NOTE_KIND_WHISPER: SessionNoteKind.ValueType  # 4
+"""A supervisor's word to the agent handling the session (AddSessionNote with `whisper`)."""
+SESSION_NOTE_KIND_CALL_LEG: SessionNoteKind.ValueType  # 5
+"""Recorded by sessions when a supervisor asked for a call leg (SuperviseCall)."""
 Global___SessionNoteKind: _TypeAlias = SessionNoteKind  # noqa: Y015
 
 class _SurveyDelivery:
@@ -129,6 +137,31 @@ OUTBOUND_CALL_RESULT_VOICEMAIL: OutboundCallResult.ValueType  # 5
 OUTBOUND_CALL_RESULT_FAILED: OutboundCallResult.ValueType  # 6
 """The number could not be dialled (invalid, network error)."""
 Global___OutboundCallResult: _TypeAlias = OutboundCallResult  # noqa: Y015
+
+class _CallLegMode:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CallLegModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallLegMode.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CALL_LEG_MODE_UNSPECIFIED: _CallLegMode.ValueType  # 0
+    CALL_LEG_MODE_MONITOR: _CallLegMode.ValueType  # 1
+    """The supervisor hears both sides; nobody hears them."""
+    CALL_LEG_MODE_WHISPER: _CallLegMode.ValueType  # 2
+    """The supervisor hears both sides; only the agent hears them."""
+    CALL_LEG_MODE_BARGE: _CallLegMode.ValueType  # 3
+    """The supervisor joins the call: everyone hears everyone."""
+
+class CallLegMode(_CallLegMode, metaclass=_CallLegModeEnumTypeWrapper): ...
+
+CALL_LEG_MODE_UNSPECIFIED: CallLegMode.ValueType  # 0
+CALL_LEG_MODE_MONITOR: CallLegMode.ValueType  # 1
+"""The supervisor hears both sides; nobody hears them."""
+CALL_LEG_MODE_WHISPER: CallLegMode.ValueType  # 2
+"""The supervisor hears both sides; only the agent hears them."""
+CALL_LEG_MODE_BARGE: CallLegMode.ValueType  # 3
+"""The supervisor joins the call: everyone hears everyone."""
+Global___CallLegMode: _TypeAlias = CallLegMode  # noqa: Y015
 
 @_typing.final
 class StateTransition(_message.Message):
@@ -798,6 +831,7 @@ class AddSessionNoteRequest(_message.Message):
     TEXT_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
+    WHISPER_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     text: _builtins.str
     request_id: _builtins.str
@@ -806,6 +840,8 @@ class AddSessionNoteRequest(_message.Message):
     """SESSION_NOTE_KIND_STAFF (the default) or SESSION_NOTE_KIND_SUMMARY; other kinds are
     recorded by sessions itself.
     """
+    whisper: _builtins.bool
+    """A whisper: a supervisor's note for the agent handling the session (supervisors and admins only)."""
     def __init__(
         self,
         *,
@@ -813,10 +849,11 @@ class AddSessionNoteRequest(_message.Message):
         text: _builtins.str = ...,
         request_id: _builtins.str = ...,
         kind: Global___SessionNoteKind.ValueType = ...,
+        whisper: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "request_id", b"request_id", "session_id", b"session_id", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "request_id", b"request_id", "session_id", b"session_id", "text", b"text", "whisper", b"whisper"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1434,3 +1471,73 @@ class CallResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CallResponse: _TypeAlias = CallResponse  # noqa: Y015
+
+@_typing.final
+class SuperviseCallRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    MODE_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    """The session of the call (the PBX's call id is looked up from it)."""
+    mode: Global___CallLegMode.ValueType
+    request_id: _builtins.str
+    """A retry with the same request_id returns the command recorded the first time."""
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        mode: Global___CallLegMode.ValueType = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["mode", b"mode", "request_id", b"request_id", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SuperviseCallRequest: _TypeAlias = SuperviseCallRequest  # noqa: Y015
+
+@_typing.final
+class CallLegCommand(_message.Message):
+    """A command for the PBX adapter: connect `supervisor_id`'s leg to call `call_id` in `mode`.
+    Published as omnichannel.sessions.call_leg_requested (subject "sessions/{id}").
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    MODE_FIELD_NUMBER: _builtins.int
+    SUPERVISOR_ID_FIELD_NUMBER: _builtins.int
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    session_id: _builtins.str
+    call_id: _builtins.str
+    mode: Global___CallLegMode.ValueType
+    supervisor_id: _builtins.str
+    agent_id: _builtins.str
+    """The agent on the call when it was asked."""
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        session_id: _builtins.str = ...,
+        call_id: _builtins.str = ...,
+        mode: Global___CallLegMode.ValueType = ...,
+        supervisor_id: _builtins.str = ...,
+        agent_id: _builtins.str = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "call_id", b"call_id", "create_time", b"create_time", "id", b"id", "mode", b"mode", "session_id", b"session_id", "supervisor_id", b"supervisor_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CallLegCommand: _TypeAlias = CallLegCommand  # noqa: Y015

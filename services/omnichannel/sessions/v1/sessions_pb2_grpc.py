@@ -718,6 +718,11 @@ class TelephonyServiceStub:
                 request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.ReportOutboundCallRequest.SerializeToString,
                 response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.FromString,
                 _registered_method=True)
+        self.SuperviseCall = channel.unary_unary(
+                '/omnichannel.sessions.v1.TelephonyService/SuperviseCall',
+                request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SuperviseCallRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallLegCommand.FromString,
+                _registered_method=True)
 
 
 class TelephonyServiceServicer:
@@ -775,6 +780,15 @@ class TelephonyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SuperviseCall(self, request, context):
+        """A supervisor asks the PBX to add their leg to a connected call: listen in, whisper to the
+        agent, or barge in. Recorded on the session (a note of kind CALL_LEG) and published as
+        `call_leg_requested`, which the PBX adapter acts on. Supervisors, admins and services.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TelephonyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -817,6 +831,11 @@ def add_TelephonyServiceServicer_to_server(servicer, server):
                     servicer.ReportOutboundCall,
                     request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.ReportOutboundCallRequest.FromString,
                     response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.SerializeToString,
+            ),
+            'SuperviseCall': grpc.unary_unary_rpc_method_handler(
+                    servicer.SuperviseCall,
+                    request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SuperviseCallRequest.FromString,
+                    response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallLegCommand.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1036,6 +1055,33 @@ class TelephonyService:
             '/omnichannel.sessions.v1.TelephonyService/ReportOutboundCall',
             omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.ReportOutboundCallRequest.SerializeToString,
             omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SuperviseCall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.sessions.v1.TelephonyService/SuperviseCall',
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SuperviseCallRequest.SerializeToString,
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallLegCommand.FromString,
             options,
             channel_credentials,
             insecure,

@@ -266,6 +266,11 @@ class TelephonyServiceStub:
     """The adapter's answer to an `outbound_call_requested` command (docs/outbound.md): ringing,
     answered, busy, no answer, voicemail or failed.
     """
+    SuperviseCall: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.SuperviseCallRequest, _sessions_pb2.CallLegCommand]
+    """A supervisor asks the PBX to add their leg to a connected call: listen in, whisper to the
+    agent, or barge in. Recorded on the session (a note of kind CALL_LEG) and published as
+    `call_leg_requested`, which the PBX adapter acts on. Supervisors, admins and services.
+    """
 
 @_typing.type_check_only
 class TelephonyServiceAsyncStub(TelephonyServiceStub):
@@ -283,6 +288,11 @@ class TelephonyServiceAsyncStub(TelephonyServiceStub):
     ReportOutboundCall: _aio.UnaryUnaryMultiCallable[_sessions_pb2.ReportOutboundCallRequest, _sessions_pb2.CallResponse]  # type: ignore[assignment]
     """The adapter's answer to an `outbound_call_requested` command (docs/outbound.md): ringing,
     answered, busy, no answer, voicemail or failed.
+    """
+    SuperviseCall: _aio.UnaryUnaryMultiCallable[_sessions_pb2.SuperviseCallRequest, _sessions_pb2.CallLegCommand]  # type: ignore[assignment]
+    """A supervisor asks the PBX to add their leg to a connected call: listen in, whisper to the
+    agent, or barge in. Recorded on the session (a note of kind CALL_LEG) and published as
+    `call_leg_requested`, which the PBX adapter acts on. Supervisors, admins and services.
     """
 
 class TelephonyServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -346,6 +356,17 @@ class TelephonyServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_sessions_pb2.CallResponse, _abc.Awaitable[_sessions_pb2.CallResponse]]:
         """The adapter's answer to an `outbound_call_requested` command (docs/outbound.md): ringing,
         answered, busy, no answer, voicemail or failed.
+        """
+
+    @_abc_1.abstractmethod
+    def SuperviseCall(
+        self,
+        request: _sessions_pb2.SuperviseCallRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sessions_pb2.CallLegCommand, _abc.Awaitable[_sessions_pb2.CallLegCommand]]:
+        """A supervisor asks the PBX to add their leg to a connected call: listen in, whisper to the
+        agent, or barge in. Recorded on the session (a note of kind CALL_LEG) and published as
+        `call_leg_requested`, which the PBX adapter acts on. Supervisors, admins and services.
         """
 
 def add_TelephonyServiceServicer_to_server(servicer: TelephonyServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

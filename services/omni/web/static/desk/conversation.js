@@ -204,7 +204,8 @@ export class OmniConversation extends HTMLElement {
 
   noteItem(note) {
     return h("li", {class: "note", dataset: {id: note.id}},
-      h("span", {class: "badge"}, t("noteBadge")), h("span", {class: "who"}, note.author_id),
+      h("span", {class: "badge"}, t(note.kind === "SESSION_NOTE_KIND_WHISPER" ? "whisperBadge" : "noteBadge")),
+      h("span", {class: "who"}, note.author_id),
       h("time", {datetime: note.create_time}, time(note.create_time)), h("p", {class: "text"}, note.text));
   }
 

@@ -128,6 +128,7 @@ class OmniDesk extends HTMLElement {
       h("header", {class: "top"},
         h("h1", {}, t("title")),
         h("span", {class: "who"}, name),
+        ["supervisor", "admin"].includes(this.me.role) ? h("a", {href: "/supervisor/"}, t("floor")) : null,
         h("form", {class: "presence", "aria-label": t("presence")}),
         h("button", {type: "button", class: "link", "aria-label": t("languageLabel"), lang: language() === "zh" ? "en" : "zh",
           onclick: () => this.switchLanguage()}, t("language")),

@@ -1,0 +1,1 @@
+"""The supervision service: alerts for supervisors and the live floor (docs/supervisor.md)."""
