@@ -10,7 +10,7 @@ import pytest
 import websockets
 
 from omni.runtime.auth import Role
-from omni.runtime.events import read_dead_letters
+from omni.runtime.dead_letters import read_dead_letters
 from omnichannel.routing.v1.events_pb2 import WorkEvent
 from omnichannel.routing.v1.routing_pb2 import WorkItem
 from omnichannel.sessions.v1 import events_pb2
