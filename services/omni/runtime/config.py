@@ -98,11 +98,11 @@ class ServiceSettings:
     # or not. The dead letters' stream has its own. The sum of the byte limits must fit NATS's store.
     event_stream_max_age_seconds: float = 7 * 24 * 3600.0
     event_stream_max_bytes: int = 128 * 1024 * 1024
-    dead_letter_max_age_seconds: float = 30 * 24 * 3600.0
+    dead_letter_max_age_seconds: float = 14 * 24 * 3600.0
     dead_letter_max_bytes: int = 64 * 1024 * 1024
     # How long an event's "processed" record is kept; longer than any stream keeps the event, so
     # a redelivery always finds it.
-    processed_events_ttl_seconds: float = 8 * 24 * 3600.0
+    processed_events_ttl_seconds: float = 15 * 24 * 3600.0
     # A transaction of this process: write-conflict retries before the event is sent back for later,
     # and the longest it may run. A crashed process's transactions are ended (killSessions) once its
     # lease, renewed every third of this, is this old.

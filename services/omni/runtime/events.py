@@ -73,12 +73,13 @@ BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
 @dataclasses.dataclass(frozen=True)
 class StreamLimits:
     """How long and how much each stream keeps (seconds, bytes; 0: no limit). Events older or beyond
-    are dropped oldest first, whether consumed or not, so the limits must outlast any outage."""
+    are dropped oldest first, whether consumed or not, so the limits must outlast any outage. The
+    services take them from their settings (`event_stream_max_*`, `dead_letter_max_*`)."""
 
-    max_age: float = 7 * 24 * 3600.0
-    max_bytes: int = 128 * 1024**2
-    dead_letter_max_age: float = 30 * 24 * 3600.0
-    dead_letter_max_bytes: int = 64 * 1024**2
+    max_age: float
+    max_bytes: int
+    dead_letter_max_age: float
+    dead_letter_max_bytes: int
 
     def of(self, domain: str) -> tuple[float, int]:
         if domain == DEADLETTER_DOMAIN:
@@ -93,7 +94,8 @@ class EventBus:
         self.js: JetStreamContext = nc.jetstream()
         self.producer = producer
         self._replicas = stream_replicas
-        self.limits = limits or StreamLimits()
+        # None (tools, tests): new streams without limits, existing ones' left as they are.
+        self.limits = limits
 
     @classmethod
     async def connect(cls, url: str, producer: str, *, stream_replicas: int = 1,
@@ -113,7 +115,7 @@ class EventBus:
         """Create or update every stream; safe for several services to run at once."""
         for domain in (*DOMAINS, DEADLETTER_DOMAIN):
             name = stream_name(domain)
-            max_age, max_bytes = self.limits.of(domain)
+            max_age, max_bytes = self.limits.of(domain) if self.limits else (0.0, 0)
             config = StreamConfig(
                 name=name,
                 subjects=[f"{SUBJECT_ROOT}.{domain}.>"],
@@ -129,10 +131,13 @@ class EventBus:
                 # Exists with other settings (e.g. replicas raised by an operator): keep them, except
                 # the subjects and limits this release and its settings decide.
                 existing = (await self.js.stream_info(name)).config
-                wanted = (set(config.subjects or ()), max_age or 0.0, max_bytes or -1)
-                if (set(existing.subjects or ()), existing.max_age or 0.0, existing.max_bytes or -1) != wanted:
-                    existing.subjects = config.subjects
+                changed = set(existing.subjects or ()) != set(config.subjects or ())
+                if self.limits is not None and (existing.max_age or 0.0, existing.max_bytes or -1) != (
+                        max_age or 0.0, max_bytes or -1):
                     existing.max_age, existing.max_bytes = config.max_age, config.max_bytes
+                    changed = True
+                if changed:
+                    existing.subjects = config.subjects
                     await self.js.update_stream(existing)
 
     async def publish(
