@@ -258,9 +258,21 @@ class Consumer:
                                 type(exc).__name__, exc)
                 away = True
                 await self._pause(1.0)
+                await self._still_there()
                 continue
             away = False
             await self._dispatch(messages)
+
+    async def _still_there(self) -> None:
+        """Raise NotFoundError when the durable consumer (or its stream) was deleted: fetching from
+        it only ever says "unavailable", and only a restart creates it again. Any other failure
+        here (NATS away) is left to the next fetch."""
+        try:
+            await self._bus.js.consumer_info(stream_name(self._domain), self.durable)
+        except NotFoundError:
+            raise
+        except Exception:
+            return
 
     async def _dispatch(self, messages: Sequence[Msg]) -> None:
         ready: list[_Item] = []
