@@ -66,7 +66,8 @@ def test_a_failure_raised_from_a_transient_one_is_transient() -> None:
         assert classify(wrapped) is FailureKind.TRANSIENT
 
 
-async def test_a_transient_failure_is_retried_far_past_the_attempts_that_dead_letter_others(nats: ManagedProcess) -> None:
+async def test_a_transient_failure_is_retried_far_past_the_attempts_that_dead_letter_others(
+        nats: ManagedProcess) -> None:
     bus = await EventBus.connect(nats.url, "test")
     tries: list[int] = []
     handled = asyncio.Event()
