@@ -94,6 +94,9 @@ class ServiceSettings:
     event_max_attempts: int = 5
     event_backoff_seconds: tuple[str, ...] = ("1", "5", "30")
     event_retry_cap_seconds: float = 30.0
+    # An event a consumer took and did not answer comes back this soon (its process died); a live
+    # consumer tells the server it is still working on it every third of this.
+    event_ack_wait_seconds: float = 6.0
     # What each JetStream stream keeps (0: no limit); events beyond are dropped oldest first, consumed
     # or not. The dead letters' stream has its own. The sum of the byte limits must fit NATS's store.
     event_stream_max_age_seconds: float = 7 * 24 * 3600.0
@@ -107,7 +110,7 @@ class ServiceSettings:
     # and the longest it may run. A crashed process's transactions are ended (killSessions) once its
     # lease, renewed every third of this, is this old.
     transaction_conflict_retries: int = 5
-    transaction_max_seconds: float = 10.0
+    transaction_max_seconds: float = 5.0
     # gRPC over TLS: the PEM certificate chain and key this server presents (both or neither), and
     # the PEM CA bundle its channels verify the other services with; all empty: plaintext.
     grpc_tls_cert_file: str = ""

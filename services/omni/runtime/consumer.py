@@ -99,7 +99,7 @@ class Consumer:
         backoff: Sequence[float] = (1.0, 5.0, 30.0),
         retry_cap: float = 30.0,
         batch: int = 32,
-        ack_wait: float = 30.0,
+        ack_wait: float = 6.0,
         inactive_threshold: float | None = None,
         start_time: dt.datetime | None = None,
         batch_handler: BatchHandler | None = None,
@@ -178,6 +178,10 @@ class Consumer:
                 # The event types changed with a new release: start over; handlers are idempotent.
                 log.warning("consumer %s changed its filter; recreating it", self.durable)
                 await self._bus.js.delete_consumer(stream, self.durable)
+                await self._bus.js.add_consumer(stream, config)
+            elif (existing.config.ack_wait, existing.config.max_ack_pending) != (config.ack_wait,
+                                                                                   config.max_ack_pending):
+                # Settings of an earlier release or configuration; the server edits these in place.
                 await self._bus.js.add_consumer(stream, config)
         self._subscription = await self._bus.js.pull_subscribe_bind(self.durable, stream=stream)
 
@@ -280,7 +284,7 @@ class Consumer:
             item = self._item(message)
             delay = self._held_for(item)
             if delay is not None:
-                await self._settle(item, lambda m=message, d=delay: m.nak(delay=d))  # type: ignore[misc]
+                await self._send_back(item, delay)
                 continue
             ready.append(item)
         if self._batch_handler is not None and len(ready) > 1:
@@ -337,19 +341,37 @@ class Consumer:
         job.add_done_callback(done)
 
     async def _job(self, items: list[_Item], earlier: set[asyncio.Task[None]]) -> None:
-        if earlier:
-            await asyncio.wait(earlier)
-        if len(items) > 1 and await self._deliver_batch(items):
-            return
-        # One by one: events whose keys overlap in order, the others at the same time.
-        await asyncio.gather(*(self._deliver_in_order(group) for group in _groups(items)))
+        heartbeat = asyncio.create_task(self._working(items))
+        try:
+            if earlier:
+                await asyncio.wait(earlier)
+            if len(items) > 1 and await self._deliver_batch(items):
+                return
+            # One by one: events whose keys overlap in order, the others at the same time.
+            await asyncio.gather(*(self._deliver_in_order(group) for group in _groups(items)))
+        finally:
+            heartbeat.cancel()
+
+    async def _working(self, items: list[_Item]) -> None:
+        """Tell the server, every third of `ack_wait`, that these events are being worked on (or wait
+        for an earlier one of their keys): so `ack_wait` can be short, bringing a crashed process's
+        events back within seconds, without a slow handler's events being delivered twice."""
+        while True:
+            await asyncio.sleep(self._ack_wait / 3)
+            for item in items:
+                with contextlib.suppress(Exception):
+                    await item.message.in_progress()
 
     async def _deliver_in_order(self, items: list[_Item]) -> None:
         for index, item in enumerate(items):
-            retry_in = await self._deliver(item)
+            # An earlier event of its keys may have failed while this one waited for its turn.
+            held = self._held_for(item)
+            retry_in = await self._deliver(item) if held is None else held
             if retry_in is not None:
+                if held is not None:
+                    await self._send_back(item, held)
                 for later in items[index + 1:]:
-                    await self._settle(later, lambda m=later.message, d=retry_in: m.nak(delay=d + 0.1))  # type: ignore[misc]
+                    await self._send_back(later, retry_in + 0.1)
                 return
 
     async def _deliver_batch(self, items: list[_Item]) -> bool:
@@ -424,7 +446,7 @@ class Consumer:
         now = time.monotonic()
         for key in item.keys:
             self._blocked[key] = _Block(item.seq, now + delay, now + delay + self._ack_wait + 5.0)
-        await self._settle(item, lambda: item.message.nak(delay=delay))
+        await self._send_back(item, delay)
         return delay
 
     def _done(self, item: _Item) -> None:
@@ -455,6 +477,10 @@ class Consumer:
         await self._settle(item, message.term)
         self._done(item)
         return None
+
+    async def _send_back(self, item: _Item, delay: float) -> None:
+        """Have the server deliver `item` again in `delay` seconds."""
+        await self._settle(item, lambda: item.message.nak(delay=delay))
 
     async def _settle(self, item: _Item, answer: Callable[[], Awaitable[None]]) -> None:
         """Ack, nak or term; when the answer cannot reach the server, the event simply comes back

@@ -77,8 +77,8 @@ class Runtime:
 
     def consumer(self, domain: str, handler: Handler, *, event_types: Sequence[str] = (), name: str = "",
                  inactive_threshold: float | None = None, start_time: dt.datetime | None = None,
-                 batch_handler: BatchHandler | None = None, batch: int = 32, key: KeyFunction = by_subject,
-                 ack_wait: float = 30.0) -> Consumer:
+                 batch_handler: BatchHandler | None = None, batch: int = 32,
+                 key: KeyFunction = by_subject) -> Consumer:
         """Declare a durable consumer named after this service; started once set-up is done (or
         at once, when declared later).
 
@@ -97,7 +97,7 @@ class Runtime:
             start_time=start_time,
             batch_handler=batch_handler,
             batch=batch,
-            ack_wait=ack_wait,
+            ack_wait=self.settings.event_ack_wait_seconds,
             key=key,
             on_health=self.consumer_health,
         )

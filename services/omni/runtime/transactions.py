@@ -12,7 +12,7 @@ locks, until the transaction's lifetime ends (60 s by default in MongoDB and Sec
 service's database user may not change `transactionLifetimeLimitSeconds`, and SecantusDB has no
 such parameter). So each process holds a lease (`TransactionLeases`): a document naming the
 server sessions its transactions use, renewed every third of `max_seconds`. Any replica that finds
-a lease not renewed for `max_seconds` ends that holder's sessions with `killSessions` (a user
+a lease not renewed for its holder's `max_seconds` ends that holder's sessions with `killSessions` (a user
 may kill its own sessions), which aborts their transactions and frees the documents.
 """
 
@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bson.binary import UUID_SUBTYPE, Binary
 from opentelemetry import metrics
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -51,33 +52,36 @@ class TransactionLeases:
         self._collection = db[LEASES]
         self.ttl = ttl
         self.holder = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self._sessions: dict[bytes, Any] = {}
+        # The ids of the server sessions this process's transactions ran on.
+        self._sessions: set[bytes] = set()
 
     async def register(self, session: AsyncClientSession) -> None:
         """Name `session` in the lease before a transaction runs on it (a write only for a server
         session not seen before: the driver reuses a small pool of them)."""
-        lsid = session.session_id
-        key = bytes(lsid["id"])
+        key = bytes(session.session_id["id"])
         if key in self._sessions:
             return
-        self._sessions[key] = lsid
+        self._sessions.add(key)
         await self._renew()
 
     async def _renew(self) -> None:
         await self._collection.update_one(
             {"_id": self.holder},
-            {"$set": {"renewed_at": utcnow(), "sessions": list(self._sessions.values())}}, upsert=True)
+            {"$set": {"renewed_at": utcnow(), "ttl": self.ttl, "sessions": [Binary(key) for key in self._sessions]}},
+            upsert=True)
 
     async def reap(self) -> int:
         """End the sessions of every holder whose lease ran out; how many holders."""
-        stale = utcnow().timestamp() - self.ttl
+        now = utcnow().timestamp()
         reaped = 0
         async for lease in self._collection.find({"_id": {"$ne": self.holder}}):
+            # Each holder's own lease time: replicas may be configured differently during a rollout.
             renewed = lease.get("renewed_at")
-            if renewed is not None and renewed.timestamp() > stale:
+            if renewed is not None and renewed.timestamp() > now - float(lease.get("ttl", self.ttl)):
                 continue
             if lease.get("sessions"):
-                await self._client.admin.command({"killSessions": lease["sessions"]})
+                await self._client.admin.command(
+                    {"killSessions": [{"id": Binary(bytes(key), UUID_SUBTYPE)} for key in lease["sessions"]]})
             # Only the lease as read: a holder that was merely slow has renewed it meanwhile.
             await self._collection.delete_one({"_id": lease["_id"], "renewed_at": renewed})
             log.warning("ended the transactions of %s, whose lease ran out (%d session(s))", lease["_id"],
@@ -92,9 +96,9 @@ class TransactionLeases:
             try:
                 await self._renew()
                 await self.reap()
-            except PyMongoError as exc:
+            except Exception as exc:  # MongoDB away: this lease and the others wait for it
                 if not failing:
-                    log.warning("cannot renew the transaction lease (%s); trying again", exc)
+                    log.warning("cannot renew the transaction lease (%s: %s); trying again", type(exc).__name__, exc)
                 failing = True
             else:
                 failing = False
@@ -107,7 +111,7 @@ class TransactionLeases:
 class Transactions:
     """Runs a transaction body with bounded conflict retries and a time limit (see the module's doc)."""
 
-    def __init__(self, client: AsyncMongoClient[Any], *, conflict_retries: int = 5, max_seconds: float = 10.0,
+    def __init__(self, client: AsyncMongoClient[Any], *, conflict_retries: int = 5, max_seconds: float = 5.0,
                  leases: TransactionLeases | None = None) -> None:
         self._client = client
         self._retries = conflict_retries
