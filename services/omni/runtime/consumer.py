@@ -35,7 +35,7 @@ from opentelemetry import trace
 
 from omni.runtime.clock import utcnow
 from omni.runtime.events import SUBJECT_ROOT, BatchHandler, Delivery, EventBus, Handler, stream_name, subject_for
-from omni.runtime.failure_kinds import FailureKind, classify
+from omni.runtime.failure_kinds import Contended, FailureKind, classify
 from omni.runtime.telemetry import extract_context, tracer
 from omnichannel.common.v1.event_pb2 import DeadLetter, EventEnvelope
 
@@ -345,10 +345,18 @@ class Consumer:
         try:
             if earlier:
                 await asyncio.wait(earlier)
-            if len(items) > 1 and await self._deliver_batch(items):
-                return
-            # One by one: events whose keys overlap in order, the others at the same time.
-            await asyncio.gather(*(self._deliver_in_order(group) for group in _groups(items)))
+            if len(items) > 1:
+                failure = await self._deliver_batch(items)
+                if failure is None:
+                    return
+                if classify(failure) is FailureKind.TRANSIENT and not isinstance(failure, Contended):
+                    # A dependency is away: each event alone would wait for it just the same.
+                    await self._retry_all(items, failure)
+                    return
+            # One by one, in order; a group of events sharing keys that fails holds back only itself.
+            # (Not all at once: the groups of a batch would mostly contend for the same documents.)
+            for group in _groups(items):
+                await self._deliver_in_order(group)
         finally:
             heartbeat.cancel()
 
@@ -374,11 +382,12 @@ class Consumer:
                     await self._send_back(later, retry_in + 0.1)
                 return
 
-    async def _deliver_batch(self, items: list[_Item]) -> bool:
-        """True when the batch handler took every event (all acked); False leaves them all unacked."""
+    async def _deliver_batch(self, items: list[_Item]) -> Exception | None:
+        """None when the batch handler took every event (all acked); else what it failed with,
+        leaving them all unacked."""
         assert self._batch_handler is not None
         if any(item.envelope is None for item in items):
-            return False
+            return DecodeError("an envelope in the batch cannot be decoded")
         with tracer(__name__).start_as_current_span(f"consume batch {self.durable}",
                                                     kind=trace.SpanKind.CONSUMER) as span:
             span.set_attribute("messaging.consumer", self.durable)
@@ -390,12 +399,21 @@ class Consumer:
                     for item in items if item.envelope is not None])
             except Exception as exc:
                 span.record_exception(exc)
-                log.info("batch of %d on %s failed (%s: %s); handling its events one by one",
-                         len(items), self.durable, type(exc).__name__, exc)
-                return False
+                log.info("batch of %d on %s failed (%s: %s)", len(items), self.durable, type(exc).__name__, exc)
+                return exc
         for item in items:
             await self._settle(item, item.message.ack)
-        return True
+            self._done(item)
+        return None
+
+    async def _retry_all(self, items: list[_Item], failure: Exception) -> None:
+        failures = max(self._failures.get(item.seq, 0) for item in items) + 1
+        delay = self._transient_delay(failures)
+        if _worth_a_line(failures):
+            log.warning("batch of %d on %s failed for a passing reason (try %d), retrying in %.1fs: %s: %s",
+                        len(items), self.durable, failures, delay, type(failure).__name__, failure)
+        for item in items:
+            await self._retry(item, delay, failures)
 
     async def _deliver(self, item: _Item) -> float | None:
         """Handle one event: ack, retry later or dead-letter. Seconds until its retry, or None when settled."""
@@ -427,9 +445,8 @@ class Consumer:
             return await self._dead_letter(item, item.envelope, str(exc) if kind is FailureKind.PERMANENT else error,
                                            failures)
         if kind is FailureKind.TRANSIENT:
-            delay = min(self._retry_cap, self._backoff[0] * 2 ** (failures - 1))
-            # Every try while it is short, then at each doubling: an outage is a few lines, not thousands.
-            if failures <= 3 or failures & (failures - 1) == 0:
+            delay = self._transient_delay(failures)
+            if _worth_a_line(failures):
                 log.warning("event %s on %s failed for a passing reason (try %d), retrying in %.1fs: %s",
                             item.envelope.id, self.durable, failures, delay, error)
         else:
@@ -437,6 +454,10 @@ class Consumer:
             log.warning("event %s failed on %s (attempt %d/%d), retrying in %.1fs: %s",
                         item.envelope.id, self.durable, failures, self._max_attempts, delay, error)
         return await self._retry(item, delay, failures)
+
+    def _transient_delay(self, failures: int) -> float:
+        """Doubling from the first back-off, up to the cap."""
+        return float(min(self._retry_cap, self._backoff[0] * 2 ** min(failures - 1, 30)))
 
     async def _retry(self, item: _Item, delay: float, failures: int) -> float:
         self._failures[item.seq] = failures
@@ -471,7 +492,7 @@ class Consumer:
             # Not recorded, so not given up: it comes back and fails (or passes) again.
             log.warning("event %s on %s cannot be dead-lettered yet (%s: %s)", envelope.id, self.durable,
                         type(exc).__name__, exc)
-            return await self._retry(item, min(self._retry_cap, self._backoff[0] * 2 ** attempts), attempts)
+            return await self._retry(item, self._transient_delay(attempts + 1), attempts)
         log.error("event %s dead-lettered by %s after %d attempt(s): %s", envelope.id, self.durable, attempts, error)
         # term() tells the server never to redeliver it; the copy in DEADLETTER is the record.
         await self._settle(item, message.term)
@@ -490,6 +511,11 @@ class Consumer:
         except Exception as exc:
             log.warning("consumer %s could not answer for event #%d (%s: %s); it will be delivered again",
                         self.durable, item.seq, type(exc).__name__, exc)
+
+
+def _worth_a_line(failures: int) -> bool:
+    """Every try while they are few, then at each doubling: an outage is a few lines, not thousands."""
+    return failures <= 3 or failures & (failures - 1) == 0
 
 
 def _groups(items: list[_Item]) -> list[list[_Item]]:

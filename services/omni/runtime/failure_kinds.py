@@ -48,6 +48,11 @@ class TransientError(Exception):
     """A dependency is away or busy; the same work will succeed later: retry it for as long as it takes."""
 
 
+class Contended(TransientError):
+    """A write conflict outlasted its retries: some document is held (by a slow or dead writer).
+    Only the work that touches it waits; other work done together with it may pass alone."""
+
+
 _MONGO_TRANSIENT = (AutoReconnect, ConnectionFailure, NetworkTimeout, NotPrimaryError, ServerSelectionTimeoutError,
                     WaitQueueTimeoutError, WTimeoutError, ExecutionTimeout)
 _NATS_TRANSIENT = (nats.errors.TimeoutError, nats.errors.NoServersError, nats.errors.ConnectionClosedError,
@@ -90,4 +95,4 @@ def _own_kind(exc: BaseException) -> FailureKind:
     return FailureKind.UNKNOWN
 
 
-__all__ = ["TRANSIENT_LABELS", "FailureKind", "PermanentError", "TransientError", "classify"]
+__all__ = ["TRANSIENT_LABELS", "Contended", "FailureKind", "PermanentError", "TransientError", "classify"]

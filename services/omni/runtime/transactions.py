@@ -35,7 +35,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 from omni.runtime.clock import utcnow
-from omni.runtime.failure_kinds import TransientError
+from omni.runtime.failure_kinds import Contended, TransientError
 
 log = logging.getLogger("omni.transactions")
 
@@ -105,7 +105,9 @@ class TransactionLeases:
             await asyncio.sleep(self.ttl / 3)
 
     async def release(self) -> None:
-        await self._collection.delete_one({"_id": self.holder})
+        """At a clean stop; if MongoDB is away, the lease simply runs out and is reaped."""
+        with contextlib.suppress(PyMongoError):
+            await self._collection.delete_one({"_id": self.holder})
 
 
 class Transactions:
@@ -136,7 +138,7 @@ class Transactions:
                     _conflicts.add(1)
                     if attempt > self._retries:
                         log.warning("%s met a write conflict %d times; sent back for later: %s", what, attempt, exc)
-                        raise TransientError(f"{what}: write conflict persisted over {attempt} tries") from exc
+                        raise Contended(f"{what}: write conflict persisted over {attempt} tries") from exc
                     log.info("%s met a write conflict (try %d of %d); running it again", what, attempt,
                              self._retries + 1)
                 except TimeoutError as exc:
