@@ -6,7 +6,6 @@ processed-event records expire, later than any stream could deliver their event 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 
 import pytest
 from google.protobuf.wrappers_pb2 import BytesValue
@@ -16,7 +15,6 @@ from omni.runtime.config import ConfigError, ServiceSettings
 from omni.runtime.events import DEADLETTER_STREAM, DOMAINS, EventBus, StreamLimits, stream_name
 from tests.conftest import StartService
 from tests.runtime import probe
-from tests.support.polling import eventually
 
 LIMITS = {"event_stream_max_age_seconds": 3600.0, "event_stream_max_bytes": 256 * 1024,
           "dead_letter_max_age_seconds": 7200.0, "dead_letter_max_bytes": 128 * 1024,
@@ -50,26 +48,6 @@ async def test_a_service_bounds_every_stream_and_expires_processed_events(
     assert (await again.runtime.bus.js.stream_info(stream_name("routing"))).config.max_age == 1800.0
     indexes = await again.runtime.db[storage.PROCESSED_EVENTS].index_information()
     assert indexes["processed_ttl"]["expireAfterSeconds"] == 12000
-
-
-@pytest.mark.slow  # the server's TTL monitor runs once a minute, as MongoDB's does
-async def test_processed_event_records_older_than_their_ttl_are_removed(settings: ServiceSettings) -> None:
-    client = storage.connect(settings.mongo_url)
-    db = client[settings.mongo_database]
-    try:
-        await storage.ensure_indexes(db, storage.processed_event_indexes(1))
-        processed = storage.ProcessedEvents(client, db, "tickets")
-
-        async def nothing(session: object) -> None:
-            return None
-
-        assert await processed.run_once("evt-old", nothing)  # type: ignore[arg-type]
-        await db[storage.PROCESSED_EVENTS].update_one({"event_id": "evt-old"},
-                                                      {"$set": {"at": dt.datetime.now(dt.UTC) - dt.timedelta(days=1)}})
-        await eventually(lambda: db[storage.PROCESSED_EVENTS].count_documents({}), lambda n: n == 0,
-                         what="the expired record removed by the server", within=150)
-    finally:
-        await client.close()
 
 
 def test_a_ttl_shorter_than_the_streams_keep_events_is_refused(settings: ServiceSettings) -> None:
