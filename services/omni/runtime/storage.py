@@ -4,6 +4,7 @@ and the record of processed events that makes consumers idempotent."""
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -29,6 +30,8 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     return value
 
+log = logging.getLogger("omni.storage")
+
 Document = dict[str, Any]
 # Collection name -> the indexes it needs. Each repository declares its own.
 IndexDeclarations = Mapping[str, Sequence[IndexModel]]
@@ -50,8 +53,13 @@ async def ensure_indexes(db: AsyncDatabase[Document], declarations: IndexDeclara
                 expiry = index.document.get("expireAfterSeconds")
                 if exc.code not in INDEX_OPTIONS_CONFLICT or expiry is None:
                     raise
-                await db.command({"collMod": collection,
-                                  "index": {"name": index.document["name"], "expireAfterSeconds": expiry}})
+                try:
+                    await db.command({"collMod": collection,
+                                      "index": {"name": index.document["name"], "expireAfterSeconds": expiry}})
+                except OperationFailure as refused:
+                    # A database user with readWrite alone may not collMod: keep serving with the old expiry.
+                    log.warning("cannot change the expiry of %s.%s to %ss (%s); an administrator can run collMod",
+                                collection, index.document["name"], expiry, refused)
 
 
 # IndexOptionsConflict, IndexKeySpecsConflict
