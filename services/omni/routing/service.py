@@ -82,9 +82,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
             domain="sessions", handler=RoutingConsumers(routing.work, partition).on_session_event,
             event_types=SESSION_EVENTS, max_attempts=settings.event_max_attempts, backoff=settings.backoff,
             retry_cap=settings.event_retry_cap_seconds, batch=8, ack_wait=INBOX_ACK_WAIT, inactive_threshold=INBOX_IDLE,
-            start_time=dt.datetime.now(dt.UTC) - INBOX_LOOKBACK,
-            # One key: a partition's engine takes its events one at a time, in stream order.
-            key=lambda envelope: (partition,), on_health=runtime.consumer_health)
+            start_time=dt.datetime.now(dt.UTC) - INBOX_LOOKBACK, on_health=runtime.consumer_health)
         await consumer.start()
         return consumer
 

@@ -7,7 +7,7 @@ handled, and what keeps a consumer alive.
   `max_attempts` times, then dead-lettered. Dead letters can be listed and replayed
   (`runtime/dead_letters.py`, `omni deadletters`).
 - **Order per key, concurrency across keys.** Each event has keys (a customer's identities, a
-  session, a partition; by default its subject). Events sharing a key are handled one after the
+  session; by default one key for all, i.e. one event at a time). Events sharing a key are handled one after the
   other in stream order; others at the same time, so one stuck event (a customer whose document a
   crashed process left locked) holds back only the events of its own keys. An event that must be
   retried blocks its keys: later events of those keys are sent back behind it until it is done.
@@ -55,9 +55,11 @@ STOP_GRACE = 10.0
 MAX_ACK_PENDING = 2048
 
 
-def by_subject(envelope: EventEnvelope) -> Iterable[str]:
-    """The default key: the resource the event is about (`tickets/T-1`, `work/S-1`)."""
-    return (envelope.subject,)
+def one_at_a_time(envelope: EventEnvelope) -> Iterable[str]:
+    """The default: one key for every event, so they are handled one after the other. Handlers that
+    touch a shared document (a counter) would mostly conflict if run at once; a consumer whose
+    events touch separate documents names its keys."""
+    return ("",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +105,7 @@ class Consumer:
         inactive_threshold: float | None = None,
         start_time: dt.datetime | None = None,
         batch_handler: BatchHandler | None = None,
-        key: KeyFunction = by_subject,
+        key: KeyFunction = one_at_a_time,
         on_health: HealthReport | None = None,
     ) -> None:
         """`max_attempts` and `backoff`: for failures of unknown kind. `retry_cap`: the longest pause
@@ -542,4 +544,4 @@ def _groups(items: list[_Item]) -> list[list[_Item]]:
     return list(grouped.values())
 
 
-__all__ = ["Consumer", "HealthReport", "KeyFunction", "by_subject"]
+__all__ = ["Consumer", "HealthReport", "KeyFunction", "one_at_a_time"]

@@ -29,7 +29,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from omni.runtime import storage
 from omni.runtime.auth import Role, audience
 from omni.runtime.config import ConfigError, ServiceSettings, env_name
-from omni.runtime.consumer import Consumer, KeyFunction, by_subject
+from omni.runtime.consumer import Consumer, KeyFunction, one_at_a_time
 from omni.runtime.dead_letters import Watch
 from omni.runtime.events import BatchHandler, EventBus, Handler, StreamLimits
 from omni.runtime.interceptors import AuthInterceptor, ErrorMappingInterceptor, LoggingInterceptor
@@ -78,7 +78,7 @@ class Runtime:
     def consumer(self, domain: str, handler: Handler, *, event_types: Sequence[str] = (), name: str = "",
                  inactive_threshold: float | None = None, start_time: dt.datetime | None = None,
                  batch_handler: BatchHandler | None = None, batch: int = 32,
-                 key: KeyFunction = by_subject) -> Consumer:
+                 key: KeyFunction = one_at_a_time) -> Consumer:
         """Declare a durable consumer named after this service; started once set-up is done (or
         at once, when declared later).
 

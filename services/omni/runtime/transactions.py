@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
@@ -143,7 +144,8 @@ class Transactions:
                              self._retries + 1)
                 except TimeoutError as exc:
                     raise TransientError(f"{what}: transaction ran longer than {self._max_seconds:g}s") from exc
-            await asyncio.sleep(min(1.0, 0.05 * 2 ** attempt))
+            # Jittered, so that writers that collided do not collide again in step.
+            await asyncio.sleep(random.uniform(0.5, 1.0) * min(1.0, 0.05 * 2 ** attempt))
 
     @staticmethod
     async def _commit(session: AsyncClientSession, body: Callable[[AsyncClientSession], Awaitable[None]]) -> None:
