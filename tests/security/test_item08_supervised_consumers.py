@@ -32,8 +32,9 @@ async def test_a_dead_letter_that_cannot_be_published_does_not_stop_the_consumer
             raise PermanentError("not an interaction")
         handled.append(delivery.envelope.subject)
 
+    # Keyed by subject: the letter being retried holds back only the events of its own ticket.
     consumer = Consumer(bus, name="resilient", domain="tickets", handler=handler, max_attempts=2, backoff=(0.05,),
-                        retry_cap=0.2)
+                        retry_cap=0.2, key=lambda envelope: (envelope.subject,))
     await consumer.start()
     try:
         # No dead-letter stream: publishing a letter finds no responder.
