@@ -17,7 +17,8 @@ import json
 import os
 import platform
 
-from omni.simulator import compare, kpis, scenario
+from omni.kpis import figures as kpis
+from omni.simulator import compare, scenario
 
 
 def fingerprint(result: compare.RunResult) -> str:

@@ -10,6 +10,7 @@ import pytest
 from agentpool_operator.settings import OperatorSettings
 from omni.issuer.settings import IssuerSettings
 from omni.knowledge.settings import KnowledgeSettings
+from omni.reports.settings import ReportSettings
 from omni.routing.settings import RoutingSettings
 from omni.runtime.config import ServiceSettings, env_name
 from omni.sessions.settings import SessionSettings
@@ -22,7 +23,7 @@ DOCS = "\n".join(p.read_text() for p in (Path(__file__).resolve().parents[1] / "
 
 @pytest.mark.parametrize("settings", [ServiceSettings, TicketSettings, SessionSettings, RoutingSettings,
                                       KnowledgeSettings, WorkerSettings, OperatorSettings, WebSettings,
-                                      IssuerSettings],
+                                      IssuerSettings, ReportSettings],
                          ids=lambda cls: cls.__name__)
 def test_every_setting_is_documented(settings: type[ServiceSettings]) -> None:
     # Docs name a variable in full, or without the OMNI_ prefix, or by field name in a table of one service.

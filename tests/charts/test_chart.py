@@ -14,7 +14,7 @@ import yaml
 from omni.runtime.token_issuer import SigningKey
 from tests.charts.conftest import CHART, CRD, EXAMPLE_POOL, EXTERNAL, by_kind, objects, render
 
-SERVICES = ("sessions", "tickets", "knowledge", "routing")
+SERVICES = ("sessions", "tickets", "knowledge", "routing", "reports")
 WEB_INGRESS = {"web": {"ingress": {"enabled": True, "host": "desk.example.com", "className": "nginx",
                                    "tlsSecretName": "desk-tls"},
                        "siteOrigins": ["https://www.example.com", "https://shop.example.com"]},

@@ -23,15 +23,18 @@ from omni.devstack.processes import ManagedProcess, executable, free_port, wait_
 from omni.knowledge.publishing import EVENT_TYPES as ARTICLE_EVENTS
 from omni.knowledge.service import SPEC as KNOWLEDGE
 from omni.knowledge.settings import KnowledgeSettings
+from omni.reports.service import SPEC as REPORTS
+from omni.reports.settings import ReportSettings
 from omni.routing.consumers import SESSION_EVENTS
 from omni.routing.service import SPEC as ROUTING
 from omni.runtime.auth import Role
 from omni.runtime.config import ServiceSettings
 from omni.runtime.server import ServiceHost
+from omni.sessions.consumers import SESSION_EVENTS as CONTACT_ENDED
 from omni.sessions.consumers import TICKET_EVENTS
 from omni.sessions.domain.assignment import ROUTING_EVENTS as WORK_EVENTS
 from omni.sessions.service import SPEC as SESSIONS
-from omni.tickets.consumers import ROUTING_EVENTS
+from omni.tickets.consumers import ROUTING_EVENTS, SURVEY_EVENTS
 from omni.tickets.service import SPEC as TICKETS
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from tests.charts.conftest import by_kind, objects
@@ -82,7 +85,7 @@ async def consumers(monitor: str) -> dict[str, dict[str, Any]]:
 
 async def test_every_service_runs_on_its_own_nats_user(
         chart_nats: ChartNats, start_service: StartService, settings: ServiceSettings,
-        token_for: Callable[..., Any]) -> None:
+        token_for: Callable[..., Any], client_settings: Callable[[str], dict[str, str]]) -> None:
     hosts: dict[str, ServiceHost] = {}
     for name, spec in (("tickets", TICKETS), ("routing", ROUTING), ("sessions", SESSIONS)):
         hosts[name] = await start_service(spec, nats_url=chart_nats.urls[name])
@@ -94,12 +97,16 @@ async def test_every_service_runs_on_its_own_nats_user(
     shared = {f.name: getattr(settings, f.name) for f in dataclasses.fields(ServiceSettings)}
     hosts["knowledge"] = await start_service(KNOWLEDGE, settings_override=KnowledgeSettings(
         **{**shared, "nats_url": chart_nats.urls["knowledge"]}, knowledge_count_usage=True))
+    # The reports service consumes nothing; it connects and declares the streams like the others.
+    hosts["reports"] = await start_service(REPORTS, settings_override=ReportSettings(
+        **{**shared, "nats_url": chart_nats.urls["reports"], **client_settings("reports")},
+        sessions_addr=hosts["sessions"].address))
 
     # One event of each kind some consumer takes, published by its owner under its own user. The
     # payload is of no type any handler expects, so each consumer dead-letters what it takes:
     # that path publishes too, and acknowledges like a handled event.
     published = {"tickets": TICKET_EVENTS, "routing": (*ROUTING_EVENTS, *WORK_EVENTS[:1]),
-                 "sessions": SESSION_EVENTS[:1], "knowledge": ARTICLE_EVENTS[:1]}
+                 "sessions": (*SESSION_EVENTS[:1], *CONTACT_ENDED, *SURVEY_EVENTS), "knowledge": ARTICLE_EVENTS[:1]}
     for owner, kinds in published.items():
         runtime = hosts[owner].runtime
         assert runtime is not None
@@ -107,7 +114,7 @@ async def test_every_service_runs_on_its_own_nats_user(
             await runtime.bus.publish(owner, kind, "security-test", Empty())
 
     declared = {c.durable for host in hosts.values() if host.runtime for c in host.runtime.consumers}
-    assert len(declared) == 6
+    assert len(declared) == 8
 
     async def all_taken() -> dict[str, dict[str, Any]] | None:
         found = await consumers(chart_nats.monitor)

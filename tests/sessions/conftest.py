@@ -106,6 +106,7 @@ async def stack(start_service: Any, settings: ServiceSettings, sink: tuple[Sink,
         smtp_relay=f"127.0.0.1:{sink_port}",
         smtp_accepted_domains=("example.com", "help.example.org"),
         chat_identity_secret=IDENTITY_SECRET,
+        survey_link_base="https://help.example.com",
     )
     host = await start_service(SPEC, settings_override=own)
     channel = grpc.aio.insecure_channel(host.address)

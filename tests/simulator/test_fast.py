@@ -8,7 +8,8 @@ from collections import Counter
 
 import pytest
 
-from omni.simulator import compare, fast, kpis, scenario
+from omni.kpis import figures as kpis
+from omni.simulator import compare, fast, scenario
 from omni.simulator import scenario as sc
 from omni.simulator.strategies import FifoAcd
 from omni.workforce import erlang

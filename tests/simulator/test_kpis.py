@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from omni.simulator import kpis
-from omni.simulator.records import AgentRecord, ContactRecord
+from omni.kpis import figures as kpis
+from omni.kpis.records import AgentRecord, ContactRecord
 
 T0 = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC).timestamp()
 

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from omni.simulator import compare, fast, kpis, scenario
-from omni.simulator.records import ContactRecord
+from omni.kpis import figures as kpis
+from omni.kpis.records import ContactRecord
+from omni.simulator import compare, fast, scenario
 from omni.simulator.routing_policy import RoutingPolicyStrategy
 from omni.simulator.traffic import Traffic
 

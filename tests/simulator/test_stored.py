@@ -6,7 +6,8 @@ import datetime as dt
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from omni.simulator import kpis, stored
+from omni.kpis import figures as kpis
+from omni.kpis import stored
 from omnichannel.common.v1 import common_pb2
 from omnichannel.sessions.v1 import sessions_pb2 as S
 

@@ -12,7 +12,9 @@ import websockets
 
 from omni.cli.main import main
 from omni.devstack.stack import DevStack
-from omni.simulator import kpis, stored, tour
+from omni.kpis import figures as kpis
+from omni.kpis import stored
+from omni.simulator import tour
 from omni.simulator.live import StackAccess, fetch_sessions
 
 
@@ -75,6 +77,11 @@ def test_live_report_reads_the_stacks_stored_sessions(stack_dir: Path) -> None:
     assert report["overall"]["offered"] >= 1 and "billing" in report["by_queue"]
     records = stored.contact_records(asyncio.run(fetch_sessions(StackAccess.open(stack_dir))))
     assert session_id in {r.contact_id for r in records}
+    # This week so far, as the scheduled weekly report will count it: HTML with charts and CSV.
+    assert main(["--data-dir", str(stack_dir), "report", "--period", "week", "--out", str(out)]) == 0
+    [page] = out.glob("week-*.html")
+    assert "<svg" in page.read_text() and "<script" not in page.read_text()
+    assert "queue,billing," in page.with_suffix(".csv").read_text()
 
 
 def test_tour_without_a_stack_says_how_to_start_one(tmp_path: Path) -> None:

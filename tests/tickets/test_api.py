@@ -15,6 +15,8 @@ from omni.runtime.config import ServiceSettings
 from omnichannel.common.v1 import common_pb2
 from omnichannel.routing.v1 import events_pb2 as routing_events
 from omnichannel.routing.v1 import routing_pb2
+from omnichannel.sessions.v1 import events_pb2 as sessions_events
+from omnichannel.sessions.v1 import sessions_pb2
 from omnichannel.tickets.v1 import events_pb2
 from omnichannel.tickets.v1 import tickets_pb2 as pb
 from tests.conftest import StartService
@@ -96,6 +98,18 @@ async def test_work_assigned_assigns_the_sessions_ticket_and_sets_last_agent(har
     again = await harness.thread(interaction(PHONE, at(3), phone("+86 138 0013 8002"), session="S-call-1",
                                              queue="other"))
     assert again.ticket_id == threaded.ticket_id
+
+
+async def test_a_customers_survey_answer_rates_the_ticket_once_however_often_delivered(harness: Harness) -> None:
+    threaded = await harness.thread(interaction(PHONE, at(0), phone("+86 138 0013 8009"), session="S-rated"))
+    answered = sessions_events.SurveyAnswered(survey=sessions_pb2.Survey(
+        session_id="S-rated", csat=4, agent_id="A-42", ticket_id=threaded.ticket_id))
+    for _ in range(2):  # a redelivery
+        await harness.bus.publish("sessions", "survey_answered", "sessions/S-rated", answered, event_id="s-rated:1")
+    ticket = await eventually(
+        lambda: harness.stub.GetTicket(pb.GetTicketRequest(id=threaded.ticket_id), metadata=harness.metadata),
+        lambda t: t.csat, what="the ticket rated")
+    assert ticket.csat == 4
 
 
 async def test_agents_see_only_their_groups(harness: Harness, token_for: Any) -> None:

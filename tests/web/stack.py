@@ -14,6 +14,8 @@ from google.protobuf.duration_pb2 import Duration
 from omni.devstack.local_issuer import LocalIssuer
 from omni.devstack.processes import free_port
 from omni.knowledge.service import SPEC as KNOWLEDGE
+from omni.reports.service import SPEC as REPORTS
+from omni.reports.settings import ReportSettings
 from omni.routing.service import SPEC as ROUTING
 from omni.runtime.auth import Role, bearer
 from omni.runtime.config import ServiceSettings
@@ -84,13 +86,17 @@ async def start_stack(start_service: StartService, settings: ServiceSettings, au
     routing = await start_service(ROUTING, settings_override=routing_settings(
         settings, database="routing", tickets_addr=tickets.address, knowledge_addr=knowledge.address,
         context_timeout=2.0, **client_settings("routing")))
+    reports = await start_service(REPORTS, settings_override=settings_for(
+        settings, ReportSettings, database="reports", sessions_addr=sessions.address, report_catch_up=1,
+        **client_settings("reports")))
     addresses = {"tickets": tickets.address, "knowledge": knowledge.address, "sessions": sessions.address,
-                 "routing": routing.address}
+                 "routing": routing.address, "reports": reports.address}
     await seed(addresses, bearer(authority.mint("seed", Role.ADMIN)))
     gateway = WebGateway(settings_for(
         settings, WebSettings, web_listen="127.0.0.1:0", web_cookie_secure=False,
         web_chat_url=f"ws://127.0.0.1:{chat_port}/chat", tickets_addr=tickets.address,
-        sessions_addr=sessions.address, knowledge_addr=knowledge.address, routing_addr=routing.address, **web))
+        sessions_addr=sessions.address, knowledge_addr=knowledge.address, routing_addr=routing.address,
+        reports_addr=reports.address, **web))
     await gateway.start()
 
     async def stop() -> None:

@@ -223,3 +223,46 @@ async def test_the_view_of_a_session_waits_for_sessions_to_hear_of_the_assignmen
     finally:
         await nats.close()
     assert update["kind"] == "snapshot" and update["session"]["agent_id"] == "A-1001"
+
+
+async def test_the_survey_socket_answers_only_with_the_contacts_own_token(web: WebStack) -> None:
+    session_id = await start_chat(web, "Where is my order?")
+    other = web.authority.mint("visitor-2", Role.CUSTOMER, session_id="S-someone-else")
+    async with Browser(web.url).socket("/widget/survey") as ws:
+        await ws.send(json.dumps({"answer": {"csat": 5}}))
+        assert "open a survey" in await frame(ws, "error")
+    async with Browser(web.url).socket("/widget/survey") as ws:
+        await ws.send(json.dumps({"open": {"session_id": session_id, "token": other}}))
+        assert "not your conversation" in await frame(ws, "error")
+    async with Browser(web.url).socket("/widget/survey") as ws:
+        await ws.send(json.dumps({"open": {"session_id": session_id}}))
+        assert "token" in await frame(ws, "error")
+    with pytest.raises(InvalidStatus):
+        async with Browser(web.url, origin=EVIL).socket("/widget/survey"):
+            pass
+
+
+async def test_supervisors_browse_the_scheduled_reports_and_agents_do_not(web: WebStack) -> None:
+    supervisor = Browser(web.url)
+    assert (await supervisor.sign_in(web.authority.mint("S-1", Role.SUPERVISOR))).status == 200
+    # The stack's reports replica made yesterday's, last week's and last month's reports at start.
+    listed = await eventually(lambda: supervisor.call("GET", "/api/reports"),
+                              lambda answer: len(answer.body.get("reports", [])) == 3, what="three reports")
+    name = next(r["name"] for r in listed.body["reports"] if r["period"] == "REPORT_PERIOD_WEEK")
+    weekly = await supervisor.call("GET", "/api/reports?period=week")
+    assert [r["name"] for r in weekly.body["reports"]] == [name]
+    page = await supervisor.call("GET", f"/api/reports/{name}/html")
+    policy = page.headers["content-security-policy"]
+    assert page.status == 200 and page.headers["content-type"].startswith("text/html")
+    assert "sandbox" in policy and "script-src" not in policy and "default-src 'none'" in policy
+    assert b"<svg" in page.body and b"<script" not in page.body
+    table = await supervisor.call("GET", f"/api/reports/{name}/csv")
+    assert table.headers["content-type"].startswith("text/csv") and table.body.startswith(b"dimension,key,")
+    assert "attachment" in table.headers["content-disposition"]
+    assert (await supervisor.call("GET", "/api/reports?period=year")).status == 400
+    assert (await supervisor.call("GET", "/api/reports/day-2999-01-01/html")).status == 404
+    agent = Browser(web.url)
+    await agent.sign_in(web.agent_token())
+    assert (await agent.call("GET", "/api/reports")).status == 403
+    assert (await agent.call("GET", f"/api/reports/{name}/csv")).status == 403
+    assert (await Browser(web.url).call("GET", "/api/reports")).status == 401

@@ -78,8 +78,21 @@ async def test_a_chat_transferred_with_a_reason_is_wrapped_up_by_a_second_agent_
     await chat.get_by_label("Reply").fill("I have re-issued your refund today.")
     await chat.get_by_role("button", name="Send").click()
     await expect(widget.locator("li.theirs").last).to_contain_text("re-issued", timeout=EXPECT_MS)
+    # The draft summary: the customer's issue and what was done, in their own words; the agent edits it.
+    summary = chat.get_by_label("Summary (kept on the ticket)")
+    await chat.get_by_role("button", name="Draft summary").click()
+    await expect(summary).to_have_value(re.compile(r"Issue: I want a refund for my order"), timeout=EXPECT_MS)
+    await expect(summary).to_have_value(re.compile(r"Done: .*re-issued your refund today"))
+    await summary.fill(await summary.input_value() + "\nCustomer <b>prefers</b> email.")
     await wrap_up(chat, "resolved", "refund re-issued by billing")
     await expect(conversation(second)).to_have_count(0)
+    # The chat has ended: the customer is asked, once, in the widget, how it went.
+    survey = widget.locator("li.survey")
+    await expect(survey.locator("fieldset.csat legend")).to_contain_text("How satisfied", timeout=EXPECT_MS)
+    await survey.locator("fieldset.csat").get_by_text("4", exact=True).click()
+    await survey.locator("fieldset.nps").get_by_text("9", exact=True).click()
+    await survey.get_by_role("button", name="Send rating").click()
+    await expect(survey).to_contain_text("Thank you for your feedback!", timeout=EXPECT_MS)
 
     ticket = await open_ticket(second, "li.wei@example.cn", "refund")
     timeline = ticket.locator(".timeline")
@@ -88,6 +101,9 @@ async def test_a_chat_transferred_with_a_reason_is_wrapped_up_by_a_second_agent_
                  "It is two weeks now and nothing arrived", "A-1002", "I have re-issued your refund today.",
                  "wrap-up: resolved — refund re-issued by billing", "Ended"):
         await expect(timeline).to_contain_text(seen, timeout=EXPECT_MS)
+    kept = timeline.locator(".note.summary")
+    await expect(kept.locator(".badge")).to_have_text("Summary")
+    await expect(kept.locator(".text")).to_contain_text("Customer <b>prefers</b> email.")  # as text, not markup
     # The ticket's own fields change from the same view.
     await ticket.get_by_label("Status").select_option("pending")
     await ticket.get_by_role("button", name="Save").click()

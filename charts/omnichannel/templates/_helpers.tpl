@@ -66,10 +66,11 @@ the customer's context and knowledge for suggestions; bot workers call routing, 
 sessions; the operator reads routing's queue statistics. A `web` gateway may call every service.
 */}}
 {{- define "omnichannel.grpcCallers" -}}
-sessions: [worker, web]
+sessions: [worker, web, reports]
 tickets: [routing, web]
 knowledge: [routing, worker, web]
 routing: [worker, operator, web]
+reports: [web]
 {{- end -}}
 
 {{/*

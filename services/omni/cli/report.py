@@ -1,5 +1,7 @@
 """`omni report`: the KPI report (JSON + HTML) from the running stack's stored sessions, or from
-the records a simulation saved."""
+the records a simulation saved; `--period day|week|month`: the same report the reports service
+makes on schedule (HTML with charts + CSV per queue, channel and agent), for the current period so
+far or, with `--previous`, the last completed one."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import argparse
 import asyncio
 import datetime as dt
 from pathlib import Path
+
+from omni.kpis.formatting import fmt
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -18,6 +22,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--until", type=_date, help="first day NOT to include (YYYY-MM-DD, UTC)")
     parser.add_argument("--interval-minutes", type=int, default=30, help="intraday chart resolution")
     parser.add_argument("--out", type=Path, help="report directory (default <data-dir>/reports/live)")
+    parser.add_argument("--period", choices=("day", "week", "month"),
+                        help="the period report (HTML + CSV) of the running stack: this day/week/month so far")
+    parser.add_argument("--previous", action="store_true", help="with --period: the last completed period")
     parser.set_defaults(func=cmd_report)
 
 
@@ -29,11 +36,14 @@ def _date(text: str) -> dt.datetime:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from omni.simulator import records, report, stored
+    from omni.kpis import records, stored
+    from omni.simulator import report
     from omni.simulator.live import StackAccess, StackNotRunning, fetch_sessions
 
     if args.interval_minutes <= 0:
         raise SystemExit("--interval-minutes must be positive")
+    if args.period:
+        return _period_report(args)
     if args.records:
         if not args.records.exists():
             raise SystemExit(f"{args.records} not found")
@@ -58,8 +68,44 @@ def cmd_report(args: argparse.Namespace) -> int:
     built = report.build(contacts, agents, meta=meta, interval_seconds=args.interval_minutes * 60.0)
     json_path, html_path = report.write(built, out)
     overall = built["overall"]
-    print(f"{overall['offered']} contacts, answered {report.fmt(overall['answer_rate'], '%')}, "
+    print(f"{overall['offered']} contacts, answered {fmt(overall['answer_rate'], '%')}, "
           f"self-service {overall['overflowed']}, abandoned {overall['abandoned']}, "
-          f"SL {report.fmt(overall['service_level'], '%')}, ASA {report.fmt(overall['asa_seconds'], 's')}")
+          f"SL {fmt(overall['service_level'], '%')}, ASA {fmt(overall['asa_seconds'], 's')}")
     print(f"report: {html_path}\n        {json_path}")
     return 0
+
+
+def _period_report(args: argparse.Namespace) -> int:
+    """Built by the reports service's own code from the stack's stored sessions (UTC periods)."""
+    from omni.kpis import stored
+    from omni.reports.domain import document
+    from omni.reports.domain.periods import PeriodKind, containing
+    from omni.simulator.live import StackAccess, StackNotRunning, fetch_sessions
+
+    period = containing(PeriodKind(args.period), dt.datetime.now(dt.UTC))
+    if args.previous:
+        period = period.previous()
+    try:
+        access = StackAccess.open(args.data_dir)
+        sessions = asyncio.run(fetch_sessions(access, since=period.start - dt.timedelta(hours=6), until=period.end))
+    except StackNotRunning as exc:
+        raise SystemExit(str(exc)) from exc
+    records = [r for r in stored.contact_records(sessions)
+               if period.start.timestamp() <= r.arrived < period.end.timestamp()]
+    rows = document.groups(records)
+    out = args.out or args.data_dir / "reports" / "periods"
+    out.mkdir(parents=True, exist_ok=True)
+    html_path, csv_path = out / f"{period.name}.html", out / f"{period.name}.csv"
+    html_path.write_text(document.to_html(period, rows, records, dt.datetime.now(dt.UTC)))
+    csv_path.write_text(document.to_csv(rows))
+    overall = rows[0][2]
+    print(f"{period.name}: {overall.offered} contacts, SL {fmt(overall.service_level, '%')}, "
+          f"ASA {fmt(overall.asa_seconds, 's')}, AHT {fmt(overall.aht_seconds, 's')}, FCR {fmt(overall.fcr, '%')}, "
+          f"abandoned {fmt(overall.abandon_rate, '%')}, transferred {fmt(overall.transfer_rate, '%')}, "
+          f"CSAT {fmt(overall.csat_average, '')} ({overall.csat_responses}), NPS {fmt(overall.nps, '')}")
+    for dimension in ("queue", "channel", "agent"):
+        keys = [f"{key} {k.offered}" for d, key, k in rows if d == dimension]
+        print(f"  by {dimension}: {', '.join(keys) or '-'}")
+    print(f"report: {html_path}\n        {csv_path}")
+    return 0
+

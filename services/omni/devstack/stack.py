@@ -30,7 +30,7 @@ from omni.devstack.supervisor import Supervisor
 from omni.runtime.auth import Role
 from omni.web.service import DEMO_PATH, DESK_PATH
 
-SERVICES = ("tickets", "sessions", "knowledge", "routing")
+SERVICES = ("tickets", "sessions", "knowledge", "routing", "reports")
 # Ports of `make run`; `--ephemeral` picks free ones instead (tests).
 DEFAULT_PORTS = {
     "nats": 4222,
@@ -39,6 +39,7 @@ DEFAULT_PORTS = {
     "sessions": 50052,
     "knowledge": 50053,
     "routing": 50054,
+    "reports": 50055,
     "smtp": 2525,
     "websocket": 8765,
     "outbox": 2526,
@@ -190,8 +191,11 @@ class DevStack:
         token_url = f"http://127.0.0.1:{self.ports['issuer']}/token"
         return {
             "routing": self.local.client_env("routing", token_url),
+            "reports": self.local.client_env("reports", token_url),
             "worker": self.local.client_env("bot-worker", token_url),
-            "sessions": {"OMNI_CHAT_TOKEN_KEY_FILES": str(self.local.chat_key_file)},
+            # Survey links in emails open the gateway's survey page.
+            "sessions": {"OMNI_CHAT_TOKEN_KEY_FILES": str(self.local.chat_key_file),
+                         "OMNI_SURVEY_LINK_BASE": f"http://127.0.0.1:{self.ports['web']}"},
         }.get(name, {})
 
     def start(self) -> StackInfo:

@@ -37,7 +37,7 @@ BOTS = frozenset({Role.BOT})
 
 # A token names the services it is for (`aud`); each service accepts only tokens naming it.
 AUDIENCE_PREFIX = "omnichannel."
-SERVICES = ("sessions", "tickets", "knowledge", "routing")
+SERVICES = ("sessions", "tickets", "knowledge", "routing", "reports")
 
 
 def audience(service: str) -> str:

@@ -11,11 +11,15 @@ from omni.runtime.events import Delivery, PermanentError, unpack
 from omni.sessions.usecases.assignment import Assignment
 from omni.sessions.usecases.conversations import Conversations
 from omni.sessions.usecases.outbound_calls import OutboundCalls
+from omni.sessions.usecases.surveys import Surveys
 from omnichannel.common.v1.event_pb2 import EventEnvelope
 from omnichannel.routing.v1.events_pb2 import WorkEvent
+from omnichannel.sessions.v1.events_pb2 import SessionStateChanged
+from omnichannel.sessions.v1.sessions_pb2 import SESSION_STATE_ENDED
 from omnichannel.tickets.v1.events_pb2 import InteractionThreaded
 
 TICKET_EVENTS = ("interaction_threaded",)
+SESSION_EVENTS = ("session_state_changed",)
 
 
 def session_keys(envelope: EventEnvelope) -> Iterable[str]:
@@ -27,10 +31,18 @@ def session_keys(envelope: EventEnvelope) -> Iterable[str]:
 
 
 class SessionConsumers:
-    def __init__(self, conversations: Conversations, assignment: Assignment, outbound: OutboundCalls) -> None:
+    def __init__(self, conversations: Conversations, assignment: Assignment, outbound: OutboundCalls,
+                 surveys: Surveys) -> None:
         self._c = conversations
         self._assignment = assignment
         self._outbound = outbound
+        self._surveys = surveys
+
+    async def on_session_event(self, delivery: Delivery) -> None:
+        changed = unpack(delivery.envelope, SessionStateChanged)
+        if changed.session.state == SESSION_STATE_ENDED:
+            with _known_session():
+                await self._surveys.contact_ended(changed.session.id)
 
     async def on_ticket_event(self, delivery: Delivery) -> None:
         threaded = unpack(delivery.envelope, InteractionThreaded)

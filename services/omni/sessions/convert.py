@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from omni.runtime.errors import InvalidArgument
-from omni.runtime.proto_values import channel_to_proto, require_channel, timestamp, to_datetime
+from omni.runtime.proto_values import channel_to_proto, require_channel, timestamp, timestamp_or_none, to_datetime
 from omni.sessions.domain.model import (
     Attachment,
     Direction,
@@ -19,6 +19,8 @@ from omni.sessions.domain.model import (
 )
 from omni.sessions.domain.outbound_calls import CallResult
 from omni.sessions.domain.sender_trust import SenderTrust
+from omni.sessions.domain.summary import Summary
+from omni.sessions.domain.survey import Delivery, Survey
 from omni.sessions.domain.updates import Update, UpdateKind
 from omnichannel.common.v1 import common_pb2
 from omnichannel.sessions.v1 import sessions_pb2
@@ -56,8 +58,13 @@ TRUST = {SenderTrust.UNKNOWN: common_pb2.SENDER_TRUST_UNSPECIFIED,
          SenderTrust.VERIFIED: common_pb2.SENDER_TRUST_VERIFIED,
          SenderTrust.UNVERIFIED: common_pb2.SENDER_TRUST_UNVERIFIED}
 NOTE_KINDS = {NoteKind.STAFF: sessions_pb2.SESSION_NOTE_KIND_STAFF,
-              NoteKind.BOT_HANDOFF: sessions_pb2.SESSION_NOTE_KIND_BOT_HANDOFF}
+              NoteKind.BOT_HANDOFF: sessions_pb2.SESSION_NOTE_KIND_BOT_HANDOFF,
+              NoteKind.SUMMARY: sessions_pb2.SESSION_NOTE_KIND_SUMMARY}
 NOTE_KINDS_BACK = {v: k for k, v in NOTE_KINDS.items()}
+DELIVERIES = {Delivery.WIDGET: sessions_pb2.SURVEY_DELIVERY_WIDGET,
+              Delivery.EMAIL_LINK: sessions_pb2.SURVEY_DELIVERY_EMAIL_LINK,
+              Delivery.SMS_REQUEST: sessions_pb2.SURVEY_DELIVERY_SMS_REQUEST}
+DELIVERIES_BACK = {v: k for k, v in DELIVERIES.items()}
 
 
 def require_state(number: int) -> State:
@@ -153,6 +160,21 @@ def note_to_proto(note: Note) -> sessions_pb2.SessionNote:
                                     create_time=timestamp(note.create_time))
 
 
+def staff_note_kind(number: int) -> NoteKind:
+    """The kind of note staff may write: a plain note (the default) or the conversation's summary."""
+    if number in (sessions_pb2.SESSION_NOTE_KIND_UNSPECIFIED, sessions_pb2.SESSION_NOTE_KIND_STAFF):
+        return NoteKind.STAFF
+    if number == sessions_pb2.SESSION_NOTE_KIND_SUMMARY:
+        return NoteKind.SUMMARY
+    raise InvalidArgument("kind must be SESSION_NOTE_KIND_STAFF or SESSION_NOTE_KIND_SUMMARY; "
+                          "other kinds are recorded by sessions itself")
+
+
+def summary_to_proto(session_id: str, summary: Summary) -> sessions_pb2.SessionSummary:
+    return sessions_pb2.SessionSummary(session_id=session_id, language=summary.language, issue=summary.issue,
+                                       done=summary.done, promised=summary.promised, text=summary.text())
+
+
 def note_from_proto(note: sessions_pb2.SessionNote) -> Note:
     return Note(id=note.id, kind=NOTE_KINDS_BACK[note.kind], author_id=note.author_id, text=note.text,
                 create_time=to_datetime(note.create_time))
@@ -185,7 +207,24 @@ def session_to_proto(session: Session) -> sessions_pb2.Session:
         version=session.version,
         earlier_messages=session.earlier_messages,
         mail_participants=session.mail_participants,
+        survey=survey_to_proto(session.id, session.survey) if session.survey is not None else None,
     )
+
+
+def survey_to_proto(session_id: str, survey: Survey) -> sessions_pb2.Survey:
+    csat_question, nps_question = survey.questions
+    return sessions_pb2.Survey(
+        session_id=session_id, language=survey.language, delivery=DELIVERIES[survey.delivery],
+        csat_question=csat_question, nps_question=nps_question, ask_time=timestamp(survey.ask_time),
+        answer_time=timestamp_or_none(survey.answer_time), csat=survey.csat, nps=survey.nps,
+        agent_id=survey.agent_id, ticket_id=survey.ticket_id, address=survey.address)
+
+
+def survey_from_proto(survey: sessions_pb2.Survey) -> Survey:
+    return Survey(language=survey.language, delivery=DELIVERIES_BACK[survey.delivery],
+                  ask_time=to_datetime(survey.ask_time), agent_id=survey.agent_id, ticket_id=survey.ticket_id,
+                  address=survey.address, csat=survey.csat, nps=survey.nps if survey.HasField("nps") else None,
+                  answer_time=to_datetime(survey.answer_time) if survey.HasField("answer_time") else None)
 
 
 def session_from_proto(session: sessions_pb2.Session) -> Session:
@@ -214,6 +253,7 @@ def session_from_proto(session: sessions_pb2.Session) -> Session:
         attributes=dict(session.attributes),
         claimed_identities=[identity_from_proto(i) for i in session.claimed_identities],
         earlier_messages=session.earlier_messages,
+        survey=survey_from_proto(session.survey) if session.HasField("survey") else None,
         version=session.version,
         mail_participants=list(session.mail_participants),
     )

@@ -11,11 +11,13 @@ import datetime as dt
 from omni.runtime.events import EventBus
 from omni.runtime.live_feed import LiveFeed
 from omni.runtime.outbox import Outbox
+from omni.runtime.proto_values import channel_to_proto
 from omni.runtime.storage import Document
 from omni.sessions import convert
 from omni.sessions.domain.changes import Change
 from omni.sessions.domain.model import Message, Session, State
 from omni.sessions.domain.outbound_calls import CallResult, OutboundCall
+from omni.sessions.domain.survey import Survey
 from omni.sessions.domain.updates import Update
 from omnichannel.sessions.v1 import events_pb2, sessions_pb2
 
@@ -24,6 +26,8 @@ PAYLOADS = {
     "interaction_received": events_pb2.InteractionReceived,
     "session_state_changed": events_pb2.SessionStateChanged,
     "callback_requested": events_pb2.CallbackRequested,
+    "survey_requested": events_pb2.SurveyRequested,
+    "survey_answered": events_pb2.SurveyAnswered,
     "outbound_call_requested": events_pb2.OutboundCallRequested,
     "outbound_call_finished": events_pb2.OutboundCallFinished,
 }
@@ -67,6 +71,20 @@ class SessionEvents:
             payload.not_before.FromDatetime(not_before)
         return self._outbox.entry("callback_requested", f"sessions/{session.id}", payload=payload,
                                   event_id=f"{session.id}:callback:{session.attributes.get('callbacks', '1')}")
+
+    def survey_requested(self, session: Session, survey: Survey, link: str) -> Document:
+        payload = events_pb2.SurveyRequested(survey=convert.survey_to_proto(session.id, survey),
+                                             channel=channel_to_proto(session.channel), queue=session.queue,
+                                             customer_id=session.customer_id, link=link)
+        return self._outbox.entry("survey_requested", f"sessions/{session.id}", f"{session.id}:survey_requested",
+                                  payload)
+
+    def survey_answered(self, session: Session, survey: Survey) -> Document:
+        payload = events_pb2.SurveyAnswered(survey=convert.survey_to_proto(session.id, survey),
+                                            channel=channel_to_proto(session.channel), queue=session.queue,
+                                            customer_id=session.customer_id)
+        return self._outbox.entry("survey_answered", f"sessions/{session.id}", f"{session.id}:survey_answered",
+                                  payload)
 
     def outbound_call_requested(self, session: Session, call: OutboundCall) -> Document:
         payload = events_pb2.OutboundCallRequested(

@@ -32,10 +32,13 @@ from omni.sessions.domain.model import (
     State,
     Transition,
 )
+from omni.sessions.domain.survey import Delivery, Survey
 
 SESSIONS = "sessions"
 CALLS = "calls"
 ATTACHMENTS = "attachments"
+# One document per customer key: when they were last asked for a survey, and for which contact.
+SURVEY_ASKS = "survey_asks"
 
 INDEXES: IndexDeclarations = {
     SESSIONS: [
@@ -103,8 +106,13 @@ def session_from_doc(doc: Document) -> Session:
         applied_events=list(doc.get("applied_events", [])),
         earlier_messages=doc.get("earlier_messages", 0),
         mail_participants=list(doc.get("mail_participants", [])),
+        survey=_survey(doc["survey"]) if doc.get("survey") else None,
         version=doc.get("version", 0),
     )
+
+
+def _survey(doc: Document) -> Survey:
+    return Survey(**{**doc, "delivery": Delivery(doc["delivery"])})
 
 
 def _wanted(wanted: SessionFilter) -> Document:
@@ -285,3 +293,21 @@ class SessionRepository:
             raise NotFound(f"attachment {attachment_id} was not stored")
         content = doc.get("content")
         return bytes(content) if content is not None else None
+
+
+class SurveyAsks:
+    """Once a week per customer, across replicas: asking claims the customer's key atomically."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._asks = db[SURVEY_ASKS]
+
+    async def claim(self, customer_key: str, session_id: str, at: dt.datetime, interval: dt.timedelta) -> bool:
+        """Whether this contact may ask: nobody asked this customer within `interval`, or this
+        contact already holds the claim (a redelivered event)."""
+        free = {"_id": customer_key, "$or": [{"asked_at": {"$lt": at - interval}}, {"session_id": session_id}]}
+        try:
+            await self._asks.find_one_and_update(free, {"$set": {"asked_at": at, "session_id": session_id}},
+                                                 upsert=True)
+        except DuplicateKeyError:
+            return False  # the key exists and another contact asked within the interval
+        return True

@@ -14,7 +14,7 @@ from omni.runtime.server import Runtime, ServiceSpec
 from omni.runtime.token_issuer import TokenIssuer
 from omni.runtime.token_verifier import CHAT_ISSUER, KeySet, chat_trust
 from omni.sessions import publishing, repository
-from omni.sessions.consumers import TICKET_EVENTS, SessionConsumers, session_keys
+from omni.sessions.consumers import SESSION_EVENTS, TICKET_EVENTS, SessionConsumers, session_keys
 from omni.sessions.domain.assignment import ROUTING_EVENTS
 from omni.sessions.domain.chat_identity import ChatVisitors, IdentityVerifier
 from omni.sessions.domain.classifier import load_classifier
@@ -39,6 +39,7 @@ from omni.sessions.usecases.notes import Notes
 from omni.sessions.usecases.outbound_calls import OutboundCalls
 from omni.sessions.usecases.replies import Replies
 from omni.sessions.usecases.sessions import Sessions
+from omni.sessions.usecases.surveys import Surveys
 from omni.sessions.websocket_chat import start_websocket
 from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 
@@ -61,15 +62,20 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     runtime.background(outbox.relay(interval=settings.outbox_relay_seconds, grace=settings.outbox_grace_seconds),
                        "sessions outbox relay")
     notes = Notes(repo, live, limit, max_notes=settings.session_max_notes)
-    replies = Replies(conversations, repo, RelayMailer(settings.smtp_relay, settings.smtp_relay_timeout),
+    mailer = RelayMailer(settings.smtp_relay, settings.smtp_relay_timeout)
+    replies = Replies(conversations, repo, mailer,
                       limit=limit, mail_from=settings.mail_from, accepted_domains=settings.smtp_accepted_domains)
-    sessions_pb2_grpc.add_SessionServiceServicer_to_server(
-        SessionServicer(Sessions(conversations, repo, live, list_max_bytes=settings.session_list_max_bytes),
-                        replies, notes, runtime.page_tokens), server)
     visitors = ChatVisitors(IdentityVerifier(settings.chat_identity_secret, settings.default_region),
                             settings.default_region, trust_claimed=settings.chat_trust_claimed_identities)
     chat_tokens = TokenIssuer.from_files(CHAT_ISSUER, settings.chat_token_key_files) \
         if settings.chat_token_key_files else None
+    surveys = Surveys(repo, repository.SurveyAsks(runtime.db), events, mailer, issuer=chat_tokens,
+                      link_base=settings.survey_link_base, mail_from=settings.mail_from,
+                      min_interval=dt.timedelta(days=settings.survey_min_interval_days),
+                      answer_window=dt.timedelta(days=settings.survey_answer_days))
+    sessions_pb2_grpc.add_SessionServiceServicer_to_server(
+        SessionServicer(Sessions(conversations, repo, live, list_max_bytes=settings.session_list_max_bytes),
+                        replies, notes, surveys, runtime.page_tokens), server)
     if chat_tokens is not None:
         # Its own chat tokens: checked with the keys it holds, not read back from another service.
         runtime.verifier.trust(chat_trust(KeySet.of(chat_tokens.jwks(), "the chat token keys")))
@@ -82,8 +88,10 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
                   callback_digit=settings.ivr_callback_digit)
     sessions_pb2_grpc.add_TelephonyServiceServicer_to_server(TelephonyServicer(calls, outbound), server)
 
-    consumers = SessionConsumers(conversations, Assignment(conversations, repo, notes, outbound), outbound)
+    consumers = SessionConsumers(conversations, Assignment(conversations, repo, notes, outbound), outbound, surveys)
     runtime.consumer("tickets", consumers.on_ticket_event, event_types=TICKET_EVENTS, key=session_keys)
+    # Its own facts: a contact that ended gets its survey.
+    runtime.consumer("sessions", consumers.on_session_event, event_types=SESSION_EVENTS)
     runtime.consumer("routing", consumers.on_work_event, event_types=list(ROUTING_EVENTS), key=session_keys)
 
     if settings.smtp_listen:
@@ -147,7 +155,9 @@ def _rules() -> dict[str, frozenset[Role]]:
             "GetSession": EVERYONE | BOTS, "WatchSession": EVERYONE | BOTS, "ListSessions": STAFF,
             "SendReply": STAFF | BOTS,
             "UpdateSessionState": STAFF, "SendTyping": STAFF, "MarkRead": STAFF, "GetAttachment": STAFF,
-            "AddSessionNote": STAFF,
+            "AddSessionNote": STAFF, "DraftSummary": STAFF,
+            # The customer's own survey (the use case holds them to their session); staff read it.
+            "GetSurvey": EVERYONE, "AnswerSurvey": frozenset({Role.CUSTOMER}),
         },
         "ChatService": {"Chat": customers},
         "TelephonyService": {name: pbx for name in (

@@ -14,13 +14,16 @@ from omni.sessions import convert
 from omni.sessions.usecases.notes import Notes
 from omni.sessions.usecases.replies import Replies
 from omni.sessions.usecases.sessions import Sessions
+from omni.sessions.usecases.surveys import Surveys
 from omnichannel.sessions.v1 import sessions_pb2 as pb
 from omnichannel.sessions.v1 import sessions_pb2_grpc
 
 
 class SessionServicer(sessions_pb2_grpc.SessionServiceServicer):
-    def __init__(self, sessions: Sessions, replies: Replies, notes: Notes, page_tokens: PageTokens) -> None:
+    def __init__(self, sessions: Sessions, replies: Replies, notes: Notes, surveys: Surveys,
+                 page_tokens: PageTokens) -> None:
         self._sessions = sessions
+        self._surveys = surveys
         self._replies = replies
         self._notes = notes
         self._tokens = page_tokens
@@ -51,8 +54,21 @@ class SessionServicer(sessions_pb2_grpc.SessionServiceServicer):
                                     message_id=sent.message.email.message_id if sent.message.email else "")
 
     async def AddSessionNote(self, request: pb.AddSessionNoteRequest, context: Context) -> pb.SessionNote:
-        note = await self._notes.add(current_principal(), request.session_id, request.text, request.request_id)
+        note = await self._notes.add(current_principal(), request.session_id, request.text, request.request_id,
+                                     convert.staff_note_kind(request.kind))
         return convert.note_to_proto(note)
+
+    async def DraftSummary(self, request: pb.DraftSummaryRequest, context: Context) -> pb.SessionSummary:
+        summary = await self._notes.draft_summary(current_principal(), request.session_id)
+        return convert.summary_to_proto(request.session_id, summary)
+
+    async def GetSurvey(self, request: pb.GetSurveyRequest, context: Context) -> pb.Survey:
+        return convert.survey_to_proto(*await self._surveys.get(current_principal(), request.session_id))
+
+    async def AnswerSurvey(self, request: pb.AnswerSurveyRequest, context: Context) -> pb.Survey:
+        nps = request.nps if request.HasField("nps") else None
+        return convert.survey_to_proto(*await self._surveys.answer(current_principal(), request.session_id,
+                                                                    request.csat, nps))
 
     async def UpdateSessionState(self, request: pb.UpdateSessionStateRequest, context: Context) -> pb.Session:
         state = convert.require_state(request.state)

@@ -92,6 +92,13 @@ class SessionSettings(ServiceSettings):
                                              "192.168.0.0/16", "fc00::/7")
     # How long a chat session token stays valid.
     chat_token_ttl_seconds: int = 24 * 3600
+    # Satisfaction surveys after a contact (docs/wrapup-and-reports.md): a customer is asked at
+    # most once per this many days, and may answer for this many days after being asked.
+    survey_min_interval_days: int = 7
+    survey_answer_days: int = 7
+    # Where the web gateway serves the survey page (e.g. https://help.example.com); the emailed
+    # link is <base>/survey/#<token>. Empty: email contacts get no survey (no link to send).
+    survey_link_base: str = ""
     # PEM private keys (Ed25519 or RSA) sessions signs chat session tokens with, from a Secret: the
     # first signs, all are published at /.well-known/jwks.json of the WebSocket listener (where
     # routing and knowledge read them). Empty: no chat can start.

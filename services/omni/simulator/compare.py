@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from omni.simulator import kpis
+from omni.kpis import figures as kpis
 from omni.simulator.fast import FastSimulation, RunResult, handle_estimates
 from omni.simulator.routing_policy import RoutingPolicyStrategy
 from omni.simulator.scenario import Scenario

@@ -19,7 +19,7 @@ from typing import Any
 
 import simpy
 
-from omni.simulator.records import AgentRecord, ContactRecord
+from omni.kpis.records import AgentRecord, ContactRecord
 from omni.simulator.scenario import Scenario
 from omni.simulator.strategies import Strategy, weight
 from omni.simulator.traffic import Contact, SimAgent, Traffic

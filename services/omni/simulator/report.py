@@ -22,8 +22,9 @@ import matplotlib
 matplotlib.use("Agg")  # no display: reports are written by servers and CI too
 import matplotlib.pyplot as plt
 
-from omni.simulator import kpis
-from omni.simulator.records import AgentRecord, ContactRecord
+from omni.kpis import figures as kpis
+from omni.kpis.formatting import fmt
+from omni.kpis.records import AgentRecord, ContactRecord
 
 REPORT_VERSION = 1
 _ROLLUPS: tuple[tuple[str, kpis.Period], ...] = (("daily", "day"), ("weekly", "week"), ("monthly", "month"))
@@ -80,19 +81,9 @@ _KPI_ROWS: tuple[tuple[str, str, str], ...] = (
     ("overflowed", "To self-service bot", "n"),
     ("vip_asa_seconds", "VIP ASA", "s"),
     ("vip_p90_wait_seconds", "VIP 90th pct wait", "s"),
+    ("csat_average", "CSAT (1-5)", "n"),
+    ("nps", "NPS", "n"),
 )
-
-
-def fmt(value: object, unit: str) -> str:
-    if value is None:
-        return "–"
-    if unit == "%" and isinstance(value, float):
-        return f"{value * 100:.1f} %"
-    if unit == "s" and isinstance(value, float):
-        return f"{value:.1f} s"
-    if unit == "x" and isinstance(value, float):
-        return f"{value:.2f}"
-    return str(value)
 
 
 def _table(columns: Mapping[str, Mapping[str, Any]]) -> str:

@@ -13,10 +13,11 @@ from omni.tickets.usecases.desk import Desk
 from omni.tickets.usecases.ingestion import Ingestion
 from omnichannel.common.v1.event_pb2 import EventEnvelope
 from omnichannel.routing.v1.events_pb2 import WorkEvent
-from omnichannel.sessions.v1.events_pb2 import InteractionReceived
+from omnichannel.sessions.v1.events_pb2 import InteractionReceived, SurveyAnswered
 
 INTERACTION_EVENTS = ("interaction_received",)
 ROUTING_EVENTS = ("work_assigned", "work_completed")
+SURVEY_EVENTS = ("survey_answered",)
 
 
 def customer_keys(default_region: str) -> KeyFunction:
@@ -68,3 +69,7 @@ class TicketConsumers:
                                           event.agent_id or event.work.assigned_agent_id,
                                           event_id=delivery.envelope.id, channel=channel_from_proto(event.work.channel),
                                           answered_at=convert.answer_time(event.work, delivery.envelope))
+
+    async def on_survey_answered(self, delivery: Delivery) -> None:
+        answered = unpack(delivery.envelope, SurveyAnswered).survey
+        await self._desk.rated(answered.ticket_id, answered.csat, event_id=delivery.envelope.id)

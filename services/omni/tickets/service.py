@@ -10,7 +10,7 @@ import grpc
 from omni.runtime.auth import MANAGERS, STAFF, Role
 from omni.runtime.server import Runtime, ServiceSpec
 from omni.tickets import repository
-from omni.tickets.consumers import INTERACTION_EVENTS, ROUTING_EVENTS, TicketConsumers, customer_keys
+from omni.tickets.consumers import INTERACTION_EVENTS, ROUTING_EVENTS, SURVEY_EVENTS, TicketConsumers, customer_keys
 from omni.tickets.domain.threading import Windows
 from omni.tickets.publishing import TicketEvents, ticket_feed
 from omni.tickets.servicer import TicketServicer
@@ -44,6 +44,8 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
                      batch_handler=consumers.on_interactions, batch=settings.ingest_batch,
                      key=customer_keys(settings.default_region))
     runtime.consumer("routing", consumers.on_work_event, event_types=ROUTING_EVENTS)
+    # Its own durable: one consumer per filter (the threading consumer above takes interactions).
+    runtime.consumer("sessions", consumers.on_survey_answered, event_types=SURVEY_EVENTS, name="tickets-surveys")
     runtime.background(SlaWatch(repo, events).run(settings.sla_check_seconds), name="sla")
     return [tickets_pb2.DESCRIPTOR.services_by_name["TicketService"].full_name]
 

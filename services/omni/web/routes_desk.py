@@ -53,6 +53,7 @@ class DeskRoutes:
             Route("/api/sessions/{session_id}", endpoint(self.session), methods=get),
             Route("/api/sessions/{session_id}/replies", endpoint(self.reply), methods=post),
             Route("/api/sessions/{session_id}/notes", endpoint(self.note), methods=post),
+            Route("/api/sessions/{session_id}/summary", endpoint(self.draft_summary), methods=get),
             Route("/api/sessions/{session_id}/typing", endpoint(self.typing), methods=post),
             Route("/api/sessions/{session_id}/read", endpoint(self.read), methods=post),
             Route("/api/sessions/{session_id}/attachments/{attachment_id}", endpoint(self.attachment),
@@ -109,6 +110,10 @@ class DeskRoutes:
 
     async def note(self, request: Request) -> Response:
         return await self._text_to_session(request, self._desk.note)
+
+    async def draft_summary(self, request: Request) -> Response:
+        return JSONResponse(await self._desk.draft_summary(await self._reader(request),
+                                                           path_id(request, "session_id")))
 
     async def _text_to_session(self, request: Request, send: Callable[..., Awaitable[Json]], *,
                                copies: bool = False) -> Response:

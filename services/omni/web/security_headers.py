@@ -51,7 +51,11 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *COMMON, *extra]
+                own = message.get("headers", [])
+                # A route that sets its own, stricter policy (a report page) keeps it alone.
+                common = [h for h in COMMON if h[0] != b"content-security-policy"] \
+                    if any(name.lower() == b"content-security-policy" for name, _ in own) else COMMON
+                message["headers"] = [*own, *common, *extra]
             await send(message)
 
         await self._app(scope, receive, with_headers)

@@ -20,6 +20,7 @@ from omni.runtime.token_verifier import verifier_for
 from omni.web.domain.csrf import CsrfGuard
 from omni.web.domain.origins import OriginPolicy
 from omni.web.routes_desk import DeskRoutes
+from omni.web.routes_reports import ReportRoutes
 from omni.web.routes_widget import WidgetRoutes
 from omni.web.security_headers import SecurityHeaders
 from omni.web.settings import WebSettings
@@ -27,6 +28,8 @@ from omni.web.upstream import Upstream
 from omni.web.usecases.callers import Callers
 from omni.web.usecases.desk import Desk
 from omni.web.usecases.live import DeskStream, SessionWatch
+from omni.web.usecases.reports import ReportShelf
+from omni.web.usecases.survey import CustomerSurvey
 from omni.web.usecases.widget import WidgetChat
 
 STATIC = Path(__file__).parent / "static"
@@ -50,14 +53,19 @@ def build_app(settings: WebSettings, upstream: Upstream) -> Starlette:
     desk_routes = DeskRoutes(callers, desk, DeskStream(upstream, desk), SessionWatch(upstream, desk),
                              max_body_bytes=settings.web_max_body_bytes, max_frame_bytes=settings.web_max_frame_bytes,
                              secure_cookie=settings.web_cookie_secure)
-    widget_routes = WidgetRoutes(callers, WidgetChat(upstream), max_frame_bytes=settings.web_max_frame_bytes)
+    widget_routes = WidgetRoutes(callers, WidgetChat(upstream), CustomerSurvey(upstream),
+                                 max_frame_bytes=settings.web_max_frame_bytes)
     routes: list[BaseRoute] = [
         *desk_routes.routes(),
         *widget_routes.routes(),
+        *ReportRoutes(callers, ReportShelf(upstream)).routes(),
         Route("/healthz", healthy),
         Route("/", to_desk),
         Mount(DESK_PATH.rstrip("/"), StaticFiles(directory=STATIC / "desk", html=True)),
         Mount("/widget", StaticFiles(directory=STATIC / "widget")),
+        # The page an emailed survey link opens (the token rides in the fragment, never to a server log).
+        Mount("/survey", StaticFiles(directory=STATIC / "survey", html=True)),
+        Mount("/reports", StaticFiles(directory=STATIC / "reports", html=True)),
     ]
     if settings.web_demo_site:
         routes.append(Mount(DEMO_PATH.rstrip("/"), StaticFiles(directory=STATIC / "demo", html=True)))

@@ -32,6 +32,7 @@ class WebSettings(ServiceSettings):
     sessions_addr: str = "127.0.0.1:50052"
     knowledge_addr: str = "127.0.0.1:50053"
     routing_addr: str = "127.0.0.1:50054"
+    reports_addr: str = "127.0.0.1:50055"
 
     def __post_init__(self) -> None:
         for field in ("web_max_body_bytes", "web_max_frame_bytes"):

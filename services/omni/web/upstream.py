@@ -19,6 +19,7 @@ from omni.runtime.clients import channel
 from omni.runtime.status import STATUS_CODES
 from omni.web.settings import WebSettings
 from omnichannel.knowledge.v1 import knowledge_pb2_grpc
+from omnichannel.reports.v1 import reports_pb2_grpc
 from omnichannel.routing.v1 import routing_pb2_grpc
 from omnichannel.sessions.v1 import sessions_pb2_grpc
 from omnichannel.tickets.v1 import tickets_pb2_grpc
@@ -60,12 +61,13 @@ class Upstream:
         # Over TLS when the services serve it (OMNI_GRPC_TLS_CA_FILE), like every other client of theirs.
         self._channels = [channel(a, tls_ca_file=settings.grpc_tls_ca_file)
                           for a in (settings.sessions_addr, settings.routing_addr, settings.tickets_addr,
-                                    settings.knowledge_addr)]
-        sessions, routing, tickets, knowledge = self._channels
+                                    settings.knowledge_addr, settings.reports_addr)]
+        sessions, routing, tickets, knowledge, reports = self._channels
         self.sessions = sessions_pb2_grpc.SessionServiceStub(sessions)
         self.routing = routing_pb2_grpc.RoutingServiceStub(routing)
         self.tickets = tickets_pb2_grpc.TicketServiceStub(tickets)
         self.knowledge = knowledge_pb2_grpc.KnowledgeServiceStub(knowledge)
+        self.reports = reports_pb2_grpc.ReportServiceStub(reports)
 
     def chat(self, visitor_address: str) -> contextlib.AbstractAsyncContextManager[ClientConnection]:
         """A connection to the sessions service's public chat endpoint, as any website visitor gets:

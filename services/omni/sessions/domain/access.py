@@ -78,6 +78,13 @@ def check_view(principal: Principal, session: Session) -> None:
         )
 
 
+def check_survey_answer(principal: Principal, session_id: str) -> None:
+    """A survey is answered by the contact's own customer only: not staff on their behalf, not
+    another customer's token."""
+    if principal.role is not Role.CUSTOMER or principal.session_id != session_id:
+        raise PermissionDenied(f"only the customer of session {session_id} answers its survey")
+
+
 def check_agent(principal: Principal, session: Session) -> None:
     """Replying or changing state: staff who may see it, and not while another agent holds it."""
     check_view(principal, session)

@@ -14,6 +14,7 @@ import uuid
 from omni.runtime.channels import Channel
 from omni.runtime.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
 from omni.sessions.domain.classifier import Classification
+from omni.sessions.domain.survey import Survey
 
 
 class State(enum.StrEnum):
@@ -132,6 +133,7 @@ class Message:
 class NoteKind(enum.StrEnum):
     STAFF = "staff"
     BOT_HANDOFF = "bot_handoff"
+    SUMMARY = "summary"
 
 
 @dataclasses.dataclass
@@ -191,6 +193,8 @@ class Session:
     # Email: addresses (case-folded) that wrote into the conversation without being its customer,
     # kept apart from the transcript (which may drop old messages); an agent may copy them.
     mail_participants: list[str] = dataclasses.field(default_factory=list)
+    # The satisfaction survey asked after the contact ended (at most one per contact).
+    survey: Survey | None = None
     version: int = 0
 
     @classmethod

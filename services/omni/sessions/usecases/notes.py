@@ -14,7 +14,8 @@ from omni.runtime.clock import utcnow
 from omni.runtime.errors import ResourceExhausted
 from omni.runtime.validation import check_length, require
 from omni.sessions.domain.access import check_agent
-from omni.sessions.domain.model import Note, NoteKind, TextLimit, new_id
+from omni.sessions.domain.model import Direction, Note, NoteKind, TextLimit, new_id
+from omni.sessions.domain.summary import Summary, Turn, summarise
 from omni.sessions.domain.updates import Update, UpdateKind
 from omni.sessions.publishing import LiveUpdates
 from omni.sessions.repository import SessionRepository
@@ -29,14 +30,23 @@ class Notes:
         self._limit = limit
         self._max_notes = max_notes
 
-    async def add(self, principal: Principal, session_id: str, text: str, request_id: str) -> Note:
-        """A staff note, by whoever may reply to the session (also after it ended); once per request_id."""
+    async def add(self, principal: Principal, session_id: str, text: str, request_id: str,
+                  kind: NoteKind = NoteKind.STAFF) -> Note:
+        """A staff note (or the summary kept at wrap-up), by whoever may reply to the session (also
+        after it ended); once per request_id."""
         session = await self._repo.get(require(session_id, "session_id"))
         check_agent(principal, session)
         text = self._limit.check(require(text, "text"), "text")
-        note = Note(id=new_id("N"), kind=NoteKind.STAFF, author_id=principal.subject, text=text,
+        note = Note(id=new_id("N"), kind=kind, author_id=principal.subject, text=text,
                     create_time=utcnow(), request_id=check_length(request_id, "request_id", 200))
         return await self._record(session.id, note)
+
+    async def draft_summary(self, principal: Principal, session_id: str) -> Summary:
+        """The draft for wrap-up, for whoever may write the session's notes; stores nothing."""
+        session = await self._repo.get(require(session_id, "session_id"))
+        check_agent(principal, session)
+        turns = [Turn(customer=m.direction is Direction.INBOUND, text=m.text) for m in session.messages if m.text]
+        return summarise(turns, session.language)
 
     async def bot_handoff(self, session_id: str, worker_id: str, reason: str, event_id: str) -> None:
         # Keyed by the event: a redelivery finds the note and adds none.

@@ -152,6 +152,19 @@ class Desk:
             raise NotFound(f"ticket {ticket_id} of session {session_id} does not exist")
         return ticket
 
+    async def rated(self, ticket_id: str, csat: int, *, event_id: str) -> None:
+        """The customer's CSAT answer about a contact of the ticket (sessions' `survey_answered`):
+        the ticket's rating is the latest answer. A contact with no ticket changes nothing."""
+        if not ticket_id:
+            return
+        ticket = await self._repo.resolve_ticket(ticket_id)
+        if ticket is None:
+            raise NotFound(f"ticket {ticket_id} of a survey answer does not exist")
+        if ticket.csat != csat:
+            ticket.csat = csat
+            saved = await self._repo.save_ticket(ticket, ticket.version)
+            await self._events.ticket("ticket_updated", f"{event_id}:rated", saved)
+
     async def merge(self, principal: Principal, source_id: str, target_id: str) -> Ticket:
         """One transaction: the source's interactions, notes and tags join the target (linked
         MERGED_FROM the source), the source is closed linked MERGED_INTO the target; an edit of

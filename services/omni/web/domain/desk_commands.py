@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from omni.runtime.errors import InvalidArgument
-from omni.web.domain.inputs import ID_CHARS, REASON_CHARS, choice, fields, text
+from omni.web.domain.inputs import ID_CHARS, REASON_CHARS, TEXT_CHARS, choice, fields, text
 from omni.web.domain.work_notes import WRAP_UP_NOTE_CHARS
 
 # What an agent may set themselves to; busy and wrap-up follow from the work they hold.
@@ -34,6 +34,8 @@ class WrapUp:
     work_id: str
     disposition: str
     note: str
+    # The conversation's summary as the agent left it (the draft, edited); empty: none kept.
+    summary: str = ""
 
 
 DeskCommand = SetPresence | Accept | Reject | WrapUp
@@ -54,5 +56,6 @@ def desk_command(message: object) -> DeskCommand:
         return Reject(text(body, "offer_id", ID_CHARS, required=True), text(body, "reason", REASON_CHARS))
     if kind == "wrap_up":
         return WrapUp(text(body, "work_id", ID_CHARS, required=True),
-                      text(body, "disposition", ID_CHARS, required=True), text(body, "note", WRAP_UP_NOTE_CHARS))
+                      text(body, "disposition", ID_CHARS, required=True), text(body, "note", WRAP_UP_NOTE_CHARS),
+                      text(body, "summary", TEXT_CHARS))
     raise InvalidArgument(f"unknown desk command {kind[:40]!r}")

@@ -30,3 +30,7 @@ def transfer_request_id(work_id: str, transfer_count: int) -> str:
 
 def wrap_up_request_id(work_id: str) -> str:
     return f"desk-wrap-up:{work_id}"
+
+
+def summary_request_id(work_id: str) -> str:
+    return f"desk-summary:{work_id}"

@@ -75,10 +75,16 @@ class Desk:
             sessions_pb2.SendReplyRequest(session_id=session_id, text=text, request_id=request_id, cc=cc),
             metadata=bearer(caller.token), timeout=self._timeout)))
 
-    async def note(self, caller: Caller, session_id: str, text: str, request_id: str) -> Json:
+    async def note(self, caller: Caller, session_id: str, text: str, request_id: str,
+                   kind: sessions_pb2.SessionNoteKind.ValueType = sessions_pb2.SESSION_NOTE_KIND_STAFF) -> Json:
         return to_json(await relay(self._up.sessions.AddSessionNote(
-            sessions_pb2.AddSessionNoteRequest(session_id=session_id, text=text, request_id=request_id),
+            sessions_pb2.AddSessionNoteRequest(session_id=session_id, text=text, request_id=request_id, kind=kind),
             metadata=bearer(caller.token), timeout=self._timeout)))
+
+    async def draft_summary(self, caller: Caller, session_id: str) -> Json:
+        return to_json(await relay(self._up.sessions.DraftSummary(
+            sessions_pb2.DraftSummaryRequest(session_id=session_id), metadata=bearer(caller.token),
+            timeout=self._timeout)))
 
     async def typing(self, caller: Caller, session_id: str) -> None:
         await relay(self._up.sessions.SendTyping(sessions_pb2.SendTypingRequest(session_id=session_id),

@@ -18,7 +18,7 @@ from omni.runtime.errors import DomainError, PermissionDenied
 from omni.web import convert
 from omni.web.domain.desk_commands import DeskCommand, WrapUp
 from omni.web.domain.inputs import Json
-from omni.web.domain.work_notes import wrap_up_note, wrap_up_request_id
+from omni.web.domain.work_notes import summary_request_id, wrap_up_note, wrap_up_request_id
 from omni.web.upstream import Upstream, relay, relay_stream
 from omni.web.usecases.callers import Caller
 from omni.web.usecases.desk import Desk
@@ -69,10 +69,13 @@ class DeskStream:
 
     async def _note_wrap_up(self, caller: Caller, session_id: str, wrap_up: WrapUp, send: Send) -> None:
         """Before routing completes the work (it keeps the disposition in its event, the note
-        nowhere); the work is completed even when the note cannot be written."""
+        nowhere); the work is completed even when the note or the summary cannot be written."""
         try:
             await self._desk.note(caller, session_id, wrap_up_note(wrap_up.disposition, wrap_up.note),
                                   wrap_up_request_id(wrap_up.work_id))
+            if wrap_up.summary.strip():
+                await self._desk.note(caller, session_id, wrap_up.summary, summary_request_id(wrap_up.work_id),
+                                      sessions_pb2.SESSION_NOTE_KIND_SUMMARY)
         except DomainError as exc:
             log.warning("the wrap-up note of work %s was not kept: %s", wrap_up.work_id, exc.message)
             await send({"error": f"wrapped up; the wrap-up note was not kept: {exc.message}"})

@@ -78,6 +78,74 @@ class SessionStateChanged(_message.Message):
 Global___SessionStateChanged: _TypeAlias = SessionStateChanged  # noqa: Y015
 
 @_typing.final
+class SurveyRequested(_message.Message):
+    """omnichannel.sessions.survey_requested: a satisfaction survey was asked after a contact (for
+    SURVEY_DELIVERY_SMS_REQUEST, the request to the SMS/telephony adapter to send it).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SURVEY_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    QUEUE_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    LINK_FIELD_NUMBER: _builtins.int
+    channel: _common_pb2.Channel.ValueType
+    queue: _builtins.str
+    customer_id: _builtins.str
+    link: _builtins.str
+    """A survey link for the SMS (the adapter sends it as is); empty when no link base is set."""
+    @_builtins.property
+    def survey(self) -> _sessions_pb2.Survey: ...
+    def __init__(
+        self,
+        *,
+        survey: _sessions_pb2.Survey | None = ...,
+        channel: _common_pb2.Channel.ValueType = ...,
+        queue: _builtins.str = ...,
+        customer_id: _builtins.str = ...,
+        link: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["survey", b"survey"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "customer_id", b"customer_id", "link", b"link", "queue", b"queue", "survey", b"survey"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SurveyRequested: _TypeAlias = SurveyRequested  # noqa: Y015
+
+@_typing.final
+class SurveyAnswered(_message.Message):
+    """omnichannel.sessions.survey_answered: the customer's answer (once per contact)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SURVEY_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    QUEUE_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    channel: _common_pb2.Channel.ValueType
+    queue: _builtins.str
+    customer_id: _builtins.str
+    @_builtins.property
+    def survey(self) -> _sessions_pb2.Survey: ...
+    def __init__(
+        self,
+        *,
+        survey: _sessions_pb2.Survey | None = ...,
+        channel: _common_pb2.Channel.ValueType = ...,
+        queue: _builtins.str = ...,
+        customer_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["survey", b"survey"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "customer_id", b"customer_id", "queue", b"queue", "survey", b"survey"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SurveyAnswered: _TypeAlias = SurveyAnswered  # noqa: Y015
+
+@_typing.final
 class CallbackRequested(_message.Message):
     """omnichannel.sessions.callback_requested."""
 

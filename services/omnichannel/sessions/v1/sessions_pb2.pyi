@@ -59,6 +59,8 @@ class _SessionNoteKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Sessi
     """Written by an agent, supervisor, admin or service with AddSessionNote."""
     SESSION_NOTE_KIND_BOT_HANDOFF: _SessionNoteKind.ValueType  # 2
     """Recorded by sessions when routing's self-service bot handed the customer to a person."""
+    SESSION_NOTE_KIND_SUMMARY: _SessionNoteKind.ValueType  # 3
+    """The conversation's summary, kept by the agent at wrap-up (AddSessionNote with this kind)."""
 
 class SessionNoteKind(_SessionNoteKind, metaclass=_SessionNoteKindEnumTypeWrapper): ...
 
@@ -67,7 +69,38 @@ SESSION_NOTE_KIND_STAFF: SessionNoteKind.ValueType  # 1
 """Written by an agent, supervisor, admin or service with AddSessionNote."""
 SESSION_NOTE_KIND_BOT_HANDOFF: SessionNoteKind.ValueType  # 2
 """Recorded by sessions when routing's self-service bot handed the customer to a person."""
+SESSION_NOTE_KIND_SUMMARY: SessionNoteKind.ValueType  # 3
+"""The conversation's summary, kept by the agent at wrap-up (AddSessionNote with this kind)."""
 Global___SessionNoteKind: _TypeAlias = SessionNoteKind  # noqa: Y015
+
+class _SurveyDelivery:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SurveyDeliveryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SurveyDelivery.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SURVEY_DELIVERY_UNSPECIFIED: _SurveyDelivery.ValueType  # 0
+    SURVEY_DELIVERY_WIDGET: _SurveyDelivery.ValueType  # 1
+    """Chat: the widget shows the question when the chat ends."""
+    SURVEY_DELIVERY_EMAIL_LINK: _SurveyDelivery.ValueType  # 2
+    """Email: a message with a link to the survey page."""
+    SURVEY_DELIVERY_SMS_REQUEST: _SurveyDelivery.ValueType  # 3
+    """Phone: an SMS to the caller, requested from the telephony/SMS adapter (a survey_requested
+    fact; the platform has no SMS channel of its own yet).
+    """
+
+class SurveyDelivery(_SurveyDelivery, metaclass=_SurveyDeliveryEnumTypeWrapper): ...
+
+SURVEY_DELIVERY_UNSPECIFIED: SurveyDelivery.ValueType  # 0
+SURVEY_DELIVERY_WIDGET: SurveyDelivery.ValueType  # 1
+"""Chat: the widget shows the question when the chat ends."""
+SURVEY_DELIVERY_EMAIL_LINK: SurveyDelivery.ValueType  # 2
+"""Email: a message with a link to the survey page."""
+SURVEY_DELIVERY_SMS_REQUEST: SurveyDelivery.ValueType  # 3
+"""Phone: an SMS to the caller, requested from the telephony/SMS adapter (a survey_requested
+fact; the platform has no SMS channel of its own yet).
+"""
+Global___SurveyDelivery: _TypeAlias = SurveyDelivery  # noqa: Y015
 
 class _OutboundCallResult:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -243,6 +276,7 @@ class Session(_message.Message):
     CLAIMED_IDENTITIES_FIELD_NUMBER: _builtins.int
     EARLIER_MESSAGES_FIELD_NUMBER: _builtins.int
     MAIL_PARTICIPANTS_FIELD_NUMBER: _builtins.int
+    SURVEY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     channel: _common_pb2.Channel.ValueType
     state: Global___SessionState.ValueType
@@ -289,6 +323,10 @@ class Session(_message.Message):
         may copy them on a reply (SendReplyRequest.cc).
         """
 
+    @_builtins.property
+    def survey(self) -> Global___Survey:
+        """The satisfaction survey asked after the contact ended, if one was."""
+
     def __init__(
         self,
         *,
@@ -314,14 +352,129 @@ class Session(_message.Message):
         claimed_identities: _abc.Iterable[_common_pb2.Identity] | None = ...,
         earlier_messages: _builtins.int = ...,
         mail_participants: _abc.Iterable[_builtins.str] | None = ...,
+        survey: Global___Survey | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "customer", b"customer", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "customer", b"customer", "survey", b"survey", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attributes", b"attributes", "channel", b"channel", "claimed_identities", b"claimed_identities", "create_time", b"create_time", "customer", b"customer", "earlier_messages", b"earlier_messages", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "mail_participants", b"mail_participants", "messages", b"messages", "notes", b"notes", "previous_session_id", b"previous_session_id", "queue", b"queue", "state", b"state", "ticket_id", b"ticket_id", "transitions", b"transitions", "update_time", b"update_time", "urgent", b"urgent", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attributes", b"attributes", "channel", b"channel", "claimed_identities", b"claimed_identities", "create_time", b"create_time", "customer", b"customer", "earlier_messages", b"earlier_messages", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "mail_participants", b"mail_participants", "messages", b"messages", "notes", b"notes", "previous_session_id", b"previous_session_id", "queue", b"queue", "state", b"state", "survey", b"survey", "ticket_id", b"ticket_id", "transitions", b"transitions", "update_time", b"update_time", "urgent", b"urgent", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Session: _TypeAlias = Session  # noqa: Y015
+
+@_typing.final
+class Survey(_message.Message):
+    """CSAT (1..5) and NPS (0..10) asked once after a contact."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    DELIVERY_FIELD_NUMBER: _builtins.int
+    CSAT_QUESTION_FIELD_NUMBER: _builtins.int
+    NPS_QUESTION_FIELD_NUMBER: _builtins.int
+    ASK_TIME_FIELD_NUMBER: _builtins.int
+    ANSWER_TIME_FIELD_NUMBER: _builtins.int
+    CSAT_FIELD_NUMBER: _builtins.int
+    NPS_FIELD_NUMBER: _builtins.int
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    TICKET_ID_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    language: _builtins.str
+    """"zh" or "en"."""
+    delivery: Global___SurveyDelivery.ValueType
+    csat_question: _builtins.str
+    """The questions in the customer's language."""
+    nps_question: _builtins.str
+    csat: _builtins.int
+    """1..5; 0 until answered."""
+    nps: _builtins.int
+    """0..10; unset when the customer gave none."""
+    agent_id: _builtins.str
+    """Who handled the contact and its ticket: what the answer counts for."""
+    ticket_id: _builtins.str
+    address: _builtins.str
+    """Email: the address the link went to; phone: the number the SMS is for."""
+    @_builtins.property
+    def ask_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def answer_time(self) -> _timestamp_pb2.Timestamp:
+        """Unset until answered."""
+
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        language: _builtins.str = ...,
+        delivery: Global___SurveyDelivery.ValueType = ...,
+        csat_question: _builtins.str = ...,
+        nps_question: _builtins.str = ...,
+        ask_time: _timestamp_pb2.Timestamp | None = ...,
+        answer_time: _timestamp_pb2.Timestamp | None = ...,
+        csat: _builtins.int = ...,
+        nps: _builtins.int | None = ...,
+        agent_id: _builtins.str = ...,
+        ticket_id: _builtins.str = ...,
+        address: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_nps", b"_nps", "answer_time", b"answer_time", "ask_time", b"ask_time", "nps", b"nps"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_nps", b"_nps", "address", b"address", "agent_id", b"agent_id", "answer_time", b"answer_time", "ask_time", b"ask_time", "csat", b"csat", "csat_question", b"csat_question", "delivery", b"delivery", "language", b"language", "nps", b"nps", "nps_question", b"nps_question", "session_id", b"session_id", "ticket_id", b"ticket_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__nps: _TypeAlias = _typing.Literal["nps"]  # noqa: Y015
+    _WhichOneofArgType__nps: _TypeAlias = _typing.Literal["_nps", b"_nps"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__nps) -> _WhichOneofReturnType__nps | None: ...
+
+Global___Survey: _TypeAlias = Survey  # noqa: Y015
+
+@_typing.final
+class GetSurveyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSurveyRequest: _TypeAlias = GetSurveyRequest  # noqa: Y015
+
+@_typing.final
+class AnswerSurveyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    CSAT_FIELD_NUMBER: _builtins.int
+    NPS_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    csat: _builtins.int
+    """Required, 1..5."""
+    nps: _builtins.int
+    """Optional, 0..10."""
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        csat: _builtins.int = ...,
+        nps: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_nps", b"_nps", "nps", b"nps"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_nps", b"_nps", "csat", b"csat", "nps", b"nps", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__nps: _TypeAlias = _typing.Literal["nps"]  # noqa: Y015
+    _WhichOneofArgType__nps: _TypeAlias = _typing.Literal["_nps", b"_nps"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__nps) -> _WhichOneofReturnType__nps | None: ...
+
+Global___AnswerSurveyRequest: _TypeAlias = AnswerSurveyRequest  # noqa: Y015
 
 @_typing.final
 class GetSessionRequest(_message.Message):
@@ -644,24 +797,90 @@ class AddSessionNoteRequest(_message.Message):
     SESSION_ID_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     text: _builtins.str
     request_id: _builtins.str
     """A retry with the same request_id returns the note added the first time."""
+    kind: Global___SessionNoteKind.ValueType
+    """SESSION_NOTE_KIND_STAFF (the default) or SESSION_NOTE_KIND_SUMMARY; other kinds are
+    recorded by sessions itself.
+    """
     def __init__(
         self,
         *,
         session_id: _builtins.str = ...,
         text: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        kind: Global___SessionNoteKind.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_id", b"request_id", "session_id", b"session_id", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "request_id", b"request_id", "session_id", b"session_id", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AddSessionNoteRequest: _TypeAlias = AddSessionNoteRequest  # noqa: Y015
+
+@_typing.final
+class DraftSummaryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DraftSummaryRequest: _TypeAlias = DraftSummaryRequest  # noqa: Y015
+
+@_typing.final
+class SessionSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    ISSUE_FIELD_NUMBER: _builtins.int
+    DONE_FIELD_NUMBER: _builtins.int
+    PROMISED_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    language: _builtins.str
+    """"zh" or "en": the language of the labels in `text`."""
+    text: _builtins.str
+    """The three parts as labelled lines: the draft the agent edits."""
+    @_builtins.property
+    def issue(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Sentences of the transcript, as written, in conversation order."""
+
+    @_builtins.property
+    def done(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def promised(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        language: _builtins.str = ...,
+        issue: _abc.Iterable[_builtins.str] | None = ...,
+        done: _abc.Iterable[_builtins.str] | None = ...,
+        promised: _abc.Iterable[_builtins.str] | None = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["done", b"done", "issue", b"issue", "language", b"language", "promised", b"promised", "session_id", b"session_id", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SessionSummary: _TypeAlias = SessionSummary  # noqa: Y015
 
 @_typing.final
 class UpdateSessionStateRequest(_message.Message):

@@ -81,6 +81,21 @@ class SessionServiceStub:
                 request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.AddSessionNoteRequest.SerializeToString,
                 response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SessionNote.FromString,
                 _registered_method=True)
+        self.DraftSummary = channel.unary_unary(
+                '/omnichannel.sessions.v1.SessionService/DraftSummary',
+                request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.DraftSummaryRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SessionSummary.FromString,
+                _registered_method=True)
+        self.GetSurvey = channel.unary_unary(
+                '/omnichannel.sessions.v1.SessionService/GetSurvey',
+                request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.GetSurveyRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.Survey.FromString,
+                _registered_method=True)
+        self.AnswerSurvey = channel.unary_unary(
+                '/omnichannel.sessions.v1.SessionService/AnswerSurvey',
+                request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.AnswerSurveyRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.Survey.FromString,
+                _registered_method=True)
 
 
 class SessionServiceServicer:
@@ -149,6 +164,31 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DraftSummary(self, request, context):
+        """A draft summary of the conversation for the agent's wrap-up (extractive: the customer's
+        issue, what was done, what was promised, in the transcript's own words). Nothing is stored:
+        the agent edits it and keeps it with AddSessionNote(kind SESSION_NOTE_KIND_SUMMARY).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSurvey(self, request, context):
+        """The satisfaction survey sessions asked after the contact ended (NOT_FOUND when none was
+        asked: see docs/wrapup-and-reports.md for when one is); the customer of the session or staff.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AnswerSurvey(self, request, context):
+        """The customer's answer, once: only the session's own customer token (the chat widget's, or
+        the one in the survey link mailed to them).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -196,6 +236,21 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.AddSessionNote,
                     request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.AddSessionNoteRequest.FromString,
                     response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SessionNote.SerializeToString,
+            ),
+            'DraftSummary': grpc.unary_unary_rpc_method_handler(
+                    servicer.DraftSummary,
+                    request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.DraftSummaryRequest.FromString,
+                    response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SessionSummary.SerializeToString,
+            ),
+            'GetSurvey': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSurvey,
+                    request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.GetSurveyRequest.FromString,
+                    response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.Survey.SerializeToString,
+            ),
+            'AnswerSurvey': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnswerSurvey,
+                    request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.AnswerSurveyRequest.FromString,
+                    response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.Survey.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -443,6 +498,87 @@ class SessionService:
             '/omnichannel.sessions.v1.SessionService/AddSessionNote',
             omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.AddSessionNoteRequest.SerializeToString,
             omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SessionNote.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DraftSummary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.sessions.v1.SessionService/DraftSummary',
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.DraftSummaryRequest.SerializeToString,
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SessionSummary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSurvey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.sessions.v1.SessionService/GetSurvey',
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.GetSurveyRequest.SerializeToString,
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.Survey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnswerSurvey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.sessions.v1.SessionService/AnswerSurvey',
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.AnswerSurveyRequest.SerializeToString,
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.Survey.FromString,
             options,
             channel_credentials,
             insecure,

@@ -52,6 +52,19 @@ class SessionServiceStub:
     """Content of an email attachment (absent when it exceeded the size limit)."""
     AddSessionNote: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.AddSessionNoteRequest, _sessions_pb2.SessionNote]
     """An internal note on the session, for staff only: never shown to the customer."""
+    DraftSummary: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.DraftSummaryRequest, _sessions_pb2.SessionSummary]
+    """A draft summary of the conversation for the agent's wrap-up (extractive: the customer's
+    issue, what was done, what was promised, in the transcript's own words). Nothing is stored:
+    the agent edits it and keeps it with AddSessionNote(kind SESSION_NOTE_KIND_SUMMARY).
+    """
+    GetSurvey: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.GetSurveyRequest, _sessions_pb2.Survey]
+    """The satisfaction survey sessions asked after the contact ended (NOT_FOUND when none was
+    asked: see docs/wrapup-and-reports.md for when one is); the customer of the session or staff.
+    """
+    AnswerSurvey: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.AnswerSurveyRequest, _sessions_pb2.Survey]
+    """The customer's answer, once: only the session's own customer token (the chat widget's, or
+    the one in the survey link mailed to them).
+    """
 
 @_typing.type_check_only
 class SessionServiceAsyncStub(SessionServiceStub):
@@ -77,6 +90,19 @@ class SessionServiceAsyncStub(SessionServiceStub):
     """Content of an email attachment (absent when it exceeded the size limit)."""
     AddSessionNote: _aio.UnaryUnaryMultiCallable[_sessions_pb2.AddSessionNoteRequest, _sessions_pb2.SessionNote]  # type: ignore[assignment]
     """An internal note on the session, for staff only: never shown to the customer."""
+    DraftSummary: _aio.UnaryUnaryMultiCallable[_sessions_pb2.DraftSummaryRequest, _sessions_pb2.SessionSummary]  # type: ignore[assignment]
+    """A draft summary of the conversation for the agent's wrap-up (extractive: the customer's
+    issue, what was done, what was promised, in the transcript's own words). Nothing is stored:
+    the agent edits it and keeps it with AddSessionNote(kind SESSION_NOTE_KIND_SUMMARY).
+    """
+    GetSurvey: _aio.UnaryUnaryMultiCallable[_sessions_pb2.GetSurveyRequest, _sessions_pb2.Survey]  # type: ignore[assignment]
+    """The satisfaction survey sessions asked after the contact ended (NOT_FOUND when none was
+    asked: see docs/wrapup-and-reports.md for when one is); the customer of the session or staff.
+    """
+    AnswerSurvey: _aio.UnaryUnaryMultiCallable[_sessions_pb2.AnswerSurveyRequest, _sessions_pb2.Survey]  # type: ignore[assignment]
+    """The customer's answer, once: only the session's own customer token (the chat widget's, or
+    the one in the survey link mailed to them).
+    """
 
 class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
     """Live conversations on every channel. Every inbound call, chat message and
@@ -153,6 +179,37 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_sessions_pb2.SessionNote, _abc.Awaitable[_sessions_pb2.SessionNote]]:
         """An internal note on the session, for staff only: never shown to the customer."""
+
+    @_abc_1.abstractmethod
+    def DraftSummary(
+        self,
+        request: _sessions_pb2.DraftSummaryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sessions_pb2.SessionSummary, _abc.Awaitable[_sessions_pb2.SessionSummary]]:
+        """A draft summary of the conversation for the agent's wrap-up (extractive: the customer's
+        issue, what was done, what was promised, in the transcript's own words). Nothing is stored:
+        the agent edits it and keeps it with AddSessionNote(kind SESSION_NOTE_KIND_SUMMARY).
+        """
+
+    @_abc_1.abstractmethod
+    def GetSurvey(
+        self,
+        request: _sessions_pb2.GetSurveyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sessions_pb2.Survey, _abc.Awaitable[_sessions_pb2.Survey]]:
+        """The satisfaction survey sessions asked after the contact ended (NOT_FOUND when none was
+        asked: see docs/wrapup-and-reports.md for when one is); the customer of the session or staff.
+        """
+
+    @_abc_1.abstractmethod
+    def AnswerSurvey(
+        self,
+        request: _sessions_pb2.AnswerSurveyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sessions_pb2.Survey, _abc.Awaitable[_sessions_pb2.Survey]]:
+        """The customer's answer, once: only the session's own customer token (the chat widget's, or
+        the one in the survey link mailed to them).
+        """
 
 def add_SessionServiceServicer_to_server(servicer: SessionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 

@@ -12,7 +12,7 @@ const TRANSFER_REASONS = ["wrong_queue", "needs_skill", "language", "escalation"
   "accessibility", "other"];
 
 export class OmniConversation extends HTMLElement {
-  /** work: routing's WorkItem JSON; desk: {api, queues, wrapUp(work, disposition, note), transferred(work)}. */
+  /** work: routing's WorkItem JSON; desk: {api, queues, wrapUp(work, disposition, note, summary), transferred(work)}. */
   open(work, desk) {
     this.work = work;
     this.desk = desk;
@@ -20,6 +20,7 @@ export class OmniConversation extends HTMLElement {
     this.entries = new Map();
     this.suggestions = [];
     this.draft = "";
+    this.summary = "";
     this.lastTyping = 0;
     this.render();
     this.watch();
@@ -304,12 +305,29 @@ export class OmniConversation extends HTMLElement {
     const disposition = h("select", {id: `disposition-${this.work.id}`},
       DISPOSITIONS.map((d) => h("option", {value: d}, t(d))));
     const note = h("input", {id: `wrap-note-${this.work.id}`, maxlength: 7700});
+    // The draft comes from sessions (sentences of the transcript); the agent edits it, and what is
+    // in the box at wrap-up is kept on the conversation (and so on the ticket's timeline).
+    const summary = h("textarea", {id: `wrap-summary-${this.work.id}`, class: "wrap-summary", rows: 4,
+      maxlength: 8000, oninput: () => { this.summary = summary.value; }});
+    summary.value = this.summary;
+    const draft = h("button", {type: "button", class: "draft-summary", onclick: async () => {
+      draft.disabled = true;
+      try {
+        const made = await this.desk.api.get(`/api/sessions/${encodeURIComponent(this.work.session_id)}/summary`);
+        summary.value = this.summary = made.text || "";
+      } catch (error) {
+        this.desk.alert(error.message);
+      } finally {
+        draft.disabled = false;
+      }
+    }}, t("draftSummary"));
     return h("form", {class: "wrap-up", onsubmit: (event) => this.submit(event, async () => {
-      this.desk.wrapUp(this.work, disposition.value, note.value);
+      this.desk.wrapUp(this.work, disposition.value, note.value, summary.value);
     })},
     h("fieldset", {}, h("legend", {}, t("wrapUp")),
       h("label", {for: disposition.id}, t("disposition")), disposition,
       h("label", {for: note.id}, t("wrapNote")), note,
+      h("label", {for: summary.id}, t("summary")), summary, draft,
       h("button", {type: "submit"}, t("finish"))));
   }
 

@@ -237,8 +237,8 @@ class OmniDesk extends HTMLElement {
     for (const [id, conversation] of this.conversations) conversation.hidden = id !== this.selected;
   }
 
-  wrapUp(work, disposition, note) {
-    this.stream.send({wrap_up: {work_id: work.id, disposition, note}});
+  wrapUp(work, disposition, note, summary) {
+    this.stream.send({wrap_up: {work_id: work.id, disposition, note, summary}});
     this.drop(work);
   }
 

@@ -5,6 +5,8 @@
 import {enumName, h, replace, time} from "./dom.js";
 import {stateName, t} from "./i18n.js";
 
+// The summary an agent kept at wrap-up (a session note of its own kind).
+const summaryNote = (note) => note.kind === "SESSION_NOTE_KIND_SUMMARY";
 const STATUSES = ["new", "open", "pending", "on_hold", "solved", "closed"];
 const PRIORITIES = ["low", "normal", "high", "urgent"];
 
@@ -73,8 +75,9 @@ class OmniTickets extends HTMLElement {
         h("label", {}, h("input", {type: "checkbox", value: i.id, class: "split-pick"}), " ",
           i.email?.subject ? h("strong", {class: "subject"}, i.email.subject) : null,
           h("span", {class: "text"}, i.text)))})),
-      ...[...ticket.notes, ...sessionNotes].map((n) => ({when: n.create_time, node: h("li", {class: "note"},
-        h("time", {datetime: n.create_time}, time(n.create_time)), h("span", {class: "badge"}, t("noteBadge")),
+      ...[...ticket.notes, ...sessionNotes].map((n) => ({when: n.create_time, node: h("li", {class: summaryNote(n) ? "note summary" : "note"},
+        h("time", {datetime: n.create_time}, time(n.create_time)),
+        h("span", {class: "badge"}, t(summaryNote(n) ? "summaryBadge" : "noteBadge")),
         h("span", {class: "who"}, n.author_id), h("span", {class: "text"}, n.text))})),
       ...sessions.flatMap((s) => s.transitions.filter((step) => shownStep(step, s.channel)).map((step) => ({
         when: step.time, node: h("li", {class: "state"},

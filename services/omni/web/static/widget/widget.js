@@ -15,6 +15,7 @@
   const gateway = new URL(script.src, location.href);
   const CHAT_URL = `${gateway.protocol === "https:" ? "wss:" : "ws:"}//${gateway.host}/widget/chat`;
   const KEY = `omni-chat:${gateway.host}`;
+  const SURVEY_SCRIPT = new URL("survey.js", gateway).href;
   const TYPING_EVERY_MS = 3000;
   const AGENT_TYPING_SHOWN_MS = 5000;
   const MAX_BACKOFF_MS = 30000;
@@ -85,6 +86,12 @@
     .end { align-self: center; margin: 0 0 6px; background: none; border: none; color: #0b5cad; text-decoration: underline;
       cursor: pointer; font-size: 13px; }
     button:focus-visible, textarea:focus-visible { outline: 3px solid #f0a500; outline-offset: 2px; }
+    li.survey { align-self: stretch; max-width: 100%; background: #f5f7fa; }
+    li.survey form { display: block; border: none; padding: 0; }
+    li.survey h3 { font-size: 14px; margin: 0 0 6px; }
+    fieldset.scale { border: none; margin: 0 0 8px; padding: 0; display: flex; flex-wrap: wrap; gap: 4px; font-size: 13px; }
+    fieldset.scale label { padding: 2px 7px; border: 1px solid #8a94a3; border-radius: 6px; cursor: pointer; }
+    li.survey button { border: none; border-radius: 8px; background: #0b5cad; color: #fff; padding: 6px 12px; cursor: pointer; }
     .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
   `;
 
@@ -317,10 +324,25 @@
       if (state === "SESSION_STATE_QUEUED") this.setStatus(this.words.waiting);
       else if (state === "SESSION_STATE_CONNECTED") this.setStatus(this.words.connected(this.agentName || this.words.agent));
       else if (ENDED.has(state)) {
+        // The chat's token stays in memory for its satisfaction survey, asked once it has ended.
+        if (this.saved.token) this.finished = {session: this.saved.session, token: this.saved.token};
         this.ended = true;
         this.save({previous: this.saved.session || "", token: "", session: "", callback: ""});
         this.setStatus(this.words.ended);
+        if (state === "SESSION_STATE_ENDED" && this.finished && this.agentName) this.askSurvey(this.finished);
       }
+    }
+
+    // Sessions asks a survey only after a person handled the chat, once, and not twice a week.
+    askSurvey(chat) {
+      this.finished = null;
+      const show = () => {
+        this.entries.push({survey: window.OmniSurvey.form(chat.session, chat.token, this.lang)});
+        this.render();
+      };
+      if (window.OmniSurvey) return show();
+      const loader = el("script", {src: SURVEY_SCRIPT, onload: show});
+      document.head.append(loader);
     }
 
     onPosition(position) {
@@ -385,6 +407,7 @@
       const w = this.words;
       const items = this.entries.map((entry) => {
         if (entry.info) return el("li", {class: "info"}, entry.info);
+        if (entry.survey) return el("li", {class: "survey"}, entry.survey);
         const message = entry.message;
         const mine = message.direction === "DIRECTION_INBOUND";
         return el("li", {class: mine ? "mine" : "theirs"},

@@ -48,6 +48,9 @@ class ContactRecord:
     follow_up: bool = False
     # The matter was resolved by this contact (False: the customer had to come back).
     resolved: bool = False
+    # The customer's survey answer after the contact: CSAT 1..5 (0: none), NPS 0..10 (None: none).
+    csat: int = 0
+    nps: int | None = None
 
     @property
     def wait(self) -> float | None:

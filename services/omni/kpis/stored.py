@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from omni.simulator.records import ContactRecord, Outcome
+from omni.kpis.records import ContactRecord, Outcome
 from omnichannel.common.v1 import common_pb2
 from omnichannel.sessions.v1 import sessions_pb2
 
@@ -77,6 +77,8 @@ def contact_record(session: sessions_pb2.Session) -> ContactRecord | None:
         or any("callback" in t.reason for t in session.transitions),
         callback_attempts=attempts,
         callback_reached=reached,
+        csat=session.survey.csat if session.HasField("survey") else 0,
+        nps=session.survey.nps if session.HasField("survey") and session.survey.HasField("nps") else None,
     )
 
 

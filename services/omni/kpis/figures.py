@@ -12,6 +12,7 @@ Definitions (docs/kpis.md explains each and why):
 - EWT error: announced wait − actual wait for answered contacts that held.
 - callbacks: booked; kept (a call reached the customer) and failed (every call went unanswered);
   calls per callback over those with at least one call (docs/outbound.md).
+- CSAT: mean of the 1..5 answers; NPS: % promoters (9-10) − % detractors (0-6) of the 0..10 answers.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Literal
 
-from omni.simulator.records import AgentRecord, ContactRecord
+from omni.kpis.records import AgentRecord, ContactRecord
 
 Period = Literal["day", "week", "month"]
 DEFAULT_TARGETS: Mapping[str, float] = {"phone": 20.0, "chat": 60.0, "email": 14_400.0}
@@ -67,6 +68,12 @@ class Kpis:
     calls_per_callback: float | None
     vip_asa_seconds: float | None
     vip_p90_wait_seconds: float | None
+    # Mean CSAT (1..5) of the answered surveys, and how many there were.
+    csat_average: float | None = None
+    csat_responses: int = 0
+    # NPS: % promoters (9-10) minus % detractors (0-6) of the NPS answers, -100..100.
+    nps: float | None = None
+    nps_responses: int = 0
     ewt_error: EwtError
 
     def as_dict(self) -> dict[str, object]:
@@ -120,6 +127,8 @@ def compute(records: Sequence[ContactRecord], agents: Sequence[AgentRecord] = ()
     firsts = [r for r in answered if not r.follow_up]
     logged_in = sum(a.logged_in_seconds for a in agents)
     all_waits = waits + [w for r in abandoned if (w := r.wait) is not None]
+    csat = [r.csat for r in records if r.csat]
+    nps = [r.nps for r in records if r.nps is not None]
     return Kpis(
         offered=len(records),
         answered=len(answered),
@@ -143,8 +152,19 @@ def compute(records: Sequence[ContactRecord], agents: Sequence[AgentRecord] = ()
         calls_per_callback=_mean([float(r.callback_attempts) for r in records if r.callback_attempts]),
         vip_asa_seconds=_mean(vip_waits),
         vip_p90_wait_seconds=percentile(vip_waits, 90),
+        csat_average=_mean(csat),
+        csat_responses=len(csat),
+        nps=net_promoter_score(nps),
+        nps_responses=len(nps),
         ewt_error=ewt_error(records),
     )
+
+
+def net_promoter_score(answers: Sequence[int]) -> float | None:
+    """% promoters (9-10) minus % detractors (0-6)."""
+    if not answers:
+        return None
+    return 100.0 * (sum(1 for n in answers if n >= 9) - sum(1 for n in answers if n <= 6)) / len(answers)
 
 
 def grouped(records: Sequence[ContactRecord], key: Callable[[ContactRecord], str], *,
