@@ -22,8 +22,9 @@ import os
 import platform
 import time
 
-from omni.simulator import compare, kpis, scenario
-from omni.simulator.records import ContactRecord
+from omni.kpis import figures as kpis
+from omni.kpis.records import ContactRecord
+from omni.simulator import compare, scenario
 from omni.supervision.domain.usual_band import METRICS, BandRules, HourFigures, band_alerts, hour_figures
 
 MIN_DECIDED = 5

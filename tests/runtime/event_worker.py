@@ -7,14 +7,15 @@ import os
 import signal
 
 from omni.runtime import storage
-from omni.runtime.events import Consumer, Delivery, EventBus
+from omni.runtime.consumer import Consumer
+from omni.runtime.events import Delivery, EventBus
 
 
 async def main() -> None:
     bus = await EventBus.connect(os.environ["NATS_URL"], "worker")
     client = storage.connect(os.environ["MONGO_URL"])
     db = client[os.environ["MONGO_DB"]]
-    await storage.ensure_indexes(db, storage.PROCESSED_EVENT_INDEXES)
+    await storage.ensure_indexes(db, storage.processed_event_indexes(3600))
     processed = storage.ProcessedEvents(client, db, "worker")
 
     async def count(delivery: Delivery) -> None:

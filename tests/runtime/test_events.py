@@ -16,7 +16,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from omni.runtime import storage
 from omni.runtime.auth import Role
-from omni.runtime.events import Consumer, Delivery, EventBus, PermanentError, read_dead_letters, unpack
+from omni.runtime.consumer import Consumer
+from omni.runtime.dead_letters import read_dead_letters
+from omni.runtime.events import Delivery, EventBus, PermanentError, unpack
 from omni.runtime.server import ServiceHost
 from tests.runtime import probe
 from tests.support.events import all_acknowledged

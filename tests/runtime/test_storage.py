@@ -59,7 +59,7 @@ async def test_stale_version_over_grpc_is_aborted(start_service, token_for) -> N
 
 async def test_processed_events_apply_an_effect_once(db) -> None:  # type: ignore[no-untyped-def]
     client, database = db
-    await storage.ensure_indexes(database, storage.PROCESSED_EVENT_INDEXES)
+    await storage.ensure_indexes(database, storage.processed_event_indexes(3600))
     processed = storage.ProcessedEvents(client, database, "tickets")
 
     async def effect(session):  # type: ignore[no-untyped-def]
@@ -74,7 +74,7 @@ async def test_processed_events_apply_an_effect_once(db) -> None:  # type: ignor
 
 async def test_failed_effect_leaves_no_trace_and_can_be_retried(db) -> None:  # type: ignore[no-untyped-def]
     client, database = db
-    await storage.ensure_indexes(database, storage.PROCESSED_EVENT_INDEXES)
+    await storage.ensure_indexes(database, storage.processed_event_indexes(3600))
     processed = storage.ProcessedEvents(client, database, "tickets")
 
     async def failing(session):  # type: ignore[no-untyped-def]

@@ -9,9 +9,9 @@ import grpc
 import pytest
 import websockets
 
+from omni.kpis import stored
 from omni.runtime.auth import Role
-from omni.runtime.events import read_dead_letters
-from omni.simulator import stored
+from omni.runtime.dead_letters import read_dead_letters
 from omnichannel.routing.v1.events_pb2 import WorkEvent
 from omnichannel.routing.v1.routing_pb2 import WorkItem
 from omnichannel.sessions.v1 import events_pb2

@@ -12,7 +12,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from omni.devstack.processes import ManagedProcess
 from omni.runtime.config import ServiceSettings
-from omni.runtime.events import EventBus, read_dead_letters
+from omni.runtime.dead_letters import read_dead_letters
+from omni.runtime.events import EventBus
 from omni.tickets.service import SPEC
 from omnichannel.common.v1 import common_pb2
 from omnichannel.sessions.v1.events_pb2 import InteractionReceived

@@ -1,4 +1,5 @@
-"""`omni`: run the local stack, mint tokens, the agent desktop, the live tour, simulations and KPI reports."""
+"""`omni`: run the local stack, mint tokens, the agent desktop, the live tour, simulations, KPI reports and
+dead letters."""
 
 from __future__ import annotations
 
@@ -55,9 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-seed", action="store_true", help="do not load demo data")
     run.set_defaults(func=cmd_run)
 
-    from omni.cli import agent, report, simulate, tour
+    from omni.cli import agent, deadletters, report, simulate, tour
 
     agent.add_parser(commands)
+    deadletters.add_parser(commands)
     simulate.add_parser(commands)
     report.add_parser(commands)
     tour.add_parser(commands)

@@ -24,7 +24,7 @@ from omni.routing.settings import RoutingSettings
 from omni.routing.usecases import RoutingUseCases
 from omni.routing.usecases.ownership import Inbox
 from omni.runtime.auth import BOTS, EVERYONE, MANAGERS, STAFF, Role
-from omni.runtime.events import Consumer
+from omni.runtime.consumer import Consumer
 from omni.runtime.server import Runtime, ServiceSpec
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 
@@ -84,8 +84,8 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
             runtime.bus, name=f"routing-{hashlib.blake2b(partition.encode(), digest_size=6).hexdigest()}",
             domain="sessions", handler=RoutingConsumers(routing.work, routing.outbound, partition).on_session_event,
             event_types=SESSION_EVENTS, max_attempts=settings.event_max_attempts, backoff=settings.backoff,
-            batch=8, ack_wait=INBOX_ACK_WAIT, inactive_threshold=INBOX_IDLE,
-            start_time=dt.datetime.now(dt.UTC) - INBOX_LOOKBACK)
+            retry_cap=settings.event_retry_cap_seconds, batch=8, ack_wait=INBOX_ACK_WAIT, inactive_threshold=INBOX_IDLE,
+            start_time=dt.datetime.now(dt.UTC) - INBOX_LOOKBACK, on_health=runtime.consumer_health)
         await consumer.start()
         return consumer
 

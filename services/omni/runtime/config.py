@@ -87,9 +87,30 @@ class ServiceSettings:
     shutdown_grace: float = 10.0
     # Largest request the server accepts.
     max_message_bytes: int = 8 * 1024 * 1024
-    # Redelivery policy of every durable consumer: attempts, then dead letter.
+    # Redelivery policy of every durable consumer (runtime/consumer.py). A failure of unknown kind:
+    # this many attempts with these pauses, then a dead letter. A transient one (MongoDB or NATS away,
+    # a write conflict): retried for as long as it takes, the pause doubling from the first back-off
+    # up to the retry cap.
     event_max_attempts: int = 5
     event_backoff_seconds: tuple[str, ...] = ("1", "5", "30")
+    event_retry_cap_seconds: float = 30.0
+    # An event a consumer took and did not answer comes back this soon (its process died); a live
+    # consumer tells the server it is still working on it every third of this.
+    event_ack_wait_seconds: float = 6.0
+    # What each JetStream stream keeps (0: no limit); events beyond are dropped oldest first, consumed
+    # or not. The dead letters' stream has its own. The sum of the byte limits must fit NATS's store.
+    event_stream_max_age_seconds: float = 7 * 24 * 3600.0
+    event_stream_max_bytes: int = 128 * 1024 * 1024
+    dead_letter_max_age_seconds: float = 14 * 24 * 3600.0
+    dead_letter_max_bytes: int = 64 * 1024 * 1024
+    # How long an event's "processed" record is kept; longer than any stream keeps the event, so
+    # a redelivery always finds it.
+    processed_events_ttl_seconds: float = 15 * 24 * 3600.0
+    # A transaction of this process: write-conflict retries before the event is sent back for later,
+    # and the longest it may run. A crashed process's transactions are ended (killSessions) once its
+    # lease, renewed every third of this, is this old.
+    transaction_conflict_retries: int = 5
+    transaction_max_seconds: float = 5.0
     # gRPC over TLS: the PEM certificate chain and key this server presents (both or neither), and
     # the PEM CA bundle its channels verify the other services with; all empty: plaintext.
     grpc_tls_cert_file: str = ""
@@ -152,3 +173,14 @@ class ServiceSettings:
     @property
     def backoff(self) -> tuple[float, ...]:
         return tuple(float(x) for x in self.event_backoff_seconds)
+
+    def processed_events_ttl(self) -> float:
+        """The TTL of processed-event records, refused unless it outlasts every stream's events."""
+        ages = (self.event_stream_max_age_seconds, self.dead_letter_max_age_seconds)
+        if min(ages) <= 0 or self.processed_events_ttl_seconds <= max(ages):
+            ttl = env_name("processed_events_ttl_seconds")
+            raise ConfigError(f"{ttl}={self.processed_events_ttl_seconds:g} must be longer than the streams keep "
+                              f"events ({env_name('event_stream_max_age_seconds')}, "
+                              f"{env_name('dead_letter_max_age_seconds')}; neither may be 0), or a redelivered "
+                              "event would be handled again")
+        return self.processed_events_ttl_seconds

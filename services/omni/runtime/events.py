@@ -2,39 +2,39 @@
 
 Subjects are `omnichannel.<domain>.<type>`, one stream per domain, every event in one
 `EventEnvelope`. Publishers set `Nats-Msg-Id` to the event id so the server drops
-duplicates. Consumers are durable pull consumers with explicit ack; a handler that fails
-is retried with back-off, one that fails permanently (or too often) goes to the
-dead-letter stream with its error. Trace context travels in the NATS headers.
+duplicates. Every stream, the dead letters' included, is bounded in age and size
+(`StreamLimits`). Consumers (`runtime/consumer.py`) are durable pull consumers with explicit ack;
+trace context travels in the NATS headers.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
-import datetime as dt
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import nats
-from google.protobuf.message import DecodeError, Message
+from google.protobuf.message import Message
 from nats.aio.client import Client as NatsClient
-from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.api import StreamConfig
+from nats.js.errors import BadRequestError
 from opentelemetry import trace
 
 from omni.runtime.clock import utcnow
-from omni.runtime.telemetry import extract_context, inject_headers, tracer
-from omnichannel.common.v1.event_pb2 import DeadLetter, EventEnvelope
+from omni.runtime.failure_kinds import PermanentError
+from omni.runtime.telemetry import inject_headers, tracer
+from omnichannel.common.v1.event_pb2 import EventEnvelope
 
 log = logging.getLogger("omni.events")
 
 SUBJECT_ROOT = "omnichannel"
+DEADLETTER_DOMAIN = "deadletter"
 DEADLETTER_STREAM = "DEADLETTER"
+# Seconds of publish-id memory in every stream.
+DUPLICATE_WINDOW = 120.0
 DOMAINS = ("sessions", "tickets", "routing", "knowledge", "supervision")
 
 M = TypeVar("M", bound=Message)
@@ -46,10 +46,6 @@ def stream_name(domain: str) -> str:
 
 def subject_for(domain: str, event_type: str) -> str:
     return f"{SUBJECT_ROOT}.{domain}.{event_type}"
-
-
-class PermanentError(Exception):
-    """The event can never be handled (bad data, unknown reference): dead-letter it now."""
 
 
 def unpack(envelope: EventEnvelope, message_type: type[M]) -> M:
@@ -74,15 +70,36 @@ Handler = Callable[[Delivery], Awaitable[None]]
 BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
 
 
+@dataclasses.dataclass(frozen=True)
+class StreamLimits:
+    """How long and how much each stream keeps (seconds, bytes; 0: no limit). Events older or beyond
+    are dropped oldest first, whether consumed or not, so the limits must outlast any outage. The
+    services take them from their settings (`event_stream_max_*`, `dead_letter_max_*`)."""
+
+    max_age: float
+    max_bytes: int
+    dead_letter_max_age: float
+    dead_letter_max_bytes: int
+
+    def of(self, domain: str) -> tuple[float, int]:
+        if domain == DEADLETTER_DOMAIN:
+            return self.dead_letter_max_age, self.dead_letter_max_bytes
+        return self.max_age, self.max_bytes
+
+
 class EventBus:
-    def __init__(self, nc: NatsClient, producer: str, *, stream_replicas: int = 1) -> None:
+    def __init__(self, nc: NatsClient, producer: str, *, stream_replicas: int = 1,
+                 limits: StreamLimits | None = None) -> None:
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream()
         self.producer = producer
         self._replicas = stream_replicas
+        # None (tools, tests): new streams without limits, existing ones' left as they are.
+        self.limits = limits
 
     @classmethod
-    async def connect(cls, url: str, producer: str, **kwargs: int) -> EventBus:
+    async def connect(cls, url: str, producer: str, *, stream_replicas: int = 1,
+                      limits: StreamLimits | None = None) -> EventBus:
         nc = await nats.connect(
             url,
             name=f"omnichannel-{producer}",
@@ -90,27 +107,36 @@ class EventBus:
             reconnect_time_wait=0.5,
             connect_timeout=5,
         )
-        bus = cls(nc, producer, **kwargs)
+        bus = cls(nc, producer, stream_replicas=stream_replicas, limits=limits)
         await bus.ensure_streams()
         return bus
 
     async def ensure_streams(self) -> None:
         """Create or update every stream; safe for several services to run at once."""
-        for domain in (*DOMAINS, "deadletter"):
+        for domain in (*DOMAINS, DEADLETTER_DOMAIN):
             name = stream_name(domain)
+            max_age, max_bytes = self.limits.of(domain) if self.limits else (0.0, 0)
             config = StreamConfig(
                 name=name,
                 subjects=[f"{SUBJECT_ROOT}.{domain}.>"],
                 num_replicas=self._replicas,
                 # Two minutes of publish-id memory: covers client retries after a reconnect.
-                duplicate_window=120.0,
+                duplicate_window=DUPLICATE_WINDOW,
+                max_age=max_age or None,
+                max_bytes=max_bytes or None,
             )
             try:
                 await self.js.add_stream(config)
             except BadRequestError:
-                # Exists with other settings (e.g. replicas raised by an operator): keep them.
+                # Exists with other settings (e.g. replicas raised by an operator): keep them, except
+                # the subjects and limits this release and its settings decide.
                 existing = (await self.js.stream_info(name)).config
-                if set(existing.subjects or ()) != set(config.subjects or ()):
+                changed = set(existing.subjects or ()) != set(config.subjects or ())
+                if self.limits is not None and (existing.max_age or 0.0, existing.max_bytes or -1) != (
+                        max_age or 0.0, max_bytes or -1):
+                    existing.max_age, existing.max_bytes = config.max_age, config.max_bytes
+                    changed = True
+                if changed:
                     existing.subjects = config.subjects
                     await self.js.update_stream(existing)
 
@@ -145,209 +171,11 @@ class EventBus:
             await self.nc.drain()
 
 
-class Consumer:
-    """A durable pull consumer running `handler` for each event on `domain` (optionally filtered).
-
-    Delivery is at-least-once; pair the handler with `ProcessedEvents.run_once` (or a natural
-    idempotency key) so that effects happen once.
-    """
-
-    def __init__(
-        self,
-        bus: EventBus,
-        *,
-        name: str,
-        domain: str,
-        handler: Handler,
-        event_types: Sequence[str] = (),
-        max_attempts: int = 5,
-        backoff: Sequence[float] = (1.0, 5.0, 30.0),
-        batch: int = 32,
-        ack_wait: float = 30.0,
-        inactive_threshold: float | None = None,
-        start_time: dt.datetime | None = None,
-        batch_handler: BatchHandler | None = None,
-    ) -> None:
-        """`inactive_threshold` (seconds): the server deletes the consumer after that long without a
-        fetch, so per-replica consumers of crashed replicas do not pile up. `start_time`: deliver
-        events from then on instead of the whole stream (a replica that just loaded its state).
-        `batch_handler`: each fetch of several events goes to it at once and is acked after it
-        returns; if it fails, nothing is acked and each event goes through `handler` on its own
-        (with its own retries and dead letter), so a batch is only ever a faster way to the same
-        outcome."""
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        self._bus = bus
-        self.name = name
-        self._domain = domain
-        self._handler = handler
-        self._filters = [subject_for(domain, t) for t in event_types] or [f"{SUBJECT_ROOT}.{domain}.>"]
-        self._max_attempts = max_attempts
-        self._backoff = tuple(backoff) or (1.0,)
-        self._batch = batch
-        self._ack_wait = ack_wait
-        self._inactive_threshold = inactive_threshold
-        self._start_time = start_time
-        self._batch_handler = batch_handler
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
-
-    @property
-    def durable(self) -> str:
-        return f"{self.name}-{self._domain}".replace(".", "_")
-
-    async def start(self) -> None:
-        config = ConsumerConfig(
-            durable_name=self.durable,
-            ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL if self._start_time is None else DeliverPolicy.BY_START_TIME,
-            opt_start_time=self._start_time,
-            inactive_threshold=self._inactive_threshold,
-            ack_wait=self._ack_wait,
-            # The dead-letter decision is ours (it needs the error), so the server never gives up.
-            max_deliver=-1,
-            max_ack_pending=self._batch * 4,
-            filter_subjects=self._filters if len(self._filters) > 1 else None,
-            filter_subject=self._filters[0] if len(self._filters) == 1 else None,
-        )
-        stream = stream_name(self._domain)
-        try:
-            existing = await self._bus.js.consumer_info(stream, self.durable)
-        except NotFoundError:
-            await self._bus.js.add_consumer(stream, config)
-        else:
-            had = existing.config.filter_subjects or [existing.config.filter_subject]
-            if sorted(f for f in had if f) != sorted(self._filters):
-                # The event types changed with a new release: start over; handlers are idempotent.
-                log.warning("consumer %s changed its filter; recreating it", self.durable)
-                await self._bus.js.delete_consumer(stream, self.durable)
-                await self._bus.js.add_consumer(stream, config)
-        self._subscription = await self._bus.js.pull_subscribe_bind(self.durable, stream=stream)
-        self._task = asyncio.create_task(self._run(), name=f"consumer {self.durable}")
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            # An open pull subscription keeps nc.drain() waiting for its full timeout.
-            with contextlib.suppress(nats.errors.Error):
-                await self._subscription.unsubscribe()
-
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                messages = await self._subscription.fetch(self._batch, timeout=0.5)
-            except TimeoutError:
-                # nats-py raises its own TimeoutError or, when the deadline runs out between its
-                # two pull requests, the builtin one: both only mean "nothing to fetch yet".
-                continue
-            except (nats.errors.ConnectionClosedError, nats.errors.DrainTimeoutError):
-                return
-            except Exception:
-                log.exception("fetch failed on %s; retrying", self.durable)
-                await asyncio.sleep(1.0)
-                continue
-            if len(messages) > 1 and self._batch_handler is not None and await self._deliver_batch(messages):
-                continue
-            for message in messages:
-                await self._deliver(message)
-
-    async def _deliver_batch(self, messages: Sequence[Msg]) -> bool:
-        """True when the batch handler took every message (all acked); False leaves them all unacked."""
-        assert self._batch_handler is not None
-        with tracer(__name__).start_as_current_span(f"consume batch {self.durable}",
-                                                    kind=trace.SpanKind.CONSUMER) as span:
-            span.set_attribute("messaging.consumer", self.durable)
-            span.set_attribute("messaging.batch.message_count", len(messages))
-            try:
-                deliveries = [Delivery(envelope=EventEnvelope.FromString(m.data), subject=m.subject,
-                                       attempt=m.metadata.num_delivered) for m in messages]
-                await self._batch_handler(deliveries)
-            except Exception as exc:
-                span.record_exception(exc)
-                log.info("batch of %d on %s failed (%s: %s); handling its events one by one",
-                         len(messages), self.durable, type(exc).__name__, exc)
-                return False
-        for message in messages:
-            await message.ack()
-        return True
-
-    async def _deliver(self, message: Msg) -> None:
-        attempt = message.metadata.num_delivered
-        try:
-            envelope = EventEnvelope.FromString(message.data)
-        except DecodeError as exc:
-            await self._dead_letter(message, EventEnvelope(), f"undecodable envelope: {exc}", attempt)
-            return
-        span_name = f"consume {message.subject}"
-        with tracer(__name__).start_as_current_span(
-            span_name, context=extract_context(message.headers), kind=trace.SpanKind.CONSUMER
-        ) as span:
-            span.set_attribute("messaging.consumer", self.durable)
-            span.set_attribute("messaging.message.id", envelope.id)
-            try:
-                await self._handler(Delivery(envelope=envelope, subject=message.subject, attempt=attempt))
-            except PermanentError as exc:
-                await self._dead_letter(message, envelope, str(exc), attempt)
-                return
-            except Exception as exc:
-                span.record_exception(exc)
-                if attempt >= self._max_attempts:
-                    await self._dead_letter(message, envelope, f"{type(exc).__name__}: {exc}", attempt)
-                    return
-                delay = self._backoff[min(attempt - 1, len(self._backoff) - 1)]
-                log.warning(
-                    "event %s failed on %s (attempt %d/%d), retrying in %.1fs: %s",
-                    envelope.id, self.durable, attempt, self._max_attempts, delay, exc,
-                )
-                await message.nak(delay=delay)
-                return
-        await message.ack()
-
-    async def _dead_letter(self, message: Msg, envelope: EventEnvelope, error: str, attempt: int) -> None:
-        letter = DeadLetter(
-            event=envelope,
-            consumer=self.durable,
-            error=error,
-            attempts=attempt,
-            original_subject=message.subject,
-        )
-        letter.failed_at.FromDatetime(utcnow())
-        log.error("event %s dead-lettered by %s after %d attempt(s): %s", envelope.id, self.durable, attempt, error)
-        await self._bus.js.publish(
-            f"{SUBJECT_ROOT}.deadletter.{self.durable}",
-            letter.SerializeToString(),
-            headers={"Nats-Msg-Id": f"{self.durable}:{envelope.id or message.reply}"},
-        )
-        # term() tells the server never to redeliver it; the copy in DEADLETTER is the record.
-        await message.term()
-
-
-async def read_dead_letters(bus: EventBus, consumer_durable: str, limit: int = 100) -> list[DeadLetter]:
-    """Read (without consuming) the dead letters of one consumer, oldest first."""
-    subject = f"{SUBJECT_ROOT}.deadletter.{consumer_durable}"
-    try:
-        info = await bus.js.stream_info(DEADLETTER_STREAM)
-    except NotFoundError:
-        return []
-    letters: list[DeadLetter] = []
-    seq = info.state.first_seq
-    while seq and seq <= info.state.last_seq and len(letters) < limit:
-        with contextlib.suppress(NotFoundError):
-            raw = await bus.js.get_msg(DEADLETTER_STREAM, seq)
-            if raw.subject == subject and raw.data:
-                letters.append(DeadLetter.FromString(raw.data))
-        seq += 1
-    return letters
-
-
 __all__ = [
     "BatchHandler",
-    "Consumer",
     "Delivery",
     "EventBus",
     "PermanentError",
-    "read_dead_letters",
+    "StreamLimits",
     "unpack",
 ]

@@ -29,13 +29,16 @@ from pymongo.asynchronous.database import AsyncDatabase
 from omni.runtime import storage
 from omni.runtime.auth import Role, audience
 from omni.runtime.config import ConfigError, ServiceSettings, env_name
-from omni.runtime.events import BatchHandler, Consumer, EventBus, Handler
+from omni.runtime.consumer import Consumer, KeyFunction, one_at_a_time
+from omni.runtime.dead_letters import Watch
+from omni.runtime.events import BatchHandler, EventBus, Handler, StreamLimits
 from omni.runtime.interceptors import AuthInterceptor, ErrorMappingInterceptor, LoggingInterceptor
 from omni.runtime.paging import PageTokens
 from omni.runtime.structured_logging import configure_logging
 from omni.runtime.telemetry import configure_metrics, configure_tracing
 from omni.runtime.token_source import RefreshingToken, service_token
 from omni.runtime.token_verifier import TokenVerifier, verifier_for
+from omni.runtime.transactions import TransactionLeases, Transactions
 
 log = logging.getLogger("omni.server")
 
@@ -53,8 +56,12 @@ class Runtime:
     bus: EventBus
     # Signs the page tokens of every List RPC; derived from the replica secret so replicas agree.
     page_tokens: PageTokens
+    # This process's transactions: bounded conflict retries, ended by others if it dies.
+    transactions: Transactions | None = None
     # host:port the gRPC server listens on (bound before `register` runs).
     address: str = ""
+    # Told when a consumer cannot be restarted (False) or is back (True): the health status.
+    on_consumer_health: Callable[[Consumer, bool], Awaitable[None]] | None = None
     consumers: list[Consumer] = dataclasses.field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = dataclasses.field(default_factory=list)
     # Run as soon as a stop is asked (health is NOT_SERVING, RPCs still served): hand work over.
@@ -70,11 +77,13 @@ class Runtime:
 
     def consumer(self, domain: str, handler: Handler, *, event_types: Sequence[str] = (), name: str = "",
                  inactive_threshold: float | None = None, start_time: dt.datetime | None = None,
-                 batch_handler: BatchHandler | None = None, batch: int = 32) -> Consumer:
-        """Declare a durable consumer named after this service; started once set-up is done.
+                 batch_handler: BatchHandler | None = None, batch: int = 32,
+                 key: KeyFunction = one_at_a_time) -> Consumer:
+        """Declare a durable consumer named after this service; started once set-up is done (or
+        at once, when declared later).
 
         A per-replica consumer (every replica sees every event) passes its own `name` and an
-        `inactive_threshold`; see `Consumer`."""
+        `inactive_threshold`; `key` gives the keys whose events are handled in order; see `Consumer`."""
         consumer = Consumer(
             self.bus,
             name=name or self.name,
@@ -83,16 +92,25 @@ class Runtime:
             event_types=event_types,
             max_attempts=self.settings.event_max_attempts,
             backoff=self.settings.backoff,
+            retry_cap=self.settings.event_retry_cap_seconds,
             inactive_threshold=inactive_threshold,
             start_time=start_time,
             batch_handler=batch_handler,
             batch=batch,
+            ack_wait=self.settings.event_ack_wait_seconds,
+            key=key,
+            on_health=self.consumer_health,
         )
         self.consumers.append(consumer)
         return consumer
 
+    async def consumer_health(self, consumer: Consumer, healthy: bool) -> None:
+        """What a consumer tells about itself (`Consumer(on_health=...)` of one the service starts itself)."""
+        if self.on_consumer_health is not None:
+            await self.on_consumer_health(consumer, healthy)
+
     def processed_events(self, consumer: str) -> storage.ProcessedEvents:
-        return storage.ProcessedEvents(self.mongo, self.db, consumer)
+        return storage.ProcessedEvents(self.mongo, self.db, consumer, self.transactions)
 
     def background(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run a service loop (timers, watchers) that is cancelled at shutdown."""
@@ -124,6 +142,8 @@ class ServiceHost:
         self._health = health_aio.HealthServicer()
         self._stop_requested = asyncio.Event()
         self._stopped = asyncio.Event()
+        self._broken_consumers: set[str] = set()
+        self._service_names: list[str] = []
 
     @property
     def address(self) -> str:
@@ -137,9 +157,22 @@ class ServiceHost:
         page_tokens = PageTokens.derived_from(settings.shared_replica_secret())
         mongo = storage.connect(settings.mongo_url)
         db = mongo[settings.database_for(self.spec.name)]
-        await storage.ensure_indexes(db, {**storage.PROCESSED_EVENT_INDEXES, **self.spec.indexes})
-        bus = await EventBus.connect(settings.nats_url, self.spec.name)
-        self.runtime = runtime = Runtime(self.spec.name, settings, verifier, mongo, db, bus, page_tokens)
+        await storage.ensure_indexes(db, {**storage.processed_event_indexes(settings.processed_events_ttl()),
+                                          **self.spec.indexes})
+        bus = await EventBus.connect(settings.nats_url, self.spec.name, limits=StreamLimits(
+            settings.event_stream_max_age_seconds, settings.event_stream_max_bytes,
+            settings.dead_letter_max_age_seconds, settings.dead_letter_max_bytes))
+        leases = TransactionLeases(mongo, db, settings.transaction_max_seconds)
+        self.runtime = runtime = Runtime(self.spec.name, settings, verifier, mongo, db, bus, page_tokens,
+                                         transactions=Transactions(mongo, leases=leases,
+                                                                   conflict_retries=settings.transaction_conflict_retries,
+                                                                   max_seconds=settings.transaction_max_seconds),
+                                         on_consumer_health=self._consumer_health)
+        runtime.background(leases.keep(), name="transaction lease")
+        runtime.on_stop.append(leases.release)
+        dead_letters = Watch(bus)
+        dead_letters.observe()
+        runtime.background(dead_letters.run(), name="dead letter count")
 
         server = grpc.aio.server(
             interceptors=[
@@ -158,7 +191,7 @@ class ServiceHost:
         if self.port == 0:
             raise RuntimeError(f"cannot listen on {settings.grpc_listen}")
         runtime.address = self.address
-        names = list(await self.spec.register(server, runtime))
+        names = self._service_names = list(await self.spec.register(server, runtime))
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection([*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                                              reflection.SERVICE_NAME], server)
@@ -169,7 +202,8 @@ class ServiceHost:
         for consumer in runtime.consumers:
             await consumer.start()
         for name in ("", *names):
-            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING
+                                   if not self._broken_consumers else health_pb2.HealthCheckResponse.NOT_SERVING)
         log.info("%s serving on %s", self.spec.name, self.address, extra={"services": names})
 
     async def _serve_health_alone(self, listen: str) -> grpc.aio.Server:
@@ -181,6 +215,20 @@ class ServiceHost:
             raise RuntimeError(f"cannot listen on {listen}")
         await server.start()
         return server
+
+    async def _consumer_health(self, consumer: Consumer, healthy: bool) -> None:
+        """NOT_SERVING while any consumer cannot be restarted: events it should take wait unseen."""
+        if healthy:
+            self._broken_consumers.discard(consumer.durable)
+        else:
+            self._broken_consumers.add(consumer.durable)
+            log.error("%s: consumer %s cannot be restarted; health NOT_SERVING", self.spec.name, consumer.durable)
+        if self._stopped.is_set():
+            return
+        status = (health_pb2.HealthCheckResponse.NOT_SERVING if self._broken_consumers
+                  else health_pb2.HealthCheckResponse.SERVING)
+        for name in ("", *self._service_names):
+            await self._health.set(name, status)
 
     def request_stop(self) -> None:
         self._stop_requested.set()

@@ -4,6 +4,7 @@ and the record of processed events that makes consumers idempotent."""
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -11,11 +12,12 @@ from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from omni.runtime.clock import utcnow
 from omni.runtime.errors import Conflict, InvalidArgument, NotFound
 from omni.runtime.paging import Page, PageRequest, Position
+from omni.runtime.transactions import Transactions
 
 
 def plain(value: Any) -> Any:
@@ -28,6 +30,8 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     return value
 
+log = logging.getLogger("omni.storage")
+
 Document = dict[str, Any]
 # Collection name -> the indexes it needs. Each repository declares its own.
 IndexDeclarations = Mapping[str, Sequence[IndexModel]]
@@ -39,10 +43,27 @@ def connect(url: str) -> AsyncMongoClient[Document]:
 
 
 async def ensure_indexes(db: AsyncDatabase[Document], declarations: IndexDeclarations) -> None:
-    """Create declared indexes; idempotent, run at every start-up."""
+    """Create declared indexes; idempotent, run at every start-up. A TTL index whose expiry changed
+    is changed in place (creating it again with another expiry is refused)."""
     for collection, indexes in declarations.items():
-        if indexes:
-            await db[collection].create_indexes(list(indexes))
+        for index in indexes:
+            try:
+                await db[collection].create_indexes([index])
+            except OperationFailure as exc:
+                expiry = index.document.get("expireAfterSeconds")
+                if exc.code not in INDEX_OPTIONS_CONFLICT or expiry is None:
+                    raise
+                try:
+                    await db.command({"collMod": collection,
+                                      "index": {"name": index.document["name"], "expireAfterSeconds": expiry}})
+                except OperationFailure as refused:
+                    # A database user with readWrite alone may not collMod: keep serving with the old expiry.
+                    log.warning("cannot change the expiry of %s.%s to %ss (%s); an administrator can run collMod",
+                                collection, index.document["name"], expiry, refused)
+
+
+# IndexOptionsConflict, IndexKeySpecsConflict
+INDEX_OPTIONS_CONFLICT = (85, 86)
 
 
 async def update_then_read(
@@ -151,11 +172,17 @@ async def update_versioned(
 
 
 PROCESSED_EVENTS = "processed_events"
-PROCESSED_EVENT_INDEXES: IndexDeclarations = {
-    PROCESSED_EVENTS: [
-        IndexModel([("consumer", ASCENDING), ("event_id", ASCENDING)], unique=True, name="consumer_event"),
-    ]
-}
+
+
+def processed_event_indexes(ttl_seconds: float) -> IndexDeclarations:
+    """The processed-event records, unique per consumer and event, removed by the server
+    `ttl_seconds` after they were written (longer than any stream keeps the event)."""
+    return {
+        PROCESSED_EVENTS: [
+            IndexModel([("consumer", ASCENDING), ("event_id", ASCENDING)], unique=True, name="consumer_event"),
+            IndexModel([("at", ASCENDING)], expireAfterSeconds=int(ttl_seconds), name="processed_ttl"),
+        ]
+    }
 
 
 class ProcessedEvents:
@@ -163,24 +190,22 @@ class ProcessedEvents:
 
     `run_once` executes the effect and records the event id in one transaction, so a
     redelivered event (or a consumer killed between effect and ack) changes nothing twice.
+    The transaction retries a write conflict a bounded number of times (`Transactions`).
     """
 
-    def __init__(self, client: AsyncMongoClient[Document], db: AsyncDatabase[Document], consumer: str) -> None:
-        self._client = client
+    def __init__(self, client: AsyncMongoClient[Document], db: AsyncDatabase[Document], consumer: str,
+                 transactions: Transactions | None = None) -> None:
         self._collection = db[PROCESSED_EVENTS]
         self._consumer = consumer
+        self._transactions = transactions or Transactions(client)
 
     async def seen(self, event_id: str) -> bool:
         found = await self._collection.find_one({"consumer": self._consumer, "event_id": event_id}, {"_id": 1})
         return found is not None
 
     async def run_once(self, event_id: str, effect: Callable[[AsyncClientSession], Awaitable[None]]) -> bool:
-        """Returns False when the event had already been processed.
-
-        `with_transaction` retries transient errors (a write conflict with another
-        consumer, or with a transaction a crashed process left behind until the server
-        reaps it).
-        """
+        """Returns False when the event had already been processed. A write conflict that outlasts
+        the retries raises `TransientError` (the event is handled again later)."""
         if await self.seen(event_id):
             return False
 
@@ -194,8 +219,7 @@ class ProcessedEvents:
             await effect(session)
 
         try:
-            async with self._client.start_session() as session:
-                await session.with_transaction(body)
+            await self._transactions.run(body, f"event {event_id} ({self._consumer})")
         except _AlreadyProcessed:
             return False
         return True
@@ -221,8 +245,7 @@ class ProcessedEvents:
             )
             await effect(session, fresh)
 
-        async with self._client.start_session() as session:
-            await session.with_transaction(body)
+        await self._transactions.run(body, f"{len(fresh)} event(s) from {fresh[0]} on ({self._consumer})")
         return fresh
 
 

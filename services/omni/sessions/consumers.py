@@ -4,7 +4,7 @@ the session through offered → connected → ended, and a self-service bot's ha
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from omni.runtime.errors import NotFound
 from omni.runtime.events import Delivery, PermanentError, unpack
@@ -12,6 +12,7 @@ from omni.sessions.usecases.assignment import Assignment
 from omni.sessions.usecases.conversations import Conversations
 from omni.sessions.usecases.outbound_calls import OutboundCalls
 from omni.sessions.usecases.surveys import Surveys
+from omnichannel.common.v1.event_pb2 import EventEnvelope
 from omnichannel.routing.v1.events_pb2 import WorkEvent
 from omnichannel.sessions.v1.events_pb2 import SessionStateChanged
 from omnichannel.sessions.v1.sessions_pb2 import SESSION_STATE_ENDED
@@ -19,6 +20,14 @@ from omnichannel.tickets.v1.events_pb2 import InteractionThreaded
 
 TICKET_EVENTS = ("interaction_threaded",)
 SESSION_EVENTS = ("session_state_changed",)
+
+
+def session_keys(envelope: EventEnvelope) -> Iterable[str]:
+    """The session an event is about: its events are applied in order, other sessions' alongside."""
+    if envelope.type in TICKET_EVENTS:
+        return (unpack(envelope, InteractionThreaded).session_id,)
+    work = unpack(envelope, WorkEvent).work
+    return (work.session_id or work.id,)
 
 
 class SessionConsumers:

@@ -14,7 +14,7 @@ from omni.runtime.server import Runtime, ServiceSpec
 from omni.runtime.token_issuer import TokenIssuer
 from omni.runtime.token_verifier import CHAT_ISSUER, KeySet, chat_trust
 from omni.sessions import publishing, repository
-from omni.sessions.consumers import SESSION_EVENTS, TICKET_EVENTS, SessionConsumers
+from omni.sessions.consumers import SESSION_EVENTS, TICKET_EVENTS, SessionConsumers, session_keys
 from omni.sessions.domain.assignment import ROUTING_EVENTS
 from omni.sessions.domain.chat_identity import ChatVisitors, IdentityVerifier
 from omni.sessions.domain.classifier import load_classifier
@@ -89,10 +89,10 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     sessions_pb2_grpc.add_TelephonyServiceServicer_to_server(TelephonyServicer(calls, outbound), server)
 
     consumers = SessionConsumers(conversations, Assignment(conversations, repo, notes, outbound), outbound, surveys)
-    runtime.consumer("tickets", consumers.on_ticket_event, event_types=TICKET_EVENTS)
+    runtime.consumer("tickets", consumers.on_ticket_event, event_types=TICKET_EVENTS, key=session_keys)
     # Its own facts: a contact that ended gets its survey.
     runtime.consumer("sessions", consumers.on_session_event, event_types=SESSION_EVENTS)
-    runtime.consumer("routing", consumers.on_work_event, event_types=list(ROUTING_EVENTS))
+    runtime.consumer("routing", consumers.on_work_event, event_types=list(ROUTING_EVENTS), key=session_keys)
 
     if settings.smtp_listen:
         parser = MailParser(mail_limits, workers=settings.smtp_parse_workers)

@@ -2,19 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
+from omni.runtime.consumer import KeyFunction
 from omni.runtime.events import Delivery, unpack
 from omni.runtime.proto_values import channel_from_proto
 from omni.tickets import convert
+from omni.tickets.domain.identities import readable
 from omni.tickets.usecases.desk import Desk
 from omni.tickets.usecases.ingestion import Ingestion
+from omnichannel.common.v1.event_pb2 import EventEnvelope
 from omnichannel.routing.v1.events_pb2 import WorkEvent
 from omnichannel.sessions.v1.events_pb2 import InteractionReceived, SurveyAnswered
 
 INTERACTION_EVENTS = ("interaction_received",)
 ROUTING_EVENTS = ("work_assigned", "work_completed")
 SURVEY_EVENTS = ("survey_answered",)
+
+
+def customer_keys(default_region: str) -> KeyFunction:
+    """The keys of an interaction: its customer's id and identities (and the ticket it names), so a
+    customer's contacts are threaded in order and other customers' alongside them."""
+
+    def keys(envelope: EventEnvelope) -> Iterable[str]:
+        interaction = unpack(envelope, InteractionReceived).interaction
+        presented = [(convert.KINDS_BACK[i.kind], i.value) for i in interaction.customer.identities
+                     if i.kind in convert.KINDS_BACK]
+        found = {identity.key for identity in readable(presented, default_region)[0]}
+        if interaction.customer.customer_id:
+            found.add(f"customer:{interaction.customer.customer_id}")
+        if interaction.ticket_id:
+            found.add(f"ticket:{interaction.ticket_id}")
+        return found or {f"session:{interaction.session_id}"}
+
+    return keys
 
 
 class TicketConsumers:

@@ -10,7 +10,7 @@ import grpc
 from omni.runtime.auth import MANAGERS, STAFF, Role
 from omni.runtime.server import Runtime, ServiceSpec
 from omni.tickets import repository
-from omni.tickets.consumers import INTERACTION_EVENTS, ROUTING_EVENTS, SURVEY_EVENTS, TicketConsumers
+from omni.tickets.consumers import INTERACTION_EVENTS, ROUTING_EVENTS, SURVEY_EVENTS, TicketConsumers, customer_keys
 from omni.tickets.domain.threading import Windows
 from omni.tickets.publishing import TicketEvents, ticket_feed
 from omni.tickets.servicer import TicketServicer
@@ -41,7 +41,8 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
 
     consumers = TicketConsumers(ingestion, desk)
     runtime.consumer("sessions", consumers.on_interaction, event_types=INTERACTION_EVENTS,
-                     batch_handler=consumers.on_interactions, batch=settings.ingest_batch)
+                     batch_handler=consumers.on_interactions, batch=settings.ingest_batch,
+                     key=customer_keys(settings.default_region))
     runtime.consumer("routing", consumers.on_work_event, event_types=ROUTING_EVENTS)
     # Its own durable: one consumer per filter (the threading consumer above takes interactions).
     runtime.consumer("sessions", consumers.on_survey_answered, event_types=SURVEY_EVENTS, name="tickets-surveys")

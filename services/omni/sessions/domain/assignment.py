@@ -29,7 +29,7 @@ SCHEDULED = "callback_scheduled"
 QUEUED = "work_queued"
 ROUTING_EVENTS = (*_STATES, OVERFLOWED, QUEUED)
 
-# Session attributes the KPI report reads (`omni.simulator.stored`; callbacks: `callback_number`).
+# Session attributes the KPI report reads (`omni.kpis.stored`; callbacks: `callback_number`).
 VIP = "vip"
 ESTIMATED_WAIT = "estimated_wait_seconds"
 
