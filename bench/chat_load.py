@@ -3,9 +3,12 @@
 Starts the local stack as `make run` does (nats-server, SecantusDB, the four services and the web
 gateway, each its own process; no demo data, no bot), creates the web chat queue (no agents: every
 chat waits, as at a busy hour) and opens `--chats` widget chats at once on the sessions service's
-WebSocket endpoint. Each chat starts, then sends `--messages` messages one after another (a short
-pause between them), and times each from the send to the server's echo of it on the same socket
-(the `message` frame every chat connection gets for a message stored in its session).
+WebSocket endpoint: the visitors arrive evenly over `--ramp` seconds, each starts its chat, then
+sends `--messages` messages one after another, `--think` seconds apart (uniform; default 5-15 s, a
+faster pace than people type, while all chats stay open), and times each from the send to the
+server's echo of it on the same socket (the `message` frame every chat connection gets for a
+message stored in its session). `--think 0.2-0.6` makes it a stress test instead (each chat
+writes again as soon as it saw its echo: hundreds of messages a second).
 
 In the same run, first, `--baseline` chats do the same alone (the figure at no load). Printed:
 connect time (socket open → `started` frame), round trip p50/p99, errors (error frames, refused
@@ -16,7 +19,7 @@ Every visitor gets its own client address in `X-Forwarded-For` (documentation ra
 connects over loopback, which sessions trusts as a proxy), so the per-address limits do not cap
 the bench; per-session limits and the waiting-chats cap are raised above what the bench sends.
 
-    .venv/bin/python bench/chat_load.py [--chats 200] [--messages 3] [--baseline 5]
+    .venv/bin/python bench/chat_load.py [--chats 200] [--messages 3] [--think 5-15] [--ramp 10] [--baseline 5]
 """
 
 from __future__ import annotations
@@ -44,7 +47,6 @@ from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 QUEUE = "chat"  # where the sessions service puts web chats
 # A step that takes longer than this is an error, not a slow sample.
 STEP_SECONDS = 60.0
-PAUSE_SECONDS = (0.2, 0.6)
 # Targets of issue 18 (p99 of the round trip).
 TARGETS_MS = {200: 250.0, 1000: 500.0}
 
@@ -124,10 +126,10 @@ class Visitor:
         except Exception as exc:  # a dropped connection: the echoes still waited for are errors
             self._figures.errors.append(f"connection lost: {type(exc).__name__}")
 
-    async def talk(self, messages: int, rng: random.Random) -> None:
+    async def talk(self, messages: int, think: tuple[float, float], rng: random.Random) -> None:
         assert self._ws is not None
         for n in range(messages):
-            await asyncio.sleep(rng.uniform(*PAUSE_SECONDS))
+            await asyncio.sleep(rng.uniform(*think))
             text = f"message {n} of visitor {self._n}: is my parcel on its way? ({uuid.uuid4().hex[:6]})"
             echo: asyncio.Future[float] = asyncio.get_running_loop().create_future()
             self._echoes[text] = echo
@@ -148,16 +150,38 @@ class Visitor:
             await self._ws.close()
 
 
-async def load(url: str, chats: int, messages: int, first: int, rng: random.Random,
+@dataclasses.dataclass(frozen=True)
+class Pace:
+    messages: int
+    think: tuple[float, float]
+    ramp: float
+
+
+async def load(url: str, chats: int, pace: Pace, first: int, rng: random.Random,
                sessions_pid: int) -> tuple[Figures, int, int]:
-    """`chats` visitors at once; the figures and the sessions process's RSS before and with all open."""
+    """`chats` visitors arriving over the ramp; the figures and the sessions process's RSS before
+    any arrived and once all had their chat open (measured before the first of them leaves)."""
     figures = Figures()
     visitors = [Visitor(url, first + n, figures) for n in range(chats)]
     before = rss_bytes(sessions_pid)
-    started = await asyncio.gather(*(v.start() for v in visitors))
-    talking = [v for v, ok in zip(visitors, started, strict=True) if ok]
-    await asyncio.gather(*(v.talk(messages, rng) for v in talking))
-    after = rss_bytes(sessions_pid)
+    all_open = asyncio.Event()
+    opened = 0
+
+    async def visit(n: int, visitor: Visitor) -> None:
+        nonlocal opened
+        await asyncio.sleep(pace.ramp * n / chats)
+        ok = await visitor.start()
+        opened += 1
+        if opened == chats:
+            all_open.set()
+        if ok:
+            await visitor.talk(pace.messages, pace.think, rng)
+
+    async def measure_open() -> int:
+        await all_open.wait()
+        return rss_bytes(sessions_pid)
+
+    *_, after = await asyncio.gather(*(visit(n, v) for n, v in enumerate(visitors)), measure_open())
     await asyncio.gather(*(v.close() for v in visitors))
     return figures, before, after
 
@@ -179,11 +203,11 @@ def report(name: str, figures: Figures, chats: int) -> None:
     print(f"  errors: {len(figures.errors)}" + "".join(f"\n    {n} × {kind}" for kind, n in kinds.items()))
 
 
-async def run(chats: int, messages: int, baseline: int, work: Path) -> None:
+async def run(chats: int, pace: Pace, baseline: int, work: Path) -> None:
     load_before = os.getloadavg()
     # Above what the bench sends: every chat waits in one queue, all messages within the burst.
     os.environ["OMNI_CHAT_MAX_WAITING_PER_QUEUE"] = str(chats + baseline + 10)
-    os.environ["OMNI_CHAT_BURST"] = str(messages + 5)
+    os.environ["OMNI_CHAT_BURST"] = str(pace.messages + 5)
     os.environ["OMNI_CHAT_MAX_CONNECTIONS"] = str(chats + baseline + 10)
     stack = DevStack(work, ephemeral=True)
     try:
@@ -194,17 +218,17 @@ async def run(chats: int, messages: int, baseline: int, work: Path) -> None:
         url = f"ws://127.0.0.1:{info.ports['websocket']}/chat"
         rng = random.Random(7)
         # One chat first, not counted (connections, the database's first writes).
-        await load(url, 1, 1, 0, rng, sessions.process.pid)
-        quiet, _, _ = await load(url, baseline, messages, 1, rng, sessions.process.pid)
-        busy, before, after = await load(url, chats, messages, 1 + baseline, rng, sessions.process.pid)
+        await load(url, 1, Pace(1, (0.0, 0.0), 0.0), 0, rng, sessions.process.pid)
+        quiet, _, _ = await load(url, baseline, pace, 1, rng, sessions.process.pid)
+        busy, before, after = await load(url, chats, pace, 1 + baseline, rng, sessions.process.pid)
     finally:
         await asyncio.to_thread(stack.stop)
 
     print(f"machine: {platform.platform()}, {platform.python_implementation()} {platform.python_version()}, "
           f"{os.cpu_count()} cpus (the stack's processes and these clients share them); load average "
           f"{load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after")
-    print(f"{messages} messages per chat, {PAUSE_SECONDS[0]}-{PAUSE_SECONDS[1]} s apart; clients: WebSocket, "
-          "sessions' endpoint (not the gateway)")
+    print(f"{pace.messages} messages per chat, {pace.think[0]:g}-{pace.think[1]:g} s apart, visitors arriving over "
+          f"{pace.ramp:g} s; clients: WebSocket, sessions' endpoint (not the gateway)")
     report("baseline", quiet, baseline)
     report("load", busy, chats)
     per_chat = (after - before) / max(len(busy.connects), 1)
@@ -220,12 +244,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chats", type=int, default=200)
     parser.add_argument("--messages", type=int, default=3)
+    parser.add_argument("--think", default="5-15", help="seconds between a visitor's messages: LOW-HIGH")
+    parser.add_argument("--ramp", type=float, default=10.0, help="seconds over which the visitors arrive")
     parser.add_argument("--baseline", type=int, default=5)
     args = parser.parse_args()
     if min(args.chats, args.messages, args.baseline) < 1:
         parser.error("--chats, --messages and --baseline must be at least 1")
+    low, _, high = args.think.partition("-")
+    try:
+        think = (float(low), float(high or low))
+    except ValueError:
+        parser.error("--think is LOW-HIGH in seconds, e.g. 5-15")
+    if not 0 <= think[0] <= think[1] or args.ramp < 0:
+        parser.error("--think needs 0 <= LOW <= HIGH and --ramp must not be negative")
     with tempfile.TemporaryDirectory(prefix="chat-load-") as work:
-        asyncio.run(run(args.chats, args.messages, args.baseline, Path(work)))
+        asyncio.run(run(args.chats, Pace(args.messages, think, args.ramp), args.baseline, Path(work)))
 
 
 if __name__ == "__main__":
