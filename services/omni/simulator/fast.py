@@ -75,7 +75,9 @@ class _AgentBook:
     handled: int = 0
 
     def change(self, now: float, delta: float) -> None:
-        self.busy += self.load * (now - self.since)
+        # An agent whose channels each have room (the routing engine lets a chat and an email run
+        # side by side) is busy, not more than busy.
+        self.busy += min(1.0, self.load) * (now - self.since)
         self.load = max(0.0, self.load + delta)
         self.since = now
 
