@@ -19,10 +19,12 @@ straight back to a person (`omni.worker.domain.answering.before_search`: every c
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import heapq
 import itertools
 import random
+from collections.abc import Sequence
 
 from omni.routing.domain.agents import Agent, AgentStatus
 from omni.routing.domain.engine import RoutingEngine
@@ -30,11 +32,13 @@ from omni.routing.domain.queues import Policy, QueueConfig, Ring
 from omni.routing.domain.transfers import TransferReason
 from omni.routing.domain.work import Work, WorkState
 from omni.runtime.channels import Channel
+from omni.simulator import live_config
 from omni.simulator.fast import handle_estimates
 from omni.simulator.scenario import Intent, Scenario
 from omni.simulator.strategies import Admission
 from omni.simulator.traffic import Contact, SimAgent, draw
 from omni.worker.domain.answering import before_search
+from omnichannel.routing.v1 import routing_pb2
 
 # Urgent and angry contacts wait this long for a supervisor (as the demo's complaints queue).
 SUPERVISOR_WAIT = 30.0
@@ -71,12 +75,30 @@ class RoutingPolicyStrategy:
         # Agents back from a RONA break: (when, agent).
         self._breaks: list[tuple[float, str]] = []
         self._serial = itertools.count()
+        # The live configuration's agents by id (`for_configuration`); None: mapped from the scenario.
+        self._configured: dict[str, Agent] | None = None
 
     @classmethod
     def for_scenario(cls, scenario: Scenario) -> RoutingPolicyStrategy:
         strategy = cls(scenario)
         strategy._configure(scenario)
         return strategy
+
+    @classmethod
+    def for_configuration(cls, scenario: Scenario, queues: Sequence[routing_pb2.Queue],
+                          agents: Sequence[routing_pb2.Agent]) -> RoutingPolicyStrategy:
+        """The live stack's queues and agents, as routing's API takes them (`live_config`): each
+        contact goes to the queue its intent names, each team is one configured agent."""
+        strategy = cls(scenario)
+        for queue in live_config.engine_queues(queues):
+            strategy.engine.put_queue(queue)
+        strategy._configured = live_config.engine_agents(agents)
+        return strategy
+
+    def _queue_of(self, contact: Contact) -> str:
+        if self._configured is not None:
+            return contact.queue
+        return queue_id(contact.queue, contact.intent.skill, contact.channel, self._skills_of_queue)
 
     def _configure(self, scenario: Scenario) -> None:
         targets = scenario.targets
@@ -133,10 +155,13 @@ class RoutingPolicyStrategy:
         self._now = now
         if not self.engine.has_agent(agent.id):
             team = agent.team
-            self.engine.put_agent(Agent(
-                id=agent.id, display_name=agent.id, groups=tuple(team.skills), skills=dict(team.skills),
-                languages=team.languages, capacity={Channel(c): n for c, n in team.channels.items()},
-                supervisor=team.supervisor))
+            if self._configured is not None:
+                self.engine.put_agent(dataclasses.replace(self._configured[team.name], id=agent.id))
+            else:
+                self.engine.put_agent(Agent(
+                    id=agent.id, display_name=agent.id, groups=tuple(team.skills), skills=dict(team.skills),
+                    languages=team.languages, capacity={Channel(c): n for c, n in team.channels.items()},
+                    supervisor=team.supervisor))
         self.engine.set_agent_status(agent.id, AgentStatus.AVAILABLE, "shift start")
         self._take_offers()
 
@@ -150,7 +175,7 @@ class RoutingPolicyStrategy:
         self._contacts[contact.id] = contact
         work = self.engine.enqueue(Work(
             id=contact.id,
-            queue_id=queue_id(contact.queue, contact.intent.skill, contact.channel, self._skills_of_queue),
+            queue_id=self._queue_of(contact),
             channel=Channel(contact.channel), customer_id=contact.customer_id, language=contact.language,
             intent=contact.intent.name, vip=contact.vip, urgent=contact.urgent, emotion_score=contact.emotion,
             preferred_agent_id=contact.preferred_agent))
@@ -190,7 +215,7 @@ class RoutingPolicyStrategy:
         self._now = now
         # Back to the contact's own queue (from the overflow ring too), never to the agent.
         work = self.engine.get(contact.id)
-        home = queue_id(contact.queue, contact.intent.skill, contact.channel, self._skills_of_queue)
+        home = self._queue_of(contact)
         self.engine.transfer(contact.id, TransferReason.NEEDS_SKILL, f"{agent_id} could not help",
                              target_queue_id=work.queue_id if home in work.transferred_from_queues else home)
         self._take_offers()
