@@ -4,6 +4,7 @@ agents, as routing's API takes them): the engine gets exactly what the service w
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import pytest
 
@@ -11,6 +12,7 @@ from omni.devstack.demo import routing as demo
 from omni.routing.convert import queue_from_proto
 from omni.simulator import fast, live_config, scenario
 from omni.simulator.routing_policy import RoutingPolicyStrategy
+from omni.simulator.traffic import Contact
 
 DAY = {
     "name": "demo-config", "seed": 11, "hours": {"open": "09:00", "close": "12:00"},
@@ -27,6 +29,9 @@ DAY = {
     "agents": [{"team": "placeholder", "count": 1, "skills": {"general": 3, "billing": 3}, "languages": ["zh", "en"],
                 "channels": {"phone": 1, "chat": 2}, "shift": "09:00-12:00"}],
 }
+
+# Midnight of the scenario's first day: records count from the epoch, contacts from here.
+EPOCH = dt.datetime.combine(scenario.parse(DAY).start_date, dt.time(), tzinfo=dt.UTC).timestamp()
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +63,17 @@ def test_a_day_on_the_demo_configuration_routes_as_the_service_would(day: scenar
     overflowed = [c for c in result.contacts if c.outcome == "overflowed"]
     assert {c.queue for c in overflowed if c.intent == "order_status"} == {"chat"}
     assert all(c.channel != "phone" for c in overflowed)
+
+
+def test_given_first_contacts_are_replayed_instead_of_drawn(day: scenario.Scenario) -> None:
+    """What a live run saw, replayed: exactly those contacts arrive, at their times."""
+    drawn = fast.FastSimulation(day, RoutingPolicyStrategy.for_configuration(day, demo.queues(), demo.AGENTS)).run()
+    first = [c for c in drawn.contacts if not c.follow_up][:20]
+    intents = {i.name: i for i in day.intents}
+    replay = [Contact(id=f"live-{n}", customer_id=c.customer_id, matter_id=f"live-{n}", channel=c.channel,
+                      intent=intents[c.intent], language=c.language, vip=c.vip, urgent=c.urgent, emotion=c.emotion,
+                      arrival=c.arrived - EPOCH, patience=600.0, handle=120.0) for n, c in enumerate(first)]
+    again = fast.FastSimulation(day, RoutingPolicyStrategy.for_configuration(day, demo.queues(), demo.AGENTS),
+                                arrivals=replay).run()
+    firsts = [c for c in again.contacts if not c.follow_up]
+    assert [(c.contact_id, c.arrived) for c in firsts] == [(f"live-{n}", c.arrived) for n, c in enumerate(first)]
