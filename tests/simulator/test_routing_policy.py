@@ -47,7 +47,7 @@ def test_same_seed_same_records_for_every_scenario(runs: Runs, name: str) -> Non
     outcomes = Counter(c.outcome for c in first.contacts)
     assert set(outcomes) <= {"answered", "abandoned", "overflowed", "unanswered"}
     assert outcomes["answered"] > 0.8 * len(first.contacts)
-    for agent in first.agents:  # blended capacity: nobody is busier than their time logged in
+    for agent in first.agents:  # nobody is busier than their time logged in
         assert 0 <= agent.busy_seconds <= agent.logged_in_seconds + 1e-6
 
 
@@ -70,7 +70,9 @@ def test_every_contact_lands_with_an_agent_who_speaks_the_language_and_has_the_s
             unskilled = [c for c in answered
                          if next(i.skill for i in day.intents if i.name == c.intent) not in agents[c.agent_id].skills]
             assert unskilled and {c.queue for c in unskilled} == {"complaints"}
-            assert all(c.answered is not None and c.answered - c.arrived >= 20 for c in unskilled)
+            # Answered by them only once the target ran out; a transferred complaint's record keeps
+            # its first answer (by a supervisor), not when its later leg went to the overflow ring.
+            assert all(c.answered is not None and c.answered - c.arrived >= 20 for c in unskilled if not c.transfers)
         else:  # the FIFO ACD does not look at the language
             assert len(mismatched) > 0.05 * len(answered)
 
@@ -155,3 +157,36 @@ def test_simple_inquiries_overflow_to_the_bot_when_the_line_is_long() -> None:
     overflowed = [c for c in result.contacts if c.outcome == "overflowed"]
     simple = {i.name for i in day.intents if i.simple}
     assert overflowed and {c.intent for c in overflowed} <= simple
+    # As the live bot: it answers in writing only, so a caller goes back to the line (keeping
+    # their place) and is answered by a person.
+    assert {c.channel for c in overflowed} == {"chat", "email"}
+    simple_calls = [c for c in result.contacts if c.intent in simple and c.channel == "phone"]
+    assert simple_calls and {c.outcome for c in simple_calls} <= {"answered", "abandoned", "unanswered"}
+
+
+def with_offers(day: scenario.Scenario, **offers: object) -> scenario.Scenario:
+    return dataclasses.replace(day, offers=scenario.OfferBehaviour(**offers))  # type: ignore[arg-type]
+
+
+def test_agents_take_a_moment_to_accept_and_the_wait_includes_it() -> None:
+    day = with_offers(scenario.load("night-holiday"), answer=scenario.Distribution(mean=5.0, kind="fixed"))
+    result = compare.run(day, "routing")
+    answered = [c for c in result.contacts if c.outcome == "answered" and c.answered is not None]
+    assert len(answered) > 100
+    assert min(c.answered - c.arrived for c in answered) >= 5.0 - 1e-6
+
+
+def test_offers_nobody_answers_time_out_and_go_to_someone_else() -> None:
+    """RONA: the engine takes an unanswered offer back after the queues' offer timeout, offers
+    it again, and benches an agent who missed too many; the day still gets answered."""
+    day = scenario.load("night-holiday")
+    prompt = compare.run(with_offers(day, timeout=15.0), "routing")
+    absent = compare.run(with_offers(day, timeout=15.0, no_answer=0.3, back_after_break=60.0), "routing")
+    waits = {name: [c.answered - c.arrived for c in run.contacts if c.outcome == "answered" and c.answered]
+             for name, run in (("prompt", prompt), ("absent", absent))}
+    assert len(waits["absent"]) > 0.8 * len(absent.contacts)
+    # Some waited through at least one whole offer timeout; on average the wait grew.
+    assert max(waits["absent"]) >= 15.0
+    assert sum(waits["absent"]) / len(waits["absent"]) > sum(waits["prompt"]) / len(waits["prompt"])
+    assert fingerprint(absent.contacts) == fingerprint(compare.run(
+        with_offers(day, timeout=15.0, no_answer=0.3, back_after_break=60.0), "routing").contacts)

@@ -29,6 +29,7 @@ def test_broken_scenario_lists_every_problem_with_its_path(tmp_path: Path) -> No
     raw["agents"][0]["shift"] = "16:00-08:00"
     raw["intents"].append({"name": "insurance", "volume": {"phone": 5}, "handle": {"phone": 100}})
     raw["colour"] = "blue"
+    raw["offers"] = {"no_answer": 0.9, "answer": {"mean": -1}, "ring": 3}
     path = tmp_path / "broken.yaml"
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(scenario.ScenarioError) as caught:
@@ -40,6 +41,9 @@ def test_broken_scenario_lists_every_problem_with_its_path(tmp_path: Path) -> No
     assert "agents[0].shift: '16:00-08:00': the end must be after the start" in problems
     assert "no agent team has skill 'insurance' on channel 'phone'" in problems
     assert "colour: unknown field" in problems
+    assert "offers.no_answer: 0.9 must be between 0 and 0.5" in problems
+    assert "offers.answer.mean: -1 must be" in problems
+    assert "offers: unknown field(s) ['ring']" in problems
     assert str(path) in str(caught.value)
 
 

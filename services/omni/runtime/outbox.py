@@ -20,9 +20,11 @@ service already keeps with its interactions.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import nats.errors
 from google.protobuf.message import Message
@@ -50,6 +52,15 @@ class EventTooLarge(PermanentError, InvalidArgument):
     it (PermanentError); a caller is told its request cannot be carried out (INVALID_ARGUMENT)."""
 
 
+@dataclasses.dataclass(eq=False)
+class _Removals:
+    """Published entries to remove in one write: their documents and their event ids."""
+
+    keys: set[Any] = dataclasses.field(default_factory=set)
+    event_ids: set[str] = dataclasses.field(default_factory=set)
+    writer: asyncio.Task[None] | None = None
+
+
 class Outbox:
     """The events of one domain kept in the documents of `collection` until published.
 
@@ -62,6 +73,9 @@ class Outbox:
         self._bus = bus
         self._domain = domain
         self._payloads = dict(payloads)
+        # Removals of published entries gather here while the one before them is written.
+        self._gathering: _Removals | None = None
+        self._writing = asyncio.Lock()
 
     @property
     def max_payload_bytes(self) -> int:
@@ -93,7 +107,31 @@ class Outbox:
                 published.append(entry["id"])
         finally:
             if published:
-                await self._collection.update_one({"_id": key}, {"$pull": {FIELD: {"id": {"$in": published}}}})
+                await self._remove(key, published)
+
+    async def _remove(self, key: object, event_ids: list[str]) -> None:
+        """Remove published entries from their document. Removals asked for while another is
+        being written wait for it and then go together in one write: a burst of changes (a
+        hundred chat messages at once) costs the store one write for all their removals, not one
+        each, and the caller still returns only once its entries are gone."""
+        removals = self._gathering
+        if removals is None:
+            removals = self._gathering = _Removals()
+            removals.writer = asyncio.create_task(self._write_removals(removals),
+                                                  name=f"{self._domain} outbox removals")
+        removals.keys.add(key)
+        removals.event_ids.update(event_ids)
+        assert removals.writer is not None
+        await asyncio.shield(removals.writer)
+
+    async def _write_removals(self, removals: _Removals) -> None:
+        async with self._writing:
+            if self._gathering is removals:
+                self._gathering = None  # later removals gather for the next write
+            # Event ids are unique, so pulling all of them from every document removes each
+            # document's own and nothing else.
+            await self._collection.update_many({"_id": {"$in": list(removals.keys)}},
+                                               {"$pull": {FIELD: {"id": {"$in": sorted(removals.event_ids)}}}})
 
     async def _publish(self, entry: Document) -> None:
         event_type = entry["type"]

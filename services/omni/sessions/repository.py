@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from bson.binary import Binary
+from cachetools import LRUCache
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -139,6 +140,21 @@ def _in_sight(sight: Sight) -> Document:
     return {"$or": admitted} if admitted else {"_id": {"$in": []}}
 
 
+def changes_between(before: Document, after: Document) -> Document:
+    """The update that turns the stored `before` into `after`, field by field: a list that only
+    grew gets its new items pushed, any other changed field is set, an unchanged one is left alone."""
+    update: Document = {}
+    for field, value in after.items():
+        old = before.get(field)
+        if field in before and old == value:
+            continue
+        if isinstance(old, list) and isinstance(value, list) and len(value) > len(old) and value[:len(old)] == old:
+            update.setdefault("$push", {})[field] = {"$each": value[len(old):]}
+        else:
+            update.setdefault("$set", {})[field] = value
+    return update
+
+
 @dataclasses.dataclass(frozen=True)
 class Recorded(Generic[T]):
     """A session as a write left it, what the change returned, and the session's events still to
@@ -149,13 +165,37 @@ class Recorded(Generic[T]):
     pending: list[Document]
 
 
+def _cost(session: Session) -> int:
+    """What a session costs the cache: its transcript and about 2 KiB for the rest."""
+    return 2048 + session.transcript_bytes()
+
+
 class SessionRepository:
-    def __init__(self, db: AsyncDatabase[Document], default_region: str) -> None:
+    def __init__(self, db: AsyncDatabase[Document], default_region: str, *, cache_bytes: int = 0) -> None:
+        """`cache_bytes`: how much of the open sessions this replica keeps as it last read or wrote
+        them (0: none), so that a write needs no read first."""
         self._sessions = db[SESSIONS]
         self._calls = db[CALLS]
         self._attachments = db[ATTACHMENTS]
         # Region of phone numbers given without a country code, for identity match keys.
         self._region = default_region
+        # Open sessions as this replica last read or wrote them. Only the versioned writes of
+        # `record` and the decisions they re-check (`recent`) start from here: if another replica
+        # wrote meanwhile, the write fails on the version, and the next attempt reads the store.
+        self._known: LRUCache[str, Document] = LRUCache(maxsize=max(cache_bytes, 1), getsizeof=lambda doc: doc["_cost"])
+
+    def _remember(self, session: Session, doc: Document | None = None) -> None:
+        cost = _cost(session)
+        if session.terminal or cost > self._known.maxsize:
+            self._known.pop(session.id, None)
+            return
+        self._known[session.id] = {**(doc if doc is not None else self._doc(session)), "_cost": cost}
+
+    async def recent(self, session_id: str) -> Session:
+        """The session as this replica last read or wrote it, else as stored: maybe behind a write
+        of another replica, so only for decisions that a change through `record` checks again."""
+        known = self._known.get(session_id)
+        return session_from_doc(known) if known is not None else await self.get(session_id)
 
     def _doc(self, session: Session) -> Document:
         doc: Document = plain(dataclasses.asdict(session))
@@ -166,26 +206,33 @@ class SessionRepository:
         return doc
 
     async def insert(self, session: Session) -> None:
-        await self._sessions.insert_one(self._doc(session))
+        doc = self._doc(session)
+        await self._sessions.insert_one(doc)
+        self._remember(session, doc)
 
     async def get(self, session_id: str) -> Session:
         doc = await self._sessions.find_one({"_id": session_id})
         if doc is None:
             raise NotFound(f"session {session_id} does not exist")
-        return session_from_doc(doc)
+        session = session_from_doc(doc)
+        self._remember(session)
+        return session
 
-    async def _save(self, session: Session, events: Sequence[Document]) -> list[Document]:
-        """Write back a session read at `session.version`, with the events of the change (the
-        outbox, in the same single-document write); Conflict if someone wrote in between. Returns
-        the session's pending events."""
-        doc = self._doc(session)
-        del doc["_id"], doc["version"]
-        update: Document = {"$set": doc}
+    async def _save(self, session: Session, before: Document, events: Sequence[Document]) -> list[Document]:
+        """Write back a session read at `session.version` as `before`, with the events of the change
+        (the outbox, in the same single-document write); Conflict if someone wrote in between.
+        Returns the session's pending events. Only what changed is written: a chat message is
+        pushed onto the transcript, never the whole session written again."""
+        after = self._doc(session)
+        update = changes_between(before, after)
+        if not update and not events:
+            return []  # nothing changed: no write, no new version
         if events:
-            update["$push"] = {outbox.FIELD: {"$each": list(events)}}
+            update.setdefault("$push", {})[outbox.FIELD] = {"$each": list(events)}
         written = await update_versioned(self._sessions, {"_id": session.id}, session.version, update,
-                                         what=f"session {session.id}")
-        session.version += 1
+                                         what=f"session {session.id}", projection={outbox.FIELD: 1})
+        session.version = after["version"] = session.version + 1
+        self._remember(session, after)
         return list(written.get(outbox.FIELD, []))
 
     async def exists(self, session_id: str) -> bool:
@@ -199,15 +246,21 @@ class SessionRepository:
 
     async def record(self, session_id: str,
                      change: Callable[[Session], tuple[T, Sequence[Document]]]) -> Recorded[T]:
-        """Read, apply `change` (pure; it returns its result and the events it makes), write the
-        session and those events at once; re-run on a concurrent write."""
+        """Read (this replica's last copy first), apply `change` (pure; it returns its result and
+        the events it makes), write the session and those events at once; re-run on a concurrent
+        write, read from the store."""
         for _ in range(_MUTATE_ATTEMPTS):
-            session = await self.get(session_id)
-            result, events = change(session)
+            session = await self.recent(session_id)
+            before = self._doc(session)
             try:
-                pending = await self._save(session, events)
+                result, events = change(session)
+                pending = await self._save(session, before, events)
             except Conflict:
+                self._known.pop(session_id, None)
                 continue
+            except BaseException:
+                self._known.pop(session_id, None)  # the change may have touched the cached copy
+                raise
             return Recorded(session, result, pending)
         raise Conflict(f"session {session_id} is changing too fast; try again")
 

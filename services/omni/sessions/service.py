@@ -53,7 +53,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     flow = load_flow(settings.contact_flow_file)
     classifier = load_classifier(settings.classifier, flow.intent_keywords)
     limit = TextLimit(settings.max_text_chars)
-    repo = repository.SessionRepository(runtime.db, settings.default_region)
+    repo = repository.SessionRepository(runtime.db, settings.default_region, cache_bytes=settings.session_cache_bytes)
     outbox = Outbox(runtime.db[repository.SESSIONS], runtime.bus, publishing.DOMAIN, publishing.PAYLOADS)
     events, live = SessionEvents(outbox), LiveUpdates(runtime.bus)
     conversations = Conversations(

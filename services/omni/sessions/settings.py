@@ -64,6 +64,9 @@ class SessionSettings(ServiceSettings):
     session_max_messages: int = 500
     session_max_transcript_bytes: int = 2 * 1024 * 1024
     session_max_notes: int = 200
+    # Open sessions each replica keeps in memory as it last wrote them (transcripts counted), so
+    # that a chat message is one write, not a read and a write; 0 keeps none.
+    session_cache_bytes: int = 64 * 1024 * 1024
     # A ListSessions page ends early rather than carry more transcript than this (the next page
     # token continues after it), so a page fits a gRPC client's default 4 MiB.
     session_list_max_bytes: int = 3 * 1024 * 1024

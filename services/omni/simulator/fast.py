@@ -14,7 +14,7 @@ import datetime as dt
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import simpy
@@ -75,7 +75,9 @@ class _AgentBook:
     handled: int = 0
 
     def change(self, now: float, delta: float) -> None:
-        self.busy += self.load * (now - self.since)
+        # An agent whose channels each have room (the routing engine lets a chat and an email run
+        # side by side) is busy, not more than busy.
+        self.busy += min(1.0, self.load) * (now - self.since)
         self.load = max(0.0, self.load + delta)
         self.since = now
 
@@ -93,8 +95,11 @@ class RunResult:
 
 class FastSimulation:
     def __init__(self, scenario: Scenario, strategy: Strategy, *, seed: int | None = None,
-                 model: ServiceModel | None = None) -> None:
+                 model: ServiceModel | None = None, arrivals: Sequence[Contact] | None = None) -> None:
+        """`arrivals`: the first contacts to replay (those a live run saw, say) instead of the
+        scenario's drawn ones; a one-day scenario then only gives the agents and the rules."""
         self.scenario = scenario
+        self._replayed = list(arrivals) if arrivals is not None else None
         self.strategy = strategy
         self.seed = scenario.seed if seed is None else seed
         self.traffic = Traffic(scenario, self.seed)
@@ -125,7 +130,11 @@ class FastSimulation:
         scenario = self.scenario
         for day in range(scenario.days):
             offset = day * 86_400.0
-            for contact in self.traffic.arrivals(day):
+            if self._replayed is not None:
+                first = [c for c in self._replayed if c.arrival // 86_400.0 == day]
+            else:
+                first = self.traffic.arrivals(day)
+            for contact in first:
                 self.at(contact.arrival, self.arrive, contact)
             for agent in self.agents.values():
                 self.at(offset + agent.team.shift_start, self.login, agent, day)

@@ -8,18 +8,23 @@ with language, intent, VIP, urgency, emotion and the customer's last agent (affi
 engine decides everything else — priorities, eligibility, agent choice, wait estimates,
 callbacks and overflow — exactly as in production. Its clock reads the simulator's time.
 
-Two places where the simulator fills in for people:
-- Offers are accepted at once (simulated agents always answer), so an offer is an assignment.
-- Capacity is blended, as the fast mode accounts it for every strategy: a chat of an agent
-  taking two uses half of them, so an agent on an email (capacity 1) takes no chat at the same
-  time. The engine itself lets chats and emails run side by side; `BlendedAgent` narrows that
-  so both strategies get the same agent time.
+Where the simulator fills in for people, it plays them as the scenario's `offers` say: an agent
+accepts an offer after a drawn delay, or never (the share `no_answer`), and then the engine's own
+offer timeout takes it back and offers it to someone else (RONA), putting an agent who missed too
+many in a row on break, from which the simulated agent returns after `back_after_break`. Capacity
+is the engine's: each channel up to the agent's limit for it, side by side, as routing enforces
+it. The self-service bot takes what the engine overflows to it, except what the live bot hands
+straight back to a person (`omni.worker.domain.answering.before_search`: every call).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import heapq
+import itertools
+import random
+from collections.abc import Sequence
 
 from omni.routing.domain.agents import Agent, AgentStatus
 from omni.routing.domain.engine import RoutingEngine
@@ -27,32 +32,21 @@ from omni.routing.domain.queues import Policy, QueueConfig, Ring
 from omni.routing.domain.transfers import TransferReason
 from omni.routing.domain.work import Work, WorkState
 from omni.runtime.channels import Channel
+from omni.simulator import live_config
 from omni.simulator.fast import handle_estimates
 from omni.simulator.scenario import Intent, Scenario
 from omni.simulator.strategies import Admission
-from omni.simulator.traffic import Contact, SimAgent
+from omni.simulator.traffic import Contact, SimAgent, draw
+from omni.worker.domain.answering import before_search
+from omnichannel.routing.v1 import routing_pb2
 
-_EPSILON = 1e-9
 # Urgent and angry contacts wait this long for a supervisor (as the demo's complaints queue).
 SUPERVISOR_WAIT = 30.0
 BOT = "simulator-bot"
+# What the simulated customer asks the bot: the simulator has no text, only the contact's facts.
+ANY_QUESTION = "a question the knowledge base may answer"
 # The last ring of the queues only supervisors serve: any other agent (one queue per channel).
 OVERFLOW = "overflow"
-
-
-@dataclasses.dataclass
-class BlendedAgent(Agent):
-    """An agent whose channels share one capacity (see the module docstring)."""
-
-    def used(self) -> float:
-        return sum(1.0 / self.capacity[channel] for channel in self.holding.values())
-
-    def can_take(self, channel: Channel) -> bool:
-        capacity = self.capacity.get(channel, 0)
-        return self.ready and capacity > 0 and self.used() + 1.0 / capacity <= 1.0 + _EPSILON
-
-    def load(self) -> float:
-        return min(1.0, self.used())
 
 
 def queue_id(queue: str, skill: str, channel: str, skills_of_queue: dict[str, set[str]]) -> str:
@@ -73,12 +67,38 @@ class RoutingPolicyStrategy:
             self._skills_of_queue.setdefault(intent.queue, set()).add(intent.skill)
         self._contacts: dict[str, Contact] = {}
         self._pending: list[tuple[Contact, str]] = []
+        self._offers = scenario.offers
+        # Its own generator: how agents answer does not shift the customers' draws.
+        self._rng = random.Random(f"{scenario.seed}:offers")
+        # Offers to accept later: (when, serial, agent, work, the work's offer attempt).
+        self._answering: list[tuple[float, int, str, str, int]] = []
+        # Agents back from a RONA break: (when, agent).
+        self._breaks: list[tuple[float, str]] = []
+        self._serial = itertools.count()
+        # The live configuration's agents by id (`for_configuration`); None: mapped from the scenario.
+        self._configured: dict[str, Agent] | None = None
 
     @classmethod
     def for_scenario(cls, scenario: Scenario) -> RoutingPolicyStrategy:
         strategy = cls(scenario)
         strategy._configure(scenario)
         return strategy
+
+    @classmethod
+    def for_configuration(cls, scenario: Scenario, queues: Sequence[routing_pb2.Queue],
+                          agents: Sequence[routing_pb2.Agent]) -> RoutingPolicyStrategy:
+        """The live stack's queues and agents, as routing's API takes them (`live_config`): each
+        contact goes to the queue its intent names, each team is one configured agent."""
+        strategy = cls(scenario)
+        for queue in live_config.engine_queues(queues):
+            strategy.engine.put_queue(queue)
+        strategy._configured = live_config.engine_agents(agents)
+        return strategy
+
+    def _queue_of(self, contact: Contact) -> str:
+        if self._configured is not None:
+            return contact.queue
+        return queue_id(contact.queue, contact.intent.skill, contact.channel, self._skills_of_queue)
 
     def _configure(self, scenario: Scenario) -> None:
         targets = scenario.targets
@@ -97,6 +117,7 @@ class RoutingPolicyStrategy:
                 service_level_seconds=int(seconds),
                 # Served earliest deadline first: the channel's target, the VIP target.
                 policy=Policy(required_skills=(skill,), vip_wait_target=targets.vip_target_seconds,
+                              offer_timeout=scenario.offers.timeout,
                               # Bullseye: the proficient first, wider after a quarter and half the target.
                               rings=(Ring(0, 4), Ring(target / 4, 2), Ring(target / 2, 1)),
                               wait_target=target,
@@ -116,6 +137,7 @@ class RoutingPolicyStrategy:
         for channel, (percent, seconds) in targets.service_level.items():
             self.engine.put_queue(QueueConfig(
                 id=f"{OVERFLOW}/{channel}", groups=everyone, service_level_percent=percent * 100,
+                policy=Policy(offer_timeout=scenario.offers.timeout),
                 service_level_seconds=int(seconds), callback_threshold=targets.callback_threshold,
                 expected_handle_time=max(handle.values()) + mean_wrap_up))
 
@@ -133,10 +155,13 @@ class RoutingPolicyStrategy:
         self._now = now
         if not self.engine.has_agent(agent.id):
             team = agent.team
-            self.engine.put_agent(BlendedAgent(
-                id=agent.id, display_name=agent.id, groups=tuple(team.skills), skills=dict(team.skills),
-                languages=team.languages, capacity={Channel(c): n for c, n in team.channels.items()},
-                supervisor=team.supervisor))
+            if self._configured is not None:
+                self.engine.put_agent(dataclasses.replace(self._configured[team.name], id=agent.id))
+            else:
+                self.engine.put_agent(Agent(
+                    id=agent.id, display_name=agent.id, groups=tuple(team.skills), skills=dict(team.skills),
+                    languages=team.languages, capacity={Channel(c): n for c, n in team.channels.items()},
+                    supervisor=team.supervisor))
         self.engine.set_agent_status(agent.id, AgentStatus.AVAILABLE, "shift start")
         self._take_offers()
 
@@ -150,18 +175,26 @@ class RoutingPolicyStrategy:
         self._contacts[contact.id] = contact
         work = self.engine.enqueue(Work(
             id=contact.id,
-            queue_id=queue_id(contact.queue, contact.intent.skill, contact.channel, self._skills_of_queue),
+            queue_id=self._queue_of(contact),
             channel=Channel(contact.channel), customer_id=contact.customer_id, language=contact.language,
             intent=contact.intent.name, vip=contact.vip, urgent=contact.urgent, emotion_score=contact.emotion,
             preferred_agent_id=contact.preferred_agent))
+        estimate = work.estimated_wait
         if work.state is WorkState.OVERFLOWED_TO_BOT:
             # The simulator plays the bot (and draws whether it helped); the engine's bot line empties.
             self.engine.take_bot_work(BOT, [work.queue_id])
-            self.engine.complete_bot_work(work.id, resolved=True, reason="simulated self-service")
-            self.engine.drain()
-            del self._contacts[contact.id]
-            return Admission(overflow=True)
-        estimate = work.estimated_wait
+            # The live bot's own first rule: what it hands to a person before searching anything
+            # (a call: it answers in writing only) goes back to the line at once, keeping its place.
+            handoff = before_search(ANY_QUESTION, channel=work.channel, intent=work.intent, skills=())
+            if handoff is not None:
+                work = self.engine.complete_bot_work(work.id, resolved=False, reason=handoff.reason)
+                # The customer hears the wait of the place it kept, as on arrival.
+                estimate = self.engine.position(work.id).estimated_wait
+            else:
+                self.engine.complete_bot_work(work.id, resolved=True, reason="simulated self-service")
+                self.engine.drain()
+                del self._contacts[contact.id]
+                return Admission(overflow=True)
         callback = (work.state is WorkState.WAITING and work.channel is Channel.PHONE
                     and self.engine.position(work.id).callback_offered)
         self._take_offers()
@@ -182,7 +215,7 @@ class RoutingPolicyStrategy:
         self._now = now
         # Back to the contact's own queue (from the overflow ring too), never to the agent.
         work = self.engine.get(contact.id)
-        home = queue_id(contact.queue, contact.intent.skill, contact.channel, self._skills_of_queue)
+        home = self._queue_of(contact)
         self.engine.transfer(contact.id, TransferReason.NEEDS_SKILL, f"{agent_id} could not help",
                              target_queue_id=work.queue_id if home in work.transferred_from_queues else home)
         self._take_offers()
@@ -199,18 +232,48 @@ class RoutingPolicyStrategy:
 
     def next_wakeup(self) -> float | None:
         deadline = self.engine.next_deadline()
-        return None if deadline is None else deadline - self._epoch
+        # In the simulator's seconds: the engine's own deadline, the next answer, the next return.
+        times = [deadline - self._epoch] if deadline is not None else []
+        times += [heap[0][0] for heap in (self._answering, self._breaks) if heap]
+        return min(times) if times else None
 
     def wake(self, now: float) -> None:
         self._now = now
+        while self._answering and self._answering[0][0] <= now:
+            _, _, agent_id, work_id, attempt = heapq.heappop(self._answering)
+            self._accept(agent_id, work_id, attempt)
+        while self._breaks and self._breaks[0][0] <= now:
+            _, agent_id = heapq.heappop(self._breaks)
+            if self.engine.agent(agent_id).status is AgentStatus.BREAK:
+                self.engine.set_agent_status(agent_id, AgentStatus.AVAILABLE, "back from break")
         self.engine.tick()
         self._take_offers()
 
     def _take_offers(self) -> None:
-        """Simulated agents accept every offer at once."""
-        for notice in self.engine.drain().notices:
-            if notice.kind == "work_offered" and notice.work is not None:
-                work = self.engine.accept(notice.agent_id, notice.work.id)
-                self._pending.append((self._contacts[work.id], notice.agent_id))
-        self.engine.drain()  # the acceptances' own notices: nobody listens in the simulator
+        """Offers and RONA breaks the engine made: each offer answered as the scenario says."""
+        while notices := self.engine.drain().notices:
+            for notice in notices:
+                if notice.kind == "work_offered" and notice.work is not None:
+                    self._answer(notice.agent_id, notice.work)
+                elif (notice.kind == "agent_state_changed" and notice.agent is not None
+                      and notice.agent.status is AgentStatus.BREAK and notice.reason.startswith("rona")):
+                    heapq.heappush(self._breaks, (self._now + self._offers.back_after_break, notice.agent_id))
 
+    def _answer(self, agent_id: str, work: Work) -> None:
+        offers = self._offers
+        if offers.no_answer and self._rng.random() < offers.no_answer:
+            return  # nobody at the desk: the engine's offer timeout takes it back
+        if offers.answer is None:
+            self._accept(agent_id, work.id, work.offer_attempts)
+            return
+        heapq.heappush(self._answering, (self._now + draw(self._rng, offers.answer), next(self._serial),
+                                         agent_id, work.id, work.offer_attempts))
+
+    def _accept(self, agent_id: str, work_id: str, attempt: int) -> None:
+        """Accept the offer if it still stands (not timed out, withdrawn or abandoned meanwhile)."""
+        work = self.engine.live_work(work_id)
+        if (work is None or work.state is not WorkState.OFFERED or work.offered_agent_id != agent_id
+                or work.offer_attempts != attempt):
+            return
+        self.engine.accept(agent_id, work_id)
+        self._pending.append((self._contacts[work_id], agent_id))

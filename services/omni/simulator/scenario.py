@@ -99,6 +99,20 @@ class RoutingTargets:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class OfferBehaviour:
+    """How agents answer routing's offers. By default at once and always (no RONA)."""
+
+    # The queues' offer timeout: an offer not accepted by then goes to someone else (RONA).
+    timeout: float = 20.0
+    # How long an agent takes to accept an offer they answer; None: at once.
+    answer: Distribution | None = None
+    # Share of offers nobody answers (the agent is away from the desk): they time out.
+    no_answer: float = 0.0
+    # An agent the engine put on break for missed offers is back after this long.
+    back_after_break: float = 120.0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Scenario:
     name: str
     description: str
@@ -114,6 +128,7 @@ class Scenario:
     customers: CustomerMix
     teams: tuple[AgentTeam, ...]
     targets: RoutingTargets
+    offers: OfferBehaviour = OfferBehaviour()
 
     @property
     def queues(self) -> tuple[str, ...]:
@@ -255,7 +270,7 @@ class _Reader:
             return None
         top = self.mapping(raw, "scenario")
         known = {"name", "description", "seed", "start_date", "days", "hours", "profile", "intents",
-                 "customers", "agents", "targets"}
+                 "customers", "agents", "targets", "offers"}
         for key in sorted(set(top) - known):
             self.fail(key, f"unknown field (expected one of {', '.join(sorted(known))})")
         hours = self.mapping(top.get("hours"), "hours")
@@ -298,6 +313,21 @@ class _Reader:
             customers=customers,
             teams=tuple(teams),
             targets=targets,
+            offers=self.offers(top.get("offers")),
+        )
+
+    def offers(self, value: object) -> OfferBehaviour:
+        raw = self.mapping(value, "offers")
+        unknown = set(raw) - {"timeout", "answer", "no_answer", "back_after_break"}
+        if unknown:
+            self.fail("offers", f"unknown field(s) {sorted(unknown)} (expected timeout, answer, no_answer, "
+                      "back_after_break)")
+        return OfferBehaviour(
+            timeout=self.number(raw.get("timeout"), "offers.timeout", low=1, default=20.0),
+            answer=self.distribution(raw["answer"], "offers.answer") if "answer" in raw else None,
+            no_answer=self.number(raw.get("no_answer"), "offers.no_answer", high=0.5, default=0.0),
+            back_after_break=self.number(raw.get("back_after_break"), "offers.back_after_break", low=1,
+                                         default=120.0),
         )
 
     def intents(self, value: object) -> list[Intent]:

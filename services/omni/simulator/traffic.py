@@ -61,6 +61,16 @@ class SimAgent:
     team: AgentTeam
 
 
+def draw(rng: random.Random, dist: Distribution) -> float:
+    """One duration from `dist` with `rng`."""
+    if dist.kind == "fixed":
+        return dist.mean
+    if dist.kind == "exponential":
+        return rng.expovariate(1.0 / dist.mean)
+    sigma2 = math.log1p(dist.cv * dist.cv)
+    return rng.lognormvariate(math.log(dist.mean) - sigma2 / 2, math.sqrt(sigma2))
+
+
 class Traffic:
     def __init__(self, scenario: Scenario, seed: int | None = None) -> None:
         self.scenario = scenario
@@ -73,12 +83,7 @@ class Traffic:
         self._language_weights = list(languages.values())
 
     def sample(self, dist: Distribution) -> float:
-        if dist.kind == "fixed":
-            return dist.mean
-        if dist.kind == "exponential":
-            return self.rng.expovariate(1.0 / dist.mean)
-        sigma2 = math.log1p(dist.cv * dist.cv)
-        return self.rng.lognormvariate(math.log(dist.mean) - sigma2 / 2, math.sqrt(sigma2))
+        return draw(self.rng, dist)
 
     def agents(self) -> list[SimAgent]:
         return [SimAgent(f"{team.name}-{n + 1:03d}", team) for team in self.scenario.teams for n in range(team.count)]

@@ -52,15 +52,20 @@ AGENTS = (
 )
 
 
+def queues() -> list[pb.Queue]:
+    """The demo queues as routing's API takes them: what the stack creates and what the simulator
+    loads (`omni.simulator.live_config`), one source."""
+    return [pb.Queue(id=queue_id, display_name=name, intents=intents, groups=groups,
+                     service_level_percent=80, service_level_seconds=20, hours=OFFICE,
+                     policy=pb.RoutingPolicy(offer_timeout=Duration(seconds=30), **policy),  # type: ignore[arg-type]
+                     callback_threshold=Duration(seconds=60), overflow_threshold=overflow, simple_intents=simple)
+            for queue_id, name, intents, groups, policy, simple, overflow in QUEUES]
+
+
 async def seed(address: str, token: str) -> None:
     async with channel(address, token) as chan:
         stub = routing_pb2_grpc.RoutingServiceStub(chan)
-        for queue_id, name, intents, groups, policy, simple, overflow in QUEUES:
-            queue = pb.Queue(id=queue_id, display_name=name, intents=intents, groups=groups,
-                             service_level_percent=80, service_level_seconds=20, hours=OFFICE,
-                             policy=pb.RoutingPolicy(offer_timeout=Duration(seconds=30), **policy),  # type: ignore[arg-type]
-                             callback_threshold=Duration(seconds=60), overflow_threshold=overflow,
-                             simple_intents=simple)
+        for queue in queues():
             await _create(stub.CreateQueue(pb.CreateQueueRequest(queue=queue), timeout=10))
         for agent in AGENTS:
             await _create(stub.CreateAgent(pb.CreateAgentRequest(agent=agent), timeout=10))

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 
 from omni.runtime.auth import Principal, Role, audience
@@ -67,6 +68,7 @@ class ChatDesk:
         self._ttl = token_ttl_seconds
         self._flood = flood
         self._max_waiting = max_waiting_per_queue
+        self._waiting = WaitingChats(repo)
 
     @contextlib.contextmanager
     def connection(self, caller: Principal | None, address: str) -> Iterator[ChatLine]:
@@ -144,7 +146,8 @@ class ChatDesk:
         self._flood.check(line, FrameKind.TEXT)
         text = self._limit.check(require(text, "text.text"), "text.text")
         check_length(client_message_id, "text.client_message_id", 200)
-        session = await self._repo.get(line.session_id)
+        # This replica's last copy will do: `add` checks all of it again on the session it writes.
+        session = await self._repo.recent(line.session_id)
         session.check_open()
         repeated = session.message_for_request(client_message_id)
         if repeated is not None:
@@ -169,11 +172,13 @@ class ChatDesk:
             return message
 
         _, message = await self._c.record(line.session_id, add)
+        if session.state is State.IVR:
+            self._waiting.joined(queue)
         return message
 
     async def _check_room(self, queue: str) -> None:
         """A new chat joins a queue only while fewer than the most allowed wait in it."""
-        waiting = await self._repo.waiting_chats(queue)
+        waiting = await self._waiting.count(queue)
         if waiting >= self._max_waiting:
             raise ResourceExhausted(f"all our agents are busy and {waiting} customers are waiting already; "
                                     "your message was not sent: please try again in a few minutes, or write to us")
@@ -218,6 +223,31 @@ class ChatDesk:
         conversation ends; a last None when the connection fell too far behind to follow."""
         async with self._live.watch(session_id) as updates:
             yield _for_the_customer(updates)
+
+
+class WaitingChats:
+    """How many chats wait in a queue, for the cap on new ones: counted in the store at most every
+    COUNT_SECONDS per queue (a count is a query over the queue's sessions; hundreds of new chats a
+    second would each make one), plus the chats this replica queued since."""
+
+    COUNT_SECONDS = 1.0
+
+    def __init__(self, repo: SessionRepository) -> None:
+        self._repo = repo
+        self._counted: dict[str, tuple[float, int]] = {}
+
+    async def count(self, queue: str) -> int:
+        now = time.monotonic()
+        at, waiting = self._counted.get(queue, (-self.COUNT_SECONDS, 0))
+        if now - at >= self.COUNT_SECONDS:
+            at, waiting = now, await self._repo.waiting_chats(queue)
+            self._counted[queue] = (at, waiting)
+        return waiting
+
+    def joined(self, queue: str) -> None:
+        if queue in self._counted:
+            at, waiting = self._counted[queue]
+            self._counted[queue] = (at, waiting + 1)
 
 
 async def _for_the_customer(updates: asyncio.Queue[Update | None]) -> AsyncIterator[Update | None]:

@@ -2,7 +2,7 @@
 record messages, move its state, and tell the bus and the watchers.
 
 Order of effects: one MongoDB write stores the change together with its events (the outbox),
-then the events are published, then live watchers are told. A failed publish fails the caller's
+then live watchers are told, then the events are published. A failed publish fails the caller's
 request (SMTP 451, an RPC error); the retry finds the stored change by its key and publishes
 what is still pending (`replay`), and the outbox relay publishes it anyway if nobody retries (a
 process killed between the write and the publish), so nothing is lost and nothing doubles.
@@ -97,8 +97,8 @@ class Conversations:
     async def record(self, session_id: str, change: Callable[[Session], T], *,
                      events: Callable[[Session, T], Sequence[Document]] | None = None) -> tuple[Session, T]:
         """Apply `change` to the session in one write with the events it makes (a message added is
-        an interaction, a transition a state change, plus `events` of the result), then publish
-        them and tell the watchers."""
+        an interaction, a transition a state change, plus `events` of the result), then tell the
+        watchers and publish the events."""
 
         def apply(session: Session) -> tuple[tuple[T, Change], list[Document]]:
             before = Before.of(session)
@@ -111,8 +111,10 @@ class Conversations:
 
         recorded = await self._repo.record(session_id, apply)
         result, made = recorded.result
-        await self._events.publish(recorded.session.id, recorded.pending)
+        # Watchers first: the change is stored, and what they are shown (a chat's own message
+        # echoed back to it) need not wait for the bus.
         await self._show(recorded.session, made)
+        await self._events.publish(recorded.session.id, recorded.pending)
         return recorded.session, result
 
     async def _show(self, session: Session, change: Change) -> None:

@@ -1,0 +1,334 @@
+"""Does the simulator tell the truth about the live stack? The same chats, agents and configuration
+through both, KPIs side by side.
+
+Starts the local stack as `make run` does (nats-server, SecantusDB, the four services and the web
+gateway, each its own process; no demo data, no bot) and creates one chat queue and a few agents
+through routing's API. `--contacts` web chats then arrive over `--minutes` (a seeded Poisson
+process): each visitor opens a chat on sessions' WebSocket endpoint, writes, waits for an agent
+for as long as their drawn patience and leaves (`end`) when none came. Scripted agents hold
+routing's desk stream (AgentSession over gRPC, as `omni agent` does): each offer is left to time
+out with probability `NO_ANSWER` (RONA; an agent the engine benches for it comes back after
+`BACK_AFTER_BREAK`), else accepted after a drawn delay; a chat is wrapped up after its drawn
+handle time. The time scale is short on purpose: handle times of ~20 s instead of minutes.
+
+Then the simulator's fast mode replays the same arrivals (time, patience, handle time of each
+chat) on the same configuration — the queue and agent messages given to routing, read by
+`omni.simulator.live_config` — with the same offer behaviour, and both runs' records go through
+the same KPI code (`omni.simulator.kpis`). Target: each rate within 5 points, ASA within 20 %.
+
+    .venv/bin/python bench/sim_vs_live.py [--contacts 120] [--minutes 4] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import math
+import os
+import platform
+import random
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf.duration_pb2 import Duration
+from websockets.asyncio.client import connect
+
+from omni.devstack.stack import DevStack
+from omni.runtime.auth import Role, bearer
+from omni.simulator import fast, kpis, live_config, scenario
+from omni.simulator.records import ContactRecord, Outcome
+from omni.simulator.routing_policy import RoutingPolicyStrategy
+from omni.simulator.traffic import Contact, SimAgent, draw
+from omnichannel.common.v1 import common_pb2
+from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
+
+QUEUE_ID = "chat"  # where the sessions service puts web chats
+SL_SECONDS = 30.0
+OFFER_TIMEOUT = 8
+HANDLE = scenario.Distribution(mean=20.0, cv=0.6)
+PATIENCE = scenario.Distribution(mean=40.0, cv=1.0)
+ANSWER = scenario.Distribution(mean=1.5, cv=0.5)
+NO_ANSWER = 0.05
+BACK_AFTER_BREAK = 15.0
+WRAP_UP = 0.5  # the scripted agent's wrap-up: the command's own round trip, about
+
+# The one configuration both sides run: routing's API messages.
+QUEUE = routing_pb2.Queue(
+    id=QUEUE_ID, display_name="Web chat", groups=["general"], service_level_percent=80,
+    service_level_seconds=int(SL_SECONDS), overflow_threshold=1_000_000,  # no bot in this run
+    policy=routing_pb2.RoutingPolicy(offer_timeout=Duration(seconds=OFFER_TIMEOUT), max_missed_offers=2))
+
+
+def agents(count: int) -> list[routing_pb2.Agent]:
+    return [routing_pb2.Agent(
+        id=f"V-{n + 1:02d}", display_name=f"scripted {n + 1}", groups=["general"], languages=["en"],
+        skills=[routing_pb2.Skill(name="general", proficiency=5)],
+        capacities=[routing_pb2.ChannelCapacity(channel=common_pb2.CHANNEL_CHAT, max_concurrent=2)])
+        for n in range(count)]
+
+
+@dataclasses.dataclass
+class Chat:
+    n: int
+    arrival: float  # seconds after the start
+    patience: float
+    handle: float
+    session_id: str = ""
+    answered: float | None = None
+    ended: float | None = None
+    outcome: Outcome = "unanswered"
+    agent_id: str = ""
+
+
+def plan(count: int, minutes: float, seed: int) -> list[Chat]:
+    rng = random.Random(seed)
+    rate = count / (minutes * 60.0)
+    chats, at = [], 0.0
+    for n in range(count):
+        at += rng.expovariate(rate)
+        chats.append(Chat(n, at, draw(rng, PATIENCE), draw(rng, HANDLE)))
+    return chats
+
+
+# ----- the live run ----------------------------------------------------------------------------
+
+class Visitor:
+    def __init__(self, url: str, chat: Chat, start: float) -> None:
+        self._url = url
+        self.chat = chat
+        self._start = start
+        self.connected = asyncio.Event()
+
+    async def visit(self, by_session: dict[str, Chat]) -> None:
+        chat = self.chat
+        await asyncio.sleep(max(0.0, self._start + chat.arrival - time.monotonic()))
+        async with connect(self._url, additional_headers={"X-Forwarded-For": f"192.0.2.{chat.n % 250 + 1}"}) as ws:
+            await ws.send(json.dumps({"start": {"handle": f"sim-vs-live-{chat.n}"}}))
+            while "started" not in (frame := json.loads(await ws.recv())):
+                pass
+            chat.session_id = frame["started"]["session_id"]
+            by_session[chat.session_id] = chat
+            await ws.send(json.dumps({"text": {"text": "hello, is anyone there?"}}))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(chat.patience):
+                    await self.connected.wait()
+            if chat.answered is None:
+                chat.outcome, chat.ended = "abandoned", time.monotonic() - self._start
+                await ws.send(json.dumps({"end": {}}))
+                return
+            # Stay until the agent wrapped up (the connection's state frames), within reason.
+            with contextlib.suppress(TimeoutError, Exception):
+                async with asyncio.timeout(chat.handle + 30):
+                    async for raw in ws:
+                        if json.loads(raw).get("state") in ("SESSION_STATE_WRAP_UP", "SESSION_STATE_ENDED"):
+                            return
+
+
+class ScriptedAgent:
+    """One agent on routing's desk stream, answering as the offer behaviour says."""
+
+    def __init__(self, stub: Any, agent_id: str, token: str, rng: random.Random,
+                 start: float, chats: dict[str, Chat], visitors: dict[int, Visitor]) -> None:
+        self._stub = stub
+        self.agent_id = agent_id
+        self._metadata = bearer(token)
+        self._rng = rng
+        self._start = start
+        self._chats = chats
+        self._visitors = visitors
+        self._commands: asyncio.Queue[routing_pb2.AgentCommand] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def _outgoing(self) -> AsyncIterator[routing_pb2.AgentCommand]:
+        while True:
+            yield await self._commands.get()
+
+    def _later(self, delay: float, command: routing_pb2.AgentCommand) -> None:
+        async def send() -> None:
+            await asyncio.sleep(delay)
+            await self._commands.put(command)
+        task = asyncio.create_task(send())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _available(self, delay: float = 0.0) -> None:
+        self._later(delay, routing_pb2.AgentCommand(set_state=routing_pb2.SetAgentStateRequest(
+            agent_id=self.agent_id, status=routing_pb2.AGENT_STATUS_AVAILABLE)))
+
+    async def work(self) -> None:
+        await self._commands.put(routing_pb2.AgentCommand(login=routing_pb2.AgentLogin(agent_id=self.agent_id)))
+        self._available()
+        stream = self._stub.AgentSession(self._outgoing(), metadata=self._metadata)
+        async for event in stream:
+            kind = event.WhichOneof("event")
+            if kind == "offer":
+                if self._rng.random() >= NO_ANSWER:
+                    self._later(draw(self._rng, ANSWER), routing_pb2.AgentCommand(
+                        accept=routing_pb2.AcceptOffer(offer_id=event.offer.id)))
+            elif kind == "assigned":
+                chat = self._chats.get(event.assigned.session_id)
+                if chat is None or chat.outcome == "abandoned":
+                    self._later(WRAP_UP, self._wrap_up(event.assigned.id))
+                    continue
+                chat.answered, chat.outcome, chat.agent_id = time.monotonic() - self._start, "answered", self.agent_id
+                chat.ended = chat.answered + chat.handle
+                self._visitors[chat.n].connected.set()
+                self._later(chat.handle + WRAP_UP, self._wrap_up(event.assigned.id))
+            elif kind == "agent" and event.agent.status == routing_pb2.AGENT_STATUS_BREAK:
+                self._available(BACK_AFTER_BREAK)  # RONA benched this agent
+
+    def _wrap_up(self, work_id: str) -> routing_pb2.AgentCommand:
+        return routing_pb2.AgentCommand(wrap_up=routing_pb2.WrapUp(work_id=work_id, disposition="resolved"))
+
+
+async def live(chats: list[Chat], agent_messages: list[routing_pb2.Agent], seed: int, work: Path) -> None:
+    # Above what the bench sends: every chat may wait in the queue.
+    os.environ["OMNI_CHAT_MAX_WAITING_PER_QUEUE"] = str(len(chats) + 10)
+    stack = DevStack(work, ephemeral=True)
+    try:
+        info = await asyncio.to_thread(stack.start)
+        admin = bearer(stack.token_for("bench", Role.ADMIN))
+        async with grpc.aio.insecure_channel(info.addresses["routing"]) as channel:
+            stub = routing_pb2_grpc.RoutingServiceStub(channel)
+            await stub.CreateQueue(routing_pb2.CreateQueueRequest(queue=QUEUE), metadata=admin)
+            for agent in agent_messages:
+                await stub.CreateAgent(routing_pb2.CreateAgentRequest(agent=agent), metadata=admin)
+            start = time.monotonic() + 2.0
+            url = f"ws://127.0.0.1:{info.ports['websocket']}/chat"
+            visitors = {c.n: Visitor(url, c, start) for c in chats}
+            by_session: dict[str, Chat] = {}
+            rng = random.Random(seed + 1)
+            desk = [ScriptedAgent(stub, a.id, stack.token_for(a.id, Role.AGENT, ("general",)), rng, start,
+                                  by_session, visitors) for a in agent_messages]
+            working = [asyncio.create_task(a.work()) for a in desk]
+            await asyncio.gather(*(v.visit(by_session) for v in visitors.values()))
+            for task in working:
+                task.cancel()
+    finally:
+        await asyncio.to_thread(stack.stop)
+
+
+def live_records(chats: list[Chat]) -> list[ContactRecord]:
+    return [ContactRecord(contact_id=str(c.n), customer_id=str(c.n), matter_id=str(c.n), channel="chat",
+                          queue=QUEUE_ID, intent="question", arrived=c.arrival, answered=c.answered, ended=c.ended,
+                          outcome=c.outcome, handle_seconds=c.handle if c.answered is not None else 0.0,
+                          agent_id=c.agent_id)
+            for c in chats]
+
+
+# ----- the simulator on the same chats ---------------------------------------------------------
+
+class SameHandleTime(fast.ServiceModel):
+    """The scripted agents: each chat takes its drawn handle time, no transfers, every matter done."""
+
+    def transfer_probability(self, contact: Contact, agent: SimAgent) -> float:
+        return 0.0
+
+    def handle_factor(self, contact: Contact, agent: SimAgent) -> float:
+        return 1.0
+
+    def resolution_probability(self, contact: Contact, agent: SimAgent) -> float:
+        return 1.0
+
+
+def simulated(chats: list[Chat], agent_messages: list[routing_pb2.Agent], seed: int) -> list[ContactRecord]:
+    end = max(c.arrival for c in chats) + 600.0
+    day = scenario.parse({
+        "name": "sim-vs-live", "seed": seed, "hours": {"open": "00:00", "close": "23:59"},
+        "intents": [{"name": "question", "queue": QUEUE_ID, "skill": "general", "volume": {"chat": 1},
+                     "handle": {"chat": HANDLE.mean}}],
+        "customers": {"population": len(chats), "languages": {"en": 1.0}},
+        "agents": [{"team": "placeholder", "count": 1, "skills": {"general": 5}, "languages": ["en"],
+                    "channels": {"chat": 2}, "shift": "00:00-23:59"}],
+        "targets": {"service_level": {"chat": {"percent": 80, "seconds": SL_SECONDS}}},
+    })
+    day = dataclasses.replace(
+        day, teams=live_config.teams(agent_messages, shift=(0.0, end), wrap_up=scenario.Distribution(
+            mean=WRAP_UP, kind="fixed")),
+        offers=scenario.OfferBehaviour(timeout=OFFER_TIMEOUT, answer=ANSWER, no_answer=NO_ANSWER,
+                                       back_after_break=BACK_AFTER_BREAK))
+    intent = day.intents[0]
+    # Half a minute after the agents log in, as the live agents are on their desks before the first chat.
+    arrivals = [Contact(id=str(c.n), customer_id=str(c.n), matter_id=str(c.n), channel="chat", intent=intent,
+                        language="en", vip=False, urgent=False, emotion=0, arrival=30.0 + c.arrival,
+                        patience=c.patience, handle=c.handle) for c in chats]
+    result = fast.FastSimulation(day, RoutingPolicyStrategy.for_configuration(day, [QUEUE], agent_messages),
+                                 model=SameHandleTime(), arrivals=arrivals).run()
+    epoch = dt.datetime.combine(day.start_date, dt.time(), tzinfo=dt.UTC).timestamp() + 30.0
+    for record in result.contacts:  # back to seconds after the start, as the live records
+        record.arrived -= epoch
+        record.answered = record.answered - epoch if record.answered is not None else None
+        record.ended = record.ended - epoch if record.ended is not None else None
+    return result.contacts
+
+
+# ----- the comparison --------------------------------------------------------------------------
+
+def rows(live_kpis: kpis.Kpis, sim_kpis: kpis.Kpis) -> list[tuple[str, str, str, str, bool]]:
+    def pct(value: float | None) -> str:
+        return "–" if value is None else f"{100 * value:.1f} %"
+
+    found = []
+    for label, name in (("answered", "answer_rate"), ("abandoned", "abandon_rate"),
+                        (f"service level ({SL_SECONDS:.0f} s)", "service_level"), ("transferred", "transfer_rate")):
+        a, b = getattr(live_kpis, name), getattr(sim_kpis, name)
+        gap = abs((a or 0.0) - (b or 0.0)) * 100
+        found.append((label, pct(a), pct(b), f"{gap:.1f} points", gap <= 5.0))
+    a, b = live_kpis.asa_seconds, sim_kpis.asa_seconds
+    gap = abs(a - b) / a if a and b is not None else math.inf
+    found.append(("ASA", f"{a or 0:.1f} s", f"{b or 0:.1f} s", f"{100 * gap:.0f} %", gap <= 0.2))
+    return found
+
+
+async def run(contacts: int, minutes: float, agent_count: int, seed: int, work: Path) -> None:
+    load_before = os.getloadavg()
+    chats = plan(contacts, minutes, seed)
+    agent_messages = agents(agent_count)
+    began = time.monotonic()
+    await live(chats, agent_messages, seed, work)
+    live_seconds = time.monotonic() - began
+    sim_began = time.perf_counter()
+    sim = simulated(chats, agent_messages, seed)
+    sim_seconds = time.perf_counter() - sim_began
+    targets = {"chat": SL_SECONDS}
+    live_kpis, sim_kpis = kpis.compute(live_records(chats), targets=targets), kpis.compute(sim, targets=targets)
+
+    print(f"machine: {platform.platform()}, {platform.python_implementation()} {platform.python_version()}, "
+          f"{os.cpu_count()} cpus; load average {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print(f"{contacts} chats over {minutes:g} min (seed {seed}), {agent_count} agents of chat capacity 2; handle "
+          f"{HANDLE.mean:g} s (cv {HANDLE.cv:g}), patience {PATIENCE.mean:g} s, offers accepted after "
+          f"{ANSWER.mean:g} s, {100 * NO_ANSWER:g} % never (timeout {OFFER_TIMEOUT} s)")
+    print(f"live run {live_seconds:.0f} s, simulator {sim_seconds:.2f} s")
+    print("| KPI | live stack | simulator | gap | within target |\n|---|---:|---:|---:|---|")
+    found = rows(live_kpis, sim_kpis)
+    for label, a, b, gap, ok in found:
+        print(f"| {label} | {a} | {b} | {gap} | {'yes' if ok else 'no'} |")
+    worst = max((r for r in found if r[0] != "ASA"), key=lambda r: float(r[3].split()[0]))
+    asa = found[-1]
+    print(f"sim vs live: largest rate gap {worst[3]} ({worst[0]}), ASA gap {asa[3]}; "
+          f"target each rate within 5 points, ASA within 20 %")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--contacts", type=int, default=120)
+    parser.add_argument("--minutes", type=float, default=4.0)
+    parser.add_argument("--agents", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    if args.contacts < 10 or args.minutes <= 0 or args.agents < 1:
+        parser.error("--contacts >= 10, --minutes > 0 and --agents >= 1")
+    with tempfile.TemporaryDirectory(prefix="sim-vs-live-") as work:
+        asyncio.run(run(args.contacts, args.minutes, args.agents, args.seed, Path(work)))
+
+
+if __name__ == "__main__":
+    main()
