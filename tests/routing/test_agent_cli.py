@@ -6,9 +6,13 @@ import asyncio
 import sys
 
 from omni.devstack.processes import free_port
+from omni.runtime import clients
 from omni.runtime.auth import Role
-from omnichannel.routing.v1 import routing_pb2
+from omni.runtime.config import ServiceSettings
+from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
+from tests.conftest import StartService
 from tests.routing.conftest import CHAT, RoutingClient
+from tests.routing.replicas import owners, partition_of, second_replica
 
 
 class Terminal:
@@ -78,3 +82,51 @@ async def test_agent_logs_in_takes_an_offer_and_wraps_up(routing: RoutingClient,
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_agent_is_served_by_the_replica_owning_its_partition_and_follows_it_when_it_moves(
+        routing: RoutingClient, start_service: StartService, settings: ServiceSettings) -> None:
+    await routing.queue("general")
+    await routing.queue("tech")
+    await routing.agent("A-1", available=False)
+    second = await second_replica(start_service, settings, routing.host.address, ("general", "tech"))
+    owner = (await owners(settings.nats_url))[partition_of("general")]
+    owning, other = (routing.host, second) if routing.host.address == owner else (second, routing.host)
+    token = routing.token_for(Role.AGENT, "A-1", groups=("general",))[0][1].removeprefix("Bearer ")
+    # The agent's terminal is pointed at the replica that does not serve them.
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "omni.cli.main", "agent", "--agent", "A-1", "--routing", other.address,
+        "--token", token, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT, env={"PATH": "/usr/bin:/bin"})
+    terminal = Terminal(process)
+    async with clients.channel(other.address) as chan:
+        stub = routing_pb2_grpc.RoutingServiceStub(chan)
+
+        async def enqueue(work_id: str) -> None:
+            await stub.EnqueueWork(routing_pb2.EnqueueWorkRequest(work=routing_pb2.WorkItem(
+                id=work_id, queue_id="general", channel=CHAT, session_id=work_id)), metadata=routing.admin)
+
+        try:
+            await terminal.expect("STATE offline")
+            await terminal.type("state available")
+            await terminal.expect("STATE available")
+            await enqueue("S-1")
+            await terminal.expect("OFFER S-1#1 chat queue=general")
+            await terminal.type("accept")
+            await terminal.expect("ASSIGNED S-1")
+
+            # The owner shuts down (a rolling upgrade): the other replica takes the partition and
+            # the terminal follows it there, the agent still holding their work.
+            await owning.stop()
+            await terminal.expect("ASSIGNED S-1")
+            await terminal.type("wrap S-1 done")
+            await terminal.expect("WRAPPED S-1")
+            await enqueue("S-2")
+            await terminal.expect("OFFER S-2#1")
+            assert not any(line.startswith("ERROR stream closed") for line in terminal.seen)
+            await terminal.type("quit")
+            assert await asyncio.wait_for(process.wait(), 10) == 0
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()

@@ -223,3 +223,30 @@ async def test_the_view_of_a_session_waits_for_sessions_to_hear_of_the_assignmen
     finally:
         await nats.close()
     assert update["kind"] == "snapshot" and update["session"]["agent_id"] == "A-1001"
+
+
+async def test_the_desk_reaches_the_routing_replica_serving_the_agent_and_follows_it_when_it_moves(
+        start_service: StartService, settings: ServiceSettings, authority: LocalIssuer,
+        client_settings: Any) -> None:
+    """Two routing replicas; the gateway is pointed at the one that does not serve the agent."""
+    web, stop = await start_stack(start_service, settings, authority, client_settings, routing_replicas=2)
+    try:
+        session_id = await start_chat(web, "I need a refund")
+        agent = Browser(web.url)
+        await agent.sign_in(web.agent_token())
+        async with agent.socket(f"/api/desk?csrf={agent.csrf}") as desk:
+            await frame(desk, "agent")
+            await desk.send(json.dumps({"set_state": {"status": "available", "reason": ""}}))
+            offered = await frame(desk, "offer")
+            await desk.send(json.dumps({"accept": {"offer_id": offered["id"]}}))
+            work = await frame(desk, "assigned")
+            assert work["session_id"] == session_id
+            # The replica serving the agent shuts down: the other takes the partition over, and the
+            # same desk socket goes on there, the agent still holding the chat.
+            await web.routing[1].stop()
+            assert (await frame(desk, "assigned"))["id"] == work["id"]
+            await desk.send(json.dumps({"wrap_up": {"work_id": work["id"], "disposition": "resolved", "note": ""}}))
+            await eventually(lambda: agent.call("GET", f"/api/sessions/{session_id}"),
+                             lambda answer: answer.body["state"] == "SESSION_STATE_ENDED", what="the chat wrapped up")
+    finally:
+        await stop()

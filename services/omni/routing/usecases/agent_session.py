@@ -28,7 +28,7 @@ from omni.routing.domain.engine import RoutingEngine
 from omni.routing.usecases.desktops import Desktop, Desktops
 from omni.routing.usecases.engine_room import EngineRoom
 from omni.runtime.auth import Principal
-from omni.runtime.errors import DomainError, FailedPrecondition, InvalidArgument
+from omni.runtime.errors import DomainError, Elsewhere, FailedPrecondition, InvalidArgument
 
 log = logging.getLogger("omni.routing")
 
@@ -52,6 +52,8 @@ class AgentSessions:
         try:
             while (event := await desktop.events.get()) is not None:
                 yield event
+            if desktop.moved:
+                raise Elsewhere(desktop.moved, "")
             if reader.done() and not reader.cancelled() and (failure := reader.exception()) is not None:
                 raise failure  # INTERNAL for the agent, with the traceback in the log
         finally:
