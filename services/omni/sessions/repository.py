@@ -100,6 +100,7 @@ def session_from_doc(doc: Document) -> Session:
         claimed_identities=[Identity(**i) for i in doc.get("claimed_identities", [])],
         self_service=doc.get("self_service", False),
         applied_events=list(doc.get("applied_events", [])),
+        routing_epochs=dict(doc.get("routing_epochs", {})),
         earlier_messages=doc.get("earlier_messages", 0),
         version=doc.get("version", 0),
     )

@@ -32,4 +32,4 @@ class TicketConsumers:
         event = unpack(delivery.envelope, WorkEvent)
         await self._desk.session_assigned(event.work.session_id or event.work.id,
                                           event.agent_id or event.work.assigned_agent_id,
-                                          event_id=delivery.envelope.id)
+                                          event_id=delivery.envelope.id, fence=(event.partition, event.epoch))

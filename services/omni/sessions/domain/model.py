@@ -181,6 +181,8 @@ class Session:
     self_service: bool = False
     # Events (routing, tickets) already applied, so a redelivery changes nothing twice.
     applied_events: list[str] = dataclasses.field(default_factory=list)
+    # Routing's partition -> the highest lease epoch of its events applied here (runtime/fencing.py).
+    routing_epochs: dict[str, int] = dataclasses.field(default_factory=dict)
     # Messages of the conversation no longer kept here (over `TranscriptLimits`); the ticket has them.
     earlier_messages: int = 0
     version: int = 0

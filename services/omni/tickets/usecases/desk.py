@@ -5,9 +5,11 @@ session does to its ticket."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
 from collections.abc import Sequence
 
+from omni.runtime import fencing
 from omni.runtime.auth import Principal
 from omni.runtime.clock import utcnow
 from omni.runtime.errors import NotFound
@@ -21,6 +23,8 @@ from omni.tickets.domain.tickets import TicketFilter
 from omni.tickets.publishing import TicketEvents
 from omni.tickets.repository import TicketRepository
 from omni.tickets.settings import TicketSettings
+
+log = logging.getLogger("omni.tickets.desk")
 
 # Fields UpdateTicket may change.
 UPDATABLE = frozenset({"subject", "status", "priority", "queue", "group", "tags", "csat", "disposition"})
@@ -104,9 +108,12 @@ class Desk:
         await self._events.ticket("ticket_assigned", f"{saved.id}:assigned:{saved.version}", saved)
         return saved
 
-    async def session_assigned(self, session_id: str, agent_id: str, *, event_id: str) -> None:
+    async def session_assigned(self, session_id: str, agent_id: str, *, event_id: str,
+                               fence: tuple[str, int] = ("", 0)) -> None:
         """Routing connected an agent to a session: the session's ticket is theirs now, and the
-        customer's last agent (routing's affinity) is them."""
+        customer's last agent (routing's affinity) is them. `fence`: the (partition, lease epoch)
+        routing decided it under; an assignment of an epoch older than one applied to the ticket
+        is a former owner's, published late, and changes nothing."""
         if not session_id or not agent_id:
             return
         ticket_id = await self._repo.session_ticket(session_id)
@@ -116,13 +123,22 @@ class Desk:
         ticket = await self._repo.resolve_ticket(ticket_id)
         if ticket is None:
             raise NotFound(f"ticket {ticket_id} of session {session_id} does not exist")
+        seen = dict(ticket.routing_epochs)
+        if not fencing.admits(seen, *fence):
+            log.info("ticket %s: dropped assignment %s from routing partition %s epoch %d, older than epoch %d",
+                     ticket.id, event_id, fence[0], fence[1], seen[fence[0]])
+            return
         # The customer first: whoever sees the ticket assigned (an agent's screen, a test) then also
         # sees the last agent; a redelivery after a failure in between repeats both harmlessly.
         await self._repo.set_customer_fields(ticket.customer_id, {"last_agent_id": agent_id})
-        if ticket.assignee_id != agent_id and ticket.status is not Status.CLOSED:
-            ticket.assignee_id = agent_id
+        assigned = ticket.assignee_id != agent_id and ticket.status is not Status.CLOSED
+        if assigned or seen != ticket.routing_epochs:
+            ticket.routing_epochs = seen
+            if assigned:
+                ticket.assignee_id = agent_id
             saved = await self._repo.save_ticket(ticket, ticket.version)
-            await self._events.ticket("ticket_assigned", f"{event_id}:assigned", saved)
+            if assigned:
+                await self._events.ticket("ticket_assigned", f"{event_id}:assigned", saved)
 
     async def merge(self, principal: Principal, source_id: str, target_id: str) -> Ticket:
         tickets.check_ids_to_merge(source_id, target_id)
