@@ -179,7 +179,8 @@ async def test_a_former_routing_owners_late_event_does_not_undo_the_current_owne
 
     async def routed(event_type: str, agent_id: str, epoch: int, event_id: str) -> None:
         await bus.publish("routing", event_type, f"work/{session_id}",
-                          WorkEvent(work=work, agent_id=agent_id, partition="g:general", epoch=epoch), event_id=event_id)
+                          WorkEvent(work=work, agent_id=agent_id, partition="g:general", epoch=epoch),
+                          event_id=event_id)
 
     # The partition's current owner (epoch 7) connects A-5; the replica that owned it before
     # (epoch 3) publishes, late, an assignment to A-1 it made before losing its lease.
