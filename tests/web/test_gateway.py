@@ -12,12 +12,12 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from omni.devstack.local_issuer import LocalIssuer
-from omni.runtime.auth import Role
+from omni.runtime.auth import Role, bearer
 from omni.runtime.config import ServiceSettings
 from tests.conftest import StartService
 from tests.support.polling import eventually
 from tests.web.client import Browser, frame
-from tests.web.stack import WebStack, start_stack
+from tests.web.stack import WebStack, create_customer, start_stack
 
 EVIL = "http://evil.example"
 
@@ -250,3 +250,28 @@ async def test_the_desk_reaches_the_routing_replica_serving_the_agent_and_follow
                              lambda answer: answer.body["state"] == "SESSION_STATE_ENDED", what="the chat wrapped up")
     finally:
         await stop()
+
+
+async def test_the_customer_of_a_chat_is_found_by_any_of_its_identities(web: WebStack) -> None:
+    admin = bearer(web.authority.mint("admin", Role.ADMIN))
+    await create_customer(web.addresses, admin, "Wang Fang", "wang.fang@example.cn", phone="+86 138 0013 8000")
+    # A signed-in visitor: the chat's first identity is the widget's handle, the second the email.
+    async with Browser(web.url).socket("/widget/chat") as ws:
+        await ws.send(json.dumps({"start": {"handle": "visitor-7", "display_name": "Visitor",
+                                            "identity_token": web.identity_token("wang.fang@example.cn")}}))
+        await frame(ws, "started")
+        await ws.send(json.dumps({"text": {"text": "I need a refund", "client_message_id": "c-1"}}))
+        await frame(ws, "message")
+        agent = Browser(web.url)
+        await agent.sign_in(web.agent_token())
+        async with agent.socket(f"/api/desk?csrf={agent.csrf}") as desk:
+            await frame(desk, "agent")
+            await desk.send(json.dumps({"set_state": {"status": "available", "reason": ""}}))
+            offered = await frame(desk, "offer")
+    assert offered["screen_pop"]["display_name"] == "Wang Fang"
+
+    # The desk's own look-up: an email tickets does not know, then the phone it does.
+    found = await agent.call("GET", "/api/customer-context?email=nobody%40example.cn&phone=%2B8613800138000")
+    assert found.status == 200 and found.body["customer"]["display_name"] == "Wang Fang"
+    missing = await agent.call("GET", "/api/customer-context?email=nobody%40example.cn")
+    assert missing.status == 404

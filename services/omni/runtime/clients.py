@@ -158,13 +158,17 @@ async def following_stream(chan: grpc.aio.Channel, open_call: Callable[[grpc.aio
 
 def fed(call: grpc.aio.StreamStreamCall[Req, Resp], first: Req,
         requests: asyncio.Queue[Req | None]) -> grpc.aio.StreamStreamCall[Req, Resp]:
-    """`call`, writing `first` and then what `requests` holds (None: done writing) while the call
-    lasts. Reading stops when the call ends, so the call opened next (after a redirect) gets the
-    rest; a request iterator would instead be left waiting on the queue, taking the next one."""
+    """`call`, writing `first` and then, once the service answered it (a redirect ends the call
+    instead), what `requests` holds (None: done writing) while the call lasts. Reading stops when
+    the call ends, so the call opened next (after a redirect) gets the rest; a request iterator
+    would instead be left waiting on the queue, taking the next one."""
 
     async def feed() -> None:
         with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
             await call.write(first)
+            await call.initial_metadata()
+            if call.done():
+                return
             while (request := await requests.get()) is not None:
                 await call.write(request)
             await call.done_writing()

@@ -41,7 +41,7 @@ class SessionConsumers:
                 session_id, event_type, agent_id=event.agent_id,
                 work_agent_id=event.work.assigned_agent_id or event.work.offered_agent_id, reason=event.reason,
                 work_queue=event.work.queue_id, bot_handoff=_bot_handoff_reason(event), event_id=delivery.envelope.id,
-                fence=(event.partition, event.epoch))
+                fence=(event.partition, event.epoch), agent_name=event.agent_display_name)
 
 
 @contextlib.contextmanager

@@ -67,6 +67,7 @@ def _message(doc: Document) -> Message:
         html=doc.get("html", ""),
         request_id=doc.get("request_id", ""),
         emotion_score=doc.get("emotion_score", 0),
+        sender_name=doc.get("sender_name", ""),
     )
 
 
@@ -94,6 +95,7 @@ def session_from_doc(doc: Document) -> Session:
         messages=[_message(m) for m in doc.get("messages", [])],
         notes=[_note(n) for n in doc.get("notes", [])],
         agent_id=doc.get("agent_id", ""),
+        agent_name=doc.get("agent_name", ""),
         ticket_id=doc.get("ticket_id", ""),
         previous_session_id=doc.get("previous_session_id", ""),
         attributes=dict(doc.get("attributes", {})),

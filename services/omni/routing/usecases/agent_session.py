@@ -44,7 +44,8 @@ class AgentSessions:
         """The events for the agent's desktop while `commands` (after the login) are applied in order."""
         access.check_acting_as(principal, agent_id)
         self._room.claims.serve_agent(agent_id)
-        self._room.engine.agent(agent_id)
+        async with self._room.lock:  # a partition just taken is loaded under the lock: after it
+            self._room.engine.agent(agent_id)
         desktop = self._desktops.open(agent_id)
         agent = await self._room.run(lambda engine: _connected(engine, agent_id))
         self._desktops.greet(desktop, agent)

@@ -116,6 +116,8 @@ class Message:
     request_id: str = ""
     # A customer turn's own emotion score (0..10), which its interaction carries to routing.
     emotion_score: int = 0
+    # An agent's message: the agent's display name, as the customer's chat shows it.
+    sender_name: str = ""
 
     def stored_bytes(self) -> int:
         """Roughly what the message takes in the session's record: its text, HTML and headers."""
@@ -170,6 +172,8 @@ class Session:
     messages: list[Message] = dataclasses.field(default_factory=list)
     notes: list[Note] = dataclasses.field(default_factory=list)
     agent_id: str = ""
+    # The display name of `agent_id` (from routing's record of the agent), for the customer's chat.
+    agent_name: str = ""
     ticket_id: str = ""
     previous_session_id: str = ""
     attributes: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -302,6 +306,16 @@ class Session:
 
     def first_identity(self, kind: str) -> str:
         return next((i.value for i in self.identities if i.kind == kind), "")
+
+    def hand_to(self, agent_id: str, name: str = "") -> bool:
+        """The session's agent is `agent_id` now ("" for nobody), called `name` when that is known
+        (a name stays with its agent); whether anything changed."""
+        before = (self.agent_id, self.agent_name)
+        if agent_id != self.agent_id:
+            self.agent_id, self.agent_name = agent_id, ""
+        if agent_id and name:
+            self.agent_name = name
+        return (self.agent_id, self.agent_name) != before
 
     def mark_applied(self, event_id: str) -> bool:
         """Remember an event; False if it was applied before."""

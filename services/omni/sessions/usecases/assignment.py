@@ -27,11 +27,13 @@ class Assignment:
         return event_type in ROUTING_EVENTS
 
     async def routed(self, session_id: str, event_type: str, *, agent_id: str, work_agent_id: str, reason: str,
-                     work_queue: str, bot_handoff: str | None, event_id: str, fence: tuple[str, int]) -> None:
+                     work_queue: str, bot_handoff: str | None, event_id: str, fence: tuple[str, int],
+                     agent_name: str = "") -> None:
         """Apply routing's `event_type` (consumed as `event_id`) to the session. `agent_id`: the
         agent (or bot worker) the event names, `work_agent_id` the work's assigned or offered one;
         `work_queue` the work's queue after the event (a transfer's target moves the session there);
-        `bot_handoff`: the bot's reason when the work's latest reason is a bot's handoff; `fence`:
+        `bot_handoff`: the bot's reason when the work's latest reason is a bot's handoff;
+        `agent_name`: the display name of the agent the event names (what the chat shows); `fence`:
         the (partition, lease epoch) routing decided it under (a former owner's late event is dropped)."""
         if event_type == OVERFLOWED:
             await self._repo.mutate(session_id, _with_the_bots)
@@ -41,7 +43,7 @@ class Assignment:
         step = routing_step(event_type, agent_id or work_agent_id, reason, work_queue)
         try:
             await self._c.move(session_id, step.state, reason=step.reason, agent_id=step.agent_id,
-                               event_id=event_id, change=step.apply, fence=fence)
+                               agent_name=agent_name, event_id=event_id, change=step.apply, fence=fence)
         except FailedPrecondition as exc:
             # Out of order or stale (the customer already hung up): the session's own record wins.
             log.info("ignoring %s for session %s: %s", event_type, session_id, exc.message)

@@ -140,6 +140,7 @@ class Conversations:
         *,
         reason: str,
         agent_id: str | None = None,
+        agent_name: str = "",
         event_id: str = "",
         change: Callable[[Session], None] | None = None,
         fence: tuple[str, int] = ("", 0),
@@ -160,8 +161,7 @@ class Conversations:
                          session.id, event_id, fence[0], fence[1], session.routing_epochs[fence[0]])
                 return previous, False
             changed = session.move(state, utcnow(), reason)
-            if agent_id is not None and agent_id != session.agent_id:
-                session.agent_id = agent_id
+            if agent_id is not None and session.hand_to(agent_id, agent_name):
                 changed = True
             if change is not None:
                 change(session)

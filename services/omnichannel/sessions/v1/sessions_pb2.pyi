@@ -105,11 +105,16 @@ class Message(_message.Message):
     TEXT_FIELD_NUMBER: _builtins.int
     TIME_FIELD_NUMBER: _builtins.int
     ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    SENDER_NAME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     direction: _common_pb2.Direction.ValueType
     sender: _builtins.str
     """Customer handle or agent id."""
     text: _builtins.str
+    sender_name: _builtins.str
+    """The agent's display name for an agent's message (as routing knows the agent), shown to
+    the customer instead of the agent id; empty when unknown.
+    """
     @_builtins.property
     def time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -123,10 +128,11 @@ class Message(_message.Message):
         text: _builtins.str = ...,
         time: _timestamp_pb2.Timestamp | None = ...,
         attachments: _abc.Iterable[_common_pb2.AttachmentMeta] | None = ...,
+        sender_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "direction", b"direction", "id", b"id", "sender", b"sender", "text", b"text", "time", b"time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "direction", b"direction", "id", b"id", "sender", b"sender", "sender_name", b"sender_name", "text", b"text", "time", b"time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -214,6 +220,7 @@ class Session(_message.Message):
     NOTES_FIELD_NUMBER: _builtins.int
     CLAIMED_IDENTITIES_FIELD_NUMBER: _builtins.int
     EARLIER_MESSAGES_FIELD_NUMBER: _builtins.int
+    AGENT_DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     channel: _common_pb2.Channel.ValueType
     state: Global___SessionState.ValueType
@@ -230,6 +237,8 @@ class Session(_message.Message):
     """Messages of the conversation no longer in `messages`: a session keeps its newest ones
     (OMNI_SESSION_MAX_MESSAGES, OMNI_SESSION_MAX_TRANSCRIPT_BYTES); its ticket keeps them all.
     """
+    agent_display_name: _builtins.str
+    """The display name of the agent `agent_id` names (from routing's record of the agent)."""
     @_builtins.property
     def customer(self) -> _common_pb2.CustomerRef: ...
     @_builtins.property
@@ -278,10 +287,11 @@ class Session(_message.Message):
         notes: _abc.Iterable[Global___SessionNote] | None = ...,
         claimed_identities: _abc.Iterable[_common_pb2.Identity] | None = ...,
         earlier_messages: _builtins.int = ...,
+        agent_display_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "customer", b"customer", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attributes", b"attributes", "channel", b"channel", "claimed_identities", b"claimed_identities", "create_time", b"create_time", "customer", b"customer", "earlier_messages", b"earlier_messages", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "messages", b"messages", "notes", b"notes", "previous_session_id", b"previous_session_id", "queue", b"queue", "state", b"state", "ticket_id", b"ticket_id", "transitions", b"transitions", "update_time", b"update_time", "urgent", b"urgent", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_display_name", b"agent_display_name", "agent_id", b"agent_id", "attributes", b"attributes", "channel", b"channel", "claimed_identities", b"claimed_identities", "create_time", b"create_time", "customer", b"customer", "earlier_messages", b"earlier_messages", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "messages", b"messages", "notes", b"notes", "previous_session_id", b"previous_session_id", "queue", b"queue", "state", b"state", "ticket_id", b"ticket_id", "transitions", b"transitions", "update_time", b"update_time", "urgent", b"urgent", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -834,6 +844,7 @@ class ChatServerFrame(_message.Message):
     READ_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
+    AGENT_FIELD_NUMBER: _builtins.int
     state: Global___SessionState.ValueType
     error: _builtins.str
     @_builtins.property
@@ -844,6 +855,10 @@ class ChatServerFrame(_message.Message):
     def agent_typing(self) -> Global___ChatTyping: ...
     @_builtins.property
     def read(self) -> Global___ChatRead: ...
+    @_builtins.property
+    def agent(self) -> Global___ChatAgent:
+        """The agent the chat is connected to now (sent before the CONNECTED state)."""
+
     def __init__(
         self,
         *,
@@ -853,16 +868,37 @@ class ChatServerFrame(_message.Message):
         read: Global___ChatRead | None = ...,
         state: Global___SessionState.ValueType = ...,
         error: _builtins.str = ...,
+        agent: Global___ChatAgent | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["agent_typing", b"agent_typing", "error", b"error", "frame", b"frame", "message", b"message", "read", b"read", "started", b"started", "state", b"state"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "agent_typing", b"agent_typing", "error", b"error", "frame", b"frame", "message", b"message", "read", b"read", "started", b"started", "state", b"state"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_typing", b"agent_typing", "error", b"error", "frame", b"frame", "message", b"message", "read", b"read", "started", b"started", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "agent_typing", b"agent_typing", "error", b"error", "frame", b"frame", "message", b"message", "read", b"read", "started", b"started", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_frame: _TypeAlias = _typing.Literal["started", "message", "agent_typing", "read", "state", "error"]  # noqa: Y015
+    _WhichOneofReturnType_frame: _TypeAlias = _typing.Literal["started", "message", "agent_typing", "read", "state", "error", "agent"]  # noqa: Y015
     _WhichOneofArgType_frame: _TypeAlias = _typing.Literal["frame", b"frame"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_frame) -> _WhichOneofReturnType_frame | None: ...
 
 Global___ChatServerFrame: _TypeAlias = ChatServerFrame  # noqa: Y015
+
+@_typing.final
+class ChatAgent(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    display_name: _builtins.str
+    """The agent's display name (empty: routing knows none; show a generic word)."""
+    def __init__(
+        self,
+        *,
+        display_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChatAgent: _TypeAlias = ChatAgent  # noqa: Y015
 
 @_typing.final
 class ChatStarted(_message.Message):
@@ -871,9 +907,12 @@ class ChatStarted(_message.Message):
     SESSION_ID_FIELD_NUMBER: _builtins.int
     SESSION_TOKEN_FIELD_NUMBER: _builtins.int
     TRANSCRIPT_FIELD_NUMBER: _builtins.int
+    AGENT_DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     session_token: _builtins.str
     """Opaque token to resume the chat after losing the connection."""
+    agent_display_name: _builtins.str
+    """The display name of the agent the chat is connected to, if it is (on resume)."""
     @_builtins.property
     def transcript(self) -> _containers.RepeatedCompositeFieldContainer[Global___Message]:
         """The transcript so far (non-empty on resume)."""
@@ -884,10 +923,11 @@ class ChatStarted(_message.Message):
         session_id: _builtins.str = ...,
         session_token: _builtins.str = ...,
         transcript: _abc.Iterable[Global___Message] | None = ...,
+        agent_display_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["session_id", b"session_id", "session_token", b"session_token", "transcript", b"transcript"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_display_name", b"agent_display_name", "session_id", b"session_id", "session_token", b"session_token", "transcript", b"transcript"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
