@@ -27,7 +27,7 @@ async def owners(nats_url: str) -> dict[str, str]:
             for key in await kv.keys():
                 if key.startswith("owner."):
                     with contextlib.suppress(nats.js.errors.KeyNotFoundError):
-                        found[key.removeprefix("owner.")] = json.loads((await kv.get(key)).value)["address"]
+                        found[key.removeprefix("owner.")] = json.loads((await kv.get(key)).value or b"{}")["address"]
         return found
     finally:
         await nc.close()
@@ -42,7 +42,7 @@ async def second_replica(start_service: StartService, settings: ServiceSettings,
                          groups: tuple[str, str], **changes: object) -> ServiceHost:
     """Start another replica next to the one at `first` and wait until the partitions named after `groups`
     are split between the two (the newcomer takes its fair share: one of two)."""
-    second = await start_service(SPEC, settings_override=routing_settings(settings, **changes))  # type: ignore[arg-type]
+    second = await start_service(SPEC, settings_override=routing_settings(settings, **changes))
     wanted = {partition_of(g) for g in groups}
 
     async def split() -> dict[str, str]:

@@ -7,7 +7,6 @@ import asyncio
 import collections
 import dataclasses
 import json
-from email.message import EmailMessage
 
 import grpc
 import websockets
@@ -19,7 +18,7 @@ from omnichannel.sessions.v1 import events_pb2, sessions_pb2_grpc
 from omnichannel.sessions.v1 import sessions_pb2 as pb
 from tests.sessions.conftest import Stack
 from tests.sessions.test_chat import _next
-from tests.sessions.test_email import _customer_mail, _send
+from tests.sessions.test_email import _customer_mail, _customer_reply, _send
 from tests.support.events import EventRecorder
 
 
@@ -80,14 +79,7 @@ async def test_one_mail_delivered_to_both_replicas_is_one_interaction(
         # The sending server retries on the other replica (say after a timeout): both get the mail.
         await asyncio.gather(asyncio.to_thread(_send, stack.smtp_port, _customer_mail()),
                              asyncio.to_thread(_send, other.smtp_port, _customer_mail()))
-        follow_up = EmailMessage()
-        follow_up["From"] = "li.wei@customer.cn"
-        follow_up["To"] = "support@example.com"
-        follow_up["Subject"] = "Re: Invoice charged twice"
-        follow_up["Message-ID"] = "<second-2@customer.cn>"
-        follow_up["In-Reply-To"] = "<first-1@customer.cn>"
-        follow_up.set_content("Any news?")
-        await asyncio.to_thread(_send, other.smtp_port, follow_up)
+        await asyncio.to_thread(_send, other.smtp_port, _customer_reply())
         events = await published.wait("interaction_received", events_pb2.InteractionReceived,
                                       lambda e: e.interaction.email.message_id == "<second-2@customer.cn>")
         received = published.payloads("interaction_received", events_pb2.InteractionReceived)
