@@ -25,6 +25,9 @@ log = logging.getLogger("omni.routing.context")
 MAX_IDENTITIES_ASKED = 4
 
 
+# The customer tag that stops every call the customer did not ask for (docs/outbound.md).
+DO_NOT_CONTACT = "do_not_contact"
+
 @dataclasses.dataclass(frozen=True)
 class CustomerFacts:
     context: tickets_pb2.CustomerContext | None
@@ -46,6 +49,11 @@ class CustomerFacts:
     @property
     def vip(self) -> bool:
         return self.context is not None and self.context.customer.tier.lower() == "vip"
+
+    @property
+    def do_not_contact(self) -> bool:
+        """The customer asked not to be contacted unasked (the tag `do_not_contact` in tickets)."""
+        return self.context is not None and DO_NOT_CONTACT in self.context.customer.tags
 
     @property
     def last_agent_id(self) -> str:

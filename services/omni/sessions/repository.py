@@ -67,6 +67,7 @@ def _message(doc: Document) -> Message:
         html=doc.get("html", ""),
         request_id=doc.get("request_id", ""),
         emotion_score=doc.get("emotion_score", 0),
+        abandoned_in_ivr=doc.get("abandoned_in_ivr", False),
         sender_name=doc.get("sender_name", ""),
     )
 
@@ -104,6 +105,7 @@ def session_from_doc(doc: Document) -> Session:
         applied_events=list(doc.get("applied_events", [])),
         routing_epochs=dict(doc.get("routing_epochs", {})),
         earlier_messages=doc.get("earlier_messages", 0),
+        mail_participants=list(doc.get("mail_participants", [])),
         version=doc.get("version", 0),
     )
 
@@ -209,6 +211,13 @@ class SessionRepository:
         return await self._sessions.count_documents({
             "queue": queue, "channel": Channel.CHAT.value, "self_service": {"$ne": True},
             "state": {"$in": [State.QUEUED.value, State.OFFERED.value]}})
+
+    async def waiting_callbacks(self, customer_id: str, limit: int = 20) -> list[str]:
+        """The sessions of `customer_id` waiting in a queue for a booked callback."""
+        cursor = self._sessions.find({
+            "customer_id": customer_id, "state": {"$in": [State.QUEUED.value, State.OFFERED.value]},
+            "attributes.callback_number": {"$gt": ""}}, {"_id": 1}).limit(limit)
+        return [doc["_id"] async for doc in cursor]
 
     async def pending(self, session_id: str) -> list[Document]:
         """The session's events not published yet."""

@@ -91,6 +91,10 @@ class Work:
     # A callback is not due before this time (next working day, customer's choice).
     not_before: float = 0.0
     callback_number: str = ""
+    # The callback number is the customer's own (ANI, signed identity), not one typed in.
+    callback_verified: bool = False
+    # Outbound calls made for the callback so far (domain/callbacks.py decides the next one).
+    callback_attempts: int = 0
     offered_agent_id: str = ""
     assigned_agent_id: str = ""
     offer_expires: float = 0.0
@@ -113,6 +117,8 @@ class Work:
     bot_worker: str = ""
     bot_claim_expires: float = 0.0
     disposition: str = ""
+    # The agent's wrap-up note (tickets keeps it on the ticket with the disposition).
+    wrap_up_note: str = ""
     # Arrival order, kept across restarts so reloaded queues keep their order.
     seq: int = 0
 

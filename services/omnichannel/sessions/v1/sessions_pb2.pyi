@@ -69,6 +69,34 @@ SESSION_NOTE_KIND_BOT_HANDOFF: SessionNoteKind.ValueType  # 2
 """Recorded by sessions when routing's self-service bot handed the customer to a person."""
 Global___SessionNoteKind: _TypeAlias = SessionNoteKind  # noqa: Y015
 
+class _OutboundCallResult:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _OutboundCallResultEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OutboundCallResult.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    OUTBOUND_CALL_RESULT_UNSPECIFIED: _OutboundCallResult.ValueType  # 0
+    OUTBOUND_CALL_RESULT_RINGING: _OutboundCallResult.ValueType  # 1
+    OUTBOUND_CALL_RESULT_ANSWERED: _OutboundCallResult.ValueType  # 2
+    OUTBOUND_CALL_RESULT_BUSY: _OutboundCallResult.ValueType  # 3
+    OUTBOUND_CALL_RESULT_NO_ANSWER: _OutboundCallResult.ValueType  # 4
+    OUTBOUND_CALL_RESULT_VOICEMAIL: _OutboundCallResult.ValueType  # 5
+    OUTBOUND_CALL_RESULT_FAILED: _OutboundCallResult.ValueType  # 6
+    """The number could not be dialled (invalid, network error)."""
+
+class OutboundCallResult(_OutboundCallResult, metaclass=_OutboundCallResultEnumTypeWrapper):
+    """What became of an outbound call the platform asked the PBX adapter to make."""
+
+OUTBOUND_CALL_RESULT_UNSPECIFIED: OutboundCallResult.ValueType  # 0
+OUTBOUND_CALL_RESULT_RINGING: OutboundCallResult.ValueType  # 1
+OUTBOUND_CALL_RESULT_ANSWERED: OutboundCallResult.ValueType  # 2
+OUTBOUND_CALL_RESULT_BUSY: OutboundCallResult.ValueType  # 3
+OUTBOUND_CALL_RESULT_NO_ANSWER: OutboundCallResult.ValueType  # 4
+OUTBOUND_CALL_RESULT_VOICEMAIL: OutboundCallResult.ValueType  # 5
+OUTBOUND_CALL_RESULT_FAILED: OutboundCallResult.ValueType  # 6
+"""The number could not be dialled (invalid, network error)."""
+Global___OutboundCallResult: _TypeAlias = OutboundCallResult  # noqa: Y015
+
 @_typing.final
 class StateTransition(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -220,6 +248,7 @@ class Session(_message.Message):
     NOTES_FIELD_NUMBER: _builtins.int
     CLAIMED_IDENTITIES_FIELD_NUMBER: _builtins.int
     EARLIER_MESSAGES_FIELD_NUMBER: _builtins.int
+    MAIL_PARTICIPANTS_FIELD_NUMBER: _builtins.int
     AGENT_DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     channel: _common_pb2.Channel.ValueType
@@ -263,6 +292,12 @@ class Session(_message.Message):
         session is neither linked nor published by them; staff only (empty for the customer).
         """
 
+    @_builtins.property
+    def mail_participants(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Email: who wrote into the conversation without being its customer (case-folded); the agent
+        may copy them on a reply (SendReplyRequest.cc).
+        """
+
     def __init__(
         self,
         *,
@@ -287,11 +322,12 @@ class Session(_message.Message):
         notes: _abc.Iterable[Global___SessionNote] | None = ...,
         claimed_identities: _abc.Iterable[_common_pb2.Identity] | None = ...,
         earlier_messages: _builtins.int = ...,
+        mail_participants: _abc.Iterable[_builtins.str] | None = ...,
         agent_display_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "customer", b"customer", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_display_name", b"agent_display_name", "agent_id", b"agent_id", "attributes", b"attributes", "channel", b"channel", "claimed_identities", b"claimed_identities", "create_time", b"create_time", "customer", b"customer", "earlier_messages", b"earlier_messages", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "messages", b"messages", "notes", b"notes", "previous_session_id", b"previous_session_id", "queue", b"queue", "state", b"state", "ticket_id", b"ticket_id", "transitions", b"transitions", "update_time", b"update_time", "urgent", b"urgent", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_display_name", b"agent_display_name", "agent_id", b"agent_id", "attributes", b"attributes", "channel", b"channel", "claimed_identities", b"claimed_identities", "create_time", b"create_time", "customer", b"customer", "earlier_messages", b"earlier_messages", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "mail_participants", b"mail_participants", "messages", b"messages", "notes", b"notes", "previous_session_id", b"previous_session_id", "queue", b"queue", "state", b"state", "ticket_id", b"ticket_id", "transitions", b"transitions", "update_time", b"update_time", "urgent", b"urgent", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -440,11 +476,19 @@ class SendReplyRequest(_message.Message):
     TEXT_FIELD_NUMBER: _builtins.int
     HTML_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CC_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     text: _builtins.str
     html: _builtins.str
     """Email: HTML alternative body (optional)."""
     request_id: _builtins.str
+    @_builtins.property
+    def cc(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Email: participants to copy (Cc) besides the customer, each an address that wrote into this
+        conversation without being the customer (at most 20). Without it the reply goes to the
+        customer alone.
+        """
+
     def __init__(
         self,
         *,
@@ -452,10 +496,11 @@ class SendReplyRequest(_message.Message):
         text: _builtins.str = ...,
         html: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        cc: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["html", b"html", "request_id", b"request_id", "session_id", b"session_id", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cc", b"cc", "html", b"html", "request_id", b"request_id", "session_id", b"session_id", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -669,6 +714,7 @@ class ChatClientFrame(_message.Message):
     TYPING_FIELD_NUMBER: _builtins.int
     READ_FIELD_NUMBER: _builtins.int
     END_FIELD_NUMBER: _builtins.int
+    CALLBACK_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def start(self) -> Global___ChatStart: ...
     @_builtins.property
@@ -681,6 +727,12 @@ class ChatClientFrame(_message.Message):
     def read(self) -> Global___ChatRead: ...
     @_builtins.property
     def end(self) -> Global___ChatEnd: ...
+    @_builtins.property
+    def callback(self) -> Global___ChatCallback:
+        """Call me back instead (docs/outbound.md): to the chat's verified phone number, keeping
+        the place in the queue; answered with `callback_booked` or an error.
+        """
+
     def __init__(
         self,
         *,
@@ -690,16 +742,52 @@ class ChatClientFrame(_message.Message):
         typing: Global___ChatTyping | None = ...,
         read: Global___ChatRead | None = ...,
         end: Global___ChatEnd | None = ...,
+        callback: Global___ChatCallback | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "frame", b"frame", "read", b"read", "resume", b"resume", "start", b"start", "text", b"text", "typing", b"typing"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["callback", b"callback", "end", b"end", "frame", b"frame", "read", b"read", "resume", b"resume", "start", b"start", "text", b"text", "typing", b"typing"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "frame", b"frame", "read", b"read", "resume", b"resume", "start", b"start", "text", b"text", "typing", b"typing"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback", b"callback", "end", b"end", "frame", b"frame", "read", b"read", "resume", b"resume", "start", b"start", "text", b"text", "typing", b"typing"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_frame: _TypeAlias = _typing.Literal["start", "resume", "text", "typing", "read", "end"]  # noqa: Y015
+    _WhichOneofReturnType_frame: _TypeAlias = _typing.Literal["start", "resume", "text", "typing", "read", "end", "callback"]  # noqa: Y015
     _WhichOneofArgType_frame: _TypeAlias = _typing.Literal["frame", b"frame"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_frame) -> _WhichOneofReturnType_frame | None: ...
 
 Global___ChatClientFrame: _TypeAlias = ChatClientFrame  # noqa: Y015
+
+@_typing.final
+class ChatCallback(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChatCallback: _TypeAlias = ChatCallback  # noqa: Y015
+
+@_typing.final
+class ChatCallbackBooked(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NUMBER_FIELD_NUMBER: _builtins.int
+    number: _builtins.str
+    """The number we will call."""
+    def __init__(
+        self,
+        *,
+        number: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["number", b"number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChatCallbackBooked: _TypeAlias = ChatCallbackBooked  # noqa: Y015
 
 @_typing.final
 class ChatStart(_message.Message):
@@ -844,6 +932,7 @@ class ChatServerFrame(_message.Message):
     READ_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
+    CALLBACK_BOOKED_FIELD_NUMBER: _builtins.int
     AGENT_FIELD_NUMBER: _builtins.int
     state: Global___SessionState.ValueType
     error: _builtins.str
@@ -855,6 +944,8 @@ class ChatServerFrame(_message.Message):
     def agent_typing(self) -> Global___ChatTyping: ...
     @_builtins.property
     def read(self) -> Global___ChatRead: ...
+    @_builtins.property
+    def callback_booked(self) -> Global___ChatCallbackBooked: ...
     @_builtins.property
     def agent(self) -> Global___ChatAgent:
         """The agent the chat is connected to now (sent before the CONNECTED state)."""
@@ -868,13 +959,14 @@ class ChatServerFrame(_message.Message):
         read: Global___ChatRead | None = ...,
         state: Global___SessionState.ValueType = ...,
         error: _builtins.str = ...,
+        callback_booked: Global___ChatCallbackBooked | None = ...,
         agent: Global___ChatAgent | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "agent_typing", b"agent_typing", "error", b"error", "frame", b"frame", "message", b"message", "read", b"read", "started", b"started", "state", b"state"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "agent_typing", b"agent_typing", "callback_booked", b"callback_booked", "error", b"error", "frame", b"frame", "message", b"message", "read", b"read", "started", b"started", "state", b"state"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "agent_typing", b"agent_typing", "error", b"error", "frame", b"frame", "message", b"message", "read", b"read", "started", b"started", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "agent_typing", b"agent_typing", "callback_booked", b"callback_booked", "error", b"error", "frame", b"frame", "message", b"message", "read", b"read", "started", b"started", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_frame: _TypeAlias = _typing.Literal["started", "message", "agent_typing", "read", "state", "error", "agent"]  # noqa: Y015
+    _WhichOneofReturnType_frame: _TypeAlias = _typing.Literal["started", "message", "agent_typing", "read", "state", "error", "callback_booked", "agent"]  # noqa: Y015
     _WhichOneofArgType_frame: _TypeAlias = _typing.Literal["frame", b"frame"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_frame) -> _WhichOneofReturnType_frame | None: ...
 
@@ -1116,6 +1208,29 @@ class RequestCallbackRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RequestCallbackRequest: _TypeAlias = RequestCallbackRequest  # noqa: Y015
+
+@_typing.final
+class ReportOutboundCallRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    call_id: _builtins.str
+    """The call id of the `outbound_call_requested` command."""
+    result: Global___OutboundCallResult.ValueType
+    def __init__(
+        self,
+        *,
+        call_id: _builtins.str = ...,
+        result: Global___OutboundCallResult.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportOutboundCallRequest: _TypeAlias = ReportOutboundCallRequest  # noqa: Y015
 
 @_typing.final
 class CallResponse(_message.Message):
