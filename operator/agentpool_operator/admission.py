@@ -36,7 +36,7 @@ class Refused(Exception):
 # are, TLS, and what the operator derives from the spec itself (queues, skills, concurrency, id).
 POOL_TUNABLE = frozenset(env_name(field) for field in (
     "worker_min_score", "worker_wait_seconds", "worker_followup_seconds", "worker_max_answers",
-    "worker_conversation_seconds", "log_level",
+    "worker_conversation_seconds", "worker_drain_seconds", "log_level",
 ))
 # Outside OMNI_*: variables that send the worker's traffic (and the bearer tokens it carries)
 # elsewhere, change which certificates it trusts, or load other code into it.

@@ -123,6 +123,7 @@ def status_after(pool: AgentPool, previous: Mapping[str, Any], decision: Decisio
             "asOf": _timestamp(load.as_of),
             "waiting": load.waiting,
             "botWaiting": load.bot_waiting,
+            "botInProgress": load.bot_in_progress,
             "arrivalsPerSecond": round(load.arrivals_per_second, 6),
             "averageHandleSeconds": round(load.average_handle_seconds, 3),
         }

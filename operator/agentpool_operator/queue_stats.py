@@ -43,6 +43,7 @@ def combine(stats: Sequence[routing_pb2.QueueStats]) -> PoolLoad:
         as_of=min(s.as_of.ToMicroseconds() / 1e6 if s.HasField("as_of") else 0.0 for s in stats),
         waiting=sum(s.waiting for s in stats),
         bot_waiting=sum(s.bot_waiting for s in stats),
+        bot_in_progress=sum(s.bot_in_progress for s in stats),
         arrivals_per_second=sum(s.arrival_rate for s in stats),
         average_handle_seconds=handle / answered if answered else 0.0,
     )

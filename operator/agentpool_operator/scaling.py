@@ -76,16 +76,20 @@ class PoolLoad:
     """The load on the queues a pool serves, summed over them."""
 
     as_of: float
-    # Contacts waiting on the pool's queues, for humans and for the bot.
+    # Contacts waiting for a person on the pool's queues: the human line, which bots never take
+    # (shown in the status, not scaled on).
     waiting: int
+    # Bot lane work no worker has claimed yet, and conversations workers hold now.
     bot_waiting: int
+    bot_in_progress: int
     arrivals_per_second: float
     average_handle_seconds: float
 
     @property
     def demand(self) -> int:
-        """Sessions the pool should be able to hold right now."""
-        return self.waiting + self.bot_waiting
+        """Sessions the pool should be able to hold right now: the bot work waiting plus the
+        conversations in progress (workers busy with them are not idle capacity to remove)."""
+        return self.bot_waiting + self.bot_in_progress
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -146,7 +150,8 @@ def desired_replicas(policy: ScalingPolicy, state: ScalingState, load: PoolLoad 
     window = (*window, Recommendation(now, recommended))
     stabilized = max(r.replicas for r in window)
     target = _bounded(policy, min(stabilized, _scale_up_limit(policy, current)))
-    figures = f"{load.demand} waiting for {current} replicas × {policy.sessions_per_replica} sessions"
+    figures = (f"{load.demand} bot sessions ({load.bot_waiting} waiting, {load.bot_in_progress} in progress) "
+               f"for {current} replicas × {policy.sessions_per_replica} sessions")
 
     if target > current:
         return Decision(replicas=target, reason=Reason.SCALED_UP, recommended=recommended, recommendations=window,

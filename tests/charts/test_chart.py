@@ -298,4 +298,4 @@ def test_crd_has_status_scale_and_printer_columns() -> None:
     assert version["subresources"]["status"] == {}
     assert version["subresources"]["scale"]["statusReplicasPath"] == ".status.currentReplicas"
     columns = {c["name"] for c in version["additionalPrinterColumns"]}
-    assert {"Desired", "Current", "Waiting", "Agents-Needed"} <= columns
+    assert {"Desired", "Current", "Bot-Waiting", "Bot-Busy", "Waiting", "Agents-Needed"} <= columns

@@ -10,7 +10,7 @@ from omni.workforce import erlang
 
 
 def observed(arrivals_per_second: float, aht: float) -> PoolLoad:
-    return PoolLoad(as_of=0, waiting=0, bot_waiting=0, arrivals_per_second=arrivals_per_second,
+    return PoolLoad(as_of=0, waiting=0, bot_waiting=0, bot_in_progress=0, arrivals_per_second=arrivals_per_second,
                     average_handle_seconds=aht)
 
 

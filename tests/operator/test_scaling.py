@@ -21,9 +21,10 @@ POLICY = ScalingPolicy(min_replicas=1, max_replicas=20, sessions_per_replica=5, 
                        max_statistics_age_seconds=60)
 
 
-def load(demand: int, at: float = 0.0, bot_waiting: int = 0) -> PoolLoad:
-    return PoolLoad(as_of=at, waiting=demand, bot_waiting=bot_waiting, arrivals_per_second=0.1,
-                    average_handle_seconds=180)
+def load(demand: int, at: float = 0.0, *, in_progress: int = 0, human_waiting: int = 0) -> PoolLoad:
+    """`demand` bot sessions, `in_progress` of them held by workers."""
+    return PoolLoad(as_of=at, waiting=human_waiting, bot_waiting=demand - in_progress, bot_in_progress=in_progress,
+                    arrivals_per_second=0.1, average_handle_seconds=180)
 
 
 def run(policy: ScalingPolicy, start: int, samples: list[tuple[float, int | None]]) -> list[int]:
@@ -120,9 +121,16 @@ def test_window_forgets_old_recommendations() -> None:
     assert [r.at for r in decision.recommendations] == [250, 301]
 
 
-def test_bot_waiting_counts_towards_demand() -> None:
-    decision = desired_replicas(POLICY, ScalingState(current_replicas=1), load(5, bot_waiting=5), now=0)
-    assert decision.replicas == 2
+def test_bot_conversations_in_progress_count_and_the_human_line_does_not() -> None:
+    # 4 replicas × 5 sessions all busy in conversations, nothing new waiting: no scale-down.
+    busy = desired_replicas(POLICY, ScalingState(current_replicas=4), load(20, in_progress=20), now=0)
+    assert (busy.replicas, busy.reason) == (4, Reason.STEADY)
+    assert "20 bot sessions (0 waiting, 20 in progress)" in busy.message
+    # 5 waiting for the bot and 5 in conversations: two replicas' worth.
+    assert desired_replicas(POLICY, ScalingState(current_replicas=1), load(10, in_progress=5), now=0).replicas == 2
+    # 40 people waiting for a person are the human agents' load, not the bots'.
+    idle = desired_replicas(POLICY, ScalingState(current_replicas=1), load(0, human_waiting=40), now=0)
+    assert idle.replicas == 1
 
 
 @pytest.mark.parametrize(("changes", "message"), [

@@ -45,6 +45,18 @@ def _customer_mail() -> EmailMessage:
     return mail
 
 
+def _customer_reply() -> EmailMessage:
+    """The customer's answer to the thread `_customer_mail` started."""
+    mail = EmailMessage()
+    mail["From"] = "li.wei@customer.cn"
+    mail["To"] = "support@example.com"
+    mail["Subject"] = "Re: Invoice charged twice"
+    mail["Message-ID"] = "<second-2@customer.cn>"
+    mail["In-Reply-To"] = "<first-1@customer.cn>"
+    mail.set_content("Any news?")
+    return mail
+
+
 async def test_multipart_email_with_attachment_becomes_an_interaction(stack, published) -> None:
     await asyncio.to_thread(_send, stack.smtp_port, _customer_mail())
 
@@ -253,14 +265,7 @@ async def test_agent_copies_a_participant_only_when_choosing_one_who_wrote(stack
 async def test_customer_reply_joins_the_same_session(stack, published) -> None:
     await asyncio.to_thread(_send, stack.smtp_port, _customer_mail())
     [first] = await published.wait("interaction_received", events_pb2.InteractionReceived)
-    follow_up = EmailMessage()
-    follow_up["From"] = "li.wei@customer.cn"
-    follow_up["To"] = "support@example.com"
-    follow_up["Subject"] = "Re: Invoice charged twice"
-    follow_up["Message-ID"] = "<second-2@customer.cn>"
-    follow_up["In-Reply-To"] = "<first-1@customer.cn>"
-    follow_up.set_content("Any news?")
-    await asyncio.to_thread(_send, stack.smtp_port, follow_up)
+    await asyncio.to_thread(_send, stack.smtp_port, _customer_reply())
     events = await published.wait("interaction_received", events_pb2.InteractionReceived, count=2)
     assert {e.interaction.session_id for e in events} == {first.interaction.session_id}
 

@@ -213,3 +213,39 @@ async def test_agents_cannot_drive_the_pbx_api(stack) -> None:
         await stack.telephony.StartCall(pb.StartCallRequest(call_id="c", ani="1"),
                                         metadata=stack.token(Role.AGENT, "A-1"))
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_a_former_routing_owners_late_event_does_not_undo_the_current_owners(stack) -> None:
+    pbx = stack.token(Role.SERVICE, "pbx")
+    await stack.telephony.StartCall(pb.StartCallRequest(call_id="call-9", ani="13600136009"), metadata=pbx)
+    step = await stack.telephony.SubmitIvrInput(pb.SubmitIvrInputRequest(call_id="call-9", digits="0"), metadata=pbx)
+    session_id = step.session.id
+    bus = await stack.bus()
+    work = WorkItem(id=session_id, session_id=session_id, queue_id="general")
+
+    async def routed(event_type: str, agent_id: str, epoch: int, event_id: str) -> None:
+        await bus.publish("routing", event_type, f"work/{session_id}",
+                          WorkEvent(work=work, agent_id=agent_id, partition="g:general", epoch=epoch),
+                          event_id=event_id)
+
+    # The partition's current owner (epoch 7) connects A-5; the replica that owned it before
+    # (epoch 3) publishes, late, an assignment to A-1 it made before losing its lease.
+    staff = stack.token(Role.SUPERVISOR, "S-1")
+
+    async def session_in(state: pb.SessionState.ValueType) -> pb.Session:
+        return await eventually(
+            lambda: stack.sessions.GetSession(pb.GetSessionRequest(id=session_id), metadata=staff),
+            lambda s: s.state == state, what=f"session {session_id} {pb.SessionState.Name(state)}")
+
+    await routed("work_offered", "A-5", 7, "e7-offered")
+    await routed("work_assigned", "A-5", 7, "e7-assigned")
+    await session_in(pb.SESSION_STATE_CONNECTED)
+    await routed("work_assigned", "A-1", 3, "e3-assigned")
+    await stack.telephony.EndCall(pb.EndCallRequest(call_id="call-9"), metadata=pbx)
+    await routed("work_completed", "", 7, "e7-completed")
+    session = await session_in(pb.SESSION_STATE_ENDED)
+    await bus.close()
+    assert session.agent_id == "A-5"
+    assert [t.state for t in session.transitions] == [
+        pb.SESSION_STATE_IVR, pb.SESSION_STATE_QUEUED, pb.SESSION_STATE_OFFERED, pb.SESSION_STATE_CONNECTED,
+        pb.SESSION_STATE_WRAP_UP, pb.SESSION_STATE_ENDED]

@@ -112,6 +112,33 @@ async def test_a_customers_survey_answer_rates_the_ticket_once_however_often_del
     assert ticket.csat == 4
 
 
+async def test_an_assignment_from_a_former_routing_owner_published_late_changes_nothing(harness: Harness) -> None:
+    first = await harness.thread(interaction(PHONE, at(0), phone("+86 138 0013 8012"), session="S-fence-1"))
+    second = await harness.thread(interaction(PHONE, at(0), phone("+86 138 0013 8013"), session="S-fence-2"))
+
+    async def assigned(session_id: str, agent_id: str, epoch: int) -> None:
+        work = routing_pb2.WorkItem(id=session_id, session_id=session_id)
+        await harness.bus.publish("routing", "work_assigned", f"work/{session_id}", routing_events.WorkEvent(
+            work=work, agent_id=agent_id, partition="g:billing", epoch=epoch), event_id=f"{session_id}:{epoch}")
+
+    async def assignee(ticket_id: str, agent_id: str) -> pb.Ticket:
+        return await eventually(
+            lambda: harness.stub.GetTicket(pb.GetTicketRequest(id=ticket_id), metadata=harness.metadata),
+            lambda t: t.assignee_id == agent_id, what=f"ticket {ticket_id} assigned to {agent_id}")
+
+    await assigned("S-fence-1", "A-42", 7)
+    await assignee(first.ticket_id, "A-42")
+    # The replica that owned the partition before (epoch 3) publishes its assignment late; an
+    # assignment of the current owner made after it shows that it was consumed.
+    await assigned("S-fence-1", "A-41", 3)
+    await assigned("S-fence-2", "A-43", 7)
+    await assignee(second.ticket_id, "A-43")
+    assert (await assignee(first.ticket_id, "A-42")).assignee_id == "A-42"
+    context = await harness.stub.GetCustomerContext(pb.GetCustomerContextRequest(customer_id=first.customer_id),
+                                                    metadata=harness.metadata)
+    assert context.last_agent_id == "A-42"
+
+
 async def test_agents_see_only_their_groups(harness: Harness, token_for: Any) -> None:
     billing = await harness.thread(interaction(PHONE, at(0), phone("+86 138 0013 8003"), queue="billing"))
     await harness.thread(interaction(PHONE, at(0), phone("+86 138 0013 8004"), queue="vip"))

@@ -19,6 +19,7 @@ from omni.reports.settings import ReportSettings
 from omni.routing.service import SPEC as ROUTING
 from omni.runtime.auth import Role, bearer
 from omni.runtime.config import ServiceSettings
+from omni.runtime.server import ServiceHost
 from omni.sessions.domain.chat_identity import mint_identity_token
 from omni.sessions.service import SPEC as SESSIONS
 from omni.sessions.settings import SessionSettings
@@ -32,6 +33,7 @@ from omnichannel.knowledge.v1 import knowledge_pb2, knowledge_pb2_grpc
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from omnichannel.tickets.v1 import tickets_pb2, tickets_pb2_grpc
 from tests.conftest import StartService
+from tests.routing.replicas import owners, partition_of, second_replica
 from tests.sessions.conftest import Sink
 from tests.support.settings import routing_settings, settings_for
 
@@ -54,6 +56,8 @@ class WebStack:
     authority: LocalIssuer
     # What sessions relayed: the agents' email replies.
     outbox: Sink
+    # The routing replicas (the first is the one the gateway is pointed at).
+    routing: tuple[ServiceHost, ...] = ()
 
     @property
     def url(self) -> str:
@@ -75,9 +79,11 @@ class WebStack:
 
 
 async def start_stack(start_service: StartService, settings: ServiceSettings, authority: LocalIssuer,
-                      client_settings: Callable[[str], dict[str, str]],
+                      client_settings: Callable[[str], dict[str, str]], *, routing_replicas: int = 1,
                       **web: Any) -> tuple[WebStack, Callable[[], Any]]:
-    """`authority` mints the tests' tokens; routing gets its screen-pop tokens as the `routing` client."""
+    """`authority` mints the tests' tokens; routing gets its screen-pop tokens as the `routing` client.
+    With two `routing_replicas` the agents' partition and the tech one are split between them, and
+    the gateway is pointed at the replica that does not serve the agents."""
     tickets = await start_service(TICKETS, settings_override=settings_for(settings, ServiceSettings,
                                                                           database="tickets"))
     knowledge = await start_service(KNOWLEDGE, settings_override=settings_for(settings, ServiceSettings,
@@ -90,9 +96,9 @@ async def start_stack(start_service: StartService, settings: ServiceSettings, au
         settings, SessionSettings, database="sessions", websocket_listen=f"127.0.0.1:{chat_port}",
         smtp_listen=f"127.0.0.1:{smtp_port}", smtp_relay=f"127.0.0.1:{relay_port}",
         chat_identity_secret=IDENTITY_SECRET, chat_token_key_files=(str(authority.chat_key_file),)))
-    routing = await start_service(ROUTING, settings_override=routing_settings(
-        settings, database="routing", tickets_addr=tickets.address, knowledge_addr=knowledge.address,
-        context_timeout=2.0, **client_settings("routing")))
+    own: dict[str, Any] = {"database": "routing", "tickets_addr": tickets.address,
+                           "knowledge_addr": knowledge.address, "context_timeout": 2.0, **client_settings("routing")}
+    routing = await start_service(ROUTING, settings_override=routing_settings(settings, **own))
     reports = await start_service(REPORTS, settings_override=settings_for(
         settings, ReportSettings, database="reports", sessions_addr=sessions.address, report_catch_up=1,
         **client_settings("reports")))
@@ -102,10 +108,16 @@ async def start_stack(start_service: StartService, settings: ServiceSettings, au
     addresses = {"tickets": tickets.address, "knowledge": knowledge.address, "sessions": sessions.address,
                  "routing": routing.address, "reports": reports.address, "supervision": supervision.address}
     await seed(addresses, bearer(authority.mint("seed", Role.ADMIN)))
+    replicas: tuple[ServiceHost, ...] = (routing,)
+    if routing_replicas == 2:
+        second = await second_replica(start_service, settings, routing.address, ("billing", "tech"), **own)
+        agents_at = (await owners(settings.nats_url))[partition_of("billing")]
+        replicas = (routing, second) if agents_at == second.address else (second, routing)
+        addresses["routing"] = replicas[0].address
     gateway = WebGateway(settings_for(
         settings, WebSettings, web_listen="127.0.0.1:0", web_cookie_secure=False,
         web_chat_url=f"ws://127.0.0.1:{chat_port}/chat", tickets_addr=tickets.address,
-        sessions_addr=sessions.address, knowledge_addr=knowledge.address, routing_addr=routing.address,
+        sessions_addr=sessions.address, knowledge_addr=knowledge.address, routing_addr=addresses["routing"],
         reports_addr=reports.address, supervision_addr=supervision.address, **web))
     await gateway.start()
 
@@ -113,7 +125,7 @@ async def start_stack(start_service: StartService, settings: ServiceSettings, au
         await gateway.stop()
         relay.stop()
 
-    return WebStack(gateway, addresses, smtp_port, authority, outbox), stop
+    return WebStack(gateway, addresses, smtp_port, authority, outbox, replicas), stop
 
 
 async def seed(addresses: dict[str, str], admin: tuple[tuple[str, str], ...]) -> None:

@@ -43,11 +43,14 @@ async def test_a_visitor_chats_an_agent_accepts_with_the_screen_pop_and_the_chat
     await expect(chat.get_by_label("Reply")).to_have_value(REFUND_ANSWER)
     await chat.get_by_role("button", name="Send").click()
     await expect(widget.locator("li.theirs")).to_contain_text(REFUND_ANSWER, timeout=EXPECT_MS)
-    await expect(widget.get_by_role("status")).to_contain_text("A-1001")
+    # The customer sees the agent's name (routing's record of A-1001), never the agent's id.
+    await expect(widget.get_by_role("status")).to_contain_text("Li Wei is here to help you.")
+    await expect(widget.locator("li.theirs .who")).to_have_text(["Li Wei"])
 
     await site.reload()
     widget = site.get_by_role("dialog", name="Customer service")
     await expect(widget.locator("li.theirs")).to_contain_text(REFUND_ANSWER, timeout=EXPECT_MS)
+    await expect(widget.get_by_role("status")).to_contain_text("Li Wei is here to help you.")
     await expect(widget.locator("li.mine").first).to_contain_text("I want a refund for my order")
     await say(widget, "Thanks, that helps")
     await expect(chat.locator(".message.inbound .text")).to_have_text(

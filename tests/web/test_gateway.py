@@ -12,13 +12,13 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from omni.devstack.local_issuer import LocalIssuer
-from omni.runtime.auth import Role
+from omni.runtime.auth import Role, bearer
 from omni.runtime.config import ServiceSettings
 from omni.web.service import WebGateway
 from tests.conftest import StartService
 from tests.support.polling import eventually
 from tests.web.client import Browser, frame
-from tests.web.stack import WebStack, start_stack
+from tests.web.stack import WebStack, create_customer, start_stack
 
 EVIL = "http://evil.example"
 
@@ -321,3 +321,46 @@ async def test_the_floor_and_its_alerts_come_back_whole_from_a_restarted_gateway
         assert "chat" in {q["queue_id"] for q in floor["queues"]}
     finally:
         await restarted.stop()
+
+
+async def test_the_desk_reaches_the_routing_replica_serving_the_agent_and_follows_it_when_it_moves(
+        start_service: StartService, settings: ServiceSettings, authority: LocalIssuer,
+        client_settings: Any) -> None:
+    """Two routing replicas; the gateway is pointed at the one that does not serve the agent.
+    The chat's customer is found by any of the chat's identities."""
+    web, stop = await start_stack(start_service, settings, authority, client_settings, routing_replicas=2)
+    try:
+        admin = bearer(web.authority.mint("admin", Role.ADMIN))
+        await create_customer(web.addresses, admin, "Wang Fang", "wang.fang@example.cn", phone="+86 138 0013 8000")
+        # A signed-in visitor: the chat's first identity is the widget's handle, the second the email.
+        async with Browser(web.url).socket("/widget/chat") as ws:
+            await ws.send(json.dumps({"start": {"handle": "visitor-7", "display_name": "Visitor",
+                                                "identity_token": web.identity_token("wang.fang@example.cn")}}))
+            session_id = (await frame(ws, "started"))["session_id"]
+            await ws.send(json.dumps({"text": {"text": "I need a refund", "client_message_id": "c-1"}}))
+            await frame(ws, "message")
+        agent = Browser(web.url)
+        await agent.sign_in(web.agent_token())
+        async with agent.socket(f"/api/desk?csrf={agent.csrf}") as desk:
+            await frame(desk, "agent")
+            await desk.send(json.dumps({"set_state": {"status": "available", "reason": ""}}))
+            offered = await frame(desk, "offer")
+            assert offered["screen_pop"]["display_name"] == "Wang Fang"
+            await desk.send(json.dumps({"accept": {"offer_id": offered["id"]}}))
+            work = await frame(desk, "assigned")
+            assert work["session_id"] == session_id
+            # The replica serving the agent shuts down: the other takes the partition over, and the
+            # same desk socket goes on there, the agent still holding the chat.
+            await web.routing[1].stop()
+            assert (await frame(desk, "assigned"))["id"] == work["id"]
+            await desk.send(json.dumps({"wrap_up": {"work_id": work["id"], "disposition": "resolved", "note": ""}}))
+            await eventually(lambda: agent.call("GET", f"/api/sessions/{session_id}"),
+                             lambda answer: answer.body["state"] == "SESSION_STATE_ENDED", what="the chat wrapped up")
+
+        # The desk's own look-up: an email tickets does not know, then the phone it does.
+        found = await agent.call("GET", "/api/customer-context?email=nobody%40example.cn&phone=%2B8613800138000")
+        assert found.status == 200 and found.body["customer"]["display_name"] == "Wang Fang"
+        missing = await agent.call("GET", "/api/customer-context?email=nobody%40example.cn")
+        assert missing.status == 404
+    finally:
+        await stop()

@@ -167,9 +167,15 @@ def bot_claim_seconds() -> float:
 
 
 @pytest.fixture
+def drain_seconds() -> float:
+    """How long a stopped worker lets its conversations go on: none, unless a test says so."""
+    return 0.0
+
+
+@pytest.fixture
 async def desk(start_service: StartService, settings: ServiceSettings, authority: LocalIssuer,
                client_settings: Callable[[str], dict[str, str]], followup_seconds: float,
-               bot_claim_seconds: float) -> AsyncIterator[Desk]:
+               bot_claim_seconds: float, drain_seconds: float) -> AsyncIterator[Desk]:
     """Knowledge, routing and sessions running, and a bot worker serving routing's "billing" queue
     with the `bot` role's tokens from the token endpoint, as in a cluster."""
     knowledge = await start_service(KNOWLEDGE, settings_override=settings_for(settings, ServiceSettings, database="kb"))
@@ -188,6 +194,7 @@ async def desk(start_service: StartService, settings: ServiceSettings, authority
                                    knowledge_addr=knowledge.address, sessions_addr=sessions.address,
                                    worker_queues=("billing",), worker_concurrency=2, worker_id=BOT,
                                    worker_wait_seconds=0.5, worker_followup_seconds=followup_seconds,
+                                   worker_drain_seconds=drain_seconds,
                                    **client_settings(BOT))
     channels = open_channels(worker_settings)
     worker = BotWorker(worker_settings, *channels)

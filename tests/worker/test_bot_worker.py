@@ -198,3 +198,25 @@ async def test_a_worker_told_to_stop_hands_the_chat_it_waits_on_to_a_person_at_o
     assert reasons(work)["bot_handoff"] == "the bot worker is shutting down"
     # Not after the 5 s follow-up window: the pod's termination grace is shorter than a real window.
     assert asyncio.get_running_loop().time() - stopped < 3
+
+
+@pytest.mark.parametrize("drain_seconds", [30.0])
+async def test_a_worker_scaled_down_lets_the_conversation_in_hand_finish_and_takes_no_new_one(
+        desk: Desk) -> None:
+    await busy_billing_queue(desk)
+    customer = await desk.chat("怎么申请退款", "second")
+    await customer.reply_from(BOT)
+
+    desk.worker.stop()  # SIGTERM of a scale-down, in the middle of the conversation
+    # A new refund question is not taken up by the stopping worker: it stays for another worker
+    # (or, caught by a long poll already under way, goes to a person saying why).
+    newcomer = await desk.chat("退款多久到账", "third")
+
+    def left_alone(w: routing_pb2.WorkItem) -> bool:
+        return ((w.state == routing_pb2.WORK_STATE_OVERFLOWED_TO_BOT and not w.bot_worker_id)
+                or reasons(w).get("bot_handoff") == "the bot worker is shutting down")
+
+    await desk.work(newcomer, left_alone)
+    # The customer in hand still talks to the bot, which finishes the conversation.
+    await customer.say("好的，谢谢")
+    assert await resolved_by_bot(desk, customer) == "customer confirmed article zh-refund-request helped"

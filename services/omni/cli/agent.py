@@ -18,13 +18,13 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 
 from omni.cli.terminal_text import plain
 from omni.runtime.auth import Role, bearer
-from omni.runtime.clients import channel
+from omni.runtime.clients import channel, fed, following_stream
 from omnichannel.common.v1 import common_pb2
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
@@ -75,11 +75,6 @@ class AgentConsole:
         self.held: dict[str, routing_pb2.WorkItem] = {}
         self._commands: asyncio.Queue[routing_pb2.AgentCommand | None] = asyncio.Queue()
 
-    async def _outgoing(self) -> AsyncIterator[routing_pb2.AgentCommand]:
-        yield routing_pb2.AgentCommand(login=routing_pb2.AgentLogin(agent_id=self.config.agent_id))
-        while (command := await self._commands.get()) is not None:
-            yield command
-
     async def run(self, lines: AsyncIterator[str]) -> int:
         token = self.config.token
         async with contextlib.AsyncExitStack() as stack:
@@ -89,9 +84,15 @@ class AgentConsole:
                 await stack.enter_async_context(channel(self.config.sessions, token))) if self.config.sessions else None
             self.tickets = tickets_pb2_grpc.TicketServiceStub(
                 await stack.enter_async_context(channel(self.config.tickets, token))) if self.config.tickets else None
-            # Explicit metadata: the channel's token interceptor does not reach bidi-streaming calls.
-            call = self.routing.AgentSession(self._outgoing(), metadata=bearer(token))
-            reader = asyncio.create_task(self._read(call))
+
+            def open_session(chan: grpc.aio.Channel) -> grpc.aio.StreamStreamCall[Any, routing_pb2.AgentEvent]:
+                # Explicit metadata: the channel's token interceptor does not reach bidi-streaming calls.
+                call = routing_pb2_grpc.RoutingServiceStub(chan).AgentSession(metadata=bearer(token))
+                return fed(call, routing_pb2.AgentCommand(login=routing_pb2.AgentLogin(agent_id=self.config.agent_id)),
+                           self._commands)
+
+            # Opened again on the replica serving the agent (redirects, a partition moving).
+            reader = asyncio.create_task(self._read(following_stream(routing, open_session)))
             self.write(f"logged in as {self.config.agent_id}; type 'help' for commands")
             try:
                 async for line in lines:
@@ -106,9 +107,9 @@ class AgentConsole:
                     await reader
         return 1 if reader.done() and not reader.cancelled() and reader.exception() else 0
 
-    async def _read(self, call: grpc.aio.StreamStreamCall[routing_pb2.AgentCommand, routing_pb2.AgentEvent]) -> None:
+    async def _read(self, events: AsyncIterator[routing_pb2.AgentEvent]) -> None:
         try:
-            async for event in call:
+            async for event in events:
                 self.show(event)
         except grpc.aio.AioRpcError as exc:
             self.write(f"ERROR stream closed: {exc.code().name}: {plain(exc.details() or '')}")

@@ -24,7 +24,7 @@ from omni.knowledge.repository import KnowledgeRepository
 from omni.knowledge.settings import KnowledgeSettings
 from omni.runtime.auth import Principal
 from omni.runtime.clock import utcnow
-from omni.runtime.errors import InvalidArgument, NotFound
+from omni.runtime.errors import AlreadyExists, InvalidArgument, NotFound
 from omni.runtime.paging import Page, PageRequest, Position
 from omni.runtime.validation import check_length
 
@@ -114,11 +114,18 @@ class KnowledgeBase:
             earlier = await self._repo.find_by_request(request_id)
             if earlier is not None:
                 return earlier
-            # Two racing retries of one request pick the same id, so one of them fails.
+            # Two racing retries of one request (on this replica or another) pick the same id, so
+            # one of them is refused by the database: it answers with what the other stored.
             article_id = article_id or "a-" + hashlib.sha256(request_id.encode()).hexdigest()[:16]
         article = articles.create(categories.check_id(article_id, "article_id"), await self._checked(content),
                                   author.subject, utcnow())
-        return await self._stored(article, None, new_version=True, request_id=request_id)
+        try:
+            return await self._stored(article, None, new_version=True, request_id=request_id)
+        except AlreadyExists:
+            earlier = await self._repo.find_by_request(request_id) if request_id else None
+            if earlier is None:
+                raise
+            return earlier
 
     async def update_article(self, author: Principal, article_id: str, changes: Content, paths: Sequence[str],
                              note: str) -> Article:

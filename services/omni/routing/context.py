@@ -20,6 +20,9 @@ from omnichannel.routing.v1 import routing_pb2
 from omnichannel.tickets.v1 import tickets_pb2, tickets_pb2_grpc
 
 log = logging.getLogger("omni.routing.context")
+# A contact's identities asked of tickets one by one at most: a bound on the calls one screen pop
+# makes (sessions publishes a caller's number, a chat's handle and signed email or phone).
+MAX_IDENTITIES_ASKED = 4
 
 
 # The customer tag that stops every call the customer did not ask for (docs/outbound.md).
@@ -71,21 +74,28 @@ class ContextSources:
         self.timeout = timeout
 
     async def customer(self, work: Work) -> CustomerFacts:
+        """The customer's context: by the contact's customer id, else by each of its identities in
+        turn (email and phone before a chat handle, which for a web chat is the widget's anonymous
+        one) until tickets knows one."""
         if self._tickets is None:
             return CustomerFacts(None, "tickets service not configured (OMNI_TICKETS_ADDR)")
-        request = tickets_pb2.GetCustomerContextRequest(customer_id=work.customer_id, interaction_limit=5)
-        if not work.customer_id:
-            if not work.identities:
-                return CustomerFacts(None, "no customer identity on the contact")
-            kind, value = work.identities[0]
-            request.identity.CopyFrom(common_pb2.Identity(kind=kind, value=value))  # type: ignore[arg-type]
-        try:
-            return CustomerFacts(await self._tickets.GetCustomerContext(request, timeout=self.timeout))
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.NOT_FOUND:
-                return CustomerFacts(None, "new customer: no context yet")
-            log.warning("customer context for %s unavailable: %s", work.id, exc.code().name)
-            return CustomerFacts(None, f"tickets: {exc.code().name}")
+        if work.customer_id:
+            asked = [tickets_pb2.GetCustomerContextRequest(customer_id=work.customer_id, interaction_limit=5)]
+        elif work.identities:
+            ordered = sorted(work.identities, key=lambda identity: identity[0] == common_pb2.IDENTITY_KIND_CHAT_HANDLE)
+            asked = [tickets_pb2.GetCustomerContextRequest(
+                identity=common_pb2.Identity(kind=kind, value=value),  # type: ignore[arg-type]
+                interaction_limit=5) for kind, value in ordered[:MAX_IDENTITIES_ASKED]]
+        else:
+            return CustomerFacts(None, "no customer identity on the contact")
+        for request in asked:
+            try:
+                return CustomerFacts(await self._tickets.GetCustomerContext(request, timeout=self.timeout))
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() != grpc.StatusCode.NOT_FOUND:
+                    log.warning("customer context for %s unavailable: %s", work.id, exc.code().name)
+                    return CustomerFacts(None, f"tickets: {exc.code().name}")
+        return CustomerFacts(None, "new customer: no context yet")
 
     async def suggestions(self, work: Work) -> tuple[list[routing_pb2.SuggestedArticle], str]:
         if self._knowledge is None:

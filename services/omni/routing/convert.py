@@ -287,6 +287,7 @@ def stats_to_proto(view: QueueView) -> routing_pb2.QueueStats:
         repeat_transfers=w.repeat_transfers,
         occupancy=view.occupancy, arrival_rate=w.arrival_rate, agents_available=view.agents_available,
         agents_logged_in=view.agents_logged_in, bot_waiting=view.bot_waiting,
+        bot_in_progress=view.bot_in_progress,
         expected_wait=duration(view.expected_wait), answered_within_target=w.answered_in_target,
     )
     message.as_of.CopyFrom(timestamp_from_seconds(view.as_of))

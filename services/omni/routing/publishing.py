@@ -23,13 +23,15 @@ WORK_EVENTS = frozenset({
 })
 
 
-def event(notice: Notice, partition: str, epoch: int) -> OutboxEntry | None:
-    """The event of a notice, if it is one (some are for the agent's desktop only)."""
+def event(notice: Notice, partition: str, epoch: int, *, agent_display_name: str = "") -> OutboxEntry | None:
+    """The event of a notice, if it is one (some are for the agent's desktop only);
+    `agent_display_name`: the name of the agent the notice names."""
     if notice.kind in WORK_EVENTS and notice.work is not None:
         work = notice.work
         payload: Message = events_pb2.WorkEvent(
             work=convert.work_to_proto(work), agent_id=notice.agent_id, reason=notice.reason,
-            disposition=notice.disposition, partition=partition, epoch=epoch)
+            disposition=notice.disposition, partition=partition, epoch=epoch,
+            agent_display_name=agent_display_name)
         # An escalation comes with a customer turn: one event per turn.
         event_id = f"{work.id}:{notice.kind}:{work.offer_attempts}:{work.transfer_count}:{work.seq}" + (
             f":{work.last_turn_id}" if notice.kind == "work_escalated" else "")

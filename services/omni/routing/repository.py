@@ -145,17 +145,20 @@ class RoutingRepository:
         self._layout = db[LAYOUT]
 
     async def save(self, work: Iterable[tuple[Work, int]] = (), agents: Iterable[tuple[Agent, int]] = (),
-                   outbox: Mapping[str, list[OutboxEntry]] | None = None) -> None:
+                   outbox: Mapping[str, list[OutboxEntry]] | None = None, handed_away: Collection[str] = ()) -> None:
         """Write changed work and agents, each with its owner's epoch and its unpublished events
-        (`outbox` by subject: "work/<id>", "agents/<id>"); `Fenced` when a newer owner wrote one."""
+        (`outbox` by subject: "work/<id>", "agents/<id>"); `Fenced` when a newer owner wrote one.
+        Work `handed_away` (transferred to another replica's partition) is written, under the same
+        condition, with epoch 0: any owner of its new partition may take it."""
         pending = outbox or {}
 
-        def stamped(doc: Document, subject: str, epoch: int) -> ReplaceOne[Document]:
-            doc = {**doc, "epoch": epoch, "outbox": [_outbox_doc(e) for e in pending.get(subject, ())]}
+        def stamped(doc: Document, subject: str, epoch: int, kept: int) -> ReplaceOne[Document]:
+            doc = {**doc, "epoch": kept, "outbox": [_outbox_doc(e) for e in pending.get(subject, ())]}
             return ReplaceOne({"_id": doc["_id"], "epoch": _not_newer(epoch)}, doc, upsert=True)
 
-        work_ops = [stamped(work_to_doc(w), f"work/{w.id}", epoch) for w, epoch in work]
-        agent_ops = [stamped(agent_to_doc(a), f"agents/{a.id}", epoch) for a, epoch in agents]
+        work_ops = [stamped(work_to_doc(w), f"work/{w.id}", epoch, 0 if w.id in handed_away else epoch)
+                    for w, epoch in work]
+        agent_ops = [stamped(agent_to_doc(a), f"agents/{a.id}", epoch, epoch) for a, epoch in agents]
         try:
             if work_ops:
                 await self._work.bulk_write(work_ops, ordered=True)

@@ -1,13 +1,14 @@
 """gRPC channels to other services: tracing and a bearer token on every call; unary calls follow a
-partitioned service to the replica that serves them."""
+partitioned service to the replica that serves them, and streams do through `following_stream`."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import grpc
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
@@ -20,6 +21,9 @@ from omni.runtime.token_source import TokenSource
 # between tries when no replica owns it yet.
 FOLLOW_PATIENCE = 15.0
 FOLLOW_BACKOFF = (0.05, 0.1, 0.2, 0.4, 0.8, 1.0)
+T_co = TypeVar("T_co", covariant=True)
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
 
 
 class _Token:
@@ -104,10 +108,84 @@ class _Following:
                 address = owner or self._channel.home
 
 
+class _Stream(Protocol[T_co]):
+    """A streaming call (server or bidirectional) as grpc.aio returns it."""
+
+    def __aiter__(self) -> AsyncIterator[T_co]: ...
+
+    def cancel(self) -> bool: ...
+
+
+async def following_stream(chan: grpc.aio.Channel, open_call: Callable[[grpc.aio.Channel], _Stream[T_co]],
+                           ) -> AsyncIterator[T_co]:
+    """The responses of a stream opened by `open_call(channel)`, followed to the replica that
+    serves it: when the service answers with a redirect (`UNAVAILABLE` naming the owner), or the
+    stream ends with one because its partition moved, the stream is opened again there (with
+    back-off while no replica owns it, and back at the channel's address when the replica it was
+    sent to is gone), for up to FOLLOW_PATIENCE after the last response. `open_call` runs again
+    for each attempt, so it makes a fresh request; a bidirectional stream's requests go through
+    `fed`, so that each attempt stops reading them when its call ends."""
+    if not isinstance(chan, FollowingChannel):
+        stream = open_call(chan)
+        try:
+            async for response in stream:
+                yield response
+        finally:
+            stream.cancel()
+        return
+    address = chan.home
+    tries = 0
+    last = time.monotonic()
+    while True:
+        stream = open_call(chan.to(address))
+        try:
+            async for response in stream:
+                tries, last = 0, time.monotonic()
+                yield response
+            return
+        except grpc.aio.AioRpcError as exc:
+            owner = owner_of(exc)
+            lost = exc.code() == grpc.StatusCode.UNAVAILABLE and address != chan.home
+            if (owner is None and not lost) or time.monotonic() - last > FOLLOW_PATIENCE:
+                raise
+            if not owner or owner == address:
+                await asyncio.sleep(FOLLOW_BACKOFF[min(tries, len(FOLLOW_BACKOFF) - 1)])
+                tries += 1
+            address = owner or chan.home
+        finally:
+            stream.cancel()
+
+
+def fed(call: grpc.aio.StreamStreamCall[Req, Resp], first: Req,
+        requests: asyncio.Queue[Req | None]) -> grpc.aio.StreamStreamCall[Req, Resp]:
+    """`call`, writing `first` and then, once the service answered it (a redirect ends the call
+    instead), what `requests` holds (None: done writing) while the call lasts. Reading stops when
+    the call ends, so the call opened next (after a redirect) gets the rest; a request iterator
+    would instead be left waiting on the queue, taking the next one."""
+
+    async def feed() -> None:
+        with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
+            await call.write(first)
+            await call.initial_metadata()
+            if call.done():
+                return
+            while (request := await requests.get()) is not None:
+                await call.write(request)
+            await call.done_writing()
+
+    feeding = asyncio.create_task(feed(), name="stream requests")
+
+    def ended(_: object) -> None:
+        feeding.cancel()
+
+    call.add_done_callback(ended)
+    return call
+
+
 class FollowingChannel(grpc.aio.Channel):
     """A channel to a service address whose unary calls follow `omni-owner` redirects to other
     replicas (channels to them are made alike and kept); streams go to the address as given,
-    and their callers reconnect where `owner_of` says."""
+    unless opened through `following_stream`."""
 
     def __init__(self, home: str, make: Callable[[str], grpc.aio.Channel]) -> None:
         self.home = home

@@ -52,10 +52,12 @@ class ChatConnection:
                     if update is None:
                         await send(pb.ChatServerFrame(error="connection too slow; resume with your session token"))
                         return
-                    await send(convert.chat_frame(update))
+                    for frame in convert.chat_frames(update):
+                        await send(frame)
 
             await send(pb.ChatServerFrame(started=pb.ChatStarted(
                 session_id=session_id, session_token=opened.token,
+                agent_display_name=opened.session.agent_name if opened.session.agent_id else "",
                 transcript=[convert.message_to_proto(m) for m in opened.session.messages])))
             forwarding = asyncio.create_task(forward(), name=f"chat {session_id} out")
             try:

@@ -149,13 +149,15 @@ def message_to_proto(message: Message) -> sessions_pb2.Message:
         text=message.text,
         time=timestamp(message.time),
         attachments=[attachment_to_proto(a) for a in message.attachments],
+        sender_name=message.sender_name,
     )
 
 
 def message_from_proto(message: sessions_pb2.Message) -> Message:
     return Message(id=message.id, direction=DIRECTIONS_BACK[message.direction], sender=message.sender,
                    text=message.text, time=to_datetime(message.time),
-                   attachments=[attachment_from_proto(a) for a in message.attachments])
+                   attachments=[attachment_from_proto(a) for a in message.attachments],
+                   sender_name=message.sender_name)
 
 
 def note_to_proto(note: Note) -> sessions_pb2.SessionNote:
@@ -202,6 +204,7 @@ def session_to_proto(session: Session) -> sessions_pb2.Session:
         notes=[note_to_proto(n) for n in session.notes],
         claimed_identities=[identity_to_proto(i) for i in session.claimed_identities],
         agent_id=session.agent_id,
+        agent_display_name=session.agent_name,
         ticket_id=session.ticket_id,
         previous_session_id=session.previous_session_id,
         create_time=timestamp(session.create_time),
@@ -251,6 +254,7 @@ def session_from_proto(session: sessions_pb2.Session) -> Session:
         messages=[message_from_proto(m) for m in session.messages],
         notes=[note_from_proto(n) for n in session.notes],
         agent_id=session.agent_id,
+        agent_name=session.agent_display_name,
         ticket_id=session.ticket_id,
         previous_session_id=session.previous_session_id,
         attributes=dict(session.attributes),
@@ -291,6 +295,17 @@ def chat_frame(update: Update) -> sessions_pb2.ChatServerFrame:
     if update.kind is UpdateKind.STATE and update.session is not None:
         return sessions_pb2.ChatServerFrame(state=STATES[update.session.state])
     raise ValueError(f"a {update.kind.value} update is not for the chat customer")
+
+
+def chat_frames(update: Update) -> list[sessions_pb2.ChatServerFrame]:
+    """The frames of a live update for the chat customer: a connection to an agent first says
+    who the agent is."""
+    session = update.session
+    if update.kind is UpdateKind.STATE and session is not None and session.state is State.CONNECTED \
+            and session.agent_id:
+        return [sessions_pb2.ChatServerFrame(agent=sessions_pb2.ChatAgent(display_name=session.agent_name)),
+                chat_frame(update)]
+    return [chat_frame(update)]
 
 
 def interaction(session: Session, message: Message) -> common_pb2.Interaction:

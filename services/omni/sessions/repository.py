@@ -72,6 +72,7 @@ def _message(doc: Document) -> Message:
         request_id=doc.get("request_id", ""),
         emotion_score=doc.get("emotion_score", 0),
         abandoned_in_ivr=doc.get("abandoned_in_ivr", False),
+        sender_name=doc.get("sender_name", ""),
     )
 
 
@@ -99,12 +100,14 @@ def session_from_doc(doc: Document) -> Session:
         messages=[_message(m) for m in doc.get("messages", [])],
         notes=[_note(n) for n in doc.get("notes", [])],
         agent_id=doc.get("agent_id", ""),
+        agent_name=doc.get("agent_name", ""),
         ticket_id=doc.get("ticket_id", ""),
         previous_session_id=doc.get("previous_session_id", ""),
         attributes=dict(doc.get("attributes", {})),
         claimed_identities=[Identity(**i) for i in doc.get("claimed_identities", [])],
         self_service=doc.get("self_service", False),
         applied_events=list(doc.get("applied_events", [])),
+        routing_epochs=dict(doc.get("routing_epochs", {})),
         earlier_messages=doc.get("earlier_messages", 0),
         mail_participants=list(doc.get("mail_participants", [])),
         survey=_survey(doc["survey"]) if doc.get("survey") else None,

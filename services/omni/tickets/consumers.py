@@ -68,7 +68,8 @@ class TicketConsumers:
         await self._desk.session_assigned(event.work.session_id or event.work.id,
                                           event.agent_id or event.work.assigned_agent_id,
                                           event_id=delivery.envelope.id, channel=channel_from_proto(event.work.channel),
-                                          answered_at=convert.answer_time(event.work, delivery.envelope))
+                                          answered_at=convert.answer_time(event.work, delivery.envelope),
+                                          fence=(event.partition, event.epoch))
 
     async def on_survey_answered(self, delivery: Delivery) -> None:
         answered = unpack(delivery.envelope, SurveyAnswered).survey

@@ -203,6 +203,7 @@ def ticket_from_doc(doc: Document) -> Ticket:
         last_at=doc.get("last_at"),
         merged_into=doc.get("merged_into", ""),
         participants=list(doc.get("participants", [])),
+        routing_epochs=dict(doc.get("routing_epochs", {})),
     )
 
 

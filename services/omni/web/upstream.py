@@ -64,6 +64,8 @@ class Upstream:
                           for a in (settings.sessions_addr, settings.routing_addr, settings.tickets_addr,
                                     settings.knowledge_addr, settings.reports_addr, settings.supervision_addr)]
         sessions, routing, tickets, knowledge, reports, supervision = self._channels
+        # For the desk's stream, opened again on whichever routing replica serves the agent.
+        self.routing_channel = routing
         self.sessions = sessions_pb2_grpc.SessionServiceStub(sessions)
         self.routing = routing_pb2_grpc.RoutingServiceStub(routing)
         self.tickets = tickets_pb2_grpc.TicketServiceStub(tickets)

@@ -64,10 +64,19 @@ class BotWorker:
         self.knowledge = knowledge_pb2_grpc.KnowledgeServiceStub(knowledge)
         self.sessions = sessions_pb2_grpc.SessionServiceStub(sessions)
         self._stopping = asyncio.Event()
+        self._handing_over = asyncio.Event()
 
     def stop(self) -> None:
-        """Take no new work; chats waiting for the customer's reply go to a person now."""
+        """Take no new work; the conversations in hand go on for `worker_drain_seconds` (a
+        scale-down lets them finish), then chats still waiting for the customer go to a person."""
+        if self._stopping.is_set():
+            return
         self._stopping.set()
+        drain = self.settings.worker_drain_seconds
+        if drain > 0:
+            asyncio.get_running_loop().call_later(drain, self._handing_over.set)
+        else:
+            self._handing_over.set()
 
     async def run(self) -> None:
         await asyncio.gather(*(self._loop(slot) for slot in range(self.settings.worker_concurrency)))
@@ -199,11 +208,12 @@ class BotWorker:
             watch.cancel()
 
     async def _listen(self, watch: _Watch, session_id: str, deadline: float) -> Heard:
-        """The customer's next message, or why none came; a shutdown stops the wait at once."""
+        """The customer's next message, or why none came; a shutdown's hand-over (once the drain
+        time passed) stops the wait at once."""
         followup = self.settings.worker_followup_seconds
         left = deadline - asyncio.get_running_loop().time()
         reading = asyncio.create_task(_next_from_customer(watch, session_id))
-        stopping = asyncio.create_task(self._stopping.wait())
+        stopping = asyncio.create_task(self._handing_over.wait())
         try:
             done, _ = await asyncio.wait((reading, stopping), timeout=max(0.0, min(followup, left)),
                                          return_when=asyncio.FIRST_COMPLETED)

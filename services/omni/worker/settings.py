@@ -4,6 +4,9 @@ import dataclasses
 
 from omni.runtime.config import ConfigError, ServiceSettings, env_name
 
+# The bot-worker pod's terminationGracePeriodSeconds (set by the operator) less time to hand over.
+MAX_DRAIN_SECONDS = 50.0
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class WorkerSettings(ServiceSettings):
@@ -29,6 +32,10 @@ class WorkerSettings(ServiceSettings):
     # Chat: longest the bot keeps one conversation (routing's claim is renewed meanwhile); a chat
     # still going then goes to a person.
     worker_conversation_seconds: float = 600.0
+    # After SIGTERM (a scale-down) the conversations in hand may go on this long before the chats
+    # still waiting for the customer are handed to a person; below the pod's termination grace
+    # (60 s), so the hand-over happens before Kubernetes kills the worker.
+    worker_drain_seconds: float = 45.0
 
     def __post_init__(self) -> None:
         if not 0 < self.worker_followup_seconds < self.worker_conversation_seconds:
@@ -36,5 +43,8 @@ class WorkerSettings(ServiceSettings):
                 f"{env_name('worker_followup_seconds')}={self.worker_followup_seconds:g} must be above 0 and below "
                 f"{env_name('worker_conversation_seconds')}={self.worker_conversation_seconds:g}: the bot waits for "
                 "a reply within one conversation")
+        if not 0 <= self.worker_drain_seconds <= MAX_DRAIN_SECONDS:
+            raise ConfigError(f"{env_name('worker_drain_seconds')}={self.worker_drain_seconds:g} must be between 0 "
+                              f"and {MAX_DRAIN_SECONDS:g}: the pod's termination grace ends the worker then")
         if self.worker_max_answers < 1:
             raise ConfigError(f"{env_name('worker_max_answers')}={self.worker_max_answers} must be at least 1")

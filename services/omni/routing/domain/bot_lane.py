@@ -36,6 +36,10 @@ class BotLane:
     def unclaimed(self, queue_id: str) -> int:
         return sum(1 for work in self._lanes[queue_id].values() if not work.bot_worker)
 
+    def claimed(self, queue_id: str) -> int:
+        """Conversations a bot worker holds now (what a worker scaled down would have in hand)."""
+        return len(self._lanes[queue_id]) - self.unclaimed(queue_id)
+
     def take(self, worker_id: str, queue_ids: Iterable[str], now: float) -> Work | None:
         """Claim the oldest unclaimed work of the named queues (all queues if none named)."""
         best: Work | None = None

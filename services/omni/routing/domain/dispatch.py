@@ -9,7 +9,7 @@ marks what needs routing (`_pending_work`, `_pending_agents`) and calls `_dispat
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from omni.routing.domain import policy, ranking
 from omni.routing.domain.agents import Agent, AgentStatus
@@ -29,6 +29,10 @@ class Dispatcher(EngineState):
         # Routing still to do, in the order it arose: agents who may take work, work to place.
         self._pending_work: dict[str, None] = {}
         self._pending_agents: dict[str, None] = {}
+        # Whether a queue this engine does not hold is routed by another replica (a partition it
+        # does not own): work overflowing to it is handed away rather than kept. Set by the
+        # service; alone, an engine holds every queue there is.
+        self.routed_elsewhere: Callable[[str], bool] = lambda queue_id: False
 
     def _set_status(self, agent: Agent, status: AgentStatus, reason: str) -> Agent:
         """A change of presence; leaving `available` takes the agent's open offers back."""
@@ -78,16 +82,24 @@ class Dispatcher(EngineState):
 
     def _overflow(self, work: Work, now: float) -> None:
         """The last ring: waiting work moves on to the overflow queue (never back to one it left),
-        keeping its deadline and its place by it."""
+        keeping its deadline and its place by it. An overflow queue another replica routes gets
+        the work as it is: it leaves this engine, for that queue's owner to take (as a transfer
+        across partitions does)."""
         source = self.queue(work.queue_id)
         target = source.policy.overflow_queue
-        if not self.has_queue(target) or target in work.transferred_from_queues:
+        here = self.has_queue(target)
+        if not (here or self.routed_elsewhere(target)) or target in work.transferred_from_queues:
             return
         self._leave_line(work)
         work.transferred_from_queues += (source.id,)
         work.queue_id, work.ring_start = target, now
         work.reasons.append(Reason("ring_overflow", f"{source.id} -> {target} after "
                                                     f"{source.policy.overflow_after:g}s"))
+        if not here:
+            del self._work[work.id]
+            self._pending_work.pop(work.id, None)
+            self._journal.changed(work)
+            return
         self._into_line(work)
         self._schedule_holds(work)
         self._pending_work[work.id] = None

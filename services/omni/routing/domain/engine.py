@@ -240,19 +240,52 @@ class RoutingEngine(BotWork):
         """Pass work on to another queue and/or agent; `code` says why (with a free-text `note`)."""
         reason = transfer_reason(code, note)
         work = self.get(work_id)
-        if work.state not in (*WAITING_STATES, WorkState.ASSIGNED, WorkState.OFFERED):
-            raise FailedPrecondition(f"work {work_id} is {work.state.value}; it cannot be transferred")
         if not target_queue_id and not target_agent_id:
             raise InvalidArgument("name a target queue or a target agent for the transfer")
         target = self.queue(target_queue_id or work.queue_id)
-        if target.id in work.transferred_from_queues:
-            raise FailedPrecondition(f"work {work_id} was transferred away from {target.id}; it does not go back")
         if target_agent_id:
             self.agent(target_agent_id)
-            if target_agent_id in work.transferred_from_agents:
-                raise FailedPrecondition(f"agent {target_agent_id} transferred work {work_id} away; "
-                                         "it does not go back to them")
         now = self.clock()
+        source_agent = self._pass_on(work, target, target_agent_id, now)
+        self._arrive(work, target, now)
+        work.reasons.insert(0, Reason("transfer", reason))
+        self._into_line(work)
+        self._schedule_holds(work)
+        # The event says what the agent wrote (the code alone when they wrote nothing).
+        self._journal.notify("work_transferred", work, agent_id=source_agent, reason=note.strip() or reason)
+        self._pending_work[work.id] = None
+        self._dispatch()
+        return work
+
+    def transfer_away(self, work_id: str, code: TransferReason | None, note: str, target: QueueConfig,
+                      target_agent_id: str = "") -> Work:
+        """Pass work on to `target`, a queue of a partition another replica routes: it leaves this
+        engine waiting in `target` from now (classified for it, numbered here), for the owner of
+        that partition to take as it is written."""
+        reason = transfer_reason(code, note)
+        work = self.get(work_id)
+        now = self.clock()
+        source_agent = self._pass_on(work, target, target_agent_id, now)
+        self._seq += 1
+        work.seq = self._seq
+        work.enqueue_time = work.ring_start = now
+        work.state = WorkState.WAITING
+        work.reasons = [Reason("transfer", reason), *policy.classify(work, target, now)]
+        del self._work[work.id]
+        self._pending_work.pop(work.id, None)
+        self._journal.notify("work_transferred", work, agent_id=source_agent, reason=note.strip() or reason)
+        self._dispatch()
+        return work
+
+    def _pass_on(self, work: Work, target: QueueConfig, target_agent_id: str, now: float) -> str:
+        """Take work off its queue and agent for a transfer to `target`; the agent who had it."""
+        if work.state not in (*WAITING_STATES, WorkState.ASSIGNED, WorkState.OFFERED):
+            raise FailedPrecondition(f"work {work.id} is {work.state.value}; it cannot be transferred")
+        if target.id in work.transferred_from_queues:
+            raise FailedPrecondition(f"work {work.id} was transferred away from {target.id}; it does not go back")
+        if target_agent_id in work.transferred_from_agents:
+            raise FailedPrecondition(f"agent {target_agent_id} transferred work {work.id} away; "
+                                     "it does not go back to them")
         source_agent = work.assigned_agent_id or work.offered_agent_id
         # Never back to whoever handed it on: the agent who held it, and the queue it leaves.
         if work.assigned_agent_id:
@@ -271,15 +304,7 @@ class RoutingEngine(BotWork):
         work.offered_agent_id = work.assigned_agent_id = ""
         work.answer_time = 0.0
         work.preferred_agent_id = target_agent_id
-        self._arrive(work, target, now)
-        work.reasons.insert(0, Reason("transfer", reason))
-        self._into_line(work)
-        self._schedule_holds(work)
-        # The event says what the agent wrote (the code alone when they wrote nothing).
-        self._journal.notify("work_transferred", work, agent_id=source_agent, reason=note.strip() or reason)
-        self._pending_work[work.id] = None
-        self._dispatch()
-        return work
+        return source_agent
 
     # ----- time and changes --------------------------------------------------------------
 

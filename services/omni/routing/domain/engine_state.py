@@ -88,7 +88,8 @@ class EngineState:
         line = self._lines.of(queue_id)
         oldest = min((self._work[w].enqueue_time for w in line), default=now)
         return self._metrics.view(queue, now, window, waiting=len(line), oldest=oldest,
-                                  bot_waiting=self._bots.unclaimed(queue_id))
+                                  bot_waiting=self._bots.unclaimed(queue_id),
+                                  bot_in_progress=self._bots.claimed(queue_id))
 
     def _estimate(self, work: Work) -> float:
         """Waiting work: its place among the work of its part × how fast that part moves."""

@@ -39,7 +39,9 @@ class QueueView:
     occupancy: float
     agents_available: int
     agents_logged_in: int
+    # Bot lane work no worker has claimed yet, and work a worker is holding a conversation on.
     bot_waiting: int
+    bot_in_progress: int
     # Erlang C average speed of answer for a new arrival at the observed load.
     expected_wait: float
     average_handle_time: float
@@ -96,7 +98,7 @@ class QueueMetrics:
         return self._pace(queue_id, part).wait(place, self._slots(queue_id, part))
 
     def view(self, queue: QueueConfig, now: float, window: float, *, waiting: int, oldest: float,
-             bot_waiting: int) -> QueueView:
+             bot_waiting: int, bot_in_progress: int) -> QueueView:
         snapshot = self._stats[queue.id].snapshot(now, window, queue.service_level_seconds)
         agents = list(self._roster.agents_of(queue))
         logged_in = [a for a in agents if a.logged_in]
@@ -107,7 +109,8 @@ class QueueMetrics:
         return QueueView(
             queue_id=queue.id, as_of=now, waiting=waiting, longest_wait=now - oldest, window=snapshot,
             occupancy=occupancy, agents_available=available, agents_logged_in=len(logged_in),
-            bot_waiting=bot_waiting, expected_wait=steady_state_wait(snapshot.arrival_rate, aht, servers),
+            bot_waiting=bot_waiting, bot_in_progress=bot_in_progress,
+            expected_wait=steady_state_wait(snapshot.arrival_rate, aht, servers),
             average_handle_time=aht,
         )
 

@@ -28,7 +28,7 @@ from omni.routing.domain.engine import RoutingEngine
 from omni.routing.usecases.desktops import Desktop, Desktops
 from omni.routing.usecases.engine_room import EngineRoom
 from omni.runtime.auth import Principal
-from omni.runtime.errors import DomainError, FailedPrecondition, InvalidArgument
+from omni.runtime.errors import DomainError, Elsewhere, FailedPrecondition, InvalidArgument
 
 log = logging.getLogger("omni.routing")
 
@@ -44,7 +44,8 @@ class AgentSessions:
         """The events for the agent's desktop while `commands` (after the login) are applied in order."""
         access.check_acting_as(principal, agent_id)
         self._room.claims.serve_agent(agent_id)
-        self._room.engine.agent(agent_id)
+        async with self._room.lock:  # a partition just taken is loaded under the lock: after it
+            self._room.engine.agent(agent_id)
         desktop = self._desktops.open(agent_id)
         agent = await self._room.run(lambda engine: _connected(engine, agent_id))
         self._desktops.greet(desktop, agent)
@@ -52,6 +53,8 @@ class AgentSessions:
         try:
             while (event := await desktop.events.get()) is not None:
                 yield event
+            if desktop.moved:
+                raise Elsewhere(desktop.moved, "")
             if reader.done() and not reader.cancelled() and (failure := reader.exception()) is not None:
                 raise failure  # INTERNAL for the agent, with the traceback in the log
         finally:

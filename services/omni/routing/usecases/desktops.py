@@ -24,6 +24,8 @@ class Desktop:
     def __init__(self, agent_id: str) -> None:
         self.agent_id = agent_id
         self.events: asyncio.Queue[DesktopEvent | None] = asyncio.Queue()
+        # Why the desktop was closed when its agent's partition moved to another replica.
+        self.moved = ""
 
     def send(self, event: DesktopEvent) -> None:
         self.events.put_nowait(event)
@@ -64,11 +66,11 @@ class Desktops:
 
     def close_all(self, agent_ids: Iterable[str], why: str) -> None:
         """Close the desktops of these agents (their partition moved to another replica): the
-        desktop is told why and reconnects, to the new owner."""
+        stream ends with a redirect (to no owner yet), which the desktop follows to the new owner."""
         for agent_id in agent_ids:
             desktop = self._open.pop(agent_id, None)
             if desktop is not None:
-                desktop.send(Refused(why))
+                desktop.moved = why
                 desktop.close()
 
     def greet(self, desktop: Desktop, agent: Agent) -> None:

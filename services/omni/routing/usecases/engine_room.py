@@ -39,17 +39,24 @@ class EngineRoom:
     def __init__(self, new_engine: Callable[[], RoutingEngine], repository: RoutingRepository, relay: EventRelay,
                  desktops: Desktops, claims: Claims, *, desktop_grace: float, timer_resolution: float) -> None:
         self._new_engine = new_engine
-        self._engine = new_engine()
         self._repository = repository
         self._relay = relay
         self._desktops = desktops
         self.claims = claims
+        self._engine = self._fresh_engine()
         self._desktop_grace = desktop_grace
         self._resolution = timer_resolution
         self._lock = asyncio.Lock()
         self._moved = asyncio.Event()
         # Set when a write was refused: the engine is ahead of storage and must be built afresh.
         self.stale = asyncio.Event()
+
+    def _fresh_engine(self) -> RoutingEngine:
+        engine = self._new_engine()
+        # Overflow to a queue of a partition another replica owns hands the work to it.
+        engine.routed_elsewhere = lambda queue_id: (self.claims.layout.of_queue(queue_id) is not None
+                                                    and not self.claims.owns_queue(queue_id))
+        return engine
 
     @property
     def engine(self) -> RoutingEngine:
@@ -88,7 +95,7 @@ class EngineRoom:
         """Replace the engine by one loaded with only these queues and agents (held with the lock)."""
         assert self._lock.locked()
         self._engine.drain()
-        self._engine = engine = self._new_engine()
+        self._engine = engine = self._fresh_engine()
         try:
             await self._load(engine, queue_ids, agent_ids)
         finally:
@@ -176,11 +183,12 @@ class EngineRoom:
         if not (changes.notices or changes.work or changes.agents):
             return
         claims = self.claims
+        away = self._handed_away(changes.work)
         try:
-            work = [(w, self._epoch(claims.queue_partition(w.queue_id))) for w in changes.work]
+            work = [(w, self._epoch(self._decided_in(w, away))) for w in changes.work]
             agents = [(a, self._epoch(claims.agent_partition(a.id))) for a in changes.agents]
-            events = [e for n in changes.notices if (e := self._event(n)) is not None]
-            await self._repository.save(work, agents, self._relay.outbox(events))
+            events = [e for n in changes.notices if (e := self._event(n, away)) is not None]
+            await self._repository.save(work, agents, self._relay.outbox(events), handed_away=away)
         except (Fenced, Unavailable) as exc:
             # Storage did not take the change: the engine is ahead of it and is built afresh.
             self.stale.set()
@@ -199,9 +207,25 @@ class EngineRoom:
             raise Unavailable(f"the lease on partition {partition} ran out")
         return epoch
 
-    def _event(self, notice: Notice) -> OutboxEntry | None:
+    def _handed_away(self, changed: Collection[Work]) -> set[str]:
+        """Work this change transferred (or overflowed) to a queue of a partition another replica
+        owns: still live, yet gone from the engine (`transfer_away`, the last ring). It is written
+        under the epoch of the partition it left and stored under none (0): the owner of its new
+        partition takes it (its next round finds live work of its queues under an older epoch,
+        `take_strays`) and writes it under its own."""
+        return {w.id for w in changed if w.state not in FINISHED_STATES and self._engine.live_work(w.id) is None}
+
+    def _decided_in(self, work: Work, away: Collection[str]) -> str:
+        """The partition this replica decided about the work in: its queue's, or for work handed
+        away, the partition of the queue it left."""
+        return self.claims.queue_partition(work.transferred_from_queues[-1] if work.id in away else work.queue_id)
+
+    def _event(self, notice: Notice, away: Collection[str]) -> OutboxEntry | None:
         if notice.work is not None:
-            partition = self.claims.queue_partition(notice.work.queue_id)
+            partition = self._decided_in(notice.work, away)
         else:
             partition = self.claims.agent_partition(notice.agent_id)
-        return publishing.event(notice, partition, self._epoch(partition))
+        engine = self._engine
+        # What the customer's chat shows for the agent (a bot worker has no record here).
+        name = engine.agent(notice.agent_id).display_name if engine.has_agent(notice.agent_id) else ""
+        return publishing.event(notice, partition, self._epoch(partition), agent_display_name=name)

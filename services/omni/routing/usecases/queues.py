@@ -33,7 +33,10 @@ def _window(seconds: float) -> float:
 
 
 def _view(doc: dict[str, Any]) -> QueueView:
-    fields = {k: v for k, v in doc.items() if k != "groups"}
+    """Figures another replica published; one of the previous release (mid rolling upgrade)
+    publishes no bot conversations in progress, counted as none until it is replaced."""
+    known = {f.name for f in dataclasses.fields(QueueView)}
+    fields = {"bot_in_progress": 0, **{k: v for k, v in doc.items() if k in known}}
     return QueueView(**{**fields, "window": Snapshot(**doc["window"])})
 
 

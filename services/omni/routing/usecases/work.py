@@ -16,7 +16,7 @@ from omni.routing.repository import RoutingRepository
 from omni.routing.usecases.desktops import Desktops
 from omni.routing.usecases.engine_room import EngineRoom
 from omni.runtime.auth import Principal
-from omni.runtime.errors import FailedPrecondition, NotFound
+from omni.runtime.errors import NotFound
 from omni.runtime.paging import Page, PageRequest
 from omni.runtime.validation import check_length, require
 
@@ -108,8 +108,11 @@ class WorkUseCases:
         claims = self._room.claims
         if target_queue_id and claims.queue_partition(target_queue_id) != claims.queue_partition(work.queue_id) \
                 and not claims.owns_queue(target_queue_id):
-            raise FailedPrecondition(f"queue {target_queue_id} is routed by another replica; a transfer between "
-                                     "replicas is not possible yet")
+            # Another replica routes the target queue: the work leaves this one, written waiting
+            # in the target queue, and the owner of that queue's partition takes it from there.
+            [target] = await self._repository.queues([target_queue_id])
+            return await self._room.run(
+                lambda engine: engine.transfer_away(work.id, code, note, target, target_agent_id))
         return await self._room.run(
             lambda engine: engine.transfer(work.id, code, note, target_queue_id, target_agent_id))
 

@@ -122,6 +122,8 @@ class Message:
     emotion_score: int = 0
     # The record of a call that ended in the IVR before reaching a queue.
     abandoned_in_ivr: bool = False
+    # An agent's message: the agent's display name, as the customer's chat shows it.
+    sender_name: str = ""
 
     def stored_bytes(self) -> int:
         """Roughly what the message takes in the session's record: its text, HTML and headers."""
@@ -181,6 +183,8 @@ class Session:
     messages: list[Message] = dataclasses.field(default_factory=list)
     notes: list[Note] = dataclasses.field(default_factory=list)
     agent_id: str = ""
+    # The display name of `agent_id` (from routing's record of the agent), for the customer's chat.
+    agent_name: str = ""
     ticket_id: str = ""
     previous_session_id: str = ""
     attributes: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -192,6 +196,8 @@ class Session:
     self_service: bool = False
     # Events (routing, tickets) already applied, so a redelivery changes nothing twice.
     applied_events: list[str] = dataclasses.field(default_factory=list)
+    # Routing's partition -> the highest lease epoch of its events applied here (runtime/fencing.py).
+    routing_epochs: dict[str, int] = dataclasses.field(default_factory=dict)
     # Messages of the conversation no longer kept here (over `TranscriptLimits`); the ticket has them.
     earlier_messages: int = 0
     # Email: addresses (case-folded) that wrote into the conversation without being its customer,
@@ -327,6 +333,16 @@ class Session:
 
     def first_identity(self, kind: str) -> str:
         return next((i.value for i in self.identities if i.kind == kind), "")
+
+    def hand_to(self, agent_id: str, name: str = "") -> bool:
+        """The session's agent is `agent_id` now ("" for nobody), called `name` when that is known
+        (a name stays with its agent); whether anything changed."""
+        before = (self.agent_id, self.agent_name)
+        if agent_id != self.agent_id:
+            self.agent_id, self.agent_name = agent_id, ""
+        if agent_id and name:
+            self.agent_name = name
+        return (self.agent_id, self.agent_name) != before
 
     def mark_applied(self, event_id: str) -> bool:
         """Remember an event; False if it was applied before."""

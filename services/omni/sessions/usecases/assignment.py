@@ -40,13 +40,16 @@ class Assignment:
     async def routed(self, session_id: str, event_type: str, *, agent_id: str, work_agent_id: str, reason: str,
                      work_queue: str, bot_handoff: str | None, event_id: str,
                      callback: tuple[str, bool] | None = None, vip: bool = False,
-                     estimated_wait_seconds: float = 0.0) -> None:
+                     estimated_wait_seconds: float = 0.0, fence: tuple[str, int] = ("", 0),
+                     agent_name: str = "") -> None:
         """Apply routing's `event_type` (consumed as `event_id`) to the session. `agent_id`: the
         agent (or bot worker) the event names, `work_agent_id` the work's assigned or offered one;
         `work_queue` the work's queue after the event (a transfer's target moves the session there);
         `bot_handoff`: the bot's reason when the work's latest reason is a bot's handoff; `callback`
         the work's callback number and whether it is the customer's own; `vip` and
-        `estimated_wait_seconds` as the work has them (kept for the KPI report)."""
+        `estimated_wait_seconds` as the work has them (kept for the KPI report); `fence`: the
+        (partition, lease epoch) routing decided it under (a former owner's late event is dropped);
+        `agent_name`: the display name of the agent the event names (what the chat shows)."""
         if event_type == QUEUED:
             await self._repo.mutate(session_id, lambda session: queue_facts(
                 session, vip=vip, estimated_wait_seconds=estimated_wait_seconds))
@@ -63,7 +66,7 @@ class Assignment:
                 await self._outbound.dial(session_id, agent_id or work_agent_id, event_id)
             else:
                 await self._c.move(session_id, step.state, reason=step.reason, agent_id=step.agent_id,
-                                   event_id=event_id, change=step.apply)
+                                   agent_name=agent_name, event_id=event_id, change=step.apply, fence=fence)
         except FailedPrecondition as exc:
             # Out of order or stale (the customer already hung up): the session's own record wins.
             log.info("ignoring %s for session %s: %s", event_type, session_id, exc.message)

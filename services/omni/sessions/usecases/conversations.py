@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from omni.runtime import fencing
 from omni.runtime.channels import Channel
 from omni.runtime.clock import utcnow
 from omni.runtime.storage import Document
@@ -24,6 +26,8 @@ from omni.sessions.domain.model import Direction, Identity, Message, Session, St
 from omni.sessions.domain.updates import Update, UpdateKind
 from omni.sessions.publishing import LiveUpdates, SessionEvents
 from omni.sessions.repository import SessionRepository
+
+log = logging.getLogger("omni.sessions.conversations")
 
 T = TypeVar("T")
 
@@ -138,22 +142,28 @@ class Conversations:
         *,
         reason: str,
         agent_id: str | None = None,
+        agent_name: str = "",
         event_id: str = "",
         change: Callable[[Session], None] | None = None,
+        fence: tuple[str, int] = ("", 0),
     ) -> Moved:
         """Change a session's state (and agent), publishing the change.
 
         `event_id`: the consumed event causing it; a redelivery applies nothing twice but
-        publishes what the first delivery left pending.
+        publishes what the first delivery left pending. `fence`: the (partition, epoch) routing
+        decided it under; an event of an epoch older than one applied before changes nothing.
         """
 
         def apply(session: Session) -> tuple[State, bool]:
             previous = session.state
             if event_id and not session.mark_applied(event_id):
                 return previous, False
+            if not fencing.admits(session.routing_epochs, *fence):
+                log.info("session %s: dropped %s from routing partition %s epoch %d, older than epoch %d",
+                         session.id, event_id, fence[0], fence[1], session.routing_epochs[fence[0]])
+                return previous, False
             changed = session.move(state, utcnow(), reason)
-            if agent_id is not None and agent_id != session.agent_id:
-                session.agent_id = agent_id
+            if agent_id is not None and session.hand_to(agent_id, agent_name):
                 changed = True
             if change is not None:
                 change(session)

@@ -71,6 +71,8 @@ class Mailbox:
             await self._repo.store_attachment(session_id, attachment, part.content)
 
         def add(current: Session) -> None:
+            if any(m.id == message.id for m in current.messages):
+                return  # the same mail, delivered to another replica at the same moment, stored it
             found = self._classifier.classify(message.text)
             current.note(found)
             message.emotion_score = found.emotion_score

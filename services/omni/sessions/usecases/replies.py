@@ -52,7 +52,8 @@ class Replies:
         text = self._limit.check(require(text, "text"), "text")
         check_length(html, "html", self._limit.max_chars * 4)
         message = Message(id=new_id("I"), direction=Direction.OUTBOUND, sender=principal.subject, text=text,
-                          time=utcnow(), html=html, request_id=request_id)
+                          time=utcnow(), html=html, request_id=request_id,
+                          sender_name=session.agent_name if principal.subject == session.agent_id else "")
         if session.channel is Channel.PHONE:
             raise FailedPrecondition(f"session {session.id} is a phone call; answer the caller on the call")
         if cc and session.channel is not Channel.EMAIL:

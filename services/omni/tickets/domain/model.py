@@ -120,6 +120,8 @@ class Ticket:
     merged_into: str = ""
     # Addresses that wrote into the ticket without being the customer's (docs/tickets.md).
     participants: list[str] = dataclasses.field(default_factory=list)
+    # Routing's partition -> the highest lease epoch of its assignments applied (runtime/fencing.py).
+    routing_epochs: dict[str, int] = dataclasses.field(default_factory=dict)
 
     @property
     def groups(self) -> list[str]:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Sequence
 
+from omni.runtime import fencing
 from omni.runtime.auth import Principal
 from omni.runtime.channels import Channel
 from omni.runtime.clock import utcnow
@@ -23,6 +25,8 @@ from omni.tickets.domain.tickets import TicketFilter
 from omni.tickets.publishing import TicketEvents
 from omni.tickets.repository import TicketRepository
 from omni.tickets.settings import TicketSettings
+
+log = logging.getLogger("omni.tickets.desk")
 
 # Fields UpdateTicket may change.
 UPDATABLE = frozenset({"subject", "status", "priority", "queue", "group", "tags", "csat", "disposition"})
@@ -108,13 +112,20 @@ class Desk:
         return saved
 
     async def session_assigned(self, session_id: str, agent_id: str, *, event_id: str, channel: Channel | None,
-                               answered_at: dt.datetime) -> None:
+                               answered_at: dt.datetime, fence: tuple[str, int] = ("", 0)) -> None:
         """Routing connected an agent to a session: the session's ticket is theirs now, the
         customer's last agent (routing's affinity) is them, and on a call or a chat that answer
-        is the ticket's first response."""
+        is the ticket's first response. `fence`: the (partition, lease epoch) routing decided it
+        under; an assignment of an epoch older than one applied to the ticket is a former owner's,
+        published late, and changes nothing."""
         if not session_id or not agent_id:
             return
         ticket = await self._session_ticket(session_id)
+        seen = dict(ticket.routing_epochs)
+        if not fencing.admits(seen, *fence):
+            log.info("ticket %s: dropped assignment %s from routing partition %s epoch %d, older than epoch %d",
+                     ticket.id, event_id, fence[0], fence[1], seen[fence[0]])
+            return
         # The customer first: whoever sees the ticket assigned (an agent's screen, a test) then also
         # sees the last agent; a redelivery after a failure in between repeats both harmlessly.
         await self._repo.set_customer_fields(ticket.customer_id, {"last_agent_id": agent_id})
@@ -123,11 +134,13 @@ class Desk:
         reassigned = ticket.assignee_id != agent_id
         ticket.assignee_id = agent_id
         answered = channel in ANSWERED_LIVE and responded(ticket, answered_at)
-        if reassigned or answered:
+        fenced = seen != ticket.routing_epochs
+        ticket.routing_epochs = seen
+        if reassigned or answered or fenced:
             saved = await self._repo.save_ticket(ticket, ticket.version)
             if reassigned:
                 await self._events.ticket("ticket_assigned", f"{event_id}:assigned", saved)
-            else:
+            elif answered:
                 await self._events.ticket("ticket_updated", f"{event_id}:answered", saved)
 
     async def work_wrapped_up(self, session_id: str, work_id: str, agent_id: str, disposition: str, note: str,

@@ -146,16 +146,25 @@ class Desk:
     # ----- tickets -------------------------------------------------------------------------
 
     async def customer_context(self, caller: Caller, customer_id: str, email: str, phone: str) -> Json:
-        """The customer by id, or by an email or phone of the contact when routing's screen pop could
-        not name them (a chat's first identity is the widget's anonymous handle)."""
-        request = tickets_pb2.GetCustomerContextRequest(customer_id=customer_id, interaction_limit=20)
-        if not customer_id:
-            kind, value = (SearchKind.EMAIL, email) if email else (SearchKind.PHONE, phone)
-            if not value:
+        """The customer by id, or by the email, then the phone of the contact when routing's screen
+        pop could not name them (a chat's handle is the widget's anonymous one): the first that
+        tickets knows."""
+        if customer_id:
+            asked = [tickets_pb2.GetCustomerContextRequest(customer_id=customer_id, interaction_limit=20)]
+        else:
+            asked = [tickets_pb2.GetCustomerContextRequest(
+                identity=common_pb2.Identity(kind=_IDENTITY_KINDS[kind], value=value), interaction_limit=20)
+                for kind, value in ((SearchKind.EMAIL, email), (SearchKind.PHONE, phone)) if value]
+            if not asked:
                 raise InvalidArgument("name the customer: customer_id, email or phone")
-            request.identity.CopyFrom(common_pb2.Identity(kind=_IDENTITY_KINDS[kind], value=value))
-        return to_json(await relay(self._up.tickets.GetCustomerContext(
-            request, metadata=bearer(caller.token), timeout=self._timeout)))
+        unknown = NotFound("no customer has these identities")
+        for request in asked:
+            try:
+                return to_json(await relay(self._up.tickets.GetCustomerContext(
+                    request, metadata=bearer(caller.token), timeout=self._timeout)))
+            except NotFound as exc:
+                unknown = exc
+        raise unknown
 
     async def tickets(self, caller: Caller, customer_id: str) -> list[Json]:
         found = await relay(self._up.tickets.ListTickets(

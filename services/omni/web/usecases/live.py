@@ -12,8 +12,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
 
 from omni.runtime.auth import bearer
+from omni.runtime.clients import fed, following_stream
 from omni.runtime.errors import DomainError, PermissionDenied
 from omni.web import convert
 from omni.web.domain.desk_commands import DeskCommand, WrapUp
@@ -23,7 +27,7 @@ from omni.web.upstream import Upstream, relay, relay_stream
 from omni.web.usecases.callers import Caller
 from omni.web.usecases.desk import Desk
 from omnichannel.common.v1 import common_pb2
-from omnichannel.routing.v1 import routing_pb2
+from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from omnichannel.sessions.v1 import sessions_pb2
 
 log = logging.getLogger("omni.web.live")
@@ -46,18 +50,27 @@ class DeskStream:
         # Session of each piece of work routing assigned to this agent on this stream (it sends
         # the work in hand again on every new stream): what a wrap-up's note is written on.
         held: dict[str, str] = {}
+        # The browser's commands, queued: the stream to routing is opened again wherever the
+        # agent's partition is served (each time logging in first), and a stream that ends must
+        # not take the browser's frames down with it. None: the browser went away.
+        pending: asyncio.Queue[routing_pb2.AgentCommand | None] = asyncio.Queue()
+        login = routing_pb2.AgentCommand(login=routing_pb2.AgentLogin(agent_id=agent_id))
 
-        async def outgoing() -> AsyncIterator[routing_pb2.AgentCommand]:
-            yield routing_pb2.AgentCommand(login=routing_pb2.AgentLogin(agent_id=agent_id))
+        async def read_browser() -> None:
             async for command in commands:
                 if isinstance(command, WrapUp) and command.work_id in held:
                     await self._note_wrap_up(caller, held.pop(command.work_id), command, send)
-                yield convert.agent_command(agent_id, command)
+                await pending.put(convert.agent_command(agent_id, command))
+            await pending.put(None)
 
-        # Explicit metadata: the channel's interceptors do not reach bidirectional streams.
-        call = self._up.routing.AgentSession(outgoing(), metadata=bearer(caller.token))
+        def open_session(chan: grpc.aio.Channel) -> grpc.aio.StreamStreamCall[Any, routing_pb2.AgentEvent]:
+            # Explicit metadata: the channel's interceptors do not reach bidirectional streams.
+            stub = routing_pb2_grpc.RoutingServiceStub(chan)
+            return fed(stub.AgentSession(metadata=bearer(caller.token)), login, pending)
+
+        reading = asyncio.create_task(read_browser(), name=f"desk {agent_id} commands")
         try:
-            async for event in relay_stream(call):
+            async for event in relay_stream(following_stream(self._up.routing_channel, open_session)):
                 if event.WhichOneof("event") == "assigned":
                     if event.assigned.state == routing_pb2.WORK_STATE_ASSIGNED:
                         held[event.assigned.id] = event.assigned.session_id or event.assigned.id
@@ -65,7 +78,9 @@ class DeskStream:
                         held.pop(event.assigned.id, None)
                 await send(convert.agent_event(event))
         finally:
-            call.cancel()
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
 
     async def _note_wrap_up(self, caller: Caller, session_id: str, wrap_up: WrapUp, send: Send) -> None:
         """Before routing completes the work (it keeps the disposition in its event, the note

@@ -33,6 +33,7 @@ class WorkEvent(_message.Message):
     DISPOSITION_FIELD_NUMBER: _builtins.int
     PARTITION_FIELD_NUMBER: _builtins.int
     EPOCH_FIELD_NUMBER: _builtins.int
+    AGENT_DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     agent_id: _builtins.str
     reason: _builtins.str
     disposition: _builtins.str
@@ -41,6 +42,10 @@ class WorkEvent(_message.Message):
     higher epoch of the partition drops the event (a former owner's, published late).
     """
     epoch: _builtins.int
+    agent_display_name: _builtins.str
+    """The display name of the agent `agent_id` names, from their record in routing (what the
+    customer's chat shows for them); empty for a bot worker or an agent without one.
+    """
     @_builtins.property
     def work(self) -> _routing_pb2.WorkItem: ...
     def __init__(
@@ -52,10 +57,11 @@ class WorkEvent(_message.Message):
         disposition: _builtins.str = ...,
         partition: _builtins.str = ...,
         epoch: _builtins.int = ...,
+        agent_display_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["work", b"work"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "disposition", b"disposition", "epoch", b"epoch", "partition", b"partition", "reason", b"reason", "work", b"work"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_display_name", b"agent_display_name", "agent_id", b"agent_id", "disposition", b"disposition", "epoch", b"epoch", "partition", b"partition", "reason", b"reason", "work", b"work"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

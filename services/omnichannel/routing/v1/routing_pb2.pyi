@@ -1622,6 +1622,7 @@ class QueueStats(_message.Message):
     EXPECTED_WAIT_FIELD_NUMBER: _builtins.int
     ANSWERED_WITHIN_TARGET_FIELD_NUMBER: _builtins.int
     REPEAT_TRANSFERS_FIELD_NUMBER: _builtins.int
+    BOT_IN_PROGRESS_FIELD_NUMBER: _builtins.int
     queue_id: _builtins.str
     waiting: _builtins.int
     offered: _builtins.int
@@ -1640,6 +1641,10 @@ class QueueStats(_message.Message):
     answered_within_target: _builtins.int
     repeat_transfers: _builtins.int
     """Transfers of contacts transferred before (second or later transfer of the contact)."""
+    bot_in_progress: _builtins.int
+    """Bot lane work a bot worker holds a conversation on now (bot_waiting: not
+    yet claimed). The two are what the AgentPool operator scales the workers on.
+    """
     @_builtins.property
     def as_of(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -1679,10 +1684,11 @@ class QueueStats(_message.Message):
         expected_wait: _duration_pb2.Duration | None = ...,
         answered_within_target: _builtins.int = ...,
         repeat_transfers: _builtins.int = ...,
+        bot_in_progress: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "average_handle_time", b"average_handle_time", "average_speed_of_answer", b"average_speed_of_answer", "expected_wait", b"expected_wait", "longest_wait", b"longest_wait", "window", b"window"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["abandoned", b"abandoned", "agents_available", b"agents_available", "agents_logged_in", b"agents_logged_in", "answered", b"answered", "answered_within_target", b"answered_within_target", "arrival_rate", b"arrival_rate", "as_of", b"as_of", "average_handle_time", b"average_handle_time", "average_speed_of_answer", b"average_speed_of_answer", "bot_waiting", b"bot_waiting", "expected_wait", b"expected_wait", "longest_wait", b"longest_wait", "occupancy", b"occupancy", "offered", b"offered", "queue_id", b"queue_id", "repeat_transfers", b"repeat_transfers", "service_level", b"service_level", "transfers", b"transfers", "waiting", b"waiting", "window", b"window"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["abandoned", b"abandoned", "agents_available", b"agents_available", "agents_logged_in", b"agents_logged_in", "answered", b"answered", "answered_within_target", b"answered_within_target", "arrival_rate", b"arrival_rate", "as_of", b"as_of", "average_handle_time", b"average_handle_time", "average_speed_of_answer", b"average_speed_of_answer", "bot_in_progress", b"bot_in_progress", "bot_waiting", b"bot_waiting", "expected_wait", b"expected_wait", "longest_wait", b"longest_wait", "occupancy", b"occupancy", "offered", b"offered", "queue_id", b"queue_id", "repeat_transfers", b"repeat_transfers", "service_level", b"service_level", "transfers", b"transfers", "waiting", b"waiting", "window", b"window"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

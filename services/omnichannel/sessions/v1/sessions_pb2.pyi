@@ -199,11 +199,16 @@ class Message(_message.Message):
     TEXT_FIELD_NUMBER: _builtins.int
     TIME_FIELD_NUMBER: _builtins.int
     ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    SENDER_NAME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     direction: _common_pb2.Direction.ValueType
     sender: _builtins.str
     """Customer handle or agent id."""
     text: _builtins.str
+    sender_name: _builtins.str
+    """The agent's display name for an agent's message (as routing knows the agent), shown to
+    the customer instead of the agent id; empty when unknown.
+    """
     @_builtins.property
     def time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -217,10 +222,11 @@ class Message(_message.Message):
         text: _builtins.str = ...,
         time: _timestamp_pb2.Timestamp | None = ...,
         attachments: _abc.Iterable[_common_pb2.AttachmentMeta] | None = ...,
+        sender_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "direction", b"direction", "id", b"id", "sender", b"sender", "text", b"text", "time", b"time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "direction", b"direction", "id", b"id", "sender", b"sender", "sender_name", b"sender_name", "text", b"text", "time", b"time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -310,6 +316,7 @@ class Session(_message.Message):
     EARLIER_MESSAGES_FIELD_NUMBER: _builtins.int
     MAIL_PARTICIPANTS_FIELD_NUMBER: _builtins.int
     SURVEY_FIELD_NUMBER: _builtins.int
+    AGENT_DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     channel: _common_pb2.Channel.ValueType
     state: Global___SessionState.ValueType
@@ -326,6 +333,8 @@ class Session(_message.Message):
     """Messages of the conversation no longer in `messages`: a session keeps its newest ones
     (OMNI_SESSION_MAX_MESSAGES, OMNI_SESSION_MAX_TRANSCRIPT_BYTES); its ticket keeps them all.
     """
+    agent_display_name: _builtins.str
+    """The display name of the agent `agent_id` names (from routing's record of the agent)."""
     @_builtins.property
     def customer(self) -> _common_pb2.CustomerRef: ...
     @_builtins.property
@@ -386,10 +395,11 @@ class Session(_message.Message):
         earlier_messages: _builtins.int = ...,
         mail_participants: _abc.Iterable[_builtins.str] | None = ...,
         survey: Global___Survey | None = ...,
+        agent_display_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "customer", b"customer", "survey", b"survey", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attributes", b"attributes", "channel", b"channel", "claimed_identities", b"claimed_identities", "create_time", b"create_time", "customer", b"customer", "earlier_messages", b"earlier_messages", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "mail_participants", b"mail_participants", "messages", b"messages", "notes", b"notes", "previous_session_id", b"previous_session_id", "queue", b"queue", "state", b"state", "survey", b"survey", "ticket_id", b"ticket_id", "transitions", b"transitions", "update_time", b"update_time", "urgent", b"urgent", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_display_name", b"agent_display_name", "agent_id", b"agent_id", "attributes", b"attributes", "channel", b"channel", "claimed_identities", b"claimed_identities", "create_time", b"create_time", "customer", b"customer", "earlier_messages", b"earlier_messages", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "mail_participants", b"mail_participants", "messages", b"messages", "notes", b"notes", "previous_session_id", b"previous_session_id", "queue", b"queue", "state", b"state", "survey", b"survey", "ticket_id", b"ticket_id", "transitions", b"transitions", "update_time", b"update_time", "urgent", b"urgent", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1179,6 +1189,7 @@ class ChatServerFrame(_message.Message):
     STATE_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
     CALLBACK_BOOKED_FIELD_NUMBER: _builtins.int
+    AGENT_FIELD_NUMBER: _builtins.int
     state: Global___SessionState.ValueType
     error: _builtins.str
     @_builtins.property
@@ -1191,6 +1202,10 @@ class ChatServerFrame(_message.Message):
     def read(self) -> Global___ChatRead: ...
     @_builtins.property
     def callback_booked(self) -> Global___ChatCallbackBooked: ...
+    @_builtins.property
+    def agent(self) -> Global___ChatAgent:
+        """The agent the chat is connected to now (sent before the CONNECTED state)."""
+
     def __init__(
         self,
         *,
@@ -1201,16 +1216,37 @@ class ChatServerFrame(_message.Message):
         state: Global___SessionState.ValueType = ...,
         error: _builtins.str = ...,
         callback_booked: Global___ChatCallbackBooked | None = ...,
+        agent: Global___ChatAgent | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["agent_typing", b"agent_typing", "callback_booked", b"callback_booked", "error", b"error", "frame", b"frame", "message", b"message", "read", b"read", "started", b"started", "state", b"state"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "agent_typing", b"agent_typing", "callback_booked", b"callback_booked", "error", b"error", "frame", b"frame", "message", b"message", "read", b"read", "started", b"started", "state", b"state"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_typing", b"agent_typing", "callback_booked", b"callback_booked", "error", b"error", "frame", b"frame", "message", b"message", "read", b"read", "started", b"started", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "agent_typing", b"agent_typing", "callback_booked", b"callback_booked", "error", b"error", "frame", b"frame", "message", b"message", "read", b"read", "started", b"started", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_frame: _TypeAlias = _typing.Literal["started", "message", "agent_typing", "read", "state", "error", "callback_booked"]  # noqa: Y015
+    _WhichOneofReturnType_frame: _TypeAlias = _typing.Literal["started", "message", "agent_typing", "read", "state", "error", "callback_booked", "agent"]  # noqa: Y015
     _WhichOneofArgType_frame: _TypeAlias = _typing.Literal["frame", b"frame"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_frame) -> _WhichOneofReturnType_frame | None: ...
 
 Global___ChatServerFrame: _TypeAlias = ChatServerFrame  # noqa: Y015
+
+@_typing.final
+class ChatAgent(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    display_name: _builtins.str
+    """The agent's display name (empty: routing knows none; show a generic word)."""
+    def __init__(
+        self,
+        *,
+        display_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChatAgent: _TypeAlias = ChatAgent  # noqa: Y015
 
 @_typing.final
 class ChatStarted(_message.Message):
@@ -1219,9 +1255,12 @@ class ChatStarted(_message.Message):
     SESSION_ID_FIELD_NUMBER: _builtins.int
     SESSION_TOKEN_FIELD_NUMBER: _builtins.int
     TRANSCRIPT_FIELD_NUMBER: _builtins.int
+    AGENT_DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     session_token: _builtins.str
     """Opaque token to resume the chat after losing the connection."""
+    agent_display_name: _builtins.str
+    """The display name of the agent the chat is connected to, if it is (on resume)."""
     @_builtins.property
     def transcript(self) -> _containers.RepeatedCompositeFieldContainer[Global___Message]:
         """The transcript so far (non-empty on resume)."""
@@ -1232,10 +1271,11 @@ class ChatStarted(_message.Message):
         session_id: _builtins.str = ...,
         session_token: _builtins.str = ...,
         transcript: _abc.Iterable[Global___Message] | None = ...,
+        agent_display_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["session_id", b"session_id", "session_token", b"session_token", "transcript", b"transcript"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_display_name", b"agent_display_name", "session_id", b"session_id", "session_token", b"session_token", "transcript", b"transcript"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -267,6 +267,7 @@
       if (frame.started) this.onStarted(frame.started);
       else if (frame.message) this.onMessage(frame.message);
       else if (frame.agent_typing) this.showAgentTyping();
+      else if (frame.agent) this.agentName = frame.agent.display_name || "";
       else if (frame.read) this.onRead(frame.read.message_id);
       else if (frame.state) this.onState(frame.state);
       else if (frame.position) this.onPosition(frame.position);
@@ -279,7 +280,8 @@
       this.failures = 0;
       this.save({token: started.session_token, session: started.session_id});
       this.entries = (started.transcript || []).map((message) => ({message}));
-      this.agentName = this.entries.map((e) => e.message).filter((m) => m.direction === "DIRECTION_OUTBOUND").map((m) => m.sender).at(-1) || "";
+      // The agent's display name (as routing knows them), never their id.
+      this.agentName = started.agent_display_name || "";
       this.setStatus(this.agentName ? this.words.connected(this.agentName) : this.entries.length ? this.words.waiting : this.words.welcome);
       // Messages written before the chat (re)started, or never echoed back: send (again).
       for (const pending of this.saved.pending || []) {
@@ -306,9 +308,9 @@
         const index = pending.findIndex((p) => p.text === message.text);
         if (index >= 0) { pending.splice(index, 1); this.save({pending}); }
       } else {
-        this.agentName = message.sender || this.agentName;
+        this.agentName = message.sender_name || this.agentName;
         this.typing.textContent = "";
-        this.setStatus(this.words.connected(this.agentName));
+        this.setStatus(this.words.connected(this.agentName || this.words.agent));
       }
       if (!this.entries.some((e) => e.message?.id === message.id)) this.entries.push({message});
       this.render();
@@ -411,7 +413,7 @@
         const message = entry.message;
         const mine = message.direction === "DIRECTION_INBOUND";
         return el("li", {class: mine ? "mine" : "theirs"},
-          el("span", {class: "who"}, mine ? w.you : (message.sender || w.agent)),
+          el("span", {class: "who"}, mine ? w.you : (message.sender_name || w.agent)),
           el("span", {class: "text"}, message.text || ""),
           entry.read ? el("span", {class: "meta"}, w.read) : "");
       });
