@@ -11,6 +11,8 @@ from omni.runtime.phones import to_e164
 
 # `IdentityKind.IDENTITY_KIND_PHONE` of omnichannel.common.v1: `Work.identities` keeps the wire's numbers.
 PHONE_IDENTITY = 1
+# A contact names at most this many accessibility needs.
+MAX_ACCESSIBILITY_NEEDS = 8
 
 
 class WorkState(enum.StrEnum):
@@ -65,6 +67,9 @@ class Work:
     vip: bool = False
     urgent: bool = False
     emotion_score: int = 0
+    # The customer's accessibility needs ("hearing", "vision", "elderly": customer tags
+    # `accessibility:<need>`): offered first to agents with the skill `accessibility:<need>`.
+    accessibility: tuple[str, ...] = ()
     # The emotion scores of the customer's last turns, newest last: a conversation that keeps
     # heating up is escalated before it crosses the threshold.
     turn_scores: tuple[int, ...] = ()
@@ -91,6 +96,8 @@ class Work:
     # A callback is not due before this time (next working day, customer's choice).
     not_before: float = 0.0
     callback_number: str = ""
+    # A callback was offered instead of self-service (a simple-intent call and no voice bot).
+    callback_offered: bool = False
     offered_agent_id: str = ""
     assigned_agent_id: str = ""
     offer_expires: float = 0.0
@@ -98,6 +105,8 @@ class Work:
     last_missed_by: str = ""
     missed_hold_until: float = 0.0
     enqueue_time: float = 0.0
+    # Seconds the customer waited in line before the transfers that brought the work to its queue.
+    waited: float = 0.0
     # When the work reached its current queue (arrival, transfer, overflow): its rings open from then.
     ring_start: float = 0.0
     # Agents and queues that transferred it away (or it overflowed from): it never goes back there.
