@@ -59,3 +59,27 @@ def test_a_chat_the_bot_answered_counts_as_self_service_not_unanswered() -> None
     records = stored.contact_records([bot, silent])
     assert [r.outcome for r in records] == ["overflowed", "unanswered"]
     assert kpis.compute(records).overflowed == 1
+
+
+def test_callbacks_count_as_answered_only_by_the_call_that_reached_the_customer() -> None:
+    # Called twice: the first call went unanswered (connected to the agent while it rang).
+    kept = session("s7", "T-5", [(S.SESSION_STATE_QUEUED, 0, ""), (S.SESSION_STATE_CONNECTED, 300, "calling back"),
+                                 (S.SESSION_STATE_QUEUED, 330, "callback attempt 1: no answer"),
+                                 (S.SESSION_STATE_CONNECTED, 2100, "calling back"),
+                                 (S.SESSION_STATE_WRAP_UP, 2400, ""), (S.SESSION_STATE_ENDED, 2460, "")],
+                   S.SESSION_STATE_ENDED)
+    kept.attributes.update(callback_number="+8613800138000", outbound_attempt="2", outbound_result="answered")
+    failed = session("s8", "T-6", [(S.SESSION_STATE_QUEUED, 0, ""), (S.SESSION_STATE_CONNECTED, 60, "calling back"),
+                                   (S.SESSION_STATE_QUEUED, 90, "callback attempt 1: busy"),
+                                   (S.SESSION_STATE_ENDED, 95, "work completed")], S.SESSION_STATE_ENDED)
+    failed.attributes.update(callback_number="+8613800138001", outbound_attempt="1", outbound_result="busy")
+    stopped = session("s9", "T-7", [(S.SESSION_STATE_QUEUED, 0, ""),
+                                    (S.SESSION_STATE_ENDED, 50, "callback stopped: the customer contacted us")],
+                      S.SESSION_STATE_ENDED)
+    stopped.attributes.update(callback_number="+8613800138002", outbound_result="stopped")
+    one, two, three = stored.contact_records([kept, failed, stopped])
+    assert (one.outcome, one.answered is not None and one.wait, one.callback_reached) == ("answered", 2100, True)
+    assert (two.outcome, two.callback_reached, two.callback_attempts) == ("unanswered", False, 1)
+    assert three.callback and three.callback_reached is None
+    k = kpis.compute([one, two, three])
+    assert (k.callbacks, k.callbacks_kept, k.callbacks_failed, k.calls_per_callback) == (3, 1, 1, 1.5)

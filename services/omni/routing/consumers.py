@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Iterator
 
 from omni.routing.domain.work import Work
+from omni.routing.usecases.outbound import OutboundWork
 from omni.routing.usecases.work import WorkUseCases
 from omni.runtime.channels import Channel
 from omni.runtime.errors import NotFound
@@ -15,7 +16,7 @@ from omni.runtime.proto_values import channel_from_proto
 from omnichannel.common.v1 import common_pb2
 from omnichannel.sessions.v1 import events_pb2, sessions_pb2
 
-SESSION_EVENTS = ("interaction_received", "session_state_changed", "callback_requested")
+SESSION_EVENTS = ("interaction_received", "session_state_changed", "callback_requested", "outbound_call_finished")
 
 
 @contextlib.contextmanager
@@ -30,8 +31,9 @@ def _unknown_queue_is_permanent() -> Iterator[None]:
 class RoutingConsumers:
     """The inbox of one partition: it sees every session event and acts on those of its queues."""
 
-    def __init__(self, work: WorkUseCases, partition: str) -> None:
+    def __init__(self, work: WorkUseCases, outbound: OutboundWork, partition: str) -> None:
         self._work = work
+        self._outbound = outbound
         self._partition = partition
 
     async def on_session_event(self, delivery: Delivery) -> None:
@@ -42,6 +44,8 @@ class RoutingConsumers:
             await self.session_state_changed(unpack(delivery.envelope, events_pb2.SessionStateChanged))
         elif kind == "callback_requested":
             await self.callback_requested(unpack(delivery.envelope, events_pb2.CallbackRequested))
+        elif kind == "outbound_call_finished":
+            await self.outbound_call_finished(unpack(delivery.envelope, events_pb2.OutboundCallFinished))
 
     async def interaction_received(self, interaction: common_pb2.Interaction) -> None:
         if interaction.direction != common_pb2.DIRECTION_INBOUND or not interaction.queue:
@@ -81,6 +85,13 @@ class RoutingConsumers:
         work = Work(id=request.session_id, queue_id=request.queue, channel=Channel.PHONE, session_id=request.session_id,
                     customer_id=request.customer.customer_id, customer_name=request.customer.display_name,
                     identities=tuple((i.kind, i.value) for i in request.customer.identities),
-                    callback_number=request.number)
+                    callback_number=request.number, callback_verified=request.number_verified)
         with _unknown_queue_is_permanent():
             await self._work.callback_requested(work, not_before, f"callback {request.session_id}", self._partition)
+
+    async def outbound_call_finished(self, finished: events_pb2.OutboundCallFinished) -> None:
+        if not finished.session_id or finished.attempt < 1:
+            raise PermanentError(f"outbound_call_finished {finished.call_id!r} names no session or attempt")
+        reached = finished.result == sessions_pb2.OUTBOUND_CALL_RESULT_ANSWERED
+        result = sessions_pb2.OutboundCallResult.Name(finished.result).removeprefix("OUTBOUND_CALL_RESULT_").lower()
+        await self._outbound.call_finished(finished.session_id, finished.attempt, reached, result, self._partition)

@@ -23,6 +23,9 @@ from omnichannel.tickets.v1 import tickets_pb2, tickets_pb2_grpc
 log = logging.getLogger("omni.routing.context")
 
 
+# The customer tag that stops every call the customer did not ask for (docs/outbound.md).
+DO_NOT_CONTACT = "do_not_contact"
+
 @dataclasses.dataclass(frozen=True)
 class CustomerFacts:
     context: tickets_pb2.CustomerContext | None
@@ -52,6 +55,11 @@ class CustomerFacts:
             return ()
         return tuple(tag.removeprefix(ACCESSIBILITY_PREFIX).strip().lower() for tag in self.context.customer.tags
                      if tag.startswith(ACCESSIBILITY_PREFIX) and tag != ACCESSIBILITY_PREFIX)
+
+    @property
+    def do_not_contact(self) -> bool:
+        """The customer asked not to be contacted unasked (the tag `do_not_contact` in tickets)."""
+        return self.context is not None and DO_NOT_CONTACT in self.context.customer.tags
 
     @property
     def last_agent_id(self) -> str:

@@ -10,6 +10,7 @@ from google.protobuf.duration_pb2 import Duration
 
 from omni.routing.domain import desktop
 from omni.routing.domain.agents import DEFAULT_CAPACITY, Agent, AgentStatus
+from omni.routing.domain.attempts import AttemptPolicy
 from omni.routing.domain.queue_metrics import Position, QueueView
 from omni.routing.domain.queues import DEFAULT_SIMPLE_INTENTS, BusinessHours, Policy, QueueConfig, Ring
 from omni.routing.domain.transfers import TransferReason
@@ -26,7 +27,7 @@ from omnichannel.routing.v1 import routing_pb2
 AGENT_FIELDS = frozenset({"display_name", "groups", "skills", "languages", "capacities", "supervisor"})
 QUEUE_FIELDS = frozenset({"display_name", "intents", "groups", "service_level_percent", "service_level_seconds",
                           "policy", "hours", "callback_threshold", "overflow_threshold", "simple_intents",
-                          "expected_handle_time", "voice_bot", "self_service"})
+                          "expected_handle_time", "callback_attempts", "voice_bot", "self_service"})
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
 
 
@@ -172,7 +173,19 @@ def queue_from_proto(message: routing_pb2.Queue) -> QueueConfig:
         self_service=message.self_service if message.HasField("self_service") else True,
         voice_bot=message.voice_bot,
         expected_handle_time=seconds(message.expected_handle_time, 180.0),
+        callback_attempts=attempts_from_proto(message.callback_attempts) if message.HasField("callback_attempts")
+        else None,
     )
+
+
+def attempts_from_proto(message: routing_pb2.CallbackAttempts) -> AttemptPolicy:
+    if len(message.retry_delays) > 10:
+        raise InvalidArgument("callback_attempts.retry_delays: at most 10")
+    defaults = AttemptPolicy()
+    return AttemptPolicy(
+        retry_delays=tuple(seconds(d, 0.0) for d in message.retry_delays) or defaults.retry_delays,
+        max_attempts=message.max_attempts or defaults.max_attempts,
+        quiet_hours=check_length(message.quiet_hours.strip(), "callback_attempts.quiet_hours", 11))
 
 
 def queue_to_proto(queue: QueueConfig) -> routing_pb2.Queue:
@@ -198,6 +211,11 @@ def queue_to_proto(queue: QueueConfig) -> routing_pb2.Queue:
         expected_handle_time=duration(queue.expected_handle_time), voice_bot=queue.voice_bot,
         self_service=queue.self_service,
     )
+    if queue.callback_attempts is not None:
+        a = queue.callback_attempts
+        message.callback_attempts.CopyFrom(routing_pb2.CallbackAttempts(
+            retry_delays=[duration(d) for d in a.retry_delays], max_attempts=a.max_attempts,
+            quiet_hours=a.quiet_hours))
     if p.escalate_to_supervisor is not None:
         message.policy.escalate_to_supervisor = p.escalate_to_supervisor
     return message
@@ -253,6 +271,7 @@ def work_to_proto(work: Work) -> routing_pb2.WorkItem:
         offer_attempts=work.offer_attempts, transfer_count=work.transfer_count, ticket_id=work.ticket_id,
         text=work.text, estimated_wait=duration(work.estimated_wait), callback_number=work.callback_number,
         disposition=work.disposition, sequence=work.seq, bot_worker_id=work.bot_worker,
+        callback_number_verified=work.callback_verified, callback_attempts=work.callback_attempts,
         accessibility=work.accessibility,
     )
     for field, value in (("enqueue_time", work.enqueue_time), ("answer_time", work.answer_time),

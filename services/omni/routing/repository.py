@@ -21,6 +21,7 @@ from pymongo.errors import BulkWriteError
 
 from omni.routing.domain.access import WorkScope
 from omni.routing.domain.agents import Agent, AgentStatus
+from omni.routing.domain.attempts import AttemptPolicy
 from omni.routing.domain.outbox import OutboxEntry
 from omni.routing.domain.partitions import Member
 from omni.routing.domain.queues import BusinessHours, Policy, QueueConfig, Ring
@@ -97,7 +98,11 @@ def queue_from_doc(doc: Document) -> QueueConfig:
                               if k in known}
     policy["rings"] = tuple(Ring(**ring) for ring in policy.get("rings", ()))
     hours: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.pop("hours").items()}
+    attempts = fields.pop("callback_attempts", None)
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+    if attempts is not None:
+        fields["callback_attempts"] = AttemptPolicy(tuple(attempts["retry_delays"]), int(attempts["max_attempts"]),
+                                                    str(attempts["quiet_hours"]))
     return QueueConfig(id=doc["_id"], policy=Policy(**policy), hours=BusinessHours(**hours), **fields)
 
 

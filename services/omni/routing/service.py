@@ -36,9 +36,11 @@ ACCESS = {
         (STAFF, ("GetAgent", "ListAgents", "SetAgentState", "GetQueue", "ListQueues", "GetWorkItem",
                  "ListWorkItems", "TransferWork", "AgentSession", "GetQueueStats", "ListQueueStats")),
         # Customers may watch, abandon or ask a callback for the work of their own session; an
-        # agent may watch work of their groups but not drop a waiting customer or move their callback.
+        # agent may watch work of their groups but not drop a waiting customer or move their
+        # callback: they book one only for the customer they hold (domain/access.py).
         (EVERYONE, ("WatchPosition",)),
-        (MANAGERS | {Role.CUSTOMER}, ("AbandonWork", "ScheduleCallback")),
+        (MANAGERS | {Role.CUSTOMER}, ("AbandonWork",)),
+        (MANAGERS | {Role.CUSTOMER, Role.AGENT}, ("ScheduleCallback",)),
         # Bot work is the bot workers' alone (the `bot` role; nothing else at routing is theirs).
         (BOTS, ("TakeBotWork", "RenewBotClaim", "CompleteBotWork")),
     )
@@ -74,12 +76,13 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     routing = RoutingUseCases(lambda: RoutingEngine(time.time, bot_claim_seconds=settings.bot_claim_seconds),
                               RoutingRepository(runtime.db), Publisher(runtime.bus), contexts, board, me,
                               desktop_grace=settings.desktop_grace, default_queue=settings.default_queue,
-                              timer_resolution=settings.timer_resolution)
+                              timer_resolution=settings.timer_resolution,
+                              attempts=settings.callback_attempts)
 
     async def open_inbox(partition: str) -> Inbox:
         consumer = Consumer(
             runtime.bus, name=f"routing-{hashlib.blake2b(partition.encode(), digest_size=6).hexdigest()}",
-            domain="sessions", handler=RoutingConsumers(routing.work, partition).on_session_event,
+            domain="sessions", handler=RoutingConsumers(routing.work, routing.outbound, partition).on_session_event,
             event_types=SESSION_EVENTS, max_attempts=settings.event_max_attempts, backoff=settings.backoff,
             batch=8, ack_wait=INBOX_ACK_WAIT, inactive_threshold=INBOX_IDLE,
             start_time=dt.datetime.now(dt.UTC) - INBOX_LOOKBACK)

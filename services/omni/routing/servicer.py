@@ -118,7 +118,8 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         return convert.work_to_proto(await self._work.abandon(current_principal(), request.work_id))
 
     async def ScheduleCallback(self, request: pb.ScheduleCallbackRequest, context: Context) -> pb.WorkItem:
-        work = await self._work.schedule_callback(current_principal(), request.work_id, request.number)
+        due = request.due_time.ToNanoseconds() / 1e9 if request.HasField("due_time") else 0.0
+        work = await self._work.schedule_callback(current_principal(), request.work_id, request.number, due)
         return convert.work_to_proto(work)
 
     async def TransferWork(self, request: pb.TransferWorkRequest, context: Context) -> pb.WorkItem:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from omni.routing.domain.attempts import AttemptPolicy
 from omni.routing.domain.bot_lane import BOT_CLAIM_SECONDS
 from omni.runtime.config import ConfigError, ServiceSettings, env_name
+from omni.runtime.errors import InvalidArgument
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -30,9 +32,26 @@ class RoutingSettings(ServiceSettings):
     # Host other routing replicas and clients reach this one at (the pod IP in Kubernetes);
     # empty: the listen host, or this machine's address when it listens on all interfaces.
     advertise_host: str = ""
+    # Callbacks (docs/outbound.md): the delays of the calls after the first when nobody answers,
+    # and the most calls made for one callback.
+    callback_retry_seconds: tuple[str, ...] = ("1800", "21600")
+    callback_max_attempts: int = 3
+    # Local hours ("21:00-09:00", in each queue's time zone) no call of a callback starts in; empty: none.
+    callback_quiet_hours: str = ""
+
+    @property
+    def callback_attempts(self) -> AttemptPolicy:
+        """The callback attempts of queues without a policy of their own."""
+        return AttemptPolicy(tuple(float(x) for x in self.callback_retry_seconds), self.callback_max_attempts,
+                             self.callback_quiet_hours)
 
     def __post_init__(self) -> None:
         if self.bot_claim_seconds <= 0:
             raise ConfigError(f"{env_name('bot_claim_seconds')}={self.bot_claim_seconds:g} must be above 0")
+        try:
+            _ = self.callback_attempts  # checked at start-up, not at the first callback
+        except (ValueError, InvalidArgument) as exc:
+            raise ConfigError(f"{env_name('callback_retry_seconds')}, {env_name('callback_max_attempts')}, "
+                              f"{env_name('callback_quiet_hours')}: {exc}") from None
         if self.lease_ttl < 1:
             raise ConfigError(f"{env_name('lease_ttl')}={self.lease_ttl:g} must be at least 1 (seconds)")

@@ -104,6 +104,9 @@ class ChatConnection:
                 await self._desk.typing(line)
             elif kind == "read":
                 await self._desk.read(line, frame.read.message_id)
+            elif kind == "callback":
+                number = await self._desk.callback(line)
+                await send(pb.ChatServerFrame(callback_booked=pb.ChatCallbackBooked(number=number)))
             elif kind == "end":
                 session = await self._desk.end(line)
                 await send(pb.ChatServerFrame(state=convert.STATES[session.state]))

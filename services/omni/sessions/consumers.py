@@ -10,6 +10,7 @@ from omni.runtime.errors import NotFound
 from omni.runtime.events import Delivery, PermanentError, unpack
 from omni.sessions.usecases.assignment import Assignment
 from omni.sessions.usecases.conversations import Conversations
+from omni.sessions.usecases.outbound_calls import OutboundCalls
 from omnichannel.routing.v1.events_pb2 import WorkEvent
 from omnichannel.tickets.v1.events_pb2 import InteractionThreaded
 
@@ -17,9 +18,10 @@ TICKET_EVENTS = ("interaction_threaded",)
 
 
 class SessionConsumers:
-    def __init__(self, conversations: Conversations, assignment: Assignment) -> None:
+    def __init__(self, conversations: Conversations, assignment: Assignment, outbound: OutboundCalls) -> None:
         self._c = conversations
         self._assignment = assignment
+        self._outbound = outbound
 
     async def on_ticket_event(self, delivery: Delivery) -> None:
         threaded = unpack(delivery.envelope, InteractionThreaded)
@@ -27,6 +29,7 @@ class SessionConsumers:
             raise PermanentError(f"interaction_threaded {delivery.envelope.id} has no session_id")
         with _known_session():
             await self._c.link_ticket(threaded.session_id, threaded.ticket_id, threaded.customer_id)
+            await self._outbound.customer_contacted(threaded.session_id, threaded.interaction_id, threaded.customer_id)
 
     async def on_work_event(self, delivery: Delivery) -> None:
         event_type = delivery.envelope.type
@@ -40,7 +43,8 @@ class SessionConsumers:
             await self._assignment.routed(
                 session_id, event_type, agent_id=event.agent_id,
                 work_agent_id=event.work.assigned_agent_id or event.work.offered_agent_id, reason=event.reason,
-                work_queue=event.work.queue_id, bot_handoff=_bot_handoff_reason(event), event_id=delivery.envelope.id)
+                work_queue=event.work.queue_id, bot_handoff=_bot_handoff_reason(event), event_id=delivery.envelope.id,
+                callback=(event.work.callback_number, event.work.callback_number_verified))
 
 
 @contextlib.contextmanager

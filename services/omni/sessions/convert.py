@@ -17,6 +17,7 @@ from omni.sessions.domain.model import (
     State,
     Transition,
 )
+from omni.sessions.domain.outbound_calls import CallResult
 from omni.sessions.domain.sender_trust import SenderTrust
 from omni.sessions.domain.updates import Update, UpdateKind
 from omnichannel.common.v1 import common_pb2
@@ -34,6 +35,16 @@ STATES = {
 STATES_BACK = {v: k for k, v in STATES.items()}
 DIRECTIONS = {Direction.INBOUND: common_pb2.DIRECTION_INBOUND, Direction.OUTBOUND: common_pb2.DIRECTION_OUTBOUND}
 DIRECTIONS_BACK = {v: k for k, v in DIRECTIONS.items()}
+CALL_RESULTS = {result: sessions_pb2.OutboundCallResult.Value(f"OUTBOUND_CALL_RESULT_{result.name}")
+                for result in CallResult}
+CALL_RESULTS_BACK = {v: k for k, v in CALL_RESULTS.items()}
+
+
+def call_result(value: int) -> CallResult:
+    try:
+        return CALL_RESULTS_BACK[value]  # type: ignore[index]
+    except KeyError:
+        raise InvalidArgument("result is one of ringing, answered, busy, no_answer, voicemail, failed") from None
 IDENTITY_KINDS = {
     "phone": common_pb2.IDENTITY_KIND_PHONE,
     "email": common_pb2.IDENTITY_KIND_EMAIL,

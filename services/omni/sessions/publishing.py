@@ -1,5 +1,6 @@
 """What sessions tells others: the facts it publishes (interaction_received, session_state_changed,
-callback_requested) and the live updates of each conversation for its watchers."""
+callback_requested, and the outbound calls of callbacks: outbound_call_requested, a command for
+the PBX adapter, and outbound_call_finished) and the live updates of each conversation for its watchers."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from omni.runtime.storage import Document
 from omni.sessions import convert
 from omni.sessions.domain.changes import Change
 from omni.sessions.domain.model import Message, Session, State
+from omni.sessions.domain.outbound_calls import CallResult, OutboundCall
 from omni.sessions.domain.updates import Update
 from omnichannel.sessions.v1 import events_pb2, sessions_pb2
 
@@ -22,6 +24,8 @@ PAYLOADS = {
     "interaction_received": events_pb2.InteractionReceived,
     "session_state_changed": events_pb2.SessionStateChanged,
     "callback_requested": events_pb2.CallbackRequested,
+    "outbound_call_requested": events_pb2.OutboundCallRequested,
+    "outbound_call_finished": events_pb2.OutboundCallFinished,
 }
 # Conversation updates for watchers, outside every JetStream stream's subjects on purpose.
 LIVE_SUBJECT_ROOT = "omnichannel_live.sessions"
@@ -56,12 +60,27 @@ class SessionEvents:
 
     def callback_requested(self, session: Session, number: str, not_before: dt.datetime | None) -> Document:
         payload = events_pb2.CallbackRequested(
-            session_id=session.id, number=number, queue=session.queue, customer=convert.customer_ref(session)
+            session_id=session.id, number=number, queue=session.queue, customer=convert.customer_ref(session),
+            number_verified=session.attributes.get("callback_verified") == "1",
         )
         if not_before is not None:
             payload.not_before.FromDatetime(not_before)
         return self._outbox.entry("callback_requested", f"sessions/{session.id}", payload=payload,
                                   event_id=f"{session.id}:callback:{session.attributes.get('callbacks', '1')}")
+
+    def outbound_call_requested(self, session: Session, call: OutboundCall) -> Document:
+        payload = events_pb2.OutboundCallRequested(
+            call_id=call.call_id, session_id=session.id, number=call.number, number_verified=call.verified,
+            agent_id=call.agent_id, queue=call.queue, attempt=call.attempt, caller_id=call.caller_id,
+            customer=convert.customer_ref(session))
+        return self._outbox.entry("outbound_call_requested", f"sessions/{session.id}", call.call_id, payload)
+
+    def outbound_call_finished(self, session: Session, call: OutboundCall, result: CallResult) -> Document:
+        payload = events_pb2.OutboundCallFinished(
+            call_id=call.call_id, session_id=session.id, result=convert.CALL_RESULTS[result], attempt=call.attempt,
+            agent_id=call.agent_id, queue=call.queue, number=call.number)
+        return self._outbox.entry("outbound_call_finished", f"sessions/{session.id}", f"{call.call_id}:finished",
+                                  payload)
 
     async def publish(self, session_id: str, pending: list[Document]) -> None:
         """The session's pending events, in the order they were stored."""

@@ -207,6 +207,13 @@ class SessionRepository:
             "queue": queue, "channel": Channel.CHAT.value, "self_service": {"$ne": True},
             "state": {"$in": [State.QUEUED.value, State.OFFERED.value]}})
 
+    async def waiting_callbacks(self, customer_id: str, limit: int = 20) -> list[str]:
+        """The sessions of `customer_id` waiting in a queue for a booked callback."""
+        cursor = self._sessions.find({
+            "customer_id": customer_id, "state": {"$in": [State.QUEUED.value, State.OFFERED.value]},
+            "attributes.callback_number": {"$gt": ""}}, {"_id": 1}).limit(limit)
+        return [doc["_id"] async for doc in cursor]
+
     async def pending(self, session_id: str) -> list[Document]:
         """The session's events not published yet."""
         doc = await self._sessions.find_one({"_id": session_id}, {outbox.FIELD: 1})

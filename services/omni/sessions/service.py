@@ -36,6 +36,7 @@ from omni.sessions.usecases.chat import ChatDesk
 from omni.sessions.usecases.conversations import Conversations
 from omni.sessions.usecases.mail import Mailbox
 from omni.sessions.usecases.notes import Notes
+from omni.sessions.usecases.outbound_calls import OutboundCalls
 from omni.sessions.usecases.replies import Replies
 from omni.sessions.usecases.sessions import Sessions
 from omni.sessions.websocket_chat import start_websocket
@@ -72,14 +73,16 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     if chat_tokens is not None:
         # Its own chat tokens: checked with the keys it holds, not read back from another service.
         runtime.verifier.trust(chat_trust(KeySet.of(chat_tokens.jwks(), "the chat token keys")))
-    desk = ChatDesk(conversations, repo, live, visitors=visitors, flow=flow, limit=limit, issuer=chat_tokens,
+    outbound = OutboundCalls(conversations, repo, events, default_region=settings.default_region)
+    desk = ChatDesk(conversations, repo, live, outbound, visitors=visitors, flow=flow, limit=limit, issuer=chat_tokens,
                     verifier=runtime.verifier, token_ttl_seconds=settings.chat_token_ttl_seconds,
                     flood=Flood(_flood_limits(settings)), max_waiting_per_queue=settings.chat_max_waiting_per_queue)
     sessions_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(desk), server)
-    calls = Calls(conversations, repo, events, flow=flow, classifier=classifier, limit=limit)
-    sessions_pb2_grpc.add_TelephonyServiceServicer_to_server(TelephonyServicer(calls), server)
+    calls = Calls(conversations, repo, events, flow=flow, classifier=classifier, limit=limit, outbound=outbound,
+                  callback_digit=settings.ivr_callback_digit)
+    sessions_pb2_grpc.add_TelephonyServiceServicer_to_server(TelephonyServicer(calls, outbound), server)
 
-    consumers = SessionConsumers(conversations, Assignment(conversations, repo, notes))
+    consumers = SessionConsumers(conversations, Assignment(conversations, repo, notes, outbound), outbound)
     runtime.consumer("tickets", consumers.on_ticket_event, event_types=TICKET_EVENTS)
     runtime.consumer("routing", consumers.on_work_event, event_types=list(ROUTING_EVENTS))
 
@@ -149,7 +152,7 @@ def _rules() -> dict[str, frozenset[Role]]:
         "ChatService": {"Chat": customers},
         "TelephonyService": {name: pbx for name in (
             "StartCall", "SubmitIvrInput", "AnswerCall", "TransferCall", "EndCall", "AttachRecording",
-            "RequestCallback")},
+            "RequestCallback", "ReportOutboundCall")},
     }
     return {f"/omnichannel.sessions.v1.{svc}/{method}": roles
             for svc, methods in table.items() for method, roles in methods.items()}

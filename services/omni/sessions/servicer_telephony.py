@@ -7,6 +7,7 @@ from omni.runtime.proto_values import to_datetime
 from omni.runtime.validation import require
 from omni.sessions import convert
 from omni.sessions.usecases.calls import Calls, CallStep
+from omni.sessions.usecases.outbound_calls import OutboundCalls
 from omnichannel.sessions.v1 import sessions_pb2 as pb
 from omnichannel.sessions.v1 import sessions_pb2_grpc
 
@@ -16,8 +17,9 @@ def _call(step: CallStep) -> pb.CallResponse:
 
 
 class TelephonyServicer(sessions_pb2_grpc.TelephonyServiceServicer):
-    def __init__(self, calls: Calls) -> None:
+    def __init__(self, calls: Calls, outbound: OutboundCalls) -> None:
         self._calls = calls
+        self._outbound = outbound
 
     async def StartCall(self, request: pb.StartCallRequest, context: Context) -> pb.CallResponse:
         return _call(await self._calls.start(request.call_id, request.ani, request.dnis, request.language,
@@ -45,3 +47,6 @@ class TelephonyServicer(sessions_pb2_grpc.TelephonyServiceServicer):
         not_before = to_datetime(request.not_before) if request.HasField("not_before") else None
         return _call(await self._calls.request_callback(require(request.call_id, "call_id"), request.number,
                                                         not_before))
+
+    async def ReportOutboundCall(self, request: pb.ReportOutboundCallRequest, context: Context) -> pb.CallResponse:
+        return _call(CallStep(await self._outbound.report(request.call_id, convert.call_result(request.result))))

@@ -47,6 +47,8 @@ class SessionSettings(ServiceSettings):
     mail_from: str = "support@example.com"
     # host:port of the WebSocket chat endpoint (path /chat); empty: no WebSocket listener.
     websocket_listen: str = ""
+    # The key a caller waiting in a queue presses to be called back instead (docs/outbound.md).
+    ivr_callback_digit: str = "1"
     # JSON file with the IVR menu and intent rules; empty: the built-in flow.
     contact_flow_file: str = ""
     # "package.module:factory" of another classifier; empty: the offline keyword classifier.

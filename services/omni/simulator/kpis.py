@@ -10,6 +10,8 @@ Definitions (docs/kpis.md explains each and why):
 - transfer rate: answered contacts transferred at least once; repeat transfer: twice or more.
 - FCR: first contacts of a matter that were answered and resolved it, ÷ answered first contacts.
 - EWT error: announced wait − actual wait for answered contacts that held.
+- callbacks: booked; kept (a call reached the customer) and failed (every call went unanswered);
+  calls per callback over those with at least one call (docs/outbound.md).
 """
 
 from __future__ import annotations
@@ -59,6 +61,10 @@ class Kpis:
     repeat_transfer_rate: float | None
     fcr: float | None
     callback_share: float | None
+    callbacks: int
+    callbacks_kept: int
+    callbacks_failed: int
+    calls_per_callback: float | None
     vip_asa_seconds: float | None
     vip_p90_wait_seconds: float | None
     ewt_error: EwtError
@@ -131,6 +137,10 @@ def compute(records: Sequence[ContactRecord], agents: Sequence[AgentRecord] = ()
         repeat_transfer_rate=_ratio(sum(1 for r in answered if r.transfers >= 2), len(answered)),
         fcr=_ratio(sum(1 for r in firsts if r.resolved), len(firsts)),
         callback_share=_ratio(sum(1 for r in records if r.callback), len(records)),
+        callbacks=sum(1 for r in records if r.callback),
+        callbacks_kept=sum(1 for r in records if r.callback_reached is True),
+        callbacks_failed=sum(1 for r in records if r.callback_reached is False),
+        calls_per_callback=_mean([float(r.callback_attempts) for r in records if r.callback_attempts]),
         vip_asa_seconds=_mean(vip_waits),
         vip_p90_wait_seconds=percentile(vip_waits, 90),
         ewt_error=ewt_error(records),

@@ -40,6 +40,10 @@ class ContactRecord:
     estimated_wait: float | None = None
     # The customer took a callback instead of holding; `answered` is when we called back.
     callback: bool = False
+    # Calls made for the callback, and whether one reached the customer (None: no result yet,
+    # or stopped because the customer got in touch first).
+    callback_attempts: int = 0
+    callback_reached: bool | None = None
     # A later contact about the same matter (the first one did not resolve it).
     follow_up: bool = False
     # The matter was resolved by this contact (False: the customer had to come back).

@@ -74,6 +74,9 @@ _KPI_ROWS: tuple[tuple[str, str, str], ...] = (
     ("repeat_transfer_rate", "Transferred twice+", "%"),
     ("fcr", "First-contact resolution", "%"),
     ("callback_share", "Callbacks", "%"),
+    ("callbacks_kept", "Callbacks that reached the customer", "n"),
+    ("callbacks_failed", "Callbacks never answered", "n"),
+    ("calls_per_callback", "Calls per callback", "x"),
     ("overflowed", "To self-service bot", "n"),
     ("vip_asa_seconds", "VIP ASA", "s"),
     ("vip_p90_wait_seconds", "VIP 90th pct wait", "s"),
@@ -87,6 +90,8 @@ def fmt(value: object, unit: str) -> str:
         return f"{value * 100:.1f} %"
     if unit == "s" and isinstance(value, float):
         return f"{value:.1f} s"
+    if unit == "x" and isinstance(value, float):
+        return f"{value:.2f}"
     return str(value)
 
 

@@ -27,8 +27,15 @@ def contact_record(session: sessions_pb2.Session) -> ContactRecord | None:
     arrived = queued[0] if queued else (session.create_time.ToMicroseconds() / 1e6 or None)
     if arrived is None or session.state in (S.SESSION_STATE_IVR, S.SESSION_STATE_UNSPECIFIED):
         return None
+    attributes = dict(session.attributes)
     connected = times.get(S.SESSION_STATE_CONNECTED, [])
     answered = connected[0] if connected else None
+    attempts = int(attributes.get("outbound_attempt", "0") or 0)
+    reached = _callback_reached(attributes, session.state)
+    if attempts:
+        # A callback is connected to its agent while each call rings: answered only by the call
+        # that reached the customer (the last one connected).
+        answered = connected[-1] if reached else None
     ends = times.get(S.SESSION_STATE_ENDED, []) + times.get(S.SESSION_STATE_ABANDONED, [])
     ended = max(ends) if ends else None
     outcome: Outcome
@@ -36,13 +43,14 @@ def contact_record(session: sessions_pb2.Session) -> ContactRecord | None:
         outcome = "answered"
     elif session.state == S.SESSION_STATE_ABANDONED:
         outcome = "abandoned"
+    elif attempts:
+        outcome = "unanswered"  # a callback none of whose calls reached the customer (yet)
     elif session.state == S.SESSION_STATE_ENDED and any(
             m.direction == common_pb2.DIRECTION_OUTBOUND for m in session.messages):
         # Answered, never by an agent (that would have connected it): the self-service bot.
         outcome = "overflowed"
     else:
         outcome = "unanswered"
-    attributes = dict(session.attributes)
     estimate = attributes.get("estimated_wait_seconds")
     customer = session.customer.customer_id or (session.customer.identities[0].value
                                                  if session.customer.identities else session.id)
@@ -65,8 +73,23 @@ def contact_record(session: sessions_pb2.Session) -> ContactRecord | None:
         agent_id=session.agent_id,
         transfers=sum(1 for t in queued or [] if answered is not None and t > answered),
         estimated_wait=float(estimate) if estimate else None,
-        callback="callback" in attributes or any("callback" in t.reason for t in session.transitions),
+        callback="callback" in attributes or "callback_number" in attributes
+        or any("callback" in t.reason for t in session.transitions),
+        callback_attempts=attempts,
+        callback_reached=reached,
     )
+
+
+def _callback_reached(attributes: dict[str, str], state: int) -> bool | None:
+    """True when a call of the session's callback reached the customer; False when it is over
+    and none did; None without calls, while one may still come, or when it was stopped."""
+    result = attributes.get("outbound_result", "")
+    if result == "answered":
+        return True
+    if result and result not in ("dialing", "ringing", "stopped") and state in (
+            S.SESSION_STATE_ENDED, S.SESSION_STATE_ABANDONED):
+        return False
+    return None
 
 
 def contact_records(sessions: Iterable[sessions_pb2.Session]) -> list[ContactRecord]:

@@ -99,3 +99,13 @@ def check_callback_number(principal: Principal, work: Work, number: str) -> None
     if (to_e164(number) or number.strip()) not in work.phone_numbers():
         raise PermissionDenied("a callback goes only to a phone number this conversation has verified; leave the "
                                "number empty, or sign in on the website so your number is known")
+
+
+def check_callback_booking(principal: Principal, work: Work) -> None:
+    """Customers book for their own session (the scope checks that), supervisors for anyone; an
+    agent only for the customer they are handling (who asks to be called back later)."""
+    if principal.role in MANAGERS or principal.role is Role.CUSTOMER:
+        return
+    if principal.subject != work.assigned_agent_id:
+        raise PermissionDenied(f"an agent books a callback only for the work they hold; work {work.id} is not "
+                               "yours")

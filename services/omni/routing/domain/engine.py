@@ -223,6 +223,22 @@ class RoutingEngine(BotWork):
         self._journal.notify("callback_scheduled", work, reason="customer chose a callback")
         return work
 
+    def requeue_callback(self, work_id: str, not_before: float, reason: str) -> Work:
+        """An accepted callback whose call did not reach the customer: its agent is free again and
+        it waits in its old place until `not_before` (domain/callbacks.py decides when)."""
+        work = self.get(work_id)
+        if work.state is not WorkState.ASSIGNED:
+            raise FailedPrecondition(f"work {work_id} is {work.state.value}; only a callback being called is retried")
+        agent_id, work.assigned_agent_id, work.answer_time = work.assigned_agent_id, "", 0.0
+        work.state, work.not_before = WorkState.CALLBACK_SCHEDULED, not_before
+        self._deadlines.at(not_before, Due.HOLD, work.id, 0)
+        self._into_line(work)
+        self._journal.notify("callback_scheduled", work, agent_id=agent_id, reason=reason)
+        self._release(agent_id, work.id)
+        self._pending_work[work.id] = None
+        self._dispatch()
+        return work
+
     def transfer(self, work_id: str, code: TransferReason | None, note: str = "", target_queue_id: str = "",
                  target_agent_id: str = "") -> Work:
         """Pass work on to another queue and/or agent; `code` says why (with a free-text `note`)."""

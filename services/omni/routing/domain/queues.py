@@ -7,6 +7,7 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from omni.routing.domain.attempts import AttemptPolicy
 from omni.runtime.channels import Channel
 from omni.runtime.errors import InvalidArgument
 
@@ -190,6 +191,8 @@ class QueueConfig:
     voice_bot: bool = False
     # Handle time assumed for wait estimates until some work has been handled here.
     expected_handle_time: float = 180.0
+    # How callbacks of this queue are tried (docs/outbound.md); None: the service's default.
+    callback_attempts: AttemptPolicy | None = None
     version: int = 1  # 0 in an update means "unchecked", so the first version is 1
 
     @property

@@ -97,6 +97,10 @@ class Work:
     # A callback is not due before this time (next working day, customer's choice).
     not_before: float = 0.0
     callback_number: str = ""
+    # The callback number is the customer's own (ANI, signed identity), not one typed in.
+    callback_verified: bool = False
+    # Outbound calls made for the callback so far (domain/callbacks.py decides the next one).
+    callback_attempts: int = 0
     # A callback was offered instead of self-service (a simple-intent call and no voice bot).
     callback_offered: bool = False
     offered_agent_id: str = ""

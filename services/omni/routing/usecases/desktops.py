@@ -104,7 +104,9 @@ class Desktops:
             self._push_offer(notice.work, notice.agent_id)
         elif notice.kind == "offer_revoked" and notice.work is not None:
             desktop.send(OfferRevoked(offer_id(notice.work)))
-        elif notice.kind == "work_assigned" and notice.work is not None:
+        elif notice.kind in ("work_assigned", "callback_scheduled") and notice.work is not None:
+            # A callback the agent held whose call went unanswered leaves them: the desk is sent
+            # the work as it is now (waiting for its next call) and drops it.
             desktop.send(Assigned(notice.work))
         elif notice.kind == "agent_state_changed" and notice.agent is not None:
             desktop.send(AgentShown(notice.agent))

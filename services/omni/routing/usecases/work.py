@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 
 from omni.routing.context import ContextSources
-from omni.routing.domain import access
+from omni.routing.domain import access, callbacks
+from omni.routing.domain.attempts import AttemptPolicy
 from omni.routing.domain.engine import RoutingEngine
 from omni.routing.domain.queue_metrics import Position
 from omni.routing.domain.transfers import TransferReason
@@ -25,7 +26,7 @@ from omni.routing.usecases.engine_room import EngineRoom
 from omni.runtime.auth import Principal
 from omni.runtime.errors import FailedPrecondition, NotFound
 from omni.runtime.paging import Page, PageRequest
-from omni.runtime.validation import require
+from omni.runtime.validation import check_length, require
 
 # A position watcher is sent its place again at least this often, even when nothing moved.
 POSITION_REFRESH = 5.0
@@ -33,12 +34,14 @@ POSITION_REFRESH = 5.0
 
 class WorkUseCases:
     def __init__(self, room: EngineRoom, repository: RoutingRepository, contexts: ContextSources,
-                 desktops: Desktops, *, default_queue: str) -> None:
+                 desktops: Desktops, *, default_queue: str, attempts: AttemptPolicy) -> None:
         self._room = room
         self._repository = repository
         self._contexts = contexts
         self._desktops = desktops
         self._default_queue = default_queue
+        # The callback attempts of queues without a policy of their own.
+        self._attempts = attempts
 
     # ----- callers of the API ----------------------------------------------------------
 
@@ -93,10 +96,17 @@ class WorkUseCases:
         work = await self.get(principal, work_id)
         return await self._room.run(lambda engine: engine.abandon(work.id))
 
-    async def schedule_callback(self, principal: Principal, work_id: str, number: str) -> Work:
+    async def schedule_callback(self, principal: Principal, work_id: str, number: str, due: float = 0.0) -> Work:
+        """Book a callback (customer, supervisor or the sessions service): the work keeps its place
+        or becomes due at `due`; a number that is not the customer's own is marked unverified."""
         work = await self.get(principal, work_id)
+        access.check_callback_booking(principal, work)
         access.check_callback_number(principal, work, number)
-        return await self._room.run(lambda engine: engine.schedule_callback(work.id, number))
+        number = check_length(number, "number", 64)
+        verified = callbacks.verified_number(work, number)
+        due = callbacks.chosen_time(due, self._room.engine.clock())
+        return await self._room.run(lambda engine: callbacks.book(engine, work.id, number, verified, due,
+                                                                      default=self._attempts))
 
     async def transfer(self, principal: Principal, work_id: str, code: TransferReason | None, note: str,
                        target_queue_id: str, target_agent_id: str) -> Work:
@@ -117,7 +127,7 @@ class WorkUseCases:
         of a session in routing is a customer turn that may escalate it. `source` names the
         contact in errors. Each partition's inbox sees every contact and takes those of its queues."""
         reasons = self._resolve_queue(work, source)
-        if not self._for_inbox(work.queue_id, inbox):
+        if not self.for_inbox(work.queue_id, inbox):
             return
         if self._room.engine.live_work(work.id) is not None:
             turn = Turn(work.interaction_id, work.emotion_score, max(work.turn_scores, default=0), work.urgent,
@@ -132,7 +142,7 @@ class WorkUseCases:
         """The session was abandoned or ended: its work leaves the line (`answered`: a bot had
         replied in it)."""
         live = self._room.engine.live_work(session_id)
-        if live is None or not self._for_inbox(live.queue_id, inbox):
+        if live is None or not self.for_inbox(live.queue_id, inbox):
             return  # never queued, finished, or another partition's
         async with self._room.change() as engine:
             work = engine.live_work(session_id)
@@ -151,25 +161,31 @@ class WorkUseCases:
         callback to `work.callback_number`, due at `not_before`."""
         live = self._room.engine.live_work(work.id)
         if live is not None:
-            if self._for_inbox(live.queue_id, inbox):
+            if self.for_inbox(live.queue_id, inbox):
                 async with self._room.change() as engine:
                     if live.state in WAITING_STATES:
-                        engine.schedule_callback(live.id, work.callback_number, not_before)
+                        callbacks.book(engine, live.id, work.callback_number, work.callback_verified, not_before,
+                                       default=self._attempts)
             return
         reasons = self._resolve_queue(work, source)
-        if not self._for_inbox(work.queue_id, inbox):
+        if not self.for_inbox(work.queue_id, inbox):
             return
 
         def then(engine: RoutingEngine) -> None:
-            engine.schedule_callback(work.id, work.callback_number, not_before)
+            # Due now, it may have been offered on arrival already (it carries its number anyway).
+            if engine.get(work.id).state in WAITING_STATES:
+                callbacks.book(engine, work.id, work.callback_number, work.callback_verified, not_before,
+                               default=self._attempts)
             if reasons:
                 engine.add_reasons(work.id, reasons)
 
+        # Not offered before it is due, not even on arrival.
+        work.not_before = not_before
         await self._enqueue(work, then)
 
     # ----- internals -------------------------------------------------------------------
 
-    def _for_inbox(self, queue_id: str, inbox: str) -> bool:
+    def for_inbox(self, queue_id: str, inbox: str) -> bool:
         """True when the inbox of partition `inbox` handles work of `queue_id`, and (it being
         ours) this replica still owns it; else `Elsewhere`, so the event is delivered again."""
         claims = self._room.claims

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from omni.sessions.domain import outbound_calls
 from omni.sessions.domain.model import Session, State
 
 # Routing event → the session state it means (and whether it names the agent).
@@ -16,10 +17,14 @@ _STATES: dict[str, tuple[State, bool]] = {
     "work_transferred": (State.QUEUED, False),
     "work_abandoned": (State.ABANDONED, False),
     "work_completed": (State.ENDED, False),
+    # Booked by anyone (the caller, a supervisor, the agent holding it) or waiting for its next call.
+    "callback_scheduled": (State.QUEUED, False),
 }
 # Adds no state: the session is with the self-service bots from then on.
 OVERFLOWED = "work_overflowed"
 TRANSFERRED = "work_transferred"
+ASSIGNED = "work_assigned"
+SCHEDULED = "callback_scheduled"
 ROUTING_EVENTS = (*_STATES, OVERFLOWED)
 
 
@@ -34,6 +39,8 @@ class RoutingStep:
     # The queue the session moves to (a transfer's target); None: it stays where it is. Who sees a
     # session follows its queue, so the move is made in the same write as the state change.
     queue: str | None = None
+    # A callback routing booked: the number to call and whether it is the customer's own.
+    callback: tuple[str, bool] | None = None
 
     def apply(self, session: Session) -> None:
         """What the step changes besides state and agent."""
@@ -41,14 +48,18 @@ class RoutingStep:
             session.self_service = False
         if self.queue:
             session.queue = self.queue
+        if self.callback is not None and self.callback[0] != session.attributes.get("callback_number"):
+            outbound_calls.book(session, *self.callback)
 
 
-def routing_step(event_type: str, named_agent: str, reason: str, work_queue: str) -> RoutingStep:
+def routing_step(event_type: str, named_agent: str, reason: str, work_queue: str,
+                 callback: tuple[str, bool] | None = None) -> RoutingStep:
     """The move a routing event (other than OVERFLOWED) means; `named_agent` is the agent the
     event names, `reason` the one it gives (empty: the event's name says it), `work_queue` the
-    queue the work is in after it."""
+    queue the work is in after it, `callback` the work's callback number and whether it is verified."""
     state, names_agent = _STATES[event_type]
     agent_id = named_agent if names_agent else ("" if state is State.QUEUED else None)
     transferred = event_type == TRANSFERRED
     return RoutingStep(state, agent_id, reason or event_type.replace("_", " "), transferred,
-                       queue=work_queue if transferred and work_queue else None)
+                       queue=work_queue if transferred and work_queue else None,
+                       callback=callback if event_type == SCHEDULED and callback and callback[0] else None)

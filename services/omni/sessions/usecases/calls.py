@@ -11,7 +11,6 @@ import datetime as dt
 
 from omni.runtime.channels import Channel
 from omni.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
-from omni.runtime.storage import Document
 from omni.runtime.validation import check_length, require
 from omni.sessions.domain.classifier import Classifier
 from omni.sessions.domain.ivr import ContactFlow
@@ -19,6 +18,7 @@ from omni.sessions.domain.model import Identity, Message, Session, State, TextLi
 from omni.sessions.publishing import SessionEvents
 from omni.sessions.repository import SessionRepository
 from omni.sessions.usecases.conversations import Conversations
+from omni.sessions.usecases.outbound_calls import OutboundCalls
 
 DTMF_KEYS = frozenset("0123456789*#")
 
@@ -32,13 +32,16 @@ class CallStep:
 
 class Calls:
     def __init__(self, conversations: Conversations, repo: SessionRepository, events: SessionEvents, *,
-                 flow: ContactFlow, classifier: Classifier, limit: TextLimit) -> None:
+                 flow: ContactFlow, classifier: Classifier, limit: TextLimit, outbound: OutboundCalls,
+                 callback_digit: str) -> None:
         self._c = conversations
         self._repo = repo
         self._events = events
         self._flow = flow
         self._classifier = classifier
         self._limit = limit
+        self._outbound = outbound
+        self._callback_digit = callback_digit
 
     async def start(self, call_id: str, ani: str, dnis: str, language: str, previous_session_id: str) -> CallStep:
         call_id = check_length(require(call_id, "call_id"), "call_id", 200)
@@ -67,6 +70,9 @@ class Calls:
             raise InvalidArgument(f"digits {digits!r} may contain only 0-9, * and #")
         self._limit.check(speech_text, "speech_text")
         session = await self._repo.session_for_call(call_id)
+        if digits == self._callback_digit and session.state in (State.QUEUED, State.OFFERED):
+            # The caller waiting in the queue takes the callback offer: their own number, their place kept.
+            return await self.request_callback(call_id, "", None)
         if session.state is not State.IVR:
             raise FailedPrecondition(f"call {call_id} has left the IVR (session {session.id} is "
                                      f"{session.state.value}); IVR input is no longer accepted")
@@ -157,21 +163,7 @@ class Calls:
 
     async def request_callback(self, call_id: str, number: str, not_before: dt.datetime | None) -> CallStep:
         session = await self._repo.session_for_call(call_id)
-        session.check_open()
-        if session.state not in (State.QUEUED, State.OFFERED):
-            raise FailedPrecondition(f"call {call_id} is {session.state.value}; a callback keeps a place in a "
-                                     "queue, so the call must be waiting in one")
-        number = check_length(number or session.attributes.get("ani", ""), "number", 64)
-
-        def remember(current: Session) -> None:
-            current.attributes["callback_number"] = number
-            current.attributes["callbacks"] = str(int(current.attributes.get("callbacks", "0")) + 1)
-
-        def asked(current: Session, _: None) -> list[Document]:
-            return [self._events.callback_requested(current, number, not_before)]
-
-        session, _ = await self._c.record(session.id, remember, events=asked)
-        return CallStep(session)
+        return CallStep(await self._outbound.book(session.id, number, not_before, verified_only=False))
 
 
 def _path(session: Session) -> tuple[str, ...]:

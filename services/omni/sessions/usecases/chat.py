@@ -21,6 +21,7 @@ from omni.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, R
 from omni.runtime.token_issuer import TokenIssuer
 from omni.runtime.token_verifier import TokenVerifier
 from omni.runtime.validation import check_length, require
+from omni.sessions.domain import outbound_calls
 from omni.sessions.domain.access import carries_many_customers, check_chat_binding, vouches_for_identities
 from omni.sessions.domain.chat_identity import ChatVisitors, Visitor
 from omni.sessions.domain.flood import ChatLine, Flood, FrameKind
@@ -30,6 +31,7 @@ from omni.sessions.domain.updates import Update, UpdateKind
 from omni.sessions.publishing import LiveUpdates
 from omni.sessions.repository import SessionRepository
 from omni.sessions.usecases.conversations import Conversations
+from omni.sessions.usecases.outbound_calls import OutboundCalls
 
 log = logging.getLogger("omni.sessions.chat")
 # What a visitor's chat token opens: their session, their place in the queue, public articles.
@@ -48,12 +50,14 @@ MAX_START_IDENTITIES = 10
 
 
 class ChatDesk:
-    def __init__(self, conversations: Conversations, repo: SessionRepository, live: LiveUpdates, *,
+    def __init__(self, conversations: Conversations, repo: SessionRepository, live: LiveUpdates,
+                 outbound: OutboundCalls, *,
                  visitors: ChatVisitors, flow: ContactFlow, limit: TextLimit, issuer: TokenIssuer | None,
                  verifier: TokenVerifier, token_ttl_seconds: int, flood: Flood, max_waiting_per_queue: int) -> None:
         self._c = conversations
         self._repo = repo
         self._live = live
+        self._outbound = outbound
         self._visitors = visitors
         self._flow = flow
         self._limit = limit
@@ -184,11 +188,19 @@ class ChatDesk:
         message_id = check_length(require(message_id, "read.message_id"), "read.message_id", 200)
         await self._c.signal(line.session_id, UpdateKind.READ, Direction.INBOUND, message_id)
 
+    async def callback(self, line: ChatLine) -> str:
+        """The visitor asks to be called back instead of waiting: to the chat's verified phone
+        number only (an anonymous visitor cannot have a stranger called); the number booked."""
+        self._flood.check(line, FrameKind.TEXT)
+        session = await self._outbound.book(line.session_id, "", None, verified_only=True)
+        return session.attributes["callback_number"]
+
     async def end(self, line: ChatLine) -> Session:
         self._flood.check(line, FrameKind.END)
         session_id = line.session_id
         session = await self._repo.get(session_id)
-        if session.terminal:
+        if session.terminal or (outbound_calls.awaits_call(session) and session.state in (State.QUEUED, State.OFFERED)):
+            # Over, or waiting for the callback the visitor booked: leaving the page keeps it.
             return session
         if session.state in (State.CONNECTED, State.WRAP_UP):
             state, reason = State.WRAP_UP, "customer left the chat"

@@ -21,6 +21,7 @@ _FIELDS: dict[str, tuple[tuple[str, int], ...]] = {
     "typing": (),
     "read": (("message_id", ID_CHARS),),
     "end": (),
+    "callback": (),
 }
 
 

@@ -59,7 +59,10 @@ class DeskStream:
         try:
             async for event in relay_stream(call):
                 if event.WhichOneof("event") == "assigned":
-                    held[event.assigned.id] = event.assigned.session_id or event.assigned.id
+                    if event.assigned.state == routing_pb2.WORK_STATE_ASSIGNED:
+                        held[event.assigned.id] = event.assigned.session_id or event.assigned.id
+                    else:  # a callback whose call went unanswered left the agent
+                        held.pop(event.assigned.id, None)
                 await send(convert.agent_event(event))
         finally:
             call.cancel()

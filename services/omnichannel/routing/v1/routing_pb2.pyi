@@ -423,6 +423,7 @@ class Queue(_message.Message):
     SIMPLE_INTENTS_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     EXPECTED_HANDLE_TIME_FIELD_NUMBER: _builtins.int
+    CALLBACK_ATTEMPTS_FIELD_NUMBER: _builtins.int
     VOICE_BOT_FIELD_NUMBER: _builtins.int
     SELF_SERVICE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
@@ -466,6 +467,10 @@ class Queue(_message.Message):
         (default 180 s); observed handle times take over from then on.
         """
 
+    @_builtins.property
+    def callback_attempts(self) -> Global___CallbackAttempts:
+        """How callbacks of this queue are tried (docs/outbound.md); unset: the service's default."""
+
     def __init__(
         self,
         *,
@@ -482,12 +487,13 @@ class Queue(_message.Message):
         simple_intents: _abc.Iterable[_builtins.str] | None = ...,
         version: _builtins.int = ...,
         expected_handle_time: _duration_pb2.Duration | None = ...,
+        callback_attempts: Global___CallbackAttempts | None = ...,
         voice_bot: _builtins.bool = ...,
         self_service: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_overflow_threshold", b"_overflow_threshold", "_self_service", b"_self_service", "callback_threshold", b"callback_threshold", "expected_handle_time", b"expected_handle_time", "hours", b"hours", "overflow_threshold", b"overflow_threshold", "policy", b"policy", "self_service", b"self_service"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_overflow_threshold", b"_overflow_threshold", "_self_service", b"_self_service", "callback_attempts", b"callback_attempts", "callback_threshold", b"callback_threshold", "expected_handle_time", b"expected_handle_time", "hours", b"hours", "overflow_threshold", b"overflow_threshold", "policy", b"policy", "self_service", b"self_service"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_overflow_threshold", b"_overflow_threshold", "_self_service", b"_self_service", "callback_threshold", b"callback_threshold", "display_name", b"display_name", "expected_handle_time", b"expected_handle_time", "groups", b"groups", "hours", b"hours", "id", b"id", "intents", b"intents", "overflow_threshold", b"overflow_threshold", "policy", b"policy", "self_service", b"self_service", "service_level_percent", b"service_level_percent", "service_level_seconds", b"service_level_seconds", "simple_intents", b"simple_intents", "version", b"version", "voice_bot", b"voice_bot"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_overflow_threshold", b"_overflow_threshold", "_self_service", b"_self_service", "callback_attempts", b"callback_attempts", "callback_threshold", b"callback_threshold", "display_name", b"display_name", "expected_handle_time", b"expected_handle_time", "groups", b"groups", "hours", b"hours", "id", b"id", "intents", b"intents", "overflow_threshold", b"overflow_threshold", "policy", b"policy", "self_service", b"self_service", "service_level_percent", b"service_level_percent", "service_level_seconds", b"service_level_seconds", "simple_intents", b"simple_intents", "version", b"version", "voice_bot", b"voice_bot"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__overflow_threshold: _TypeAlias = _typing.Literal["overflow_threshold"]  # noqa: Y015
     _WhichOneofArgType__overflow_threshold: _TypeAlias = _typing.Literal["_overflow_threshold", b"_overflow_threshold"]  # noqa: Y015
@@ -499,6 +505,38 @@ class Queue(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__self_service) -> _WhichOneofReturnType__self_service | None: ...
 
 Global___Queue: _TypeAlias = Queue  # noqa: Y015
+
+@_typing.final
+class CallbackAttempts(_message.Message):
+    """A callback's attempt policy, as data."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RETRY_DELAYS_FIELD_NUMBER: _builtins.int
+    MAX_ATTEMPTS_FIELD_NUMBER: _builtins.int
+    QUIET_HOURS_FIELD_NUMBER: _builtins.int
+    max_attempts: _builtins.int
+    """Calls made for one callback at most."""
+    quiet_hours: _builtins.str
+    """Local hours of the queue's time zone no call starts in, e.g. "21:00-09:00"; empty: none."""
+    @_builtins.property
+    def retry_delays(self) -> _containers.RepeatedCompositeFieldContainer[_duration_pb2.Duration]:
+        """From an unanswered call to the next: one delay per retry, the last repeats."""
+
+    def __init__(
+        self,
+        *,
+        retry_delays: _abc.Iterable[_duration_pb2.Duration] | None = ...,
+        max_attempts: _builtins.int = ...,
+        quiet_hours: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_attempts", b"max_attempts", "quiet_hours", b"quiet_hours", "retry_delays", b"retry_delays"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CallbackAttempts: _TypeAlias = CallbackAttempts  # noqa: Y015
 
 @_typing.final
 class RoutingReason(_message.Message):
@@ -559,6 +597,8 @@ class WorkItem(_message.Message):
     SEQUENCE_FIELD_NUMBER: _builtins.int
     BOT_WORKER_ID_FIELD_NUMBER: _builtins.int
     BOT_CLAIM_EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    CALLBACK_NUMBER_VERIFIED_FIELD_NUMBER: _builtins.int
+    CALLBACK_ATTEMPTS_FIELD_NUMBER: _builtins.int
     ACCESSIBILITY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     queue_id: _builtins.str
@@ -586,6 +626,10 @@ class WorkItem(_message.Message):
     """Arrival order in routing (kept across restarts)."""
     bot_worker_id: _builtins.str
     """The self-service worker holding overflow work."""
+    callback_number_verified: _builtins.bool
+    """The callback number is the customer's own (ANI, signed identity); false: given by someone and unchecked."""
+    callback_attempts: _builtins.int
+    """Outbound calls made for this callback so far."""
     @_builtins.property
     def customer(self) -> _common_pb2.CustomerRef: ...
     @_builtins.property
@@ -644,11 +688,13 @@ class WorkItem(_message.Message):
         sequence: _builtins.int = ...,
         bot_worker_id: _builtins.str = ...,
         bot_claim_expire_time: _timestamp_pb2.Timestamp | None = ...,
+        callback_number_verified: _builtins.bool = ...,
+        callback_attempts: _builtins.int = ...,
         accessibility: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["answer_time", b"answer_time", "bot_claim_expire_time", b"bot_claim_expire_time", "customer", b"customer", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accessibility", b"accessibility", "answer_time", b"answer_time", "assigned_agent_id", b"assigned_agent_id", "bot_claim_expire_time", b"bot_claim_expire_time", "bot_worker_id", b"bot_worker_id", "callback_number", b"callback_number", "channel", b"channel", "customer", b"customer", "disposition", b"disposition", "emotion_score", b"emotion_score", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait", "id", b"id", "intent", b"intent", "interaction_id", b"interaction_id", "language", b"language", "offer_attempts", b"offer_attempts", "offered_agent_id", b"offered_agent_id", "preferred_agent_id", b"preferred_agent_id", "priority", b"priority", "queue_id", b"queue_id", "reasons", b"reasons", "sequence", b"sequence", "session_id", b"session_id", "state", b"state", "text", b"text", "ticket_id", b"ticket_id", "transfer_count", b"transfer_count", "urgent", b"urgent", "vip", b"vip"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accessibility", b"accessibility", "answer_time", b"answer_time", "assigned_agent_id", b"assigned_agent_id", "bot_claim_expire_time", b"bot_claim_expire_time", "bot_worker_id", b"bot_worker_id", "callback_attempts", b"callback_attempts", "callback_number", b"callback_number", "callback_number_verified", b"callback_number_verified", "channel", b"channel", "customer", b"customer", "disposition", b"disposition", "emotion_score", b"emotion_score", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait", "id", b"id", "intent", b"intent", "interaction_id", b"interaction_id", "language", b"language", "offer_attempts", b"offer_attempts", "offered_agent_id", b"offered_agent_id", "preferred_agent_id", b"preferred_agent_id", "priority", b"priority", "queue_id", b"queue_id", "reasons", b"reasons", "sequence", b"sequence", "session_id", b"session_id", "state", b"state", "text", b"text", "ticket_id", b"ticket_id", "transfer_count", b"transfer_count", "urgent", b"urgent", "vip", b"vip"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1068,17 +1114,24 @@ class ScheduleCallbackRequest(_message.Message):
 
     WORK_ID_FIELD_NUMBER: _builtins.int
     NUMBER_FIELD_NUMBER: _builtins.int
+    DUE_TIME_FIELD_NUMBER: _builtins.int
     work_id: _builtins.str
     number: _builtins.str
+    """Empty: the work's own (verified) number. Another number is marked unverified."""
+    @_builtins.property
+    def due_time(self) -> _timestamp_pb2.Timestamp:
+        """A time the customer chose; unset: the callback keeps the place in line."""
+
     def __init__(
         self,
         *,
         work_id: _builtins.str = ...,
         number: _builtins.str = ...,
+        due_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["due_time", b"due_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["number", b"number", "work_id", b"work_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_time", b"due_time", "number", b"number", "work_id", b"work_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

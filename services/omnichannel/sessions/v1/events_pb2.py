@@ -27,7 +27,7 @@ from omnichannel.common.v1 import common_pb2 as omnichannel_dot_common_dot_v1_do
 from omnichannel.sessions.v1 import sessions_pb2 as omnichannel_dot_sessions_dot_v1_dot_sessions__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$omnichannel/sessions/v1/events.proto\x12\x17omnichannel.sessions.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"omnichannel/common/v1/common.proto\x1a&omnichannel/sessions/v1/sessions.proto\"N\n\x13InteractionReceived\x12\x37\n\x0binteraction\x18\x01 \x01(\x0b\x32\".omnichannel.common.v1.Interaction\"\xa9\x01\n\x13SessionStateChanged\x12\x31\n\x07session\x18\x01 \x01(\x0b\x32 .omnichannel.sessions.v1.Session\x12=\n\x0eprevious_state\x18\x02 \x01(\x0e\x32%.omnichannel.sessions.v1.SessionState\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x10\n\x08\x61nswered\x18\x04 \x01(\x08\"\xac\x01\n\x11\x43\x61llbackRequested\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\r\n\x05queue\x18\x03 \x01(\t\x12.\n\nnot_before\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x08\x63ustomer\x18\x05 \x01(\x0b\x32\".omnichannel.common.v1.CustomerRefb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$omnichannel/sessions/v1/events.proto\x12\x17omnichannel.sessions.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"omnichannel/common/v1/common.proto\x1a&omnichannel/sessions/v1/sessions.proto\"N\n\x13InteractionReceived\x12\x37\n\x0binteraction\x18\x01 \x01(\x0b\x32\".omnichannel.common.v1.Interaction\"\xa9\x01\n\x13SessionStateChanged\x12\x31\n\x07session\x18\x01 \x01(\x0b\x32 .omnichannel.sessions.v1.Session\x12=\n\x0eprevious_state\x18\x02 \x01(\x0e\x32%.omnichannel.sessions.v1.SessionState\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x10\n\x08\x61nswered\x18\x04 \x01(\x08\"\xc5\x01\n\x11\x43\x61llbackRequested\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\r\n\x05queue\x18\x03 \x01(\t\x12.\n\nnot_before\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x08\x63ustomer\x18\x05 \x01(\x0b\x32\".omnichannel.common.v1.CustomerRef\x12\x17\n\x0fnumber_verified\x18\x06 \x01(\x08\"\xe0\x01\n\x15OutboundCallRequested\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0e\n\x06number\x18\x03 \x01(\t\x12\x17\n\x0fnumber_verified\x18\x04 \x01(\x08\x12\x10\n\x08\x61gent_id\x18\x05 \x01(\t\x12\r\n\x05queue\x18\x06 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x07 \x01(\x05\x12\x11\n\tcaller_id\x18\x08 \x01(\t\x12\x34\n\x08\x63ustomer\x18\t \x01(\x0b\x32\".omnichannel.common.v1.CustomerRef\"\xba\x01\n\x14OutboundCallFinished\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12;\n\x06result\x18\x03 \x01(\x0e\x32+.omnichannel.sessions.v1.OutboundCallResult\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\x05\x12\x10\n\x08\x61gent_id\x18\x05 \x01(\t\x12\r\n\x05queue\x18\x06 \x01(\t\x12\x0e\n\x06number\x18\x07 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,5 +39,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SESSIONSTATECHANGED']._serialized_start=255
   _globals['_SESSIONSTATECHANGED']._serialized_end=424
   _globals['_CALLBACKREQUESTED']._serialized_start=427
-  _globals['_CALLBACKREQUESTED']._serialized_end=599
+  _globals['_CALLBACKREQUESTED']._serialized_end=624
+  _globals['_OUTBOUNDCALLREQUESTED']._serialized_start=627
+  _globals['_OUTBOUNDCALLREQUESTED']._serialized_end=851
+  _globals['_OUTBOUNDCALLFINISHED']._serialized_start=854
+  _globals['_OUTBOUNDCALLFINISHED']._serialized_end=1040
 # @@protoc_insertion_point(module_scope)

@@ -88,9 +88,14 @@ class CallbackRequested(_message.Message):
     QUEUE_FIELD_NUMBER: _builtins.int
     NOT_BEFORE_FIELD_NUMBER: _builtins.int
     CUSTOMER_FIELD_NUMBER: _builtins.int
+    NUMBER_VERIFIED_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     number: _builtins.str
     queue: _builtins.str
+    number_verified: _builtins.bool
+    """The number is the caller's own (their ANI, a signed chat identity); false when the customer
+    gave another one, which nobody has checked.
+    """
     @_builtins.property
     def not_before(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -103,11 +108,104 @@ class CallbackRequested(_message.Message):
         queue: _builtins.str = ...,
         not_before: _timestamp_pb2.Timestamp | None = ...,
         customer: _common_pb2.CustomerRef | None = ...,
+        number_verified: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "not_before", b"not_before"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "not_before", b"not_before", "number", b"number", "queue", b"queue", "session_id", b"session_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "not_before", b"not_before", "number", b"number", "number_verified", b"number_verified", "queue", b"queue", "session_id", b"session_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CallbackRequested: _TypeAlias = CallbackRequested  # noqa: Y015
+
+@_typing.final
+class OutboundCallRequested(_message.Message):
+    """omnichannel.sessions.outbound_call_requested, subject "sessions/{id}": a command for the PBX
+    adapter: dial `number` and connect it to `agent_id` (who accepted the callback), then report
+    what happened with TelephonyService.ReportOutboundCall(call_id, result).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    NUMBER_VERIFIED_FIELD_NUMBER: _builtins.int
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    QUEUE_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    CALLER_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    call_id: _builtins.str
+    session_id: _builtins.str
+    number: _builtins.str
+    number_verified: _builtins.bool
+    agent_id: _builtins.str
+    queue: _builtins.str
+    attempt: _builtins.int
+    """1 for the first call of this callback."""
+    caller_id: _builtins.str
+    """The number the customer called (to present as caller id), when known."""
+    @_builtins.property
+    def customer(self) -> _common_pb2.CustomerRef: ...
+    def __init__(
+        self,
+        *,
+        call_id: _builtins.str = ...,
+        session_id: _builtins.str = ...,
+        number: _builtins.str = ...,
+        number_verified: _builtins.bool = ...,
+        agent_id: _builtins.str = ...,
+        queue: _builtins.str = ...,
+        attempt: _builtins.int = ...,
+        caller_id: _builtins.str = ...,
+        customer: _common_pb2.CustomerRef | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attempt", b"attempt", "call_id", b"call_id", "caller_id", b"caller_id", "customer", b"customer", "number", b"number", "number_verified", b"number_verified", "queue", b"queue", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OutboundCallRequested: _TypeAlias = OutboundCallRequested  # noqa: Y015
+
+@_typing.final
+class OutboundCallFinished(_message.Message):
+    """omnichannel.sessions.outbound_call_finished, subject "sessions/{id}": the adapter's final
+    answer to an outbound call (not RINGING). Routing decides the next attempt from it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    QUEUE_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    call_id: _builtins.str
+    session_id: _builtins.str
+    result: _sessions_pb2.OutboundCallResult.ValueType
+    attempt: _builtins.int
+    agent_id: _builtins.str
+    queue: _builtins.str
+    number: _builtins.str
+    def __init__(
+        self,
+        *,
+        call_id: _builtins.str = ...,
+        session_id: _builtins.str = ...,
+        result: _sessions_pb2.OutboundCallResult.ValueType = ...,
+        attempt: _builtins.int = ...,
+        agent_id: _builtins.str = ...,
+        queue: _builtins.str = ...,
+        number: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attempt", b"attempt", "call_id", b"call_id", "number", b"number", "queue", b"queue", "result", b"result", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OutboundCallFinished: _TypeAlias = OutboundCallFinished  # noqa: Y015

@@ -69,6 +69,34 @@ SESSION_NOTE_KIND_BOT_HANDOFF: SessionNoteKind.ValueType  # 2
 """Recorded by sessions when routing's self-service bot handed the customer to a person."""
 Global___SessionNoteKind: _TypeAlias = SessionNoteKind  # noqa: Y015
 
+class _OutboundCallResult:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _OutboundCallResultEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OutboundCallResult.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    OUTBOUND_CALL_RESULT_UNSPECIFIED: _OutboundCallResult.ValueType  # 0
+    OUTBOUND_CALL_RESULT_RINGING: _OutboundCallResult.ValueType  # 1
+    OUTBOUND_CALL_RESULT_ANSWERED: _OutboundCallResult.ValueType  # 2
+    OUTBOUND_CALL_RESULT_BUSY: _OutboundCallResult.ValueType  # 3
+    OUTBOUND_CALL_RESULT_NO_ANSWER: _OutboundCallResult.ValueType  # 4
+    OUTBOUND_CALL_RESULT_VOICEMAIL: _OutboundCallResult.ValueType  # 5
+    OUTBOUND_CALL_RESULT_FAILED: _OutboundCallResult.ValueType  # 6
+    """The number could not be dialled (invalid, network error)."""
+
+class OutboundCallResult(_OutboundCallResult, metaclass=_OutboundCallResultEnumTypeWrapper):
+    """What became of an outbound call the platform asked the PBX adapter to make."""
+
+OUTBOUND_CALL_RESULT_UNSPECIFIED: OutboundCallResult.ValueType  # 0
+OUTBOUND_CALL_RESULT_RINGING: OutboundCallResult.ValueType  # 1
+OUTBOUND_CALL_RESULT_ANSWERED: OutboundCallResult.ValueType  # 2
+OUTBOUND_CALL_RESULT_BUSY: OutboundCallResult.ValueType  # 3
+OUTBOUND_CALL_RESULT_NO_ANSWER: OutboundCallResult.ValueType  # 4
+OUTBOUND_CALL_RESULT_VOICEMAIL: OutboundCallResult.ValueType  # 5
+OUTBOUND_CALL_RESULT_FAILED: OutboundCallResult.ValueType  # 6
+"""The number could not be dialled (invalid, network error)."""
+Global___OutboundCallResult: _TypeAlias = OutboundCallResult  # noqa: Y015
+
 @_typing.final
 class StateTransition(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -659,6 +687,7 @@ class ChatClientFrame(_message.Message):
     TYPING_FIELD_NUMBER: _builtins.int
     READ_FIELD_NUMBER: _builtins.int
     END_FIELD_NUMBER: _builtins.int
+    CALLBACK_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def start(self) -> Global___ChatStart: ...
     @_builtins.property
@@ -671,6 +700,12 @@ class ChatClientFrame(_message.Message):
     def read(self) -> Global___ChatRead: ...
     @_builtins.property
     def end(self) -> Global___ChatEnd: ...
+    @_builtins.property
+    def callback(self) -> Global___ChatCallback:
+        """Call me back instead (docs/outbound.md): to the chat's verified phone number, keeping
+        the place in the queue; answered with `callback_booked` or an error.
+        """
+
     def __init__(
         self,
         *,
@@ -680,16 +715,52 @@ class ChatClientFrame(_message.Message):
         typing: Global___ChatTyping | None = ...,
         read: Global___ChatRead | None = ...,
         end: Global___ChatEnd | None = ...,
+        callback: Global___ChatCallback | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "frame", b"frame", "read", b"read", "resume", b"resume", "start", b"start", "text", b"text", "typing", b"typing"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["callback", b"callback", "end", b"end", "frame", b"frame", "read", b"read", "resume", b"resume", "start", b"start", "text", b"text", "typing", b"typing"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "frame", b"frame", "read", b"read", "resume", b"resume", "start", b"start", "text", b"text", "typing", b"typing"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback", b"callback", "end", b"end", "frame", b"frame", "read", b"read", "resume", b"resume", "start", b"start", "text", b"text", "typing", b"typing"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_frame: _TypeAlias = _typing.Literal["start", "resume", "text", "typing", "read", "end"]  # noqa: Y015
+    _WhichOneofReturnType_frame: _TypeAlias = _typing.Literal["start", "resume", "text", "typing", "read", "end", "callback"]  # noqa: Y015
     _WhichOneofArgType_frame: _TypeAlias = _typing.Literal["frame", b"frame"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_frame) -> _WhichOneofReturnType_frame | None: ...
 
 Global___ChatClientFrame: _TypeAlias = ChatClientFrame  # noqa: Y015
+
+@_typing.final
+class ChatCallback(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChatCallback: _TypeAlias = ChatCallback  # noqa: Y015
+
+@_typing.final
+class ChatCallbackBooked(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NUMBER_FIELD_NUMBER: _builtins.int
+    number: _builtins.str
+    """The number we will call."""
+    def __init__(
+        self,
+        *,
+        number: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["number", b"number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChatCallbackBooked: _TypeAlias = ChatCallbackBooked  # noqa: Y015
 
 @_typing.final
 class ChatStart(_message.Message):
@@ -834,6 +905,7 @@ class ChatServerFrame(_message.Message):
     READ_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
+    CALLBACK_BOOKED_FIELD_NUMBER: _builtins.int
     state: Global___SessionState.ValueType
     error: _builtins.str
     @_builtins.property
@@ -844,6 +916,8 @@ class ChatServerFrame(_message.Message):
     def agent_typing(self) -> Global___ChatTyping: ...
     @_builtins.property
     def read(self) -> Global___ChatRead: ...
+    @_builtins.property
+    def callback_booked(self) -> Global___ChatCallbackBooked: ...
     def __init__(
         self,
         *,
@@ -853,12 +927,13 @@ class ChatServerFrame(_message.Message):
         read: Global___ChatRead | None = ...,
         state: Global___SessionState.ValueType = ...,
         error: _builtins.str = ...,
+        callback_booked: Global___ChatCallbackBooked | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["agent_typing", b"agent_typing", "error", b"error", "frame", b"frame", "message", b"message", "read", b"read", "started", b"started", "state", b"state"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["agent_typing", b"agent_typing", "callback_booked", b"callback_booked", "error", b"error", "frame", b"frame", "message", b"message", "read", b"read", "started", b"started", "state", b"state"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_typing", b"agent_typing", "error", b"error", "frame", b"frame", "message", b"message", "read", b"read", "started", b"started", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_typing", b"agent_typing", "callback_booked", b"callback_booked", "error", b"error", "frame", b"frame", "message", b"message", "read", b"read", "started", b"started", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_frame: _TypeAlias = _typing.Literal["started", "message", "agent_typing", "read", "state", "error"]  # noqa: Y015
+    _WhichOneofReturnType_frame: _TypeAlias = _typing.Literal["started", "message", "agent_typing", "read", "state", "error", "callback_booked"]  # noqa: Y015
     _WhichOneofArgType_frame: _TypeAlias = _typing.Literal["frame", b"frame"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_frame) -> _WhichOneofReturnType_frame | None: ...
 
@@ -1076,6 +1151,29 @@ class RequestCallbackRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RequestCallbackRequest: _TypeAlias = RequestCallbackRequest  # noqa: Y015
+
+@_typing.final
+class ReportOutboundCallRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    call_id: _builtins.str
+    """The call id of the `outbound_call_requested` command."""
+    result: Global___OutboundCallResult.ValueType
+    def __init__(
+        self,
+        *,
+        call_id: _builtins.str = ...,
+        result: Global___OutboundCallResult.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportOutboundCallRequest: _TypeAlias = ReportOutboundCallRequest  # noqa: Y015
 
 @_typing.final
 class CallResponse(_message.Message):

@@ -577,6 +577,11 @@ class TelephonyServiceStub:
                 request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.RequestCallbackRequest.SerializeToString,
                 response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.FromString,
                 _registered_method=True)
+        self.ReportOutboundCall = channel.unary_unary(
+                '/omnichannel.sessions.v1.TelephonyService/ReportOutboundCall',
+                request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.ReportOutboundCallRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.FromString,
+                _registered_method=True)
 
 
 class TelephonyServiceServicer:
@@ -626,6 +631,14 @@ class TelephonyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportOutboundCall(self, request, context):
+        """The adapter's answer to an `outbound_call_requested` command (docs/outbound.md): ringing,
+        answered, busy, no answer, voicemail or failed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TelephonyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -662,6 +675,11 @@ def add_TelephonyServiceServicer_to_server(servicer, server):
             'RequestCallback': grpc.unary_unary_rpc_method_handler(
                     servicer.RequestCallback,
                     request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.RequestCallbackRequest.FromString,
+                    response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.SerializeToString,
+            ),
+            'ReportOutboundCall': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportOutboundCall,
+                    request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.ReportOutboundCallRequest.FromString,
                     response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.SerializeToString,
             ),
     }
@@ -854,6 +872,33 @@ class TelephonyService:
             target,
             '/omnichannel.sessions.v1.TelephonyService/RequestCallback',
             omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.RequestCallbackRequest.SerializeToString,
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportOutboundCall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.sessions.v1.TelephonyService/ReportOutboundCall',
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.ReportOutboundCallRequest.SerializeToString,
             omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.FromString,
             options,
             channel_credentials,

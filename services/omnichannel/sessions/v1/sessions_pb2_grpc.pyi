@@ -205,6 +205,10 @@ class TelephonyServiceStub:
     AttachRecording: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.AttachRecordingRequest, _sessions_pb2.CallResponse]
     RequestCallback: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.RequestCallbackRequest, _sessions_pb2.CallResponse]
     """Keep the caller's place and call them back."""
+    ReportOutboundCall: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.ReportOutboundCallRequest, _sessions_pb2.CallResponse]
+    """The adapter's answer to an `outbound_call_requested` command (docs/outbound.md): ringing,
+    answered, busy, no answer, voicemail or failed.
+    """
 
 @_typing.type_check_only
 class TelephonyServiceAsyncStub(TelephonyServiceStub):
@@ -219,6 +223,10 @@ class TelephonyServiceAsyncStub(TelephonyServiceStub):
     AttachRecording: _aio.UnaryUnaryMultiCallable[_sessions_pb2.AttachRecordingRequest, _sessions_pb2.CallResponse]  # type: ignore[assignment]
     RequestCallback: _aio.UnaryUnaryMultiCallable[_sessions_pb2.RequestCallbackRequest, _sessions_pb2.CallResponse]  # type: ignore[assignment]
     """Keep the caller's place and call them back."""
+    ReportOutboundCall: _aio.UnaryUnaryMultiCallable[_sessions_pb2.ReportOutboundCallRequest, _sessions_pb2.CallResponse]  # type: ignore[assignment]
+    """The adapter's answer to an `outbound_call_requested` command (docs/outbound.md): ringing,
+    answered, busy, no answer, voicemail or failed.
+    """
 
 class TelephonyServiceServicer(metaclass=_abc_1.ABCMeta):
     """Called by a PBX / CPaaS adapter for every call event."""
@@ -272,5 +280,15 @@ class TelephonyServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_sessions_pb2.CallResponse, _abc.Awaitable[_sessions_pb2.CallResponse]]:
         """Keep the caller's place and call them back."""
+
+    @_abc_1.abstractmethod
+    def ReportOutboundCall(
+        self,
+        request: _sessions_pb2.ReportOutboundCallRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sessions_pb2.CallResponse, _abc.Awaitable[_sessions_pb2.CallResponse]]:
+        """The adapter's answer to an `outbound_call_requested` command (docs/outbound.md): ringing,
+        answered, busy, no answer, voicemail or failed.
+        """
 
 def add_TelephonyServiceServicer_to_server(servicer: TelephonyServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

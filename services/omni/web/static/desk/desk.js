@@ -93,6 +93,11 @@ class OmniDesk extends HTMLElement {
     } else if (frame.offer_revoked) {
       this.offers.delete(frame.offer_revoked);
       this.renderOffers();
+    } else if (frame.assigned && frame.assigned.state !== "WORK_STATE_ASSIGNED") {
+      // Work that left this agent (a callback whose call went unanswered waits for its next call).
+      this.work.delete(frame.assigned.id);
+      if (this.selected === frame.assigned.id) this.selected = null;
+      this.renderWork();
     } else if (frame.assigned) {
       const work = frame.assigned;
       for (const [id, entry] of this.offers) {

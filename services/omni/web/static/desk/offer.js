@@ -56,6 +56,10 @@ export class OmniOffer extends HTMLElement {
           ? h("ul", {}, tickets.map((ticket) => h("li", {}, `${ticket.id}: `, ticket.subject)))
           : (pop.open_ticket_ids.length ? pop.open_ticket_ids.join(", ") : t("none"))),
         h("dt", {}, t("lastAgent")), h("dd", {class: "last-agent"}, lastAgent || t("none")),
+        // A callback: accepting it makes the platform dial this number for the agent.
+        work.callback_number ? [h("dt", {}, t("callBack")), h("dd", {class: "callback"}, work.callback_number,
+          work.callback_number_verified ? null : h("span", {class: "badge unverified"}, t("unverified")),
+          ` (${t("callBackNote")})`)] : null,
         h("dt", {}, t("says")), h("dd", {class: "first-words"}, work.text || "—"),
         h("dt", {}, t("reasons")),
         h("dd", {}, h("ul", {class: "reasons"}, work.reasons.map((r) => h("li", {}, h("code", {}, r.code), r.detail ? ` ${r.detail}` : "")))),

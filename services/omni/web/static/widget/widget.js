@@ -29,6 +29,8 @@
       waiting: "Waiting for an agent…",
       position: (n, wait) => `You are number ${n} in the queue` + (wait ? `, about ${wait} to wait.` : "."),
       longWait: "The wait is over a minute; you can keep this page open or come back later: the chat stays here.",
+      callback: "Call me back instead",
+      callbackBooked: (number) => `We will call you back at ${number}, keeping your place in the queue; you may close this page.`,
       connected: (name) => `${name} is here to help you.`,
       agentTyping: (name) => `${name} is typing…`, agent: "Agent", you: "You", sending: "sending…", read: "Read",
       ended: "The chat has ended. Write again to start a new one.", minutes: (m) => `${m} min`, seconds: (s) => `${s} s`,
@@ -41,6 +43,8 @@
       waiting: "正在为您转接客服…",
       position: (n, wait) => `您前面还有 ${n - 1} 位，您排在第 ${n} 位` + (wait ? `，预计等待 ${wait}。` : "。"),
       longWait: "预计等待超过一分钟，您可以保持页面打开或稍后回来，会话会一直保留。",
+      callback: "改为回电给我",
+      callbackBooked: (number) => `我们将回电至 ${number}，为您保留排队位置；您可以关闭此页面。`,
       connected: (name) => `客服 ${name} 正在为您服务。`,
       agentTyping: (name) => `${name} 正在输入…`, agent: "客服", you: "您", sending: "发送中…", read: "已读",
       ended: "会话已结束。再次输入即可开始新的会话。", minutes: (m) => `${m} 分钟`, seconds: (s) => `${s} 秒`,
@@ -75,6 +79,9 @@
     form { display: flex; gap: 6px; padding: 8px; border-top: 1px solid #d4d9e0; }
     textarea { flex: 1; resize: none; border: 1px solid #8a94a3; border-radius: 8px; padding: 8px; font-size: 15px; min-width: 0; }
     form button { border: none; border-radius: 8px; background: #0b5cad; color: #fff; padding: 0 14px; font-size: 15px; cursor: pointer; }
+    .callback { align-self: center; margin: 4px 0; border: 1px solid #0b5cad; border-radius: 999px; background: #fff;
+      color: #0b5cad; padding: 6px 14px; cursor: pointer; font-size: 14px; }
+    .callback[hidden] { display: none; }
     .end { align-self: center; margin: 0 0 6px; background: none; border: none; color: #0b5cad; text-decoration: underline;
       cursor: pointer; font-size: 13px; }
     button:focus-visible, textarea:focus-visible { outline: 3px solid #f0a500; outline-offset: 2px; }
@@ -148,6 +155,8 @@
       this.languageButton = el("button", {type: "button", onclick: () => this.switchLanguage()});
       this.closeButton = el("button", {type: "button", onclick: () => this.toggle(false)}, "✕");
       this.status = el("p", {class: "status", role: "status"});
+      this.callbackButton = el("button", {type: "button", class: "callback", hidden: "",
+        onclick: () => this.frame({callback: {}})});
       this.log = el("ol");
       this.typing = el("p", {class: "typing", "aria-live": "polite"});
       this.input = el("textarea", {id: "omni-chat-input", rows: "2", maxlength: "8000",
@@ -158,7 +167,7 @@
       this.endButton = el("button", {type: "button", class: "end", onclick: () => this.end()});
       this.panel = el("section", {class: "panel", id: "omni-chat-panel", role: "dialog", "aria-labelledby": "omni-chat-title", hidden: ""},
         el("header", {}, this.heading, this.languageButton, this.closeButton),
-        this.status, el("div", {class: "log", role: "log", "aria-live": "polite", "aria-label": this.words.title}, this.log),
+        this.status, this.callbackButton, el("div", {class: "log", role: "log", "aria-live": "polite", "aria-label": this.words.title}, this.log),
         this.typing, this.endButton,
         el("form", {onsubmit: (event) => { event.preventDefault(); this.submit(); }}, this.inputLabel, this.input, this.sendButton));
       this.panel.addEventListener("keydown", (event) => { if (event.key === "Escape") this.toggle(false); });
@@ -180,6 +189,7 @@
       this.inputLabel.textContent = w.label;
       this.sendButton.textContent = w.send;
       this.endButton.textContent = w.end;
+      this.callbackButton.textContent = w.callback;
       this.panel.setAttribute("lang", this.lang === "zh" ? "zh-CN" : "en");
     }
 
@@ -253,6 +263,7 @@
       else if (frame.read) this.onRead(frame.read.message_id);
       else if (frame.state) this.onState(frame.state);
       else if (frame.position) this.onPosition(frame.position);
+      else if (frame.callback_booked) this.onCallbackBooked(frame.callback_booked.number);
       else if (frame.error) this.onError(frame.error);
     }
 
@@ -274,7 +285,7 @@
     onError(error) {
       if (!this.started && this.resuming) {
         // The old chat cannot be resumed (ended, expired): this visitor starts a new one.
-        this.save({previous: this.saved.session || "", token: "", session: ""});
+        this.save({previous: this.saved.session || "", token: "", session: "", callback: ""});
         this.startNew();
         return;
       }
@@ -307,15 +318,24 @@
       else if (state === "SESSION_STATE_CONNECTED") this.setStatus(this.words.connected(this.agentName || this.words.agent));
       else if (ENDED.has(state)) {
         this.ended = true;
-        this.save({previous: this.saved.session || "", token: "", session: ""});
+        this.save({previous: this.saved.session || "", token: "", session: "", callback: ""});
         this.setStatus(this.words.ended);
       }
     }
 
     onPosition(position) {
+      // The callback is offered while the wait is over a minute, unless this chat booked one.
+      this.callbackButton.hidden = !(position.position && position.callback_offered && !this.saved.callback);
       if (!position.position) return;
+      if (this.saved.callback) { this.setStatus(this.words.callbackBooked(this.saved.callback)); return; }
       const line = this.words.position(position.position, waitText(position.estimated_wait, this.words));
       this.setStatus(position.callback_offered ? `${line} ${this.words.longWait}` : line);
+    }
+
+    onCallbackBooked(number) {
+      this.save({callback: number});
+      this.callbackButton.hidden = true;
+      this.setStatus(this.words.callbackBooked(number));
     }
 
     showAgentTyping() {

@@ -1,0 +1,60 @@
+"""Callbacks as routing work: what a callback's number is worth and, when a call of it did not
+reach the customer, when the next call is made or that the platform gives up (docs/outbound.md).
+
+Pure: the engine applies the decision (`RoutingEngine.requeue_callback`, or `complete` with the
+disposition below) inside the partition's fenced change.
+"""
+
+from __future__ import annotations
+
+from omni.routing.domain.attempts import AttemptPolicy
+from omni.routing.domain.engine import RoutingEngine
+from omni.routing.domain.work import WAITING_STATES, Work, WorkState
+from omni.runtime.errors import FailedPrecondition, InvalidArgument
+from omni.runtime.phones import to_e164
+
+# The disposition of a callback nobody could reach within its attempts.
+UNREACHED = "callback_unreached"
+# A chosen callback time is at most this far ahead.
+MAX_SCHEDULE_AHEAD = 30 * 86400.0
+
+
+def verified_number(work: Work, number: str) -> bool:
+    """Whether `number` is the customer's own: empty (the work's own) or one of the phone numbers
+    the session verified."""
+    return not number or (to_e164(number) or number) in work.phone_numbers()
+
+
+def chosen_time(due: float, now: float) -> float:
+    """A time the customer picked for their callback: in the future and not too far."""
+    if due and not now < due <= now + MAX_SCHEDULE_AHEAD:
+        raise InvalidArgument(f"due_time must be in the future and at most {MAX_SCHEDULE_AHEAD / 86400:.0f} days "
+                              "ahead")
+    return due
+
+
+def book(engine: RoutingEngine, work_id: str, number: str, verified: bool, due: float = 0.0, *,
+         default: AttemptPolicy) -> Work:
+    """Waiting work becomes a callback to `number` (empty: the work's own), keeping its place in
+    line, or due at `due`, never within the quiet hours of the queue's policy (else `default`'s).
+    Work an agent holds (the customer asked them to call back later) leaves the agent and waits
+    the same way."""
+    work = engine.get(work_id)
+    policy, zone = policy_of(engine, work, default)
+    due = policy.allowed(max(due, engine.clock()), zone)
+    if work.state is WorkState.ASSIGNED:
+        own = work.callback_number or min(work.phone_numbers(), default="")
+        if not (number or own):
+            raise FailedPrecondition(f"work {work_id} has no verified phone number; give the number to call")
+        work.callback_number, work.callback_verified = (number, verified) if number else (own, True)
+        return engine.requeue_callback(work_id, due, "callback booked by the agent")
+    if work.state in WAITING_STATES:
+        work.callback_verified = verified if number else (work.callback_verified or bool(work.callback_number)
+                                                          or bool(work.phone_numbers()))
+    return engine.schedule_callback(work_id, number, due)
+
+
+def policy_of(engine: RoutingEngine, work: Work, default: AttemptPolicy) -> tuple[AttemptPolicy, str]:
+    """The attempt policy of the work's queue (else `default`) and the queue's time zone."""
+    queue = engine.queue(work.queue_id)
+    return queue.callback_attempts or default, queue.hours.time_zone
