@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
+from omni.routing.convert import accessibility_needs
 from omni.routing.domain.agents import Agent, AgentStatus
 from omni.routing.domain.engine import RoutingEngine
 from omni.routing.domain.queues import QueueConfig
 from omni.routing.domain.work import Work
 from omni.runtime.channels import Channel
+from omni.runtime.errors import InvalidArgument
 from tests.routing.conftest import Clock
 
 
@@ -46,3 +50,10 @@ def test_without_a_trained_agent_free_the_customer_is_not_kept_waiting(clock: Cl
     call = engine.enqueue(Work(id="W-1", queue_id="general", channel=Channel.PHONE, accessibility=("vision",)))
     assert call.offered_agent_id == "A-1"
     assert reasons(engine, "W-1")["accessibility"] == "vision: no trained agent free"
+
+
+@pytest.mark.parametrize("hostile", [["x"] * 9, ["a" * 41]])
+def test_needs_named_on_a_contact_are_limited(hostile: list[str]) -> None:
+    with pytest.raises(InvalidArgument):
+        accessibility_needs(hostile)
+    assert accessibility_needs([" Hearing ", "hearing", "", "vision"]) == ("hearing", "vision")
