@@ -67,6 +67,7 @@ def _message(doc: Document) -> Message:
         html=doc.get("html", ""),
         request_id=doc.get("request_id", ""),
         emotion_score=doc.get("emotion_score", 0),
+        abandoned_in_ivr=doc.get("abandoned_in_ivr", False),
     )
 
 
@@ -101,6 +102,7 @@ def session_from_doc(doc: Document) -> Session:
         self_service=doc.get("self_service", False),
         applied_events=list(doc.get("applied_events", [])),
         earlier_messages=doc.get("earlier_messages", 0),
+        mail_participants=list(doc.get("mail_participants", [])),
         version=doc.get("version", 0),
     )
 
