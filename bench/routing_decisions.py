@@ -11,6 +11,7 @@ Then a scripted run on a virtual clock measures the estimated wait told to each 
 arrival against the wait they actually had.
 
     .venv/bin/python bench/routing_decisions.py [--decisions 20000] [--seed 7] [--only decisions|wait]
+        [--waiting 10000 [--waiting 100000]]
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def make_call(rng: random.Random, n: int) -> Work:
                 preferred_agent_id=f"A-{rng.randrange(AGENTS)}" if rng.random() < 0.1 else "")
 
 
-def engine_run(decisions: int, seed: int) -> list[float]:
+def engine_run(decisions: int, seed: int, waiting: int) -> list[float]:
     rng = random.Random(seed)
     clock = Clock()
     engine = RoutingEngine(clock)
@@ -67,7 +68,7 @@ def engine_run(decisions: int, seed: int) -> list[float]:
         engine.put_agent(Agent(id=f"A-{a}", groups=groups, languages=languages, supervisor=a % 10 == 0,
                                capacity={Channel.PHONE: 1}))
     n = 0
-    for n in range(WAITING + AGENTS):
+    for n in range(waiting + AGENTS):
         engine.enqueue(make_call(rng, n))
     for a in range(AGENTS):
         engine.set_agent_status(f"A-{a}", AgentStatus.AVAILABLE)
@@ -87,19 +88,19 @@ def engine_run(decisions: int, seed: int) -> list[float]:
             engine.accept(agent.id, offered)
         n += 1
         engine.enqueue(make_call(rng, n))
-        if n % 1000 == 0:
-            engine.drain()
+        # The service hands over (persists and publishes) what changed after every change.
+        engine.drain()
     return latencies
 
 
-def fifo_run(decisions: int, seed: int) -> list[float]:
+def fifo_run(decisions: int, seed: int, waiting: int) -> list[float]:
     """A plain ACD: per-queue FIFO lines; a free agent takes the oldest call of their queues."""
     rng = random.Random(seed)
     lines: dict[str, collections.deque[tuple[int, str]]] = {f"q{q:02}": collections.deque() for q in range(QUEUES)}
     groups = {f"A-{a}": [f"q{g:02}" for g in rng.sample(range(QUEUES), 3)] for a in range(AGENTS)}
     holding: dict[str, str] = {}
     n = 0
-    for n in range(WAITING + AGENTS):
+    for n in range(waiting + AGENTS):
         call = make_call(rng, n)
         lines[call.queue_id].append((n, call.id))
 
@@ -185,15 +186,18 @@ def main() -> None:
     parser.add_argument("--decisions", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--only", choices=("decisions", "wait"), help="run one of the two parts")
+    parser.add_argument("--waiting", type=int, action="append",
+                        help=f"backlog of waiting calls (default {WAITING:,}); repeat to compare sizes")
     args = parser.parse_args()
     print(f"machine: {platform.platform()}, {platform.python_implementation()} {platform.python_version()}, "
           f"{os.cpu_count()} CPUs")
     if args.only != "wait":
-        print(f"{AGENTS} agents, {WAITING} waiting across {QUEUES} queues, {args.decisions} decisions each:")
-        runs: list[tuple[str, Callable[[int, int], list[float]]]] = [
+        runs: list[tuple[str, Callable[[int, int, int], list[float]]]] = [
             ("routing engine (policy)", engine_run), ("plain FIFO baseline", fifo_run)]
-        for name, run in runs:
-            report(name, run(args.decisions, args.seed))
+        for waiting in args.waiting or [WAITING]:
+            print(f"{AGENTS} agents, {waiting:,} waiting across {QUEUES} queues, {args.decisions} decisions each:")
+            for name, run in runs:
+                report(name, run(args.decisions, args.seed, waiting))
     if args.only != "decisions":
         wait_report(args.seed)
 

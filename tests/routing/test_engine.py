@@ -33,6 +33,11 @@ def call(work_id: str, **fields: object) -> Work:
     return Work(id=work_id, queue_id=str(fields.pop("queue_id", "general")), channel=Channel.PHONE, **fields)  # type: ignore[arg-type]
 
 
+def chat(work_id: str, **fields: object) -> Work:
+    """Chats, not calls, go to the (text) bots."""
+    return Work(id=work_id, queue_id="general", channel=Channel.CHAT, **fields)  # type: ignore[arg-type]
+
+
 def offered(engine: RoutingEngine, agent_id: str) -> list[str]:
     return sorted(engine.agent(agent_id).offered)
 
@@ -298,8 +303,8 @@ def test_simple_intents_overflow_to_bots_above_the_threshold(clock: Clock) -> No
     engine.put_queue(QueueConfig(id="general", groups=("general",), overflow_threshold=3,
                                  simple_intents=("balance",)))
     for i in range(3):
-        engine.enqueue(call(f"c{i}", intent="balance"))
-    bot = engine.enqueue(call("c3", intent="balance"))
+        engine.enqueue(chat(f"c{i}", intent="balance"))
+    bot = engine.enqueue(chat("c3", intent="balance"))
     human = engine.enqueue(call("c4", intent="dispute"))
     assert bot.state is WorkState.OVERFLOWED_TO_BOT and human.state is WorkState.WAITING
     assert engine.queue_stats("general", 900).bot_waiting == 1
@@ -320,7 +325,7 @@ def test_a_bot_whose_claim_lapsed_cannot_finish_work_another_bot_took(clock: Clo
     engine = RoutingEngine(clock)
     engine.put_queue(QueueConfig(id="general", groups=("general",), overflow_threshold=0,
                                  simple_intents=("balance",)))
-    engine.enqueue(call("c", intent="balance"))
+    engine.enqueue(chat("c", intent="balance"))
     assert engine.take_bot_work("bot-1/0", ["general"]) is not None
     clock.advance(BOT_CLAIM_SECONDS + 1)
     engine.tick()
@@ -335,7 +340,7 @@ def test_a_bot_whose_claim_lapsed_cannot_finish_work_another_bot_took(clock: Clo
 def bot_first(clock: Clock, **engine: float) -> RoutingEngine:
     bots = RoutingEngine(clock, **engine)
     bots.put_queue(QueueConfig(id="general", groups=("general",), overflow_threshold=0, simple_intents=("balance",)))
-    bots.enqueue(call("c", intent="balance"))
+    bots.enqueue(chat("c", intent="balance"))
     return bots
 
 
@@ -375,7 +380,7 @@ def test_a_lapsed_or_foreign_claim_is_not_renewed(clock: Clock) -> None:
 
 def test_a_running_bot_claim_survives_a_restart_and_a_lapsed_one_does_not(clock: Clock) -> None:
     engine = bot_first(clock)
-    engine.enqueue(call("d", intent="balance"))
+    engine.enqueue(chat("d", intent="balance"))
     engine.take_bot_work("bot-1/0", ["general"])
     clock.advance(BOT_CLAIM_SECONDS - 10)
     engine.take_bot_work("bot-1/1", ["general"])

@@ -155,3 +155,43 @@ async def test_the_last_ring_overflows_into_a_queue_another_replica_routes(
         assert (offered.id, offered.queue_id) == ("W-9", "tech")
         assert "ring_overflow" in [r.code for r in offered.reasons]
         await tech.close()
+def test_transferred_work_keeps_the_customers_wait_target_and_the_wait_already_spent(clock: Clock) -> None:
+    engine = engine_with_two_queues(clock)
+    engine.set_agent_status("G-1", AgentStatus.BREAK)
+    engine.set_agent_status("B-1", AgentStatus.BREAK)
+    engine.enqueue(Work(id="W-1", queue_id="general", channel=Channel.PHONE))
+    clock.advance(15)  # 15 s in line for general (target 20 s)
+    engine.set_agent_status("G-1", AgentStatus.AVAILABLE)
+    engine.accept("G-1", "W-1")
+    clock.advance(300)  # five minutes with the wrong agent: not waiting
+    engine.enqueue(Work(id="W-2", queue_id="billing", channel=Channel.PHONE))
+    clock.advance(10)
+    work = engine.transfer("W-1", TransferReason.WRONG_QUEUE, "billing question", target_queue_id="billing")
+    # Due in the 5 s left of its 20 s target, not billing's 120 s from now: ahead of W-2, which
+    # came to billing before the transfer.
+    assert (work.target, work.deadline, work.waited) == (20, clock.now + 5, 15)
+    assert [w.id for w in engine.waiting("billing")] == ["W-1", "W-2"]
+    assert {r.code: r.detail for r in work.reasons}["deadline_kept"] == \
+        "the 20s target, 15s of it waited before the transfer"
+    engine.set_agent_status("B-1", AgentStatus.AVAILABLE)
+    assert engine.get("W-1").offered_agent_id == "B-1"
+    # Its wait in billing counts from the transfer, not from the first arrival.
+    engine.accept("B-1", "W-1")
+    assert engine.queue_stats("billing", 900).window.average_speed_of_answer == 0
+
+
+def test_a_transfer_to_a_queue_with_a_shorter_target_takes_the_earlier_deadline(clock: Clock) -> None:
+    engine = engine_with_two_queues(clock)
+    engine.enqueue(Work(id="W-1", queue_id="billing", channel=Channel.PHONE))
+    engine.accept("B-1", "W-1")
+    work = engine.transfer("W-1", TransferReason.WRONG_QUEUE, target_queue_id="general")
+    assert work.target == 20 and work.deadline == work.enqueue_time + 20
+    assert "deadline_kept" not in {r.code for r in work.reasons}
+
+
+def test_a_transferred_email_takes_the_target_queues_deadline(clock: Clock) -> None:
+    engine = engine_with_two_queues(clock)
+    engine.enqueue(Work(id="M-1", queue_id="general", channel=Channel.EMAIL))
+    clock.advance(3600)
+    work = engine.transfer("M-1", TransferReason.WRONG_QUEUE, target_queue_id="billing")
+    assert work.deadline == clock.now + 120 and work.waited == 3600

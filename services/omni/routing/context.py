@@ -1,5 +1,5 @@
 """What routing asks other services, each with a short deadline and a graceful fallback:
-the customer's context (tickets) for VIP tier and last agent, and knowledge suggestions
+the customer's context (tickets) for VIP tier, accessibility needs and last agent, and knowledge suggestions
 for the screen pop."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import grpc
 
+from omni.routing.domain.policy import ACCESSIBILITY_PREFIX
 from omni.routing.domain.work import Work
 from omni.runtime.clients import channel
 from omni.runtime.token_source import TokenSource
@@ -49,6 +50,14 @@ class CustomerFacts:
     @property
     def vip(self) -> bool:
         return self.context is not None and self.context.customer.tier.lower() == "vip"
+
+    @property
+    def accessibility(self) -> tuple[str, ...]:
+        """The needs the customer's tags name (`accessibility:hearing` -> "hearing")."""
+        if self.context is None:
+            return ()
+        return tuple(tag.removeprefix(ACCESSIBILITY_PREFIX).strip().lower() for tag in self.context.customer.tags
+                     if tag.startswith(ACCESSIBILITY_PREFIX) and tag != ACCESSIBILITY_PREFIX)
 
     @property
     def do_not_contact(self) -> bool:

@@ -12,9 +12,9 @@ from omni.routing.domain import desktop
 from omni.routing.domain.agents import DEFAULT_CAPACITY, Agent, AgentStatus
 from omni.routing.domain.attempts import AttemptPolicy
 from omni.routing.domain.queue_metrics import Position, QueueView
-from omni.routing.domain.queues import BusinessHours, Policy, QueueConfig, Ring
+from omni.routing.domain.queues import DEFAULT_SIMPLE_INTENTS, BusinessHours, Policy, QueueConfig, Ring
 from omni.routing.domain.transfers import TransferReason
-from omni.routing.domain.work import Work, WorkState
+from omni.routing.domain.work import MAX_ACCESSIBILITY_NEEDS, Work, WorkState
 from omni.runtime.channels import Channel
 from omni.runtime.errors import DomainError, InvalidArgument
 from omni.runtime.proto_values import channel_to_proto, duration, require_channel, timestamp_from_seconds
@@ -27,7 +27,7 @@ from omnichannel.routing.v1 import routing_pb2
 AGENT_FIELDS = frozenset({"display_name", "groups", "skills", "languages", "capacities", "supervisor"})
 QUEUE_FIELDS = frozenset({"display_name", "intents", "groups", "service_level_percent", "service_level_seconds",
                           "policy", "hours", "callback_threshold", "overflow_threshold", "simple_intents",
-                          "expected_handle_time", "callback_attempts"})
+                          "expected_handle_time", "callback_attempts", "voice_bot", "self_service"})
 # A wrap-up's disposition and note travel on the work item and its events (as `work.text` does).
 WRAP_UP_CHARS = 4000
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
@@ -171,7 +171,9 @@ def queue_from_proto(message: routing_pb2.Queue) -> QueueConfig:
                             after_hours_action=h.after_hours_action or "callback"),
         callback_threshold=seconds(message.callback_threshold, 60.0),
         overflow_threshold=message.overflow_threshold if message.HasField("overflow_threshold") else 50,
-        simple_intents=tuple(message.simple_intents),
+        simple_intents=tuple(i for i in message.simple_intents if i) or DEFAULT_SIMPLE_INTENTS,
+        self_service=message.self_service if message.HasField("self_service") else True,
+        voice_bot=message.voice_bot,
         expected_handle_time=seconds(message.expected_handle_time, 180.0),
         callback_attempts=attempts_from_proto(message.callback_attempts) if message.HasField("callback_attempts")
         else None,
@@ -208,7 +210,8 @@ def queue_to_proto(queue: QueueConfig) -> routing_pb2.Queue:
                                         after_hours_action=queue.hours.after_hours_action),
         callback_threshold=duration(queue.callback_threshold), overflow_threshold=queue.overflow_threshold,
         simple_intents=queue.simple_intents, version=queue.version,
-        expected_handle_time=duration(queue.expected_handle_time),
+        expected_handle_time=duration(queue.expected_handle_time), voice_bot=queue.voice_bot,
+        self_service=queue.self_service,
     )
     if queue.callback_attempts is not None:
         a = queue.callback_attempts
@@ -244,7 +247,16 @@ def work_from_proto(message: routing_pb2.WorkItem) -> Work:
         vip=message.vip, urgent=message.urgent, emotion_score=message.emotion_score,
         text=check_length(message.text, "work.text", 4000), ticket_id=message.ticket_id,
         base_priority=message.priority, preferred_agent_id=message.preferred_agent_id,
+        accessibility=accessibility_needs(message.accessibility),
     )
+
+
+def accessibility_needs(needs: Sequence[str]) -> tuple[str, ...]:
+    """The accessibility needs named on a contact, checked (a few short names), in order, once each."""
+    if len(needs) > MAX_ACCESSIBILITY_NEEDS:
+        raise InvalidArgument(f"at most {MAX_ACCESSIBILITY_NEEDS} accessibility needs (got {len(needs)})")
+    named = (check_length(need.strip().lower(), "accessibility", 40) for need in needs if need.strip())
+    return tuple(dict.fromkeys(named))
 
 
 def work_to_proto(work: Work) -> routing_pb2.WorkItem:
@@ -262,6 +274,7 @@ def work_to_proto(work: Work) -> routing_pb2.WorkItem:
         text=work.text, estimated_wait=duration(work.estimated_wait), callback_number=work.callback_number,
         disposition=work.disposition, wrap_up_note=work.wrap_up_note, sequence=work.seq, bot_worker_id=work.bot_worker,
         callback_number_verified=work.callback_verified, callback_attempts=work.callback_attempts,
+        accessibility=work.accessibility,
     )
     for field, value in (("enqueue_time", work.enqueue_time), ("answer_time", work.answer_time),
                          ("end_time", work.end_time),

@@ -56,7 +56,7 @@ def work_from_doc(doc: Document) -> Work:
     fields["state"] = WorkState(fields["state"])
     fields["identities"] = tuple((int(k), str(v)) for k, v in fields.get("identities", ()))
     fields["reasons"] = [Reason(**r) for r in fields.get("reasons", ())]
-    for name in ("transferred_from_agents", "transferred_from_queues", "turn_scores"):
+    for name in ("transferred_from_agents", "transferred_from_queues", "turn_scores", "accessibility"):
         fields[name] = tuple(fields.get(name, ()))
     known = {f.name for f in dataclasses.fields(Work)}
     return Work(id=doc["_id"], **{k: v for k, v in fields.items() if k in known})

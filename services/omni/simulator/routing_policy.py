@@ -129,6 +129,8 @@ class RoutingPolicyStrategy:
                 callback_threshold=targets.callback_threshold,
                 overflow_threshold=targets.overflow_threshold,
                 simple_intents=tuple(i.name for i in intents if i.simple),
+                # The scenario's bot answers every channel (`customers.bot_resolution`).
+                voice_bot=True,
                 # The engine learns the handle time (accept to wrap-up done); this is its first guess.
                 expected_handle_time=handle[(queue, channel)] + mean_wrap_up,
             ))

@@ -31,6 +31,12 @@ def primary_language(tag: str) -> str:
     return tag.strip().lower().replace("_", "-").split("-", 1)[0]
 
 
+@functools.lru_cache(maxsize=4096)
+def primary_languages(tags: tuple[str, ...]) -> frozenset[str]:
+    """The primary languages of an agent's tags; agents share a few combinations."""
+    return frozenset(map(primary_language, tags))
+
+
 @dataclasses.dataclass
 class Agent:
     id: str
@@ -55,7 +61,11 @@ class Agent:
 
     def snapshot(self) -> Agent:
         """A copy that later changes to this agent do not reach (for notices and desktops)."""
-        return dataclasses.replace(self, holding=dict(self.holding), offered=set(self.offered))
+        snapshot = object.__new__(type(self))
+        fields = snapshot.__dict__
+        fields.update(self.__dict__)
+        fields["holding"], fields["offered"] = dict(self.holding), set(self.offered)
+        return snapshot
 
     @property
     def ready(self) -> bool:
@@ -87,16 +97,19 @@ class Agent:
     def speaks(self, language: str) -> bool:
         if not language or not self.languages:
             return True
-        wanted = primary_language(language)
-        return any(primary_language(spoken) == wanted for spoken in self.languages)
+        return primary_language(language) in primary_languages(self.languages)
 
     def has_skills(self, required: tuple[str, ...]) -> bool:
         return self.level(required) >= 1
 
     def level(self, required: tuple[str, ...]) -> int:
         """The lowest proficiency among `required` (5 when nothing is required)."""
+        if not required:
+            return 5
         skills = self.skills
-        return min((skills.get(skill, 0) for skill in required), default=5)
+        if len(required) == 1:  # the usual case, asked for every candidate: no generator
+            return skills.get(required[0], 0)
+        return min(skills.get(skill, 0) for skill in required)
 
     def proficiency(self, required: tuple[str, ...]) -> int:
         return sum(self.skills.get(skill, 0) for skill in required)

@@ -86,6 +86,10 @@ class RoutingEngine(BotWork):
         queued = self._journal.notify(
             "callback_scheduled" if work.state is WorkState.CALLBACK_SCHEDULED else "work_queued",
             work, reason=";".join(r.code for r in work.reasons))
+        if work.callback_offered:
+            # Told apart from the queued event so whoever books callbacks hears of the offer.
+            self._journal.notify("callback_offered", work, reason=next(
+                r.detail for r in work.reasons if r.code == "callback_offered"))
         self._pending_work[work.id] = None
         self._dispatch()
         # Estimated once routing had its go, so work offered at once is told it will not wait;
@@ -247,7 +251,9 @@ class RoutingEngine(BotWork):
             self.agent(target_agent_id)
         now = self.clock()
         source_agent = self._pass_on(work, target, target_agent_id, now)
+        kept = (work.target, work.deadline - work.rank)
         self._arrive(work, target, now)
+        policy.keep_deadline(work, *kept, now)
         work.reasons.insert(0, Reason("transfer", reason))
         self._into_line(work)
         self._schedule_holds(work)
@@ -302,6 +308,8 @@ class RoutingEngine(BotWork):
         self._metrics.record(work.queue_id, now, Kind.TRANSFERRED, work.transfer_count)
         work.queue_id = target.id
         work.offered_agent_id = work.assigned_agent_id = ""
+        # The customer's target travels with them, and so does the time they waited in line.
+        work.waited += (work.answer_time or now) - work.enqueue_time
         work.answer_time = 0.0
         work.preferred_agent_id = target_agent_id
         return source_agent

@@ -80,7 +80,7 @@ class EngineState:
             return Position(work.id, 0, 0.0, False, work.state)
         place = self._lines.index(work) + 1
         wait = self._estimate(work)
-        return Position(work.id, place, wait, wait > queue.callback_threshold, work.state)
+        return Position(work.id, place, wait, work.callback_offered or wait > queue.callback_threshold, work.state)
 
     def queue_stats(self, queue_id: str, window: float) -> QueueView:
         queue = self.queue(queue_id)

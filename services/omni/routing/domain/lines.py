@@ -8,7 +8,7 @@ language), which the wait estimate counts places in.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from omni.routing.domain import policy
 from omni.routing.domain.agents import primary_language
@@ -45,6 +45,9 @@ class Line:
             index = bisect.bisect_left(keys, key)
             if index < len(keys) and keys[index] == key:
                 del keys[index]
+        if not self._parts.get(part, True):
+            # Only parts with waiting work are kept: a free agent looks at each part's head.
+            del self._parts[part]
 
     def index(self, key: Key) -> int:
         return bisect.bisect_left(self._keys, key)
@@ -53,9 +56,9 @@ class Line:
         """1-based place among the waiting work of `part`."""
         return bisect.bisect_left(self._parts[part], key) + 1
 
-    def parts(self) -> Iterator[tuple[Part, list[Key]]]:
+    def parts(self) -> Iterable[tuple[Part, list[Key]]]:
         """Each part with waiting work, and its keys in routing order."""
-        return ((part, keys) for part, keys in self._parts.items() if keys)
+        return self._parts.items()
 
     def waiting(self, part: Part) -> int:
         return len(self._parts.get(part, ()))

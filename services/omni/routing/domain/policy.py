@@ -13,12 +13,23 @@ from collections.abc import Iterable
 from omni.routing.domain.agents import Agent
 from omni.routing.domain.queues import QueueConfig
 from omni.routing.domain.work import Reason, Turn, Work, WorkState
+from omni.runtime.channels import Channel
 
 # Reasons set when work is queued; kept on the work item through later decisions.
 CLASSIFY_CODES = frozenset({"base_priority", "wait_target", "vip", "urgent_keyword", "urgent", "angry",
                             "supervisor_escalation", "affinity_wait", "transfer", "after_hours_callback", "callback",
                             "bot_handoff", "customer_context_unavailable", "ring_overflow", "turn_angry",
-                            "turn_urgent", "emotion_rising"})
+                            "turn_urgent", "emotion_rising", "callback_offered", "accessibility_need", "deadline_kept"})
+
+
+# An agent trained for a customer's accessibility need has the skill named by this prefix and the
+# need (the customer tag `accessibility:hearing` asks for the skill `accessibility:hearing`).
+ACCESSIBILITY_PREFIX = "accessibility:"
+
+
+def suits_needs(agent: Agent, work: Work) -> bool:
+    """The agent has the skill of each of the customer's accessibility needs."""
+    return all(agent.skills.get(ACCESSIBILITY_PREFIX + need, 0) > 0 for need in work.accessibility)
 
 
 def _emergency_words(queue: QueueConfig, text: str) -> list[str]:
@@ -55,6 +66,8 @@ def classify(work: Work, queue: QueueConfig, now: float) -> list[Reason]:
         work.escalated = True
         work.escalation_until = now + policy.supervisor_wait
         reasons.append(Reason("supervisor_escalation", "offered to supervisors first"))
+    if work.accessibility:
+        reasons.append(Reason("accessibility_need", ", ".join(work.accessibility)))
     if work.preferred_agent_id:
         work.affinity_until = now + policy.affinity_wait
         reasons.append(Reason("affinity_wait", f"held {policy.affinity_wait:g}s for last agent "
@@ -103,20 +116,43 @@ def set_deadline(work: Work, target: float, lead: float, now: float) -> None:
     work.priority = now - work.rank
 
 
+def keep_deadline(work: Work, target: float, lead: float, now: float) -> None:
+    """Work arriving by transfer keeps the customer's wait target, less what they waited already
+    (`work.waited`: in line, not in conversation), where that ranks before the target queue's
+    own: a transfer is no reason to go to the back of the line, nor to count the conversation
+    with the wrong agent as waiting. Live conversations only: an email's customer is not holding,
+    and mail that carried hours of waiting over went ahead of callers (docs/kpis.md)."""
+    if work.channel is Channel.EMAIL:
+        return
+    deadline = now - work.waited + target
+    rank = deadline - lead
+    if rank >= work.rank:
+        return
+    work.target, work.deadline, work.rank = target, deadline, rank
+    work.priority = now - rank
+    work.reasons.append(Reason("deadline_kept", f"the {target:g}s target, {work.waited:.0f}s of it waited "
+                                                "before the transfer"))
+
+
 def admit(work: Work, queue: QueueConfig, waiting: int, now: float) -> str:
     """Where newly queued work goes: its line ("" returned; outside business hours as a callback
-    due at the next opening) or the self-service bots (why, returned)."""
+    due at the next opening) or the self-service bots (why, returned). A call the bots cannot
+    take (no voice bot) stays in line with a callback offered instead (`work.callback_offered`)."""
+    bots = queue.bots_serve(work.channel)
     if not queue.hours.is_open(now):
-        if queue.hours.after_hours_action == "self_service":
+        if queue.hours.after_hours_action == "self_service" and bots:
             work.reasons.append(Reason("after_hours_self_service", "outside business hours"))
             return "after hours: self-service"
         work.not_before = queue.hours.next_open(now)
         work.state = WorkState.CALLBACK_SCHEDULED
         work.reasons.append(Reason("after_hours_callback", f"due at {work.not_before:.0f}"))
-    elif waiting >= queue.overflow_threshold and work.intent in queue.simple_intents:
-        work.reasons.append(Reason("overflow", f"{waiting} waiting >= {queue.overflow_threshold}; "
-                                               f"simple intent {work.intent!r}"))
-        return f"{waiting} waiting in {queue.id}"
+    elif queue.self_service and waiting >= queue.overflow_threshold and work.intent in queue.simple_intents:
+        why = f"{waiting} waiting >= {queue.overflow_threshold}; simple intent {work.intent!r}"
+        if bots:
+            work.reasons.append(Reason("overflow", why))
+            return f"{waiting} waiting in {queue.id}"
+        work.callback_offered = True
+        work.reasons.append(Reason("callback_offered", f"{why}; no voice bot for calls"))
     return ""
 
 
@@ -167,16 +203,18 @@ class Choice:
 
 def choose_agent(candidates: Iterable[Agent], work: Work, queue: QueueConfig, now: float,
                  preferred: Agent | None) -> Choice | None:
-    """The best eligible agent: the last agent (affinity), supervisors for escalated work,
-    then least occupancy, then longest idle, then proficiency."""
+    """The best eligible agent: the last agent (affinity), supervisors for escalated work, agents
+    trained for the customer's accessibility needs, then least occupancy, then longest idle, then
+    proficiency."""
     required = queue.policy.required_skills
-    best: tuple[tuple[int, int, float, float, int, str], Agent] | None = None
+    best: tuple[tuple[int, int, int, float, float, int, str], Agent] | None = None
     for agent in candidates:
         if ineligible(agent, work, queue, now, preferred):
             continue
         key = (
             0 if agent.id == work.preferred_agent_id else 1,
             0 if (work.escalated and agent.supervisor) else 1,
+            0 if not work.accessibility or suits_needs(agent, work) else 1,
             agent.load(),
             agent.idle_since if not agent.holding else now,
             -agent.proficiency(required),
@@ -211,6 +249,10 @@ def explain(agent: Agent, work: Work, queue: QueueConfig, now: float) -> list[Re
     if work.escalated:
         reasons.append(Reason("supervisor_escalation" if agent.supervisor else "no_supervisor_free",
                               agent.id))
+    if work.accessibility:
+        needs = ", ".join(work.accessibility)
+        reasons.append(Reason("accessibility", f"{needs}: trained agent" if suits_needs(agent, work)
+                              else f"{needs}: no trained agent free"))
     left = work.deadline - now
     reasons.append(Reason("deadline", f"{left:.0f}s left of the {work.target:g}s target" if left >= 0
                           else f"{-left:.0f}s past the {work.target:g}s target"))

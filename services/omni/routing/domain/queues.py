@@ -8,12 +8,16 @@ import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from omni.routing.domain.attempts import AttemptPolicy
+from omni.runtime.channels import Channel
 from omni.runtime.errors import InvalidArgument
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 EMERGENCY_WORDS = ("urgent", "emergency", "safety", "complaint", "紧急", "安全", "投诉")
 # Queues of these intents escalate urgent and angry work to supervisors unless told otherwise.
 ESCALATING_INTENTS = frozenset({"complaint", "emergency"})
+# Intents the self-service bots answer on their own from the knowledge base (the classifier's
+# opening-hours and parcel questions): they overflow to the bots unless a queue names others.
+DEFAULT_SIMPLE_INTENTS = ("opening_hours", "order_status")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,7 +183,12 @@ class QueueConfig:
     hours: BusinessHours = BusinessHours()
     callback_threshold: float = 60.0
     overflow_threshold: int = 50
-    simple_intents: tuple[str, ...] = ()
+    # Simple intents overflow to the self-service bots (`self_service`): chats and emails always,
+    # calls only where a voice bot answers the queue's calls (`voice_bot`); otherwise a caller is
+    # offered a callback instead.
+    simple_intents: tuple[str, ...] = DEFAULT_SIMPLE_INTENTS
+    self_service: bool = True
+    voice_bot: bool = False
     # Handle time assumed for wait estimates until some work has been handled here.
     expected_handle_time: float = 180.0
     # How callbacks of this queue are tried (docs/outbound.md); None: the service's default.
@@ -190,6 +199,11 @@ class QueueConfig:
     def wait_target(self) -> float:
         """Seconds a standard contact of this queue should wait at most."""
         return self.policy.wait_target or float(self.service_level_seconds)
+
+    def bots_serve(self, channel: Channel) -> bool:
+        """The self-service bots can take this queue's work on `channel`: text always, calls only
+        with a voice bot (a text bot would hand the call straight back)."""
+        return self.self_service and (channel is not Channel.PHONE or self.voice_bot)
 
     @property
     def escalates(self) -> bool:

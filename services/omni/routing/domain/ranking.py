@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from omni.routing.domain import policy
 from omni.routing.domain.agents import Agent
-from omni.routing.domain.lines import Lines
+from omni.routing.domain.lines import Key, Lines
 from omni.routing.domain.roster import Roster
 from omni.routing.domain.work import Work
 from omni.runtime.channels import Channel
@@ -25,28 +25,42 @@ def next_work(agent: Agent, roster: Roster, lines: Lines, live: Mapping[str, Wor
     # due first wins (a bilingual agent sees the callers of each language, not only the
     # head of the whole line).
     best: Work | None = None
-    best_rank: tuple[float, int] = (math.inf, 0)
+    # Line keys (rank, arrival, id) compare as the lines order them.
+    best_key: Key = (math.inf, 0, "")
     # A call the agent could take once their desk is empty, due before anything they could
     # take now: they take nothing else meanwhile, or calls would wait behind chats and emails.
-    call_rank: tuple[float, int] = (math.inf, 0)
+    call_key: Key = (math.inf, 0, "")
+    # Per channel: room now, and whether a part of it is worth looking at; per language: spoken.
+    # Asked once per decision rather than once per part.
+    rooms: dict[Channel, tuple[bool, bool]] = {}
+    speaks: dict[str, bool] = {}
     for queue_id in roster.queue_ids_of(agent):
         queue = roster.queue(queue_id)
         for (channel, language), keys in lines.of(queue_id).parts():
-            room = agent.can_take(channel)
-            if not (room or (channel is Channel.PHONE and agent.capacity.get(channel, 0))) or (
-                    not agent.speaks(language)):
+            looked = rooms.get(channel)
+            if looked is None:
+                room = agent.can_take(channel)
+                call = channel is Channel.PHONE and agent.capacity.get(channel, 0) > 0
+                looked = rooms[channel] = (room, room or call)
+            room, worth = looked
+            if not worth:
+                continue
+            spoken = speaks.get(language)
+            if spoken is None:
+                spoken = speaks[language] = agent.speaks(language)
+            if not spoken:
                 continue
             for key in keys:
-                work = live[key[2]]
-                rank = (work.rank, work.seq)
-                if rank >= best_rank or (not room and rank >= call_rank):
+                if key >= best_key or (not room and key >= call_key):
                     break
+                work = live[key[2]]
                 preferred = roster.find_agent(work.preferred_agent_id) if work.preferred_agent_id else None
-                if policy.ineligible(agent, work, queue, now, preferred, capacity=room):
+                # Room was checked above for the part's channel.
+                if policy.ineligible(agent, work, queue, now, preferred, capacity=False):
                     continue
                 if room:
-                    best, best_rank = work, rank
+                    best, best_key = work, key
                 else:
-                    call_rank = rank
+                    call_key = key
                 break
-    return None if best is None or call_rank < best_rank else best
+    return None if best is None or call_key < best_key else best

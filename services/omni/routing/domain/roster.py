@@ -20,11 +20,16 @@ class Roster:
         self._agents: dict[str, Agent] = {}
         self._group_agents: dict[str, set[str]] = {}
         self._group_queues: dict[str, set[str]] = {}
+        # Who serves which queue, asked on every decision; forgotten when a queue or agent changes.
+        self._served_by: dict[str, frozenset[str]] = {}
+        self._serves: dict[str, frozenset[str]] = {}
 
     def put_queue(self, queue: QueueConfig) -> QueueConfig | None:
         """Add or replace a queue's configuration; the configuration it replaced, if any."""
         old = self._queues.get(queue.id)
         self._queues[queue.id] = queue
+        self._served_by.clear()
+        self._serves.clear()
         if old is not None:
             for group in old.groups:
                 self._group_queues.get(group, set()).discard(queue.id)
@@ -35,6 +40,8 @@ class Roster:
     def put_agent(self, agent: Agent) -> Agent:
         """Add an agent, or replace the profile of a known one (presence and work are kept)."""
         current = self._agents.get(agent.id)
+        self._served_by.clear()
+        self._serves.clear()
         if current is None:
             current = agent
             self._agents[agent.id] = agent
@@ -78,20 +85,22 @@ class Roster:
         """In the order they were added."""
         return iter(self._queues.values())
 
-    def agent_ids_of(self, queue: QueueConfig) -> set[str]:
+    def agent_ids_of(self, queue: QueueConfig) -> frozenset[str]:
         """The agents who serve `queue` (share a group with it)."""
-        ids: set[str] = set()
-        for group in queue.groups:
-            ids |= self._group_agents.get(group, set())
+        ids = self._served_by.get(queue.id)
+        if ids is None:
+            ids = self._served_by[queue.id] = frozenset().union(
+                *(self._group_agents.get(group, ()) for group in queue.groups))
         return ids
 
     def agents_of(self, queue: QueueConfig) -> Iterator[Agent]:
         agents = self._agents
         return (agents[a] for a in self.agent_ids_of(queue))
 
-    def queue_ids_of(self, agent: Agent) -> set[str]:
+    def queue_ids_of(self, agent: Agent) -> frozenset[str]:
         """The queues `agent` serves."""
-        ids: set[str] = set()
-        for group in agent.groups:
-            ids |= self._group_queues.get(group, set())
+        ids = self._serves.get(agent.id)
+        if ids is None:
+            ids = self._serves[agent.id] = frozenset().union(
+                *(self._group_queues.get(group, ()) for group in agent.groups))
         return ids

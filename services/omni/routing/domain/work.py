@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import enum
 
@@ -11,6 +10,8 @@ from omni.runtime.phones import to_e164
 
 # `IdentityKind.IDENTITY_KIND_PHONE` of omnichannel.common.v1: `Work.identities` keeps the wire's numbers.
 PHONE_IDENTITY = 1
+# A contact names at most this many accessibility needs.
+MAX_ACCESSIBILITY_NEEDS = 8
 
 
 class WorkState(enum.StrEnum):
@@ -29,7 +30,9 @@ WAITING_STATES = frozenset({WorkState.WAITING, WorkState.CALLBACK_SCHEDULED})
 FINISHED_STATES = frozenset({WorkState.COMPLETED, WorkState.ABANDONED})
 
 
-@dataclasses.dataclass(frozen=True)
+# Slots: every live work item keeps a few, and each object with a dictionary is one more for the
+# garbage collector to walk.
+@dataclasses.dataclass(frozen=True, slots=True)
 class Reason:
     """One step of a routing decision, machine-readable (`code`) and human-readable (`detail`)."""
 
@@ -65,6 +68,9 @@ class Work:
     vip: bool = False
     urgent: bool = False
     emotion_score: int = 0
+    # The customer's accessibility needs ("hearing", "vision", "elderly": customer tags
+    # `accessibility:<need>`): offered first to agents with the skill `accessibility:<need>`.
+    accessibility: tuple[str, ...] = ()
     # The emotion scores of the customer's last turns, newest last: a conversation that keeps
     # heating up is escalated before it crosses the threshold.
     turn_scores: tuple[int, ...] = ()
@@ -95,6 +101,8 @@ class Work:
     callback_verified: bool = False
     # Outbound calls made for the callback so far (domain/callbacks.py decides the next one).
     callback_attempts: int = 0
+    # A callback was offered instead of self-service (a simple-intent call and no voice bot).
+    callback_offered: bool = False
     offered_agent_id: str = ""
     assigned_agent_id: str = ""
     offer_expires: float = 0.0
@@ -102,6 +110,8 @@ class Work:
     last_missed_by: str = ""
     missed_hold_until: float = 0.0
     enqueue_time: float = 0.0
+    # Seconds the customer waited in line before the transfers that brought the work to its queue.
+    waited: float = 0.0
     # When the work reached its current queue (arrival, transfer, overflow): its rings open from then.
     ring_start: float = 0.0
     # Agents and queues that transferred it away (or it overflowed from): it never goes back there.
@@ -128,8 +138,10 @@ class Work:
         return frozenset(to_e164(value) or value for kind, value in self.identities if kind == PHONE_IDENTITY)
 
     def snapshot(self) -> Work:
-        # Every notice takes one: a shallow copy costs a third of dataclasses.replace, which runs
-        # __init__ over all fields.
-        snapshot = copy.copy(self)
-        snapshot.reasons = list(self.reasons)
+        # Every notice takes one: copying the instance dictionary costs a fraction of copy.copy
+        # (which goes through __reduce_ex__) and of dataclasses.replace (which runs __init__).
+        snapshot = object.__new__(type(self))
+        fields = snapshot.__dict__
+        fields.update(self.__dict__)
+        fields["reasons"] = list(self.reasons)
         return snapshot

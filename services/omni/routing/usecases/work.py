@@ -11,7 +11,15 @@ from omni.routing.domain.attempts import AttemptPolicy
 from omni.routing.domain.engine import RoutingEngine
 from omni.routing.domain.queue_metrics import Position
 from omni.routing.domain.transfers import TransferReason
-from omni.routing.domain.work import FINISHED_STATES, WAITING_STATES, Reason, Turn, Work, WorkState
+from omni.routing.domain.work import (
+    FINISHED_STATES,
+    MAX_ACCESSIBILITY_NEEDS,
+    WAITING_STATES,
+    Reason,
+    Turn,
+    Work,
+    WorkState,
+)
 from omni.routing.repository import RoutingRepository
 from omni.routing.usecases.desktops import Desktops
 from omni.routing.usecases.engine_room import EngineRoom
@@ -208,7 +216,7 @@ class WorkUseCases:
         return [Reason("unknown_queue", f"{named!r} is not a routing queue; sent to {self._default_queue}")]
 
     async def _enqueue(self, work: Work, then: Callable[[RoutingEngine], object] | None = None) -> Work:
-        """Queue work with the customer's VIP tier and last agent when tickets answers in time;
+        """Queue work with the customer's VIP tier, accessibility needs and last agent when tickets answers in time;
         `then` runs in the same change when the work was new (not live or stored already)."""
         live = self._room.engine.live_work(work.id)
         if live is not None:
@@ -219,6 +227,8 @@ class WorkUseCases:
         facts = await self._contexts.customer(work)
         if facts.known:
             work.vip = work.vip or facts.vip
+            needs = dict.fromkeys((*work.accessibility, *facts.accessibility))
+            work.accessibility = tuple(needs)[:MAX_ACCESSIBILITY_NEEDS]
             work.preferred_agent_id = work.preferred_agent_id or facts.last_agent_id
             work.customer_id = work.customer_id or facts.customer_id
             work.customer_name = work.customer_name or facts.customer_name

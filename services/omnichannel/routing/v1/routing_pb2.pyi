@@ -428,6 +428,8 @@ class Queue(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     EXPECTED_HANDLE_TIME_FIELD_NUMBER: _builtins.int
     CALLBACK_ATTEMPTS_FIELD_NUMBER: _builtins.int
+    VOICE_BOT_FIELD_NUMBER: _builtins.int
+    SELF_SERVICE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     display_name: _builtins.str
     service_level_percent: _builtins.float
@@ -438,6 +440,13 @@ class Queue(_message.Message):
     50 when unset; 0 sends every simple intent to the bot first).
     """
     version: _builtins.int
+    voice_bot: _builtins.bool
+    """A voice bot answers this queue's calls: simple-intent calls overflow to
+    it. Without one they stay in line and are offered a callback instead
+    (reason and event "callback_offered"); chats and emails go to the bots.
+    """
+    self_service: _builtins.bool
+    """Simple intents overflow to the self-service bots (unset: on)."""
     @_builtins.property
     def intents(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Intents routed here, e.g. "refund", "complaint"."""
@@ -453,7 +462,9 @@ class Queue(_message.Message):
         """Offer a callback when the estimated wait exceeds this (default 60 s)."""
 
     @_builtins.property
-    def simple_intents(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def simple_intents(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Intents the bots answer on their own (empty: opening_hours, order_status)."""
+
     @_builtins.property
     def expected_handle_time(self) -> _duration_pb2.Duration:
         """Handle time assumed by wait estimates until work has been handled here
@@ -481,14 +492,21 @@ class Queue(_message.Message):
         version: _builtins.int = ...,
         expected_handle_time: _duration_pb2.Duration | None = ...,
         callback_attempts: Global___CallbackAttempts | None = ...,
+        voice_bot: _builtins.bool = ...,
+        self_service: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_overflow_threshold", b"_overflow_threshold", "callback_attempts", b"callback_attempts", "callback_threshold", b"callback_threshold", "expected_handle_time", b"expected_handle_time", "hours", b"hours", "overflow_threshold", b"overflow_threshold", "policy", b"policy"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_overflow_threshold", b"_overflow_threshold", "_self_service", b"_self_service", "callback_attempts", b"callback_attempts", "callback_threshold", b"callback_threshold", "expected_handle_time", b"expected_handle_time", "hours", b"hours", "overflow_threshold", b"overflow_threshold", "policy", b"policy", "self_service", b"self_service"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_overflow_threshold", b"_overflow_threshold", "callback_attempts", b"callback_attempts", "callback_threshold", b"callback_threshold", "display_name", b"display_name", "expected_handle_time", b"expected_handle_time", "groups", b"groups", "hours", b"hours", "id", b"id", "intents", b"intents", "overflow_threshold", b"overflow_threshold", "policy", b"policy", "service_level_percent", b"service_level_percent", "service_level_seconds", b"service_level_seconds", "simple_intents", b"simple_intents", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_overflow_threshold", b"_overflow_threshold", "_self_service", b"_self_service", "callback_attempts", b"callback_attempts", "callback_threshold", b"callback_threshold", "display_name", b"display_name", "expected_handle_time", b"expected_handle_time", "groups", b"groups", "hours", b"hours", "id", b"id", "intents", b"intents", "overflow_threshold", b"overflow_threshold", "policy", b"policy", "self_service", b"self_service", "service_level_percent", b"service_level_percent", "service_level_seconds", b"service_level_seconds", "simple_intents", b"simple_intents", "version", b"version", "voice_bot", b"voice_bot"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__overflow_threshold: _TypeAlias = _typing.Literal["overflow_threshold"]  # noqa: Y015
     _WhichOneofArgType__overflow_threshold: _TypeAlias = _typing.Literal["_overflow_threshold", b"_overflow_threshold"]  # noqa: Y015
+    _WhichOneofReturnType__self_service: _TypeAlias = _typing.Literal["self_service"]  # noqa: Y015
+    _WhichOneofArgType__self_service: _TypeAlias = _typing.Literal["_self_service", b"_self_service"]  # noqa: Y015
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__overflow_threshold) -> _WhichOneofReturnType__overflow_threshold | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__self_service) -> _WhichOneofReturnType__self_service | None: ...
 
 Global___Queue: _TypeAlias = Queue  # noqa: Y015
 
@@ -586,6 +604,7 @@ class WorkItem(_message.Message):
     CALLBACK_NUMBER_VERIFIED_FIELD_NUMBER: _builtins.int
     CALLBACK_ATTEMPTS_FIELD_NUMBER: _builtins.int
     WRAP_UP_NOTE_FIELD_NUMBER: _builtins.int
+    ACCESSIBILITY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     queue_id: _builtins.str
     channel: _common_pb2.Channel.ValueType
@@ -636,6 +655,13 @@ class WorkItem(_message.Message):
     def bot_claim_expire_time(self) -> _timestamp_pb2.Timestamp:
         """When that worker's claim lapses unless it renews it (RenewBotClaim)."""
 
+    @_builtins.property
+    def accessibility(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The customer's accessibility needs ("hearing", "vision", "elderly"; from
+        the customer's tags "accessibility:<need>" too): offered first to agents
+        with the skill "accessibility:<need>", and the offer names the need.
+        """
+
     def __init__(
         self,
         *,
@@ -672,10 +698,11 @@ class WorkItem(_message.Message):
         callback_number_verified: _builtins.bool = ...,
         callback_attempts: _builtins.int = ...,
         wrap_up_note: _builtins.str = ...,
+        accessibility: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["answer_time", b"answer_time", "bot_claim_expire_time", b"bot_claim_expire_time", "customer", b"customer", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_time", b"answer_time", "assigned_agent_id", b"assigned_agent_id", "bot_claim_expire_time", b"bot_claim_expire_time", "bot_worker_id", b"bot_worker_id", "callback_attempts", b"callback_attempts", "callback_number", b"callback_number", "callback_number_verified", b"callback_number_verified", "channel", b"channel", "customer", b"customer", "disposition", b"disposition", "emotion_score", b"emotion_score", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait", "id", b"id", "intent", b"intent", "interaction_id", b"interaction_id", "language", b"language", "offer_attempts", b"offer_attempts", "offered_agent_id", b"offered_agent_id", "preferred_agent_id", b"preferred_agent_id", "priority", b"priority", "queue_id", b"queue_id", "reasons", b"reasons", "sequence", b"sequence", "session_id", b"session_id", "state", b"state", "text", b"text", "ticket_id", b"ticket_id", "transfer_count", b"transfer_count", "urgent", b"urgent", "vip", b"vip", "wrap_up_note", b"wrap_up_note"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accessibility", b"accessibility", "answer_time", b"answer_time", "assigned_agent_id", b"assigned_agent_id", "bot_claim_expire_time", b"bot_claim_expire_time", "bot_worker_id", b"bot_worker_id", "callback_attempts", b"callback_attempts", "callback_number", b"callback_number", "callback_number_verified", b"callback_number_verified", "channel", b"channel", "customer", b"customer", "disposition", b"disposition", "emotion_score", b"emotion_score", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait", "id", b"id", "intent", b"intent", "interaction_id", b"interaction_id", "language", b"language", "offer_attempts", b"offer_attempts", "offered_agent_id", b"offered_agent_id", "preferred_agent_id", b"preferred_agent_id", "priority", b"priority", "queue_id", b"queue_id", "reasons", b"reasons", "sequence", b"sequence", "session_id", b"session_id", "state", b"state", "text", b"text", "ticket_id", b"ticket_id", "transfer_count", b"transfer_count", "urgent", b"urgent", "vip", b"vip", "wrap_up_note", b"wrap_up_note"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,59 @@
+"""Accessibility mode: customers with a need go to an agent trained for it when one is free."""
+
+from __future__ import annotations
+
+import pytest
+
+from omni.routing.convert import accessibility_needs
+from omni.routing.domain.agents import Agent, AgentStatus
+from omni.routing.domain.engine import RoutingEngine
+from omni.routing.domain.queues import QueueConfig
+from omni.routing.domain.work import Work
+from omni.runtime.channels import Channel
+from omni.runtime.errors import InvalidArgument
+from tests.routing.conftest import Clock
+
+
+def engine_with_agents(clock: Clock, *agents: Agent) -> RoutingEngine:
+    engine = RoutingEngine(clock)
+    engine.put_queue(QueueConfig(id="general", groups=("general",)))
+    for agent in agents:
+        engine.put_agent(agent)
+        engine.set_agent_status(agent.id, AgentStatus.AVAILABLE)
+    return engine
+
+
+def reasons(engine: RoutingEngine, work_id: str) -> dict[str, str]:
+    return {r.code: r.detail for r in engine.get(work_id).reasons}
+
+
+def test_a_hearing_impaired_customer_goes_to_the_trained_agent_and_the_offer_names_the_need(clock: Clock) -> None:
+    # The untrained agent has been idle longer: without the need they would get the chat.
+    engine = engine_with_agents(clock, Agent(id="A-1", groups=("general",)))
+    clock.advance(60)
+    engine.put_agent(Agent(id="A-2", groups=("general",), skills={"accessibility:hearing": 3}))
+    engine.set_agent_status("A-2", AgentStatus.AVAILABLE)
+    work = engine.enqueue(Work(id="W-1", queue_id="general", channel=Channel.CHAT, accessibility=("hearing",)))
+    assert work.offered_agent_id == "A-2"
+    assert reasons(engine, "W-1")["accessibility"] == "hearing: trained agent"
+    assert reasons(engine, "W-1")["accessibility_need"] == "hearing"
+    other = engine.enqueue(Work(id="W-2", queue_id="general", channel=Channel.CHAT))
+    assert other.offered_agent_id == "A-1"
+
+
+def test_without_a_trained_agent_free_the_customer_is_not_kept_waiting(clock: Clock) -> None:
+    engine = engine_with_agents(clock, Agent(id="A-2", groups=("general",), skills={"accessibility:vision": 3}))
+    engine.enqueue(Work(id="busy", queue_id="general", channel=Channel.PHONE))
+    engine.accept("A-2", "busy")
+    engine.put_agent(Agent(id="A-1", groups=("general",)))
+    engine.set_agent_status("A-1", AgentStatus.AVAILABLE)
+    call = engine.enqueue(Work(id="W-1", queue_id="general", channel=Channel.PHONE, accessibility=("vision",)))
+    assert call.offered_agent_id == "A-1"
+    assert reasons(engine, "W-1")["accessibility"] == "vision: no trained agent free"
+
+
+@pytest.mark.parametrize("hostile", [["x"] * 9, ["a" * 41]])
+def test_needs_named_on_a_contact_are_limited(hostile: list[str]) -> None:
+    with pytest.raises(InvalidArgument):
+        accessibility_needs(hostile)
+    assert accessibility_needs([" Hearing ", "hearing", "", "vision"]) == ("hearing", "vision")
