@@ -139,6 +139,7 @@ def message_to_proto(message: Message) -> sessions_pb2.Message:
         text=message.text,
         time=timestamp(message.time),
         attachments=[attachment_to_proto(a) for a in message.attachments],
+        delivery=message.delivery,
     )
 
 

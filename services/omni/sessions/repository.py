@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from bson.binary import Binary
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -19,6 +19,7 @@ from omni.runtime.paging import Page, PageRequest
 from omni.runtime.storage import Document, IndexDeclarations, find_page, plain, update_versioned
 from omni.sessions.domain.access import Sight
 from omni.sessions.domain.identities import match_keys
+from omni.sessions.domain.sms import Delivery, OutboundSms
 from omni.sessions.domain.model import (
     Attachment,
     Direction,
@@ -36,6 +37,8 @@ from omni.sessions.domain.model import (
 SESSIONS = "sessions"
 CALLS = "calls"
 ATTACHMENTS = "attachments"
+# Outbound SMS until the SMSC took them and their receipt came (usecases/sms.py).
+SMS_OUTBOX = "sms_outbox"
 
 INDEXES: IndexDeclarations = {
     SESSIONS: [
@@ -47,6 +50,8 @@ INDEXES: IndexDeclarations = {
         outbox.INDEX,
     ],
     ATTACHMENTS: [IndexModel([("session_id", ASCENDING)], name="session")],
+    SMS_OUTBOX: [IndexModel([("state", ASCENDING), ("due", ASCENDING)], name="state_due"),
+                 IndexModel([("smsc_id", ASCENDING)], name="smsc_id", sparse=True)],
 }
 
 # Attempts at a read-modify-write before giving the caller ABORTED.
@@ -67,7 +72,13 @@ def _message(doc: Document) -> Message:
         html=doc.get("html", ""),
         request_id=doc.get("request_id", ""),
         emotion_score=doc.get("emotion_score", 0),
+        delivery=doc.get("delivery", ""),
     )
+
+
+def _sms(doc: Document) -> OutboundSms:
+    fields = {k: v for k, v in doc.items() if k != "_id"}
+    return OutboundSms(id=doc["_id"], **fields)
 
 
 def _note(doc: Document) -> Note:
@@ -144,6 +155,7 @@ class SessionRepository:
         self._sessions = db[SESSIONS]
         self._calls = db[CALLS]
         self._attachments = db[ATTACHMENTS]
+        self._sms = db[SMS_OUTBOX]
         # Region of phone numbers given without a country code, for identity match keys.
         self._region = default_region
 
@@ -225,6 +237,42 @@ class SessionRepository:
             return None
         doc = await self._sessions.find_one({"email_message_ids": {"$in": ids}}, sort=[("create_time", DESCENDING)])
         return session_from_doc(doc) if doc else None
+
+    async def open_session_for(self, channel: Channel, identity: Identity) -> Session | None:
+        """The newest session on `channel` of the customer with `identity` that is not over."""
+        keys = match_keys([identity], self._region)
+        doc = await self._sessions.find_one(
+            {"identity_keys": {"$in": keys}, "channel": channel.value,
+             "state": {"$nin": [State.ENDED.value, State.ABANDONED.value]}},
+            sort=[("create_time", DESCENDING)]) if keys else None
+        return session_from_doc(doc) if doc else None
+
+    async def queue_sms(self, sms: OutboundSms) -> None:
+        """Store an SMS to send; the same id again (a retried call) stores nothing new."""
+        doc = plain(dataclasses.asdict(sms))
+        doc["_id"] = doc.pop("id")
+        await self._sms.update_one({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True)
+
+    async def claim_due_sms(self, now: dt.datetime, hold_until: dt.datetime, limit: int) -> list[OutboundSms]:
+        """Pending SMS due by `now`, each claimed until `hold_until` (when an unanswered send is
+        tried again) and counted as one more attempt."""
+        claimed: list[OutboundSms] = []
+        async for doc in self._sms.find({"state": Delivery.PENDING.value, "due": {"$lte": now}}).limit(limit):
+            taken = await self._sms.find_one_and_update(
+                {"_id": doc["_id"], "state": Delivery.PENDING.value, "due": doc["due"]},
+                {"$set": {"due": hold_until}, "$inc": {"attempts": 1}}, return_document=ReturnDocument.AFTER)
+            if taken is not None:
+                claimed.append(_sms(taken))
+        return claimed
+
+    async def update_sms(self, sms_id: str, fields: Document) -> OutboundSms | None:
+        doc = await self._sms.find_one_and_update({"_id": sms_id}, {"$set": fields},
+                                                  return_document=ReturnDocument.AFTER)
+        return _sms(doc) if doc else None
+
+    async def sms_by_smsc_id(self, smsc_id: str) -> OutboundSms | None:
+        doc = await self._sms.find_one({"smsc_id": smsc_id})
+        return _sms(doc) if doc else None
 
     async def latest_for(self, identities: Sequence[Identity], since: dt.datetime, exclude: str) -> Session | None:
         """The customer's most recent session (by any identity) that started after `since`."""

@@ -19,9 +19,10 @@ from omni.sessions.domain.assignment import ROUTING_EVENTS
 from omni.sessions.domain.chat_identity import ChatVisitors, IdentityVerifier
 from omni.sessions.domain.classifier import load_classifier
 from omni.sessions.domain.flood import Flood, FloodLimits
-from omni.sessions.domain.ivr import load_flow
+from omni.sessions.domain.ivr import ContactFlow, load_flow
 from omni.sessions.domain.mime import MailLimits
 from omni.sessions.domain.model import TextLimit, TranscriptLimits
+from omni.sessions.domain.sms import SmsLimits
 from omni.sessions.mail_parsing import MailParser
 from omni.sessions.publishing import LiveUpdates, SessionEvents
 from omni.sessions.servicer import SessionServicer
@@ -29,6 +30,7 @@ from omni.sessions.servicer_chat import ChatServicer
 from omni.sessions.servicer_telephony import TelephonyServicer
 from omni.sessions.settings import SessionSettings
 from omni.sessions.smtp_inbound import InboundMailHandler, start_smtp, starttls_context
+from omni.sessions.smpp_link import SmppLink
 from omni.sessions.smtp_outbound import RelayMailer
 from omni.sessions.usecases.assignment import Assignment
 from omni.sessions.usecases.calls import Calls
@@ -39,6 +41,7 @@ from omni.sessions.usecases.notes import Notes
 from omni.sessions.usecases.outbound_calls import OutboundCalls
 from omni.sessions.usecases.replies import Replies
 from omni.sessions.usecases.sessions import Sessions
+from omni.sessions.usecases.sms import SmsChannel
 from omni.sessions.websocket_chat import start_websocket
 from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 
@@ -61,7 +64,8 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     runtime.background(outbox.relay(interval=settings.outbox_relay_seconds, grace=settings.outbox_grace_seconds),
                        "sessions outbox relay")
     notes = Notes(repo, live, limit, max_notes=settings.session_max_notes)
-    replies = Replies(conversations, repo, RelayMailer(settings.smtp_relay, settings.smtp_relay_timeout),
+    sms = _start_sms(runtime, settings, conversations, repo, flow) if settings.sms_smsc else None
+    replies = Replies(conversations, repo, RelayMailer(settings.smtp_relay, settings.smtp_relay_timeout), sms,
                       limit=limit, mail_from=settings.mail_from, accepted_domains=settings.smtp_accepted_domains)
     sessions_pb2_grpc.add_SessionServiceServicer_to_server(
         SessionServicer(Sessions(conversations, repo, live, list_max_bytes=settings.session_list_max_bytes),
@@ -115,6 +119,23 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
         runtime.on_stop.append(stop_websocket)
     return [sessions_pb2.DESCRIPTOR.services_by_name[name].full_name
             for name in ("SessionService", "ChatService", "TelephonyService")]
+
+
+def _start_sms(runtime: Runtime, settings: SessionSettings, conversations: Conversations,
+               repo: repository.SessionRepository, flow: ContactFlow) -> SmsChannel:
+    host, _, port = settings.sms_smsc.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"{env_name('sms_smsc')}={settings.sms_smsc!r} must be host:port")
+    link = SmppLink(host=host, port=int(port), system_id=settings.sms_system_id, password=settings.sms_password,
+                    source=settings.sms_source, queue_size=settings.sms_send_queue,
+                    reconnect_min_seconds=settings.sms_reconnect_seconds, socket_timeout=settings.sms_socket_timeout)
+    limits = SmsLimits(max_chars=settings.sms_max_chars, max_attempts=settings.sms_max_attempts,
+                       resend_after=dt.timedelta(seconds=settings.sms_resend_seconds))
+    sms = SmsChannel(conversations, repo, link, flow=flow, limits=limits, default_region=settings.default_region,
+                     queue=settings.sms_queue, poll_seconds=min(1.0, settings.sms_resend_seconds))
+    runtime.background(link.run(sms), "SMPP link")
+    runtime.background(sms.run(), "SMS outbox sender")
+    return sms
 
 
 def _mail_limits(settings: SessionSettings) -> MailLimits:

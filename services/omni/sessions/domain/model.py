@@ -116,6 +116,8 @@ class Message:
     request_id: str = ""
     # A customer turn's own emotion score (0..10), which its interaction carries to routing.
     emotion_score: int = 0
+    # An outbound SMS's delivery (domain/sms.py `Delivery`): pending, submitted, delivered, failed.
+    delivery: str = ""
 
     def stored_bytes(self) -> int:
         """Roughly what the message takes in the session's record: its text, HTML and headers."""

@@ -133,11 +133,16 @@ class Message(_message.Message):
     TEXT_FIELD_NUMBER: _builtins.int
     TIME_FIELD_NUMBER: _builtins.int
     ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    DELIVERY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     direction: _common_pb2.Direction.ValueType
     sender: _builtins.str
     """Customer handle or agent id."""
     text: _builtins.str
+    delivery: _builtins.str
+    """An outbound SMS's delivery: "pending" (in the SMS outbox), "submitted" (the SMSC took it),
+    "delivered" or "failed" (its delivery receipt); empty for every other message.
+    """
     @_builtins.property
     def time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -151,10 +156,11 @@ class Message(_message.Message):
         text: _builtins.str = ...,
         time: _timestamp_pb2.Timestamp | None = ...,
         attachments: _abc.Iterable[_common_pb2.AttachmentMeta] | None = ...,
+        delivery: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "direction", b"direction", "id", b"id", "sender", b"sender", "text", b"text", "time", b"time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "delivery", b"delivery", "direction", b"direction", "id", b"id", "sender", b"sender", "text", b"text", "time", b"time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
