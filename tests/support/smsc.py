@@ -32,6 +32,8 @@ from aiosmpplib import (
 )
 from aiosmpplib.protocol import MESSAGE_TYPE_MAP
 
+from tests.support.polling import WITHIN
+
 
 @dataclasses.dataclass
 class Submitted:
@@ -70,15 +72,15 @@ class Smsc:
             self._server = None
         self._bound.clear()
 
-    async def wait_for(self, count: int, timeout: float = 30.0) -> list[Submitted]:
-        """Until at least `count` SMS were submitted."""
-        async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(lambda: len(self.submitted) >= count), timeout)
+    async def wait_for(self, count: int) -> list[Submitted]:
+        """Until at least `count` SMS were submitted (within WITHIN seconds)."""
+        async with asyncio.timeout(WITHIN), self._changed:
+            await self._changed.wait_for(lambda: len(self.submitted) >= count)
         return list(self.submitted)
 
-    async def wait_bound(self, timeout: float = 30.0) -> None:
-        async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(lambda: bool(self._bound)), timeout)
+    async def wait_bound(self) -> None:
+        async with asyncio.timeout(WITHIN), self._changed:
+            await self._changed.wait_for(lambda: bool(self._bound))
 
     async def deliver(self, source: str, text: str, destination: str = "10086") -> None:
         """An SMS from a handset: a deliver_sm to the bound ESME."""

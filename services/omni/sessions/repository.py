@@ -19,7 +19,6 @@ from omni.runtime.paging import Page, PageRequest
 from omni.runtime.storage import Document, IndexDeclarations, find_page, plain, update_versioned
 from omni.sessions.domain.access import Sight
 from omni.sessions.domain.identities import match_keys
-from omni.sessions.domain.sms import Delivery, OutboundSms
 from omni.sessions.domain.model import (
     Attachment,
     Direction,
@@ -33,6 +32,7 @@ from omni.sessions.domain.model import (
     State,
     Transition,
 )
+from omni.sessions.domain.sms import Delivery, OutboundSms
 
 SESSIONS = "sessions"
 CALLS = "calls"

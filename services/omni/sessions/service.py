@@ -29,8 +29,8 @@ from omni.sessions.servicer import SessionServicer
 from omni.sessions.servicer_chat import ChatServicer
 from omni.sessions.servicer_telephony import TelephonyServicer
 from omni.sessions.settings import SessionSettings
-from omni.sessions.smtp_inbound import InboundMailHandler, start_smtp, starttls_context
 from omni.sessions.smpp_link import SmppLink
+from omni.sessions.smtp_inbound import InboundMailHandler, start_smtp, starttls_context
 from omni.sessions.smtp_outbound import RelayMailer
 from omni.sessions.usecases.assignment import Assignment
 from omni.sessions.usecases.calls import Calls
