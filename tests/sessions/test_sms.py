@@ -132,3 +132,25 @@ async def test_a_reply_written_while_the_smsc_is_down_is_sent_when_it_is_back(
     sent = (await smsc.wait_for(1))[0]  # at least once: a send the SMSC took but did not answer is sent again
     assert sent.text == "Yes, on Monday."
     await _delivery(sms_stack, session_id, reply.message.id, "delivered")
+
+
+async def test_replying_1_to_a_wait_sms_books_a_callback_keeping_the_place(sms_stack: Stack, smsc: Smsc,
+                                                                           published: EventRecorder) -> None:
+    pbx = sms_stack.token(Role.SERVICE, "pbx")
+    await sms_stack.telephony.StartCall(pb.StartCallRequest(call_id="call-w", ani="13700137000"), metadata=pbx)
+    with pytest.raises(grpc.aio.AioRpcError) as early:  # still in the IVR: not waiting in a queue
+        await sms_stack.telephony.SendWaitSms(pb.SendWaitSmsRequest(call_id="call-w", position=3), metadata=pbx)
+    assert early.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+    await sms_stack.telephony.SubmitIvrInput(pb.SubmitIvrInputRequest(call_id="call-w", digits="1"), metadata=pbx)
+
+    waiting = await sms_stack.telephony.SendWaitSms(
+        pb.SendWaitSmsRequest(call_id="call-w", position=3, estimated_wait_seconds=240), metadata=pbx)
+    [notice] = await smsc.wait_for(1)
+    assert notice.destination == "8613700137000"
+    assert "number 3 in line" in notice.text and "about 4 min" in notice.text and "Reply 1" in notice.text
+
+    await smsc.deliver("8613700137000", " 1 ")
+    [callback] = await published.wait("callback_requested", events_pb2.CallbackRequested)
+    assert callback.session_id == waiting.session.id and callback.number_verified
+    confirmation = (await smsc.wait_for(2))[1]
+    assert confirmation.text.startswith("We will call you back at +8613700137000")

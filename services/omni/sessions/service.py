@@ -64,7 +64,8 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     runtime.background(outbox.relay(interval=settings.outbox_relay_seconds, grace=settings.outbox_grace_seconds),
                        "sessions outbox relay")
     notes = Notes(repo, live, limit, max_notes=settings.session_max_notes)
-    sms = _start_sms(runtime, settings, conversations, repo, flow) if settings.sms_smsc else None
+    outbound = OutboundCalls(conversations, repo, events, default_region=settings.default_region)
+    sms = _start_sms(runtime, settings, conversations, repo, outbound, flow) if settings.sms_smsc else None
     replies = Replies(conversations, repo, RelayMailer(settings.smtp_relay, settings.smtp_relay_timeout), sms,
                       limit=limit, mail_from=settings.mail_from, accepted_domains=settings.smtp_accepted_domains)
     sessions_pb2_grpc.add_SessionServiceServicer_to_server(
@@ -77,14 +78,13 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     if chat_tokens is not None:
         # Its own chat tokens: checked with the keys it holds, not read back from another service.
         runtime.verifier.trust(chat_trust(KeySet.of(chat_tokens.jwks(), "the chat token keys")))
-    outbound = OutboundCalls(conversations, repo, events, default_region=settings.default_region)
     desk = ChatDesk(conversations, repo, live, outbound, visitors=visitors, flow=flow, limit=limit, issuer=chat_tokens,
                     verifier=runtime.verifier, token_ttl_seconds=settings.chat_token_ttl_seconds,
                     flood=Flood(_flood_limits(settings)), max_waiting_per_queue=settings.chat_max_waiting_per_queue)
     sessions_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(desk), server)
     calls = Calls(conversations, repo, events, flow=flow, classifier=classifier, limit=limit, outbound=outbound,
                   callback_digit=settings.ivr_callback_digit)
-    sessions_pb2_grpc.add_TelephonyServiceServicer_to_server(TelephonyServicer(calls, outbound), server)
+    sessions_pb2_grpc.add_TelephonyServiceServicer_to_server(TelephonyServicer(calls, outbound, sms), server)
 
     consumers = SessionConsumers(conversations, Assignment(conversations, repo, notes, outbound), outbound)
     runtime.consumer("tickets", consumers.on_ticket_event, event_types=TICKET_EVENTS)
@@ -122,7 +122,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
 
 
 def _start_sms(runtime: Runtime, settings: SessionSettings, conversations: Conversations,
-               repo: repository.SessionRepository, flow: ContactFlow) -> SmsChannel:
+               repo: repository.SessionRepository, outbound: OutboundCalls, flow: ContactFlow) -> SmsChannel:
     host, _, port = settings.sms_smsc.rpartition(":")
     if not host or not port.isdigit():
         raise ConfigError(f"{env_name('sms_smsc')}={settings.sms_smsc!r} must be host:port")
@@ -131,8 +131,10 @@ def _start_sms(runtime: Runtime, settings: SessionSettings, conversations: Conve
                     reconnect_min_seconds=settings.sms_reconnect_seconds, socket_timeout=settings.sms_socket_timeout)
     limits = SmsLimits(max_chars=settings.sms_max_chars, max_attempts=settings.sms_max_attempts,
                        resend_after=dt.timedelta(seconds=settings.sms_resend_seconds))
-    sms = SmsChannel(conversations, repo, link, flow=flow, limits=limits, default_region=settings.default_region,
-                     queue=settings.sms_queue, poll_seconds=min(1.0, settings.sms_resend_seconds))
+    sms = SmsChannel(conversations, repo, link, outbound, flow=flow, limits=limits,
+                     default_region=settings.default_region, queue=settings.sms_queue,
+                     callback_keyword=settings.sms_callback_keyword,
+                     poll_seconds=min(1.0, settings.sms_resend_seconds))
     runtime.background(link.run(sms), "SMPP link")
     runtime.background(sms.run(), "SMS outbox sender")
     return sms
@@ -173,7 +175,7 @@ def _rules() -> dict[str, frozenset[Role]]:
         "ChatService": {"Chat": customers},
         "TelephonyService": {name: pbx for name in (
             "StartCall", "SubmitIvrInput", "AnswerCall", "TransferCall", "EndCall", "AttachRecording",
-            "RequestCallback", "ReportOutboundCall")},
+            "RequestCallback", "ReportOutboundCall", "SendWaitSms")},
     }
     return {f"/omnichannel.sessions.v1.{svc}/{method}": roles
             for svc, methods in table.items() for method, roles in methods.items()}

@@ -54,6 +54,8 @@ class SessionSettings(ServiceSettings):
     sms_source: str = ""
     # Queue an inbound SMS conversation waits in (unless its text's intent has its own queue).
     sms_queue: str = "chat"
+    # The reply to a wait-time SMS that books a callback instead of holding.
+    sms_callback_keyword: str = "1"
     # Longest SMS text sent (longer is refused) and kept from an inbound SMS (the rest is cut):
     # 612 characters are four concatenated GSM-7 parts.
     sms_max_chars: int = 612

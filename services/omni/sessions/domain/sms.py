@@ -72,6 +72,23 @@ def inbound_number(address: str, default_region: str) -> str | None:
     return to_e164(digits, default_region)
 
 
+# The attribute of an SMS conversation naming the waiting session its wait notice was about.
+WAIT_NOTICE_FOR = "wait_notice_for"
+
+
+def wait_notice(position: int, wait_seconds: int, keyword: str) -> str:
+    minutes = max(1, round(wait_seconds / 60))
+    return (f"You are number {max(1, position)} in line; the wait is about {minutes} min. "
+            f"Reply {keyword} and we call you back instead: you keep your place.")
+
+
+def callback_booked(number: str) -> str:
+    return f"We will call you back at {number} when it is your turn. You can hang up."
+
+
+CALLBACK_NOT_BOOKED = "Your call is no longer waiting in line, so no callback was booked. Please call us again."
+
+
 def sendable_text(text: str, limits: SmsLimits) -> str:
     if not text.strip():
         raise InvalidArgument("text is empty")

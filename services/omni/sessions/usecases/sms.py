@@ -14,20 +14,26 @@ from typing import Protocol
 
 from omni.runtime.channels import Channel
 from omni.runtime.clock import utcnow
+from omni.runtime.errors import FailedPrecondition, PermissionDenied
 from omni.sessions.domain.ivr import ContactFlow
 from omni.sessions.domain.model import Direction, Identity, Message, Session, State, new_id
 from omni.sessions.domain.sms import (
+    CALLBACK_NOT_BOOKED,
+    WAIT_NOTICE_FOR,
     Delivery,
     OutboundSms,
     SmsLimits,
+    callback_booked,
     inbound_number,
     outbound_number,
     receipt_outcome,
     received_text,
     sendable_text,
+    wait_notice,
 )
 from omni.sessions.repository import SessionRepository
 from omni.sessions.usecases.conversations import Conversations
+from omni.sessions.usecases.outbound_calls import OutboundCalls
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +47,14 @@ class SmsTransport(Protocol):
 
 
 class SmsChannel:
-    def __init__(self, conversations: Conversations, repo: SessionRepository, transport: SmsTransport, *,
-                 flow: ContactFlow, limits: SmsLimits, default_region: str, queue: str,
-                 poll_seconds: float) -> None:
+    def __init__(self, conversations: Conversations, repo: SessionRepository, transport: SmsTransport,
+                 outbound: OutboundCalls, *, flow: ContactFlow, limits: SmsLimits, default_region: str, queue: str,
+                 callback_keyword: str, poll_seconds: float) -> None:
         self._c = conversations
         self._repo = repo
         self._transport = transport
+        self._outbound = outbound
+        self._keyword = callback_keyword
         self._flow = flow
         self._limits = limits
         self._region = default_region
@@ -61,12 +69,7 @@ class SmsChannel:
         the outbox before the message, so a crash in between still sends it."""
         text = sendable_text(text, self._limits)
         to = outbound_number(number, self._region)
-        if session_id:
-            session = await self._repo.get(session_id)
-        else:
-            identity = Identity("phone", to)
-            session = await self._repo.open_session_for(Channel.SMS, identity) or await self._c.open(
-                Channel.SMS, [identity])
+        session = await self._repo.get(session_id) if session_id else await self._conversation(to)
         now = utcnow()
         message = Message(id=new_id("I"), direction=Direction.OUTBOUND, sender=sender or "sms", text=text,
                           time=now, request_id=request_id, delivery=Delivery.PENDING.value)
@@ -74,6 +77,22 @@ class SmsChannel:
         await self._c.record(session.id, lambda current: self._c.add(current, message))
         self._wake.set()
         return message
+
+    async def notify_wait(self, call_id: str, position: int, wait_seconds: int) -> Session:
+        """Text a caller waiting in a queue their place and wait, with the keyword that books a
+        callback (their SMS conversation remembers which call the notice was about)."""
+        waiting = await self._repo.session_for_call(call_id)
+        waiting.check_open()
+        if waiting.state not in (State.QUEUED, State.OFFERED):
+            raise FailedPrecondition(f"call {call_id} is {waiting.state.value}, not waiting in a queue")
+        number = waiting.first_identity("phone")
+        if not number:
+            raise FailedPrecondition(f"call {call_id} has no caller number to text")
+        conversation = await self._conversation(outbound_number(number, self._region))
+        await self._repo.mutate(conversation.id,
+                                lambda current: current.attributes.update({WAIT_NOTICE_FOR: waiting.id}))
+        await self.send(number, wait_notice(position, wait_seconds, self._keyword), session_id=conversation.id)
+        return waiting
 
     async def run(self) -> None:
         """Send what is due from the outbox, forever: new SMS at once, unanswered ones again after
@@ -120,19 +139,38 @@ class SmsChannel:
             log.warning("inbound SMS from %r dropped: not a valid phone number", source[:40])
             return None
         text = received_text(text, self._limits)
-        identity = Identity("phone", number)
-        session = await self._repo.open_session_for(Channel.SMS, identity) or await self._c.open(
-            Channel.SMS, [identity])
+        session = await self._conversation(number)
+        waiting = session.attributes.get(WAIT_NOTICE_FOR, "")
+        booking = bool(waiting) and text.strip() == self._keyword
 
         def add(current: Session) -> None:
             message = self._c.inbound(current, text, sender=number)
             self._c.add(current, message)
-            if current.state is State.IVR:
+            if booking:
+                current.attributes.pop(WAIT_NOTICE_FOR, None)  # one booking per notice
+            elif current.state is State.IVR:
                 current.queue = self._flow.queue_for_intent(current.intent, self._queue)
                 current.move(State.QUEUED, message.time, "SMS received")
 
         recorded, _ = await self._c.record(session.id, add)
+        if booking:
+            await self._book(waiting, number, recorded.id)
         return recorded
+
+    async def _book(self, waiting_id: str, number: str, conversation_id: str) -> None:
+        """The keyword answering a wait notice: a callback to the number that answered (the
+        caller's own, so verified), keeping the waiting call's place; the customer is told."""
+        try:
+            await self._outbound.book(waiting_id, number, None, verified_only=False)
+        except (FailedPrecondition, PermissionDenied):
+            await self.send(number, CALLBACK_NOT_BOOKED, session_id=conversation_id)
+            return
+        await self.send(number, callback_booked(number), session_id=conversation_id)
+
+    async def _conversation(self, number: str) -> Session:
+        """The number's open SMS conversation, else a new one (not queued until the customer writes)."""
+        identity = Identity("phone", number)
+        return await self._repo.open_session_for(Channel.SMS, identity) or await self._c.open(Channel.SMS, [identity])
 
     async def _settle(self, sms_id: str, delivery: Delivery, error: str) -> None:
         sms = await self._repo.update_sms(sms_id, {"state": delivery.value, "error": error})

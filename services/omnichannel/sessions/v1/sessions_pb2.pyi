@@ -1132,6 +1132,32 @@ class AttachRecordingRequest(_message.Message):
 Global___AttachRecordingRequest: _TypeAlias = AttachRecordingRequest  # noqa: Y015
 
 @_typing.final
+class SendWaitSmsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    POSITION_FIELD_NUMBER: _builtins.int
+    ESTIMATED_WAIT_SECONDS_FIELD_NUMBER: _builtins.int
+    call_id: _builtins.str
+    position: _builtins.int
+    """The caller's place in line (1 = next) and the estimated wait, as routing's position gives them."""
+    estimated_wait_seconds: _builtins.int
+    def __init__(
+        self,
+        *,
+        call_id: _builtins.str = ...,
+        position: _builtins.int = ...,
+        estimated_wait_seconds: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "estimated_wait_seconds", b"estimated_wait_seconds", "position", b"position"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SendWaitSmsRequest: _TypeAlias = SendWaitSmsRequest  # noqa: Y015
+
+@_typing.final
 class RequestCallbackRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -582,6 +582,11 @@ class TelephonyServiceStub:
                 request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.ReportOutboundCallRequest.SerializeToString,
                 response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.FromString,
                 _registered_method=True)
+        self.SendWaitSms = channel.unary_unary(
+                '/omnichannel.sessions.v1.TelephonyService/SendWaitSms',
+                request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SendWaitSmsRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.FromString,
+                _registered_method=True)
 
 
 class TelephonyServiceServicer:
@@ -639,6 +644,16 @@ class TelephonyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SendWaitSms(self, request, context):
+        """The adapter tells a waiting caller their place and wait: sessions also texts it to the
+        caller's number, and a reply with the callback keyword ("1") books a callback keeping their
+        place (docs/outbound.md, "SMS"). FAILED_PRECONDITION when the call is not waiting in a queue,
+        has no caller number, or the SMS channel is off.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TelephonyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -680,6 +695,11 @@ def add_TelephonyServiceServicer_to_server(servicer, server):
             'ReportOutboundCall': grpc.unary_unary_rpc_method_handler(
                     servicer.ReportOutboundCall,
                     request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.ReportOutboundCallRequest.FromString,
+                    response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.SerializeToString,
+            ),
+            'SendWaitSms': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendWaitSms,
+                    request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SendWaitSmsRequest.FromString,
                     response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.SerializeToString,
             ),
     }
@@ -899,6 +919,33 @@ class TelephonyService:
             target,
             '/omnichannel.sessions.v1.TelephonyService/ReportOutboundCall',
             omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.ReportOutboundCallRequest.SerializeToString,
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendWaitSms(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.sessions.v1.TelephonyService/SendWaitSms',
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SendWaitSmsRequest.SerializeToString,
             omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.FromString,
             options,
             channel_credentials,

@@ -209,6 +209,12 @@ class TelephonyServiceStub:
     """The adapter's answer to an `outbound_call_requested` command (docs/outbound.md): ringing,
     answered, busy, no answer, voicemail or failed.
     """
+    SendWaitSms: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.SendWaitSmsRequest, _sessions_pb2.CallResponse]
+    """The adapter tells a waiting caller their place and wait: sessions also texts it to the
+    caller's number, and a reply with the callback keyword ("1") books a callback keeping their
+    place (docs/outbound.md, "SMS"). FAILED_PRECONDITION when the call is not waiting in a queue,
+    has no caller number, or the SMS channel is off.
+    """
 
 @_typing.type_check_only
 class TelephonyServiceAsyncStub(TelephonyServiceStub):
@@ -226,6 +232,12 @@ class TelephonyServiceAsyncStub(TelephonyServiceStub):
     ReportOutboundCall: _aio.UnaryUnaryMultiCallable[_sessions_pb2.ReportOutboundCallRequest, _sessions_pb2.CallResponse]  # type: ignore[assignment]
     """The adapter's answer to an `outbound_call_requested` command (docs/outbound.md): ringing,
     answered, busy, no answer, voicemail or failed.
+    """
+    SendWaitSms: _aio.UnaryUnaryMultiCallable[_sessions_pb2.SendWaitSmsRequest, _sessions_pb2.CallResponse]  # type: ignore[assignment]
+    """The adapter tells a waiting caller their place and wait: sessions also texts it to the
+    caller's number, and a reply with the callback keyword ("1") books a callback keeping their
+    place (docs/outbound.md, "SMS"). FAILED_PRECONDITION when the call is not waiting in a queue,
+    has no caller number, or the SMS channel is off.
     """
 
 class TelephonyServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -289,6 +301,18 @@ class TelephonyServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_sessions_pb2.CallResponse, _abc.Awaitable[_sessions_pb2.CallResponse]]:
         """The adapter's answer to an `outbound_call_requested` command (docs/outbound.md): ringing,
         answered, busy, no answer, voicemail or failed.
+        """
+
+    @_abc_1.abstractmethod
+    def SendWaitSms(
+        self,
+        request: _sessions_pb2.SendWaitSmsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sessions_pb2.CallResponse, _abc.Awaitable[_sessions_pb2.CallResponse]]:
+        """The adapter tells a waiting caller their place and wait: sessions also texts it to the
+        caller's number, and a reply with the callback keyword ("1") books a callback keeping their
+        place (docs/outbound.md, "SMS"). FAILED_PRECONDITION when the call is not waiting in a queue,
+        has no caller number, or the SMS channel is off.
         """
 
 def add_TelephonyServiceServicer_to_server(servicer: TelephonyServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
