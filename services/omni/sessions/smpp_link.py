@@ -48,7 +48,8 @@ class _Outgoing(AbstractBroker):
         self._waiting: set[str] = set()
 
     async def enqueue(self, message: SmppMessage) -> None:
-        raise NotImplementedError("SMS reach the link through SmppLink.submit")
+        if isinstance(message, SubmitSm):
+            self.put(message)
 
     def put(self, message: SubmitSm) -> None:
         if message.log_id in self._waiting:
