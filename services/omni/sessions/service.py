@@ -126,6 +126,10 @@ def _start_sms(runtime: Runtime, settings: SessionSettings, conversations: Conve
     host, _, port = settings.sms_smsc.rpartition(":")
     if not host or not port.isdigit():
         raise ConfigError(f"{env_name('sms_smsc')}={settings.sms_smsc!r} must be host:port")
+    # SMPP 3.4's field sizes: refused here rather than by the first bind or the first SMS.
+    for field, most in (("sms_system_id", 15), ("sms_password", 8), ("sms_source", 20)):
+        if len(getattr(settings, field)) > most:
+            raise ConfigError(f"{env_name(field)} is longer than SMPP allows ({most} characters)")
     link = SmppLink(host=host, port=int(port), system_id=settings.sms_system_id, password=settings.sms_password,
                     source=settings.sms_source, queue_size=settings.sms_send_queue,
                     reconnect_min_seconds=settings.sms_reconnect_seconds, socket_timeout=settings.sms_socket_timeout)

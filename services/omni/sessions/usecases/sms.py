@@ -98,16 +98,23 @@ class SmsChannel:
         """Send what is due from the outbox, forever: new SMS at once, unanswered ones again after
         `resend_after`, until `max_attempts`."""
         while True:
-            now = utcnow()
-            for sms in await self._repo.claim_due_sms(now, now + self._limits.resend_after, _BATCH):
-                if sms.attempts > self._limits.max_attempts:
-                    await self._settle(sms.id, Delivery.FAILED,
-                                       f"the SMSC did not take it in {self._limits.max_attempts} attempts")
-                else:
-                    self._transport.submit(sms)
+            try:
+                await self._send_due()
+            except Exception:
+                # MongoDB away: the rows stay in the outbox for the next pass.
+                log.exception("SMS outbox pass failed; trying again")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll)
+
+    async def _send_due(self) -> None:
+        now = utcnow()
+        for sms in await self._repo.claim_due_sms(now, now + self._limits.resend_after, _BATCH):
+            if sms.attempts > self._limits.max_attempts:
+                await self._settle(sms.id, Delivery.FAILED,
+                                   f"the SMSC did not take it in {self._limits.max_attempts} attempts")
+            else:
+                self._transport.submit(sms)
 
     async def submitted(self, sms_id: str, smsc_id: str) -> None:
         """The SMSC took the SMS (submit_sm_resp OK) under `smsc_id`."""
