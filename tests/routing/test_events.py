@@ -35,8 +35,9 @@ async def test_offered_rejected_timed_out_accepted_assigned_completed_callback_a
         desk.send(accept=routing_pb2.AcceptOffer(offer_id=offer.id))
         await published("offer_accepted", "S-1")
         assert (await published("work_assigned", "S-1")).agent_id == "A-1"
-        desk.send(wrap_up=routing_pb2.WrapUp(work_id="S-1", disposition="resolved"))
-        assert (await published("work_completed", "S-1")).disposition == "resolved"
+        desk.send(wrap_up=routing_pb2.WrapUp(work_id="S-1", disposition="resolved", note="refund sent, 3 days"))
+        completed = await published("work_completed", "S-1")
+        assert (completed.disposition, completed.work.wrap_up_note) == ("resolved", "refund sent, 3 days")
         assert len(recorder.payloads("work_offered", WorkEvent, lambda e: e.work.id == "S-1")) == 3
 
         desk.send(set_state=routing_pb2.SetAgentStateRequest(agent_id="A-1", status=routing_pb2.AGENT_STATUS_BREAK))

@@ -220,6 +220,36 @@ async def test_agent_reply_reaches_the_relay_threaded_with_the_ticket_token(stac
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
+async def test_agent_copies_a_participant_only_when_choosing_one_who_wrote(stack, published) -> None:
+    await asyncio.to_thread(_send, stack.smtp_port, _customer_mail())
+    colleague = EmailMessage()
+    colleague["From"] = "Jens Boss <Jens.Boss@contoso.com>"
+    colleague["To"] = "support@example.com"
+    colleague["Subject"] = "Re: Invoice charged twice"
+    colleague["Message-ID"] = "<jens-1@contoso.com>"
+    colleague["In-Reply-To"] = "<first-1@customer.cn>"
+    colleague.set_content("I approve the refund for Li Wei.")
+    await asyncio.to_thread(_send, stack.smtp_port, colleague, sender="jens.boss@contoso.com")
+    events = await published.wait("interaction_received", events_pb2.InteractionReceived, count=2)
+    session_id = events[0].interaction.session_id
+    agent = stack.token(Role.AGENT, "A-7", groups=("billing",))
+
+    # Someone who never wrote into the conversation cannot be copied: refused, nothing sent.
+    with pytest.raises(grpc.aio.AioRpcError) as stranger:
+        await stack.sessions.SendReply(pb.SendReplyRequest(session_id=session_id, text="Refunded.",
+                                                           cc=["eve@evil.example"]), metadata=agent)
+    assert stranger.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "jens.boss@contoso.com" in (stranger.value.details() or "") and stack.sink.messages == []
+
+    # By default the reply goes to the customer alone, whoever wrote last; copied when chosen.
+    await stack.sessions.SendReply(pb.SendReplyRequest(session_id=session_id, text="Refunded."), metadata=agent)
+    await stack.sessions.SendReply(pb.SendReplyRequest(session_id=session_id, text="Refunded, Jens.",
+                                                       cc=["JENS.BOSS@contoso.com"]), metadata=agent)
+    (_, alone, _), (_, both, raw) = stack.sink.messages
+    assert alone == ["li.wei@customer.cn"] and both == ["li.wei@customer.cn", "jens.boss@contoso.com"]
+    assert email.message_from_bytes(raw, policy=default_policy)["Cc"] == "jens.boss@contoso.com"
+
+
 async def test_customer_reply_joins_the_same_session(stack, published) -> None:
     await asyncio.to_thread(_send, stack.smtp_port, _customer_mail())
     [first] = await published.wait("interaction_received", events_pb2.InteractionReceived)

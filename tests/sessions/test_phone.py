@@ -11,6 +11,7 @@ import websockets
 
 from omni.runtime.auth import Role
 from omni.runtime.events import read_dead_letters
+from omni.simulator import stored
 from omnichannel.routing.v1.events_pb2 import WorkEvent
 from omnichannel.routing.v1.routing_pb2 import WorkItem
 from omnichannel.sessions.v1 import events_pb2
@@ -46,6 +47,24 @@ async def test_ivr_digits_2_then_1_land_in_the_internet_queue(stack, published) 
     with pytest.raises(grpc.aio.AioRpcError) as late:
         await stack.telephony.SubmitIvrInput(pb.SubmitIvrInputRequest(call_id="call-1", digits="3"), metadata=pbx)
     assert late.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_call_ended_in_the_ivr_is_one_interaction_without_a_queue(stack, published) -> None:
+    pbx = stack.token(Role.SERVICE, "pbx")
+    await stack.telephony.StartCall(pb.StartCallRequest(call_id="call-ivr", ani="13800138111"), metadata=pbx)
+    await stack.telephony.SubmitIvrInput(pb.SubmitIvrInputRequest(call_id="call-ivr", digits="2"), metadata=pbx)
+    ended = await stack.telephony.EndCall(pb.EndCallRequest(call_id="call-ivr", abandoned=True), metadata=pbx)
+    assert ended.session.state == pb.SESSION_STATE_ABANDONED
+    [received] = await published.wait("interaction_received", events_pb2.InteractionReceived)
+    interaction = received.interaction
+    assert interaction.abandoned_in_ivr and interaction.queue == ""  # no queue: routing makes no work of it
+    assert interaction.text == "Call ended in the IVR at: technical support"
+    assert interaction.customer.identities[0].value == "13800138111"
+    # The PBX repeating EndCall changes nothing; the state change was published after the interaction.
+    again = await stack.telephony.EndCall(pb.EndCallRequest(call_id="call-ivr", abandoned=True), metadata=pbx)
+    assert again.session.version == ended.session.version
+    await published.wait("session_state_changed", events_pb2.SessionStateChanged)
+    assert len(published.payloads("interaction_received", events_pb2.InteractionReceived)) == 1
 
 
 async def test_spoken_complaint_is_urgent_and_goes_to_complaints(stack, published) -> None:
@@ -112,6 +131,33 @@ async def test_routing_events_move_the_session_with_timestamps(stack, published)
     await bus.close()
     changes = await published.wait("session_state_changed", events_pb2.SessionStateChanged, count=5)
     assert changes[-1].session.state == pb.SESSION_STATE_ENDED
+
+
+async def test_routing_wait_facts_are_kept_for_the_kpi_report(stack, published) -> None:
+    pbx = stack.token(Role.SERVICE, "pbx")
+    await stack.telephony.StartCall(pb.StartCallRequest(call_id="call-kpi", ani="13600136111"), metadata=pbx)
+    step = await stack.telephony.SubmitIvrInput(pb.SubmitIvrInputRequest(call_id="call-kpi", digits="0"),
+                                                metadata=pbx)
+    session_id = step.session.id
+    bus = await stack.bus()
+    told = WorkItem(id=session_id, session_id=session_id, queue_id="general", vip=True)
+    told.estimated_wait.FromSeconds(42)
+    later = WorkItem(id=session_id, session_id=session_id, queue_id="general", vip=True,
+                     callback_number="13600136111", callback_number_verified=True)
+    later.estimated_wait.FromSeconds(99)
+    # The estimate told on arrival is the one kept (a redelivery or a later one changes nothing).
+    for event_type, work, event_id in (("work_queued", told, "q1"), ("work_queued", told, "q1-again"),
+                                       ("work_queued", later, "q2"), ("callback_scheduled", later, "cb")):
+        await bus.publish("routing", event_type, f"work/{session_id}", WorkEvent(work=work), event_id=event_id)
+    await bus.close()
+    staff = stack.token(Role.SUPERVISOR, "S-1")
+    session = await eventually(
+        lambda: stack.sessions.GetSession(pb.GetSessionRequest(id=session_id), metadata=staff),
+        lambda s: "callback_number" in s.attributes, what="the callback booked on the session")
+    record = stored.contact_record(session)
+    assert record is not None
+    assert (record.vip, record.estimated_wait, record.callback) == (True, 42.0, True)
+    assert session.state == pb.SESSION_STATE_QUEUED  # facts, no state change
 
 
 async def test_chat_then_phone_links_the_second_session_to_the_first(stack, published) -> None:

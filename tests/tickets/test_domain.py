@@ -10,7 +10,9 @@ from omni.runtime.config import ConfigError
 from omni.runtime.errors import FailedPrecondition, InvalidArgument
 from omni.tickets.domain.identities import Kind, normalise, readable
 from omni.tickets.domain.lifecycle import Priority, Status, check_transition, contact_priority
-from omni.tickets.domain.threading import Candidate, Contact, Windows, decide, subject_token
+from omni.tickets.domain.model import Sla, Ticket
+from omni.tickets.domain.sla import responded
+from omni.tickets.domain.threading import Candidate, Contact, Decision, Windows, decide, subject_token
 from omni.tickets.settings import policy_from
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -68,6 +70,39 @@ def test_headers_beat_topic_and_closed_ticket_reopens_or_follows_up() -> None:
     assert (reopen.ticket_id, reopen.reopen) == ("T-1", True)
     late = decide(Contact(hours(500), "x"), WINDOWS, replied_ticket=closed)
     assert late.create and late.follow_up_of == "T-1"
+
+
+def test_phone_or_chat_about_a_done_topic_reopens_then_follows_up_then_is_new() -> None:
+    closed = ticket(Status.CLOSED, done=1)
+    reopen = decide(Contact(hours(20), "billing"), WINDOWS, same_topic=[closed])
+    assert (reopen.ticket_id, reopen.reopen, reopen.rule) == ("T-1", True, "same_topic:reopen")
+    follow = decide(Contact(hours(24 * 10), "billing"), WINDOWS, same_topic=[closed])
+    assert follow.create and follow.follow_up_of == "T-1"
+    assert decide(Contact(hours(24 * 40), "billing"), WINDOWS, same_topic=[closed]).follow_up_of == ""
+    # An active ticket on the topic wins; another topic's done ticket is another matter.
+    both = decide(Contact(hours(20), "billing"), WINDOWS, same_topic=[closed, ticket(id_="T-2", last=10)])
+    assert (both.ticket_id, both.reopen) == ("T-2", False)
+    assert not decide(Contact(hours(20), "delivery"), WINDOWS, same_topic=[closed]).follow_up_of
+    # Email never threads by topic; a call that ended in the IVR joins any active topic, reopens nothing.
+    assert not decide(Contact(hours(20), "billing", joins_by_topic=False), WINDOWS, same_topic=[closed]).reopen
+    hung_up = Contact(hours(20), "", any_topic=True)
+    assert decide(hung_up, WINDOWS, same_topic=[ticket(id_="T-3", last=10)]).ticket_id == "T-3"
+    assert decide(hung_up, WINDOWS, same_topic=[closed]) == Decision(create=True, rule="new")
+
+
+def test_first_response_is_the_earliest_and_due_times_follow_priority() -> None:
+    policy = policy_from(("low=60", "normal=30", "high=10", "urgent=5"), ("low=600", "normal=300", "high=100",
+                                                                          "urgent=50"))
+    first, resolution = policy.due(Priority.NORMAL, T0)
+    opened = Ticket(id="T-1", customer_id="C-1", priority=Priority.NORMAL,
+                    sla=Sla(first_response_due=first, resolution_due=resolution))
+    assert responded(opened, hours(2)) and not responded(opened, hours(3))
+    assert responded(opened, hours(1)) and opened.sla.first_response_at == hours(1)
+    opened.priority = Priority.URGENT
+    policy.reprioritised(opened, Priority.NORMAL)
+    assert (opened.sla.first_response_due, opened.sla.resolution_due) == policy.due(Priority.URGENT, T0)
+    policy.reprioritised(opened, Priority.URGENT)  # unchanged: nothing moves
+    assert opened.sla.resolution_due == T0 + dt.timedelta(minutes=50)
 
 
 def test_automatic_mail_never_opens_or_reopens() -> None:

@@ -100,6 +100,10 @@ def send_mail(port: int, sender: str, subject: str, body: str, attachment: bytes
     mail["From"], mail["To"], mail["Subject"] = sender, "support@example.com", subject
     mail.set_content(body)
     mail.add_attachment(attachment, maintype="text", subtype="plain", filename="invoice-4711.txt")
+    _deliver(port, mail)
+
+
+def _deliver(port: int, mail: EmailMessage) -> None:
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
         client.send_message(mail)
 
@@ -142,6 +146,23 @@ async def test_an_email_is_answered_from_the_desk_with_the_customer_quoted_and_t
     body = sent.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert body.replace("\r\n", "\n") == ("Sorry about that: invoice 4711 is corrected.\n\n"
                                           "> My invoice 4711 charges me twice.\n> Please fix it.\n")
+
+    # Her colleague answers in the thread: the next reply copies him only because the agent ticks him.
+    colleague = EmailMessage()
+    colleague["From"], colleague["To"] = "Tom Reed <Tom.Reed@example.co.uk>", "support@example.com"
+    colleague["Subject"], colleague["In-Reply-To"] = f"Re: {sent['Subject']}", sent["Message-ID"]
+    colleague.set_content("Please copy me, I handle our invoices.")
+    await asyncio.to_thread(_deliver, web.smtp_port, colleague)
+    copy = mail.get_by_label("tom.reed@example.co.uk")
+    await expect(copy).not_to_be_checked(timeout=EXPECT_MS)
+    await copy.check()
+    await reply.fill("Tom, the corrected invoice is on its way.")
+    await mail.get_by_role("button", name="Send").click()
+    _, (_, copied, _) = await eventually(lambda: asyncio.sleep(0, list(web.outbox.messages)),
+                                         lambda sent: len(sent) == 2, what="the copied reply at the relay")
+    assert copied == ["emma@example.co.uk", "tom.reed@example.co.uk"]
+    await expect(copy).not_to_be_checked()
+
     await wrap_up(mail, "resolved", "invoice corrected")
     await expect(conversation(desk)).to_have_count(0)
 
@@ -149,6 +170,8 @@ async def test_an_email_is_answered_from_the_desk_with_the_customer_quoted_and_t
     for seen in ("Invoice 4711 is wrong", "My invoice 4711 charges me twice.", "invoice 4711 is corrected",
                  "wrap-up: resolved — invoice corrected"):
         await expect(ticket.locator(".timeline")).to_contain_text(seen, timeout=EXPECT_MS)
+    # Kept on the conversation by the desk and on the ticket by tickets: shown once.
+    await expect(ticket.locator(".timeline .note").filter(has_text="wrap-up: resolved")).to_have_count(1)
 
 
 async def test_a_call_is_worked_from_the_desk_as_its_telephony_events_arrive(web: WebStack, browser: Browser) -> None:

@@ -28,6 +28,8 @@ AGENT_FIELDS = frozenset({"display_name", "groups", "skills", "languages", "capa
 QUEUE_FIELDS = frozenset({"display_name", "intents", "groups", "service_level_percent", "service_level_seconds",
                           "policy", "hours", "callback_threshold", "overflow_threshold", "simple_intents",
                           "expected_handle_time", "callback_attempts"})
+# A wrap-up's disposition and note travel on the work item and its events (as `work.text` does).
+WRAP_UP_CHARS = 4000
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
 
 
@@ -258,7 +260,7 @@ def work_to_proto(work: Work) -> routing_pb2.WorkItem:
         reasons=[routing_pb2.RoutingReason(code=r.code, detail=r.detail) for r in work.reasons],
         offer_attempts=work.offer_attempts, transfer_count=work.transfer_count, ticket_id=work.ticket_id,
         text=work.text, estimated_wait=duration(work.estimated_wait), callback_number=work.callback_number,
-        disposition=work.disposition, sequence=work.seq, bot_worker_id=work.bot_worker,
+        disposition=work.disposition, wrap_up_note=work.wrap_up_note, sequence=work.seq, bot_worker_id=work.bot_worker,
         callback_number_verified=work.callback_verified, callback_attempts=work.callback_attempts,
     )
     for field, value in (("enqueue_time", work.enqueue_time), ("answer_time", work.answer_time),
@@ -311,7 +313,10 @@ def desktop_command(command: routing_pb2.AgentCommand) -> desktop.Command:
             case "reject":
                 return desktop.Reject(command.reject.offer_id, command.reject.reason)
             case "wrap_up":
-                return desktop.WrapUp(require(command.wrap_up.work_id, "wrap_up.work_id"), command.wrap_up.disposition)
+                wrap_up = command.wrap_up
+                return desktop.WrapUp(require(wrap_up.work_id, "wrap_up.work_id"),
+                                      check_length(wrap_up.disposition, "wrap_up.disposition", WRAP_UP_CHARS),
+                                      check_length(wrap_up.note, "wrap_up.note", WRAP_UP_CHARS))
             case "heartbeat":
                 return desktop.Heartbeat()
             case "login":

@@ -44,7 +44,8 @@ class SessionConsumers:
                 session_id, event_type, agent_id=event.agent_id,
                 work_agent_id=event.work.assigned_agent_id or event.work.offered_agent_id, reason=event.reason,
                 work_queue=event.work.queue_id, bot_handoff=_bot_handoff_reason(event), event_id=delivery.envelope.id,
-                callback=(event.work.callback_number, event.work.callback_number_verified))
+                callback=(event.work.callback_number, event.work.callback_number_verified),
+                vip=event.work.vip, estimated_wait_seconds=event.work.estimated_wait.ToTimedelta().total_seconds())
 
 
 @contextlib.contextmanager

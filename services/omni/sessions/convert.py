@@ -185,6 +185,7 @@ def session_to_proto(session: Session) -> sessions_pb2.Session:
         attributes=session.attributes,
         version=session.version,
         earlier_messages=session.earlier_messages,
+        mail_participants=session.mail_participants,
     )
 
 
@@ -215,6 +216,7 @@ def session_from_proto(session: sessions_pb2.Session) -> Session:
         claimed_identities=[identity_from_proto(i) for i in session.claimed_identities],
         earlier_messages=session.earlier_messages,
         version=session.version,
+        mail_participants=list(session.mail_participants),
     )
 
 
@@ -272,4 +274,5 @@ def interaction(session: Session, message: Message) -> common_pb2.Interaction:
         previous_session_id=session.previous_session_id,
         ticket_id=session.ticket_id,
         attributes=session.attributes,
+        abandoned_in_ivr=message.abandoned_in_ivr,
     )

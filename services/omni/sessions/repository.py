@@ -73,6 +73,7 @@ def _message(doc: Document) -> Message:
         request_id=doc.get("request_id", ""),
         emotion_score=doc.get("emotion_score", 0),
         delivery=doc.get("delivery", ""),
+        abandoned_in_ivr=doc.get("abandoned_in_ivr", False),
     )
 
 
@@ -112,6 +113,7 @@ def session_from_doc(doc: Document) -> Session:
         self_service=doc.get("self_service", False),
         applied_events=list(doc.get("applied_events", [])),
         earlier_messages=doc.get("earlier_messages", 0),
+        mail_participants=list(doc.get("mail_participants", [])),
         version=doc.get("version", 0),
     )
 

@@ -46,7 +46,7 @@ class SessionServicer(sessions_pb2_grpc.SessionServiceServicer):
 
     async def SendReply(self, request: pb.SendReplyRequest, context: Context) -> pb.SendReplyResponse:
         sent = await self._replies.send(current_principal(), request.session_id, request.text, request.html,
-                                        request.request_id)
+                                        request.request_id, request.cc)
         return pb.SendReplyResponse(message=convert.message_to_proto(sent.message),
                                     message_id=sent.message.email.message_id if sent.message.email else "")
 

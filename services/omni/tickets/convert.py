@@ -7,6 +7,7 @@ import datetime as dt
 
 from google.protobuf.message import Message
 
+from omni.runtime.clock import utcnow
 from omni.runtime.errors import InvalidArgument
 from omni.runtime.proto_values import channel_from_proto, channel_to_proto, timestamp, timestamp_or_none, to_datetime
 from omni.tickets.domain.identities import Identity, Kind
@@ -25,7 +26,8 @@ from omni.tickets.domain.model import (
     TicketChange,
 )
 from omni.tickets.domain.tickets import TicketFilter, WatchFilter
-from omnichannel.common.v1 import common_pb2
+from omnichannel.common.v1 import common_pb2, event_pb2
+from omnichannel.routing.v1 import routing_pb2
 from omnichannel.tickets.v1 import tickets_pb2 as pb
 
 KINDS = {
@@ -70,6 +72,7 @@ def customer_to_proto(customer: Customer) -> pb.Customer:
         preferred_agent_id=customer.preferred_agent_id,
         last_agent_id=customer.last_agent_id,
         merged_into=customer.merged_into,
+        merged_from=customer.merged_from,
         version=customer.version,
         create_time=timestamp_or_none(customer.created_at),
         update_time=timestamp_or_none(customer.updated_at),
@@ -201,7 +204,7 @@ def interaction_from_proto(message: common_pb2.Interaction) -> Interaction:
         presented=tuple((KINDS_BACK[i.kind], i.value) for i in message.customer.identities if i.kind in KINDS_BACK),
         display_name=message.customer.display_name, language=message.language, queue=message.queue,
         intent=message.intent, text=message.text, urgent=message.urgent, emotion_score=message.emotion_score,
-        agent_id=message.agent_id,
+        agent_id=message.agent_id, abandoned_in_ivr=message.abandoned_in_ivr,
         email=Email(subject=email.subject, message_id=email.message_id, in_reply_to=email.in_reply_to,
                     references=tuple(email.references), auto_submitted=email.auto_submitted,
                     delivery_status_report=email.delivery_status_report, sender=email.sender,
@@ -235,3 +238,8 @@ def interaction_to_proto(record: InteractionRecord) -> common_pb2.Interaction:
 def _datetime(message: Message, field: str) -> dt.datetime | None:
     """An optional timestamp field; None when unset (the record had no such time)."""
     return to_datetime(getattr(message, field)) if message.HasField(field) else None
+
+
+def answer_time(work: routing_pb2.WorkItem, envelope: event_pb2.EventEnvelope) -> dt.datetime:
+    """When routing's agent took the work: its answer time, else when the event happened."""
+    return _datetime(work, "answer_time") or _datetime(envelope, "occurred_at") or utcnow()

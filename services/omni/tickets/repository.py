@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from bson.binary import Binary
 from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne, ReturnDocument, UpdateOne
@@ -36,7 +36,7 @@ from omni.runtime.storage import (
 from omni.tickets.domain.access import InGroups
 from omni.tickets.domain.customers import following_merges
 from omni.tickets.domain.identities import Identity, Kind
-from omni.tickets.domain.lifecycle import ACTIVE, Priority, Status
+from omni.tickets.domain.lifecycle import ACTIVE, DONE, Priority, Status
 from omni.tickets.domain.model import (
     Bounce,
     Customer,
@@ -99,6 +99,7 @@ WATCHED_DUE: Mapping[Target, str] = {
 }
 # A transaction the use cases run a unit of work in (`TicketRepository.within`).
 Transaction = AsyncClientSession
+T = TypeVar("T")
 
 
 @dataclasses.dataclass
@@ -154,6 +155,7 @@ def customer_from_doc(doc: Document) -> Customer:
         preferred_agent_id=doc.get("preferred_agent_id", ""),
         last_agent_id=doc.get("last_agent_id", ""),
         merged_into=doc.get("merged_into", ""),
+        merged_from=list(doc.get("merged_from", [])),
         conflicts=[IdentityConflict(_identity(c["identity"]), c["owner_customer_id"], c["interaction_id"],
                                     c["detected_at"]) for c in doc.get("conflicts", [])],
         version=doc.get("version", 1),
@@ -316,17 +318,30 @@ class TicketRepository:
         found = await find_page(self._customers, query, [("_id", ASCENDING)], page)
         return Page([customer_from_doc(d) for d in found.items], found.next_after)
 
-    async def move_customer(self, source: Customer, target: Customer) -> None:
-        """Re-point everything of `source` at `target` and leave a redirect behind."""
+    async def move_customer(self, source: Customer, target: Customer, target_version: int) -> None:
+        """Re-point everything of `source` at `target` (as `domain/customers.merged` made it) and
+        leave a redirect behind; Conflict if the source changed since it was read or the target
+        since `target_version`.
+        Call it `within` a transaction: several collections change together."""
         now = utcnow()
         repoint = {"$set": {"customer_id": target.id}}
+        await update_versioned(self._customers, {"_id": source.id}, source.version,
+                               {"$set": {"merged_into": target.id, "updated_at": now}},
+                               what=f"customer {source.id}", session=self._session)
+        whole = customer_to_doc(target) | {"updated_at": now}
+        for field in ("_id", "version"):
+            whole.pop(field)
+        await update_versioned(self._customers, {"_id": target.id}, target_version, {"$set": whole},
+                               what=f"customer {target.id}", session=self._session)
         await self._identities.update_many({"customer_id": source.id}, repoint, session=self._session)
         await self._tickets.update_many({"customer_id": source.id}, repoint, session=self._session)
         await self._interactions.update_many({"customer_id": source.id}, repoint, session=self._session)
-        await self._customers.update_one({"_id": source.id}, {"$set": {"merged_into": target.id, "updated_at": now},
-                                                              "$inc": {"version": 1}}, session=self._session)
-        await self._customers.update_one({"_id": target.id}, {"$set": customer_to_doc(target) | {"updated_at": now}},
-                                         session=self._session)
+
+    async def atomically(self, work: Callable[[TicketRepository], Awaitable[T]]) -> T:
+        """`work` on a repository whose reads and writes are one transaction: all of it takes
+        effect or none (retried whole on a transient error such as a write conflict)."""
+        async with self._db.client.start_session() as session:
+            return await session.with_transaction(lambda s: work(self.within(s)))
 
     # --- tickets ---------------------------------------------------------------------------
 
@@ -409,15 +424,30 @@ class TicketRepository:
         found = self._customers.find({"_id": {"$in": list(customer_ids)}}, session=self._session)
         return {doc["_id"]: customer_from_doc(doc) async for doc in found}
 
-    async def tickets_named_or_active(self, ticket_ids: Sequence[str], customer_ids: Sequence[str]) -> list[Ticket]:
-        """The tickets named, and the active ones of the customers (what threading may join).
-        Two queries, not one `$or`: SecantusDB answers a top-level `$or` by scanning the collection."""
+    async def tickets_named_or_active(self, ticket_ids: Sequence[str], customer_ids: Sequence[str],
+                                      done_since: dt.datetime | None) -> list[Ticket]:
+        """The tickets named, the active ones of the customers and those done since `done_since`
+        (what threading may join or reopen). Separate queries, not one `$or`: SecantusDB answers
+        a top-level `$or` by scanning the collection."""
         named = self._tickets.find({"_id": {"$in": list(ticket_ids)}}, session=self._session)
         found = {doc["_id"]: doc async for doc in named}
         active = self._tickets.find({"customer_id": {"$in": list(customer_ids)},
                                      "status": {"$in": [s.value for s in ACTIVE]}}, session=self._session)
         found.update({doc["_id"]: doc async for doc in active})
+        found.update({t.id: ticket_to_doc(t) for t in await self.done_tickets(customer_ids, done_since)})
         return [ticket_from_doc(doc) for doc in found.values()]
+
+    async def done_tickets(self, customer_ids: Sequence[str], since: dt.datetime | None) -> list[Ticket]:
+        """The customers' solved and closed tickets last changed since `since` (a ticket is last
+        changed when it is done or later, so none done since then is missed), merged ones left
+        out; none when `since` is None. Unsorted: a sort would have SecantusDB walk the
+        `updated_at` index of every ticket instead of this customer's."""
+        if since is None or not customer_ids:
+            return []
+        cursor = self._tickets.find({"customer_id": {"$in": list(customer_ids)},
+                                     "status": {"$in": [s.value for s in DONE]}, "merged_into": "",
+                                     "updated_at": {"$gte": since}}, session=self._session)
+        return [ticket_from_doc(d) async for d in cursor]
 
     async def trails(self, session_ids: Sequence[str],
                      message_ids: Sequence[str]) -> tuple[dict[str, SessionTrail], dict[str, str]]:

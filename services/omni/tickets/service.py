@@ -31,7 +31,8 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     desk = Desk(repo, events, policy, settings)
     people = Customers(repo, events, settings)
     rules = Rules(Windows(same_topic=dt.timedelta(hours=settings.same_topic_window_hours),
-                          follow_up=dt.timedelta(hours=settings.follow_up_window_hours)),
+                          follow_up=dt.timedelta(hours=settings.follow_up_window_hours),
+                          follow_up_link=dt.timedelta(days=settings.follow_up_link_days)),
                   policy, settings.default_region)
     ingestion = Ingestion(repo, events, runtime.processed_events("tickets-threading"), rules)
     watch = TicketWatch(ticket_feed(runtime.bus))
@@ -41,7 +42,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     consumers = TicketConsumers(ingestion, desk)
     runtime.consumer("sessions", consumers.on_interaction, event_types=INTERACTION_EVENTS,
                      batch_handler=consumers.on_interactions, batch=settings.ingest_batch)
-    runtime.consumer("routing", consumers.on_work_assigned, event_types=ROUTING_EVENTS)
+    runtime.consumer("routing", consumers.on_work_event, event_types=ROUTING_EVENTS)
     runtime.background(SlaWatch(repo, events).run(settings.sla_check_seconds), name="sla")
     return [tickets_pb2.DESCRIPTOR.services_by_name["TicketService"].full_name]
 

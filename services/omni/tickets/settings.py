@@ -24,6 +24,9 @@ class TicketSettings(ServiceSettings):
     same_topic_window_hours: float = 72.0
     # A reply this many hours after a ticket was solved/closed reopens it; later, a follow-up.
     follow_up_window_hours: float = 168.0
+    # A phone or chat contact on the topic of a ticket solved/closed longer ago than the
+    # follow-up window, but within this many days, opens a new ticket linked as its follow-up.
+    follow_up_link_days: float = 30.0
     # priority=minutes for every priority (low, normal, high, urgent).
     sla_first_response_minutes: tuple[str, ...] = ("low=1440", "normal=480", "high=60", "urgent=15")
     sla_resolution_minutes: tuple[str, ...] = ("low=10080", "normal=4320", "high=1440", "urgent=240")

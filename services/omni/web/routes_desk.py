@@ -13,7 +13,7 @@ from starlette.websockets import WebSocket
 from omni.runtime.errors import DomainError
 from omni.web.domain import inputs
 from omni.web.domain.desk_commands import desk_command
-from omni.web.domain.inputs import ID_CHARS, QUERY_CHARS, REASON_CHARS, TEXT_CHARS, Json
+from omni.web.domain.inputs import ADDRESS_CHARS, ID_CHARS, MAX_COPIES, QUERY_CHARS, REASON_CHARS, TEXT_CHARS, Json
 from omni.web.transport import (
     COOKIE,
     CSRF_HEADER,
@@ -105,19 +105,21 @@ class DeskRoutes:
         return JSONResponse(await self._desk.session(await self._reader(request), path_id(request, "session_id")))
 
     async def reply(self, request: Request) -> Response:
-        return await self._text_to_session(request, self._desk.reply)
+        return await self._text_to_session(request, self._desk.reply, copies=True)
 
     async def note(self, request: Request) -> Response:
         return await self._text_to_session(request, self._desk.note)
 
-    async def _text_to_session(self, request: Request,
-                               send: Callable[[Caller, str, str, str], Awaitable[Json]]) -> Response:
-        """A reply or an internal note: the session's text from the agent, idempotent on request_id."""
+    async def _text_to_session(self, request: Request, send: Callable[..., Awaitable[Json]], *,
+                               copies: bool = False) -> Response:
+        """A reply or an internal note: the session's text from the agent, idempotent on request_id;
+        `copies`: a reply, which may name participants to copy (`cc`)."""
         caller = await self._actor(request)
         body = await json_body(request, self._max_body)
+        extra = {"cc": inputs.strings(body, "cc", ADDRESS_CHARS, most=MAX_COPIES)} if copies else {}
         return JSONResponse(await send(caller, path_id(request, "session_id"),
                                        inputs.text(body, "text", TEXT_CHARS, required=True),
-                                       inputs.text(body, "request_id", ID_CHARS)))
+                                       inputs.text(body, "request_id", ID_CHARS), **extra))
 
     async def typing(self, request: Request) -> Response:
         await self._desk.typing(await self._actor(request), path_id(request, "session_id"))

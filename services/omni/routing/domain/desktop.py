@@ -50,6 +50,7 @@ class WrapUp:
     kind: ClassVar[str] = "wrap_up"
     work_id: str
     disposition: str = ""
+    note: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

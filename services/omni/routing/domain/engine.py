@@ -173,14 +173,14 @@ class RoutingEngine(BotWork):
         self._dispatch()
         return work
 
-    def complete(self, agent_id: str, work_id: str, disposition: str = "") -> Work:
+    def complete(self, agent_id: str, work_id: str, disposition: str = "", note: str = "") -> Work:
         work = self.get(work_id)
         if work.state is not WorkState.ASSIGNED or work.assigned_agent_id != agent_id:
             raise FailedPrecondition(f"work {work_id} is {work.state.value}"
                                      + (f" with {work.assigned_agent_id}" if work.assigned_agent_id else "")
                                      + f", not assigned to {agent_id}; only the assigned agent wraps it up")
         now = self.clock()
-        work.disposition = disposition
+        work.disposition, work.wrap_up_note = disposition, note
         self._metrics.handled(work.queue_id, now, now - work.answer_time)
         self._finish(work, WorkState.COMPLETED, now)
         self._journal.notify("work_completed", work, agent_id=agent_id, disposition=disposition)

@@ -117,6 +117,8 @@ class Work:
     bot_worker: str = ""
     bot_claim_expires: float = 0.0
     disposition: str = ""
+    # The agent's wrap-up note (tickets keeps it on the ticket with the disposition).
+    wrap_up_note: str = ""
     # Arrival order, kept across restarts so reloaded queues keep their order.
     seq: int = 0
 

@@ -89,8 +89,8 @@ class AgentSessions:
             case Reject(offer_id=offer, reason=reason):
                 await run(lambda engine: engine.reject(agent_id, _offered(engine, agent_id, offer),
                                                        reason or "rejected"))
-            case WrapUp(work_id=work_id, disposition=disposition):
-                await run(lambda engine: engine.complete(agent_id, work_id, disposition))
+            case WrapUp(work_id=work_id, disposition=disposition, note=note):
+                await run(lambda engine: engine.complete(agent_id, work_id, disposition, note))
             case Heartbeat():
                 desktop.send(AgentShown(self._room.engine.agent(agent_id).snapshot()))
             case Login():

@@ -25,7 +25,22 @@ OVERFLOWED = "work_overflowed"
 TRANSFERRED = "work_transferred"
 ASSIGNED = "work_assigned"
 SCHEDULED = "callback_scheduled"
-ROUTING_EVENTS = (*_STATES, OVERFLOWED)
+# Adds no state: what the KPI report reads of the wait (`queue_facts`).
+QUEUED = "work_queued"
+ROUTING_EVENTS = (*_STATES, OVERFLOWED, QUEUED)
+
+# Session attributes the KPI report reads (`omni.simulator.stored`; callbacks: `callback_number`).
+VIP = "vip"
+ESTIMATED_WAIT = "estimated_wait_seconds"
+
+
+def queue_facts(session: Session, *, vip: bool, estimated_wait_seconds: float) -> None:
+    """Routing queued the session's work (`work_queued`): kept on the session for the KPI report —
+    whether the customer is a VIP, and the wait estimate told on arrival (the first one: what the
+    customer heard). A redelivered or later event changes neither."""
+    if vip or VIP not in session.attributes:
+        session.attributes[VIP] = "true" if vip else "false"
+    session.attributes.setdefault(ESTIMATED_WAIT, f"{max(0.0, estimated_wait_seconds):.1f}")
 
 
 @dataclasses.dataclass(frozen=True)

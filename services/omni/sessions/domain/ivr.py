@@ -228,3 +228,8 @@ def load_flow(path: str) -> ContactFlow:
     except (OSError, json.JSONDecodeError) as exc:
         raise ContactFlowError(f"cannot read contact flow {path}: {exc}") from exc
     return parse_flow(raw)
+
+
+def ivr_abandoned_text(labels: str) -> str:
+    """What the record of a call that ended in the IVR says: how far the caller got."""
+    return "Call ended in the IVR" + (f" at: {labels}" if labels else " at the first menu")

@@ -47,6 +47,9 @@ _NEXT: dict[State, frozenset[State]] = {
 }
 
 
+# Participants one email conversation keeps (tickets keeps as many per ticket).
+MAX_MAIL_PARTICIPANTS = 20
+
 @dataclasses.dataclass
 class Identity:
     # "phone", "email", "chat_handle" or "external", as presented on the channel.
@@ -118,6 +121,8 @@ class Message:
     emotion_score: int = 0
     # An outbound SMS's delivery (domain/sms.py `Delivery`): pending, submitted, delivered, failed.
     delivery: str = ""
+    # The record of a call that ended in the IVR before reaching a queue.
+    abandoned_in_ivr: bool = False
 
     def stored_bytes(self) -> int:
         """Roughly what the message takes in the session's record: its text, HTML and headers."""
@@ -185,6 +190,9 @@ class Session:
     applied_events: list[str] = dataclasses.field(default_factory=list)
     # Messages of the conversation no longer kept here (over `TranscriptLimits`); the ticket has them.
     earlier_messages: int = 0
+    # Email: addresses (case-folded) that wrote into the conversation without being its customer,
+    # kept apart from the transcript (which may drop old messages); an agent may copy them.
+    mail_participants: list[str] = dataclasses.field(default_factory=list)
     version: int = 0
 
     @classmethod
@@ -259,10 +267,21 @@ class Session:
         """Add a message; the oldest ones go when the transcript would be over `keep` (never the newest)."""
         self.messages.append(message)
         self.update_time = message.time
+        self._note_participant(message)
         size = self.transcript_bytes()
         while len(self.messages) > 1 and (len(self.messages) > keep.max_messages or size > keep.max_bytes):
             size -= self.messages.pop(0).stored_bytes()
             self.earlier_messages += 1
+
+    def _note_participant(self, message: Message) -> None:
+        """A person's mail from someone other than the customer makes them a participant (the
+        first MAX_MAIL_PARTICIPANTS of them); automated mail is nobody."""
+        if message.direction is not Direction.INBOUND or message.email is None or message.email.automatic:
+            return
+        sender = message.email.sender.strip().casefold()
+        if (sender and sender != self.first_identity("email").casefold() and sender not in self.mail_participants
+                and len(self.mail_participants) < MAX_MAIL_PARTICIPANTS):
+            self.mail_participants.append(sender)
 
     def transcript_bytes(self) -> int:
         return sum(m.stored_bytes() for m in self.messages)

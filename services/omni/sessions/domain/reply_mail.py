@@ -4,15 +4,35 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from omni.runtime.clock import utcnow
-from omni.sessions.domain.model import EmailFacts
+from omni.runtime.errors import InvalidArgument
+from omni.sessions.domain.model import MAX_MAIL_PARTICIPANTS, EmailFacts
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|fw|fwd|回复|答复)\s*[:：]\s*)+", re.IGNORECASE)
 # References longer than this are trimmed from the middle, keeping the thread root (RFC 5322 §3.6.4).
 MAX_REFERENCES = 20
+# Participants one reply may copy: as many as a conversation keeps.
+MAX_COPIED = MAX_MAIL_PARTICIPANTS
+
+
+def copied(participants: Sequence[str], wanted: Sequence[str]) -> list[str]:
+    """The participants an agent chose to copy on a reply: only people who wrote into the
+    conversation (`Session.mail_participants`), never an address typed in, so a reply can go to
+    nobody the conversation did not bring."""
+    if len(wanted) > MAX_COPIED:
+        raise InvalidArgument(f"a reply copies at most {MAX_COPIED} participants; you named {len(wanted)}")
+    known = set(participants)
+    chosen = list(dict.fromkeys(w.strip().casefold() for w in wanted if w.strip()))
+    strangers = [w for w in chosen if w not in known]
+    if strangers:
+        offered = ", ".join(participants) or "none"
+        raise InvalidArgument(f"{', '.join(strangers)} did not write into this conversation; a reply may copy only "
+                              f"its participants ({offered})")
+    return chosen
 
 
 def ticket_token(ticket_id: str) -> str:
@@ -38,6 +58,7 @@ def build_reply(
     text: str,
     html: str = "",
     reply_key: str = "",
+    cc: Sequence[str] = (),
 ) -> EmailMessage:
     """`reply_key` (session and request id) fixes the Message-ID: if we crash after the relay took
     the mail but before it was recorded, the retried call sends the same message again, and mail
@@ -45,6 +66,8 @@ def build_reply(
     message = EmailMessage()
     message["From"] = from_address
     message["To"] = to_address
+    if cc:
+        message["Cc"] = ", ".join(cc)
     message["Subject"] = reply_subject(subject, ticket_id)
     message["Date"] = format_datetime(utcnow())
     domain = from_address.rpartition("@")[2] or "omnichannel.invalid"
@@ -72,4 +95,5 @@ def reply_facts(mail: EmailMessage) -> EmailFacts:
         subject=str(mail["Subject"]),
         sender=str(mail["From"]),
         to=[str(mail["To"])],
+        cc=[a.strip() for a in str(mail["Cc"] or "").split(",") if a.strip()],
     )

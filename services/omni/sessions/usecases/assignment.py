@@ -6,7 +6,15 @@ from __future__ import annotations
 import logging
 
 from omni.runtime.errors import FailedPrecondition
-from omni.sessions.domain.assignment import ASSIGNED, OVERFLOWED, ROUTING_EVENTS, TRANSFERRED, routing_step
+from omni.sessions.domain.assignment import (
+    ASSIGNED,
+    OVERFLOWED,
+    QUEUED,
+    ROUTING_EVENTS,
+    TRANSFERRED,
+    queue_facts,
+    routing_step,
+)
 from omni.sessions.domain.model import Session
 from omni.sessions.repository import SessionRepository
 from omni.sessions.usecases.conversations import Conversations
@@ -31,12 +39,18 @@ class Assignment:
 
     async def routed(self, session_id: str, event_type: str, *, agent_id: str, work_agent_id: str, reason: str,
                      work_queue: str, bot_handoff: str | None, event_id: str,
-                     callback: tuple[str, bool] | None = None) -> None:
+                     callback: tuple[str, bool] | None = None, vip: bool = False,
+                     estimated_wait_seconds: float = 0.0) -> None:
         """Apply routing's `event_type` (consumed as `event_id`) to the session. `agent_id`: the
         agent (or bot worker) the event names, `work_agent_id` the work's assigned or offered one;
         `work_queue` the work's queue after the event (a transfer's target moves the session there);
         `bot_handoff`: the bot's reason when the work's latest reason is a bot's handoff; `callback`
-        the work's callback number and whether it is the customer's own."""
+        the work's callback number and whether it is the customer's own; `vip` and
+        `estimated_wait_seconds` as the work has them (kept for the KPI report)."""
+        if event_type == QUEUED:
+            await self._repo.mutate(session_id, lambda session: queue_facts(
+                session, vip=vip, estimated_wait_seconds=estimated_wait_seconds))
+            return
         if event_type == OVERFLOWED:
             await self._repo.mutate(session_id, _with_the_bots)
             return

@@ -13,7 +13,7 @@ from omni.runtime.channels import Channel
 from omni.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from omni.runtime.validation import check_length, require
 from omni.sessions.domain.classifier import Classifier
-from omni.sessions.domain.ivr import ContactFlow
+from omni.sessions.domain.ivr import ContactFlow, ivr_abandoned_text
 from omni.sessions.domain.model import Identity, Message, Session, State, TextLimit, new_id
 from omni.sessions.publishing import SessionEvents
 from omni.sessions.repository import SessionRepository
@@ -143,8 +143,25 @@ class Calls:
             state, reason = State.ABANDONED, "caller hung up before an agent answered"
         else:
             state, reason = State.ENDED, "caller finished in the IVR"
+        if session.state is State.IVR:
+            return CallStep(await self._ended_in_ivr(session.id, state, reason))
         moved = await self._c.move(session.id, state, reason=reason)
         return CallStep(moved.session)
+
+    async def _ended_in_ivr(self, session_id: str, state: State, reason: str) -> Session:
+        """A caller who hung up before reaching a queue is still a contact: one interaction,
+        without a queue (no routing work), marked abandoned in the IVR, for the customer's ticket."""
+
+        def hung_up(current: Session) -> None:
+            if current.state is not State.IVR:
+                raise FailedPrecondition(f"call of session {current.id} has just left the IVR; end it again")
+            message = self._c.inbound(current, ivr_abandoned_text(self._flow.labels(_path(current))))
+            message.abandoned_in_ivr = True
+            self._c.add(current, message)
+            current.move(state, message.time, reason)
+
+        session, _ = await self._c.record(session_id, hung_up)
+        return session
 
     async def attach_recording(self, call_id: str, recording_url: str, transcript: str) -> CallStep:
         if not recording_url and not transcript:

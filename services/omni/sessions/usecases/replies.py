@@ -8,15 +8,16 @@ Message-ID) so tickets records it and threads the customer's answer to it.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 from omni.runtime.auth import Principal
 from omni.runtime.channels import Channel
 from omni.runtime.clock import utcnow
-from omni.runtime.errors import FailedPrecondition
+from omni.runtime.errors import FailedPrecondition, InvalidArgument
 from omni.runtime.validation import check_length, require
 from omni.sessions.domain.access import check_agent
 from omni.sessions.domain.model import Direction, EmailFacts, Message, Session, TextLimit, new_id
-from omni.sessions.domain.reply_mail import build_reply, reply_facts
+from omni.sessions.domain.reply_mail import build_reply, copied, reply_facts
 from omni.sessions.repository import SessionRepository
 from omni.sessions.smtp_outbound import RelayMailer
 from omni.sessions.usecases.conversations import Conversations
@@ -41,7 +42,9 @@ class Replies:
         self._mail_from = mail_from
         self._domains = {d.casefold() for d in accepted_domains}
 
-    async def send(self, principal: Principal, session_id: str, text: str, html: str, request_id: str) -> SentReply:
+    async def send(self, principal: Principal, session_id: str, text: str, html: str, request_id: str,
+                   cc: Sequence[str] = ()) -> SentReply:
+        """`cc`: participants the agent chose to copy on an email reply (`reply_mail.copied`)."""
         session = await self._repo.get(require(session_id, "session_id"))
         check_agent(principal, session)
         check_length(request_id, "request_id", 200)
@@ -56,12 +59,15 @@ class Replies:
                           time=utcnow(), html=html, request_id=request_id)
         if session.channel is Channel.PHONE:
             raise FailedPrecondition(f"session {session.id} is a phone call; answer the caller on the call")
+        if cc and session.channel is not Channel.EMAIL:
+            raise InvalidArgument("cc is for email replies; a chat or an SMS has no one to copy")
         if session.channel is Channel.SMS:
             return SentReply(session, await self._sms_reply(session, principal, text, request_id))
         if session.channel is Channel.CHAT:
             session.check_open()
         else:
-            message.email = await self._email(session, text, html, request_id)
+            message.email = await self._email(session, text, html, request_id,
+                                              copied(session.mail_participants, cc))
         session, _ = await self._c.record(session.id, lambda current: self._c.add(current, message))
         return SentReply(session, message)
 
@@ -74,7 +80,8 @@ class Replies:
         return await self._sms.send(number, text, sender=principal.subject, session_id=session.id,
                                     request_id=request_id)
 
-    async def _email(self, session: Session, text: str, html: str, request_id: str) -> EmailFacts:
+    async def _email(self, session: Session, text: str, html: str, request_id: str,
+                     cc: Sequence[str]) -> EmailFacts:
         last = session.last_inbound_email()
         if last is None or last.email is None:
             raise FailedPrecondition(f"session {session.id} has no customer email to reply to")
@@ -91,6 +98,7 @@ class Replies:
             text=text,
             html=html,
             reply_key=f"{session.id}/{request_id}" if request_id else "",
+            cc=cc,
         )
         await self._mailer.send(mail)
         return reply_facts(mail)

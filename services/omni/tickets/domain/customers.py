@@ -34,7 +34,8 @@ def first_met(interaction: Interaction, customer_id: str, now: dt.datetime) -> C
 
 def merged(source: Customer, target: Customer) -> Customer:
     """`target` with `source` merged into it: every identity and tag of both, the target's profile
-    with the source's filling its gaps, and no conflict left between the two."""
+    with the source's filling its gaps, no conflict left between the two, and the source (with
+    the customers merged into it before) named as merged from."""
     return dataclasses.replace(
         target,
         identities=target.identities + [i for i in source.identities if i not in target.identities],
@@ -46,6 +47,8 @@ def merged(source: Customer, target: Customer) -> Customer:
         preferred_agent_id=target.preferred_agent_id or source.preferred_agent_id,
         conflicts=[c for c in target.conflicts + source.conflicts
                    if c.owner_customer_id not in (source.id, target.id)],
+        merged_from=[*target.merged_from,
+                     *(i for i in (*source.merged_from, source.id) if i not in target.merged_from)],
         version=target.version + 1,
     )
 

@@ -32,6 +32,9 @@ class LinkKind(enum.StrEnum):
     MERGED_INTO = "merged_into"
     FOLLOW_UP_OF = "follow_up_of"
     SPLIT_FROM = "split_from"
+    # The other ends: on a merge's target and a split's original.
+    MERGED_FROM = "merged_from"
+    SPLIT_INTO = "split_into"
 
 
 @dataclasses.dataclass
@@ -53,6 +56,8 @@ class Customer:
     preferred_agent_id: str = ""
     last_agent_id: str = ""
     merged_into: str = ""
+    # The customers merged into this one.
+    merged_from: list[str] = dataclasses.field(default_factory=list)
     conflicts: list[IdentityConflict] = dataclasses.field(default_factory=list)
     version: int = 1
     created_at: dt.datetime | None = None
@@ -190,6 +195,8 @@ class Interaction:
     urgent: bool = False
     emotion_score: int = 0
     agent_id: str = ""
+    # A call that ended in the IVR before reaching a queue (it has no topic yet).
+    abandoned_in_ivr: bool = False
     email: Email = Email()
 
 

@@ -3,10 +3,12 @@
 Order: the session's own ticket (every message of one chat or call lands together); for email
 the `In-Reply-To`/`References` Message-IDs (and a bounce's returned original, an attached
 message), then a `[#T-1042]` token in the subject; for phone and chat only, the customer's
-active ticket on the same topic within the window; else a new ticket. Who the customer of an
-email is, is `senders.py`'s rule: threading never changes it. A reply to a
-solved or closed ticket reopens it inside the follow-up window, else opens a new ticket linked
-as its follow-up. Auto-replies and bounces are recorded but never open or reopen a ticket.
+active ticket on the same topic within the window (any topic for a call that ended in the IVR),
+else their latest solved or closed ticket on that topic (the same matter come back); else a new
+ticket. Who the customer of an email is, is
+`senders.py`'s rule: threading never changes it. A contact about a solved or closed ticket
+reopens it inside the follow-up window, else opens a new ticket linked as its follow-up.
+Auto-replies and bounces are recorded but never open or reopen a ticket.
 
 The use case finds the candidates (already following merged-into links); this module decides,
 and says what joining or opening a ticket does to it, so the rules are testable without a database.
@@ -22,7 +24,7 @@ from omni.runtime.channels import Channel
 from omni.runtime.clock import utcnow
 from omni.tickets.domain.lifecycle import DONE, Status, contact_priority
 from omni.tickets.domain.model import Customer, Interaction, Link, LinkKind, Sla, Ticket
-from omni.tickets.domain.sla import SlaPolicy
+from omni.tickets.domain.sla import SlaPolicy, responded
 
 TOKEN = re.compile(r"\[#(T-\d{1,12})\]")
 SUBJECT_CHARS = 200
@@ -62,6 +64,9 @@ class Contact:
     # Phone and chat cannot thread, so they join the customer's active ticket on the same topic;
     # an email that references nothing is a new matter (as Zendesk, Zammad and Chatwoot do).
     joins_by_topic: bool = True
+    # A call that ended in the IVR has no topic yet: it joins the customer's latest active ticket
+    # whatever its topic (else a new one), and reopens nothing.
+    any_topic: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +75,9 @@ class Windows:
     same_topic: dt.timedelta
     # A reply this soon after a ticket was solved/closed reopens it.
     follow_up: dt.timedelta
+    # A phone or chat contact on the topic of a ticket solved/closed longer ago than `follow_up`
+    # but within this opens a new ticket linked as its follow-up; later, an unlinked new ticket.
+    follow_up_link: dt.timedelta = dt.timedelta(days=30)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,10 +107,16 @@ def decide(
                            ("subject_token", token_ticket)):
         if explicit is not None:
             return _reply_to(explicit, contact, windows, rule)
-    joinable = [c for c in same_topic or () if contact.joins_by_topic and _joins_by_topic(c, contact, windows)]
+    on_topic = [c for c in same_topic or ()
+                if contact.joins_by_topic and (contact.any_topic or c.topic == contact.topic)]
+    joinable = [c for c in on_topic if _joins_by_topic(c, contact, windows)]
     if joinable:
         latest = max(joinable, key=lambda c: (c.last_at, c.id))
         return Decision(ticket_id=latest.id, rule="same_topic")
+    came_back = [c for c in on_topic if _came_back(c, contact, windows)]
+    if came_back:
+        latest = max(came_back, key=lambda c: (c.done_at or c.last_at, c.id))
+        return _reply_to(latest, contact, windows, "same_topic")
     if contact.automatic:
         return Decision(rule="automatic_unclaimed")
     return Decision(create=True, rule="new")
@@ -118,10 +132,18 @@ def _reply_to(ticket: Candidate, contact: Contact, windows: Windows, rule: str) 
 
 
 def _joins_by_topic(ticket: Candidate, contact: Contact, windows: Windows) -> bool:
-    if ticket.status in DONE or ticket.topic != contact.topic:
+    if ticket.status in DONE:
         return False
     # Events may arrive out of order: an older interaction still joins if it is near the ticket.
     return ticket.first_at - windows.same_topic <= contact.occurred_at <= ticket.last_at + windows.same_topic
+
+
+def _came_back(ticket: Candidate, contact: Contact, windows: Windows) -> bool:
+    """A phone or chat contact about the matter of `ticket`, solved or closed: the same topic,
+    within the follow-up link window of when it was done. Automated contacts reopen nothing."""
+    if ticket.status not in DONE or contact.automatic or contact.any_topic:
+        return False
+    return contact.occurred_at - (ticket.done_at or ticket.last_at) <= windows.follow_up_link
 
 
 def topic(interaction: Interaction) -> str:
@@ -152,7 +174,7 @@ def token_of(interaction: Interaction) -> str:
 def contact(interaction: Interaction, occurred: dt.datetime) -> Contact:
     is_email = _is_email(interaction)
     return Contact(occurred_at=occurred, topic=topic(interaction), automatic=is_email and interaction.email.automatic,
-                   joins_by_topic=not is_email)
+                   joins_by_topic=not is_email, any_topic=interaction.abandoned_in_ivr)
 
 
 def subject(interaction: Interaction) -> str:
@@ -195,8 +217,7 @@ def attach(ticket: Ticket, interaction: Interaction, occurred: dt.datetime, *, r
         ticket.origin_channel = interaction.channel or ticket.origin_channel
     ticket.last_at = max(ticket.last_at or occurred, occurred)
     if interaction.outbound:
-        if ticket.sla.first_response_at is None:
-            ticket.sla.first_response_at = occurred
+        responded(ticket, occurred)
         if ticket.status is Status.NEW:
             ticket.status = Status.OPEN
         ticket.assignee_id = ticket.assignee_id or interaction.agent_id

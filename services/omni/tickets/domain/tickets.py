@@ -117,6 +117,24 @@ def add_note(ticket: Ticket, note_id: str, author_id: str, text: str, now: dt.da
     return True
 
 
+def wrapped_up(ticket: Ticket, work_id: str, agent_id: str, disposition: str, note: str, now: dt.datetime,
+               limits: Limits) -> bool:
+    """An agent wrapped up the work of `work_id` on this ticket: the disposition is the ticket's,
+    and the disposition with the agent's note is a note on it (once per work: a redelivered wrap-up
+    adds nothing). Routing already took them; what is too long here is cut, not refused.
+    True if the ticket changed."""
+    disposition, note = disposition.strip()[:limits.max_tag_chars], note.strip()
+    if not disposition and not note:
+        return False
+    note_id = f"wrap-up:{work_id}"
+    if any(n.id == note_id for n in ticket.notes):
+        return False
+    ticket.disposition = disposition or ticket.disposition
+    text = f"wrap-up: {disposition or 'no disposition'}" + (f" — {note}" if note else "")
+    ticket.notes.append(Note(id=note_id, author_id=agent_id, text=text[:limits.max_note_chars], created_at=now))
+    return True
+
+
 def check_assignable(ticket: Ticket, assignee_id: str, group: str) -> None:
     if ticket.status is Status.CLOSED:
         raise FailedPrecondition(f"ticket {ticket.id} is closed; it cannot be assigned")
@@ -148,8 +166,9 @@ def check_merge(source: Ticket, target: Ticket) -> None:
 
 def absorb(target: Ticket, source: Ticket, moved: int, now: dt.datetime) -> None:
     """`target` after `moved` interactions of `source` were moved onto it: notes, tags, span and
-    the higher priority join it."""
+    the higher priority join it, and a link back to the source."""
     target.interaction_count += moved
+    target.links.append(Link(LinkKind.MERGED_FROM, source.id))
     target.notes.extend(source.notes)
     target.tags = sorted(set(target.tags) | set(source.tags))
     target.first_at = min(t for t in (target.first_at, source.first_at, now) if t is not None)
@@ -181,6 +200,12 @@ def split_draft(original: Ticket, subject: str, limits: Limits) -> Ticket:
     check_length(subject, "subject", limits.max_subject_chars)
     return dataclasses.replace(original, subject=subject.strip() or f"Split from {original.id}", tags=[],
                                assignee_id="", csat=0, disposition="", reopen_count=0)
+
+
+def split_off(original: Ticket, created: Ticket) -> None:
+    """`created` was split off `original`: each links to the other."""
+    created.links.append(Link(LinkKind.SPLIT_FROM, original.id))
+    original.links.append(Link(LinkKind.SPLIT_INTO, created.id))
 
 
 def opened(draft: Ticket, ticket_id: str, customer_id: str, due: tuple[dt.datetime, dt.datetime],

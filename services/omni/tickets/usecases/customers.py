@@ -102,13 +102,22 @@ class Customers:
         return await self._repo.get_customer(customer.id)
 
     async def merge(self, source_id: str, target_id: str) -> Customer:
-        source = await self._repo.get_customer(require(source_id, "source_customer_id"))
-        target = await self._repo.get_customer(require(target_id, "target_customer_id"))
-        if source.id == target.id:
-            raise InvalidArgument(f"customer {source_id} and {target_id} are already one customer ({target.id})")
-        await self._repo.move_customer(source, customers.merged(source, target))
-        result = await self._repo.get_customer(target.id)
-        await self._events.customer_merged(source.id, result)
+        """One transaction: the source's identities, tickets and interactions move to the target,
+        which names the source as merged from, and the source redirects to it; a person's edit
+        of either meanwhile (their version) aborts it all."""
+        require(source_id, "source_customer_id")
+        require(target_id, "target_customer_id")
+
+        async def merge(repo: TicketRepository) -> tuple[str, Customer]:
+            source = await repo.get_customer(source_id)
+            target = await repo.get_customer(target_id)
+            if source.id == target.id:
+                raise InvalidArgument(f"customer {source_id} and {target_id} are already one customer ({target.id})")
+            await repo.move_customer(source, customers.merged(source, target), target.version)
+            return source.id, await repo.get_customer(target.id)
+
+        merged_id, result = await self._repo.atomically(merge)
+        await self._events.customer_merged(merged_id, result)
         return result
 
     async def context(self, principal: Principal, customer_id: str, presented: Presented | None,

@@ -5,18 +5,20 @@ session does to its ticket."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 
 from omni.runtime.auth import Principal
+from omni.runtime.channels import Channel
 from omni.runtime.clock import utcnow
 from omni.runtime.errors import NotFound
 from omni.runtime.paging import Page, PageRequest
 from omni.runtime.validation import require
 from omni.tickets.domain import access, tickets
 from omni.tickets.domain.lifecycle import Status
-from omni.tickets.domain.model import InteractionRecord, Link, LinkKind, Ticket
-from omni.tickets.domain.sla import SlaPolicy
+from omni.tickets.domain.model import InteractionRecord, Ticket
+from omni.tickets.domain.sla import ANSWERED_LIVE, SlaPolicy, responded
 from omni.tickets.domain.tickets import TicketFilter
 from omni.tickets.publishing import TicketEvents
 from omni.tickets.repository import TicketRepository
@@ -48,8 +50,8 @@ class Desk:
             where = dataclasses.replace(where, customer_id=(await self._repo.get_customer(where.customer_id)).id)
         return await self._repo.list_tickets(where, access.visible(principal), order, page)
 
-    async def _visible(self, principal: Principal, ticket_id: str) -> Ticket:
-        ticket = await self._repo.get_ticket(require(ticket_id, "ticket id"))
+    async def _visible(self, principal: Principal, ticket_id: str, repo: TicketRepository | None = None) -> Ticket:
+        ticket = await (repo or self._repo).get_ticket(require(ticket_id, "ticket id"))
         access.check_view(principal, ticket)
         return ticket
 
@@ -74,11 +76,12 @@ class Desk:
     async def update(self, principal: Principal, change: Ticket, paths: Sequence[str]) -> Ticket:
         ticket = await self._visible(principal, change.id)
         tickets.check_current(ticket, change.version)
-        previous, groups_before = ticket.status, ticket.groups
+        previous, groups_before, priority_before = ticket.status, ticket.groups, ticket.priority
         now = utcnow()
         tickets.apply(ticket, change, paths)
         access.check_move(principal, groups_before, ticket)
         tickets.check_update(ticket, previous, paths, self._limits, now)
+        self._policy.reprioritised(ticket, priority_before)
         saved = await self._repo.save_ticket(ticket, change.version)
         await self._events.ticket("ticket_updated", f"{saved.id}:v{saved.version}", saved)
         if saved.status is not previous:
@@ -104,11 +107,42 @@ class Desk:
         await self._events.ticket("ticket_assigned", f"{saved.id}:assigned:{saved.version}", saved)
         return saved
 
-    async def session_assigned(self, session_id: str, agent_id: str, *, event_id: str) -> None:
-        """Routing connected an agent to a session: the session's ticket is theirs now, and the
-        customer's last agent (routing's affinity) is them."""
+    async def session_assigned(self, session_id: str, agent_id: str, *, event_id: str, channel: Channel | None,
+                               answered_at: dt.datetime) -> None:
+        """Routing connected an agent to a session: the session's ticket is theirs now, the
+        customer's last agent (routing's affinity) is them, and on a call or a chat that answer
+        is the ticket's first response."""
         if not session_id or not agent_id:
             return
+        ticket = await self._session_ticket(session_id)
+        # The customer first: whoever sees the ticket assigned (an agent's screen, a test) then also
+        # sees the last agent; a redelivery after a failure in between repeats both harmlessly.
+        await self._repo.set_customer_fields(ticket.customer_id, {"last_agent_id": agent_id})
+        if ticket.status is Status.CLOSED:
+            return
+        reassigned = ticket.assignee_id != agent_id
+        ticket.assignee_id = agent_id
+        answered = channel in ANSWERED_LIVE and responded(ticket, answered_at)
+        if reassigned or answered:
+            saved = await self._repo.save_ticket(ticket, ticket.version)
+            if reassigned:
+                await self._events.ticket("ticket_assigned", f"{event_id}:assigned", saved)
+            else:
+                await self._events.ticket("ticket_updated", f"{event_id}:answered", saved)
+
+    async def work_wrapped_up(self, session_id: str, work_id: str, agent_id: str, disposition: str, note: str,
+                              *, event_id: str) -> None:
+        """Routing completed an agent's work with a disposition and note: both go on the session's
+        ticket (its disposition, and a note in its timeline)."""
+        if not session_id:
+            return
+        ticket = await self._session_ticket(session_id)
+        if tickets.wrapped_up(ticket, work_id, agent_id, disposition, note, utcnow(), self._limits):
+            saved = await self._repo.save_ticket(ticket, ticket.version)
+            await self._events.ticket("ticket_updated", f"{event_id}:wrapped_up", saved)
+
+    async def _session_ticket(self, session_id: str) -> Ticket:
+        """The ticket a session's interactions were threaded onto (followed through merges)."""
         ticket_id = await self._repo.session_ticket(session_id)
         if not ticket_id:
             # Routing can be faster than threading; the consumer retries with back-off.
@@ -116,28 +150,31 @@ class Desk:
         ticket = await self._repo.resolve_ticket(ticket_id)
         if ticket is None:
             raise NotFound(f"ticket {ticket_id} of session {session_id} does not exist")
-        # The customer first: whoever sees the ticket assigned (an agent's screen, a test) then also
-        # sees the last agent; a redelivery after a failure in between repeats both harmlessly.
-        await self._repo.set_customer_fields(ticket.customer_id, {"last_agent_id": agent_id})
-        if ticket.assignee_id != agent_id and ticket.status is not Status.CLOSED:
-            ticket.assignee_id = agent_id
-            saved = await self._repo.save_ticket(ticket, ticket.version)
-            await self._events.ticket("ticket_assigned", f"{event_id}:assigned", saved)
+        return ticket
 
     async def merge(self, principal: Principal, source_id: str, target_id: str) -> Ticket:
+        """One transaction: the source's interactions, notes and tags join the target (linked
+        MERGED_FROM the source), the source is closed linked MERGED_INTO the target; an edit of
+        either meanwhile (their version) aborts it all."""
         tickets.check_ids_to_merge(source_id, target_id)
-        source = await self._visible(principal, source_id)
-        target = await self._visible(principal, target_id)
-        tickets.check_merge(source, target)
-        now = utcnow()
-        moved = await self._repo.move_interactions(source.id, target.id)
-        tickets.absorb(target, source, moved, now)
-        saved = await self._repo.save_ticket(target, target.version)
-        previous = source.status
-        tickets.close_merged(source, target.id, now)
-        merged = await self._repo.save_ticket(source, source.version)
-        await self._events.ticket("ticket_merged", f"{source.id}:merged_into:{target.id}", saved,
-                                  merged_ticket_id=source.id)
+
+        async def merge(repo: TicketRepository) -> tuple[Ticket, Ticket, Status]:
+            source = await self._visible(principal, source_id, repo)
+            target = await self._visible(principal, target_id, repo)
+            tickets.check_merge(source, target)
+            now = utcnow()
+            moved = await repo.move_interactions(source.id, target.id)
+            priority_before = target.priority
+            tickets.absorb(target, source, moved, now)
+            self._policy.reprioritised(target, priority_before)
+            saved = await repo.save_ticket(target, target.version)
+            previous = source.status
+            tickets.close_merged(source, target.id, now)
+            return saved, await repo.save_ticket(source, source.version), previous
+
+        saved, merged, previous = await self._repo.atomically(merge)
+        await self._events.ticket("ticket_merged", f"{merged.id}:merged_into:{saved.id}", saved,
+                                  merged_ticket_id=merged.id)
         if previous is not Status.CLOSED:
             await self._events.ticket("ticket_status_changed", f"{merged.id}:status:{merged.version}", merged,
                                       previous=previous)
@@ -145,17 +182,26 @@ class Desk:
 
     async def split(self, principal: Principal, ticket_id: str, interaction_ids: Sequence[str],
                     subject: str) -> tuple[Ticket, Ticket]:
-        original = await self._visible(principal, ticket_id)
-        on_ticket = {r.id for r in await self._repo.timeline(original.id)}
-        tickets.check_split(original, on_ticket, interaction_ids)
-        draft = tickets.split_draft(original, subject, self._limits)
-        created = await self.create(principal, draft, request_id="")
-        moved = await self._repo.move_interactions(original.id, created.id, interaction_ids)
-        created.links.append(Link(LinkKind.SPLIT_FROM, original.id))
-        created.interaction_count, created.first_at, created.last_at = await self._repo.span_of(created.id)
-        created = await self._repo.save_ticket(created, created.version)
-        original.interaction_count, original.first_at, original.last_at = await self._repo.span_of(original.id)
-        original = await self._repo.save_ticket(original, original.version)
-        assert moved == len(set(interaction_ids))
+        """One transaction: a new ticket (linked SPLIT_FROM the original, which is linked
+        SPLIT_INTO it) takes the interactions named; an edit of the original meanwhile aborts it."""
+
+        async def split(repo: TicketRepository) -> tuple[Ticket, Ticket]:
+            original = await self._visible(principal, ticket_id, repo)
+            on_ticket = {r.id for r in await repo.timeline(original.id)}
+            tickets.check_split(original, on_ticket, interaction_ids)
+            draft = tickets.split_draft(original, subject, self._limits)
+            access.check_open(principal, draft)
+            now = utcnow()
+            created = tickets.opened(draft, f"T-{await repo.next_number('ticket')}", original.customer_id,
+                                     self._policy.due(draft.priority, now), now)
+            await repo.move_interactions(original.id, created.id, interaction_ids)
+            tickets.split_off(original, created)
+            created.interaction_count, created.first_at, created.last_at = await repo.span_of(created.id)
+            created, _ = await repo.insert_ticket(created, f"split:{uuid.uuid4().hex}")
+            original.interaction_count, original.first_at, original.last_at = await repo.span_of(original.id)
+            return await repo.save_ticket(original, original.version), created
+
+        original, created = await self._repo.atomically(split)
+        await self._events.ticket("ticket_created", f"{created.id}:created", created)
         await self._events.ticket("ticket_updated", f"{original.id}:v{original.version}", original)
         return original, created

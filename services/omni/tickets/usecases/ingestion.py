@@ -67,8 +67,9 @@ class Ingestion:
 
         async def effect(session: Transaction, fresh: Sequence[str]) -> None:
             outboxes.clear()  # a retried transaction starts over
-            work = Workspace(self._repo.within(session))
-            await work.prefetch([by_id[i] for i in fresh], self._rules.default_region)
+            batch = [by_id[i] for i in fresh]
+            work = Workspace(self._repo.within(session), done_since=self._done_since(batch))
+            await work.prefetch(batch, self._rules.default_region)
             for interaction_id in fresh:
                 outboxes[interaction_id] = await _Threading(work, self._rules).record(by_id[interaction_id])
             await work.commit()
@@ -81,6 +82,14 @@ class Ingestion:
         if missing := set(again) - set(outboxes):
             raise RuntimeError(f"interactions {sorted(missing)} were processed but are not stored")
         await self._events.flush([event for i in dict.fromkeys(ordered) for event in outboxes[i]])
+
+
+    def _done_since(self, batch: Sequence[Interaction]) -> dt.datetime | None:
+        """How far back a done ticket can be a contact's matter (threading's rule 6), for the
+        earliest contact of the batch that threads by topic; None when none does."""
+        by_topic = [i.occurred_at or utcnow() for i in batch
+                    if not i.outbound and threading.contact(i, utcnow()).joins_by_topic]
+        return min(by_topic) - self._rules.windows.follow_up_link if by_topic else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,8 +135,8 @@ class _Threading:
             decision = threading.decide(
                 threading.contact(interaction, occurred), self._rules.windows,
                 session_ticket=session_ticket, replied_ticket=replied_ticket, token_ticket=token_ticket,
-                same_topic=[threading.candidate(t) for t in await self._tx.active_tickets(customer_id)
-                            if not t.merged_into] if customer_id else [])
+                same_topic=[threading.candidate(t) for t in await self._tx.topic_tickets(customer_id)]
+                if customer_id else [])
             created = decision.create
             if decision.create and customer is not None:
                 ticket = await self._open(interaction, customer, occurred, now, decision.follow_up_of)

@@ -13,6 +13,7 @@ read (their version), as one by one.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,8 +31,11 @@ ACTIVE_CANDIDATES = 50
 
 
 class Workspace:
-    def __init__(self, tx: TicketRepository) -> None:
+    def __init__(self, tx: TicketRepository, *, done_since: dt.datetime | None) -> None:
+        """`done_since`: solved and closed tickets done before this are no candidates (None: none
+        are, the batch has no contact that threads by topic)."""
         self._tx = tx
+        self._done_since = done_since
         # Known answers; a key missing here is read from the transaction when first asked.
         self._owners: dict[str, str | None] = {}
         self._customers: dict[str, Customer | None] = {}
@@ -71,7 +75,7 @@ class Workspace:
                  *(x.ticket_id for x in interactions if x.ticket_id),
                  *(t for x in interactions if (t := threading.token_of(x)))}
         active_of = sorted(c for c, customer in found.items() if not customer.merged_into)
-        tickets = await self._tx.tickets_named_or_active(sorted(named), active_of)
+        tickets = await self._tx.tickets_named_or_active(sorted(named), active_of, self._done_since)
         self._tickets.update({t: None for t in named})
         self._tickets.update({t.id: t for t in tickets})
         self._active_known.update(active_of)
@@ -212,14 +216,21 @@ class Workspace:
             ticket = await self._ticket(ticket.merged_into)
         return copy.deepcopy(ticket)
 
-    async def active_tickets(self, customer_id: str) -> list[Ticket]:
+    async def topic_tickets(self, customer_id: str) -> list[Ticket]:
+        """The customer's tickets a contact on the same topic may join or reopen: the active ones
+        and the ones done since `done_since`, merged ones left out."""
         if customer_id not in self._active_known:
-            for ticket in await self._tx.active_tickets(customer_id):
+            for ticket in [*await self._tx.active_tickets(customer_id),
+                           *await self._tx.done_tickets([customer_id], self._done_since)]:
                 self._tickets.setdefault(ticket.id, ticket)
             self._active_known.add(customer_id)
-        active = [t for t in self._tickets.values()
-                  if t is not None and t.customer_id == customer_id and t.status in ACTIVE]
-        return copy.deepcopy(active[:ACTIVE_CANDIDATES])
+        mine = [t for t in self._tickets.values()
+                if t is not None and t.customer_id == customer_id and not t.merged_into]
+        active = [t for t in mine if t.status in ACTIVE][:ACTIVE_CANDIDATES]
+        since = self._done_since
+        done = [t for t in mine
+                if t.status not in ACTIVE and since is not None and (t.updated_at is None or t.updated_at >= since)]
+        return copy.deepcopy(active + done[:ACTIVE_CANDIDATES])
 
     async def insert_ticket(self, ticket: Ticket, origin_key: str) -> tuple[Ticket, bool]:
         self._tickets[ticket.id] = copy.deepcopy(ticket)

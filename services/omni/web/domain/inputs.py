@@ -18,6 +18,9 @@ ID_CHARS = 200
 REASON_CHARS = 500
 TEXT_CHARS = 8000
 QUERY_CHARS = 500
+# An email address (RFC 5321: 254 at most), and how many participants one reply may copy.
+ADDRESS_CHARS = 254
+MAX_COPIES = 20
 
 
 def fields(value: object, what: str) -> Json:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Sequence
 
 from google.protobuf.field_mask_pb2 import FieldMask
 
@@ -68,9 +69,10 @@ class Desk:
         return to_json(await relay(self._up.sessions.GetSession(
             sessions_pb2.GetSessionRequest(id=session_id), metadata=bearer(caller.token), timeout=self._timeout)))
 
-    async def reply(self, caller: Caller, session_id: str, text: str, request_id: str) -> Json:
+    async def reply(self, caller: Caller, session_id: str, text: str, request_id: str,
+                    cc: Sequence[str] = ()) -> Json:
         return to_json(await relay(self._up.sessions.SendReply(
-            sessions_pb2.SendReplyRequest(session_id=session_id, text=text, request_id=request_id),
+            sessions_pb2.SendReplyRequest(session_id=session_id, text=text, request_id=request_id, cc=cc),
             metadata=bearer(caller.token), timeout=self._timeout)))
 
     async def note(self, caller: Caller, session_id: str, text: str, request_id: str) -> Json:

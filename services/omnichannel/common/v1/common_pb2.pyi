@@ -363,6 +363,7 @@ class Interaction(_message.Message):
     ATTRIBUTES_FIELD_NUMBER: _builtins.int
     THIRD_PARTY_FIELD_NUMBER: _builtins.int
     TURN_EMOTION_SCORE_FIELD_NUMBER: _builtins.int
+    ABANDONED_IN_IVR_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Globally unique; every consumer is idempotent on it."""
     channel: Global___Channel.ValueType
@@ -391,6 +392,10 @@ class Interaction(_message.Message):
     turn_emotion_score: _builtins.int
     """This turn's own emotion score, 0 (calm) .. 10 (furious); `emotion_score` is the highest of
     the session so far. Routing escalates a conversation whose turns cross the threshold or keep rising.
+    """
+    abandoned_in_ivr: _builtins.bool
+    """A call that ended in the IVR: the caller hung up before reaching a queue. No routing work
+    (no queue); tickets keeps it on the customer's ticket so the attempt is seen.
     """
     @_builtins.property
     def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
@@ -427,10 +432,11 @@ class Interaction(_message.Message):
         attributes: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         third_party: _builtins.bool = ...,
         turn_emotion_score: _builtins.int = ...,
+        abandoned_in_ivr: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "email", b"email", "occurred_at", b"occurred_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attachments", b"attachments", "attributes", b"attributes", "channel", b"channel", "customer", b"customer", "direction", b"direction", "email", b"email", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "occurred_at", b"occurred_at", "previous_session_id", b"previous_session_id", "queue", b"queue", "session_id", b"session_id", "text", b"text", "third_party", b"third_party", "ticket_id", b"ticket_id", "turn_emotion_score", b"turn_emotion_score", "urgent", b"urgent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["abandoned_in_ivr", b"abandoned_in_ivr", "agent_id", b"agent_id", "attachments", b"attachments", "attributes", b"attributes", "channel", b"channel", "customer", b"customer", "direction", b"direction", "email", b"email", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "occurred_at", b"occurred_at", "previous_session_id", b"previous_session_id", "queue", b"queue", "session_id", b"session_id", "text", b"text", "third_party", b"third_party", "ticket_id", b"ticket_id", "turn_emotion_score", b"turn_emotion_score", "urgent", b"urgent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -581,6 +581,7 @@ class WorkItem(_message.Message):
     BOT_CLAIM_EXPIRE_TIME_FIELD_NUMBER: _builtins.int
     CALLBACK_NUMBER_VERIFIED_FIELD_NUMBER: _builtins.int
     CALLBACK_ATTEMPTS_FIELD_NUMBER: _builtins.int
+    WRAP_UP_NOTE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     queue_id: _builtins.str
     channel: _common_pb2.Channel.ValueType
@@ -611,6 +612,8 @@ class WorkItem(_message.Message):
     """The callback number is the customer's own (ANI, signed identity); false: given by someone and unchecked."""
     callback_attempts: _builtins.int
     """Outbound calls made for this callback so far."""
+    wrap_up_note: _builtins.str
+    """What the agent wrote when wrapping the work up (with `disposition`)."""
     @_builtins.property
     def customer(self) -> _common_pb2.CustomerRef: ...
     @_builtins.property
@@ -664,10 +667,11 @@ class WorkItem(_message.Message):
         bot_claim_expire_time: _timestamp_pb2.Timestamp | None = ...,
         callback_number_verified: _builtins.bool = ...,
         callback_attempts: _builtins.int = ...,
+        wrap_up_note: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["answer_time", b"answer_time", "bot_claim_expire_time", b"bot_claim_expire_time", "customer", b"customer", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_time", b"answer_time", "assigned_agent_id", b"assigned_agent_id", "bot_claim_expire_time", b"bot_claim_expire_time", "bot_worker_id", b"bot_worker_id", "callback_attempts", b"callback_attempts", "callback_number", b"callback_number", "callback_number_verified", b"callback_number_verified", "channel", b"channel", "customer", b"customer", "disposition", b"disposition", "emotion_score", b"emotion_score", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait", "id", b"id", "intent", b"intent", "interaction_id", b"interaction_id", "language", b"language", "offer_attempts", b"offer_attempts", "offered_agent_id", b"offered_agent_id", "preferred_agent_id", b"preferred_agent_id", "priority", b"priority", "queue_id", b"queue_id", "reasons", b"reasons", "sequence", b"sequence", "session_id", b"session_id", "state", b"state", "text", b"text", "ticket_id", b"ticket_id", "transfer_count", b"transfer_count", "urgent", b"urgent", "vip", b"vip"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_time", b"answer_time", "assigned_agent_id", b"assigned_agent_id", "bot_claim_expire_time", b"bot_claim_expire_time", "bot_worker_id", b"bot_worker_id", "callback_attempts", b"callback_attempts", "callback_number", b"callback_number", "callback_number_verified", b"callback_number_verified", "channel", b"channel", "customer", b"customer", "disposition", b"disposition", "emotion_score", b"emotion_score", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait", "id", b"id", "intent", b"intent", "interaction_id", b"interaction_id", "language", b"language", "offer_attempts", b"offer_attempts", "offered_agent_id", b"offered_agent_id", "preferred_agent_id", b"preferred_agent_id", "priority", b"priority", "queue_id", b"queue_id", "reasons", b"reasons", "sequence", b"sequence", "session_id", b"session_id", "state", b"state", "text", b"text", "ticket_id", b"ticket_id", "transfer_count", b"transfer_count", "urgent", b"urgent", "vip", b"vip", "wrap_up_note", b"wrap_up_note"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

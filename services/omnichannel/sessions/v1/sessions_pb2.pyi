@@ -248,6 +248,7 @@ class Session(_message.Message):
     NOTES_FIELD_NUMBER: _builtins.int
     CLAIMED_IDENTITIES_FIELD_NUMBER: _builtins.int
     EARLIER_MESSAGES_FIELD_NUMBER: _builtins.int
+    MAIL_PARTICIPANTS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     channel: _common_pb2.Channel.ValueType
     state: Global___SessionState.ValueType
@@ -288,6 +289,12 @@ class Session(_message.Message):
         session is neither linked nor published by them; staff only (empty for the customer).
         """
 
+    @_builtins.property
+    def mail_participants(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Email: who wrote into the conversation without being its customer (case-folded); the agent
+        may copy them on a reply (SendReplyRequest.cc).
+        """
+
     def __init__(
         self,
         *,
@@ -312,10 +319,11 @@ class Session(_message.Message):
         notes: _abc.Iterable[Global___SessionNote] | None = ...,
         claimed_identities: _abc.Iterable[_common_pb2.Identity] | None = ...,
         earlier_messages: _builtins.int = ...,
+        mail_participants: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "customer", b"customer", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attributes", b"attributes", "channel", b"channel", "claimed_identities", b"claimed_identities", "create_time", b"create_time", "customer", b"customer", "earlier_messages", b"earlier_messages", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "messages", b"messages", "notes", b"notes", "previous_session_id", b"previous_session_id", "queue", b"queue", "state", b"state", "ticket_id", b"ticket_id", "transitions", b"transitions", "update_time", b"update_time", "urgent", b"urgent", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attributes", b"attributes", "channel", b"channel", "claimed_identities", b"claimed_identities", "create_time", b"create_time", "customer", b"customer", "earlier_messages", b"earlier_messages", "emotion_score", b"emotion_score", "id", b"id", "intent", b"intent", "language", b"language", "mail_participants", b"mail_participants", "messages", b"messages", "notes", b"notes", "previous_session_id", b"previous_session_id", "queue", b"queue", "state", b"state", "ticket_id", b"ticket_id", "transitions", b"transitions", "update_time", b"update_time", "urgent", b"urgent", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -464,11 +472,19 @@ class SendReplyRequest(_message.Message):
     TEXT_FIELD_NUMBER: _builtins.int
     HTML_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CC_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     text: _builtins.str
     html: _builtins.str
     """Email: HTML alternative body (optional)."""
     request_id: _builtins.str
+    @_builtins.property
+    def cc(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Email: participants to copy (Cc) besides the customer, each an address that wrote into this
+        conversation without being the customer (at most 20). Without it the reply goes to the
+        customer alone.
+        """
+
     def __init__(
         self,
         *,
@@ -476,10 +492,11 @@ class SendReplyRequest(_message.Message):
         text: _builtins.str = ...,
         html: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        cc: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["html", b"html", "request_id", b"request_id", "session_id", b"session_id", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cc", b"cc", "html", b"html", "request_id", b"request_id", "session_id", b"session_id", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -78,6 +78,9 @@ class _TicketLinkKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Ticket
     TICKET_LINK_KIND_MERGED_INTO: _TicketLinkKind.ValueType  # 1
     TICKET_LINK_KIND_FOLLOW_UP_OF: _TicketLinkKind.ValueType  # 2
     TICKET_LINK_KIND_SPLIT_FROM: _TicketLinkKind.ValueType  # 3
+    TICKET_LINK_KIND_MERGED_FROM: _TicketLinkKind.ValueType  # 4
+    """The other ends of MERGED_INTO and SPLIT_FROM, on the target and the original."""
+    TICKET_LINK_KIND_SPLIT_INTO: _TicketLinkKind.ValueType  # 5
 
 class TicketLinkKind(_TicketLinkKind, metaclass=_TicketLinkKindEnumTypeWrapper): ...
 
@@ -85,6 +88,9 @@ TICKET_LINK_KIND_UNSPECIFIED: TicketLinkKind.ValueType  # 0
 TICKET_LINK_KIND_MERGED_INTO: TicketLinkKind.ValueType  # 1
 TICKET_LINK_KIND_FOLLOW_UP_OF: TicketLinkKind.ValueType  # 2
 TICKET_LINK_KIND_SPLIT_FROM: TicketLinkKind.ValueType  # 3
+TICKET_LINK_KIND_MERGED_FROM: TicketLinkKind.ValueType  # 4
+"""The other ends of MERGED_INTO and SPLIT_FROM, on the target and the original."""
+TICKET_LINK_KIND_SPLIT_INTO: TicketLinkKind.ValueType  # 5
 Global___TicketLinkKind: _TypeAlias = TicketLinkKind  # noqa: Y015
 
 @_typing.final
@@ -104,6 +110,7 @@ class Customer(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     IDENTITY_CONFLICTS_FIELD_NUMBER: _builtins.int
+    MERGED_FROM_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"customers/{id}" style id without the prefix, e.g. "C-1001"."""
     display_name: _builtins.str
@@ -131,6 +138,10 @@ class Customer(_message.Message):
         customer: reported for a person to decide (usually MergeCustomers).
         """
 
+    @_builtins.property
+    def merged_from(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The customers merged into this one (the other end of their merged_into)."""
+
     def __init__(
         self,
         *,
@@ -147,10 +158,11 @@ class Customer(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         identity_conflicts: _abc.Iterable[Global___IdentityConflict] | None = ...,
+        merged_from: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "display_name", b"display_name", "id", b"id", "identities", b"identities", "identity_conflicts", b"identity_conflicts", "language", b"language", "last_agent_id", b"last_agent_id", "merged_into", b"merged_into", "preferred_agent_id", b"preferred_agent_id", "tags", b"tags", "tier", b"tier", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "display_name", b"display_name", "id", b"id", "identities", b"identities", "identity_conflicts", b"identity_conflicts", "language", b"language", "last_agent_id", b"last_agent_id", "merged_from", b"merged_from", "merged_into", b"merged_into", "preferred_agent_id", b"preferred_agent_id", "tags", b"tags", "tier", b"tier", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

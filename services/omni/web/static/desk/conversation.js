@@ -68,6 +68,7 @@ export class OmniConversation extends HTMLElement {
       this.render();
     } else if (update.kind === "message") {
       this.entries.set(update.message.id, {message: update.message});
+      this.renderCopies();
       if (update.message.direction === "DIRECTION_INBOUND") {
         this.showTyping(false);
         this.markRead(update.message.id);
@@ -152,6 +153,7 @@ export class OmniConversation extends HTMLElement {
       this.wrapUpForm());
     this.renderTranscript();
     this.renderSuggestions();
+    this.renderCopies();
   }
 
   stateNow() {
@@ -238,12 +240,31 @@ export class OmniConversation extends HTMLElement {
     const box = h("textarea", {id: `reply-${this.work.id}`, rows: 3, required: true,
       oninput: () => { this.draft = box.value; this.typing(); }});
     box.value = this.draft || this.quoted();
+    const copies = h("fieldset", {class: "copies", hidden: true});
     return h("form", {class: "reply", onsubmit: (event) => this.submit(event, async () => {
+      const cc = [...copies.querySelectorAll("input:checked")].map((tick) => tick.value);
       await this.desk.api.post(`/api/sessions/${encodeURIComponent(this.work.session_id)}/replies`,
-        {text: box.value, request_id: crypto.randomUUID()});
+        {text: box.value, request_id: crypto.randomUUID(), cc});
       box.value = this.draft = "";
+      for (const tick of copies.querySelectorAll("input")) tick.checked = false;
     })},
-    h("label", {for: box.id}, t("reply")), box, h("button", {class: "primary", type: "submit"}, t("send")));
+    h("label", {for: box.id}, t("reply")), box, copies, h("button", {class: "primary", type: "submit"}, t("send")));
+  }
+
+  // Email: the reply goes to the customer; others who wrote into the conversation (sessions names
+  // them) are copied only when the agent ticks them. Ticks survive a new mail arriving.
+  renderCopies() {
+    const copies = this.querySelector(".reply .copies");
+    if (!copies) return;
+    const people = this.channel() === "email" ? this.session?.mail_participants ?? [] : [];
+    const ticked = new Set([...copies.querySelectorAll("input:checked")].map((tick) => tick.value));
+    replace(copies, h("legend", {}, t("copyTo")), people.map((address, i) => {
+      const id = `copy-${this.work.id}-${i}`;
+      return h("span", {class: "copy"},
+        h("input", {type: "checkbox", id, value: address, checked: ticked.has(address)}),
+        h("label", {for: id}, address));
+    }));
+    copies.hidden = people.length === 0;
   }
 
   typing() {

@@ -61,6 +61,10 @@ class OmniTickets extends HTMLElement {
     const assignee = h("input", {id: "ticket-assignee", maxlength: 200, value: ticket.assignee_id});
     const target = h("input", {id: "merge-target", maxlength: 200, required: true});
     const sessions = this.history?.sessions ?? [];
+    // A wrap-up from this desk leaves its note on the conversation, and tickets keeps the same
+    // note from routing's wrap-up: shown once.
+    const onTicket = new Set(ticket.notes.map((n) => `${n.author_id}\n${n.text}`));
+    const sessionNotes = sessions.flatMap((s) => s.notes).filter((n) => !onTicket.has(`${n.author_id}\n${n.text}`));
     const events = [
       ...ticket.interactions.map((i) => ({when: i.occurred_at, node: h("li", {class: "interaction"},
         h("time", {datetime: i.occurred_at}, time(i.occurred_at)),
@@ -69,7 +73,7 @@ class OmniTickets extends HTMLElement {
         h("label", {}, h("input", {type: "checkbox", value: i.id, class: "split-pick"}), " ",
           i.email?.subject ? h("strong", {class: "subject"}, i.email.subject) : null,
           h("span", {class: "text"}, i.text)))})),
-      ...[...ticket.notes, ...sessions.flatMap((s) => s.notes)].map((n) => ({when: n.create_time, node: h("li", {class: "note"},
+      ...[...ticket.notes, ...sessionNotes].map((n) => ({when: n.create_time, node: h("li", {class: "note"},
         h("time", {datetime: n.create_time}, time(n.create_time)), h("span", {class: "badge"}, t("noteBadge")),
         h("span", {class: "who"}, n.author_id), h("span", {class: "text"}, n.text))})),
       ...sessions.flatMap((s) => s.transitions.filter((step) => shownStep(step, s.channel)).map((step) => ({
