@@ -14,7 +14,8 @@ from omni.kpis.records import ContactRecord, Outcome
 from omnichannel.common.v1 import common_pb2
 from omnichannel.sessions.v1 import sessions_pb2
 
-_CHANNELS = {common_pb2.CHANNEL_PHONE: "phone", common_pb2.CHANNEL_CHAT: "chat", common_pb2.CHANNEL_EMAIL: "email"}
+_CHANNELS = {common_pb2.CHANNEL_PHONE: "phone", common_pb2.CHANNEL_CHAT: "chat", common_pb2.CHANNEL_EMAIL: "email",
+             common_pb2.CHANNEL_SMS: "sms"}
 S = sessions_pb2
 
 

@@ -9,3 +9,4 @@ class Channel(enum.StrEnum):
     PHONE = "phone"
     CHAT = "chat"
     EMAIL = "email"
+    SMS = "sms"

@@ -19,6 +19,7 @@ CHANNELS: dict[Channel, common_pb2.Channel.ValueType] = {
     Channel.PHONE: common_pb2.CHANNEL_PHONE,
     Channel.CHAT: common_pb2.CHANNEL_CHAT,
     Channel.EMAIL: common_pb2.CHANNEL_EMAIL,
+    Channel.SMS: common_pb2.CHANNEL_SMS,
 }
 _CHANNELS_BACK = {number: channel for channel, number in CHANNELS.items()}
 

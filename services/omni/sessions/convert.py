@@ -150,6 +150,7 @@ def message_to_proto(message: Message) -> sessions_pb2.Message:
         time=timestamp(message.time),
         attachments=[attachment_to_proto(a) for a in message.attachments],
         sender_name=message.sender_name,
+        delivery=message.delivery,
     )
 
 

@@ -9,7 +9,7 @@ from typing import Generic, TypeVar
 
 from bson.binary import Binary
 from cachetools import LRUCache
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -33,6 +33,8 @@ from omni.sessions.domain.model import (
     State,
     Transition,
 )
+from omni.sessions.domain.sms import Delivery as SmsDelivery
+from omni.sessions.domain.sms import OutboundSms
 from omni.sessions.domain.survey import Delivery, Survey
 
 SESSIONS = "sessions"
@@ -40,6 +42,8 @@ CALLS = "calls"
 ATTACHMENTS = "attachments"
 # One document per customer key: when they were last asked for a survey, and for which contact.
 SURVEY_ASKS = "survey_asks"
+# Outbound SMS until the SMSC took them and their receipt came (usecases/sms.py).
+SMS_OUTBOX = "sms_outbox"
 
 INDEXES: IndexDeclarations = {
     SESSIONS: [
@@ -51,6 +55,8 @@ INDEXES: IndexDeclarations = {
         outbox.INDEX,
     ],
     ATTACHMENTS: [IndexModel([("session_id", ASCENDING)], name="session")],
+    SMS_OUTBOX: [IndexModel([("state", ASCENDING), ("due", ASCENDING)], name="state_due"),
+                 IndexModel([("smsc_id", ASCENDING)], name="smsc_id", sparse=True)],
 }
 
 # Attempts at a read-modify-write before giving the caller ABORTED.
@@ -71,9 +77,15 @@ def _message(doc: Document) -> Message:
         html=doc.get("html", ""),
         request_id=doc.get("request_id", ""),
         emotion_score=doc.get("emotion_score", 0),
+        delivery=doc.get("delivery", ""),
         abandoned_in_ivr=doc.get("abandoned_in_ivr", False),
         sender_name=doc.get("sender_name", ""),
     )
+
+
+def _sms(doc: Document) -> OutboundSms:
+    fields = {k: v for k, v in doc.items() if k != "_id"}
+    return OutboundSms(id=doc["_id"], **fields)
 
 
 def _note(doc: Document) -> Note:
@@ -180,6 +192,7 @@ class SessionRepository:
         self._sessions = db[SESSIONS]
         self._calls = db[CALLS]
         self._attachments = db[ATTACHMENTS]
+        self._sms = db[SMS_OUTBOX]
         # Region of phone numbers given without a country code, for identity match keys.
         self._region = default_region
         # Open sessions as this replica last read or wrote them. Only the versioned writes of
@@ -291,6 +304,42 @@ class SessionRepository:
             return None
         doc = await self._sessions.find_one({"email_message_ids": {"$in": ids}}, sort=[("create_time", DESCENDING)])
         return session_from_doc(doc) if doc else None
+
+    async def open_session_for(self, channel: Channel, identity: Identity) -> Session | None:
+        """The newest session on `channel` of the customer with `identity` that is not over."""
+        keys = match_keys([identity], self._region)
+        doc = await self._sessions.find_one(
+            {"identity_keys": {"$in": keys}, "channel": channel.value,
+             "state": {"$nin": [State.ENDED.value, State.ABANDONED.value]}},
+            sort=[("create_time", DESCENDING)]) if keys else None
+        return session_from_doc(doc) if doc else None
+
+    async def queue_sms(self, sms: OutboundSms) -> None:
+        """Store an SMS to send; the same id again (a retried call) stores nothing new."""
+        doc = plain(dataclasses.asdict(sms))
+        doc["_id"] = doc.pop("id")
+        await self._sms.update_one({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True)
+
+    async def claim_due_sms(self, now: dt.datetime, hold_until: dt.datetime, limit: int) -> list[OutboundSms]:
+        """Pending SMS due by `now`, each claimed until `hold_until` (when an unanswered send is
+        tried again) and counted as one more attempt."""
+        claimed: list[OutboundSms] = []
+        async for doc in self._sms.find({"state": SmsDelivery.PENDING.value, "due": {"$lte": now}}).limit(limit):
+            taken = await self._sms.find_one_and_update(
+                {"_id": doc["_id"], "state": SmsDelivery.PENDING.value, "due": doc["due"]},
+                {"$set": {"due": hold_until}, "$inc": {"attempts": 1}}, return_document=ReturnDocument.AFTER)
+            if taken is not None:
+                claimed.append(_sms(taken))
+        return claimed
+
+    async def update_sms(self, sms_id: str, fields: Document) -> OutboundSms | None:
+        doc = await self._sms.find_one_and_update({"_id": sms_id}, {"$set": fields},
+                                                  return_document=ReturnDocument.AFTER)
+        return _sms(doc) if doc else None
+
+    async def sms_by_smsc_id(self, smsc_id: str) -> OutboundSms | None:
+        doc = await self._sms.find_one({"smsc_id": smsc_id})
+        return _sms(doc) if doc else None
 
     async def latest_for(self, identities: Sequence[Identity], since: dt.datetime, exclude: str) -> Session | None:
         """The customer's most recent session (by any identity) that started after `since`."""

@@ -19,15 +19,17 @@ from omni.sessions.domain.assignment import ROUTING_EVENTS
 from omni.sessions.domain.chat_identity import ChatVisitors, IdentityVerifier
 from omni.sessions.domain.classifier import load_classifier
 from omni.sessions.domain.flood import Flood, FloodLimits
-from omni.sessions.domain.ivr import load_flow
+from omni.sessions.domain.ivr import ContactFlow, load_flow
 from omni.sessions.domain.mime import MailLimits
 from omni.sessions.domain.model import TextLimit, TranscriptLimits
+from omni.sessions.domain.sms import SmsLimits
 from omni.sessions.mail_parsing import MailParser
 from omni.sessions.publishing import LiveUpdates, SessionEvents
 from omni.sessions.servicer import SessionServicer
 from omni.sessions.servicer_chat import ChatServicer
 from omni.sessions.servicer_telephony import TelephonyServicer
 from omni.sessions.settings import SessionSettings
+from omni.sessions.smpp_link import SmppLink
 from omni.sessions.smtp_inbound import InboundMailHandler, start_smtp, starttls_context
 from omni.sessions.smtp_outbound import RelayMailer
 from omni.sessions.usecases.assignment import Assignment
@@ -39,6 +41,7 @@ from omni.sessions.usecases.notes import Notes
 from omni.sessions.usecases.outbound_calls import OutboundCalls
 from omni.sessions.usecases.replies import Replies
 from omni.sessions.usecases.sessions import Sessions
+from omni.sessions.usecases.sms import SmsChannel
 from omni.sessions.usecases.surveys import Surveys
 from omni.sessions.websocket_chat import start_websocket
 from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
@@ -63,7 +66,9 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
                        "sessions outbox relay")
     notes = Notes(repo, live, limit, max_notes=settings.session_max_notes)
     mailer = RelayMailer(settings.smtp_relay, settings.smtp_relay_timeout)
-    replies = Replies(conversations, repo, mailer,
+    outbound = OutboundCalls(conversations, repo, events, default_region=settings.default_region)
+    sms = _start_sms(runtime, settings, conversations, repo, outbound, flow) if settings.sms_smsc else None
+    replies = Replies(conversations, repo, mailer, sms,
                       limit=limit, mail_from=settings.mail_from, accepted_domains=settings.smtp_accepted_domains)
     visitors = ChatVisitors(IdentityVerifier(settings.chat_identity_secret, settings.default_region),
                             settings.default_region, trust_claimed=settings.chat_trust_claimed_identities)
@@ -79,14 +84,13 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     if chat_tokens is not None:
         # Its own chat tokens: checked with the keys it holds, not read back from another service.
         runtime.verifier.trust(chat_trust(KeySet.of(chat_tokens.jwks(), "the chat token keys")))
-    outbound = OutboundCalls(conversations, repo, events, default_region=settings.default_region)
     desk = ChatDesk(conversations, repo, live, outbound, visitors=visitors, flow=flow, limit=limit, issuer=chat_tokens,
                     verifier=runtime.verifier, token_ttl_seconds=settings.chat_token_ttl_seconds,
                     flood=Flood(_flood_limits(settings)), max_waiting_per_queue=settings.chat_max_waiting_per_queue)
     sessions_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(desk), server)
     calls = Calls(conversations, repo, events, flow=flow, classifier=classifier, limit=limit, outbound=outbound,
                   callback_digit=settings.ivr_callback_digit, max_notes=settings.session_max_notes)
-    sessions_pb2_grpc.add_TelephonyServiceServicer_to_server(TelephonyServicer(calls, outbound), server)
+    sessions_pb2_grpc.add_TelephonyServiceServicer_to_server(TelephonyServicer(calls, outbound, sms), server)
 
     consumers = SessionConsumers(conversations, Assignment(conversations, repo, notes, outbound), outbound, surveys)
     runtime.consumer("tickets", consumers.on_ticket_event, event_types=TICKET_EVENTS, key=session_keys)
@@ -123,6 +127,29 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
         runtime.on_stop.append(stop_websocket)
     return [sessions_pb2.DESCRIPTOR.services_by_name[name].full_name
             for name in ("SessionService", "ChatService", "TelephonyService")]
+
+
+def _start_sms(runtime: Runtime, settings: SessionSettings, conversations: Conversations,
+               repo: repository.SessionRepository, outbound: OutboundCalls, flow: ContactFlow) -> SmsChannel:
+    host, _, port = settings.sms_smsc.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"{env_name('sms_smsc')}={settings.sms_smsc!r} must be host:port")
+    # SMPP 3.4's field sizes: refused here rather than by the first bind or the first SMS.
+    for field, most in (("sms_system_id", 15), ("sms_password", 8), ("sms_source", 20)):
+        if len(getattr(settings, field)) > most:
+            raise ConfigError(f"{env_name(field)} is longer than SMPP allows ({most} characters)")
+    link = SmppLink(host=host, port=int(port), system_id=settings.sms_system_id, password=settings.sms_password,
+                    source=settings.sms_source, queue_size=settings.sms_send_queue,
+                    reconnect_min_seconds=settings.sms_reconnect_seconds, socket_timeout=settings.sms_socket_timeout)
+    limits = SmsLimits(max_chars=settings.sms_max_chars, max_attempts=settings.sms_max_attempts,
+                       resend_after=dt.timedelta(seconds=settings.sms_resend_seconds))
+    sms = SmsChannel(conversations, repo, link, outbound, flow=flow, limits=limits,
+                     default_region=settings.default_region, queue=settings.sms_queue,
+                     callback_keyword=settings.sms_callback_keyword,
+                     poll_seconds=min(1.0, settings.sms_resend_seconds))
+    runtime.background(link.run(sms), "SMPP link")
+    runtime.background(sms.run(), "SMS outbox sender")
+    return sms
 
 
 def _mail_limits(settings: SessionSettings) -> MailLimits:
@@ -162,7 +189,8 @@ def _rules() -> dict[str, frozenset[Role]]:
         "ChatService": {"Chat": customers},
         "TelephonyService": {
             **{name: pbx for name in ("StartCall", "SubmitIvrInput", "AnswerCall", "TransferCall", "EndCall",
-                                      "AttachRecording", "RequestCallback", "ReportOutboundCall")},
+                                      "AttachRecording", "RequestCallback", "ReportOutboundCall",
+                                      "SendWaitSms")},
             # A supervisor (through the web gateway, with their own token) asks for a leg on a call.
             "SuperviseCall": MANAGERS,
         },

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from omni.runtime.auth import current_principal
+from omni.runtime.errors import FailedPrecondition
 from omni.runtime.interceptors import Context
 from omni.runtime.proto_values import to_datetime
 from omni.runtime.validation import require
 from omni.sessions import convert
 from omni.sessions.usecases.calls import Calls, CallStep
 from omni.sessions.usecases.outbound_calls import OutboundCalls
+from omni.sessions.usecases.sms import SmsChannel
 from omnichannel.sessions.v1 import sessions_pb2 as pb
 from omnichannel.sessions.v1 import sessions_pb2_grpc
 
@@ -18,9 +20,10 @@ def _call(step: CallStep) -> pb.CallResponse:
 
 
 class TelephonyServicer(sessions_pb2_grpc.TelephonyServiceServicer):
-    def __init__(self, calls: Calls, outbound: OutboundCalls) -> None:
+    def __init__(self, calls: Calls, outbound: OutboundCalls, sms: SmsChannel | None) -> None:
         self._calls = calls
         self._outbound = outbound
+        self._sms = sms
 
     async def StartCall(self, request: pb.StartCallRequest, context: Context) -> pb.CallResponse:
         return _call(await self._calls.start(request.call_id, request.ani, request.dnis, request.language,
@@ -56,3 +59,9 @@ class TelephonyServicer(sessions_pb2_grpc.TelephonyServiceServicer):
 
     async def ReportOutboundCall(self, request: pb.ReportOutboundCallRequest, context: Context) -> pb.CallResponse:
         return _call(CallStep(await self._outbound.report(request.call_id, convert.call_result(request.result))))
+
+    async def SendWaitSms(self, request: pb.SendWaitSmsRequest, context: Context) -> pb.CallResponse:
+        if self._sms is None:
+            raise FailedPrecondition("the SMS channel is not configured (OMNI_SMS_SMSC)")
+        return _call(CallStep(await self._sms.notify_wait(require(request.call_id, "call_id"), request.position,
+                                                          request.estimated_wait_seconds)))

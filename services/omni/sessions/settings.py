@@ -45,6 +45,30 @@ class SessionSettings(ServiceSettings):
     smtp_relay_timeout: float = 30.0
     # From address of agent replies, unless the customer wrote to one of our addresses.
     mail_from: str = "support@example.com"
+    # host:port of the operator's SMSC (SMPP 3.4, bound as a transceiver); empty: no SMS channel.
+    sms_smsc: str = ""
+    # The account at the SMSC (SMPP allows at most 15 and 8 characters); the password from a Secret.
+    sms_system_id: str = ""
+    sms_password: str = ""
+    # Our sender: +E.164, a short code or an alphanumeric name (at most 11 characters on most networks).
+    sms_source: str = ""
+    # Queue an inbound SMS conversation waits in (unless its text's intent has its own queue).
+    sms_queue: str = "chat"
+    # The reply to a wait-time SMS that books a callback instead of holding.
+    sms_callback_keyword: str = "1"
+    # Longest SMS text sent (longer is refused) and kept from an inbound SMS (the rest is cut):
+    # 612 characters are four concatenated GSM-7 parts.
+    sms_max_chars: int = 612
+    # An SMS the SMSC did not answer (down, connection lost, busy) is sent again after this many
+    # seconds, at most this many times in all, then marked failed.
+    sms_resend_seconds: float = 30.0
+    sms_max_attempts: int = 20
+    # SMS handed to the link and not yet written to the SMSC; more wait in the outbox.
+    sms_send_queue: int = 1000
+    # First wait before reconnecting to an SMSC that went away (doubling up to 32 times that).
+    sms_reconnect_seconds: float = 1.0
+    # Connecting, binding and writing to the SMSC give up after this long.
+    sms_socket_timeout: float = 30.0
     # host:port of the WebSocket chat endpoint (path /chat); empty: no WebSocket listener.
     websocket_listen: str = ""
     # The key a caller waiting in a queue presses to be called back instead (docs/outbound.md).

@@ -243,4 +243,4 @@ def comparison_markdown(results: Mapping[str, Mapping[str, kpis.ChannelSplit]]) 
     return "\n".join(out)
 
 
-_CHANNEL_ORDER = ("phone", "chat", "email")
+_CHANNEL_ORDER = ("phone", "chat", "email", "sms")

@@ -31,8 +31,9 @@ QUEUES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...], dict[str, object
     ("chat", "Web chat / 在线客服", (), ("general",), {}, ("opening_hours", "order_status"), 0),
     ("email", "Email / 邮件", (), ("general",), {}, (), 50),
 )
-ALL_CHANNELS = (common_pb2.CHANNEL_PHONE, common_pb2.CHANNEL_CHAT, common_pb2.CHANNEL_EMAIL)
-LIMITS = {common_pb2.CHANNEL_PHONE: 1, common_pb2.CHANNEL_CHAT: 3, common_pb2.CHANNEL_EMAIL: 5}
+ALL_CHANNELS = (common_pb2.CHANNEL_PHONE, common_pb2.CHANNEL_CHAT, common_pb2.CHANNEL_EMAIL, common_pb2.CHANNEL_SMS)
+LIMITS = {common_pb2.CHANNEL_PHONE: 1, common_pb2.CHANNEL_CHAT: 3, common_pb2.CHANNEL_EMAIL: 5,
+          common_pb2.CHANNEL_SMS: 3}
 
 
 def _agent(agent_id: str, name: str, groups: tuple[str, ...], languages: tuple[str, ...],

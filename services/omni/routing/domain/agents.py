@@ -18,8 +18,9 @@ class AgentStatus(enum.StrEnum):
     BREAK = "break"
 
 
-# Used when an agent is created without capacities: one call, or three chats, or five emails.
-DEFAULT_CAPACITY: dict[Channel, int] = {Channel.PHONE: 1, Channel.CHAT: 3, Channel.EMAIL: 5}
+# Used when an agent is created without capacities: one call, or three chats, or five emails, or
+# three SMS conversations (worked like chats).
+DEFAULT_CAPACITY: dict[Channel, int] = {Channel.PHONE: 1, Channel.CHAT: 3, Channel.EMAIL: 5, Channel.SMS: 3}
 # Ready agents take new work; BUSY is AVAILABLE while holding assigned work.
 READY = frozenset({AgentStatus.AVAILABLE, AgentStatus.BUSY})
 

@@ -120,6 +120,8 @@ class Message:
     request_id: str = ""
     # A customer turn's own emotion score (0..10), which its interaction carries to routing.
     emotion_score: int = 0
+    # An outbound SMS's delivery (domain/sms.py `Delivery`): pending, submitted, delivered, failed.
+    delivery: str = ""
     # The record of a call that ended in the IVR before reaching a queue.
     abandoned_in_ivr: bool = False
     # An agent's message: the agent's display name, as the customer's chat shows it.

@@ -1,4 +1,5 @@
-"""Agent replies on the customer's channel: chat messages live, email through the relay.
+"""Agent replies on the customer's channel: chat messages live, email through the relay, SMS
+through the SMS outbox.
 
 Every reply is published as an OUTBOUND interaction (agent, ticket, and for email the outbound
 Message-ID) so tickets records it and threads the customer's answer to it.
@@ -20,6 +21,7 @@ from omni.sessions.domain.reply_mail import build_reply, copied, reply_facts
 from omni.sessions.repository import SessionRepository
 from omni.sessions.smtp_outbound import RelayMailer
 from omni.sessions.usecases.conversations import Conversations
+from omni.sessions.usecases.sms import SmsChannel
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,11 +31,13 @@ class SentReply:
 
 
 class Replies:
-    def __init__(self, conversations: Conversations, repo: SessionRepository, mailer: RelayMailer, *,
+    def __init__(self, conversations: Conversations, repo: SessionRepository, mailer: RelayMailer,
+                 sms: SmsChannel | None, *,
                  limit: TextLimit, mail_from: str, accepted_domains: tuple[str, ...]) -> None:
         self._c = conversations
         self._repo = repo
         self._mailer = mailer
+        self._sms = sms
         self._limit = limit
         self._mail_from = mail_from
         self._domains = {d.casefold() for d in accepted_domains}
@@ -57,7 +61,9 @@ class Replies:
         if session.channel is Channel.PHONE:
             raise FailedPrecondition(f"session {session.id} is a phone call; answer the caller on the call")
         if cc and session.channel is not Channel.EMAIL:
-            raise InvalidArgument("cc is for email replies; a chat has no one to copy")
+            raise InvalidArgument("cc is for email replies; a chat or an SMS has no one to copy")
+        if session.channel is Channel.SMS:
+            return SentReply(session, await self._sms_reply(session, principal, text, request_id))
         if session.channel is Channel.CHAT:
             session.check_open()
         else:
@@ -65,6 +71,15 @@ class Replies:
                                               copied(session.mail_participants, cc))
         session, _ = await self._c.record(session.id, lambda current: self._c.add(current, message))
         return SentReply(session, message)
+
+    async def _sms_reply(self, session: Session, principal: Principal, text: str, request_id: str) -> Message:
+        if self._sms is None:
+            raise FailedPrecondition("the SMS channel is not configured (OMNI_SMS_SMSC)")
+        number = session.first_identity("phone")
+        if not number:
+            raise FailedPrecondition(f"session {session.id} has no customer phone number to text")
+        return await self._sms.send(number, text, sender=principal.subject, session_id=session.id,
+                                    request_id=request_id)
 
     async def _email(self, session: Session, text: str, html: str, request_id: str,
                      cc: Sequence[str]) -> EmailFacts:

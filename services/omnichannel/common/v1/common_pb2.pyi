@@ -30,6 +30,8 @@ class _ChannelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Channel.Value
     CHANNEL_PHONE: _Channel.ValueType  # 1
     CHANNEL_CHAT: _Channel.ValueType  # 2
     CHANNEL_EMAIL: _Channel.ValueType  # 3
+    CHANNEL_SMS: _Channel.ValueType  # 4
+    """Text messages over SMPP 3.4 (docs/outbound.md, "SMS")."""
 
 class Channel(_Channel, metaclass=_ChannelEnumTypeWrapper):
     """The channel a customer used to reach us."""
@@ -38,6 +40,8 @@ CHANNEL_UNSPECIFIED: Channel.ValueType  # 0
 CHANNEL_PHONE: Channel.ValueType  # 1
 CHANNEL_CHAT: Channel.ValueType  # 2
 CHANNEL_EMAIL: Channel.ValueType  # 3
+CHANNEL_SMS: Channel.ValueType  # 4
+"""Text messages over SMPP 3.4 (docs/outbound.md, "SMS")."""
 Global___Channel: _TypeAlias = Channel  # noqa: Y015
 
 class _Direction:

@@ -200,6 +200,7 @@ class Message(_message.Message):
     TIME_FIELD_NUMBER: _builtins.int
     ATTACHMENTS_FIELD_NUMBER: _builtins.int
     SENDER_NAME_FIELD_NUMBER: _builtins.int
+    DELIVERY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     direction: _common_pb2.Direction.ValueType
     sender: _builtins.str
@@ -208,6 +209,10 @@ class Message(_message.Message):
     sender_name: _builtins.str
     """The agent's display name for an agent's message (as routing knows the agent), shown to
     the customer instead of the agent id; empty when unknown.
+    """
+    delivery: _builtins.str
+    """An outbound SMS's delivery: "pending" (in the SMS outbox), "submitted" (the SMSC took it),
+    "delivered" or "failed" (its delivery receipt); empty for every other message.
     """
     @_builtins.property
     def time(self) -> _timestamp_pb2.Timestamp: ...
@@ -223,10 +228,11 @@ class Message(_message.Message):
         time: _timestamp_pb2.Timestamp | None = ...,
         attachments: _abc.Iterable[_common_pb2.AttachmentMeta] | None = ...,
         sender_name: _builtins.str = ...,
+        delivery: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "direction", b"direction", "id", b"id", "sender", b"sender", "sender_name", b"sender_name", "text", b"text", "time", b"time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "delivery", b"delivery", "direction", b"direction", "id", b"id", "sender", b"sender", "sender_name", b"sender_name", "text", b"text", "time", b"time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1437,6 +1443,32 @@ class AttachRecordingRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AttachRecordingRequest: _TypeAlias = AttachRecordingRequest  # noqa: Y015
+
+@_typing.final
+class SendWaitSmsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    POSITION_FIELD_NUMBER: _builtins.int
+    ESTIMATED_WAIT_SECONDS_FIELD_NUMBER: _builtins.int
+    call_id: _builtins.str
+    position: _builtins.int
+    """The caller's place in line (1 = next) and the estimated wait, as routing's position gives them."""
+    estimated_wait_seconds: _builtins.int
+    def __init__(
+        self,
+        *,
+        call_id: _builtins.str = ...,
+        position: _builtins.int = ...,
+        estimated_wait_seconds: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "estimated_wait_seconds", b"estimated_wait_seconds", "position", b"position"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SendWaitSmsRequest: _TypeAlias = SendWaitSmsRequest  # noqa: Y015
 
 @_typing.final
 class RequestCallbackRequest(_message.Message):

@@ -723,6 +723,11 @@ class TelephonyServiceStub:
                 request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SuperviseCallRequest.SerializeToString,
                 response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallLegCommand.FromString,
                 _registered_method=True)
+        self.SendWaitSms = channel.unary_unary(
+                '/omnichannel.sessions.v1.TelephonyService/SendWaitSms',
+                request_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SendWaitSmsRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.FromString,
+                _registered_method=True)
 
 
 class TelephonyServiceServicer:
@@ -789,6 +794,16 @@ class TelephonyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SendWaitSms(self, request, context):
+        """The adapter tells a waiting caller their place and wait: sessions also texts it to the
+        caller's number, and a reply with the callback keyword ("1") books a callback keeping their
+        place (docs/outbound.md, "SMS"). FAILED_PRECONDITION when the call is not waiting in a queue,
+        has no caller number, or the SMS channel is off.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TelephonyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -836,6 +851,11 @@ def add_TelephonyServiceServicer_to_server(servicer, server):
                     servicer.SuperviseCall,
                     request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SuperviseCallRequest.FromString,
                     response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallLegCommand.SerializeToString,
+            ),
+            'SendWaitSms': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendWaitSms,
+                    request_deserializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SendWaitSmsRequest.FromString,
+                    response_serializer=omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1082,6 +1102,33 @@ class TelephonyService:
             '/omnichannel.sessions.v1.TelephonyService/SuperviseCall',
             omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SuperviseCallRequest.SerializeToString,
             omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallLegCommand.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendWaitSms(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.sessions.v1.TelephonyService/SendWaitSms',
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.SendWaitSmsRequest.SerializeToString,
+            omnichannel_dot_sessions_dot_v1_dot_sessions__pb2.CallResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -271,6 +271,12 @@ class TelephonyServiceStub:
     agent, or barge in. Recorded on the session (a note of kind CALL_LEG) and published as
     `call_leg_requested`, which the PBX adapter acts on. Supervisors, admins and services.
     """
+    SendWaitSms: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.SendWaitSmsRequest, _sessions_pb2.CallResponse]
+    """The adapter tells a waiting caller their place and wait: sessions also texts it to the
+    caller's number, and a reply with the callback keyword ("1") books a callback keeping their
+    place (docs/outbound.md, "SMS"). FAILED_PRECONDITION when the call is not waiting in a queue,
+    has no caller number, or the SMS channel is off.
+    """
 
 @_typing.type_check_only
 class TelephonyServiceAsyncStub(TelephonyServiceStub):
@@ -293,6 +299,12 @@ class TelephonyServiceAsyncStub(TelephonyServiceStub):
     """A supervisor asks the PBX to add their leg to a connected call: listen in, whisper to the
     agent, or barge in. Recorded on the session (a note of kind CALL_LEG) and published as
     `call_leg_requested`, which the PBX adapter acts on. Supervisors, admins and services.
+    """
+    SendWaitSms: _aio.UnaryUnaryMultiCallable[_sessions_pb2.SendWaitSmsRequest, _sessions_pb2.CallResponse]  # type: ignore[assignment]
+    """The adapter tells a waiting caller their place and wait: sessions also texts it to the
+    caller's number, and a reply with the callback keyword ("1") books a callback keeping their
+    place (docs/outbound.md, "SMS"). FAILED_PRECONDITION when the call is not waiting in a queue,
+    has no caller number, or the SMS channel is off.
     """
 
 class TelephonyServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -367,6 +379,18 @@ class TelephonyServiceServicer(metaclass=_abc_1.ABCMeta):
         """A supervisor asks the PBX to add their leg to a connected call: listen in, whisper to the
         agent, or barge in. Recorded on the session (a note of kind CALL_LEG) and published as
         `call_leg_requested`, which the PBX adapter acts on. Supervisors, admins and services.
+        """
+
+    @_abc_1.abstractmethod
+    def SendWaitSms(
+        self,
+        request: _sessions_pb2.SendWaitSmsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sessions_pb2.CallResponse, _abc.Awaitable[_sessions_pb2.CallResponse]]:
+        """The adapter tells a waiting caller their place and wait: sessions also texts it to the
+        caller's number, and a reply with the callback keyword ("1") books a callback keeping their
+        place (docs/outbound.md, "SMS"). FAILED_PRECONDITION when the call is not waiting in a queue,
+        has no caller number, or the SMS channel is off.
         """
 
 def add_TelephonyServiceServicer_to_server(servicer: TelephonyServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,156 @@
+"""The SMS channel over SMPP 3.4: sessions' aiosmpplib client bound to a test SMSC over real TCP
+(tests/support/smsc.py), inbound SMS as interactions, agent replies through the SMS outbox,
+delivery receipts on the message, and nothing lost while the SMSC is down."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import pytest
+
+from omni.devstack.local_issuer import LocalIssuer
+from omni.devstack.processes import free_port
+from omni.runtime.auth import Role
+from omni.runtime.config import ServiceSettings
+from omni.runtime.errors import InvalidArgument
+from omni.sessions.domain.sms import outbound_number
+from omni.sessions.service import SPEC
+from omnichannel.common.v1 import common_pb2
+from omnichannel.sessions.v1 import events_pb2
+from omnichannel.sessions.v1 import sessions_pb2 as pb
+from tests.sessions.conftest import Sink, Stack
+from tests.support.events import EventRecorder
+from tests.support.polling import eventually
+from tests.support.settings import session_settings
+from tests.support.smsc import Smsc
+
+CUSTOMER = "8613800138000"  # as the SMSC gives it: international, without the +
+MAX_CHARS = 300
+
+
+@pytest.fixture
+async def smsc() -> AsyncIterator[Smsc]:
+    server = Smsc()
+    await server.start(free_port())
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def sms_stack(start_service: Any, settings: ServiceSettings, sink: tuple[Sink, int], authority: LocalIssuer,
+                    published: EventRecorder, smsc: Smsc) -> AsyncIterator[Stack]:
+    own = session_settings(
+        settings, authority, sms_smsc=f"127.0.0.1:{smsc.port}", sms_system_id=smsc.system_id,
+        sms_password=smsc.password, sms_source="+8610086", sms_max_chars=MAX_CHARS, sms_resend_seconds=1.0,
+        sms_reconnect_seconds=0.2)
+    host = await start_service(SPEC, settings_override=own)
+    channel = grpc.aio.insecure_channel(host.address)
+    yield Stack(host, own, authority, channel, sink[0])
+    await channel.close()
+
+
+def _from_customer(interaction: Any) -> bool:
+    return interaction.interaction.direction == common_pb2.DIRECTION_INBOUND
+
+
+async def _delivery(stack: Stack, session_id: str, message_id: str, wanted: str) -> pb.Message:
+    async def message() -> pb.Message:
+        session = await stack.sessions.GetSession(pb.GetSessionRequest(id=session_id),
+                                                  metadata=stack.token(Role.SUPERVISOR))
+        return next(m for m in session.messages if m.id == message_id)
+
+    return await eventually(message, lambda m: m.delivery == wanted, what=f"SMS {message_id} {wanted}")
+
+
+async def test_inbound_sms_threads_and_the_agents_reply_is_delivered(sms_stack: Stack, smsc: Smsc,
+                                                                     published: EventRecorder) -> None:
+    await smsc.deliver(CUSTOMER, "Where is my parcel? Order 5531")
+    [received] = await published.wait("interaction_received", events_pb2.InteractionReceived, _from_customer)
+    interaction = received.interaction
+    assert interaction.channel == common_pb2.CHANNEL_SMS
+    assert interaction.text == "Where is my parcel? Order 5531"
+    assert [(i.kind, i.value) for i in interaction.customer.identities] == [
+        (common_pb2.IDENTITY_KIND_PHONE, "+" + CUSTOMER)]
+    session_id = interaction.session_id
+
+    reply = await sms_stack.sessions.SendReply(
+        pb.SendReplyRequest(session_id=session_id, text="It leaves the depot today.", request_id="r1"),
+        metadata=sms_stack.token(Role.SUPERVISOR, "sup-1"))
+    [sent] = await smsc.wait_for(1)
+    assert (sent.destination, sent.source, sent.text) == (CUSTOMER, "8610086", "It leaves the depot today.")
+    delivered = await _delivery(sms_stack, session_id, reply.message.id, "delivered")
+    assert delivered.direction == common_pb2.DIRECTION_OUTBOUND
+
+    # The customer answers: the same conversation (one session, like a chat).
+    await smsc.deliver(CUSTOMER, "Thanks!")
+    later = await published.wait("interaction_received", events_pb2.InteractionReceived, _from_customer, count=2)
+    assert {r.interaction.session_id for r in later} == {session_id}
+
+
+async def test_failed_receipt_and_hostile_input(sms_stack: Stack, smsc: Smsc, published: EventRecorder) -> None:
+    smsc.receipt_states[CUSTOMER] = "UNDELIV"
+    # A sender that is no phone number (an alphanumeric id) is dropped; the real customer's SMS
+    # after it is the only interaction.
+    await smsc.deliver("PROMO", "You won a prize")
+    await smsc.deliver(CUSTOMER, "x" * (MAX_CHARS + 50))
+    [received] = await published.wait("interaction_received", events_pb2.InteractionReceived, _from_customer)
+    assert received.interaction.text.startswith("x" * MAX_CHARS + " [cut: 350 characters")
+    session_id = received.interaction.session_id
+    supervisor = sms_stack.token(Role.SUPERVISOR, "sup-1")
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await sms_stack.sessions.SendReply(pb.SendReplyRequest(session_id=session_id, text="y" * (MAX_CHARS + 1)),
+                                           metadata=supervisor)
+    assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "SMS limit" in str(refused.value.details())
+
+    reply = await sms_stack.sessions.SendReply(pb.SendReplyRequest(session_id=session_id, text="Call us?"),
+                                               metadata=supervisor)
+    await _delivery(sms_stack, session_id, reply.message.id, "failed")
+    assert [s.text for s in smsc.submitted] == ["Call us?"]
+
+    for number in ("12", "+86 138", "not a number"):
+        with pytest.raises(InvalidArgument):
+            outbound_number(number, "CN")
+
+
+async def test_a_reply_written_while_the_smsc_is_down_is_sent_when_it_is_back(
+        sms_stack: Stack, smsc: Smsc, published: EventRecorder) -> None:
+    await smsc.deliver(CUSTOMER, "Is my refund done?")
+    [received] = await published.wait("interaction_received", events_pb2.InteractionReceived, _from_customer)
+    session_id = received.interaction.session_id
+
+    await smsc.stop()
+    reply = await sms_stack.sessions.SendReply(
+        pb.SendReplyRequest(session_id=session_id, text="Yes, on Monday."),
+        metadata=sms_stack.token(Role.SUPERVISOR, "sup-1"))
+    assert reply.message.delivery == "pending"
+
+    await smsc.start()  # the same port: the link reconnects, the outbox sends it again
+    sent = (await smsc.wait_for(1))[0]  # at least once: a send the SMSC took but did not answer is sent again
+    assert sent.text == "Yes, on Monday."
+    await _delivery(sms_stack, session_id, reply.message.id, "delivered")
+
+
+async def test_replying_1_to_a_wait_sms_books_a_callback_keeping_the_place(sms_stack: Stack, smsc: Smsc,
+                                                                           published: EventRecorder) -> None:
+    pbx = sms_stack.token(Role.SERVICE, "pbx")
+    await sms_stack.telephony.StartCall(pb.StartCallRequest(call_id="call-w", ani="13700137000"), metadata=pbx)
+    with pytest.raises(grpc.aio.AioRpcError) as early:  # still in the IVR: not waiting in a queue
+        await sms_stack.telephony.SendWaitSms(pb.SendWaitSmsRequest(call_id="call-w", position=3), metadata=pbx)
+    assert early.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+    await sms_stack.telephony.SubmitIvrInput(pb.SubmitIvrInputRequest(call_id="call-w", digits="1"), metadata=pbx)
+
+    waiting = await sms_stack.telephony.SendWaitSms(
+        pb.SendWaitSmsRequest(call_id="call-w", position=3, estimated_wait_seconds=240), metadata=pbx)
+    [notice] = await smsc.wait_for(1)
+    assert notice.destination == "8613700137000"
+    assert "number 3 in line" in notice.text and "about 4 min" in notice.text and "Reply 1" in notice.text
+
+    await smsc.deliver("8613700137000", " 1 ")
+    [callback] = await published.wait("callback_requested", events_pb2.CallbackRequested)
+    assert callback.session_id == waiting.session.id and callback.number_verified
+    confirmation = (await smsc.wait_for(2))[1]
+    assert confirmation.text.startswith("We will call you back at +8613700137000")
