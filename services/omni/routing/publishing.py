@@ -19,7 +19,7 @@ DOMAIN = "routing"
 WORK_EVENTS = frozenset({
     "work_queued", "work_offered", "offer_accepted", "offer_rejected", "offer_timed_out", "work_assigned",
     "work_transferred", "work_abandoned", "callback_scheduled", "work_completed", "work_overflowed",
-    "work_escalated", "callback_offered",
+    "work_escalated", "callback_offered", "callback_sms_requested",
 })
 
 

@@ -102,7 +102,8 @@ def queue_from_doc(doc: Document) -> QueueConfig:
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
     if attempts is not None:
         fields["callback_attempts"] = AttemptPolicy(tuple(attempts["retry_delays"]), int(attempts["max_attempts"]),
-                                                    str(attempts["quiet_hours"]))
+                                                    str(attempts["quiet_hours"]),
+                                                    tuple(attempts.get("sms_attempts", ())))
     return QueueConfig(id=doc["_id"], policy=Policy(**policy), hours=BusinessHours(**hours), **fields)
 
 

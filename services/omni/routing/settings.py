@@ -38,12 +38,14 @@ class RoutingSettings(ServiceSettings):
     callback_max_attempts: int = 3
     # Local hours ("21:00-09:00", in each queue's time zone) no call of a callback starts in; empty: none.
     callback_quiet_hours: str = ""
+    # The calls of a callback announced by an SMS reminder ("SMS + call"; empty: none).
+    callback_sms_attempts: tuple[str, ...] = ("3",)
 
     @property
     def callback_attempts(self) -> AttemptPolicy:
         """The callback attempts of queues without a policy of their own."""
         return AttemptPolicy(tuple(float(x) for x in self.callback_retry_seconds), self.callback_max_attempts,
-                             self.callback_quiet_hours)
+                             self.callback_quiet_hours, tuple(int(x) for x in self.callback_sms_attempts))
 
     def __post_init__(self) -> None:
         if self.bot_claim_seconds <= 0:
@@ -52,6 +54,7 @@ class RoutingSettings(ServiceSettings):
             _ = self.callback_attempts  # checked at start-up, not at the first callback
         except (ValueError, InvalidArgument) as exc:
             raise ConfigError(f"{env_name('callback_retry_seconds')}, {env_name('callback_max_attempts')}, "
-                              f"{env_name('callback_quiet_hours')}: {exc}") from None
+                              f"{env_name('callback_quiet_hours')}, {env_name('callback_sms_attempts')}: "
+                              f"{exc}") from None
         if self.lease_ttl < 1:
             raise ConfigError(f"{env_name('lease_ttl')}={self.lease_ttl:g} must be at least 1 (seconds)")

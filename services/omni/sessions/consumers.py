@@ -8,9 +8,11 @@ from collections.abc import Iterable, Iterator
 
 from omni.runtime.errors import NotFound
 from omni.runtime.events import Delivery, PermanentError, unpack
+from omni.sessions.domain.assignment import CALLBACK_SMS
 from omni.sessions.usecases.assignment import Assignment
 from omni.sessions.usecases.conversations import Conversations
 from omni.sessions.usecases.outbound_calls import OutboundCalls
+from omni.sessions.usecases.sms import SmsChannel
 from omni.sessions.usecases.surveys import Surveys
 from omnichannel.common.v1.event_pb2 import EventEnvelope
 from omnichannel.routing.v1.events_pb2 import WorkEvent
@@ -32,8 +34,9 @@ def session_keys(envelope: EventEnvelope) -> Iterable[str]:
 
 class SessionConsumers:
     def __init__(self, conversations: Conversations, assignment: Assignment, outbound: OutboundCalls,
-                 surveys: Surveys) -> None:
+                 surveys: Surveys, sms: SmsChannel | None = None) -> None:
         self._c = conversations
+        self._sms = sms
         self._assignment = assignment
         self._outbound = outbound
         self._surveys = surveys
@@ -54,12 +57,18 @@ class SessionConsumers:
 
     async def on_work_event(self, delivery: Delivery) -> None:
         event_type = delivery.envelope.type
-        if not self._assignment.follows(event_type):
+        if not (self._assignment.follows(event_type) or event_type == CALLBACK_SMS):
             return
         event = unpack(delivery.envelope, WorkEvent)
         session_id = event.work.session_id or event.work.id
         if not session_id:
             raise PermanentError(f"{event_type} {delivery.envelope.id} names no session")
+        if event_type == CALLBACK_SMS:
+            if self._sms is not None and event.work.callback_number:
+                with _known_session():
+                    await self._sms.remind_callback(session_id, event.work.callback_number, event.work.language,
+                                                    delivery.envelope.id)
+            return
         with _known_session():
             await self._assignment.routed(
                 session_id, event_type, agent_id=event.agent_id,

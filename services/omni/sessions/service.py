@@ -15,7 +15,7 @@ from omni.runtime.token_issuer import TokenIssuer
 from omni.runtime.token_verifier import CHAT_ISSUER, KeySet, chat_trust
 from omni.sessions import publishing, repository
 from omni.sessions.consumers import SESSION_EVENTS, TICKET_EVENTS, SessionConsumers, session_keys
-from omni.sessions.domain.assignment import ROUTING_EVENTS
+from omni.sessions.domain.assignment import CALLBACK_SMS, ROUTING_EVENTS
 from omni.sessions.domain.chat_identity import ChatVisitors, IdentityVerifier
 from omni.sessions.domain.classifier import load_classifier
 from omni.sessions.domain.flood import Flood, FloodLimits
@@ -77,7 +77,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     surveys = Surveys(repo, repository.SurveyAsks(runtime.db), events, mailer, issuer=chat_tokens,
                       link_base=settings.survey_link_base, mail_from=settings.mail_from,
                       min_interval=dt.timedelta(days=settings.survey_min_interval_days),
-                      answer_window=dt.timedelta(days=settings.survey_answer_days))
+                      answer_window=dt.timedelta(days=settings.survey_answer_days), sms=sms)
     sessions_pb2_grpc.add_SessionServiceServicer_to_server(
         SessionServicer(Sessions(conversations, repo, live, list_max_bytes=settings.session_list_max_bytes),
                         replies, notes, surveys, runtime.page_tokens), server)
@@ -92,11 +92,13 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
                   callback_digit=settings.ivr_callback_digit, max_notes=settings.session_max_notes)
     sessions_pb2_grpc.add_TelephonyServiceServicer_to_server(TelephonyServicer(calls, outbound, sms), server)
 
-    consumers = SessionConsumers(conversations, Assignment(conversations, repo, notes, outbound), outbound, surveys)
+    consumers = SessionConsumers(conversations, Assignment(conversations, repo, notes, outbound), outbound, surveys,
+                                 sms)
     runtime.consumer("tickets", consumers.on_ticket_event, event_types=TICKET_EVENTS, key=session_keys)
     # Its own facts: a contact that ended gets its survey.
     runtime.consumer("sessions", consumers.on_session_event, event_types=SESSION_EVENTS)
-    runtime.consumer("routing", consumers.on_work_event, event_types=list(ROUTING_EVENTS), key=session_keys)
+    runtime.consumer("routing", consumers.on_work_event,
+                     event_types=[*ROUTING_EVENTS, *((CALLBACK_SMS,) if sms is not None else ())], key=session_keys)
 
     if settings.smtp_listen:
         parser = MailParser(mail_limits, workers=settings.smtp_parse_workers)

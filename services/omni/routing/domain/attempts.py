@@ -31,18 +31,27 @@ def _quiet_minutes(text: str) -> tuple[int, int]:
 @dataclasses.dataclass(frozen=True)
 class AttemptPolicy:
     """After the first call, the delays of the later ones (the "three touches": redial within
-    the hour, then again within a day; the last delay repeats); no more than `max_attempts`
-    calls in all; no call starts within `quiet_hours` (local, may span midnight; "" for none)."""
+    the hour, then an SMS reminder and a call within a day; the last delay repeats); no more than
+    `max_attempts` calls in all; no call starts within `quiet_hours` (local, may span midnight;
+    "" for none); the calls numbered in `sms_attempts` are announced by an SMS when they are
+    booked (not within the quiet hours either)."""
 
     retry_delays: tuple[float, ...] = (1800.0, 6 * 3600.0)
     max_attempts: int = 3
     quiet_hours: str = ""
+    sms_attempts: tuple[int, ...] = (3,)
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1 or not self.retry_delays or any(d <= 0 for d in self.retry_delays):
             raise InvalidArgument("callback attempts: max_attempts at least 1 and retry delays above 0")
+        if any(not 2 <= n <= self.max_attempts for n in self.sms_attempts):
+            raise InvalidArgument("callback attempts: an SMS announces a redial, 2 to max_attempts")
         if self.quiet_hours:
             _quiet_minutes(self.quiet_hours)
+
+    def sms_before(self, attempt: int, now: float, time_zone: str) -> bool:
+        """Whether call `attempt` is announced by an SMS sent `now` (outside the quiet hours)."""
+        return attempt in self.sms_attempts and self.allowed(now, time_zone) == now
 
     def next_call_at(self, attempts: int, now: float, time_zone: str) -> float | None:
         """When to call again after `attempts` unanswered calls; None: give up."""

@@ -223,6 +223,10 @@ class RoutingEngine(BotWork):
         self._journal.notify("callback_scheduled", work, reason="customer chose a callback")
         return work
 
+    def announce_callback(self, work_id: str, attempt: int) -> None:
+        """Ask for the SMS that tells the customer call `attempt` of their callback is coming."""
+        self._journal.notify("callback_sms_requested", self.get(work_id), reason=f"before callback attempt {attempt}")
+
     def requeue_callback(self, work_id: str, not_before: float, reason: str) -> Work:
         """An accepted callback whose call did not reach the customer: its agent is free again and
         it waits in its old place until `not_before` (domain/callbacks.py decides when)."""

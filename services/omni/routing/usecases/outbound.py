@@ -44,3 +44,5 @@ class OutboundWork:
                 engine.complete(work.assigned_agent_id, work.id, DO_NOT_CONTACT if unwanted else UNREACHED)
             else:
                 engine.requeue_callback(work.id, due, f"callback attempt {attempt}: {result}; next call due")
+                if policy.sms_before(attempt + 1, engine.clock(), zone):
+                    engine.announce_callback(work.id, attempt + 1)

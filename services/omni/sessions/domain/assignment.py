@@ -28,6 +28,8 @@ SCHEDULED = "callback_scheduled"
 # Adds no state: what the KPI report reads of the wait (`queue_facts`).
 QUEUED = "work_queued"
 ROUTING_EVENTS = (*_STATES, OVERFLOWED, QUEUED)
+# Adds no state: the SMS announcing a callback's next call (consumed when the SMS channel is set).
+CALLBACK_SMS = "callback_sms_requested"
 
 # Session attributes the KPI report reads (`omni.kpis.stored`; callbacks: `callback_number`).
 VIP = "vip"

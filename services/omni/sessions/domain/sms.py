@@ -86,6 +86,31 @@ def callback_booked(number: str) -> str:
     return f"We will call you back at {number} when it is your turn. You can hang up."
 
 
+def callback_reminder(language: str) -> str:
+    """The SMS that announces a callback's next call (routing's `callback_sms_requested`)."""
+    if language.lower().startswith("zh"):
+        return "我们刚才未能接通您的回拨电话，稍后会再次致电，请留意来电。"
+    return "We tried to call you back but could not reach you. We will call you again soon."
+
+
+# The SMS conversation's attribute naming the contact whose survey its last SMS asked about.
+SURVEY_FOR = "survey_for"
+SURVEY_KEYWORDS = {str(n): n for n in range(1, 6)}
+
+
+def survey_request(language: str) -> str:
+    """The survey of a phone contact, answered by replying a digit."""
+    if language.lower().startswith("zh"):
+        return "感谢您的来电。请回复 1 到 5 为本次服务评分（5 = 非常满意）。"
+    return "Thank you for calling. How satisfied were you? Reply with a number from 1 (poor) to 5 (excellent)."
+
+
+def survey_reply(answered: bool, language: str) -> str:
+    if language.lower().startswith("zh"):
+        return "感谢您的评分！" if answered else "此调查已结束或已回复，谢谢。"
+    return "Thank you for your rating!" if answered else "This survey is closed or was already answered. Thank you."
+
+
 CALLBACK_NOT_BOOKED = "Your call is no longer waiting in line, so no callback was booked. Please call us again."
 
 

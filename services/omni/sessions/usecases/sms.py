@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from omni.runtime.channels import Channel
@@ -19,16 +21,21 @@ from omni.sessions.domain.ivr import ContactFlow
 from omni.sessions.domain.model import Direction, Identity, Message, Session, State, new_id
 from omni.sessions.domain.sms import (
     CALLBACK_NOT_BOOKED,
+    SURVEY_FOR,
+    SURVEY_KEYWORDS,
     WAIT_NOTICE_FOR,
     Delivery,
     OutboundSms,
     SmsLimits,
     callback_booked,
+    callback_reminder,
     inbound_number,
     outbound_number,
     receipt_outcome,
     received_text,
     sendable_text,
+    survey_reply,
+    survey_request,
     wait_notice,
 )
 from omni.sessions.repository import SessionRepository
@@ -39,6 +46,14 @@ log = logging.getLogger(__name__)
 
 # Outbox rows claimed per pass of the sender.
 _BATCH = 100
+
+# Answers a contact's survey with a rating; whether it was taken (once, within the window).
+SurveyAnswer = Callable[[str, int], Awaitable[bool]]
+
+
+def _message_id(request_id: str) -> str:
+    """The message (and outbox) id of an SMS sent for an event: the same on a redelivery."""
+    return "I-" + hashlib.sha256(request_id.encode()).hexdigest()[:20]
 
 
 class SmsTransport(Protocol):
@@ -61,22 +76,63 @@ class SmsChannel:
         self._queue = queue
         self._poll = poll_seconds
         self._wake = asyncio.Event()
+        self._survey_answer: SurveyAnswer | None = None
+
+    def answer_surveys_with(self, answer: SurveyAnswer) -> None:
+        """Where a rating replied to a survey SMS goes (the surveys use case, made after the channel)."""
+        self._survey_answer = answer
 
     async def send(self, number: str, text: str, *, sender: str = "", session_id: str = "",
                    request_id: str = "") -> Message:
         """Queue an SMS to `number` (any way of writing it) as an OUTBOUND message of the customer's
         SMS conversation (`session_id`, else their open one, else a new one). The SMS is stored in
-        the outbox before the message, so a crash in between still sends it."""
+        the outbox before the message, so a crash in between still sends it; one sent for an event
+        (`request_id` given) is sent and recorded once however often the event comes."""
         text = sendable_text(text, self._limits)
         to = outbound_number(number, self._region)
         session = await self._repo.get(session_id) if session_id else await self._conversation(to)
         now = utcnow()
-        message = Message(id=new_id("I"), direction=Direction.OUTBOUND, sender=sender or "sms", text=text,
-                          time=now, request_id=request_id, delivery=Delivery.PENDING.value)
+        message = Message(id=_message_id(request_id) if request_id else new_id("I"), direction=Direction.OUTBOUND,
+                          sender=sender or "sms", text=text, time=now, request_id=request_id,
+                          delivery=Delivery.PENDING.value)
         await self._repo.queue_sms(OutboundSms(id=message.id, session_id=session.id, number=to, text=text, due=now))
-        await self._c.record(session.id, lambda current: self._c.add(current, message))
+
+        def add(current: Session) -> None:
+            if all(m.id != message.id for m in current.messages):
+                self._c.add(current, message)
+
+        await self._c.record(session.id, add)
         self._wake.set()
         return message
+
+    async def remind_callback(self, session_id: str, number: str, language: str, event_id: str) -> None:
+        """Routing asked for the SMS announcing the next call of the callback `session_id`: sent
+        to the callback's number, and recorded on the callback's session (so on its ticket) like
+        its calls."""
+        text = callback_reminder(language)
+        sms = await self.send(number, text, request_id=event_id)
+        note = Message(id=_message_id(f"{event_id}:note"), direction=Direction.OUTBOUND, sender="sms",
+                       text=f"Callback SMS reminder to {outbound_number(number, self._region)}: {text}",
+                       time=sms.time, request_id=event_id)
+
+        def add(current: Session) -> None:
+            if all(m.id != note.id for m in current.messages):
+                self._c.add(current, note)
+
+        await self._c.record(session_id, add)
+
+    async def ask_survey(self, survey_session_id: str, number: str, language: str) -> None:
+        """Send the survey of contact `survey_session_id` to `number`; a reply of 1-5 on the number's
+        SMS conversation answers it (the latest SMS asking something is the one answered)."""
+        conversation = await self._conversation(outbound_number(number, self._region))
+
+        def ask(current: Session) -> None:
+            current.attributes.pop(WAIT_NOTICE_FOR, None)
+            current.attributes[SURVEY_FOR] = survey_session_id
+
+        await self._repo.mutate(conversation.id, ask)
+        await self.send(number, survey_request(language), session_id=conversation.id,
+                        request_id=f"{survey_session_id}:survey")
 
     async def notify_wait(self, call_id: str, position: int, wait_seconds: int) -> Session:
         """Text a caller waiting in a queue their place and wait, with the keyword that books a
@@ -89,8 +145,11 @@ class SmsChannel:
         if not number:
             raise FailedPrecondition(f"call {call_id} has no caller number to text")
         conversation = await self._conversation(outbound_number(number, self._region))
-        await self._repo.mutate(conversation.id,
-                                lambda current: current.attributes.update({WAIT_NOTICE_FOR: waiting.id}))
+        def notice(current: Session) -> None:
+            current.attributes.pop(SURVEY_FOR, None)
+            current.attributes[WAIT_NOTICE_FOR] = waiting.id
+
+        await self._repo.mutate(conversation.id, notice)
         await self.send(number, wait_notice(position, wait_seconds, self._keyword), session_id=conversation.id)
         return waiting
 
@@ -149,12 +208,16 @@ class SmsChannel:
         session = await self._conversation(number)
         waiting = session.attributes.get(WAIT_NOTICE_FOR, "")
         booking = bool(waiting) and text.strip() == self._keyword
+        surveyed = session.attributes.get(SURVEY_FOR, "")
+        rating = SURVEY_KEYWORDS.get(text.strip()) if surveyed and self._survey_answer is not None else None
 
         def add(current: Session) -> None:
             message = self._c.inbound(current, text, sender=number)
             self._c.add(current, message)
             if booking:
                 current.attributes.pop(WAIT_NOTICE_FOR, None)  # one booking per notice
+            elif rating is not None:
+                current.attributes.pop(SURVEY_FOR, None)  # one answer per survey SMS
             elif current.state is State.IVR:
                 current.queue = self._flow.queue_for_intent(current.intent, self._queue)
                 current.move(State.QUEUED, message.time, "SMS received")
@@ -162,6 +225,9 @@ class SmsChannel:
         recorded, _ = await self._c.record(session.id, add)
         if booking:
             await self._book(waiting, number, recorded.id)
+        elif rating is not None and self._survey_answer is not None:
+            answered = await self._survey_answer(surveyed, rating)
+            await self.send(number, survey_reply(answered, session.language), session_id=recorded.id)
         return recorded
 
     async def _book(self, waiting_id: str, number: str, conversation_id: str) -> None:

@@ -1,6 +1,6 @@
 """Satisfaction surveys: asked once when a contact a person handled ends (sessions' own
 `session_state_changed` into ENDED), delivered on the contact's channel, answered once by the
-session's own customer."""
+session's own customer (a phone contact's by replying to its SMS when the SMS channel is set)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from email.utils import make_msgid
 
 from omni.runtime.auth import Principal, Role, audience
 from omni.runtime.clock import utcnow
-from omni.runtime.errors import NotFound
+from omni.runtime.errors import AlreadyExists, FailedPrecondition, NotFound
 from omni.runtime.token_issuer import TokenIssuer
 from omni.runtime.validation import require
 from omni.sessions.domain.access import check_survey_answer, check_view
@@ -21,6 +21,7 @@ from omni.sessions.domain.survey_policy import customer_key, survey_for
 from omni.sessions.publishing import SessionEvents
 from omni.sessions.repository import SessionRepository, SurveyAsks
 from omni.sessions.smtp_outbound import RelayMailer
+from omni.sessions.usecases.sms import SmsChannel
 
 log = logging.getLogger("omni.sessions.surveys")
 # The link's token opens the customer's own session to these services (as the chat widget's does).
@@ -30,8 +31,13 @@ _LINK_AUDIENCES = (audience("sessions"),)
 class Surveys:
     def __init__(self, repo: SessionRepository, asks: SurveyAsks, events: SessionEvents, mailer: RelayMailer, *,
                  issuer: TokenIssuer | None, link_base: str, mail_from: str, min_interval: dt.timedelta,
-                 answer_window: dt.timedelta) -> None:
+                 answer_window: dt.timedelta, sms: SmsChannel | None = None) -> None:
+        """`sms`: phone contacts' surveys are sent by SMS and answered by a reply (else they are
+        only asked for, in `survey_requested`)."""
         self._repo = repo
+        self._sms = sms
+        if sms is not None:
+            sms.answer_surveys_with(self.answer_by_sms)
         self._asks = asks
         self._events = events
         self._mailer = mailer
@@ -51,8 +57,13 @@ class Surveys:
             if asked is None:
                 return
             session, survey = asked
-        if survey.delivery is Delivery.EMAIL_LINK and not survey.sent:
+        if survey.sent:
+            return
+        if survey.delivery is Delivery.EMAIL_LINK:
             await self._mail(session, survey)
+        elif survey.delivery is Delivery.SMS_REQUEST and self._sms is not None:
+            await self._sms.ask_survey(session.id, survey.address, survey.language)
+            await self._repo.mutate(session.id, _sent)
 
     async def _ask(self, session: Session) -> tuple[Session, Survey] | None:
         at = utcnow()
@@ -84,6 +95,18 @@ class Surveys:
         """The customer's answer, once; only with the session's own customer token."""
         session_id = require(session_id, "session_id")
         check_survey_answer(principal, session_id)
+        return session_id, await self._answer(session_id, csat, nps)
+
+    async def answer_by_sms(self, session_id: str, csat: int) -> bool:
+        """A rating replied to the survey SMS of contact `session_id` (from the number it was sent
+        to): taken once, within the answer window; whether it was."""
+        try:
+            await self._answer(session_id, csat, None)
+        except (AlreadyExists, FailedPrecondition, NotFound):
+            return False
+        return True
+
+    async def _answer(self, session_id: str, csat: int, nps: int | None) -> Survey:
         at = utcnow()
 
         def answer(current: Session) -> tuple[Survey, list[dict[str, object]]]:
@@ -94,7 +117,7 @@ class Surveys:
 
         recorded = await self._repo.record(session_id, answer)
         await self._events.publish(session_id, recorded.pending)
-        return session_id, recorded.result
+        return recorded.result
 
     def _can_link(self) -> bool:
         return bool(self._link_base) and self._issuer is not None
@@ -113,9 +136,9 @@ class Surveys:
         mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-reply loops
         mail.set_content(text)
         await self._mailer.send(mail)  # a failure raises: the event is delivered again, and mails then
+        await self._repo.mutate(session.id, _sent)
 
-        def sent(current: Session) -> None:
-            if current.survey is not None:
-                current.survey.sent = True
 
-        await self._repo.mutate(session.id, sent)
+def _sent(session: Session) -> None:
+    if session.survey is not None:
+        session.survey.sent = True

@@ -22,7 +22,9 @@ class WorkEvent(_message.Message):
     """omnichannel.routing.<type> for type in work_queued, work_offered,
     offer_accepted, offer_rejected, offer_timed_out, work_assigned,
     work_transferred, work_abandoned, callback_scheduled, work_completed,
-    work_overflowed; subject "work/{id}".
+    work_overflowed, callback_sms_requested (the callback's next call is
+    announced by an SMS to work.callback_number, in work.language);
+    subject "work/{id}".
     """
 
     DESCRIPTOR: _descriptor.Descriptor

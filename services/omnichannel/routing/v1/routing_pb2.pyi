@@ -519,6 +519,7 @@ class CallbackAttempts(_message.Message):
     RETRY_DELAYS_FIELD_NUMBER: _builtins.int
     MAX_ATTEMPTS_FIELD_NUMBER: _builtins.int
     QUIET_HOURS_FIELD_NUMBER: _builtins.int
+    SMS_ATTEMPTS_FIELD_NUMBER: _builtins.int
     max_attempts: _builtins.int
     """Calls made for one callback at most."""
     quiet_hours: _builtins.str
@@ -527,16 +528,23 @@ class CallbackAttempts(_message.Message):
     def retry_delays(self) -> _containers.RepeatedCompositeFieldContainer[_duration_pb2.Duration]:
         """From an unanswered call to the next: one delay per retry, the last repeats."""
 
+    @_builtins.property
+    def sms_attempts(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The calls (2 to max_attempts) announced by an SMS reminder when they are booked
+        ("SMS + call"); empty: none. Not sent within the quiet hours.
+        """
+
     def __init__(
         self,
         *,
         retry_delays: _abc.Iterable[_duration_pb2.Duration] | None = ...,
         max_attempts: _builtins.int = ...,
         quiet_hours: _builtins.str = ...,
+        sms_attempts: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_attempts", b"max_attempts", "quiet_hours", b"quiet_hours", "retry_delays", b"retry_delays"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_attempts", b"max_attempts", "quiet_hours", b"quiet_hours", "retry_delays", b"retry_delays", "sms_attempts", b"sms_attempts"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
