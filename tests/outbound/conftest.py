@@ -28,6 +28,7 @@ from tests.conftest import StartService
 from tests.support.events import EventRecorder
 from tests.support.polling import eventually
 from tests.support.settings import routing_settings, settings_for
+from tests.support.smsc import Smsc
 
 AGENTS = ("A-1", "A-2")
 # The built-in IVR: "1" at the menu is billing; "1" while waiting books a callback.
@@ -45,6 +46,8 @@ class CallbackStack:
     published: EventRecorder
     # Sessions' inbound SMTP: customers email in here.
     smtp_port: int
+    # Sessions' SMS channel is bound to it: the callback reminders reach it.
+    smsc: Smsc
 
     def token(self, role: Role, subject: str = "tester", groups: tuple[str, ...] = ("billing",),
               session_id: str = "") -> Any:
@@ -130,8 +133,12 @@ async def stack(start_service: StartService, settings: ServiceSettings, authorit
     tickets = await start_service(TICKETS, settings_override=settings_for(settings, ServiceSettings,
                                                                           database="tickets"))
     smtp_port = free_port()
+    smsc = Smsc()
+    await smsc.start(free_port())
     sessions = await start_service(SESSIONS, settings_override=settings_for(
-        settings, SessionSettings, database="sessions", smtp_listen=f"127.0.0.1:{smtp_port}"))
+        settings, SessionSettings, database="sessions", smtp_listen=f"127.0.0.1:{smtp_port}",
+        sms_smsc=f"127.0.0.1:{smsc.port}", sms_system_id=smsc.system_id, sms_password=smsc.password,
+        sms_source="+8610086", sms_resend_seconds=1.0, sms_reconnect_seconds=0.2))
     # Redials one and two seconds after an unanswered call, so the test sees all three.
     routing = await start_service(ROUTING, settings_override=routing_settings(
         settings, database="routing", tickets_addr=tickets.address, context_timeout=2.0,
@@ -151,6 +158,7 @@ async def stack(start_service: StartService, settings: ServiceSettings, authorit
     async with await EventRecorder.start(nats.url, "sessions") as published:
         yield CallbackStack(authority, sessions_pb2_grpc.TelephonyServiceStub(channels[1]),
                             sessions_pb2_grpc.SessionServiceStub(channels[1]), routing_stub,
-                            tickets_pb2_grpc.TicketServiceStub(channels[0]), published, smtp_port)
+                            tickets_pb2_grpc.TicketServiceStub(channels[0]), published, smtp_port, smsc)
     for channel in channels:
         await channel.close()
+    await smsc.stop()

@@ -111,6 +111,10 @@ async def test_unanswered_callback_is_redialled_then_given_up_every_attempt_on_t
         step = await stack.telephony.ReportOutboundCall(pb.ReportOutboundCallRequest(
             call_id=command.call_id, result=result), metadata=stack.pbx)
         assert step.session.state == pb.SESSION_STATE_QUEUED and not step.session.agent_id
+        if attempt == 2:
+            # The third touch is "SMS + call": the reminder reaches the SMSC before the call is made.
+            [reminder] = await stack.smsc.wait_for(1)
+            assert reminder.destination == "8613500135000" and "call you again" in reminder.text
         if attempt < len(results):
             # The desk is told the callback left the agent, who is free at once; it waits for
             # its next call, due later.
@@ -132,9 +136,12 @@ async def test_unanswered_callback_is_redialled_then_given_up_every_attempt_on_t
     assert done.disposition == "callback_unreached" and done.callback_attempts == 3
     ended = await stack.session(session.id, lambda s: s.state == pb.SESSION_STATE_ENDED, "ended")
     assert ended.state == pb.SESSION_STATE_ENDED
-    texts = [i.text for i in await stack.ticket_interactions(session.ticket_id, 4)
+    texts = [i.text for i in await stack.ticket_interactions(session.ticket_id, 5)
              if i.direction == common_pb2.DIRECTION_OUTBOUND]
-    assert [t.rsplit(": ", 1)[1] for t in texts] == ["no answer", "busy", "voicemail"]
+    assert [t.rsplit(": ", 1)[-1] for t in texts] == [
+        "no answer", "busy", "We tried to call you back but could not reach you. We will call you again soon.",
+        "voicemail"]
+    assert len(stack.smsc.submitted) == 1  # one reminder, before the third call only
     desk.close()
 
 

@@ -106,20 +106,10 @@ class SmsChannel:
         return message
 
     async def remind_callback(self, session_id: str, number: str, language: str, event_id: str) -> None:
-        """Routing asked for the SMS announcing the next call of the callback `session_id`: sent
-        to the callback's number, and recorded on the callback's session (so on its ticket) like
-        its calls."""
-        text = callback_reminder(language)
-        sms = await self.send(number, text, request_id=event_id)
-        note = Message(id=_message_id(f"{event_id}:note"), direction=Direction.OUTBOUND, sender="sms",
-                       text=f"Callback SMS reminder to {outbound_number(number, self._region)}: {text}",
-                       time=sms.time, request_id=event_id)
-
-        def add(current: Session) -> None:
-            if all(m.id != note.id for m in current.messages):
-                self._c.add(current, note)
-
-        await self._c.record(session_id, add)
+        """Routing asked for the SMS announcing the next call of the callback `session_id`: sent to
+        the callback's number as a message of the callback's session (so on its ticket, like its
+        calls, with its delivery receipt)."""
+        await self.send(number, callback_reminder(language), session_id=session_id, request_id=event_id)
 
     async def ask_survey(self, survey_session_id: str, number: str, language: str) -> None:
         """Send the survey of contact `survey_session_id` to `number`; a reply of 1-5 on the number's
