@@ -154,3 +154,34 @@ async def test_replying_1_to_a_wait_sms_books_a_callback_keeping_the_place(sms_s
     assert callback.session_id == waiting.session.id and callback.number_verified
     confirmation = (await smsc.wait_for(2))[1]
     assert confirmation.text.startswith("We will call you back at +8613700137000")
+
+
+async def test_a_phone_contacts_survey_is_an_sms_answered_once_by_replying_a_digit(
+        sms_stack: Stack, smsc: Smsc, published: EventRecorder) -> None:
+    pbx, supervisor = sms_stack.token(Role.SERVICE, "pbx"), sms_stack.token(Role.SUPERVISOR, "S-1")
+    call = await sms_stack.telephony.StartCall(pb.StartCallRequest(call_id="call-s", ani="13600136000"), metadata=pbx)
+    session_id = call.session.id
+    await sms_stack.telephony.SubmitIvrInput(pb.SubmitIvrInputRequest(call_id="call-s", digits="1"), metadata=pbx)
+    for state in (pb.SESSION_STATE_CONNECTED, pb.SESSION_STATE_ENDED):
+        await sms_stack.sessions.UpdateSessionState(pb.UpdateSessionStateRequest(
+            session_id=session_id, state=state, agent_id="A-1"), metadata=supervisor)
+    [asked] = await published.wait("survey_requested", events_pb2.SurveyRequested)
+    assert (asked.survey.session_id, asked.survey.delivery) == (session_id, pb.SURVEY_DELIVERY_SMS_REQUEST)
+    [question] = await smsc.wait_for(1)
+    assert question.destination == "8613600136000" and "Reply with a number from 1" in question.text
+
+    # Not a rating: an ordinary message of the customer's SMS conversation; the survey stays open.
+    await smsc.deliver("8613600136000", "9")
+    await published.wait("interaction_received", events_pb2.InteractionReceived,
+                         lambda e: _from_customer(e) and e.interaction.text == "9")
+    await smsc.deliver("8613600136000", " 4 ")
+    [answered] = await published.wait("survey_answered", events_pb2.SurveyAnswered)
+    assert (answered.survey.session_id, answered.survey.csat) == (session_id, 4)
+    assert (await smsc.wait_for(2))[1].text == "Thank you for your rating!"
+    # The same reply again (or another digit) answers nothing more: once per survey.
+    await smsc.deliver("8613600136000", "1")
+    await published.wait("interaction_received", events_pb2.InteractionReceived,
+                         lambda e: _from_customer(e) and e.interaction.text == "1")
+    survey = await sms_stack.sessions.GetSurvey(pb.GetSurveyRequest(session_id=session_id), metadata=supervisor)
+    assert survey.csat == 4
+    assert len(published.payloads("survey_answered", events_pb2.SurveyAnswered)) == 1
