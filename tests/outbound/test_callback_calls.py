@@ -219,11 +219,17 @@ async def test_agent_books_a_callback_to_another_number_for_the_caller_they_hold
 async def test_the_queue_policy_waits_for_the_redial_and_an_email_from_the_customer_stops_it(
         stack: CallbackStack) -> None:
     admin = stack.token(Role.ADMIN, "admin")
-    # Billing's own policy: the redial an hour after an unanswered call.
-    await stack.routing.UpdateQueue(routing_pb2.UpdateQueueRequest(
+    # Billing's own policy: the redial an hour after an unanswered call, the third with an SMS.
+    updated = await stack.routing.UpdateQueue(routing_pb2.UpdateQueueRequest(
         queue=routing_pb2.Queue(id="billing", callback_attempts=routing_pb2.CallbackAttempts(
-            retry_delays=[Duration(seconds=3600)], max_attempts=3)),
+            retry_delays=[Duration(seconds=3600)], max_attempts=3, sms_attempts=[3])),
         update_mask=FieldMask(paths=["callback_attempts"])), metadata=admin)
+    assert list(updated.callback_attempts.sms_attempts) == [3]
+    with pytest.raises(grpc.aio.AioRpcError) as bad:  # the first call is never announced: it was asked for
+        await stack.routing.UpdateQueue(routing_pb2.UpdateQueueRequest(
+            queue=routing_pb2.Queue(id="billing", callback_attempts=routing_pb2.CallbackAttempts(sms_attempts=[1])),
+            update_mask=FieldMask(paths=["callback_attempts"])), metadata=admin)
+    assert bad.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     customer = await stack.tickets.CreateCustomer(tickets_pb2.CreateCustomerRequest(customer=tickets_pb2.Customer(
         display_name="Wang Fang", identities=[
             common_pb2.Identity(kind=common_pb2.IDENTITY_KIND_PHONE, value="+8613000130000"),
@@ -267,4 +273,6 @@ async def test_a_do_not_contact_customer_gets_the_call_they_asked_for_but_no_red
     done = await stack.work(session.id, lambda w: w.state == routing_pb2.WORK_STATE_COMPLETED, "given up")
     assert done.disposition == "do_not_contact" and done.callback_attempts == 1
     await stack.session(session.id, lambda s: s.state == pb.SESSION_STATE_ENDED, "ended")
+    # No redial, so no reminder either (the same change decided both).
+    assert stack.smsc.submitted == []
     desk.close()
