@@ -39,6 +39,7 @@ def test_the_reminder_sms_is_not_sent_within_the_quiet_hours() -> None:
     assert not policy.sms_before(2, at("2026-06-01T21:00", shanghai), shanghai)
     assert not policy.sms_before(3, at("2026-06-02T08:59", shanghai), shanghai)
     assert not AttemptPolicy(sms_attempts=()).sms_before(3, 0.0, "UTC")
+    assert AttemptPolicy(max_attempts=2).next_call_at(2, 0.0, "UTC") is None  # its third call, and SMS, never come
 
 
 def test_quiet_hours_move_a_call_to_their_local_end_across_midnight() -> None:
@@ -72,7 +73,7 @@ def test_quiet_hours_end_at_local_nine_on_the_nights_the_clocks_change() -> None
 @pytest.mark.parametrize("bad", [dict(max_attempts=0), dict(retry_delays=()), dict(retry_delays=(0.0,)),
                                  dict(quiet_hours="9-17"), dict(quiet_hours="25:00-09:00"),
                                  dict(quiet_hours="09:00-09:00"), dict(sms_attempts=(1,)),
-                                 dict(sms_attempts=(4,))])
+                                 dict(sms_attempts=(0,))])
 def test_a_bad_policy_is_refused_with_what_to_write(bad: dict[str, object]) -> None:
     with pytest.raises(InvalidArgument):
         AttemptPolicy(**bad)  # type: ignore[arg-type]

@@ -44,8 +44,9 @@ class AttemptPolicy:
     def __post_init__(self) -> None:
         if self.max_attempts < 1 or not self.retry_delays or any(d <= 0 for d in self.retry_delays):
             raise InvalidArgument("callback attempts: max_attempts at least 1 and retry delays above 0")
-        if any(not 2 <= n <= self.max_attempts for n in self.sms_attempts):
-            raise InvalidArgument("callback attempts: an SMS announces a redial, 2 to max_attempts")
+        # A number above max_attempts is a call never made (so no SMS): fewer calls need no other change.
+        if any(n < 2 for n in self.sms_attempts):
+            raise InvalidArgument("callback attempts: an SMS announces a redial (call 2 or later), not the first call")
         if self.quiet_hours:
             _quiet_minutes(self.quiet_hours)
 

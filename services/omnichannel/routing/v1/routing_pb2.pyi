@@ -530,7 +530,7 @@ class CallbackAttempts(_message.Message):
 
     @_builtins.property
     def sms_attempts(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
-        """The calls (2 to max_attempts) announced by an SMS reminder when they are booked
+        """The calls (2 or later) announced by an SMS reminder when they are booked
         ("SMS + call"); empty: none. Not sent within the quiet hours.
         """
 
