@@ -187,8 +187,11 @@ def test_offers_nobody_answers_time_out_and_go_to_someone_else() -> None:
     waits = {name: [c.answered - c.arrived for c in run.contacts if c.outcome == "answered" and c.answered]
              for name, run in (("prompt", prompt), ("absent", absent))}
     assert len(waits["absent"]) > 0.8 * len(absent.contacts)
-    # Some waited through at least one whole offer timeout; on average the wait grew.
-    assert max(waits["absent"]) >= 15.0
-    assert sum(waits["absent"]) / len(waits["absent"]) > sum(waits["prompt"]) / len(waits["prompt"])
+    # More of the answered customers waited through at least one whole offer timeout. (Not the
+    # mean wait: the long email waits that become abandonments when agents miss offers pull it down.)
+    def share_past_timeout(waits: list[float]) -> float:
+        return sum(1 for w in waits if w >= 15.0) / len(waits)
+
+    assert share_past_timeout(waits["absent"]) > share_past_timeout(waits["prompt"])
     assert fingerprint(absent.contacts) == fingerprint(compare.run(
         with_offers(day, timeout=15.0, no_answer=0.3, back_after_break=60.0), "routing").contacts)
