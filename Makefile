@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-fast lint proto proto-check smoke bench clean
+.PHONY: install run test test-soak test-fast lint proto proto-check smoke bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found %s)" % sys.version.split()[0])'
@@ -19,9 +19,13 @@ install: $(STAMP)
 run: install
 	$(VENV)/bin/omni run
 
-## The whole suite against real servers.
+## The suite against real servers, but for the soak tests (CI's 15 minutes on 2 cores).
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not soak"
+
+## Processes killed and dependencies stopped under traffic: fail-over, outages, chaos (~5 min).
+test-soak: install
+	$(PY) -m pytest -m soak
 
 ## Everything but the slow end-to-end tests.
 test-fast: install

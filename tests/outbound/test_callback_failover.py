@@ -19,7 +19,7 @@ from omnichannel.sessions.v1 import sessions_pb2
 from tests.routing.cluster import Cluster, Desk, Seen, partition_key
 from tests.support.polling import eventually
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.soak]
 CALLBACKS = 6
 DUE_IN = 3.0
 REDIAL_AFTER = 2.0

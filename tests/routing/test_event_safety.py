@@ -20,6 +20,7 @@ from tests.support.polling import eventually
 
 
 @pytest.mark.slow
+@pytest.mark.soak
 async def test_events_made_while_nats_is_down_all_arrive_once_it_is_back(
         routing: RoutingClient, settings: ServiceSettings, nats: ManagedProcess) -> None:
     await routing.queue("general")

@@ -21,7 +21,7 @@ from omnichannel.routing.v1 import routing_pb2
 from tests.routing.cluster import LEASE_TTL, Cluster, Desk, Seen, partition_key
 from tests.support.polling import eventually
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.soak]
 GROUPS = [f"g{i}" for i in range(6)]
 # 20 queues over 6 groups: g0 and g1 have 4 queues (the busiest partitions), the others 3.
 QUEUES = {f"q{i:02d}": GROUPS[i % 6] for i in range(20)}

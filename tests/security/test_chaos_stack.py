@@ -53,6 +53,7 @@ async def chaos_stack(tmp_path: Path) -> AsyncIterator[tuple[DevStack, StackInfo
 
 
 @pytest.mark.slow
+@pytest.mark.soak
 @pytest.mark.timeout(400)
 async def test_mail_and_chats_survive_tickets_sessions_and_nats_killed_mid_stream(
         chaos_stack: tuple[DevStack, StackInfo]) -> None:

@@ -39,6 +39,7 @@ PACE = 0.25  # seconds between two interactions
 
 
 @pytest.mark.slow
+@pytest.mark.soak
 async def test_every_interaction_is_threaded_once_after_mongodb_was_down(
         start_service: StartService, settings: ServiceSettings, nats: ManagedProcess, tmp_path: Path,
         authority: Any) -> None:

@@ -22,6 +22,7 @@ CONTACTS = 60
 
 
 @pytest.mark.slow
+@pytest.mark.soak
 async def test_every_contact_routing_accepted_has_its_event_after_nats_was_killed_mid_stream(
         routing: RoutingClient, settings: ServiceSettings, nats: ManagedProcess) -> None:
     await routing.queue("general")

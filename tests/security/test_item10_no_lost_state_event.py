@@ -81,6 +81,7 @@ def _deliver(port: int, mail: EmailMessage, *, until: float = 120.0) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.soak
 async def test_every_state_event_reaches_the_stream_after_a_nats_outage_under_a_stream_of_mail(
         stack: Stack, nats: ManagedProcess) -> None:
     total = 40

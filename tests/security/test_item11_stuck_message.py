@@ -33,6 +33,7 @@ PHONE = common_pb2.CHANNEL_PHONE
 
 
 @pytest.mark.slow
+@pytest.mark.soak
 async def test_a_transaction_left_by_a_killed_process_holds_back_only_its_customer(
         start_service: StartService, settings: ServiceSettings, nats: ManagedProcess, tmp_path: Path,
         caplog: pytest.LogCaptureFixture) -> None:

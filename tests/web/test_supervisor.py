@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.web.desk_page import EXPECT_MS, conversation, go_available, offer, open_widget, say, signed_in_desk
-from tests.web.stack import WebStack
+from tests.web.stack import SUPERVISOR, WebStack
 
 pytestmark = pytest.mark.slow
 DOC_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
@@ -76,7 +76,8 @@ async def test_an_angry_chat_alerts_the_floor_and_the_supervisor_whispers_takes_
     await boss_chat.get_by_label("Reply").fill(SUPERVISOR_REPLY)
     await boss_chat.get_by_role("button", name="Send").click()
     await expect(widget.locator("li.theirs")).to_contain_text(SUPERVISOR_REPLY, timeout=EXPECT_MS)
-    await expect(widget.get_by_role("status")).to_contain_text("S-1")
+    # The customer is told who has them now: the supervisor, by name.
+    await expect(widget.get_by_role("status")).to_contain_text(SUPERVISOR[1])
     # The supervisor's reply came after the whisper; the whisper never reached the customer.
     await expect(widget).not_to_contain_text(WHISPER)
     await expect(drill.locator("li.outbound")).to_contain_text(SUPERVISOR_REPLY, timeout=EXPECT_MS)
