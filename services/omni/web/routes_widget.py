@@ -6,10 +6,9 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from omni.runtime.errors import DomainError
 from omni.web.domain.chat_frames import chat_frame
 from omni.web.domain.survey_frames import survey_frame
-from omni.web.transport import finish, frames, refuse, request_facts, sender
+from omni.web.transport import frames, request_facts, serve_live
 from omni.web.usecases.callers import Callers
 from omni.web.usecases.survey import CustomerSurvey
 from omni.web.usecases.widget import WidgetChat
@@ -26,34 +25,14 @@ class WidgetRoutes:
         return [WebSocketRoute("/widget/chat", self.chat), WebSocketRoute("/widget/survey", self.survey)]
 
     async def survey(self, websocket: WebSocket) -> None:
-        try:
-            self._callers.embedding(request_facts(websocket))
-        except DomainError as exc:
-            await refuse(websocket, exc)
-            return
-        await websocket.accept()
-        send = sender(websocket)
-        try:
-            await self._survey.run(frames(websocket, self._max_frame, survey_frame, send), send)
-        except DomainError as exc:
-            await send({"error": exc.message})
-            await refuse(websocket, exc)
-            return
-        await finish(websocket)
+        await serve_live(websocket, lambda: self._admit(websocket), lambda _, send: self._survey.run(
+            frames(websocket, self._max_frame, survey_frame, send), send))
 
     async def chat(self, websocket: WebSocket) -> None:
-        try:
-            self._callers.embedding(request_facts(websocket))
-        except DomainError as exc:
-            await refuse(websocket, exc)
-            return
-        await websocket.accept()
-        send = sender(websocket)
-        try:
-            await self._chat.run(frames(websocket, self._max_frame, chat_frame, send), send,
-                                 visitor_address=websocket.client.host if websocket.client else "")
-        except DomainError as exc:
-            await send({"error": exc.message})
-            await refuse(websocket, exc)
-            return
-        await finish(websocket)
+        address = websocket.client.host if websocket.client else ""
+        await serve_live(websocket, lambda: self._admit(websocket), lambda _, send: self._chat.run(
+            frames(websocket, self._max_frame, chat_frame, send), send, visitor_address=address))
+
+    async def _admit(self, websocket: WebSocket) -> None:
+        """Only the configured sites' pages may open the widget's sockets (their Origin)."""
+        self._callers.embedding(request_facts(websocket))
