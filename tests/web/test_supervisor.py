@@ -75,6 +75,8 @@ async def test_an_angry_chat_alerts_the_floor_and_the_supervisor_whispers_takes_
     boss_chat = conversation(boss_desk)
     await boss_chat.get_by_label("Reply").fill(SUPERVISOR_REPLY)
     await boss_chat.get_by_role("button", name="Send").click()
+    # The desk shows the reply once sessions took it; then the customer's widget shows it.
+    await expect(boss_chat.locator(".message.outbound")).to_contain_text(SUPERVISOR_REPLY, timeout=EXPECT_MS)
     await expect(widget.locator("li.theirs")).to_contain_text(SUPERVISOR_REPLY, timeout=EXPECT_MS)
     # The customer is told who has them now: the supervisor, by name.
     await expect(widget.get_by_role("status")).to_contain_text(SUPERVISOR[1])

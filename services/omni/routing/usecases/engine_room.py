@@ -16,13 +16,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 from omni.routing import publishing
+from omni.routing.domain.agents import Agent
 from omni.routing.domain.engine import RoutingEngine
 from omni.routing.domain.journal import Notice
 from omni.routing.domain.outbox import OutboxEntry
+from omni.routing.domain.queues import QueueConfig
 from omni.routing.domain.stats import RETENTION_SECONDS
 from omni.routing.domain.work import FINISHED_STATES, Work
 from omni.routing.repository import Fenced, RoutingRepository
@@ -33,6 +36,16 @@ from omni.runtime.errors import NotFound, Unavailable
 
 log = logging.getLogger("omni.routing")
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Queues, agents and their work as storage holds them, read before the engine takes them."""
+
+    queues: Sequence[QueueConfig] = ()
+    agents: Sequence[Agent] = ()
+    finished: Sequence[Work] = ()
+    live: Sequence[Work] = ()
 
 
 class EngineRoom:
@@ -92,43 +105,58 @@ class EngineRoom:
             engine.tick()
 
     async def rebuild(self, queue_ids: Collection[str], agent_ids: Collection[str]) -> None:
-        """Replace the engine by one loaded with only these queues and agents (held with the lock)."""
+        """Replace the engine by one loaded with only these queues and agents (held with the lock).
+        Storage is read before the swap, so a reader never meets a half-loaded engine (a queue
+        this replica still owns answered as missing)."""
         assert self._lock.locked()
+        fresh = self._fresh_engine()
+        loaded = await self._read(fresh, queue_ids, agent_ids)
         self._engine.drain()
-        self._engine = engine = self._fresh_engine()
+        self._engine = fresh
         try:
-            await self._load(engine, queue_ids, agent_ids)
+            self._apply(fresh, loaded)
         finally:
             await self._flush()
         self.stale.clear()
 
     async def _load(self, engine: RoutingEngine, queue_ids: Collection[str], agent_ids: Collection[str]) -> None:
+        self._apply(engine, await self._read(engine, queue_ids, agent_ids))
+
+    async def _read(self, engine: RoutingEngine, queue_ids: Collection[str], agent_ids: Collection[str]) -> Loaded:
+        """What storage holds of the queues and agents the engine does not know yet."""
         known = {q.id for q in engine.queues()}
         queue_ids = set(queue_ids) - known
         agent_ids = {a for a in agent_ids if not engine.has_agent(a)}
         if not queue_ids and not agent_ids:
+            return Loaded()
+        return Loaded(queues=await self._repository.queues(queue_ids), agents=await self._repository.agents(agent_ids),
+                      finished=await self._repository.finished_since(engine.clock() - RETENTION_SECONDS, queue_ids),
+                      live=await self._repository.live_work(queue_ids))
+
+    def _apply(self, engine: RoutingEngine, loaded: Loaded) -> None:
+        """Put what was read into the engine, with no await: nobody sees it half done."""
+        if not (loaded.queues or loaded.agents):
             return
-        for queue in await self._repository.queues(queue_ids):
+        for queue in loaded.queues:
             engine.put_queue(queue)
-        agents = await self._repository.agents(agent_ids)
-        for agent in agents:
+        for agent in loaded.agents:
             engine.put_agent(agent)
-        for work in await self._repository.finished_since(engine.clock() - RETENTION_SECONDS, queue_ids):
+        for work in loaded.finished:
             engine.restore_history(work)
-        live = await self._repository.live_work(queue_ids)
-        for work in live:
+        for work in loaded.live:
             engine.restore(work)
         # Desktops open here stay; other agents get the grace to reconnect, then go offline.
-        for agent in agents:
+        for agent in loaded.agents:
             if agent.logged_in:
                 if self._desktops.is_open(agent.id):
                     engine.agent_connected(agent.id)
                 else:
                     engine.agent_disconnected(agent.id, self._desktop_grace)
         engine.tick()
-        for agent in agents:
+        for agent in loaded.agents:
             self._desktops.regreet(agent.id)
-        log.info("routing loaded %d queues, %d agents, %d live work items", len(queue_ids), len(agents), len(live))
+        log.info("routing loaded %d queues, %d agents, %d live work items", len(loaded.queues), len(loaded.agents),
+                 len(loaded.live))
 
     async def locate(self, work_id: str) -> Work:
         """Work live here, or finished (from storage); live work of a partition another replica
