@@ -38,6 +38,7 @@ class Dispatcher(EngineState):
         """A change of presence; leaving `available` takes the agent's open offers back."""
         previous = agent.status
         agent.set_status(status, reason, self.clock())
+        self._vacancies.changed(agent)
         self._metrics.forget_slots()
         if status is AgentStatus.AVAILABLE:
             self._pending_agents[agent.id] = None
@@ -125,6 +126,7 @@ class Dispatcher(EngineState):
             return
         previous = agent.status
         agent.released(work_id, self.clock())
+        self._vacancies.changed(agent)
         self._journal.agent_changed(agent, previous)
         self._pending_agents[agent_id] = None
 
@@ -159,6 +161,7 @@ class Dispatcher(EngineState):
         work.priority = policy.overdue(work, now)
         work.reasons = [r for r in work.reasons if r.code in policy.CLASSIFY_CODES] + list(reasons)
         agent.offered_work(work.id, work.channel)
+        self._vacancies.changed(agent)
         self._journal.touched(agent)
         self._metrics.record(queue.id, now, Kind.OFFERED)
         self._deadlines.at(work.offer_expires, Due.OFFER, work.id, work.offer_attempts)
@@ -184,7 +187,8 @@ class Dispatcher(EngineState):
     def _route_work(self, work: Work, now: float) -> None:
         queue = self.queue(work.queue_id)
         preferred = self._roster.find_agent(work.preferred_agent_id) if work.preferred_agent_id else None
-        choice = policy.choose_agent(self._roster.agents_of(queue), work, queue, now, preferred)
+        candidates = self._vacancies.candidates(queue, work, now, preferred)
+        choice = policy.choose_agent(candidates, work, queue, now, preferred)
         if choice is not None:
             self._offer(work, choice.agent, choice.reasons, now)
 

@@ -34,6 +34,7 @@ class RoutingEngine(BotWork):
 
     def put_queue(self, queue: QueueConfig) -> None:
         self._roster.put_queue(queue)
+        self._vacancies.forget()
         self._metrics.forget_slots()
         self._metrics.add_queue(queue)
         self._lines.add_queue(queue.id)
@@ -44,6 +45,7 @@ class RoutingEngine(BotWork):
     def put_agent(self, agent: Agent) -> Agent:
         """Add an agent, or replace the profile of a known one (presence and work are kept)."""
         current = self._roster.put_agent(agent)
+        self._vacancies.forget()
         self._metrics.forget_slots()
         self._journal.touched(current)
         self._pending_agents[current.id] = None
@@ -117,6 +119,7 @@ class RoutingEngine(BotWork):
             holder = self._roster.find_agent(work.assigned_agent_id)
             if holder is not None:
                 holder.holding[work.id] = work.channel
+                self._vacancies.changed(holder)
 
     def restore_history(self, work: Work) -> None:
         """Feed finished work from storage into the rolling statistics."""

@@ -17,6 +17,7 @@ from omni.routing.domain.lines import Lines, part_of
 from omni.routing.domain.queue_metrics import Position, QueueMetrics, QueueView
 from omni.routing.domain.queues import QueueConfig
 from omni.routing.domain.roster import Roster
+from omni.routing.domain.vacancies import Vacancies
 from omni.routing.domain.work import WAITING_STATES, Work
 from omni.runtime.errors import NotFound
 
@@ -27,6 +28,7 @@ class EngineState:
     def __init__(self, clock: Clock, *, bot_claim_seconds: float = BOT_CLAIM_SECONDS) -> None:
         self.clock = clock
         self._roster = Roster()
+        self._vacancies = Vacancies(self._roster)
         # Live work only (waiting, offered, assigned, with the bots); finished work is drained.
         self._work: dict[str, Work] = {}
         self._lines = Lines()

@@ -1,14 +1,18 @@
 """The waiting lines: each queue's waiting work kept in routing order.
 
-Earliest deadline first: deadlines do not move with time (`policy.line_key`), so a line
-is a sorted list of keys; each line also keeps the same order per part (channel and primary
-language), which the wait estimate counts places in.
+Earliest deadline first: deadlines do not move with time (`policy.line_key`), so a line is
+sorted keys, kept per part (channel and primary language): what a free agent looks at (the
+head of each part they may take) and what the wait estimate counts places in. Each part is a
+`SortedList`, so joining, leaving and finding one's place cost O(log n) in the waiting count
+(a plain sorted list moves every later key on each insert and removal).
 """
 
 from __future__ import annotations
 
-import bisect
+import heapq
 from collections.abc import Iterable, Iterator
+
+from sortedcontainers import SortedList
 
 from omni.routing.domain import policy
 from omni.routing.domain.agents import primary_language
@@ -30,44 +34,47 @@ def line_key(work: Work) -> Key:
 
 
 class Line:
-    """One queue's waiting work, kept in routing order, and the same order within each part."""
+    """One queue's waiting work in routing order, kept per part (a queue has a few parts)."""
 
     def __init__(self) -> None:
-        self._keys: list[Key] = []
-        self._parts: dict[Part, list[Key]] = {}
+        self._parts: dict[Part, SortedList[Key]] = {}
 
     def add(self, key: Key, part: Part) -> None:
-        bisect.insort(self._keys, key)
-        bisect.insort(self._parts.setdefault(part, []), key)
+        keys = self._parts.get(part)
+        if keys is None:
+            keys = self._parts[part] = SortedList()
+        keys.add(key)
 
     def remove(self, key: Key, part: Part) -> None:
-        for keys in (self._keys, self._parts.get(part, [])):
-            index = bisect.bisect_left(keys, key)
-            if index < len(keys) and keys[index] == key:
-                del keys[index]
-        if not self._parts.get(part, True):
+        keys = self._parts.get(part)
+        if keys is None:
+            return
+        keys.discard(key)
+        if not keys:
             # Only parts with waiting work are kept: a free agent looks at each part's head.
             del self._parts[part]
 
     def index(self, key: Key) -> int:
-        return bisect.bisect_left(self._keys, key)
+        """0-based place in the whole line: the keys before it in every part."""
+        return sum(keys.bisect_left(key) for keys in self._parts.values())
 
     def place(self, key: Key, part: Part) -> int:
         """1-based place among the waiting work of `part`."""
-        return bisect.bisect_left(self._parts[part], key) + 1
+        return self._parts[part].bisect_left(key) + 1
 
-    def parts(self) -> Iterable[tuple[Part, list[Key]]]:
+    def parts(self) -> Iterable[tuple[Part, SortedList[Key]]]:
         """Each part with waiting work, and its keys in routing order."""
         return self._parts.items()
 
     def waiting(self, part: Part) -> int:
-        return len(self._parts.get(part, ()))
+        keys = self._parts.get(part)
+        return len(keys) if keys is not None else 0
 
     def __iter__(self) -> Iterator[str]:
-        return (key[2] for key in self._keys)
+        return (key[2] for key in heapq.merge(*self._parts.values()))
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return sum(map(len, self._parts.values()))
 
 
 class Lines:
