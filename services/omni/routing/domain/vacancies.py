@@ -18,7 +18,8 @@ queues or agent profiles drops the pools, rebuilt when next needed.
 
 from __future__ import annotations
 
-from sortedcontainers import SortedList
+import bisect
+from collections.abc import Callable
 
 from omni.routing.domain import policy
 from omni.routing.domain.agents import Agent
@@ -29,8 +30,9 @@ from omni.runtime.channels import Channel
 
 # Agents alike for routing: level in the pool's skills, languages, supervisor, holding work.
 Bucket = tuple[int, tuple[str, ...], bool, bool]
-# The chooser's order within a bucket: (idle since, or load when holding work; -proficiency; id).
-Key = tuple[float, int, str]
+# The chooser's order within a bucket: (idle since, or load when holding work; -proficiency; id),
+# and the agent (ids are unique: never compared).
+Key = tuple[float, int, str, Agent]
 PoolKey = tuple[tuple[str, ...], tuple[str, ...]]
 
 # Reasons `policy.ineligible` gives that hold for every agent of a bucket alike (the work's
@@ -39,41 +41,48 @@ _BUCKET_WIDE = frozenset({"missing_skill", "outside_ring", "language_mismatch", 
                           "affinity_hold", "supervisor_hold"})
 
 
+# An agent as the buckets see it, whatever the pool: the channels with room, holding work, and
+# the first part of their key (idle since, or load when holding work).
+_Vacancy = tuple[tuple[Channel, ...], bool, float]
+
+
 class _Pool:
     def __init__(self, agent_ids: frozenset[str], required: tuple[str, ...]) -> None:
         self.agent_ids = agent_ids
         self.required = required
-        self.buckets: dict[Channel, dict[Bucket, SortedList[Key]]] = {channel: {} for channel in Channel}
+        self.buckets: dict[Channel, dict[Bucket, list[Key]]] = {channel: {} for channel in Channel}
         # Where each agent is filed: (channel, bucket, key) per channel with room.
         self.filed: dict[str, list[tuple[Channel, Bucket, Key]]] = {}
         self.changed: set[str] = set(agent_ids)
+        # Level and proficiency in the pool's skills: they change with the profile only.
+        self._skill: dict[str, tuple[int, int]] = {}
 
-    def refile(self, roster: Roster) -> None:
+    def refile(self, vacancy_of: Callable[[str], _Vacancy | None], roster: Roster) -> None:
         for agent_id in self.changed:
-            for channel, bucket, key in self.filed.pop(agent_id, ()):
+            vacancy = vacancy_of(agent_id)
+            filed: list[tuple[Channel, Bucket, Key]] = []
+            if vacancy is not None and vacancy[0]:
+                rooms, holding, first = vacancy
+                agent = roster.agent(agent_id)
+                skill = self._skill.get(agent_id)
+                if skill is None:
+                    skill = self._skill[agent_id] = (agent.level(self.required), -agent.proficiency(self.required))
+                bucket = (skill[0], agent.languages, agent.supervisor, holding)
+                key = (first, skill[1], agent_id, agent)
+                filed = [(channel, bucket, key) for channel in rooms]
+            before = self.filed.get(agent_id, [])
+            if filed == before:
+                continue
+            for channel, bucket, key in before:
                 keys = self.buckets[channel][bucket]
-                keys.remove(key)
+                # Sorted lists: buckets are teams, a few hundred agents at most.
+                del keys[bisect.bisect_left(keys, key)]
                 if not keys:
                     del self.buckets[channel][bucket]
-            agent = roster.find_agent(agent_id)
-            if agent is None:
-                continue
-            rooms = [channel for channel in agent.capacity if agent.can_take(channel)]
-            if not rooms:
-                continue
-            holding = bool(agent.holding)
-            bucket = (agent.level(self.required), agent.languages, agent.supervisor, holding)
-            # Idle agents all have load 0 and holding ones the same "idle since" (now) in the
-            # chooser's key: what is left of it orders the bucket.
-            key = (agent.load() if holding else agent.idle_since, -agent.proficiency(self.required), agent_id)
-            filed = self.filed[agent_id] = []
-            for channel in rooms:
+            for channel, bucket, key in filed:
                 by_bucket = self.buckets[channel]
-                keys = by_bucket.get(bucket)
-                if keys is None:
-                    keys = by_bucket[bucket] = SortedList()
-                keys.add(key)
-                filed.append((channel, bucket, key))
+                bisect.insort(by_bucket.setdefault(bucket, []), key)
+            self.filed[agent_id] = filed
         self.changed.clear()
 
 
@@ -82,14 +91,18 @@ class Vacancies:
         self._roster = roster
         self._pools: dict[PoolKey, _Pool] = {}
         self._pools_of: dict[str, list[_Pool]] = {}
+        # Each agent's vacancy, worked out once per change for every pool.
+        self._vacancies: dict[str, _Vacancy | None] = {}
 
     def forget(self) -> None:
         """Queues or agent profiles changed: the pools are built again when next needed."""
         self._pools.clear()
         self._pools_of.clear()
+        self._vacancies.clear()
 
     def changed(self, agent: Agent) -> None:
         """`agent`'s presence, held work or capacity changed."""
+        self._vacancies.pop(agent.id, None)
         for pool in self._pools_of.get(agent.id, ()):
             pool.changed.add(agent.id)
 
@@ -98,16 +111,14 @@ class Vacancies:
         of them: the first eligible agent of each bucket with room on the work's channel, and
         the preferred agent."""
         pool = self._pool(queue)
-        pool.refile(self._roster)
+        pool.refile(self._vacancy, self._roster)
         buckets = pool.buckets[work.channel]
-        find = self._roster.agent
         if work.accessibility:
             # Agents trained for the customer's needs go first, which no bucket order knows.
-            return [find(key[2]) for keys in buckets.values() for key in keys]
+            return [key[3] for keys in buckets.values() for key in keys]
         found = [preferred] if preferred is not None and preferred.id in pool.agent_ids else []
         for keys in buckets.values():
-            for key in keys:
-                agent = find(key[2])
+            for *_, agent in keys:
                 why = policy.ineligible(agent, work, queue, now, preferred)
                 if not why:
                     found.append(agent)
@@ -115,6 +126,20 @@ class Vacancies:
                 if why in _BUCKET_WIDE:
                     break
         return found
+
+    def _vacancy(self, agent_id: str) -> _Vacancy | None:
+        if agent_id in self._vacancies:
+            return self._vacancies[agent_id]
+        agent = self._roster.find_agent(agent_id)
+        vacancy: _Vacancy | None = None
+        if agent is not None:
+            holding = bool(agent.holding)
+            # Idle agents all have load 0 and those holding work the same "idle since" (now) in
+            # the chooser's key: what is left of it orders a bucket.
+            vacancy = (tuple(channel for channel in agent.capacity if agent.can_take(channel)), holding,
+                       agent.load() if holding else agent.idle_since)
+        self._vacancies[agent_id] = vacancy
+        return vacancy
 
     def _pool(self, queue: QueueConfig) -> _Pool:
         key = (tuple(sorted(set(queue.groups))), queue.policy.required_skills)
