@@ -89,10 +89,22 @@ class Agent:
             return False
         return self.active(channel) < self.capacity[channel]
 
+    def has_room(self) -> bool:
+        """Free capacity on some channel (`can_take` says yes to one)."""
+        if not self.holding:
+            # Asked after every change: an agent with nothing in hand has room wherever they have
+            # capacity, which is what `can_take` says then.
+            return self.ready and any(n > 0 for n in self.capacity.values())
+        return any(self.can_take(channel) for channel in self.capacity)
+
     def load(self) -> float:
         """Occupancy of the busiest channel, 0..1 (a call fills the agent)."""
-        if Channel.PHONE in self.holding.values():
+        held = self.holding.values()
+        if Channel.PHONE in held:
             return 1.0
+        if not held:
+            # Every routing decision asks; nothing in hand is no load wherever there is capacity.
+            return 0.0 if any(n > 0 for n in self.capacity.values()) else 1.0
         return max((self.active(c) / n for c, n in self.capacity.items() if n > 0), default=1.0)
 
     def speaks(self, language: str) -> bool:

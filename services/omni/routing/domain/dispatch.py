@@ -66,9 +66,9 @@ class Dispatcher(EngineState):
         self._journal.changed(work)
 
     def _leave_line(self, work: Work) -> None:
-        part = self._lines.leave(work)
-        if part is not None:
-            self._metrics.left(work.queue_id, part, self.clock(), self._lines.of(work.queue_id).waiting(part))
+        left = self._lines.leave(work)
+        if left is not None:
+            self._metrics.left(work.queue_id, left[0], self.clock(), left[1])
 
     def _schedule_holds(self, work: Work) -> None:
         now = self.clock()
@@ -194,7 +194,7 @@ class Dispatcher(EngineState):
 
     def _route_agent(self, agent: Agent, now: float) -> bool:
         """Offer `agent` the highest-priority work they may take; False when there is none."""
-        if not any(agent.can_take(channel) for channel in agent.capacity):
+        if not agent.has_room():
             return False
         work = ranking.next_work(agent, self._roster, self._lines, self._work, now)
         if work is None:

@@ -45,14 +45,17 @@ class Line:
             keys = self._parts[part] = SortedList()
         keys.add(key)
 
-    def remove(self, key: Key, part: Part) -> None:
+    def remove(self, key: Key, part: Part) -> int:
+        """Take `key` out of `part`; how many of the part still wait."""
         keys = self._parts.get(part)
         if keys is None:
-            return
+            return 0
         keys.discard(key)
-        if not keys:
+        left = len(keys)
+        if not left:
             # Only parts with waiting work are kept: a free agent looks at each part's head.
             del self._parts[part]
+        return left
 
     def index(self, key: Key) -> int:
         """0-based place in the whole line: the keys before it in every part."""
@@ -99,14 +102,14 @@ class Lines:
         line.add(key, part)
         return part if opened else None
 
-    def leave(self, work: Work) -> Part | None:
-        """Take `work` out of its line; its part, or None when it was not in line."""
+    def leave(self, work: Work) -> tuple[Part, int] | None:
+        """Take `work` out of its line; its part and how many of it still wait, or None when it
+        was not in line."""
         key = self._keys.pop(work.id, None)
         if key is None:
             return None
         part = part_of(work)
-        self._lines[work.queue_id].remove(key, part)
-        return part
+        return part, self._lines[work.queue_id].remove(key, part)
 
     def index(self, work: Work) -> int:
         """0-based place in the queue's whole line."""

@@ -2,17 +2,19 @@
 
 The engine's dispatch asks this when an agent gains capacity; the lines keep each part (channel
 and language) in rank order, so only the head of each part the agent may take is looked at
-until one is eligible.
+until one is eligible, earliest head first.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import operator
+from collections.abc import Iterable, Mapping
 
 from omni.routing.domain import policy
 from omni.routing.domain.agents import Agent
 from omni.routing.domain.lines import Key, Lines
+from omni.routing.domain.queues import QueueConfig
 from omni.routing.domain.roster import Roster
 from omni.routing.domain.work import Work
 from omni.runtime.channels import Channel
@@ -23,13 +25,9 @@ def next_work(agent: Agent, roster: Roster, lines: Lines, live: Mapping[str, Wor
     once their desk is empty is due before it)."""
     # The head of each part of each line (channel and language) the agent may take: the one
     # due first wins (a bilingual agent sees the callers of each language, not only the
-    # head of the whole line).
-    best: Work | None = None
-    # Line keys (rank, arrival, id) compare as the lines order them.
-    best_key: Key = (math.inf, 0, "")
-    # A call the agent could take once their desk is empty, due before anything they could
-    # take now: they take nothing else meanwhile, or calls would wait behind chats and emails.
-    call_key: Key = (math.inf, 0, "")
+    # head of the whole line). Heads are looked at earliest first, so the first eligible one
+    # usually ends the search.
+    heads: list[tuple[Key, bool, Iterable[Key], QueueConfig]] = []
     # Per channel: room now, and whether a part of it is worth looking at; per language: spoken.
     # Asked once per decision rather than once per part.
     rooms: dict[Channel, tuple[bool, bool]] = {}
@@ -48,19 +46,29 @@ def next_work(agent: Agent, roster: Roster, lines: Lines, live: Mapping[str, Wor
             spoken = speaks.get(language)
             if spoken is None:
                 spoken = speaks[language] = agent.speaks(language)
-            if not spoken:
-                continue
-            for key in keys:
-                if key >= best_key or (not room and key >= call_key):
-                    break
-                work = live[key[2]]
-                preferred = roster.find_agent(work.preferred_agent_id) if work.preferred_agent_id else None
-                # Room was checked above for the part's channel.
-                if policy.ineligible(agent, work, queue, now, preferred, capacity=False):
-                    continue
-                if room:
-                    best, best_key = work, key
-                else:
-                    call_key = key
+            if spoken:
+                heads.append((keys[0], room, keys, queue))
+    heads.sort(key=operator.itemgetter(0))
+    best: Work | None = None
+    # Line keys (rank, arrival, id) compare as the lines order them.
+    best_key: Key = (math.inf, 0, "")
+    # A call the agent could take once their desk is empty, due before anything they could
+    # take now: they take nothing else meanwhile, or calls would wait behind chats and emails.
+    call_key: Key = (math.inf, 0, "")
+    for head, room, keys, queue in heads:
+        if head >= best_key:
+            break  # every later head is due later still
+        for key in keys:
+            if key >= best_key or (not room and key >= call_key):
                 break
+            work = live[key[2]]
+            preferred = roster.find_agent(work.preferred_agent_id) if work.preferred_agent_id else None
+            # Room was checked above for the part's channel.
+            if policy.ineligible(agent, work, queue, now, preferred, capacity=False):
+                continue
+            if room:
+                best, best_key = work, key
+            else:
+                call_key = key
+            break
     return None if best is None or call_key < best_key else best
