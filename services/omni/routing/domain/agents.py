@@ -95,6 +95,8 @@ class Agent:
             # Asked after every change: an agent with nothing in hand has room wherever they have
             # capacity, which is what `can_take` says then.
             return self.ready and any(n > 0 for n in self.capacity.values())
+        if Channel.PHONE in self.holding.values():
+            return False  # a call takes the whole agent
         return any(self.can_take(channel) for channel in self.capacity)
 
     def load(self) -> float:

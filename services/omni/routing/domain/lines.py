@@ -33,51 +33,68 @@ def line_key(work: Work) -> Key:
     return (first, seq, work.id)
 
 
+class Waiting:
+    """The waiting work of one part of a line: its keys in routing order, and the first of them
+    (read for every free agent; kept here, as the sorted list takes longer to say it)."""
+
+    __slots__ = ("head", "keys")
+
+    def __init__(self, key: Key) -> None:
+        self.head = key
+        self.keys: SortedList[Key] = SortedList((key,))
+
+
 class Line:
     """One queue's waiting work in routing order, kept per part (a queue has a few parts)."""
 
     def __init__(self) -> None:
-        self._parts: dict[Part, SortedList[Key]] = {}
+        self._parts: dict[Part, Waiting] = {}
 
     def add(self, key: Key, part: Part) -> None:
-        keys = self._parts.get(part)
-        if keys is None:
-            keys = self._parts[part] = SortedList()
-        keys.add(key)
+        waiting = self._parts.get(part)
+        if waiting is None:
+            self._parts[part] = Waiting(key)
+            return
+        waiting.keys.add(key)
+        if key < waiting.head:
+            waiting.head = key
 
     def remove(self, key: Key, part: Part) -> int:
         """Take `key` out of `part`; how many of the part still wait."""
-        keys = self._parts.get(part)
-        if keys is None:
+        waiting = self._parts.get(part)
+        if waiting is None:
             return 0
+        keys = waiting.keys
         keys.discard(key)
         left = len(keys)
         if not left:
             # Only parts with waiting work are kept: a free agent looks at each part's head.
             del self._parts[part]
+        elif key == waiting.head:
+            waiting.head = keys[0]
         return left
 
     def index(self, key: Key) -> int:
         """0-based place in the whole line: the keys before it in every part."""
-        return sum(keys.bisect_left(key) for keys in self._parts.values())
+        return sum(waiting.keys.bisect_left(key) for waiting in self._parts.values())
 
     def place(self, key: Key, part: Part) -> int:
         """1-based place among the waiting work of `part`."""
-        return self._parts[part].bisect_left(key) + 1
+        return self._parts[part].keys.bisect_left(key) + 1
 
-    def parts(self) -> Iterable[tuple[Part, SortedList[Key]]]:
-        """Each part with waiting work, and its keys in routing order."""
+    def parts(self) -> Iterable[tuple[Part, Waiting]]:
+        """Each part with waiting work, and its waiting work."""
         return self._parts.items()
 
     def waiting(self, part: Part) -> int:
-        keys = self._parts.get(part)
-        return len(keys) if keys is not None else 0
+        waiting = self._parts.get(part)
+        return len(waiting.keys) if waiting is not None else 0
 
     def __iter__(self) -> Iterator[str]:
-        return (key[2] for key in heapq.merge(*self._parts.values()))
+        return (key[2] for key in heapq.merge(*(waiting.keys for waiting in self._parts.values())))
 
     def __len__(self) -> int:
-        return sum(map(len, self._parts.values()))
+        return sum(len(waiting.keys) for waiting in self._parts.values())
 
 
 class Lines:

@@ -34,7 +34,7 @@ def next_work(agent: Agent, roster: Roster, lines: Lines, live: Mapping[str, Wor
     speaks: dict[str, bool] = {}
     for queue_id in roster.queue_ids_of(agent):
         queue = roster.queue(queue_id)
-        for (channel, language), keys in lines.of(queue_id).parts():
+        for (channel, language), waiting in lines.of(queue_id).parts():
             looked = rooms.get(channel)
             if looked is None:
                 room = agent.can_take(channel)
@@ -47,7 +47,7 @@ def next_work(agent: Agent, roster: Roster, lines: Lines, live: Mapping[str, Wor
             if spoken is None:
                 spoken = speaks[language] = agent.speaks(language)
             if spoken:
-                heads.append((keys[0], room, keys, queue))
+                heads.append((waiting.head, room, waiting.keys, queue))
     heads.sort(key=operator.itemgetter(0))
     best: Work | None = None
     # Line keys (rank, arrival, id) compare as the lines order them.
