@@ -119,7 +119,8 @@ class Vacancies:
         found = [preferred] if preferred is not None and preferred.id in pool.agent_ids else []
         for keys in buckets.values():
             for *_, agent in keys:
-                why = policy.ineligible(agent, work, queue, now, preferred)
+                # Filed under the channel: room was checked when the pool filed the agent.
+                why = policy.ineligible(agent, work, queue, now, preferred, capacity=False)
                 if not why:
                     found.append(agent)
                     break
