@@ -233,11 +233,14 @@ class RoutingPolicyStrategy:
         return pending
 
     def next_wakeup(self) -> float | None:
+        # In the simulator's seconds: the engine's own deadline, the next answer, the next return
+        # (asked after every event of the run: no lists built).
         deadline = self.engine.next_deadline()
-        # In the simulator's seconds: the engine's own deadline, the next answer, the next return.
-        times = [deadline - self._epoch] if deadline is not None else []
-        times += [heap[0][0] for heap in (self._answering, self._breaks) if heap]
-        return min(times) if times else None
+        soonest = None if deadline is None else deadline - self._epoch
+        for heap in (self._answering, self._breaks):
+            if heap and (soonest is None or heap[0][0] < soonest):
+                soonest = heap[0][0]
+        return soonest
 
     def wake(self, now: float) -> None:
         self._now = now

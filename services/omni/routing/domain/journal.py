@@ -61,6 +61,8 @@ class Journal:
 
     def drain(self) -> Changes:
         """Hand over what happened since the last drain (to persist and publish)."""
+        if not (self._notices or self._work or self._agents):
+            return Changes([], [], [])  # the simulator drains after every step, mostly nothing
         changes = Changes(self._notices, list(self._work.values()),
                           [self._agents[a] for a in sorted(self._agents)])
         self._notices, self._work, self._agents = [], {}, {}
