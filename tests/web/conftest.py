@@ -7,6 +7,7 @@ import shutil
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+import pytest_asyncio
 
 try:
     from playwright.async_api import Browser, async_playwright
@@ -15,8 +16,11 @@ except ImportError:  # the dev extra is not installed: the browser tests say so 
     async_playwright = None  # type: ignore[assignment]
 
 from omni.devstack.local_issuer import LocalIssuer
+from omni.devstack.processes import ManagedProcess, free_port, nats_server
 from omni.runtime.config import ServiceSettings
 from tests.conftest import StartService
+from tests.support.services import services
+from tests.support.settings import fresh_settings
 from tests.web.stack import WebStack, start_stack
 
 CHROMIUM = os.environ.get("OMNI_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -28,6 +32,28 @@ async def web(start_service: StartService, settings: ServiceSettings, authority:
     stack, stop = await start_stack(start_service, settings, authority, client_settings)
     yield stack
     await stop()
+
+
+# The tests using `shared_web` run in their module's event loop, as the stack does.
+SHARED = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared_web(mongo: ManagedProcess, local_issuer: LocalIssuer, client_settings: Callable[[str], dict[str, str]],
+                     tmp_path_factory: pytest.TempPathFactory,
+                     request: pytest.FixtureRequest) -> AsyncIterator[WebStack]:
+    """One stack for those of a module's tests that leave nothing another could trip over: no desk
+    goes available (a chat one test leaves waiting would be offered to it), nothing is paused or
+    stopped. Such tests are marked `SHARED` and find their own records by the ids they made."""
+    nats = nats_server(free_port(), tmp_path_factory.mktemp("nats"))
+    try:
+        settings = fresh_settings(nats.url, mongo.url, request.module.__name__, local_issuer)
+        async with services(settings) as start:
+            stack, stop = await start_stack(start, settings, local_issuer, client_settings)
+            yield stack
+            await stop()
+    finally:
+        nats.stop()
 
 
 @pytest.fixture

@@ -3,8 +3,9 @@ routing, supervision) with a little seed data, an SMTP sink as sessions' relay, 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
@@ -126,6 +127,18 @@ async def start_stack(start_service: StartService, settings: ServiceSettings, au
         relay.stop()
 
     return WebStack(gateway, addresses, smtp_port, authority, outbox, replicas), stop
+
+
+@contextlib.asynccontextmanager
+async def another_gateway(stack: WebStack, **changes: Any) -> AsyncIterator[str]:
+    """A second gateway in front of the stack's services (another replica, or one configured with
+    `changes`), for as long as the block runs; its URL."""
+    gateway = WebGateway(dataclasses.replace(stack.gateway.settings, **changes))
+    await gateway.start()
+    try:
+        yield f"http://127.0.0.1:{gateway.port}"
+    finally:
+        await gateway.stop()
 
 
 async def seed(addresses: dict[str, str], admin: tuple[tuple[str, str], ...]) -> None:

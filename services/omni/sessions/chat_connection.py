@@ -34,6 +34,7 @@ class ChatConnection:
         self._address = address
 
     async def run(self, frames: AsyncIterator[pb.ChatClientFrame], send: Send) -> None:
+        send = _one_at_a_time(send)
         try:
             with self._desk.connection(self._caller, self._address) as line:
                 await self._serve(line, frames, send)
@@ -118,3 +119,16 @@ class ChatConnection:
         except DomainError as exc:
             await send(pb.ChatServerFrame(error=exc.message))
         return True
+
+
+def _one_at_a_time(send: Send) -> Send:
+    """`send` for two writers: the session's updates go out from their own task while the reply to a
+    client frame (an error, the last state) goes out from the reading one, and a gRPC stream refuses
+    a write started before the last one finished."""
+    lock = asyncio.Lock()
+
+    async def locked(frame: pb.ChatServerFrame) -> None:
+        async with lock:
+            await send(frame)
+
+    return locked
