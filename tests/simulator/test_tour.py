@@ -18,14 +18,18 @@ from omni.simulator import tour
 from omni.simulator.live import StackAccess, fetch_sessions
 
 
-@pytest.fixture
-def stack_dir(tmp_path: Path) -> Iterator[Path]:
-    stack = DevStack(tmp_path, ephemeral=True)
+@pytest.fixture(scope="module")
+def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One stack for the module, started as `make run` starts it. The tour runs first (the file's
+    order): the live report's test leaves its chat waiting in a queue, where the tour's agent would
+    be offered it."""
+    data = tmp_path_factory.mktemp("stack")
+    stack = DevStack(data, ephemeral=True)
     try:
         stack.start()
         asyncio.run(stack.seed())
         stack.start_bots()
-        yield tmp_path
+        yield data
     finally:
         stack.stop()
 
