@@ -3,6 +3,7 @@ routing, supervision) with a little seed data, an SMTP sink as sessions' relay, 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Callable
@@ -142,7 +143,12 @@ async def another_gateway(stack: WebStack, **changes: Any) -> AsyncIterator[str]
 
 
 async def seed(addresses: dict[str, str], admin: tuple[tuple[str, str], ...]) -> None:
-    async with grpc.aio.insecure_channel(addresses["routing"]) as chan:
+    # Two services, each seeded in order, side by side.
+    await asyncio.gather(_seed_routing(addresses["routing"], admin), _seed_knowledge(addresses["knowledge"], admin))
+
+
+async def _seed_routing(address: str, admin: tuple[tuple[str, str], ...]) -> None:
+    async with grpc.aio.insecure_channel(address) as chan:
         routing = routing_pb2_grpc.RoutingServiceStub(chan)
         for queue_id, groups in QUEUES:
             await routing.CreateQueue(routing_pb2.CreateQueueRequest(queue=routing_pb2.Queue(
@@ -155,7 +161,10 @@ async def seed(addresses: dict[str, str], admin: tuple[tuple[str, str], ...]) ->
                 skills=[routing_pb2.Skill(name=g, proficiency=3) for g in groups],
                 capacities=[routing_pb2.ChannelCapacity(channel=c, max_concurrent=n) for c, n in CAPACITY.items()])),
                 metadata=admin)
-    async with grpc.aio.insecure_channel(addresses["knowledge"]) as chan:
+
+
+async def _seed_knowledge(address: str, admin: tuple[tuple[str, str], ...]) -> None:
+    async with grpc.aio.insecure_channel(address) as chan:
         knowledge = knowledge_pb2_grpc.KnowledgeServiceStub(chan)
         await knowledge.CreateArticle(knowledge_pb2.CreateArticleRequest(article_id="refund-times", article=(
             knowledge_pb2.Article(title="Refund times", body=REFUND_ANSWER, language="en",

@@ -15,13 +15,14 @@ from websockets.exceptions import InvalidStatus
 from omni.devstack.local_issuer import LocalIssuer
 from omni.runtime.auth import Role, bearer
 from omni.runtime.config import ServiceSettings
-from tests.conftest import StartService
 from tests.support.polling import eventually
+from tests.support.services import services
 from tests.web.client import Browser, frame
-from tests.web.conftest import SHARED
+from tests.web.conftest import WEB_LOOP
 from tests.web.stack import WebStack, another_gateway, create_customer, start_stack
 
 EVIL = "http://evil.example"
+pytestmark = WEB_LOOP
 
 
 async def start_chat(web: WebStack, text: str) -> str:
@@ -35,7 +36,6 @@ async def start_chat(web: WebStack, text: str) -> str:
         return str(started["session_id"])
 
 
-@SHARED
 async def test_sign_in_sets_an_http_only_strict_cookie_and_the_desk_reads_with_it(shared_web: WebStack) -> None:
     browser = Browser(shared_web.url)
     answer = await browser.sign_in(shared_web.agent_token())
@@ -47,7 +47,6 @@ async def test_sign_in_sets_an_http_only_strict_cookie_and_the_desk_reads_with_i
     assert me.status == 200 and me.body["subject"] == "A-1001" and me.body["csrf"] == browser.csrf
 
 
-@SHARED
 async def test_every_answer_carries_the_security_headers(shared_web: WebStack) -> None:
     for path in ("/desk/", "/api/me", "/widget/widget.js"):
         headers = (await Browser(shared_web.url).call("GET", path)).headers
@@ -58,7 +57,6 @@ async def test_every_answer_carries_the_security_headers(shared_web: WebStack) -
         "cross-origin-resource-policy"] == "cross-origin"
 
 
-@SHARED
 async def test_changes_without_the_csrf_token_of_this_sign_in_are_refused(shared_web: WebStack) -> None:
     session_id = await start_chat(shared_web, "I need help with my account")
     browser = Browser(shared_web.url)
@@ -77,7 +75,6 @@ async def test_changes_without_the_csrf_token_of_this_sign_in_are_refused(shared
     assert noted.status == 200 and noted.body["text"] == "checked the account"
 
 
-@SHARED
 async def test_requests_from_another_origin_are_refused(shared_web: WebStack) -> None:
     assert (await Browser(shared_web.url, origin=EVIL).sign_in(shared_web.agent_token())).status == 403
     browser = Browser(shared_web.url)
@@ -91,7 +88,6 @@ async def test_requests_from_another_origin_are_refused(shared_web: WebStack) ->
         assert refused.value.response.status_code == 403, path
 
 
-@SHARED
 async def test_the_widget_is_accepted_from_configured_sites_only(shared_web: WebStack) -> None:
     async with another_gateway(shared_web, web_site_origins=("https://shop.example",)) as url:
         async with Browser(url, origin="https://shop.example").socket("/widget/chat") as ws:
@@ -102,7 +98,6 @@ async def test_the_widget_is_accepted_from_configured_sites_only(shared_web: Web
                 pass
 
 
-@SHARED
 async def test_an_agent_cannot_reach_another_groups_session_through_the_gateway(shared_web: WebStack) -> None:
     session_id = await start_chat(shared_web, "I need help with my account")
     outsider = Browser(shared_web.url)
@@ -118,7 +113,6 @@ async def test_an_agent_cannot_reach_another_groups_session_through_the_gateway(
     assert (await insider.call("GET", f"/api/sessions/{session_id}")).status == 200
 
 
-@SHARED
 async def test_customer_tokens_and_oversized_bodies_are_refused(shared_web: WebStack) -> None:
     customer = shared_web.authority.mint("visitor", Role.CUSTOMER, session_id="S-1")
     refused = await Browser(shared_web.url).sign_in(customer)
@@ -139,7 +133,6 @@ async def ticket_of(web: WebStack, browser: Browser, session_id: str) -> dict[st
     return timeline.body  # type: ignore[no-any-return]
 
 
-@SHARED
 async def test_a_ticket_change_carries_the_version_seen_and_a_stale_one_is_refused(shared_web: WebStack) -> None:
     browser = Browser(shared_web.url)
     await browser.sign_in(shared_web.agent_token())
@@ -155,7 +148,6 @@ async def test_a_ticket_change_carries_the_version_seen_and_a_stale_one_is_refus
     assert (await browser.call("PATCH", path, {"version": "1", "status": "open"})).status == 400
 
 
-@SHARED
 async def test_the_timeline_of_another_groups_ticket_is_refused(shared_web: WebStack) -> None:
     insider = Browser(shared_web.url)
     await insider.sign_in(shared_web.agent_token())
@@ -232,7 +224,6 @@ async def test_the_view_of_a_session_waits_for_sessions_to_hear_of_the_assignmen
     assert update["kind"] == "snapshot" and update["session"]["agent_id"] == "A-1001"
 
 
-@SHARED
 async def test_the_survey_socket_answers_only_with_the_contacts_own_token(shared_web: WebStack) -> None:
     session_id = await start_chat(shared_web, "Where is my order?")
     other = shared_web.authority.mint("visitor-2", Role.CUSTOMER, session_id="S-someone-else")
@@ -250,7 +241,6 @@ async def test_the_survey_socket_answers_only_with_the_contacts_own_token(shared
             pass
 
 
-@SHARED
 async def test_supervisors_browse_the_scheduled_reports_and_agents_do_not(shared_web: WebStack) -> None:
     supervisor = Browser(shared_web.url)
     assert (await supervisor.sign_in(shared_web.authority.mint("S-1", Role.SUPERVISOR))).status == 200
@@ -275,7 +265,6 @@ async def test_supervisors_browse_the_scheduled_reports_and_agents_do_not(shared
     assert (await agent.call("GET", "/api/reports")).status == 403
     assert (await agent.call("GET", f"/api/reports/{name}/csv")).status == 403
     assert (await Browser(shared_web.url).call("GET", "/api/reports")).status == 401
-@SHARED
 async def test_the_floor_is_the_supervisors_and_only_of_their_groups_queues(shared_web: WebStack) -> None:
     agent = Browser(shared_web.url)
     await agent.sign_in(shared_web.agent_token())
@@ -303,7 +292,6 @@ async def test_the_floor_is_the_supervisors_and_only_of_their_groups_queues(shar
     assert {q["queue_id"] for q in seen["queues"]} == {"chat", "general", "billing", "email"}
 
 
-@SHARED
 async def test_the_floor_and_its_alerts_come_back_whole_from_a_restarted_gateway(shared_web: WebStack) -> None:
     """The gateway keeps nothing of the floor: a new gateway (another replica, or this one
     restarted) shows the same alerts, acknowledgements and queues, read from the services."""
@@ -329,43 +317,44 @@ async def test_the_floor_and_its_alerts_come_back_whole_from_a_restarted_gateway
 
 
 async def test_the_desk_reaches_the_routing_replica_serving_the_agent_and_follows_it_when_it_moves(
-        start_service: StartService, settings: ServiceSettings, authority: LocalIssuer,
-        client_settings: Any) -> None:
+        settings: ServiceSettings, authority: LocalIssuer, client_settings: Any) -> None:
     """Two routing replicas; the gateway is pointed at the one that does not serve the agent.
     The chat's customer is found by any of the chat's identities."""
-    web, stop = await start_stack(start_service, settings, authority, client_settings, routing_replicas=2)
-    try:
-        admin = bearer(web.authority.mint("admin", Role.ADMIN))
-        await create_customer(web.addresses, admin, "Wang Fang", "wang.fang@example.cn", phone="+86 138 0013 8000")
-        # A signed-in visitor: the chat's first identity is the widget's handle, the second the email.
-        async with Browser(web.url).socket("/widget/chat") as ws:
-            await ws.send(json.dumps({"start": {"handle": "visitor-7", "display_name": "Visitor",
-                                                "identity_token": web.identity_token("wang.fang@example.cn")}}))
-            session_id = (await frame(ws, "started"))["session_id"]
-            await ws.send(json.dumps({"text": {"text": "I need a refund", "client_message_id": "c-1"}}))
-            await frame(ws, "message")
-        agent = Browser(web.url)
-        await agent.sign_in(web.agent_token())
-        async with agent.socket(f"/api/desk?csrf={agent.csrf}") as desk:
-            await frame(desk, "agent")
-            await desk.send(json.dumps({"set_state": {"status": "available", "reason": ""}}))
-            offered = await frame(desk, "offer")
-            assert offered["screen_pop"]["display_name"] == "Wang Fang"
-            await desk.send(json.dumps({"accept": {"offer_id": offered["id"]}}))
-            work = await frame(desk, "assigned")
-            assert work["session_id"] == session_id
-            # The replica serving the agent shuts down: the other takes the partition over, and the
-            # same desk socket goes on there, the agent still holding the chat.
-            await web.routing[1].stop()
-            assert (await frame(desk, "assigned"))["id"] == work["id"]
-            await desk.send(json.dumps({"wrap_up": {"work_id": work["id"], "disposition": "resolved", "note": ""}}))
-            await eventually(lambda: agent.call("GET", f"/api/sessions/{session_id}"),
-                             lambda answer: answer.body["state"] == "SESSION_STATE_ENDED", what="the chat wrapped up")
+    async with services(settings) as start_service:
+        web, stop = await start_stack(start_service, settings, authority, client_settings, routing_replicas=2)
+        try:
+            admin = bearer(web.authority.mint("admin", Role.ADMIN))
+            await create_customer(web.addresses, admin, "Wang Fang", "wang.fang@example.cn", phone="+86 138 0013 8000")
+            # A signed-in visitor: the chat's first identity is the widget's handle, the second the email.
+            async with Browser(web.url).socket("/widget/chat") as ws:
+                await ws.send(json.dumps({"start": {"handle": "visitor-7", "display_name": "Visitor",
+                                                    "identity_token": web.identity_token("wang.fang@example.cn")}}))
+                session_id = (await frame(ws, "started"))["session_id"]
+                await ws.send(json.dumps({"text": {"text": "I need a refund", "client_message_id": "c-1"}}))
+                await frame(ws, "message")
+            agent = Browser(web.url)
+            await agent.sign_in(web.agent_token())
+            async with agent.socket(f"/api/desk?csrf={agent.csrf}") as desk:
+                await frame(desk, "agent")
+                await desk.send(json.dumps({"set_state": {"status": "available", "reason": ""}}))
+                offered = await frame(desk, "offer")
+                assert offered["screen_pop"]["display_name"] == "Wang Fang"
+                await desk.send(json.dumps({"accept": {"offer_id": offered["id"]}}))
+                work = await frame(desk, "assigned")
+                assert work["session_id"] == session_id
+                # The replica serving the agent shuts down: the other takes the partition over, and the
+                # same desk socket goes on there, the agent still holding the chat.
+                await web.routing[1].stop()
+                assert (await frame(desk, "assigned"))["id"] == work["id"]
+                await desk.send(json.dumps({"wrap_up": {"work_id": work["id"], "disposition": "resolved", "note": ""}}))
+                await eventually(lambda: agent.call("GET", f"/api/sessions/{session_id}"),
+                                 lambda answer: answer.body["state"] == "SESSION_STATE_ENDED",
+                                 what="the chat wrapped up")
 
-        # The desk's own look-up: an email tickets does not know, then the phone it does.
-        found = await agent.call("GET", "/api/customer-context?email=nobody%40example.cn&phone=%2B8613800138000")
-        assert found.status == 200 and found.body["customer"]["display_name"] == "Wang Fang"
-        missing = await agent.call("GET", "/api/customer-context?email=nobody%40example.cn")
-        assert missing.status == 404
-    finally:
-        await stop()
+            # The desk's own look-up: an email tickets does not know, then the phone it does.
+            found = await agent.call("GET", "/api/customer-context?email=nobody%40example.cn&phone=%2B8613800138000")
+            assert found.status == 200 and found.body["customer"]["display_name"] == "Wang Fang"
+            missing = await agent.call("GET", "/api/customer-context?email=nobody%40example.cn")
+            assert missing.status == 404
+        finally:
+            await stop()

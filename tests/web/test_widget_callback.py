@@ -13,10 +13,11 @@ from omni.runtime.auth import Role, bearer
 from omni.sessions.domain.chat_identity import mint_identity_token
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from tests.support.polling import eventually
+from tests.web.conftest import WEB_LOOP
 from tests.web.desk_page import EXPECT_MS, go_available, offer, open_widget, say, signed_in_desk
 from tests.web.stack import IDENTITY_SECRET, WebStack
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, WEB_LOOP]
 
 
 async def test_a_waiting_visitor_books_a_callback_to_their_verified_phone(web: WebStack, browser: Browser) -> None:

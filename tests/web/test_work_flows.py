@@ -19,6 +19,7 @@ from playwright.async_api import Browser, expect
 from omni.runtime.auth import Role, bearer
 from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 from tests.support.polling import eventually
+from tests.web.conftest import WEB_LOOP
 from tests.web.desk_page import (
     EXPECT_MS,
     conversation,
@@ -34,7 +35,7 @@ from tests.web.desk_page import (
 )
 from tests.web.stack import REFUND_ANSWER, WebStack, create_customer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, WEB_LOOP]
 
 
 async def test_a_chat_transferred_with_a_reason_is_wrapped_up_by_a_second_agent_and_the_ticket_shows_it_all(
