@@ -28,10 +28,12 @@ def reasons(engine: RoutingEngine, work_id: str) -> dict[str, str]:
 
 
 def test_a_hearing_impaired_customer_goes_to_the_trained_agent_and_the_offer_names_the_need(clock: Clock) -> None:
-    # The untrained agent has been idle longer: without the need they would get the chat.
-    engine = engine_with_agents(clock, Agent(id="A-1", groups=("general",)))
+    # The untrained agent has been idle longer: without the need they would get the chat. (Chat
+    # desks only: a desk that takes calls too would get the second chat beside the first.)
+    chats = {Channel.CHAT: 3}
+    engine = engine_with_agents(clock, Agent(id="A-1", groups=("general",), capacity=chats))
     clock.advance(60)
-    engine.put_agent(Agent(id="A-2", groups=("general",), skills={"accessibility:hearing": 3}))
+    engine.put_agent(Agent(id="A-2", groups=("general",), skills={"accessibility:hearing": 3}, capacity=chats))
     engine.set_agent_status("A-2", AgentStatus.AVAILABLE)
     work = engine.enqueue(Work(id="W-1", queue_id="general", channel=Channel.CHAT, accessibility=("hearing",)))
     assert work.offered_agent_id == "A-2"

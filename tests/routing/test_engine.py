@@ -129,7 +129,7 @@ def test_english_chat_never_reaches_a_chinese_only_agent(clock: Clock) -> None:
 
 
 def test_last_agent_gets_the_offer_first_when_free(clock: Clock) -> None:
-    engine = make_engine(clock, affinity_wait=30)
+    engine = make_engine(clock, affinity_wait=30, wait_target=60)
     agent(engine, "A-1")
     agent(engine, "A-2")
     clock.advance(100)  # A-1 has been idle longer: without affinity it would go to A-1
@@ -141,7 +141,7 @@ def test_last_agent_gets_the_offer_first_when_free(clock: Clock) -> None:
 
 
 def test_colleague_gets_it_after_the_affinity_wait(clock: Clock) -> None:
-    engine = make_engine(clock, affinity_wait=30)
+    engine = make_engine(clock, affinity_wait=30, wait_target=60)
     agent(engine, "A-1")
     agent(engine, "A-2")
     engine.enqueue(call("busy-with"))
@@ -155,6 +155,24 @@ def test_colleague_gets_it_after_the_affinity_wait(clock: Clock) -> None:
     engine.tick()
     assert offered(engine, "A-2") == ["c"]
     assert "affinity_expired" in [r.code for r in engine.get("c").reasons]
+
+
+def test_a_vip_is_held_for_their_busy_last_agent_no_longer_than_the_vip_target(clock: Clock) -> None:
+    engine = make_engine(clock)  # affinity_wait 20 s, VIP target 15 s
+    agent(engine, "A-1")
+    agent(engine, "A-2")
+    engine.enqueue(call("busy-with"))
+    engine.accept("A-1", "busy-with")
+    engine.enqueue(call("vip", vip=True, preferred_agent_id="A-1"))
+    assert {r.code: r.detail for r in engine.get("vip").reasons}["affinity_wait"] == \
+        "held 15s for last agent A-1 (the 15s vip target)"
+    clock.advance(14.9)
+    engine.tick()
+    assert offered(engine, "A-2") == []
+    clock.advance(0.1)
+    engine.tick()
+    assert offered(engine, "A-2") == ["vip"]
+    assert {r.code: r.detail for r in engine.get("vip").reasons}["deadline"] == "0s left of the 15s target"
 
 
 def test_affinity_is_skipped_when_the_last_agent_is_not_logged_in(clock: Clock) -> None:
@@ -493,7 +511,7 @@ def test_rings_must_narrow_to_wider_in_order() -> None:
 def test_the_last_ring_is_the_overflow_queue_and_work_never_bounces_back(clock: Clock) -> None:
     engine = RoutingEngine(clock)
     engine.put_queue(QueueConfig(id="complaints", groups=("supervisors",), policy=Policy(
-        overflow_queue="general", overflow_after=60)))
+        overflow_queue="general", overflow_after=60, wait_target=900)))
     engine.put_queue(QueueConfig(id="general", groups=("general",), policy=Policy(
         overflow_queue="complaints", overflow_after=5)))
     agent(engine, "A-1", groups=("general",))
@@ -511,6 +529,25 @@ def test_the_last_ring_is_the_overflow_queue_and_work_never_bounces_back(clock: 
     engine.tick()
     # general overflows to complaints after 5 s, but the work came from there: it stays.
     assert engine.get("C-1").queue_id == "general"
+
+
+def test_the_last_ring_opens_when_the_customers_own_target_runs_out_first(clock: Clock) -> None:
+    engine = RoutingEngine(clock)
+    engine.put_queue(QueueConfig(id="complaints", groups=("supervisors",), policy=Policy(
+        overflow_queue="general", overflow_after=60, wait_target=900)))
+    engine.put_queue(QueueConfig(id="general", groups=("general",)))
+    agent(engine, "A-1", groups=("general",))
+    engine.enqueue(call("normal", queue_id="complaints"))
+    engine.enqueue(call("vip", queue_id="complaints", vip=True))
+    clock.advance(14.9)
+    engine.tick()
+    assert offered(engine, "A-1") == []
+    clock.advance(0.1)
+    engine.tick()
+    # The VIP's 15 s ran out before the ring's 60 s; the other caller still waits for a supervisor.
+    assert offered(engine, "A-1") == ["vip"] and engine.get("normal").queue_id == "complaints"
+    assert {r.code: r.detail for r in engine.get("vip").reasons}["ring_overflow"] == \
+        "complaints -> general after 15s (the 15s target)"
 
 
 def test_a_transfer_never_goes_back_to_the_agent_or_queue_that_passed_it_on(clock: Clock) -> None:

@@ -69,9 +69,12 @@ def classify(work: Work, queue: QueueConfig, now: float) -> list[Reason]:
     if work.accessibility:
         reasons.append(Reason("accessibility_need", ", ".join(work.accessibility)))
     if work.preferred_agent_id:
-        work.affinity_until = now + policy.affinity_wait
-        reasons.append(Reason("affinity_wait", f"held {policy.affinity_wait:g}s for last agent "
-                                               f"{work.preferred_agent_id}"))
+        # Never past the customer's own target: a VIP held 20 s for a busy last agent would miss
+        # their 15 s whoever they got.
+        hold = max(0.0, min(policy.affinity_wait, work.deadline - now))
+        work.affinity_until = now + hold
+        reasons.append(Reason("affinity_wait", f"held {hold:g}s for last agent {work.preferred_agent_id}"
+                              + (f" (the {target:g}s {tier} target)" if hold < policy.affinity_wait else "")))
     return reasons
 
 
@@ -207,7 +210,8 @@ def choose_agent(candidates: Iterable[Agent], work: Work, queue: QueueConfig, no
     trained for the customer's accessibility needs, then least occupancy, then longest idle, then
     proficiency."""
     required = queue.policy.required_skills
-    best: tuple[tuple[int, int, int, float, float, int, str], Agent] | None = None
+    best: tuple[tuple[int, int, int, int, int, float, float, int, str], Agent] | None = None
+    text = work.channel is not Channel.PHONE
     for agent in candidates:
         if ineligible(agent, work, queue, now, preferred):
             continue
@@ -215,6 +219,8 @@ def choose_agent(candidates: Iterable[Agent], work: Work, queue: QueueConfig, no
             0 if agent.id == work.preferred_agent_id else 1,
             0 if (work.escalated and agent.supervisor) else 1,
             0 if not work.accessibility or suits_needs(agent, work) else 1,
+            1 if text and not agent.holding and agent.capacity.get(Channel.PHONE, 0) > 0 else 0,
+            len(agent.languages) if agent.languages else 99,
             agent.load(),
             agent.idle_since if not agent.holding else now,
             -agent.proficiency(required),
