@@ -568,3 +568,36 @@ def test_a_transfer_never_goes_back_to_the_agent_or_queue_that_passed_it_on(cloc
         engine.transfer("T-1", TransferReason.OTHER, "back to the first agent", target_agent_id="A-1")
     engine.transfer("T-1", TransferReason.OTHER, "second opinion", target_queue_id="billing")
     assert engine.get("T-1").transfer_count == 2
+
+
+def test_a_chat_goes_beside_work_already_held_so_the_next_call_finds_an_empty_desk(clock: Clock) -> None:
+    engine = make_engine(clock)
+    desk = {Channel.PHONE: 1, Channel.CHAT: 2}
+    agent(engine, "holding", capacity=desk)
+    engine.enqueue(chat("first"))
+    engine.accept("holding", "first")
+    clock.advance(60)  # the idle agent has waited longer: least occupancy alone would pick them
+    agent(engine, "idle", capacity=desk)
+    engine.enqueue(chat("second"))
+    assert offered(engine, "holding") == ["second"] and offered(engine, "idle") == []
+    assert {r.code: r.detail for r in engine.get("second").reasons}["beside_work"] == \
+        "1 held already; empty desks kept for calls"
+    engine.enqueue(call("call"))
+    assert offered(engine, "idle") == ["call"]
+    # A full desk takes no more: the next chat goes to an empty one rather than wait.
+    engine.accept("holding", "second")
+    engine.accept("idle", "call")
+    agent(engine, "third", capacity=desk)
+    engine.enqueue(chat("third-chat"))
+    assert offered(engine, "third") == ["third-chat"]
+
+
+def test_a_single_language_agent_takes_their_language_and_the_bilingual_one_stays_free(clock: Clock) -> None:
+    engine = make_engine(clock)
+    agent(engine, "both", languages=("zh", "en"))
+    clock.advance(60)  # the bilingual agent has been idle longer
+    agent(engine, "zh-only", languages=("zh",))
+    engine.enqueue(call("zh-call", language="zh-CN"))
+    assert offered(engine, "zh-only") == ["zh-call"] and offered(engine, "both") == []
+    engine.enqueue(call("en-call", language="en"))
+    assert offered(engine, "both") == ["en-call"]
