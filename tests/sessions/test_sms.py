@@ -1,17 +1,20 @@
 """The SMS channel over SMPP 3.4: sessions' aiosmpplib client bound to a test SMSC over real TCP
 (tests/support/smsc.py), inbound SMS as interactions, agent replies through the SMS outbox,
-delivery receipts on the message, and nothing lost while the SMSC is down."""
+delivery receipts on the message, and nothing lost while the SMSC or MongoDB is down."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 
 from omni.devstack.local_issuer import LocalIssuer
-from omni.devstack.processes import free_port
+from omni.devstack.processes import free_port, mongo_server, wait_for_port
 from omni.runtime.auth import Role
 from omni.runtime.config import ServiceSettings
 from omni.runtime.errors import InvalidArgument
@@ -185,3 +188,31 @@ async def test_a_phone_contacts_survey_is_an_sms_answered_once_by_replying_a_dig
     survey = await sms_stack.sessions.GetSurvey(pb.GetSurveyRequest(session_id=session_id), metadata=supervisor)
     assert survey.csat == 4
     assert len(published.payloads("survey_answered", events_pb2.SurveyAnswered)) == 1
+
+
+@pytest.mark.slow
+async def test_an_sms_arriving_while_mongodb_is_down_is_recorded_once_it_is_back(
+        start_service: Any, settings: ServiceSettings, authority: LocalIssuer, published: EventRecorder, smsc: Smsc,
+        tmp_path: Path) -> None:
+    mongo = mongo_server(free_port(), tmp_path / "mongo")
+    try:
+        own = session_settings(
+            # Each store call gives up after a second (not pymongo's 30 s), so the outage outlasts several.
+            dataclasses.replace(settings, mongo_url=mongo.url + "&serverSelectionTimeoutMS=1000"), authority, sms_smsc=f"127.0.0.1:{smsc.port}",
+            sms_system_id=smsc.system_id, sms_password=smsc.password, sms_source="+8610086",
+            sms_reconnect_seconds=0.2)
+        host = await start_service(SPEC, settings_override=own)
+        await smsc.wait_bound()
+        mongo.stop()
+        await smsc.deliver(CUSTOMER, "Sent while your database was down")
+        await asyncio.sleep(4)  # the outage itself: nothing to wait for but time
+        mongo.start()
+        assert mongo.process is not None
+        wait_for_port(int(mongo.url.rsplit(":", 1)[1].split("/")[0]), mongo.process, "secantusd-py")
+        [received] = await published.wait(
+            "interaction_received", events_pb2.InteractionReceived,
+            lambda e: e.interaction.text == "Sent while your database was down", within=60)
+        assert received.interaction.channel == common_pb2.CHANNEL_SMS
+        await host.stop()
+    finally:
+        mongo.stop()
