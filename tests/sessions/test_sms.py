@@ -196,11 +196,10 @@ async def test_an_sms_arriving_while_mongodb_is_down_is_recorded_once_it_is_back
         tmp_path: Path) -> None:
     mongo = mongo_server(free_port(), tmp_path / "mongo")
     try:
-        own = session_settings(
-            # Each store call gives up after a second (not pymongo's 30 s), so the outage outlasts several.
-            dataclasses.replace(settings, mongo_url=mongo.url + "&serverSelectionTimeoutMS=1000"), authority, sms_smsc=f"127.0.0.1:{smsc.port}",
-            sms_system_id=smsc.system_id, sms_password=smsc.password, sms_source="+8610086",
-            sms_reconnect_seconds=0.2)
+        # Each store call gives up after a second (not pymongo's 30 s), so the outage outlasts several.
+        impatient = dataclasses.replace(settings, mongo_url=mongo.url + "&serverSelectionTimeoutMS=1000")
+        own = session_settings(impatient, authority, sms_smsc=f"127.0.0.1:{smsc.port}", sms_system_id=smsc.system_id,
+                               sms_password=smsc.password, sms_source="+8610086", sms_reconnect_seconds=0.2)
         host = await start_service(SPEC, settings_override=own)
         await smsc.wait_bound()
         mongo.stop()
