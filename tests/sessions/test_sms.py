@@ -25,7 +25,7 @@ from omnichannel.sessions.v1 import events_pb2
 from omnichannel.sessions.v1 import sessions_pb2 as pb
 from tests.sessions.conftest import Sink, Stack
 from tests.support.events import EventRecorder
-from tests.support.polling import eventually
+from tests.support.polling import WITHIN, eventually
 from tests.support.settings import session_settings
 from tests.support.smsc import Smsc
 
@@ -78,6 +78,9 @@ async def test_inbound_sms_threads_and_the_agents_reply_is_delivered(sms_stack: 
         (common_pb2.IDENTITY_KIND_PHONE, "+" + CUSTOMER)]
     session_id = interaction.session_id
 
+    watch = sms_stack.sessions.WatchSession(pb.WatchSessionRequest(session_id=session_id),
+                                            metadata=sms_stack.token(Role.SUPERVISOR, "sup-1"))
+    assert (await watch.read()).kind == "snapshot"  # watching from here on
     reply = await sms_stack.sessions.SendReply(
         pb.SendReplyRequest(session_id=session_id, text="It leaves the depot today.", request_id="r1"),
         metadata=sms_stack.token(Role.SUPERVISOR, "sup-1"))
@@ -85,6 +88,15 @@ async def test_inbound_sms_threads_and_the_agents_reply_is_delivered(sms_stack: 
     assert (sent.destination, sent.source, sent.text) == (CUSTOMER, "8610086", "It leaves the depot today.")
     delivered = await _delivery(sms_stack, session_id, reply.message.id, "delivered")
     assert delivered.direction == common_pb2.DIRECTION_OUTBOUND
+    # A watcher (the agent's desk) is shown the reply again each time its delivery changes.
+    shown: list[str] = []
+    async with asyncio.timeout(WITHIN):
+        while not shown or shown[-1] != "delivered":
+            update = await watch.read()
+            if update.kind == "message" and update.message.id == reply.message.id:
+                shown.append(update.message.delivery)
+    watch.cancel()
+    assert shown[0] == "pending" and shown[-1] == "delivered"
 
     # The customer answers: the same conversation (one session, like a chat).
     await smsc.deliver(CUSTOMER, "Thanks!")

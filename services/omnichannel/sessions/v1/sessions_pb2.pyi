@@ -638,7 +638,9 @@ class SessionUpdate(_message.Message):
 
     @_builtins.property
     def message(self) -> Global___Message:
-        """Set when the update is a new message."""
+        """Set when the update is a new message, or one shown again as it changed (an SMS's
+        delivery): watchers replace the message of the same id.
+        """
 
     @_builtins.property
     def note(self) -> Global___SessionNote:
