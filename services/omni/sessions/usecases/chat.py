@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 
 from omni.runtime.auth import Principal, Role, audience
+from omni.runtime.callback_times import check_chosen_time
 from omni.runtime.channels import Channel
+from omni.runtime.clock import utcnow
 from omni.runtime.config import env_name
 from omni.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted, Unauthenticated
 from omni.runtime.token_issuer import TokenIssuer
@@ -193,11 +196,14 @@ class ChatDesk:
         message_id = check_length(require(message_id, "read.message_id"), "read.message_id", 200)
         await self._c.signal(line.session_id, UpdateKind.READ, Direction.INBOUND, message_id)
 
-    async def callback(self, line: ChatLine) -> str:
+    async def callback(self, line: ChatLine, due: dt.datetime | None = None) -> str:
         """The visitor asks to be called back instead of waiting: to the chat's verified phone
-        number only (an anonymous visitor cannot have a stranger called); the number booked."""
+        number only (an anonymous visitor cannot have a stranger called), keeping their place or
+        at `due` (a slot routing offered); the number booked."""
         self._flood.check(line, FrameKind.TEXT)
-        session = await self._outbound.book(line.session_id, "", None, verified_only=True)
+        if due is not None:
+            check_chosen_time(due.timestamp(), utcnow().timestamp())
+        session = await self._outbound.book(line.session_id, "", due, verified_only=True)
         return session.attributes["callback_number"]
 
     async def end(self, line: ChatLine) -> Session:
