@@ -272,7 +272,7 @@ def explain(agent: Agent, work: Work, queue: QueueConfig, now: float) -> list[Re
                           else f"{-left:.0f}s past the {work.target:g}s target"))
     if work.last_missed_by:
         reasons.append(Reason("rona", f"passed over {work.last_missed_by}, who missed it"))
-    if work.channel is not Channel.PHONE and agent.holding:
+    if work.channel is not Channel.PHONE and agent.holding and agent.capacity.get(Channel.PHONE, 0) > 0:
         # Asked before the offer: what the agent holds is what the new work goes beside.
         reasons.append(Reason("beside_work", f"{len(agent.holding)} held already; empty desks kept for calls"))
     reasons.append(Reason("least_occupancy", f"{agent.load():.2f}"))
