@@ -19,3 +19,14 @@ def needs(named: Sequence[str]) -> tuple[str, ...]:
         raise InvalidArgument(f"at most {MAX_NEEDS} accessibility needs (got {len(named)})")
     checked = (check_length(need.strip().lower(), "accessibility", MAX_NEED_LENGTH) for need in named if need.strip())
     return tuple(dict.fromkeys(checked))
+
+
+# A customer tag naming an accessibility need ("accessibility:hearing"), set in tickets.
+TAG_PREFIX = "accessibility:"
+
+
+def from_tags(tags: Sequence[str]) -> tuple[str, ...]:
+    """The needs a customer's tags name ("accessibility:hearing" -> "hearing"), at most `MAX_NEEDS`
+    of at most `MAX_NEED_LENGTH` characters (longer ones are not needs anyone configured)."""
+    named = (tag.removeprefix(TAG_PREFIX).strip().lower() for tag in tags if tag.startswith(TAG_PREFIX))
+    return tuple(dict.fromkeys(need for need in named if need and len(need) <= MAX_NEED_LENGTH))[:MAX_NEEDS]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
+from omni.runtime import accessibility as accessibility_limits
 from omni.runtime.auth import Principal
 from omni.runtime.channels import Channel
 from omni.runtime.clock import utcnow
@@ -49,7 +50,9 @@ ACCESSIBILITY = "accessibility"
 class Calls:
     def __init__(self, conversations: Conversations, repo: SessionRepository, events: SessionEvents, *,
                  flow: ContactFlow, classifier: Classifier, limit: TextLimit, outbound: OutboundCalls,
-                 callback_digit: str, max_notes: int) -> None:
+                 callback_digit: str, max_notes: int,
+                 tagged_needs: Callable[[str], Awaitable[tuple[str, ...]]] | None = None) -> None:
+        """`tagged_needs(ani)`: the accessibility needs the caller's customer tags name."""
         self._c = conversations
         self._repo = repo
         self._events = events
@@ -59,12 +62,16 @@ class Calls:
         self._outbound = outbound
         self._callback_digit = callback_digit
         self._max_notes = max_notes
+        self._tagged_needs = tagged_needs
 
     async def start(self, call_id: str, ani: str, dnis: str, language: str, previous_session_id: str,
                     accessibility: Sequence[str] = ()) -> CallStep:
         call_id = check_length(require(call_id, "call_id"), "call_id", 200)
         ani = check_length(require(ani, "ani (the caller's number)"), "ani", 64)
         needs = self._flow.caller_needs(dnis, accessibility)
+        if self._tagged_needs is not None:
+            tagged = await self._tagged_needs(ani)
+            needs = tuple(dict.fromkeys((*needs, *tagged)))[:accessibility_limits.MAX_NEEDS]
         session_id = new_id("S")
         # The call id is bound first, so a PBX retrying StartCall gets the same session back.
         earlier = await self._repo.claim_call(call_id, session_id)
