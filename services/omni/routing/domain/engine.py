@@ -25,7 +25,7 @@ from omni.routing.domain.journal import Changes
 from omni.routing.domain.queues import QueueConfig
 from omni.routing.domain.stats import Kind
 from omni.routing.domain.transfers import TransferReason, transfer_reason
-from omni.routing.domain.work import WAITING_STATES, Reason, Turn, Work, WorkState
+from omni.routing.domain.work import CALLBACK_REACHED, WAITING_STATES, Reason, Turn, Work, WorkState
 from omni.runtime.errors import FailedPrecondition, InvalidArgument
 
 
@@ -165,7 +165,9 @@ class RoutingEngine(BotWork):
         work.state = WorkState.ASSIGNED
         work.assigned_agent_id = agent_id
         work.answer_time = now
-        self._metrics.record(work.queue_id, now, Kind.ANSWERED, now - work.enqueue_time)
+        if not work.callback_number:
+            # A callback is answered when a call of it reaches the customer (`callback_reached`).
+            self._metrics.record(work.queue_id, now, Kind.ANSWERED, now - work.enqueue_time)
         self._journal.notify("offer_accepted", work, agent_id=agent_id)
         self._journal.notify("work_assigned", work, agent_id=agent_id)
         self._journal.agent_changed(agent, previous)
@@ -223,9 +225,18 @@ class RoutingEngine(BotWork):
         self._journal.notify("callback_scheduled", work, reason="customer chose a callback")
         return work
 
-    def announce_callback(self, work_id: str, attempt: int) -> None:
-        """Ask for the SMS that tells the customer call `attempt` of their callback is coming."""
-        self._journal.notify("callback_sms_requested", self.get(work_id), reason=f"before callback attempt {attempt}")
+    def announce_callback(self, work_id: str, attempt: int, not_before: float = 0.0) -> None:
+        """Ask for the SMS that tells the customer call `attempt` of their callback is coming (sent
+        no earlier than `not_before`)."""
+        self._journal.notify("callback_sms_requested", self.get(work_id), reason=f"before callback attempt {attempt}",
+                             at=not_before)
+
+    def callback_reached(self, work_id: str, detail: str) -> None:
+        """A call of the callback the agent holds reached the customer: answered now."""
+        work = self.get(work_id)
+        now = self.clock()
+        self._metrics.record(work.queue_id, now, Kind.ANSWERED, now - work.enqueue_time)
+        self.add_reasons(work.id, [Reason(CALLBACK_REACHED, detail)])
 
     def requeue_callback(self, work_id: str, not_before: float, reason: str) -> Work:
         """An accepted callback whose call did not reach the customer: its agent is free again and
