@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from omni.kpis.formatting import fmt
+from omni.kpis.formatting import callbacks_summary, fmt
 from omni.simulator import scenario
 
 if TYPE_CHECKING:
@@ -100,6 +100,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             "wall_seconds": round(result.wall_seconds, 3)})
         json_path, html_path = report.write(built, directory)
         records.save(directory / "records.jsonl", result.contacts, result.agents)
+        if figures.callbacks:
+            print(f"           {callbacks_summary(built['overall'], built['contact_rate_by_hour'])}")
         print(f"           report: {html_path}  ({json_path.name}, records.jsonl)")
     return 0
 

@@ -143,7 +143,7 @@ class RoutingEngine(BotWork):
             self._lines.leave(work)  # re-ranked, not gone: the line's pace does not count it
         reason = policy.escalate_turn(work, self.queue(work.queue_id), turn, self.clock())
         if waiting:
-            self._lines.enter(work)
+            self._lines.enter(work, self.clock())
         self._journal.changed(work)
         if reason is None:
             return work
@@ -221,6 +221,7 @@ class RoutingEngine(BotWork):
         if not_before > self.clock():
             work.not_before = not_before
             self._deadlines.at(not_before, Due.HOLD, work.id, 0)
+            self._lines.hold(work)
         work.reasons.append(Reason("callback", "keeps its place in line"))
         self._journal.notify("callback_scheduled", work, reason="customer chose a callback")
         return work
@@ -344,6 +345,8 @@ class RoutingEngine(BotWork):
             if kind is Due.OFFER and work.state is WorkState.OFFERED and work.offer_attempts == token:
                 self._withdraw_offer(work, "not answered in time", counts=True, kind="offer_timed_out")
             elif kind is Due.HOLD and work.state in WAITING_STATES:
+                if work.not_before and work.not_before <= now and (part := self._lines.unhold(work)) is not None:
+                    self._metrics.joined(work.queue_id, part, now)
                 self._pending_work[work.id] = None
             elif kind is Due.OVERFLOW and work.state is WorkState.WAITING and work.ring_start == token:
                 self._overflow(work, now)
