@@ -79,7 +79,8 @@ def test_a_redial_is_put_off_to_the_best_hour_inside_the_window_and_outside_quie
 
 
 def test_without_a_better_hour_the_redial_is_not_put_off() -> None:
-    flat = AnswerRates(customer=CallCounts(), segment=CallCounts.of([(h, r) for h in range(168) for r in (True, False)]))
+    flat = AnswerRates(customer=CallCounts(),
+                       segment=CallCounts.of([(h, r) for h in range(168) for r in (True, False)]))
     assert len({round(flat.rate(h), 6) for h in range(168)}) == 1
     policy = AttemptPolicy((1800.0,), best_time_window=12 * 3600.0)
     missed = at("2026-06-01T10:00", SHANGHAI)

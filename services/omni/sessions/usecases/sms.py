@@ -84,7 +84,8 @@ class SmsChannel:
         self._survey_answer = answer
 
     async def send(self, number: str, text: str, *, sender: str = "", session_id: str = "",
-                   request_id: str = "", not_before: dt.datetime | None = None) -> Message:
+                   request_id: str = "", not_before: dt.datetime | None = None,
+                   callback_reminder: bool = False) -> Message:
         """Queue an SMS to `number` (any way of writing it) as an OUTBOUND message of the customer's
         SMS conversation (`session_id`, else their open one, else a new one). The SMS is stored in
         the outbox before the message, so a crash in between still sends it; one sent for an event
@@ -98,7 +99,7 @@ class SmsChannel:
                           sender=sender or "sms", text=text, time=now, request_id=request_id,
                           delivery=Delivery.PENDING.value)
         await self._repo.queue_sms(OutboundSms(id=message.id, session_id=session.id, number=to, text=text,
-                                               due=max(now, not_before or now)))
+                                               due=max(now, not_before or now), callback_reminder=callback_reminder))
 
         def add(current: Session) -> None:
             if all(m.id != message.id for m in current.messages):
@@ -114,7 +115,7 @@ class SmsChannel:
         the callback's number as a message of the callback's session (so on its ticket, like its
         calls, with its delivery receipt), not before `not_before` (the end of the quiet hours)."""
         await self.send(number, callback_reminder(language), session_id=session_id, request_id=event_id,
-                        not_before=not_before)
+                        not_before=not_before, callback_reminder=True)
 
     async def ask_survey(self, survey_session_id: str, number: str, language: str) -> None:
         """Send the survey of contact `survey_session_id` to `number`; a reply of 1-5 on the number's
