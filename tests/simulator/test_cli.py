@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from omni.cli.main import main
-from omni.cli.simulate import COMPARISON_BEGIN, COMPARISON_END
+from omni.cli.simulate import CALLBACKS_BEGIN, CALLBACKS_END, COMPARISON_BEGIN, COMPARISON_END
 
 
 def test_simulate_writes_json_html_and_records_that_report_can_reread(tmp_path: Path,
@@ -44,6 +44,22 @@ def test_compare_replaces_only_its_section_of_the_docs(tmp_path: Path, capsys: p
     assert "| KPI | fifo | routing |" in text
     assert "| phone: VIP ASA |" in text and "| email: ASA |" in text
     assert "| answer rate |" in capsys.readouterr().out
+
+
+def test_callbacks_compares_three_ways_and_replaces_only_its_own_section(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = tmp_path / "kpis.md"
+    docs.write_text(f"# KPIs\n\n{COMPARISON_BEGIN}\nstrategies\n{COMPARISON_END}\n")
+    argv = ["simulate", "--callbacks", "--scale", "0.1", "--days", "1", "--write-docs", str(docs)]
+    assert main(argv) == 0 and main(argv) == 0
+    text = docs.read_text()
+    assert f"{COMPARISON_BEGIN}\nstrategies\n{COMPARISON_END}" in text
+    assert text.count(CALLBACKS_BEGIN) == 1 and text.count(CALLBACKS_END) == 1
+    assert "| KPI | no callback offers | callbacks, called when due | callbacks, best time |" in text
+    assert "| attempts per contact |" in text and "Contact rate by hour of the call" in text
+    assert "| abandoned |" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="--days must be at least 1"):
+        main(["simulate", "--callbacks", "--days", "0"])
 
 
 def test_bad_input_gets_an_actionable_message(tmp_path: Path) -> None:
