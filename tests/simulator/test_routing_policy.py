@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -137,7 +138,7 @@ def test_callback_calls_follow_the_attempt_policy_and_only_the_last_can_reach(ru
         assert contact.callback_attempts == len(starts) <= policy.max_attempts
         assert [reached for _, reached in contact.calls[:-1]] == [False] * (len(starts) - 1)
         # Redials after their delay (plus the ring and the wait for a free agent), never while closed.
-        assert all(b - a >= policy.retry_delays[0] for a, b in zip(starts, starts[1:], strict=False))
+        assert all(b - a >= policy.retry_delays[0] for a, b in itertools.pairwise(starts))
         assert all(day.open_seconds <= at % 86_400 < day.close_seconds for at in starts)
         if contact.callback_reached:
             assert contact.outcome == "answered" and contact.answered == starts[-1]
