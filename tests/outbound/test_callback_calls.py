@@ -305,6 +305,18 @@ async def test_a_caller_chooses_an_offered_callback_time_and_a_closed_time_is_re
                                               metadata=customer)
     assert foreign.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
+    # The PBX adapter reads the same times (its service token) and books the one the caller keyed.
+    by_phone = await stack.routing.ListCallbackSlots(routing_pb2.ListCallbackSlotsRequest(
+        work_id=other.id, max_slots=2), metadata=stack.pbx)
+    with pytest.raises(grpc.aio.AioRpcError) as past:
+        await stack.telephony.RequestCallback(pb.RequestCallbackRequest(call_id="call-9", not_before=Timestamp(
+            seconds=1)), metadata=stack.pbx)
+    assert past.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    await stack.telephony.RequestCallback(pb.RequestCallbackRequest(
+        call_id="call-9", not_before=by_phone.slots[1].start_time), metadata=stack.pbx)
+    await stack.work(other.id, lambda w: w.callback_due_time == by_phone.slots[1].start_time,
+                     "the caller's callback due at the time they keyed")
+
     # Office hours from now on: a time while the queue is closed is refused with what to do.
     await stack.routing.UpdateQueue(routing_pb2.UpdateQueueRequest(
         queue=routing_pb2.Queue(id="billing", hours=routing_pb2.BusinessHours(
