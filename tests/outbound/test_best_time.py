@@ -74,6 +74,11 @@ def test_a_redial_is_put_off_to_the_best_hour_inside_the_window_and_outside_quie
     night_owls = AnswerRates(customer=CallCounts(), segment=evenings(answered_at=22, missed_at=9))
     late = policy.next_call_at(1, at("2026-06-01T20:00", SHANGHAI), SHANGHAI, night_owls) or 0
     assert 9 <= dt.datetime.fromtimestamp(late, ZoneInfo(SHANGHAI)).hour < 21
+    # Nor when the queue is closed: with the evening closed, the best open hour of the afternoon.
+    closed_evenings = policy.next_call_at(1, missed, SHANGHAI, rates,
+                                          lambda t: dt.datetime.fromtimestamp(t, ZoneInfo(SHANGHAI)).hour < 17)
+    assert local(closed_evenings or 0, SHANGHAI) not in ("Mon 19:00", "Mon 20:00")
+    assert dt.datetime.fromtimestamp(closed_evenings or 0, ZoneInfo(SHANGHAI)).hour < 17
     # Giving up stays giving up.
     assert policy.next_call_at(3, missed, SHANGHAI, rates) is None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from omni.routing.domain.best_time import AnswerRates, best_call_time
@@ -63,9 +64,10 @@ class AttemptPolicy:
         the quiet hours; None: the call is not announced."""
         return self.allowed(now, time_zone) if attempt in self.sms_attempts else None
 
-    def next_call_at(self, attempts: int, now: float, time_zone: str, rates: AnswerRates | None = None) -> float | None:
+    def next_call_at(self, attempts: int, now: float, time_zone: str, rates: AnswerRates | None = None,
+                     is_open: Callable[[float], bool] = lambda at: True) -> float | None:
         """When to call again after `attempts` unanswered calls (with `rates`, at the customer's
-        best hour within the best-time window); None: give up."""
+        best hour within the best-time window while the queue `is_open`); None: give up."""
         if attempts >= self.max_attempts:
             return None
         delay = self.retry_delays[min(attempts, len(self.retry_delays)) - 1]
@@ -73,7 +75,7 @@ class AttemptPolicy:
         if rates is None or not self.best_time_window:
             return due
         return best_call_time(due, now + delay + self.best_time_window, rates, time_zone,
-                              lambda at: self.allowed(at, time_zone))
+                              lambda at: self.allowed(at, time_zone), is_open)
 
     def allowed(self, at: float, time_zone: str) -> float:
         """`at`, or the end of the quiet hours it falls in."""

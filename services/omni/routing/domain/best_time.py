@@ -102,17 +102,17 @@ class AnswerRates:
 
 
 def best_call_time(earliest: float, latest: float, rates: AnswerRates, time_zone: str,
-                   allowed: Callable[[float], float]) -> float:
+                   allowed: Callable[[float], float], is_open: Callable[[float], bool] = lambda at: True) -> float:
     """The start of a call between `earliest` and `latest` in the hour the customer is likeliest to
-    answer, among the times `allowed` lets a call start (quiet hours end); `earliest` unless a
-    later hour is better by at least `MIN_GAIN`."""
+    answer, among the times `allowed` lets a call start (quiet hours end) while the queue
+    `is_open`; `earliest` unless a later hour is better by at least `MIN_GAIN`."""
     zone = ZoneInfo(time_zone or "UTC")
     start = dt.datetime.fromtimestamp(earliest, zone).replace(minute=0, second=0, microsecond=0).timestamp()
     best, best_rate = earliest, rates.rate(hour_of_week(earliest, time_zone)) + MIN_GAIN
     at = start + 3600.0
     while at <= latest:
         candidate = allowed(at)
-        if candidate <= latest:
+        if candidate <= latest and is_open(candidate):
             rate = rates.rate(hour_of_week(candidate, time_zone))
             if rate > best_rate:
                 best, best_rate = candidate, rate

@@ -85,7 +85,8 @@ def after_call(engine: RoutingEngine, work_id: str, attempt: int, reached: bool,
         return True
     policy, zone = policy_of(engine, work, default)
     now = engine.clock()
-    due = None if unwanted else policy.next_call_at(attempt, now, zone, rates)
+    due = None if unwanted else policy.next_call_at(attempt, now, zone, rates,
+                                                    engine.queue(work.queue_id).hours.is_open)
     if due is None:
         engine.complete(work.assigned_agent_id, work.id, DO_NOT_CONTACT if unwanted else UNREACHED)
         return True
