@@ -17,6 +17,10 @@ from omni.routing.usecases.engine_room import EngineRoom
 from omni.routing.usecases.work import WorkUseCases
 
 
+# Segments whose counts a replica keeps at most (a segment names a language, which callers choose).
+MAX_CACHED_SEGMENTS = 256
+
+
 class CallHistory:
     """The outcomes of outbound calls, per customer and per segment."""
 
@@ -40,6 +44,8 @@ class CallHistory:
             for hour, reached, calls in await self._repo.segment_calls(segment, since):
                 counts.add(hour, reached, calls)
             cached = (now + self._limits.segment_cache_seconds, counts)
+            if len(self._segments) >= MAX_CACHED_SEGMENTS:
+                self._segments.clear()
             self._segments[segment] = cached
         own = CallCounts.of(await self._repo.customer_calls(customer, self._limits.customer_calls))
         return AnswerRates(customer=own, segment=cached[1])
