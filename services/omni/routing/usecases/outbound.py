@@ -16,7 +16,6 @@ from omni.routing.repository import RoutingRepository
 from omni.routing.usecases.engine_room import EngineRoom
 from omni.routing.usecases.work import WorkUseCases
 
-
 # Segments whose counts a replica keeps at most (a segment names a language, which callers choose).
 MAX_CACHED_SEGMENTS = 256
 
