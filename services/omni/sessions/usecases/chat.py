@@ -17,9 +17,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 from omni.runtime.auth import Principal, Role, audience
-from omni.runtime.callback_times import check_chosen_time
 from omni.runtime.channels import Channel
-from omni.runtime.clock import utcnow
 from omni.runtime.config import env_name
 from omni.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted, Unauthenticated
 from omni.runtime.token_issuer import TokenIssuer
@@ -201,8 +199,6 @@ class ChatDesk:
         number only (an anonymous visitor cannot have a stranger called), keeping their place or
         at `due` (a slot routing offered); the number booked."""
         self._flood.check(line, FrameKind.TEXT)
-        if due is not None:
-            check_chosen_time(due.timestamp(), utcnow().timestamp())
         session = await self._outbound.book(line.session_id, "", due, verified_only=True)
         return session.attributes["callback_number"]
 
