@@ -601,3 +601,20 @@ def test_a_single_language_agent_takes_their_language_and_the_bilingual_one_stay
     assert offered(engine, "zh-only") == ["zh-call"] and offered(engine, "both") == []
     engine.enqueue(call("en-call", language="en"))
     assert offered(engine, "both") == ["en-call"]
+
+
+def test_a_caller_is_told_no_longer_than_until_the_last_ring_takes_them(clock: Clock) -> None:
+    engine = RoutingEngine(clock)
+    for queue_id, overflow in (("complaints", "general"), ("alone", "")):
+        engine.put_queue(QueueConfig(id=queue_id, groups=("supervisors",), expected_handle_time=300,
+                                     policy=Policy(overflow_queue=overflow, overflow_after=20 if overflow else 0)))
+    engine.put_queue(QueueConfig(id="general", groups=("general",), expected_handle_time=300))
+    agent(engine, "S-1", groups=("supervisors",))
+    agent(engine, "A-1", groups=("general",))
+    for n in range(6):
+        engine.enqueue(call(f"c-{n}", queue_id="complaints"))
+        engine.enqueue(call(f"a-{n}", queue_id="alone"))
+    # Fifth in the one supervisor's line of 300 s calls (1,500 s), but everyone else takes
+    # the call once it waited 20 s: 20 s and the general line's pace for one more call.
+    assert engine.position("c-5").estimated_wait == pytest.approx(20 + 300)
+    assert engine.position("a-5").estimated_wait == pytest.approx(1800)
