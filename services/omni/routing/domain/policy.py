@@ -68,7 +68,12 @@ def classify(work: Work, queue: QueueConfig, now: float) -> list[Reason]:
         reasons.append(Reason("supervisor_escalation", "offered to supervisors first"))
     if work.accessibility:
         reasons.append(Reason("accessibility_need", ", ".join(work.accessibility)))
-    if work.preferred_agent_id:
+    if work.follow_up_due:
+        # The agent it is for was chosen by whoever scheduled it, with its own grace period.
+        reasons.append(Reason("follow_up", f"due; for {work.preferred_agent_id} until "
+                                           f"{work.affinity_until:.0f}, then group {work.follow_up_group}"
+                              if work.preferred_agent_id else f"due; for group {work.follow_up_group}"))
+    elif work.preferred_agent_id:
         work.affinity_until = now + policy.affinity_wait
         reasons.append(Reason("affinity_wait", f"held {policy.affinity_wait:g}s for last agent "
                                                f"{work.preferred_agent_id}"))
@@ -138,6 +143,8 @@ def admit(work: Work, queue: QueueConfig, waiting: int, now: float) -> str:
     """Where newly queued work goes: its line ("" returned; outside business hours as a callback
     due at the next opening) or the self-service bots (why, returned). A call the bots cannot
     take (no voice bot) stays in line with a callback offered instead (`work.callback_offered`)."""
+    if work.follow_up_due:
+        return ""  # due when the agent chose, for a person: no business-hours callback, no bot
     bots = queue.bots_serve(work.channel)
     if not queue.hours.is_open(now):
         if queue.hours.after_hours_action == "self_service" and bots:
@@ -185,8 +192,9 @@ def ineligible(agent: Agent, work: Work, queue: QueueConfig, now: float,
         return "language_mismatch"
     if work.not_before > now:
         return "callback_not_due"
+    # A follow-up waits out its grace period for its agent even while they are away.
     if (work.preferred_agent_id and agent.id != work.preferred_agent_id and now < work.affinity_until
-            and preferred is not None and preferred.ready):
+            and (work.follow_up_due or (preferred is not None and preferred.ready))):
         return "affinity_hold"
     if work.escalated and not agent.supervisor and now < work.escalation_until:
         return "supervisor_hold"

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from omni.routing.context import ContextSources
 from omni.routing.domain.attempts import AttemptPolicy
 from omni.routing.domain.engine import RoutingEngine
+from omni.routing.domain.followups import FollowUpLimits
 from omni.routing.leases import Holder, LeaseBoard
 from omni.routing.publishing import Publisher
 from omni.routing.repository import RoutingRepository
@@ -21,6 +22,7 @@ from omni.routing.usecases.bots import BotUseCases
 from omni.routing.usecases.claims import Claims
 from omni.routing.usecases.desktops import Desktops
 from omni.routing.usecases.engine_room import EngineRoom
+from omni.routing.usecases.followups import FollowUps
 from omni.routing.usecases.outbound import OutboundWork
 from omni.routing.usecases.ownership import OpenInbox, Ownership
 from omni.routing.usecases.queues import QueueUseCases
@@ -32,7 +34,7 @@ class RoutingUseCases:
     def __init__(self, new_engine: Callable[[], RoutingEngine], repository: RoutingRepository,
                  publisher: Publisher, contexts: ContextSources, board: LeaseBoard, me: Holder, *,
                  desktop_grace: float, default_queue: str, timer_resolution: float,
-                 attempts: AttemptPolicy | None = None) -> None:
+                 attempts: AttemptPolicy | None = None, follow_ups: FollowUpLimits | None = None) -> None:
         claims = Claims(lambda partition: holder.address if (holder := board.holder(partition)) else "")
         desktops = Desktops(lambda: self._room.engine, contexts)
         self.relay = EventRelay(repository, publisher)
@@ -45,6 +47,7 @@ class RoutingUseCases:
         self.work = WorkUseCases(self._room, repository, contexts, desktops, default_queue=default_queue,
                                  attempts=attempts)
         self.outbound = OutboundWork(self._room, self.work, contexts, attempts)
+        self.follow_ups = FollowUps(self._room, repository, self.work, follow_ups or FollowUpLimits())
         self.bots = BotUseCases(self._room)
         self.sessions = AgentSessions(self._room, desktops, desktop_grace=desktop_grace)
 
