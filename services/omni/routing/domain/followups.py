@@ -45,8 +45,8 @@ class FollowUpLimits:
 def check_request(channel: Channel | None, due: float, note: str, now: float, limits: FollowUpLimits) -> Channel:
     """The channel, time and note of a new follow-up, each with an error a person can act on."""
     if channel not in CHANNELS:
-        raise InvalidArgument("channel: a follow-up is a call (CHANNEL_PHONE), an email (CHANNEL_EMAIL) or an SMS "
-                              "(CHANNEL_SMS)")
+        raise InvalidArgument("channel: a follow-up is a call, an email or an SMS (CHANNEL_PHONE, CHANNEL_EMAIL, "
+                              "CHANNEL_SMS)")
     if not due:
         raise InvalidArgument("due_time: say when the follow-up is due")
     if due <= now:
