@@ -178,8 +178,9 @@ async def test_a_follow_up_is_offered_to_its_agent_when_due_done_and_on_the_tick
     assert "confirm the refund arrived" in scheduled
     finished = next(n for n in notes if n.startswith("follow-up done"))
     assert "on time" in finished and "reached: refund confirmed" in finished
-    one.close()
-    two.close()
+    for desk in (one, two):
+        desk.close()
+        desk.call.cancel()
 
 
 async def test_an_away_agent_s_follow_up_goes_to_the_group_after_the_grace_and_late_is_alerted(
@@ -218,5 +219,6 @@ async def test_an_away_agent_s_follow_up_goes_to_the_group_after_the_grace_and_l
     notes = await stack.ticket_notes(contact.session_id, "follow-up done by A-2", "follow-up cancelled by A-1")
     assert any("min late" in n for n in notes if n.startswith("follow-up done by A-2"))
     assert any("customer called in" in n and "SMS was due" in n for n in notes)
-    one.close()
-    two.close()
+    for desk in (one, two):
+        desk.close()
+        desk.call.cancel()
