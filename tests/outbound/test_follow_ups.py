@@ -6,6 +6,7 @@ a cancelled one is on the ticket too; bad requests are refused."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
@@ -16,6 +17,7 @@ import pytest
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from omni.cli import main as cli
 from omni.devstack.local_issuer import LocalIssuer
 from omni.routing.service import SPEC as ROUTING
 from omni.runtime.auth import Role, bearer
@@ -48,6 +50,7 @@ class FollowUpStack:
     routing: routing_pb2_grpc.RoutingServiceStub
     tickets: tickets_pb2_grpc.TicketServiceStub
     supervision: supervision_pb2_grpc.SupervisionServiceStub
+    routing_address: str
 
     def token(self, role: Role, subject: str, groups: tuple[str, ...] = ("billing",)) -> Any:
         return bearer(self.authority.mint(subject, role, groups=groups))
@@ -130,7 +133,7 @@ async def stack(start_service: StartService, settings: ServiceSettings, authorit
     yield FollowUpStack(authority, sessions_pb2_grpc.TelephonyServiceStub(channels[1]),
                         sessions_pb2_grpc.SessionServiceStub(channels[1]), routing_stub,
                         tickets_pb2_grpc.TicketServiceStub(channels[0]),
-                        supervision_pb2_grpc.SupervisionServiceStub(channels[3]))
+                        supervision_pb2_grpc.SupervisionServiceStub(channels[3]), routing.address)
     for channel in channels:
         await channel.close()
 
@@ -141,7 +144,8 @@ async def _refused(call: Any, code: grpc.StatusCode, words: str) -> None:
     assert refused.value.code() == code and words in (refused.value.details() or ""), refused.value.details()
 
 
-async def test_a_follow_up_is_offered_to_its_agent_when_due_done_and_on_the_ticket(stack: FollowUpStack) -> None:
+async def test_a_follow_up_is_offered_to_its_agent_when_due_done_and_on_the_ticket(
+        stack: FollowUpStack, capsys: pytest.CaptureFixture[str]) -> None:
     one = stack.desk("A-1")
     contact = await stack.handled_call(one, "call-f1", "+8613700137001")
     two = stack.desk("A-2")  # available, and idle longer than A-1 by the time it is due
@@ -178,6 +182,20 @@ async def test_a_follow_up_is_offered_to_its_agent_when_due_done_and_on_the_tick
     assert "confirm the refund arrived" in scheduled
     finished = next(n for n in notes if n.startswith("follow-up done"))
     assert "on time" in finished and "reached: refund confirmed" in finished
+
+    # The same from the terminal: `omni followup`, as A-1.
+    async def omni(*words: str) -> tuple[int, str]:
+        code = await asyncio.to_thread(cli.main, ["followup", *words, "--token",
+                                                  stack.authority.mint("A-1", Role.AGENT, groups=("billing",)),
+                                                  "--routing", stack.routing_address])
+        return code, capsys.readouterr().out
+
+    code, out = await omni("schedule", contact.id, "--in", "2h", "--channel", "email", "--note", "send the invoice")
+    assert code == 0 and out.startswith("scheduled FU-") and "email due" in out and "for A-1 (then group billing)" in out
+    code, out = await omni("schedule", contact.id, "--in", "40d")
+    assert code == 1 and "refused (INVALID_ARGUMENT)" in out and "days ahead" in out
+    code, out = await omni("list")
+    assert f"{follow_up.id}  call due" in out and "completed on time by A-1" in out and "2 follow-up(s)" in out
     for desk in (one, two):
         desk.close()
         desk.call.cancel()
