@@ -1,11 +1,14 @@
 """Follow-up tasks in the routing engine on a hand-driven clock (no servers): not offered before
 they are due, offered to the agent they are for while that agent is working, to the group once
-the grace period is over, and never to a colleague within it; bad requests refused."""
+the grace period is over, and never to a colleague within it; bad requests refused; the "done on
+time" KPI."""
 
 from __future__ import annotations
 
 import pytest
 
+from omni.kpis.follow_ups import FollowUpRecord
+from omni.kpis.follow_ups import figures as follow_up_figures
 from omni.routing.domain import access, followups
 from omni.routing.domain.agents import Agent, AgentStatus
 from omni.routing.domain.engine import RoutingEngine
@@ -142,3 +145,17 @@ def test_only_the_agent_who_handled_the_contact_or_a_supervisor_schedules_its_fo
 def test_the_same_request_names_the_same_follow_up() -> None:
     assert followups.follow_up_id("A-1", "r1") == followups.follow_up_id("A-1", "r1")
     assert followups.follow_up_id("A-1", "r1") != followups.follow_up_id("A-2", "r1")
+
+
+def test_done_on_time_counts_done_and_overdue_follow_ups_not_cancelled_or_still_in_time() -> None:
+    def record(n: int, *, done: float | None = None, cancelled: bool = False) -> FollowUpRecord:
+        return FollowUpRecord(follow_up_id=f"FU-{n}", queue="billing", channel="phone", agent_id="A-1",
+                              done_by="A-1" if done else "", due=1000.0, deadline=1600.0, done=done,
+                              cancelled=cancelled)
+
+    figures = follow_up_figures([record(1, done=1500), record(2, done=1700), record(3), record(4, cancelled=True)],
+                                now=2000.0)
+    assert (figures.due, figures.done_on_time, figures.late, figures.overdue, figures.cancelled) == (4, 1, 1, 1, 1)
+    assert figures.on_time_rate == pytest.approx(1 / 3)
+    # Before the deadline an undone follow-up is not judged yet.
+    assert follow_up_figures([record(3)], now=1500.0).on_time_rate is None

@@ -23,8 +23,8 @@ from omni.runtime.errors import PermissionDenied, Unauthenticated
 PLATFORM_CLIENTS: dict[str, tuple[Role, frozenset[str]]] = {
     "routing": (Role.SERVICE, frozenset({audience("tickets"), audience("knowledge")})),
     "agentpool-operator": (Role.SERVICE, frozenset({audience("routing")})),
-    # The reports service reads the stored contacts.
-    "reports": (Role.SERVICE, frozenset({audience("sessions")})),
+    # The reports service reads the stored contacts and routing's follow-ups.
+    "reports": (Role.SERVICE, frozenset({audience("sessions"), audience("routing")})),
     # Supervision reads routing's queues, agents, work and statistics for the floor and queue alerts.
     "supervision": (Role.SERVICE, frozenset({audience("routing")})),
     "bot-worker": (Role.BOT, frozenset({audience("sessions"), audience("routing"), audience("knowledge")})),
