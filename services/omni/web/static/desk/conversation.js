@@ -326,6 +326,7 @@ export class OmniConversation extends HTMLElement {
       scheduled.textContent = t("followUpScheduled", t(`followUpBy_${channel.value}`),
         new Date(made.follow_up.due_time).toLocaleString());
       note.value = "";
+      this.desk.alert("");  // a refusal shown before is answered now
     })},
     h("fieldset", {}, h("legend", {}, t("followUp")),
       h("label", {for: channel.id}, t("followUpChannel")), channel,
