@@ -38,7 +38,7 @@ from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 from omnichannel.supervision.v1 import supervision_pb2, supervision_pb2_grpc
 from omnichannel.tickets.v1 import tickets_pb2, tickets_pb2_grpc
 from tests.conftest import StartService
-from tests.outbound.conftest import BILLING, Desk
+from tests.outbound.conftest import BILLING, Desk, work_item
 from tests.support.polling import eventually
 from tests.support.settings import routing_settings, settings_for
 
@@ -78,12 +78,7 @@ class FollowUpStack:
 
     async def work(self, work_id: str, until: Callable[[routing_pb2.WorkItem], bool],
                    what: str) -> routing_pb2.WorkItem:
-        staff = self.token(Role.SUPERVISOR, "S-1")
-
-        async def read() -> routing_pb2.WorkItem:
-            return await self.routing.GetWorkItem(routing_pb2.GetWorkItemRequest(id=work_id), metadata=staff)
-
-        return await eventually(read, until, what=f"work {work_id} {what}")
+        return await work_item(self.routing, self.token(Role.SUPERVISOR, "S-1"), work_id, until, what)
 
     async def schedule(self, agent_id: str, work_id: str, due_in: float, *, group: str = "",
                        channel: int = common_pb2.CHANNEL_PHONE, note: str = "", request_id: str = "",
