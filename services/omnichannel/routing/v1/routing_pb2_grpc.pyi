@@ -56,6 +56,10 @@ class RoutingServiceStub:
     """The customer left before being answered."""
     ScheduleCallback: _grpc.UnaryUnaryMultiCallable[_routing_pb2.ScheduleCallbackRequest, _routing_pb2.WorkItem]
     """Keep the customer's place and call them back."""
+    ListCallbackSlots: _grpc.UnaryUnaryMultiCallable[_routing_pb2.ListCallbackSlotsRequest, _routing_pb2.ListCallbackSlotsResponse]
+    """Times the customer of waiting work may choose for their callback: inside the
+    queue's opening hours, outside its quiet hours, while forecast capacity lasts.
+    """
     TransferWork: _grpc.UnaryUnaryMultiCallable[_routing_pb2.TransferWorkRequest, _routing_pb2.WorkItem]
     ScheduleFollowUp: _grpc.UnaryUnaryMultiCallable[_routing_pb2.ScheduleFollowUpRequest, _routing_pb2.WorkItem]
     """Follow-up tasks (docs/outbound.md): an agent schedules a call, email or
@@ -108,6 +112,10 @@ class RoutingServiceAsyncStub(RoutingServiceStub):
     """The customer left before being answered."""
     ScheduleCallback: _aio.UnaryUnaryMultiCallable[_routing_pb2.ScheduleCallbackRequest, _routing_pb2.WorkItem]  # type: ignore[assignment]
     """Keep the customer's place and call them back."""
+    ListCallbackSlots: _aio.UnaryUnaryMultiCallable[_routing_pb2.ListCallbackSlotsRequest, _routing_pb2.ListCallbackSlotsResponse]  # type: ignore[assignment]
+    """Times the customer of waiting work may choose for their callback: inside the
+    queue's opening hours, outside its quiet hours, while forecast capacity lasts.
+    """
     TransferWork: _aio.UnaryUnaryMultiCallable[_routing_pb2.TransferWorkRequest, _routing_pb2.WorkItem]  # type: ignore[assignment]
     ScheduleFollowUp: _aio.UnaryUnaryMultiCallable[_routing_pb2.ScheduleFollowUpRequest, _routing_pb2.WorkItem]  # type: ignore[assignment]
     """Follow-up tasks (docs/outbound.md): an agent schedules a call, email or
@@ -247,6 +255,16 @@ class RoutingServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_routing_pb2.WorkItem, _abc.Awaitable[_routing_pb2.WorkItem]]:
         """Keep the customer's place and call them back."""
+
+    @_abc_1.abstractmethod
+    def ListCallbackSlots(
+        self,
+        request: _routing_pb2.ListCallbackSlotsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_routing_pb2.ListCallbackSlotsResponse, _abc.Awaitable[_routing_pb2.ListCallbackSlotsResponse]]:
+        """Times the customer of waiting work may choose for their callback: inside the
+        queue's opening hours, outside its quiet hours, while forecast capacity lasts.
+        """
 
     @_abc_1.abstractmethod
     def TransferWork(
