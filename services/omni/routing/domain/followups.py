@@ -30,7 +30,8 @@ DONE = "follow_up_done"
 class FollowUpLimits:
     """`max_ahead`: a follow-up is due at most this far ahead; `grace`: how long after it is due
     only the agent it is for is offered it; `on_time`: done within this after it is due is on
-    time (later: an overdue alert, and late in the KPI); `max_note_chars`: the note's length."""
+    time (later: an overdue alert, and late in the KPI); `max_note_chars`: the longest note (and cancellation
+    reason)."""
 
     max_ahead: float = 30 * 86400.0
     grace: float = 900.0

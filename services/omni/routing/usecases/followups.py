@@ -15,9 +15,6 @@ from omni.runtime.channels import Channel
 from omni.runtime.paging import Page, PageRequest
 from omni.runtime.validation import check_length
 
-# Longest cancellation reason kept.
-MAX_REASON_CHARS = 500
-
 
 class FollowUps:
     def __init__(self, room: EngineRoom, repository: RoutingRepository, work: WorkUseCases,
@@ -47,7 +44,7 @@ class FollowUps:
         work = await self._work.get(principal, work_id)
         followups.check_cancellable(work)
         access.check_follow_up_cancel(principal, work)
-        why = check_length(reason.strip(), "reason", MAX_REASON_CHARS)
+        why = check_length(reason.strip(), "reason", self._limits.max_note_chars)
         return await self._room.run(lambda engine: engine.abandon(
             work.id, f"follow-up cancelled by {principal.subject}" + (f": {why}" if why else "")))
 
