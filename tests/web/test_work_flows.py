@@ -121,7 +121,10 @@ async def test_a_chat_transferred_with_a_reason_is_wrapped_up_by_a_second_agent_
     kept = timeline.locator(".note.summary")
     await expect(kept.locator(".badge")).to_have_text("Summary")
     await expect(kept.locator(".text")).to_contain_text("Customer <b>prefers</b> email.")  # as text, not markup
-    # The ticket's own fields change from the same view.
+    # The ticket's own fields change from the same view (opened again: the follow-up's facts arrived
+    # while the agent worked it, each a change of the ticket, and a save names the version it saw).
+    ticket = await open_ticket(second, "li.wei@example.cn", "refund")
+    await expect(ticket.locator(".timeline")).to_contain_text("wrap-up: resolved — refund confirmed by email")
     await ticket.get_by_label("Status").select_option("pending")
     await ticket.get_by_role("button", name="Save").click()
     await expect(second.locator(".ticket-results")).to_contain_text("pending", timeout=EXPECT_MS)
