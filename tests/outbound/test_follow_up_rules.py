@@ -65,6 +65,22 @@ def test_a_follow_up_is_offered_when_due_to_its_agent_even_with_a_colleague_idle
     assert done.state is WorkState.COMPLETED and done.follows_work_id == "S-1"
 
 
+def test_a_busy_agent_with_room_on_the_channel_is_offered_it_and_a_full_one_waits_for_the_grace(clock: Clock) -> None:
+    engine = make_engine(clock)
+    engine.enqueue(Work(id="S-9", queue_id="billing", channel=Channel.CHAT, preferred_agent_id="A-1"))
+    engine.accept("A-1", "S-9")  # busy on a chat: room for an SMS, none for a call
+    sms = engine.enqueue(follow_up(clock, 5, channel=Channel.SMS))
+    call = engine.enqueue(follow_up(clock, 6))
+    clock.advance(7)
+    engine.tick()
+    assert engine.get(sms.id).offered_agent_id == "A-1"
+    engine.accept("A-1", sms.id)
+    assert engine.get(call.id).state is WorkState.WAITING and not engine.agent("A-2").offered
+    clock.advance(LIMITS.grace)
+    engine.tick()
+    assert engine.get(call.id).offered_agent_id == "A-2"
+
+
 def test_an_away_agent_s_follow_up_waits_the_grace_period_then_goes_to_the_group(clock: Clock) -> None:
     engine = make_engine(clock)
     engine.set_agent_status("A-1", AgentStatus.BREAK, "lunch")
