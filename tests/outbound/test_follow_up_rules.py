@@ -59,9 +59,12 @@ def test_a_follow_up_is_offered_when_due_to_its_agent_even_with_a_colleague_idle
     assert work.state is WorkState.WAITING and not engine.agent("A-1").offered  # not due yet
     clock.advance(61)
     engine.tick()
-    assert engine.get(work.id).offered_agent_id == "A-1"
+    offered = engine.get(work.id)
+    assert offered.offered_agent_id == "A-1"
+    assert ("follow_up", "for A-1 first (10 min after it is due), then group billing") in {
+        (r.code, r.detail) for r in offered.reasons}
     engine.accept("A-1", work.id)
-    done = engine.complete("A-1", work.id, followups.DONE)
+    done = engine.complete("A-1", work.id, "reached")
     assert done.state is WorkState.COMPLETED and done.follows_work_id == "S-1"
 
 

@@ -22,8 +22,6 @@ from omni.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 
 # What a follow-up does: call the customer, write an email or an SMS.
 CHANNELS = frozenset({Channel.PHONE, Channel.EMAIL, Channel.SMS})
-# The disposition a follow-up wrapped up without one gets.
-DONE = "follow_up_done"
 
 
 @dataclasses.dataclass(frozen=True)

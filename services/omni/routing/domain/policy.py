@@ -19,7 +19,8 @@ from omni.runtime.channels import Channel
 CLASSIFY_CODES = frozenset({"base_priority", "wait_target", "vip", "urgent_keyword", "urgent", "angry",
                             "supervisor_escalation", "affinity_wait", "transfer", "after_hours_callback", "callback",
                             "bot_handoff", "customer_context_unavailable", "ring_overflow", "turn_angry",
-                            "turn_urgent", "emotion_rising", "callback_offered", "accessibility_need", "deadline_kept"})
+                            "turn_urgent", "emotion_rising", "callback_offered", "accessibility_need", "deadline_kept",
+                            "follow_up"})
 
 
 # An agent trained for a customer's accessibility need has the skill named by this prefix and the
@@ -70,9 +71,10 @@ def classify(work: Work, queue: QueueConfig, now: float) -> list[Reason]:
         reasons.append(Reason("accessibility_need", ", ".join(work.accessibility)))
     if work.follow_up_due:
         # The agent it is for was chosen by whoever scheduled it, with its own grace period.
-        reasons.append(Reason("follow_up", f"due; for {work.preferred_agent_id} until "
-                                           f"{work.affinity_until:.0f}, then group {work.follow_up_group}"
-                              if work.preferred_agent_id else f"due; for group {work.follow_up_group}"))
+        grace = (work.affinity_until - work.follow_up_due) / 60
+        reasons.append(Reason("follow_up", f"for {work.preferred_agent_id} first ({grace:g} min after it is due), "
+                                           f"then group {work.follow_up_group}"
+                              if work.preferred_agent_id else f"for group {work.follow_up_group}"))
     elif work.preferred_agent_id:
         work.affinity_until = now + policy.affinity_wait
         reasons.append(Reason("affinity_wait", f"held {policy.affinity_wait:g}s for last agent "
