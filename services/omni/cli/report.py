@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from omni.kpis.formatting import fmt
+from omni.kpis.formatting import callbacks_summary, fmt
 
 if TYPE_CHECKING:
     from omni.kpis.follow_ups import FollowUpFigures
@@ -90,6 +90,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(f"{overall['offered']} contacts, answered {fmt(overall['answer_rate'], '%')}, "
           f"self-service {overall['overflowed']}, abandoned {overall['abandoned']}, "
           f"SL {fmt(overall['service_level'], '%')}, ASA {fmt(overall['asa_seconds'], 's')}")
+    if overall["callbacks"]:
+        print(callbacks_summary(overall, built["contact_rate_by_hour"]))
     if done_on_time is not None:
         print(follow_up_line(done_on_time))
     print(f"report: {html_path}\n        {json_path}")

@@ -80,7 +80,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
                               desktop_grace=settings.desktop_grace, default_queue=settings.default_queue,
                               timer_resolution=settings.timer_resolution,
                               attempts=settings.callback_attempts, slot_rules=settings.callback_slots,
-                              follow_ups=settings.follow_up_limits)
+                              call_history=settings.call_history, follow_ups=settings.follow_up_limits)
 
     async def open_inbox(partition: str) -> Inbox:
         consumer = Consumer(
