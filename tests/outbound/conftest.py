@@ -77,12 +77,7 @@ class CallbackStack:
 
     async def work(self, work_id: str, until: Callable[[routing_pb2.WorkItem], bool],
                    what: str) -> routing_pb2.WorkItem:
-        staff = self.token(Role.SUPERVISOR, "S-1")
-
-        async def read() -> routing_pb2.WorkItem:
-            return await self.routing.GetWorkItem(routing_pb2.GetWorkItemRequest(id=work_id), metadata=staff)
-
-        return await eventually(read, until, what=f"work {work_id} {what}")
+        return await work_item(self.routing, self.token(Role.SUPERVISOR, "S-1"), work_id, until, what)
 
     async def ticket_interactions(self, ticket_id: str, count: int) -> list[common_pb2.Interaction]:
         staff = self.token(Role.SUPERVISOR, "S-1")
@@ -96,6 +91,15 @@ class CallbackStack:
 
     def desk(self, agent_id: str) -> Desk:
         return Desk(self.routing, agent_id, self.token(Role.AGENT, agent_id))
+
+
+async def work_item(routing: routing_pb2_grpc.RoutingServiceStub, staff: Any, work_id: str,
+                    until: Callable[[routing_pb2.WorkItem], bool], what: str) -> routing_pb2.WorkItem:
+    """Routing's work item once `until` holds for it, read as a supervisor (`staff`)."""
+    async def read() -> routing_pb2.WorkItem:
+        return await routing.GetWorkItem(routing_pb2.GetWorkItemRequest(id=work_id), metadata=staff)
+
+    return await eventually(read, until, what=f"work {work_id} {what}")
 
 
 class Desk:

@@ -273,6 +273,13 @@ def work_to_proto(work: Work) -> routing_pb2.WorkItem:
         callback_number_verified=work.callback_verified, callback_attempts=work.callback_attempts,
         accessibility=work.accessibility,
     )
+    if work.follow_up_due:
+        message.follow_up.CopyFrom(routing_pb2.FollowUp(
+            follows_work_id=work.follows_work_id, due_time=timestamp_from_seconds(work.follow_up_due),
+            deadline=timestamp_from_seconds(work.follow_up_deadline), group=work.follow_up_group,
+            scheduled_by=work.follow_up_by))
+        if work.affinity_until:
+            message.follow_up.grace_end_time.CopyFrom(timestamp_from_seconds(work.affinity_until))
     for field, value in (("enqueue_time", work.enqueue_time), ("answer_time", work.answer_time),
                          ("end_time", work.end_time), ("callback_due_time", work.not_before),
                          ("bot_claim_expire_time", work.bot_claim_expires if work.bot_worker else 0.0)):

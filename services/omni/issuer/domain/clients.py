@@ -25,8 +25,8 @@ PLATFORM_CLIENTS: dict[str, tuple[Role, frozenset[str]]] = {
     # Sessions asks tickets for a caller's accessibility needs while the call starts.
     "sessions": (Role.SERVICE, frozenset({audience("tickets")})),
     "agentpool-operator": (Role.SERVICE, frozenset({audience("routing")})),
-    # The reports service reads the stored contacts.
-    "reports": (Role.SERVICE, frozenset({audience("sessions")})),
+    # The reports service reads the stored contacts and routing's follow-ups.
+    "reports": (Role.SERVICE, frozenset({audience("sessions"), audience("routing")})),
     # Supervision reads routing's queues, agents, work and statistics for the floor and queue alerts.
     "supervision": (Role.SERVICE, frozenset({audience("routing")})),
     "bot-worker": (Role.BOT, frozenset({audience("sessions"), audience("routing"), audience("knowledge")})),

@@ -50,12 +50,14 @@ class Dispatcher(EngineState):
         return agent
 
     def _arrive(self, work: Work, queue: QueueConfig, now: float) -> None:
-        """New work, or work arriving by transfer: to the back of the line, classified afresh."""
+        """New work, or work arriving by transfer: to the back of the line, classified afresh. A
+        follow-up scheduled ahead arrives (waits, rings, is ranked) from when it is due."""
         self._seq += 1
         work.seq = self._seq
-        work.enqueue_time = work.ring_start = now
+        start = max(now, work.follow_up_due)
+        work.enqueue_time = work.ring_start = start
         work.state = WorkState.WAITING
-        work.reasons = policy.classify(work, queue, now)
+        work.reasons = policy.classify(work, queue, start)
         self._metrics.record(queue.id, now, Kind.ARRIVED)
 
     def _into_line(self, work: Work) -> None:

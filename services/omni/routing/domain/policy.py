@@ -19,7 +19,8 @@ from omni.runtime.channels import Channel
 CLASSIFY_CODES = frozenset({"base_priority", "wait_target", "vip", "urgent_keyword", "urgent", "angry",
                             "supervisor_escalation", "affinity_wait", "transfer", "after_hours_callback", "callback",
                             "bot_handoff", "customer_context_unavailable", "ring_overflow", "turn_angry",
-                            "turn_urgent", "emotion_rising", "callback_offered", "accessibility_need", "deadline_kept"})
+                            "turn_urgent", "emotion_rising", "callback_offered", "accessibility_need", "deadline_kept",
+                            "follow_up"})
 
 
 # An agent trained for a customer's accessibility need has the skill named by this prefix and the
@@ -68,7 +69,13 @@ def classify(work: Work, queue: QueueConfig, now: float) -> list[Reason]:
         reasons.append(Reason("supervisor_escalation", "offered to supervisors first"))
     if work.accessibility:
         reasons.append(Reason("accessibility_need", ", ".join(work.accessibility)))
-    if work.preferred_agent_id:
+    if work.follow_up_due:
+        # The agent it is for was chosen by whoever scheduled it, with its own grace period.
+        grace = (work.affinity_until - work.follow_up_due) / 60
+        reasons.append(Reason("follow_up", f"for {work.preferred_agent_id} first ({grace:g} min after it is due), "
+                                           f"then group {work.follow_up_group}"
+                              if work.preferred_agent_id else f"for group {work.follow_up_group}"))
+    elif work.preferred_agent_id:
         # Never past the customer's own target: a VIP held 20 s for a busy last agent would miss
         # their 15 s whoever they got.
         hold = max(0.0, min(policy.affinity_wait, work.deadline - now))
@@ -141,6 +148,8 @@ def admit(work: Work, queue: QueueConfig, waiting: int, now: float) -> str:
     """Where newly queued work goes: its line ("" returned; outside business hours as a callback
     due at the next opening) or the self-service bots (why, returned). A call the bots cannot
     take (no voice bot) stays in line with a callback offered instead (`work.callback_offered`)."""
+    if work.follow_up_due:
+        return ""  # due when the agent chose, for a person: no business-hours callback, no bot
     bots = queue.bots_serve(work.channel)
     if not queue.hours.is_open(now):
         if queue.hours.after_hours_action == "self_service" and bots:
@@ -188,8 +197,9 @@ def ineligible(agent: Agent, work: Work, queue: QueueConfig, now: float,
         return "language_mismatch"
     if work.not_before > now:
         return "callback_not_due"
+    # A follow-up waits out its grace period for its agent even while they are away.
     if (work.preferred_agent_id and agent.id != work.preferred_agent_id and now < work.affinity_until
-            and preferred is not None and preferred.ready):
+            and (work.follow_up_due or (preferred is not None and preferred.ready))):
         return "affinity_hold"
     if work.escalated and not agent.supervisor and now < work.escalation_until:
         return "supervisor_hold"
