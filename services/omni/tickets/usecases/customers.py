@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from omni.runtime.auth import Principal
 from omni.runtime.clock import utcnow
 from omni.runtime.errors import AlreadyExists, InvalidArgument, NotFound
-from omni.runtime.paging import Page, PageRequest
+from omni.runtime.paging import Page, PageRequest, Position
 from omni.runtime.validation import require
 from omni.tickets.domain import access, customers
 from omni.tickets.domain.identities import Identity, Presented, normalise
@@ -32,6 +32,8 @@ class CustomerContext:
     open_tickets: list[Ticket]
     recent: list[InteractionRecord]
     total_tickets: int
+    # Where the history continues; None when `recent` reached the customer's first interaction.
+    next_after: Position | None = None
 
 
 class Customers:
@@ -86,10 +88,13 @@ class Customers:
         return await self._owner(self._identity(presented))
 
     async def _owner(self, identity: Identity) -> Customer:
+        return await self._repo.get_customer(await self._owner_id(identity))
+
+    async def _owner_id(self, identity: Identity) -> str:
         owners = await self._repo.owners([identity])
         if identity.key not in owners:
             raise NotFound(f"no customer has {identity.kind.value} {identity.value}")
-        return await self._repo.get_customer(owners[identity.key])
+        return owners[identity.key]
 
     async def add_identity(self, principal: Principal, customer_id: str, presented: Presented) -> Customer:
         identity = self._identity(presented)
@@ -121,23 +126,31 @@ class Customers:
         return result
 
     async def context(self, principal: Principal, customer_id: str, presented: Presented | None,
-                      limit: int) -> CustomerContext:
+                      limit: int, after: Position | None = None) -> CustomerContext:
+        """The screen pop: one read for the identity's owner, then the customer, their tickets,
+        their active tickets and a screen of history at once (all keyed by the customer id)."""
         identity = self._identity(presented) if presented is not None else None
         if limit < 0:
             raise InvalidArgument(f"interaction_limit must not be negative (got {limit})")
         if customer_id:
-            customer = await self._repo.get_customer(customer_id)
+            owner = customer_id
         elif identity is not None:
-            customer = await self._owner(identity)
+            owner = await self._owner_id(identity)
         else:
             raise InvalidArgument("give customer_id or identity")
-        # The customer's tickets and their active ones at once: two indexed reads, no count.
-        places, active = await asyncio.gather(self._repo.ticket_places(customer.id),
-                                              self._repo.active_tickets(customer.id))
+        page = PageRequest(min(limit or CONTEXT_DEFAULT, CONTEXT_MAX), after)
+        customer, places, active, history = await asyncio.gather(
+            self._repo.get_customer(owner), self._repo.ticket_places(owner), self._repo.active_tickets(owner),
+            self._repo.customer_history(owner, page))
+        if customer.id != owner:  # an id merged away: the reads follow the customer it became
+            places, active, history = await asyncio.gather(
+                self._repo.ticket_places(customer.id), self._repo.active_tickets(customer.id),
+                self._repo.customer_history(customer.id, page))
         open_tickets = [t for t in active if access.may_view(principal, t.groups)]
-        # An agent reads the conversations of the tickets they see only.
-        visible = None if access.visible(principal) is None else \
-            [t for t, groups in places.items() if access.may_view(principal, groups)]
-        recent = await self._repo.recent_for_customer(customer.id, min(limit or CONTEXT_DEFAULT, CONTEXT_MAX),
-                                                      visible)
-        return CustomerContext(customer, open_tickets, recent, len(places))
+        # An agent reads the conversations of the tickets they see only: read again with that
+        # filter when the screen holds another ticket's interaction (the first read assumed not).
+        if access.visible(principal) is not None:
+            visible = [t for t, groups in places.items() if access.may_view(principal, groups)]
+            if not {r.ticket_id for r in history.items} <= set(visible):
+                history = await self._repo.customer_history(customer.id, page, visible)
+        return CustomerContext(customer, open_tickets, history.items, len(places), history.next_after)
