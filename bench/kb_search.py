@@ -26,9 +26,7 @@ import re
 import statistics
 import tempfile
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
 
 import bm25s
 import jieba
@@ -40,7 +38,7 @@ from omni.devstack.demo.knowledge import demo_content
 from omni.knowledge.domain import articles, text
 from omni.knowledge.domain.live_index import LiveIndex
 from omni.knowledge.domain.model import Article, Audience, Content, Status
-from omni.knowledge.domain.search import Filter, SearchIndex, document_terms
+from omni.knowledge.domain.search import Filter, Hit, SearchIndex
 
 
 def vocabulary(chinese: bool) -> list[str]:
@@ -101,12 +99,20 @@ class Bm25sBaseline(SearchIndex):
     def __init__(self, built: SearchIndex, terms: Sequence[list[str]]) -> None:
         self.__dict__.update(built.__dict__)
         self._terms_in_order = list(terms)
-        self._shown = OrderedDict()
         self.rebuild()
 
-    def _segmented(self, article: Article) -> tuple[Any, Any]:
-        self._shown.clear()  # the previous service segmented every hit again
-        return super()._segmented(article)
+    def hits(self, query: Sequence[str], positions: Iterable[int], scores: Iterable[float]) -> list[Hit]:
+        """The previous highlights: every hit's title and body segmented again for each query."""
+        wanted = set(query)
+        found: list[Hit] = []
+        for position, score in zip(positions, scores, strict=True):
+            article = self.at(int(position))
+            assert article.served is not None
+            c = article.served.content
+            highlights = text.highlight(c.title, wanted, width=len(c.title) * 2, limit=1)
+            highlights += text.highlight(text.plain(c.body), wanted)
+            found.append(Hit(article, float(score), highlights))
+        return found
 
     def rebuild(self) -> None:
         self._ranker = bm25s.BM25()
@@ -230,7 +236,7 @@ def main() -> None:
             ours.append(time.perf_counter() - t0)
             assert found[:1] == [edited.id] or edited.latest.content.audience is not Audience.PUBLIC, found
             t0 = time.perf_counter()
-            engine.edit(edited, document_terms(edited))
+            engine.edit(edited, list(live.index.term_counts(edited.id).elements()))
             engine.top5([marker])
             theirs.append(time.perf_counter() - t0)
         rebuilds: list[float] = []

@@ -15,6 +15,7 @@ from omni.runtime.paging import Page, PageRequest, Position
 from omni.runtime.validation import require
 from omni.tickets.domain import access, customers
 from omni.tickets.domain.identities import Identity, Presented, normalise
+from omni.tickets.domain.lifecycle import ACTIVE
 from omni.tickets.domain.model import Customer, InteractionRecord, Ticket
 from omni.tickets.publishing import TicketEvents
 from omni.tickets.repository import TicketRepository
@@ -24,6 +25,8 @@ from omni.tickets.settings import TicketSettings
 UPDATABLE = frozenset({"display_name", "language", "tier", "tags", "preferred_agent_id"})
 CONTEXT_DEFAULT = 20
 CONTEXT_MAX = 200
+# The screen pop lists at most this many open tickets.
+OPEN_TICKETS_SHOWN = 50
 
 
 @dataclasses.dataclass
@@ -139,18 +142,18 @@ class Customers:
         else:
             raise InvalidArgument("give customer_id or identity")
         page = PageRequest(min(limit or CONTEXT_DEFAULT, CONTEXT_MAX), after)
-        customer, places, active, history = await asyncio.gather(
-            self._repo.get_customer(owner), self._repo.ticket_places(owner), self._repo.active_tickets(owner),
+        customer, tickets, history = await asyncio.gather(
+            self._repo.get_customer(owner), self._repo.customer_tickets(owner),
             self._repo.customer_history(owner, page))
         if customer.id != owner:  # an id merged away: the reads follow the customer it became
-            places, active, history = await asyncio.gather(
-                self._repo.ticket_places(customer.id), self._repo.active_tickets(customer.id),
-                self._repo.customer_history(customer.id, page))
-        open_tickets = [t for t in active if access.may_view(principal, t.groups)]
+            tickets, history = await asyncio.gather(self._repo.customer_tickets(customer.id),
+                                                    self._repo.customer_history(customer.id, page))
+        seen = [t for t in tickets if access.may_view(principal, t.groups)]
+        open_tickets = [t for t in seen if t.status in ACTIVE][:OPEN_TICKETS_SHOWN]
         # An agent reads the conversations of the tickets they see only: read again with that
         # filter when the screen holds another ticket's interaction (the first read assumed not).
         if access.visible(principal) is not None:
-            visible = [t for t, groups in places.items() if access.may_view(principal, groups)]
+            visible = [t.id for t in seen]
             if not {r.ticket_id for r in history.items} <= set(visible):
                 history = await self._repo.customer_history(customer.id, page, visible)
-        return CustomerContext(customer, open_tickets, history.items, len(places), history.next_after)
+        return CustomerContext(customer, open_tickets, history.items, len(tickets), history.next_after)
