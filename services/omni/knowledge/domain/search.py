@@ -35,6 +35,8 @@ TITLE_WEIGHT = 2
 # BM25 parameters (bm25s' defaults, which the ranking was tuned with).
 K1 = 1.5
 B = 0.75
+# The weights of this many distinct filters are kept between queries (4 bytes per article each).
+KEPT_FILTERS = 32
 # Up to this many results are picked by repeated maxima rather than by sorting the matches.
 FEW = 16
 # Articles tagged with the conversation's queue or intent rank this much higher.
@@ -381,6 +383,8 @@ class SearchIndex:
             allowed = self._allowed(where)
             if allowed is not None:
                 kept[~allowed] = 0
+            if len(self._scales) >= KEPT_FILTERS:  # each is a float per article: forget the oldest
+                del self._scales[next(iter(self._scales))]
             self._scales[key] = kept
         return kept
 
