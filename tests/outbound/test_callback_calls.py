@@ -6,8 +6,10 @@ adapter reports lands on the caller's ticket; unanswered calls are tried again, 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import smtplib
 from email.message import EmailMessage
+from zoneinfo import ZoneInfo
 
 import grpc
 import pytest
@@ -276,3 +278,64 @@ async def test_a_do_not_contact_customer_gets_the_call_they_asked_for_but_no_red
     # No redial, so no reminder either (the same change decided both).
     assert stack.smsc.submitted == []
     desk.close()
+
+
+async def test_a_caller_chooses_an_offered_callback_time_and_a_closed_time_is_refused(stack: CallbackStack) -> None:
+    session = await stack.queued_call("call-8", "+8613000130000")
+    customer = stack.token(Role.CUSTOMER, "visitor", session_id=session.id)
+    offered = await stack.routing.ListCallbackSlots(routing_pb2.ListCallbackSlotsRequest(
+        work_id=session.id, max_slots=4), metadata=customer)
+    # Always open, no history yet: two agents of the queue answering a call per 3 minutes (routing's
+    # handle time before any call) is 20 calls a half hour, a fifth of them for callbacks.
+    assert len(offered.slots) == 4 and offered.time_zone == "UTC"
+    first = offered.slots[0]
+    assert first.start_time.seconds % 1800 == 0 and first.places_left == 4
+    work = await stack.routing.ScheduleCallback(routing_pb2.ScheduleCallbackRequest(
+        work_id=session.id, due_time=first.start_time), metadata=customer)
+    assert work.state == routing_pb2.WORK_STATE_CALLBACK_SCHEDULED
+    assert work.callback_due_time == first.start_time and work.callback_number_verified
+
+    # The next caller sees one place fewer in that slot; nobody sees another caller's times.
+    other = await stack.queued_call("call-9", "+8612900129000")
+    again = await stack.routing.ListCallbackSlots(routing_pb2.ListCallbackSlotsRequest(
+        work_id=other.id, max_slots=1), metadata=stack.token(Role.CUSTOMER, "visitor", session_id=other.id))
+    assert again.slots[0].start_time == first.start_time and again.slots[0].places_left == 3
+    with pytest.raises(grpc.aio.AioRpcError) as foreign:
+        await stack.routing.ListCallbackSlots(routing_pb2.ListCallbackSlotsRequest(work_id=other.id),
+                                              metadata=customer)
+    assert foreign.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+    # The PBX adapter reads the same times (its service token) and books the one the caller keyed.
+    by_phone = await stack.routing.ListCallbackSlots(routing_pb2.ListCallbackSlotsRequest(
+        work_id=other.id, max_slots=2), metadata=stack.pbx)
+    with pytest.raises(grpc.aio.AioRpcError) as past:
+        await stack.telephony.RequestCallback(pb.RequestCallbackRequest(call_id="call-9", not_before=Timestamp(
+            seconds=1)), metadata=stack.pbx)
+    assert past.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    await stack.telephony.RequestCallback(pb.RequestCallbackRequest(
+        call_id="call-9", not_before=by_phone.slots[1].start_time), metadata=stack.pbx)
+    await stack.work(other.id, lambda w: w.callback_due_time == by_phone.slots[1].start_time,
+                     "the caller's callback due at the time they keyed")
+
+    # Office hours from now on: a time while the queue is closed is refused with what to do.
+    await stack.routing.UpdateQueue(routing_pb2.UpdateQueueRequest(
+        queue=routing_pb2.Queue(id="billing", hours=routing_pb2.BusinessHours(
+            time_zone="Asia/Shanghai", windows=["mon-fri 09:00-18:00"])),
+        update_mask=FieldMask(paths=["hours"])), metadata=stack.token(Role.ADMIN, "admin"))
+    sunday_night = Timestamp()
+    sunday_night.FromDatetime(next_weekday_at(6, 3))
+    with pytest.raises(grpc.aio.AioRpcError) as closed:
+        await stack.routing.ScheduleCallback(routing_pb2.ScheduleCallbackRequest(
+            work_id=other.id, due_time=sunday_night), metadata=stack.token(Role.SUPERVISOR, "S-1"))
+    assert closed.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "ListCallbackSlots" in closed.value.details()
+    with pytest.raises(grpc.aio.AioRpcError) as negative:
+        await stack.routing.ListCallbackSlots(routing_pb2.ListCallbackSlotsRequest(work_id=other.id, max_slots=-1),
+                                              metadata=stack.token(Role.SUPERVISOR, "S-1"))
+    assert negative.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def next_weekday_at(weekday: int, hour: int) -> dt.datetime:
+    """The next `weekday` (0 = Monday) at `hour`:00 in Shanghai, as UTC."""
+    now = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
+    day = now.date() + dt.timedelta(days=(weekday - now.weekday()) % 7 or 7)
+    return dt.datetime.combine(day, dt.time(hour), ZoneInfo("Asia/Shanghai")).astimezone(dt.UTC).replace(tzinfo=None)

@@ -11,6 +11,7 @@ from google.protobuf.duration_pb2 import Duration
 from omni.routing.domain import desktop
 from omni.routing.domain.agents import DEFAULT_CAPACITY, Agent, AgentStatus
 from omni.routing.domain.attempts import AttemptPolicy
+from omni.routing.domain.callback_slots import Slot
 from omni.routing.domain.queue_metrics import Position, QueueView
 from omni.routing.domain.queues import DEFAULT_SIMPLE_INTENTS, BusinessHours, Policy, QueueConfig, Ring
 from omni.routing.domain.transfers import TransferReason
@@ -278,11 +279,16 @@ def work_to_proto(work: Work) -> routing_pb2.WorkItem:
         accessibility=work.accessibility,
     )
     for field, value in (("enqueue_time", work.enqueue_time), ("answer_time", work.answer_time),
-                         ("end_time", work.end_time),
+                         ("end_time", work.end_time), ("callback_due_time", work.not_before),
                          ("bot_claim_expire_time", work.bot_claim_expires if work.bot_worker else 0.0)):
         if value:
             getattr(message, field).CopyFrom(timestamp_from_seconds(value))
     return message
+
+
+def slot_to_proto(slot: Slot) -> routing_pb2.CallbackSlot:
+    return routing_pb2.CallbackSlot(start_time=timestamp_from_seconds(slot.start),
+                                    end_time=timestamp_from_seconds(slot.end), places_left=slot.places)
 
 
 def position_to_proto(position: Position) -> routing_pb2.QueuePosition:

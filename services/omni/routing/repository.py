@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -257,6 +257,12 @@ class RoutingRepository:
             query["queue_id"] = {"$in": sorted(queue_ids)}
         cursor = self._work.find(query).sort("end_time", ASCENDING)
         return [work_from_doc(d) async for d in cursor]
+
+    async def answer_times(self, queue_id: str, since: float, limit: int) -> list[float]:
+        """When the queue's work finished since `since` was answered (the newest `limit`)."""
+        cursor = self._work.find({"end_time": {"$gte": since}, "queue_id": queue_id, "answer_time": {"$gt": 0}},
+                                 {"answer_time": 1, "_id": 0}).sort("end_time", DESCENDING).limit(limit)
+        return [float(d["answer_time"]) async for d in cursor]
 
     async def get_work(self, work_id: str) -> Work | None:
         doc = await self._work.find_one({"_id": work_id})

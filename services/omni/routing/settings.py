@@ -6,6 +6,7 @@ import dataclasses
 
 from omni.routing.domain.attempts import AttemptPolicy
 from omni.routing.domain.bot_lane import BOT_CLAIM_SECONDS
+from omni.routing.domain.callback_slots import SlotRules
 from omni.runtime.config import ConfigError, ServiceSettings, env_name
 from omni.runtime.errors import InvalidArgument
 
@@ -40,6 +41,18 @@ class RoutingSettings(ServiceSettings):
     callback_quiet_hours: str = ""
     # The calls of a callback announced by an SMS reminder ("SMS + call"; empty: none).
     callback_sms_attempts: tuple[str, ...] = ("3",)
+    # Times offered for a callback (ListCallbackSlots): slots this long, starting this far from
+    # now at the earliest and within this many days, each offered while this share of the queue's
+    # forecast capacity in it is not yet booked.
+    callback_slot_minutes: float = 30.0
+    callback_slot_lead_minutes: float = 15.0
+    callback_slot_days: float = 7.0
+    callback_slot_share: float = 0.2
+
+    @property
+    def callback_slots(self) -> SlotRules:
+        return SlotRules(length=self.callback_slot_minutes * 60, lead=self.callback_slot_lead_minutes * 60,
+                         horizon=self.callback_slot_days * 86400, share=self.callback_slot_share)
 
     @property
     def callback_attempts(self) -> AttemptPolicy:
@@ -56,5 +69,10 @@ class RoutingSettings(ServiceSettings):
             raise ConfigError(f"{env_name('callback_retry_seconds')}, {env_name('callback_max_attempts')}, "
                               f"{env_name('callback_quiet_hours')}, {env_name('callback_sms_attempts')}: "
                               f"{exc}") from None
+        try:
+            _ = self.callback_slots
+        except InvalidArgument as exc:
+            raise ConfigError(f"{env_name('callback_slot_minutes')} and the other callback_slot settings: "
+                              f"{exc.message}") from None
         if self.lease_ttl < 1:
             raise ConfigError(f"{env_name('lease_ttl')}={self.lease_ttl:g} must be at least 1 (seconds)")

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from omni.routing.domain.attempts import AttemptPolicy
 from omni.routing.domain.engine import RoutingEngine
+from omni.routing.domain.queues import BusinessHours
 from omni.routing.domain.work import WAITING_STATES, Work, WorkState
-from omni.runtime.errors import FailedPrecondition, InvalidArgument
+from omni.runtime.callback_times import check_chosen_time
+from omni.runtime.errors import FailedPrecondition
 from omni.runtime.phones import to_e164
 
 # The disposition of a callback nobody could reach within its attempts.
 UNREACHED = "callback_unreached"
-# A chosen callback time is at most this far ahead.
-MAX_SCHEDULE_AHEAD = 30 * 86400.0
 
 
 def verified_number(work: Work, number: str) -> bool:
@@ -25,11 +25,13 @@ def verified_number(work: Work, number: str) -> bool:
     return not number or (to_e164(number) or number) in work.phone_numbers()
 
 
-def chosen_time(due: float, now: float) -> float:
-    """A time the customer picked for their callback: in the future and not too far."""
-    if due and not now < due <= now + MAX_SCHEDULE_AHEAD:
-        raise InvalidArgument(f"due_time must be in the future and at most {MAX_SCHEDULE_AHEAD / 86400:.0f} days "
-                              "ahead")
+def chosen_time(due: float, now: float, hours: BusinessHours) -> float:
+    """A time the customer picked for their callback: in the future, not too far, and while the
+    queue is open (the times `callback_slots.slots` offers are)."""
+    check_chosen_time(due, now)
+    if due and not hours.is_open(due):
+        raise FailedPrecondition("the queue is closed at that time; choose one of the times ListCallbackSlots "
+                                 "offers")
     return due
 
 
@@ -41,6 +43,9 @@ def book(engine: RoutingEngine, work_id: str, number: str, verified: bool, due: 
     the same way."""
     work = engine.get(work_id)
     policy, zone = policy_of(engine, work, default)
+    if due:
+        # A chosen time that reached us only as an event: not while the queue is closed.
+        due = engine.queue(work.queue_id).hours.next_open(due)
     due = policy.allowed(max(due, engine.clock()), zone)
     if work.state is WorkState.ASSIGNED:
         own = work.callback_number or min(work.phone_numbers(), default="")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from omni.runtime.callback_times import check_chosen_time
 from omni.runtime.clock import utcnow
 from omni.runtime.errors import FailedPrecondition, PermissionDenied
 from omni.runtime.storage import Document
@@ -34,6 +35,8 @@ class OutboundCalls:
                    verified_only: bool) -> Session:
         """Book a callback for the waiting session, to the customer's own number or `given`
         (unverified then; refused with `verified_only`, as for a web visitor), keeping its place."""
+        if not_before is not None:
+            check_chosen_time(not_before.timestamp(), utcnow().timestamp())
         session = await self._repo.get(session_id)
         session.check_open()
         if session.state not in (State.QUEUED, State.OFFERED):

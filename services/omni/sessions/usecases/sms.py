@@ -244,9 +244,14 @@ class SmsChannel:
         """Record the delivery on the SMS's message (a receipt may come before the message is
         stored, when sending raced the write: the outbox row keeps the outcome either way)."""
 
-        def mark(session: Session) -> None:
+        def mark(session: Session) -> Message | None:
             for message in session.messages:
                 if message.id == sms.id and message.delivery not in (Delivery.DELIVERED, Delivery.FAILED):
                     message.delivery = delivery.value
+                    return message
+            return None
 
-        await self._repo.mutate(sms.session_id, mark)
+        session, marked = await self._repo.mutate(sms.session_id, mark)
+        if marked is not None:
+            # The agent's desk shows the SMS's delivery as it changes.
+            await self._c.show_again(session, marked)
