@@ -78,7 +78,9 @@ INDEXES: IndexDeclarations = {
     ],
     INTERACTIONS: [
         IndexModel([("ticket_id", ASCENDING), ("occurred_at", ASCENDING)], name="ticket_timeline"),
-        IndexModel([("customer_id", ASCENDING), ("occurred_at", DESCENDING)], name="customer_history"),
+        # The screen pop's history in its paging order (`customer_history`).
+        IndexModel([("customer_id", ASCENDING), ("occurred_at", DESCENDING), ("_id", DESCENDING)],
+                   name="customer_history_paged"),
         IndexModel([("session_id", ASCENDING)], name="session"),
         IndexModel([("message_id", ASCENDING)], name="message_id"),
     ],
