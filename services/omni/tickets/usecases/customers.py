@@ -130,8 +130,9 @@ class Customers:
 
     async def context(self, principal: Principal, customer_id: str, presented: Presented | None,
                       limit: int, after: Position | None = None) -> CustomerContext:
-        """The screen pop: one read for the identity's owner, then the customer, their tickets,
-        their active tickets and a screen of history at once (all keyed by the customer id)."""
+        """The screen pop: one read for the identity's owner, then the customer, all their tickets
+        and a screen of history at once (all keyed by the customer id); `after` continues the
+        history from an earlier screen."""
         identity = self._identity(presented) if presented is not None else None
         if limit < 0:
             raise InvalidArgument(f"interaction_limit must not be negative (got {limit})")
