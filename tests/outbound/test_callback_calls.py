@@ -9,6 +9,7 @@ import asyncio
 import datetime as dt
 import smtplib
 from email.message import EmailMessage
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import grpc
@@ -16,8 +17,10 @@ import pytest
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
+from pymongo import AsyncMongoClient
 
 from omni.runtime.auth import Role
+from omni.runtime.config import ServiceSettings
 from omnichannel.common.v1 import common_pb2
 from omnichannel.routing.v1 import routing_pb2
 from omnichannel.sessions.v1 import events_pb2
@@ -218,15 +221,23 @@ async def test_agent_books_a_callback_to_another_number_for_the_caller_they_hold
     desk.close()
 
 
-async def test_the_queue_policy_waits_for_the_redial_and_an_email_from_the_customer_stops_it(
-        stack: CallbackStack) -> None:
+async def test_the_queue_policy_waits_for_the_redial_at_the_best_hour_and_an_email_from_the_customer_stops_it(
+        stack: CallbackStack, settings: ServiceSettings) -> None:
     admin = stack.token(Role.ADMIN, "admin")
-    # Billing's own policy: the redial an hour after an unanswered call, the third with an SMS.
-    updated = await stack.routing.UpdateQueue(routing_pb2.UpdateQueueRequest(
-        queue=routing_pb2.Queue(id="billing", callback_attempts=routing_pb2.CallbackAttempts(
-            retry_delays=[Duration(seconds=3600)], max_attempts=3, sms_attempts=[3])),
-        update_mask=FieldMask(paths=["callback_attempts"])), metadata=admin)
-    assert list(updated.callback_attempts.sms_attempts) == [3]
+    now = dt.datetime.now(dt.UTC)
+
+    async def policy(quiet: str) -> routing_pb2.Queue:
+        """Billing's own policy: the redial an hour after an unanswered call, announced by an SMS,
+        put off by up to 4 h to the customer's best hour; no call or SMS within `quiet`."""
+        return await stack.routing.UpdateQueue(routing_pb2.UpdateQueueRequest(
+            queue=routing_pb2.Queue(id="billing", callback_attempts=routing_pb2.CallbackAttempts(
+                retry_delays=[Duration(seconds=3600)], max_attempts=3, sms_attempts=[2], quiet_hours=quiet,
+                best_time_window=Duration(seconds=4 * 3600))),
+            update_mask=FieldMask(paths=["callback_attempts"])), metadata=admin)
+
+    updated = await policy("")
+    assert list(updated.callback_attempts.sms_attempts) == [2]
+    assert updated.callback_attempts.best_time_window.seconds == 4 * 3600
     with pytest.raises(grpc.aio.AioRpcError) as bad:  # the first call is never announced: it was asked for
         await stack.routing.UpdateQueue(routing_pb2.UpdateQueueRequest(
             queue=routing_pb2.Queue(id="billing", callback_attempts=routing_pb2.CallbackAttempts(sms_attempts=[1])),
@@ -237,12 +248,41 @@ async def test_the_queue_policy_waits_for_the_redial_and_an_email_from_the_custo
             common_pb2.Identity(kind=common_pb2.IDENTITY_KIND_PHONE, value="+8613000130000"),
             common_pb2.Identity(kind=common_pb2.IDENTITY_KIND_EMAIL, value="wang.fang@customer.cn")])),
         metadata=admin)
+    # Her history: she answered calls made four hours from now's hour of the day, never others.
+    best = now + dt.timedelta(hours=4)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_url, directConnection=True)
+    routing_db, sessions_db = (client[f"{settings.mongo_database}_{name}"] for name in ("routing", "sessions"))
+    await routing_db["call_outcomes"].insert_many([
+        {"_id": f"old-{day}-{hour}", "customer": customer.id, "segment": "zh/standard", "at": now.timestamp() - 86400,
+         "hour": day * 24 + hour, "reached": hour == best.hour} for day in range(7) for hour in range(24)])
     session = await _book_by_keypad(stack, "call-7", "+8613000130000")
     assert session.customer.customer_id == customer.id
     desk = stack.desk("A-1")
-    await _first_call(stack, desk, session.id, pb.OUTBOUND_CALL_RESULT_NO_ANSWER)
+    offer = await desk.next("offer")
+    desk.send(accept=routing_pb2.AcceptOffer(offer_id=offer.id))
+    command = await _command(stack, session.id, 1)
+    # While it rings, the night comes: no call or SMS from an hour ago to 2 h on.
+    await policy(f"{now - dt.timedelta(hours=1):%H:%M}-{now + dt.timedelta(hours=2):%H:%M}")
+    await stack.telephony.ReportOutboundCall(pb.ReportOutboundCallRequest(
+        call_id=command.call_id, result=pb.OUTBOUND_CALL_RESULT_NO_ANSWER), metadata=stack.pbx)
     work = await stack.work(session.id, lambda w: w.callback_attempts == 1, "waiting for its redial")
     assert work.state == routing_pb2.WORK_STATE_CALLBACK_SCHEDULED
+    # The call's outcome joined her history; the redial is due in her best hour, not at the end
+    # of the quiet hours (2 h on) that the delay alone would give.
+    outcome = await routing_db["call_outcomes"].find_one({"_id": f"{session.id}:1"})
+    assert outcome is not None and (outcome["customer"], outcome["reached"]) == (customer.id, False)
+    stored = await routing_db["work_items"].find_one({"_id": session.id})
+    assert stored is not None
+    assert dt.datetime.fromtimestamp(stored["not_before"], dt.UTC).hour == best.hour
+    # The reminder for the redial was booked within the quiet hours: kept for their end, not sent.
+    reminder = await stack.session(session.id, lambda s: any(
+        m.direction == common_pb2.DIRECTION_OUTBOUND and m.text.startswith("We tried to call you back")
+        for m in s.messages), "with its reminder")
+    [pending] = [m for m in reminder.messages if m.text.startswith("We tried to call you back")]
+    assert pending.delivery == "pending"
+    row = await sessions_db["sms_outbox"].find_one({"_id": pending.id})
+    quiet_end = (now + dt.timedelta(hours=2)).replace(second=0, microsecond=0)
+    assert row is not None and abs(row["due"].replace(tzinfo=dt.UTC) - quiet_end) < dt.timedelta(minutes=1)
 
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = "wang.fang@customer.cn", "support@example.com", "My bill"
@@ -255,6 +295,11 @@ async def test_the_queue_policy_waits_for_the_redial_and_an_email_from_the_custo
     assert done.callback_attempts == 1
     assert len(stack.published.payloads("outbound_call_requested", events_pb2.OutboundCallRequested,
                                         lambda c: c.session_id == session.id)) == 1
+    # The reminder of a call that is not coming is never sent.
+    unsent = await stack.session(session.id, lambda s: any(m.id == pending.id and m.delivery == "failed"
+                                                            for m in s.messages), "reminder withdrawn")
+    assert unsent.state == pb.SESSION_STATE_ENDED and stack.smsc.submitted == []
+    await client.close()
     desk.close()
 
 

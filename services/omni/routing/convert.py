@@ -189,7 +189,8 @@ def attempts_from_proto(message: routing_pb2.CallbackAttempts) -> AttemptPolicy:
         retry_delays=tuple(seconds(d, 0.0) for d in message.retry_delays) or defaults.retry_delays,
         max_attempts=message.max_attempts or defaults.max_attempts,
         quiet_hours=check_length(message.quiet_hours.strip(), "callback_attempts.quiet_hours", 11),
-        sms_attempts=tuple(sorted(set(message.sms_attempts))))
+        sms_attempts=tuple(sorted(set(message.sms_attempts))),
+        best_time_window=seconds(message.best_time_window, 0.0))
 
 
 def queue_to_proto(queue: QueueConfig) -> routing_pb2.Queue:
@@ -219,7 +220,8 @@ def queue_to_proto(queue: QueueConfig) -> routing_pb2.Queue:
         a = queue.callback_attempts
         message.callback_attempts.CopyFrom(routing_pb2.CallbackAttempts(
             retry_delays=[duration(d) for d in a.retry_delays], max_attempts=a.max_attempts,
-            quiet_hours=a.quiet_hours, sms_attempts=a.sms_attempts))
+            quiet_hours=a.quiet_hours, sms_attempts=a.sms_attempts,
+            best_time_window=duration(a.best_time_window) if a.best_time_window else None))
     if p.escalate_to_supervisor is not None:
         message.policy.escalate_to_supervisor = p.escalate_to_supervisor
     return message

@@ -520,6 +520,7 @@ class CallbackAttempts(_message.Message):
     MAX_ATTEMPTS_FIELD_NUMBER: _builtins.int
     QUIET_HOURS_FIELD_NUMBER: _builtins.int
     SMS_ATTEMPTS_FIELD_NUMBER: _builtins.int
+    BEST_TIME_WINDOW_FIELD_NUMBER: _builtins.int
     max_attempts: _builtins.int
     """Calls made for one callback at most."""
     quiet_hours: _builtins.str
@@ -534,6 +535,13 @@ class CallbackAttempts(_message.Message):
         ("SMS + call"); empty: none. Not sent within the quiet hours.
         """
 
+    @_builtins.property
+    def best_time_window(self) -> _duration_pb2.Duration:
+        """A redial may be put off by up to this much beyond its delay, to the hour of the week the
+        customer (or, with little history, customers of their segment) answered most often; unset:
+        called when its delay ends.
+        """
+
     def __init__(
         self,
         *,
@@ -541,10 +549,11 @@ class CallbackAttempts(_message.Message):
         max_attempts: _builtins.int = ...,
         quiet_hours: _builtins.str = ...,
         sms_attempts: _abc.Iterable[_builtins.int] | None = ...,
+        best_time_window: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["best_time_window", b"best_time_window"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_attempts", b"max_attempts", "quiet_hours", b"quiet_hours", "retry_delays", b"retry_delays", "sms_attempts", b"sms_attempts"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["best_time_window", b"best_time_window", "max_attempts", b"max_attempts", "quiet_hours", b"quiet_hours", "retry_delays", b"retry_delays", "sms_attempts", b"sms_attempts"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
