@@ -138,7 +138,8 @@ async def stack(start_service: StartService, settings: ServiceSettings, authorit
     sessions = await start_service(SESSIONS, settings_override=settings_for(
         settings, SessionSettings, database="sessions", smtp_listen=f"127.0.0.1:{smtp_port}",
         sms_smsc=f"127.0.0.1:{smsc.port}", sms_system_id=smsc.system_id, sms_password=smsc.password,
-        sms_source="+8610086", sms_reconnect_seconds=0.2))
+        sms_source="+8610086", sms_reconnect_seconds=0.2, tickets_addr=tickets.address, caller_lookup_timeout=2.0,
+        **client_settings("sessions")))
     # Redials one and two seconds after an unanswered call, so the test sees all three.
     routing = await start_service(ROUTING, settings_override=routing_settings(
         settings, database="routing", tickets_addr=tickets.address, context_timeout=2.0,

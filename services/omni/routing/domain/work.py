@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import enum
 
+from omni.runtime import accessibility
 from omni.runtime.channels import Channel
 from omni.runtime.phones import to_e164
 
 # `IdentityKind.IDENTITY_KIND_PHONE` of omnichannel.common.v1: `Work.identities` keeps the wire's numbers.
 PHONE_IDENTITY = 1
 # A contact names at most this many accessibility needs.
-MAX_ACCESSIBILITY_NEEDS = 8
+MAX_ACCESSIBILITY_NEEDS = accessibility.MAX_NEEDS
 
 
 class WorkState(enum.StrEnum):
