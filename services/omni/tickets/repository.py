@@ -10,6 +10,7 @@ can never both claim a number.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -77,7 +78,9 @@ INDEXES: IndexDeclarations = {
     ],
     INTERACTIONS: [
         IndexModel([("ticket_id", ASCENDING), ("occurred_at", ASCENDING)], name="ticket_timeline"),
-        IndexModel([("customer_id", ASCENDING), ("occurred_at", DESCENDING)], name="customer_history"),
+        # The screen pop's history in its paging order (`customer_history`).
+        IndexModel([("customer_id", ASCENDING), ("occurred_at", DESCENDING), ("_id", DESCENDING)],
+                   name="customer_history_paged"),
         IndexModel([("session_id", ASCENDING)], name="session"),
         IndexModel([("message_id", ASCENDING)], name="message_id"),
     ],
@@ -389,6 +392,12 @@ class TicketRepository:
                                     session=self._session).limit(limit)
         return [ticket_from_doc(d) async for d in cursor]
 
+    async def customer_tickets(self, customer_id: str) -> list[Ticket]:
+        """Every ticket of the customer, in one indexed read (the screen pop needs them all for the
+        access rule and the active ones in full; on SecantusDB a read costs more than its bytes)."""
+        return [ticket_from_doc(d) async for d in self._tickets.find({"customer_id": customer_id},
+                                                                      session=self._session)]
+
     async def ticket_places(self, customer_id: str) -> dict[str, list[str]]:
         """Every ticket of the customer: id → the queue and group it has set (`Ticket.groups`), for
         the access rule's in-memory check. One indexed read of three fields; SecantusDB answers a
@@ -563,16 +572,35 @@ class TicketRepository:
             kept.append(_interaction_from_doc(doc))
         return kept[::-1]
 
-    async def recent_for_customer(self, customer_id: str, limit: int,
-                                  ticket_ids: Sequence[str] | None = None) -> list[InteractionRecord]:
-        """The customer's latest interactions; with `ticket_ids`, only those on these tickets."""
+    async def customer_history(self, customer_id: str, page: PageRequest,
+                               ticket_ids: Sequence[str] | None = None) -> Page[InteractionRecord]:
+        """The customer's interactions, latest first, one page after `page.after` (the
+        (occurred_at, id) of the last one served); with `ticket_ids`, only those on these tickets.
+
+        After a position: two indexed reads at once (the rest of its instant, then older ones),
+        not the keyset `$or` condition, which SecantusDB answers by scanning the collection."""
         query: Document = {"customer_id": customer_id}
         if ticket_ids is not None:
             query["ticket_id"] = {"$in": list(ticket_ids)}
-        # Without the outbox: the events each interaction published are most of its bytes.
-        cursor = self._interactions.find(query, {"outbox": 0}, session=self._session) \
-            .sort("occurred_at", DESCENDING).limit(limit)
-        return [_interaction_from_doc(d) async for d in cursor]
+        wanted = page.size + 1
+
+        async def read(position: Document) -> list[Document]:
+            # Without the outbox: the events each interaction published are most of its bytes.
+            cursor = self._interactions.find({**query, **position}, {"outbox": 0}, session=self._session) \
+                .sort([("occurred_at", DESCENDING), ("_id", DESCENDING)]).limit(wanted)
+            return await cursor.to_list()
+
+        if page.after is None:
+            docs = await read({})
+        else:
+            at, last_id = page.after
+            same, older = await asyncio.gather(read({"occurred_at": at, "_id": {"$lt": last_id}}),
+                                               read({"occurred_at": {"$lt": at}}))
+            docs = (same + older)[:wanted]
+        records = [_interaction_from_doc(d) for d in docs[:page.size]]
+        if len(docs) <= page.size:
+            return Page(records)
+        return Page(records, (records[-1].occurred_at, records[-1].id))
 
     async def move_interactions(self, from_ticket: str, to_ticket: str, ids: Sequence[str] | None = None) -> int:
         query: Document = {"ticket_id": from_ticket}
