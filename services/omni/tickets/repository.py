@@ -467,20 +467,14 @@ class TicketRepository:
                 messages.setdefault(doc["message_id"], doc["ticket_id"])
         return sessions, messages
 
-    async def last_number(self, counter: str) -> int:
-        """The number `next_number` issued last (`NUMBERS_FROM` before the first)."""
-        doc = await self._counters.find_one({"_id": counter}, session=self._session)
-        return NUMBERS_FROM + (int(doc["seq"]) if doc else 0)
-
-    async def numbers_issued(self, counter: str, last_read: int, last_issued: int) -> None:
-        """Record that numbers after `last_read` (what `last_number` returned) up to `last_issued`
-        were issued; Conflict if someone issued one meanwhile."""
-        read = last_read - NUMBERS_FROM
-        result = await self._counters.update_one({"_id": counter, "seq": read},
-                                                 {"$set": {"seq": last_issued - NUMBERS_FROM}},
-                                                 upsert=not read, session=self._session)
-        if not result.matched_count and result.upserted_id is None:
-            raise Conflict(f"counter {counter} moved while a batch was numbering from it; retry")
+    async def reserve_numbers(self, counter: str, count: int) -> int:
+        """Reserve the next `count` numbers of `counter` and return the last of them: one atomic
+        increment outside any transaction, so a number reserved is never issued again
+        (`usecases/numbering.py`)."""
+        doc = await self._counters.find_one_and_update(
+            {"_id": counter}, {"$inc": {"seq": count}}, upsert=True, return_document=ReturnDocument.AFTER)
+        assert doc is not None
+        return NUMBERS_FROM + int(doc["seq"])
 
     async def write_threaded(self, writes: ThreadedWrites) -> None:
         """Bulk-write a batch's changes; Conflict if a saved ticket changed since it was read."""

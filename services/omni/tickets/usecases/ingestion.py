@@ -37,6 +37,7 @@ from omni.tickets.domain.model import (
 from omni.tickets.domain.sla import SlaPolicy
 from omni.tickets.publishing import TicketEvents
 from omni.tickets.repository import TicketRepository, Transaction
+from omni.tickets.usecases.numbering import NumberPool
 from omni.tickets.usecases.workspace import Workspace
 
 log = logging.getLogger("omni.tickets.ingestion")
@@ -55,6 +56,7 @@ class Ingestion:
         self._events = events
         self._processed = processed
         self._rules = rules
+        self._numbers = NumberPool(repo.reserve_numbers)
 
     async def ingest(self, interactions: Sequence[Interaction]) -> None:
         """Thread `interactions` in order, as one unit of work; an id seen before (earlier in the
@@ -68,11 +70,16 @@ class Ingestion:
         async def effect(session: Transaction, fresh: Sequence[str]) -> None:
             outboxes.clear()  # a retried transaction starts over
             batch = [by_id[i] for i in fresh]
-            work = Workspace(self._repo.within(session), done_since=self._done_since(batch))
-            await work.prefetch(batch, self._rules.default_region)
-            for interaction_id in fresh:
-                outboxes[interaction_id] = await _Threading(work, self._rules).record(by_id[interaction_id])
-            await work.commit()
+            work = Workspace(self._repo.within(session), self._numbers, done_since=self._done_since(batch))
+            try:
+                await work.prefetch(batch, self._rules.default_region)
+                for interaction_id in fresh:
+                    outboxes[interaction_id] = await _Threading(work, self._rules).record(by_id[interaction_id])
+                await work.commit()
+            except BaseException:
+                # Certainly not committed (a failed commit may have happened: its numbers are skipped).
+                work.abandon()
+                raise
 
         ordered = [i.id for i in interactions]
         await self._processed.run_each_once(ordered, effect)

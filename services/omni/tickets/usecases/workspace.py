@@ -25,16 +25,19 @@ from omni.tickets.domain.identities import Identity, readable
 from omni.tickets.domain.lifecycle import ACTIVE
 from omni.tickets.domain.model import Bounce, Customer, IdentityConflict, Interaction, InteractionRecord, Ticket
 from omni.tickets.repository import CustomerGrowth, SessionTrail, ThreadedWrites, TicketRepository
+from omni.tickets.usecases.numbering import NumberPool
 
 # As many active tickets of one customer as threading weighs (the repository's default).
 ACTIVE_CANDIDATES = 50
 
 
 class Workspace:
-    def __init__(self, tx: TicketRepository, *, done_since: dt.datetime | None) -> None:
+    def __init__(self, tx: TicketRepository, numbers: NumberPool, *, done_since: dt.datetime | None) -> None:
         """`done_since`: solved and closed tickets done before this are no candidates (None: none
-        are, the batch has no contact that threads by topic)."""
+        are, the batch has no contact that threads by topic). `numbers`: where new customers and
+        tickets take their numbers (given back by `abandon` if the batch does not commit)."""
         self._tx = tx
+        self._pool = numbers
         self._done_since = done_since
         # Known answers; a key missing here is read from the transaction when first asked.
         self._owners: dict[str, str | None] = {}
@@ -43,8 +46,8 @@ class Workspace:
         self._sessions: dict[str, SessionTrail] = {}
         self._messages: dict[str, str] = {}
         self._active_known: set[str] = set()
-        # counter → (last number read, last number issued)
-        self._numbers: dict[str, tuple[int, int]] = {}
+        # counter → the numbers this batch took from the pool
+        self._numbers: dict[str, list[int]] = {}
         # What the batch wrote: created here, or changed (with the version they were read at).
         self._created_customers: dict[str, str] = {}
         self._grown: dict[str, CustomerGrowth] = {}
@@ -81,7 +84,7 @@ class Workspace:
         self._active_known.update(active_of)
 
     async def commit(self) -> None:
-        """Write what the batch did (Conflict if a ticket it saved or a counter moved meanwhile)."""
+        """Write what the batch did (Conflict if a ticket it saved changed meanwhile)."""
         def customer(customer_id: str) -> Customer:
             found = self._customers[customer_id]
             assert found is not None
@@ -92,8 +95,6 @@ class Workspace:
             assert found is not None
             return found
 
-        for counter, (read, issued) in self._numbers.items():
-            await self._tx.numbers_issued(counter, read, issued)
         await self._tx.write_threaded(ThreadedWrites(
             customers=[(customer(c), origin) for c, origin in self._created_customers.items()],
             grown=self._grown, claims=self._claims,
@@ -104,13 +105,16 @@ class Workspace:
 
     # --- the reads and writes threading makes (`usecases/ingestion.py`) ---------------------
 
+    def abandon(self) -> None:
+        """The batch will not commit: its numbers go back to the pool, issued to nobody."""
+        for counter, taken in self._numbers.items():
+            self._pool.give_back(counter, taken)
+        self._numbers.clear()
+
     async def next_number(self, counter: str) -> int:
-        if counter not in self._numbers:
-            last = await self._tx.last_number(counter)
-            self._numbers[counter] = (last, last)
-        read, issued = self._numbers[counter]
-        self._numbers[counter] = (read, issued + 1)
-        return issued + 1
+        number = await self._pool.take(counter)
+        self._numbers.setdefault(counter, []).append(number)
+        return number
 
     async def owners(self, identities: Sequence[Identity]) -> dict[str, str]:
         unknown = [i for i in identities if i.key not in self._owners]
