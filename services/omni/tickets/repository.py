@@ -124,13 +124,13 @@ class CustomerGrowth:
 @dataclasses.dataclass
 class ThreadedWrites:
     """Everything a batch of interactions writes, in one bulk write per collection
-    (`TicketRepository.write_threaded`). Tickets saved carry the version they were read at."""
+    (`TicketRepository.write_threaded`), in the transaction that read what it changes."""
 
     customers: list[tuple[Customer, str]] = dataclasses.field(default_factory=list)
     grown: dict[str, CustomerGrowth] = dataclasses.field(default_factory=dict)
     claims: list[tuple[Identity, str]] = dataclasses.field(default_factory=list)
     tickets: list[tuple[Ticket, str]] = dataclasses.field(default_factory=list)
-    saved: list[tuple[Ticket, int]] = dataclasses.field(default_factory=list)
+    saved: list[Ticket] = dataclasses.field(default_factory=list)
     interactions: list[InteractionRecord] = dataclasses.field(default_factory=list)
 
 
@@ -477,7 +477,13 @@ class TicketRepository:
         return NUMBERS_FROM + int(doc["seq"])
 
     async def write_threaded(self, writes: ThreadedWrites) -> None:
-        """Bulk-write a batch's changes; Conflict if a saved ticket changed since it was read."""
+        """Bulk-write a batch's changes, in the transaction that read what they change.
+
+        A saved ticket is written by `_id` alone, not `{_id, version}` as `save_ticket` does: it
+        was read in this same transaction, so a change by anyone after that read makes this write
+        a write conflict (the transaction runs again on the new state) — the version filter would
+        add nothing but cost: SecantusDB answers `_id` alone by a point lookup and `{_id, version}`
+        by reading the whole collection."""
         now = utcnow()
         if writes.customers:
             await self._customers.insert_many([customer_to_doc(c) | {"origin_key": origin}
@@ -491,14 +497,14 @@ class TicketRepository:
             await self._customers.bulk_write(grown, ordered=True, session=self._session)
         ticket_writes: list[InsertOne[Document] | UpdateOne] = [
             InsertOne(ticket_to_doc(t) | {"origin_key": origin}) for t, origin in writes.tickets]
-        for ticket, read_version in writes.saved:
+        for ticket in writes.saved:
             doc = ticket_to_doc(ticket)
             doc.pop("_id")
-            ticket_writes.append(UpdateOne({"_id": ticket.id, "version": read_version}, {"$set": doc}))
+            ticket_writes.append(UpdateOne({"_id": ticket.id}, {"$set": doc}))
         if ticket_writes:
             result = await self._tickets.bulk_write(ticket_writes, ordered=True, session=self._session)
             if result.matched_count != len(writes.saved):
-                raise Conflict("a ticket of the batch was changed by someone else meanwhile; retry")
+                raise Conflict("a ticket of the batch was deleted meanwhile; retry")
         if writes.interactions:
             await self._interactions.insert_many([_interaction_to_doc(r) for r in writes.interactions],
                                                  session=self._session)

@@ -142,7 +142,7 @@ class _Threading:
             decision = threading.decide(
                 threading.contact(interaction, occurred), self._rules.windows,
                 session_ticket=session_ticket, replied_ticket=replied_ticket, token_ticket=token_ticket,
-                same_topic=[threading.candidate(t) for t in await self._tx.topic_tickets(customer_id)]
+                same_topic=await self._tx.topic_candidates(customer_id)
                 if customer_id else [])
             created = decision.create
             if decision.create and customer is not None:

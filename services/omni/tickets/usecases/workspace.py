@@ -6,8 +6,9 @@ in order against this workspace, so a later interaction sees what an earlier one
 it created, an identity it claimed, a ticket it opened or joined), and `commit` writes everything
 with one bulk write per collection. What the prefetch did not cover (following a merged-into
 redirect, the active tickets of a customer reached only through one) is read from the same
-transaction on first use. Tickets are written back only if nobody changed them since they were
-read (their version), as one by one.
+transaction on first use. Everything is read and written in the batch's transaction, so a ticket
+somebody changed after the batch read it makes the commit a write conflict and the batch runs
+again on the new state: no change is ever written over (as one by one, where the version decides).
 """
 
 from __future__ import annotations
@@ -48,12 +49,12 @@ class Workspace:
         self._active_known: set[str] = set()
         # counter → the numbers this batch took from the pool
         self._numbers: dict[str, list[int]] = {}
-        # What the batch wrote: created here, or changed (with the version they were read at).
+        # What the batch wrote: created here, or changed.
         self._created_customers: dict[str, str] = {}
         self._grown: dict[str, CustomerGrowth] = {}
         self._claims: list[tuple[Identity, str]] = []
         self._created_tickets: dict[str, str] = {}
-        self._read_versions: dict[str, int] = {}
+        self._saved: dict[str, None] = {}  # tickets stored before the batch that it changed, in order
         self._interactions: list[InteractionRecord] = []
 
     async def mark_bounced(self, bounce: Bounce) -> InteractionRecord | None:
@@ -99,7 +100,7 @@ class Workspace:
             customers=[(customer(c), origin) for c, origin in self._created_customers.items()],
             grown=self._grown, claims=self._claims,
             tickets=[(ticket(t), origin) for t, origin in self._created_tickets.items()],
-            saved=[(ticket(t), version) for t, version in self._read_versions.items()],
+            saved=[ticket(t) for t in self._saved],
             interactions=self._interactions,
         ))
 
@@ -220,9 +221,11 @@ class Workspace:
             ticket = await self._ticket(ticket.merged_into)
         return copy.deepcopy(ticket)
 
-    async def topic_tickets(self, customer_id: str) -> list[Ticket]:
+    async def topic_candidates(self, customer_id: str) -> list[threading.Candidate]:
         """The customer's tickets a contact on the same topic may join or reopen: the active ones
-        and the ones done since `done_since`, merged ones left out."""
+        and the ones done since `done_since`, merged ones left out. (Candidates, not copies of the
+        tickets: threading only reads them, and copying every one for every contact was most of
+        the batch's own time.)"""
         if customer_id not in self._active_known:
             for ticket in [*await self._tx.active_tickets(customer_id),
                            *await self._tx.done_tickets([customer_id], self._done_since)]:
@@ -234,15 +237,17 @@ class Workspace:
         since = self._done_since
         done = [t for t in mine
                 if t.status not in ACTIVE and since is not None and (t.updated_at is None or t.updated_at >= since)]
-        return copy.deepcopy(active + done[:ACTIVE_CANDIDATES])
+        return [threading.candidate(t) for t in active + done[:ACTIVE_CANDIDATES]]
 
     async def insert_ticket(self, ticket: Ticket, origin_key: str) -> tuple[Ticket, bool]:
-        self._tickets[ticket.id] = copy.deepcopy(ticket)
+        """Kept as it is: the caller does not change it afterwards other than through `get_ticket`."""
+        self._tickets[ticket.id] = ticket
         self._created_tickets[ticket.id] = origin_key
         return ticket, True
 
     async def save_ticket(self, ticket: Ticket, expected_version: int) -> Ticket:
-        """Keep the whole ticket if it is still at `expected_version` (else Conflict), one version on."""
+        """Keep `ticket` (a copy from `get_ticket`/`resolve_ticket`, changed) if the stored one is
+        still at `expected_version` (else Conflict), one version on."""
         stored = await self._ticket(ticket.id)
         if stored is None:
             raise NotFound(f"ticket {ticket.id} does not exist")
@@ -250,12 +255,11 @@ class Workspace:
             raise Conflict(f"ticket {ticket.id} was changed by someone else (version {stored.version}, "
                            f"you sent {expected_version}); reload it and apply your change again")
         if ticket.id not in self._created_tickets:
-            self._read_versions.setdefault(ticket.id, expected_version)
-        saved = copy.deepcopy(ticket)
-        saved.version = expected_version + 1
-        saved.updated_at = utcnow()
-        self._tickets[ticket.id] = saved
-        return copy.deepcopy(saved)
+            self._saved[ticket.id] = None
+        ticket.version = expected_version + 1
+        ticket.updated_at = utcnow()
+        self._tickets[ticket.id] = ticket
+        return ticket
 
     async def insert_interaction(self, record: InteractionRecord) -> None:
         self._interactions.append(record)
