@@ -393,7 +393,7 @@ class Consumer:
             job.started = True
             if self._waiting is job:
                 self._waiting = None
-            items = job.items
+            items = await self._not_held(job.items)
             if len(items) > 1:
                 failure = await self._deliver_batch(items)
                 if failure is None:
@@ -408,6 +408,23 @@ class Consumer:
                 await self._deliver_in_order(group)
         finally:
             heartbeat.cancel()
+
+    async def _not_held(self, items: list[_Item]) -> list[_Item]:
+        """`items` but those an earlier event of their keys now waits a retry for (it failed while
+        they waited for their turn), and the later ones sharing a key with them: those are sent
+        back behind it, so a key's events are still handled in stream order."""
+        ready: list[_Item] = []
+        held_keys: set[str] = set()
+        delay = 0.0
+        for item in items:
+            held = self._held_for(item)
+            if held is None and not item.keys & held_keys:
+                ready.append(item)
+                continue
+            delay = max(delay, held or 0.0)
+            held_keys |= item.keys
+            await self._send_back(item, delay + 0.1)
+        return ready
 
     async def _working(self, items: list[_Item]) -> None:
         """Tell the server, every third of `ack_wait`, that these events are being worked on (or wait

@@ -430,11 +430,14 @@ class TicketRepository:
         """The tickets named, the active ones of the customers and those done since `done_since`
         (what threading may join or reopen). Separate queries, not one `$or`: SecantusDB answers
         a top-level `$or` by scanning the collection."""
-        named = self._tickets.find({"_id": {"$in": list(ticket_ids)}}, session=self._session)
-        found = {doc["_id"]: doc async for doc in named}
-        active = self._tickets.find({"customer_id": {"$in": list(customer_ids)},
-                                     "status": {"$in": [s.value for s in ACTIVE]}}, session=self._session)
-        found.update({doc["_id"]: doc async for doc in active})
+        found: dict[str, Document] = {}
+        if ticket_ids:
+            named = self._tickets.find({"_id": {"$in": list(ticket_ids)}}, session=self._session)
+            found.update({doc["_id"]: doc async for doc in named})
+        if customer_ids:
+            active = self._tickets.find({"customer_id": {"$in": list(customer_ids)},
+                                         "status": {"$in": [s.value for s in ACTIVE]}}, session=self._session)
+            found.update({doc["_id"]: doc async for doc in active})
         found.update({t.id: ticket_to_doc(t) for t in await self.done_tickets(customer_ids, done_since)})
         return [ticket_from_doc(doc) for doc in found.values()]
 

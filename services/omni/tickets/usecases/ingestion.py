@@ -139,11 +139,12 @@ class _Threading:
                 customer, third_party = await self._customer(interaction, now), False
             customer_id = customer.id if customer else ""
             session_ticket, replied_ticket, token_ticket = explicit.candidates()
+            contact = threading.contact(interaction, occurred)
             decision = threading.decide(
-                threading.contact(interaction, occurred), self._rules.windows,
+                contact, self._rules.windows,
                 session_ticket=session_ticket, replied_ticket=replied_ticket, token_ticket=token_ticket,
                 same_topic=await self._tx.topic_candidates(customer_id)
-                if customer_id else [])
+                if customer_id and contact.joins_by_topic else [])
             created = decision.create
             if decision.create and customer is not None:
                 ticket = await self._open(interaction, customer, occurred, now, decision.follow_up_of)

@@ -78,7 +78,13 @@ class Workspace:
         named = {*(t.ticket_id for t in trails.values() if t.ticket_id), *(t for t in threads.values() if t),
                  *(x.ticket_id for x in interactions if x.ticket_id),
                  *(t for x in interactions if (t := threading.token_of(x)))}
-        active_of = sorted(c for c, customer in found.items() if not customer.merged_into)
+        # Only contacts that thread by topic (phone, chat) weigh a customer's tickets (an email
+        # names its ticket or is a new matter): reading those of the others would be wasted.
+        by_topic = [x for x in interactions if threading.contact(x, utcnow()).joins_by_topic]
+        topic_customers = {*(owners.get(i.key) for x in by_topic for i in readable(x.presented, default_region)[0]),
+                           *(trails[x.session_id].customer_id for x in by_topic if x.session_id in trails),
+                           *(x.customer_id for x in by_topic)}
+        active_of = sorted(c for c, customer in found.items() if c in topic_customers and not customer.merged_into)
         tickets = await self._tx.tickets_named_or_active(sorted(named), active_of, self._done_since)
         self._tickets.update({t: None for t in named})
         self._tickets.update({t.id: t for t in tickets})
