@@ -26,6 +26,7 @@ from omni.tickets.domain.identities import Identity, readable
 from omni.tickets.domain.lifecycle import ACTIVE
 from omni.tickets.domain.model import Bounce, Customer, IdentityConflict, Interaction, InteractionRecord, Ticket
 from omni.tickets.repository import CustomerGrowth, SessionTrail, ThreadedWrites, TicketRepository
+from omni.tickets.usecases.identity_owners import KnownOwners
 from omni.tickets.usecases.numbering import NumberPool
 
 # As many active tickets of one customer as threading weighs (the repository's default).
@@ -33,12 +34,15 @@ ACTIVE_CANDIDATES = 50
 
 
 class Workspace:
-    def __init__(self, tx: TicketRepository, numbers: NumberPool, *, done_since: dt.datetime | None) -> None:
+    def __init__(self, tx: TicketRepository, numbers: NumberPool, known: KnownOwners, *,
+                 done_since: dt.datetime | None) -> None:
         """`done_since`: solved and closed tickets done before this are no candidates (None: none
         are, the batch has no contact that threads by topic). `numbers`: where new customers and
-        tickets take their numbers (given back by `abandon` if the batch does not commit)."""
+        tickets take their numbers (given back by `abandon` if the batch does not commit). `known`:
+        identity owners remembered across batches (`claimed` tells what to add once committed)."""
         self._tx = tx
         self._pool = numbers
+        self._known = known
         self._done_since = done_since
         # Known answers; a key missing here is read from the transaction when first asked.
         self._owners: dict[str, str | None] = {}
@@ -64,8 +68,7 @@ class Workspace:
 
     async def prefetch(self, interactions: Sequence[Interaction], default_region: str) -> None:
         identities = [i for x in interactions for i in readable(x.presented, default_region)[0]]
-        owners = await self._tx.owners(identities)
-        self._owners.update({i.key: owners.get(i.key) for i in identities})
+        owners = await self._read_owners(identities)
         sessions = [x.session_id for x in interactions if x.session_id]
         messages = [m for x in interactions for m in threading.replied_to(x)]
         trails, threads = await self._tx.trails(sessions, messages)
@@ -123,12 +126,26 @@ class Workspace:
         self._numbers.setdefault(counter, []).append(number)
         return number
 
-    async def owners(self, identities: Sequence[Identity]) -> dict[str, str]:
+    async def _read_owners(self, identities: Sequence[Identity]) -> dict[str, str]:
+        """Owners of `identities` not asked yet: remembered, else read (and remembered)."""
         unknown = [i for i in identities if i.key not in self._owners]
-        if unknown:
-            found = await self._tx.owners(unknown)
-            self._owners.update({i.key: found.get(i.key) for i in unknown})
-        return {i.key: owner for i in identities if (owner := self._owners[i.key])}
+        owners = self._known.of(i.key for i in unknown)
+        if unread := [i for i in unknown if i.key not in owners]:
+            found = await self._tx.owners(unread)
+            self._known.learn(found)
+            owners.update(found)
+        self._owners.update({i.key: owners.get(i.key) for i in unknown})
+        return owners
+
+    async def owners(self, identities: Sequence[Identity]) -> dict[str, str]:
+        """identity key → its owner now: a remembered owner merged away since is followed to
+        the customer it was merged into (as the store re-pointed the identity)."""
+        await self._read_owners(identities)
+        return {i.key: (await self.get_customer(owner)).id for i in identities if (owner := self._owners[i.key])}
+
+    def claimed(self) -> dict[str, str]:
+        """identity key → customer, for the identities this batch gave to someone."""
+        return {identity.key: owner for identity, owner in self._claims}
 
     async def find_customer(self, customer_id: str) -> Customer | None:
         if customer_id not in self._customers:
