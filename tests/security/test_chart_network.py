@@ -172,5 +172,14 @@ def test_only_clusterip_services() -> None:
     assert {s["spec"].get("type", "ClusterIP") for s in by_kind(objects(), "Service").values()} == {"ClusterIP"}
 
 
+def test_sessions_alone_reaches_the_smsc_once_one_is_set(policies: list[dict[str, Any]]) -> None:
+    assert not reaches(policies, component("sessions"), None, 2775)  # no SMSC configured
+    sms = list(by_kind(objects({"sms": {"smsc": "smsc.example:2775", "systemId": "omni", "password": "pw"}}),
+                       "NetworkPolicy").values())
+    assert reaches(sms, component("sessions"), None, 2775)
+    assert not any(reaches(sms, component(s), None, 2775) for s in SERVICES[1:])
+    assert not reaches(sms, WORKER, None, 2775)
+
+
 def test_network_policies_can_be_left_to_the_cluster() -> None:
     assert by_kind(objects({"networkPolicy": {"enabled": False}}), "NetworkPolicy") == {}

@@ -33,6 +33,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- .Values.auth.existingSecret | default (printf "%s-secrets" (include "omnichannel.fullname" .)) -}}
 {{- end -}}
 
+{{/* The Secret with the SMSC account's password (key `password`): yours, or the chart's. */}}
+{{- define "omnichannel.smscSecretName" -}}
+{{- .Values.sms.existingSecret | default (printf "%s-smsc" (include "omnichannel.fullname" .)) -}}
+{{- end -}}
+
 {{/* Environment every omnichannel process shares: the ConfigMap (addresses, token issuer and its
 public keys; no secret). Each process adds its own secrets by reference. */}}
 {{- define "omnichannel.envFrom" -}}

@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 from pathlib import Path
 
-from omni.kpis.formatting import fmt
+from omni.kpis.formatting import callbacks_summary, fmt
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -71,6 +71,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(f"{overall['offered']} contacts, answered {fmt(overall['answer_rate'], '%')}, "
           f"self-service {overall['overflowed']}, abandoned {overall['abandoned']}, "
           f"SL {fmt(overall['service_level'], '%')}, ASA {fmt(overall['asa_seconds'], 's')}")
+    if overall["callbacks"]:
+        print(callbacks_summary(overall, built["contact_rate_by_hour"]))
     print(f"report: {html_path}\n        {json_path}")
     return 0
 

@@ -17,6 +17,8 @@ from omnichannel.sessions.v1 import sessions_pb2
 _CHANNELS = {common_pb2.CHANNEL_PHONE: "phone", common_pb2.CHANNEL_CHAT: "chat", common_pb2.CHANNEL_EMAIL: "email",
              common_pb2.CHANNEL_SMS: "sms"}
 S = sessions_pb2
+# How sessions names the move to CONNECTED that starts a call of a callback (docs/outbound.md).
+_CALL_STARTED = "calling back"
 
 
 def contact_record(session: sessions_pb2.Session) -> ContactRecord | None:
@@ -78,6 +80,7 @@ def contact_record(session: sessions_pb2.Session) -> ContactRecord | None:
         or any("callback" in t.reason for t in session.transitions),
         callback_attempts=attempts,
         callback_reached=reached,
+        calls=_calls(session, attributes.get("outbound_result", "")),
         csat=session.survey.csat if session.HasField("survey") else 0,
         nps=session.survey.nps if session.HasField("survey") and session.survey.HasField("nps") else None,
     )
@@ -93,6 +96,18 @@ def _callback_reached(attributes: dict[str, str], state: int) -> bool | None:
             S.SESSION_STATE_ENDED, S.SESSION_STATE_ABANDONED):
         return False
     return None
+
+
+def _calls(session: sessions_pb2.Session, result: str) -> list[tuple[float, bool]]:
+    """(start, reached) of the callback's calls: each call but the last went unanswered (another
+    followed); the last reached the customer when its result says so, and counts only once it
+    has a result."""
+    starts = [t.time.ToMicroseconds() / 1e6 for t in session.transitions
+              if t.state == S.SESSION_STATE_CONNECTED and t.reason.startswith(_CALL_STARTED)]
+    calls = [(at, False) for at in starts[:-1]]
+    if starts and result not in ("dialing", "ringing"):
+        calls.append((starts[-1], result == "answered"))
+    return calls
 
 
 def contact_records(sessions: Iterable[sessions_pb2.Session]) -> list[ContactRecord]:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import grpc
 
+from omni.routing.domain.callbacks import DO_NOT_CONTACT
 from omni.routing.domain.policy import ACCESSIBILITY_PREFIX
 from omni.routing.domain.work import Work
 from omni.runtime.clients import channel
@@ -25,9 +26,6 @@ log = logging.getLogger("omni.routing.context")
 # makes (sessions publishes a caller's number, a chat's handle and signed email or phone).
 MAX_IDENTITIES_ASKED = 4
 
-
-# The customer tag that stops every call the customer did not ask for (docs/outbound.md).
-DO_NOT_CONTACT = "do_not_contact"
 
 @dataclasses.dataclass(frozen=True)
 class CustomerFacts:

@@ -11,6 +11,7 @@ from google.protobuf.duration_pb2 import Duration
 from omni.routing.domain import desktop
 from omni.routing.domain.agents import DEFAULT_CAPACITY, Agent, AgentStatus
 from omni.routing.domain.attempts import AttemptPolicy
+from omni.routing.domain.callback_slots import Slot
 from omni.routing.domain.queue_metrics import Position, QueueView
 from omni.routing.domain.queues import DEFAULT_SIMPLE_INTENTS, BusinessHours, Policy, QueueConfig, Ring
 from omni.routing.domain.transfers import TransferReason
@@ -188,7 +189,8 @@ def attempts_from_proto(message: routing_pb2.CallbackAttempts) -> AttemptPolicy:
         retry_delays=tuple(seconds(d, 0.0) for d in message.retry_delays) or defaults.retry_delays,
         max_attempts=message.max_attempts or defaults.max_attempts,
         quiet_hours=check_length(message.quiet_hours.strip(), "callback_attempts.quiet_hours", 11),
-        sms_attempts=tuple(sorted(set(message.sms_attempts))))
+        sms_attempts=tuple(sorted(set(message.sms_attempts))),
+        best_time_window=seconds(message.best_time_window, 0.0))
 
 
 def queue_to_proto(queue: QueueConfig) -> routing_pb2.Queue:
@@ -218,7 +220,8 @@ def queue_to_proto(queue: QueueConfig) -> routing_pb2.Queue:
         a = queue.callback_attempts
         message.callback_attempts.CopyFrom(routing_pb2.CallbackAttempts(
             retry_delays=[duration(d) for d in a.retry_delays], max_attempts=a.max_attempts,
-            quiet_hours=a.quiet_hours, sms_attempts=a.sms_attempts))
+            quiet_hours=a.quiet_hours, sms_attempts=a.sms_attempts,
+            best_time_window=duration(a.best_time_window) if a.best_time_window else None))
     if p.escalate_to_supervisor is not None:
         message.policy.escalate_to_supervisor = p.escalate_to_supervisor
     return message
@@ -278,11 +281,16 @@ def work_to_proto(work: Work) -> routing_pb2.WorkItem:
         accessibility=work.accessibility,
     )
     for field, value in (("enqueue_time", work.enqueue_time), ("answer_time", work.answer_time),
-                         ("end_time", work.end_time),
+                         ("end_time", work.end_time), ("callback_due_time", work.not_before),
                          ("bot_claim_expire_time", work.bot_claim_expires if work.bot_worker else 0.0)):
         if value:
             getattr(message, field).CopyFrom(timestamp_from_seconds(value))
     return message
+
+
+def slot_to_proto(slot: Slot) -> routing_pb2.CallbackSlot:
+    return routing_pb2.CallbackSlot(start_time=timestamp_from_seconds(slot.start),
+                                    end_time=timestamp_from_seconds(slot.end), places_left=slot.places)
 
 
 def position_to_proto(position: Position) -> routing_pb2.QueuePosition:

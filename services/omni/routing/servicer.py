@@ -10,6 +10,7 @@ from omni.routing import convert
 from omni.routing.domain.desktop import Command
 from omni.routing.usecases import RoutingUseCases
 from omni.runtime.auth import current_principal
+from omni.runtime.errors import InvalidArgument
 from omni.runtime.interceptors import Context
 from omni.runtime.paging import PageRequest, PageTokens, page_size
 from omni.runtime.proto_values import timestamp_from_seconds
@@ -30,6 +31,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
     def __init__(self, routing: RoutingUseCases, page_tokens: PageTokens) -> None:
         self._agents, self._queues, self._work = routing.agents, routing.queues, routing.work
         self._bots, self._sessions = routing.bots, routing.sessions
+        self._callback_times = routing.callback_times
         self._tokens = page_tokens
 
     # ----- agents ----------------------------------------------------------------------
@@ -121,6 +123,13 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         due = request.due_time.ToNanoseconds() / 1e9 if request.HasField("due_time") else 0.0
         work = await self._work.schedule_callback(current_principal(), request.work_id, request.number, due)
         return convert.work_to_proto(work)
+
+    async def ListCallbackSlots(self, request: pb.ListCallbackSlotsRequest, context: Context) -> \
+            pb.ListCallbackSlotsResponse:
+        if request.max_slots < 0:
+            raise InvalidArgument("max_slots must not be negative")
+        found, zone = await self._callback_times.slots(current_principal(), request.work_id, request.max_slots)
+        return pb.ListCallbackSlotsResponse(slots=[convert.slot_to_proto(s) for s in found], time_zone=zone)
 
     async def TransferWork(self, request: pb.TransferWorkRequest, context: Context) -> pb.WorkItem:
         work = await self._work.transfer(current_principal(), request.work_id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from omni.runtime.auth import Principal
@@ -107,7 +108,8 @@ class ChatConnection:
             elif kind == "read":
                 await self._desk.read(line, frame.read.message_id)
             elif kind == "callback":
-                number = await self._desk.callback(line)
+                due = frame.callback.due_time.ToDatetime(dt.UTC) if frame.callback.HasField("due_time") else None
+                number = await self._desk.callback(line, due)
                 await send(pb.ChatServerFrame(callback_booked=pb.ChatCallbackBooked(number=number)))
             elif kind == "end":
                 session = await self._desk.end(line)

@@ -4,6 +4,7 @@ the session through offered → connected → ended, and a self-service bot's ha
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Iterable, Iterator
 
 from omni.runtime.errors import NotFound
@@ -66,8 +67,9 @@ class SessionConsumers:
         if event_type == CALLBACK_SMS:
             if self._sms is not None and event.work.callback_number:
                 with _known_session():
-                    await self._sms.remind_callback(session_id, event.work.callback_number, event.work.language,
-                                                    delivery.envelope.id)
+                    await self._sms.remind_callback(
+                        session_id, event.work.callback_number, event.work.language, delivery.envelope.id,
+                        not_before=event.not_before.ToDatetime(dt.UTC) if event.HasField("not_before") else None)
             return
         with _known_session():
             await self._assignment.routed(

@@ -30,6 +30,11 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("csat_responses", "CSAT answers", ""),
     ("nps", "NPS", ""),
     ("nps_responses", "NPS answers", ""),
+    ("callbacks", "Callbacks", ""),
+    ("callbacks_kept", "Callbacks kept", ""),
+    ("callbacks_failed", "Callbacks failed", ""),
+    ("attempts_per_contact", "Attempts per contact", ""),
+    ("contact_rate", "Contact rate", "%"),
 )
 DIMENSIONS: tuple[tuple[str, str, Callable[[ContactRecord], str]], ...] = (
     ("queue", "Queue", lambda r: r.queue),
@@ -69,6 +74,9 @@ def to_html(period: Period, rows: Sequence[tuple[str, str, figures.Kpis]], recor
     if period.kind is not PeriodKind.DAY:
         daily = figures.rollup(records, [], "day")
         sections.append(charts.bars("Contacts per day", [(day, float(k.offered)) for day, k in daily.items()]))
+    hours = figures.contact_rate_by_hour(records)
+    if hours:
+        sections.append(_hours_table(hours))
     for dimension, heading, _ in DIMENSIONS:
         mine = [r for r in rows if r[0] == dimension]
         if not mine:
@@ -100,6 +108,13 @@ def _table(caption: str, heading: str, rows: Sequence[tuple[str, str, figures.Kp
                                                      for field, _, unit in COLUMNS) + "</tr>"
         for _, key, k in rows)
     return f"<h2>{html.escape(caption)}</h2><table><tr><th>{html.escape(heading)}</th>{head}</tr>{body}</table>"
+
+
+def _hours_table(hours: Sequence[figures.HourOfCalls]) -> str:
+    body = "".join(f"<tr><td>{h.hour:02d}:00</td><td>{h.calls}</td><td>{h.reached}</td>"
+                   f"<td>{html.escape(fmt(h.contact_rate, '%'))}</td></tr>" for h in hours)
+    return ("<h2>Callback calls by hour (UTC)</h2><table><tr><th>Hour</th><th>Calls</th><th>Answered</th>"
+            f"<th>Contact rate</th></tr>{body}</table>")
 
 
 def _percent(value: float | None) -> float | None:

@@ -59,7 +59,7 @@ class Dispatcher(EngineState):
         self._metrics.record(queue.id, now, Kind.ARRIVED)
 
     def _into_line(self, work: Work) -> None:
-        opened = self._lines.enter(work)
+        opened = self._lines.enter(work, self.clock())
         if opened is not None:
             self._metrics.joined(work.queue_id, opened, self.clock())
         self._journal.changed(work)

@@ -59,6 +59,10 @@ class EngineState:
             raise NotFound(f"work {work_id} is not live in routing (finished or never queued)")
         return found
 
+    def serving(self, queue_id: str) -> int:
+        """How many agents serve the queue (share a group with it), whatever their state."""
+        return len(self._roster.agent_ids_of(self.queue(queue_id)))
+
     def live_work(self, work_id: str) -> Work | None:
         return self._work.get(work_id)
 

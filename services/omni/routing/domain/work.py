@@ -28,6 +28,8 @@ class WorkState(enum.StrEnum):
 # In line for a human agent (a scheduled callback keeps the customer's place).
 WAITING_STATES = frozenset({WorkState.WAITING, WorkState.CALLBACK_SCHEDULED})
 FINISHED_STATES = frozenset({WorkState.COMPLETED, WorkState.ABANDONED})
+# The reason a callback's call reached the customer: the callback is answered from then.
+CALLBACK_REACHED = "callback_reached"
 
 
 # Slots: every live work item keeps a few, and each object with a dictionary is one more for the
@@ -131,6 +133,11 @@ class Work:
     wrap_up_note: str = ""
     # Arrival order, kept across restarts so reloaded queues keep their order.
     seq: int = 0
+
+    def answered(self) -> bool:
+        """An agent took it; a callback only once one of its calls reached the customer."""
+        return bool(self.answer_time) and (not self.callback_number
+                                           or any(r.code == CALLBACK_REACHED for r in self.reasons))
 
     def phone_numbers(self) -> frozenset[str]:
         """The session's phone numbers, in E.164 where they parse. Sessions publishes verified

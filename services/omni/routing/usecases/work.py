@@ -104,7 +104,8 @@ class WorkUseCases:
         access.check_callback_number(principal, work, number)
         number = check_length(number, "number", 64)
         verified = callbacks.verified_number(work, number)
-        due = callbacks.chosen_time(due, self._room.engine.clock())
+        self._room.claims.serve_queue(work.queue_id)
+        due = callbacks.chosen_time(due, self._room.engine.clock(), self._room.engine.queue(work.queue_id).hours)
         return await self._room.run(lambda engine: callbacks.book(engine, work.id, number, verified, due,
                                                                       default=self._attempts))
 

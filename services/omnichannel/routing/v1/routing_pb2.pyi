@@ -520,6 +520,7 @@ class CallbackAttempts(_message.Message):
     MAX_ATTEMPTS_FIELD_NUMBER: _builtins.int
     QUIET_HOURS_FIELD_NUMBER: _builtins.int
     SMS_ATTEMPTS_FIELD_NUMBER: _builtins.int
+    BEST_TIME_WINDOW_FIELD_NUMBER: _builtins.int
     max_attempts: _builtins.int
     """Calls made for one callback at most."""
     quiet_hours: _builtins.str
@@ -534,6 +535,13 @@ class CallbackAttempts(_message.Message):
         ("SMS + call"); empty: none. Not sent within the quiet hours.
         """
 
+    @_builtins.property
+    def best_time_window(self) -> _duration_pb2.Duration:
+        """A redial may be put off by up to this much beyond its delay, to the hour of the week the
+        customer (or, with little history, customers of their segment) answered most often; unset:
+        called when its delay ends.
+        """
+
     def __init__(
         self,
         *,
@@ -541,10 +549,11 @@ class CallbackAttempts(_message.Message):
         max_attempts: _builtins.int = ...,
         quiet_hours: _builtins.str = ...,
         sms_attempts: _abc.Iterable[_builtins.int] | None = ...,
+        best_time_window: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["best_time_window", b"best_time_window"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_attempts", b"max_attempts", "quiet_hours", b"quiet_hours", "retry_delays", b"retry_delays", "sms_attempts", b"sms_attempts"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["best_time_window", b"best_time_window", "max_attempts", b"max_attempts", "quiet_hours", b"quiet_hours", "retry_delays", b"retry_delays", "sms_attempts", b"sms_attempts"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -613,6 +622,7 @@ class WorkItem(_message.Message):
     CALLBACK_ATTEMPTS_FIELD_NUMBER: _builtins.int
     WRAP_UP_NOTE_FIELD_NUMBER: _builtins.int
     ACCESSIBILITY_FIELD_NUMBER: _builtins.int
+    CALLBACK_DUE_TIME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     queue_id: _builtins.str
     channel: _common_pb2.Channel.ValueType
@@ -670,6 +680,12 @@ class WorkItem(_message.Message):
         with the skill "accessibility:<need>", and the offer names the need.
         """
 
+    @_builtins.property
+    def callback_due_time(self) -> _timestamp_pb2.Timestamp:
+        """A callback is not made before this time (the slot the customer chose, the next
+        opening, the end of quiet hours or the next attempt); unset: due now.
+        """
+
     def __init__(
         self,
         *,
@@ -707,10 +723,11 @@ class WorkItem(_message.Message):
         callback_attempts: _builtins.int = ...,
         wrap_up_note: _builtins.str = ...,
         accessibility: _abc.Iterable[_builtins.str] | None = ...,
+        callback_due_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["answer_time", b"answer_time", "bot_claim_expire_time", b"bot_claim_expire_time", "customer", b"customer", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answer_time", b"answer_time", "bot_claim_expire_time", b"bot_claim_expire_time", "callback_due_time", b"callback_due_time", "customer", b"customer", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accessibility", b"accessibility", "answer_time", b"answer_time", "assigned_agent_id", b"assigned_agent_id", "bot_claim_expire_time", b"bot_claim_expire_time", "bot_worker_id", b"bot_worker_id", "callback_attempts", b"callback_attempts", "callback_number", b"callback_number", "callback_number_verified", b"callback_number_verified", "channel", b"channel", "customer", b"customer", "disposition", b"disposition", "emotion_score", b"emotion_score", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait", "id", b"id", "intent", b"intent", "interaction_id", b"interaction_id", "language", b"language", "offer_attempts", b"offer_attempts", "offered_agent_id", b"offered_agent_id", "preferred_agent_id", b"preferred_agent_id", "priority", b"priority", "queue_id", b"queue_id", "reasons", b"reasons", "sequence", b"sequence", "session_id", b"session_id", "state", b"state", "text", b"text", "ticket_id", b"ticket_id", "transfer_count", b"transfer_count", "urgent", b"urgent", "vip", b"vip", "wrap_up_note", b"wrap_up_note"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accessibility", b"accessibility", "answer_time", b"answer_time", "assigned_agent_id", b"assigned_agent_id", "bot_claim_expire_time", b"bot_claim_expire_time", "bot_worker_id", b"bot_worker_id", "callback_attempts", b"callback_attempts", "callback_due_time", b"callback_due_time", "callback_number", b"callback_number", "callback_number_verified", b"callback_number_verified", "channel", b"channel", "customer", b"customer", "disposition", b"disposition", "emotion_score", b"emotion_score", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait", "id", b"id", "intent", b"intent", "interaction_id", b"interaction_id", "language", b"language", "offer_attempts", b"offer_attempts", "offered_agent_id", b"offered_agent_id", "preferred_agent_id", b"preferred_agent_id", "priority", b"priority", "queue_id", b"queue_id", "reasons", b"reasons", "sequence", b"sequence", "session_id", b"session_id", "state", b"state", "text", b"text", "ticket_id", b"ticket_id", "transfer_count", b"transfer_count", "urgent", b"urgent", "vip", b"vip", "wrap_up_note", b"wrap_up_note"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1152,6 +1169,81 @@ class ScheduleCallbackRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ScheduleCallbackRequest: _TypeAlias = ScheduleCallbackRequest  # noqa: Y015
+
+@_typing.final
+class ListCallbackSlotsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORK_ID_FIELD_NUMBER: _builtins.int
+    MAX_SLOTS_FIELD_NUMBER: _builtins.int
+    work_id: _builtins.str
+    max_slots: _builtins.int
+    """At most this many slots, earliest first (0: 12; at most the service's limit)."""
+    def __init__(
+        self,
+        *,
+        work_id: _builtins.str = ...,
+        max_slots: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_slots", b"max_slots", "work_id", b"work_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCallbackSlotsRequest: _TypeAlias = ListCallbackSlotsRequest  # noqa: Y015
+
+@_typing.final
+class CallbackSlot(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    PLACES_LEFT_FIELD_NUMBER: _builtins.int
+    places_left: _builtins.int
+    """Callbacks the forecast can still take in this slot."""
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        places_left: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "places_left", b"places_left", "start_time", b"start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CallbackSlot: _TypeAlias = CallbackSlot  # noqa: Y015
+
+@_typing.final
+class ListCallbackSlotsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SLOTS_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    time_zone: _builtins.str
+    """The queue's IANA time zone (slots start on its half hours)."""
+    @_builtins.property
+    def slots(self) -> _containers.RepeatedCompositeFieldContainer[Global___CallbackSlot]: ...
+    def __init__(
+        self,
+        *,
+        slots: _abc.Iterable[Global___CallbackSlot] | None = ...,
+        time_zone: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["slots", b"slots", "time_zone", b"time_zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCallbackSlotsResponse: _TypeAlias = ListCallbackSlotsResponse  # noqa: Y015
 
 @_typing.final
 class TransferWorkRequest(_message.Message):

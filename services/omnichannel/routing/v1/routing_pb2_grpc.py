@@ -111,6 +111,11 @@ class RoutingServiceStub:
                 request_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ScheduleCallbackRequest.SerializeToString,
                 response_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.FromString,
                 _registered_method=True)
+        self.ListCallbackSlots = channel.unary_unary(
+                '/omnichannel.routing.v1.RoutingService/ListCallbackSlots',
+                request_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListCallbackSlotsRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListCallbackSlotsResponse.FromString,
+                _registered_method=True)
         self.TransferWork = channel.unary_unary(
                 '/omnichannel.routing.v1.RoutingService/TransferWork',
                 request_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.TransferWorkRequest.SerializeToString,
@@ -248,6 +253,14 @@ class RoutingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCallbackSlots(self, request, context):
+        """Times the customer of waiting work may choose for their callback: inside the
+        queue's opening hours, outside its quiet hours, while forecast capacity lasts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def TransferWork(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -373,6 +386,11 @@ def add_RoutingServiceServicer_to_server(servicer, server):
                     servicer.ScheduleCallback,
                     request_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ScheduleCallbackRequest.FromString,
                     response_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.SerializeToString,
+            ),
+            'ListCallbackSlots': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCallbackSlots,
+                    request_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListCallbackSlotsRequest.FromString,
+                    response_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListCallbackSlotsResponse.SerializeToString,
             ),
             'TransferWork': grpc.unary_unary_rpc_method_handler(
                     servicer.TransferWork,
@@ -817,6 +835,33 @@ class RoutingService:
             '/omnichannel.routing.v1.RoutingService/ScheduleCallback',
             omnichannel_dot_routing_dot_v1_dot_routing__pb2.ScheduleCallbackRequest.SerializeToString,
             omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCallbackSlots(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.routing.v1.RoutingService/ListCallbackSlots',
+            omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListCallbackSlotsRequest.SerializeToString,
+            omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListCallbackSlotsResponse.FromString,
             options,
             channel_credentials,
             insecure,

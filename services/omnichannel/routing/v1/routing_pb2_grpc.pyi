@@ -56,6 +56,10 @@ class RoutingServiceStub:
     """The customer left before being answered."""
     ScheduleCallback: _grpc.UnaryUnaryMultiCallable[_routing_pb2.ScheduleCallbackRequest, _routing_pb2.WorkItem]
     """Keep the customer's place and call them back."""
+    ListCallbackSlots: _grpc.UnaryUnaryMultiCallable[_routing_pb2.ListCallbackSlotsRequest, _routing_pb2.ListCallbackSlotsResponse]
+    """Times the customer of waiting work may choose for their callback: inside the
+    queue's opening hours, outside its quiet hours, while forecast capacity lasts.
+    """
     TransferWork: _grpc.UnaryUnaryMultiCallable[_routing_pb2.TransferWorkRequest, _routing_pb2.WorkItem]
     AgentSession: _grpc.StreamStreamMultiCallable[_routing_pb2.AgentCommand, _routing_pb2.AgentEvent]
     """The agent desktop: after login the client sends commands and receives
@@ -100,6 +104,10 @@ class RoutingServiceAsyncStub(RoutingServiceStub):
     """The customer left before being answered."""
     ScheduleCallback: _aio.UnaryUnaryMultiCallable[_routing_pb2.ScheduleCallbackRequest, _routing_pb2.WorkItem]  # type: ignore[assignment]
     """Keep the customer's place and call them back."""
+    ListCallbackSlots: _aio.UnaryUnaryMultiCallable[_routing_pb2.ListCallbackSlotsRequest, _routing_pb2.ListCallbackSlotsResponse]  # type: ignore[assignment]
+    """Times the customer of waiting work may choose for their callback: inside the
+    queue's opening hours, outside its quiet hours, while forecast capacity lasts.
+    """
     TransferWork: _aio.UnaryUnaryMultiCallable[_routing_pb2.TransferWorkRequest, _routing_pb2.WorkItem]  # type: ignore[assignment]
     AgentSession: _aio.StreamStreamMultiCallable[_routing_pb2.AgentCommand, _routing_pb2.AgentEvent]  # type: ignore[assignment]
     """The agent desktop: after login the client sends commands and receives
@@ -231,6 +239,16 @@ class RoutingServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_routing_pb2.WorkItem, _abc.Awaitable[_routing_pb2.WorkItem]]:
         """Keep the customer's place and call them back."""
+
+    @_abc_1.abstractmethod
+    def ListCallbackSlots(
+        self,
+        request: _routing_pb2.ListCallbackSlotsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_routing_pb2.ListCallbackSlotsResponse, _abc.Awaitable[_routing_pb2.ListCallbackSlotsResponse]]:
+        """Times the customer of waiting work may choose for their callback: inside the
+        queue's opening hours, outside its quiet hours, while forecast capacity lasts.
+        """
 
     @_abc_1.abstractmethod
     def TransferWork(

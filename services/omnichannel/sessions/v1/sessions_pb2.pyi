@@ -638,7 +638,9 @@ class SessionUpdate(_message.Message):
 
     @_builtins.property
     def message(self) -> Global___Message:
-        """Set when the update is a new message."""
+        """Set when the update is a new message, or one shown again as it changed (an SMS's
+        delivery): watchers replace the message of the same id.
+        """
 
     @_builtins.property
     def note(self) -> Global___SessionNote:
@@ -1020,12 +1022,19 @@ Global___ChatClientFrame: _TypeAlias = ChatClientFrame  # noqa: Y015
 class ChatCallback(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    DUE_TIME_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def due_time(self) -> _timestamp_pb2.Timestamp:
+        """A slot the visitor chose (routing's ListCallbackSlots); unset: keep the place in line."""
+
     def __init__(
         self,
+        *,
+        due_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["due_time", b"due_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_time", b"due_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

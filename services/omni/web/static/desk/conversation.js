@@ -196,6 +196,8 @@ export class OmniConversation extends HTMLElement {
       h("time", {datetime: message.time}, time(message.time)),
       h("p", {class: "text"}, message.text),
       entry.read ? h("span", {class: "read"}, t("read")) : null,
+      message.delivery ? h("span", {class: `delivery ${message.delivery}`, role: "status"}, t(`delivery_${message.delivery}`))
+        : null,
       message.attachments.length ? h("ul", {class: "attachments", "aria-label": t("attachments")},
         message.attachments.map((a) => h("li", {}, h("a", {
           href: `/api/sessions/${encodeURIComponent(this.work.session_id)}/attachments/${encodeURIComponent(a.attachment_id)}`,
