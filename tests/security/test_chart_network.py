@@ -98,7 +98,9 @@ def test_every_pod_of_the_release_is_denied_by_default(policies: list[dict[str, 
     (WORKER, component("tickets"), GRPC, False),
     (component("operator"), component("routing"), GRPC, True),
     (component("operator"), component("tickets"), GRPC, False),
-    (component("sessions"), component("tickets"), GRPC, False),
+    # A starting call's accessibility needs (the caller's customer tags).
+    (component("sessions"), component("tickets"), GRPC, True),
+    (component("sessions"), component("routing"), GRPC, False),
     *[(STRANGER, component(s), GRPC, False) for s in SERVICES],
     *[(None, component(s), GRPC, False) for s in SERVICES],
     # The web gateway: its port from the ingress controller (outside the namespace) only; it calls

@@ -175,6 +175,15 @@ async def test_transfer_and_wrap_up_leave_their_notes_on_the_session_and_only_fo
         # A wrap-up of work this desk was never given writes nothing: routing refuses it.
         await desk.send(json.dumps({"wrap_up": {"work_id": "S-not-mine", "disposition": "resolved", "note": "x"}}))
         assert "S-not-mine" in await frame(desk, "error")
+        # A follow-up: a time without its zone or an unknown channel is refused by the gateway; a
+        # colleague's for a contact they never handled by routing.
+        soon = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
+        for body, words in (({"channel": "call", "due": soon[:16]}, "time zone"),
+                            ({"channel": "fax", "due": soon}, "channel must be one of")):
+            refused = await agent.call("POST", f"/api/work/{work['id']}/follow-up", body)
+            assert refused.status == 400 and words in str(refused.body), refused.body
+        refused = await colleague.call("POST", f"/api/work/{work['id']}/follow-up", {"channel": "sms", "due": soon})
+        assert refused.status == 403 and "not by you" in str(refused.body), refused.body
         moved = await agent.call("POST", f"/api/work/{work['id']}/transfer", {
             "queue_id": "billing", "reason_code": "wrong_queue", "reason": "billing question"})
         assert moved.status == 200 and "warning" not in moved.body, moved.body

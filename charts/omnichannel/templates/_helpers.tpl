@@ -67,13 +67,14 @@ envFrom:
 
 {{/*
 Who calls whom over gRPC; the NetworkPolicies let exactly these through. routing asks tickets for
-the customer's context and knowledge for suggestions; bot workers call routing, knowledge and
+the customer's context and knowledge for suggestions, sessions asks tickets for a caller's
+accessibility needs; bot workers call routing, knowledge and
 sessions; the operator and supervision read routing's queues and statistics. A `web` gateway may
 call every service.
 */}}
 {{- define "omnichannel.grpcCallers" -}}
 sessions: [worker, web, reports]
-tickets: [routing, web]
+tickets: [routing, sessions, web]
 knowledge: [routing, worker, web]
 routing: [worker, operator, supervision, web]
 reports: [web]

@@ -119,6 +119,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace, strategies: list[str]) -> int:
+    from omni.kpis import seed_targets
     from omni.simulator import compare, report
 
     names = [args.scenario] if args.scenario else scenario.bundled_names()
@@ -128,7 +129,9 @@ def _compare(args: argparse.Namespace, strategies: list[str]) -> int:
         for result in by_strategy.values():
             print(f"# {result.scenario} / {result.strategy}: {len(result.contacts)} contacts, "
                   f"{result.wall_seconds:.1f} s wall", file=sys.stderr)
-    markdown = report.comparison_markdown(table)
+    markdown = report.comparison_markdown(table) + "\n" + seed_targets.markdown(
+        {name: {strategy: result.contacts for strategy, result in by_strategy.items()}
+         for name, by_strategy in runs.items()})
     print(markdown)
     if args.write_docs:
         replace_section(args.write_docs, markdown)

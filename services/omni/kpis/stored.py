@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from omni.kpis.follow_ups import FollowUpRecord
 from omni.kpis.records import ContactRecord, Outcome
 from omnichannel.common.v1 import common_pb2
+from omnichannel.routing.v1 import routing_pb2
 from omnichannel.sessions.v1 import sessions_pb2
 
 _CHANNELS = {common_pb2.CHANNEL_PHONE: "phone", common_pb2.CHANNEL_CHAT: "chat", common_pb2.CHANNEL_EMAIL: "email",
@@ -122,3 +124,13 @@ def contact_records(sessions: Iterable[sessions_pb2.Session]) -> list[ContactRec
     for record in records:
         record.resolved = record.outcome == "answered" and last_of_matter[record.matter_id] is record
     return records
+
+
+def follow_up_records(items: Iterable[routing_pb2.WorkItem]) -> list[FollowUpRecord]:
+    """Routing's follow-ups (`ListFollowUps`) as records."""
+    return [FollowUpRecord(
+        follow_up_id=w.id, queue=w.queue_id, channel=_CHANNELS.get(w.channel, "unknown"), agent_id=w.preferred_agent_id,
+        done_by=w.assigned_agent_id if w.state == routing_pb2.WORK_STATE_COMPLETED else "",
+        due=w.follow_up.due_time.ToMicroseconds() / 1e6, deadline=w.follow_up.deadline.ToMicroseconds() / 1e6,
+        done=w.end_time.ToMicroseconds() / 1e6 if w.state == routing_pb2.WORK_STATE_COMPLETED else None,
+        cancelled=w.state == routing_pb2.WORK_STATE_ABANDONED) for w in items if w.HasField("follow_up")]

@@ -41,6 +41,8 @@ INDEXES: IndexDeclarations = {
         IndexModel([("state", ASCENDING), ("seq", ASCENDING)], name="state_seq"),
         IndexModel([("queue_id", ASCENDING), ("state", ASCENDING), ("seq", ASCENDING)], name="queue_state_seq"),
         IndexModel([("end_time", ASCENDING)], name="end_time"),
+        # Follow-ups by due time (ListFollowUps, the KPI); other work has 0 there.
+        IndexModel([("follow_up_due", ASCENDING), ("_id", ASCENDING)], name="follow_up_due"),
     ],
     CALLS: [
         IndexModel([("customer", ASCENDING), ("at", DESCENDING)], name="customer_at"),
@@ -297,6 +299,22 @@ class RoutingRepository:
     async def get_work(self, work_id: str) -> Work | None:
         doc = await self._work.find_one({"_id": work_id})
         return work_from_doc(doc) if doc else None
+
+    async def follow_ups(self, scope: WorkScope, after: float, before: float, position: tuple[float, str] | None,
+                         limit: int) -> list[Work]:
+        """Follow-ups within `scope` due in [after, before) (0: unbounded), soonest first, after
+        `position` (due, id)."""
+        due: Document = {"$gt": 0.0}
+        if after:
+            due["$gte"] = after
+        if before:
+            due["$lt"] = before
+        query: Document = {"follow_up_due": due, **scope_filter(scope)}
+        if position is not None:
+            query["$or"] = [{"follow_up_due": {"$gt": position[0]}},
+                            {"follow_up_due": position[0], "_id": {"$gt": position[1]}}]
+        cursor = self._work.find(query).sort([("follow_up_due", ASCENDING), ("_id", ASCENDING)]).limit(limit)
+        return [work_from_doc(d) async for d in cursor]
 
     async def work_in(self, scope: WorkScope, states: Collection[WorkState], after_seq: int,
                       limit: int) -> list[Work]:

@@ -8,6 +8,7 @@ from omni.routing.domain.attempts import AttemptPolicy
 from omni.routing.domain.best_time import HistoryLimits
 from omni.routing.domain.bot_lane import BOT_CLAIM_SECONDS
 from omni.routing.domain.callback_slots import SlotRules
+from omni.routing.domain.followups import FollowUpLimits
 from omni.runtime.config import ConfigError, ServiceSettings, env_name
 from omni.runtime.errors import InvalidArgument
 
@@ -63,6 +64,18 @@ class RoutingSettings(ServiceSettings):
         return SlotRules(length=self.callback_slot_minutes * 60, lead=self.callback_slot_lead_minutes * 60,
                          horizon=self.callback_slot_days * 86400, share=self.callback_slot_share)
 
+    # Follow-ups (docs/outbound.md): due at most this far ahead; offered only to the agent they are
+    # for this long after they are due (then to the group); done later than this after due is late.
+    follow_up_max_ahead_seconds: float = 30 * 86400.0
+    follow_up_grace_seconds: float = 900.0
+    follow_up_on_time_seconds: float = 3600.0
+    follow_up_max_note_chars: int = 1000
+
+    @property
+    def follow_up_limits(self) -> FollowUpLimits:
+        return FollowUpLimits(self.follow_up_max_ahead_seconds, self.follow_up_grace_seconds,
+                              self.follow_up_on_time_seconds, self.follow_up_max_note_chars)
+
     @property
     def callback_attempts(self) -> AttemptPolicy:
         """The callback attempts of queues without a policy of their own."""
@@ -93,6 +106,11 @@ class RoutingSettings(ServiceSettings):
             _ = self.callback_slots
         except InvalidArgument as exc:
             raise ConfigError(f"{env_name('callback_slot_minutes')} and the other callback_slot settings: "
+                              f"{exc.message}") from None
+        try:
+            _ = self.follow_up_limits
+        except InvalidArgument as exc:
+            raise ConfigError(f"{env_name('follow_up_max_ahead_seconds')} and the other follow-up settings: "
                               f"{exc.message}") from None
         if self.lease_ttl < 1:
             raise ConfigError(f"{env_name('lease_ttl')}={self.lease_ttl:g} must be at least 1 (seconds)")

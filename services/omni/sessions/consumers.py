@@ -61,6 +61,8 @@ class SessionConsumers:
         if not (self._assignment.follows(event_type) or event_type == CALLBACK_SMS):
             return
         event = unpack(delivery.envelope, WorkEvent)
+        if event.work.HasField("follow_up"):
+            return  # an agent's task about the contact (docs/outbound.md), not the contact's own work
         session_id = event.work.session_id or event.work.id
         if not session_id:
             raise PermanentError(f"{event_type} {delivery.envelope.id} names no session")

@@ -128,7 +128,7 @@ class RoutingPolicyStrategy:
             percent, seconds = targets.service_level[channel]
             supervised = any(t.supervisor and skill in t.skills for t in scenario.teams)
             supervised_only = all(t.supervisor for t in scenario.teams if skill in t.skills)
-            target = seconds
+            target = min(seconds, targets.queue_wait_seconds.get(queue, seconds))
             self.engine.put_queue(QueueConfig(
                 id=queue_id(queue, skill, channel, self._skills_of_queue),
                 intents=tuple(i.name for i in intents),

@@ -206,7 +206,8 @@ class RoutingEngine(BotWork):
             self._release(agent_id, work.id)
         self._leave_line(work)
         self._bots.remove(work)
-        self._metrics.record(work.queue_id, now, Kind.ABANDONED, now - work.enqueue_time)
+        if not work.follow_up_due:  # a follow-up cancelled is no customer who gave up waiting
+            self._metrics.record(work.queue_id, now, Kind.ABANDONED, now - work.enqueue_time)
         self._finish(work, WorkState.ABANDONED, now)
         self._journal.notify("work_abandoned", work, reason=reason)
         self._dispatch()

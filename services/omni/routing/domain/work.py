@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import enum
 
+from omni.runtime import accessibility
 from omni.runtime.channels import Channel
 from omni.runtime.phones import to_e164
 
 # `IdentityKind.IDENTITY_KIND_PHONE` of omnichannel.common.v1: `Work.identities` keeps the wire's numbers.
 PHONE_IDENTITY = 1
 # A contact names at most this many accessibility needs.
-MAX_ACCESSIBILITY_NEEDS = 8
+MAX_ACCESSIBILITY_NEEDS = accessibility.MAX_NEEDS
 
 
 class WorkState(enum.StrEnum):
@@ -133,6 +134,14 @@ class Work:
     wrap_up_note: str = ""
     # Arrival order, kept across restarts so reloaded queues keep their order.
     seq: int = 0
+    # A follow-up task (domain/followups.py): the contact it follows up, when it is due, when it
+    # is late, the group it falls to and who scheduled it. The agent it is for is
+    # `preferred_agent_id`, held for them until `affinity_until` (the grace period).
+    follows_work_id: str = ""
+    follow_up_due: float = 0.0
+    follow_up_deadline: float = 0.0
+    follow_up_group: str = ""
+    follow_up_by: str = ""
 
     def answered(self) -> bool:
         """An agent took it; a callback only once one of its calls reached the customer."""

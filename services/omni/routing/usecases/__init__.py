@@ -14,6 +14,7 @@ from omni.routing.domain.attempts import AttemptPolicy
 from omni.routing.domain.best_time import HistoryLimits
 from omni.routing.domain.callback_slots import SlotRules
 from omni.routing.domain.engine import RoutingEngine
+from omni.routing.domain.followups import FollowUpLimits
 from omni.routing.leases import Holder, LeaseBoard
 from omni.routing.publishing import Publisher
 from omni.routing.repository import RoutingRepository
@@ -24,6 +25,7 @@ from omni.routing.usecases.callback_times import CallbackTimes
 from omni.routing.usecases.claims import Claims
 from omni.routing.usecases.desktops import Desktops
 from omni.routing.usecases.engine_room import EngineRoom
+from omni.routing.usecases.followups import FollowUps
 from omni.routing.usecases.outbound import CallHistory, OutboundWork
 from omni.routing.usecases.ownership import OpenInbox, Ownership
 from omni.routing.usecases.queues import QueueUseCases
@@ -36,7 +38,7 @@ class RoutingUseCases:
                  publisher: Publisher, contexts: ContextSources, board: LeaseBoard, me: Holder, *,
                  desktop_grace: float, default_queue: str, timer_resolution: float,
                  attempts: AttemptPolicy | None = None, slot_rules: SlotRules | None = None,
-                 call_history: HistoryLimits | None = None) -> None:
+                 call_history: HistoryLimits | None = None, follow_ups: FollowUpLimits | None = None) -> None:
         claims = Claims(lambda partition: holder.address if (holder := board.holder(partition)) else "")
         desktops = Desktops(lambda: self._room.engine, contexts)
         self.relay = EventRelay(repository, publisher)
@@ -52,6 +54,7 @@ class RoutingUseCases:
                                      CallHistory(repository, call_history or HistoryLimits()))
         self.callback_times = CallbackTimes(self._room, repository, self.work, attempts=attempts,
                                             rules=slot_rules or SlotRules())
+        self.follow_ups = FollowUps(self._room, repository, self.work, follow_ups or FollowUpLimits())
         self.bots = BotUseCases(self._room)
         self.sessions = AgentSessions(self._room, desktops, desktop_grace=desktop_grace)
 

@@ -230,7 +230,8 @@ class WorkUseCases:
             work.vip = work.vip or facts.vip
             needs = dict.fromkeys((*work.accessibility, *facts.accessibility))
             work.accessibility = tuple(needs)[:MAX_ACCESSIBILITY_NEEDS]
-            work.preferred_agent_id = work.preferred_agent_id or facts.last_agent_id
+            if not work.follow_up_due:  # a follow-up is for whom it was scheduled
+                work.preferred_agent_id = work.preferred_agent_id or facts.last_agent_id
             work.customer_id = work.customer_id or facts.customer_id
             work.customer_name = work.customer_name or facts.customer_name
         self._desktops.remember(work.id, facts)

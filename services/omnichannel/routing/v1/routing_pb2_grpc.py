@@ -121,6 +121,21 @@ class RoutingServiceStub:
                 request_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.TransferWorkRequest.SerializeToString,
                 response_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.FromString,
                 _registered_method=True)
+        self.ScheduleFollowUp = channel.unary_unary(
+                '/omnichannel.routing.v1.RoutingService/ScheduleFollowUp',
+                request_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ScheduleFollowUpRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.FromString,
+                _registered_method=True)
+        self.CancelFollowUp = channel.unary_unary(
+                '/omnichannel.routing.v1.RoutingService/CancelFollowUp',
+                request_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.CancelFollowUpRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.FromString,
+                _registered_method=True)
+        self.ListFollowUps = channel.unary_unary(
+                '/omnichannel.routing.v1.RoutingService/ListFollowUps',
+                request_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListFollowUpsRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListFollowUpsResponse.FromString,
+                _registered_method=True)
         self.AgentSession = channel.stream_stream(
                 '/omnichannel.routing.v1.RoutingService/AgentSession',
                 request_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.AgentCommand.SerializeToString,
@@ -267,6 +282,28 @@ class RoutingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ScheduleFollowUp(self, request, context):
+        """Follow-up tasks (docs/outbound.md): an agent schedules a call, email or
+        SMS about a contact for themselves or their group at a time; when due it
+        is work offered to that agent first, to the group after a grace period.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelFollowUp(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFollowUps(self, request, context):
+        """Follow-ups due in a time range (live and finished), soonest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AgentSession(self, request_iterator, context):
         """The agent desktop: after login the client sends commands and receives
         offers with the screen pop on one bidirectional stream.
@@ -396,6 +433,21 @@ def add_RoutingServiceServicer_to_server(servicer, server):
                     servicer.TransferWork,
                     request_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.TransferWorkRequest.FromString,
                     response_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.SerializeToString,
+            ),
+            'ScheduleFollowUp': grpc.unary_unary_rpc_method_handler(
+                    servicer.ScheduleFollowUp,
+                    request_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ScheduleFollowUpRequest.FromString,
+                    response_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.SerializeToString,
+            ),
+            'CancelFollowUp': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelFollowUp,
+                    request_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.CancelFollowUpRequest.FromString,
+                    response_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.SerializeToString,
+            ),
+            'ListFollowUps': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFollowUps,
+                    request_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListFollowUpsRequest.FromString,
+                    response_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListFollowUpsResponse.SerializeToString,
             ),
             'AgentSession': grpc.stream_stream_rpc_method_handler(
                     servicer.AgentSession,
@@ -889,6 +941,87 @@ class RoutingService:
             '/omnichannel.routing.v1.RoutingService/TransferWork',
             omnichannel_dot_routing_dot_v1_dot_routing__pb2.TransferWorkRequest.SerializeToString,
             omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScheduleFollowUp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.routing.v1.RoutingService/ScheduleFollowUp',
+            omnichannel_dot_routing_dot_v1_dot_routing__pb2.ScheduleFollowUpRequest.SerializeToString,
+            omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelFollowUp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.routing.v1.RoutingService/CancelFollowUp',
+            omnichannel_dot_routing_dot_v1_dot_routing__pb2.CancelFollowUpRequest.SerializeToString,
+            omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFollowUps(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.routing.v1.RoutingService/ListFollowUps',
+            omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListFollowUpsRequest.SerializeToString,
+            omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListFollowUpsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -7,6 +7,8 @@ import {stateName, t} from "./i18n.js";
 const TYPING_EVERY_MS = 3000;
 const TYPING_SHOWN_MS = 5000;
 const DISPOSITIONS = ["resolved", "follow_up", "escalated", "no_answer"];
+// What a follow-up does (docs/outbound.md, "Follow-ups").
+const FOLLOW_UP_CHANNELS = ["call", "email", "sms"];
 // Routing's transfer reason codes (TransferReason); "other" needs the free-text reason.
 const TRANSFER_REASONS = ["wrong_queue", "needs_skill", "language", "escalation", "customer_request",
   "accessibility", "other"];
@@ -151,6 +153,7 @@ export class OmniConversation extends HTMLElement {
       this.replyForm(),
       this.noteForm(),
       this.transferForm(),
+      this.followUpForm(),
       this.wrapUpForm());
     this.renderTranscript();
     this.renderSuggestions();
@@ -302,6 +305,37 @@ export class OmniConversation extends HTMLElement {
       h("label", {for: code.id}, t("transferCode")), code,
       h("label", {for: reason.id}, t("transferReason")), reason,
       h("button", {type: "submit"}, t("transfer"))));
+  }
+
+  // A follow-up of this contact: a call, email or SMS at a time, for the agent (their group after
+  // a grace period) or for one of their groups from the start. Routing refuses a time in the past
+  // or too far ahead, and says so.
+  followUpForm() {
+    const id = this.work.id;
+    const channel = h("select", {id: `follow-up-channel-${id}`},
+      FOLLOW_UP_CHANNELS.map((value) => h("option", {value}, t(`followUpBy_${value}`))));
+    const due = h("input", {id: `follow-up-due-${id}`, type: "datetime-local", step: 1, required: true});
+    const whom = h("select", {id: `follow-up-for-${id}`}, h("option", {value: ""}, t("followUpForMe")),
+      (this.desk.me?.groups ?? []).map((group) => h("option", {value: group}, t("followUpForGroup", group))));
+    const note = h("input", {id: `follow-up-note-${id}`, maxlength: 500});
+    const scheduled = h("p", {class: "follow-up-status", role: "status"});
+    return h("form", {class: "follow-up", onsubmit: (event) => this.submit(event, async () => {
+      const when = new Date(due.value);  // the agent's local time
+      if (Number.isNaN(when.getTime())) throw new Error(t("followUpWhenMissing"));
+      const made = await this.desk.api.post(`/api/work/${encodeURIComponent(id)}/follow-up`, {
+        channel: channel.value, due: when.toISOString(), group: whom.value, note: note.value,
+        request_id: crypto.randomUUID()});
+      scheduled.textContent = t("followUpScheduled", t(`followUpBy_${channel.value}`),
+        new Date(made.follow_up.due_time).toLocaleString());
+      note.value = "";
+      this.desk.alert("");  // a refusal shown before is answered now
+    })},
+    h("fieldset", {}, h("legend", {}, t("followUp")),
+      h("label", {for: channel.id}, t("followUpChannel")), channel,
+      h("label", {for: due.id}, t("followUpWhen")), due,
+      h("label", {for: whom.id}, t("followUpFor")), whom,
+      h("label", {for: note.id}, t("followUpNote")), note,
+      h("button", {type: "submit"}, t("followUpSchedule"))), scheduled);
   }
 
   wrapUpForm() {
