@@ -23,6 +23,9 @@ export class OmniConversation extends HTMLElement {
     this.suggestions = [];
     this.draft = "";
     this.summary = "";
+    // What the agent chose and wrote at wrap-up so far: kept when the conversation is drawn again.
+    this.wrapDisposition = DISPOSITIONS[0];
+    this.wrapNote = "";
     this.lastTyping = 0;
     this.render();
     this.watch();
@@ -43,7 +46,7 @@ export class OmniConversation extends HTMLElement {
     // The work named: while routing says it is this agent's, the gateway waits out sessions hearing of it.
     this.socket = this.desk.api.live(
       `/api/sessions/${encodeURIComponent(this.work.session_id)}/watch?work=${encodeURIComponent(this.work.id)}`,
-      (frame) => this.onFrame(frame), (state, reason) => this.onSocket(state, reason));
+      (frame) => this.onFrame(frame), (state, reason) => this.onSocket(state, reason), {endsWhenDone: true});
   }
 
   onSocket(state, reason) {
@@ -339,9 +342,13 @@ export class OmniConversation extends HTMLElement {
   }
 
   wrapUpForm() {
-    const disposition = h("select", {id: `disposition-${this.work.id}`},
+    const disposition = h("select", {id: `disposition-${this.work.id}`,
+      onchange: () => { this.wrapDisposition = disposition.value; }},
       DISPOSITIONS.map((d) => h("option", {value: d}, t(d))));
-    const note = h("input", {id: `wrap-note-${this.work.id}`, maxlength: 7700});
+    disposition.value = this.wrapDisposition;
+    const note = h("input", {id: `wrap-note-${this.work.id}`, maxlength: 7700,
+      oninput: () => { this.wrapNote = note.value; }});
+    note.value = this.wrapNote;
     // The draft comes from sessions (sentences of the transcript); the agent edits it, and what is
     // in the box at wrap-up is kept on the conversation (and so on the ticket's timeline).
     const summary = h("textarea", {id: `wrap-summary-${this.work.id}`, class: "wrap-summary", rows: 4,

@@ -207,7 +207,7 @@ class OmniFloor extends HTMLElement {
       } else if (update.kind === "message") message(update.message);
       else if (update.kind === "note") note(update.note);
       show();
-    });
+    }, () => {}, {endsWhenDone: true});
     drill.show = show;
     this.drill = drill;
     this.renderDrill();
