@@ -7,10 +7,9 @@ language, affinity, supervisor holds), the agent accepts, a new call arrives so 
 stays at 10,000. One decision = complete + choose + offer, timed per call. The same loop runs
 a plain FIFO ACD (oldest call of the agent's queues, no policy) in the same process.
 
-Then a scripted run on a virtual clock measures the estimated wait told to each caller at
-arrival against the wait they actually had.
+The estimated wait told to callers is measured by bench/wait_estimate.py.
 
-    .venv/bin/python bench/routing_decisions.py [--decisions 20000] [--seed 7] [--only decisions|wait]
+    .venv/bin/python bench/routing_decisions.py [--decisions 20000] [--seed 7]
         [--waiting 10000 [--waiting 100000]]
 
 By default the backlog is 10,000 and then 100,000 waiting (a decision must not slow down with the
@@ -22,11 +21,9 @@ from __future__ import annotations
 
 import argparse
 import collections
-import heapq
 import os
 import platform
 import random
-import statistics
 import time
 from collections.abc import Callable
 
@@ -139,85 +136,30 @@ def report(name: str, latencies: list[float]) -> float:
     return rate
 
 
-def wait_estimates(seed: int, agents: int = 12, calls: int = 3000, aht: float = 180.0,
-                   load: float = 0.92) -> list[float]:
-    """One queue on a virtual clock: Poisson arrivals, exponential handle times, agents answer at
-    once. Returns estimated − actual wait (seconds) for every caller who waited or not."""
-    rng = random.Random(seed)
-    clock = Clock()
-    engine = RoutingEngine(clock)
-    engine.put_queue(QueueConfig(id="q", groups=("q",), expected_handle_time=aht))
-    for a in range(agents):
-        engine.put_agent(Agent(id=f"A-{a}", groups=("q",), capacity={Channel.PHONE: 1}))
-        engine.set_agent_status(f"A-{a}", AgentStatus.AVAILABLE)
-    rate = load * agents / aht
-    events: list[tuple[float, int, str, str]] = []
-    tie = iter(range(10**9))
-    t = clock.now
-    for n in range(calls):
-        t += rng.expovariate(rate)
-        heapq.heappush(events, (t, next(tie), "arrive", f"W-{n}"))
-    estimates: dict[str, float] = {}
-    errors: list[float] = []
-
-    def answer_offers() -> None:
-        for notice in engine.drain().notices:
-            if notice.kind == "work_offered" and notice.work is not None:
-                work = engine.accept(notice.agent_id, notice.work.id)
-                errors.append(estimates[work.id] - (work.answer_time - work.enqueue_time))
-                heapq.heappush(events, (clock.now + rng.expovariate(1 / aht), next(tie), "done", work.id))
-
-    while events:
-        clock.now, _, kind, work_id = heapq.heappop(events)
-        if kind == "arrive":
-            work = engine.enqueue(Work(id=work_id, queue_id="q", channel=Channel.PHONE))
-            estimates[work_id] = work.estimated_wait
-        else:
-            agent_id = engine.get(work_id).assigned_agent_id
-            engine.complete(agent_id, work_id, "done")
-        answer_offers()
-    return errors
-
-
-def wait_report(seed: int) -> None:
-    errors = wait_estimates(seed)
-    absolute = [abs(e) for e in errors]
-    print(f"\nestimated − actual wait, {len(errors)} calls, 12 agents, AHT 180 s, load 0.92:")
-    print(f"  mean {statistics.fmean(errors):+.1f} s   median |err| {statistics.median(absolute):.1f} s   "
-          f"p90 |err| {percentile(absolute, 90):.1f} s   p99 |err| {percentile(absolute, 99):.1f} s   "
-          f"within 10 s: {sum(a <= 10 for a in absolute) / len(absolute):.0%}   "
-          f"within 30 s: {sum(a <= 30 for a in absolute) / len(absolute):.0%}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--decisions", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--only", choices=("decisions", "wait"), help="run one of the two parts")
     parser.add_argument("--waiting", type=int, action="append",
                         help=f"backlog of waiting calls (default {WAITING:,}); repeat to compare sizes")
     args = parser.parse_args()
     print(f"machine: {platform.platform()}, {platform.python_implementation()} {platform.python_version()}, "
           f"{os.cpu_count()} CPUs")
-    if args.only != "wait":
-        runs: list[tuple[str, Callable[[int, int, int], list[float]]]] = [
-            ("routing engine (policy)", engine_run), ("plain FIFO baseline", fifo_run)]
-        headline: list[tuple[int, float, float]] = []
-        for waiting in args.waiting or [WAITING, 10 * WAITING]:
-            print(f"{AGENTS} agents, {waiting:,} waiting across {QUEUES} queues, {args.decisions} decisions each:")
-            for name, run in runs:
-                latencies = run(args.decisions, args.seed, waiting)
-                rate = report(name, latencies)
-                if run is engine_run:
-                    headline.append((waiting, rate, percentile(latencies, 99)))
-    if args.only != "decisions":
-        wait_report(args.seed)
-    if args.only != "wait":
-        (first, rate, p99), *more = headline
-        kept = "".join(f"; {w:,} waiting: {r:,.0f}/s = {r / rate:.2f}×" for w, r, _ in more)
-        print(f"routing decisions: {rate:,.0f}/s, p99 {p99 * 1e3:.3f} ms at {first:,} waiting{kept} "
-              f"(plain FIFO alongside above); target ≥ {TARGET_RATE:,}/s, p99 ≤ {TARGET_P99 * 1e3:.1f} ms, "
-              f"≥ {TARGET_KEPT}× at 10× the backlog")
+    runs: list[tuple[str, Callable[[int, int, int], list[float]]]] = [
+        ("routing engine (policy)", engine_run), ("plain FIFO baseline", fifo_run)]
+    headline: list[tuple[int, float, float]] = []
+    for waiting in args.waiting or [WAITING, 10 * WAITING]:
+        print(f"{AGENTS} agents, {waiting:,} waiting across {QUEUES} queues, {args.decisions} decisions each:")
+        for name, run in runs:
+            latencies = run(args.decisions, args.seed, waiting)
+            rate = report(name, latencies)
+            if run is engine_run:
+                headline.append((waiting, rate, percentile(latencies, 99)))
+    (first, rate, p99), *more = headline
+    kept = "".join(f"; {w:,} waiting: {r:,.0f}/s = {r / rate:.2f}×" for w, r, _ in more)
+    print(f"routing decisions: {rate:,.0f}/s, p99 {p99 * 1e3:.3f} ms at {first:,} waiting{kept} "
+          f"(plain FIFO alongside above); target ≥ {TARGET_RATE:,}/s, p99 ≤ {TARGET_P99 * 1e3:.1f} ms, "
+          f"≥ {TARGET_KEPT}× at 10× the backlog")
 
 
 if __name__ == "__main__":

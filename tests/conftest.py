@@ -3,8 +3,7 @@ the MongoDB-protocol server (one per session, a fresh database per test)."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from omni.devstack.local_issuer import LocalIssuer
 from omni.devstack.processes import ManagedProcess, free_port, mongo_server, nats_server
 from omni.runtime.auth import DESK_AUDIENCES, Role, audience, bearer
 from omni.runtime.config import ServiceSettings
-from omni.runtime.server import ServiceHost, ServiceSpec
+from tests.support.services import StartService, services
 from tests.support.settings import TEST_REPLICA_SECRET, fresh_settings
 
 # What `token_for` tokens are for: every service, the gateway, and the runtime tests' probe service.
@@ -61,7 +60,7 @@ def token_endpoint(local_issuer: LocalIssuer, tmp_path_factory: pytest.TempPathF
     proc.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def client_settings(local_issuer: LocalIssuer, token_endpoint: str) -> Callable[[str], dict[str, str]]:
     """Settings (as keyword arguments) for the process of one platform client to get its tokens:
     client_settings("routing")."""
@@ -98,9 +97,6 @@ def settings(nats: ManagedProcess, mongo: ManagedProcess, local_issuer: LocalIss
     return fresh_settings(nats.url, mongo.url, request.node.name, local_issuer)
 
 
-StartService = Callable[..., Awaitable[ServiceHost]]
-
-
 @pytest.fixture
 async def start_service(settings: ServiceSettings) -> AsyncIterator[StartService]:
     """Start a service in-process on a free port; stopped (gracefully) after the test.
@@ -108,20 +104,8 @@ async def start_service(settings: ServiceSettings) -> AsyncIterator[StartService
     `await start_service(SPEC)` or with overrides: `await start_service(SPEC, shutdown_delay=1)`;
     pass `settings=` for a service's own settings type.
     """
-    hosts: list[ServiceHost] = []
-
-    async def start(
-        spec: ServiceSpec, settings_override: ServiceSettings | None = None, **changes: object
-    ) -> ServiceHost:
-        chosen = settings_override or settings
-        host = ServiceHost(spec, dataclasses.replace(chosen, **changes))  # type: ignore[arg-type]
-        await host.start()
-        hosts.append(host)
-        return host
-
-    yield start
-    for host in reversed(hosts):
-        await host.stop()
+    async with services(settings) as start:
+        yield start
 
 
 @pytest.fixture

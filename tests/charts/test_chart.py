@@ -19,6 +19,7 @@ WEB_INGRESS = {"web": {"ingress": {"enabled": True, "host": "desk.example.com", 
                                    "tlsSecretName": "desk-tls"},
                        "siteOrigins": ["https://www.example.com", "https://shop.example.com"]},
                "grpcTls": {"enabled": True, "secretName": "omni-grpc-tls"}}
+SMS = {"sms": {"smsc": "smsc.operator.example:2775", "systemId": "omni", "password": "s3cret", "source": "+8610086"}}
 
 
 def first_container(workload: dict[str, Any]) -> dict[str, Any]:
@@ -32,7 +33,8 @@ def test_chart_lints_clean() -> None:
     assert [m for m in result["messages"] if m["severity"] > 1] == []
 
 
-@pytest.mark.parametrize("values", [{}, EXTERNAL, WEB_INGRESS], ids=["in-chart", "external", "web-ingress-tls"])
+@pytest.mark.parametrize("values", [{}, EXTERNAL, WEB_INGRESS, SMS], ids=["in-chart", "external", "web-ingress-tls",
+                                                                        "sms"])
 @pytest.mark.parametrize("kube_version", ["1.30", "1.33"])
 def test_every_rendered_object_is_valid_kubernetes(values: dict[str, Any], kube_version: str) -> None:
     rendered = objects(values)
@@ -89,6 +91,31 @@ def test_sessions_exposes_email_and_chat_listeners() -> None:
 
 def env_of(container: dict[str, Any]) -> dict[str, Any]:
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+def test_sessions_binds_to_the_smsc_with_the_password_from_a_secret_only_sessions_reads() -> None:
+    rendered = objects(SMS)
+    deployments = by_kind(rendered, "Deployment")
+    env = env_of(first_container(deployments["omni-omnichannel-sessions"]))
+    assert (env["OMNI_SMS_SMSC"], env["OMNI_SMS_SYSTEM_ID"], env["OMNI_SMS_SOURCE"]) == (
+        "smsc.operator.example:2775", "omni", "+8610086")
+    assert env["OMNI_SMS_PASSWORD"] == {"secretKeyRef": {"name": "omni-omnichannel-smsc", "key": "password"}}
+    secret = by_kind(rendered, "Secret")["omni-omnichannel-smsc"]
+    assert base64.b64decode(secret["data"]["password"]) == b"s3cret"
+    # Nowhere else: not in the ConfigMap every process reads, not in another service.
+    assert "s3cret" not in str(by_kind(rendered, "ConfigMap"))
+    for service in SERVICES[1:]:
+        assert not any(name.startswith("OMNI_SMS_") for name in env_of(first_container(
+            deployments[f"omni-omnichannel-{service}"])))
+    # The company's own Secret instead: no chart Secret, the reference names theirs.
+    own = objects({"sms": {**SMS["sms"], "password": "", "existingSecret": "operator-smsc"}})
+    assert "omni-omnichannel-smsc" not in by_kind(own, "Secret")
+    assert env_of(first_container(by_kind(own, "Deployment")["omni-omnichannel-sessions"]))[
+        "OMNI_SMS_PASSWORD"] == {"secretKeyRef": {"name": "operator-smsc", "key": "password"}}
+    # No SMSC, no SMS channel.
+    default = objects()
+    assert "omni-omnichannel-smsc" not in by_kind(default, "Secret")
+    assert "OMNI_SMS_SMSC" not in env_of(first_container(by_kind(default, "Deployment")["omni-omnichannel-sessions"]))
 
 
 def test_the_web_gateway_runs_the_services_image_with_its_own_csrf_key_and_no_backend_credentials() -> None:
@@ -258,6 +285,9 @@ def test_notes_tell_how_to_reach_the_services() -> None:
     ({"web": {"siteOrigins": ["www.example.com"]}}, "/web/siteOrigins/0"),
     ({"web": {"ingress": {"enabled": True}}}, "/web/ingress"),
     ({"web": {"ingress": {"enabled": True, "host": "Desk Example"}}}, "/web/ingress/host"),
+    ({"sms": {"smsc": "smsc:2775", "systemId": "omni"}}, "/sms"),  # a password, or a Secret with it
+    ({"sms": {"smsc": "smsc", "systemId": "omni", "password": "x"}}, "/sms/smsc"),
+    ({"sms": {"smsc": "smsc:2775", "systemId": "omni", "password": "longer-than-8"}}, "/sms/password"),
 ])
 def test_bad_values_are_rejected_by_the_schema(values: dict[str, Any], complaint: str) -> None:
     with pytest.raises(helm.HelmValuesError) as raised:

@@ -183,6 +183,22 @@ def test_edits_change_one_article_in_place_and_rank_as_a_fresh_index_would() -> 
     assert hit.highlights == ["<em>Membership</em> renewal", "renew your <em>membership</em>"]
 
 
+def test_feedback_after_a_query_reranks_and_a_short_list_is_the_head_of_the_full_one() -> None:
+    index = SearchIndex.of([published(f"a{i}", content(f"Parcel {i}", "parcel " * (1 + i % 3)))
+                            for i in range(8)] + [published("int", content("Parcel", audience=Audience.INTERNAL))])
+    public = Filter(audience=Audience.PUBLIC)
+    query = text.query_terms("parcel")
+    before = ids(index, "parcel", public)  # keeps the query's BM25 parts and the filter's weights
+    assert "int" not in before and len(before) == 8
+    index.set_stats(before[0], Stats(not_helpful=40))
+    after = ids(index, "parcel", public)
+    assert after[-1] == before[0] and "int" not in after
+    fresh = SearchIndex.of(index.articles)
+    assert after == [fresh.at(int(i)).id for i in fresh.rank(query, public)[0]]
+    for limit in (1, 3, 8, 20):
+        assert ids(index, "parcel", public, limit=limit) == after[:limit]
+
+
 def test_usage_is_found_by_title_or_named_id() -> None:
     served = [published("a", content("Resetting your password")), published("b", content("FAQ"))]
     assert articles_used("See 'Resetting your password' in our help centre", {}, served) == ["a"]

@@ -77,12 +77,7 @@ class CallbackStack:
 
     async def work(self, work_id: str, until: Callable[[routing_pb2.WorkItem], bool],
                    what: str) -> routing_pb2.WorkItem:
-        staff = self.token(Role.SUPERVISOR, "S-1")
-
-        async def read() -> routing_pb2.WorkItem:
-            return await self.routing.GetWorkItem(routing_pb2.GetWorkItemRequest(id=work_id), metadata=staff)
-
-        return await eventually(read, until, what=f"work {work_id} {what}")
+        return await work_item(self.routing, self.token(Role.SUPERVISOR, "S-1"), work_id, until, what)
 
     async def ticket_interactions(self, ticket_id: str, count: int) -> list[common_pb2.Interaction]:
         staff = self.token(Role.SUPERVISOR, "S-1")
@@ -96,6 +91,15 @@ class CallbackStack:
 
     def desk(self, agent_id: str) -> Desk:
         return Desk(self.routing, agent_id, self.token(Role.AGENT, agent_id))
+
+
+async def work_item(routing: routing_pb2_grpc.RoutingServiceStub, staff: Any, work_id: str,
+                    until: Callable[[routing_pb2.WorkItem], bool], what: str) -> routing_pb2.WorkItem:
+    """Routing's work item once `until` holds for it, read as a supervisor (`staff`)."""
+    async def read() -> routing_pb2.WorkItem:
+        return await routing.GetWorkItem(routing_pb2.GetWorkItemRequest(id=work_id), metadata=staff)
+
+    return await eventually(read, until, what=f"work {work_id} {what}")
 
 
 class Desk:
@@ -138,7 +142,8 @@ async def stack(start_service: StartService, settings: ServiceSettings, authorit
     sessions = await start_service(SESSIONS, settings_override=settings_for(
         settings, SessionSettings, database="sessions", smtp_listen=f"127.0.0.1:{smtp_port}",
         sms_smsc=f"127.0.0.1:{smsc.port}", sms_system_id=smsc.system_id, sms_password=smsc.password,
-        sms_source="+8610086", sms_reconnect_seconds=0.2))
+        sms_source="+8610086", sms_reconnect_seconds=0.2, tickets_addr=tickets.address, caller_lookup_timeout=2.0,
+        **client_settings("sessions")))
     # Redials one and two seconds after an unanswered call, so the test sees all three.
     routing = await start_service(ROUTING, settings_override=routing_settings(
         settings, database="routing", tickets_addr=tickets.address, context_timeout=2.0,

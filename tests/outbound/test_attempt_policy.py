@@ -29,16 +29,19 @@ def test_three_touches_by_default_then_give_up() -> None:
     assert policy.next_call_at(3, 0.0, "UTC") is None
     assert AttemptPolicy((60.0,), max_attempts=5).next_call_at(4, 0.0, "UTC") == 60.0  # the last delay repeats
     # The third touch is "SMS + call": only the third call is announced by an SMS.
-    assert [n for n in (1, 2, 3) if policy.sms_before(n, 0.0, "UTC")] == [3]
+    assert [n for n in (1, 2, 3) if policy.sms_at(n, 0.0, "UTC") is not None] == [3]
 
 
-def test_the_reminder_sms_is_not_sent_within_the_quiet_hours() -> None:
+def test_a_reminder_sms_booked_within_the_quiet_hours_waits_for_their_end() -> None:
     policy = AttemptPolicy((3600.0,), quiet_hours="21:00-09:00", sms_attempts=(2, 3))
     shanghai = "Asia/Shanghai"
-    assert policy.sms_before(2, at("2026-06-01T20:59", shanghai), shanghai)
-    assert not policy.sms_before(2, at("2026-06-01T21:00", shanghai), shanghai)
-    assert not policy.sms_before(3, at("2026-06-02T08:59", shanghai), shanghai)
-    assert not AttemptPolicy(sms_attempts=()).sms_before(3, 0.0, "UTC")
+    before = at("2026-06-01T20:59", shanghai)
+    assert policy.sms_at(2, before, shanghai) == before  # at once
+    assert local(policy.sms_at(2, at("2026-06-01T21:00", shanghai), shanghai) or 0, shanghai) \
+        == "2026-06-02T09:00:00+08:00"  # postponed, not skipped
+    assert local(policy.sms_at(3, at("2026-06-02T08:59", shanghai), shanghai) or 0, shanghai) \
+        == "2026-06-02T09:00:00+08:00"
+    assert AttemptPolicy(sms_attempts=()).sms_at(3, 0.0, "UTC") is None
     assert AttemptPolicy(max_attempts=2).next_call_at(2, 0.0, "UTC") is None  # its third call, and SMS, never come
 
 
@@ -73,7 +76,8 @@ def test_quiet_hours_end_at_local_nine_on_the_nights_the_clocks_change() -> None
 @pytest.mark.parametrize("bad", [dict(max_attempts=0), dict(retry_delays=()), dict(retry_delays=(0.0,)),
                                  dict(quiet_hours="9-17"), dict(quiet_hours="25:00-09:00"),
                                  dict(quiet_hours="09:00-09:00"), dict(sms_attempts=(1,)),
-                                 dict(sms_attempts=(0,))])
+                                 dict(sms_attempts=(0,)), dict(best_time_window=-1.0),
+                                 dict(best_time_window=8 * 86400.0)])
 def test_a_bad_policy_is_refused_with_what_to_write(bad: dict[str, object]) -> None:
     with pytest.raises(InvalidArgument):
         AttemptPolicy(**bad)  # type: ignore[arg-type]

@@ -6,16 +6,21 @@ adapter reports lands on the caller's ticket; unanswered calls are tried again, 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import smtplib
 from email.message import EmailMessage
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import grpc
 import pytest
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
+from pymongo import AsyncMongoClient
 
 from omni.runtime.auth import Role
+from omni.runtime.config import ServiceSettings
 from omnichannel.common.v1 import common_pb2
 from omnichannel.routing.v1 import routing_pb2
 from omnichannel.sessions.v1 import events_pb2
@@ -216,15 +221,23 @@ async def test_agent_books_a_callback_to_another_number_for_the_caller_they_hold
     desk.close()
 
 
-async def test_the_queue_policy_waits_for_the_redial_and_an_email_from_the_customer_stops_it(
-        stack: CallbackStack) -> None:
+async def test_the_queue_policy_waits_for_the_redial_at_the_best_hour_and_an_email_from_the_customer_stops_it(
+        stack: CallbackStack, settings: ServiceSettings) -> None:
     admin = stack.token(Role.ADMIN, "admin")
-    # Billing's own policy: the redial an hour after an unanswered call, the third with an SMS.
-    updated = await stack.routing.UpdateQueue(routing_pb2.UpdateQueueRequest(
-        queue=routing_pb2.Queue(id="billing", callback_attempts=routing_pb2.CallbackAttempts(
-            retry_delays=[Duration(seconds=3600)], max_attempts=3, sms_attempts=[3])),
-        update_mask=FieldMask(paths=["callback_attempts"])), metadata=admin)
-    assert list(updated.callback_attempts.sms_attempts) == [3]
+    now = dt.datetime.now(dt.UTC)
+
+    async def policy(quiet: str) -> routing_pb2.Queue:
+        """Billing's own policy: the redial an hour after an unanswered call, announced by an SMS,
+        put off by up to 4 h to the customer's best hour; no call or SMS within `quiet`."""
+        return await stack.routing.UpdateQueue(routing_pb2.UpdateQueueRequest(
+            queue=routing_pb2.Queue(id="billing", callback_attempts=routing_pb2.CallbackAttempts(
+                retry_delays=[Duration(seconds=3600)], max_attempts=3, sms_attempts=[2], quiet_hours=quiet,
+                best_time_window=Duration(seconds=4 * 3600))),
+            update_mask=FieldMask(paths=["callback_attempts"])), metadata=admin)
+
+    updated = await policy("")
+    assert list(updated.callback_attempts.sms_attempts) == [2]
+    assert updated.callback_attempts.best_time_window.seconds == 4 * 3600
     with pytest.raises(grpc.aio.AioRpcError) as bad:  # the first call is never announced: it was asked for
         await stack.routing.UpdateQueue(routing_pb2.UpdateQueueRequest(
             queue=routing_pb2.Queue(id="billing", callback_attempts=routing_pb2.CallbackAttempts(sms_attempts=[1])),
@@ -235,12 +248,41 @@ async def test_the_queue_policy_waits_for_the_redial_and_an_email_from_the_custo
             common_pb2.Identity(kind=common_pb2.IDENTITY_KIND_PHONE, value="+8613000130000"),
             common_pb2.Identity(kind=common_pb2.IDENTITY_KIND_EMAIL, value="wang.fang@customer.cn")])),
         metadata=admin)
+    # Her history: she answered calls made four hours from now's hour of the day, never others.
+    best = now + dt.timedelta(hours=4)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_url, directConnection=True)
+    routing_db, sessions_db = (client[f"{settings.mongo_database}_{name}"] for name in ("routing", "sessions"))
+    await routing_db["call_outcomes"].insert_many([
+        {"_id": f"old-{day}-{hour}", "customer": customer.id, "segment": "zh/standard", "at": now.timestamp() - 86400,
+         "hour": day * 24 + hour, "reached": hour == best.hour} for day in range(7) for hour in range(24)])
     session = await _book_by_keypad(stack, "call-7", "+8613000130000")
     assert session.customer.customer_id == customer.id
     desk = stack.desk("A-1")
-    await _first_call(stack, desk, session.id, pb.OUTBOUND_CALL_RESULT_NO_ANSWER)
+    offer = await desk.next("offer")
+    desk.send(accept=routing_pb2.AcceptOffer(offer_id=offer.id))
+    command = await _command(stack, session.id, 1)
+    # While it rings, the night comes: no call or SMS from an hour ago to 2 h on.
+    await policy(f"{now - dt.timedelta(hours=1):%H:%M}-{now + dt.timedelta(hours=2):%H:%M}")
+    await stack.telephony.ReportOutboundCall(pb.ReportOutboundCallRequest(
+        call_id=command.call_id, result=pb.OUTBOUND_CALL_RESULT_NO_ANSWER), metadata=stack.pbx)
     work = await stack.work(session.id, lambda w: w.callback_attempts == 1, "waiting for its redial")
     assert work.state == routing_pb2.WORK_STATE_CALLBACK_SCHEDULED
+    # The call's outcome joined her history; the redial is due in her best hour, not at the end
+    # of the quiet hours (2 h on) that the delay alone would give.
+    outcome = await routing_db["call_outcomes"].find_one({"_id": f"{session.id}:1"})
+    assert outcome is not None and (outcome["customer"], outcome["reached"]) == (customer.id, False)
+    stored = await routing_db["work_items"].find_one({"_id": session.id})
+    assert stored is not None
+    assert dt.datetime.fromtimestamp(stored["not_before"], dt.UTC).hour == best.hour
+    # The reminder for the redial was booked within the quiet hours: kept for their end, not sent.
+    reminder = await stack.session(session.id, lambda s: any(
+        m.direction == common_pb2.DIRECTION_OUTBOUND and m.text.startswith("We tried to call you back")
+        for m in s.messages), "with its reminder")
+    [pending] = [m for m in reminder.messages if m.text.startswith("We tried to call you back")]
+    assert pending.delivery == "pending"
+    row = await sessions_db["sms_outbox"].find_one({"_id": pending.id})
+    quiet_end = (now + dt.timedelta(hours=2)).replace(second=0, microsecond=0)
+    assert row is not None and abs(row["due"].replace(tzinfo=dt.UTC) - quiet_end) < dt.timedelta(minutes=1)
 
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = "wang.fang@customer.cn", "support@example.com", "My bill"
@@ -253,6 +295,11 @@ async def test_the_queue_policy_waits_for_the_redial_and_an_email_from_the_custo
     assert done.callback_attempts == 1
     assert len(stack.published.payloads("outbound_call_requested", events_pb2.OutboundCallRequested,
                                         lambda c: c.session_id == session.id)) == 1
+    # The reminder of a call that is not coming is never sent.
+    unsent = await stack.session(session.id, lambda s: any(m.id == pending.id and m.delivery == "failed"
+                                                            for m in s.messages), "reminder withdrawn")
+    assert unsent.state == pb.SESSION_STATE_ENDED and stack.smsc.submitted == []
+    await client.close()
     desk.close()
 
 
@@ -276,3 +323,64 @@ async def test_a_do_not_contact_customer_gets_the_call_they_asked_for_but_no_red
     # No redial, so no reminder either (the same change decided both).
     assert stack.smsc.submitted == []
     desk.close()
+
+
+async def test_a_caller_chooses_an_offered_callback_time_and_a_closed_time_is_refused(stack: CallbackStack) -> None:
+    session = await stack.queued_call("call-8", "+8613000130000")
+    customer = stack.token(Role.CUSTOMER, "visitor", session_id=session.id)
+    offered = await stack.routing.ListCallbackSlots(routing_pb2.ListCallbackSlotsRequest(
+        work_id=session.id, max_slots=4), metadata=customer)
+    # Always open, no history yet: two agents of the queue answering a call per 3 minutes (routing's
+    # handle time before any call) is 20 calls a half hour, a fifth of them for callbacks.
+    assert len(offered.slots) == 4 and offered.time_zone == "UTC"
+    first = offered.slots[0]
+    assert first.start_time.seconds % 1800 == 0 and first.places_left == 4
+    work = await stack.routing.ScheduleCallback(routing_pb2.ScheduleCallbackRequest(
+        work_id=session.id, due_time=first.start_time), metadata=customer)
+    assert work.state == routing_pb2.WORK_STATE_CALLBACK_SCHEDULED
+    assert work.callback_due_time == first.start_time and work.callback_number_verified
+
+    # The next caller sees one place fewer in that slot; nobody sees another caller's times.
+    other = await stack.queued_call("call-9", "+8612900129000")
+    again = await stack.routing.ListCallbackSlots(routing_pb2.ListCallbackSlotsRequest(
+        work_id=other.id, max_slots=1), metadata=stack.token(Role.CUSTOMER, "visitor", session_id=other.id))
+    assert again.slots[0].start_time == first.start_time and again.slots[0].places_left == 3
+    with pytest.raises(grpc.aio.AioRpcError) as foreign:
+        await stack.routing.ListCallbackSlots(routing_pb2.ListCallbackSlotsRequest(work_id=other.id),
+                                              metadata=customer)
+    assert foreign.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+    # The PBX adapter reads the same times (its service token) and books the one the caller keyed.
+    by_phone = await stack.routing.ListCallbackSlots(routing_pb2.ListCallbackSlotsRequest(
+        work_id=other.id, max_slots=2), metadata=stack.pbx)
+    with pytest.raises(grpc.aio.AioRpcError) as past:
+        await stack.telephony.RequestCallback(pb.RequestCallbackRequest(call_id="call-9", not_before=Timestamp(
+            seconds=1)), metadata=stack.pbx)
+    assert past.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    await stack.telephony.RequestCallback(pb.RequestCallbackRequest(
+        call_id="call-9", not_before=by_phone.slots[1].start_time), metadata=stack.pbx)
+    await stack.work(other.id, lambda w: w.callback_due_time == by_phone.slots[1].start_time,
+                     "the caller's callback due at the time they keyed")
+
+    # Office hours from now on: a time while the queue is closed is refused with what to do.
+    await stack.routing.UpdateQueue(routing_pb2.UpdateQueueRequest(
+        queue=routing_pb2.Queue(id="billing", hours=routing_pb2.BusinessHours(
+            time_zone="Asia/Shanghai", windows=["mon-fri 09:00-18:00"])),
+        update_mask=FieldMask(paths=["hours"])), metadata=stack.token(Role.ADMIN, "admin"))
+    sunday_night = Timestamp()
+    sunday_night.FromDatetime(next_weekday_at(6, 3))
+    with pytest.raises(grpc.aio.AioRpcError) as closed:
+        await stack.routing.ScheduleCallback(routing_pb2.ScheduleCallbackRequest(
+            work_id=other.id, due_time=sunday_night), metadata=stack.token(Role.SUPERVISOR, "S-1"))
+    assert closed.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "ListCallbackSlots" in closed.value.details()
+    with pytest.raises(grpc.aio.AioRpcError) as negative:
+        await stack.routing.ListCallbackSlots(routing_pb2.ListCallbackSlotsRequest(work_id=other.id, max_slots=-1),
+                                              metadata=stack.token(Role.SUPERVISOR, "S-1"))
+    assert negative.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def next_weekday_at(weekday: int, hour: int) -> dt.datetime:
+    """The next `weekday` (0 = Monday) at `hour`:00 in Shanghai, as UTC."""
+    now = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
+    day = now.date() + dt.timedelta(days=(weekday - now.weekday()) % 7 or 7)
+    return dt.datetime.combine(day, dt.time(hour), ZoneInfo("Asia/Shanghai")).astimezone(dt.UTC).replace(tzinfo=None)

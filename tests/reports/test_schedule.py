@@ -101,7 +101,7 @@ def _due(now: dt.datetime) -> set[str]:
 
 
 def _replica(repo: ReportRepository, contacts: Contacts, owner: str) -> Schedule:
-    return Schedule(repo, contacts.source(), owner=owner, kinds=KINDS, lease=LEASE, catch_up=2)
+    return Schedule(repo, contacts.source(), None, owner=owner, kinds=KINDS, lease=LEASE, catch_up=2)
 
 
 async def test_two_replicas_make_each_period_once_from_the_stored_contacts(repo, contacts) -> None:

@@ -129,7 +129,7 @@ def test_english_chat_never_reaches_a_chinese_only_agent(clock: Clock) -> None:
 
 
 def test_last_agent_gets_the_offer_first_when_free(clock: Clock) -> None:
-    engine = make_engine(clock, affinity_wait=30)
+    engine = make_engine(clock, affinity_wait=30, wait_target=60)
     agent(engine, "A-1")
     agent(engine, "A-2")
     clock.advance(100)  # A-1 has been idle longer: without affinity it would go to A-1
@@ -141,7 +141,7 @@ def test_last_agent_gets_the_offer_first_when_free(clock: Clock) -> None:
 
 
 def test_colleague_gets_it_after_the_affinity_wait(clock: Clock) -> None:
-    engine = make_engine(clock, affinity_wait=30)
+    engine = make_engine(clock, affinity_wait=30, wait_target=60)
     agent(engine, "A-1")
     agent(engine, "A-2")
     engine.enqueue(call("busy-with"))
@@ -155,6 +155,24 @@ def test_colleague_gets_it_after_the_affinity_wait(clock: Clock) -> None:
     engine.tick()
     assert offered(engine, "A-2") == ["c"]
     assert "affinity_expired" in [r.code for r in engine.get("c").reasons]
+
+
+def test_a_vip_is_held_for_their_busy_last_agent_no_longer_than_the_vip_target(clock: Clock) -> None:
+    engine = make_engine(clock)  # affinity_wait 20 s, VIP target 15 s
+    agent(engine, "A-1")
+    agent(engine, "A-2")
+    engine.enqueue(call("busy-with"))
+    engine.accept("A-1", "busy-with")
+    engine.enqueue(call("vip", vip=True, preferred_agent_id="A-1"))
+    assert {r.code: r.detail for r in engine.get("vip").reasons}["affinity_wait"] == \
+        "held 15s for last agent A-1 (the 15s vip target)"
+    clock.advance(14.9)
+    engine.tick()
+    assert offered(engine, "A-2") == []
+    clock.advance(0.1)
+    engine.tick()
+    assert offered(engine, "A-2") == ["vip"]
+    assert {r.code: r.detail for r in engine.get("vip").reasons}["deadline"] == "0s left of the 15s target"
 
 
 def test_affinity_is_skipped_when_the_last_agent_is_not_logged_in(clock: Clock) -> None:
@@ -493,7 +511,7 @@ def test_rings_must_narrow_to_wider_in_order() -> None:
 def test_the_last_ring_is_the_overflow_queue_and_work_never_bounces_back(clock: Clock) -> None:
     engine = RoutingEngine(clock)
     engine.put_queue(QueueConfig(id="complaints", groups=("supervisors",), policy=Policy(
-        overflow_queue="general", overflow_after=60)))
+        overflow_queue="general", overflow_after=60, wait_target=900)))
     engine.put_queue(QueueConfig(id="general", groups=("general",), policy=Policy(
         overflow_queue="complaints", overflow_after=5)))
     agent(engine, "A-1", groups=("general",))
@@ -511,6 +529,25 @@ def test_the_last_ring_is_the_overflow_queue_and_work_never_bounces_back(clock: 
     engine.tick()
     # general overflows to complaints after 5 s, but the work came from there: it stays.
     assert engine.get("C-1").queue_id == "general"
+
+
+def test_the_last_ring_opens_when_the_customers_own_target_runs_out_first(clock: Clock) -> None:
+    engine = RoutingEngine(clock)
+    engine.put_queue(QueueConfig(id="complaints", groups=("supervisors",), policy=Policy(
+        overflow_queue="general", overflow_after=60, wait_target=900)))
+    engine.put_queue(QueueConfig(id="general", groups=("general",)))
+    agent(engine, "A-1", groups=("general",))
+    engine.enqueue(call("normal", queue_id="complaints"))
+    engine.enqueue(call("vip", queue_id="complaints", vip=True))
+    clock.advance(14.9)
+    engine.tick()
+    assert offered(engine, "A-1") == []
+    clock.advance(0.1)
+    engine.tick()
+    # The VIP's 15 s ran out before the ring's 60 s; the other caller still waits for a supervisor.
+    assert offered(engine, "A-1") == ["vip"] and engine.get("normal").queue_id == "complaints"
+    assert {r.code: r.detail for r in engine.get("vip").reasons}["ring_overflow"] == \
+        "complaints -> general after 15s (the 15s target)"
 
 
 def test_a_transfer_never_goes_back_to_the_agent_or_queue_that_passed_it_on(clock: Clock) -> None:
@@ -531,3 +568,53 @@ def test_a_transfer_never_goes_back_to_the_agent_or_queue_that_passed_it_on(cloc
         engine.transfer("T-1", TransferReason.OTHER, "back to the first agent", target_agent_id="A-1")
     engine.transfer("T-1", TransferReason.OTHER, "second opinion", target_queue_id="billing")
     assert engine.get("T-1").transfer_count == 2
+
+
+def test_a_chat_goes_beside_work_already_held_so_the_next_call_finds_an_empty_desk(clock: Clock) -> None:
+    engine = make_engine(clock)
+    desk = {Channel.PHONE: 1, Channel.CHAT: 2}
+    agent(engine, "holding", capacity=desk)
+    engine.enqueue(chat("first"))
+    engine.accept("holding", "first")
+    clock.advance(60)  # the idle agent has waited longer: least occupancy alone would pick them
+    agent(engine, "idle", capacity=desk)
+    engine.enqueue(chat("second"))
+    assert offered(engine, "holding") == ["second"] and offered(engine, "idle") == []
+    assert {r.code: r.detail for r in engine.get("second").reasons}["beside_work"] == \
+        "1 held already; empty desks kept for calls"
+    engine.enqueue(call("call"))
+    assert offered(engine, "idle") == ["call"]
+    # A full desk takes no more: the next chat goes to an empty one rather than wait.
+    engine.accept("holding", "second")
+    engine.accept("idle", "call")
+    agent(engine, "third", capacity=desk)
+    engine.enqueue(chat("third-chat"))
+    assert offered(engine, "third") == ["third-chat"]
+
+
+def test_a_single_language_agent_takes_their_language_and_the_bilingual_one_stays_free(clock: Clock) -> None:
+    engine = make_engine(clock)
+    agent(engine, "both", languages=("zh", "en"))
+    clock.advance(60)  # the bilingual agent has been idle longer
+    agent(engine, "zh-only", languages=("zh",))
+    engine.enqueue(call("zh-call", language="zh-CN"))
+    assert offered(engine, "zh-only") == ["zh-call"] and offered(engine, "both") == []
+    engine.enqueue(call("en-call", language="en"))
+    assert offered(engine, "both") == ["en-call"]
+
+
+def test_a_caller_is_told_no_longer_than_until_the_last_ring_takes_them(clock: Clock) -> None:
+    engine = RoutingEngine(clock)
+    for queue_id, overflow in (("complaints", "general"), ("alone", "")):
+        engine.put_queue(QueueConfig(id=queue_id, groups=("supervisors",), expected_handle_time=300,
+                                     policy=Policy(overflow_queue=overflow, overflow_after=20 if overflow else 0)))
+    engine.put_queue(QueueConfig(id="general", groups=("general",), expected_handle_time=300))
+    agent(engine, "S-1", groups=("supervisors",))
+    agent(engine, "A-1", groups=("general",))
+    for n in range(6):
+        engine.enqueue(call(f"c-{n}", queue_id="complaints"))
+        engine.enqueue(call(f"a-{n}", queue_id="alone"))
+    # Fifth in the one supervisor's line of 300 s calls (1,500 s), but everyone else takes
+    # the call once it waited 20 s: 20 s and the general line's pace for one more call.
+    assert engine.position("c-5").estimated_wait == pytest.approx(20 + 300)
+    assert engine.position("a-5").estimated_wait == pytest.approx(1800)

@@ -33,7 +33,7 @@ def floor(clock: Clock, rng: random.Random) -> RoutingEngine:
         engine.put_agent(Agent(
             id=f"A-{n:02}", groups=SKILLS, skills=skills, languages=rng.choice((("en",), ("zh",), ("en", "zh"))),
             supervisor=n % 6 == 0,
-            capacity={Channel.PHONE: 1, Channel.CHAT: rng.choice((1, 2, 3)), Channel.EMAIL: 1}))
+            capacity={Channel.PHONE: 0 if n % 7 == 3 else 1, Channel.CHAT: rng.choice((1, 2, 3)), Channel.EMAIL: 1}))
         engine.set_agent_status(f"A-{n:02}", AgentStatus.AVAILABLE)
     return engine
 

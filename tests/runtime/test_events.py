@@ -125,7 +125,7 @@ async def test_permanent_error_is_dead_lettered_without_retries(nats) -> None:
 
 @pytest.mark.slow
 async def test_consumer_killed_half_way_handles_every_event_once_in_effect(nats, mongo, settings) -> None:
-    total = 1000
+    total = 300
     bus = await EventBus.connect(nats.url, "test")
     client = storage.connect(mongo.url)
     db = client[settings.mongo_database]

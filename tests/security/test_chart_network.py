@@ -98,7 +98,9 @@ def test_every_pod_of_the_release_is_denied_by_default(policies: list[dict[str, 
     (WORKER, component("tickets"), GRPC, False),
     (component("operator"), component("routing"), GRPC, True),
     (component("operator"), component("tickets"), GRPC, False),
-    (component("sessions"), component("tickets"), GRPC, False),
+    # A starting call's accessibility needs (the caller's customer tags).
+    (component("sessions"), component("tickets"), GRPC, True),
+    (component("sessions"), component("routing"), GRPC, False),
     *[(STRANGER, component(s), GRPC, False) for s in SERVICES],
     *[(None, component(s), GRPC, False) for s in SERVICES],
     # The web gateway: its port from the ingress controller (outside the namespace) only; it calls
@@ -170,6 +172,15 @@ def test_the_web_gateway_follows_the_chat_port_and_reaches_the_collector_when_on
 
 def test_only_clusterip_services() -> None:
     assert {s["spec"].get("type", "ClusterIP") for s in by_kind(objects(), "Service").values()} == {"ClusterIP"}
+
+
+def test_sessions_alone_reaches_the_smsc_once_one_is_set(policies: list[dict[str, Any]]) -> None:
+    assert not reaches(policies, component("sessions"), None, 2775)  # no SMSC configured
+    sms = list(by_kind(objects({"sms": {"smsc": "smsc.example:2775", "systemId": "omni", "password": "pw"}}),
+                       "NetworkPolicy").values())
+    assert reaches(sms, component("sessions"), None, 2775)
+    assert not any(reaches(sms, component(s), None, 2775) for s in SERVICES[1:])
+    assert not reaches(sms, WORKER, None, 2775)
 
 
 def test_network_policies_can_be_left_to_the_cluster() -> None:

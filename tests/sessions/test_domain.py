@@ -174,3 +174,11 @@ def test_a_session_keeps_its_newest_messages_within_its_limits() -> None:
     assert [m.id for m in session.messages] == ["I-3", "I-4"] and session.earlier_messages == 3
     session.add_message(Message("I-big", Direction.INBOUND, "c@x.cn", "y" * 1000, at), keep)
     assert [m.id for m in session.messages] == ["I-big"]  # never the newest
+
+
+def test_accessible_lines_name_their_callers_needs_and_keep_the_menus_when_told() -> None:
+    flow = parse_flow({**DEFAULT_FLOW, "accessible_lines": {"95588-1": ["vision"]}, "accessibility_skips_menu": False})
+    assert flow.caller_needs("95588-1", ["elderly", "Vision"]) == ("elderly", "vision")
+    assert flow.caller_needs("95588", []) == () and not flow.accessibility_skips_menu
+    with pytest.raises(ContactFlowError, match="accessible_lines"):
+        parse_flow({**DEFAULT_FLOW, "accessible_lines": {"1": ["x" * 41]}})

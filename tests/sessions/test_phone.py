@@ -24,6 +24,7 @@ async def test_ivr_digits_2_then_1_land_in_the_internet_queue(stack, published) 
     started = await stack.telephony.StartCall(pb.StartCallRequest(call_id="call-1", ani="13800138000",
                                                                   dnis="10086"), metadata=pbx)
     assert started.session.state == pb.SESSION_STATE_IVR and "technical support 2" in started.prompt
+    assert started.prompt_style == pb.PROMPT_STYLE_STANDARD
     step = await stack.telephony.SubmitIvrInput(pb.SubmitIvrInputRequest(call_id="call-1", digits="2"), metadata=pbx)
     assert "Internet 1" in step.prompt and step.session.state == pb.SESSION_STATE_IVR
 
@@ -47,6 +48,29 @@ async def test_ivr_digits_2_then_1_land_in_the_internet_queue(stack, published) 
     with pytest.raises(grpc.aio.AioRpcError) as late:
         await stack.telephony.SubmitIvrInput(pb.SubmitIvrInputRequest(call_id="call-1", digits="3"), metadata=pbx)
     assert late.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_a_caller_with_an_accessibility_need_skips_the_menus_to_a_person(stack, published) -> None:
+    pbx = stack.token(Role.SERVICE, "pbx")
+    started = await stack.telephony.StartCall(pb.StartCallRequest(
+        call_id="call-acc", ani="13800138222", accessibility=["Hearing", "hearing", "elderly"]), metadata=pbx)
+    # No menu to hear: queued for a person at once, and whatever is played is slow and plain.
+    assert started.prompt == "" and started.prompt_style == pb.PROMPT_STYLE_SLOW_PLAIN
+    assert (started.session.state, started.session.queue) == (pb.SESSION_STATE_QUEUED, "general")
+    [received] = await published.wait("interaction_received", events_pb2.InteractionReceived)
+    assert received.interaction.queue == "general" and received.interaction.intent == "agent_request"
+    assert received.interaction.attributes["accessibility"] == "hearing,elderly"
+    assert received.interaction.text == "IVR: menus skipped (hearing, elderly)"
+    # Keys pressed now are too late for the menu, as for any queued call.
+    with pytest.raises(grpc.aio.AioRpcError) as late:
+        await stack.telephony.SubmitIvrInput(pb.SubmitIvrInputRequest(call_id="call-acc", digits="2"), metadata=pbx)
+    assert late.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    # Needs beyond the limit are refused before any session is made.
+    with pytest.raises(grpc.aio.AioRpcError) as hostile:
+        await stack.telephony.StartCall(pb.StartCallRequest(call_id="call-acc-2", ani="13800138223",
+                                                            accessibility=[f"need-{n}" for n in range(9)]),
+                                        metadata=pbx)
+    assert hostile.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "at most 8" in (hostile.value.details() or "")
 
 
 async def test_call_ended_in_the_ivr_is_one_interaction_without_a_queue(stack, published) -> None:

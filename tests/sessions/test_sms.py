@@ -1,17 +1,20 @@
 """The SMS channel over SMPP 3.4: sessions' aiosmpplib client bound to a test SMSC over real TCP
 (tests/support/smsc.py), inbound SMS as interactions, agent replies through the SMS outbox,
-delivery receipts on the message, and nothing lost while the SMSC is down."""
+delivery receipts on the message, and nothing lost while the SMSC or MongoDB is down."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 
 from omni.devstack.local_issuer import LocalIssuer
-from omni.devstack.processes import free_port
+from omni.devstack.processes import free_port, mongo_server, wait_for_port
 from omni.runtime.auth import Role
 from omni.runtime.config import ServiceSettings
 from omni.runtime.errors import InvalidArgument
@@ -22,7 +25,7 @@ from omnichannel.sessions.v1 import events_pb2
 from omnichannel.sessions.v1 import sessions_pb2 as pb
 from tests.sessions.conftest import Sink, Stack
 from tests.support.events import EventRecorder
-from tests.support.polling import eventually
+from tests.support.polling import WITHIN, eventually
 from tests.support.settings import session_settings
 from tests.support.smsc import Smsc
 
@@ -75,6 +78,9 @@ async def test_inbound_sms_threads_and_the_agents_reply_is_delivered(sms_stack: 
         (common_pb2.IDENTITY_KIND_PHONE, "+" + CUSTOMER)]
     session_id = interaction.session_id
 
+    watch = sms_stack.sessions.WatchSession(pb.WatchSessionRequest(session_id=session_id),
+                                            metadata=sms_stack.token(Role.SUPERVISOR, "sup-1"))
+    assert (await watch.read()).kind == "snapshot"  # watching from here on
     reply = await sms_stack.sessions.SendReply(
         pb.SendReplyRequest(session_id=session_id, text="It leaves the depot today.", request_id="r1"),
         metadata=sms_stack.token(Role.SUPERVISOR, "sup-1"))
@@ -82,6 +88,15 @@ async def test_inbound_sms_threads_and_the_agents_reply_is_delivered(sms_stack: 
     assert (sent.destination, sent.source, sent.text) == (CUSTOMER, "8610086", "It leaves the depot today.")
     delivered = await _delivery(sms_stack, session_id, reply.message.id, "delivered")
     assert delivered.direction == common_pb2.DIRECTION_OUTBOUND
+    # A watcher (the agent's desk) is shown the reply again each time its delivery changes.
+    shown: list[str] = []
+    async with asyncio.timeout(WITHIN):
+        while not shown or shown[-1] != "delivered":
+            update = await watch.read()
+            if update.kind == "message" and update.message.id == reply.message.id:
+                shown.append(update.message.delivery)
+    watch.cancel()
+    assert shown[0] == "pending" and shown[-1] == "delivered"
 
     # The customer answers: the same conversation (one session, like a chat).
     await smsc.deliver(CUSTOMER, "Thanks!")
@@ -185,3 +200,30 @@ async def test_a_phone_contacts_survey_is_an_sms_answered_once_by_replying_a_dig
     survey = await sms_stack.sessions.GetSurvey(pb.GetSurveyRequest(session_id=session_id), metadata=supervisor)
     assert survey.csat == 4
     assert len(published.payloads("survey_answered", events_pb2.SurveyAnswered)) == 1
+
+
+@pytest.mark.slow
+async def test_an_sms_arriving_while_mongodb_is_down_is_recorded_once_it_is_back(
+        start_service: Any, settings: ServiceSettings, authority: LocalIssuer, published: EventRecorder, smsc: Smsc,
+        tmp_path: Path) -> None:
+    mongo = mongo_server(free_port(), tmp_path / "mongo")
+    try:
+        # Each store call gives up after a second (not pymongo's 30 s), so the outage outlasts several.
+        impatient = dataclasses.replace(settings, mongo_url=mongo.url + "&serverSelectionTimeoutMS=1000")
+        own = session_settings(impatient, authority, sms_smsc=f"127.0.0.1:{smsc.port}", sms_system_id=smsc.system_id,
+                               sms_password=smsc.password, sms_source="+8610086", sms_reconnect_seconds=0.2)
+        host = await start_service(SPEC, settings_override=own)
+        await smsc.wait_bound()
+        mongo.stop()
+        await smsc.deliver(CUSTOMER, "Sent while your database was down")
+        await asyncio.sleep(4)  # the outage itself: nothing to wait for but time
+        mongo.start()
+        assert mongo.process is not None
+        wait_for_port(int(mongo.url.rsplit(":", 1)[1].split("/")[0]), mongo.process, "secantusd-py")
+        [received] = await published.wait(
+            "interaction_received", events_pb2.InteractionReceived,
+            lambda e: e.interaction.text == "Sent while your database was down", within=60)
+        assert received.interaction.channel == common_pb2.CHANNEL_SMS
+        await host.stop()
+    finally:
+        mongo.stop()

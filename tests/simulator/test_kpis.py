@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from omni.kpis import figures as kpis
+from omni.kpis import seed_targets
 from omni.kpis.records import AgentRecord, ContactRecord
 
 T0 = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC).timestamp()
@@ -89,3 +90,29 @@ def test_grouping_and_intervals() -> None:
     series = kpis.intervals(records, 1800)
     assert [i.offered for i in series] == [2, 1]
     assert series[1].start - series[0].start == 1800
+
+
+def test_seed_targets_by_hand_with_the_policys_verdicts() -> None:
+    routing = [
+        *(contact(n, wait=10, vip=True) for n in range(19)),
+        contact(19, wait=40, vip=True),  # the one VIP in 20 over 15 s: p95 is the 19th, 10 s
+        contact(20, wait=300, vip=True, callback=True),  # a callback is not a wait on hold
+        contact(21, wait=25),  # past 20 s: 19 of the 22 calls held or abandoned were answered within it
+        contact(22, wait=30, outcome="abandoned"),
+        contact(23, wait=1000, queue="complaints", channel="email"),  # past 15 minutes
+        contact(24, wait=60, queue="complaints", channel="chat", transfers=2),
+        contact(25, wait=None, queue="complaints", outcome="unanswered"),
+    ]
+    fifo = [contact(n, wait=100, vip=True) for n in range(4)] + [contact(4, wait=50, outcome="abandoned")]
+    figures = seed_targets.measure(routing)
+    assert figures.vip_phone_p95 == pytest.approx(10)
+    assert figures.call_service_level == pytest.approx(19 / 22)
+    assert figures.complaints_answered == pytest.approx(2 / 3) and figures.others_answered == pytest.approx(22 / 23)
+    assert figures.complaints_p90 == pytest.approx(1000)
+    assert figures.repeat_transfers == pytest.approx(1 / 24)
+    assert seed_targets.verdicts(figures, seed_targets.measure(fifo)) == {
+        "vip_phone_p95": True, "call_service_level": True, "repeat_transfers": True,
+        "complaints_answered": False, "complaints_p90": False, "abandoned": True}
+    table = seed_targets.markdown({"day": {"fifo": fifo, "routing": routing}})
+    assert "| VIP phone wait p95 ≤ 15 s | 100.0 s | 10.0 s | yes |" in table
+    assert "| complaints: answer rate ≥ the other queues' | – | 66.7 % | **no** |" in table

@@ -30,6 +30,9 @@ def test_broken_scenario_lists_every_problem_with_its_path(tmp_path: Path) -> No
     raw["intents"].append({"name": "insurance", "volume": {"phone": 5}, "handle": {"phone": 100}})
     raw["colour"] = "blue"
     raw["offers"] = {"no_answer": 0.9, "answer": {"mean": -1}, "ring": 3}
+    raw["targets"]["queue_wait_seconds"] = {"complaints": 0, "refunds": 900}
+    raw["outbound"] = {"answer": 1.5, "answer_by_hour": {"zh": {"25": 0.5, "9": 2}}, "retry_delays": [],
+                       "max_attempts": 0, "voicemail": True}
     path = tmp_path / "broken.yaml"
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(scenario.ScenarioError) as caught:
@@ -44,6 +47,14 @@ def test_broken_scenario_lists_every_problem_with_its_path(tmp_path: Path) -> No
     assert "offers.no_answer: 0.9 must be between 0 and 0.5" in problems
     assert "offers.answer.mean: -1 must be" in problems
     assert "offers: unknown field(s) ['ring']" in problems
+    assert "targets.queue_wait_seconds.complaints: 0 must be" in problems
+    assert "targets.queue_wait_seconds.refunds: no intent goes to this queue" in problems
+    assert "outbound: unknown field(s) ['voicemail']" in problems
+    assert "outbound.answer: 1.5 must be between 0 and 1" in problems
+    assert "outbound.answer_by_hour.zh.25: expected an hour of day 0..23" in problems
+    assert "outbound.answer_by_hour.zh.9: 2 must be between 0 and 1" in problems
+    assert "outbound.retry_delays: expected a non-empty list of seconds" in problems
+    assert "outbound.max_attempts: 0 must be at least 1" in problems
     assert str(path) in str(caught.value)
 
 

@@ -78,9 +78,18 @@ def test_callbacks_count_as_answered_only_by_the_call_that_reached_the_customer(
                                     (S.SESSION_STATE_ENDED, 50, "callback stopped: the customer contacted us")],
                       S.SESSION_STATE_ENDED)
     stopped.attributes.update(callback_number="+8613800138002", outbound_result="stopped")
-    one, two, three = stored.contact_records([kept, failed, stopped])
+    ringing = session("s10", "T-8", [(S.SESSION_STATE_QUEUED, 0, ""),
+                                     (S.SESSION_STATE_CONNECTED, 3700, "calling back +8613800138003 (attempt 1)")],
+                      S.SESSION_STATE_CONNECTED)
+    ringing.attributes.update(callback_number="+8613800138003", outbound_attempt="1", outbound_result="ringing")
+    one, two, three, four = stored.contact_records([kept, failed, stopped, ringing])
     assert (one.outcome, one.answered is not None and one.wait, one.callback_reached) == ("answered", 2100, True)
+    assert [(at - T0.timestamp(), reached) for at, reached in one.calls] == [(300, False), (2100, True)]
     assert (two.outcome, two.callback_reached, two.callback_attempts) == ("unanswered", False, 1)
-    assert three.callback and three.callback_reached is None
-    k = kpis.compute([one, two, three])
-    assert (k.callbacks, k.callbacks_kept, k.callbacks_failed, k.calls_per_callback) == (3, 1, 1, 1.5)
+    assert three.callback and three.callback_reached is None and three.calls == []
+    assert four.calls == []  # still ringing: no outcome yet
+    k = kpis.compute([one, two, three, four])
+    assert (k.callbacks, k.callbacks_kept, k.callbacks_failed, k.calls_per_callback) == (4, 1, 1, 4 / 3)
+    # Three calls with an outcome, one reached the customer: three attempts per contact.
+    assert (k.calls_made, k.contact_rate, k.attempts_per_contact) == (3, 1 / 3, 3.0)
+    assert [(h.hour, h.calls, h.reached) for h in kpis.contact_rate_by_hour([one, two, three, four])] == [(9, 3, 1)]

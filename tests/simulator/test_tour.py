@@ -18,14 +18,18 @@ from omni.simulator import tour
 from omni.simulator.live import StackAccess, fetch_sessions
 
 
-@pytest.fixture
-def stack_dir(tmp_path: Path) -> Iterator[Path]:
-    stack = DevStack(tmp_path, ephemeral=True)
+@pytest.fixture(scope="module")
+def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One stack for the module, started as `make run` starts it. The tour runs first (the file's
+    order): the live report's test leaves its chat waiting in a queue, where the tour's agent would
+    be offered it."""
+    data = tmp_path_factory.mktemp("stack")
+    stack = DevStack(data, ephemeral=True)
     try:
         stack.start()
         asyncio.run(stack.seed())
         stack.start_bots()
-        yield tmp_path
+        yield data
     finally:
         stack.stop()
 
@@ -75,12 +79,15 @@ def test_live_report_reads_the_stacks_stored_sessions(stack_dir: Path) -> None:
     report = json.loads((out / "report.json").read_text())
     assert report["meta"]["mode"] == "live"
     assert report["overall"]["offered"] >= 1 and "billing" in report["by_queue"]
+    # Routing's follow-ups are read too (none scheduled here).
+    assert report["follow_ups"]["due"] == 0 and report["follow_ups"]["on_time_rate"] is None
     records = stored.contact_records(asyncio.run(fetch_sessions(StackAccess.open(stack_dir))))
     assert session_id in {r.contact_id for r in records}
     # This week so far, as the scheduled weekly report will count it: HTML with charts and CSV.
     assert main(["--data-dir", str(stack_dir), "report", "--period", "week", "--out", str(out)]) == 0
     [page] = out.glob("week-*.html")
     assert "<svg" in page.read_text() and "<script" not in page.read_text()
+    assert "<h2>Follow-ups</h2>" in page.read_text()
     assert "queue,billing," in page.with_suffix(".csv").read_text()
 
 

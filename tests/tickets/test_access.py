@@ -57,6 +57,42 @@ async def test_customer_context_shows_an_agent_only_the_interactions_of_their_gr
     assert len(everything.recent_interactions) == 2
 
 
+async def test_customer_history_pages_beyond_the_first_screen_within_the_agents_groups(
+        harness: Harness, token_for: Any) -> None:
+    caller = phone("+86 138 0013 8102")
+    # Two interactions at the same instant: a page may end between them.
+    for minute, queue, text in [(0, "billing", "b0"), (1, "complaints", "c1"), (2, "billing", "b2"),
+                                (2, "billing", "b2'"), (3, "complaints", "c3"), (4, "billing", "b4")]:
+        threaded = await harness.thread(interaction(common_pb2.CHANNEL_PHONE, at(minute), caller, queue=queue,
+                                                    text=text))
+
+    async def pages(metadata: Any) -> list[list[str]]:
+        seen: list[list[str]] = []
+        token = ""
+        while True:
+            screen = await harness.stub.GetCustomerContext(pb.GetCustomerContextRequest(
+                identity=caller, interaction_limit=2, page_token=token), metadata=metadata)
+            seen.append([i.text for i in screen.recent_interactions])
+            token = screen.next_page_token
+            if not token:
+                return seen
+
+    everything = await pages(harness.metadata)
+    assert [t for page in everything for t in page][:2] == ["b4", "c3"]
+    assert sorted(t for page in everything for t in page) == sorted(["b0", "c1", "b2", "b2'", "c3", "b4"])
+    assert [len(page) for page in everything] == [2, 2, 2]
+    agent = token_for(Role.AGENT, "A-1", groups=("billing",))
+    theirs = [t for page in await pages(agent) for t in page]
+    assert theirs[0] == "b4" and sorted(theirs) == ["b0", "b2", "b2'", "b4"]
+    # A token is bound to the customer it came from.
+    first = await harness.stub.GetCustomerContext(pb.GetCustomerContextRequest(
+        identity=caller, interaction_limit=2), metadata=harness.metadata)
+    code, message = await code_of(harness.stub.GetCustomerContext(pb.GetCustomerContextRequest(
+        customer_id=threaded.customer_id, interaction_limit=2, page_token=first.next_page_token),
+        metadata=harness.metadata))
+    assert code is grpc.StatusCode.INVALID_ARGUMENT and "page_token" in message
+
+
 async def test_an_agent_moves_a_ticket_only_into_their_own_groups(harness: Harness, token_for: Any) -> None:
     stub, md = harness.stub, harness.metadata
     customer = await stub.CreateCustomer(pb.CreateCustomerRequest(customer=pb.Customer(display_name="Qian")),

@@ -57,7 +57,7 @@ async def test_merge_customers_and_tickets_keeps_everything_and_old_ids_resolve(
     # A reply to the merged-away ticket's email lands on the ticket it was merged into.
     reply = await harness.thread(interaction(EMAIL, at(9), email_id("li@example.cn"), queue="x",
                                              email=common_pb2.EmailHeaders(subject="re", in_reply_to="<l1@x>")))
-    assert reply.ticket_id == a.ticket_id
+    assert reply.ticket_id == a.ticket_id and not reply.third_party
 
     [customers] = await harness.published.wait("customer_merged", events_pb2.CustomerMerged)
     assert (customers.source_customer_id, customers.target.id) == (b.customer_id, a.customer_id)
@@ -65,6 +65,12 @@ async def test_merge_customers_and_tickets_keeps_everything_and_old_ids_resolve(
     assert payload.merged_ticket_id == b.ticket_id and payload.ticket.id == a.ticket_id
     context = await stub.GetCustomerContext(pb.GetCustomerContextRequest(customer_id=b.customer_id), metadata=md)
     assert context.customer.id == a.customer_id and len(context.recent_interactions) == 3
+    # A new mail from the merged-away customer's address (whose owner ingestion remembers from
+    # before the merge) is the merge target's, and nobody is told of an identity conflict.
+    again = await harness.thread(interaction(EMAIL, at(12), email_id("li@example.cn"),
+                                             email=common_pb2.EmailHeaders(subject="Another bill")))
+    assert again.customer_id == a.customer_id and not again.third_party
+    assert not (await stub.GetCustomer(pb.GetCustomerRequest(id=a.customer_id), metadata=md)).identity_conflicts
 
 
 async def test_conflicting_identity_is_reported_not_overwritten(harness: Harness) -> None:

@@ -86,3 +86,17 @@ async def open_ticket(desk: Page, query: str, expected: str) -> Locator:
     ticket = desk.locator("article.ticket")
     await expect(ticket).to_be_visible()
     return ticket
+
+
+async def schedule_follow_up(desk: Page, chat: Locator, by: str, in_seconds: float, note: str) -> None:
+    """The conversation's "Follow up" form: `by` (call, email, sms) at the desk's local time now +
+    `in_seconds`, for the agent themselves."""
+    when = await desk.evaluate("""seconds => {
+        const d = new Date(Date.now() + seconds * 1000), p = (n) => String(n).padStart(2, "0");
+        return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:`
+          + p(d.getSeconds());
+    }""", in_seconds)
+    await chat.get_by_label("By", exact=True).select_option(by)
+    await chat.get_by_label("When", exact=True).fill(when)
+    await chat.get_by_label("What to do").fill(note)
+    await chat.get_by_role("button", name="Schedule follow-up").click()

@@ -3,8 +3,10 @@ routing, supervision) with a little seed data, an SMTP sink as sessions' relay, 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
@@ -128,8 +130,25 @@ async def start_stack(start_service: StartService, settings: ServiceSettings, au
     return WebStack(gateway, addresses, smtp_port, authority, outbox, replicas), stop
 
 
+@contextlib.asynccontextmanager
+async def another_gateway(stack: WebStack, **changes: Any) -> AsyncIterator[str]:
+    """A second gateway in front of the stack's services (another replica, or one configured with
+    `changes`), for as long as the block runs; its URL."""
+    gateway = WebGateway(dataclasses.replace(stack.gateway.settings, **changes))
+    await gateway.start()
+    try:
+        yield f"http://127.0.0.1:{gateway.port}"
+    finally:
+        await gateway.stop()
+
+
 async def seed(addresses: dict[str, str], admin: tuple[tuple[str, str], ...]) -> None:
-    async with grpc.aio.insecure_channel(addresses["routing"]) as chan:
+    # Two services, each seeded in order, side by side.
+    await asyncio.gather(_seed_routing(addresses["routing"], admin), _seed_knowledge(addresses["knowledge"], admin))
+
+
+async def _seed_routing(address: str, admin: tuple[tuple[str, str], ...]) -> None:
+    async with grpc.aio.insecure_channel(address) as chan:
         routing = routing_pb2_grpc.RoutingServiceStub(chan)
         for queue_id, groups in QUEUES:
             await routing.CreateQueue(routing_pb2.CreateQueueRequest(queue=routing_pb2.Queue(
@@ -142,7 +161,10 @@ async def seed(addresses: dict[str, str], admin: tuple[tuple[str, str], ...]) ->
                 skills=[routing_pb2.Skill(name=g, proficiency=3) for g in groups],
                 capacities=[routing_pb2.ChannelCapacity(channel=c, max_concurrent=n) for c, n in CAPACITY.items()])),
                 metadata=admin)
-    async with grpc.aio.insecure_channel(addresses["knowledge"]) as chan:
+
+
+async def _seed_knowledge(address: str, admin: tuple[tuple[str, str], ...]) -> None:
+    async with grpc.aio.insecure_channel(address) as chan:
         knowledge = knowledge_pb2_grpc.KnowledgeServiceStub(chan)
         await knowledge.CreateArticle(knowledge_pb2.CreateArticleRequest(article_id="refund-times", article=(
             knowledge_pb2.Article(title="Refund times", body=REFUND_ANSWER, language="en",

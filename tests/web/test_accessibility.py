@@ -12,6 +12,7 @@ from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, expect
 
 from omni.runtime.auth import Role, bearer
+from tests.web.conftest import WEB_LOOP
 from tests.web.desk_page import (
     EXPECT_MS,
     conversation,
@@ -24,7 +25,7 @@ from tests.web.desk_page import (
 )
 from tests.web.stack import WebStack, create_customer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, WEB_LOOP]
 README_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 

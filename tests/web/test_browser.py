@@ -7,10 +7,11 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from omni.runtime.auth import Role, bearer
+from tests.web.conftest import WEB_LOOP
 from tests.web.desk_page import EXPECT_MS, conversation, go_available, offer, open_widget, say, signed_in_desk
 from tests.web.stack import REFUND_ANSWER, WebStack, create_customer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, WEB_LOOP]
 
 
 async def test_a_visitor_chats_an_agent_accepts_with_the_screen_pop_and_the_chat_resumes_after_a_reload(

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, expect
 
+from tests.web.conftest import WEB_LOOP
 from tests.web.desk_page import EXPECT_MS
 from tests.web.stack import WebStack
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, WEB_LOOP]
 
 
 async def test_the_desk_follows_the_browser_language_switches_and_remembers_the_choice(

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, expect
 
+from tests.web.conftest import WEB_LOOP
 from tests.web.desk_page import EXPECT_MS, conversation, go_available, offer, open_widget, say, signed_in_desk
 from tests.web.stack import SUPERVISOR, WebStack
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, WEB_LOOP]
 DOC_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 ANGRY = "I am furious, this is unacceptable!!"
 WHISPER = "Offer the goodwill credit, then hand it to me"

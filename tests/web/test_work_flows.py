@@ -1,5 +1,6 @@
 """Whole pieces of work at the desk, in Chromium against the real services, ending on the ticket:
-a chat transferred with a reason and wrapped up by a second agent, an email answered with the
+a chat transferred with a reason and wrapped up by a second agent, who schedules a follow-up that
+comes back to them when due, an email answered with the
 customer's words quoted (the reply leaves over SMTP), and a call worked through its telephony
 events."""
 
@@ -19,6 +20,7 @@ from playwright.async_api import Browser, expect
 from omni.runtime.auth import Role, bearer
 from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 from tests.support.polling import eventually
+from tests.web.conftest import WEB_LOOP
 from tests.web.desk_page import (
     EXPECT_MS,
     conversation,
@@ -27,6 +29,7 @@ from tests.web.desk_page import (
     open_ticket,
     open_widget,
     say,
+    schedule_follow_up,
     set_presence,
     signed_in_desk,
     transfer,
@@ -34,7 +37,7 @@ from tests.web.desk_page import (
 )
 from tests.web.stack import REFUND_ANSWER, WebStack, create_customer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, WEB_LOOP]
 
 
 async def test_a_chat_transferred_with_a_reason_is_wrapped_up_by_a_second_agent_and_the_ticket_shows_it_all(
@@ -84,6 +87,11 @@ async def test_a_chat_transferred_with_a_reason_is_wrapped_up_by_a_second_agent_
     await expect(summary).to_have_value(re.compile(r"Issue: I want a refund for my order"), timeout=EXPECT_MS)
     await expect(summary).to_have_value(re.compile(r"Done: .*re-issued your refund today"))
     await summary.fill(await summary.input_value() + "\nCustomer <b>prefers</b> email.")
+    # A follow-up by email for the agent themselves, a few seconds ahead: a time in the past is refused.
+    await schedule_follow_up(second, chat, "email", -120, "check the refund arrived")
+    await expect(second.locator(".alert")).to_contain_text("in the past", timeout=EXPECT_MS)
+    await schedule_follow_up(second, chat, "email", 6, "check the refund arrived")
+    await expect(chat.locator(".follow-up-status")).to_contain_text("Follow-up scheduled: email at", timeout=EXPECT_MS)
     await wrap_up(chat, "resolved", "refund re-issued by billing")
     await expect(conversation(second)).to_have_count(0)
     # The chat has ended: the customer is asked, once, in the widget, how it went.
@@ -94,9 +102,19 @@ async def test_a_chat_transferred_with_a_reason_is_wrapped_up_by_a_second_agent_
     await survey.get_by_role("button", name="Send rating").click()
     await expect(survey).to_contain_text("Thank you for your feedback!", timeout=EXPECT_MS)
 
+    # When due, the follow-up is offered to the agent who scheduled it, with what to do; done like any work.
+    card = offer(second)
+    await expect(card.locator(".follow-up")).to_contain_text("email due", timeout=EXPECT_MS)
+    await expect(card.locator(".first-words")).to_have_text("check the refund arrived")
+    await card.get_by_role("button", name="Accept").click()
+    await wrap_up(conversation(second), "resolved", "refund confirmed by email")
+    await expect(conversation(second)).to_have_count(0, timeout=EXPECT_MS)
+
     ticket = await open_ticket(second, "li.wei@example.cn", "refund")
     timeline = ticket.locator(".timeline")
-    for seen in ("I want a refund for my order", REFUND_ANSWER, "A-1001",
+    for seen in ("follow-up scheduled by A-1002: email due", "check the refund arrived",
+                 "follow-up done by A-1002", "resolved: refund confirmed by email",
+                 "I want a refund for my order", REFUND_ANSWER, "A-1001",
                  "transferred to billing: refund overdue: needs a billing specialist",
                  "It is two weeks now and nothing arrived", "A-1002", "I have re-issued your refund today.",
                  "wrap-up: resolved — refund re-issued by billing", "Ended"):
@@ -104,7 +122,10 @@ async def test_a_chat_transferred_with_a_reason_is_wrapped_up_by_a_second_agent_
     kept = timeline.locator(".note.summary")
     await expect(kept.locator(".badge")).to_have_text("Summary")
     await expect(kept.locator(".text")).to_contain_text("Customer <b>prefers</b> email.")  # as text, not markup
-    # The ticket's own fields change from the same view.
+    # The ticket's own fields change from the same view (opened again: the follow-up's facts arrived
+    # while the agent worked it, each a change of the ticket, and a save names the version it saw).
+    ticket = await open_ticket(second, "li.wei@example.cn", "refund")
+    await expect(ticket.locator(".timeline")).to_contain_text("wrap-up: resolved — refund confirmed by email")
     await ticket.get_by_label("Status").select_option("pending")
     await ticket.get_by_role("button", name="Save").click()
     await expect(second.locator(".ticket-results")).to_contain_text("pending", timeout=EXPECT_MS)

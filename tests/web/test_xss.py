@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from omni.runtime.auth import Role, bearer
+from tests.web.conftest import WEB_LOOP
 from tests.web.desk_page import (
     EXPECT_MS,
     conversation,
@@ -23,7 +24,7 @@ from tests.web.desk_page import (
 )
 from tests.web.stack import WebStack, create_customer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, WEB_LOOP]
 
 NAME = '<img src=x onerror="window.__xss=\'name\'">Mallory'
 CHAT = '<script>window.__xss="chat"</script><img src=x onerror="window.__xss=\'chat\'">hi'

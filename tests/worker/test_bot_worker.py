@@ -6,6 +6,7 @@ the customer to people when asked, when it cannot help, or when it cannot follow
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 
 import pytest
@@ -102,11 +103,12 @@ async def test_a_chat_longer_than_routings_claim_stays_with_the_bot_that_renews_
     await customer.reply_from(BOT)
     held = await desk.work(customer, lambda w: bool(w.bot_worker_id))
 
-    # The customer thinks it over for longer than one claim; the worker's other slot polls all along.
-    await asyncio.sleep(4)
-    renewed = await desk.work(customer, lambda w: True)
+    # The customer thinks it over for longer than one claim (until its first expiry has passed);
+    # the worker's other slot polls all along.
+    first_expiry = held.bot_claim_expire_time.ToDatetime(dt.UTC)
+    renewed = await desk.work(customer, lambda w: dt.datetime.now(dt.UTC) > first_expiry)
     assert renewed.bot_worker_id == held.bot_worker_id
-    assert renewed.bot_claim_expire_time.ToDatetime() > held.bot_claim_expire_time.ToDatetime()
+    assert renewed.bot_claim_expire_time.ToDatetime(dt.UTC) > first_expiry
     await customer.say("好的，谢谢")
     assert await resolved_by_bot(desk, customer) == "customer confirmed article zh-refund-request helped"
     work = await desk.work(customer, lambda w: w.state == COMPLETED)

@@ -33,6 +33,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- .Values.auth.existingSecret | default (printf "%s-secrets" (include "omnichannel.fullname" .)) -}}
 {{- end -}}
 
+{{/* The Secret with the SMSC account's password (key `password`): yours, or the chart's. */}}
+{{- define "omnichannel.smscSecretName" -}}
+{{- .Values.sms.existingSecret | default (printf "%s-smsc" (include "omnichannel.fullname" .)) -}}
+{{- end -}}
+
 {{/* Environment every omnichannel process shares: the ConfigMap (addresses, token issuer and its
 public keys; no secret). Each process adds its own secrets by reference. */}}
 {{- define "omnichannel.envFrom" -}}
@@ -62,13 +67,14 @@ envFrom:
 
 {{/*
 Who calls whom over gRPC; the NetworkPolicies let exactly these through. routing asks tickets for
-the customer's context and knowledge for suggestions; bot workers call routing, knowledge and
+the customer's context and knowledge for suggestions, sessions asks tickets for a caller's
+accessibility needs; bot workers call routing, knowledge and
 sessions; the operator and supervision read routing's queues and statistics. A `web` gateway may
 call every service.
 */}}
 {{- define "omnichannel.grpcCallers" -}}
 sessions: [worker, web, reports]
-tickets: [routing, web]
+tickets: [routing, sessions, web]
 knowledge: [routing, worker, web]
 routing: [worker, operator, supervision, web]
 reports: [web]

@@ -236,7 +236,7 @@ async def _stdin_lines() -> AsyncIterator[str]:
         yield line
 
 
-def _addresses(data_dir: Path) -> dict[str, str]:
+def stack_addresses(data_dir: Path) -> dict[str, str]:
     path = data_dir / "stack.json"
     if not path.exists():
         return {}
@@ -247,7 +247,7 @@ def _addresses(data_dir: Path) -> dict[str, str]:
 def cmd_agent(args: argparse.Namespace) -> int:
     from omni.cli.main import local_issuer
 
-    known = _addresses(args.data_dir)
+    known = stack_addresses(args.data_dir)
     routing = args.routing or os.environ.get("OMNI_ROUTING_ADDR") or known.get("routing", "")
     if not routing:
         raise SystemExit("no routing address: pass --routing, set OMNI_ROUTING_ADDR or start the stack (`make run`)")

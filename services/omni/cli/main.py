@@ -56,10 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-seed", action="store_true", help="do not load demo data")
     run.set_defaults(func=cmd_run)
 
-    from omni.cli import agent, deadletters, report, simulate, tour
+    from omni.cli import agent, deadletters, followup, report, simulate, tour
 
     agent.add_parser(commands)
     deadletters.add_parser(commands)
+    followup.add_parser(commands)
     simulate.add_parser(commands)
     report.add_parser(commands)
     tour.add_parser(commands)

@@ -201,7 +201,8 @@ class DevStack:
             "worker": self.local.client_env("bot-worker", token_url),
             # Survey links in emails open the gateway's survey page.
             "sessions": {"OMNI_CHAT_TOKEN_KEY_FILES": str(self.local.chat_key_file),
-                         "OMNI_SURVEY_LINK_BASE": f"http://127.0.0.1:{self.ports['web']}"},
+                         "OMNI_SURVEY_LINK_BASE": f"http://127.0.0.1:{self.ports['web']}",
+                         **self.local.client_env("sessions", token_url)},
         }.get(name, {})
 
     def start(self) -> StackInfo:

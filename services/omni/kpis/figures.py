@@ -11,7 +11,9 @@ Definitions (docs/kpis.md explains each and why):
 - FCR: first contacts of a matter that were answered and resolved it, ÷ answered first contacts.
 - EWT error: announced wait − actual wait for answered contacts that held.
 - callbacks: booked; kept (a call reached the customer) and failed (every call went unanswered);
-  calls per callback over those with at least one call (docs/outbound.md).
+  calls per callback over those with at least one call; attempts per contact: calls made ÷
+  callbacks kept; contact rate: calls that reached the customer ÷ calls made, also per hour of the
+  day the call started (docs/outbound.md).
 - CSAT: mean of the 1..5 answers; NPS: % promoters (9-10) − % detractors (0-6) of the 0..10 answers.
 """
 
@@ -66,6 +68,9 @@ class Kpis:
     callbacks_kept: int
     callbacks_failed: int
     calls_per_callback: float | None
+    calls_made: int
+    contact_rate: float | None
+    attempts_per_contact: float | None
     vip_asa_seconds: float | None
     vip_p90_wait_seconds: float | None
     # Mean CSAT (1..5) of the answered surveys, and how many there were.
@@ -129,6 +134,7 @@ def compute(records: Sequence[ContactRecord], agents: Sequence[AgentRecord] = ()
     all_waits = waits + [w for r in abandoned if (w := r.wait) is not None]
     csat = [r.csat for r in records if r.csat]
     nps = [r.nps for r in records if r.nps is not None]
+    calls = [call for r in records for call in r.calls]
     return Kpis(
         offered=len(records),
         answered=len(answered),
@@ -150,6 +156,9 @@ def compute(records: Sequence[ContactRecord], agents: Sequence[AgentRecord] = ()
         callbacks_kept=sum(1 for r in records if r.callback_reached is True),
         callbacks_failed=sum(1 for r in records if r.callback_reached is False),
         calls_per_callback=_mean([float(r.callback_attempts) for r in records if r.callback_attempts]),
+        calls_made=len(calls),
+        contact_rate=_ratio(sum(1 for _, reached in calls if reached), len(calls)),
+        attempts_per_contact=_ratio(len(calls), sum(1 for r in records if r.callback_reached is True)),
         vip_asa_seconds=_mean(vip_waits),
         vip_p90_wait_seconds=percentile(vip_waits, 90),
         csat_average=_mean(csat),
@@ -158,6 +167,29 @@ def compute(records: Sequence[ContactRecord], agents: Sequence[AgentRecord] = ()
         nps_responses=len(nps),
         ewt_error=ewt_error(records),
     )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class HourOfCalls:
+    """The outbound calls of callbacks that started in one hour of the day (UTC)."""
+
+    hour: int
+    calls: int
+    reached: int
+
+    @property
+    def contact_rate(self) -> float:
+        return self.reached / self.calls
+
+
+def contact_rate_by_hour(records: Iterable[ContactRecord]) -> list[HourOfCalls]:
+    """Calls made and reaching the customer per hour of the day they started, hours with calls only."""
+    made: dict[int, list[bool]] = {}
+    for record in records:
+        for at, reached in record.calls:
+            made.setdefault(dt.datetime.fromtimestamp(at, tz=dt.UTC).hour, []).append(reached)
+    return [HourOfCalls(hour=hour, calls=len(outcomes), reached=sum(outcomes))
+            for hour, outcomes in sorted(made.items())]
 
 
 def net_promoter_score(answers: Sequence[int]) -> float | None:

@@ -44,6 +44,8 @@ class ContactRecord:
     # or stopped because the customer got in touch first).
     callback_attempts: int = 0
     callback_reached: bool | None = None
+    # Those calls: (POSIX seconds the call started, whether it reached the customer).
+    calls: list[tuple[float, bool]] = dataclasses.field(default_factory=list)
     # A later contact about the same matter (the first one did not resolve it).
     follow_up: bool = False
     # The matter was resolved by this contact (False: the customer had to come back).
@@ -92,7 +94,9 @@ def load(path: Path) -> tuple[list[ContactRecord], list[AgentRecord]]:
         try:
             row: dict[str, Any] = json.loads(line)
             if "contact" in row:
-                contacts.append(ContactRecord(**row["contact"]))
+                contact = ContactRecord(**row["contact"])
+                contact.calls = [(float(at), bool(reached)) for at, reached in contact.calls]
+                contacts.append(contact)
             elif "agent" in row:
                 agents.append(AgentRecord(**row["agent"]))
             else:

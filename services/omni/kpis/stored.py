@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from omni.kpis.follow_ups import FollowUpRecord
 from omni.kpis.records import ContactRecord, Outcome
 from omnichannel.common.v1 import common_pb2
+from omnichannel.routing.v1 import routing_pb2
 from omnichannel.sessions.v1 import sessions_pb2
 
 _CHANNELS = {common_pb2.CHANNEL_PHONE: "phone", common_pb2.CHANNEL_CHAT: "chat", common_pb2.CHANNEL_EMAIL: "email",
              common_pb2.CHANNEL_SMS: "sms"}
 S = sessions_pb2
+# How sessions names the move to CONNECTED that starts a call of a callback (docs/outbound.md).
+_CALL_STARTED = "calling back"
 
 
 def contact_record(session: sessions_pb2.Session) -> ContactRecord | None:
@@ -78,6 +82,7 @@ def contact_record(session: sessions_pb2.Session) -> ContactRecord | None:
         or any("callback" in t.reason for t in session.transitions),
         callback_attempts=attempts,
         callback_reached=reached,
+        calls=_calls(session, attributes.get("outbound_result", "")),
         csat=session.survey.csat if session.HasField("survey") else 0,
         nps=session.survey.nps if session.HasField("survey") and session.survey.HasField("nps") else None,
     )
@@ -95,6 +100,18 @@ def _callback_reached(attributes: dict[str, str], state: int) -> bool | None:
     return None
 
 
+def _calls(session: sessions_pb2.Session, result: str) -> list[tuple[float, bool]]:
+    """(start, reached) of the callback's calls: each call but the last went unanswered (another
+    followed); the last reached the customer when its result says so, and counts only once it
+    has a result."""
+    starts = [t.time.ToMicroseconds() / 1e6 for t in session.transitions
+              if t.state == S.SESSION_STATE_CONNECTED and t.reason.startswith(_CALL_STARTED)]
+    calls = [(at, False) for at in starts[:-1]]
+    if starts and result not in ("dialing", "ringing"):
+        calls.append((starts[-1], result == "answered"))
+    return calls
+
+
 def contact_records(sessions: Iterable[sessions_pb2.Session]) -> list[ContactRecord]:
     records = sorted((r for s in sessions if (r := contact_record(s)) is not None), key=lambda r: r.arrived)
     seen: set[str] = set()
@@ -107,3 +124,13 @@ def contact_records(sessions: Iterable[sessions_pb2.Session]) -> list[ContactRec
     for record in records:
         record.resolved = record.outcome == "answered" and last_of_matter[record.matter_id] is record
     return records
+
+
+def follow_up_records(items: Iterable[routing_pb2.WorkItem]) -> list[FollowUpRecord]:
+    """Routing's follow-ups (`ListFollowUps`) as records."""
+    return [FollowUpRecord(
+        follow_up_id=w.id, queue=w.queue_id, channel=_CHANNELS.get(w.channel, "unknown"), agent_id=w.preferred_agent_id,
+        done_by=w.assigned_agent_id if w.state == routing_pb2.WORK_STATE_COMPLETED else "",
+        due=w.follow_up.due_time.ToMicroseconds() / 1e6, deadline=w.follow_up.deadline.ToMicroseconds() / 1e6,
+        done=w.end_time.ToMicroseconds() / 1e6 if w.state == routing_pb2.WORK_STATE_COMPLETED else None,
+        cancelled=w.state == routing_pb2.WORK_STATE_ABANDONED) for w in items if w.HasField("follow_up")]

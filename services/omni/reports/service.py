@@ -13,7 +13,7 @@ from omni.reports import repository
 from omni.reports.domain.periods import PeriodKind
 from omni.reports.servicer import ReportServicer
 from omni.reports.settings import ReportSettings
-from omni.reports.sources import SessionContacts
+from omni.reports.sources import RoutingFollowUps, SessionContacts
 from omni.reports.usecases import Reports, Schedule
 from omni.runtime.auth import MANAGERS
 from omni.runtime.config import ConfigError, env_name
@@ -37,7 +37,11 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     repo = repository.ReportRepository(runtime.db)
     contacts = SessionContacts(settings.sessions_addr, runtime.service_token("sessions"),
                                settings.report_read_timeout_seconds, tls_ca_file=settings.grpc_tls_ca_file)
-    schedule = Schedule(repo, contacts, owner=replica_name(), kinds=kinds, catch_up=settings.report_catch_up,
+    follow_ups = RoutingFollowUps(settings.routing_addr, runtime.service_token("routing"),
+                                  settings.report_read_timeout_seconds,
+                                  tls_ca_file=settings.grpc_tls_ca_file) if settings.routing_addr else None
+    schedule = Schedule(repo, contacts, follow_ups, owner=replica_name(), kinds=kinds,
+                        catch_up=settings.report_catch_up,
                         lease=dt.timedelta(seconds=settings.report_lease_seconds))
     runtime.background(schedule.run(settings.report_check_seconds), "reports schedule")
     reports_pb2_grpc.add_ReportServiceServicer_to_server(ReportServicer(Reports(repo), runtime.page_tokens), server)

@@ -11,6 +11,8 @@ from omni.runtime.config import ServiceSettings
 class ReportSettings(ServiceSettings):
     # The sessions service, whose stored contacts (and their surveys) the reports count.
     sessions_addr: str = "127.0.0.1:50052"
+    # Routing, whose follow-up tasks the reports count (done on time); empty: reports without them.
+    routing_addr: str = ""
     # How often each replica looks for a completed period without its report.
     report_check_seconds: float = 60.0
     # A replica's claim on a period while it generates the report; one that dies holding it is

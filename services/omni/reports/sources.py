@@ -1,14 +1,17 @@
 """The contacts of a period, read from the sessions service (ListSessions, newest first, with
-this service's own token) and turned into contact records."""
+this service's own token) and turned into contact records; the follow-ups due in it, read from
+routing (ListFollowUps)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from omni.kpis import stored
+from omni.kpis.follow_ups import FollowUpRecord
 from omni.kpis.records import ContactRecord
 from omni.runtime.clients import channel
 from omni.runtime.token_source import TokenSource
+from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 
 PAGE_SIZE = 500
@@ -35,3 +38,22 @@ class SessionContacts:
             if not page_token or oldest < start - OPENED_BEFORE:
                 break
         return [r for r in stored.contact_records(sessions) if start.timestamp() <= r.arrived < end.timestamp()]
+
+
+class RoutingFollowUps:
+    def __init__(self, routing_addr: str, token: str | TokenSource, timeout: float, *, tls_ca_file: str = "") -> None:
+        self._stub = routing_pb2_grpc.RoutingServiceStub(channel(routing_addr, token, tls_ca_file=tls_ca_file))
+        self._timeout = timeout
+
+    async def between(self, start: dt.datetime, end: dt.datetime) -> list[FollowUpRecord]:
+        """Follow-ups due in [start, end)."""
+        request = routing_pb2.ListFollowUpsRequest(page_size=PAGE_SIZE)
+        request.due_after.FromDatetime(start)
+        request.due_before.FromDatetime(end)
+        found: list[routing_pb2.WorkItem] = []
+        while True:
+            page = await self._stub.ListFollowUps(request, timeout=self._timeout)
+            found.extend(page.work_items)
+            if not page.next_page_token:
+                return stored.follow_up_records(found)
+            request.page_token = page.next_page_token

@@ -8,11 +8,12 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 
+from omni.kpis import follow_ups
 from omni.reports.domain import document
 from omni.reports.domain.model import Contents, StoredReport
 from omni.reports.domain.periods import Period, PeriodKind, due
 from omni.reports.repository import ReportRepository
-from omni.reports.sources import SessionContacts
+from omni.reports.sources import RoutingFollowUps, SessionContacts
 from omni.runtime.clock import utcnow
 from omni.runtime.paging import Page, PageRequest
 from omni.runtime.validation import require
@@ -24,10 +25,12 @@ class Schedule:
     """Every replica runs it; the claim in the report's own document makes one of them generate
     each period, once, and lets another take over from one that died while generating."""
 
-    def __init__(self, repo: ReportRepository, contacts: SessionContacts, *, owner: str,
+    def __init__(self, repo: ReportRepository, contacts: SessionContacts, follow_ups: RoutingFollowUps | None, *,
+                 owner: str,
                  kinds: Sequence[PeriodKind], lease: dt.timedelta, catch_up: int) -> None:
         self._repo = repo
         self._contacts = contacts
+        self._follow_ups = follow_ups
         self.owner = owner
         self._kinds = kinds
         self._lease = lease
@@ -49,8 +52,11 @@ class Schedule:
     async def _generate(self, period: Period) -> bool:
         records = await self._contacts.between(period.start, period.end)
         generated = utcnow()
+        done_on_time = follow_ups.figures(await self._follow_ups.between(period.start, period.end),
+                                          generated.timestamp()) if self._follow_ups is not None else None
         rows = document.groups(records)
-        contents = Contents(len(records), document.to_html(period, rows, records, generated), document.to_csv(rows))
+        contents = Contents(len(records), document.to_html(period, rows, records, generated, done_on_time),
+                            document.to_csv(rows))
         if not await self._repo.complete(period, self.owner, generated, contents):
             log.warning("report %s was taken over by another replica while this one generated it", period.name)
             return False

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from omni.routing.domain.work import Work
+from omni.routing.domain.work import MAX_ACCESSIBILITY_NEEDS, Work
 from omni.routing.usecases.outbound import OutboundWork
 from omni.routing.usecases.work import WorkUseCases
 from omni.runtime.channels import Channel
@@ -65,6 +65,10 @@ class RoutingConsumers:
             turn_scores=(max(0, min(10, interaction.turn_emotion_score)),),
             text=interaction.text[:4000], ticket_id=interaction.ticket_id,
             callback_number=interaction.attributes.get("callback_number", ""),
+            # Needs the telephony adapter or the line named (sessions checked them); the
+            # customer's tags add theirs when the work is queued.
+            accessibility=tuple(need for need in interaction.attributes.get("accessibility", "").split(",")
+                                if need)[:MAX_ACCESSIBILITY_NEEDS],
         )
         with _unknown_queue_is_permanent():
             await self._work.contact_received(work, f"interaction {interaction.id}", self._partition)

@@ -11,8 +11,9 @@ from collections.abc import Callable
 
 import grpc
 
-from omni.routing.domain.policy import ACCESSIBILITY_PREFIX
+from omni.routing.domain.callbacks import DO_NOT_CONTACT
 from omni.routing.domain.work import Work
+from omni.runtime import accessibility
 from omni.runtime.clients import channel
 from omni.runtime.token_source import TokenSource
 from omnichannel.common.v1 import common_pb2
@@ -25,9 +26,6 @@ log = logging.getLogger("omni.routing.context")
 # makes (sessions publishes a caller's number, a chat's handle and signed email or phone).
 MAX_IDENTITIES_ASKED = 4
 
-
-# The customer tag that stops every call the customer did not ask for (docs/outbound.md).
-DO_NOT_CONTACT = "do_not_contact"
 
 @dataclasses.dataclass(frozen=True)
 class CustomerFacts:
@@ -56,8 +54,7 @@ class CustomerFacts:
         """The needs the customer's tags name (`accessibility:hearing` -> "hearing")."""
         if self.context is None:
             return ()
-        return tuple(tag.removeprefix(ACCESSIBILITY_PREFIX).strip().lower() for tag in self.context.customer.tags
-                     if tag.startswith(ACCESSIBILITY_PREFIX) and tag != ACCESSIBILITY_PREFIX)
+        return accessibility.from_tags(self.context.customer.tags)
 
     @property
     def do_not_contact(self) -> bool:

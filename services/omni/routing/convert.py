@@ -11,10 +11,12 @@ from google.protobuf.duration_pb2 import Duration
 from omni.routing.domain import desktop
 from omni.routing.domain.agents import DEFAULT_CAPACITY, Agent, AgentStatus
 from omni.routing.domain.attempts import AttemptPolicy
+from omni.routing.domain.callback_slots import Slot
 from omni.routing.domain.queue_metrics import Position, QueueView
 from omni.routing.domain.queues import DEFAULT_SIMPLE_INTENTS, BusinessHours, Policy, QueueConfig, Ring
 from omni.routing.domain.transfers import TransferReason
-from omni.routing.domain.work import MAX_ACCESSIBILITY_NEEDS, Work, WorkState
+from omni.routing.domain.work import Work, WorkState
+from omni.runtime import accessibility
 from omni.runtime.channels import Channel
 from omni.runtime.errors import DomainError, InvalidArgument
 from omni.runtime.proto_values import channel_to_proto, duration, require_channel, timestamp_from_seconds
@@ -188,7 +190,8 @@ def attempts_from_proto(message: routing_pb2.CallbackAttempts) -> AttemptPolicy:
         retry_delays=tuple(seconds(d, 0.0) for d in message.retry_delays) or defaults.retry_delays,
         max_attempts=message.max_attempts or defaults.max_attempts,
         quiet_hours=check_length(message.quiet_hours.strip(), "callback_attempts.quiet_hours", 11),
-        sms_attempts=tuple(sorted(set(message.sms_attempts))))
+        sms_attempts=tuple(sorted(set(message.sms_attempts))),
+        best_time_window=seconds(message.best_time_window, 0.0))
 
 
 def queue_to_proto(queue: QueueConfig) -> routing_pb2.Queue:
@@ -218,7 +221,8 @@ def queue_to_proto(queue: QueueConfig) -> routing_pb2.Queue:
         a = queue.callback_attempts
         message.callback_attempts.CopyFrom(routing_pb2.CallbackAttempts(
             retry_delays=[duration(d) for d in a.retry_delays], max_attempts=a.max_attempts,
-            quiet_hours=a.quiet_hours, sms_attempts=a.sms_attempts))
+            quiet_hours=a.quiet_hours, sms_attempts=a.sms_attempts,
+            best_time_window=duration(a.best_time_window) if a.best_time_window else None))
     if p.escalate_to_supervisor is not None:
         message.policy.escalate_to_supervisor = p.escalate_to_supervisor
     return message
@@ -248,16 +252,8 @@ def work_from_proto(message: routing_pb2.WorkItem) -> Work:
         vip=message.vip, urgent=message.urgent, emotion_score=message.emotion_score,
         text=check_length(message.text, "work.text", 4000), ticket_id=message.ticket_id,
         base_priority=message.priority, preferred_agent_id=message.preferred_agent_id,
-        accessibility=accessibility_needs(message.accessibility),
+        accessibility=accessibility.needs(message.accessibility),
     )
-
-
-def accessibility_needs(needs: Sequence[str]) -> tuple[str, ...]:
-    """The accessibility needs named on a contact, checked (a few short names), in order, once each."""
-    if len(needs) > MAX_ACCESSIBILITY_NEEDS:
-        raise InvalidArgument(f"at most {MAX_ACCESSIBILITY_NEEDS} accessibility needs (got {len(needs)})")
-    named = (check_length(need.strip().lower(), "accessibility", 40) for need in needs if need.strip())
-    return tuple(dict.fromkeys(named))
 
 
 def work_to_proto(work: Work) -> routing_pb2.WorkItem:
@@ -277,12 +273,24 @@ def work_to_proto(work: Work) -> routing_pb2.WorkItem:
         callback_number_verified=work.callback_verified, callback_attempts=work.callback_attempts,
         accessibility=work.accessibility,
     )
+    if work.follow_up_due:
+        message.follow_up.CopyFrom(routing_pb2.FollowUp(
+            follows_work_id=work.follows_work_id, due_time=timestamp_from_seconds(work.follow_up_due),
+            deadline=timestamp_from_seconds(work.follow_up_deadline), group=work.follow_up_group,
+            scheduled_by=work.follow_up_by))
+        if work.affinity_until:
+            message.follow_up.grace_end_time.CopyFrom(timestamp_from_seconds(work.affinity_until))
     for field, value in (("enqueue_time", work.enqueue_time), ("answer_time", work.answer_time),
-                         ("end_time", work.end_time),
+                         ("end_time", work.end_time), ("callback_due_time", work.not_before),
                          ("bot_claim_expire_time", work.bot_claim_expires if work.bot_worker else 0.0)):
         if value:
             getattr(message, field).CopyFrom(timestamp_from_seconds(value))
     return message
+
+
+def slot_to_proto(slot: Slot) -> routing_pb2.CallbackSlot:
+    return routing_pb2.CallbackSlot(start_time=timestamp_from_seconds(slot.start),
+                                    end_time=timestamp_from_seconds(slot.end), places_left=slot.places)
 
 
 def position_to_proto(position: Position) -> routing_pb2.QueuePosition:

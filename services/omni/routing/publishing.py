@@ -13,6 +13,7 @@ from omni.routing import convert
 from omni.routing.domain.journal import Notice
 from omni.routing.domain.outbox import OutboxEntry, outbox_entry
 from omni.runtime.events import EventBus
+from omni.runtime.proto_values import timestamp_from_seconds
 from omnichannel.routing.v1 import events_pb2, routing_pb2
 
 DOMAIN = "routing"
@@ -31,7 +32,8 @@ def event(notice: Notice, partition: str, epoch: int, *, agent_display_name: str
         payload: Message = events_pb2.WorkEvent(
             work=convert.work_to_proto(work), agent_id=notice.agent_id, reason=notice.reason,
             disposition=notice.disposition, partition=partition, epoch=epoch,
-            agent_display_name=agent_display_name)
+            agent_display_name=agent_display_name,
+            not_before=timestamp_from_seconds(notice.at) if notice.at else None)
         # An escalation comes with a customer turn: one event per turn.
         event_id = f"{work.id}:{notice.kind}:{work.offer_attempts}:{work.transfer_count}:{work.seq}" + (
             f":{work.last_turn_id}" if notice.kind == "work_escalated" else "")

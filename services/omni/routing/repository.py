@@ -11,13 +11,14 @@ with its epoch (`claim`), so a former owner's later writes to them are refused (
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from omni.routing.domain.access import WorkScope
 from omni.routing.domain.agents import Agent, AgentStatus
@@ -30,6 +31,9 @@ from omni.runtime.channels import Channel
 from omni.runtime.storage import Document, IndexDeclarations
 
 AGENTS, QUEUES, WORK, LAYOUT = "agents", "queues", "work_items", "routing_layout"
+# One document per outbound call of a callback and its outcome: the history "best time to call"
+# learns from (domain/best_time.py).
+CALLS = "call_outcomes"
 # A write names what it may overwrite: a document written last by this epoch or an older one.
 DUPLICATE_KEY = 11000
 INDEXES: IndexDeclarations = {
@@ -37,6 +41,12 @@ INDEXES: IndexDeclarations = {
         IndexModel([("state", ASCENDING), ("seq", ASCENDING)], name="state_seq"),
         IndexModel([("queue_id", ASCENDING), ("state", ASCENDING), ("seq", ASCENDING)], name="queue_state_seq"),
         IndexModel([("end_time", ASCENDING)], name="end_time"),
+        # Follow-ups by due time (ListFollowUps, the KPI); other work has 0 there.
+        IndexModel([("follow_up_due", ASCENDING), ("_id", ASCENDING)], name="follow_up_due"),
+    ],
+    CALLS: [
+        IndexModel([("customer", ASCENDING), ("at", DESCENDING)], name="customer_at"),
+        IndexModel([("segment", ASCENDING), ("at", ASCENDING)], name="segment_at"),
     ],
 }
 
@@ -103,7 +113,8 @@ def queue_from_doc(doc: Document) -> QueueConfig:
     if attempts is not None:
         fields["callback_attempts"] = AttemptPolicy(tuple(attempts["retry_delays"]), int(attempts["max_attempts"]),
                                                     str(attempts["quiet_hours"]),
-                                                    tuple(attempts.get("sms_attempts", ())))
+                                                    tuple(attempts.get("sms_attempts", ())),
+                                                    float(attempts.get("best_time_window", 0.0)))
     return QueueConfig(id=doc["_id"], policy=Policy(**policy), hours=BusinessHours(**hours), **fields)
 
 
@@ -144,6 +155,7 @@ class RoutingRepository:
         self._queues = db[QUEUES]
         self._work = db[WORK]
         self._layout = db[LAYOUT]
+        self._calls = db[CALLS]
 
     async def save(self, work: Iterable[tuple[Work, int]] = (), agents: Iterable[tuple[Agent, int]] = (),
                    outbox: Mapping[str, list[OutboxEntry]] | None = None, handed_away: Collection[str] = ()) -> None:
@@ -215,6 +227,26 @@ class RoutingRepository:
         if ops["agents"]:
             await self._agents.bulk_write(ops["agents"], ordered=False)
 
+    async def record_call(self, call_id: str, *, customer: str, segment: str, hour: int, reached: bool,
+                          at: float) -> None:
+        """Keep the outcome of one call (once: a call reported again is already there)."""
+        with contextlib.suppress(DuplicateKeyError):
+            await self._calls.insert_one({"_id": call_id, "customer": customer, "segment": segment, "hour": hour,
+                                          "reached": reached, "at": at})
+
+    async def customer_calls(self, customer: str, limit: int) -> list[tuple[int, bool]]:
+        """(hour of week, reached) of the customer's last `limit` calls."""
+        cursor = self._calls.find({"customer": customer}, {"hour": 1, "reached": 1}).sort("at", DESCENDING).limit(limit)
+        return [(int(doc["hour"]), bool(doc["reached"])) async for doc in cursor]
+
+    async def segment_calls(self, segment: str, since: float) -> list[tuple[int, bool, int]]:
+        """(hour of week, reached, calls) of the segment's calls since `since`."""
+        cursor = await self._calls.aggregate([
+            {"$match": {"segment": segment, "at": {"$gte": since}}},
+            {"$group": {"_id": {"hour": "$hour", "reached": "$reached"}, "calls": {"$sum": 1}}},
+        ])
+        return [(int(doc["_id"]["hour"]), bool(doc["_id"]["reached"]), int(doc["calls"])) async for doc in cursor]
+
     async def save_queue(self, queue: QueueConfig) -> None:
         await self._queues.replace_one({"_id": queue.id}, queue_to_doc(queue), upsert=True)
 
@@ -258,9 +290,31 @@ class RoutingRepository:
         cursor = self._work.find(query).sort("end_time", ASCENDING)
         return [work_from_doc(d) async for d in cursor]
 
+    async def answer_times(self, queue_id: str, since: float, limit: int) -> list[float]:
+        """When the queue's work finished since `since` was answered (the newest `limit`)."""
+        cursor = self._work.find({"end_time": {"$gte": since}, "queue_id": queue_id, "answer_time": {"$gt": 0}},
+                                 {"answer_time": 1, "_id": 0}).sort("end_time", DESCENDING).limit(limit)
+        return [float(d["answer_time"]) async for d in cursor]
+
     async def get_work(self, work_id: str) -> Work | None:
         doc = await self._work.find_one({"_id": work_id})
         return work_from_doc(doc) if doc else None
+
+    async def follow_ups(self, scope: WorkScope, after: float, before: float, position: tuple[float, str] | None,
+                         limit: int) -> list[Work]:
+        """Follow-ups within `scope` due in [after, before) (0: unbounded), soonest first, after
+        `position` (due, id)."""
+        due: Document = {"$gt": 0.0}
+        if after:
+            due["$gte"] = after
+        if before:
+            due["$lt"] = before
+        query: Document = {"follow_up_due": due, **scope_filter(scope)}
+        if position is not None:
+            query["$or"] = [{"follow_up_due": {"$gt": position[0]}},
+                            {"follow_up_due": position[0], "_id": {"$gt": position[1]}}]
+        cursor = self._work.find(query).sort([("follow_up_due", ASCENDING), ("_id", ASCENDING)]).limit(limit)
+        return [work_from_doc(d) async for d in cursor]
 
     async def work_in(self, scope: WorkScope, states: Collection[WorkState], after_seq: int,
                       limit: int) -> list[Work]:

@@ -40,7 +40,9 @@ ACCESS = {
         # callback: they book one only for the customer they hold (domain/access.py).
         (EVERYONE, ("WatchPosition",)),
         (MANAGERS | {Role.CUSTOMER}, ("AbandonWork",)),
-        (MANAGERS | {Role.CUSTOMER, Role.AGENT}, ("ScheduleCallback",)),
+        (MANAGERS | {Role.CUSTOMER, Role.AGENT}, ("ScheduleCallback", "ListCallbackSlots")),
+        # Follow-ups: an agent of their own contacts, a supervisor of any (domain/access.py).
+        (STAFF, ("ScheduleFollowUp", "CancelFollowUp", "ListFollowUps")),
         # Bot work is the bot workers' alone (the `bot` role; nothing else at routing is theirs).
         (BOTS, ("TakeBotWork", "RenewBotClaim", "CompleteBotWork")),
     )
@@ -77,7 +79,8 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
                               RoutingRepository(runtime.db), Publisher(runtime.bus), contexts, board, me,
                               desktop_grace=settings.desktop_grace, default_queue=settings.default_queue,
                               timer_resolution=settings.timer_resolution,
-                              attempts=settings.callback_attempts)
+                              attempts=settings.callback_attempts, slot_rules=settings.callback_slots,
+                              call_history=settings.call_history, follow_ups=settings.follow_up_limits)
 
     async def open_inbox(partition: str) -> Inbox:
         consumer = Consumer(

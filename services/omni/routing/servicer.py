@@ -5,17 +5,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from omni.routing import convert
 from omni.routing.domain.desktop import Command
 from omni.routing.usecases import RoutingUseCases
 from omni.runtime.auth import current_principal
+from omni.runtime.errors import InvalidArgument
 from omni.runtime.interceptors import Context
 from omni.runtime.paging import PageRequest, PageTokens, page_size
-from omni.runtime.proto_values import timestamp_from_seconds
+from omni.runtime.proto_values import channel_from_proto, timestamp_from_seconds
 from omni.runtime.validation import mask_paths, require
 from omnichannel.routing.v1 import routing_pb2 as pb
 from omnichannel.routing.v1 import routing_pb2_grpc
+
+
+def seconds_of(timestamp: Timestamp) -> float:
+    return timestamp.ToNanoseconds() / 1e9
 
 
 async def _commands(stream: AsyncIterator[pb.AgentCommand]) -> AsyncIterator[Command]:
@@ -29,7 +35,8 @@ async def _commands(stream: AsyncIterator[pb.AgentCommand]) -> AsyncIterator[Com
 class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
     def __init__(self, routing: RoutingUseCases, page_tokens: PageTokens) -> None:
         self._agents, self._queues, self._work = routing.agents, routing.queues, routing.work
-        self._bots, self._sessions = routing.bots, routing.sessions
+        self._bots, self._sessions, self._follow_ups = routing.bots, routing.sessions, routing.follow_ups
+        self._callback_times = routing.callback_times
         self._tokens = page_tokens
 
     # ----- agents ----------------------------------------------------------------------
@@ -118,15 +125,45 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         return convert.work_to_proto(await self._work.abandon(current_principal(), request.work_id))
 
     async def ScheduleCallback(self, request: pb.ScheduleCallbackRequest, context: Context) -> pb.WorkItem:
-        due = request.due_time.ToNanoseconds() / 1e9 if request.HasField("due_time") else 0.0
+        due = seconds_of(request.due_time) if request.HasField("due_time") else 0.0
         work = await self._work.schedule_callback(current_principal(), request.work_id, request.number, due)
         return convert.work_to_proto(work)
+
+    async def ListCallbackSlots(self, request: pb.ListCallbackSlotsRequest, context: Context) -> \
+            pb.ListCallbackSlotsResponse:
+        if request.max_slots < 0:
+            raise InvalidArgument("max_slots must not be negative")
+        found, zone = await self._callback_times.slots(current_principal(), request.work_id, request.max_slots)
+        return pb.ListCallbackSlotsResponse(slots=[convert.slot_to_proto(s) for s in found], time_zone=zone)
 
     async def TransferWork(self, request: pb.TransferWorkRequest, context: Context) -> pb.WorkItem:
         work = await self._work.transfer(current_principal(), request.work_id,
                                          convert.transfer_reason(request.reason_code), request.reason,
                                          request.target_queue_id, request.target_agent_id)
         return convert.work_to_proto(work)
+
+    # ----- follow-ups -------------------------------------------------------------------
+
+    async def ScheduleFollowUp(self, request: pb.ScheduleFollowUpRequest, context: Context) -> pb.WorkItem:
+        work = await self._follow_ups.schedule(
+            current_principal(), request.work_id, channel_from_proto(request.channel),
+            seconds_of(request.due_time) if request.HasField("due_time") else 0.0, request.group, request.note,
+            request.request_id)
+        return convert.work_to_proto(work)
+
+    async def CancelFollowUp(self, request: pb.CancelFollowUpRequest, context: Context) -> pb.WorkItem:
+        return convert.work_to_proto(await self._follow_ups.cancel(current_principal(), request.work_id,
+                                                                    request.reason))
+
+    async def ListFollowUps(self, request: pb.ListFollowUpsRequest, context: Context) -> pb.ListFollowUpsResponse:
+        due_after = seconds_of(request.due_after) if request.HasField("due_after") else 0.0
+        due_before = seconds_of(request.due_before) if request.HasField("due_before") else 0.0
+        after = self._tokens.read(request.page_token, listing="follow_ups", filters=[due_after, due_before])
+        page = await self._follow_ups.due_between(current_principal(), due_after, due_before,
+                                                  PageRequest(page_size(request.page_size), after))
+        return pb.ListFollowUpsResponse(
+            work_items=[convert.work_to_proto(w) for w in page.items],
+            next_page_token=self._tokens.issue(page.next_after, listing="follow_ups", filters=[due_after, due_before]))
 
     # ----- agent desktop and bots ------------------------------------------------------
 

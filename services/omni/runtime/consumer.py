@@ -73,6 +73,17 @@ class _Item:
         return int(self.message.metadata.sequence.stream)
 
 
+@dataclasses.dataclass(eq=False)
+class _Job:
+    """Events handled together, after the jobs in `earlier` (those holding one of their keys)."""
+
+    items: list[_Item]
+    keys: set[str]
+    earlier: set[asyncio.Task[None]]
+    started: bool = False
+    task: asyncio.Task[None] | None = None
+
+
 @dataclasses.dataclass
 class _Block:
     """A key whose event `seq` waits for a retry at `retry_at` (monotonic); later events wait behind it."""
@@ -140,6 +151,8 @@ class Consumer:
         # Handlers running or waiting for an earlier event of their keys.
         self._jobs: set[asyncio.Task[None]] = set()
         self._tails: dict[str, asyncio.Task[None]] = {}
+        # The batch scheduled last, while it waits for an earlier one: later events join it.
+        self._waiting: _Job | None = None
         self._in_flight = 0
         self._room = asyncio.Event()
         self._blocked: dict[str, _Block] = {}
@@ -289,6 +302,8 @@ class Consumer:
                 await self._send_back(item, delay)
                 continue
             ready.append(item)
+        if self._batch_handler is not None and ready and self._joined_waiting(ready):
+            return
         if self._batch_handler is not None and len(ready) > 1:
             self._schedule(ready)
         else:
@@ -321,32 +336,64 @@ class Consumer:
                 wait = max(wait or 0.0, block.retry_at - now + 0.1)
         return None if wait is None else max(wait, 0.1)
 
-    def _schedule(self, items: list[_Item]) -> None:
-        keys = frozenset().union(*(item.keys for item in items))
-        earlier = {self._tails[k] for k in keys if k in self._tails}
-        job = asyncio.create_task(self._job(items, earlier), name=f"{self.durable} job")
+    def _joined_waiting(self, ready: list[_Item]) -> bool:
+        """Add `ready` to the batch scheduled last if that one still waits for an earlier job, has
+        room, and `ready` would have to wait too (it shares a key with a job in flight). Under load
+        each fetch brings what arrived while the last batch ran, a few events: instead of many
+        small batches queued one behind the other (one transaction each), they fill one batch.
+        Events sharing no key with a job in flight start on their own, as before."""
+        waiting = self._waiting
+        if waiting is None or waiting.started or len(waiting.items) + len(ready) > self._batch:
+            return False
+        keys: set[str] = set().union(*(item.keys for item in ready))
+        if not any(key in self._tails for key in keys):
+            return False
+        assert waiting.task is not None
         for key in keys:
-            self._tails[key] = job
-        self._jobs.add(job)
+            tail = self._tails.get(key)
+            if tail is not None and tail is not waiting.task:
+                waiting.earlier.add(tail)
+            self._tails[key] = waiting.task
+        waiting.items.extend(ready)
+        waiting.keys |= keys
+        self._in_flight += len(ready)
+        return True
+
+    def _schedule(self, items: list[_Item]) -> None:
+        keys: set[str] = set().union(*(item.keys for item in items))
+        job = _Job(items, keys, {self._tails[k] for k in keys if k in self._tails})
+        task = job.task = asyncio.create_task(self._job(job), name=f"{self.durable} job")
+        for key in keys:
+            self._tails[key] = task
+        self._jobs.add(task)
         self._in_flight += len(items)
+        if self._batch_handler is not None:
+            self._waiting = job
 
         def done(finished: asyncio.Task[None]) -> None:
             self._jobs.discard(finished)
-            self._in_flight -= len(items)
-            for key in keys:
+            self._in_flight -= len(job.items)
+            for key in job.keys:
                 if self._tails.get(key) is finished:
                     del self._tails[key]
+            if self._waiting is job:
+                self._waiting = None
             self._room.set()
             if not finished.cancelled() and finished.exception() is not None:
                 log.error("consumer %s: a handler job failed", self.durable, exc_info=finished.exception())
 
-        job.add_done_callback(done)
+        task.add_done_callback(done)
 
-    async def _job(self, items: list[_Item], earlier: set[asyncio.Task[None]]) -> None:
-        heartbeat = asyncio.create_task(self._working(items))
+    async def _job(self, job: _Job) -> None:
+        heartbeat = asyncio.create_task(self._working(job.items))
         try:
-            if earlier:
-                await asyncio.wait(earlier)
+            # `earlier` grows while later events join this job (`_joined_waiting`).
+            while pending := {task for task in job.earlier if not task.done()}:
+                await asyncio.wait(pending)
+            job.started = True
+            if self._waiting is job:
+                self._waiting = None
+            items = await self._not_held(job.items)
             if len(items) > 1:
                 failure = await self._deliver_batch(items)
                 if failure is None:
@@ -361,6 +408,23 @@ class Consumer:
                 await self._deliver_in_order(group)
         finally:
             heartbeat.cancel()
+
+    async def _not_held(self, items: list[_Item]) -> list[_Item]:
+        """`items` but those an earlier event of their keys now waits a retry for (it failed while
+        they waited for their turn), and the later ones sharing a key with them: those are sent
+        back behind it, so a key's events are still handled in stream order."""
+        ready: list[_Item] = []
+        held_keys: set[str] = set()
+        delay = 0.0
+        for item in items:
+            held = self._held_for(item)
+            if held is None and not item.keys & held_keys:
+                ready.append(item)
+                continue
+            delay = max(delay, held or 0.0)
+            held_keys |= item.keys
+            await self._send_back(item, delay + 0.1)
+        return ready
 
     async def _working(self, items: list[_Item]) -> None:
         """Tell the server, every third of `ack_wait`, that these events are being worked on (or wait

@@ -252,8 +252,9 @@ class ServiceHost:
         runtime = self.runtime
         if runtime is None:
             return
-        for consumer in runtime.consumers:
-            await consumer.stop()
+        # All at once: each may be waiting out its fetch's timeout, so stopping them one by one
+        # would take the sum of those waits.
+        await asyncio.gather(*(consumer.stop() for consumer in runtime.consumers))
         for task in runtime.tasks:
             task.cancel()
         for task in runtime.tasks:

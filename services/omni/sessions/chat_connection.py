@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from omni.runtime.auth import Principal
@@ -34,6 +35,7 @@ class ChatConnection:
         self._address = address
 
     async def run(self, frames: AsyncIterator[pb.ChatClientFrame], send: Send) -> None:
+        send = _one_at_a_time(send)
         try:
             with self._desk.connection(self._caller, self._address) as line:
                 await self._serve(line, frames, send)
@@ -107,7 +109,8 @@ class ChatConnection:
             elif kind == "read":
                 await self._desk.read(line, frame.read.message_id)
             elif kind == "callback":
-                number = await self._desk.callback(line)
+                due = frame.callback.due_time.ToDatetime(dt.UTC) if frame.callback.HasField("due_time") else None
+                number = await self._desk.callback(line, due)
                 await send(pb.ChatServerFrame(callback_booked=pb.ChatCallbackBooked(number=number)))
             elif kind == "end":
                 session = await self._desk.end(line)
@@ -118,3 +121,16 @@ class ChatConnection:
         except DomainError as exc:
             await send(pb.ChatServerFrame(error=exc.message))
         return True
+
+
+def _one_at_a_time(send: Send) -> Send:
+    """`send` for two writers: the session's updates go out from their own task while the reply to a
+    client frame (an error, the last state) goes out from the reading one, and a gRPC stream refuses
+    a write started before the last one finished."""
+    lock = asyncio.Lock()
+
+    async def locked(frame: pb.ChatServerFrame) -> None:
+        async with lock:
+            await send(frame)
+
+    return locked

@@ -4,6 +4,7 @@ the session through offered → connected → ended, and a self-service bot's ha
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Iterable, Iterator
 
 from omni.runtime.errors import NotFound
@@ -60,14 +61,17 @@ class SessionConsumers:
         if not (self._assignment.follows(event_type) or event_type == CALLBACK_SMS):
             return
         event = unpack(delivery.envelope, WorkEvent)
+        if event.work.HasField("follow_up"):
+            return  # an agent's task about the contact (docs/outbound.md), not the contact's own work
         session_id = event.work.session_id or event.work.id
         if not session_id:
             raise PermanentError(f"{event_type} {delivery.envelope.id} names no session")
         if event_type == CALLBACK_SMS:
             if self._sms is not None and event.work.callback_number:
                 with _known_session():
-                    await self._sms.remind_callback(session_id, event.work.callback_number, event.work.language,
-                                                    delivery.envelope.id)
+                    await self._sms.remind_callback(
+                        session_id, event.work.callback_number, event.work.language, delivery.envelope.id,
+                        not_before=event.not_before.ToDatetime(dt.UTC) if event.HasField("not_before") else None)
             return
         with _known_session():
             await self._assignment.routed(

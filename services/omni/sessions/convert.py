@@ -158,7 +158,7 @@ def message_from_proto(message: sessions_pb2.Message) -> Message:
     return Message(id=message.id, direction=DIRECTIONS_BACK[message.direction], sender=message.sender,
                    text=message.text, time=to_datetime(message.time),
                    attachments=[attachment_from_proto(a) for a in message.attachments],
-                   sender_name=message.sender_name)
+                   sender_name=message.sender_name, delivery=message.delivery)
 
 
 def note_to_proto(note: Note) -> sessions_pb2.SessionNote:

@@ -13,6 +13,9 @@ import asyncio
 import concurrent.futures
 import functools
 import multiprocessing
+import multiprocessing.connection
+import os
+import threading
 
 from omni.sessions.domain.mime import MailLimits, ParsedEmail, parse_email
 
@@ -24,7 +27,8 @@ class MailParser:
         self._limits = limits
         self._slots = asyncio.Semaphore(workers)
         # spawn: a fork of a process with gRPC and NATS threads running is not safe.
-        self._pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                                            initializer=_exit_with_the_service)
 
     async def parse(self, raw: bytes) -> ParsedEmail:
         async with self._slots:
@@ -33,3 +37,18 @@ class MailParser:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _exit_with_the_service() -> None:
+    """In a worker: end when the service process does. A service killed with SIGKILL never shuts
+    its pool down, and its workers would wait on their queue for good (each holds a pipe's both
+    ends, so it never reads an end of file): a restarted service would gather them."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit with the service", daemon=True).start()

@@ -332,6 +332,15 @@ class SessionRepository:
                 claimed.append(_sms(taken))
         return claimed
 
+    async def cancel_reminders(self, session_id: str, error: str) -> list[str]:
+        """Fail the session's callback reminders not sent yet; their ids."""
+        found = {"session_id": session_id, "callback_reminder": True, "state": SmsDelivery.PENDING.value}
+        ids = [doc["_id"] async for doc in self._sms.find(found, {"_id": 1})]
+        if ids:
+            await self._sms.update_many({**found, "_id": {"$in": ids}},
+                                        {"$set": {"state": SmsDelivery.FAILED.value, "error": error}})
+        return ids
+
     async def update_sms(self, sms_id: str, fields: Document) -> OutboundSms | None:
         doc = await self._sms.find_one_and_update({"_id": sms_id}, {"$set": fields},
                                                   return_document=ReturnDocument.AFTER)

@@ -15,6 +15,7 @@ from omni.runtime.token_issuer import TokenIssuer
 from omni.runtime.token_verifier import CHAT_ISSUER, KeySet, chat_trust
 from omni.sessions import publishing, repository
 from omni.sessions.consumers import SESSION_EVENTS, TICKET_EVENTS, SessionConsumers, session_keys
+from omni.sessions.customers import CallerNeeds
 from omni.sessions.domain.assignment import CALLBACK_SMS, ROUTING_EVENTS
 from omni.sessions.domain.chat_identity import ChatVisitors, IdentityVerifier
 from omni.sessions.domain.classifier import load_classifier
@@ -88,8 +89,11 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
                     verifier=runtime.verifier, token_ttl_seconds=settings.chat_token_ttl_seconds,
                     flood=Flood(_flood_limits(settings)), max_waiting_per_queue=settings.chat_max_waiting_per_queue)
     sessions_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(desk), server)
+    tagged = CallerNeeds(settings.tickets_addr, runtime.service_token, settings.caller_lookup_timeout,
+                         tls_ca_file=settings.grpc_tls_ca_file)
     calls = Calls(conversations, repo, events, flow=flow, classifier=classifier, limit=limit, outbound=outbound,
-                  callback_digit=settings.ivr_callback_digit, max_notes=settings.session_max_notes)
+                  callback_digit=settings.ivr_callback_digit, max_notes=settings.session_max_notes,
+                  tagged_needs=tagged)
     sessions_pb2_grpc.add_TelephonyServiceServicer_to_server(TelephonyServicer(calls, outbound, sms), server)
 
     consumers = SessionConsumers(conversations, Assignment(conversations, repo, notes, outbound), outbound, surveys,

@@ -16,7 +16,8 @@ from omnichannel.sessions.v1 import sessions_pb2_grpc
 
 
 def _call(step: CallStep) -> pb.CallResponse:
-    return pb.CallResponse(session=convert.session_to_proto(step.session), prompt=step.prompt)
+    return pb.CallResponse(session=convert.session_to_proto(step.session), prompt=step.prompt,
+                           prompt_style=pb.PROMPT_STYLE_SLOW_PLAIN if step.slow_prompts else pb.PROMPT_STYLE_STANDARD)
 
 
 class TelephonyServicer(sessions_pb2_grpc.TelephonyServiceServicer):
@@ -27,7 +28,7 @@ class TelephonyServicer(sessions_pb2_grpc.TelephonyServiceServicer):
 
     async def StartCall(self, request: pb.StartCallRequest, context: Context) -> pb.CallResponse:
         return _call(await self._calls.start(request.call_id, request.ani, request.dnis, request.language,
-                                             request.previous_session_id))
+                                             request.previous_session_id, request.accessibility))
 
     async def SubmitIvrInput(self, request: pb.SubmitIvrInputRequest, context: Context) -> pb.CallResponse:
         return _call(await self._calls.ivr_input(require(request.call_id, "call_id"), request.digits,

@@ -9,6 +9,10 @@ from omni.runtime.config import ServiceSettings
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionSettings(ServiceSettings):
+    # Tickets service: a caller's accessibility needs from their customer tags while the call
+    # starts, within `caller_lookup_timeout` seconds (then the standard menus); empty: not asked.
+    tickets_addr: str = ""
+    caller_lookup_timeout: float = 0.5
     # host:port of the inbound SMTP server; empty: no SMTP listener.
     smtp_listen: str = ""
     # Domains we accept mail for; mail to any other domain is refused (we are no open relay).

@@ -1,11 +1,16 @@
 """The SMPP 3.4 link to the operator's SMSC (aiosmpplib's ESME, bound as a transceiver): it sends
 what the SMS outbox hands it and passes the SMSC's answers, receipts and inbound SMS to
-`usecases/sms.py`. aiosmpplib reconnects by itself (with backoff) when the SMSC goes away."""
+`usecases/sms.py`. aiosmpplib reconnects by itself (with backoff) when the SMSC goes away.
+
+aiosmpplib answers a deliver_sm (an inbound SMS or a receipt) after our hook returns, so the
+hook returns only once the SMS is recorded: while the store is away it waits and tries again,
+the SMSC holds the SMS meanwhile (unanswered), and nothing the SMSC handed over is lost."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from aiosmpplib import (
@@ -23,6 +28,7 @@ from aiosmpplib import (
 )
 from aiosmpplib.retrytimer import SimpleExponentialBackoff
 
+from omni.runtime.failure_kinds import FailureKind, classify
 from omni.sessions.domain.sms import OutboundSms
 
 log = logging.getLogger(__name__)
@@ -30,6 +36,9 @@ log = logging.getLogger(__name__)
 # Answers to submit_sm after which the same SMS is sent again later (the SMSC is busy).
 _TRANSIENT = frozenset({SmppCommandStatus.ESME_RTHROTTLED, SmppCommandStatus.ESME_RMSGQFUL,
                         SmppCommandStatus.ESME_RSYSERR})
+# Waits between two tries of recording an inbound SMS or receipt while the store is away.
+RECORD_RETRY_FIRST = 0.2
+RECORD_RETRY_CAP = 5.0
 
 
 class SmsEvents(Protocol):
@@ -122,10 +131,27 @@ class SmppLink:
         elif isinstance(message, DeliverSm):
             if message.is_receipt():
                 receipt = message.parse_receipt()
-                await events.receipt(str(receipt.get("id", "")), str(receipt.get("stat", "")),
-                                     str(receipt.get("err", "")))
+                await _until_recorded(lambda: events.receipt(
+                    str(receipt.get("id", "")), str(receipt.get("stat", "")), str(receipt.get("err", ""))), "receipt")
             else:
-                await events.receive(message.source.number, message.short_message or message.message_payload)
+                await _until_recorded(lambda: events.receive(
+                    message.source.number, message.short_message or message.message_payload), "inbound SMS")
+
+
+async def _until_recorded(record: Callable[[], Awaitable[object]], what: str) -> None:
+    """Run `record` until it succeeds or fails for good; transient failures (the store or the
+    event bus away) are tried again, for as long as they last."""
+    delay = RECORD_RETRY_FIRST
+    while True:
+        try:
+            await record()
+            return
+        except Exception as exc:
+            if classify(exc) is not FailureKind.TRANSIENT:
+                raise
+            log.warning("%s not recorded yet (%s); the SMSC keeps it, trying again in %.1f s", what, exc, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, RECORD_RETRY_CAP)
 
 
 def _address(source: str) -> PhoneNumber:

@@ -22,7 +22,7 @@ import simpy
 from omni.kpis.records import AgentRecord, ContactRecord
 from omni.simulator.scenario import Scenario
 from omni.simulator.strategies import Strategy, weight
-from omni.simulator.traffic import Contact, SimAgent, Traffic
+from omni.simulator.traffic import Contact, SimAgent, Traffic, draw
 
 # Work in hand when the last shift ends is finished; nothing new starts after this much.
 _OVERTIME_SECONDS = 2 * 3600.0
@@ -240,11 +240,13 @@ class FastSimulation:
         now = self.env.now
         self.waiting.discard(contact.id)
         record = self.records[contact.id]
+        record.agent_id = agent.id
+        self.books[agent.id].change(now, weight(agent, contact.channel))
+        if record.callback and record.answered is None and not self.call_back(contact, agent, record):
+            return
         if record.answered is None:
             record.answered = self.epoch + now
             record.outcome = "answered"
-        record.agent_id = agent.id
-        self.books[agent.id].change(now, weight(agent, contact.channel))
         model = self.model
         talk = contact.handle * model.handle_factor(contact, agent)
         if contact.transfers < MAX_TRANSFERS and self.rng.random() < model.transfer_probability(contact, agent):
@@ -252,6 +254,31 @@ class FastSimulation:
             self.at(now + 0.3 * talk, self.hand_over, contact, agent, 0.3 * talk)
         else:
             self.at(now + talk, self.finish, contact, agent, talk)
+
+    def call_back(self, contact: Contact, agent: SimAgent, record: ContactRecord) -> bool:
+        """The agent calls the customer back: whether they answer, by the chance of the hour.
+        Nobody answering holds the agent while it rings; then the strategy decides the next call."""
+        now = self.env.now
+        outbound = self.scenario.outbound
+        reached = self.rng.random() < outbound.answer_chance(int(now % 86_400.0 // 3600), contact.language)
+        record.callback_attempts += 1
+        record.calls.append((self.epoch + now, reached))
+        if reached:
+            record.callback_reached = True
+            self.strategy.call_finished(contact.id, record.callback_attempts, True, now)
+            return True
+        self.at(now + draw(self.rng, outbound.ring), self.call_unanswered, contact, agent, record.callback_attempts)
+        return False
+
+    def call_unanswered(self, contact: Contact, agent: SimAgent, attempt: int) -> None:
+        now = self.env.now
+        self.books[agent.id].change(now, -weight(agent, contact.channel))
+        if self.strategy.call_finished(contact.id, attempt, False, now):
+            self.waiting.add(contact.id)  # for the next call
+            return
+        record = self.records[contact.id]
+        record.callback_reached = False
+        record.ended = self.epoch + now
 
     def hand_over(self, contact: Contact, agent: SimAgent, talk: float) -> None:
         now = self.env.now

@@ -3,8 +3,8 @@
 `StackAccess` finds the stack (`<data-dir>/stack.json`, written by `omni run`) and mints, with
 its local issuer's key, the tokens a customer, an agent or a supervisor would hold, and the chat identity tokens the
 company's website would sign for a signed-in customer. `fetch_sessions` reads the stored
-session data the KPI report is computed from. The tour (`omni.simulator.tour`) drives
-customers and an agent against it.
+session data the KPI report is computed from, `fetch_follow_ups` routing's follow-up tasks.
+The tour (`omni.simulator.tour`) drives customers and an agent against it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from omni.devstack.stack import StackInfo
 from omni.runtime import clients
 from omni.runtime.auth import Role
 from omni.sessions.domain.chat_identity import mint_identity_token
+from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 from omnichannel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 
 
@@ -90,3 +91,23 @@ async def fetch_sessions(access: StackAccess, *, since: dt.datetime | None = Non
             page_token = page.next_page_token
             if not page_token:
                 return sessions
+
+
+async def fetch_follow_ups(access: StackAccess, *, since: dt.datetime | None = None,
+                           until: dt.datetime | None = None) -> list[routing_pb2.WorkItem]:
+    """The follow-ups due in [since, until), as a supervisor sees them."""
+    token = access.token(Role.SUPERVISOR, "omni-report")
+    request = routing_pb2.ListFollowUpsRequest(page_size=500)
+    if since is not None:
+        request.due_after.FromDatetime(since)
+    if until is not None:
+        request.due_before.FromDatetime(until)
+    found: list[routing_pb2.WorkItem] = []
+    async with access.channel("routing", token) as channel:
+        stub = routing_pb2_grpc.RoutingServiceStub(channel)
+        while True:
+            page = await stub.ListFollowUps(request, timeout=30)
+            found.extend(page.work_items)
+            if not page.next_page_token:
+                return found
+            request.page_token = page.next_page_token

@@ -45,6 +45,8 @@ def build(records: Sequence[ContactRecord], agents: Sequence[AgentRecord], *, me
         **{label: {k: v.as_dict() for k, v in kpis.rollup(records, agents, period, targets=targets).items()}
            for label, period in _ROLLUPS},
         "intervals": [dataclasses.asdict(i) for i in kpis.intervals(records, interval_seconds, targets=targets)],
+        "contact_rate_by_hour": [{**dataclasses.asdict(h), "contact_rate": h.contact_rate}
+                                 for h in kpis.contact_rate_by_hour(records)],
     }
 
 
@@ -78,6 +80,9 @@ _KPI_ROWS: tuple[tuple[str, str, str], ...] = (
     ("callbacks_kept", "Callbacks that reached the customer", "n"),
     ("callbacks_failed", "Callbacks never answered", "n"),
     ("calls_per_callback", "Calls per callback", "x"),
+    ("calls_made", "Callback calls made", "n"),
+    ("contact_rate", "Contact rate (calls answered)", "%"),
+    ("attempts_per_contact", "Attempts per contact", "x"),
     ("overflowed", "To self-service bot", "n"),
     ("vip_asa_seconds", "VIP ASA", "s"),
     ("vip_p90_wait_seconds", "VIP 90th pct wait", "s"),
@@ -95,6 +100,13 @@ def _table(columns: Mapping[str, Mapping[str, Any]]) -> str:
     ewt = "".join(f"<td>{fmt(k['ewt_error']['mean_absolute'], 's')}</td>" for k in columns.values())
     rows.append(f"<tr><th>Wait estimate error (mean |error|)</th>{ewt}</tr>")
     return f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>"
+
+
+def _hours_table(hours: Sequence[Mapping[str, Any]]) -> str:
+    rows = "".join(f"<tr><th>{h['hour']:02d}:00</th><td>{h['calls']}</td><td>{h['reached']}</td>"
+                   f"<td>{fmt(h['contact_rate'], '%')}</td></tr>" for h in hours)
+    return ("<table><tr><th>hour (UTC)</th><th>calls</th><th>answered</th><th>contact rate</th></tr>"
+            f"{rows}</table>")
 
 
 def _png(fig: Any) -> str:
@@ -179,6 +191,8 @@ def render_html(report: Mapping[str, Any]) -> str:
         parts.append(_queue_chart(report["by_queue"]))
     if report["overall"]["ewt_error"]["samples"]:
         parts += ["<h2>Wait estimates</h2>", _ewt_chart(report["overall"]["ewt_error"])]
+    if report["contact_rate_by_hour"]:
+        parts += ["<h2>Callback calls by hour</h2>", _hours_table(report["contact_rate_by_hour"])]
     if report["occupancy_by_team"]:
         parts += ["<h2>Agents</h2>", _occupancy_chart(report["occupancy_by_team"])]
     for period in ("daily", "weekly", "monthly"):
@@ -205,6 +219,10 @@ _COMPARE_ROWS = (
     ("repeat_transfer_rate", "transferred twice+", "%"),
     ("fcr", "FCR", "%"),
     ("callback_share", "callbacks", "%"),
+    ("callbacks_kept", "callbacks kept", "n"),
+    ("callbacks_failed", "callbacks failed", "n"),
+    ("attempts_per_contact", "attempts per contact", "x"),
+    ("contact_rate", "contact rate (calls answered)", "%"),
     ("occupancy", "occupancy", "%"),
 )
 # Read per channel as well: a call's wait is seconds, an email's hours.

@@ -26,7 +26,10 @@ import itertools
 import random
 from collections.abc import Sequence
 
+from omni.routing.domain import callbacks
 from omni.routing.domain.agents import Agent, AgentStatus
+from omni.routing.domain.attempts import AttemptPolicy
+from omni.routing.domain.best_time import AnswerRates, CallCounts, hour_of_week, segment_of
 from omni.routing.domain.engine import RoutingEngine
 from omni.routing.domain.queues import Policy, QueueConfig, Ring
 from omni.routing.domain.transfers import TransferReason
@@ -55,10 +58,22 @@ def queue_id(queue: str, skill: str, channel: str, skills_of_queue: dict[str, se
     return f"{queue}/{channel}" if len(skills_of_queue[queue]) == 1 else f"{queue}/{skill}/{channel}"
 
 
+def attempt_policy(scenario: Scenario) -> AttemptPolicy:
+    """The scenario's callback attempts, no call starting while the center is closed."""
+    outbound = scenario.outbound
+    opens, closes = (f"{int(s // 3600):02d}:{int(s % 3600 // 60):02d}"
+                     for s in (scenario.open_seconds, scenario.close_seconds))
+    quiet = f"{closes}-{opens}" if scenario.close_seconds < 86_400 and closes != opens else ""
+    return AttemptPolicy(outbound.retry_delays, outbound.max_attempts, quiet, sms_attempts=(),
+                         best_time_window=outbound.best_time_window)
+
+
 class RoutingPolicyStrategy:
     name = "routing"
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, *, offer_callbacks: bool = True) -> None:
+        """`offer_callbacks` False: callers are never offered a callback (to measure what the
+        offers change on the same traffic)."""
         self._epoch = dt.datetime.combine(scenario.start_date, dt.time(), tzinfo=dt.UTC).timestamp()
         self._now = 0.0
         self.engine = RoutingEngine(clock=lambda: self._epoch + self._now)
@@ -77,10 +92,15 @@ class RoutingPolicyStrategy:
         self._serial = itertools.count()
         # The live configuration's agents by id (`for_configuration`); None: mapped from the scenario.
         self._configured: dict[str, Agent] | None = None
+        self._offer_callbacks = offer_callbacks
+        self._attempts = attempt_policy(scenario)
+        # Call outcomes per customer and segment, as routing keeps them (the best time to call).
+        self._customer_calls: dict[str, CallCounts] = {}
+        self._segment_calls: dict[str, CallCounts] = {}
 
     @classmethod
-    def for_scenario(cls, scenario: Scenario) -> RoutingPolicyStrategy:
-        strategy = cls(scenario)
+    def for_scenario(cls, scenario: Scenario, *, offer_callbacks: bool = True) -> RoutingPolicyStrategy:
+        strategy = cls(scenario, offer_callbacks=offer_callbacks)
         strategy._configure(scenario)
         return strategy
 
@@ -108,7 +128,7 @@ class RoutingPolicyStrategy:
             percent, seconds = targets.service_level[channel]
             supervised = any(t.supervisor and skill in t.skills for t in scenario.teams)
             supervised_only = all(t.supervisor for t in scenario.teams if skill in t.skills)
-            target = seconds
+            target = min(seconds, targets.queue_wait_seconds.get(queue, seconds))
             self.engine.put_queue(QueueConfig(
                 id=queue_id(queue, skill, channel, self._skills_of_queue),
                 intents=tuple(i.name for i in intents),
@@ -197,7 +217,7 @@ class RoutingPolicyStrategy:
                 self.engine.drain()
                 del self._contacts[contact.id]
                 return Admission(overflow=True)
-        callback = (work.state is WorkState.WAITING and work.channel is Channel.PHONE
+        callback = (self._offer_callbacks and work.state is WorkState.WAITING and work.channel is Channel.PHONE
                     and self.engine.position(work.id).callback_offered)
         self._take_offers()
         return Admission(estimated_wait=estimate, callback_offered=callback)
@@ -212,6 +232,24 @@ class RoutingPolicyStrategy:
         self._now = now
         self.engine.schedule_callback(contact_id, number=self._contacts[contact_id].customer_id)
         self._take_offers()
+
+    def call_finished(self, contact_id: str, attempt: int, reached: bool, now: float) -> bool:
+        """As routing does with sessions' `outbound_call_finished`: the outcome joins the call
+        history, and the engine counts the answer or books the next call (`callbacks.after_call`)."""
+        self._now = now
+        contact = self._contacts[contact_id]
+        hour = hour_of_week(self._epoch + now, "UTC")
+        own = self._customer_calls.setdefault(contact.customer_id, CallCounts())
+        segment = self._segment_calls.setdefault(segment_of(contact.language, contact.vip), CallCounts())
+        own.add(hour, reached)
+        segment.add(hour, reached)
+        callbacks.after_call(self.engine, contact_id, attempt, reached, "answered" if reached else "no_answer",
+                             default=self._attempts, rates=None if reached else AnswerRates(own, segment))
+        going_on = self.engine.live_work(contact_id) is not None
+        if not going_on:
+            del self._contacts[contact_id]
+        self._take_offers()
+        return going_on
 
     def transfer(self, contact: Contact, agent_id: str, now: float) -> None:
         self._now = now

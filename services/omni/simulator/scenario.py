@@ -96,6 +96,9 @@ class RoutingTargets:
     callback_threshold: float = 60.0
     overflow_threshold: int = 50
     vip_target_seconds: float = 15.0
+    # Business queue -> the longest its contacts should wait on any channel, where shorter than
+    # the channel's target (seed 000: complaints handled within 15 minutes, e-mail too).
+    queue_wait_seconds: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -110,6 +113,29 @@ class OfferBehaviour:
     no_answer: float = 0.0
     # An agent the engine put on break for missed offers is back after this long.
     back_after_break: float = 120.0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OutboundCalls:
+    """The calls of callbacks (docs/outbound.md): the chance a customer answers, by the hour of
+    the day the call starts and their language (`answer_by_hour`: language, or "*" for everyone,
+    -> hour -> chance; hours not listed: `answer`), how long an unanswered call holds the agent,
+    and the attempt policy (a redial after each delay, at most `max_attempts` calls, put off by up
+    to `best_time_window` to the best hour learned so far; 0: called when the delay ends)."""
+
+    answer: float = 0.6
+    answer_by_hour: Mapping[str, Mapping[int, float]] = dataclasses.field(default_factory=dict)
+    ring: Distribution = Distribution(mean=30.0, kind="fixed")
+    retry_delays: tuple[float, ...] = (1800.0, 6 * 3600.0)
+    max_attempts: int = 3
+    best_time_window: float = 0.0
+
+    def answer_chance(self, hour: int, language: str) -> float:
+        for key in (language, "*"):
+            chance = self.answer_by_hour.get(key, {}).get(hour)
+            if chance is not None:
+                return chance
+        return self.answer
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -129,6 +155,7 @@ class Scenario:
     teams: tuple[AgentTeam, ...]
     targets: RoutingTargets
     offers: OfferBehaviour = OfferBehaviour()
+    outbound: OutboundCalls = OutboundCalls()
 
     @property
     def queues(self) -> tuple[str, ...]:
@@ -270,7 +297,7 @@ class _Reader:
             return None
         top = self.mapping(raw, "scenario")
         known = {"name", "description", "seed", "start_date", "days", "hours", "profile", "intents",
-                 "customers", "agents", "targets", "offers"}
+                 "customers", "agents", "targets", "offers", "outbound"}
         for key in sorted(set(top) - known):
             self.fail(key, f"unknown field (expected one of {', '.join(sorted(known))})")
         hours = self.mapping(top.get("hours"), "hours")
@@ -299,6 +326,8 @@ class _Reader:
         teams = self.teams(top.get("agents"))
         customers = self.customers(top.get("customers"))
         targets = self.targets(top.get("targets"))
+        for queue in sorted(set(targets.queue_wait_seconds) - {i.queue for i in intents}):
+            self.fail(f"targets.queue_wait_seconds.{queue}", "no intent goes to this queue")
         self.cross_check(intents, teams, customers)
         return Scenario(
             name=self.text(top.get("name"), "name"),
@@ -314,6 +343,38 @@ class _Reader:
             teams=tuple(teams),
             targets=targets,
             offers=self.offers(top.get("offers")),
+            outbound=self.outbound(top.get("outbound")),
+        )
+
+    def outbound(self, value: object) -> OutboundCalls:
+        raw = self.mapping(value, "outbound")
+        fields = ("answer", "answer_by_hour", "ring", "retry_delays", "max_attempts", "best_time_window")
+        unknown = set(raw) - set(fields)
+        if unknown:
+            self.fail("outbound", f"unknown field(s) {sorted(unknown)} (expected {', '.join(fields)})")
+        defaults = OutboundCalls()
+        by_hour: dict[str, dict[int, float]] = {}
+        for language, hours in self.mapping(raw.get("answer_by_hour"), "outbound.answer_by_hour").items():
+            path = f"outbound.answer_by_hour.{language}"
+            for key, chance in self.mapping(hours, path).items():
+                hour = int(key) if key.isdigit() else -1
+                if not 0 <= hour <= 23:
+                    self.fail(f"{path}.{key}", "expected an hour of day 0..23")
+                    continue
+                by_hour.setdefault(language, {})[hour] = self.number(chance, f"{path}.{key}", high=1.0)
+        delays = raw.get("retry_delays", list(defaults.retry_delays))
+        if not isinstance(delays, list) or not delays:
+            self.fail("outbound.retry_delays", "expected a non-empty list of seconds")
+            delays = list(defaults.retry_delays)
+        return OutboundCalls(
+            answer=self.number(raw.get("answer"), "outbound.answer", high=1.0, default=defaults.answer),
+            answer_by_hour=by_hour,
+            ring=self.distribution(raw["ring"], "outbound.ring") if "ring" in raw else defaults.ring,
+            retry_delays=tuple(self.number(d, f"outbound.retry_delays[{n}]", low=1) for n, d in enumerate(delays)),
+            max_attempts=self.integer(raw.get("max_attempts"), "outbound.max_attempts", low=1,
+                                      default=defaults.max_attempts),
+            best_time_window=self.number(raw.get("best_time_window"), "outbound.best_time_window", high=7 * 86400.0,
+                                         default=defaults.best_time_window),
         )
 
     def offers(self, value: object) -> OfferBehaviour:
@@ -443,6 +504,9 @@ class _Reader:
                                             default=50),
             vip_target_seconds=self.number(raw.get("vip_target_seconds"), "targets.vip_target_seconds",
                                            default=15.0),
+            queue_wait_seconds={queue: self.number(seconds, f"targets.queue_wait_seconds.{queue}", low=1)
+                                for queue, seconds in self.mapping(raw.get("queue_wait_seconds"),
+                                                                   "targets.queue_wait_seconds").items()},
         )
 
     def cross_check(self, intents: list[Intent], teams: list[AgentTeam], customers: CustomerMix) -> None:

@@ -46,6 +46,10 @@ class Strategy(Protocol):
     def schedule_callback(self, contact_id: str, now: float) -> None:
         """The customer hung up to be called back; their place is kept and they will not abandon."""
 
+    def call_finished(self, contact_id: str, attempt: int, reached: bool, now: float) -> bool:
+        """Call `attempt` of the callback the agent holds reached the customer or not (the agent is
+        free again then); whether the callback goes on (reached, or another call will come)."""
+
     def transfer(self, contact: Contact, agent_id: str, now: float) -> None:
         """The agent could not help and hands the contact back for a better-suited agent."""
 
@@ -145,6 +149,9 @@ class FifoAcd:
             self._live[key] -= 1
 
     def schedule_callback(self, contact_id: str, now: float) -> None:
+        raise NotImplementedError("the FIFO ACD does not offer callbacks")
+
+    def call_finished(self, contact_id: str, attempt: int, reached: bool, now: float) -> bool:
         raise NotImplementedError("the FIFO ACD does not offer callbacks")
 
     def release(self, agent_id: str, contact_id: str, now: float) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from omni.runtime.events import Delivery, unpack
 from omni.runtime.proto_values import channel_from_proto, to_datetime
 from omni.supervision.domain.alerts import WorkFacts
+from omni.supervision.domain.follow_ups import FollowUpTarget
 from omni.supervision.domain.sla import FIRST_RESPONSE, RESOLUTION, SlaTarget
 from omni.supervision.usecases.facts import Facts
 from omnichannel.common.v1 import common_pb2
@@ -19,6 +20,8 @@ WORK_EVENTS = ("work_queued", "work_escalated", "offer_timed_out", "work_assigne
                "work_completed", "work_abandoned", "callback_scheduled")
 SESSION_EVENTS = ("interaction_received",)
 TICKET_EVENTS = ("ticket_created", "ticket_updated", "ticket_status_changed", "ticket_assigned", "sla_breached")
+# A follow-up is followed from its scheduling until it is done or cancelled.
+_FOLLOW_UP_EVENTS = frozenset({"work_queued", "work_completed", "work_abandoned"})
 _SETTLED_STATUSES = frozenset({tickets_pb2.TICKET_STATUS_SOLVED, tickets_pb2.TICKET_STATUS_CLOSED})
 
 
@@ -29,6 +32,13 @@ class SupervisionConsumers:
     async def on_work_event(self, delivery: Delivery) -> None:
         event = unpack(delivery.envelope, routing_events.WorkEvent)
         work = event.work
+        if work.HasField("follow_up"):
+            if delivery.envelope.type in _FOLLOW_UP_EVENTS:
+                await self._facts.follow_up(FollowUpTarget(
+                    work.id, work.queue_id, work.session_id, to_datetime(work.follow_up.deadline),
+                    work.preferred_agent_id, work.follow_up.group, channel_from_proto(work.channel),
+                    settled=delivery.envelope.type != "work_queued"))
+            return
         facts = WorkFacts(
             work_id=work.id, session_id=work.session_id or work.id, queue_id=work.queue_id,
             channel=channel_from_proto(work.channel), reasons=tuple((r.code, r.detail) for r in work.reasons),

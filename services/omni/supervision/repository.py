@@ -22,6 +22,7 @@ from omni.supervision.domain.access import Sight
 from omni.supervision.domain.alerts import Alert, AlertFilter, AlertKind
 from omni.supervision.domain.contacts import Contact
 from omni.supervision.domain.floor import AgentDay
+from omni.supervision.domain.follow_ups import FollowUpTarget
 from omni.supervision.domain.queue_health import QueueHealth
 from omni.supervision.domain.sla import SlaTarget
 from omni.supervision.domain.usual_band import HourFigures
@@ -31,6 +32,7 @@ CONTACTS = "contacts"
 # The latest reply times of each session (an assignment's event may come after its reply's).
 REPLIES = "replies"
 SLA_TARGETS = "sla_targets"
+FOLLOW_UPS = "follow_ups"
 QUEUE_HEALTH = "queue_health"
 AGENT_DAYS = "agent_days"
 # Each queue's figures per clock hour: the usual band's history.
@@ -46,6 +48,8 @@ INDEXES = {
     CONTACTS: [IndexModel([("judged", ASCENDING), ("connected_at", ASCENDING)], name="to_judge")],
     SLA_TARGETS: [IndexModel([("warned", ASCENDING), ("settled", ASCENDING), ("warn_at", ASCENDING)],
                              name="to_warn")],
+    FOLLOW_UPS: [IndexModel([("alerted", ASCENDING), ("settled", ASCENDING), ("deadline", ASCENDING)],
+                            name="to_alert")],
     AGENT_DAYS: [IndexModel([("day", ASCENDING), ("agent_id", ASCENDING)], unique=True, name="agent_day")],
     QUEUE_HOURS: [IndexModel([("queue_id", ASCENDING), ("hour_start", ASCENDING)], name="queue_hours")],
 }
@@ -82,6 +86,7 @@ class SupervisionRepository:
         self._contacts = db[CONTACTS]
         self._replies = db[REPLIES]
         self._sla = db[SLA_TARGETS]
+        self._follow_ups = db[FOLLOW_UPS]
         self._health = db[QUEUE_HEALTH]
         self._days = db[AGENT_DAYS]
         self._hours = db[QUEUE_HOURS]
@@ -189,6 +194,29 @@ class SupervisionRepository:
 
     async def sla_warned(self, target: SlaTarget) -> None:
         await self._sla.update_one({"_id": f"{target.ticket_id}:{target.target}"}, {"$set": {"warned": True}})
+
+    # Follow-ups (the overdue rule)
+
+    async def follow_up(self, target: FollowUpTarget) -> None:
+        """Follow a follow-up until it is settled; settled stays settled (a late event of its
+        scheduling does not open it again)."""
+        fields: Document = {"queue_id": target.queue_id, "session_id": target.session_id, "agent_id": target.agent_id,
+                            "group": target.group, "channel": target.channel.value if target.channel else ""}
+        if target.settled:
+            update: Document = {"$set": {"settled": True}, "$setOnInsert": {"alerted": False, **fields}}
+        else:
+            update = {"$set": {**fields, "deadline": target.deadline},
+                      "$setOnInsert": {"alerted": False, "settled": False}}
+        await self._follow_ups.update_one({"_id": target.work_id}, update, upsert=True)
+
+    async def follow_ups_overdue(self, now: dt.datetime, limit: int = 200) -> list[FollowUpTarget]:
+        docs = await self._follow_ups.find({"alerted": False, "settled": False, "deadline": {"$lte": now}}).sort(
+            "deadline", ASCENDING).limit(limit).to_list()
+        return [FollowUpTarget(d["_id"], d["queue_id"], d["session_id"], d["deadline"], d["agent_id"], d["group"],
+                               Channel(d["channel"]) if d["channel"] else None) for d in docs]
+
+    async def follow_up_alerted(self, work_id: str) -> None:
+        await self._follow_ups.update_one({"_id": work_id}, {"$set": {"alerted": True}})
 
     # Queue health
 

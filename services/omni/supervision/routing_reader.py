@@ -25,6 +25,8 @@ HOUR = 3600.0
 PAGE = 200
 # Pages read of one list at most (a floor of more than 2000 agents or items would be cut here).
 MAX_PAGES = 10
+# Codes of a read that failed because routing was away, not because it refused.
+_AWAY = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED})
 _STATUS = {routing_pb2.AGENT_STATUS_OFFLINE: "offline", routing_pb2.AGENT_STATUS_AVAILABLE: "available",
            routing_pb2.AGENT_STATUS_BUSY: "busy", routing_pb2.AGENT_STATUS_WRAP_UP: "wrap_up",
            routing_pb2.AGENT_STATUS_BREAK: "break"}
@@ -70,7 +72,7 @@ class RoutingReader:
                 routing_pb2.WORK_STATE_ASSIGNED, routing_pb2.WORK_STATE_CALLBACK_SCHEDULED,
                 routing_pb2.WORK_STATE_OVERFLOWED_TO_BOT)))
         except grpc.aio.AioRpcError as exc:
-            return RoutingView(read_at=now, degraded=(f"routing: {exc.code().name.lower()}",))
+            return RoutingView(read_at=now, degraded=(f"routing: {_why(exc.code())}",))
         assigned, callbacks, bots = held[0::3], held[1::3], held[2::3]
         return RoutingView(
             queues=queues, recent=recent, today=today, agents=agents,
@@ -100,6 +102,12 @@ class RoutingReader:
             if not token:
                 break
         return items
+
+
+def _why(code: grpc.StatusCode) -> str:
+    """What the floor says of a failed read: a routing replica stopping, restarting or out of
+    reach is "unavailable" (whether the call was refused, cut off or timed out); other codes by name."""
+    return "unavailable" if code in _AWAY else code.name.lower()
 
 
 def _live(work: routing_pb2.WorkItem) -> LiveWork:

@@ -6,8 +6,9 @@ from collections.abc import Iterable, Sequence
 
 from omni.runtime.consumer import KeyFunction
 from omni.runtime.events import Delivery, unpack
-from omni.runtime.proto_values import channel_from_proto
+from omni.runtime.proto_values import channel_from_proto, to_datetime
 from omni.tickets import convert
+from omni.tickets.domain.follow_ups import FACTS, FollowUpFact
 from omni.tickets.domain.identities import readable
 from omni.tickets.usecases.desk import Desk
 from omni.tickets.usecases.ingestion import Ingestion
@@ -16,7 +17,8 @@ from omnichannel.routing.v1.events_pb2 import WorkEvent
 from omnichannel.sessions.v1.events_pb2 import InteractionReceived, SurveyAnswered
 
 INTERACTION_EVENTS = ("interaction_received",)
-ROUTING_EVENTS = ("work_assigned", "work_completed")
+# work_queued and work_abandoned matter for follow-ups alone (domain/follow_ups.py).
+ROUTING_EVENTS = ("work_assigned", "work_completed", "work_queued", "work_abandoned")
 SURVEY_EVENTS = ("survey_answered",)
 
 
@@ -52,10 +54,27 @@ class TicketConsumers:
             convert.interaction_from_proto(unpack(d.envelope, InteractionReceived).interaction) for d in deliveries])
 
     async def on_work_event(self, delivery: Delivery) -> None:
-        if delivery.envelope.type == "work_completed":
+        event = unpack(delivery.envelope, WorkEvent)
+        if event.work.HasField("follow_up"):
+            await self.on_follow_up(delivery.envelope.type, event, delivery.envelope.id)
+        elif delivery.envelope.type == "work_completed":
             await self.on_work_completed(delivery)
-        else:
+        elif delivery.envelope.type == "work_assigned":
             await self.on_work_assigned(delivery)
+
+    async def on_follow_up(self, event_type: str, event: WorkEvent, event_id: str) -> None:
+        """A follow-up's facts go on the ticket; its assignment changes nothing there."""
+        fact = FACTS.get(event_type)
+        work, follow_up = event.work, event.work.follow_up
+        if fact is None or not work.session_id:
+            return
+        await self._desk.follow_up_fact(work.session_id, FollowUpFact(
+            work_id=work.id, fact=fact, channel=str(channel_from_proto(work.channel) or ""),
+            due=to_datetime(follow_up.due_time), deadline=to_datetime(follow_up.deadline),
+            agent_id=work.preferred_agent_id, group=follow_up.group, scheduled_by=follow_up.scheduled_by,
+            note=work.wrap_up_note if fact == "done" else work.text,
+            by=event.agent_id, at=to_datetime(work.end_time) if work.HasField("end_time") else None,
+            disposition=event.disposition or work.disposition, reason=event.reason), event_id=event_id)
 
     async def on_work_completed(self, delivery: Delivery) -> None:
         event = unpack(delivery.envelope, WorkEvent)

@@ -10,6 +10,7 @@ can never both claim a number.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -77,7 +78,9 @@ INDEXES: IndexDeclarations = {
     ],
     INTERACTIONS: [
         IndexModel([("ticket_id", ASCENDING), ("occurred_at", ASCENDING)], name="ticket_timeline"),
-        IndexModel([("customer_id", ASCENDING), ("occurred_at", DESCENDING)], name="customer_history"),
+        # The screen pop's history in its paging order (`customer_history`).
+        IndexModel([("customer_id", ASCENDING), ("occurred_at", DESCENDING), ("_id", DESCENDING)],
+                   name="customer_history_paged"),
         IndexModel([("session_id", ASCENDING)], name="session"),
         IndexModel([("message_id", ASCENDING)], name="message_id"),
     ],
@@ -124,13 +127,13 @@ class CustomerGrowth:
 @dataclasses.dataclass
 class ThreadedWrites:
     """Everything a batch of interactions writes, in one bulk write per collection
-    (`TicketRepository.write_threaded`). Tickets saved carry the version they were read at."""
+    (`TicketRepository.write_threaded`), in the transaction that read what it changes."""
 
     customers: list[tuple[Customer, str]] = dataclasses.field(default_factory=list)
     grown: dict[str, CustomerGrowth] = dataclasses.field(default_factory=dict)
     claims: list[tuple[Identity, str]] = dataclasses.field(default_factory=list)
     tickets: list[tuple[Ticket, str]] = dataclasses.field(default_factory=list)
-    saved: list[tuple[Ticket, int]] = dataclasses.field(default_factory=list)
+    saved: list[Ticket] = dataclasses.field(default_factory=list)
     interactions: list[InteractionRecord] = dataclasses.field(default_factory=list)
 
 
@@ -389,6 +392,12 @@ class TicketRepository:
                                     session=self._session).limit(limit)
         return [ticket_from_doc(d) async for d in cursor]
 
+    async def customer_tickets(self, customer_id: str) -> list[Ticket]:
+        """Every ticket of the customer, in one indexed read (the screen pop needs them all for the
+        access rule and the active ones in full; on SecantusDB a read costs more than its bytes)."""
+        return [ticket_from_doc(d) async for d in self._tickets.find({"customer_id": customer_id},
+                                                                      session=self._session)]
+
     async def ticket_places(self, customer_id: str) -> dict[str, list[str]]:
         """Every ticket of the customer: id → the queue and group it has set (`Ticket.groups`), for
         the access rule's in-memory check. One indexed read of three fields; SecantusDB answers a
@@ -430,11 +439,14 @@ class TicketRepository:
         """The tickets named, the active ones of the customers and those done since `done_since`
         (what threading may join or reopen). Separate queries, not one `$or`: SecantusDB answers
         a top-level `$or` by scanning the collection."""
-        named = self._tickets.find({"_id": {"$in": list(ticket_ids)}}, session=self._session)
-        found = {doc["_id"]: doc async for doc in named}
-        active = self._tickets.find({"customer_id": {"$in": list(customer_ids)},
-                                     "status": {"$in": [s.value for s in ACTIVE]}}, session=self._session)
-        found.update({doc["_id"]: doc async for doc in active})
+        found: dict[str, Document] = {}
+        if ticket_ids:
+            named = self._tickets.find({"_id": {"$in": list(ticket_ids)}}, session=self._session)
+            found.update({doc["_id"]: doc async for doc in named})
+        if customer_ids:
+            active = self._tickets.find({"customer_id": {"$in": list(customer_ids)},
+                                         "status": {"$in": [s.value for s in ACTIVE]}}, session=self._session)
+            found.update({doc["_id"]: doc async for doc in active})
         found.update({t.id: ticket_to_doc(t) for t in await self.done_tickets(customer_ids, done_since)})
         return [ticket_from_doc(doc) for doc in found.values()]
 
@@ -467,23 +479,23 @@ class TicketRepository:
                 messages.setdefault(doc["message_id"], doc["ticket_id"])
         return sessions, messages
 
-    async def last_number(self, counter: str) -> int:
-        """The number `next_number` issued last (`NUMBERS_FROM` before the first)."""
-        doc = await self._counters.find_one({"_id": counter}, session=self._session)
-        return NUMBERS_FROM + (int(doc["seq"]) if doc else 0)
-
-    async def numbers_issued(self, counter: str, last_read: int, last_issued: int) -> None:
-        """Record that numbers after `last_read` (what `last_number` returned) up to `last_issued`
-        were issued; Conflict if someone issued one meanwhile."""
-        read = last_read - NUMBERS_FROM
-        result = await self._counters.update_one({"_id": counter, "seq": read},
-                                                 {"$set": {"seq": last_issued - NUMBERS_FROM}},
-                                                 upsert=not read, session=self._session)
-        if not result.matched_count and result.upserted_id is None:
-            raise Conflict(f"counter {counter} moved while a batch was numbering from it; retry")
+    async def reserve_numbers(self, counter: str, count: int) -> int:
+        """Reserve the next `count` numbers of `counter` and return the last of them: one atomic
+        increment outside any transaction, so a number reserved is never issued again
+        (`usecases/numbering.py`)."""
+        doc = await self._counters.find_one_and_update(
+            {"_id": counter}, {"$inc": {"seq": count}}, upsert=True, return_document=ReturnDocument.AFTER)
+        assert doc is not None
+        return NUMBERS_FROM + int(doc["seq"])
 
     async def write_threaded(self, writes: ThreadedWrites) -> None:
-        """Bulk-write a batch's changes; Conflict if a saved ticket changed since it was read."""
+        """Bulk-write a batch's changes, in the transaction that read what they change.
+
+        A saved ticket is written by `_id` alone, not `{_id, version}` as `save_ticket` does: it
+        was read in this same transaction, so a change by anyone after that read makes this write
+        a write conflict (the transaction runs again on the new state) — the version filter would
+        add nothing but cost: SecantusDB answers `_id` alone by a point lookup and `{_id, version}`
+        by reading the whole collection."""
         now = utcnow()
         if writes.customers:
             await self._customers.insert_many([customer_to_doc(c) | {"origin_key": origin}
@@ -497,14 +509,14 @@ class TicketRepository:
             await self._customers.bulk_write(grown, ordered=True, session=self._session)
         ticket_writes: list[InsertOne[Document] | UpdateOne] = [
             InsertOne(ticket_to_doc(t) | {"origin_key": origin}) for t, origin in writes.tickets]
-        for ticket, read_version in writes.saved:
+        for ticket in writes.saved:
             doc = ticket_to_doc(ticket)
             doc.pop("_id")
-            ticket_writes.append(UpdateOne({"_id": ticket.id, "version": read_version}, {"$set": doc}))
+            ticket_writes.append(UpdateOne({"_id": ticket.id}, {"$set": doc}))
         if ticket_writes:
             result = await self._tickets.bulk_write(ticket_writes, ordered=True, session=self._session)
             if result.matched_count != len(writes.saved):
-                raise Conflict("a ticket of the batch was changed by someone else meanwhile; retry")
+                raise Conflict("a ticket of the batch was deleted meanwhile; retry")
         if writes.interactions:
             await self._interactions.insert_many([_interaction_to_doc(r) for r in writes.interactions],
                                                  session=self._session)
@@ -563,16 +575,35 @@ class TicketRepository:
             kept.append(_interaction_from_doc(doc))
         return kept[::-1]
 
-    async def recent_for_customer(self, customer_id: str, limit: int,
-                                  ticket_ids: Sequence[str] | None = None) -> list[InteractionRecord]:
-        """The customer's latest interactions; with `ticket_ids`, only those on these tickets."""
+    async def customer_history(self, customer_id: str, page: PageRequest,
+                               ticket_ids: Sequence[str] | None = None) -> Page[InteractionRecord]:
+        """The customer's interactions, latest first, one page after `page.after` (the
+        (occurred_at, id) of the last one served); with `ticket_ids`, only those on these tickets.
+
+        After a position: two indexed reads at once (the rest of its instant, then older ones),
+        not the keyset `$or` condition, which SecantusDB answers by scanning the collection."""
         query: Document = {"customer_id": customer_id}
         if ticket_ids is not None:
             query["ticket_id"] = {"$in": list(ticket_ids)}
-        # Without the outbox: the events each interaction published are most of its bytes.
-        cursor = self._interactions.find(query, {"outbox": 0}, session=self._session) \
-            .sort("occurred_at", DESCENDING).limit(limit)
-        return [_interaction_from_doc(d) async for d in cursor]
+        wanted = page.size + 1
+
+        async def read(position: Document) -> list[Document]:
+            # Without the outbox: the events each interaction published are most of its bytes.
+            cursor = self._interactions.find({**query, **position}, {"outbox": 0}, session=self._session) \
+                .sort([("occurred_at", DESCENDING), ("_id", DESCENDING)]).limit(wanted)
+            return await cursor.to_list()
+
+        if page.after is None:
+            docs = await read({})
+        else:
+            at, last_id = page.after
+            same, older = await asyncio.gather(read({"occurred_at": at, "_id": {"$lt": last_id}}),
+                                               read({"occurred_at": {"$lt": at}}))
+            docs = (same + older)[:wanted]
+        records = [_interaction_from_doc(d) for d in docs[:page.size]]
+        if len(docs) <= page.size:
+            return Page(records)
+        return Page(records, (records[-1].occurred_at, records[-1].id))
 
     async def move_interactions(self, from_ticket: str, to_ticket: str, ids: Sequence[str] | None = None) -> int:
         query: Document = {"ticket_id": from_ticket}

@@ -114,12 +114,15 @@ class TicketServicer(tickets_pb2_grpc.TicketServiceServicer):
 
     async def GetCustomerContext(self, request: pb.GetCustomerContextRequest, context: Context) -> pb.CustomerContext:
         identity = convert.identity_from_proto(request.identity) if request.HasField("identity") else None
+        asked = [request.customer_id, request.identity.kind, request.identity.value, request.interaction_limit]
+        after = self._tokens.read(request.page_token, listing="customer_history", filters=asked)
         found = await self._customers.context(current_principal(), request.customer_id, identity,
-                                              request.interaction_limit)
+                                              request.interaction_limit, after)
         return pb.CustomerContext(
             customer=convert.customer_to_proto(found.customer),
             open_tickets=[convert.ticket_to_proto(t) for t in found.open_tickets],
             recent_interactions=[convert.interaction_to_proto(r) for r in found.recent],
             last_agent_id=found.customer.last_agent_id,
             total_tickets=found.total_tickets,
+            next_page_token=self._tokens.issue(found.next_after, listing="customer_history", filters=asked),
         )

@@ -26,7 +26,7 @@ from omni.web.transport import (
     while_open,
 )
 from omni.web.usecases.callers import Caller, Callers
-from omni.web.usecases.desk import TICKET_PRIORITIES, TICKET_STATUSES, TRANSFER_REASONS, Desk
+from omni.web.usecases.desk import FOLLOW_UP_CHANNELS, TICKET_PRIORITIES, TICKET_STATUSES, TRANSFER_REASONS, Desk
 from omni.web.usecases.live import DeskStream, SessionWatch
 
 
@@ -57,6 +57,7 @@ class DeskRoutes:
             Route("/api/sessions/{session_id}/attachments/{attachment_id}", endpoint(self.attachment),
                   methods=get),
             Route("/api/work/{work_id}/transfer", endpoint(self.transfer), methods=post),
+            Route("/api/work/{work_id}/follow-up", endpoint(self.follow_up), methods=post),
             Route("/api/suggestions", endpoint(self.suggestions), methods=get),
             Route("/api/articles/{article_id}", endpoint(self.article), methods=get),
             Route("/api/customer-context", endpoint(self.customer_context), methods=get),
@@ -151,6 +152,14 @@ class DeskRoutes:
             caller, path_id(request, "work_id"), inputs.choice(body, "reason_code", TRANSFER_REASONS),
             inputs.text(body, "reason", REASON_CHARS),
             inputs.text(body, "queue_id", ID_CHARS), inputs.text(body, "agent_id", ID_CHARS)))
+
+    async def follow_up(self, request: Request) -> Response:
+        caller = await self._actor(request)
+        body = await json_body(request, self._max_body)
+        return JSONResponse(await self._desk.follow_up(
+            caller, path_id(request, "work_id"), inputs.choice(body, "channel", tuple(FOLLOW_UP_CHANNELS)),
+            inputs.instant(body, "due"), inputs.text(body, "group", ID_CHARS),
+            inputs.text(body, "note", REASON_CHARS), inputs.text(body, "request_id", ID_CHARS)))
 
     async def queues(self, request: Request) -> Response:
         return JSONResponse(await self._desk.queues(await self._reader(request)))

@@ -22,9 +22,11 @@ from omni.runtime.errors import PermissionDenied, Unauthenticated
 # The dev stack registers these; the chart's issuer registers the same (tests/charts compare).
 PLATFORM_CLIENTS: dict[str, tuple[Role, frozenset[str]]] = {
     "routing": (Role.SERVICE, frozenset({audience("tickets"), audience("knowledge")})),
+    # Sessions asks tickets for a caller's accessibility needs while the call starts.
+    "sessions": (Role.SERVICE, frozenset({audience("tickets")})),
     "agentpool-operator": (Role.SERVICE, frozenset({audience("routing")})),
-    # The reports service reads the stored contacts.
-    "reports": (Role.SERVICE, frozenset({audience("sessions")})),
+    # The reports service reads the stored contacts and routing's follow-ups.
+    "reports": (Role.SERVICE, frozenset({audience("sessions"), audience("routing")})),
     # Supervision reads routing's queues, agents, work and statistics for the floor and queue alerts.
     "supervision": (Role.SERVICE, frozenset({audience("routing")})),
     "bot-worker": (Role.BOT, frozenset({audience("sessions"), audience("routing"), audience("knowledge")})),

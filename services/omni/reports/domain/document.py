@@ -11,6 +11,7 @@ import io
 from collections.abc import Callable, Sequence
 
 from omni.kpis import figures
+from omni.kpis.follow_ups import FollowUpFigures
 from omni.kpis.formatting import fmt
 from omni.kpis.records import ContactRecord
 from omni.reports.domain import charts
@@ -30,6 +31,11 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("csat_responses", "CSAT answers", ""),
     ("nps", "NPS", ""),
     ("nps_responses", "NPS answers", ""),
+    ("callbacks", "Callbacks", ""),
+    ("callbacks_kept", "Callbacks kept", ""),
+    ("callbacks_failed", "Callbacks failed", ""),
+    ("attempts_per_contact", "Attempts per contact", ""),
+    ("contact_rate", "Contact rate", "%"),
 )
 DIMENSIONS: tuple[tuple[str, str, Callable[[ContactRecord], str]], ...] = (
     ("queue", "Queue", lambda r: r.queue),
@@ -60,15 +66,20 @@ def to_csv(rows: Sequence[tuple[str, str, figures.Kpis]]) -> str:
 
 
 def to_html(period: Period, rows: Sequence[tuple[str, str, figures.Kpis]], records: Sequence[ContactRecord],
-            generated: dt.datetime) -> str:
+            generated: dt.datetime, done_on_time: FollowUpFigures | None = None) -> str:
     title = f"KPI report, {_label(period)}"
     sections = [f"<h1>{html.escape(title)}</h1>",
                 f"<p>{period.start:%Y-%m-%d %H:%M} to {period.end:%Y-%m-%d %H:%M} UTC · {len(records)} contacts · "
                 f"generated {generated:%Y-%m-%d %H:%M} UTC</p>",
                 _table("Overall", "", [r for r in rows if r[0] == "overall"])]
+    if done_on_time is not None:
+        sections.append(_follow_ups(done_on_time))
     if period.kind is not PeriodKind.DAY:
         daily = figures.rollup(records, [], "day")
         sections.append(charts.bars("Contacts per day", [(day, float(k.offered)) for day, k in daily.items()]))
+    hours = figures.contact_rate_by_hour(records)
+    if hours:
+        sections.append(_hours_table(hours))
     for dimension, heading, _ in DIMENSIONS:
         mine = [r for r in rows if r[0] == dimension]
         if not mine:
@@ -82,6 +93,16 @@ def to_html(period: Period, rows: Sequence[tuple[str, str, figures.Kpis]], recor
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f'<style>{STYLESHEET}</style></head><body>'
             + "".join(sections) + "</body></html>")
+
+
+def _follow_ups(done: FollowUpFigures) -> str:
+    """Follow-ups due in the period: how many were done on time (docs/outbound.md)."""
+    cells = (("Due", fmt(done.due, "")), ("Done on time", fmt(done.on_time_rate, "%")),
+             ("On time", fmt(done.done_on_time, "")), ("Late", fmt(done.late, "")),
+             ("Overdue", fmt(done.overdue, "")), ("Cancelled", fmt(done.cancelled, "")))
+    head = "".join(f"<th>{html.escape(name)}</th>" for name, _ in cells)
+    body = "".join(f"<td>{html.escape(value)}</td>" for _, value in cells)
+    return f"<h2>Follow-ups</h2><table><tr>{head}</tr><tr>{body}</tr></table>"
 
 
 def _label(period: Period) -> str:
@@ -100,6 +121,13 @@ def _table(caption: str, heading: str, rows: Sequence[tuple[str, str, figures.Kp
                                                      for field, _, unit in COLUMNS) + "</tr>"
         for _, key, k in rows)
     return f"<h2>{html.escape(caption)}</h2><table><tr><th>{html.escape(heading)}</th>{head}</tr>{body}</table>"
+
+
+def _hours_table(hours: Sequence[figures.HourOfCalls]) -> str:
+    body = "".join(f"<tr><td>{h.hour:02d}:00</td><td>{h.calls}</td><td>{h.reached}</td>"
+                   f"<td>{html.escape(fmt(h.contact_rate, '%'))}</td></tr>" for h in hours)
+    return ("<h2>Callback calls by hour (UTC)</h2><table><tr><th>Hour</th><th>Calls</th><th>Answered</th>"
+            f"<th>Contact rate</th></tr>{body}</table>")
 
 
 def _percent(value: float | None) -> float | None:

@@ -121,3 +121,30 @@ def check_callback_booking(principal: Principal, work: Work) -> None:
     if principal.subject != work.assigned_agent_id:
         raise PermissionDenied(f"an agent books a callback only for the work they hold; work {work.id} is not "
                                "yours")
+
+
+def follow_up_agent(principal: Principal, source: Work, group: str) -> str:
+    """Who may schedule a follow-up of `source` for whom (docs/outbound.md, "Follow-ups"): an agent
+    only of a contact they handled, for themselves or one of their groups; a supervisor (admin,
+    service) of any contact they see, for its agent or any group. The agent the follow-up is
+    for ("" : the group's from the start)."""
+    manager = principal.role in MANAGERS
+    if not manager and principal.subject != source.assigned_agent_id:
+        handled = f"was handled by {source.assigned_agent_id}" if source.assigned_agent_id else "has no agent yet"
+        raise PermissionDenied(f"work {source.id} {handled}, not by you; you follow up your own contacts "
+                               "(a supervisor may schedule any)")
+    if group and not principal.may_see_group([group]):
+        raise PermissionDenied(f"group {group} is not one of yours ({', '.join(principal.groups) or 'none'})")
+    if group:
+        return ""
+    if manager and not source.assigned_agent_id:
+        raise PermissionDenied(f"work {source.id} has no agent to follow it up; name the group it falls to")
+    return principal.subject if not manager else source.assigned_agent_id
+
+
+def check_follow_up_cancel(principal: Principal, work: Work) -> None:
+    """Whoever scheduled a follow-up, the agent it is for, or a supervisor may cancel it."""
+    if principal.role not in MANAGERS and principal.subject not in (work.follow_up_by, work.preferred_agent_id):
+        raise PermissionDenied(f"follow-up {work.id} was scheduled by {work.follow_up_by} for "
+                               f"{work.preferred_agent_id or 'group ' + work.follow_up_group}; only they or a "
+                               "supervisor cancel it")

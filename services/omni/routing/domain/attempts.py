@@ -10,10 +10,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+from omni.routing.domain.best_time import AnswerRates, best_call_time
 from omni.runtime.errors import InvalidArgument
 
+# A redial is put off for a better hour by at most this much (docs/outbound.md, "Best time to call").
+MAX_BEST_TIME_WINDOW = 7 * 86400.0
 _HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -34,12 +38,14 @@ class AttemptPolicy:
     the hour, then an SMS reminder and a call within a day; the last delay repeats); no more than
     `max_attempts` calls in all; no call starts within `quiet_hours` (local, may span midnight;
     "" for none); the calls numbered in `sms_attempts` are announced by an SMS when they are
-    booked (not within the quiet hours either)."""
+    booked (sent at the end of the quiet hours when booked within them); a redial may be put off
+    by up to `best_time_window` to the hour the customer is likeliest to answer."""
 
     retry_delays: tuple[float, ...] = (1800.0, 6 * 3600.0)
     max_attempts: int = 3
     quiet_hours: str = ""
     sms_attempts: tuple[int, ...] = (3,)
+    best_time_window: float = 0.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1 or not self.retry_delays or any(d <= 0 for d in self.retry_delays):
@@ -49,17 +55,27 @@ class AttemptPolicy:
             raise InvalidArgument("callback attempts: an SMS announces a redial (call 2 or later), not the first call")
         if self.quiet_hours:
             _quiet_minutes(self.quiet_hours)
+        if not 0 <= self.best_time_window <= MAX_BEST_TIME_WINDOW:
+            raise InvalidArgument("callback attempts: best_time_window from 0 to "
+                                  f"{MAX_BEST_TIME_WINDOW / 86400:.0f} days")
 
-    def sms_before(self, attempt: int, now: float, time_zone: str) -> bool:
-        """Whether call `attempt` is announced by an SMS sent `now` (outside the quiet hours)."""
-        return attempt in self.sms_attempts and self.allowed(now, time_zone) == now
+    def sms_at(self, attempt: int, now: float, time_zone: str) -> float | None:
+        """When the SMS announcing call `attempt` is sent, booked `now`: at once, or at the end of
+        the quiet hours; None: the call is not announced."""
+        return self.allowed(now, time_zone) if attempt in self.sms_attempts else None
 
-    def next_call_at(self, attempts: int, now: float, time_zone: str) -> float | None:
-        """When to call again after `attempts` unanswered calls; None: give up."""
+    def next_call_at(self, attempts: int, now: float, time_zone: str, rates: AnswerRates | None = None,
+                     is_open: Callable[[float], bool] = lambda at: True) -> float | None:
+        """When to call again after `attempts` unanswered calls (with `rates`, at the customer's
+        best hour within the best-time window while the queue `is_open`); None: give up."""
         if attempts >= self.max_attempts:
             return None
         delay = self.retry_delays[min(attempts, len(self.retry_delays)) - 1]
-        return self.allowed(now + delay, time_zone)
+        due = self.allowed(now + delay, time_zone)
+        if rates is None or not self.best_time_window:
+            return due
+        return best_call_time(due, now + delay + self.best_time_window, rates, time_zone,
+                              lambda at: self.allowed(at, time_zone), is_open)
 
     def allowed(self, at: float, time_zone: str) -> float:
         """`at`, or the end of the quiet hours it falls in."""

@@ -8,15 +8,19 @@ disposition below) inside the partition's fenced change.
 from __future__ import annotations
 
 from omni.routing.domain.attempts import AttemptPolicy
+from omni.routing.domain.best_time import AnswerRates
 from omni.routing.domain.engine import RoutingEngine
+from omni.routing.domain.queues import BusinessHours
 from omni.routing.domain.work import WAITING_STATES, Work, WorkState
-from omni.runtime.errors import FailedPrecondition, InvalidArgument
+from omni.runtime.callback_times import check_chosen_time
+from omni.runtime.errors import FailedPrecondition
 from omni.runtime.phones import to_e164
 
 # The disposition of a callback nobody could reach within its attempts.
 UNREACHED = "callback_unreached"
-# A chosen callback time is at most this far ahead.
-MAX_SCHEDULE_AHEAD = 30 * 86400.0
+# The customer tag that stops every call the customer did not ask for, and the disposition of a
+# callback it stopped (docs/outbound.md).
+DO_NOT_CONTACT = "do_not_contact"
 
 
 def verified_number(work: Work, number: str) -> bool:
@@ -25,11 +29,13 @@ def verified_number(work: Work, number: str) -> bool:
     return not number or (to_e164(number) or number) in work.phone_numbers()
 
 
-def chosen_time(due: float, now: float) -> float:
-    """A time the customer picked for their callback: in the future and not too far."""
-    if due and not now < due <= now + MAX_SCHEDULE_AHEAD:
-        raise InvalidArgument(f"due_time must be in the future and at most {MAX_SCHEDULE_AHEAD / 86400:.0f} days "
-                              "ahead")
+def chosen_time(due: float, now: float, hours: BusinessHours) -> float:
+    """A time the customer picked for their callback: in the future, not too far, and while the
+    queue is open (the times `callback_slots.slots` offers are)."""
+    check_chosen_time(due, now)
+    if due and not hours.is_open(due):
+        raise FailedPrecondition("the queue is closed at that time; choose one of the times ListCallbackSlots "
+                                 "offers")
     return due
 
 
@@ -41,6 +47,9 @@ def book(engine: RoutingEngine, work_id: str, number: str, verified: bool, due: 
     the same way."""
     work = engine.get(work_id)
     policy, zone = policy_of(engine, work, default)
+    if due:
+        # A chosen time that reached us only as an event: not while the queue is closed.
+        due = engine.queue(work.queue_id).hours.next_open(due)
     due = policy.allowed(max(due, engine.clock()), zone)
     if work.state is WorkState.ASSIGNED:
         own = work.callback_number or min(work.phone_numbers(), default="")
@@ -58,3 +67,31 @@ def policy_of(engine: RoutingEngine, work: Work, default: AttemptPolicy) -> tupl
     """The attempt policy of the work's queue (else `default`) and the queue's time zone."""
     queue = engine.queue(work.queue_id)
     return queue.callback_attempts or default, queue.hours.time_zone
+
+
+def after_call(engine: RoutingEngine, work_id: str, attempt: int, reached: bool, result: str, *,
+               default: AttemptPolicy, unwanted: bool = False, rates: AnswerRates | None = None) -> bool:
+    """Call `attempt` of callback `work_id` ended with `result`. Reached: the callback is answered.
+    Not: the agent is freed and the callback waits for its next call (at the customer's best hour
+    when `rates` are given and the policy has a best-time window), announced by an SMS where the
+    policy says so, or it is given up (`unwanted`: the customer asked not to be called unasked).
+    False when there was nothing to do: work no longer with an agent, or an attempt counted before."""
+    work = engine.live_work(work_id)
+    if work is None or work.state is not WorkState.ASSIGNED or work.callback_attempts >= attempt:
+        return False
+    work.callback_attempts = attempt
+    if reached:
+        engine.callback_reached(work.id, f"attempt {attempt}")
+        return True
+    policy, zone = policy_of(engine, work, default)
+    now = engine.clock()
+    due = None if unwanted else policy.next_call_at(attempt, now, zone, rates,
+                                                    engine.queue(work.queue_id).hours.is_open)
+    if due is None:
+        engine.complete(work.assigned_agent_id, work.id, DO_NOT_CONTACT if unwanted else UNREACHED)
+        return True
+    engine.requeue_callback(work.id, due, f"callback attempt {attempt}: {result}; next call due")
+    sms_at = policy.sms_at(attempt + 1, now, zone)
+    if sms_at is not None:
+        engine.announce_callback(work.id, attempt + 1, not_before=sms_at)
+    return True

@@ -51,16 +51,18 @@ class Dispatcher(EngineState):
         return agent
 
     def _arrive(self, work: Work, queue: QueueConfig, now: float) -> None:
-        """New work, or work arriving by transfer: to the back of the line, classified afresh."""
+        """New work, or work arriving by transfer: to the back of the line, classified afresh. A
+        follow-up scheduled ahead arrives (waits, rings, is ranked) from when it is due."""
         self._seq += 1
         work.seq = self._seq
-        work.enqueue_time = work.ring_start = now
+        start = max(now, work.follow_up_due)
+        work.enqueue_time = work.ring_start = start
         work.state = WorkState.WAITING
-        work.reasons = policy.classify(work, queue, now)
+        work.reasons = policy.classify(work, queue, start)
         self._metrics.record(queue.id, now, Kind.ARRIVED)
 
     def _into_line(self, work: Work) -> None:
-        opened = self._lines.enter(work)
+        opened = self._lines.enter(work, self.clock())
         if opened is not None:
             self._metrics.joined(work.queue_id, opened, self.clock())
         self._journal.changed(work)
@@ -78,8 +80,10 @@ class Dispatcher(EngineState):
             if until > now:
                 self._deadlines.at(until, Due.HOLD, work.id, 0)
         if queue_policy.overflow_queue:
-            self._deadlines.at(max(now, work.ring_start + queue_policy.overflow_after), Due.OVERFLOW, work.id,
-                               work.ring_start)
+            # The last ring opens after its seconds, or when the customer's own target runs out
+            # if that comes first (a VIP's 15 s before a queue's 20 s).
+            opens = min(work.ring_start + queue_policy.overflow_after, work.deadline)
+            self._deadlines.at(max(now, opens), Due.OVERFLOW, work.id, work.ring_start)
 
     def _overflow(self, work: Work, now: float) -> None:
         """The last ring: waiting work moves on to the overflow queue (never back to one it left),
@@ -93,9 +97,10 @@ class Dispatcher(EngineState):
             return
         self._leave_line(work)
         work.transferred_from_queues += (source.id,)
+        waited = now - work.ring_start
         work.queue_id, work.ring_start = target, now
-        work.reasons.append(Reason("ring_overflow", f"{source.id} -> {target} after "
-                                                    f"{source.policy.overflow_after:g}s"))
+        work.reasons.append(Reason("ring_overflow", f"{source.id} -> {target} after {waited:.0f}s" + (
+            f" (the {work.target:g}s target)" if waited < source.policy.overflow_after else "")))
         if not here:
             del self._work[work.id]
             self._pending_work.pop(work.id, None)

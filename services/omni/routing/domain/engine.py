@@ -25,7 +25,7 @@ from omni.routing.domain.journal import Changes
 from omni.routing.domain.queues import QueueConfig
 from omni.routing.domain.stats import Kind
 from omni.routing.domain.transfers import TransferReason, transfer_reason
-from omni.routing.domain.work import WAITING_STATES, Reason, Turn, Work, WorkState
+from omni.routing.domain.work import CALLBACK_REACHED, WAITING_STATES, Reason, Turn, Work, WorkState
 from omni.runtime.errors import FailedPrecondition, InvalidArgument
 
 
@@ -146,7 +146,7 @@ class RoutingEngine(BotWork):
             self._lines.leave(work)  # re-ranked, not gone: the line's pace does not count it
         reason = policy.escalate_turn(work, self.queue(work.queue_id), turn, self.clock())
         if waiting:
-            self._lines.enter(work)
+            self._lines.enter(work, self.clock())
         self._journal.changed(work)
         if reason is None:
             return work
@@ -168,7 +168,9 @@ class RoutingEngine(BotWork):
         work.state = WorkState.ASSIGNED
         work.assigned_agent_id = agent_id
         work.answer_time = now
-        self._metrics.record(work.queue_id, now, Kind.ANSWERED, now - work.enqueue_time)
+        if not work.callback_number:
+            # A callback is answered when a call of it reaches the customer (`callback_reached`).
+            self._metrics.record(work.queue_id, now, Kind.ANSWERED, now - work.enqueue_time)
         self._journal.notify("offer_accepted", work, agent_id=agent_id)
         self._journal.notify("work_assigned", work, agent_id=agent_id)
         self._journal.agent_changed(agent, previous)
@@ -207,7 +209,8 @@ class RoutingEngine(BotWork):
             self._release(agent_id, work.id)
         self._leave_line(work)
         self._bots.remove(work)
-        self._metrics.record(work.queue_id, now, Kind.ABANDONED, now - work.enqueue_time)
+        if not work.follow_up_due:  # a follow-up cancelled is no customer who gave up waiting
+            self._metrics.record(work.queue_id, now, Kind.ABANDONED, now - work.enqueue_time)
         self._finish(work, WorkState.ABANDONED, now)
         self._journal.notify("work_abandoned", work, reason=reason)
         self._dispatch()
@@ -222,13 +225,23 @@ class RoutingEngine(BotWork):
         if not_before > self.clock():
             work.not_before = not_before
             self._deadlines.at(not_before, Due.HOLD, work.id, 0)
+            self._lines.hold(work)
         work.reasons.append(Reason("callback", "keeps its place in line"))
         self._journal.notify("callback_scheduled", work, reason="customer chose a callback")
         return work
 
-    def announce_callback(self, work_id: str, attempt: int) -> None:
-        """Ask for the SMS that tells the customer call `attempt` of their callback is coming."""
-        self._journal.notify("callback_sms_requested", self.get(work_id), reason=f"before callback attempt {attempt}")
+    def announce_callback(self, work_id: str, attempt: int, not_before: float = 0.0) -> None:
+        """Ask for the SMS that tells the customer call `attempt` of their callback is coming (sent
+        no earlier than `not_before`)."""
+        self._journal.notify("callback_sms_requested", self.get(work_id), reason=f"before callback attempt {attempt}",
+                             at=not_before)
+
+    def callback_reached(self, work_id: str, detail: str) -> None:
+        """A call of the callback the agent holds reached the customer: answered now."""
+        work = self.get(work_id)
+        now = self.clock()
+        self._metrics.record(work.queue_id, now, Kind.ANSWERED, now - work.enqueue_time)
+        self.add_reasons(work.id, [Reason(CALLBACK_REACHED, detail)])
 
     def requeue_callback(self, work_id: str, not_before: float, reason: str) -> Work:
         """An accepted callback whose call did not reach the customer: its agent is free again and
@@ -336,6 +349,8 @@ class RoutingEngine(BotWork):
             if kind is Due.OFFER and work.state is WorkState.OFFERED and work.offer_attempts == token:
                 self._withdraw_offer(work, "not answered in time", counts=True, kind="offer_timed_out")
             elif kind is Due.HOLD and work.state in WAITING_STATES:
+                if work.not_before and work.not_before <= now and (part := self._lines.unhold(work)) is not None:
+                    self._metrics.joined(work.queue_id, part, now)
                 self._pending_work[work.id] = None
             elif kind is Due.OVERFLOW and work.state is WorkState.WAITING and work.ring_start == token:
                 self._overflow(work, now)

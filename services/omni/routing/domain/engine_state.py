@@ -61,6 +61,10 @@ class EngineState:
             raise NotFound(f"work {work_id} is not live in routing (finished or never queued)")
         return found
 
+    def serving(self, queue_id: str) -> int:
+        """How many agents serve the queue (share a group with it), whatever their state."""
+        return len(self._roster.agent_ids_of(self.queue(queue_id)))
+
     def live_work(self, work_id: str) -> Work | None:
         return self._work.get(work_id)
 
@@ -94,5 +98,17 @@ class EngineState:
                                   bot_in_progress=self._bots.claimed(queue_id))
 
     def _estimate(self, work: Work) -> float:
-        """Waiting work: its place among the work of its part × how fast that part moves."""
-        return self._metrics.estimate(work.queue_id, part_of(work), self._lines.place(work))
+        """Waiting work: its place among the work of its part × how fast that part moves; where the
+        queue's last ring is another queue of this engine, no more than the wait until that ring
+        opens plus that queue's wait for one more (a complaint caller is not told the supervisors'
+        whole line when everyone else takes the call after 20 s)."""
+        part = part_of(work)
+        wait = self._metrics.estimate(work.queue_id, part, self._lines.place(work))
+        ring = self.queue(work.queue_id).policy
+        if ring.overflow_queue and self.has_queue(ring.overflow_queue) \
+                and ring.overflow_queue not in work.transferred_from_queues:
+            opens = min(work.ring_start + ring.overflow_after, work.deadline) - self.clock()
+            behind = self._lines.of(ring.overflow_queue).waiting(part) + 1
+            there = self._metrics.estimate(ring.overflow_queue, part, behind)
+            wait = min(wait, max(0.0, opens) + there)
+        return wait

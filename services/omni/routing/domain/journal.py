@@ -25,6 +25,8 @@ class Notice(NamedTuple):
     reason: str = ""
     disposition: str = ""
     previous_status: AgentStatus | None = None
+    # callback_sms_requested: not before this time (0: at once).
+    at: float = 0.0
 
 
 @dataclasses.dataclass
@@ -40,11 +42,12 @@ class Journal:
         self._work: dict[str, Work] = {}
         self._agents: dict[str, Agent] = {}
 
-    def notify(self, kind: str, work: Work, *, agent_id: str = "", reason: str = "", disposition: str = "") -> Work:
+    def notify(self, kind: str, work: Work, *, agent_id: str = "", reason: str = "", disposition: str = "",
+               at: float = 0.0) -> Work:
         """Record the notice; returns the work as the notice carries it."""
         self._work[work.id] = work
         snapshot = work.snapshot()
-        self._notices.append(Notice(kind, snapshot, agent_id=agent_id, reason=reason, disposition=disposition))
+        self._notices.append(Notice(kind, snapshot, agent_id=agent_id, reason=reason, disposition=disposition, at=at))
         return snapshot
 
     def changed(self, work: Work) -> None:

@@ -75,7 +75,7 @@ class QueueMetrics:
         if stats is None:
             return
         stats.record(work.enqueue_time, Kind.ARRIVED)
-        if work.answer_time:
+        if work.answered():
             stats.record(work.answer_time, Kind.ANSWERED, work.answer_time - work.enqueue_time)
         if work.state is WorkState.COMPLETED and work.answer_time and work.end_time:
             stats.record(work.end_time, Kind.COMPLETED, work.end_time - work.answer_time)

@@ -5,9 +5,9 @@ thousand, asking each agent of the queue costs more than everything else routing
 busy, and most free ones cannot take this work (skill level, language). So the agents of a pool
 (queues with the same groups and required skills have the same agents, equally skilled) are
 filed in buckets of agents alike for routing — the channel they have room on, their level in
-the pool's skills, their languages, supervisor or not, idle or holding work — each bucket in
-the chooser's own order: idle agents longest idle first, agents holding work least loaded
-first, then the most proficient. The first eligible agent of a bucket is its best, so the
+the pool's skills, their languages, supervisor or not, idle or holding work, taking calls or
+not — each bucket in the chooser's own order: idle agents longest idle first, agents holding
+work least loaded first, then the most proficient. The first eligible agent of a bucket is its best, so the
 chooser compares only those heads (and the work's preferred agent), and gets the agent it would
 have chosen among all.
 
@@ -28,8 +28,10 @@ from omni.routing.domain.roster import Roster
 from omni.routing.domain.work import Work
 from omni.runtime.channels import Channel
 
-# Agents alike for routing: level in the pool's skills, languages, supervisor, holding work.
-Bucket = tuple[int, tuple[str, ...], bool, bool]
+# Agents alike for routing: level in the pool's skills, languages, supervisor, holding work, taking
+# calls. Every part of `policy.choose_agent`'s key that is not in a bucket's order (below) must be
+# the same for every agent of a bucket (tests/routing/test_vacancies.py checks the choices agree).
+Bucket = tuple[int, tuple[str, ...], bool, bool, bool]
 # The chooser's order within a bucket: (idle since, or load when holding work; -proficiency; id),
 # and the agent (ids are unique: never compared).
 Key = tuple[float, int, str, Agent]
@@ -67,7 +69,8 @@ class _Pool:
                 skill = self._skill.get(agent_id)
                 if skill is None:
                     skill = self._skill[agent_id] = (agent.level(self.required), -agent.proficiency(self.required))
-                bucket = (skill[0], agent.languages, agent.supervisor, holding)
+                bucket = (skill[0], agent.languages, agent.supervisor, holding,
+                          agent.capacity.get(Channel.PHONE, 0) > 0)
                 key = (first, skill[1], agent_id, agent)
                 filed = [(channel, bucket, key) for channel in rooms]
             before = self.filed.get(agent_id, [])

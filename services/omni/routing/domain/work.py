@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import enum
 
+from omni.runtime import accessibility
 from omni.runtime.channels import Channel
 from omni.runtime.phones import to_e164
 
 # `IdentityKind.IDENTITY_KIND_PHONE` of omnichannel.common.v1: `Work.identities` keeps the wire's numbers.
 PHONE_IDENTITY = 1
 # A contact names at most this many accessibility needs.
-MAX_ACCESSIBILITY_NEEDS = 8
+MAX_ACCESSIBILITY_NEEDS = accessibility.MAX_NEEDS
 
 
 class WorkState(enum.StrEnum):
@@ -28,6 +29,8 @@ class WorkState(enum.StrEnum):
 # In line for a human agent (a scheduled callback keeps the customer's place).
 WAITING_STATES = frozenset({WorkState.WAITING, WorkState.CALLBACK_SCHEDULED})
 FINISHED_STATES = frozenset({WorkState.COMPLETED, WorkState.ABANDONED})
+# The reason a callback's call reached the customer: the callback is answered from then.
+CALLBACK_REACHED = "callback_reached"
 
 
 # Slots: every live work item keeps a few, and each object with a dictionary is one more for the
@@ -131,6 +134,19 @@ class Work:
     wrap_up_note: str = ""
     # Arrival order, kept across restarts so reloaded queues keep their order.
     seq: int = 0
+    # A follow-up task (domain/followups.py): the contact it follows up, when it is due, when it
+    # is late, the group it falls to and who scheduled it. The agent it is for is
+    # `preferred_agent_id`, held for them until `affinity_until` (the grace period).
+    follows_work_id: str = ""
+    follow_up_due: float = 0.0
+    follow_up_deadline: float = 0.0
+    follow_up_group: str = ""
+    follow_up_by: str = ""
+
+    def answered(self) -> bool:
+        """An agent took it; a callback only once one of its calls reached the customer."""
+        return bool(self.answer_time) and (not self.callback_number
+                                           or any(r.code == CALLBACK_REACHED for r in self.reasons))
 
     def phone_numbers(self) -> frozenset[str]:
         """The session's phone numbers, in E.164 where they parse. Sessions publishes verified

@@ -101,6 +101,10 @@ class Ownership:
 
     async def round(self) -> None:
         async with self._rounds:
+            if self._stopping:
+                # Handed over: a round waiting on the lock meanwhile would announce this replica
+                # again, and the others would keep its partitions for it until that ran out.
+                return
             await self._round()
 
     async def _round(self) -> None:

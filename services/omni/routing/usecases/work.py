@@ -104,7 +104,8 @@ class WorkUseCases:
         access.check_callback_number(principal, work, number)
         number = check_length(number, "number", 64)
         verified = callbacks.verified_number(work, number)
-        due = callbacks.chosen_time(due, self._room.engine.clock())
+        self._room.claims.serve_queue(work.queue_id)
+        due = callbacks.chosen_time(due, self._room.engine.clock(), self._room.engine.queue(work.queue_id).hours)
         return await self._room.run(lambda engine: callbacks.book(engine, work.id, number, verified, due,
                                                                       default=self._attempts))
 
@@ -229,7 +230,8 @@ class WorkUseCases:
             work.vip = work.vip or facts.vip
             needs = dict.fromkeys((*work.accessibility, *facts.accessibility))
             work.accessibility = tuple(needs)[:MAX_ACCESSIBILITY_NEEDS]
-            work.preferred_agent_id = work.preferred_agent_id or facts.last_agent_id
+            if not work.follow_up_due:  # a follow-up is for whom it was scheduled
+                work.preferred_agent_id = work.preferred_agent_id or facts.last_agent_id
             work.customer_id = work.customer_id or facts.customer_id
             work.customer_name = work.customer_name or facts.customer_name
         self._desktops.remember(work.id, facts)

@@ -13,11 +13,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from omni.runtime import accessibility
 from omni.runtime.errors import InvalidArgument
 
 MAX_LEVELS = 3
 BACK = "*"
 HUMAN_INTENT = "agent_request"
+MAX_ACCESSIBLE_LINES = 100
 
 
 class ContactFlowError(ValueError):
@@ -64,6 +66,16 @@ class ContactFlow:
     email_queue: str
     # Recipient local part ("sales" of sales@example.com) -> queue.
     mailbox_queues: Mapping[str, str]
+    # Dialled numbers of accessible lines -> the needs of whoever calls them.
+    accessible_lines: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    # A caller with an accessibility need goes straight to `human_queue` (seed 000); False keeps
+    # the menus, played slow and plain.
+    accessibility_skips_menu: bool = True
+
+    def caller_needs(self, dnis: str, named: Sequence[str]) -> tuple[str, ...]:
+        """The caller's accessibility needs: those the adapter named and the dialled line's, each
+        once, checked."""
+        return accessibility.needs([*named, *self.accessible_lines.get(dnis, ())])
 
     def menu_at(self, path: Sequence[str]) -> Menu:
         menu = self.menu
@@ -206,6 +218,13 @@ def parse_flow(raw: Mapping[str, Any]) -> ContactFlow:
     if not human_queue:
         raise ContactFlowError("human_queue is required: the queue the agent shortcut leads to")
     keywords = raw.get("intent_keywords")
+    lines = raw.get("accessible_lines", {})
+    if not isinstance(lines, Mapping) or len(lines) > MAX_ACCESSIBLE_LINES:
+        raise ContactFlowError(f"accessible_lines maps at most {MAX_ACCESSIBLE_LINES} dialled numbers to needs")
+    try:
+        accessible = {str(dnis): accessibility.needs([str(n) for n in needs]) for dnis, needs in lines.items()}
+    except InvalidArgument as exc:
+        raise ContactFlowError(f"accessible_lines: {exc}") from exc
     return ContactFlow(
         menu=_menu(raw.get("menu"), "menu", 1, human_digit),
         human_digit=human_digit,
@@ -216,7 +235,10 @@ def parse_flow(raw: Mapping[str, Any]) -> ContactFlow:
         chat_queue=str(raw.get("chat_queue", human_queue)),
         email_queue=str(raw.get("email_queue", human_queue)),
         mailbox_queues={str(k).casefold(): str(v) for k, v in dict(raw.get("mailbox_queues", {})).items()},
+        accessible_lines=accessible,
+        accessibility_skips_menu=bool(raw.get("accessibility_skips_menu", True)),
     )
+
 
 
 def load_flow(path: str) -> ContactFlow:

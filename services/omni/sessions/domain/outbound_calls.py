@@ -16,6 +16,7 @@ import enum
 from omni.runtime.errors import FailedPrecondition
 from omni.runtime.phones import to_e164
 from omni.sessions.domain.model import Direction, Message, Session, State, new_id
+from omni.sessions.domain.sms import Delivery
 
 
 class CallResult(enum.StrEnum):
@@ -135,6 +136,13 @@ def customer_spoke(session: Session, interaction_id: str) -> bool:
     message = next((m for m in session.messages if m.id == interaction_id), None)
     return (message is not None and message.direction is Direction.INBOUND
             and not (message.email is not None and message.email.automatic))
+
+
+def unsent(session: Session, message_ids: frozenset[str]) -> None:
+    """The SMS `message_ids` of the session will not be sent: their messages say so."""
+    for message in session.messages:
+        if message.id in message_ids:
+            message.delivery = Delivery.FAILED.value
 
 
 def stop(session: Session, contact: Session, at: dt.datetime) -> bool:

@@ -142,3 +142,6 @@ class OutboundSms:
     # The id the SMSC gave it (submit_sm_resp), which its delivery receipt names.
     smsc_id: str = ""
     error: str = ""
+    # A callback's reminder: not sent once the callback is stopped (one postponed past the quiet
+    # hours may still wait when the customer gets in touch).
+    callback_reminder: bool = False

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Awaitable, Callable, Sequence
 
+from omni.runtime import accessibility as accessibility_limits
 from omni.runtime.auth import Principal
 from omni.runtime.channels import Channel
 from omni.runtime.clock import utcnow
@@ -18,7 +20,7 @@ from omni.runtime.validation import check_length, require
 from omni.sessions.domain.access import check_supervising
 from omni.sessions.domain.call_legs import CallLegCommand, CallLegMode, command_of, leg_note
 from omni.sessions.domain.classifier import Classifier
-from omni.sessions.domain.ivr import ContactFlow, ivr_abandoned_text
+from omni.sessions.domain.ivr import HUMAN_INTENT, ContactFlow, ivr_abandoned_text
 from omni.sessions.domain.model import Identity, Message, Note, Session, State, TextLimit, new_id
 from omni.sessions.publishing import SessionEvents
 from omni.sessions.repository import SessionRepository
@@ -34,11 +36,23 @@ class CallStep:
     # What to play next; empty when the call has left the IVR.
     prompt: str = ""
 
+    @property
+    def slow_prompts(self) -> bool:
+        """The caller has an accessibility need: prompts and announcements slow and plain."""
+        return bool(self.session.attributes.get(ACCESSIBILITY))
+
+
+# The session attribute (and so the interaction's) naming the caller's accessibility needs,
+# comma-separated; routing reads it.
+ACCESSIBILITY = "accessibility"
+
 
 class Calls:
     def __init__(self, conversations: Conversations, repo: SessionRepository, events: SessionEvents, *,
                  flow: ContactFlow, classifier: Classifier, limit: TextLimit, outbound: OutboundCalls,
-                 callback_digit: str, max_notes: int) -> None:
+                 callback_digit: str, max_notes: int,
+                 tagged_needs: Callable[[str], Awaitable[tuple[str, ...]]] | None = None) -> None:
+        """`tagged_needs(ani)`: the accessibility needs the caller's customer tags name."""
         self._c = conversations
         self._repo = repo
         self._events = events
@@ -48,10 +62,16 @@ class Calls:
         self._outbound = outbound
         self._callback_digit = callback_digit
         self._max_notes = max_notes
+        self._tagged_needs = tagged_needs
 
-    async def start(self, call_id: str, ani: str, dnis: str, language: str, previous_session_id: str) -> CallStep:
+    async def start(self, call_id: str, ani: str, dnis: str, language: str, previous_session_id: str,
+                    accessibility: Sequence[str] = ()) -> CallStep:
         call_id = check_length(require(call_id, "call_id"), "call_id", 200)
         ani = check_length(require(ani, "ani (the caller's number)"), "ani", 64)
+        needs = self._flow.caller_needs(dnis, accessibility)
+        if self._tagged_needs is not None:
+            tagged = await self._tagged_needs(ani)
+            needs = tuple(dict.fromkeys((*needs, *tagged)))[:accessibility_limits.MAX_NEEDS]
         session_id = new_id("S")
         # The call id is bound first, so a PBX retrying StartCall gets the same session back.
         earlier = await self._repo.claim_call(call_id, session_id)
@@ -62,12 +82,29 @@ class Calls:
                 return CallStep(session, self._flow.menu_at(_path(session)).prompt if in_ivr else "")
             except NotFound:
                 session_id = earlier  # claimed, but the session write never happened: make it now
+        attributes = {"call_id": call_id, "ani": ani, "dnis": dnis, "ivr_path": "", "ivr_invalid": "0"}
+        if needs:
+            attributes[ACCESSIBILITY] = ",".join(needs)
         session = await self._c.open(
             Channel.PHONE, [Identity("phone", ani)], language=language, previous_session_id=previous_session_id,
-            attributes={"call_id": call_id, "ani": ani, "dnis": dnis, "ivr_path": "", "ivr_invalid": "0"},
-            session_id=session_id,
+            attributes=attributes, session_id=session_id,
         )
+        if needs and self._flow.accessibility_skips_menu:
+            return await self._straight_to_a_person(session, needs)
         return CallStep(session, self._flow.menu.prompt)
+
+    async def _straight_to_a_person(self, session: Session, needs: Sequence[str]) -> CallStep:
+        """A caller with an accessibility need skips the menus (seed 000): queued for a person at once."""
+        queue = self._flow.human_queue
+
+        def record(current: Session) -> None:
+            current.queue, current.intent = queue, current.intent or HUMAN_INTENT
+            message = self._c.inbound(current, f"IVR: menus skipped ({', '.join(needs)})")
+            self._c.add(current, message)
+            current.move(State.QUEUED, message.time, f"accessibility: {', '.join(needs)}; straight to {queue}")
+
+        session, _ = await self._c.record(session.id, record)
+        return CallStep(session)
 
     async def ivr_input(self, call_id: str, digits: str, speech_text: str) -> CallStep:
         if bool(digits) == bool(speech_text):

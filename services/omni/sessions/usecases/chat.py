@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -193,11 +194,12 @@ class ChatDesk:
         message_id = check_length(require(message_id, "read.message_id"), "read.message_id", 200)
         await self._c.signal(line.session_id, UpdateKind.READ, Direction.INBOUND, message_id)
 
-    async def callback(self, line: ChatLine) -> str:
+    async def callback(self, line: ChatLine, due: dt.datetime | None = None) -> str:
         """The visitor asks to be called back instead of waiting: to the chat's verified phone
-        number only (an anonymous visitor cannot have a stranger called); the number booked."""
+        number only (an anonymous visitor cannot have a stranger called), keeping their place or
+        at `due` (a slot routing offered); the number booked."""
         self._flood.check(line, FrameKind.TEXT)
-        session = await self._outbound.book(line.session_id, "", None, verified_only=True)
+        session = await self._outbound.book(line.session_id, "", due, verified_only=True)
         return session.attributes["callback_number"]
 
     async def end(self, line: ChatLine) -> Session:

@@ -132,6 +132,10 @@ class Conversations:
         """A retried request whose message was stored before: publish what is still pending (its
         interaction, its state change) and show the message to the watchers again."""
         await self._events.publish(session.id, await self._repo.pending(session.id))
+        await self.show_again(session, message)
+
+    async def show_again(self, session: Session, message: Message) -> None:
+        """Show the watchers a message they have seen, as it is now (they replace it by its id)."""
         await self._live.show(session.id, Update(UpdateKind.MESSAGE, session=session.without_transcript(),
                                                  message=message))
 

@@ -9,7 +9,9 @@ assignment asks for the same call id again.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
+from omni.runtime.callback_times import check_chosen_time
 from omni.runtime.clock import utcnow
 from omni.runtime.errors import FailedPrecondition, PermissionDenied
 from omni.runtime.storage import Document
@@ -34,6 +36,8 @@ class OutboundCalls:
                    verified_only: bool) -> Session:
         """Book a callback for the waiting session, to the customer's own number or `given`
         (unverified then; refused with `verified_only`, as for a web visitor), keeping its place."""
+        if not_before is not None:
+            check_chosen_time(not_before.timestamp(), utcnow().timestamp())
         session = await self._repo.get(session_id)
         session.check_open()
         if session.state not in (State.QUEUED, State.OFFERED):
@@ -65,8 +69,15 @@ class OutboundCalls:
         if not outbound_calls.customer_spoke(contact, interaction_id):
             return
         for waiting in await self._repo.waiting_callbacks(customer_id):
-            if waiting != session_id:
-                await self._c.record(waiting, lambda current: outbound_calls.stop(current, contact, utcnow()))
+            if waiting == session_id:
+                continue
+            _, stopped = await self._c.record(waiting, lambda current: outbound_calls.stop(current, contact, utcnow()))
+            # A reminder put off past the quiet hours would announce a call that is not coming.
+            if not stopped:
+                continue
+            unsent = frozenset(await self._repo.cancel_reminders(waiting, "not sent: the callback was stopped"))
+            if unsent:
+                await self._repo.mutate(waiting, functools.partial(outbound_calls.unsent, message_ids=unsent))
 
     async def awaits_call(self, session_id: str) -> bool:
         return outbound_calls.awaits_call(await self._repo.get(session_id))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -83,11 +84,13 @@ class SmsChannel:
         self._survey_answer = answer
 
     async def send(self, number: str, text: str, *, sender: str = "", session_id: str = "",
-                   request_id: str = "") -> Message:
+                   request_id: str = "", not_before: dt.datetime | None = None,
+                   callback_reminder: bool = False) -> Message:
         """Queue an SMS to `number` (any way of writing it) as an OUTBOUND message of the customer's
         SMS conversation (`session_id`, else their open one, else a new one). The SMS is stored in
         the outbox before the message, so a crash in between still sends it; one sent for an event
-        (`request_id` given) is sent and recorded once however often the event comes."""
+        (`request_id` given) is sent and recorded once however often the event comes; none is sent
+        before `not_before`."""
         text = sendable_text(text, self._limits)
         to = outbound_number(number, self._region)
         session = await self._repo.get(session_id) if session_id else await self._conversation(to)
@@ -95,7 +98,8 @@ class SmsChannel:
         message = Message(id=_message_id(request_id) if request_id else new_id("I"), direction=Direction.OUTBOUND,
                           sender=sender or "sms", text=text, time=now, request_id=request_id,
                           delivery=Delivery.PENDING.value)
-        await self._repo.queue_sms(OutboundSms(id=message.id, session_id=session.id, number=to, text=text, due=now))
+        await self._repo.queue_sms(OutboundSms(id=message.id, session_id=session.id, number=to, text=text,
+                                               due=max(now, not_before or now), callback_reminder=callback_reminder))
 
         def add(current: Session) -> None:
             if all(m.id != message.id for m in current.messages):
@@ -105,11 +109,13 @@ class SmsChannel:
         self._wake.set()
         return message
 
-    async def remind_callback(self, session_id: str, number: str, language: str, event_id: str) -> None:
+    async def remind_callback(self, session_id: str, number: str, language: str, event_id: str, *,
+                              not_before: dt.datetime | None = None) -> None:
         """Routing asked for the SMS announcing the next call of the callback `session_id`: sent to
         the callback's number as a message of the callback's session (so on its ticket, like its
-        calls, with its delivery receipt)."""
-        await self.send(number, callback_reminder(language), session_id=session_id, request_id=event_id)
+        calls, with its delivery receipt), not before `not_before` (the end of the quiet hours)."""
+        await self.send(number, callback_reminder(language), session_id=session_id, request_id=event_id,
+                        not_before=not_before, callback_reminder=True)
 
     async def ask_survey(self, survey_session_id: str, number: str, language: str) -> None:
         """Send the survey of contact `survey_session_id` to `number`; a reply of 1-5 on the number's
@@ -244,9 +250,14 @@ class SmsChannel:
         """Record the delivery on the SMS's message (a receipt may come before the message is
         stored, when sending raced the write: the outbox row keeps the outcome either way)."""
 
-        def mark(session: Session) -> None:
+        def mark(session: Session) -> Message | None:
             for message in session.messages:
                 if message.id == sms.id and message.delivery not in (Delivery.DELIVERED, Delivery.FAILED):
                     message.delivery = delivery.value
+                    return message
+            return None
 
-        await self._repo.mutate(sms.session_id, mark)
+        session, marked = await self._repo.mutate(sms.session_id, mark)
+        if marked is not None:
+            # The agent's desk shows the SMS's delivery as it changes.
+            await self._c.show_again(session, marked)

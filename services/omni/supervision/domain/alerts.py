@@ -26,6 +26,7 @@ class AlertKind(enum.StrEnum):
     SERVICE_LEVEL_LOW = "service_level_low"
     ABANDONMENT_SPIKE = "abandonment_spike"
     KPI_OUTSIDE_BAND = "kpi_outside_band"
+    FOLLOW_UP_OVERDUE = "follow_up_overdue"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from omni.runtime.clock import utcnow
 from omni.supervision.domain.alerts import WorkFacts, sla_breached_alert, work_alerts
 from omni.supervision.domain.contacts import Contact, late_greeting
+from omni.supervision.domain.follow_ups import FollowUpTarget
 from omni.supervision.domain.sla import SlaTarget, warn_at
 from omni.supervision.repository import SupervisionRepository
 from omni.supervision.usecases.alerts import Alerts
@@ -43,6 +44,10 @@ class Facts:
         if event_type == "work_completed" and work.agent_id and answered_at and ended_at:
             await self._repo.count_handled(event_id, work.agent_id, ended_at.date(),
                                            max(0.0, (ended_at - answered_at).total_seconds()))
+
+    async def follow_up(self, target: FollowUpTarget) -> None:
+        """A follow-up was scheduled, done or cancelled (not a contact: no contact rule applies)."""
+        await self._repo.follow_up(target)
 
     async def agent_wrote(self, session_id: str, at: dt.datetime) -> None:
         """A reply went out in `session_id` at `at`: the greeting, if its contact waited for one."""

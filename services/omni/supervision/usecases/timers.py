@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from omni.runtime.clock import utcnow
 from omni.supervision.domain.contacts import late_greeting
+from omni.supervision.domain.follow_ups import overdue
 from omni.supervision.domain.queue_health import HealthRules, QueueFigures, check
 from omni.supervision.domain.sla import imminent
 from omni.supervision.domain.usual_band import BandRules, band_alerts, hour_figures
@@ -35,7 +36,7 @@ class Timers:
         self._judged: dt.datetime | None = None
 
     async def sweep(self) -> None:
-        """Greetings overdue and SLA targets about to fall due."""
+        """Greetings overdue, SLA targets about to fall due and follow-ups past their deadline."""
         now = utcnow()
         for contact in await self._repo.contacts_ungreeted_since(now - dt.timedelta(seconds=self._greeting_target)):
             alert = late_greeting(contact, now, self._greeting_target)
@@ -47,6 +48,11 @@ class Timers:
             if alert is not None:
                 await self._alerts.raise_alerts([alert])
             await self._repo.sla_warned(target)
+        for follow_up in await self._repo.follow_ups_overdue(now):
+            alert = overdue(follow_up, now)
+            if alert is not None:
+                await self._alerts.raise_alerts([alert])
+            await self._repo.follow_up_alerted(follow_up.work_id)
 
     async def check_queues(self) -> None:
         """Each queue's service level and abandonment over the last 15 minutes."""

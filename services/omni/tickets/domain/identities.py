@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 from collections.abc import Sequence
 
 from omni.runtime.errors import InvalidArgument
@@ -39,6 +40,9 @@ class Identity:
 Presented = tuple[Kind, str]
 
 
+# Pure, and asked of the same few identities again and again (the consumer's keys, a batch's
+# prefetch, each contact's customer); libphonenumber's parsing is the costly part.
+@functools.lru_cache(maxsize=65_536)
 def normalise(kind: Kind, raw: str, default_region: str) -> Identity:
     """The stored form of an identity; `InvalidArgument` says what is wrong with it."""
     value = raw.strip()

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from omni.runtime.auth import Principal
 from omni.runtime.clock import utcnow
 from omni.runtime.errors import AlreadyExists, InvalidArgument, NotFound
-from omni.runtime.paging import Page, PageRequest
+from omni.runtime.paging import Page, PageRequest, Position
 from omni.runtime.validation import require
 from omni.tickets.domain import access, customers
 from omni.tickets.domain.identities import Identity, Presented, normalise
+from omni.tickets.domain.lifecycle import ACTIVE
 from omni.tickets.domain.model import Customer, InteractionRecord, Ticket
 from omni.tickets.publishing import TicketEvents
 from omni.tickets.repository import TicketRepository
@@ -24,6 +25,8 @@ from omni.tickets.settings import TicketSettings
 UPDATABLE = frozenset({"display_name", "language", "tier", "tags", "preferred_agent_id"})
 CONTEXT_DEFAULT = 20
 CONTEXT_MAX = 200
+# The screen pop lists at most this many open tickets.
+OPEN_TICKETS_SHOWN = 50
 
 
 @dataclasses.dataclass
@@ -32,6 +35,8 @@ class CustomerContext:
     open_tickets: list[Ticket]
     recent: list[InteractionRecord]
     total_tickets: int
+    # Where the history continues; None when `recent` reached the customer's first interaction.
+    next_after: Position | None = None
 
 
 class Customers:
@@ -86,10 +91,13 @@ class Customers:
         return await self._owner(self._identity(presented))
 
     async def _owner(self, identity: Identity) -> Customer:
+        return await self._repo.get_customer(await self._owner_id(identity))
+
+    async def _owner_id(self, identity: Identity) -> str:
         owners = await self._repo.owners([identity])
         if identity.key not in owners:
             raise NotFound(f"no customer has {identity.kind.value} {identity.value}")
-        return await self._repo.get_customer(owners[identity.key])
+        return owners[identity.key]
 
     async def add_identity(self, principal: Principal, customer_id: str, presented: Presented) -> Customer:
         identity = self._identity(presented)
@@ -121,23 +129,32 @@ class Customers:
         return result
 
     async def context(self, principal: Principal, customer_id: str, presented: Presented | None,
-                      limit: int) -> CustomerContext:
+                      limit: int, after: Position | None = None) -> CustomerContext:
+        """The screen pop: one read for the identity's owner, then the customer, all their tickets
+        and a screen of history at once (all keyed by the customer id); `after` continues the
+        history from an earlier screen."""
         identity = self._identity(presented) if presented is not None else None
         if limit < 0:
             raise InvalidArgument(f"interaction_limit must not be negative (got {limit})")
         if customer_id:
-            customer = await self._repo.get_customer(customer_id)
+            owner = customer_id
         elif identity is not None:
-            customer = await self._owner(identity)
+            owner = await self._owner_id(identity)
         else:
             raise InvalidArgument("give customer_id or identity")
-        # The customer's tickets and their active ones at once: two indexed reads, no count.
-        places, active = await asyncio.gather(self._repo.ticket_places(customer.id),
-                                              self._repo.active_tickets(customer.id))
-        open_tickets = [t for t in active if access.may_view(principal, t.groups)]
-        # An agent reads the conversations of the tickets they see only.
-        visible = None if access.visible(principal) is None else \
-            [t for t, groups in places.items() if access.may_view(principal, groups)]
-        recent = await self._repo.recent_for_customer(customer.id, min(limit or CONTEXT_DEFAULT, CONTEXT_MAX),
-                                                      visible)
-        return CustomerContext(customer, open_tickets, recent, len(places))
+        page = PageRequest(min(limit or CONTEXT_DEFAULT, CONTEXT_MAX), after)
+        customer, tickets, history = await asyncio.gather(
+            self._repo.get_customer(owner), self._repo.customer_tickets(owner),
+            self._repo.customer_history(owner, page))
+        if customer.id != owner:  # an id merged away: the reads follow the customer it became
+            tickets, history = await asyncio.gather(self._repo.customer_tickets(customer.id),
+                                                    self._repo.customer_history(customer.id, page))
+        seen = [t for t in tickets if access.may_view(principal, t.groups)]
+        open_tickets = [t for t in seen if t.status in ACTIVE][:OPEN_TICKETS_SHOWN]
+        # An agent reads the conversations of the tickets they see only: read again with that
+        # filter when the screen holds another ticket's interaction (the first read assumed not).
+        if access.visible(principal) is not None:
+            visible = [t.id for t in seen]
+            if not {r.ticket_id for r in history.items} <= set(visible):
+                history = await self._repo.customer_history(customer.id, page, visible)
+        return CustomerContext(customer, open_tickets, history.items, len(tickets), history.next_after)

@@ -17,7 +17,8 @@ from omni.runtime.clock import utcnow
 from omni.runtime.errors import NotFound
 from omni.runtime.paging import Page, PageRequest
 from omni.runtime.validation import require
-from omni.tickets.domain import access, tickets
+from omni.tickets.domain import access, follow_ups, tickets
+from omni.tickets.domain.follow_ups import FollowUpFact
 from omni.tickets.domain.lifecycle import Status
 from omni.tickets.domain.model import InteractionRecord, Ticket
 from omni.tickets.domain.sla import ANSWERED_LIVE, SlaPolicy, responded
@@ -153,6 +154,14 @@ class Desk:
         if tickets.wrapped_up(ticket, work_id, agent_id, disposition, note, utcnow(), self._limits):
             saved = await self._repo.save_ticket(ticket, ticket.version)
             await self._events.ticket("ticket_updated", f"{event_id}:wrapped_up", saved)
+
+    async def follow_up_fact(self, session_id: str, fact: FollowUpFact, *, event_id: str) -> None:
+        """A follow-up of a contact of the session was scheduled, done or cancelled: a note on the
+        session's ticket."""
+        ticket = await self._session_ticket(session_id)
+        if follow_ups.noted(ticket, fact, utcnow(), self._limits.max_note_chars):
+            saved = await self._repo.save_ticket(ticket, ticket.version)
+            await self._events.ticket("ticket_updated", f"{event_id}:follow_up", saved)
 
     async def _session_ticket(self, session_id: str) -> Ticket:
         """The ticket a session's interactions were threaded onto (followed through merges)."""

@@ -37,6 +37,8 @@ from omni.tickets.domain.model import (
 from omni.tickets.domain.sla import SlaPolicy
 from omni.tickets.publishing import TicketEvents
 from omni.tickets.repository import TicketRepository, Transaction
+from omni.tickets.usecases.identity_owners import KnownOwners
+from omni.tickets.usecases.numbering import NumberPool
 from omni.tickets.usecases.workspace import Workspace
 
 log = logging.getLogger("omni.tickets.ingestion")
@@ -55,6 +57,8 @@ class Ingestion:
         self._events = events
         self._processed = processed
         self._rules = rules
+        self._numbers = NumberPool(repo.reserve_numbers)
+        self._known = KnownOwners()
 
     async def ingest(self, interactions: Sequence[Interaction]) -> None:
         """Thread `interactions` in order, as one unit of work; an id seen before (earlier in the
@@ -64,18 +68,28 @@ class Ingestion:
                 raise PermanentError("interaction has no id; it cannot be threaded idempotently")
         by_id = {i.id: i for i in reversed(interactions)}
         outboxes: dict[str, list[OutboxEvent]] = {}
+        claimed: dict[str, str] = {}
 
         async def effect(session: Transaction, fresh: Sequence[str]) -> None:
             outboxes.clear()  # a retried transaction starts over
+            claimed.clear()
             batch = [by_id[i] for i in fresh]
-            work = Workspace(self._repo.within(session), done_since=self._done_since(batch))
-            await work.prefetch(batch, self._rules.default_region)
-            for interaction_id in fresh:
-                outboxes[interaction_id] = await _Threading(work, self._rules).record(by_id[interaction_id])
-            await work.commit()
+            work = Workspace(self._repo.within(session), self._numbers, self._known,
+                             done_since=self._done_since(batch))
+            try:
+                await work.prefetch(batch, self._rules.default_region)
+                for interaction_id in fresh:
+                    outboxes[interaction_id] = await _Threading(work, self._rules).record(by_id[interaction_id])
+                await work.commit()
+                claimed.update(work.claimed())
+            except BaseException:
+                # Certainly not committed (a failed commit may have happened: its numbers are skipped).
+                work.abandon()
+                raise
 
         ordered = [i.id for i in interactions]
         await self._processed.run_each_once(ordered, effect)
+        self._known.learn(claimed)  # committed now
         again = [i for i in dict.fromkeys(ordered) if i not in outboxes]
         if again:
             outboxes.update({r.id: r.outbox for r in await self._repo.interactions_by_id(again)})
@@ -132,11 +146,12 @@ class _Threading:
                 customer, third_party = await self._customer(interaction, now), False
             customer_id = customer.id if customer else ""
             session_ticket, replied_ticket, token_ticket = explicit.candidates()
+            contact = threading.contact(interaction, occurred)
             decision = threading.decide(
-                threading.contact(interaction, occurred), self._rules.windows,
+                contact, self._rules.windows,
                 session_ticket=session_ticket, replied_ticket=replied_ticket, token_ticket=token_ticket,
-                same_topic=[threading.candidate(t) for t in await self._tx.topic_tickets(customer_id)]
-                if customer_id else [])
+                same_topic=await self._tx.topic_candidates(customer_id)
+                if customer_id and contact.joins_by_topic else [])
             created = decision.create
             if decision.create and customer is not None:
                 ticket = await self._open(interaction, customer, occurred, now, decision.follow_up_of)

@@ -6,8 +6,9 @@ in order against this workspace, so a later interaction sees what an earlier one
 it created, an identity it claimed, a ticket it opened or joined), and `commit` writes everything
 with one bulk write per collection. What the prefetch did not cover (following a merged-into
 redirect, the active tickets of a customer reached only through one) is read from the same
-transaction on first use. Tickets are written back only if nobody changed them since they were
-read (their version), as one by one.
+transaction on first use. Everything is read and written in the batch's transaction, so a ticket
+somebody changed after the batch read it makes the commit a write conflict and the batch runs
+again on the new state: no change is ever written over (as one by one, where the version decides).
 """
 
 from __future__ import annotations
@@ -25,16 +26,23 @@ from omni.tickets.domain.identities import Identity, readable
 from omni.tickets.domain.lifecycle import ACTIVE
 from omni.tickets.domain.model import Bounce, Customer, IdentityConflict, Interaction, InteractionRecord, Ticket
 from omni.tickets.repository import CustomerGrowth, SessionTrail, ThreadedWrites, TicketRepository
+from omni.tickets.usecases.identity_owners import KnownOwners
+from omni.tickets.usecases.numbering import NumberPool
 
 # As many active tickets of one customer as threading weighs (the repository's default).
 ACTIVE_CANDIDATES = 50
 
 
 class Workspace:
-    def __init__(self, tx: TicketRepository, *, done_since: dt.datetime | None) -> None:
+    def __init__(self, tx: TicketRepository, numbers: NumberPool, known: KnownOwners, *,
+                 done_since: dt.datetime | None) -> None:
         """`done_since`: solved and closed tickets done before this are no candidates (None: none
-        are, the batch has no contact that threads by topic)."""
+        are, the batch has no contact that threads by topic). `numbers`: where new customers and
+        tickets take their numbers (given back by `abandon` if the batch does not commit). `known`:
+        identity owners remembered across batches (`claimed` tells what to add once committed)."""
         self._tx = tx
+        self._pool = numbers
+        self._known = known
         self._done_since = done_since
         # Known answers; a key missing here is read from the transaction when first asked.
         self._owners: dict[str, str | None] = {}
@@ -43,14 +51,14 @@ class Workspace:
         self._sessions: dict[str, SessionTrail] = {}
         self._messages: dict[str, str] = {}
         self._active_known: set[str] = set()
-        # counter → (last number read, last number issued)
-        self._numbers: dict[str, tuple[int, int]] = {}
-        # What the batch wrote: created here, or changed (with the version they were read at).
+        # counter → the numbers this batch took from the pool
+        self._numbers: dict[str, list[int]] = {}
+        # What the batch wrote: created here, or changed.
         self._created_customers: dict[str, str] = {}
         self._grown: dict[str, CustomerGrowth] = {}
         self._claims: list[tuple[Identity, str]] = []
         self._created_tickets: dict[str, str] = {}
-        self._read_versions: dict[str, int] = {}
+        self._saved: dict[str, None] = {}  # tickets stored before the batch that it changed, in order
         self._interactions: list[InteractionRecord] = []
 
     async def mark_bounced(self, bounce: Bounce) -> InteractionRecord | None:
@@ -60,8 +68,7 @@ class Workspace:
 
     async def prefetch(self, interactions: Sequence[Interaction], default_region: str) -> None:
         identities = [i for x in interactions for i in readable(x.presented, default_region)[0]]
-        owners = await self._tx.owners(identities)
-        self._owners.update({i.key: owners.get(i.key) for i in identities})
+        owners = await self._read_owners(identities)
         sessions = [x.session_id for x in interactions if x.session_id]
         messages = [m for x in interactions for m in threading.replied_to(x)]
         trails, threads = await self._tx.trails(sessions, messages)
@@ -74,14 +81,20 @@ class Workspace:
         named = {*(t.ticket_id for t in trails.values() if t.ticket_id), *(t for t in threads.values() if t),
                  *(x.ticket_id for x in interactions if x.ticket_id),
                  *(t for x in interactions if (t := threading.token_of(x)))}
-        active_of = sorted(c for c, customer in found.items() if not customer.merged_into)
+        # Only contacts that thread by topic (phone, chat) weigh a customer's tickets (an email
+        # names its ticket or is a new matter): reading those of the others would be wasted.
+        by_topic = [x for x in interactions if threading.contact(x, utcnow()).joins_by_topic]
+        topic_customers = {*(owners.get(i.key) for x in by_topic for i in readable(x.presented, default_region)[0]),
+                           *(trails[x.session_id].customer_id for x in by_topic if x.session_id in trails),
+                           *(x.customer_id for x in by_topic)}
+        active_of = sorted(c for c, customer in found.items() if c in topic_customers and not customer.merged_into)
         tickets = await self._tx.tickets_named_or_active(sorted(named), active_of, self._done_since)
         self._tickets.update({t: None for t in named})
         self._tickets.update({t.id: t for t in tickets})
         self._active_known.update(active_of)
 
     async def commit(self) -> None:
-        """Write what the batch did (Conflict if a ticket it saved or a counter moved meanwhile)."""
+        """Write what the batch did (Conflict if a ticket it saved changed meanwhile)."""
         def customer(customer_id: str) -> Customer:
             found = self._customers[customer_id]
             assert found is not None
@@ -92,32 +105,47 @@ class Workspace:
             assert found is not None
             return found
 
-        for counter, (read, issued) in self._numbers.items():
-            await self._tx.numbers_issued(counter, read, issued)
         await self._tx.write_threaded(ThreadedWrites(
             customers=[(customer(c), origin) for c, origin in self._created_customers.items()],
             grown=self._grown, claims=self._claims,
             tickets=[(ticket(t), origin) for t, origin in self._created_tickets.items()],
-            saved=[(ticket(t), version) for t, version in self._read_versions.items()],
+            saved=[ticket(t) for t in self._saved],
             interactions=self._interactions,
         ))
 
     # --- the reads and writes threading makes (`usecases/ingestion.py`) ---------------------
 
+    def abandon(self) -> None:
+        """The batch will not commit: its numbers go back to the pool, issued to nobody."""
+        for counter, taken in self._numbers.items():
+            self._pool.give_back(counter, taken)
+        self._numbers.clear()
+
     async def next_number(self, counter: str) -> int:
-        if counter not in self._numbers:
-            last = await self._tx.last_number(counter)
-            self._numbers[counter] = (last, last)
-        read, issued = self._numbers[counter]
-        self._numbers[counter] = (read, issued + 1)
-        return issued + 1
+        number = await self._pool.take(counter)
+        self._numbers.setdefault(counter, []).append(number)
+        return number
+
+    async def _read_owners(self, identities: Sequence[Identity]) -> dict[str, str]:
+        """Owners of `identities` not asked yet: remembered, else read (and remembered)."""
+        unknown = [i for i in identities if i.key not in self._owners]
+        owners = self._known.of(i.key for i in unknown)
+        if unread := [i for i in unknown if i.key not in owners]:
+            found = await self._tx.owners(unread)
+            self._known.learn(found)
+            owners.update(found)
+        self._owners.update({i.key: owners.get(i.key) for i in unknown})
+        return owners
 
     async def owners(self, identities: Sequence[Identity]) -> dict[str, str]:
-        unknown = [i for i in identities if i.key not in self._owners]
-        if unknown:
-            found = await self._tx.owners(unknown)
-            self._owners.update({i.key: found.get(i.key) for i in unknown})
-        return {i.key: owner for i in identities if (owner := self._owners[i.key])}
+        """identity key → its owner now: a remembered owner merged away since is followed to
+        the customer it was merged into (as the store re-pointed the identity)."""
+        await self._read_owners(identities)
+        return {i.key: (await self.get_customer(owner)).id for i in identities if (owner := self._owners[i.key])}
+
+    def claimed(self) -> dict[str, str]:
+        """identity key → customer, for the identities this batch gave to someone."""
+        return {identity.key: owner for identity, owner in self._claims}
 
     async def find_customer(self, customer_id: str) -> Customer | None:
         if customer_id not in self._customers:
@@ -216,9 +244,11 @@ class Workspace:
             ticket = await self._ticket(ticket.merged_into)
         return copy.deepcopy(ticket)
 
-    async def topic_tickets(self, customer_id: str) -> list[Ticket]:
+    async def topic_candidates(self, customer_id: str) -> list[threading.Candidate]:
         """The customer's tickets a contact on the same topic may join or reopen: the active ones
-        and the ones done since `done_since`, merged ones left out."""
+        and the ones done since `done_since`, merged ones left out. (Candidates, not copies of the
+        tickets: threading only reads them, and copying every one for every contact was most of
+        the batch's own time.)"""
         if customer_id not in self._active_known:
             for ticket in [*await self._tx.active_tickets(customer_id),
                            *await self._tx.done_tickets([customer_id], self._done_since)]:
@@ -230,15 +260,17 @@ class Workspace:
         since = self._done_since
         done = [t for t in mine
                 if t.status not in ACTIVE and since is not None and (t.updated_at is None or t.updated_at >= since)]
-        return copy.deepcopy(active + done[:ACTIVE_CANDIDATES])
+        return [threading.candidate(t) for t in active + done[:ACTIVE_CANDIDATES]]
 
     async def insert_ticket(self, ticket: Ticket, origin_key: str) -> tuple[Ticket, bool]:
-        self._tickets[ticket.id] = copy.deepcopy(ticket)
+        """Kept as it is: the caller does not change it afterwards other than through `get_ticket`."""
+        self._tickets[ticket.id] = ticket
         self._created_tickets[ticket.id] = origin_key
         return ticket, True
 
     async def save_ticket(self, ticket: Ticket, expected_version: int) -> Ticket:
-        """Keep the whole ticket if it is still at `expected_version` (else Conflict), one version on."""
+        """Keep `ticket` (a copy from `get_ticket`/`resolve_ticket`, changed) if the stored one is
+        still at `expected_version` (else Conflict), one version on."""
         stored = await self._ticket(ticket.id)
         if stored is None:
             raise NotFound(f"ticket {ticket.id} does not exist")
@@ -246,12 +278,11 @@ class Workspace:
             raise Conflict(f"ticket {ticket.id} was changed by someone else (version {stored.version}, "
                            f"you sent {expected_version}); reload it and apply your change again")
         if ticket.id not in self._created_tickets:
-            self._read_versions.setdefault(ticket.id, expected_version)
-        saved = copy.deepcopy(ticket)
-        saved.version = expected_version + 1
-        saved.updated_at = utcnow()
-        self._tickets[ticket.id] = saved
-        return copy.deepcopy(saved)
+            self._saved[ticket.id] = None
+        ticket.version = expected_version + 1
+        ticket.updated_at = utcnow()
+        self._tickets[ticket.id] = ticket
+        return ticket
 
     async def insert_interaction(self, record: InteractionRecord) -> None:
         self._interactions.append(record)

@@ -12,6 +12,8 @@ from omni.web.domain.inputs import ID_CHARS, TEXT_CHARS, Json, fields, text
 TOKEN_CHARS = 4096
 NAME_CHARS = 200
 LANGUAGE_CHARS = 16
+# An RFC 3339 time such as 2026-12-01T14:30:00Z.
+DUE_TIME_CHARS = 40
 
 _FIELDS: dict[str, tuple[tuple[str, int], ...]] = {
     "start": (("handle", ID_CHARS), ("display_name", NAME_CHARS), ("language", LANGUAGE_CHARS),
@@ -21,7 +23,9 @@ _FIELDS: dict[str, tuple[tuple[str, int], ...]] = {
     "typing": (),
     "read": (("message_id", ID_CHARS),),
     "end": (),
-    "callback": (),
+    "callback": (("due_time", DUE_TIME_CHARS),),
+    # Answered by the gateway itself (routing's ListCallbackSlots), not relayed to sessions.
+    "callback_slots": (),
 }
 
 

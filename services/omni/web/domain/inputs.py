@@ -6,6 +6,7 @@ rest with a message that names the field.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from omni.runtime.errors import InvalidArgument
@@ -64,3 +65,15 @@ def choice(body: Json, name: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise InvalidArgument(f"{name} must be one of {', '.join(allowed)}")
     return str(value)
+
+
+def instant(body: Json, name: str) -> dt.datetime:
+    """A required moment as ISO 8601 with its zone (the browser sends UTC: "…Z")."""
+    value = text(body, name, 40, required=True)
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidArgument(f"{name} must be a time like 2026-12-01T10:00:00Z") from None
+    if moment.tzinfo is None:
+        raise InvalidArgument(f"{name} must name its time zone (e.g. end in Z for UTC)")
+    return moment

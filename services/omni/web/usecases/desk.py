@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import logging
 from collections.abc import Sequence
 
 from google.protobuf.field_mask_pb2 import FieldMask
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from omni.runtime.auth import bearer
 from omni.runtime.errors import DomainError, InvalidArgument, NotFound, PermissionDenied
@@ -37,6 +39,9 @@ TIMELINE_FIELDS = ("id", "channel", "transitions", "notes")
 TRANSFER_REASONS = tuple(n.removeprefix("TRANSFER_REASON_").lower() for n in routing_pb2.TransferReason.keys()[1:])
 TICKET_STATUSES = tuple(n.removeprefix("TICKET_STATUS_").lower() for n in tickets_pb2.TicketStatus.keys()[1:])
 _IDENTITY_KINDS = {SearchKind.PHONE: common_pb2.IDENTITY_KIND_PHONE, SearchKind.EMAIL: common_pb2.IDENTITY_KIND_EMAIL}
+# What a follow-up does (the desk's words) -> routing's channel.
+FOLLOW_UP_CHANNELS = {"call": common_pb2.CHANNEL_PHONE, "email": common_pb2.CHANNEL_EMAIL,
+                      "sms": common_pb2.CHANNEL_SMS}
 TICKET_PRIORITIES = tuple(n.removeprefix("TICKET_PRIORITY_").lower() for n in tickets_pb2.TicketPriority.keys()[1:])
 
 
@@ -123,6 +128,18 @@ class Desk:
         except DomainError as exc:
             log.warning("work %s was transferred but its note was not kept: %s", work.id, exc.message)
             return {**to_json(work), "warning": f"transferred; the transfer note was not kept: {exc.message}"}
+        return to_json(work)
+
+    async def follow_up(self, caller: Caller, work_id: str, channel: str, due: dt.datetime, group: str, note: str,
+                        request_id: str) -> Json:
+        """A follow-up of the work (call, email or SMS) at `due`, for the agent or one of their
+        groups; routing checks the time, the group and that the work is the agent's."""
+        when = Timestamp()
+        when.FromDatetime(due)
+        work = await relay(self._up.routing.ScheduleFollowUp(
+            routing_pb2.ScheduleFollowUpRequest(work_id=work_id, channel=FOLLOW_UP_CHANNELS[channel], due_time=when,
+                                                group=group, note=note, request_id=request_id),
+            metadata=bearer(caller.token), timeout=self._timeout))
         return to_json(work)
 
     async def queues(self, caller: Caller) -> list[Json]:

@@ -18,10 +18,10 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import WebSocketException
 
 from omni.runtime.auth import bearer
-from omni.runtime.errors import DomainError, NotFound, Unavailable
+from omni.runtime.errors import DomainError, FailedPrecondition, NotFound, Unavailable
 from omni.web import convert
 from omni.web.domain.inputs import Json
-from omni.web.upstream import Upstream, relay_stream
+from omni.web.upstream import Upstream, relay, relay_stream
 from omni.web.usecases.live import Send
 from omnichannel.routing.v1 import routing_pb2
 
@@ -45,9 +45,15 @@ class WidgetChat:
             raise Unavailable("the chat service cannot be reached; trying again shortly") from None
 
     async def _relay(self, chat: ClientConnection, frames: AsyncIterator[Json], send: Send) -> None:
+        # The visitor's credential and session, once sessions started (or resumed) the chat.
+        visitor = {"token": "", "session_id": ""}
+
         async def inbound() -> None:
             async for frame in frames:
-                await chat.send(json.dumps(frame))
+                if "callback_slots" in frame:
+                    await self._slots(visitor["token"], visitor["session_id"], send)
+                else:
+                    await chat.send(json.dumps(frame))
             await chat.close()
 
         reader = asyncio.create_task(inbound(), name="widget frames in")
@@ -59,6 +65,7 @@ class WidgetChat:
                 await send(frame)
                 if "started" in frame:
                     token, session_id = frame["started"]["session_token"], frame["started"]["session_id"]
+                    visitor.update(token=token, session_id=session_id)
                     # A resumed chat may be waiting already; a new one is not queued until it speaks.
                     if frame["started"].get("transcript"):
                         position = _restart(position, self._position(token, session_id, send))
@@ -74,6 +81,20 @@ class WidgetChat:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, WebSocketException):
                         await task
+
+    async def _slots(self, token: str, session_id: str, send: Send) -> None:
+        """`{"callback_slots": ListCallbackSlotsResponse}`: the times the waiting visitor may
+        choose for their callback, as routing offers them to this visitor's own token."""
+        try:
+            if not token:
+                raise FailedPrecondition("start the chat first; a callback time is chosen while waiting")
+            found = await relay(self._up.routing.ListCallbackSlots(
+                routing_pb2.ListCallbackSlotsRequest(work_id=session_id), metadata=bearer(token),
+                timeout=self._up.timeout))
+        except DomainError as exc:
+            await send({"error": exc.message})
+            return
+        await send({"callback_slots": convert.to_json(found)})
 
     async def _position(self, token: str, session_id: str, send: Send) -> None:
         """`{"position": QueuePosition}` whenever the visitor's place or estimate changes."""

@@ -22,18 +22,19 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from omnichannel.routing.v1 import routing_pb2 as omnichannel_dot_routing_dot_v1_dot_routing__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#omnichannel/routing/v1/events.proto\x12\x16omnichannel.routing.v1\x1a$omnichannel/routing/v1/routing.proto\"\xb0\x01\n\tWorkEvent\x12.\n\x04work\x18\x01 \x01(\x0b\x32 .omnichannel.routing.v1.WorkItem\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x13\n\x0b\x64isposition\x18\x04 \x01(\t\x12\x11\n\tpartition\x18\x05 \x01(\t\x12\r\n\x05\x65poch\x18\x06 \x01(\x03\x12\x1a\n\x12\x61gent_display_name\x18\x07 \x01(\t\"\xa1\x01\n\x11\x41gentStateChanged\x12,\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x1d.omnichannel.routing.v1.Agent\x12<\n\x0fprevious_status\x18\x02 \x01(\x0e\x32#.omnichannel.routing.v1.AgentStatus\x12\x11\n\tpartition\x18\x03 \x01(\t\x12\r\n\x05\x65poch\x18\x04 \x01(\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#omnichannel/routing/v1/events.proto\x12\x16omnichannel.routing.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$omnichannel/routing/v1/routing.proto\"\xe0\x01\n\tWorkEvent\x12.\n\x04work\x18\x01 \x01(\x0b\x32 .omnichannel.routing.v1.WorkItem\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x13\n\x0b\x64isposition\x18\x04 \x01(\t\x12\x11\n\tpartition\x18\x05 \x01(\t\x12\r\n\x05\x65poch\x18\x06 \x01(\x03\x12\x1a\n\x12\x61gent_display_name\x18\x07 \x01(\t\x12.\n\nnot_before\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa1\x01\n\x11\x41gentStateChanged\x12,\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x1d.omnichannel.routing.v1.Agent\x12<\n\x0fprevious_status\x18\x02 \x01(\x0e\x32#.omnichannel.routing.v1.AgentStatus\x12\x11\n\tpartition\x18\x03 \x01(\t\x12\r\n\x05\x65poch\x18\x04 \x01(\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'omnichannel.routing.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WORKEVENT']._serialized_start=102
-  _globals['_WORKEVENT']._serialized_end=278
-  _globals['_AGENTSTATECHANGED']._serialized_start=281
-  _globals['_AGENTSTATECHANGED']._serialized_end=442
+  _globals['_WORKEVENT']._serialized_start=135
+  _globals['_WORKEVENT']._serialized_end=359
+  _globals['_AGENTSTATECHANGED']._serialized_start=362
+  _globals['_AGENTSTATECHANGED']._serialized_end=523
 # @@protoc_insertion_point(module_scope)

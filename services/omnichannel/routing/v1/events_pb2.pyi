@@ -5,6 +5,7 @@ isort:skip_file
 
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from omnichannel.routing.v1 import routing_pb2 as _routing_pb2
 import builtins as _builtins
 import sys
@@ -36,6 +37,7 @@ class WorkEvent(_message.Message):
     PARTITION_FIELD_NUMBER: _builtins.int
     EPOCH_FIELD_NUMBER: _builtins.int
     AGENT_DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    NOT_BEFORE_FIELD_NUMBER: _builtins.int
     agent_id: _builtins.str
     reason: _builtins.str
     disposition: _builtins.str
@@ -50,6 +52,10 @@ class WorkEvent(_message.Message):
     """
     @_builtins.property
     def work(self) -> _routing_pb2.WorkItem: ...
+    @_builtins.property
+    def not_before(self) -> _timestamp_pb2.Timestamp:
+        """callback_sms_requested: not sent before this (the end of the queue's quiet hours); unset: at once."""
+
     def __init__(
         self,
         *,
@@ -60,10 +66,11 @@ class WorkEvent(_message.Message):
         partition: _builtins.str = ...,
         epoch: _builtins.int = ...,
         agent_display_name: _builtins.str = ...,
+        not_before: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["work", b"work"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["not_before", b"not_before", "work", b"work"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_display_name", b"agent_display_name", "agent_id", b"agent_id", "disposition", b"disposition", "epoch", b"epoch", "partition", b"partition", "reason", b"reason", "work", b"work"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_display_name", b"agent_display_name", "agent_id", b"agent_id", "disposition", b"disposition", "epoch", b"epoch", "not_before", b"not_before", "partition", b"partition", "reason", b"reason", "work", b"work"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -520,6 +520,7 @@ class CallbackAttempts(_message.Message):
     MAX_ATTEMPTS_FIELD_NUMBER: _builtins.int
     QUIET_HOURS_FIELD_NUMBER: _builtins.int
     SMS_ATTEMPTS_FIELD_NUMBER: _builtins.int
+    BEST_TIME_WINDOW_FIELD_NUMBER: _builtins.int
     max_attempts: _builtins.int
     """Calls made for one callback at most."""
     quiet_hours: _builtins.str
@@ -534,6 +535,13 @@ class CallbackAttempts(_message.Message):
         ("SMS + call"); empty: none. Not sent within the quiet hours.
         """
 
+    @_builtins.property
+    def best_time_window(self) -> _duration_pb2.Duration:
+        """A redial may be put off by up to this much beyond its delay, to the hour of the week the
+        customer (or, with little history, customers of their segment) answered most often; unset:
+        called when its delay ends.
+        """
+
     def __init__(
         self,
         *,
@@ -541,10 +549,11 @@ class CallbackAttempts(_message.Message):
         max_attempts: _builtins.int = ...,
         quiet_hours: _builtins.str = ...,
         sms_attempts: _abc.Iterable[_builtins.int] | None = ...,
+        best_time_window: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["best_time_window", b"best_time_window"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_attempts", b"max_attempts", "quiet_hours", b"quiet_hours", "retry_delays", b"retry_delays", "sms_attempts", b"sms_attempts"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["best_time_window", b"best_time_window", "max_attempts", b"max_attempts", "quiet_hours", b"quiet_hours", "retry_delays", b"retry_delays", "sms_attempts", b"sms_attempts"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -613,6 +622,8 @@ class WorkItem(_message.Message):
     CALLBACK_ATTEMPTS_FIELD_NUMBER: _builtins.int
     WRAP_UP_NOTE_FIELD_NUMBER: _builtins.int
     ACCESSIBILITY_FIELD_NUMBER: _builtins.int
+    CALLBACK_DUE_TIME_FIELD_NUMBER: _builtins.int
+    FOLLOW_UP_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     queue_id: _builtins.str
     channel: _common_pb2.Channel.ValueType
@@ -670,6 +681,18 @@ class WorkItem(_message.Message):
         with the skill "accessibility:<need>", and the offer names the need.
         """
 
+    @_builtins.property
+    def callback_due_time(self) -> _timestamp_pb2.Timestamp:
+        """A callback is not made before this time (the slot the customer chose, the next
+        opening, the end of quiet hours or the next attempt); unset: due now.
+        """
+
+    @_builtins.property
+    def follow_up(self) -> Global___FollowUp:
+        """Set on a follow-up task (ScheduleFollowUp); the work's preferred_agent_id is
+        the agent it is for ("" : the group's), its text the agent's note.
+        """
+
     def __init__(
         self,
         *,
@@ -707,14 +730,59 @@ class WorkItem(_message.Message):
         callback_attempts: _builtins.int = ...,
         wrap_up_note: _builtins.str = ...,
         accessibility: _abc.Iterable[_builtins.str] | None = ...,
+        callback_due_time: _timestamp_pb2.Timestamp | None = ...,
+        follow_up: Global___FollowUp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["answer_time", b"answer_time", "bot_claim_expire_time", b"bot_claim_expire_time", "customer", b"customer", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answer_time", b"answer_time", "bot_claim_expire_time", b"bot_claim_expire_time", "callback_due_time", b"callback_due_time", "customer", b"customer", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait", "follow_up", b"follow_up"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accessibility", b"accessibility", "answer_time", b"answer_time", "assigned_agent_id", b"assigned_agent_id", "bot_claim_expire_time", b"bot_claim_expire_time", "bot_worker_id", b"bot_worker_id", "callback_attempts", b"callback_attempts", "callback_number", b"callback_number", "callback_number_verified", b"callback_number_verified", "channel", b"channel", "customer", b"customer", "disposition", b"disposition", "emotion_score", b"emotion_score", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait", "id", b"id", "intent", b"intent", "interaction_id", b"interaction_id", "language", b"language", "offer_attempts", b"offer_attempts", "offered_agent_id", b"offered_agent_id", "preferred_agent_id", b"preferred_agent_id", "priority", b"priority", "queue_id", b"queue_id", "reasons", b"reasons", "sequence", b"sequence", "session_id", b"session_id", "state", b"state", "text", b"text", "ticket_id", b"ticket_id", "transfer_count", b"transfer_count", "urgent", b"urgent", "vip", b"vip", "wrap_up_note", b"wrap_up_note"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accessibility", b"accessibility", "answer_time", b"answer_time", "assigned_agent_id", b"assigned_agent_id", "bot_claim_expire_time", b"bot_claim_expire_time", "bot_worker_id", b"bot_worker_id", "callback_attempts", b"callback_attempts", "callback_due_time", b"callback_due_time", "callback_number", b"callback_number", "callback_number_verified", b"callback_number_verified", "channel", b"channel", "customer", b"customer", "disposition", b"disposition", "emotion_score", b"emotion_score", "end_time", b"end_time", "enqueue_time", b"enqueue_time", "estimated_wait", b"estimated_wait", "follow_up", b"follow_up", "id", b"id", "intent", b"intent", "interaction_id", b"interaction_id", "language", b"language", "offer_attempts", b"offer_attempts", "offered_agent_id", b"offered_agent_id", "preferred_agent_id", b"preferred_agent_id", "priority", b"priority", "queue_id", b"queue_id", "reasons", b"reasons", "sequence", b"sequence", "session_id", b"session_id", "state", b"state", "text", b"text", "ticket_id", b"ticket_id", "transfer_count", b"transfer_count", "urgent", b"urgent", "vip", b"vip", "wrap_up_note", b"wrap_up_note"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___WorkItem: _TypeAlias = WorkItem  # noqa: Y015
+
+@_typing.final
+class FollowUp(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FOLLOWS_WORK_ID_FIELD_NUMBER: _builtins.int
+    DUE_TIME_FIELD_NUMBER: _builtins.int
+    GRACE_END_TIME_FIELD_NUMBER: _builtins.int
+    DEADLINE_FIELD_NUMBER: _builtins.int
+    GROUP_FIELD_NUMBER: _builtins.int
+    SCHEDULED_BY_FIELD_NUMBER: _builtins.int
+    follows_work_id: _builtins.str
+    """The contact (work item) it follows up; the work keeps its session and ticket."""
+    group: _builtins.str
+    """The group it falls to (and whose queue it waits in)."""
+    scheduled_by: _builtins.str
+    @_builtins.property
+    def due_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def grace_end_time(self) -> _timestamp_pb2.Timestamp:
+        """Until then only the agent it is for is offered it (when they are working)."""
+
+    @_builtins.property
+    def deadline(self) -> _timestamp_pb2.Timestamp:
+        """Done later than this is late: supervisors are alerted, the KPI counts it late."""
+
+    def __init__(
+        self,
+        *,
+        follows_work_id: _builtins.str = ...,
+        due_time: _timestamp_pb2.Timestamp | None = ...,
+        grace_end_time: _timestamp_pb2.Timestamp | None = ...,
+        deadline: _timestamp_pb2.Timestamp | None = ...,
+        group: _builtins.str = ...,
+        scheduled_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["deadline", b"deadline", "due_time", b"due_time", "grace_end_time", b"grace_end_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deadline", b"deadline", "due_time", b"due_time", "follows_work_id", b"follows_work_id", "grace_end_time", b"grace_end_time", "group", b"group", "scheduled_by", b"scheduled_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FollowUp: _TypeAlias = FollowUp  # noqa: Y015
 
 @_typing.final
 class QueuePosition(_message.Message):
@@ -1152,6 +1220,200 @@ class ScheduleCallbackRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ScheduleCallbackRequest: _TypeAlias = ScheduleCallbackRequest  # noqa: Y015
+
+@_typing.final
+class ScheduleFollowUpRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORK_ID_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    DUE_TIME_FIELD_NUMBER: _builtins.int
+    GROUP_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    work_id: _builtins.str
+    """The contact to follow up: work the caller handled (a supervisor: any they see)."""
+    channel: _common_pb2.Channel.ValueType
+    """CHANNEL_PHONE (a call), CHANNEL_EMAIL or CHANNEL_SMS."""
+    group: _builtins.str
+    """Empty: for the caller themselves (the group of the contact's queue after
+    the grace period); else for this group (one of the caller's).
+    """
+    note: _builtins.str
+    """What to do, shown with the offer and on the ticket."""
+    request_id: _builtins.str
+    """Retrying with the same request_id returns the same follow-up."""
+    @_builtins.property
+    def due_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        work_id: _builtins.str = ...,
+        channel: _common_pb2.Channel.ValueType = ...,
+        due_time: _timestamp_pb2.Timestamp | None = ...,
+        group: _builtins.str = ...,
+        note: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["due_time", b"due_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "due_time", b"due_time", "group", b"group", "note", b"note", "request_id", b"request_id", "work_id", b"work_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScheduleFollowUpRequest: _TypeAlias = ScheduleFollowUpRequest  # noqa: Y015
+
+@_typing.final
+class CancelFollowUpRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORK_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    work_id: _builtins.str
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        work_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reason", b"reason", "work_id", b"work_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelFollowUpRequest: _TypeAlias = CancelFollowUpRequest  # noqa: Y015
+
+@_typing.final
+class ListFollowUpsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DUE_AFTER_FIELD_NUMBER: _builtins.int
+    DUE_BEFORE_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    page_token: _builtins.str
+    @_builtins.property
+    def due_after(self) -> _timestamp_pb2.Timestamp:
+        """Due in [due_after, due_before); unset: no bound."""
+
+    @_builtins.property
+    def due_before(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        due_after: _timestamp_pb2.Timestamp | None = ...,
+        due_before: _timestamp_pb2.Timestamp | None = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["due_after", b"due_after", "due_before", b"due_before"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_after", b"due_after", "due_before", b"due_before", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFollowUpsRequest: _TypeAlias = ListFollowUpsRequest  # noqa: Y015
+
+@_typing.final
+class ListFollowUpsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORK_ITEMS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def work_items(self) -> _containers.RepeatedCompositeFieldContainer[Global___WorkItem]: ...
+    def __init__(
+        self,
+        *,
+        work_items: _abc.Iterable[Global___WorkItem] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "work_items", b"work_items"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFollowUpsResponse: _TypeAlias = ListFollowUpsResponse  # noqa: Y015
+
+@_typing.final
+class ListCallbackSlotsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORK_ID_FIELD_NUMBER: _builtins.int
+    MAX_SLOTS_FIELD_NUMBER: _builtins.int
+    work_id: _builtins.str
+    max_slots: _builtins.int
+    """At most this many slots, earliest first (0: 12; at most the service's limit)."""
+    def __init__(
+        self,
+        *,
+        work_id: _builtins.str = ...,
+        max_slots: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_slots", b"max_slots", "work_id", b"work_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCallbackSlotsRequest: _TypeAlias = ListCallbackSlotsRequest  # noqa: Y015
+
+@_typing.final
+class CallbackSlot(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    PLACES_LEFT_FIELD_NUMBER: _builtins.int
+    places_left: _builtins.int
+    """Callbacks the forecast can still take in this slot."""
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        places_left: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "places_left", b"places_left", "start_time", b"start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CallbackSlot: _TypeAlias = CallbackSlot  # noqa: Y015
+
+@_typing.final
+class ListCallbackSlotsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SLOTS_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    time_zone: _builtins.str
+    """The queue's IANA time zone (slots start on its half hours)."""
+    @_builtins.property
+    def slots(self) -> _containers.RepeatedCompositeFieldContainer[Global___CallbackSlot]: ...
+    def __init__(
+        self,
+        *,
+        slots: _abc.Iterable[Global___CallbackSlot] | None = ...,
+        time_zone: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["slots", b"slots", "time_zone", b"time_zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCallbackSlotsResponse: _TypeAlias = ListCallbackSlotsResponse  # noqa: Y015
 
 @_typing.final
 class TransferWorkRequest(_message.Message):

@@ -111,10 +111,30 @@ class RoutingServiceStub:
                 request_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ScheduleCallbackRequest.SerializeToString,
                 response_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.FromString,
                 _registered_method=True)
+        self.ListCallbackSlots = channel.unary_unary(
+                '/omnichannel.routing.v1.RoutingService/ListCallbackSlots',
+                request_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListCallbackSlotsRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListCallbackSlotsResponse.FromString,
+                _registered_method=True)
         self.TransferWork = channel.unary_unary(
                 '/omnichannel.routing.v1.RoutingService/TransferWork',
                 request_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.TransferWorkRequest.SerializeToString,
                 response_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.FromString,
+                _registered_method=True)
+        self.ScheduleFollowUp = channel.unary_unary(
+                '/omnichannel.routing.v1.RoutingService/ScheduleFollowUp',
+                request_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ScheduleFollowUpRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.FromString,
+                _registered_method=True)
+        self.CancelFollowUp = channel.unary_unary(
+                '/omnichannel.routing.v1.RoutingService/CancelFollowUp',
+                request_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.CancelFollowUpRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.FromString,
+                _registered_method=True)
+        self.ListFollowUps = channel.unary_unary(
+                '/omnichannel.routing.v1.RoutingService/ListFollowUps',
+                request_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListFollowUpsRequest.SerializeToString,
+                response_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListFollowUpsResponse.FromString,
                 _registered_method=True)
         self.AgentSession = channel.stream_stream(
                 '/omnichannel.routing.v1.RoutingService/AgentSession',
@@ -248,8 +268,38 @@ class RoutingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCallbackSlots(self, request, context):
+        """Times the customer of waiting work may choose for their callback: inside the
+        queue's opening hours, outside its quiet hours, while forecast capacity lasts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def TransferWork(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ScheduleFollowUp(self, request, context):
+        """Follow-up tasks (docs/outbound.md): an agent schedules a call, email or
+        SMS about a contact for themselves or their group at a time; when due it
+        is work offered to that agent first, to the group after a grace period.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelFollowUp(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFollowUps(self, request, context):
+        """Follow-ups due in a time range (live and finished), soonest first.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -374,10 +424,30 @@ def add_RoutingServiceServicer_to_server(servicer, server):
                     request_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ScheduleCallbackRequest.FromString,
                     response_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.SerializeToString,
             ),
+            'ListCallbackSlots': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCallbackSlots,
+                    request_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListCallbackSlotsRequest.FromString,
+                    response_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListCallbackSlotsResponse.SerializeToString,
+            ),
             'TransferWork': grpc.unary_unary_rpc_method_handler(
                     servicer.TransferWork,
                     request_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.TransferWorkRequest.FromString,
                     response_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.SerializeToString,
+            ),
+            'ScheduleFollowUp': grpc.unary_unary_rpc_method_handler(
+                    servicer.ScheduleFollowUp,
+                    request_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ScheduleFollowUpRequest.FromString,
+                    response_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.SerializeToString,
+            ),
+            'CancelFollowUp': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelFollowUp,
+                    request_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.CancelFollowUpRequest.FromString,
+                    response_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.SerializeToString,
+            ),
+            'ListFollowUps': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFollowUps,
+                    request_deserializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListFollowUpsRequest.FromString,
+                    response_serializer=omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListFollowUpsResponse.SerializeToString,
             ),
             'AgentSession': grpc.stream_stream_rpc_method_handler(
                     servicer.AgentSession,
@@ -828,6 +898,33 @@ class RoutingService:
             _registered_method=True)
 
     @staticmethod
+    def ListCallbackSlots(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.routing.v1.RoutingService/ListCallbackSlots',
+            omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListCallbackSlotsRequest.SerializeToString,
+            omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListCallbackSlotsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def TransferWork(request,
             target,
             options=(),
@@ -844,6 +941,87 @@ class RoutingService:
             '/omnichannel.routing.v1.RoutingService/TransferWork',
             omnichannel_dot_routing_dot_v1_dot_routing__pb2.TransferWorkRequest.SerializeToString,
             omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScheduleFollowUp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.routing.v1.RoutingService/ScheduleFollowUp',
+            omnichannel_dot_routing_dot_v1_dot_routing__pb2.ScheduleFollowUpRequest.SerializeToString,
+            omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelFollowUp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.routing.v1.RoutingService/CancelFollowUp',
+            omnichannel_dot_routing_dot_v1_dot_routing__pb2.CancelFollowUpRequest.SerializeToString,
+            omnichannel_dot_routing_dot_v1_dot_routing__pb2.WorkItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFollowUps(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/omnichannel.routing.v1.RoutingService/ListFollowUps',
+            omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListFollowUpsRequest.SerializeToString,
+            omnichannel_dot_routing_dot_v1_dot_routing__pb2.ListFollowUpsResponse.FromString,
             options,
             channel_credentials,
             insecure,

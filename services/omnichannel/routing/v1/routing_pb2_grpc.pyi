@@ -56,7 +56,19 @@ class RoutingServiceStub:
     """The customer left before being answered."""
     ScheduleCallback: _grpc.UnaryUnaryMultiCallable[_routing_pb2.ScheduleCallbackRequest, _routing_pb2.WorkItem]
     """Keep the customer's place and call them back."""
+    ListCallbackSlots: _grpc.UnaryUnaryMultiCallable[_routing_pb2.ListCallbackSlotsRequest, _routing_pb2.ListCallbackSlotsResponse]
+    """Times the customer of waiting work may choose for their callback: inside the
+    queue's opening hours, outside its quiet hours, while forecast capacity lasts.
+    """
     TransferWork: _grpc.UnaryUnaryMultiCallable[_routing_pb2.TransferWorkRequest, _routing_pb2.WorkItem]
+    ScheduleFollowUp: _grpc.UnaryUnaryMultiCallable[_routing_pb2.ScheduleFollowUpRequest, _routing_pb2.WorkItem]
+    """Follow-up tasks (docs/outbound.md): an agent schedules a call, email or
+    SMS about a contact for themselves or their group at a time; when due it
+    is work offered to that agent first, to the group after a grace period.
+    """
+    CancelFollowUp: _grpc.UnaryUnaryMultiCallable[_routing_pb2.CancelFollowUpRequest, _routing_pb2.WorkItem]
+    ListFollowUps: _grpc.UnaryUnaryMultiCallable[_routing_pb2.ListFollowUpsRequest, _routing_pb2.ListFollowUpsResponse]
+    """Follow-ups due in a time range (live and finished), soonest first."""
     AgentSession: _grpc.StreamStreamMultiCallable[_routing_pb2.AgentCommand, _routing_pb2.AgentEvent]
     """The agent desktop: after login the client sends commands and receives
     offers with the screen pop on one bidirectional stream.
@@ -100,7 +112,19 @@ class RoutingServiceAsyncStub(RoutingServiceStub):
     """The customer left before being answered."""
     ScheduleCallback: _aio.UnaryUnaryMultiCallable[_routing_pb2.ScheduleCallbackRequest, _routing_pb2.WorkItem]  # type: ignore[assignment]
     """Keep the customer's place and call them back."""
+    ListCallbackSlots: _aio.UnaryUnaryMultiCallable[_routing_pb2.ListCallbackSlotsRequest, _routing_pb2.ListCallbackSlotsResponse]  # type: ignore[assignment]
+    """Times the customer of waiting work may choose for their callback: inside the
+    queue's opening hours, outside its quiet hours, while forecast capacity lasts.
+    """
     TransferWork: _aio.UnaryUnaryMultiCallable[_routing_pb2.TransferWorkRequest, _routing_pb2.WorkItem]  # type: ignore[assignment]
+    ScheduleFollowUp: _aio.UnaryUnaryMultiCallable[_routing_pb2.ScheduleFollowUpRequest, _routing_pb2.WorkItem]  # type: ignore[assignment]
+    """Follow-up tasks (docs/outbound.md): an agent schedules a call, email or
+    SMS about a contact for themselves or their group at a time; when due it
+    is work offered to that agent first, to the group after a grace period.
+    """
+    CancelFollowUp: _aio.UnaryUnaryMultiCallable[_routing_pb2.CancelFollowUpRequest, _routing_pb2.WorkItem]  # type: ignore[assignment]
+    ListFollowUps: _aio.UnaryUnaryMultiCallable[_routing_pb2.ListFollowUpsRequest, _routing_pb2.ListFollowUpsResponse]  # type: ignore[assignment]
+    """Follow-ups due in a time range (live and finished), soonest first."""
     AgentSession: _aio.StreamStreamMultiCallable[_routing_pb2.AgentCommand, _routing_pb2.AgentEvent]  # type: ignore[assignment]
     """The agent desktop: after login the client sends commands and receives
     offers with the screen pop on one bidirectional stream.
@@ -233,11 +257,47 @@ class RoutingServiceServicer(metaclass=_abc_1.ABCMeta):
         """Keep the customer's place and call them back."""
 
     @_abc_1.abstractmethod
+    def ListCallbackSlots(
+        self,
+        request: _routing_pb2.ListCallbackSlotsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_routing_pb2.ListCallbackSlotsResponse, _abc.Awaitable[_routing_pb2.ListCallbackSlotsResponse]]:
+        """Times the customer of waiting work may choose for their callback: inside the
+        queue's opening hours, outside its quiet hours, while forecast capacity lasts.
+        """
+
+    @_abc_1.abstractmethod
     def TransferWork(
         self,
         request: _routing_pb2.TransferWorkRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_routing_pb2.WorkItem, _abc.Awaitable[_routing_pb2.WorkItem]]: ...
+
+    @_abc_1.abstractmethod
+    def ScheduleFollowUp(
+        self,
+        request: _routing_pb2.ScheduleFollowUpRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_routing_pb2.WorkItem, _abc.Awaitable[_routing_pb2.WorkItem]]:
+        """Follow-up tasks (docs/outbound.md): an agent schedules a call, email or
+        SMS about a contact for themselves or their group at a time; when due it
+        is work offered to that agent first, to the group after a grace period.
+        """
+
+    @_abc_1.abstractmethod
+    def CancelFollowUp(
+        self,
+        request: _routing_pb2.CancelFollowUpRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_routing_pb2.WorkItem, _abc.Awaitable[_routing_pb2.WorkItem]]: ...
+
+    @_abc_1.abstractmethod
+    def ListFollowUps(
+        self,
+        request: _routing_pb2.ListFollowUpsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_routing_pb2.ListFollowUpsResponse, _abc.Awaitable[_routing_pb2.ListFollowUpsResponse]]:
+        """Follow-ups due in a time range (live and finished), soonest first."""
 
     @_abc_1.abstractmethod
     def AgentSession(

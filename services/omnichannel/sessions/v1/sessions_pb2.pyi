@@ -138,6 +138,24 @@ OUTBOUND_CALL_RESULT_FAILED: OutboundCallResult.ValueType  # 6
 """The number could not be dialled (invalid, network error)."""
 Global___OutboundCallResult: _TypeAlias = OutboundCallResult  # noqa: Y015
 
+class _PromptStyle:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PromptStyleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PromptStyle.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PROMPT_STYLE_UNSPECIFIED: _PromptStyle.ValueType  # 0
+    PROMPT_STYLE_STANDARD: _PromptStyle.ValueType  # 1
+    PROMPT_STYLE_SLOW_PLAIN: _PromptStyle.ValueType  # 2
+
+class PromptStyle(_PromptStyle, metaclass=_PromptStyleEnumTypeWrapper):
+    """How the adapter plays prompts: the caller's accessibility needs ask for slow, plain speech."""
+
+PROMPT_STYLE_UNSPECIFIED: PromptStyle.ValueType  # 0
+PROMPT_STYLE_STANDARD: PromptStyle.ValueType  # 1
+PROMPT_STYLE_SLOW_PLAIN: PromptStyle.ValueType  # 2
+Global___PromptStyle: _TypeAlias = PromptStyle  # noqa: Y015
+
 class _CallLegMode:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -638,7 +656,9 @@ class SessionUpdate(_message.Message):
 
     @_builtins.property
     def message(self) -> Global___Message:
-        """Set when the update is a new message."""
+        """Set when the update is a new message, or one shown again as it changed (an SMS's
+        delivery): watchers replace the message of the same id.
+        """
 
     @_builtins.property
     def note(self) -> Global___SessionNote:
@@ -1020,12 +1040,19 @@ Global___ChatClientFrame: _TypeAlias = ChatClientFrame  # noqa: Y015
 class ChatCallback(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    DUE_TIME_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def due_time(self) -> _timestamp_pb2.Timestamp:
+        """A slot the visitor chose (routing's ListCallbackSlots); unset: keep the place in line."""
+
     def __init__(
         self,
+        *,
+        due_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["due_time", b"due_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_time", b"due_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1296,12 +1323,22 @@ class StartCallRequest(_message.Message):
     DNIS_FIELD_NUMBER: _builtins.int
     LANGUAGE_FIELD_NUMBER: _builtins.int
     PREVIOUS_SESSION_ID_FIELD_NUMBER: _builtins.int
+    ACCESSIBILITY_FIELD_NUMBER: _builtins.int
     call_id: _builtins.str
     ani: _builtins.str
     """Caller number (ANI) and dialled number (DNIS)."""
     dnis: _builtins.str
     language: _builtins.str
     previous_session_id: _builtins.str
+    @_builtins.property
+    def accessibility(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The caller's accessibility needs as the adapter knows them ("hearing", "vision",
+        "elderly": a relay or TTY call, the caller's profile in the PBX); at most 8. The contact
+        flow's accessible lines (by DNIS) add theirs. A caller with a need skips the menus to a
+        person (or, where the flow keeps the menus, hears slow, plain prompts), and routing offers
+        the call to an agent trained for the need first.
+        """
+
     def __init__(
         self,
         *,
@@ -1310,10 +1347,11 @@ class StartCallRequest(_message.Message):
         dnis: _builtins.str = ...,
         language: _builtins.str = ...,
         previous_session_id: _builtins.str = ...,
+        accessibility: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ani", b"ani", "call_id", b"call_id", "dnis", b"dnis", "language", b"language", "previous_session_id", b"previous_session_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accessibility", b"accessibility", "ani", b"ani", "call_id", b"call_id", "dnis", b"dnis", "language", b"language", "previous_session_id", b"previous_session_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1526,8 +1564,11 @@ class CallResponse(_message.Message):
 
     SESSION_FIELD_NUMBER: _builtins.int
     PROMPT_FIELD_NUMBER: _builtins.int
+    PROMPT_STYLE_FIELD_NUMBER: _builtins.int
     prompt: _builtins.str
     """IVR prompt to play next, empty when the call leaves the IVR."""
+    prompt_style: Global___PromptStyle.ValueType
+    """How to play it (and the announcements while the caller waits)."""
     @_builtins.property
     def session(self) -> Global___Session: ...
     def __init__(
@@ -1535,10 +1576,11 @@ class CallResponse(_message.Message):
         *,
         session: Global___Session | None = ...,
         prompt: _builtins.str = ...,
+        prompt_style: Global___PromptStyle.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["session", b"session"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["prompt", b"prompt", "session", b"session"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["prompt", b"prompt", "prompt_style", b"prompt_style", "session", b"session"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

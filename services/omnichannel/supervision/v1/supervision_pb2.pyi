@@ -50,6 +50,8 @@ class _AlertKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AlertKind.V
     """A queue's figure of the last hour (service level, abandonment rate, contacts offered) is
     outside its usual band for that hour of the week (docs/supervisor.md, "The usual band").
     """
+    ALERT_KIND_FOLLOW_UP_OVERDUE: _AlertKind.ValueType  # 11
+    """A follow-up task is not done by its deadline (docs/outbound.md, "Follow-ups")."""
 
 class AlertKind(_AlertKind, metaclass=_AlertKindEnumTypeWrapper): ...
 
@@ -75,6 +77,8 @@ ALERT_KIND_KPI_OUTSIDE_BAND: AlertKind.ValueType  # 10
 """A queue's figure of the last hour (service level, abandonment rate, contacts offered) is
 outside its usual band for that hour of the week (docs/supervisor.md, "The usual band").
 """
+ALERT_KIND_FOLLOW_UP_OVERDUE: AlertKind.ValueType  # 11
+"""A follow-up task is not done by its deadline (docs/outbound.md, "Follow-ups")."""
 Global___AlertKind: _TypeAlias = AlertKind  # noqa: Y015
 
 @_typing.final

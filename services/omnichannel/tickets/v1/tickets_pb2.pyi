@@ -899,10 +899,15 @@ class GetCustomerContextRequest(_message.Message):
     CUSTOMER_ID_FIELD_NUMBER: _builtins.int
     IDENTITY_FIELD_NUMBER: _builtins.int
     INTERACTION_LIMIT_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     customer_id: _builtins.str
     """Either a customer id or an identity presented on the channel."""
     interaction_limit: _builtins.int
-    """How many recent interactions to return (default 20, at most 200)."""
+    """How many recent interactions to return (default 20, at most 200): one screen of history."""
+    page_token: _builtins.str
+    """The next screen of history: a `next_page_token` of an earlier answer for the same customer
+    (or identity) and limit. The customer and tickets are returned again as they are now.
+    """
     @_builtins.property
     def identity(self) -> _common_pb2.Identity: ...
     def __init__(
@@ -911,10 +916,11 @@ class GetCustomerContextRequest(_message.Message):
         customer_id: _builtins.str = ...,
         identity: _common_pb2.Identity | None = ...,
         interaction_limit: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["identity", b"identity"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "identity", b"identity", "interaction_limit", b"interaction_limit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "identity", b"identity", "interaction_limit", b"interaction_limit", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -929,8 +935,13 @@ class CustomerContext(_message.Message):
     RECENT_INTERACTIONS_FIELD_NUMBER: _builtins.int
     LAST_AGENT_ID_FIELD_NUMBER: _builtins.int
     TOTAL_TICKETS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     last_agent_id: _builtins.str
     total_tickets: _builtins.int
+    next_page_token: _builtins.str
+    """Where the history continues (older interactions); empty when `recent_interactions` reached
+    the first one.
+    """
     @_builtins.property
     def customer(self) -> Global___Customer: ...
     @_builtins.property
@@ -947,10 +958,11 @@ class CustomerContext(_message.Message):
         recent_interactions: _abc.Iterable[_common_pb2.Interaction] | None = ...,
         last_agent_id: _builtins.str = ...,
         total_tickets: _builtins.int = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "last_agent_id", b"last_agent_id", "open_tickets", b"open_tickets", "recent_interactions", b"recent_interactions", "total_tickets", b"total_tickets"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "last_agent_id", b"last_agent_id", "next_page_token", b"next_page_token", "open_tickets", b"open_tickets", "recent_interactions", b"recent_interactions", "total_tickets", b"total_tickets"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -29,17 +29,20 @@ export class Api {
   post(path, body = {}) { return this.call("POST", path, body); }
   patch(path, body) { return this.call("PATCH", path, body); }
 
-  /** A live socket that reconnects with back-off until closed; `onFrame` gets each JSON frame. */
-  live(path, onFrame, onState = () => {}) {
-    return new LiveSocket(path, this, onFrame, onState);
+  /** A live socket that reconnects with back-off until closed; `onFrame` gets each JSON frame.
+   * `endsWhenDone`: a normal close by the gateway (1000) means the stream is over (a session's
+   * watch ends with its conversation), so it is not opened again (`onState("ended")`). */
+  live(path, onFrame, onState = () => {}, {endsWhenDone = false} = {}) {
+    return new LiveSocket(path, this, onFrame, onState, endsWhenDone);
   }
 }
 
 const MAX_BACKOFF_MS = 15000;
 
 class LiveSocket {
-  constructor(path, api, onFrame, onState) {
+  constructor(path, api, onFrame, onState, endsWhenDone) {
     this.path = path;
+    this.endsWhenDone = endsWhenDone;
     this.api = api;
     this.onFrame = onFrame;
     this.onState = onState;
@@ -64,6 +67,7 @@ class LiveSocket {
       if (this.closed) return;
       // 1008: refused (signed out, no longer allowed); the desk decides what to show.
       if (event.code === 1008) { this.onState("refused", event.reason); return; }
+      if (event.code === 1000 && this.endsWhenDone) { this.onState("ended"); return; }
       this.onState("reconnecting");
       const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.failures++) * (0.75 + Math.random() / 2);
       setTimeout(() => { if (!this.closed) this.open(); }, delay);

@@ -7,6 +7,8 @@ import {stateName, t} from "./i18n.js";
 const TYPING_EVERY_MS = 3000;
 const TYPING_SHOWN_MS = 5000;
 const DISPOSITIONS = ["resolved", "follow_up", "escalated", "no_answer"];
+// What a follow-up does (docs/outbound.md, "Follow-ups").
+const FOLLOW_UP_CHANNELS = ["call", "email", "sms"];
 // Routing's transfer reason codes (TransferReason); "other" needs the free-text reason.
 const TRANSFER_REASONS = ["wrong_queue", "needs_skill", "language", "escalation", "customer_request",
   "accessibility", "other"];
@@ -21,6 +23,9 @@ export class OmniConversation extends HTMLElement {
     this.suggestions = [];
     this.draft = "";
     this.summary = "";
+    // What the agent chose and wrote at wrap-up so far: kept when the conversation is drawn again.
+    this.wrapDisposition = DISPOSITIONS[0];
+    this.wrapNote = "";
     this.lastTyping = 0;
     this.render();
     this.watch();
@@ -41,7 +46,7 @@ export class OmniConversation extends HTMLElement {
     // The work named: while routing says it is this agent's, the gateway waits out sessions hearing of it.
     this.socket = this.desk.api.live(
       `/api/sessions/${encodeURIComponent(this.work.session_id)}/watch?work=${encodeURIComponent(this.work.id)}`,
-      (frame) => this.onFrame(frame), (state, reason) => this.onSocket(state, reason));
+      (frame) => this.onFrame(frame), (state, reason) => this.onSocket(state, reason), {endsWhenDone: true});
   }
 
   onSocket(state, reason) {
@@ -151,6 +156,7 @@ export class OmniConversation extends HTMLElement {
       this.replyForm(),
       this.noteForm(),
       this.transferForm(),
+      this.followUpForm(),
       this.wrapUpForm());
     this.renderTranscript();
     this.renderSuggestions();
@@ -196,6 +202,8 @@ export class OmniConversation extends HTMLElement {
       h("time", {datetime: message.time}, time(message.time)),
       h("p", {class: "text"}, message.text),
       entry.read ? h("span", {class: "read"}, t("read")) : null,
+      message.delivery ? h("span", {class: `delivery ${message.delivery}`, role: "status"}, t(`delivery_${message.delivery}`))
+        : null,
       message.attachments.length ? h("ul", {class: "attachments", "aria-label": t("attachments")},
         message.attachments.map((a) => h("li", {}, h("a", {
           href: `/api/sessions/${encodeURIComponent(this.work.session_id)}/attachments/${encodeURIComponent(a.attachment_id)}`,
@@ -302,10 +310,45 @@ export class OmniConversation extends HTMLElement {
       h("button", {type: "submit"}, t("transfer"))));
   }
 
+  // A follow-up of this contact: a call, email or SMS at a time, for the agent (their group after
+  // a grace period) or for one of their groups from the start. Routing refuses a time in the past
+  // or too far ahead, and says so.
+  followUpForm() {
+    const id = this.work.id;
+    const channel = h("select", {id: `follow-up-channel-${id}`},
+      FOLLOW_UP_CHANNELS.map((value) => h("option", {value}, t(`followUpBy_${value}`))));
+    const due = h("input", {id: `follow-up-due-${id}`, type: "datetime-local", step: 1, required: true});
+    const whom = h("select", {id: `follow-up-for-${id}`}, h("option", {value: ""}, t("followUpForMe")),
+      (this.desk.me?.groups ?? []).map((group) => h("option", {value: group}, t("followUpForGroup", group))));
+    const note = h("input", {id: `follow-up-note-${id}`, maxlength: 500});
+    const scheduled = h("p", {class: "follow-up-status", role: "status"});
+    return h("form", {class: "follow-up", onsubmit: (event) => this.submit(event, async () => {
+      const when = new Date(due.value);  // the agent's local time
+      if (Number.isNaN(when.getTime())) throw new Error(t("followUpWhenMissing"));
+      const made = await this.desk.api.post(`/api/work/${encodeURIComponent(id)}/follow-up`, {
+        channel: channel.value, due: when.toISOString(), group: whom.value, note: note.value,
+        request_id: crypto.randomUUID()});
+      scheduled.textContent = t("followUpScheduled", t(`followUpBy_${channel.value}`),
+        new Date(made.follow_up.due_time).toLocaleString());
+      note.value = "";
+      this.desk.alert("");  // a refusal shown before is answered now
+    })},
+    h("fieldset", {}, h("legend", {}, t("followUp")),
+      h("label", {for: channel.id}, t("followUpChannel")), channel,
+      h("label", {for: due.id}, t("followUpWhen")), due,
+      h("label", {for: whom.id}, t("followUpFor")), whom,
+      h("label", {for: note.id}, t("followUpNote")), note,
+      h("button", {type: "submit"}, t("followUpSchedule"))), scheduled);
+  }
+
   wrapUpForm() {
-    const disposition = h("select", {id: `disposition-${this.work.id}`},
+    const disposition = h("select", {id: `disposition-${this.work.id}`,
+      onchange: () => { this.wrapDisposition = disposition.value; }},
       DISPOSITIONS.map((d) => h("option", {value: d}, t(d))));
-    const note = h("input", {id: `wrap-note-${this.work.id}`, maxlength: 7700});
+    disposition.value = this.wrapDisposition;
+    const note = h("input", {id: `wrap-note-${this.work.id}`, maxlength: 7700,
+      oninput: () => { this.wrapNote = note.value; }});
+    note.value = this.wrapNote;
     // The draft comes from sessions (sentences of the transcript); the agent edits it, and what is
     // in the box at wrap-up is kept on the conversation (and so on the ticket's timeline).
     const summary = h("textarea", {id: `wrap-summary-${this.work.id}`, class: "wrap-summary", rows: 4,

@@ -60,7 +60,11 @@ export class OmniOffer extends HTMLElement {
         work.callback_number ? [h("dt", {}, t("callBack")), h("dd", {class: "callback"}, work.callback_number,
           work.callback_number_verified ? null : h("span", {class: "badge unverified"}, t("unverified")),
           ` (${t("callBackNote")})`)] : null,
-        h("dt", {}, t("says")), h("dd", {class: "first-words"}, work.text || "—"),
+        // A follow-up an agent scheduled: what it is about, when it was due, for whom.
+        work.follow_up ? [h("dt", {}, t("followUp")), h("dd", {class: "follow-up"},
+          t("followUpDue", enumName(work.channel, "CHANNEL_"), new Date(work.follow_up.due_time).toLocaleString(),
+            work.follow_up.scheduled_by))] : null,
+        h("dt", {}, work.follow_up ? t("followUpNote") : t("says")), h("dd", {class: "first-words"}, work.text || "—"),
         h("dt", {}, t("reasons")),
         h("dd", {}, h("ul", {class: "reasons"}, work.reasons.map((r) => h("li", {}, h("code", {}, r.code), r.detail ? ` ${r.detail}` : "")))),
         h("dt", {}, t("history")),

@@ -21,6 +21,7 @@ const WORDS = {
     kind_rona: "Offer not answered", kind_late_greeting: "Late greeting", kind_sla_breached: "SLA breached",
     kind_sla_breach_imminent: "SLA breach soon", kind_service_level_low: "Service level low",
     kind_abandonment_spike: "Abandonment spike", kind_kpi_outside_band: "Outside its usual band",
+    kind_follow_up_overdue: "Follow-up overdue",
   },
   zh: {
     title: "全渠道现场监控", signInFirst: "请先在坐席工作台登录，然后返回此页。", desk: "坐席工作台",
@@ -36,6 +37,7 @@ const WORDS = {
     kind_angry: "客户愤怒", kind_emotion_rising: "情绪升高", kind_emergency: "紧急", kind_rona: "分配未应答",
     kind_late_greeting: "问候超时", kind_sla_breached: "SLA 已违约", kind_sla_breach_imminent: "SLA 即将违约",
     kind_service_level_low: "服务水平偏低", kind_abandonment_spike: "放弃率突增", kind_kpi_outside_band: "指标超出常规范围",
+    kind_follow_up_overdue: "跟进任务逾期",
   },
 };
 
@@ -205,7 +207,7 @@ class OmniFloor extends HTMLElement {
       } else if (update.kind === "message") message(update.message);
       else if (update.kind === "note") note(update.note);
       show();
-    });
+    }, () => {}, {endsWhenDone: true});
     drill.show = show;
     this.drill = drill;
     this.renderDrill();

@@ -32,6 +32,8 @@
       longWait: "The wait is over a minute; you can keep this page open or come back later: the chat stays here.",
       callback: "Call me back instead",
       callbackBooked: (number) => `We will call you back at ${number}, keeping your place in the queue; you may close this page.`,
+      callbackAt: (number, when) => `We will call you at ${number}, ${when}; you may close this page.`,
+      keepPlace: "Keep my place in line", chooseTime: "Or choose a time for our call:",
       connected: (name) => `${name} is here to help you.`,
       agentTyping: (name) => `${name} is typing…`, agent: "Agent", you: "You", sending: "sending…", read: "Read",
       ended: "The chat has ended. Write again to start a new one.", minutes: (m) => `${m} min`, seconds: (s) => `${s} s`,
@@ -46,6 +48,8 @@
       longWait: "预计等待超过一分钟，您可以保持页面打开或稍后回来，会话会一直保留。",
       callback: "改为回电给我",
       callbackBooked: (number) => `我们将回电至 ${number}，为您保留排队位置；您可以关闭此页面。`,
+      callbackAt: (number, when) => `我们将于 ${when} 回电至 ${number}；您可以关闭此页面。`,
+      keepPlace: "保留我的排队位置", chooseTime: "或选择回电时间：",
       connected: (name) => `客服 ${name} 正在为您服务。`,
       agentTyping: (name) => `${name} 正在输入…`, agent: "客服", you: "您", sending: "发送中…", read: "已读",
       ended: "会话已结束。再次输入即可开始新的会话。", minutes: (m) => `${m} 分钟`, seconds: (s) => `${s} 秒`,
@@ -82,7 +86,9 @@
     form button { border: none; border-radius: 8px; background: #0b5cad; color: #fff; padding: 0 14px; font-size: 15px; cursor: pointer; }
     .callback { align-self: center; margin: 4px 0; border: 1px solid #0b5cad; border-radius: 999px; background: #fff;
       color: #0b5cad; padding: 6px 14px; cursor: pointer; font-size: 14px; }
-    .callback[hidden] { display: none; }
+    .callback[hidden], .callback-choice[hidden] { display: none; }
+    .callback-choice { display: flex; flex-wrap: wrap; gap: 4px; justify-content: center; margin: 4px 0; }
+    .callback-choice p { flex-basis: 100%; margin: 2px 0; text-align: center; font-size: 13px; }
     .end { align-self: center; margin: 0 0 6px; background: none; border: none; color: #0b5cad; text-decoration: underline;
       cursor: pointer; font-size: 13px; }
     button:focus-visible, textarea:focus-visible { outline: 3px solid #f0a500; outline-offset: 2px; }
@@ -163,7 +169,8 @@
       this.closeButton = el("button", {type: "button", onclick: () => this.toggle(false)}, "✕");
       this.status = el("p", {class: "status", role: "status"});
       this.callbackButton = el("button", {type: "button", class: "callback", hidden: "",
-        onclick: () => this.frame({callback: {}})});
+        onclick: () => this.frame({callback_slots: {}})});
+      this.callbackChoice = el("div", {class: "callback-choice", role: "group", hidden: ""});
       this.log = el("ol");
       this.typing = el("p", {class: "typing", "aria-live": "polite"});
       this.input = el("textarea", {id: "omni-chat-input", rows: "2", maxlength: "8000",
@@ -174,7 +181,7 @@
       this.endButton = el("button", {type: "button", class: "end", onclick: () => this.end()});
       this.panel = el("section", {class: "panel", id: "omni-chat-panel", role: "dialog", "aria-labelledby": "omni-chat-title", hidden: ""},
         el("header", {}, this.heading, this.languageButton, this.closeButton),
-        this.status, this.callbackButton, el("div", {class: "log", role: "log", "aria-live": "polite", "aria-label": this.words.title}, this.log),
+        this.status, this.callbackButton, this.callbackChoice, el("div", {class: "log", role: "log", "aria-live": "polite", "aria-label": this.words.title}, this.log),
         this.typing, this.endButton,
         el("form", {onsubmit: (event) => { event.preventDefault(); this.submit(); }}, this.inputLabel, this.input, this.sendButton));
       this.panel.addEventListener("keydown", (event) => { if (event.key === "Escape") this.toggle(false); });
@@ -197,7 +204,7 @@
       this.sendButton.textContent = w.send;
       this.endButton.textContent = w.end;
       this.callbackButton.textContent = w.callback;
-      this.panel.setAttribute("lang", this.lang === "zh" ? "zh-CN" : "en");
+      this.panel.setAttribute("lang", this.locale());
     }
 
     switchLanguage() {
@@ -271,6 +278,7 @@
       else if (frame.read) this.onRead(frame.read.message_id);
       else if (frame.state) this.onState(frame.state);
       else if (frame.position) this.onPosition(frame.position);
+      else if (frame.callback_slots) this.onCallbackSlots(frame.callback_slots.slots || []);
       else if (frame.callback_booked) this.onCallbackBooked(frame.callback_booked.number);
       else if (frame.error) this.onError(frame.error);
     }
@@ -351,15 +359,51 @@
       // The callback is offered while the wait is over a minute, unless this chat booked one.
       this.callbackButton.hidden = !(position.position && position.callback_offered && !this.saved.callback);
       if (!position.position) return;
-      if (this.saved.callback) { this.setStatus(this.words.callbackBooked(this.saved.callback)); return; }
+      if (this.saved.callback) { this.setStatus(this.bookedText()); return; }
       const line = this.words.position(position.position, waitText(position.estimated_wait, this.words));
       this.setStatus(position.callback_offered ? `${line} ${this.words.longWait}` : line);
     }
 
-    onCallbackBooked(number) {
-      this.save({callback: number});
+    onCallbackSlots(slots) {
+      // "Keep my place", or one of the times routing offers (shown in the visitor's own time zone).
+      const w = this.words;
+      const book = (dueTime) => {
+        this.chosen = dueTime || "";
+        this.frame({callback: dueTime ? {due_time: dueTime} : {}});
+      };
+      this.callbackChoice.replaceChildren(
+        el("button", {type: "button", class: "callback", onclick: () => book("")}, w.keepPlace),
+        ...(slots.length ? [el("p", {}, w.chooseTime)] : []),
+        ...slots.map((slot) => el("button", {type: "button", class: "callback", "data-start": slot.start_time,
+          onclick: () => book(slot.start_time)}, this.slotText(slot.start_time, slot.end_time))));
+      this.callbackChoice.setAttribute("aria-label", w.callback);
+      this.callbackChoice.hidden = false;
       this.callbackButton.hidden = true;
-      this.setStatus(this.words.callbackBooked(number));
+    }
+
+    slotText(start, end) {
+      return `${this.whenText(start)}–${this.timeFormat().format(new Date(end))}`;
+    }
+
+    whenText(at) {
+      const day = new Intl.DateTimeFormat(this.locale(), {weekday: "short", month: "short", day: "numeric"});
+      return `${day.format(new Date(at))} ${this.timeFormat().format(new Date(at))}`;
+    }
+
+    timeFormat() { return new Intl.DateTimeFormat(this.locale(), {hour: "2-digit", minute: "2-digit"}); }
+
+    locale() { return this.lang === "zh" ? "zh-CN" : "en"; }
+
+    bookedText() {
+      const at = this.saved.callbackAt;
+      return at ? this.words.callbackAt(this.saved.callback, this.whenText(at)) : this.words.callbackBooked(this.saved.callback);
+    }
+
+    onCallbackBooked(number) {
+      this.save({callback: number, callbackAt: this.chosen || ""});
+      this.callbackButton.hidden = true;
+      this.callbackChoice.hidden = true;
+      this.setStatus(this.bookedText());
     }
 
     showAgentTyping() {

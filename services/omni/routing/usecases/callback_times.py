@@ -1,0 +1,48 @@
+"""The times a waiting customer may choose for their callback (`domain/callback_slots.py`):
+the queue's history read from storage, its roster and booked callbacks from the engine."""
+
+from __future__ import annotations
+
+from omni.routing.domain import access, callbacks
+from omni.routing.domain.attempts import AttemptPolicy
+from omni.routing.domain.callback_slots import WEEK, Slot, SlotRules, forecast, slots
+from omni.routing.domain.work import WAITING_STATES, WorkState
+from omni.routing.repository import RoutingRepository
+from omni.routing.usecases.engine_room import EngineRoom
+from omni.routing.usecases.work import WorkUseCases
+from omni.runtime.auth import Principal
+from omni.runtime.errors import FailedPrecondition
+
+DEFAULT_SLOTS = 12
+# Answer times read for the forecast at most (a busy queue's four weeks).
+HISTORY_LIMIT = 200_000
+
+
+class CallbackTimes:
+    def __init__(self, room: EngineRoom, repository: RoutingRepository, work: WorkUseCases, *,
+                 attempts: AttemptPolicy, rules: SlotRules) -> None:
+        self._room = room
+        self._repository = repository
+        self._work = work
+        self._attempts = attempts
+        self._rules = rules
+
+    async def slots(self, principal: Principal, work_id: str, limit: int) -> tuple[list[Slot], str]:
+        """Up to `limit` slots (0: the default) for the work's callback, and the queue's time zone."""
+        work = await self._work.get(principal, work_id)
+        access.check_callback_booking(principal, work)
+        if work.state not in WAITING_STATES:
+            raise FailedPrecondition(f"work {work.id} is {work.state.value}; a callback time is chosen while waiting")
+        self._room.claims.serve_queue(work.queue_id)
+        engine = self._room.engine
+        queue = engine.queue(work.queue_id)
+        policy, zone = callbacks.policy_of(engine, work, self._attempts)
+        now = engine.clock()
+        weeks = self._rules.history_weeks
+        answered = await self._repository.answer_times(queue.id, now - weeks * WEEK, HISTORY_LIMIT)
+        # The queue's current handle time (routing's running estimate, 3 min before any contact).
+        handle = engine.queue_stats(queue.id, 0.0).average_handle_time
+        expected = forecast(answered, weeks, zone, agents=engine.serving(queue.id), average_handle_time=handle)
+        booked = [w.not_before for w in engine.live()
+                  if w.queue_id == queue.id and w.state is WorkState.CALLBACK_SCHEDULED and w.not_before > now]
+        return slots(queue, policy, now, expected, booked, self._rules, limit or DEFAULT_SLOTS), zone
