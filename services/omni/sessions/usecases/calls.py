@@ -175,21 +175,21 @@ class Calls:
 
     async def end(self, call_id: str, abandoned: bool) -> CallStep:
         session = await self._repo.session_for_call(call_id)
-        if session.terminal:
+        end = _end_of_call(session, abandoned)
+        if end is None:
             return CallStep(session)
-        if session.state in (State.CONNECTED, State.WRAP_UP):
-            state, reason = State.WRAP_UP, "call ended"
-        elif session.attributes.get("callback_number"):
-            # The caller hung up after asking to be called back: the place in the queue stays.
-            return CallStep(session)
-        elif abandoned or session.state in (State.QUEUED, State.OFFERED):
-            state, reason = State.ABANDONED, "caller hung up before an agent answered"
-        else:
-            state, reason = State.ENDED, "caller finished in the IVR"
         if session.state is State.IVR:
-            return CallStep(await self._ended_in_ivr(session.id, state, reason))
-        moved = await self._c.move(session.id, state, reason=reason)
-        return CallStep(moved.session)
+            return CallStep(await self._ended_in_ivr(session.id, *end))
+
+        def hang_up(current: Session) -> None:
+            # Decided again on the session as written: an agent may have answered meanwhile
+            # (routing's assignment arriving just before the hang-up), making it a wrap-up.
+            now = _end_of_call(current, abandoned)
+            if now is not None:
+                current.move(now[0], utcnow(), now[1])
+
+        recorded, _ = await self._c.record(session.id, hang_up)
+        return CallStep(recorded)
 
     async def _ended_in_ivr(self, session_id: str, state: State, reason: str) -> Session:
         """A caller who hung up before reaching a queue is still a contact: one interaction,
@@ -240,6 +240,20 @@ class Calls:
     async def request_callback(self, call_id: str, number: str, not_before: dt.datetime | None) -> CallStep:
         session = await self._repo.session_for_call(call_id)
         return CallStep(await self._outbound.book(session.id, number, not_before, verified_only=False))
+
+
+def _end_of_call(session: Session, abandoned: bool) -> tuple[State, str] | None:
+    """What hanging up makes of the call's session now; None: nothing (over already, or waiting
+    for the callback the caller asked for, which keeps its place in the queue)."""
+    if session.terminal:
+        return None
+    if session.state in (State.CONNECTED, State.WRAP_UP):
+        return State.WRAP_UP, "call ended"
+    if session.attributes.get("callback_number"):
+        return None
+    if abandoned or session.state in (State.QUEUED, State.OFFERED):
+        return State.ABANDONED, "caller hung up before an agent answered"
+    return State.ENDED, "caller finished in the IVR"
 
 
 def _path(session: Session) -> tuple[str, ...]:
