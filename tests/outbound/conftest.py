@@ -138,7 +138,7 @@ async def stack(start_service: StartService, settings: ServiceSettings, authorit
                                                                           database="tickets"))
     smtp_port = free_port()
     smsc = Smsc()
-    await smsc.start(free_port())
+    await smsc.start()  # a port the system picks: a port found free earlier may be taken by then
     sessions = await start_service(SESSIONS, settings_override=settings_for(
         settings, SessionSettings, database="sessions", smtp_listen=f"127.0.0.1:{smtp_port}",
         sms_smsc=f"127.0.0.1:{smsc.port}", sms_system_id=smsc.system_id, sms_password=smsc.password,
