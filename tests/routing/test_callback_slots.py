@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from omni.routing.domain.attempts import AttemptPolicy
-from omni.routing.domain.callback_slots import Forecast, Slot, SlotRules, forecast, hour_of_week, slots
+from omni.routing.domain.callback_slots import Forecast, Slot, SlotRules, forecast, hour_of_week, hourly, slots
 from omni.routing.domain.queues import BusinessHours, QueueConfig
 from omni.runtime.errors import InvalidArgument
 
@@ -43,7 +43,7 @@ def test_the_forecast_comes_from_the_same_hour_of_past_weeks_and_booked_callback
     monday_ten = local("2026-11-30T10:05")
     # Four weeks of history: 40 answers an hour on Monday at 10 only (10 a week).
     history = [monday_ten - week * 7 * 86400 + minute * 60 for week in range(1, 5) for minute in range(10)]
-    expected = forecast(history, 4, SHANGHAI, agents=50, average_handle_time=300)
+    expected = forecast(hourly(history, 4, SHANGHAI), agents=50, average_handle_time=300)
     assert expected.per_hour(hour_of_week(monday_ten, SHANGHAI)) == pytest.approx(10.0)
     assert expected.per_hour(hour_of_week(monday_ten + 3600, SHANGHAI)) == 0.0  # history, not the roster
     generous = SlotRules(share=1.0, lead=0, horizon=8 * 86400)
@@ -62,8 +62,8 @@ def test_the_forecast_comes_from_the_same_hour_of_past_weeks_and_booked_callback
 
 def test_a_queue_without_history_is_forecast_from_its_roster_and_one_without_agents_offers_nothing() -> None:
     now = local("2026-12-01T09:00")
-    assert forecast([], 4, SHANGHAI, agents=2, average_handle_time=600).per_hour(0) == pytest.approx(12.0)
-    assert slots(QUEUE, AttemptPolicy(), now, forecast([], 4, SHANGHAI, agents=0, average_handle_time=300), [],
+    assert forecast(hourly([], 4, SHANGHAI), agents=2, average_handle_time=600).per_hour(0) == pytest.approx(12.0)
+    assert slots(QUEUE, AttemptPolicy(), now, forecast({}, agents=0, average_handle_time=300), [],
                  RULES, 12) == []
     always = QueueConfig(id="24x7")
     night = slots(always, AttemptPolicy(), local("2026-12-01T23:10"), Forecast({}, 12.0), [], RULES, 3)

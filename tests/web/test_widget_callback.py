@@ -6,9 +6,11 @@ offers the callback with the number it will dial."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import grpc
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from omni.runtime.auth import Role, bearer
 from omni.sessions.domain.chat_identity import mint_identity_token
@@ -22,12 +24,8 @@ pytestmark = [pytest.mark.slow, WEB_LOOP]
 
 
 async def test_a_waiting_visitor_books_a_callback_to_their_verified_phone(web: WebStack, browser: Browser) -> None:
-    site = await (await browser.new_context()).new_page()
-    await site.goto(web.url + "/demo/")
-    await site.evaluate("token => OmniChat.identify(token)",
-                        mint_identity_token(IDENTITY_SECRET, phone="+8613800138000", name="Li Wei"))
-    widget = await open_widget(site)
-    await say(widget, "I want a refund for my order")
+    widget = await signed_in_visitor(await (await browser.new_context()).new_page(), web, "+8613800138000", "Li Wei",
+                                     "I want a refund for my order")
     # No agent is available: the estimate is over a minute, so the widget offers a callback:
     # keeping the place in line, or at one of the times routing offers.
     await widget.get_by_role("button", name="Call me back instead").click(timeout=EXPECT_MS)
@@ -52,11 +50,7 @@ async def test_a_waiting_visitor_books_a_callback_to_their_verified_phone(web: W
 
     # Another visitor picks a time instead: the callback is due then, and the widget says when.
     later = await (await browser.new_context(timezone_id="Asia/Shanghai")).new_page()
-    await later.goto(web.url + "/demo/")
-    await later.evaluate("token => OmniChat.identify(token)",
-                         mint_identity_token(IDENTITY_SECRET, phone="+8613700137000", name="Wang Fang"))
-    picker = await open_widget(later)
-    await say(picker, "Please call me about a refund later")
+    picker = await signed_in_visitor(later, web, "+8613700137000", "Wang Fang", "Please call me about a refund later")
     await picker.get_by_role("button", name="Call me back instead").click(timeout=EXPECT_MS)
     slot = picker.get_by_role("group", name="Call me back instead").locator("button[data-start]").nth(1)
     start = await slot.get_attribute("data-start", timeout=EXPECT_MS)
@@ -64,9 +58,8 @@ async def test_a_waiting_visitor_books_a_callback_to_their_verified_phone(web: W
     await expect(picker.get_by_role("status")).to_contain_text("We will call you at +8613700137000, ",
                                                                timeout=EXPECT_MS)
     # The widget keeps its chat in the site's localStorage; the work's id is the session's.
-    session_id = await later.evaluate(
-        "() => JSON.parse(localStorage.getItem(`omni-chat:${new URL(document.currentScript?.src || "
-        "document.querySelector('script[src*=widget]').src).host}`)).session")
+    session_id = await later.evaluate("key => JSON.parse(localStorage.getItem(key)).session",
+                                      f"omni-chat:{urlsplit(web.url).netloc}")
     async with grpc.aio.insecure_channel(web.addresses["routing"]) as channel:
         routing = routing_pb2_grpc.RoutingServiceStub(channel)
         scheduled = await eventually(lambda: routing.GetWorkItem(routing_pb2.GetWorkItemRequest(
@@ -91,3 +84,13 @@ async def test_a_waiting_visitor_books_a_callback_to_their_verified_phone(web: W
     await expect(card.locator(".callback")).to_contain_text("+8613800138000", timeout=EXPECT_MS)
     await expect(card.locator(".callback")).to_contain_text("accepting dials this number")
     await expect(card.locator(".badge.unverified")).to_have_count(0)
+
+
+async def signed_in_visitor(site: Page, web: WebStack, phone: str, name: str, first_words: str) -> Locator:
+    """A visitor the website signed in (a verified phone) who opened the chat and wrote."""
+    await site.goto(web.url + "/demo/")
+    token = mint_identity_token(IDENTITY_SECRET, phone=phone, name=name)
+    await site.evaluate("token => OmniChat.identify(token)", token)
+    widget = await open_widget(site)
+    await say(widget, first_words)
+    return widget

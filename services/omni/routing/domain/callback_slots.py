@@ -74,12 +74,15 @@ def hour_of_week(at: float, time_zone: str) -> int:
     return local.weekday() * 24 + local.hour
 
 
-def forecast(answered_at: Iterable[float], weeks: int, time_zone: str, *, agents: int,
-             average_handle_time: float) -> Forecast:
-    """From the answer times of the last `weeks` weeks; `agents` and `average_handle_time` (s)
-    for a queue that answered nothing in them."""
+def hourly(answered_at: Iterable[float], weeks: int, time_zone: str) -> dict[int, float]:
+    """Contacts answered per hour of the week, on average over `weeks` weeks of answer times."""
     counts = Counter(hour_of_week(at, time_zone) for at in answered_at)
-    by_hour = {hour: count / weeks for hour, count in counts.items()}
+    return {hour: count / weeks for hour, count in counts.items()}
+
+
+def forecast(by_hour: Mapping[int, float], *, agents: int, average_handle_time: float) -> Forecast:
+    """From the queue's `hourly` history; `agents` and `average_handle_time` (s) for a queue that
+    answered nothing in it."""
     return Forecast(by_hour, agents * HOUR / max(average_handle_time, 1.0))
 
 
