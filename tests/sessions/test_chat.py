@@ -12,6 +12,8 @@ import websockets
 
 from omni.runtime.auth import Role
 from omnichannel.common.v1 import common_pb2
+from omnichannel.routing.v1.events_pb2 import WorkEvent
+from omnichannel.routing.v1.routing_pb2 import WorkItem
 from omnichannel.sessions.v1 import events_pb2
 from omnichannel.sessions.v1 import sessions_pb2 as pb
 
@@ -125,6 +127,42 @@ async def test_grpc_chat_stream_with_agent_reply_and_ending(stack, published) ->
     bound = stack.token(Role.CUSTOMER, "app-user-9", session_id=started.session_id)
     other = stack.chat.Chat(iter([pb.ChatClientFrame(start=pb.ChatStart(handle="x"))]), metadata=bound)
     assert "your token is for session" in await _read(other, "error")
+
+
+async def test_a_reply_sent_before_sessions_hears_of_the_assignment_is_named_once_it_does(stack, published) -> None:
+    """The desk hears routing first: an agent may answer before sessions knows they hold the chat.
+    The customer sees that reply unnamed, then named when the assignment arrives."""
+    customer = stack.token(Role.CUSTOMER, "app-user-11")
+    outgoing: asyncio.Queue[pb.ChatClientFrame | None] = asyncio.Queue()
+
+    async def frames() -> Any:
+        while (frame := await outgoing.get()) is not None:
+            yield frame
+
+    call = stack.chat.Chat(frames(), metadata=customer)
+    await outgoing.put(pb.ChatClientFrame(start=pb.ChatStart(handle="app-user-11", language="en")))
+    started = await _read(call, "started")
+    await outgoing.put(pb.ChatClientFrame(text=pb.ChatText(text="My internet is not working!", client_message_id="m1")))
+    await _read(call, "message")
+    await published.wait("interaction_received", events_pb2.InteractionReceived)
+
+    agent = stack.token(Role.AGENT, "A-2", groups=("tech_internet",))
+    sent = await stack.sessions.SendReply(pb.SendReplyRequest(session_id=started.session_id, text="On it."),
+                                          metadata=agent)
+    first = await _read(call, "message")
+    assert (first.id, first.sender_name) == (sent.message.id, "")
+
+    bus = await stack.bus()
+    work = WorkItem(id=started.session_id, session_id=started.session_id, queue_id="tech_internet")
+    await bus.publish("routing", "work_assigned", f"work/{started.session_id}",
+                      WorkEvent(work=work, agent_id="A-2", agent_display_name="Li Wei"),
+                      event_id=f"{started.session_id}:assigned")
+    await bus.close()
+    named = await _read(call, "message")
+    assert (named.id, named.text, named.sender_name) == (sent.message.id, "On it.", "Li Wei")
+    session = await stack.sessions.GetSession(pb.GetSessionRequest(id=started.session_id), metadata=agent)
+    assert [m.sender_name for m in session.messages if m.direction == common_pb2.DIRECTION_OUTBOUND] == ["Li Wei"]
+    await outgoing.put(None)
 
 
 async def test_customer_token_cannot_read_another_session_or_call_agent_methods(stack) -> None:

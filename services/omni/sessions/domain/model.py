@@ -344,6 +344,11 @@ class Session:
             self.agent_id, self.agent_name = agent_id, ""
         if agent_id and name:
             self.agent_name = name
+            # The agent may have answered before this session heard routing assign them (the desk
+            # hears first): those replies went out unnamed and are named now.
+            for message in self.messages:
+                if message.direction is Direction.OUTBOUND and message.sender == agent_id and not message.sender_name:
+                    message.sender_name = name
         return (self.agent_id, self.agent_name) != before
 
     def mark_applied(self, event_id: str) -> bool:

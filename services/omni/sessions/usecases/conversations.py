@@ -123,7 +123,8 @@ class Conversations:
 
     async def _show(self, session: Session, change: Change) -> None:
         light = session.without_transcript()
-        for message in change.messages:
+        # A message named later is shown again: watchers replace it by its id.
+        for message in (*change.messages, *change.named):
             await self._live.show(session.id, Update(UpdateKind.MESSAGE, session=light, message=message))
         if change.moved:
             await self._live.show(session.id, Update(UpdateKind.STATE, session=light))

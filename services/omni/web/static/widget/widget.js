@@ -320,7 +320,10 @@
         this.typing.textContent = "";
         this.setStatus(this.words.connected(this.agentName || this.words.agent));
       }
-      if (!this.entries.some((e) => e.message?.id === message.id)) this.entries.push({message});
+      // A message seen before comes again when it changed (its sender's name became known).
+      const seen = this.entries.find((e) => e.message?.id === message.id);
+      if (seen) seen.message = message;
+      else this.entries.push({message});
       this.render();
       this.markRead();
     }
