@@ -71,7 +71,7 @@ export class OmniConversation extends HTMLElement {
       this.entries.clear();
       for (const message of update.session.messages) this.entries.set(message.id, {message});
       for (const note of update.session.notes) this.entries.set(note.id, {note});
-      this.render();
+      this.refresh();
     } else if (update.kind === "message") {
       this.entries.set(update.message.id, {message: update.message});
       this.renderCopies();
@@ -161,6 +161,17 @@ export class OmniConversation extends HTMLElement {
     this.renderTranscript();
     this.renderSuggestions();
     this.renderCopies();
+  }
+
+  // What the session's record shows, brought up to date in place: the forms are left as they are,
+  // so whatever the agent is typing keeps its text and its focus.
+  refresh() {
+    for (const name of this.querySelectorAll(".customer-name")) name.textContent = this.customerName();
+    this.renderState();
+    this.renderTranscript();
+    this.renderCopies();
+    const box = this.querySelector(".reply textarea");
+    if (box && !this.draft && !box.value) box.value = this.quoted();
   }
 
   stateNow() {

@@ -200,10 +200,12 @@ class OmniFloor extends HTMLElement {
       const update = frame.update;
       if (!update) { if (frame.error) this.status(frame.error); return; }
       if (update.kind === "snapshot") {
-        drill.channel = update.session.channel;
         for (const m of update.session.messages) message(m);
         for (const n of update.session.notes) note(n);
-        this.renderDrill();
+        if (drill.channel !== update.session.channel) {
+          drill.channel = update.session.channel;
+          this.renderChannelActions();
+        }
       } else if (update.kind === "message") message(update.message);
       else if (update.kind === "note") note(update.note);
       show();
@@ -213,31 +215,44 @@ class OmniFloor extends HTMLElement {
     this.renderDrill();
   }
 
+  // The drill's forms are built once per conversation: what arrives while the supervisor types
+  // (the opening snapshot, a reconnection's) leaves their text and focus alone.
   renderDrill() {
     const drill = this.drill;
-    const textForm = (label, id, path, extra = {}) => {
-      const box = h("input", {id, maxlength: 7700, required: true});
-      return h("form", {onsubmit: async (event) => {
-        event.preventDefault();
-        try {
-          await this.api.post(`/api/sessions/${encodeURIComponent(drill.sessionId)}/${path}`,
-            {text: box.value, request_id: crypto.randomUUID(), ...extra});
-          box.value = "";
-        } catch (error) { this.status(error.message); }
-      }}, h("label", {for: id}, label), box, h("button", {type: "submit"}, w("send")));
-    };
-    const phone = drill.channel === "CHANNEL_PHONE";
+    drill.actions = h("div", {class: "channel-actions"});
     drill.element = h("section", {class: "drill", "aria-label": w("conversation")},
       h("h2", {}, w("conversation"), " ", drill.sessionId),
       drill.transcript,
-      textForm(w("whisper"), "whisper", "whisper"),
-      phone ? h("div", {class: "call-legs"}, [["monitor", "monitor"], ["whisper", "whisperCall"], ["barge", "bargeCall"]].map(
-        ([mode, label]) => h("button", {type: "button", onclick: () => this.callLeg(mode)}, w(label))))
-        : textForm(w("barge"), "barge", "replies"),
+      this.textForm(w("whisper"), "whisper", "whisper"),
+      drill.actions,
       drill.workId ? h("button", {type: "button", class: "primary take-over", onclick: () => this.takeOver()}, w("takeOver")) : null);
+    this.renderChannelActions();
     drill.show();
     const slot = this.querySelector(".drill-slot");
     if (slot) replace(slot, drill.element);
+  }
+
+  // Joining in as the channel allows, once the snapshot named it: call legs on a phone call, a
+  // reply the customer sees on the others.
+  renderChannelActions() {
+    const channel = this.drill.channel;
+    replace(this.drill.actions, !channel ? null : channel === "CHANNEL_PHONE"
+      ? h("div", {class: "call-legs"}, [["monitor", "monitor"], ["whisper", "whisperCall"], ["barge", "bargeCall"]].map(
+        ([mode, label]) => h("button", {type: "button", onclick: () => this.callLeg(mode)}, w(label))))
+      : this.textForm(w("barge"), "barge", "replies"));
+  }
+
+  textForm(label, id, path) {
+    const sessionId = this.drill.sessionId;
+    const box = h("input", {id, maxlength: 7700, required: true});
+    return h("form", {onsubmit: async (event) => {
+      event.preventDefault();
+      try {
+        await this.api.post(`/api/sessions/${encodeURIComponent(sessionId)}/${path}`,
+          {text: box.value, request_id: crypto.randomUUID()});
+        box.value = "";
+      } catch (error) { this.status(error.message); }
+    }}, h("label", {for: id}, label), box, h("button", {type: "submit"}, w("send")));
   }
 
   async callLeg(mode) {
