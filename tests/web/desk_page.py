@@ -39,6 +39,15 @@ def conversation(desk: Page) -> Locator:
     return desk.locator("omni-conversation:not([hidden])")
 
 
+async def insert_answer(chat: Locator, title: str) -> str:
+    """Inserts the suggested article `title` into the reply box and waits for its text there (the
+    article is fetched first), as the agent sees it before sending; its text."""
+    box = chat.get_by_label("Reply")
+    await chat.get_by_role("button", name=f"Insert: {title}").click(timeout=EXPECT_MS)
+    await expect(box).not_to_have_value("", timeout=EXPECT_MS)
+    return await box.input_value()
+
+
 async def transfer(chat: Locator, queue: str, reason: str, code: str = "needs_skill") -> None:
     await chat.get_by_label("Queue", exact=True).select_option(queue)
     await chat.get_by_label("Why", exact=True).select_option(code)

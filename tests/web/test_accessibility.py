@@ -17,6 +17,7 @@ from tests.web.desk_page import (
     EXPECT_MS,
     conversation,
     go_available,
+    insert_answer,
     offer,
     open_widget,
     say,
@@ -69,7 +70,7 @@ async def test_desk_views_and_the_open_widget_have_no_serious_accessibility_viol
     await desk.screenshot(path=images / "desk-offer.png")
     await offer(desk).get_by_role("button", name="Accept").click()
     chat = conversation(desk)
-    await chat.get_by_role("button", name="Insert: Refund times").click(timeout=EXPECT_MS)
+    await insert_answer(chat, "Refund times")
     await chat.get_by_role("button", name="Send").click()
     await expect(widget.locator("li.theirs")).to_be_visible(timeout=EXPECT_MS)
     await assert_accessible(desk, "conversation")

@@ -8,7 +8,16 @@ from playwright.async_api import Browser, expect
 
 from omni.runtime.auth import Role, bearer
 from tests.web.conftest import WEB_LOOP
-from tests.web.desk_page import EXPECT_MS, conversation, go_available, offer, open_widget, say, signed_in_desk
+from tests.web.desk_page import (
+    EXPECT_MS,
+    conversation,
+    go_available,
+    insert_answer,
+    offer,
+    open_widget,
+    say,
+    signed_in_desk,
+)
 from tests.web.stack import REFUND_ANSWER, WebStack, create_customer
 
 pytestmark = [pytest.mark.slow, WEB_LOOP]
@@ -40,8 +49,7 @@ async def test_a_visitor_chats_an_agent_accepts_with_the_screen_pop_and_the_chat
 
     chat = conversation(desk)
     await expect(chat.locator(".message.inbound")).to_contain_text("I want a refund for my order", timeout=EXPECT_MS)
-    await chat.get_by_role("button", name="Insert: Refund times").click(timeout=EXPECT_MS)
-    await expect(chat.get_by_label("Reply")).to_have_value(REFUND_ANSWER)
+    assert await insert_answer(chat, "Refund times") == REFUND_ANSWER
     await chat.get_by_role("button", name="Send").click()
     await expect(widget.locator("li.theirs")).to_contain_text(REFUND_ANSWER, timeout=EXPECT_MS)
     # The customer sees the agent's name (routing's record of A-1001), never the agent's id.

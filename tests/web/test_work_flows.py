@@ -25,6 +25,7 @@ from tests.web.desk_page import (
     EXPECT_MS,
     conversation,
     go_available,
+    insert_answer,
     offer,
     open_ticket,
     open_widget,
@@ -54,7 +55,7 @@ async def test_a_chat_transferred_with_a_reason_is_wrapped_up_by_a_second_agent_
 
     await offer(first).get_by_role("button", name="Accept").click(timeout=EXPECT_MS)
     chat = conversation(first)
-    await chat.get_by_role("button", name="Insert: Refund times").click(timeout=EXPECT_MS)
+    assert await insert_answer(chat, "Refund times") == REFUND_ANSWER
     await chat.get_by_role("button", name="Send").click()
     await expect(widget.locator("li.theirs")).to_contain_text(REFUND_ANSWER, timeout=EXPECT_MS)
     await say(widget, "It is two weeks now and nothing arrived")

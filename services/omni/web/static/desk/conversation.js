@@ -238,7 +238,13 @@ export class OmniConversation extends HTMLElement {
   }
 
   async insert(articleId) {
-    const article = await this.desk.api.get(`/api/articles/${encodeURIComponent(articleId)}`);
+    let article;
+    try {
+      article = await this.desk.api.get(`/api/articles/${encodeURIComponent(articleId)}`);
+    } catch (error) {
+      this.desk.alert(error.message);
+      return;
+    }
     const box = this.querySelector(".reply textarea");
     box.value = box.value ? `${box.value}\n${article.body}` : article.body;
     this.draft = box.value;
