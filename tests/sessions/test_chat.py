@@ -93,19 +93,25 @@ async def test_websocket_rejects_bad_frames_and_forged_tokens_without_dropping(s
             pass
 
 
-async def test_grpc_chat_stream_with_agent_reply_and_ending(stack, published) -> None:
-    customer = stack.token(Role.CUSTOMER, "app-user-9")
+async def _app_chat(stack: Any, handle: str, first_words: str) -> tuple[Any, asyncio.Queue[Any], pb.ChatStarted]:
+    """A customer app's chat on the gRPC stream, started and with its first message echoed: the
+    call, the queue its frames are sent through (None ends it) and the `started` frame."""
     outgoing: asyncio.Queue[pb.ChatClientFrame | None] = asyncio.Queue()
 
     async def frames() -> Any:
         while (frame := await outgoing.get()) is not None:
             yield frame
 
-    call = stack.chat.Chat(frames(), metadata=customer)
-    await outgoing.put(pb.ChatClientFrame(start=pb.ChatStart(handle="app-user-9", language="en")))
+    call = stack.chat.Chat(frames(), metadata=stack.token(Role.CUSTOMER, handle))
+    await outgoing.put(pb.ChatClientFrame(start=pb.ChatStart(handle=handle, language="en")))
     started = await _read(call, "started")
-    await outgoing.put(pb.ChatClientFrame(text=pb.ChatText(text="My internet is not working!", client_message_id="m1")))
-    assert (await _read(call, "message")).text == "My internet is not working!"
+    await outgoing.put(pb.ChatClientFrame(text=pb.ChatText(text=first_words, client_message_id="m1")))
+    assert (await _read(call, "message")).text == first_words
+    return call, outgoing, started
+
+
+async def test_grpc_chat_stream_with_agent_reply_and_ending(stack, published) -> None:
+    call, outgoing, started = await _app_chat(stack, "app-user-9", "My internet is not working!")
     [received] = await published.wait("interaction_received", events_pb2.InteractionReceived)
     assert (received.interaction.intent, received.interaction.queue) == ("technical", "tech_internet")
 
@@ -132,18 +138,7 @@ async def test_grpc_chat_stream_with_agent_reply_and_ending(stack, published) ->
 async def test_a_reply_sent_before_sessions_hears_of_the_assignment_is_named_once_it_does(stack, published) -> None:
     """The desk hears routing first: an agent may answer before sessions knows they hold the chat.
     The customer sees that reply unnamed, then named when the assignment arrives."""
-    customer = stack.token(Role.CUSTOMER, "app-user-11")
-    outgoing: asyncio.Queue[pb.ChatClientFrame | None] = asyncio.Queue()
-
-    async def frames() -> Any:
-        while (frame := await outgoing.get()) is not None:
-            yield frame
-
-    call = stack.chat.Chat(frames(), metadata=customer)
-    await outgoing.put(pb.ChatClientFrame(start=pb.ChatStart(handle="app-user-11", language="en")))
-    started = await _read(call, "started")
-    await outgoing.put(pb.ChatClientFrame(text=pb.ChatText(text="My internet is not working!", client_message_id="m1")))
-    await _read(call, "message")
+    call, outgoing, started = await _app_chat(stack, "app-user-11", "My internet is not working!")
     await published.wait("interaction_received", events_pb2.InteractionReceived)
 
     agent = stack.token(Role.AGENT, "A-2", groups=("tech_internet",))
