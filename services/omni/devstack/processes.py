@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -17,9 +18,42 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+# Below the kernel's range for outgoing connections (net.ipv4.ip_local_port_range): a port found
+# free inside it can be taken by some client's connection before the server meant for it binds it
+# (CI saw "address already in use" that way). Ports are drawn at random above the usual fixed ones.
+_LOWEST_PORT = 10_000
+_ports = random.Random()
+_handed_out: set[int] = set()
+
+
+def _outgoing_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32_768, 60_999  # Linux's default
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
 
 def free_port() -> int:
-    with socket.socket() as s:
+    """A port no server listens on, outside the range outgoing connections take theirs from, and
+    not handed out before by this process."""
+    below = _outgoing_range()[0]
+    if below - _LOWEST_PORT >= 1_000:
+        for _ in range(100):
+            port = _ports.randrange(_LOWEST_PORT, below)
+            if port not in _handed_out and _bindable(port):
+                _handed_out.add(port)
+                return port
+    with socket.socket() as s:  # no room below the range: the kernel's choice
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
