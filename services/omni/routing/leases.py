@@ -87,11 +87,14 @@ class LeaseBoard:
                     if not initial.done():
                         initial.set_result(None)
                     continue
+                before = self._seen.get(entry.key)
                 if entry.operation in ("DEL", "PURGE") or not entry.value:
                     self._seen.pop(entry.key, None)
+                    now = None
                 else:
-                    self._seen[entry.key] = _Seen(entry.value, entry.revision or 0, time.monotonic())
-                self._changed.set()
+                    now = self._seen[entry.key] = _Seen(entry.value, entry.revision or 0, time.monotonic())
+                if _wakes_rounds(entry.key, before, now):
+                    self._changed.set()
 
         self._watching = asyncio.create_task(watch(), name="routing lease watcher")
         with contextlib.suppress(TimeoutError):
@@ -152,6 +155,10 @@ class LeaseBoard:
                 found[holder.replica] = holder
         return found
 
+    async def layout_changed(self, version: int) -> None:
+        """Wake every replica's round: the layout (in MongoDB) is at `version` now."""
+        await self._kv.put("layout", str(version).encode())
+
     async def put_stats(self, partition: str, stats: list[dict[str, Any]]) -> None:
         await self._kv.put(f"stats.{key_part(partition)}", json.dumps(stats).encode())
 
@@ -164,6 +171,18 @@ class LeaseBoard:
         if seen is None or time.monotonic() - seen.at > self.ttl:
             return None
         return seen
+
+
+def _wakes_rounds(key: str, before: _Seen | None, now: _Seen | None) -> bool:
+    """Whether a change of the bucket is news to the ownership rounds: a lease or a replica that
+    came, went or changed hands. Statistics, renewals and announcements that repeat what was there
+    are not: every replica writes them each round, and waking on them kept the rounds (and their
+    reads of MongoDB) going back to back."""
+    if key.startswith("stats."):
+        return False
+    if before is None or now is None:
+        return before is not now
+    return before.value != now.value
 
 
 def _holder_bytes(holder: Holder) -> bytes:

@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReplaceOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -254,9 +254,13 @@ class RoutingRepository:
         doc = await self._layout.find_one({"_id": "layout"})
         return int(doc["version"]) if doc else 0
 
-    async def layout_changed(self) -> None:
-        """Tell every replica to read the layout again (a queue or agent was added or regrouped)."""
-        await self._layout.update_one({"_id": "layout"}, {"$inc": {"version": 1}}, upsert=True)
+    async def layout_changed(self) -> int:
+        """Tell every replica to read the layout again (a queue or agent was added or regrouped);
+        the layout's new version."""
+        doc = await self._layout.find_one_and_update({"_id": "layout"}, {"$inc": {"version": 1}}, upsert=True,
+                                                     return_document=ReturnDocument.AFTER)
+        assert doc is not None, "an upsert returning the document after it always finds one"
+        return int(doc["version"])
 
     async def members(self) -> tuple[list[Member], list[Member]]:
         """Every queue's and agent's id and groups (what the layout is made of)."""

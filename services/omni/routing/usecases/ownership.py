@@ -259,7 +259,8 @@ class Ownership:
         return self._board.stats(partition)
 
     async def layout_changed(self) -> None:
-        """A queue or agent was added or regrouped: tell every replica, and re-read it here now."""
-        await self._repository.layout_changed()
+        """A queue or agent was added or regrouped: tell every replica (the version in MongoDB,
+        and on the board, which wakes their rounds), and re-read it here now."""
+        await self._board.layout_changed(await self._repository.layout_changed())
         await self.round()
 
