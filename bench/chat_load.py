@@ -66,6 +66,9 @@ def p99(samples: list[float]) -> float:
 class Figures:
     connects: list[float] = dataclasses.field(default_factory=list)
     round_trips: list[float] = dataclasses.field(default_factory=list)
+    # The same round trips by the message's place in its chat: the first ones land among the
+    # other visitors' arrivals (chat starts, tickets threading, routing queuing), the later not.
+    by_turn: dict[int, list[float]] = dataclasses.field(default_factory=dict)
     errors: list[str] = dataclasses.field(default_factory=list)
 
 
@@ -142,6 +145,7 @@ class Visitor:
                 self._figures.errors.append(f"no echo within {STEP_SECONDS:.0f} s")
                 continue
             self._figures.round_trips.append(arrived - sent)
+            self._figures.by_turn.setdefault(n + 1, []).append(arrived - sent)
 
     async def close(self) -> None:
         if self._reader is not None:
@@ -197,6 +201,8 @@ def report(name: str, figures: Figures, chats: int) -> None:
     print(f"{name}: {chats} chats, {len(figures.connects)} connected")
     print(f"  connect (socket → started)  {percentiles(figures.connects)}")
     print(f"  round trip (send → echo)    {percentiles(figures.round_trips)}")
+    for turn, samples in sorted(figures.by_turn.items()):
+        print(f"    message {turn} of each chat   {percentiles(samples)}")
     kinds: dict[str, int] = {}
     for error in figures.errors:
         kinds[error[:80]] = kinds.get(error[:80], 0) + 1

@@ -213,6 +213,14 @@ class SessionRepository:
         known = self._known.get(session_id)
         return session_from_doc(known) if known is not None else await self.get(session_id)
 
+    async def holding(self, session_id: str, message_id: str) -> Session:
+        """The session as this replica last knew it when that copy holds `message_id` (a message
+        does not change once in the transcript), else as stored."""
+        known = self._known.get(session_id)
+        if known is not None and any(m.get("id") == message_id for m in known.get("messages", ())):
+            return session_from_doc(known)
+        return await self.get(session_id)
+
     def _doc(self, session: Session) -> Document:
         doc: Document = plain(dataclasses.asdict(session))
         doc["_id"] = doc.pop("id")

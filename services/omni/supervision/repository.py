@@ -8,7 +8,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Sequence
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -176,15 +176,18 @@ class SupervisionRepository:
     # SLA targets (the imminent-breach rule)
 
     async def sla_targets(self, targets: Sequence[tuple[SlaTarget, dt.datetime]]) -> None:
-        """Follow each target, with when to warn of it."""
-        for target, warn_at in targets:
-            await self._sla.update_one(
-                {"_id": f"{target.ticket_id}:{target.target}"},
-                # Settled stays settled: an older event delivered late does not open the target again.
-                {"$set": {"ticket_id": target.ticket_id, "queue_id": target.queue_id, "target": target.target,
-                          "due": target.due, "started": target.started, "warn_at": warn_at,
-                          **({"settled": True} if target.settled else {})},
-                 "$setOnInsert": {"warned": False, **({} if target.settled else {"settled": False})}}, upsert=True)
+        """Follow each target, with when to warn of it (one write for all: a ticket event carries
+        its targets, and every chat message makes such an event)."""
+        if not targets:
+            return
+        await self._sla.bulk_write([UpdateOne(
+            {"_id": f"{target.ticket_id}:{target.target}"},
+            # Settled stays settled: an older event delivered late does not open the target again.
+            {"$set": {"ticket_id": target.ticket_id, "queue_id": target.queue_id, "target": target.target,
+                      "due": target.due, "started": target.started, "warn_at": warn_at,
+                      **({"settled": True} if target.settled else {})},
+             "$setOnInsert": {"warned": False, **({} if target.settled else {"settled": False})}}, upsert=True)
+            for target, warn_at in targets], ordered=False)
 
     async def sla_to_warn(self, now: dt.datetime, limit: int = 200) -> list[SlaTarget]:
         """Targets not settled nor warned of whose warning time has come."""

@@ -65,7 +65,7 @@ class OutboundCalls:
         stops as soon as the customer contacts us on any channel)."""
         if not customer_id:
             return
-        contact = await self._repo.get(session_id)
+        contact = await self._repo.holding(session_id, interaction_id)
         if not outbound_calls.customer_spoke(contact, interaction_id):
             return
         for waiting in await self._repo.waiting_callbacks(customer_id):
