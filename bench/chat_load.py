@@ -66,8 +66,8 @@ def p99(samples: list[float]) -> float:
 class Figures:
     connects: list[float] = dataclasses.field(default_factory=list)
     round_trips: list[float] = dataclasses.field(default_factory=list)
-    # The same round trips by the message's place in its chat: the first ones land among the
-    # other visitors' arrivals (chat starts, tickets threading, routing queuing), the later not.
+    # The same round trips by the message's place in its chat: whether the first ones, which land
+    # among the other visitors' arrivals (chat starts, queuing), cost more than the later ones.
     by_turn: dict[int, list[float]] = dataclasses.field(default_factory=dict)
     errors: list[str] = dataclasses.field(default_factory=list)
 

@@ -216,9 +216,9 @@ class SessionRepository:
     async def holding(self, session_id: str, message_id: str) -> Session:
         """The session as this replica last knew it when that copy holds `message_id` (a message
         does not change once in the transcript), else as stored."""
-        known = self._known.get(session_id)
-        if known is not None and any(m.get("id") == message_id for m in known.get("messages", ())):
-            return session_from_doc(known)
+        session = await self.recent(session_id)
+        if any(message.id == message_id for message in session.messages):
+            return session
         return await self.get(session_id)
 
     def _doc(self, session: Session) -> Document:
