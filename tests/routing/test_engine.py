@@ -157,7 +157,7 @@ def test_colleague_gets_it_after_the_affinity_wait(clock: Clock) -> None:
     assert "affinity_expired" in [r.code for r in engine.get("c").reasons]
 
 
-def test_a_vip_is_held_for_their_busy_last_agent_no_longer_than_the_vip_target(clock: Clock) -> None:
+def test_a_vip_is_held_for_their_busy_last_agent_no_longer_than_half_the_vip_target(clock: Clock) -> None:
     engine = make_engine(clock)  # affinity_wait 20 s, VIP target 15 s
     agent(engine, "A-1")
     agent(engine, "A-2")
@@ -165,14 +165,14 @@ def test_a_vip_is_held_for_their_busy_last_agent_no_longer_than_the_vip_target(c
     engine.accept("A-1", "busy-with")
     engine.enqueue(call("vip", vip=True, preferred_agent_id="A-1"))
     assert {r.code: r.detail for r in engine.get("vip").reasons}["affinity_wait"] == \
-        "held 15s for last agent A-1 (the 15s vip target)"
-    clock.advance(14.9)
+        "held 7.5s for last agent A-1 (half the 15s vip target)"
+    clock.advance(7.4)
     engine.tick()
     assert offered(engine, "A-2") == []
     clock.advance(0.1)
     engine.tick()
     assert offered(engine, "A-2") == ["vip"]
-    assert {r.code: r.detail for r in engine.get("vip").reasons}["deadline"] == "0s left of the 15s target"
+    assert {r.code: r.detail for r in engine.get("vip").reasons}["deadline"] == "8s left of the 15s target"
 
 
 def test_affinity_is_skipped_when_the_last_agent_is_not_logged_in(clock: Clock) -> None:

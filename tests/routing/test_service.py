@@ -205,3 +205,18 @@ async def test_rings_and_wait_targets_are_queue_configuration_that_survives_a_re
                 routing_pb2.Ring(min_proficiency=2), routing_pb2.Ring(after=seconds(5), min_proficiency=4)]))),
             metadata=routing.admin)
     assert widening.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_a_queues_vip_queue_takes_its_vip_work_to_the_dedicated_agents(routing: RoutingClient) -> None:
+    await routing.queue("vip-line", groups=["general", "vip-desk"])
+    created = await routing.queue("general", policy=routing_pb2.RoutingPolicy(vip_queue="vip-line"))
+    assert created.policy.vip_queue == "vip-line"
+    await routing.agent("desk-1", groups=("vip-desk",))
+    normal = await routing.enqueue("W-normal")
+    assert (normal.queue_id, normal.offered_agent_id) == ("general", "")
+    vip = await routing.enqueue("W-vip", vip=True)
+    assert (vip.queue_id, vip.offered_agent_id) == ("vip-line", "desk-1")
+    assert "vip_queue" in [r.code for r in vip.reasons]
+    with pytest.raises(grpc.aio.AioRpcError) as itself:
+        await routing.queue("loop", policy=routing_pb2.RoutingPolicy(vip_queue="loop"))
+    assert itself.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "itself" in (itself.value.details() or "")

@@ -59,8 +59,8 @@ def test_another_seed_gives_another_day() -> None:
 
 
 def test_every_contact_lands_with_an_agent_who_speaks_the_language_and_has_the_skill(runs: Runs) -> None:
-    """Except complaints kept past their target: only supervisors have that skill, and the
-    overflow ring (any other agent) takes them then."""
+    """Except complaints kept past a quarter of their queue's target: only supervisors have
+    that skill (and the VIP desk, for VIPs), and the overflow ring (any other agent) takes them then."""
     day = scenario.load("normal-day")
     agents = {a.id: a.team for a in Traffic(day).agents()}
     for strategy, result in runs["normal-day"].items():
@@ -71,12 +71,13 @@ def test_every_contact_lands_with_an_agent_who_speaks_the_language_and_has_the_s
             unskilled = [c for c in answered
                          if next(i.skill for i in day.intents if i.name == c.intent) not in agents[c.agent_id].skills]
             assert unskilled and {c.queue for c in unskilled} == {"complaints"}
-            # Answered by them only once the customer's target ran out (the channel's, within the
-            # complaints' 15 minutes; a VIP's 15 s, an urgent or angry customer's 10 s); a transferred
-            # complaint's record keeps its first answer (by a supervisor), not when its later leg
-            # went to the overflow ring.
+            # Answered by them only once a quarter of the queue's target ran out (the channel's,
+            # within the complaints' 15 minutes), or the customer's own if shorter (a VIP's 15 s, an
+            # urgent or angry customer's 10 s); a transferred complaint's record keeps its first
+            # answer (by a supervisor), not when its later leg went to the overflow ring.
             def target(c: ContactRecord) -> float:
-                tiers = [day.targets.service_level[c.channel][1], day.targets.queue_wait_seconds["complaints"]]
+                queue = min(day.targets.service_level[c.channel][1], day.targets.queue_wait_seconds["complaints"])
+                tiers = [queue / 4]
                 tiers += [15.0] if c.vip else []
                 tiers += [10.0] if c.urgent or c.emotion >= 8 else []
                 return min(tiers)
@@ -85,6 +86,19 @@ def test_every_contact_lands_with_an_agent_who_speaks_the_language_and_has_the_s
                        for c in unskilled if not c.transfers)
         else:  # the FIFO ACD does not look at the language
             assert len(mismatched) > 0.05 * len(answered)
+
+
+def test_the_vip_desk_takes_vip_calls_and_chats_only_and_fifo_uses_it_like_anyone(runs: Runs) -> None:
+    day = scenario.load("normal-day")
+    desk = {a.id for a in Traffic(day).agents() if a.team.vip_desk}
+    assert desk
+    for strategy, result in runs["normal-day"].items():
+        served = [c for c in result.contacts if c.outcome == "answered" and c.agent_id in desk]
+        if strategy == "routing":
+            assert served and all(c.vip and c.channel in ("phone", "chat") for c in served)
+            assert {c.channel for c in served} == {"phone", "chat"}
+        else:
+            assert sum(not c.vip for c in served) > 0.5 * len(served)
 
 
 @pytest.mark.parametrize("name", ["normal-day", "promotion-peak"])

@@ -160,7 +160,10 @@ def queue_from_proto(message: routing_pb2.Queue) -> QueueConfig:
         rings=tuple(Ring(after=seconds(r.after, 0.0), min_proficiency=r.min_proficiency) for r in p.rings),
         overflow_queue=check_id(p.overflow_queue, "policy.overflow_queue") if p.overflow_queue else "",
         overflow_after=seconds(p.overflow_after, 0.0),
+        vip_queue=check_id(p.vip_queue, "policy.vip_queue") if p.vip_queue else "",
     )
+    if policy.vip_queue == message.id:
+        raise InvalidArgument("policy.vip_queue names the queue itself; name the queue VIP work goes to instead")
     h = message.hours
     return QueueConfig(
         id=check_id(message.id, "queue.id"),
@@ -208,7 +211,7 @@ def queue_to_proto(queue: QueueConfig) -> routing_pb2.Queue:
             max_missed_offers=p.max_missed_offers, supervisor_wait=duration(p.supervisor_wait),
             emergency_words=p.emergency_words, min_proficiency=p.min_proficiency,
             rings=[routing_pb2.Ring(after=duration(r.after), min_proficiency=r.min_proficiency) for r in p.rings],
-            overflow_queue=p.overflow_queue, overflow_after=duration(p.overflow_after)),
+            overflow_queue=p.overflow_queue, overflow_after=duration(p.overflow_after), vip_queue=p.vip_queue),
         hours=routing_pb2.BusinessHours(time_zone=queue.hours.time_zone, windows=queue.hours.windows,
                                         holidays=queue.hours.holidays,
                                         after_hours_action=queue.hours.after_hours_action),

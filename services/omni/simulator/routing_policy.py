@@ -50,6 +50,11 @@ BOT = "simulator-bot"
 ANY_QUESTION = "a question the knowledge base may answer"
 # The last ring of the queues only supervisors serve: any other agent (one queue per channel).
 OVERFLOW = "overflow"
+# The group of a scenario's VIP desk (`vip_desk` teams), and the channels whose VIP work goes to
+# a VIP queue served by it beside the queue's own agents: those where the customer is holding
+# (an e-mail's VIP target is met by ranking alone).
+VIP_DESK = "vip-desk"
+VIP_DESK_CHANNELS = ("phone", "chat")
 
 
 def queue_id(queue: str, skill: str, channel: str, skills_of_queue: dict[str, set[str]]) -> str:
@@ -127,10 +132,12 @@ class RoutingPolicyStrategy:
         for (queue, skill, channel), intents in self._engine_queues(scenario).items():
             percent, seconds = targets.service_level[channel]
             supervised = any(t.supervisor and skill in t.skills for t in scenario.teams)
-            supervised_only = all(t.supervisor for t in scenario.teams if skill in t.skills)
+            supervised_only = all(t.supervisor for t in scenario.teams if skill in t.skills and not t.vip_desk)
+            desk = channel in VIP_DESK_CHANNELS and any(t.vip_desk and skill in t.skills for t in scenario.teams)
             target = min(seconds, targets.queue_wait_seconds.get(queue, seconds))
-            self.engine.put_queue(QueueConfig(
-                id=queue_id(queue, skill, channel, self._skills_of_queue),
+            engine_queue = queue_id(queue, skill, channel, self._skills_of_queue)
+            config = QueueConfig(
+                id=engine_queue,
                 intents=tuple(i.name for i in intents),
                 groups=(skill,),
                 service_level_percent=percent * 100,
@@ -144,8 +151,9 @@ class RoutingPolicyStrategy:
                               # Where only supervisors have the skill (complaints), everyone
                               # else is the last ring once the target ran out.
                               overflow_queue=f"{OVERFLOW}/{channel}" if supervised_only else "",
-                              overflow_after=target if supervised_only else 0.0,
-                              supervisor_wait=SUPERVISOR_WAIT if supervised else 0.0),
+                              overflow_after=target / 4 if supervised_only else 0.0,
+                              supervisor_wait=SUPERVISOR_WAIT if supervised else 0.0,
+                              vip_queue=f"{engine_queue}/vip" if desk else ""),
                 callback_threshold=targets.callback_threshold,
                 overflow_threshold=targets.overflow_threshold,
                 simple_intents=tuple(i.name for i in intents if i.simple),
@@ -153,9 +161,16 @@ class RoutingPolicyStrategy:
                 voice_bot=True,
                 # The engine learns the handle time (accept to wrap-up done); this is its first guess.
                 expected_handle_time=handle[(queue, channel)] + mean_wrap_up,
-            ))
+            )
+            self.engine.put_queue(config)
+            if desk:
+                # The VIP queue: the same rules, served by the queue's agents and the VIP desk.
+                self.engine.put_queue(dataclasses.replace(
+                    config, id=config.policy.vip_queue, groups=(skill, VIP_DESK),
+                    policy=dataclasses.replace(config.policy, vip_queue="")))
 
-        everyone = tuple(sorted({skill for t in scenario.teams if not t.supervisor for skill in t.skills}))
+        everyone = tuple(sorted({skill for t in scenario.teams if not (t.supervisor or t.vip_desk)
+                                 for skill in t.skills}))
         for channel, (percent, seconds) in targets.service_level.items():
             self.engine.put_queue(QueueConfig(
                 id=f"{OVERFLOW}/{channel}", groups=everyone, service_level_percent=percent * 100,
@@ -181,7 +196,8 @@ class RoutingPolicyStrategy:
                 self.engine.put_agent(dataclasses.replace(self._configured[team.name], id=agent.id))
             else:
                 self.engine.put_agent(Agent(
-                    id=agent.id, display_name=agent.id, groups=tuple(team.skills), skills=dict(team.skills),
+                    id=agent.id, display_name=agent.id, groups=(VIP_DESK,) if team.vip_desk else tuple(team.skills),
+                    skills=dict(team.skills),
                     languages=team.languages, capacity={Channel(c): n for c, n in team.channels.items()},
                     supervisor=team.supervisor))
         self.engine.set_agent_status(agent.id, AgentStatus.AVAILABLE, "shift start")

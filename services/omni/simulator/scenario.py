@@ -86,6 +86,9 @@ class AgentTeam:
     shift_start: float
     shift_end: float
     supervisor: bool = False
+    # Dedicated to VIP customers (seed 000's dedicated seats): the routing policy gives them VIP
+    # calls and chats only; the FIFO baseline, which knows no tiers, uses them like anyone.
+    vip_desk: bool = False
     wrap_up: Distribution = Distribution(mean=20.0, kind="fixed")
 
 
@@ -458,6 +461,7 @@ class _Reader:
                 shift_start=start,
                 shift_end=end,
                 supervisor=bool(raw.get("supervisor", False)),
+                vip_desk=bool(raw.get("vip_desk", False)),
                 wrap_up=self.distribution(raw.get("wrap_up", {"mean": 20, "kind": "fixed"}), f"{path}.wrap_up"),
             ))
         return result

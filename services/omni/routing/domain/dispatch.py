@@ -61,6 +61,25 @@ class Dispatcher(EngineState):
         work.reasons = policy.classify(work, queue, start)
         self._metrics.record(queue.id, now, Kind.ARRIVED)
 
+    def _arrive_tiered(self, work: Work, queue: QueueConfig, now: float) -> QueueConfig:
+        """`_arrive` in `queue`, or, for VIP work, in the queue's VIP queue where this engine
+        holds it and the work did not leave it before; the queue the work is in."""
+        target = queue.policy.vip_queue
+        if not (work.vip and target) or target in work.transferred_from_queues:
+            self._arrive(work, queue, now)
+            return queue
+        if not self.has_queue(target):
+            # Another replica routes it (its groups share none with this queue's): the VIP is
+            # served here, ahead of the line, rather than handed on.
+            self._arrive(work, queue, now)
+            work.reasons.append(Reason("vip_queue_unavailable", f"{target} is not routed here; stays in {queue.id}"))
+            return queue
+        tier = self.queue(target)
+        work.queue_id = tier.id
+        self._arrive(work, tier, now)
+        work.reasons.append(Reason("vip_queue", f"VIP customer: {queue.id} -> {tier.id}"))
+        return tier
+
     def _into_line(self, work: Work) -> None:
         opened = self._lines.enter(work, self.clock())
         if opened is not None:

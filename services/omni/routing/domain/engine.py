@@ -73,9 +73,8 @@ class RoutingEngine(BotWork):
         existing = self._work.get(work.id)
         if existing is not None:
             return existing
-        queue = self.queue(work.queue_id)
         now = self.clock()
-        self._arrive(work, queue, now)
+        queue = self._arrive_tiered(work, self.queue(work.queue_id), now)
         self._work[work.id] = work
         to_bots = policy.admit(work, queue, len(self._lines.of(queue.id)), now)
         if to_bots:
@@ -272,7 +271,7 @@ class RoutingEngine(BotWork):
         now = self.clock()
         source_agent = self._pass_on(work, target, target_agent_id, now)
         kept = (work.target, work.deadline - work.rank)
-        self._arrive(work, target, now)
+        self._arrive_tiered(work, target, now)
         policy.keep_deadline(work, *kept, now)
         work.reasons.insert(0, Reason("transfer", reason))
         self._into_line(work)

@@ -65,6 +65,10 @@ class Policy:
     # The last ring: after `overflow_after` seconds the work moves on to this queue's agents.
     overflow_queue: str = ""
     overflow_after: float = 0.0
+    # VIP work queued here goes to this queue instead: one whose groups add agents dedicated to
+    # VIP customers to this queue's own (seed 000's dedicated seats), so a VIP finds whichever of
+    # them is free first while the dedicated agents take nothing else.
+    vip_queue: str = ""
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_proficiency <= 5:

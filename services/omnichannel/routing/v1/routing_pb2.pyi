@@ -287,6 +287,7 @@ class RoutingPolicy(_message.Message):
     RINGS_FIELD_NUMBER: _builtins.int
     OVERFLOW_QUEUE_FIELD_NUMBER: _builtins.int
     OVERFLOW_AFTER_FIELD_NUMBER: _builtins.int
+    VIP_QUEUE_FIELD_NUMBER: _builtins.int
     emotion_threshold: _builtins.int
     """Emotion score (0..10) at which a customer counts as angry (default 8)."""
     escalate_to_supervisor: _builtins.bool
@@ -302,6 +303,12 @@ class RoutingPolicy(_message.Message):
     overflow_queue: _builtins.str
     """The last ring: after overflow_after of waiting the work moves on to this
     queue (never back to a queue it left).
+    """
+    vip_queue: _builtins.str
+    """VIP work queued here goes to this queue instead: one whose groups add
+    agents dedicated to VIP customers to this queue's own, so a VIP gets
+    whichever of them is free first while the dedicated agents take nothing
+    else. Kept in this queue when another routing replica holds that one.
     """
     @_builtins.property
     def required_skills(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
@@ -376,10 +383,11 @@ class RoutingPolicy(_message.Message):
         rings: _abc.Iterable[Global___Ring] | None = ...,
         overflow_queue: _builtins.str = ...,
         overflow_after: _duration_pb2.Duration | None = ...,
+        vip_queue: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_escalate_to_supervisor", b"_escalate_to_supervisor", "affinity_wait", b"affinity_wait", "escalate_to_supervisor", b"escalate_to_supervisor", "offer_timeout", b"offer_timeout", "overflow_after", b"overflow_after", "supervisor_wait", b"supervisor_wait", "urgent_lead", b"urgent_lead", "urgent_wait_target", b"urgent_wait_target", "vip_lead", b"vip_lead", "vip_wait_target", b"vip_wait_target", "wait_target", b"wait_target"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_escalate_to_supervisor", b"_escalate_to_supervisor", "affinity_wait", b"affinity_wait", "emergency_words", b"emergency_words", "emotion_threshold", b"emotion_threshold", "escalate_to_supervisor", b"escalate_to_supervisor", "max_missed_offers", b"max_missed_offers", "min_proficiency", b"min_proficiency", "offer_timeout", b"offer_timeout", "overflow_after", b"overflow_after", "overflow_queue", b"overflow_queue", "required_skills", b"required_skills", "rings", b"rings", "supervisor_wait", b"supervisor_wait", "urgent_lead", b"urgent_lead", "urgent_wait_target", b"urgent_wait_target", "vip_lead", b"vip_lead", "vip_wait_target", b"vip_wait_target", "wait_target", b"wait_target"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_escalate_to_supervisor", b"_escalate_to_supervisor", "affinity_wait", b"affinity_wait", "emergency_words", b"emergency_words", "emotion_threshold", b"emotion_threshold", "escalate_to_supervisor", b"escalate_to_supervisor", "max_missed_offers", b"max_missed_offers", "min_proficiency", b"min_proficiency", "offer_timeout", b"offer_timeout", "overflow_after", b"overflow_after", "overflow_queue", b"overflow_queue", "required_skills", b"required_skills", "rings", b"rings", "supervisor_wait", b"supervisor_wait", "urgent_lead", b"urgent_lead", "urgent_wait_target", b"urgent_wait_target", "vip_lead", b"vip_lead", "vip_queue", b"vip_queue", "vip_wait_target", b"vip_wait_target", "wait_target", b"wait_target"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__escalate_to_supervisor: _TypeAlias = _typing.Literal["escalate_to_supervisor"]  # noqa: Y015
     _WhichOneofArgType__escalate_to_supervisor: _TypeAlias = _typing.Literal["_escalate_to_supervisor", b"_escalate_to_supervisor"]  # noqa: Y015
