@@ -65,6 +65,11 @@ async def test_merge_customers_and_tickets_keeps_everything_and_old_ids_resolve(
     assert payload.merged_ticket_id == b.ticket_id and payload.ticket.id == a.ticket_id
     context = await stub.GetCustomerContext(pb.GetCustomerContextRequest(customer_id=b.customer_id), metadata=md)
     assert context.customer.id == a.customer_id and len(context.recent_interactions) == 3
+    # The screen pop by the merged-away customer's address, whose owner the service remembers
+    # from threading it before the merge, is the merge target's, with the whole history.
+    popped = await stub.GetCustomerContext(pb.GetCustomerContextRequest(identity=email_id("li@example.cn")),
+                                           metadata=md)
+    assert popped.customer.id == a.customer_id and len(popped.recent_interactions) == 3
     # A new mail from the merged-away customer's address (whose owner ingestion remembers from
     # before the merge) is the merge target's, and nobody is told of an identity conflict.
     again = await harness.thread(interaction(EMAIL, at(12), email_id("li@example.cn"),

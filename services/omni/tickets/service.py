@@ -17,6 +17,7 @@ from omni.tickets.servicer import TicketServicer
 from omni.tickets.settings import TicketSettings, policy_from
 from omni.tickets.usecases.customers import Customers
 from omni.tickets.usecases.desk import Desk
+from omni.tickets.usecases.identity_owners import KnownOwners
 from omni.tickets.usecases.ingestion import Ingestion, Rules
 from omni.tickets.usecases.sla import SlaWatch
 from omni.tickets.usecases.watch import TicketWatch
@@ -29,12 +30,14 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
     repo = repository.TicketRepository(runtime.db)
     events = TicketEvents(runtime.bus)
     desk = Desk(repo, events, policy, settings)
-    people = Customers(repo, events, settings)
+    # Identity owners remembered across batches and screen pops (usecases/identity_owners.py).
+    known = KnownOwners()
+    people = Customers(repo, events, settings, known)
     rules = Rules(Windows(same_topic=dt.timedelta(hours=settings.same_topic_window_hours),
                           follow_up=dt.timedelta(hours=settings.follow_up_window_hours),
                           follow_up_link=dt.timedelta(days=settings.follow_up_link_days)),
                   policy, settings.default_region)
-    ingestion = Ingestion(repo, events, runtime.processed_events("tickets-threading"), rules)
+    ingestion = Ingestion(repo, events, runtime.processed_events("tickets-threading"), rules, known)
     watch = TicketWatch(ticket_feed(runtime.bus))
     tickets_pb2_grpc.add_TicketServiceServicer_to_server(
         TicketServicer(desk, people, watch, runtime.page_tokens), server)

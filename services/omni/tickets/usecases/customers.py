@@ -20,6 +20,7 @@ from omni.tickets.domain.model import Customer, InteractionRecord, Ticket
 from omni.tickets.publishing import TicketEvents
 from omni.tickets.repository import TicketRepository
 from omni.tickets.settings import TicketSettings
+from omni.tickets.usecases.identity_owners import KnownOwners
 
 # Fields UpdateCustomer may change.
 UPDATABLE = frozenset({"display_name", "language", "tier", "tags", "preferred_agent_id"})
@@ -40,10 +41,14 @@ class CustomerContext:
 
 
 class Customers:
-    def __init__(self, repo: TicketRepository, events: TicketEvents, settings: TicketSettings) -> None:
+    def __init__(self, repo: TicketRepository, events: TicketEvents, settings: TicketSettings,
+                 known: KnownOwners) -> None:
         self._repo = repo
         self._events = events
         self._settings = settings
+        # Shared with the ingestion: the owners of the identities it threaded are remembered, so
+        # the screen pop of a customer who just got in touch starts with the customer's reads.
+        self._known = known
 
     def _identity(self, presented: Presented) -> Identity:
         kind, value = presented
@@ -94,9 +99,12 @@ class Customers:
         return await self._repo.get_customer(await self._owner_id(identity))
 
     async def _owner_id(self, identity: Identity) -> str:
-        owners = await self._repo.owners([identity])
+        """The identity's owner, remembered or read; one merged away since is followed by the
+        customer read that uses it (`get_customer` returns the customer it became)."""
+        owners = self._known.of([identity.key]) or await self._repo.owners([identity])
         if identity.key not in owners:
             raise NotFound(f"no customer has {identity.kind.value} {identity.value}")
+        self._known.learn(owners)
         return owners[identity.key]
 
     async def add_identity(self, principal: Principal, customer_id: str, presented: Presented) -> Customer:

@@ -52,13 +52,14 @@ class Rules:
 
 
 class Ingestion:
-    def __init__(self, repo: TicketRepository, events: TicketEvents, processed: ProcessedEvents, rules: Rules) -> None:
+    def __init__(self, repo: TicketRepository, events: TicketEvents, processed: ProcessedEvents, rules: Rules,
+                 known: KnownOwners) -> None:
         self._repo = repo
         self._events = events
         self._processed = processed
         self._rules = rules
         self._numbers = NumberPool(repo.reserve_numbers)
-        self._known = KnownOwners()
+        self._known = known
 
     async def ingest(self, interactions: Sequence[Interaction]) -> None:
         """Thread `interactions` in order, as one unit of work; an id seen before (earlier in the
