@@ -42,9 +42,10 @@ from google.protobuf.duration_pb2 import Duration
 from websockets.asyncio.client import connect
 
 from omni.devstack.stack import DevStack
+from omni.kpis import figures as kpis
+from omni.kpis.records import ContactRecord, Outcome
 from omni.runtime.auth import Role, bearer
-from omni.simulator import fast, kpis, live_config, scenario
-from omni.simulator.records import ContactRecord, Outcome
+from omni.simulator import fast, live_config, scenario
 from omni.simulator.routing_policy import RoutingPolicyStrategy
 from omni.simulator.traffic import Contact, SimAgent, draw
 from omnichannel.common.v1 import common_pb2
