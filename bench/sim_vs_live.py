@@ -9,12 +9,16 @@ for as long as their drawn patience and leaves (`end`) when none came. Scripted 
 routing's desk stream (AgentSession over gRPC, as `omni agent` does): each offer is left to time
 out with probability `NO_ANSWER` (RONA; an agent the engine benches for it comes back after
 `BACK_AFTER_BREAK`), else accepted after a drawn delay; a chat is wrapped up after its drawn
-handle time. The time scale is short on purpose: handle times of ~20 s instead of minutes.
+handle time, or, for the share `TRANSFER` of the chats (drawn beforehand), transferred back to
+the queue with a reason code 30 % into it (`TransferWork`, the desk's transfer), for another
+agent to handle in full (routing never offers it to the first one again). The time scale is
+short on purpose: handle times of ~20 s instead of minutes.
 
 Then the simulator's fast mode replays the same arrivals (time, patience, handle time of each
-chat) on the same configuration — the queue and agent messages given to routing, read by
-`omni.simulator.live_config` — with the same offer behaviour, and both runs' records go through
-the same KPI code (`omni.simulator.kpis`). Target: each rate within 5 points, ASA within 20 %.
+chat, and whether its first agent transfers it) on the same configuration — the queue and agent
+messages given to routing, read by `omni.simulator.live_config` — with the same offer
+behaviour, and both runs' records go through the same KPI code (`omni.kpis.figures`). Target:
+each rate within 5 points, ASA within 20 %.
 
     .venv/bin/python bench/sim_vs_live.py [--contacts 120] [--minutes 4] [--seed 7]
 """
@@ -33,7 +37,7 @@ import platform
 import random
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +64,9 @@ ANSWER = scenario.Distribution(mean=1.5, cv=0.5)
 NO_ANSWER = 0.05
 BACK_AFTER_BREAK = 15.0
 WRAP_UP = 0.5  # the scripted agent's wrap-up: the command's own round trip, about
+TRANSFER = 0.15
+# How far into a chat its first agent finds someone else must take it (the simulator's rule).
+TRANSFER_AT = 0.3
 
 # The one configuration both sides run: routing's API messages.
 QUEUE = routing_pb2.Queue(
@@ -82,7 +89,9 @@ class Chat:
     arrival: float  # seconds after the start
     patience: float
     handle: float
+    transfer: bool = False
     session_id: str = ""
+    transfers: int = 0
     answered: float | None = None
     ended: float | None = None
     outcome: Outcome = "unanswered"
@@ -90,12 +99,12 @@ class Chat:
 
 
 def plan(count: int, minutes: float, seed: int) -> list[Chat]:
-    rng = random.Random(seed)
+    rng, transfers = random.Random(seed), random.Random(seed + 2)
     rate = count / (minutes * 60.0)
     chats, at = [], 0.0
     for n in range(count):
         at += rng.expovariate(rate)
-        chats.append(Chat(n, at, draw(rng, PATIENCE), draw(rng, HANDLE)))
+        chats.append(Chat(n, at, draw(rng, PATIENCE), draw(rng, HANDLE), transfers.random() < TRANSFER))
     return chats
 
 
@@ -127,7 +136,7 @@ class Visitor:
                 return
             # Stay until the agent wrapped up (the connection's state frames), within reason.
             with contextlib.suppress(TimeoutError, Exception):
-                async with asyncio.timeout(chat.handle + 30):
+                async with asyncio.timeout((1 + TRANSFER_AT) * chat.handle + 60):
                     async for raw in ws:
                         if json.loads(raw).get("state") in ("SESSION_STATE_WRAP_UP", "SESSION_STATE_ENDED"):
                             return
@@ -153,12 +162,20 @@ class ScriptedAgent:
             yield await self._commands.get()
 
     def _later(self, delay: float, command: routing_pb2.AgentCommand) -> None:
-        async def send() -> None:
+        self._soon(delay, self._commands.put(command))
+
+    def _soon(self, delay: float, action: Awaitable[object]) -> None:
+        async def act() -> None:
             await asyncio.sleep(delay)
-            await self._commands.put(command)
-        task = asyncio.create_task(send())
+            await action
+        task = asyncio.create_task(act())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _transfer(self, work_id: str) -> None:
+        await self._stub.TransferWork(routing_pb2.TransferWorkRequest(
+            work_id=work_id, reason_code=routing_pb2.TRANSFER_REASON_NEEDS_SKILL, reason="a colleague knows this",
+            target_queue_id=QUEUE_ID), metadata=self._metadata)
 
     def _available(self, delay: float = 0.0) -> None:
         self._later(delay, routing_pb2.AgentCommand(set_state=routing_pb2.SetAgentStateRequest(
@@ -179,10 +196,16 @@ class ScriptedAgent:
                 if chat is None or chat.outcome == "abandoned":
                     self._later(WRAP_UP, self._wrap_up(event.assigned.id))
                     continue
-                chat.answered, chat.outcome, chat.agent_id = time.monotonic() - self._start, "answered", self.agent_id
-                chat.ended = chat.answered + chat.handle
+                now = time.monotonic() - self._start
+                if chat.answered is None:
+                    chat.answered, chat.outcome = now, "answered"
+                chat.agent_id, chat.ended = self.agent_id, now + chat.handle
                 self._visitors[chat.n].connected.set()
-                self._later(chat.handle + WRAP_UP, self._wrap_up(event.assigned.id))
+                if chat.transfer and not chat.transfers:
+                    chat.transfers = 1
+                    self._soon(TRANSFER_AT * chat.handle, self._transfer(event.assigned.id))
+                else:
+                    self._later(chat.handle + WRAP_UP, self._wrap_up(event.assigned.id))
             elif kind == "agent" and event.agent.status == routing_pb2.AGENT_STATUS_BREAK:
                 self._available(BACK_AFTER_BREAK)  # RONA benched this agent
 
@@ -220,18 +243,22 @@ async def live(chats: list[Chat], agent_messages: list[routing_pb2.Agent], seed:
 def live_records(chats: list[Chat]) -> list[ContactRecord]:
     return [ContactRecord(contact_id=str(c.n), customer_id=str(c.n), matter_id=str(c.n), channel="chat",
                           queue=QUEUE_ID, intent="question", arrived=c.arrival, answered=c.answered, ended=c.ended,
-                          outcome=c.outcome, handle_seconds=c.handle if c.answered is not None else 0.0,
-                          agent_id=c.agent_id)
+                          outcome=c.outcome, agent_id=c.agent_id, transfers=c.transfers,
+                          handle_seconds=(1 + TRANSFER_AT * c.transfers) * c.handle if c.answered is not None else 0.0)
             for c in chats]
 
 
 # ----- the simulator on the same chats ---------------------------------------------------------
 
 class SameHandleTime(fast.ServiceModel):
-    """The scripted agents: each chat takes its drawn handle time, no transfers, every matter done."""
+    """The scripted agents: each chat takes its drawn handle time, its first agent transfers it when
+    the live one did (30 % into it, as the simulator's own rule), every matter done."""
+
+    def __init__(self, transferred: set[str]) -> None:
+        self._transferred = transferred
 
     def transfer_probability(self, contact: Contact, agent: SimAgent) -> float:
-        return 0.0
+        return 1.0 if contact.id in self._transferred and not contact.transfers else 0.0
 
     def handle_factor(self, contact: Contact, agent: SimAgent) -> float:
         return 1.0
@@ -262,7 +289,8 @@ def simulated(chats: list[Chat], agent_messages: list[routing_pb2.Agent], seed: 
                         language="en", vip=False, urgent=False, emotion=0, arrival=30.0 + c.arrival,
                         patience=c.patience, handle=c.handle) for c in chats]
     result = fast.FastSimulation(day, RoutingPolicyStrategy.for_configuration(day, [QUEUE], agent_messages),
-                                 model=SameHandleTime(), arrivals=arrivals).run()
+                                 model=SameHandleTime({str(c.n) for c in chats if c.transfer}),
+                                 arrivals=arrivals).run()
     epoch = dt.datetime.combine(day.start_date, dt.time(), tzinfo=dt.UTC).timestamp() + 30.0
     for record in result.contacts:  # back to seconds after the start, as the live records
         record.arrived -= epoch
@@ -306,7 +334,8 @@ async def run(contacts: int, minutes: float, agent_count: int, seed: int, work: 
           f"{os.cpu_count()} cpus; load average {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(f"{contacts} chats over {minutes:g} min (seed {seed}), {agent_count} agents of chat capacity 2; handle "
           f"{HANDLE.mean:g} s (cv {HANDLE.cv:g}), patience {PATIENCE.mean:g} s, offers accepted after "
-          f"{ANSWER.mean:g} s, {100 * NO_ANSWER:g} % never (timeout {OFFER_TIMEOUT} s)")
+          f"{ANSWER.mean:g} s, {100 * NO_ANSWER:g} % never (timeout {OFFER_TIMEOUT} s); "
+          f"{sum(c.transfer for c in chats)} chats transferred by their first agent if answered")
     print(f"live run {live_seconds:.0f} s, simulator {sim_seconds:.2f} s")
     print("| KPI | live stack | simulator | gap | within target |\n|---|---:|---:|---:|---|")
     found = rows(live_kpis, sim_kpis)
