@@ -183,6 +183,16 @@ def test_edits_change_one_article_in_place_and_rank_as_a_fresh_index_would() -> 
     assert hit.highlights == ["<em>Membership</em> renewal", "renew your <em>membership</em>"]
 
 
+def test_highlights_of_a_markdown_body_point_into_its_plain_text_and_are_escaped() -> None:
+    marked = published("m", content("Refunds", "**Refund**  rules:\n\n<b>refund</b> & [more](https://x.example/r)"))
+    plain = published("p", content("Refunds", "a refund in plain words"))
+    index = SearchIndex.of([marked, plain])
+    query = text.query_terms("refund")
+    by_id = {hit.article.id: hit.highlights for hit in index.hits(query, *index.rank(query, ANY))}
+    assert by_id["m"] == ["<em>Refunds</em>", "<em>Refund</em> rules: &lt;b <em>refund</em>&lt;/b &amp; more"]
+    assert by_id["p"] == ["<em>Refunds</em>", "a <em>refund</em> in plain words"]
+
+
 def test_feedback_after_a_query_reranks_and_a_short_list_is_the_head_of_the_full_one() -> None:
     index = SearchIndex.of([published(f"a{i}", content(f"Parcel {i}", "parcel " * (1 + i % 3)))
                             for i in range(8)] + [published("int", content("Parcel", audience=Audience.INTERNAL))])

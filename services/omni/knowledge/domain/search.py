@@ -68,6 +68,9 @@ class _Segmentation:
     starts: npt.NDArray[np.int32]
     ends: npt.NDArray[np.int32]
     title_spans: int
+    # The plain body the spans point into, where it differs from the body (markup, spacing):
+    # highlights then need no regex per hit, and most bodies cost no second copy.
+    plain_body: str | None
 
 
 def feedback_weight(stats: Stats) -> float:
@@ -147,7 +150,7 @@ class SearchIndex:
         # Kept between queries until the corpus changes (`_changed`): term → (slots, BM25 part),
         # and per filter the feedback weights with the slots it excludes at 0.
         self._contributions: dict[str, tuple[Slots, npt.NDArray[np.float32]]] = {}
-        self._scales: dict[tuple[object, ...], npt.NDArray[np.float32]] = {}
+        self._scales: dict[Filter, npt.NDArray[np.float32]] = {}
 
     @classmethod
     def of(cls, articles: Iterable[Article]) -> SearchIndex:
@@ -177,12 +180,14 @@ class SearchIndex:
         assert served is not None, "only published articles are indexed"
         c = served.content
         title = list(text.term_spans(c.title))
-        body = list(text.term_spans(text.plain(c.body)))
+        plain = text.plain(c.body)
+        body = list(text.term_spans(plain))
         spans = title + body
         vocabulary = self._vocabulary
         ids = [vocabulary.setdefault(t.term, len(vocabulary)) for t in spans]
         segmentation = _Segmentation(np.array(ids, dtype=np.int32), np.array([t.start for t in spans], dtype=np.int32),
-                                     np.array([t.end for t in spans], dtype=np.int32), len(title))
+                                     np.array([t.end for t in spans], dtype=np.int32), len(title),
+                                     None if plain == c.body else plain)
         counts = Counter(t.term for t in spans)
         for t in title:  # the title counts TITLE_WEIGHT times
             counts[t.term] += TITLE_WEIGHT - 1
@@ -376,8 +381,8 @@ class SearchIndex:
 
     def _scale(self, where: Filter) -> npt.NDArray[np.float32]:
         """Every slot's feedback weight, 0 where `where` excludes it (kept per filter)."""
-        key = dataclasses.astuple(where)
-        kept = self._scales.get(key)
+        # The filter itself is the key (frozen: hashed by its fields), not a deep copy of it.
+        kept = self._scales.get(where)
         if kept is None:
             kept = self._weights[:len(self._articles)].copy()
             allowed = self._allowed(where)
@@ -385,7 +390,7 @@ class SearchIndex:
                 kept[~allowed] = 0
             if len(self._scales) >= KEPT_FILTERS:  # each is a float per article: forget the oldest
                 del self._scales[next(iter(self._scales))]
-            self._scales[key] = kept
+            self._scales[where] = kept
         return kept
 
     def hits(self, query: Sequence[str], positions: Iterable[int], scores: Iterable[float]) -> list[Hit]:
@@ -408,7 +413,8 @@ class SearchIndex:
             content = article.served.content
             highlights = text.highlight(content.title, named.values(), width=len(content.title) * 2, limit=1,
                                         spans=title)
-            highlights += text.highlight(text.plain(content.body), named.values(), spans=body)
+            plain = content.body if spans.plain_body is None else spans.plain_body
+            highlights += text.highlight(plain, named.values(), spans=body)
             found.append(Hit(article, float(score), highlights))
         return found
 
