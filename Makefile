@@ -34,6 +34,7 @@ test-fast: install
 lint: install
 	$(VENV)/bin/ruff check services tests scripts bench operator
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy bench/*.py
 	$(VENV)/bin/lint-imports --no-cache
 
 ## Regenerate services/omnichannel/ from protos/.

@@ -185,7 +185,9 @@ async def load(url: str, chats: int, pace: Pace, first: int, rng: random.Random,
         await all_open.wait()
         return rss_bytes(sessions_pid)
 
-    *_, after = await asyncio.gather(*(visit(n, v) for n, v in enumerate(visitors)), measure_open())
+    measured = asyncio.ensure_future(measure_open())
+    await asyncio.gather(*(visit(n, v) for n, v in enumerate(visitors)))
+    after = await measured
     await asyncio.gather(*(v.close() for v in visitors))
     return figures, before, after
 

@@ -18,10 +18,10 @@ import os
 import platform
 
 from omni.kpis import figures as kpis
-from omni.simulator import compare, scenario
+from omni.simulator import compare, fast, scenario
 
 
-def fingerprint(result: compare.RunResult) -> str:
+def fingerprint(result: fast.RunResult) -> str:
     rows = [dataclasses.asdict(r) for r in result.contacts]
     return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]
 

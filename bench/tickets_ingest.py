@@ -27,6 +27,7 @@ from pathlib import Path
 from omni.devstack.local_issuer import LocalIssuer
 from omni.devstack.processes import free_port, mongo_server, nats_server
 from omni.runtime import storage
+from omni.runtime.clock import utcnow
 from omni.runtime.events import EventBus
 from omni.runtime.server import ServiceHost
 from omni.tickets.service import SPEC
@@ -78,7 +79,7 @@ async def raw_insert_rate(mongo_url: str, count: int, collection: str) -> float:
     scratch = client["bench_raw"][collection]
     start = time.perf_counter()
     for i in range(count):
-        await scratch.insert_one({"_id": i, "text": "hi", "at": storage.utcnow()})
+        await scratch.insert_one({"_id": i, "text": "hi", "at": utcnow()})
     elapsed = time.perf_counter() - start
     await client.close()
     return count / elapsed
