@@ -33,7 +33,7 @@ import nats
 from nats.aio.msg import Msg
 from websockets.asyncio.client import connect
 
-from omni.devstack.stack import DevStack, StackInfo
+from omni.devstack.stack import DevStack, StackInfo, stop_on_signals
 from omni.runtime.auth import Role, bearer
 from omnichannel.common.v1.event_pb2 import EventEnvelope
 from omnichannel.routing.v1 import events_pb2 as routing_events
@@ -138,6 +138,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pause", type=float, default=1.0)
     args = parser.parse_args()
+    stop_on_signals()  # a killed run stops the servers it started
     if min(args.chats, args.rounds) < 1:
         parser.error("--chats and --rounds must be at least 1")
     with tempfile.TemporaryDirectory(prefix="alert-latency-") as work:

@@ -40,7 +40,7 @@ from pathlib import Path
 import grpc
 from websockets.asyncio.client import ClientConnection, connect
 
-from omni.devstack.stack import DevStack, StackInfo
+from omni.devstack.stack import DevStack, StackInfo, stop_on_signals
 from omni.runtime.auth import Role, bearer
 from omnichannel.routing.v1 import routing_pb2, routing_pb2_grpc
 
@@ -256,6 +256,7 @@ def main() -> None:
     parser.add_argument("--ramp", type=float, default=10.0, help="seconds over which the visitors arrive")
     parser.add_argument("--baseline", type=int, default=5)
     args = parser.parse_args()
+    stop_on_signals()  # a killed run stops the servers it started
     if min(args.chats, args.messages, args.baseline) < 1:
         parser.error("--chats, --messages and --baseline must be at least 1")
     low, _, high = args.think.partition("-")

@@ -31,6 +31,7 @@ import nats
 
 from omni.devstack.local_issuer import LocalIssuer
 from omni.devstack.processes import ManagedProcess, free_port, mongo_server, nats_server, wait_for_port
+from omni.devstack.stack import stop_on_signals
 from omni.routing.leases import BUCKET, key_part
 from omni.runtime import clients
 from omni.runtime.auth import Role
@@ -174,6 +175,7 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--replicas", default="1,2,3")
     args = parser.parse_args()
+    stop_on_signals()  # a killed run stops the servers it started
     print(f"machine: {platform.platform()}, {platform.python_implementation()} {platform.python_version()}, "
           f"{os.cpu_count()} CPUs (routing replicas, nats-server and the MongoDB-protocol server share them)")
     print(f"{len(GROUPS)} partitions, {len(GROUPS) * QUEUES_PER_GROUP} queues, {len(GROUPS) * AGENTS_PER_GROUP} "

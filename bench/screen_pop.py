@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import platform
@@ -29,6 +30,7 @@ from bson.binary import Binary
 
 from omni.devstack.local_issuer import LocalIssuer
 from omni.devstack.processes import free_port, mongo_server, nats_server
+from omni.devstack.stack import stop_on_signals
 from omni.runtime.auth import Role, bearer
 from omni.runtime.clock import utcnow
 from omni.runtime.server import ServiceHost
@@ -109,9 +111,12 @@ def quantile(samples: list[float], q: float) -> float:
 
 
 async def run(customer_count: int, interaction_count: int, rounds: int, work: Path) -> None:
-    nats = nats_server(free_port(), work / "nats")
-    mongo = mongo_server(free_port(), work / "mongo")
-    try:
+    # Stopped however the run ends (a server is stopped as soon as it has started).
+    with contextlib.ExitStack() as running:
+        nats = nats_server(free_port(), work / "nats")
+        running.callback(nats.stop)
+        mongo = mongo_server(free_port(), work / "mongo")
+        running.callback(mongo.stop)
         issuer = LocalIssuer.create(work / "tokens")
         settings = TicketSettings(grpc_listen="127.0.0.1:0", nats_url=nats.url, mongo_url=mongo.url,
                                   mongo_database="bench_screen_pop", token_jwks=str(issuer.jwks_file),
@@ -142,9 +147,6 @@ async def run(customer_count: int, interaction_count: int, rounds: int, work: Pa
             await identities_collection.find_one({"_id": f"phone:{number(MEASURED)}"})
             finds.append(time.perf_counter() - start)
         await host.stop()
-    finally:
-        nats.stop()
-        mongo.stop()
     print(f"machine: {platform.platform()}, {platform.python_implementation()} {platform.python_version()}, "
           f"{os.cpu_count()} cpus")
     for name, (count, seconds) in zip(("customers", "identities", "tickets", "interactions"), loaded, strict=True):
@@ -165,6 +167,7 @@ def main() -> None:
     parser.add_argument("--interactions", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=300)
     args = parser.parse_args()
+    stop_on_signals()  # a killed run stops the servers it started
     if args.customers < 2 or args.interactions < MEASURED_INTERACTIONS + args.customers - 1 or args.rounds < 100:
         parser.error("need at least 2 customers, interactions ≥ 50 + customers - 1, rounds ≥ 100")
     with tempfile.TemporaryDirectory(prefix="screen-pop-bench-") as work:

@@ -50,7 +50,7 @@ import grpc
 from google.protobuf.duration_pb2 import Duration
 from websockets.asyncio.client import connect
 
-from omni.devstack.stack import DevStack
+from omni.devstack.stack import DevStack, stop_on_signals
 from omni.kpis import figures as kpis
 from omni.kpis.records import ContactRecord, Outcome
 from omni.runtime.auth import Role, bearer
@@ -434,6 +434,7 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
+    stop_on_signals()  # a killed run stops the servers it started
     if args.contacts < 10 or args.minutes <= 0 or args.agents < 1:
         parser.error("--contacts >= 10, --minutes > 0 and --agents >= 1")
     with tempfile.TemporaryDirectory(prefix="sim-vs-live-") as work:

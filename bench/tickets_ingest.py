@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import platform
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from omni.devstack.local_issuer import LocalIssuer
 from omni.devstack.processes import free_port, mongo_server, nats_server
+from omni.devstack.stack import stop_on_signals
 from omni.runtime import storage
 from omni.runtime.clock import utcnow
 from omni.runtime.events import EventBus
@@ -86,9 +88,12 @@ async def raw_insert_rate(mongo_url: str, count: int, collection: str) -> float:
 
 
 async def run(count: int, seed: int, work: Path) -> None:
-    nats = nats_server(free_port(), work / "nats")
-    mongo = mongo_server(free_port(), work / "mongo")
-    try:
+    # Stopped however the run ends (a server is stopped as soon as it has started).
+    with contextlib.ExitStack() as running:
+        nats = nats_server(free_port(), work / "nats")
+        running.callback(nats.stop)
+        mongo = mongo_server(free_port(), work / "mongo")
+        running.callback(mongo.stop)
         settings = TicketSettings(grpc_listen="127.0.0.1:0", nats_url=nats.url, mongo_url=mongo.url,
                                   mongo_database="bench_tickets", replica_secret="bench-replica-secret-0123456789-0123",
                                   token_jwks=str(LocalIssuer.create(work / "tokens").jwks_file),
@@ -123,9 +128,6 @@ async def run(count: int, seed: int, work: Path) -> None:
         await bus.close()
         await host.stop()
         raw_after = await raw_insert_rate(mongo.url, max(count // 10, 200), "after")
-    finally:
-        nats.stop()
-        mongo.stop()
     print(f"machine: {platform.platform()}, {platform.python_implementation()} {platform.python_version()}, "
           f"{os.cpu_count()} cpus")
     expected = (count // 10, expected_tickets(messages))
@@ -143,6 +145,7 @@ def main() -> None:
     parser.add_argument("--interactions", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
+    stop_on_signals()  # a killed run stops the servers it started
     if args.interactions < 10 or args.interactions % 10:
         parser.error("--interactions must be a positive multiple of 10 (10 contacts per customer)")
     with tempfile.TemporaryDirectory(prefix="tickets-bench-") as work:

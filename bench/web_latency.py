@@ -52,7 +52,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 from websockets.asyncio.client import ClientConnection, connect
 
-from omni.devstack.stack import DevStack, StackInfo
+from omni.devstack.stack import DevStack, StackInfo, stop_on_signals
 from omni.runtime.auth import Role, bearer
 from omni.web.usecases.live import ASSIGNMENT_RETRY_SECONDS
 from omnichannel.common.v1 import common_pb2
@@ -461,6 +461,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
+    stop_on_signals()  # a killed run stops the servers it started
     if min(args.chats, args.messages, args.rounds) < 1:
         parser.error("--chats, --messages and --rounds must be at least 1")
     with tempfile.TemporaryDirectory(prefix="web-latency-") as work:

@@ -140,9 +140,7 @@ def nats_server(port: int, store_dir: Path, log_path: Path | None = None) -> Man
         log_path=log_path,
         url=f"nats://127.0.0.1:{port}",
     ).start()
-    assert proc.process is not None
-    wait_for_port(port, proc.process, "nats-server")
-    return proc
+    return _ready(proc, port, "nats-server")
 
 
 def mongo_server(port: int, storage: Path | str, log_path: Path | None = None) -> ManagedProcess:
@@ -152,6 +150,16 @@ def mongo_server(port: int, storage: Path | str, log_path: Path | None = None) -
         log_path=log_path,
         url=f"mongodb://127.0.0.1:{port}/?directConnection=true",
     ).start()
+    return _ready(proc, port, "secantusd-py (MongoDB protocol server)", timeout=60.0)
+
+
+def _ready(proc: ManagedProcess, port: int, what: str, **wait: float) -> ManagedProcess:
+    """`proc` once it listens on `port`; stopped again when it does not, or when we are stopped
+    while waiting (it runs in a session of its own: nobody else would stop it)."""
     assert proc.process is not None
-    wait_for_port(port, proc.process, "secantusd-py (MongoDB protocol server)", timeout=60.0)
+    try:
+        wait_for_port(port, proc.process, what, **wait)
+    except BaseException:
+        proc.stop()
+        raise
     return proc

@@ -293,8 +293,9 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _stop_on_signals() -> None:
-    """Ctrl-C and SIGTERM stop the stack cleanly. Set explicitly: a shell starting us in the
+def stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM stop the stack cleanly (and a benchmark's servers: they run in sessions
+    of their own, so only our `finally` stops them). Set explicitly: a shell starting us in the
     background hands down SIGINT ignored, and libraries loaded at start-up may catch SIGTERM."""
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -302,7 +303,7 @@ def _stop_on_signals() -> None:
 
 def run(data_dir: Path, *, ephemeral: bool, seed: bool) -> int:
     stack = DevStack(data_dir, ephemeral=ephemeral)
-    _stop_on_signals()
+    stop_on_signals()
     try:
         info = stack.start()
         seeded = asyncio.run(stack.seed()) if seed else []
@@ -330,7 +331,7 @@ def run(data_dir: Path, *, ephemeral: bool, seed: bool) -> int:
               "   (the demo supervisor)")
         print("ready", flush=True)
         # Again after start-up: a stuck launcher showed SIGTERM caught natively (not by Python).
-        _stop_on_signals()
+        stop_on_signals()
         stack.supervise(lambda line: print(line, file=sys.stderr, flush=True))
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
