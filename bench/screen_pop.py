@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import os
 import platform
@@ -29,7 +28,7 @@ import grpc
 from bson.binary import Binary
 
 from omni.devstack.local_issuer import LocalIssuer
-from omni.devstack.processes import free_port, mongo_server, nats_server
+from omni.devstack.processes import backing_servers
 from omni.devstack.stack import stop_on_signals
 from omni.runtime.auth import Role, bearer
 from omni.runtime.clock import utcnow
@@ -111,12 +110,7 @@ def quantile(samples: list[float], q: float) -> float:
 
 
 async def run(customer_count: int, interaction_count: int, rounds: int, work: Path) -> None:
-    # Stopped however the run ends (a server is stopped as soon as it has started).
-    with contextlib.ExitStack() as running:
-        nats = nats_server(free_port(), work / "nats")
-        running.callback(nats.stop)
-        mongo = mongo_server(free_port(), work / "mongo")
-        running.callback(mongo.stop)
+    with backing_servers(work) as (nats, mongo):
         issuer = LocalIssuer.create(work / "tokens")
         settings = TicketSettings(grpc_listen="127.0.0.1:0", nats_url=nats.url, mongo_url=mongo.url,
                                   mongo_database="bench_screen_pop", token_jwks=str(issuer.jwks_file),

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import os
 import platform
@@ -26,7 +25,7 @@ import time
 from pathlib import Path
 
 from omni.devstack.local_issuer import LocalIssuer
-from omni.devstack.processes import free_port, mongo_server, nats_server
+from omni.devstack.processes import backing_servers
 from omni.devstack.stack import stop_on_signals
 from omni.runtime import storage
 from omni.runtime.clock import utcnow
@@ -88,12 +87,7 @@ async def raw_insert_rate(mongo_url: str, count: int, collection: str) -> float:
 
 
 async def run(count: int, seed: int, work: Path) -> None:
-    # Stopped however the run ends (a server is stopped as soon as it has started).
-    with contextlib.ExitStack() as running:
-        nats = nats_server(free_port(), work / "nats")
-        running.callback(nats.stop)
-        mongo = mongo_server(free_port(), work / "mongo")
-        running.callback(mongo.stop)
+    with backing_servers(work) as (nats, mongo):
         settings = TicketSettings(grpc_listen="127.0.0.1:0", nats_url=nats.url, mongo_url=mongo.url,
                                   mongo_database="bench_tickets", replica_secret="bench-replica-secret-0123456789-0123",
                                   token_jwks=str(LocalIssuer.create(work / "tokens").jwks_file),

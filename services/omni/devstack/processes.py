@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 # Below the kernel's range for outgoing connections (net.ipv4.ip_local_port_range): a port found
@@ -151,6 +151,18 @@ def mongo_server(port: int, storage: Path | str, log_path: Path | None = None) -
         url=f"mongodb://127.0.0.1:{port}/?directConnection=true",
     ).start()
     return _ready(proc, port, "secantusd-py (MongoDB protocol server)", timeout=60.0)
+
+
+@contextlib.contextmanager
+def backing_servers(work: Path) -> Iterator[tuple[ManagedProcess, ManagedProcess]]:
+    """A nats-server and a SecantusDB under `work` on free ports, stopped however the block ends,
+    each as soon as it has started (they run in sessions of their own: nobody else stops them)."""
+    with contextlib.ExitStack() as running:
+        nats = nats_server(free_port(), work / "nats")
+        running.callback(nats.stop)
+        mongo = mongo_server(free_port(), work / "mongo")
+        running.callback(mongo.stop)
+        yield nats, mongo
 
 
 def _ready(proc: ManagedProcess, port: int, what: str, **wait: float) -> ManagedProcess:

@@ -149,7 +149,8 @@ class RoutingPolicyStrategy:
                               rings=(Ring(0, 4), Ring(target / 4, 2), Ring(target / 2, 1)),
                               wait_target=target,
                               # Where only supervisors have the skill (complaints), everyone
-                              # else is the last ring once the target ran out.
+                              # else is the last ring once a quarter of the target ran out
+                              # (after all of it, complaint callers hung up more than others).
                               overflow_queue=f"{OVERFLOW}/{channel}" if supervised_only else "",
                               overflow_after=target / 4 if supervised_only else 0.0,
                               supervisor_wait=SUPERVISOR_WAIT if supervised else 0.0,

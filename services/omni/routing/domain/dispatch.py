@@ -65,20 +65,18 @@ class Dispatcher(EngineState):
         """`_arrive` in `queue`, or, for VIP work, in the queue's VIP queue where this engine
         holds it and the work did not leave it before; the queue the work is in."""
         target = queue.policy.vip_queue
-        if not (work.vip and target) or target in work.transferred_from_queues:
-            self._arrive(work, queue, now)
-            return queue
-        if not self.has_queue(target):
-            # Another replica routes it (its groups share none with this queue's): the VIP is
-            # served here, ahead of the line, rather than handed on.
-            self._arrive(work, queue, now)
+        tiered = work.vip and bool(target) and target not in work.transferred_from_queues
+        # Not held here (another replica routes it, or it does not exist): the VIP is served in
+        # its own queue, ahead of the line, rather than handed on.
+        held = tiered and self.has_queue(target)
+        arrived_in = self.queue(target) if held else queue
+        work.queue_id = arrived_in.id
+        self._arrive(work, arrived_in, now)
+        if held:
+            work.reasons.append(Reason("vip_queue", f"VIP customer: {queue.id} -> {target}"))
+        elif tiered:
             work.reasons.append(Reason("vip_queue_unavailable", f"{target} is not routed here; stays in {queue.id}"))
-            return queue
-        tier = self.queue(target)
-        work.queue_id = tier.id
-        self._arrive(work, tier, now)
-        work.reasons.append(Reason("vip_queue", f"VIP customer: {queue.id} -> {tier.id}"))
-        return tier
+        return arrived_in
 
     def _into_line(self, work: Work) -> None:
         opened = self._lines.enter(work, self.clock())

@@ -101,10 +101,12 @@ class Customers:
     async def _owner_id(self, identity: Identity) -> str:
         """The identity's owner, remembered or read; one merged away since is followed by the
         customer read that uses it (`get_customer` returns the customer it became)."""
-        owners = self._known.of([identity.key]) or await self._repo.owners([identity])
+        owners = self._known.of([identity.key])
+        if not owners:
+            owners = await self._repo.owners([identity])
+            self._known.learn(owners)
         if identity.key not in owners:
             raise NotFound(f"no customer has {identity.kind.value} {identity.value}")
-        self._known.learn(owners)
         return owners[identity.key]
 
     async def add_identity(self, principal: Principal, customer_id: str, presented: Presented) -> Customer:
