@@ -65,8 +65,11 @@ async def test_stream_redelivered_in_batches_after_restart_changes_nothing_twice
     plan = contacts(customers=4, each=10)
     for msg in plan:
         await harness.send(msg)
+    creators = {}
     for msg in plan:
-        await harness.threaded(msg.id)
+        threaded = await harness.threaded(msg.id)
+        if threaded.created_ticket:
+            creators[threaded.ticket_id] = msg.id
     before = await timelines(harness.stub, harness.metadata)
     assert len(before) == 8 and sorted(len(t) for t in before.values()) == [5] * 8
     created = {e.id for e in harness.published.of("ticket_created")}
@@ -89,6 +92,10 @@ async def test_stream_redelivered_in_batches_after_restart_changes_nothing_twice
     counts = {t.id: t.interaction_count for t in (await tickets_of(stub, harness.metadata)).values()}
     assert counts == {ticket_id: len(ids) for ticket_id, ids in before.items()}
     assert {e.id for e in harness.published.of("ticket_created")} == created
+    # Each ticket, rewritten whole by every batch that joined it, still answers to what created it.
+    assert second.runtime is not None
+    origins = {doc["_id"]: doc["origin_key"] async for doc in second.runtime.db["tickets"].find({}, {"origin_key": 1})}
+    assert origins == {ticket_id: f"interaction:{creator}" for ticket_id, creator in creators.items()}
     # The redelivered stream did come back in batches, not one by one.
     assert max(batch_sizes(spans), default=0) > 1
 

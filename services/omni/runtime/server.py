@@ -57,7 +57,7 @@ class Runtime:
     # Signs the page tokens of every List RPC; derived from the replica secret so replicas agree.
     page_tokens: PageTokens
     # This process's transactions: bounded conflict retries, ended by others if it dies.
-    transactions: Transactions | None = None
+    transactions: Transactions
     # host:port the gRPC server listens on (bound before `register` runs).
     address: str = ""
     # Told when a consumer cannot be restarted (False) or is back (True): the health status.

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from bson.binary import Binary
-from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne, ReplaceOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -173,6 +173,8 @@ def ticket_to_doc(ticket: Ticket) -> Document:
     doc["priority"] = int(ticket.priority)
     doc["origin_channel"] = doc["origin_channel"] or ""
     doc.update({WATCHED_DUE[target]: due for target, due in pending(ticket).items()})
+    if not doc["origin_key"]:
+        del doc["origin_key"]  # not known here (a ticket not read from the store): kept as stored
     return doc
 
 
@@ -207,6 +209,7 @@ def ticket_from_doc(doc: Document) -> Ticket:
         merged_into=doc.get("merged_into", ""),
         participants=list(doc.get("participants", [])),
         routing_epochs=dict(doc.get("routing_epochs", {})),
+        origin_key=doc.get("origin_key", ""),
     )
 
 
@@ -495,7 +498,9 @@ class TicketRepository:
         was read in this same transaction, so a change by anyone after that read makes this write
         a write conflict (the transaction runs again on the new state) — the version filter would
         add nothing but cost: SecantusDB answers `_id` alone by a point lookup and `{_id, version}`
-        by reading the whole collection."""
+        by reading the whole collection. It is replaced whole (it was read whole, origin key
+        included): SecantusDB checks every path of a `$set` and diffs the document for its oplog,
+        which made a ticket's `$set` cost half as much again as its replacement."""
         now = utcnow()
         if writes.customers:
             await self._customers.insert_many([customer_to_doc(c) | {"origin_key": origin}
@@ -507,12 +512,12 @@ class TicketRepository:
         grown = [UpdateOne({"_id": customer_id}, _growth(growth, now)) for customer_id, growth in writes.grown.items()]
         if grown:
             await self._customers.bulk_write(grown, ordered=True, session=self._session)
-        ticket_writes: list[InsertOne[Document] | UpdateOne] = [
+        ticket_writes: list[InsertOne[Document] | ReplaceOne[Document]] = [
             InsertOne(ticket_to_doc(t) | {"origin_key": origin}) for t, origin in writes.tickets]
         for ticket in writes.saved:
-            doc = ticket_to_doc(ticket)
-            doc.pop("_id")
-            ticket_writes.append(UpdateOne({"_id": ticket.id}, {"$set": doc}))
+            if not ticket.origin_key:
+                raise ValueError(f"ticket {ticket.id} was not read from the store: it cannot be replaced")
+            ticket_writes.append(ReplaceOne({"_id": ticket.id}, ticket_to_doc(ticket)))
         if ticket_writes:
             result = await self._tickets.bulk_write(ticket_writes, ordered=True, session=self._session)
             if result.matched_count != len(writes.saved):

@@ -37,7 +37,7 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
                           follow_up=dt.timedelta(hours=settings.follow_up_window_hours),
                           follow_up_link=dt.timedelta(days=settings.follow_up_link_days)),
                   policy, settings.default_region)
-    ingestion = Ingestion(repo, events, runtime.processed_events("tickets-threading"), rules, known)
+    ingestion = Ingestion(repo, events, runtime.transactions, rules, known)
     watch = TicketWatch(ticket_feed(runtime.bus))
     tickets_pb2_grpc.add_TicketServiceServicer_to_server(
         TicketServicer(desk, people, watch, runtime.page_tokens), server)

@@ -122,6 +122,8 @@ class Ticket:
     participants: list[str] = dataclasses.field(default_factory=list)
     # Routing's partition -> the highest lease epoch of its assignments applied (runtime/fencing.py).
     routing_epochs: dict[str, int] = dataclasses.field(default_factory=dict)
+    # What created it (a request, an interaction): unique, so a retried create finds the first.
+    origin_key: str = ""
 
     @property
     def groups(self) -> list[str]:

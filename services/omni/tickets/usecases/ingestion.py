@@ -2,7 +2,8 @@
 
 A batch of interactions (what one fetch from the bus brought, or a single one) is one unit of
 work: a MongoDB transaction (customers, identities, tickets, interactions and the events to
-publish), recorded under the interaction ids, so a redelivered event changes nothing twice. The
+publish). The stored interaction (its id is the event's) is the receipt, so a redelivered event
+changes nothing twice. The
 batch is threaded in order against a `Workspace` that read what it needs with one query per kind
 and writes it back with one bulk write per collection. Its events are stored with each
 interaction and published after the commit — and again on any redelivery, under the same ids,
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from omni.runtime.channels import Channel
 from omni.runtime.clock import utcnow
 from omni.runtime.events import PermanentError
-from omni.runtime.storage import ProcessedEvents
+from omni.runtime.transactions import Transactions
 from omni.tickets import publishing
 from omni.tickets.domain import customers, senders, threading
 from omni.tickets.domain.identities import Kind, Presented, readable
@@ -52,11 +53,11 @@ class Rules:
 
 
 class Ingestion:
-    def __init__(self, repo: TicketRepository, events: TicketEvents, processed: ProcessedEvents, rules: Rules,
+    def __init__(self, repo: TicketRepository, events: TicketEvents, transactions: Transactions, rules: Rules,
                  known: KnownOwners) -> None:
         self._repo = repo
         self._events = events
-        self._processed = processed
+        self._transactions = transactions
         self._rules = rules
         self._numbers = NumberPool(repo.reserve_numbers)
         self._known = known
@@ -68,11 +69,15 @@ class Ingestion:
             if not interaction.id:
                 raise PermanentError("interaction has no id; it cannot be threaded idempotently")
         by_id = {i.id: i for i in reversed(interactions)}
-        outboxes: dict[str, list[OutboxEvent]] = {}
+        ordered = list(dict.fromkeys(i.id for i in interactions))
+        # The stored interaction is the receipt: threaded before means stored, with its events.
+        outboxes = {r.id: r.outbox for r in await self._repo.interactions_by_id(ordered)}
+        fresh = [i for i in ordered if i not in outboxes]
         claimed: dict[str, str] = {}
 
-        async def effect(session: Transaction, fresh: Sequence[str]) -> None:
-            outboxes.clear()  # a retried transaction starts over
+        async def effect(session: Transaction) -> None:
+            for interaction_id in fresh:
+                outboxes.pop(interaction_id, None)  # a retried transaction starts over
             claimed.clear()
             batch = [by_id[i] for i in fresh]
             work = Workspace(self._repo.within(session), self._numbers, self._known,
@@ -81,6 +86,8 @@ class Ingestion:
                 await work.prefetch(batch, self._rules.default_region)
                 for interaction_id in fresh:
                     outboxes[interaction_id] = await _Threading(work, self._rules).record(by_id[interaction_id])
+                # Inserting the interactions fails (and nothing is written) if another replica
+                # threaded one of them meanwhile; the events then go one by one and find it stored.
                 await work.commit()
                 claimed.update(work.claimed())
             except BaseException:
@@ -88,16 +95,10 @@ class Ingestion:
                 work.abandon()
                 raise
 
-        ordered = [i.id for i in interactions]
-        await self._processed.run_each_once(ordered, effect)
+        if fresh:
+            await self._transactions.run(effect, f"{len(fresh)} interaction(s) from {fresh[0]} on")
         self._known.learn(claimed)  # committed now
-        again = [i for i in dict.fromkeys(ordered) if i not in outboxes]
-        if again:
-            outboxes.update({r.id: r.outbox for r in await self._repo.interactions_by_id(again)})
-        if missing := set(again) - set(outboxes):
-            raise RuntimeError(f"interactions {sorted(missing)} were processed but are not stored")
-        await self._events.flush([event for i in dict.fromkeys(ordered) for event in outboxes[i]])
-
+        await self._events.flush([event for i in ordered for event in outboxes[i]])
 
     def _done_since(self, batch: Sequence[Interaction]) -> dt.datetime | None:
         """How far back a done ticket can be a contact's matter (threading's rule 6), for the
