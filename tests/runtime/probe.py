@@ -50,10 +50,10 @@ async def register(server: grpc.aio.Server, runtime: Runtime) -> Sequence[str]:
 
     async def bump(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
         doc_id, version = request.decode().split(":")
-        doc = await storage.update_versioned(
+        made = await storage.update_versioned(
             runtime.db["docs"], {"_id": doc_id}, int(version), {"$set": {"touched": True}}, what=f"doc {doc_id}"
         )
-        return str(doc["version"]).encode()
+        return str(made).encode()
 
     handlers = {"WhoAmI": whoami, "Slow": slow, "Missing": missing, "Crash": crash, "Publish": publish, "Bump": bump}
     server.add_generic_rpc_handlers(

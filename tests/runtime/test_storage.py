@@ -25,8 +25,9 @@ async def test_two_concurrent_updates_with_same_version_exactly_one_wins(db) -> 
     await database["tickets"].insert_one({"_id": "T-1", "version": 3, "subject": "old"})
 
     async def update(subject: str) -> str:
-        await storage.update_versioned(database["tickets"], {"_id": "T-1"}, 3, {"$set": {"subject": subject}},
-                                       what="ticket T-1")
+        made = await storage.update_versioned(database["tickets"], {"_id": "T-1"}, 3, {"$set": {"subject": subject}},
+                                              what="ticket T-1")
+        assert made == 4
         return subject
 
     results = await asyncio.gather(update("from agent A"), update("from agent B"), return_exceptions=True)

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReturnDocument
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -146,23 +146,22 @@ async def update_versioned(
     *,
     what: str,
     session: AsyncClientSession | None = None,
-    projection: Mapping[str, Any] | None = None,
-) -> Document:
-    """Apply `update` only if the stored `version` equals `expected_version`, bumping it; the
-    document as this write left it (only the `projection` fields, when given).
+) -> int:
+    """Apply `update` only if the stored `version` equals `expected_version`, bumping it; returns
+    the version this write made (`expected_version + 1`: callers name events after it).
 
     Exactly one of two writers holding the same version wins; the other gets `Conflict`
-    (ABORTED over gRPC) and must re-read.
+    (ABORTED over gRPC) and must re-read. A caller that needs the document reads it afterwards
+    (outside a transaction it may already show a later writer's change). Not findAndModify, which
+    would return it in the same round trip: SecantusDB (the one-machine default) answers that by
+    scanning the collection — 15 ms at 2,000 sessions against 1.3 ms for this update, and every
+    chat message is such a write.
     """
     change: dict[str, Any] = {k: dict(v) for k, v in update.items()}
     change.setdefault("$inc", {})["version"] = 1
-    # One round trip, and the version this write made (not a later writer's): callers name events
-    # after it.
-    written = await collection.find_one_and_update({**key, "version": expected_version}, change,
-                                                   projection=projection, return_document=ReturnDocument.AFTER,
-                                                   session=session)
-    if written is not None:
-        return written
+    result = await collection.update_one({**key, "version": expected_version}, change, session=session)
+    if result.matched_count:
+        return expected_version + 1
     current = await collection.find_one(key, {"version": 1}, session=session)
     if current is None:
         raise NotFound(f"{what} does not exist")

@@ -253,11 +253,12 @@ class SessionRepository:
             return []  # nothing changed: no write, no new version
         if events:
             update.setdefault("$push", {})[outbox.FIELD] = {"$each": list(events)}
-        written = await update_versioned(self._sessions, {"_id": session.id}, session.version, update,
-                                         what=f"session {session.id}", projection={outbox.FIELD: 1})
-        session.version = after["version"] = session.version + 1
+        session.version = after["version"] = await update_versioned(
+            self._sessions, {"_id": session.id}, session.version, update, what=f"session {session.id}")
         self._remember(session, after)
-        return list(written.get(outbox.FIELD, []))
+        # Read after the write, so it may hold a later writer's events too, and lack ours only
+        # when someone published them already (an outbox entry goes once it was published).
+        return await self.pending(session.id)
 
     async def exists(self, session_id: str) -> bool:
         return await self._sessions.find_one({"_id": session_id}, {"_id": 1}) is not None

@@ -16,6 +16,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+import bson
 from bson.binary import Binary
 from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne, ReplaceOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -305,10 +306,14 @@ class TicketRepository:
     async def update_customer(self, customer_id: str, change: Customer, paths: Sequence[str]) -> Customer:
         """Write the fields of `change` named by `paths` if nobody changed the customer since `change.version`."""
         changes = {path: plain(getattr(change, path)) for path in paths}
-        doc = await update_versioned(self._customers, {"_id": customer_id}, change.version,
-                                     {"$set": {**changes, "updated_at": utcnow()}},
-                                     what=f"customer {customer_id}", session=self._session)
-        return customer_from_doc(doc)
+        await update_versioned(self._customers, {"_id": customer_id}, change.version,
+                               {"$set": {**changes, "updated_at": utcnow()}},
+                               what=f"customer {customer_id}", session=self._session)
+        # Read back: outside a transaction this may already show a later writer's change.
+        written = await self.find_customer(customer_id)
+        if written is None:
+            raise NotFound(f"customer {customer_id} does not exist")
+        return written
 
     async def set_customer_fields(self, customer_id: str, changes: Mapping[str, Any]) -> None:
         """Set fields of the customer (by attribute name) whatever its version."""
@@ -381,13 +386,18 @@ class TicketRepository:
         return ticket_from_doc(doc) if doc else None
 
     async def save_ticket(self, ticket: Ticket, expected_version: int) -> Ticket:
-        """Write the whole ticket if nobody changed it since `expected_version` (else Conflict)."""
+        """Write the whole ticket if nobody changed it since `expected_version` (else Conflict);
+        returns it as stored (not read back: every field but the origin key, which the ticket
+        carries when it was read from the store, was just written)."""
         doc = ticket_to_doc(ticket)
         doc.pop("_id")
         doc.pop("version")
         doc["updated_at"] = utcnow()
-        stored = await update_versioned(self._tickets, {"_id": ticket.id}, expected_version, {"$set": doc},
-                                        what=f"ticket {ticket.id}", session=self._session)
+        version = await update_versioned(self._tickets, {"_id": ticket.id}, expected_version, {"$set": doc},
+                                         what=f"ticket {ticket.id}", session=self._session)
+        # Through BSON, so that times are what a read returns (milliseconds, the client's zone).
+        stored = bson.decode(bson.encode(doc | {"_id": ticket.id, "version": version}),
+                             codec_options=self._tickets.codec_options)
         return ticket_from_doc(stored)
 
     async def active_tickets(self, customer_id: str, limit: int = 50) -> list[Ticket]:

@@ -230,20 +230,35 @@ class ChatDesk:
 class WaitingChats:
     """How many chats wait in a queue, for the cap on new ones: counted in the store at most every
     COUNT_SECONDS per queue (a count is a query over the queue's sessions; hundreds of new chats a
-    second would each make one), plus the chats this replica queued since."""
+    second would each make one), plus the chats this replica queued since. One count per queue at
+    a time: the chats asking while it runs wait for it. (Each used to start its own once the last
+    one was a second old; under a burst of new chats a count took long enough for a hundred more
+    to start, and the store spent half its time counting.)"""
 
     COUNT_SECONDS = 1.0
 
     def __init__(self, repo: SessionRepository) -> None:
         self._repo = repo
         self._counted: dict[str, tuple[float, int]] = {}
+        self._counting: dict[str, asyncio.Task[int]] = {}
 
     async def count(self, queue: str) -> int:
-        now = time.monotonic()
         at, waiting = self._counted.get(queue, (-self.COUNT_SECONDS, 0))
-        if now - at >= self.COUNT_SECONDS:
-            at, waiting = now, await self._repo.waiting_chats(queue)
-            self._counted[queue] = (at, waiting)
+        if time.monotonic() - at < self.COUNT_SECONDS:
+            return waiting
+        counting = self._counting.get(queue)
+        if counting is None:
+            counting = self._counting[queue] = asyncio.create_task(self._recount(queue))
+        # Shielded: a chat that goes away while waiting does not cancel the count for the others.
+        return await asyncio.shield(counting)
+
+    async def _recount(self, queue: str) -> int:
+        started = time.monotonic()
+        try:
+            waiting = await self._repo.waiting_chats(queue)
+        finally:
+            del self._counting[queue]
+        self._counted[queue] = (started, waiting)
         return waiting
 
     def joined(self, queue: str) -> None:
