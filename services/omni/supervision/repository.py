@@ -45,7 +45,8 @@ INDEXES = {
              IndexModel([("open", ASCENDING), *ALERT_ORDER], name="open_newest"),
              outbox.INDEX],
     # Contacts not yet judged, by when they connected (the greeting sweep).
-    CONTACTS: [IndexModel([("judged", ASCENDING), ("connected_at", ASCENDING)], name="to_judge")],
+    CONTACTS: [IndexModel([("judged", ASCENDING), ("connected_at", ASCENDING)], name="to_judge"),
+               IndexModel([("session_id", ASCENDING)], name="session")],
     SLA_TARGETS: [IndexModel([("warned", ASCENDING), ("settled", ASCENDING), ("warn_at", ASCENDING)],
                              name="to_warn")],
     FOLLOW_UPS: [IndexModel([("alerted", ASCENDING), ("settled", ASCENDING), ("deadline", ASCENDING)],
@@ -151,10 +152,15 @@ class SupervisionRepository:
         also kept for a while, for an assignment whose event comes after the reply's."""
         await self._replies.update_one({"_id": session_id}, {"$push": {"times": {"$each": [at], "$slice": -20}}},
                                        upsert=True)
-        doc = await self._contacts.find_one_and_update(
-            {"session_id": session_id, "judged": False, "greeted_at": None, "connected_at": {"$lte": at}},
-            {"$set": {"greeted_at": at}}, return_document=True)
-        return _contact(doc) if doc else None
+        # A read, then a write of that contact only if it still waits: findAndModify would be one
+        # round trip, but SecantusDB answers it by scanning the collection, and this runs for
+        # every reply an agent writes.
+        waiting = {"judged": False, "greeted_at": None, "connected_at": {"$lte": at}}
+        doc = await self._contacts.find_one({"session_id": session_id, **waiting})
+        if doc is None:
+            return None
+        greeted = await self._contacts.update_one({"_id": doc["_id"], **waiting}, {"$set": {"greeted_at": at}})
+        return _contact(doc | {"greeted_at": at}) if greeted.modified_count else None
 
     async def reply_since(self, session_id: str, since: dt.datetime) -> dt.datetime | None:
         """The first reply in `session_id` known at or after `since`."""
