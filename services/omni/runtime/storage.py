@@ -224,30 +224,6 @@ class ProcessedEvents:
             return False
         return True
 
-    async def run_each_once(self, event_ids: Sequence[str],
-                            effect: Callable[[AsyncClientSession, Sequence[str]], Awaitable[None]]) -> list[str]:
-        """`run_once` for a batch: one transaction records the ids not processed before and runs
-        `effect` on them (in the order given, each id once). Returns those ids; [] when all of them
-        had been processed. If another consumer records one of them meanwhile, the transaction
-        aborts with `DuplicateKeyError` (BulkWriteError) and nothing of the batch is written."""
-        wanted = list(dict.fromkeys(event_ids))
-        found = self._collection.find({"consumer": self._consumer, "event_id": {"$in": wanted}}, {"event_id": 1})
-        done = {doc["event_id"] async for doc in found}
-        fresh = [event_id for event_id in wanted if event_id not in done]
-        if not fresh:
-            return []
-
-        async def body(session: AsyncClientSession) -> None:
-            now = utcnow()
-            await self._collection.insert_many(
-                [{"consumer": self._consumer, "event_id": event_id, "at": now} for event_id in fresh],
-                session=session,
-            )
-            await effect(session, fresh)
-
-        await self._transactions.run(body, f"{len(fresh)} event(s) from {fresh[0]} on ({self._consumer})")
-        return fresh
-
 
 class _AlreadyProcessed(Exception):
     pass
