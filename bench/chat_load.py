@@ -13,7 +13,8 @@ writes again as soon as it saw its echo: hundreds of messages a second).
 In the same run, first, `--baseline` chats do the same alone (the figure at no load). Printed:
 connect time (socket open → `started` frame), round trip p50/p99, errors (error frames, refused
 or dropped connections, echoes that never came), and the sessions process's resident memory per
-open chat (its growth from before the chats connected to when all were open).
+open chat (its growth from before the chats connected to when all were open), and the store's CPU
+during the load per chat event (a start or a message).
 
 Every visitor gets its own client address in `X-Forwarded-For` (documentation ranges; the bench
 connects over loopback, which sessions trusts as a proxy), so the per-address limits do not cap
@@ -228,7 +229,10 @@ async def run(chats: int, pace: Pace, baseline: int, work: Path) -> None:
         # One chat first, not counted (connections, the database's first writes).
         await load(url, 1, Pace(1, (0.0, 0.0), 0.0), 0, rng, sessions.process.pid)
         quiet, _, _ = await load(url, baseline, pace, 1, rng, sessions.process.pid)
+        store = next(p for p in stack.infrastructure if p.name == "mongodb")
+        store_before = store.cpu_seconds()
         busy, before, after = await load(url, chats, pace, 1 + baseline, rng, sessions.process.pid)
+        store_cpu = store.cpu_seconds() - store_before
     finally:
         await asyncio.to_thread(stack.stop)
 
@@ -240,6 +244,10 @@ async def run(chats: int, pace: Pace, baseline: int, work: Path) -> None:
     report("baseline", quiet, baseline)
     report("load", busy, chats)
     per_chat = (after - before) / max(len(busy.connects), 1)
+    events = len(busy.connects) * (1 + pace.messages)
+    print(f"store CPU during the load: {store_cpu:.1f} s = {store_cpu * 1000 / max(events, 1):.1f} ms per chat event "
+          f"({events:,} starts and messages; the MongoDB-protocol server's user + system time, every service's "
+          f"writes together)")
     print(f"sessions process memory: {before / 2**20:.1f} MiB before, {after / 2**20:.1f} MiB with "
           f"{len(busy.connects)} chats open = {per_chat / 1024:.1f} KiB per chat")
     target = TARGETS_MS.get(chats)

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from omni.devstack.local_issuer import LocalIssuer
-from omni.devstack.processes import ManagedProcess, backing_servers
+from omni.devstack.processes import backing_servers
 from omni.devstack.stack import stop_on_signals
 from omni.runtime import storage
 from omni.runtime.clock import utcnow
@@ -75,13 +75,6 @@ def expected_tickets(messages: list[common_pb2.Interaction]) -> int:
     return count
 
 
-def cpu_seconds(server: ManagedProcess) -> float:
-    """User + system CPU the server process has used so far (Linux `/proc`)."""
-    assert server.process is not None
-    fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def raw_insert_rate(mongo_url: str, count: int, collection: str) -> float:
     client = storage.connect(mongo_url)
     scratch = client["bench_raw"][collection]
@@ -100,7 +93,7 @@ async def run(count: int, seed: int, work: Path) -> None:
                                   token_jwks=str(LocalIssuer.create(work / "tokens").jwks_file),
                                   shutdown_delay=0.1, sla_check_seconds=3600)
         raw_before = await raw_insert_rate(mongo.url, max(count // 10, 200), "before")
-        store_cpu = cpu_seconds(mongo)
+        store_cpu = mongo.cpu_seconds()
         host = ServiceHost(SPEC, settings)
         await host.start()
         assert host.runtime is not None
@@ -125,7 +118,7 @@ async def run(count: int, seed: int, work: Path) -> None:
             if info.delivered.stream_seq >= count and not info.num_pending and not info.num_ack_pending:
                 stored = await interactions.count_documents({})
         elapsed = time.perf_counter() - start
-        store_cpu = cpu_seconds(mongo) - store_cpu
+        store_cpu = mongo.cpu_seconds() - store_cpu
         tickets = await host.runtime.db["tickets"].count_documents({})
         customers = await host.runtime.db["customers"].count_documents({})
         await bus.close()

@@ -110,6 +110,13 @@ class ManagedProcess:
         self.started_at = time.monotonic()
         return self
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU the running process has used so far (Linux `/proc`): what a
+        benchmark reports of the servers it drives."""
+        assert self.process is not None
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     @property
     def returncode(self) -> int | None:
         return self.process.poll() if self.process is not None else None

@@ -3,9 +3,8 @@
 A batch of interactions (what one fetch from the bus brought, or a single one) is one unit of
 work: a MongoDB transaction (customers, identities, tickets, interactions and the events to
 publish). The stored interaction (its id is the event's) is the receipt, so a redelivered event
-changes nothing twice. The
-batch is threaded in order against a `Workspace` that read what it needs with one query per kind
-and writes it back with one bulk write per collection. Its events are stored with each
+changes nothing twice. The batch is threaded in order against a `Workspace` that read what it
+needs with one query per kind and writes it back with one bulk write per collection. Its events are stored with each
 interaction and published after the commit — and again on any redelivery, under the same ids,
 so a crash between commit and publish loses nothing. The decisions are the domain's
 (`domain/threading.py`, `domain/identities.py`); this module finds what they decide on and
