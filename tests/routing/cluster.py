@@ -91,6 +91,8 @@ class Cluster:
         self.token = issuer.mint("admin", Role.ADMIN)
         self.admin = (("authorization", f"Bearer {self.token}"),)
         self.events: list[Seen] = []
+        # Stopped first when the cluster closes, also when a test fails while they still work.
+        self.desks: list[Desk] = []
         self._nc: Any = None
         self._bus: EventBus | None = None
         self.channel: clients.FollowingChannel | None = None
@@ -117,6 +119,8 @@ class Cluster:
         self.channel = channel
 
     async def close(self) -> None:
+        for desk in self.desks:
+            await desk.stop()
         if self.channel is not None:
             await self.channel.close()
         if self._nc is not None:

@@ -52,6 +52,7 @@ async def staffed(cluster: Cluster) -> list[Desk]:
             await stub.CreateAgent(routing_pb2.CreateAgentRequest(agent=routing_pb2.Agent(id=agent_id, groups=[group])),
                                    metadata=cluster.admin)
             desks.append(Desk(cluster, agent_id, HANDLE))
+    cluster.desks.extend(desks)
     for desk in desks:
         desk.start()
 
@@ -74,34 +75,44 @@ class Traffic:
         self.interval = 1 / per_second
         self.sent: dict[str, tuple[str, float]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._numbers = itertools.count(1)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
+        """Stop once the contact being sent is published: cancelling the publish could drop a
+        contact already counted in `sent`, which would then wait for an answer forever."""
         assert self._task is not None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        self._stopping.set()
+        await self._task
 
     async def _run(self) -> None:
         queues = itertools.cycle(QUEUES)
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._stopping.is_set():
             session_id = f"S-{next(self._numbers):05d}"
             queue_id = next(queues)
             self.sent[session_id] = (queue_id, loop.time())
             await self.cluster.contact(session_id, queue_id)
-            await asyncio.sleep(self.interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.interval)
 
 
 async def all_answered(cluster: Cluster, traffic: Traffic) -> None:
-    async def done() -> bool:
+    async def unfinished() -> dict[str, list[str]]:
+        """The contacts not wrapped up yet, with what routing published about each (a failure shows it)."""
         completed = {e.work_id for e in cluster.of("work_completed")}
-        return set(traffic.sent) <= completed
+        missing = set(traffic.sent) - completed
+        seen: dict[str, list[str]] = {work_id: [traffic.sent[work_id][0]] for work_id in sorted(missing)}
+        for event in cluster.events:
+            if event.work_id in seen:
+                seen[event.work_id].append(f"{event.kind}@{event.partition}:{event.epoch}")
+        return seen
 
-    await eventually(done, what="every contact answered and wrapped up", within=60, interval=0.2)
+    await eventually(unfinished, lambda left: not left, what="every contact answered and wrapped up", within=60,
+                     interval=0.2)
 
 
 def assert_exactly_once(cluster: Cluster, traffic: Traffic, desks: list[Desk]) -> collections.Counter[str]:
@@ -153,8 +164,6 @@ async def test_kill_9_of_the_busiest_owner_is_taken_over_and_nothing_is_lost_or_
         await traffic.stop()
         await all_answered(cluster, traffic)
         offered = assert_exactly_once(cluster, traffic, desks)
-        for desk in desks:
-            await desk.stop()
     again = {w: n for w, n in offered.items() if n > 1}
     print(f"\nkill -9 -> next offer in its partitions over {len(takeovers)} runs: "
           f"p50 {statistics.median(takeovers):.2f} s, max {max(takeovers):.2f} s (lease TTL {LEASE_TTL:g} s); "
@@ -187,8 +196,6 @@ async def test_sigterm_hands_partitions_over_without_a_contact_waiting_longer_th
         await traffic.stop()
         await all_answered(cluster, traffic)
         assert_exactly_once(cluster, traffic, desks)
-        for desk in desks:
-            await desk.stop()
         assert leaving.process.process is not None
         assert leaving.process.process.wait(10) == 0
     first_offer: dict[str, float] = {}
@@ -233,8 +240,6 @@ async def test_a_replica_paused_past_its_lease_changes_nothing_when_it_wakes_up(
         await traffic.stop()
         await all_answered(cluster, traffic)
         assert_exactly_once(cluster, traffic, desks)
-        for desk in desks:
-            await desk.stop()
     # Of each partition it held: once a newer owner published, nothing more under the old epoch.
     first_seen: dict[str, Seen] = {}
     for event in cluster.events:

@@ -1,4 +1,8 @@
-"""A consumer process for the crash test: counts each event once, in a transaction."""
+"""A consumer process for the crash test: counts each event once, in a transaction.
+
+Like a service, it holds a transaction lease (short here): a killed worker's open transaction
+holds the counter until the restarted one reaps its sessions, not for the server's whole
+transaction lifetime (60 s)."""
 
 from __future__ import annotations
 
@@ -9,6 +13,9 @@ import signal
 from omni.runtime import storage
 from omni.runtime.consumer import Consumer
 from omni.runtime.events import Delivery, EventBus
+from omni.runtime.transactions import Transactions, TransactionLeases
+
+LEASE_SECONDS = 2.0
 
 
 async def main() -> None:
@@ -16,7 +23,9 @@ async def main() -> None:
     client = storage.connect(os.environ["MONGO_URL"])
     db = client[os.environ["MONGO_DB"]]
     await storage.ensure_indexes(db, storage.processed_event_indexes(3600))
-    processed = storage.ProcessedEvents(client, db, "worker")
+    leases = TransactionLeases(client, db, LEASE_SECONDS)
+    keeping = asyncio.create_task(leases.keep())
+    processed = storage.ProcessedEvents(client, db, "worker", Transactions(client, leases=leases))
 
     async def count(delivery: Delivery) -> None:
         async def effect(session: object) -> None:
@@ -31,6 +40,8 @@ async def main() -> None:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await stop.wait()
     await consumer.stop()
+    keeping.cancel()
+    await leases.release()
     await bus.close()
     await client.close()
 
