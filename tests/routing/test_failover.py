@@ -75,29 +75,26 @@ class Traffic:
         self.interval = 1 / per_second
         self.sent: dict[str, tuple[str, float]] = {}
         self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
         self._numbers = itertools.count(1)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        """Stop once the contact being sent is published: cancelling the publish could drop a
-        contact already counted in `sent`, which would then wait for an answer forever."""
         assert self._task is not None
-        self._stopping.set()
-        await self._task
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
     async def _run(self) -> None:
         queues = itertools.cycle(QUEUES)
         loop = asyncio.get_running_loop()
-        while not self._stopping.is_set():
+        while True:
             session_id = f"S-{next(self._numbers):05d}"
             queue_id = next(queues)
             self.sent[session_id] = (queue_id, loop.time())
             await self.cluster.contact(session_id, queue_id)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.interval)
+            await asyncio.sleep(self.interval)
 
 
 async def all_answered(cluster: Cluster, traffic: Traffic) -> None:

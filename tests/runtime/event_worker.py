@@ -13,7 +13,7 @@ import signal
 from omni.runtime import storage
 from omni.runtime.consumer import Consumer
 from omni.runtime.events import Delivery, EventBus
-from omni.runtime.transactions import Transactions, TransactionLeases
+from omni.runtime.transactions import TransactionLeases, Transactions
 
 LEASE_SECONDS = 2.0
 
