@@ -160,6 +160,17 @@ class Cluster:
     def of(self, kind: str) -> list[Seen]:
         return [e for e in self.events if e.kind == kind]
 
+    def complaints(self, limit: int = 40) -> list[str]:
+        """The last warnings and errors the replicas logged, for a failing test to show (not the
+        access log: clients sent to the owner by UNAVAILABLE are routine here)."""
+        lines: list[str] = []
+        for replica in self.replicas:
+            log = replica.process.log_path
+            if log is not None and log.exists():
+                lines += [f"routing-{replica.index} {line}" for line in log.read_text(errors="replace").splitlines()
+                          if (" WARNING " in line or " ERROR " in line) and " omni.rpc: " not in line]
+        return lines[-limit:]
+
 
 def partition_key(group: str) -> str:
     """The lease key part of the partition named after `group` (its smallest group)."""

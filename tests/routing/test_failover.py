@@ -108,8 +108,11 @@ async def all_answered(cluster: Cluster, traffic: Traffic) -> None:
                 seen[event.work_id].append(f"{event.kind}@{event.partition}:{event.epoch}")
         return seen
 
-    await eventually(unfinished, lambda left: not left, what="every contact answered and wrapped up", within=60,
-                     interval=0.2)
+    try:
+        await eventually(unfinished, lambda left: not left, what="every contact answered and wrapped up", within=60,
+                         interval=0.2)
+    except AssertionError as exc:
+        raise AssertionError("\n".join([str(exc), "what the replicas complained of:", *cluster.complaints()])) from None
 
 
 def assert_exactly_once(cluster: Cluster, traffic: Traffic, desks: list[Desk]) -> collections.Counter[str]:
