@@ -26,9 +26,13 @@ from tests.sessions.conftest import Stack
 
 
 async def _next(ws: Any, key: str) -> Any:
-    """The next frame carrying `key` (other frames are skipped)."""
-    while key not in (frame := json.loads(await asyncio.wait_for(ws.recv(), 10))):
-        pass
+    """The next frame carrying `key` (other frames are skipped, and named if it never comes)."""
+    skipped: list[str] = []
+    try:
+        while key not in (frame := json.loads(await asyncio.wait_for(ws.recv(), 10))):
+            skipped.append(", ".join(frame))
+    except TimeoutError:
+        raise AssertionError(f"no {key!r} frame within 10 s; frames meanwhile: {skipped}") from None
     return frame[key]
 
 
@@ -127,6 +131,31 @@ async def test_connections_are_capped_per_session_and_in_all(start_service: Any,
     async with (_connections(small.ws_url, 2, forwarded_for="203.0.113.8"),
                 websockets.connect(small.ws_url, additional_headers={"X-Forwarded-For": "203.0.113.9"}) as third):
         assert "at capacity" in await _refusal(third)
+
+
+async def test_chats_writing_at_the_same_moment_are_held_to_the_cap(start_service: Any, stack: Stack) -> None:
+    """Before, each chat counted the queue and was only added to the tally once its message's
+    events were published, after the customer saw it: chats writing together all passed the
+    count, and a chat right after another could too. Now a chat is counted as it passes."""
+    small = await _with(start_service, stack, chat_max_waiting_per_queue=2)
+    async with _connections(small.ws_url, 5) as chats:
+        for n, ws in enumerate(chats):
+            await ws.send(json.dumps({"start": {"handle": f"web-together-{n}"}}))
+            await _next(ws, "started")
+        for ws in chats:
+            await ws.send(json.dumps({"text": {"text": "I want a refund"}}))
+        answers = await asyncio.gather(*(_first_of(ws, ("message", "error")) for ws in chats))
+    assert sorted(kind for kind, _ in answers) == ["error"] * 3 + ["message"] * 2, answers
+    assert all("customers are waiting" in text for kind, text in answers if kind == "error"), answers
+
+
+async def _first_of(ws: Any, keys: tuple[str, ...]) -> tuple[str, Any]:
+    """The key and value of the next frame carrying one of `keys`."""
+    while True:
+        frame = await _frame(ws)
+        for key in keys:
+            if key in frame:
+                return key, frame[key]
 
 
 async def test_a_full_queue_refuses_new_chats_plainly_and_queues_nothing(start_service: Any, stack: Stack) -> None:

@@ -156,11 +156,15 @@ class ChatDesk:
             await self._c.replay(session, repeated)
             return repeated
         queue = session.queue
-        if session.state is State.IVR:
+        joining = session.state is State.IVR
+        if joining:
             queue = self._flow.queue_for_intent(session.intent or self._c.intent_of(text), self._flow.chat_queue)
-            await self._check_room(queue)
+            await self._join(queue)
+        queued = False
 
         def add(current: Session) -> Message:
+            nonlocal queued
+            queued = False  # run again after a write conflict, on the session as it is then
             current.check_open()
             known = current.message_for_request(client_message_id)
             if known is not None:
@@ -170,19 +174,25 @@ class ChatDesk:
             if current.state is State.IVR:
                 current.queue = queue
                 current.move(State.QUEUED, message.time, "first customer message")
+                queued = True
             return message
 
-        _, message = await self._c.record(line.session_id, add)
-        if session.state is State.IVR:
-            self._waiting.joined(queue)
+        try:
+            _, message = await self._c.record(line.session_id, add)
+        finally:
+            if joining and not queued:
+                self._waiting.left(queue)
         return message
 
-    async def _check_room(self, queue: str) -> None:
-        """A new chat joins a queue only while fewer than the most allowed wait in it."""
+    async def _join(self, queue: str) -> None:
+        """Count the chat in `queue`, unless the most allowed wait there already. Counted before its
+        write: the customer sees their message as soon as it is stored, before its events are
+        published, and the next chat may ask meanwhile."""
         waiting = await self._waiting.count(queue)
         if waiting >= self._max_waiting:
             raise ResourceExhausted(f"all our agents are busy and {waiting} customers are waiting already; "
                                     "your message was not sent: please try again in a few minutes, or write to us")
+        self._waiting.joined(queue)
 
     async def typing(self, line: ChatLine) -> None:
         self._flood.check(line, FrameKind.SIGNAL)
@@ -250,7 +260,10 @@ class WaitingChats:
         if counting is None:
             counting = self._counting[queue] = asyncio.create_task(self._recount(queue))
         # Shielded: a chat that goes away while waiting does not cancel the count for the others.
-        return await asyncio.shield(counting)
+        await asyncio.shield(counting)
+        # What the count found plus who joined since: of the chats that waited for one count, each
+        # sees those before it that joined.
+        return self._counted[queue][1]
 
     async def _recount(self, queue: str) -> int:
         started = time.monotonic()
@@ -262,9 +275,17 @@ class WaitingChats:
         return waiting
 
     def joined(self, queue: str) -> None:
+        self._add(queue, 1)
+
+    def left(self, queue: str) -> None:
+        """A chat counted by `joined` that did not join after all (its write failed, or another
+        message of it queued it first)."""
+        self._add(queue, -1)
+
+    def _add(self, queue: str, chats: int) -> None:
         if queue in self._counted:
             at, waiting = self._counted[queue]
-            self._counted[queue] = (at, waiting + 1)
+            self._counted[queue] = (at, max(0, waiting + chats))
 
 
 async def _for_the_customer(updates: asyncio.Queue[Update | None]) -> AsyncIterator[Update | None]:
