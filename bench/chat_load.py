@@ -14,7 +14,8 @@ In the same run, first, `--baseline` chats do the same alone (the figure at no l
 connect time (socket open → `started` frame), round trip p50/p99, errors (error frames, refused
 or dropped connections, echoes that never came), and the sessions process's resident memory per
 open chat (its growth from before the chats connected to when all were open), and the store's CPU
-during the load per chat event (a start or a message).
+during the load per chat event (a start or a message), with the store's commands per chat event by
+collection (its `top` command: count and the time it spent in them).
 
 Every visitor gets its own client address in `X-Forwarded-For` (documentation ranges; the bench
 connects over loopback, which sessions trusts as a proxy), so the per-address limits do not cap
@@ -39,6 +40,7 @@ import uuid
 from pathlib import Path
 
 import grpc
+from pymongo import AsyncMongoClient
 from websockets.asyncio.client import ClientConnection, connect
 
 from omni.devstack.stack import DevStack, StackInfo, stop_on_signals
@@ -200,6 +202,31 @@ async def create_queue(info: StackInfo, admin: tuple[tuple[str, str], ...]) -> N
                                     overflow_threshold=1_000_000)), metadata=admin)
 
 
+async def store_top(url: str) -> dict[str, tuple[int, int]]:
+    """collection → (commands, microseconds) the store spent on it so far (`top`)."""
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(url)
+    try:
+        totals = (await client.admin.command("top"))["totals"]
+    finally:
+        await client.close()
+    return {ns: (int(sections["total"]["count"]), int(sections["total"]["time"]))
+            for ns, sections in totals.items() if isinstance(sections, dict)}
+
+
+def top_per_event(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]], events: int,
+                  shown: int = 12) -> list[str]:
+    """The collections the store worked on most during the load, per chat event."""
+    grown = {ns: (count - before.get(ns, (0, 0))[0], micros - before.get(ns, (0, 0))[1])
+             for ns, (count, micros) in after.items()}
+    busiest = sorted(((ns, c, t) for ns, (c, t) in grown.items() if c > 0), key=lambda row: -row[2])
+    total_count = sum(c for _, c, _ in busiest)
+    total_ms = sum(t for _, _, t in busiest) / 1000
+    lines = [f"store commands per chat event: {total_count / events:.1f}, {total_ms / events:.1f} ms in them "
+             f"(`top`; transactions' own commands and connection work not included), busiest collections:"]
+    lines += [f"  {ns:40s} {c / events:5.2f} commands  {t / 1000 / events:6.2f} ms" for ns, c, t in busiest[:shown]]
+    return lines
+
+
 def report(name: str, figures: Figures, chats: int) -> None:
     print(f"{name}: {chats} chats, {len(figures.connects)} connected")
     print(f"  connect (socket → started)  {percentiles(figures.connects)}")
@@ -230,9 +257,9 @@ async def run(chats: int, pace: Pace, baseline: int, work: Path) -> None:
         await load(url, 1, Pace(1, (0.0, 0.0), 0.0), 0, rng, sessions.process.pid)
         quiet, _, _ = await load(url, baseline, pace, 1, rng, sessions.process.pid)
         store = next(p for p in stack.infrastructure if p.name == "mongodb")
-        store_before = store.cpu_seconds()
+        store_before, top_before = store.cpu_seconds(), await store_top(store.url)
         busy, before, after = await load(url, chats, pace, 1 + baseline, rng, sessions.process.pid)
-        store_cpu = store.cpu_seconds() - store_before
+        store_cpu, top_after = store.cpu_seconds() - store_before, await store_top(store.url)
     finally:
         await asyncio.to_thread(stack.stop)
 
@@ -248,6 +275,7 @@ async def run(chats: int, pace: Pace, baseline: int, work: Path) -> None:
     print(f"store CPU during the load: {store_cpu:.1f} s = {store_cpu * 1000 / max(events, 1):.1f} ms per chat event "
           f"({events:,} starts and messages; the MongoDB-protocol server's user + system time, every service's "
           f"writes together)")
+    print("\n".join(top_per_event(top_before, top_after, max(events, 1))))
     print(f"sessions process memory: {before / 2**20:.1f} MiB before, {after / 2**20:.1f} MiB with "
           f"{len(busy.connects)} chats open = {per_chat / 1024:.1f} KiB per chat")
     target = TARGETS_MS.get(chats)

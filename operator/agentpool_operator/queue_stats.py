@@ -23,16 +23,28 @@ class QueueStatsReader:
     async def pool_load(self, queue_ids: Sequence[str], window_seconds: int) -> PoolLoad | None:
         """The load summed over the pool's queues; None (hold) if any queue could not be read."""
         window = Duration(seconds=window_seconds)
-        try:
-            stats = await asyncio.gather(*(
-                self._stub.GetQueueStats(routing_pb2.GetQueueStatsRequest(queue_id=q, window=window),
-                                         timeout=self._timeout)
-                for q in queue_ids))
-        except grpc.aio.AioRpcError as exc:
-            log.warning("queue statistics unavailable for %s: %s %s", ",".join(queue_ids), exc.code().name,
-                        exc.details())
-            return None
-        return combine(stats)
+
+        async def read(queue_id: str) -> routing_pb2.QueueStats:
+            # Made inside the task: on a closed channel the call raises as it is made.
+            return await self._stub.GetQueueStats(routing_pb2.GetQueueStatsRequest(queue_id=queue_id, window=window),
+                                                  timeout=self._timeout)
+
+        # Every call settles before this returns: a call left running after another failed would
+        # fail on its own later (the channel closed at shutdown), and Kopf raises what the tasks it
+        # finds at its exit failed with.
+        answers = await asyncio.gather(*(read(q) for q in queue_ids), return_exceptions=True)
+        stats = [a for a in answers if isinstance(a, routing_pb2.QueueStats)]
+        if len(stats) == len(answers):
+            return combine(stats)
+        failure = next(a for a in answers if not isinstance(a, routing_pb2.QueueStats))
+        if isinstance(failure, grpc.aio.AioRpcError):
+            log.warning("queue statistics unavailable for %s: %s %s", ",".join(queue_ids), failure.code().name,
+                        failure.details())
+        elif isinstance(failure, grpc.aio.UsageError):
+            log.info("queue statistics not read for %s: the operator is stopping (%s)", ",".join(queue_ids), failure)
+        else:
+            raise failure
+        return None
 
 
 def combine(stats: Sequence[routing_pb2.QueueStats]) -> PoolLoad:
