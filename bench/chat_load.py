@@ -202,28 +202,38 @@ async def create_queue(info: StackInfo, admin: tuple[tuple[str, str], ...]) -> N
                                     overflow_threshold=1_000_000)), metadata=admin)
 
 
-async def store_top(url: str) -> dict[str, tuple[int, int]]:
-    """collection → (commands, microseconds) the store spent on it so far (`top`)."""
+SECTIONS = ("queries", "getmore", "insert", "update", "remove", "commands")
+# collection → section (or "total") → (commands, microseconds), from the store's `top` command.
+Top = dict[str, dict[str, tuple[int, int]]]
+
+
+async def store_top(url: str) -> Top:
+    """What the store spent on each collection so far, by kind of command (`top`)."""
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(url)
     try:
         totals = (await client.admin.command("top"))["totals"]
     finally:
         await client.close()
-    return {ns: (int(sections["total"]["count"]), int(sections["total"]["time"]))
+    return {ns: {section: (int(sections[section]["count"]), int(sections[section]["time"]))
+                 for section in ("total", *SECTIONS)}
             for ns, sections in totals.items() if isinstance(sections, dict)}
 
 
-def top_per_event(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]], events: int,
-                  shown: int = 12) -> list[str]:
+def top_per_event(before: Top, after: Top, events: int, shown: int = 8) -> list[str]:
     """The collections the store worked on most during the load, per chat event."""
-    grown = {ns: (count - before.get(ns, (0, 0))[0], micros - before.get(ns, (0, 0))[1])
-             for ns, (count, micros) in after.items()}
-    busiest = sorted(((ns, c, t) for ns, (c, t) in grown.items() if c > 0), key=lambda row: -row[2])
-    total_count = sum(c for _, c, _ in busiest)
-    total_ms = sum(t for _, _, t in busiest) / 1000
-    lines = [f"store commands per chat event: {total_count / events:.1f}, {total_ms / events:.1f} ms in them "
-             f"(`top`; transactions' own commands and connection work not included), busiest collections:"]
-    lines += [f"  {ns:40s} {c / events:5.2f} commands  {t / 1000 / events:6.2f} ms" for ns, c, t in busiest[:shown]]
+    def grown(ns: str, section: str) -> tuple[float, float]:
+        count, micros = after[ns][section]
+        was_count, was_micros = before.get(ns, {}).get(section, (0, 0))
+        return (count - was_count) / events, (micros - was_micros) / 1000 / events
+
+    busiest = sorted((ns for ns in after if grown(ns, "total")[0] > 0), key=lambda ns: -grown(ns, "total")[1])
+    count, ms = (sum(grown(ns, "total")[i] for ns in busiest) for i in (0, 1))
+    lines = [f"store commands per chat event: {count:.1f}, {ms:.1f} ms in them (`top`: each command's time in "
+             f"the store, waits included; transactions' own commands and connection work not counted), "
+             f"busiest collections:"]
+    for ns in busiest[:shown]:
+        kinds = ", ".join(f"{section} {c:.2f}" for section in SECTIONS if (c := grown(ns, section)[0]) > 0)
+        lines.append(f"  {ns:36s} {grown(ns, 'total')[0]:5.2f} commands {grown(ns, 'total')[1]:6.2f} ms  ({kinds})")
     return lines
 
 
