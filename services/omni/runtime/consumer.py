@@ -50,11 +50,13 @@ RESTARTS_BEFORE_UNHEALTHY = 3
 RESTART_BACKOFF_CAP = 30.0
 # How long `stop` lets running handlers finish before cancelling them.
 STOP_GRACE = 10.0
-# How long a fetch waits on an idle stream. A stop waits for the fetch in flight (so that what it
-# brings is handled, not left for another replica after `ack_wait`), and every service stops its
-# consumers at each restart and rollout: short, at the price of five pull requests a second per
-# idle consumer, which nats-server answers in microseconds.
-IDLE_FETCH_WAIT = 0.2
+# How long a fetch waits on an idle stream; a stop waits for the fetch in flight (so that what
+# it brings is handled here, not left for another replica after `ack_wait`). Shorter makes stops
+# quicker (0.2 s: a service's stop 0.51 → 0.21 s), but the fetch's whole batch must come within
+# it too, and an overloaded stack did worse: 1,000 chats at once on one machine
+# (`bench/chat_load.py --chats 1000`) left 1,043 of 3,000 messages unechoed within 60 s with
+# 0.2 s, 478 with 0.5 s in the next run (one run each; why was not established).
+IDLE_FETCH_WAIT = 0.5
 # Unacknowledged events the server lets one consumer have; an event sent back behind a blocked
 # key counts until it is handled, so this leaves room for many blocked keys and the others.
 MAX_ACK_PENDING = 2048
