@@ -179,9 +179,12 @@ class ChatDesk:
 
         try:
             _, message = await self._c.record(line.session_id, add)
-        finally:
-            if joining and not queued:
-                self._waiting.left(queue)
+        except BaseException:
+            if joining:
+                self._waiting.left(queue)  # not written (as far as this replica can tell)
+            raise
+        if joining and not queued:
+            self._waiting.left(queue)  # another message of the chat queued it first
         return message
 
     async def _join(self, queue: str) -> None:
