@@ -221,19 +221,18 @@ async def store_top(url: str) -> Top:
 
 def top_per_event(before: Top, after: Top, events: int, shown: int = 8) -> list[str]:
     """The collections the store worked on most during the load, per chat event."""
-    def grown(ns: str, section: str) -> tuple[float, float]:
-        count, micros = after[ns][section]
-        was_count, was_micros = before.get(ns, {}).get(section, (0, 0))
-        return (count - was_count) / events, (micros - was_micros) / 1000 / events
-
-    busiest = sorted((ns for ns in after if grown(ns, "total")[0] > 0), key=lambda ns: -grown(ns, "total")[1])
-    count, ms = (sum(grown(ns, "total")[i] for ns in busiest) for i in (0, 1))
+    grown = {ns: {section: ((count - before.get(ns, {}).get(section, (0, 0))[0]) / events,
+                            (micros - before.get(ns, {}).get(section, (0, 0))[1]) / 1000 / events)
+                  for section, (count, micros) in sections.items()}
+             for ns, sections in after.items()}
+    busiest = sorted((ns for ns in grown if grown[ns]["total"][0] > 0), key=lambda ns: -grown[ns]["total"][1])
+    count, ms = sum(grown[ns]["total"][0] for ns in busiest), sum(grown[ns]["total"][1] for ns in busiest)
     lines = [f"store commands per chat event: {count:.1f}, {ms:.1f} ms in them (`top`: each command's time in "
              f"the store, waits included; transactions' own commands and connection work not counted), "
              f"busiest collections:"]
     for ns in busiest[:shown]:
-        kinds = ", ".join(f"{section} {c:.2f}" for section in SECTIONS if (c := grown(ns, section)[0]) > 0)
-        lines.append(f"  {ns:36s} {grown(ns, 'total')[0]:5.2f} commands {grown(ns, 'total')[1]:6.2f} ms  ({kinds})")
+        kinds = ", ".join(f"{section} {grown[ns][section][0]:.2f}" for section in SECTIONS if grown[ns][section][0] > 0)
+        lines.append(f"  {ns:36s} {grown[ns]['total'][0]:5.2f} commands {grown[ns]['total'][1]:6.2f} ms  ({kinds})")
     return lines
 
 

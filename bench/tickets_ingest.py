@@ -93,7 +93,7 @@ async def run(count: int, seed: int, work: Path) -> None:
                                   token_jwks=str(LocalIssuer.create(work / "tokens").jwks_file),
                                   shutdown_delay=0.1, sla_check_seconds=3600)
         raw_before = await raw_insert_rate(mongo.url, max(count // 10, 200), "before")
-        store_cpu = mongo.cpu_seconds()
+        store_cpu_before = mongo.cpu_seconds()
         host = ServiceHost(SPEC, settings)
         await host.start()
         assert host.runtime is not None
@@ -118,7 +118,7 @@ async def run(count: int, seed: int, work: Path) -> None:
             if info.delivered.stream_seq >= count and not info.num_pending and not info.num_ack_pending:
                 stored = await interactions.count_documents({})
         elapsed = time.perf_counter() - start
-        store_cpu = mongo.cpu_seconds() - store_cpu
+        store_cpu = mongo.cpu_seconds() - store_cpu_before
         tickets = await host.runtime.db["tickets"].count_documents({})
         customers = await host.runtime.db["customers"].count_documents({})
         await bus.close()
