@@ -245,8 +245,9 @@ class SessionRepository:
     async def _save(self, session: Session, before: Document, events: Sequence[Document]) -> list[Document]:
         """Write back a session read at `session.version` as `before`, with the events of the change
         (the outbox, in the same single-document write); Conflict if someone wrote in between.
-        Returns the session's pending events. Only what changed is written: a chat message is
-        pushed onto the transcript, never the whole session written again."""
+        Returns the session's pending events when this write added some, else none. Only what
+        changed is written: a chat message is pushed onto the transcript, never the whole session
+        written again."""
         after = self._doc(session)
         update = changes_between(before, after)
         if not update and not events:
@@ -256,6 +257,10 @@ class SessionRepository:
         session.version = after["version"] = await update_versioned(
             self._sessions, {"_id": session.id}, session.version, update, what=f"session {session.id}")
         self._remember(session, after)
+        if not events:
+            # Nothing of ours to publish; what an earlier writer left is theirs or the relay's.
+            # (A ticket link or a routing note on every chat: one read each saved.)
+            return []
         # Read after the write, so it may hold a later writer's events too, and lack ours only
         # when someone published them already (an outbox entry goes once it was published).
         return await self.pending(session.id)
