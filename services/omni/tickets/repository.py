@@ -444,6 +444,8 @@ class TicketRepository:
     # --- a batch of interactions (ingestion reads each kind once, writes each collection once) ----
 
     async def customers_by_id(self, customer_ids: Sequence[str]) -> dict[str, Customer]:
+        if not customer_ids:
+            return {}  # a first contact names no customer: no round trip to learn nothing
         found = self._customers.find({"_id": {"$in": list(customer_ids)}}, session=self._session)
         return {doc["_id"]: customer_from_doc(doc) async for doc in found}
 
@@ -481,10 +483,11 @@ class TicketRepository:
         ticket, as `session_customer`/`session_ticket` read them), and Message-ID → ticket."""
         sessions: dict[str, SessionTrail] = {}
         fields = {"session_id": 1, "customer_id": 1, "ticket_id": 1, "message_id": 1}
-        async for doc in self._interactions.find({"session_id": {"$in": list(session_ids)}}, fields,
-                                                 session=self._session):
-            trail = sessions.setdefault(doc["session_id"], SessionTrail(customer_id=doc.get("customer_id", "")))
-            trail.ticket_id = trail.ticket_id or doc.get("ticket_id", "")
+        if session_ids:
+            async for doc in self._interactions.find({"session_id": {"$in": list(session_ids)}}, fields,
+                                                     session=self._session):
+                trail = sessions.setdefault(doc["session_id"], SessionTrail(customer_id=doc.get("customer_id", "")))
+                trail.ticket_id = trail.ticket_id or doc.get("ticket_id", "")
         messages: dict[str, str] = {}
         if message_ids:
             threads = {"message_id": {"$in": list(message_ids)}, "ticket_id": {"$ne": ""}}
